@@ -1,0 +1,94 @@
+# secdesk - build, test, bench, install.  See README.md.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+
+CC      ?= cc
+OPT     ?= -O2 -g
+SAN     ?=
+WARN     = -std=c17 -Wall -Wextra -Werror -Wformat-security -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wwrite-strings -Wshadow
+CPPFLAGS += -Iinclude -I/usr/include/libxml2
+CFLAGS  += $(OPT) $(SAN) $(WARN) -MMD -MP
+LDFLAGS += $(SAN)
+LIBS     = -letpan -lsqlite3 -lpcre2-8 -linih -ljansson -lgnutls -lxml2 -luchardet -lm
+
+SRC      = $(sort $(wildcard src/*.c) $(wildcard src/cli/*.c))
+LIB_SRC  = $(filter-out src/main.c,$(SRC))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC = $(sort $(wildcard bench/*.c) $(wildcard tests/tools/*.c))
+TOOL_BIN = $(patsubst %.c,$(BUILD)/%,$(TOOL_SRC))
+
+.PHONY: all deps deps-test run check asan bench fuzz install clean format valgrind
+
+all: deps $(BUILD)/secdesk secdesk
+
+secdesk: $(BUILD)/secdesk
+	@if [ "$(BUILD)" = build ]; then cp $(BUILD)/secdesk secdesk; fi
+
+$(BUILD)/secdesk: $(BUILD)/src/main.o $(BUILD)/libsecdesk.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/libsecdesk.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsecdesk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libsecdesk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libsecdesk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
+
+# Installs the Debian packages the build needs when one is missing.
+deps:
+	@contrib/install-deps.sh build
+
+deps-test:
+	@contrib/install-deps.sh test
+
+# The demo: the bundled sample inbox into a store and an outbox folder.
+run: all
+	@contrib/demo/run.sh ./secdesk
+
+check: deps-test all $(UNIT_BIN) $(TOOL_BIN)
+	@SECDESK=$(CURDIR)/$(BUILD)/secdesk BUILD=$(CURDIR)/$(BUILD) tests/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
+
+valgrind: all $(UNIT_BIN) $(TOOL_BIN)
+	@SECDESK_VALGRIND=1 SECDESK=$(CURDIR)/$(BUILD)/secdesk BUILD=$(CURDIR)/$(BUILD) \
+		tests/run.sh tests/e2e/valgrind.sh
+
+bench: all $(TOOL_BIN)
+	@BUILD=$(CURDIR)/$(BUILD) SECDESK=$(CURDIR)/$(BUILD)/secdesk bench/run.sh
+
+fuzz:
+	@tests/fuzz/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/secdesk
+	install -m 0755 $(BUILD)/secdesk $(DESTDIR)$(PREFIX)/bin/secdesk
+	cp -R rules templates $(DESTDIR)$(PREFIX)/share/secdesk/
+	install -m 0644 contrib/secdesk.conf.example $(DESTDIR)$(PREFIX)/share/secdesk/secdesk.conf.example
+
+format:
+	clang-format -i $(SRC) $(wildcard include/*.h) $(UNIT_SRC)
+
+clean:
+	rm -rf build build-asan secdesk
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Installs the Debian 12 packages that secdesk needs, when one is missing.
+#   contrib/install-deps.sh build   what `make` needs
+#   contrib/install-deps.sh test    what `make check` needs too (servers, tools)
+# Runs apt-get as root, or through sudo.
+set -eu
+what=${1:-build}
+BUILD_PKGS="gcc make pkg-config libetpan-dev libsqlite3-dev libpcre2-dev libinih-dev
+ libjansson-dev libgnutls28-dev libxml2-dev libuchardet-dev"
+TEST_PKGS="libcmocka-dev dovecot-imapd dovecot-pop3d python3 python3-aiosmtpd
+ gnutls-bin isync valgrind mandoc sqlite3 clang libclang-rt-14-dev procps"
+
+case $what in
+build) pkgs=$BUILD_PKGS ;;
+test) pkgs="$BUILD_PKGS $TEST_PKGS" ;;
+*) echo "usage: $0 build|test" >&2; exit 64 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "secdesk: installing Debian packages:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO="sudo"
+else
+	echo "secdesk: need root or sudo to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Dovecot's package starts a system instance where it can; the tests run
+# their own on free loopback ports and never use it.

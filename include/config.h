@@ -1,0 +1,91 @@
+/* config.h - the INI configuration (DESIGN.md, "Configuration").
+ *
+ * config_load() reads the whole file, checks every key against the table in
+ * config.c and fills struct config with absolute paths (relative ones are
+ * resolved against the config file's folder). Unknown sections or keys,
+ * missing required keys and bad values are errors naming file:line and the
+ * key (EXIT_CONFIG). Strings are owned by the struct; config_release() frees. */
+#ifndef SECDESK_CONFIG_H
+#define SECDESK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+enum after_mode { AFTER_SEEN, AFTER_MOVE, AFTER_DELETE, AFTER_KEEP };
+
+/* Settings shared by [mailbox] and [send] for talking to a server. */
+struct conn_config {
+	char *url;
+	char *user;                /* NULL when not set (then from the URL) */
+	char *password_file;       /* NULL when not set */
+	char *oauth_token_command; /* NULL when not set */
+	bool tls_none;             /* tls = none, said explicitly */
+	char *ca_file;             /* NULL: the system's CAs */
+	int timeout;               /* seconds for connect and each read */
+};
+
+struct config {
+	char *path; /* the file read, absolute */
+	char *dir;  /* its folder */
+
+	struct {
+		char *name;
+		char *address;
+		char *tag;
+		char *lock_file;    /* default: beside the store */
+	} desk;
+
+	struct {
+		struct conn_config conn;
+		enum after_mode after;
+		char *after_folder; /* for move:FOLDER */
+		int batch;          /* messages per transaction, default 100 */
+	} mailbox;
+
+	struct {
+		char *path;
+	} store;
+
+	struct {
+		struct conn_config conn;
+		int max_attempts;   /* before a mail is failed for good */
+		int retry_base;     /* seconds of the first back-off */
+	} send;
+
+	struct {
+		char *dir;
+	} rules;
+
+	struct {
+		char *dir;
+	} templates;
+
+	struct {
+		size_t max_message_size; /* bytes; 0 = default */
+	} limits;
+
+	struct {
+		bool enabled;          /* send acknowledgements at all */
+		int per_sender_limit;  /* at most this many per sender per window */
+		int per_sender_window; /* seconds */
+		int hourly_limit;      /* global breaker */
+	} ack;
+};
+
+/* Finds the config file: explicit path, else $SECDESK_CONFIG, else
+ * ./secdesk.conf, else /etc/secdesk/secdesk.conf. Returns an allocated path,
+ * or NULL when none exists (e->msg says where it looked). */
+char *config_find(const char *explicit_path, struct err *e);
+
+int config_load(struct config *cfg, const char *path, struct err *e);
+void config_release(struct config *cfg);
+
+/* Reads a secret: from the file (which must be a regular file of mode 0600
+ * or stricter) or, when file is NULL, from the environment variable env.
+ * Returns an allocated string without trailing newline, or NULL with e set
+ * (EXIT_CONFIG). */
+char *config_read_secret(const char *file, const char *env, struct err *e);
+
+#endif

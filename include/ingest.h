@@ -1,0 +1,52 @@
+/* ingest.h - one raw message into the store: parse, thread, rules, ticket,
+ * outbound mail, all inside the caller's transaction.
+ *
+ * struct ingest holds what a run loads once (rules, templates, limits). */
+#ifndef SECDESK_INGEST_H
+#define SECDESK_INGEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+#include "message.h"
+#include "store.h"
+
+struct ingest;
+
+/* What happened to one message. */
+enum ingest_kind {
+	INGEST_NEW_TICKET,  /* opened a new ticket */
+	INGEST_FOLLOWUP,    /* added to an existing ticket */
+	INGEST_DUPLICATE,   /* already stored: nothing done */
+};
+
+struct ingest_result {
+	enum ingest_kind kind;
+	int64_t ticket_id;
+	int64_t message_id;  /* messages.id of the stored message */
+	bool reopened;       /* a resolved ticket was reopened */
+	bool partner;        /* correspondence from the ticket queue's partner */
+	bool routed;         /* the rules set the queue of a new ticket */
+	bool no_ack;         /* the rules suppressed the acknowledgement */
+	unsigned msg_flags;  /* enum message_flag */
+	int acks_queued;     /* acknowledgements queued for this message */
+	int acks_suppressed;
+	int notices_queued;  /* partner notifications queued */
+};
+
+/* Loads rules and templates per cfg; errors are EXIT_CONFIG with file:line.
+ * cfg must outlive the struct. */
+int ingest_open(const struct config *cfg, struct ingest **out, struct err *e);
+void ingest_free(struct ingest **ing);
+
+/* Stores raw (len bytes) inside the open transaction of s: the raw bytes
+ * first, then the parsed message, its ticket, events and outbound mail.
+ * Idempotent: the same bytes (SHA-256) or the same Message-ID from the same
+ * sender again give INGEST_DUPLICATE. Bad mail is stored and flagged, not
+ * refused; -1 only for store errors (e->code EXIT_TEMPFAIL when busy). */
+int ingest_message(struct ingest *ing, struct store *s, const char *raw, size_t len,
+		   struct ingest_result *res, struct err *e);
+
+#endif

@@ -1,0 +1,50 @@
+/* outbound.h - mail that goes out: acknowledgements (RFC 3834), partner
+ * notifications and staff replies, rendered from templates/ into the outbox
+ * table, and delivered by a transport (dir:, sendmail:, smtp://, smtps://).
+ * Owned by the outbound module (outbound.c, tmpl.c, autoreply.c, mimeout.c,
+ * outbox.c, send_*.c). */
+#ifndef SECDESK_OUTBOUND_H
+#define SECDESK_OUTBOUND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+#include "ingest.h"
+#include "message.h"
+#include "rules.h"
+#include "store.h"
+
+struct outbound;
+
+struct send_stats {
+	int sent;
+	int deferred;  /* temporary failure, retried later */
+	int failed;    /* permanent failure, flagged on the ticket */
+};
+
+/* Loads and checks the templates (EXIT_CONFIG with file:line). rules may be
+ * NULL (no queues known); both must outlive the struct. */
+int outbound_open(const struct config *cfg, const struct ruleset *rules,
+		  struct outbound **out, struct err *e);
+void outbound_free(struct outbound **ob);
+
+/* Called by ingest inside its transaction once an inbound message is stored
+ * (res filled by ingest). Decides whether to acknowledge (RFC 3834, rate
+ * limits, rules' no_ack) and queues the acknowledgement and, for a newly
+ * routed ticket, the partner notifications; updates the counts in res. */
+int outbound_after_ingest(struct outbound *ob, struct store *s, const struct message *m,
+			  struct ingest_result *res, struct err *e);
+
+/* Queues the partner notification after a re-route by staff. */
+int outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,
+		      struct err *e);
+
+/* Delivers the outbox: what is due, or everything pending when all is true.
+ * -1 with EXIT_TEMPFAIL when the transport cannot be reached (all stays
+ * queued); per-mail failures are counted in st, not returned. */
+int outbound_send(const struct config *cfg, struct store *s, bool all, struct send_stats *st,
+		  struct err *e);
+
+#endif

@@ -1,0 +1,51 @@
+/* source.h - where mail comes from: one backend per URL scheme
+ * (isync's struct driver, OpenSMTPD's table backends).
+ *
+ * The fetch loop (fetch.c) drives a source like this:
+ *   open -> list (keys of the messages present) -> for batches of keys the
+ *   store does not hold yet: fetch (callback per message) -> commit to the
+ *   store (durable) -> mark_done(keys) applies [mailbox] after -> close.
+ * A key is the backend's stable name for one message (a Maildir file's unique
+ * part, "UIDVALIDITY/UID" for IMAP, the UIDL for POP3, "offset/sha" for
+ * mbox). Keys already in the store are handed to mark_done without being
+ * fetched again, so a crash between commit and mark_done heals on the next run.
+ *
+ * Every function returns SRC_OK or a graded failure, and fills e. */
+#ifndef SECDESK_SOURCE_H
+#define SECDESK_SOURCE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+#include "strlist.h"
+
+enum src_rc {
+	SRC_OK = 0,
+	SRC_MSG_BAD = -1,  /* this one message cannot be read: skip it, go on */
+	SRC_BOX_BAD = -2,  /* the mailbox is unusable (missing, not permitted) */
+	SRC_CONN_BAD = -3, /* the connection is gone or refused: retry later */
+};
+
+struct source;
+
+/* Called once per fetched message; raw is valid only during the call.
+ * A non-zero return stops the fetch and is returned by fetch(). */
+typedef int (*source_msg_cb)(void *arg, const char *key, const char *raw, size_t len);
+
+struct source_ops {
+	const char *scheme; /* "maildir", "imaps", ... as in the URL */
+	int (*open)(const struct config *cfg, struct source **out, struct err *e);
+	/* A stable identity for intake state, e.g. "imaps://u@h/INBOX;UIDVALIDITY=7". */
+	const char *(*id)(struct source *src);
+	int (*list)(struct source *src, struct strlist *keys, struct err *e);
+	int (*fetch)(struct source *src, const char *const *keys, size_t n,
+		     source_msg_cb cb, void *arg, struct err *e);
+	int (*mark_done)(struct source *src, const char *const *keys, size_t n, struct err *e);
+	void (*close)(struct source *src);
+};
+
+/* Finds the backend for a URL by its scheme; NULL when unknown. */
+const struct source_ops *source_find(const char *url);
+
+#endif

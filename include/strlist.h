@@ -1,0 +1,22 @@
+/* strlist.h - a growable list of owned C strings. */
+#ifndef SECDESK_STRLIST_H
+#define SECDESK_STRLIST_H
+
+#include <stddef.h>
+
+struct strlist {
+	char **items;
+	size_t n;
+	size_t cap;
+};
+
+#define STRLIST_INIT { NULL, 0, 0 }
+
+/* Appends a copy of s. */
+void strlist_add(struct strlist *l, const char *s);
+/* Appends s, taking ownership. */
+void strlist_add_owned(struct strlist *l, char *s);
+int strlist_contains(const struct strlist *l, const char *s);
+void strlist_release(struct strlist *l);
+
+#endif

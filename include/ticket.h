@@ -1,0 +1,68 @@
+/* ticket.h - a ticket as the store holds it, and its triage operations.
+ *
+ * Every change is recorded as an event (who, when, old and new value) in
+ * the same transaction. Strings are owned by struct ticket. */
+#ifndef SECDESK_TICKET_H
+#define SECDESK_TICKET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+#include "strlist.h"
+
+#define TICKET_DEFAULT_QUEUE "secretariat"
+
+enum ticket_flag {
+	TICKET_FLAG_PARSE_ERROR = 1 << 0, /* a message could not be parsed */
+	TICKET_FLAG_BOUNCE = 1 << 1,      /* holds a bounce */
+	TICKET_FLAG_AUTOREPLY = 1 << 2,
+	TICKET_FLAG_SPAM = 1 << 3,
+	TICKET_FLAG_POISON = 1 << 4,
+	TICKET_FLAG_SEND_FAILED = 1 << 5, /* an outgoing mail failed for good */
+	TICKET_FLAG_FOLLOWUP = 1 << 6,    /* possible follow-up of related_to */
+	TICKET_FLAG_OVERSIZE = 1 << 7,
+};
+
+struct ticket {
+	int64_t id;
+	char *status;   /* new, open, pending, resolved, closed */
+	char *queue;
+	char *category;
+	char *priority; /* low, normal, high, urgent */
+	char *language; /* ISO 639-1, "" when unknown */
+	char *subject;
+	char *requester;      /* address */
+	char *requester_name; /* display name, "" when none */
+	char *assignee;       /* "" when none */
+	struct strlist tags;
+	unsigned flags;       /* enum ticket_flag */
+	int64_t merged_into;  /* 0 when not merged */
+	int64_t related_to;   /* 0 when none */
+	int64_t created;
+	int64_t updated;
+};
+
+void ticket_init(struct ticket *t);
+void ticket_release(struct ticket *t);
+
+/* Loads ticket id; returns 0, or -1 with EXIT_DATAERR when there is none. */
+int ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e);
+
+bool ticket_status_valid(const char *status);
+
+/* Triage. Each records an event by who; a no-op change records nothing.
+ * They do not open a transaction: the caller does. */
+int ticket_set_field(struct store *s, int64_t id, const char *field, const char *value,
+		     const char *who, struct err *e);
+int ticket_add_tag(struct store *s, int64_t id, const char *tag, const char *who, struct err *e);
+int ticket_remove_tag(struct store *s, int64_t id, const char *tag, const char *who,
+		      struct err *e);
+int ticket_add_flags(struct store *s, int64_t id, unsigned flags, struct err *e);
+int ticket_add_note(struct store *s, int64_t id, const char *text, const char *who,
+		    struct err *e);
+/* Touches updated. */
+int ticket_touch(struct store *s, int64_t id, struct err *e);
+
+#endif

@@ -1,0 +1,162 @@
+/* The schema, as a list of migrations: migrations[i] takes user_version i
+ * to i + 1. Append, never edit a step that has shipped. */
+#include "compat.h"
+
+#include "store_schema.h"
+
+static const char *const migrations[] = {
+	/* 0 -> 1: the foundation */
+	"CREATE TABLE raws ("
+	"  id INTEGER PRIMARY KEY,"
+	"  sha256 TEXT NOT NULL UNIQUE,"
+	"  size INTEGER NOT NULL,"
+	"  data BLOB NOT NULL);"
+
+	/* Intake state per source message: what was taken from where, and
+	 * whether the source copy was marked done ([mailbox] after). */
+	"CREATE TABLE intake ("
+	"  id INTEGER PRIMARY KEY,"
+	"  source TEXT NOT NULL,"          /* source id (URL, UIDVALIDITY) */
+	"  key TEXT NOT NULL,"             /* the backend's key of the message */
+	"  raw_id INTEGER NOT NULL REFERENCES raws(id),"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending','stored','poison')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  message_id INTEGER REFERENCES messages(id),"
+	"  done INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  UNIQUE (source, key));"
+	"CREATE INDEX intake_pending ON intake(state) WHERE state = 'pending';"
+	"CREATE INDEX intake_raw ON intake(raw_id);"
+
+	"CREATE TABLE tickets ("
+	"  id INTEGER PRIMARY KEY,"
+	"  status TEXT NOT NULL DEFAULT 'new'"
+	"    CHECK (status IN ('new','open','pending','resolved','closed')),"
+	"  queue TEXT NOT NULL DEFAULT 'secretariat',"
+	"  category TEXT NOT NULL DEFAULT 'general',"
+	"  priority TEXT NOT NULL DEFAULT 'normal',"
+	"  language TEXT NOT NULL DEFAULT '',"
+	"  subject TEXT NOT NULL DEFAULT '',"
+	"  requester TEXT NOT NULL DEFAULT '',"
+	"  requester_name TEXT NOT NULL DEFAULT '',"
+	"  assignee TEXT NOT NULL DEFAULT '',"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  merged_into INTEGER REFERENCES tickets(id),"
+	"  related_to INTEGER REFERENCES tickets(id),"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE INDEX tickets_updated ON tickets(updated);"
+	"CREATE INDEX tickets_status ON tickets(status, queue);"
+
+	"CREATE TABLE ticket_tags ("
+	"  ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+	"  tag TEXT NOT NULL,"
+	"  PRIMARY KEY (ticket_id, tag)) WITHOUT ROWID;"
+
+	/* People who follow a ticket besides its requester (Cc). */
+	"CREATE TABLE watchers ("
+	"  ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+	"  addr TEXT NOT NULL COLLATE NOCASE,"
+	"  PRIMARY KEY (ticket_id, addr)) WITHOUT ROWID;"
+
+	/* kind: inquiry, followup, partner, bounce, autoreply (in);
+	 *       ack, notice, reply, remind (out). */
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+	"  direction TEXT NOT NULL CHECK (direction IN ('in','out')),"
+	"  kind TEXT NOT NULL,"
+	"  from_name TEXT NOT NULL DEFAULT '',"
+	"  from_addr TEXT NOT NULL DEFAULT '',"
+	"  to_addrs TEXT NOT NULL DEFAULT '',"
+	"  cc_addrs TEXT NOT NULL DEFAULT '',"
+	"  subject TEXT NOT NULL DEFAULT '',"
+	"  date INTEGER,"
+	"  message_id TEXT NOT NULL DEFAULT '',"
+	"  in_reply_to TEXT NOT NULL DEFAULT '',"
+	"  refs TEXT NOT NULL DEFAULT '',"
+	"  body TEXT NOT NULL DEFAULT '',"
+	"  names TEXT NOT NULL DEFAULT '',"     /* names and addresses, for search */
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  parse_note TEXT,"
+	"  raw_id INTEGER REFERENCES raws(id),"
+	"  created INTEGER NOT NULL);"
+	"CREATE INDEX messages_ticket ON messages(ticket_id);"
+	"CREATE INDEX messages_msgid ON messages(message_id) WHERE message_id <> '';"
+	"CREATE INDEX messages_raw ON messages(raw_id);"
+
+	"CREATE VIRTUAL TABLE messages_fts USING fts5("
+	"  subject, body, names,"
+	"  content='messages', content_rowid='id',"
+	"  tokenize='unicode61 remove_diacritics 2');"
+
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+	"  at INTEGER NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  what TEXT NOT NULL,"
+	"  old_value TEXT,"
+	"  new_value TEXT);"
+	"CREATE INDEX events_ticket ON events(ticket_id);"
+
+	/* Decoded attachment contents, stored once by SHA-256. */
+	"CREATE TABLE blobs ("
+	"  sha256 TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  data BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE attachments ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message_id INTEGER NOT NULL REFERENCES messages(id),"
+	"  idx INTEGER NOT NULL,"
+	"  filename TEXT NOT NULL DEFAULT '',"
+	"  content_type TEXT NOT NULL DEFAULT '',"
+	"  size INTEGER NOT NULL,"
+	"  sha256 TEXT REFERENCES blobs(sha256),"   /* NULL: not kept (oversize) */
+	"  UNIQUE (message_id, idx));"
+
+	/* Outgoing mail, queued in the ingest transaction. status: pending,
+	 * sent, failed (permanent). */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ticket_id INTEGER REFERENCES tickets(id),"
+	"  message_id INTEGER REFERENCES messages(id),"
+	"  kind TEXT NOT NULL,"
+	"  env_from TEXT NOT NULL DEFAULT '',"
+	"  rcpts TEXT NOT NULL,"                   /* comma-separated */
+	"  data BLOB NOT NULL,"                    /* the whole RFC 5322 message */
+	"  status TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (status IN ('pending','sent','failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  sent_at INTEGER);"
+	"CREATE INDEX outbox_due ON outbox(next_try) WHERE status = 'pending';"
+
+	/* Automatic mail sent per address, for RFC 3834 rate limits. */
+	"CREATE TABLE autoreply_log ("
+	"  addr TEXT NOT NULL COLLATE NOCASE,"
+	"  at INTEGER NOT NULL);"
+	"CREATE INDEX autoreply_log_addr ON autoreply_log(addr, at);"
+
+	/* Small key/value state of the program (breaker, last remind, ...). */
+	"CREATE TABLE state ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT) WITHOUT ROWID;",
+};
+
+int
+store_schema_steps(void)
+{
+	return (int)ARRAY_SIZE(migrations);
+}
+
+const char *
+store_schema_step(int from_version)
+{
+	if (from_version < 0 || from_version >= (int)ARRAY_SIZE(migrations))
+		return NULL;
+	return migrations[from_version];
+}

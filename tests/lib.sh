@@ -1,0 +1,92 @@
+# tests/lib.sh - sourced by the end-to-end tests: TAP output and a private
+# temporary folder. Every test runs the real binary ($SECDESK).
+set -u
+: "${SECDESK:?SECDESK must name the secdesk binary}"
+: "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
+T_N=0
+T_FAILED=0
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-test.XXXXXX")
+t_cleanup_hooks=""
+t_cleanup() {
+	for h in $t_cleanup_hooks; do $h; done
+	rm -rf "$T_DIR"
+}
+trap t_cleanup EXIT
+trap 'exit 1' INT TERM
+
+# Registers a function to run at exit (e.g. to stop a server by PID).
+at_exit() { t_cleanup_hooks="$t_cleanup_hooks $1"; }
+
+ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
+skip() { T_N=$((T_N + 1)); echo "ok $T_N - # SKIP $*"; }
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+	d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi
+}
+
+# check_rc DESCRIPTION EXPECTED_RC COMMAND...
+check_rc() {
+	d=$1 want=$2; shift 2
+	"$@" >"$T_DIR/.out" 2>"$T_DIR/.err"; got=$?
+	if [ "$got" -eq "$want" ]; then ok "$d"; else
+		not_ok "$d (exit $got, wanted $want)"; sed 's/^/#   /' "$T_DIR/.err" | head -20
+	fi
+}
+
+# A config for the embedded default under $1 (maildir in, dir out).
+make_config() {
+	d=$1
+	mkdir -p "$d/inbox/new" "$d/inbox/cur" "$d/inbox/tmp" "$d/outbox"
+	cat >"$d/secdesk.conf" <<CONF
+[desk]
+name    = ICPerMed Secretariat
+address = secretariat@icpermed.example
+tag     = ICPerMed
+
+[mailbox]
+url   = maildir:inbox
+after = seen
+
+[store]
+path = secdesk.db
+
+[send]
+url = dir:outbox
+
+[rules]
+dir = $TOP/rules
+
+[templates]
+dir = $TOP/templates
+CONF
+}
+
+# Writes a simple inquiry to $1 (a file); $2 message-id, $3 from, $4 subject.
+make_mail() {
+	cat >"$1" <<MAIL
+From: Test Person <${3:-person@example.org}>
+To: secretariat@icpermed.example
+Subject: ${4:-A question about the joint call}
+Date: Mon, 2 Nov 2026 10:00:00 +0000
+Message-ID: <${2:-m1@example.org}>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Dear secretariat,
+I would like to know more about the next joint transnational call.
+Best regards
+MAIL
+}
+
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAILED" -eq 0 ]
+}
