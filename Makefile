@@ -28,7 +28,9 @@ all: deps $(BUILD)/secdesk secdesk
 secdesk: $(BUILD)/secdesk
 	@if [ "$(BUILD)" = build ]; then cp $(BUILD)/secdesk secdesk; fi
 
-$(BUILD)/secdesk: $(BUILD)/src/main.o $(BUILD)/libsecdesk.a
+# Linked from the objects, not the archive: the command table's weak
+# references must see every command that is built.
+$(BUILD)/secdesk: $(BUILD)/src/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/libsecdesk.a: $(LIB_OBJ)

@@ -28,7 +28,19 @@ err_prefix(struct err *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	/* Truncation keeps the start: the prefix says where, the rest what. */
+	{
+		size_t pl = strlen(prefix), ol = strlen(old), room = sizeof(e->msg) - 1;
+
+		if (pl > room - 2)
+			pl = room - 2;
+		memcpy(e->msg, prefix, pl);
+		memcpy(e->msg + pl, ": ", 2);
+		if (ol > room - pl - 2)
+			ol = room - pl - 2;
+		memcpy(e->msg + pl + 2, old, ol);
+		e->msg[pl + 2 + ol] = '\0';
+	}
 }
 
 void

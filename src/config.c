@@ -1,0 +1,446 @@
+/* The INI configuration, read with libinih and checked against one table of
+ * the keys secdesk knows (DESIGN.md, "Configuration"). */
+#include "compat.h"
+
+#include <ini.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "xalloc.h"
+
+enum key_type {
+	KEY_STRING,
+	KEY_PATH,     /* relative to the config file's folder */
+	KEY_URL,      /* scheme:PATH forms get their PATH resolved like KEY_PATH */
+	KEY_INT,      /* a non-negative integer */
+	KEY_SIZE,     /* bytes, with an optional K, M or G suffix */
+	KEY_DURATION, /* seconds, with an optional s, m, h or d suffix */
+	KEY_BOOL,
+	KEY_TLS,      /* "none" or "required" */
+	KEY_AFTER,    /* seen | move:FOLDER | delete | keep */
+};
+
+struct key_def {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	bool required;
+};
+
+#define O(field) offsetof(struct config, field)
+
+static const struct key_def keys[] = {
+	{ "desk", "name", KEY_STRING, O(desk.name), false },
+	{ "desk", "address", KEY_STRING, O(desk.address), true },
+	{ "desk", "tag", KEY_STRING, O(desk.tag), false },
+	{ "desk", "lock_file", KEY_PATH, O(desk.lock_file), false },
+	{ "mailbox", "url", KEY_URL, O(mailbox.conn.url), true },
+	{ "mailbox", "user", KEY_STRING, O(mailbox.conn.user), false },
+	{ "mailbox", "password_file", KEY_PATH, O(mailbox.conn.password_file), false },
+	{ "mailbox", "oauth_token_command", KEY_STRING, O(mailbox.conn.oauth_token_command), false },
+	{ "mailbox", "tls", KEY_TLS, O(mailbox.conn.tls_none), false },
+	{ "mailbox", "ca_file", KEY_PATH, O(mailbox.conn.ca_file), false },
+	{ "mailbox", "timeout", KEY_DURATION, O(mailbox.conn.timeout), false },
+	{ "mailbox", "after", KEY_AFTER, O(mailbox.after), false },
+	{ "mailbox", "batch", KEY_INT, O(mailbox.batch), false },
+	{ "store", "path", KEY_PATH, O(store.path), true },
+	{ "send", "url", KEY_URL, O(send.conn.url), true },
+	{ "send", "user", KEY_STRING, O(send.conn.user), false },
+	{ "send", "password_file", KEY_PATH, O(send.conn.password_file), false },
+	{ "send", "oauth_token_command", KEY_STRING, O(send.conn.oauth_token_command), false },
+	{ "send", "tls", KEY_TLS, O(send.conn.tls_none), false },
+	{ "send", "ca_file", KEY_PATH, O(send.conn.ca_file), false },
+	{ "send", "timeout", KEY_DURATION, O(send.conn.timeout), false },
+	{ "send", "max_attempts", KEY_INT, O(send.max_attempts), false },
+	{ "send", "retry_base", KEY_DURATION, O(send.retry_base), false },
+	{ "rules", "dir", KEY_PATH, O(rules.dir), true },
+	{ "templates", "dir", KEY_PATH, O(templates.dir), true },
+	{ "limits", "max_message_size", KEY_SIZE, O(limits.max_message_size), false },
+	{ "ack", "enabled", KEY_BOOL, O(ack.enabled), false },
+	{ "ack", "per_sender_limit", KEY_INT, O(ack.per_sender_limit), false },
+	{ "ack", "per_sender_window", KEY_DURATION, O(ack.per_sender_window), false },
+	{ "ack", "hourly_limit", KEY_INT, O(ack.hourly_limit), false },
+};
+
+struct load_ctx {
+	struct config *cfg;
+	const char *file;
+	FILE *fp;
+	int line;           /* the line the reader handed out last */
+	bool seen[ARRAY_SIZE(keys)];
+	struct err *e;
+	bool failed;
+};
+
+/* inih is built without line numbers for the handler: count them here. */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct load_ctx *lc = stream;
+	char *r = fgets(str, num, lc->fp);
+
+	if (r && strchr(r, '\n'))
+		lc->line++;
+	else if (r && feof(lc->fp))
+		lc->line++;
+	return r;
+}
+
+static int
+fail_at(struct load_ctx *lc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+fail_at(struct load_ctx *lc, const char *fmt, ...)
+{
+	char what[700];
+	va_list ap;
+
+	if (lc->failed)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	err_set(lc->e, EXIT_CONFIG, "%s:%d: %s", lc->file, lc->line, what);
+	lc->failed = true;
+	return 0;
+}
+
+static char *
+resolve_path(const struct config *cfg, const char *p)
+{
+	if (p[0] == '/')
+		return xstrdup(p);
+	if (p[0] == '~' && p[1] == '/' && getenv("HOME"))
+		return xasprintf("%s/%s", getenv("HOME"), p + 2);
+	return xasprintf("%s/%s", cfg->dir, p);
+}
+
+static int
+parse_number(const char *v, long long *out, const char *suffixes, const long long *mult)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || end == v || n < 0)
+		return -1;
+	if (*end) {
+		const char *s = strchr(suffixes, *end);
+
+		if (!s || end[1])
+			return -1;
+		if (n > LLONG_MAX / mult[s - suffixes])
+			return -1;
+		n *= mult[s - suffixes];
+	}
+	*out = n;
+	return 0;
+}
+
+static int
+set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
+{
+	static const long long size_mult[] = { 1024LL, 1024LL * 1024, 1024LL * 1024 * 1024,
+					       1024LL, 1024LL * 1024, 1024LL * 1024 * 1024 };
+	static const long long dur_mult[] = { 1, 60, 3600, 86400 };
+	struct config *cfg = lc->cfg;
+	char *field = (char *)cfg + k->offset;
+	long long n;
+
+	switch (k->type) {
+	case KEY_STRING:
+		if (!*value)
+			return fail_at(lc, "[%s] %s: empty value", k->section, k->name);
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 1;
+	case KEY_PATH:
+		if (!*value)
+			return fail_at(lc, "[%s] %s: empty path", k->section, k->name);
+		free(*(char **)field);
+		*(char **)field = resolve_path(cfg, value);
+		return 1;
+	case KEY_URL: {
+		const char *colon = strchr(value, ':');
+		static const char *const local[] = { "maildir:", "mbox:", "dir:", "sendmail:" };
+
+		if (!colon || colon == value)
+			return fail_at(lc, "[%s] %s: '%s' is not a URL (expected scheme:...)",
+				       k->section, k->name, value);
+		free(*(char **)field);
+		*(char **)field = NULL;
+		for (size_t i = 0; i < ARRAY_SIZE(local); i++) {
+			size_t l = strlen(local[i]);
+
+			if (strncmp(value, local[i], l) == 0 && value[l] != '/' && value[l]) {
+				char *abs = resolve_path(cfg, value + l);
+
+				*(char **)field = xasprintf("%.*s%s", (int)l, value, abs);
+				free(abs);
+			} else if (strncmp(value, local[i], l) == 0 && !value[l]) {
+				return fail_at(lc, "[%s] %s: '%s' names no path", k->section,
+					       k->name, value);
+			}
+		}
+		if (!*(char **)field)
+			*(char **)field = xstrdup(value);
+		return 1;
+	}
+	case KEY_INT:
+		if (parse_number(value, &n, "", NULL) < 0 || n > INT_MAX)
+			return fail_at(lc, "[%s] %s: '%s' is not a number", k->section, k->name,
+				       value);
+		*(int *)field = (int)n;
+		return 1;
+	case KEY_SIZE:
+		if (parse_number(value, &n, "KMGkmg", size_mult) < 0)
+			return fail_at(lc, "[%s] %s: '%s' is not a size (like 25M)", k->section,
+				       k->name, value);
+		*(size_t *)field = (size_t)n;
+		return 1;
+	case KEY_DURATION:
+		if (parse_number(value, &n, "smhd", dur_mult) < 0 || n > INT_MAX)
+			return fail_at(lc, "[%s] %s: '%s' is not a duration (like 30s, 10m, 1h)",
+				       k->section, k->name, value);
+		*(int *)field = (int)n;
+		return 1;
+	case KEY_BOOL:
+		if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "on") ||
+		    !strcmp(value, "1"))
+			*(bool *)field = true;
+		else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+			 !strcmp(value, "off") || !strcmp(value, "0"))
+			*(bool *)field = false;
+		else
+			return fail_at(lc, "[%s] %s: '%s' is not yes or no", k->section, k->name,
+				       value);
+		return 1;
+	case KEY_TLS:
+		if (!strcmp(value, "none"))
+			*(bool *)field = true;
+		else if (!strcmp(value, "required"))
+			*(bool *)field = false;
+		else
+			return fail_at(lc, "[%s] %s: '%s' is not 'none' or 'required'",
+				       k->section, k->name, value);
+		return 1;
+	case KEY_AFTER:
+		free(cfg->mailbox.after_folder);
+		cfg->mailbox.after_folder = NULL;
+		if (!strcmp(value, "seen"))
+			cfg->mailbox.after = AFTER_SEEN;
+		else if (!strcmp(value, "delete"))
+			cfg->mailbox.after = AFTER_DELETE;
+		else if (!strcmp(value, "keep"))
+			cfg->mailbox.after = AFTER_KEEP;
+		else if (!strncmp(value, "move:", 5) && value[5]) {
+			cfg->mailbox.after = AFTER_MOVE;
+			cfg->mailbox.after_folder = xstrdup(value + 5);
+		} else
+			return fail_at(lc, "[mailbox] after: '%s' is not seen, move:FOLDER, "
+					   "delete or keep", value);
+		return 1;
+	}
+	return fail_at(lc, "internal error");
+}
+
+static int
+handle(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *lc = user;
+	bool known_section = false;
+
+	if (lc->failed)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (strcmp(keys[i].section, section) != 0)
+			continue;
+		known_section = true;
+		if (strcmp(keys[i].name, name) != 0)
+			continue;
+		if (lc->seen[i])
+			return fail_at(lc, "[%s] %s: given twice", section, name);
+		lc->seen[i] = true;
+		return set_value(lc, &keys[i], value);
+	}
+	if (!known_section)
+		return fail_at(lc, "unknown section [%s]", section);
+	return fail_at(lc, "unknown key '%s' in [%s]", name, section);
+}
+
+static void
+set_defaults(struct config *cfg)
+{
+	cfg->mailbox.after = AFTER_SEEN;
+	cfg->mailbox.batch = 100;
+	cfg->mailbox.conn.timeout = 60;
+	cfg->send.conn.timeout = 60;
+	cfg->send.max_attempts = 10;
+	cfg->send.retry_base = 300;
+	cfg->ack.enabled = true;
+	cfg->ack.per_sender_limit = 3;
+	cfg->ack.per_sender_window = 3600;
+	cfg->ack.hourly_limit = 500;
+}
+
+int
+config_load(struct config *cfg, const char *path, struct err *e)
+{
+	struct load_ctx lc = { .cfg = cfg, .file = path, .e = e };
+	char resolved[PATH_MAX], *dircopy;
+	int rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	set_defaults(cfg);
+	if (!realpath(path, resolved))
+		return err_set(e, EXIT_CONFIG, "cannot read config '%s': %s", path,
+			       strerror(errno));
+	cfg->path = xstrdup(resolved);
+	dircopy = xstrdup(resolved);
+	cfg->dir = xstrdup(dirname(dircopy));
+	free(dircopy);
+	lc.fp = fopen(cfg->path, "r");
+	if (!lc.fp)
+		return err_set(e, EXIT_CONFIG, "cannot read config '%s': %s", path,
+			       strerror(errno));
+	rc = ini_parse_stream(read_line, &lc, handle, &lc);
+	fclose(lc.fp);
+	if (lc.failed)
+		return -1;
+	if (rc > 0)
+		return err_set(e, EXIT_CONFIG, "%s:%d: syntax error (expected [section] or "
+			       "key = value)", path, rc);
+	if (rc < 0)
+		return err_set(e, EXIT_CONFIG, "cannot read config '%s'", path);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (keys[i].required && !lc.seen[i])
+			return err_set(e, EXIT_CONFIG, "%s: missing required key '%s' in [%s]",
+				       path, keys[i].name, keys[i].section);
+	if (!strchr(cfg->desk.address, '@'))
+		return err_set(e, EXIT_CONFIG, "%s: [desk] address: '%s' is not a mail address",
+			       path, cfg->desk.address);
+	if (cfg->mailbox.batch < 1 || cfg->mailbox.batch > 10000)
+		return err_set(e, EXIT_CONFIG, "%s: [mailbox] batch: must be 1 to 10000", path);
+	if (!cfg->desk.name)
+		cfg->desk.name = xstrdup("Secretariat");
+	if (!cfg->desk.tag)
+		cfg->desk.tag = xstrdup("Desk");
+	if (!cfg->desk.lock_file)
+		cfg->desk.lock_file = xasprintf("%s.lock", cfg->store.path);
+	return 0;
+}
+
+static void
+conn_release(struct conn_config *c)
+{
+	free(c->url);
+	free(c->user);
+	free(c->password_file);
+	free(c->oauth_token_command);
+	free(c->ca_file);
+}
+
+void
+config_release(struct config *cfg)
+{
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg->desk.name);
+	free(cfg->desk.address);
+	free(cfg->desk.tag);
+	free(cfg->desk.lock_file);
+	conn_release(&cfg->mailbox.conn);
+	free(cfg->mailbox.after_folder);
+	free(cfg->store.path);
+	conn_release(&cfg->send.conn);
+	free(cfg->rules.dir);
+	free(cfg->templates.dir);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+char *
+config_find(const char *explicit_path, struct err *e)
+{
+	const char *env = getenv("SECDESK_CONFIG");
+
+	if (explicit_path) {
+		if (access(explicit_path, R_OK) != 0) {
+			err_set(e, EXIT_CONFIG, "cannot read config '%s': %s", explicit_path,
+				strerror(errno));
+			return NULL;
+		}
+		return xstrdup(explicit_path);
+	}
+	if (env && *env) {
+		if (access(env, R_OK) != 0) {
+			err_set(e, EXIT_CONFIG, "cannot read config '%s' ($SECDESK_CONFIG): %s",
+				env, strerror(errno));
+			return NULL;
+		}
+		return xstrdup(env);
+	}
+	if (access("secdesk.conf", R_OK) == 0)
+		return xstrdup("secdesk.conf");
+	if (access("/etc/secdesk/secdesk.conf", R_OK) == 0)
+		return xstrdup("/etc/secdesk/secdesk.conf");
+	err_set(e, EXIT_CONFIG, "no config: give -c FILE or $SECDESK_CONFIG, or create "
+		"./secdesk.conf or /etc/secdesk/secdesk.conf");
+	return NULL;
+}
+
+char *
+config_read_secret(const char *file, const char *env, struct err *e)
+{
+	struct buf b;
+	struct stat st;
+	char chunk[512];
+	size_t n;
+	FILE *fp;
+
+	if (!file) {
+		const char *v = env ? getenv(env) : NULL;
+
+		if (!v || !*v) {
+			err_set(e, EXIT_CONFIG, "no password: set password_file or $%s",
+				env ? env : "?");
+			return NULL;
+		}
+		return xstrdup(v);
+	}
+	fp = fopen(file, "r");
+	if (!fp) {
+		err_set(e, EXIT_CONFIG, "cannot read password file '%s': %s", file,
+			strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
+		fclose(fp);
+		err_set(e, EXIT_CONFIG, "password file '%s' is not a regular file", file);
+		return NULL;
+	}
+	if (st.st_mode & 0077) {
+		fclose(fp);
+		err_set(e, EXIT_CONFIG, "password file '%s' has mode %04o: it must be 0600 or "
+			"stricter (chmod 600 '%s')", file, (unsigned)(st.st_mode & 07777), file);
+		return NULL;
+	}
+	buf_init(&b, 64 * 1024);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		if (buf_add(&b, chunk, n) < 0) {
+			fclose(fp);
+			buf_release(&b);
+			err_set(e, EXIT_CONFIG, "password file '%s' is too large", file);
+			return NULL;
+		}
+	}
+	fclose(fp);
+	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+		b.data[--b.len] = '\0';
+	return buf_detach(&b, NULL);
+}

@@ -1,0 +1,223 @@
+/* secdesk - the command table and what every command needs before it runs
+ * (git.c's commands[]). */
+#include "compat.h"
+
+#include <getopt.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "xalloc.h"
+
+#define CMD(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx)
+/* Commands built by other modules are weak here, so that the table names the
+ * whole contract while a module is still on its way; a missing one says so. */
+#define WEAK_CMD(name) CMD(name) __attribute__((weak))
+
+CMD(run);
+CMD(fetch);
+CMD(ingest);
+CMD(list);
+CMD(show);
+CMD(status);
+CMD(assign);
+CMD(tag);
+CMD(note);
+CMD(db);
+CMD(help);
+WEAK_CMD(send);
+WEAK_CMD(reply);
+WEAK_CMD(outbox);
+WEAK_CMD(templates);
+WEAK_CMD(rules);
+WEAK_CMD(route);
+WEAK_CMD(watch);
+WEAK_CMD(verify);
+WEAK_CMD(attachment);
+WEAK_CMD(search);
+WEAK_CMD(merge);
+WEAK_CMD(untag);
+WEAK_CMD(take);
+WEAK_CMD(stats);
+WEAK_CMD(report);
+WEAK_CMD(remind);
+
+#define S CLI_STORE
+#define SC CLI_STORE_CREATE
+#define C CLI_CONFIG
+
+const struct cli_command cli_commands[] = {
+	{ "run", cmd_run, C | SC, "run", "fetch, process and send: the cron job" },
+	{ "fetch", cmd_fetch, C | SC, "fetch", "fetch and process new mail" },
+	{ "send", cmd_send, C | SC, "send [--now]", "deliver the outbox" },
+	{ "ingest", cmd_ingest, C | SC, "ingest [FILE]", "process one message from FILE or stdin" },
+	{ "list", cmd_list, C | S,
+	  "list [--status S] [--queue Q] [--assignee U] [--tag T] [--json]", "list tickets" },
+	{ "show", cmd_show, C | S, "show ID [--json]", "show a ticket with its messages and history" },
+	{ "search", cmd_search, C | S, "search QUERY [--json]", "full-text search over tickets" },
+	{ "status", cmd_status, C | S, "status ID STATUS", "set a ticket's status" },
+	{ "assign", cmd_assign, C | S, "assign ID USER", "assign a ticket" },
+	{ "take", cmd_take, C | S, "take ID", "assign a ticket to yourself" },
+	{ "route", cmd_route, C | S, "route ID QUEUE", "route a ticket to a queue" },
+	{ "tag", cmd_tag, C | S, "tag ID TAG", "tag a ticket" },
+	{ "untag", cmd_untag, C | S, "untag ID TAG", "remove a tag" },
+	{ "merge", cmd_merge, C | S, "merge ID INTO", "merge a ticket into another" },
+	{ "note", cmd_note, C | S, "note ID [-m TEXT]", "add an internal note" },
+	{ "reply", cmd_reply, C | S, "reply ID [--template NAME] [-m TEXT]",
+	  "reply to the requester" },
+	{ "outbox", cmd_outbox, C | S, "outbox [--json]", "show the outgoing queue" },
+	{ "attachment", cmd_attachment, C | S, "attachment ID N [-o FILE]",
+	  "write out an attachment" },
+	{ "rules", cmd_rules, C, "rules check | rules test FILE [--json] | rules replay MAILDIR|--tickets [--apply]",
+	  "lint, trace and replay the rules" },
+	{ "templates", cmd_templates, C, "templates check", "lint the templates" },
+	{ "stats", cmd_stats, C | S, "stats [--json]", "counts by status, queue, age" },
+	{ "report", cmd_report, C | S, "report --html FILE", "an HTML report of the figures" },
+	{ "remind", cmd_remind, C | S, "remind", "send digests of waiting tickets" },
+	{ "watch", cmd_watch, C | SC, "watch", "stay connected and process mail as it arrives" },
+	{ "verify", cmd_verify, C | S, "verify", "reconcile the mailbox with the store" },
+	{ "db", cmd_db, C, "db init | db check | db backup FILE", "create, verify or back up the store" },
+	{ "help", cmd_help, 0, "help [COMMAND]", "show help" },
+	{ NULL, NULL, 0, NULL, NULL },
+};
+
+const struct cli_command *
+cli_find(const char *name)
+{
+	for (const struct cli_command *c = cli_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static const char *
+acting_user(void)
+{
+	const char *u = getenv("SECDESK_USER");
+	struct passwd *pw;
+
+	if (u && *u)
+		return u;
+	u = getlogin();
+	if (u && *u)
+		return u;
+	pw = getpwuid(getuid());
+	if (pw && pw->pw_name)
+		return pw->pw_name;
+	return "unknown";
+}
+
+static void
+usage(FILE *to)
+{
+	fputs("usage: secdesk [-c CONFIG] [-v|-q] COMMAND [ARGS]\n"
+	      "       secdesk --version | --help | help COMMAND\n", to);
+}
+
+/* A short write on stdout (full disk, closed pipe) must not pass as success. */
+static int
+finish_stdout(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE)
+			cli_error("cannot write output: %s", strerror(errno));
+		return rc ? rc : EXIT_IOERR;
+	}
+	return rc;
+}
+
+static int
+prepare(const struct cli_command *cmd, const char *config_arg, struct cli_ctx *ctx,
+	struct config *cfg, char **config_path)
+{
+	struct err e = ERR_INIT;
+
+	if (!(cmd->needs & (CLI_CONFIG | CLI_STORE | CLI_STORE_CREATE)))
+		return 0;
+	*config_path = config_find(config_arg, &e);
+	if (!*config_path || config_load(cfg, *config_path, &e) < 0)
+		return cli_fail(&e);
+	ctx->config_path = *config_path;
+	ctx->cfg = cfg;
+	if (cmd->needs & (CLI_STORE | CLI_STORE_CREATE)) {
+		unsigned flags = (cmd->needs & CLI_STORE_CREATE) ? STORE_CREATE : 0;
+
+		if (store_open(cfg->store.path, flags, &ctx->store, &e) < 0)
+			return cli_fail(&e);
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_ctx ctx = { 0 };
+	struct config cfg;
+	const struct cli_command *cmd;
+	const char *config_arg = NULL;
+	char *config_path = NULL;
+	int c, rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	/* '+': stop at the command; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+c:vqVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_arg = optarg;
+			break;
+		case 'v':
+			ctx.verbosity++;
+			break;
+		case 'q':
+			ctx.verbosity = -1;
+			break;
+		case 'V':
+			printf("secdesk %s\n", SECDESK_VERSION);
+			return finish_stdout(EXIT_OK);
+		case 'h':
+			usage(stdout);
+			return finish_stdout(cmd_help(1, (char *[]){ "help", NULL }, &ctx));
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = cli_find(argv[optind]);
+	if (!cmd) {
+		cli_error("'%s' is not a secdesk command; see 'secdesk help'", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!cmd->fn) {
+		cli_error("'%s' is not available in this build", cmd->name);
+		return EXIT_UNAVAILABLE;
+	}
+	log_setup(ctx.verbosity);
+	ctx.who = acting_user();
+	rc = prepare(cmd, config_arg, &ctx, &cfg, &config_path);
+	if (rc == 0) {
+		argc -= optind;
+		argv += optind;
+		optind = 0; /* getopt_long restarts for the command */
+		rc = cmd->fn(argc, argv, &ctx);
+	}
+	store_close(&ctx.store);
+	config_release(&cfg);
+	free(config_path);
+	return finish_stdout(rc);
+}
