@@ -49,4 +49,17 @@ void ingest_free(struct ingest **ing);
 int ingest_message(struct ingest *ing, struct store *s, const char *raw, size_t len,
 		   struct ingest_result *res, struct err *e);
 
+/* The lower half, for callers that commit the raw bytes before parsing
+ * (fetch.c, the poison-message path). */
+
+/* Hex SHA-256 of raw. */
+void ingest_sha256(const char *raw, size_t len, char hex[65]);
+/* Stores raw once (by SHA-256); gives its raws.id. */
+int ingest_store_raw(struct store *s, const char *raw, size_t len, int64_t *raw_id,
+		     struct err *e);
+/* Processes stored raw bytes. With poison set the message is not parsed:
+ * it becomes a flagged ticket holding the raw bytes only. */
+int ingest_raw(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw,
+	       size_t len, bool poison, struct ingest_result *res, struct err *e);
+
 #endif

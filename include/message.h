@@ -72,6 +72,11 @@ struct message {
 	struct attachment *atts;
 	size_t natts;
 
+	/* For a bounce: the Message-ID and Subject of the returned message
+	 * (so that a bounce of our own mail joins its ticket); NULL when none. */
+	char *returned_message_id;
+	char *returned_subject;
+
 	unsigned flags;       /* enum message_flag */
 	char *parse_note;     /* why MSG_PARSE_ERROR/TRUNCATED was set, or NULL */
 };
