@@ -1,4 +1,4 @@
-/* rules.h - the rule engine: rules/*.rules (PCRE2) and the queue list.
+/* rules.h - the rule engine: rules/NN-name.rules (PCRE2) and the queue list.
  *
  * Loaded once per run (patterns JIT-compiled once); applied to every new
  * inbound message. Owned by the rule-engine module (rules*.c). */
