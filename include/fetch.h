@@ -1,0 +1,51 @@
+/* fetch.h - the intake loop: source -> raw bytes committed -> processed ->
+ * committed -> source copy marked done. Nothing is marked done before its
+ * ticket is durable; nothing is stored twice. */
+#ifndef SECDESK_FETCH_H
+#define SECDESK_FETCH_H
+
+#include "config.h"
+#include "err.h"
+#include "ingest.h"
+#include "store.h"
+
+/* A message that failed this many processing attempts (crash, hang) is set
+ * aside as a poison message. */
+#define INTAKE_MAX_ATTEMPTS 3
+/* Seconds one message may spend in the parser before the process is killed
+ * (the next run then isolates it). */
+#define INTAKE_PARSE_ALARM 60
+
+struct fetch_stats {
+	int fetched;        /* messages taken from the source this run */
+	int new_tickets;
+	int followups;
+	int duplicates;
+	int flagged;        /* stored, but flagged for staff (bad mail, bounce...) */
+	int poison;
+	int acks_queued;
+	int acks_suppressed;
+	int notices_queued;
+	int marked_done;
+	int skipped;        /* unreadable in the source, left there */
+	char skip_note[1024]; /* why the last one was skipped */
+};
+
+/* Fetches from [mailbox] url. Returns 0 when everything offered was stored;
+ * -1 with EXIT_TEMPFAIL when the source went away (what was committed
+ * stays), EXIT_UNAVAILABLE when the mailbox cannot be used, EXIT_CONFIG for
+ * an unknown scheme, or a store error. */
+int fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
+	      struct fetch_stats *st, struct err *e);
+
+/* Takes one message offered outside a mailbox (secdesk ingest): the raw
+ * bytes are committed first, then processed. source_id names the path. */
+int intake_one(struct ingest *ing, struct store *s, const char *source_id, const char *raw,
+	       size_t len, struct ingest_result *res, struct err *e);
+
+/* Processes messages whose raw bytes were committed by an earlier run that
+ * did not finish them; isolates poison messages. */
+int intake_recover(struct ingest *ing, struct store *s, const char *source_id,
+		   struct fetch_stats *st, struct err *e);
+
+#endif

@@ -1,0 +1,467 @@
+/* The intake loop. Per batch: (1) the raw bytes of every fetched message
+ * are committed with an attempt counted; (2) they are processed into
+ * tickets and committed; (3) only then the source copies are marked done.
+ * A crash in (2) leaves the raw bytes pending: the next run processes them
+ * one by one ("careful mode"), so that a message that crashes or hangs the
+ * parser is isolated and, after INTAKE_MAX_ATTEMPTS, set aside as poison. */
+#include "compat.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "source.h"
+#include "xalloc.h"
+
+/* Rows staged in this batch: intake.id and raws.id. */
+struct staged {
+	int64_t intake_id;
+	int64_t raw_id;
+	char *key;
+};
+
+struct batch {
+	struct store *s;
+	const char *source_id;
+	struct staged *rows;
+	size_t n, cap;
+	struct err *e;
+};
+
+static int
+stage_cb(void *arg, const char *key, const char *raw, size_t len)
+{
+	struct batch *b = arg;
+	sqlite3_stmt *st;
+	int64_t raw_id;
+
+	/* Positive: a store error, distinct from the backends' SRC_* codes. */
+	if (ingest_store_raw(b->s, raw, len, &raw_id, b->e) < 0)
+		return 1;
+	st = store_prepare(b->s, "INSERT INTO intake (source, key, raw_id, attempts, created) "
+			   "VALUES (?, ?, ?, 1, ?) ON CONFLICT (source, key) DO NOTHING "
+			   "RETURNING id", b->e);
+	if (!st)
+		return 1;
+	sqlite3_bind_text(st, 1, b->source_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, raw_id);
+	sqlite3_bind_int64(st, 4, store_now());
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		if (b->n == b->cap) {
+			b->cap = b->cap ? b->cap * 2 : 64;
+			b->rows = xreallocarray(b->rows, b->cap, sizeof(*b->rows));
+		}
+		b->rows[b->n].intake_id = sqlite3_column_int64(st, 0);
+		b->rows[b->n].raw_id = raw_id;
+		b->rows[b->n].key = xstrdup(key);
+		b->n++;
+		break;
+	case SQLITE_DONE:
+		break; /* already staged by an earlier run */
+	default:
+		sqlite3_reset(st);
+		store_error(b->s, b->e, "cannot record intake");
+		return 1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+static void
+batch_clear(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->rows[i].key);
+	b->n = 0;
+}
+
+static void
+count(struct fetch_stats *st, const struct ingest_result *r)
+{
+	if (r->kind == INGEST_DUPLICATE) {
+		st->duplicates++;
+		return;
+	}
+	if (r->kind == INGEST_NEW_TICKET)
+		st->new_tickets++;
+	else
+		st->followups++;
+	if (r->msg_flags & (MSG_PARSE_ERROR | MSG_TRUNCATED | MSG_BOUNCE | MSG_AUTOREPLY |
+			    MSG_SPAM | MSG_OVERSIZE))
+		st->flagged++;
+	if (r->msg_flags & MSG_POISON)
+		st->poison++;
+	st->acks_queued += r->acks_queued;
+	st->acks_suppressed += r->acks_suppressed;
+	st->notices_queued += r->notices_queued;
+}
+
+/* Test hook for the poison path: a message containing this marker kills
+ * the process in the parser, as a parser crash would. */
+static void
+fault_injection(const char *raw, size_t len)
+{
+	const char *marker = getenv("SECDESK_FAULT_PARSE_CRASH");
+
+	if (marker && *marker && memmem(raw, len, marker, strlen(marker)))
+		abort();
+}
+
+/* Processes one staged row inside the open transaction. */
+static int
+process_row(struct ingest *ing, struct store *s, int64_t intake_id, bool poison,
+	    struct fetch_stats *st, struct err *e)
+{
+	struct ingest_result res;
+	sqlite3_stmt *q;
+	const char *raw;
+	char *copy;
+	size_t len;
+	int64_t raw_id;
+	int rc;
+
+	q = store_prepare(s, "SELECT r.id, r.data FROM intake i JOIN raws r ON r.id = i.raw_id "
+			  "WHERE i.id = ? AND i.state = 'pending'", e);
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, intake_id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(q);
+		return 0; /* done meanwhile by another process */
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return store_error(s, e, "cannot read staged message");
+	}
+	raw_id = sqlite3_column_int64(q, 0);
+	raw = sqlite3_column_blob(q, 1);
+	len = (size_t)sqlite3_column_bytes(q, 1);
+	/* The statement is reused below: keep our own copy of the bytes. */
+	copy = xmalloc(len + 1);
+	if (len)
+		memcpy(copy, raw, len);
+	copy[len] = '\0';
+	sqlite3_reset(q);
+
+	if (!poison) {
+		fault_injection(copy, len);
+		alarm(INTAKE_PARSE_ALARM);
+	}
+	rc = ingest_raw(ing, s, raw_id, copy, len, poison, &res, e);
+	alarm(0);
+	free(copy);
+	if (rc < 0)
+		return -1;
+	count(st, &res);
+	q = store_prepare(s, "UPDATE intake SET state = ?, message_id = ? WHERE id = ?", e);
+	if (!q)
+		return -1;
+	sqlite3_bind_text(q, 1, poison ? "poison" : "stored", -1, SQLITE_STATIC);
+	if (res.kind != INGEST_DUPLICATE)
+		sqlite3_bind_int64(q, 2, res.message_id);
+	sqlite3_bind_int64(q, 3, intake_id);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		sqlite3_reset(q);
+		return store_error(s, e, "cannot update intake");
+	}
+	sqlite3_reset(q);
+	return 0;
+}
+
+static int
+process_batch(struct ingest *ing, struct store *s, struct batch *b, struct fetch_stats *st,
+	      struct err *e)
+{
+	if (b->n == 0)
+		return 0;
+	if (store_begin(s, e) < 0)
+		return -1;
+	for (size_t i = 0; i < b->n; i++) {
+		if (process_row(ing, s, b->rows[i].intake_id, false, st, e) < 0) {
+			store_rollback(s);
+			return -1;
+		}
+	}
+	return store_commit(s, e);
+}
+
+int
+intake_recover(struct ingest *ing, struct store *s, const char *source_id,
+	       struct fetch_stats *st, struct err *e)
+{
+	int64_t *ids = NULL;
+	int *attempts = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *q;
+	int rc;
+
+	/* Rows of other sources may be in flight in another process (an MTA's
+	 * secdesk ingest): only those older than a minute are leftovers. */
+	q = store_prepare(s, "SELECT id, attempts FROM intake WHERE state = 'pending' "
+			  "AND (source = ? OR created < ?) ORDER BY id", e);
+	if (!q)
+		return -1;
+	sqlite3_bind_text(q, 1, source_id ? source_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, store_now() - 60);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			ids = xreallocarray(ids, cap, sizeof(*ids));
+			attempts = xreallocarray(attempts, cap, sizeof(*attempts));
+		}
+		ids[n] = sqlite3_column_int64(q, 0);
+		attempts[n] = sqlite3_column_int(q, 1);
+		n++;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		rc = store_error(s, e, "cannot read intake");
+		goto out;
+	}
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		bool poison = attempts[i] >= INTAKE_MAX_ATTEMPTS;
+
+		if (!poison) {
+			/* Count the attempt durably before trying. */
+			if (store_begin(s, e) < 0) {
+				rc = -1;
+				break;
+			}
+			q = store_prepare(s, "UPDATE intake SET attempts = attempts + 1 "
+					  "WHERE id = ?", e);
+			if (!q || (sqlite3_bind_int64(q, 1, ids[i]), sqlite3_step(q)) != SQLITE_DONE) {
+				if (q) {
+					sqlite3_reset(q);
+					store_error(s, e, "cannot update intake");
+				}
+				store_rollback(s);
+				rc = -1;
+				break;
+			}
+			sqlite3_reset(q);
+			if (store_commit(s, e) < 0) {
+				rc = -1;
+				break;
+			}
+		}
+		if (store_begin(s, e) < 0) {
+			rc = -1;
+			break;
+		}
+		if (process_row(ing, s, ids[i], poison, st, e) < 0) {
+			store_rollback(s);
+			rc = -1;
+			break;
+		}
+		rc = store_commit(s, e);
+	}
+out:
+	free(ids);
+	free(attempts);
+	return rc;
+}
+
+int
+intake_one(struct ingest *ing, struct store *s, const char *source_id, const char *raw,
+	   size_t len, struct ingest_result *res, struct err *e)
+{
+	struct fetch_stats st = { 0 };
+	struct batch b = { .s = s, .source_id = source_id, .e = e };
+	char key[65];
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	ingest_sha256(raw, len, key);
+	if (store_begin(s, e) < 0)
+		return -1;
+	if (stage_cb(&b, key, raw, len) != 0) {
+		store_rollback(s);
+		goto out;
+	}
+	if (store_commit(s, e) < 0)
+		goto out;
+	if (b.n == 0) {
+		/* Offered before: stored already, or left pending by a crash. */
+		rc = intake_recover(ing, s, source_id, &st, e);
+		res->kind = INGEST_DUPLICATE;
+		goto out;
+	}
+	rc = process_batch(ing, s, &b, &st, e);
+	if (rc == 0) {
+		res->kind = st.new_tickets ? INGEST_NEW_TICKET
+			    : st.followups ? INGEST_FOLLOWUP : INGEST_DUPLICATE;
+		res->acks_queued = st.acks_queued;
+		res->msg_flags = st.flagged ? MSG_PARSE_ERROR : 0;
+	}
+out:
+	batch_clear(&b);
+	free(b.rows);
+	return rc;
+}
+
+/* Keys of this source the store already holds; their copies were perhaps
+ * not marked done (a crash after commit). */
+static int
+known_keys(struct store *s, const char *source_id, const struct strlist *keys,
+	   struct strlist *fresh, struct strlist *redo, struct err *e)
+{
+	sqlite3_stmt *q = store_prepare(s, "SELECT done FROM intake WHERE source = ? AND key = ?", e);
+
+	if (!q)
+		return -1;
+	for (size_t i = 0; i < keys->n; i++) {
+		int rc;
+
+		sqlite3_bind_text(q, 1, source_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, keys->items[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_DONE)
+			strlist_add(fresh, keys->items[i]);
+		else if (rc == SQLITE_ROW && sqlite3_column_int(q, 0) == 0)
+			strlist_add(redo, keys->items[i]);
+		else if (rc != SQLITE_ROW) {
+			sqlite3_reset(q);
+			return store_error(s, e, "cannot read intake");
+		}
+		sqlite3_reset(q);
+	}
+	return 0;
+}
+
+static int
+record_done(struct store *s, const char *source_id, const char *const *keys, size_t n,
+	    struct err *e)
+{
+	sqlite3_stmt *q;
+
+	if (n == 0)
+		return 0;
+	if (store_begin(s, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		q = store_prepare(s, "UPDATE intake SET done = 1 WHERE source = ? AND key = ? "
+				  "AND state <> 'pending'", e);
+		if (!q)
+			goto fail;
+		sqlite3_bind_text(q, 1, source_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, keys[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			sqlite3_reset(q);
+			store_error(s, e, "cannot update intake");
+			goto fail;
+		}
+		sqlite3_reset(q);
+	}
+	return store_commit(s, e);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+static int
+src_fail(int rc, struct err *e)
+{
+	if (rc == SRC_CONN_BAD && e->code != EXIT_UNAVAILABLE)
+		e->code = EXIT_TEMPFAIL;
+	else if (rc == SRC_BOX_BAD && !e->code)
+		e->code = EXIT_UNAVAILABLE;
+	return -1;
+}
+
+static int
+mark_done(const struct source_ops *ops, struct source *src, struct store *s,
+	  const char *source_id, const char *const *keys, size_t n, struct fetch_stats *st,
+	  struct err *e)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	rc = ops->mark_done(src, keys, n, e);
+	if (rc != SRC_OK)
+		return src_fail(rc, e);
+	st->marked_done += (int)n;
+	return record_done(s, source_id, keys, n, e);
+}
+
+int
+fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
+	  struct fetch_stats *st, struct err *e)
+{
+	const struct source_ops *ops = source_find(cfg->mailbox.conn.url);
+	struct strlist keys = STRLIST_INIT, fresh = STRLIST_INIT, redo = STRLIST_INIT;
+	struct batch b = { .s = s, .e = e };
+	struct source *src = NULL;
+	const char **done = NULL;
+	size_t batch_size = (size_t)cfg->mailbox.batch;
+	int rc;
+
+	if (!ops)
+		return err_set(e, EXIT_CONFIG, "[mailbox] url: no mail source for '%s'",
+			       cfg->mailbox.conn.url);
+	rc = ops->open(cfg, &src, e);
+	if (rc != SRC_OK)
+		return src_fail(rc, e);
+	b.source_id = ops->id(src);
+	if (intake_recover(ing, s, b.source_id, st, e) < 0)
+		goto fail;
+	rc = ops->list(src, &keys, e);
+	if (rc != SRC_OK) {
+		src_fail(rc, e);
+		goto fail;
+	}
+	if (known_keys(s, b.source_id, &keys, &fresh, &redo, e) < 0)
+		goto fail;
+	if (mark_done(ops, src, s, b.source_id, (const char *const *)redo.items, redo.n, st, e) < 0)
+		goto fail;
+
+	done = xcalloc(batch_size, sizeof(*done));
+	for (size_t off = 0; off < fresh.n; off += batch_size) {
+		size_t n = fresh.n - off < batch_size ? fresh.n - off : batch_size;
+		int frc;
+
+		if (store_begin(s, e) < 0)
+			goto fail;
+		frc = ops->fetch(src, (const char *const *)fresh.items + off, n, stage_cb, &b, e);
+		if (frc > 0) {
+			store_rollback(s);
+			goto fail;
+		}
+		/* Whatever was staged before a connection dropped is kept. */
+		if (store_commit(s, e) < 0)
+			goto fail;
+		st->fetched += (int)b.n;
+		if (process_batch(ing, s, &b, st, e) < 0)
+			goto fail;
+		for (size_t i = 0; i < b.n; i++)
+			done[i] = b.rows[i].key;
+		if (mark_done(ops, src, s, b.source_id, done, b.n, st, e) < 0)
+			goto fail;
+		batch_clear(&b);
+		if (frc == SRC_MSG_BAD) {
+			st->skipped++;
+			snprintf(st->skip_note, sizeof(st->skip_note), "%s", e->msg);
+			err_clear(e);
+		} else if (frc != SRC_OK) {
+			src_fail(frc, e);
+			goto fail;
+		}
+	}
+	rc = 0;
+	goto out;
+fail:
+	rc = -1;
+out:
+	batch_clear(&b);
+	free(b.rows);
+	free(done);
+	strlist_release(&keys);
+	strlist_release(&fresh);
+	strlist_release(&redo);
+	ops->close(src);
+	return rc;
+}

@@ -1,0 +1,599 @@
+/* One raw message into the store: dedupe, parse, thread, rules, ticket,
+ * outbound mail. Runs inside the caller's transaction. */
+#include "compat.h"
+
+#include <gnutls/crypto.h>
+#include <strings.h>
+
+#include "attach.h"
+#include "buf.h"
+#include "ingest.h"
+#include "outbound.h"
+#include "parse.h"
+#include "rules.h"
+#include "ticket.h"
+#include "xalloc.h"
+
+struct ingest {
+	const struct config *cfg;
+	struct ruleset *rules;
+	struct outbound *ob;
+	struct parse_limits limits;
+	char *tag_open; /* "[TAG #" */
+};
+
+int
+ingest_open(const struct config *cfg, struct ingest **out, struct err *e)
+{
+	struct ingest *ing = xcalloc(1, sizeof(*ing));
+
+	ing->cfg = cfg;
+	ing->limits = parse_limits_default;
+	if (cfg->limits.max_message_size)
+		ing->limits.max_message_size = cfg->limits.max_message_size;
+	ing->tag_open = xasprintf("[%s #", cfg->desk.tag);
+	if (rules_load(cfg->rules.dir, &ing->rules, e) < 0)
+		goto fail;
+	if (outbound_open(cfg, ing->rules, &ing->ob, e) < 0)
+		goto fail;
+	*out = ing;
+	return 0;
+fail:
+	ingest_free(&ing);
+	return -1;
+}
+
+void
+ingest_free(struct ingest **ingp)
+{
+	struct ingest *ing = *ingp;
+
+	if (!ing)
+		return;
+	outbound_free(&ing->ob);
+	rules_free(&ing->rules);
+	free(ing->tag_open);
+	free(ing);
+	*ingp = NULL;
+}
+
+void
+ingest_sha256(const char *raw, size_t len, char hex[65])
+{
+	unsigned char d[32];
+	static const char digits[] = "0123456789abcdef";
+
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, raw, len, d);
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[d[i] >> 4];
+		hex[2 * i + 1] = digits[d[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
+int
+ingest_store_raw(struct store *s, const char *raw, size_t len, int64_t *raw_id,
+		 struct err *e)
+{
+	char hex[65];
+	sqlite3_stmt *st;
+
+	ingest_sha256(raw, len, hex);
+	st = store_prepare(s, "INSERT INTO raws (sha256, size, data) VALUES (?, ?, ?) "
+			   "ON CONFLICT (sha256) DO UPDATE SET size = size RETURNING id", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, hex, 64, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
+	sqlite3_bind_blob64(st, 3, raw, len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		store_error(s, e, "cannot store message");
+		sqlite3_reset(st);
+		return -1;
+	}
+	*raw_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* Returns the id of the first row of a one-integer query, 0 when none, -1 on
+ * error. Binds: text1 (may be NULL), int2 when non-zero. */
+static int64_t
+query_id(struct store *s, const char *sql, const char *text1, int64_t int2, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, e);
+	int64_t id = 0;
+	int rc;
+
+	if (!st)
+		return -1;
+	if (text1)
+		sqlite3_bind_text(st, 1, text1, -1, SQLITE_STATIC);
+	if (int2)
+		sqlite3_bind_int64(st, 2, int2);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		id = store_error(s, e, "cannot query");
+	sqlite3_reset(st);
+	return id;
+}
+
+/* Follows merged tickets to the one that lives on. */
+static int64_t
+live_ticket(struct store *s, int64_t id, struct err *e)
+{
+	for (int hops = 0; id > 0 && hops < 32; hops++) {
+		int64_t next = query_id(s, "SELECT coalesce(merged_into, 0) FROM tickets "
+					"WHERE id = ?2", NULL, id, e);
+
+		if (next < 0)
+			return -1;
+		if (next == 0)
+			return id;
+		id = next;
+	}
+	return id;
+}
+
+static int64_t
+ticket_by_msgid(struct store *s, const char *msgid, struct err *e)
+{
+	if (!msgid || !*msgid)
+		return 0;
+	return query_id(s, "SELECT ticket_id FROM messages WHERE message_id = ? "
+			"ORDER BY id LIMIT 1", msgid, 0, e);
+}
+
+/* "[TAG #123]" anywhere in the subject: the ticket number, or 0. */
+static int64_t
+subject_tag(const struct ingest *ing, const char *subject)
+{
+	size_t tl = strlen(ing->tag_open);
+
+	for (const char *p = subject; (p = strcasestr(p, ing->tag_open)); p += tl) {
+		char *end;
+		long long n = strtoll(p + tl, &end, 10);
+
+		if (end != p + tl && *end == ']' && n > 0)
+			return n;
+	}
+	return 0;
+}
+
+static bool
+addr_eq(const char *a, const char *b)
+{
+	return a && b && *a && strcasecmp(a, b) == 0;
+}
+
+/* May a mail from addr join ticket id by its subject tag alone? Only its
+ * requester, a watcher or a contact of its queue: a stranger's tag must not
+ * thread (hijack) into somebody else's ticket. */
+static int
+may_join_by_tag(struct ingest *ing, struct store *s, int64_t id, const char *addr,
+		struct err *e)
+{
+	struct ticket t;
+	const struct queue *q;
+	int ok;
+
+	if (ticket_load(s, id, &t, e) < 0)
+		return e->code == EXIT_DATAERR ? 0 : -1;
+	ok = addr_eq(t.requester, addr);
+	if (!ok && ing->rules) {
+		q = rules_contact_queue(ing->rules, addr);
+		ok = q && strcmp(q->id, t.queue) == 0;
+	}
+	ticket_release(&t);
+	if (!ok) {
+		int64_t w = query_id(s, "SELECT 1 FROM watchers WHERE addr = ? AND ticket_id = ?",
+				     addr, id, e);
+		if (w < 0)
+			return -1;
+		ok = w > 0;
+	}
+	return ok;
+}
+
+struct thread_result {
+	int64_t ticket_id;  /* 0: new ticket */
+	int64_t related_to; /* a tagged ticket this one may follow up */
+};
+
+static int
+find_thread(struct ingest *ing, struct store *s, const struct message *m,
+	    struct thread_result *tr, struct err *e)
+{
+	int64_t id = 0, tagged;
+
+	memset(tr, 0, sizeof(*tr));
+	/* Our own Message-IDs and the requester's: In-Reply-To, then References
+	 * newest first. */
+	id = ticket_by_msgid(s, m->in_reply_to, e);
+	for (size_t i = m->references.n; id == 0 && i > 0; i--)
+		id = ticket_by_msgid(s, m->references.items[i - 1], e);
+	if (id < 0)
+		return -1;
+	if (id == 0 && m->returned_message_id)
+		id = ticket_by_msgid(s, m->returned_message_id, e);
+	if (id < 0)
+		return -1;
+	if (id == 0 && (tagged = subject_tag(ing, m->subject)) > 0) {
+		int ok = may_join_by_tag(ing, s, tagged, m->from.addr, e);
+
+		if (ok < 0)
+			return -1;
+		if (ok)
+			id = tagged;
+		else if (query_id(s, "SELECT id FROM tickets WHERE id = ?2", NULL, tagged, e) > 0)
+			tr->related_to = tagged;
+	}
+	if (id == 0 && m->returned_subject && (tagged = subject_tag(ing, m->returned_subject)) > 0)
+		id = query_id(s, "SELECT id FROM tickets WHERE id = ?2", NULL, tagged, e);
+	if (id < 0)
+		return -1;
+	if (id > 0)
+		id = live_ticket(s, id, e);
+	tr->ticket_id = id;
+	return id < 0 ? -1 : 0;
+}
+
+static void
+join_addrs(struct buf *b, const struct address *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addstr(b, ", ");
+		if (*a[i].name)
+			buf_addf(b, "%s <%s>", a[i].name, a[i].addr);
+		else
+			buf_addstr(b, a[i].addr);
+	}
+}
+
+static unsigned
+ticket_flags_for(unsigned msg_flags)
+{
+	unsigned f = 0;
+
+	if (msg_flags & (MSG_PARSE_ERROR | MSG_TRUNCATED))
+		f |= TICKET_FLAG_PARSE_ERROR;
+	if (msg_flags & MSG_BOUNCE)
+		f |= TICKET_FLAG_BOUNCE;
+	if (msg_flags & MSG_AUTOREPLY)
+		f |= TICKET_FLAG_AUTOREPLY;
+	if (msg_flags & MSG_SPAM)
+		f |= TICKET_FLAG_SPAM;
+	if (msg_flags & MSG_POISON)
+		f |= TICKET_FLAG_POISON | TICKET_FLAG_PARSE_ERROR;
+	if (msg_flags & MSG_OVERSIZE)
+		f |= TICKET_FLAG_OVERSIZE;
+	return f;
+}
+
+static const char *
+or_default(const char *v, const char *dflt)
+{
+	return v && *v ? v : dflt;
+}
+
+static int64_t
+insert_ticket(struct store *s, const struct message *m, const struct rule_outcome *ro,
+	      int64_t related_to, struct err *e)
+{
+	sqlite3_stmt *st;
+	int64_t now = store_now(), id;
+	unsigned flags = ticket_flags_for(m->flags);
+
+	if (related_to)
+		flags |= TICKET_FLAG_FOLLOWUP;
+	st = store_prepare(s, "INSERT INTO tickets (status, queue, category, priority, language,"
+			   " subject, requester, requester_name, assignee, flags, related_to,"
+			   " created, updated) VALUES ('new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, or_default(ro->queue, TICKET_DEFAULT_QUEUE), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, or_default(ro->category, "general"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, or_default(ro->priority, "normal"), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, or_default(ro->language, ""), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, m->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, m->from.addr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, m->from.name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, or_default(ro->assignee, ""), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, flags);
+	if (related_to)
+		sqlite3_bind_int64(st, 10, related_to);
+	sqlite3_bind_int64(st, 11, now);
+	sqlite3_bind_int64(st, 12, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, e, "cannot create ticket");
+	}
+	sqlite3_reset(st);
+	id = sqlite3_last_insert_rowid(store_db(s));
+	for (size_t i = 0; i < ro->tags.n; i++)
+		if (ticket_add_tag(s, id, ro->tags.items[i], "secdesk", e) < 0)
+			return -1;
+	return id;
+}
+
+static int
+add_watchers(struct ingest *ing, struct store *s, int64_t id, const struct message *m,
+	     struct err *e)
+{
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < m->ncc; i++) {
+		const char *a = m->cc[i].addr;
+
+		if (!*a || addr_eq(a, ing->cfg->desk.address) || addr_eq(a, m->from.addr))
+			continue;
+		st = store_prepare(s, "INSERT OR IGNORE INTO watchers (ticket_id, addr) "
+				   "VALUES (?, ?)", e);
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, a, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_reset(st);
+			return store_error(s, e, "cannot add watcher");
+		}
+		sqlite3_reset(st);
+	}
+	return 0;
+}
+
+static int64_t
+insert_message(struct store *s, int64_t ticket_id, int64_t raw_id, const char *kind,
+	       const struct message *m, struct err *e)
+{
+	struct buf to = BUF_INIT, cc = BUF_INIT, refs = BUF_INIT, names = BUF_INIT;
+	sqlite3_stmt *st;
+	int64_t id = -1;
+
+	join_addrs(&to, m->to, m->nto);
+	join_addrs(&cc, m->cc, m->ncc);
+	for (size_t i = 0; i < m->references.n; i++)
+		buf_addf(&refs, "%s%s", i ? " " : "", m->references.items[i]);
+	buf_addf(&names, "%s %s %s %s", m->from.name, m->from.addr, buf_cstr(&to), buf_cstr(&cc));
+
+	st = store_prepare(s, "INSERT INTO messages (ticket_id, direction, kind, from_name,"
+			   " from_addr, to_addrs, cc_addrs, subject, date, message_id, in_reply_to,"
+			   " refs, body, names, flags, parse_note, raw_id, created) VALUES"
+			   " (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e);
+	if (!st)
+		goto out;
+	sqlite3_bind_int64(st, 1, ticket_id);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->from.name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, m->from.addr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, buf_cstr(&to), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, buf_cstr(&cc), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, m->subject, -1, SQLITE_STATIC);
+	if (m->has_date)
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)m->date);
+	sqlite3_bind_text(st, 9, m->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, m->in_reply_to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, buf_cstr(&refs), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, m->body ? m->body : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, buf_cstr(&names), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 14, m->flags);
+	sqlite3_bind_text(st, 15, m->parse_note, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 16, raw_id);
+	sqlite3_bind_int64(st, 17, store_now());
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		store_error(s, e, "cannot store message");
+		goto out;
+	}
+	sqlite3_reset(st);
+	id = sqlite3_last_insert_rowid(store_db(s));
+
+	st = store_prepare(s, "INSERT INTO messages_fts (rowid, subject, body, names) "
+			   "VALUES (?, ?, ?, ?)", e);
+	if (!st) {
+		id = -1;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, m->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->body ? m->body : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, buf_cstr(&names), -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		id = store_error(s, e, "cannot index message");
+		goto out;
+	}
+	sqlite3_reset(st);
+out:
+	buf_release(&to);
+	buf_release(&cc);
+	buf_release(&refs);
+	buf_release(&names);
+	return id;
+}
+
+static const char *
+message_kind(const struct message *m, bool new_ticket, bool partner)
+{
+	if (m->flags & MSG_BOUNCE)
+		return "bounce";
+	if (m->flags & MSG_AUTOREPLY)
+		return "autoreply";
+	if (partner)
+		return "partner";
+	return new_ticket ? "inquiry" : "followup";
+}
+
+/* A requester writing again wants an answer: resolved or pending tickets
+ * go back to open. */
+static int
+maybe_reopen(struct store *s, const struct ticket *t, const struct message *m,
+	     struct ingest_result *res, struct err *e)
+{
+	if (m->flags & (MSG_BOUNCE | MSG_AUTOREPLY))
+		return 0;
+	if (!addr_eq(t->requester, m->from.addr))
+		return 0;
+	if (strcmp(t->status, "resolved") != 0 && strcmp(t->status, "pending") != 0)
+		return 0;
+	if (ticket_set_field(s, t->id, "status", "open", "secdesk", e) < 0)
+		return -1;
+	res->reopened = strcmp(t->status, "resolved") == 0;
+	return 0;
+}
+
+static int
+is_duplicate(struct store *s, int64_t raw_id, const struct message *m, struct err *e)
+{
+	int64_t id = query_id(s, "SELECT id FROM messages WHERE raw_id = ?2 LIMIT 1", NULL,
+			      raw_id, e);
+
+	if (id != 0)
+		return id < 0 ? -1 : 1;
+	/* The same mail over two paths: same Message-ID from the same sender. */
+	if (!*m->message_id)
+		return 0;
+	{
+		sqlite3_stmt *st = store_prepare(s, "SELECT 1 FROM messages WHERE message_id = ? "
+						 "AND direction = 'in' AND from_addr = ? "
+						 "COLLATE NOCASE LIMIT 1", e);
+		int rc;
+
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, m->from.addr, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_ROW)
+			return 1;
+		if (rc != SQLITE_DONE)
+			return store_error(s, e, "cannot query");
+	}
+	return 0;
+}
+
+static int
+process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
+	       struct ingest_result *res, struct err *e)
+{
+	struct rule_outcome ro;
+	struct thread_result tr;
+	struct ticket t;
+	const struct queue *partner_q = NULL;
+	int dup, rc = -1;
+
+	rule_outcome_init(&ro);
+	ticket_init(&t);
+	dup = is_duplicate(s, raw_id, m, e);
+	if (dup < 0)
+		goto out;
+	if (dup) {
+		res->kind = INGEST_DUPLICATE;
+		rc = 0;
+		goto out;
+	}
+	if (find_thread(ing, s, m, &tr, e) < 0)
+		goto out;
+	if (ing->rules && !(m->flags & MSG_POISON) &&
+	    rules_apply(ing->rules, m, NULL, &ro, e) < 0)
+		goto out;
+	if (ro.spam)
+		m->flags |= MSG_SPAM;
+	res->no_ack = ro.no_ack;
+	res->msg_flags = m->flags;
+
+	if (tr.ticket_id == 0) {
+		res->kind = INGEST_NEW_TICKET;
+		res->ticket_id = insert_ticket(s, m, &ro, tr.related_to, e);
+		if (res->ticket_id < 0)
+			goto out;
+		res->routed = ro.queue && strcmp(ro.queue, TICKET_DEFAULT_QUEUE) != 0;
+		if (add_watchers(ing, s, res->ticket_id, m, e) < 0)
+			goto out;
+		if (store_event(s, res->ticket_id, "secdesk", "created", NULL,
+				or_default(ro.queue, TICKET_DEFAULT_QUEUE), e) < 0)
+			goto out;
+		if (tr.related_to) {
+			char rel[32];
+
+			snprintf(rel, sizeof(rel), "#%lld", (long long)tr.related_to);
+			if (store_event(s, res->ticket_id, "secdesk", "possible-followup", NULL,
+					rel, e) < 0)
+				goto out;
+		}
+	} else {
+		res->kind = INGEST_FOLLOWUP;
+		res->ticket_id = tr.ticket_id;
+		if (ticket_load(s, tr.ticket_id, &t, e) < 0)
+			goto out;
+		if (ing->rules)
+			partner_q = rules_contact_queue(ing->rules, m->from.addr);
+		res->partner = partner_q && !addr_eq(t.requester, m->from.addr);
+		if (maybe_reopen(s, &t, m, res, e) < 0)
+			goto out;
+		if (ticket_add_flags(s, t.id, ticket_flags_for(m->flags), e) < 0 ||
+		    ticket_touch(s, t.id, e) < 0)
+			goto out;
+		if (add_watchers(ing, s, t.id, m, e) < 0)
+			goto out;
+	}
+	res->message_id = insert_message(s, res->ticket_id, raw_id,
+					 message_kind(m, res->kind == INGEST_NEW_TICKET,
+						      res->partner), m, e);
+	if (res->message_id < 0)
+		goto out;
+	if (res->kind == INGEST_FOLLOWUP &&
+	    store_event(s, res->ticket_id, "secdesk", "message", NULL, m->from.addr, e) < 0)
+		goto out;
+	if (m->natts && attach_store(s, res->message_id, m, e) < 0)
+		goto out;
+	if (ing->ob && outbound_after_ingest(ing->ob, s, m, res, e) < 0)
+		goto out;
+	rc = 0;
+out:
+	ticket_release(&t);
+	rule_outcome_release(&ro);
+	return rc;
+}
+
+int
+ingest_raw(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw, size_t len,
+	   bool poison, struct ingest_result *res, struct err *e)
+{
+	struct message m;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	message_init(&m);
+	if (poison) {
+		/* Never parsed again: kept raw, flagged for staff. */
+		m.raw = raw;
+		m.raw_len = len;
+		m.flags = MSG_POISON | MSG_PARSE_ERROR;
+		free(m.subject);
+		m.subject = xstrdup("(message set aside: it could not be parsed)");
+		m.parse_note = xstrdup("the parser failed on this message repeatedly; "
+				       "the raw message is kept");
+	} else if (parse_message(raw, len, &ing->limits, &m, e) < 0) {
+		message_release(&m);
+		return -1;
+	}
+	rc = process_parsed(ing, s, raw_id, &m, res, e);
+	message_release(&m);
+	return rc;
+}
+
+int
+ingest_message(struct ingest *ing, struct store *s, const char *raw, size_t len,
+	       struct ingest_result *res, struct err *e)
+{
+	int64_t raw_id;
+
+	if (ingest_store_raw(s, raw, len, &raw_id, e) < 0)
+		return -1;
+	return ingest_raw(ing, s, raw_id, raw, len, false, res, e);
+}

@@ -1,0 +1,256 @@
+/* Tickets: load, and the triage changes, each recorded as an event. */
+#include "compat.h"
+
+#include "ticket.h"
+#include "xalloc.h"
+
+static const char *const statuses[] = { "new", "open", "pending", "resolved", "closed" };
+
+/* The columns a caller may change with ticket_set_field(). */
+static const char *const settable[] = { "status", "queue", "category", "priority",
+					"language", "assignee", "subject" };
+
+void
+ticket_init(struct ticket *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void
+ticket_release(struct ticket *t)
+{
+	free(t->status);
+	free(t->queue);
+	free(t->category);
+	free(t->priority);
+	free(t->language);
+	free(t->subject);
+	free(t->requester);
+	free(t->requester_name);
+	free(t->assignee);
+	strlist_release(&t->tags);
+	ticket_init(t);
+}
+
+bool
+ticket_status_valid(const char *status)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(statuses); i++)
+		if (strcmp(statuses[i], status) == 0)
+			return true;
+	return false;
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return xstrdup(t ? (const char *)t : "");
+}
+
+int
+ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	ticket_init(t);
+	st = store_prepare(s, "SELECT id, status, queue, category, priority, language, subject,"
+			   " requester, requester_name, assignee, flags, merged_into, related_to,"
+			   " created, updated FROM tickets WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return err_set(e, EXIT_DATAERR, "no ticket #%lld", (long long)id);
+	}
+	if (rc != SQLITE_ROW) {
+		store_error(s, e, "cannot read ticket");
+		sqlite3_reset(st);
+		return -1;
+	}
+	t->id = sqlite3_column_int64(st, 0);
+	t->status = col_dup(st, 1);
+	t->queue = col_dup(st, 2);
+	t->category = col_dup(st, 3);
+	t->priority = col_dup(st, 4);
+	t->language = col_dup(st, 5);
+	t->subject = col_dup(st, 6);
+	t->requester = col_dup(st, 7);
+	t->requester_name = col_dup(st, 8);
+	t->assignee = col_dup(st, 9);
+	t->flags = (unsigned)sqlite3_column_int64(st, 10);
+	t->merged_into = sqlite3_column_int64(st, 11);
+	t->related_to = sqlite3_column_int64(st, 12);
+	t->created = sqlite3_column_int64(st, 13);
+	t->updated = sqlite3_column_int64(st, 14);
+	sqlite3_reset(st);
+
+	st = store_prepare(s, "SELECT tag FROM ticket_tags WHERE ticket_id = ? ORDER BY tag", e);
+	if (!st)
+		goto fail;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		strlist_add_owned(&t->tags, col_dup(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_error(s, e, "cannot read tags");
+		goto fail;
+	}
+	return 0;
+fail:
+	ticket_release(t);
+	return -1;
+}
+
+int
+ticket_touch(struct store *s, int64_t id, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE tickets SET updated = ? WHERE id = ?", e);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, store_now());
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_error(s, e, "cannot update ticket");
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+ticket_set_field(struct store *s, int64_t id, const char *field, const char *value,
+		 const char *who, struct err *e)
+{
+	struct ticket t;
+	const char *old = NULL;
+	sqlite3_stmt *st;
+	char sql[128];
+	bool ok = false;
+	int rc = -1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(settable); i++)
+		if (strcmp(settable[i], field) == 0)
+			ok = true;
+	if (!ok)
+		return err_set(e, EXIT_SOFTWARE, "cannot set ticket field '%s'", field);
+	if (strcmp(field, "status") == 0 && !ticket_status_valid(value))
+		return err_set(e, EXIT_DATAERR, "'%s' is not a status (new, open, pending, "
+			       "resolved, closed)", value);
+	if (ticket_load(s, id, &t, e) < 0)
+		return -1;
+	if (!strcmp(field, "status"))
+		old = t.status;
+	else if (!strcmp(field, "queue"))
+		old = t.queue;
+	else if (!strcmp(field, "category"))
+		old = t.category;
+	else if (!strcmp(field, "priority"))
+		old = t.priority;
+	else if (!strcmp(field, "language"))
+		old = t.language;
+	else if (!strcmp(field, "assignee"))
+		old = t.assignee;
+	else
+		old = t.subject;
+	if (strcmp(old, value) == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* field is one of the fixed names above, never from input. */
+	snprintf(sql, sizeof(sql), "UPDATE tickets SET %s = ?, updated = ? WHERE id = ?", field);
+	st = store_prepare(s, sql, e);
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, store_now());
+	sqlite3_bind_int64(st, 3, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_error(s, e, "cannot update ticket");
+		sqlite3_reset(st);
+		goto out;
+	}
+	sqlite3_reset(st);
+	rc = store_event(s, id, who, field, old, value, e);
+out:
+	ticket_release(&t);
+	return rc;
+}
+
+int
+ticket_add_tag(struct store *s, int64_t id, const char *tag, const char *who, struct err *e)
+{
+	sqlite3_stmt *st;
+	int changes;
+
+	if (!*tag || strpbrk(tag, " \t\r\n,"))
+		return err_set(e, EXIT_DATAERR, "'%s' is not a tag (one word, no commas)", tag);
+	st = store_prepare(s, "INSERT OR IGNORE INTO ticket_tags (ticket_id, tag) "
+			   "SELECT id, ? FROM tickets WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_error(s, e, "cannot tag ticket");
+	sqlite3_reset(st);
+	changes = sqlite3_changes(store_db(s));
+	if (!changes)
+		return 0;
+	if (ticket_touch(s, id, e) < 0)
+		return -1;
+	return store_event(s, id, who, "tag", NULL, tag, e);
+}
+
+int
+ticket_remove_tag(struct store *s, int64_t id, const char *tag, const char *who,
+		  struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "DELETE FROM ticket_tags WHERE ticket_id = ? "
+					 "AND tag = ?", e);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_error(s, e, "cannot untag ticket");
+	sqlite3_reset(st);
+	if (!sqlite3_changes(store_db(s)))
+		return 0;
+	if (ticket_touch(s, id, e) < 0)
+		return -1;
+	return store_event(s, id, who, "untag", tag, NULL, e);
+}
+
+int
+ticket_add_flags(struct store *s, int64_t id, unsigned flags, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE tickets SET flags = flags | ? WHERE id = ?", e);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, flags);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_error(s, e, "cannot flag ticket");
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+ticket_add_note(struct store *s, int64_t id, const char *text, const char *who,
+		struct err *e)
+{
+	struct ticket t;
+
+	if (ticket_load(s, id, &t, e) < 0)
+		return -1;
+	ticket_release(&t);
+	if (ticket_touch(s, id, e) < 0)
+		return -1;
+	return store_event(s, id, who, "note", NULL, text, e);
+}
