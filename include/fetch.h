@@ -28,7 +28,8 @@ struct fetch_stats {
 	int notices_queued;
 	int marked_done;
 	int skipped;        /* unreadable in the source, left there */
-	char skip_note[1024]; /* why the last one was skipped */
+	char skip_note[1024];
+	struct ingest_result last; /* of the last message processed */ /* why the last one was skipped */
 };
 
 /* Fetches from [mailbox] url. Returns 0 when everything offered was stored;

@@ -6,6 +6,7 @@
 #define SECDESK_TICKET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -62,6 +63,12 @@ int ticket_remove_tag(struct store *s, int64_t id, const char *tag, const char *
 int ticket_add_flags(struct store *s, int64_t id, unsigned flags, struct err *e);
 int ticket_add_note(struct store *s, int64_t id, const char *text, const char *who,
 		    struct err *e);
+/* The flags as an array of names ("parse-error", "bounce", ...): a jansson
+ * json_t *, declared as void * so that this header needs no jansson. */
+void *ticket_flags_json(unsigned flags);
+/* The flags as "bounce,spam" into out. */
+void ticket_flags_str(unsigned flags, char *out, size_t n);
+
 /* Touches updated. */
 int ticket_touch(struct store *s, int64_t id, struct err *e);
 

@@ -156,6 +156,7 @@ process_row(struct ingest *ing, struct store *s, int64_t intake_id, bool poison,
 	if (rc < 0)
 		return -1;
 	count(st, &res);
+	st->last = res;
 	q = store_prepare(s, "UPDATE intake SET state = ?, message_id = ? WHERE id = ?", e);
 	if (!q)
 		return -1;
@@ -291,12 +292,8 @@ intake_one(struct ingest *ing, struct store *s, const char *source_id, const cha
 		goto out;
 	}
 	rc = process_batch(ing, s, &b, &st, e);
-	if (rc == 0) {
-		res->kind = st.new_tickets ? INGEST_NEW_TICKET
-			    : st.followups ? INGEST_FOLLOWUP : INGEST_DUPLICATE;
-		res->acks_queued = st.acks_queued;
-		res->msg_flags = st.flagged ? MSG_PARSE_ERROR : 0;
-	}
+	if (rc == 0)
+		*res = st.last;
 out:
 	batch_clear(&b);
 	free(b.rows);

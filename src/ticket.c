@@ -1,6 +1,8 @@
 /* Tickets: load, and the triage changes, each recorded as an event. */
 #include "compat.h"
 
+#include <jansson.h>
+
 #include "ticket.h"
 #include "xalloc.h"
 
@@ -253,4 +255,32 @@ ticket_add_note(struct store *s, int64_t id, const char *text, const char *who,
 	if (ticket_touch(s, id, e) < 0)
 		return -1;
 	return store_event(s, id, who, "note", NULL, text, e);
+}
+
+static const char *const flag_names[] = { "parse-error", "bounce", "autoreply", "spam",
+					  "poison", "send-failed", "possible-followup",
+					  "oversize" };
+
+void *
+ticket_flags_json(unsigned flags)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ARRAY_SIZE(flag_names); i++)
+		if (flags & (1u << i))
+			json_array_append_new(a, json_string(flag_names[i]));
+	return a;
+}
+
+void
+ticket_flags_str(unsigned flags, char *out, size_t n)
+{
+	size_t off = 0;
+
+	if (n)
+		out[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(flag_names) && off < n; i++)
+		if (flags & (1u << i))
+			off += (size_t)snprintf(out + off, n - off, "%s%s", off ? "," : "",
+						flag_names[i]);
 }

@@ -1,0 +1,86 @@
+/* secdesk run / fetch: the cron job, under the run lock. */
+#include "compat.h"
+
+#include <getopt.h>
+
+#include "cli.h"
+#include "fetch.h"
+#include "ingest.h"
+#include "lock.h"
+#include "log.h"
+#include "outbound.h"
+
+static void
+summary(const struct fetch_stats *st, const struct send_stats *ss, bool sent, int errors)
+{
+	printf("fetched %d, new tickets %d, follow-ups %d, duplicates %d, flagged %d, "
+	       "poison %d, acks queued %d, acks suppressed %d, partner notices %d",
+	       st->fetched, st->new_tickets, st->followups, st->duplicates, st->flagged,
+	       st->poison, st->acks_queued, st->acks_suppressed, st->notices_queued);
+	if (sent)
+		printf(", sent %d, deferred %d, failed %d", ss->sent, ss->deferred, ss->failed);
+	printf(", errors %d\n", errors);
+}
+
+/* Shared by run and fetch: with_send says whether the outbox goes out too. */
+static int
+run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
+{
+	struct fetch_stats st = { 0 };
+	struct send_stats ss = { 0 };
+	struct ingest *ing = NULL;
+	struct err e = ERR_INIT, se = ERR_INIT;
+	int lock_fd, rc = EXIT_OK, errors = 0;
+
+	if (argc > 1)
+		return cli_usage(argv[0]);
+	/* Rules and templates are checked before any mail is touched. */
+	if (ingest_open(ctx->cfg, &ing, &e) < 0)
+		return cli_fail(&e);
+	lock_fd = lock_take(ctx->cfg->desk.lock_file, &e);
+	if (lock_fd < 0) {
+		ingest_free(&ing);
+		return cli_fail(&e);
+	}
+	if (fetch_run(ctx->cfg, ctx->store, ing, &st, &e) < 0) {
+		cli_fail(&e);
+		rc = e.code ? e.code : EXIT_SOFTWARE;
+		errors++;
+	}
+	if (st.skipped) {
+		log_warn("%d message(s) could not be read and were left in the mailbox: %s",
+			 st.skipped, st.skip_note);
+		errors += st.skipped;
+	}
+	/* What was stored gets its mail even when the mailbox went away. */
+	if (with_send && outbound_send(ctx->cfg, ctx->store, false, &ss, &se) < 0) {
+		cli_fail(&se);
+		errors++;
+		if (rc == EXIT_OK)
+			rc = se.code ? se.code : EXIT_TEMPFAIL;
+	}
+	if (ctx->verbosity >= 0)
+		summary(&st, &ss, with_send, errors);
+	if (st.flagged && ctx->verbosity >= 0)
+		log_info("%d message(s) flagged for staff: see 'secdesk list'", st.flagged);
+	if (rc == EXIT_OK && st.skipped)
+		rc = EXIT_DATAERR;
+	lock_release(lock_fd);
+	ingest_free(&ing);
+	return rc;
+}
+
+int cmd_run(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_fetch(int argc, char **argv, struct cli_ctx *ctx);
+
+int
+cmd_run(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return run_job(argc, argv, ctx, true);
+}
+
+int
+cmd_fetch(int argc, char **argv, struct cli_ctx *ctx)
+{
+	return run_job(argc, argv, ctx, false);
+}

@@ -1,0 +1,159 @@
+/* secdesk status / assign / tag / note: the triage commands that change one
+ * field, each recorded as an event by the acting user. */
+#include "compat.h"
+
+#include <getopt.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "ticket.h"
+
+int cmd_status(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_assign(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_tag(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_note(int argc, char **argv, struct cli_ctx *ctx);
+
+/* Runs op on ticket id in one short write transaction. */
+static int
+in_txn(struct cli_ctx *ctx, int64_t id, const char *field, const char *value,
+       int (*op)(struct store *, int64_t, const char *, const char *, const char *,
+		 struct err *))
+{
+	struct err e = ERR_INIT;
+	struct ticket t;
+
+	if (store_begin(ctx->store, &e) < 0)
+		return cli_fail(&e);
+	if (ticket_load(ctx->store, id, &t, &e) < 0) {
+		store_rollback(ctx->store);
+		return cli_fail(&e);
+	}
+	ticket_release(&t);
+	if (op(ctx->store, id, field, value, ctx->who, &e) < 0 ||
+	    store_commit(ctx->store, &e) < 0) {
+		store_rollback(ctx->store);
+		return cli_fail(&e);
+	}
+	return EXIT_OK;
+}
+
+static int
+set_field(struct store *s, int64_t id, const char *field, const char *value, const char *who,
+	  struct err *e)
+{
+	return ticket_set_field(s, id, field, value, who, e);
+}
+
+static int
+add_tag(struct store *s, int64_t id, const char *field, const char *value, const char *who,
+	struct err *e)
+{
+	(void)field;
+	return ticket_add_tag(s, id, value, who, e);
+}
+
+static int
+add_note(struct store *s, int64_t id, const char *field, const char *value, const char *who,
+	 struct err *e)
+{
+	(void)field;
+	return ticket_add_note(s, id, value, who, e);
+}
+
+static int
+id_and_value(int argc, char **argv, int64_t *id)
+{
+	if (argc != 3 || (*id = cli_parse_id(argv[1])) < 0)
+		return cli_usage(argv[0]);
+	return 0;
+}
+
+int
+cmd_status(int argc, char **argv, struct cli_ctx *ctx)
+{
+	int64_t id = 0;
+
+	if (id_and_value(argc, argv, &id))
+		return EXIT_USAGE;
+	if (!ticket_status_valid(argv[2])) {
+		cli_error("'%s' is not a status (new, open, pending, resolved, closed)", argv[2]);
+		return EXIT_USAGE;
+	}
+	return in_txn(ctx, id, "status", argv[2], set_field);
+}
+
+int
+cmd_assign(int argc, char **argv, struct cli_ctx *ctx)
+{
+	int64_t id = 0;
+
+	if (id_and_value(argc, argv, &id))
+		return EXIT_USAGE;
+	return in_txn(ctx, id, "assignee", argv[2], set_field);
+}
+
+int
+cmd_tag(int argc, char **argv, struct cli_ctx *ctx)
+{
+	int64_t id = 0;
+
+	if (id_and_value(argc, argv, &id))
+		return EXIT_USAGE;
+	return in_txn(ctx, id, "tag", argv[2], add_tag);
+}
+
+static int
+read_stdin(struct buf *b)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0)
+		if (buf_add(b, chunk, (size_t)n) < 0)
+			return -1;
+	return n < 0 ? -1 : 0;
+}
+
+int
+cmd_note(int argc, char **argv, struct cli_ctx *ctx)
+{
+	static const struct option opts[] = {
+		{ "message", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *text = NULL;
+	struct buf b;
+	int64_t id = 0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "m:", opts, NULL)) != -1) {
+		if (c != 'm')
+			return cli_usage(argv[0]);
+		text = optarg;
+	}
+	if (optind != argc - 1 || (id = cli_parse_id(argv[optind])) < 0)
+		return cli_usage(argv[0]);
+	buf_init(&b, 1024 * 1024);
+	if (!text) {
+		/* Without -m the note is read from stdin (a pipe or a terminal). */
+		if (isatty(STDIN_FILENO))
+			fprintf(stderr, "Type the note, end with Ctrl-D:\n");
+		if (read_stdin(&b) < 0) {
+			buf_release(&b);
+			cli_error("cannot read the note from stdin");
+			return EXIT_DATAERR;
+		}
+		while (b.len && b.data[b.len - 1] == '\n')
+			b.data[--b.len] = '\0';
+		text = buf_cstr(&b);
+	}
+	if (!*text) {
+		buf_release(&b);
+		cli_error("empty note: nothing added");
+		return EXIT_USAGE;
+	}
+	rc = in_txn(ctx, id, "note", text, add_note);
+	buf_release(&b);
+	return rc;
+}
