@@ -1,0 +1,68 @@
+#!/bin/sh
+# No mail lost, none doubled: kill -9 at random points of runs over a few
+# hundred messages, then a full run; the poison-message path; the run lock.
+. "$TOP/tests/lib.sh"
+d=$T_DIR/desk
+make_config "$d"
+sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
+N=300
+i=1
+while [ $i -le $N ]; do
+	make_mail "$d/inbox/new/1700$(printf %05d $i).M$i.host" "crash$i@example.org" "sender$i@example.org" "Crash test $i"
+	i=$((i + 1))
+done
+sd db init >/dev/null
+
+# Kill runs at pseudo-random moments (deterministic seed), ten times.
+seed=7
+kills=0
+for round in 1 2 3 4 5 6 7 8 9 10; do
+	seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
+	delay=$(( seed % 300 ))
+	sd run >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.$(printf %03d $delay)"
+	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+	wait "$pid" 2>/dev/null
+done
+echo "# $kills of 10 runs killed mid-way"
+check_rc "a full run after the kills" 0 sd run
+check_eq "no message left in new/" 0 "$(ls "$d/inbox/new" | wc -l)"
+check_eq "every message stored exactly once" "$N $N" \
+	"$(sqlite3 "$d/secdesk.db" "SELECT count(*), count(DISTINCT message_id) FROM messages WHERE direction = 'in'" | tr '|' ' ')"
+check_eq "every message has its own ticket" "$N" "$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM tickets")"
+check_eq "every source message is marked done" "$N" "$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM intake WHERE done = 1 AND state = 'stored'")"
+check_eq "one acknowledgement per ticket at most" 0 \
+	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM (SELECT ticket_id FROM outbox WHERE kind = 'ack' GROUP BY ticket_id HAVING count(*) > 1)")"
+check_rc "db check" 0 sd db check
+
+# The poison message: it kills the parser each time; after three attempts it
+# is set aside, flagged, and the messages around it are stored.
+make_mail "$d/inbox/new/1800000001.M1.host" "before@example.org" before@example.org "Before"
+make_mail "$d/inbox/new/1800000002.M2.host" "poison@example.org" poison@example.org "POISON-PILL"
+make_mail "$d/inbox/new/1800000003.M3.host" "after@example.org" after@example.org "After"
+runs=0
+while [ $runs -lt 6 ]; do
+	SECDESK_FAULT_PARSE_CRASH=POISON-PILL sd run >/dev/null 2>&1 && break
+	runs=$((runs + 1))
+done
+check "the crashing runs end within six tries ($runs crashed)" test $runs -lt 6
+check_eq "the poison message is set aside as a flagged ticket" 1 \
+	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM tickets WHERE flags & 16")"
+check_eq "its raw bytes are kept" 1 \
+	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM messages m JOIN raws r ON r.id = m.raw_id WHERE m.flags & 128 AND instr(r.data, 'POISON-PILL') > 0")"
+check_eq "the messages around it are stored" 2 \
+	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM messages WHERE message_id IN ('before@example.org', 'after@example.org')")"
+check_eq "the poison ticket gets no acknowledgement" 0 \
+	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE t.flags & 16")"
+check_eq "nothing left in new/" 0 "$(ls "$d/inbox/new" | wc -l)"
+
+# The run lock: a second run while one holds the lock exits 75 at once.
+flock "$d/secdesk.db.lock" sleep 5 &
+lpid=$!
+sleep 0.3
+check_rc "a concurrent run is refused with 75" 75 sd run
+check "with a clear message" grep -q "another secdesk run is in progress" "$T_DIR/.err"
+kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+check_rc "the next run goes" 0 sd run
+done_testing
