@@ -1,0 +1,232 @@
+/* Config: good files load, every bad one is refused with file:line. */
+#include "compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char tmpdir[] = "/tmp/secdesk-unit.XXXXXX";
+
+static const char base[] = "[desk]\n"
+			   "name = ICPerMed Secretariat\n"
+			   "address = secretariat@icpermed.example ; the desk\n"
+			   "tag = ICPerMed\n"
+			   "[mailbox]\n"
+			   "url = maildir:inbox\n"
+			   "[store]\n"
+			   "path = secdesk.db\n"
+			   "[send]\n"
+			   "url = dir:outbox\n"
+			   "[rules]\n"
+			   "dir = rules\n"
+			   "[templates]\n"
+			   "dir = /etc/secdesk/templates\n";
+
+static char *
+write_conf(const char *text)
+{
+	char *path = NULL;
+	FILE *fp;
+
+	assert_true(asprintf(&path, "%s/secdesk.conf", tmpdir) > 0);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+static void
+test_good(void **state)
+{
+	struct config cfg;
+	struct err e = ERR_INIT;
+	char *path = write_conf(base), *want;
+
+	(void)state;
+	assert_int_equal(config_load(&cfg, path, &e), 0);
+	assert_string_equal(cfg.desk.address, "secretariat@icpermed.example");
+	assert_string_equal(cfg.desk.tag, "ICPerMed");
+	assert_int_equal(cfg.mailbox.after, AFTER_SEEN);
+	assert_int_equal(cfg.mailbox.batch, 100);
+	/* Relative paths are relative to the config file's folder. */
+	want = NULL;
+	assert_true(asprintf(&want, "maildir:%s/inbox", cfg.dir) > 0);
+	assert_string_equal(cfg.mailbox.conn.url, want);
+	free(want);
+	assert_true(asprintf(&want, "%s/secdesk.db", cfg.dir) > 0);
+	assert_string_equal(cfg.store.path, want);
+	free(want);
+	assert_string_equal(cfg.templates.dir, "/etc/secdesk/templates");
+	config_release(&cfg);
+	free(path);
+}
+
+static void
+test_values(void **state)
+{
+	struct config cfg;
+	struct err e = ERR_INIT;
+	char *text = NULL, *path;
+
+	(void)state;
+	assert_true(asprintf(&text, "%s[limits]\nmax_message_size = 25M\n[ack]\n"
+				    "per_sender_window = 2h\nenabled = no\n", base) > 0);
+	path = write_conf(text);
+	assert_int_equal(config_load(&cfg, path, &e), 0);
+	assert_int_equal(cfg.limits.max_message_size, 25 * 1024 * 1024);
+	assert_int_equal(cfg.ack.per_sender_window, 7200);
+	assert_false(cfg.ack.enabled);
+	config_release(&cfg);
+	free(text);
+	free(path);
+}
+
+struct bad_case {
+	const char *extra;  /* appended to base */
+	const char *expect; /* part of the error */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "[mailbox]\ncolour = blue\n", "secdesk.conf:16: unknown key 'colour' in [mailbox]" },
+	{ "[mailbx]\nurl = x\n", "secdesk.conf:16: unknown section [mailbx]" },
+	{ "[mailbox]\nafter = later\n", "secdesk.conf:16: [mailbox] after: 'later' is not" },
+	{ "[mailbox]\nafter = move:\n", "[mailbox] after: 'move:' is not" },
+	{ "[mailbox]\nbatch = -3\n", "[mailbox] batch: '-3' is not a number" },
+	{ "[mailbox]\nbatch = 0\n", "[mailbox] batch: must be 1 to 10000" },
+	{ "[mailbox]\ntls = off\n", "[mailbox] tls: 'off' is not 'none' or 'required'" },
+	{ "[mailbox]\ntimeout = 5 minutes\n", "[mailbox] timeout: '5 minutes' is not a duration" },
+	{ "[limits]\nmax_message_size = 10X\n", "[limits] max_message_size: '10X' is not a size" },
+	{ "[ack]\nenabled = perhaps\n", "[ack] enabled: 'perhaps' is not yes or no" },
+	{ "[store]\npath = other.db\n", "secdesk.conf:16: [store] path: given twice" },
+	{ "just words\n", "secdesk.conf:15: syntax error" },
+	/* "!" replaces the [send] url line of base instead of appending. */
+	{ "!url = nourl\n", "secdesk.conf:10: [send] url: 'nourl' is not a URL" },
+	{ "!url = dir:\n", "secdesk.conf:10: [send] url: 'dir:' names no path" },
+};
+
+static void
+test_bad(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
+		struct config cfg;
+		struct err e = ERR_INIT;
+		char *text = NULL, *path;
+
+		/* Duplicated sections are allowed by INI; keys are checked. */
+		if (bad_cases[i].extra[0] == '!') {
+			const char *at = strstr(base, "url = dir:outbox\n");
+
+			assert_true(asprintf(&text, "%.*s%s%s", (int)(at - base), base,
+					     bad_cases[i].extra + 1,
+					     at + strlen("url = dir:outbox\n")) > 0);
+		} else {
+			assert_true(asprintf(&text, "%s%s", base, bad_cases[i].extra) > 0);
+		}
+		path = write_conf(text);
+		assert_int_equal(config_load(&cfg, path, &e), -1);
+		assert_int_equal(e.code, EXIT_CONFIG);
+		if (!strstr(e.msg, bad_cases[i].expect))
+			fail_msg("case %zu: '%s' does not contain '%s'", i, e.msg,
+				 bad_cases[i].expect);
+		config_release(&cfg);
+		free(text);
+		free(path);
+	}
+}
+
+static void
+test_missing(void **state)
+{
+	static const char *const required[] = { "address = ", "url = maildir", "path = ",
+						"url = dir", "dir = rules", "dir = /etc" };
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
+		struct config cfg;
+		struct err e = ERR_INIT;
+		char text[sizeof(base)], *line, *end, *path;
+
+		memcpy(text, base, sizeof(base));
+		line = strstr(text, required[i]);
+		assert_non_null(line);
+		end = strchr(line, '\n') + 1;
+		memmove(line, end, strlen(end) + 1);
+		path = write_conf(text);
+		assert_int_equal(config_load(&cfg, path, &e), -1);
+		assert_int_equal(e.code, EXIT_CONFIG);
+		assert_non_null(strstr(e.msg, "missing required key"));
+		config_release(&cfg);
+		free(path);
+	}
+}
+
+static void
+test_secret(void **state)
+{
+	struct err e = ERR_INIT;
+	char *path = NULL, *secret;
+	FILE *fp;
+
+	(void)state;
+	assert_true(asprintf(&path, "%s/pass", tmpdir) > 0);
+	fp = fopen(path, "w");
+	fputs("s3cret\n", fp);
+	fclose(fp);
+	chmod(path, 0644);
+	assert_null(config_read_secret(path, NULL, &e));
+	assert_int_equal(e.code, EXIT_CONFIG);
+	assert_non_null(strstr(e.msg, "0600"));
+	chmod(path, 0600);
+	secret = config_read_secret(path, NULL, &e);
+	assert_string_equal(secret, "s3cret");
+	free(secret);
+	setenv("SECDESK_TEST_PASS", "fromenv", 1);
+	secret = config_read_secret(NULL, "SECDESK_TEST_PASS", &e);
+	assert_string_equal(secret, "fromenv");
+	free(secret);
+	unsetenv("SECDESK_TEST_PASS");
+	assert_null(config_read_secret(NULL, "SECDESK_TEST_PASS", &e));
+	free(path);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char *cmd = NULL;
+	int rc;
+
+	(void)state;
+	if (asprintf(&cmd, "rm -rf '%s'", tmpdir) < 0)
+		return -1;
+	rc = system(cmd);
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_secret),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
