@@ -187,7 +187,7 @@ main(int argc, char **argv)
 			return finish_stdout(EXIT_OK);
 		case 'h':
 			usage(stdout);
-			return finish_stdout(cmd_help(1, (char *[]){ "help", NULL }, &ctx));
+			return finish_stdout(cmd_help(1, argv, &ctx));
 		default:
 			usage(stderr);
 			return EXIT_USAGE;

@@ -23,8 +23,8 @@ skip() { T_N=$((T_N + 1)); echo "ok $T_N - # SKIP $*"; }
 
 # check DESCRIPTION COMMAND...: passes when the command succeeds.
 check() {
-	d=$1; shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
+	_t_d=$1; shift
+	if "$@"; then ok "$_t_d"; else not_ok "$_t_d"; fi
 }
 
 # check_eq DESCRIPTION EXPECTED ACTUAL
@@ -34,18 +34,17 @@ check_eq() {
 
 # check_rc DESCRIPTION EXPECTED_RC COMMAND...
 check_rc() {
-	d=$1 want=$2; shift 2
-	"$@" >"$T_DIR/.out" 2>"$T_DIR/.err"; got=$?
-	if [ "$got" -eq "$want" ]; then ok "$d"; else
-		not_ok "$d (exit $got, wanted $want)"; sed 's/^/#   /' "$T_DIR/.err" | head -20
+	_t_d=$1 _t_want=$2; shift 2
+	"$@" >"$T_DIR/.out" 2>"$T_DIR/.err"; _t_got=$?
+	if [ "$_t_got" -eq "$_t_want" ]; then ok "$_t_d"; else
+		not_ok "$_t_d (exit $_t_got, wanted $_t_want)"; sed 's/^/#   /' "$T_DIR/.err" | head -20
 	fi
 }
 
 # A config for the embedded default under $1 (maildir in, dir out).
 make_config() {
-	d=$1
-	mkdir -p "$d/inbox/new" "$d/inbox/cur" "$d/inbox/tmp" "$d/outbox"
-	cat >"$d/secdesk.conf" <<CONF
+	mkdir -p "$1/inbox/new" "$1/inbox/cur" "$1/inbox/tmp" "$1/outbox"
+	cat >"$1/secdesk.conf" <<CONF
 [desk]
 name    = ICPerMed Secretariat
 address = secretariat@icpermed.example

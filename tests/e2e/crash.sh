@@ -5,27 +5,43 @@
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-N=300
-i=1
-while [ $i -le $N ]; do
-	make_mail "$d/inbox/new/1700$(printf %05d $i).M$i.host" "crash$i@example.org" "sender$i@example.org" "Crash test $i"
-	i=$((i + 1))
-done
+# add_mails FROM TO: inquiries numbered FROM..TO into new/.
+add_mails() {
+	i=$1
+	while [ "$i" -le "$2" ]; do
+		make_mail "$d/inbox/new/17$(printf %08d "$i").M$i.host" "crash$i@example.org" "sender$i@example.org" "Crash test $i"
+		i=$((i + 1))
+	done
+}
 sd db init >/dev/null
 
-# Kill runs at pseudo-random moments (deterministic seed), ten times.
+# How long a run over 100 messages takes here, on a copy.
+cp -R "$d" "$T_DIR/probe"
+d_saved=$d; d=$T_DIR/probe; add_mails 1 100; d=$d_saved
+t0=$(date +%s%N)
+"$SECDESK" -c "$T_DIR/probe/secdesk.conf" run >/dev/null 2>&1
+span=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$span" -lt 10 ] && span=10
+echo "# a run over 100 messages takes ${span} ms here"
+
+# Twelve rounds: 100 new messages each, a run killed with SIGKILL at a
+# pseudo-random moment (deterministic seed) within that span.
+N=0
 seed=7
 kills=0
-for round in 1 2 3 4 5 6 7 8 9 10; do
+for round in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	add_mails $((N + 1)) $((N + 100))
+	N=$((N + 100))
 	seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
-	delay=$(( seed % 300 ))
+	delay=$(( seed % span ))
 	sd run >/dev/null 2>&1 &
 	pid=$!
-	sleep "0.$(printf %03d $delay)"
+	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
 	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
 	wait "$pid" 2>/dev/null
 done
-echo "# $kills of 10 runs killed mid-way"
+echo "# $kills of 12 runs killed mid-way"
+check "most runs were killed mid-way ($kills of 12)" test "$kills" -ge 6
 check_rc "a full run after the kills" 0 sd run
 check_eq "no message left in new/" 0 "$(ls "$d/inbox/new" | wc -l)"
 check_eq "every message stored exactly once" "$N $N" \
@@ -58,11 +74,11 @@ check_eq "the poison ticket gets no acknowledgement" 0 \
 check_eq "nothing left in new/" 0 "$(ls "$d/inbox/new" | wc -l)"
 
 # The run lock: a second run while one holds the lock exits 75 at once.
-flock "$d/secdesk.db.lock" sleep 5 &
+flock "$d/secdesk.db.lock" sleep 1.5 &
 lpid=$!
 sleep 0.3
 check_rc "a concurrent run is refused with 75" 75 sd run
 check "with a clear message" grep -q "another secdesk run is in progress" "$T_DIR/.err"
-kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+wait "$lpid"
 check_rc "the next run goes" 0 sd run
 done_testing
