@@ -329,6 +329,49 @@ known_keys(struct store *s, const char *source_id, const struct strlist *keys,
 	return 0;
 }
 
+/* Stored messages the source no longer lists were marked done by a run that
+ * was stopped before it could record it (or were taken away by hand): either
+ * way nothing is left to do for them. */
+static int
+settle_unlisted(struct store *s, const char *source_id, const struct strlist *keys,
+		struct err *e)
+{
+	sqlite3_stmt *q;
+
+	if (store_begin(s, e) < 0)
+		return -1;
+	if (store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS listed (key TEXT PRIMARY KEY);"
+		       "DELETE FROM listed", e) < 0)
+		goto fail;
+	for (size_t i = 0; i < keys->n; i++) {
+		q = store_prepare(s, "INSERT OR IGNORE INTO listed (key) VALUES (?)", e);
+		if (!q)
+			goto fail;
+		sqlite3_bind_text(q, 1, keys->items[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			sqlite3_reset(q);
+			store_error(s, e, "cannot list keys");
+			goto fail;
+		}
+		sqlite3_reset(q);
+	}
+	q = store_prepare(s, "UPDATE intake SET done = 1 WHERE source = ? AND done = 0 "
+			  "AND state <> 'pending' AND key NOT IN (SELECT key FROM listed)", e);
+	if (!q)
+		goto fail;
+	sqlite3_bind_text(q, 1, source_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		sqlite3_reset(q);
+		store_error(s, e, "cannot update intake");
+		goto fail;
+	}
+	sqlite3_reset(q);
+	return store_commit(s, e);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
 static int
 record_done(struct store *s, const char *source_id, const char *const *keys, size_t n,
 	    struct err *e)
@@ -411,7 +454,8 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		src_fail(rc, e);
 		goto fail;
 	}
-	if (known_keys(s, b.source_id, &keys, &fresh, &redo, e) < 0)
+	if (known_keys(s, b.source_id, &keys, &fresh, &redo, e) < 0 ||
+	    settle_unlisted(s, b.source_id, &keys, e) < 0)
 		goto fail;
 	if (mark_done(ops, src, s, b.source_id, (const char *const *)redo.items, redo.n, st, e) < 0)
 		goto fail;

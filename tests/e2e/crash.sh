@@ -34,7 +34,7 @@ for round in 1 2 3 4 5 6 7 8 9 10 11 12; do
 	N=$((N + 100))
 	seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
 	delay=$(( seed % span ))
-	sd run >/dev/null 2>&1 &
+	"$SECDESK" -c "$d/secdesk.conf" run >/dev/null 2>&1 &
 	pid=$!
 	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
 	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
