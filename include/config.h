@@ -46,6 +46,7 @@ struct config {
 
 	struct {
 		char *path;
+		int busy_timeout; /* seconds to wait for a locked store */
 	} store;
 
 	struct {

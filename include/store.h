@@ -26,6 +26,9 @@ enum store_open_flags {
  * unwritable folder or a file that is not a secdesk store is EXIT_CANTCREAT /
  * EXIT_DATAERR; a locked database after the busy timeout is EXIT_TEMPFAIL. */
 int store_open(const char *path, unsigned flags, struct store **out, struct err *e);
+/* How long a store opened later waits for a lock held by another process
+ * before it gives up with EXIT_TEMPFAIL (default 30 s). */
+void store_set_busy_timeout(int ms);
 /* Closes the store; accepts NULL and sets *s to NULL. */
 void store_close(struct store **s);
 

@@ -49,6 +49,7 @@ static const struct key_def keys[] = {
 	{ "mailbox", "after", KEY_AFTER, O(mailbox.after), false },
 	{ "mailbox", "batch", KEY_INT, O(mailbox.batch), false },
 	{ "store", "path", KEY_PATH, O(store.path), true },
+	{ "store", "busy_timeout", KEY_DURATION, O(store.busy_timeout), false },
 	{ "send", "url", KEY_URL, O(send.conn.url), true },
 	{ "send", "user", KEY_STRING, O(send.conn.user), false },
 	{ "send", "password_file", KEY_PATH, O(send.conn.password_file), false },
@@ -279,6 +280,7 @@ set_defaults(struct config *cfg)
 {
 	cfg->mailbox.after = AFTER_SEEN;
 	cfg->mailbox.batch = 100;
+	cfg->store.busy_timeout = 30;
 	cfg->mailbox.conn.timeout = 60;
 	cfg->send.conn.timeout = 60;
 	cfg->send.max_attempts = 10;

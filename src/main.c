@@ -142,6 +142,7 @@ prepare(const struct cli_command *cmd, const char *config_arg, struct cli_ctx *c
 		return cli_fail(&e);
 	ctx->config_path = *config_path;
 	ctx->cfg = cfg;
+	store_set_busy_timeout(cfg->store.busy_timeout * 1000);
 	if (cmd->needs & (CLI_STORE | CLI_STORE_CREATE)) {
 		unsigned flags = (cmd->needs & CLI_STORE_CREATE) ? STORE_CREATE : 0;
 

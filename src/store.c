@@ -9,7 +9,7 @@
 #include "store_schema.h"
 #include "xalloc.h"
 
-#define STORE_BUSY_TIMEOUT_MS 30000
+static int busy_timeout_ms = 30000;
 #define STORE_STMT_CACHE 64
 
 struct cached_stmt {
@@ -160,6 +160,12 @@ fail:
 	return -1;
 }
 
+void
+store_set_busy_timeout(int ms)
+{
+	busy_timeout_ms = ms;
+}
+
 int
 store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 {
@@ -186,7 +192,7 @@ store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 		store_close(&s);
 		return -1;
 	}
-	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(s->db, busy_timeout_ms);
 	sqlite3_extended_result_codes(s->db, 1);
 	/* synchronous=FULL: a commit is on disk before the source copy is
 	 * marked done; group commits keep the cost down. */

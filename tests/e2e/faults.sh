@@ -1,0 +1,69 @@
+#!/bin/sh
+# A locked store and a full disk: clear errors, the right exit codes, and
+# nothing lost (the mail stays in the Maildir, or with the MTA).
+. "$TOP/tests/lib.sh"
+d=$T_DIR/desk
+make_config "$d"
+printf '[store]\nbusy_timeout = 1s\n' >>"$d/secdesk.conf"
+sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
+sd db init >/dev/null
+
+# A store locked by another process for longer than busy_timeout.
+make_mail "$T_DIR/m.eml" locked@example.org
+python3 - "$d/secdesk.db" <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+time.sleep(3)
+db.execute("ROLLBACK")
+PY
+holder=$!
+sleep 0.5
+check_rc "ingest into a locked store exits 75 (the MTA retries)" 75 sd ingest "$T_DIR/m.eml"
+check "with a clear error" grep -qi "locked\|busy" "$T_DIR/.err"
+make_mail "$d/inbox/new/1.M1.host" locked-run@example.org
+check_rc "run on a locked store exits 75" 75 sd run
+check_eq "the maildir message is still in new/" 1 "$(ls "$d/inbox/new" | wc -l)"
+wait "$holder"
+check_rc "once the lock is gone, ingest works" 0 sd ingest "$T_DIR/m.eml"
+check_rc "and run too" 0 sd run
+check_eq "new/ is empty" 0 "$(ls "$d/inbox/new" | wc -l)"
+
+# A full disk: the store on a small tmpfs.
+if [ "$(id -u)" -ne 0 ] || ! mkdir -p "$T_DIR/small" || ! mount -t tmpfs -o size=400k tmpfs "$T_DIR/small" 2>/dev/null; then
+	skip "full disk: needs root to mount a small tmpfs"
+else
+	unmount_small() { umount "$T_DIR/small" 2>/dev/null; }
+	at_exit unmount_small
+	f=$T_DIR/full
+	make_config "$f"
+	sed -i "s|^path = secdesk.db|path = $T_DIR/small/secdesk.db|" "$f/secdesk.conf"
+	"$SECDESK" -c "$f/secdesk.conf" db init >/dev/null
+	# Mails of ~40 KB each: the 400 KB disk fills within a few.
+	i=1
+	while [ $i -le 30 ]; do
+		make_mail "$f/inbox/new/2$(printf %05d $i).M$i.host" "full$i@example.org" "full$i@example.org" "Full disk $i"
+		head -c 30000 /dev/zero | tr '\0' 'x' | fold -w 70 >>"$f/inbox/new/2$(printf %05d $i).M$i.host"
+		i=$((i + 1))
+	done
+	sed -i 's/^batch.*//' "$f/secdesk.conf"
+	sed -i 's/^after = seen/after = seen\nbatch = 5/' "$f/secdesk.conf"
+	"$SECDESK" -c "$f/secdesk.conf" run >"$T_DIR/out" 2>"$T_DIR/err"; rc=$?
+	check "a run that fills the disk fails" test "$rc" -ne 0
+	check "saying so" grep -qi "full\|disk\|no space" "$T_DIR/err"
+	stored=$(sqlite3 "$T_DIR/small/secdesk.db" "SELECT count(*) FROM messages WHERE direction = 'in'" 2>/dev/null || echo 0)
+	left=$(ls "$f/inbox/new" | wc -l)
+	check_eq "every message is either stored or still in new/" 30 "$((stored + left))"
+	make_mail "$T_DIR/big.eml" full-ingest@example.org
+	head -c 300000 /dev/zero | tr '\0' 'y' | fold -w 70 >>"$T_DIR/big.eml"
+	check_rc "ingest on a full disk exits 75 (the MTA keeps the mail)" 75 "$SECDESK" -c "$f/secdesk.conf" ingest "$T_DIR/big.eml"
+	# Make room: move the store to a real disk and run again.
+	cp "$T_DIR/small/secdesk.db" "$f/secdesk.db"
+	[ -f "$T_DIR/small/secdesk.db-wal" ] && cp "$T_DIR/small/secdesk.db-wal" "$f/secdesk.db-wal"
+	sed -i "s|^path = .*|path = $f/secdesk.db|" "$f/secdesk.conf"
+	check_rc "with room again, the run completes" 0 "$SECDESK" -c "$f/secdesk.conf" run
+	check_eq "all 30 stored exactly once" "30 30" \
+		"$(sqlite3 "$f/secdesk.db" "SELECT count(*), count(DISTINCT message_id) FROM messages WHERE direction = 'in'" | tr '|' ' ')"
+	check_eq "new/ is empty" 0 "$(ls "$f/inbox/new" | wc -l)"
+fi
+done_testing
