@@ -1,0 +1,178 @@
+/* The store: creation, migration, versions, refusal of foreign files, and
+ * the capped buffer it is filled through. */
+#include "compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "store.h"
+#include "ticket.h"
+
+static char tmpdir[] = "/tmp/secdesk-store.XXXXXX";
+
+static char *
+path_of(const char *name)
+{
+	char *p = NULL;
+
+	assert_true(asprintf(&p, "%s/%s", tmpdir, name) > 0);
+	return p;
+}
+
+static void
+test_create_and_version(void **state)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	char *p = path_of("a.db");
+
+	(void)state;
+	/* Without STORE_CREATE a missing store is an error that says what to do. */
+	assert_int_equal(store_open(p, 0, &s, &e), -1);
+	assert_int_equal(e.code, EXIT_CANTCREAT);
+	assert_non_null(strstr(e.msg, "db init"));
+	assert_int_equal(store_open(p, STORE_CREATE, &s, &e), 0);
+	assert_int_equal(store_file_version(s), store_schema_version());
+	assert_int_equal(store_check(s, &e), 0);
+	store_close(&s);
+	assert_null(s);
+	/* Reopening migrates nothing and keeps the version. */
+	assert_int_equal(store_open(p, 0, &s, &e), 0);
+	assert_int_equal(store_file_version(s), store_schema_version());
+	store_close(&s);
+	free(p);
+}
+
+static void
+test_foreign_and_newer(void **state)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	char *p = path_of("foreign.db"), *cmd = NULL;
+
+	(void)state;
+	assert_true(asprintf(&cmd, "sqlite3 '%s' 'CREATE TABLE t (x)'", p) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(store_open(p, STORE_CREATE, &s, &e), -1);
+	assert_int_equal(e.code, EXIT_DATAERR);
+	assert_non_null(strstr(e.msg, "not a secdesk store"));
+	free(p);
+
+	p = path_of("newer.db");
+	assert_true(asprintf(&cmd, "sqlite3 '%s' 'PRAGMA user_version = 999'", p) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(store_open(p, 0, &s, &e), -1);
+	assert_int_equal(e.code, EXIT_DATAERR);
+	assert_non_null(strstr(e.msg, "newer than this secdesk"));
+	free(p);
+
+	p = path_of("garbage.db");
+	assert_true(asprintf(&cmd, "head -c 8192 /dev/urandom > '%s'", p) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(store_open(p, 0, &s, &e), -1);
+	assert_true(e.code == EXIT_DATAERR || e.code == EXIT_SOFTWARE);
+	free(p);
+}
+
+static void
+test_ticket_fields_and_events(void **state)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	struct ticket t;
+	char *p = path_of("t.db");
+	sqlite3_stmt *st;
+
+	(void)state;
+	assert_int_equal(store_open(p, STORE_CREATE, &s, &e), 0);
+	assert_int_equal(store_exec(s, "INSERT INTO tickets (subject, requester, created, updated)"
+				       " VALUES ('Hello', 'a@example.org', 1, 1)", &e), 0);
+	assert_int_equal(ticket_set_field(s, 1, "status", "open", "maria", &e), 0);
+	assert_int_equal(ticket_set_field(s, 1, "status", "done", "maria", &e), -1);
+	assert_int_equal(e.code, EXIT_DATAERR);
+	assert_int_equal(ticket_set_field(s, 1, "requester; DROP TABLE x", "v", "m", &e), -1);
+	assert_int_equal(ticket_add_tag(s, 1, "call-2027", "maria", &e), 0);
+	assert_int_equal(ticket_add_tag(s, 1, "call-2027", "maria", &e), 0); /* no-op */
+	assert_int_equal(ticket_add_tag(s, 1, "two words", "maria", &e), -1);
+	assert_int_equal(ticket_load(s, 1, &t, &e), 0);
+	assert_string_equal(t.status, "open");
+	assert_int_equal(t.tags.n, 1);
+	ticket_release(&t);
+	assert_int_equal(ticket_load(s, 2, &t, &e), -1);
+	assert_int_equal(e.code, EXIT_DATAERR);
+	/* One event per real change: status and the first tag. */
+	st = store_prepare(s, "SELECT count(*) FROM events WHERE ticket_id = 1", &e);
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	sqlite3_reset(st);
+	store_close(&s);
+	free(p);
+}
+
+static void
+test_buf_cap(void **state)
+{
+	struct buf b;
+	char *s;
+	size_t len;
+
+	(void)state;
+	buf_init(&b, 10);
+	assert_int_equal(buf_addstr(&b, "0123456789"), 0);
+	assert_int_equal(buf_addch(&b, 'x'), -1); /* the cap is an error */
+	assert_int_equal(b.len, 10);
+	assert_string_equal(buf_cstr(&b), "0123456789");
+	buf_reset(&b);
+	assert_int_equal(buf_addf(&b, "%d-%s", 42, "ab"), 0);
+	assert_string_equal(buf_cstr(&b), "42-ab");
+	assert_int_equal(buf_addf(&b, "%s", "too long for it"), -1);
+	s = buf_detach(&b, &len);
+	assert_string_equal(s, "42-ab");
+	assert_int_equal(len, 5);
+	free(s);
+	assert_string_equal(buf_cstr(&b), "");
+	buf_release(&b);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char *cmd = NULL;
+	int rc;
+
+	(void)state;
+	if (asprintf(&cmd, "rm -rf '%s'", tmpdir) < 0)
+		return -1;
+	rc = system(cmd);
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_and_version),
+		cmocka_unit_test(test_foreign_and_newer),
+		cmocka_unit_test(test_ticket_fields_and_events),
+		cmocka_unit_test(test_buf_cap),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
