@@ -13,11 +13,17 @@
 #include "source.h"
 #include "xalloc.h"
 
+/* A batch keeps the raw bytes it staged in memory up to this much, so that
+ * processing need not read them back; larger batches read them back. */
+#define BATCH_KEEP_BYTES ((size_t)16 * 1024 * 1024)
+
 /* Rows staged in this batch: intake.id and raws.id. */
 struct staged {
 	int64_t intake_id;
 	int64_t raw_id;
 	char *key;
+	char *raw;  /* a copy of the bytes, or NULL: read them from the store */
+	size_t len;
 };
 
 struct batch {
@@ -25,6 +31,7 @@ struct batch {
 	const char *source_id;
 	struct staged *rows;
 	size_t n, cap;
+	size_t kept; /* bytes of raw copies held */
 	struct err *e;
 };
 
@@ -56,6 +63,14 @@ stage_cb(void *arg, const char *key, const char *raw, size_t len)
 		b->rows[b->n].intake_id = sqlite3_column_int64(st, 0);
 		b->rows[b->n].raw_id = raw_id;
 		b->rows[b->n].key = xstrdup(key);
+		b->rows[b->n].raw = NULL;
+		b->rows[b->n].len = len;
+		if (b->kept + len <= BATCH_KEEP_BYTES) {
+			b->rows[b->n].raw = xmalloc(len + 1);
+			memcpy(b->rows[b->n].raw, raw, len);
+			b->rows[b->n].raw[len] = '\0';
+			b->kept += len;
+		}
 		b->n++;
 		break;
 	case SQLITE_DONE:
@@ -72,9 +87,12 @@ stage_cb(void *arg, const char *key, const char *raw, size_t len)
 static void
 batch_clear(struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
 		free(b->rows[i].key);
+		free(b->rows[i].raw);
+	}
 	b->n = 0;
+	b->kept = 0;
 }
 
 static void
@@ -109,19 +127,26 @@ fault_injection(const char *raw, size_t len)
 		abort();
 }
 
-/* Processes one staged row inside the open transaction. */
+/* Processes one staged row inside the open transaction. mem, when given,
+ * is the row as staged by this process, bytes included. */
 static int
-process_row(struct ingest *ing, struct store *s, int64_t intake_id, bool poison,
-	    struct fetch_stats *st, struct err *e)
+process_row(struct ingest *ing, struct store *s, int64_t intake_id, const struct staged *mem,
+	    bool poison, struct fetch_stats *st, struct err *e)
 {
 	struct ingest_result res;
 	sqlite3_stmt *q;
 	const char *raw;
-	char *copy;
+	char *copy = NULL;
 	size_t len;
 	int64_t raw_id;
 	int rc;
 
+	if (mem && mem->raw) {
+		raw_id = mem->raw_id;
+		raw = mem->raw;
+		len = mem->len;
+		goto process;
+	}
 	q = store_prepare(s, "SELECT r.id, r.data FROM intake i JOIN raws r ON r.id = i.raw_id "
 			  "WHERE i.id = ? AND i.state = 'pending'", e);
 	if (!q)
@@ -145,12 +170,13 @@ process_row(struct ingest *ing, struct store *s, int64_t intake_id, bool poison,
 		memcpy(copy, raw, len);
 	copy[len] = '\0';
 	sqlite3_reset(q);
-
+	raw = copy;
+process:
 	if (!poison) {
-		fault_injection(copy, len);
+		fault_injection(raw, len);
 		alarm(INTAKE_PARSE_ALARM);
 	}
-	rc = ingest_raw(ing, s, raw_id, copy, len, poison, &res, e);
+	rc = ingest_raw(ing, s, raw_id, raw, len, poison, &res, e);
 	alarm(0);
 	free(copy);
 	if (rc < 0)
@@ -181,7 +207,7 @@ process_batch(struct ingest *ing, struct store *s, struct batch *b, struct fetch
 	if (store_begin(s, e) < 0)
 		return -1;
 	for (size_t i = 0; i < b->n; i++) {
-		if (process_row(ing, s, b->rows[i].intake_id, false, st, e) < 0) {
+		if (process_row(ing, s, b->rows[i].intake_id, &b->rows[i], false, st, e) < 0) {
 			store_rollback(s);
 			return -1;
 		}
@@ -253,7 +279,7 @@ intake_recover(struct ingest *ing, struct store *s, const char *source_id,
 			rc = -1;
 			break;
 		}
-		if (process_row(ing, s, ids[i], poison, st, e) < 0) {
+		if (process_row(ing, s, ids[i], NULL, poison, st, e) < 0) {
 			store_rollback(s);
 			rc = -1;
 			break;

@@ -199,21 +199,29 @@ md_fetch(struct source *src, const char *const *keys, size_t n, source_msg_cb cb
 	return rc;
 }
 
-/* Renames and then syncs the folder, so that the move survives a crash. */
 static int
 move_file(const char *from, const char *to_dir, const char *to_name, struct err *e)
 {
 	char *to = xasprintf("%s/%s", to_dir, to_name);
-	int rc = rename(from, to), fd;
+	int rc = rename(from, to);
 
 	if (rc < 0)
 		err_set(e, EXIT_IOERR, "cannot move '%s' to '%s': %s", from, to, strerror(errno));
 	free(to);
-	if (rc == 0 && (fd = open(to_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+	return rc;
+}
+
+/* One sync per folder and batch makes the moves durable; a move lost in a
+ * crash only makes the next run mark the message done again. */
+static void
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
 		fsync(fd);
 		close(fd);
 	}
-	return rc;
 }
 
 static char *
@@ -295,6 +303,15 @@ md_mark_done(struct source *src, const char *const *keys, size_t n, struct err *
 		free(from);
 		free(dir);
 		free(name);
+	}
+	if (n) {
+		char *dir = xasprintf("%s/cur", after == AFTER_MOVE ? dest : src->path);
+		char *newdir = xasprintf("%s/new", src->path);
+
+		sync_dir(dir);
+		sync_dir(newdir);
+		free(dir);
+		free(newdir);
 	}
 	free(dest);
 	return rc;

@@ -199,7 +199,8 @@ store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 	if (store_exec(s, "PRAGMA foreign_keys = ON", e) < 0 ||
 	    (!(flags & STORE_READONLY) &&
 	     (store_exec(s, "PRAGMA journal_mode = WAL", e) < 0 ||
-	      store_exec(s, "PRAGMA synchronous = FULL", e) < 0)) ||
+	      store_exec(s, "PRAGMA synchronous = FULL", e) < 0 ||
+	      store_exec(s, "PRAGMA cache_size = -16384", e) < 0)) ||
 	    (!(flags & STORE_READONLY) && migrate(s, e) < 0)) {
 		err_prefix(e, "cannot open store");
 		store_close(&s);

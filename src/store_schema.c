@@ -83,7 +83,7 @@ static const char *const migrations[] = {
 	"  raw_id INTEGER REFERENCES raws(id),"
 	"  created INTEGER NOT NULL);"
 	"CREATE INDEX messages_ticket ON messages(ticket_id);"
-	"CREATE INDEX messages_msgid ON messages(message_id) WHERE message_id <> '';"
+	"CREATE INDEX messages_msgid ON messages(message_id);"
 	"CREATE INDEX messages_raw ON messages(raw_id);"
 
 	"CREATE VIRTUAL TABLE messages_fts USING fts5("
