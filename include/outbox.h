@@ -1,0 +1,49 @@
+/* outbox.h - the outbox table: mail queued in the store, due, sent, retried
+ * with exponential back-off, or failed for good (flagged on its ticket).
+ *
+ * None of these open a transaction: the caller does. */
+#ifndef SECDESK_OUTBOX_H
+#define SECDESK_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+struct outbox_item {
+	int64_t id;
+	int64_t ticket_id; /* 0 when none */
+	char *kind;
+	char *env_from;
+	char *rcpts;       /* comma-separated */
+	char *data;
+	size_t len;
+	int attempts;
+};
+
+void outbox_item_release(struct outbox_item *it);
+
+/* Queues a mail, due now. ticket_id / message_id 0 when none. */
+int outbox_queue(struct store *s, int64_t ticket_id, int64_t message_id, const char *kind,
+		 const char *env_from, const char *rcpts, const char *data, size_t len,
+		 int64_t *id_r, struct err *e);
+
+/* The ids of pending mail due at now (all pending when all is true), oldest
+ * first, at most max of them, after after_id. *ids is allocated. */
+int outbox_due(struct store *s, bool all, int64_t now, int64_t after_id, size_t max,
+	       int64_t **ids, size_t *n, struct err *e);
+/* Loads one pending row; 0 when found, 1 when it is no longer pending. */
+int outbox_load(struct store *s, int64_t id, struct outbox_item *it, struct err *e);
+
+int outbox_mark_sent(struct store *s, int64_t id, struct err *e);
+/* A failed attempt. Permanent (5xx) or the last allowed attempt: failed for
+ * good, the ticket flagged TICKET_FLAG_SEND_FAILED with an event; else
+ * pending again at now + retry_base * 2^(attempts-1), at most a day later. */
+int outbox_mark_failed(struct store *s, int64_t id, const char *reply, bool permanent,
+		       int max_attempts, int retry_base, struct err *e);
+/* The back-off before attempt number attempts + 1. */
+int64_t outbox_backoff(int attempts, int retry_base);
+
+#endif

@@ -1,0 +1,61 @@
+/* send.h - the transports that hand a queued mail on: one interface, one
+ * table (send.c), one file per backend (send_dir.c, send_sendmail.c,
+ * send_smtp.c), each parsing its own part of [send] url.
+ *
+ * A transport is opened once per delivery run and reused for every mail
+ * (one SMTP connection for the whole queue). */
+#ifndef SECDESK_SEND_H
+#define SECDESK_SEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+
+/* One mail as the outbox holds it. The strings are not owned. */
+struct send_mail {
+	int64_t id;           /* outbox.id, for names and messages */
+	const char *env_from; /* envelope sender; "" is the null sender <> */
+	const char *const *rcpts;
+	size_t nrcpts;
+	const char *data;     /* the whole RFC 5322 message, CRLF or LF line ends */
+	size_t len;
+};
+
+/* The outcome of one delivery, graded by scope (isync's DRV_*). */
+enum send_status {
+	SEND_OK,        /* accepted */
+	SEND_DEFER,     /* this mail failed for now (4xx): retry it later */
+	SEND_REJECT,    /* this mail failed for good (5xx) */
+	SEND_CONN,      /* the transport is gone: stop, retry everything later */
+};
+
+struct transport;
+
+struct transport_ops {
+	const char *prefix;  /* "dir:", "sendmail:", "smtp://", "smtps://" */
+	/* Opens the transport for url. -1 with EXIT_TEMPFAIL when a server
+	 * cannot be reached, EXIT_CONFIG when the url or settings are wrong. */
+	int (*open)(const struct config *cfg, const char *url, void **state, struct err *e);
+	/* Delivers one mail; e->msg says why when it is not SEND_OK (the
+	 * server's reply for SMTP). */
+	enum send_status (*deliver)(void *state, const struct send_mail *m, struct err *e);
+	/* Ends the session politely (QUIT) and frees the state. */
+	void (*close)(void *state);
+};
+
+extern const struct transport_ops send_dir_ops;
+extern const struct transport_ops send_sendmail_ops;
+extern const struct transport_ops send_smtp_ops;
+extern const struct transport_ops send_smtps_ops;
+
+/* The backend for url, or NULL. */
+const struct transport_ops *send_find(const char *url);
+
+int send_open(const struct config *cfg, struct transport **out, struct err *e);
+enum send_status send_deliver(struct transport *t, const struct send_mail *m, struct err *e);
+/* Accepts NULL; sets *t to NULL. */
+void send_close(struct transport **t);
+
+#endif

@@ -1,0 +1,208 @@
+/* The outbox table (store_schema.c): queue, due, sent, failed. */
+#include "compat.h"
+
+#include "outbox.h"
+#include "ticket.h"
+#include "xalloc.h"
+
+#define BACKOFF_MAX (24 * 3600)
+
+void
+outbox_item_release(struct outbox_item *it)
+{
+	free(it->kind);
+	free(it->env_from);
+	free(it->rcpts);
+	free(it->data);
+	memset(it, 0, sizeof(*it));
+}
+
+int
+outbox_queue(struct store *s, int64_t ticket_id, int64_t message_id, const char *kind,
+	     const char *env_from, const char *rcpts, const char *data, size_t len,
+	     int64_t *id_r, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "INSERT INTO outbox (ticket_id, message_id, kind,"
+					 " env_from, rcpts, data, next_try, created)"
+					 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", e);
+	int64_t now = store_now();
+
+	if (!st)
+		return -1;
+	if (ticket_id > 0)
+		sqlite3_bind_int64(st, 1, ticket_id);
+	if (message_id > 0)
+		sqlite3_bind_int64(st, 2, message_id);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, env_from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, rcpts, -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 6, data, len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, now);
+	sqlite3_bind_int64(st, 8, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, e, "cannot queue mail");
+	}
+	sqlite3_reset(st);
+	if (id_r)
+		*id_r = sqlite3_last_insert_rowid(store_db(s));
+	return 0;
+}
+
+int
+outbox_due(struct store *s, bool all, int64_t now, int64_t after_id, size_t max,
+	   int64_t **ids, size_t *n, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT id FROM outbox WHERE status = 'pending'"
+					 " AND (?1 OR next_try <= ?2) AND id > ?3"
+					 " ORDER BY id LIMIT ?4", e);
+	size_t cap = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int(st, 1, all);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, after_id);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			*ids = xreallocarray(*ids, cap, sizeof(**ids));
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return store_error(s, e, "cannot read the outbox");
+	}
+	return 0;
+}
+
+static char *
+col_str(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return xstrdup(v ? (const char *)v : "");
+}
+
+int
+outbox_load(struct store *s, int64_t id, struct outbox_item *it, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT coalesce(ticket_id, 0), kind, env_from,"
+					 " rcpts, data, attempts FROM outbox"
+					 " WHERE id = ? AND status = 'pending'", e);
+	int rc;
+
+	memset(it, 0, sizeof(*it));
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *d = sqlite3_column_blob(st, 4);
+		int len = sqlite3_column_bytes(st, 4);
+
+		it->id = id;
+		it->ticket_id = sqlite3_column_int64(st, 0);
+		it->kind = col_str(st, 1);
+		it->env_from = col_str(st, 2);
+		it->rcpts = col_str(st, 3);
+		it->data = xmalloc((size_t)len + 1);
+		if (len)
+			memcpy(it->data, d, (size_t)len);
+		it->data[len] = '\0';
+		it->len = (size_t)len;
+		it->attempts = sqlite3_column_int(st, 5);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return store_error(s, e, "cannot read the outbox");
+}
+
+int
+outbox_mark_sent(struct store *s, int64_t id, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE outbox SET status = 'sent',"
+					 " attempts = attempts + 1, sent_at = ?, last_error = NULL"
+					 " WHERE id = ?", e);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, store_now());
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, e, "cannot update the outbox");
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int64_t
+outbox_backoff(int attempts, int retry_base)
+{
+	int64_t d = retry_base > 0 ? retry_base : 1;
+
+	for (int i = 1; i < attempts && d < BACKOFF_MAX; i++)
+		d *= 2;
+	return d < BACKOFF_MAX ? d : BACKOFF_MAX;
+}
+
+int
+outbox_mark_failed(struct store *s, int64_t id, const char *reply, bool permanent,
+		   int max_attempts, int retry_base, struct err *e)
+{
+	sqlite3_stmt *st;
+	int64_t ticket_id = 0, now = store_now();
+	int attempts = 0, rc;
+
+	st = store_prepare(s, "SELECT coalesce(ticket_id, 0), attempts FROM outbox WHERE id = ?",
+			   e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ticket_id = sqlite3_column_int64(st, 0);
+		attempts = sqlite3_column_int(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : store_error(s, e, "cannot read the outbox");
+	attempts++;
+	if (max_attempts > 0 && attempts >= max_attempts)
+		permanent = true;
+	st = store_prepare(s, "UPDATE outbox SET status = ?, attempts = ?, next_try = ?,"
+			   " last_error = ? WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, permanent ? "failed" : "pending", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, attempts);
+	sqlite3_bind_int64(st, 3, permanent ? now : now + outbox_backoff(attempts, retry_base));
+	sqlite3_bind_text(st, 4, reply ? reply : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, e, "cannot update the outbox");
+	}
+	sqlite3_reset(st);
+	if (permanent && ticket_id > 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "outbox #%lld", (long long)id);
+		if (ticket_add_flags(s, ticket_id, TICKET_FLAG_SEND_FAILED, e) < 0 ||
+		    store_event(s, ticket_id, "secdesk", "send-failed", what, reply, e) < 0)
+			return -1;
+	}
+	return 0;
+}
