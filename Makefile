@@ -9,8 +9,8 @@ SAN     ?=
 WARN     = -std=c17 -Wall -Wextra -Werror -Wformat-security -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wwrite-strings -Wshadow
 CPPFLAGS += -Iinclude -I/usr/include/libxml2
-CFLAGS  += $(OPT) $(SAN) $(WARN) -MMD -MP
-LDFLAGS += $(SAN)
+CFLAGS  += $(OPT) $(SAN) $(WARN) -pthread -MMD -MP
+LDFLAGS += $(SAN) -pthread
 LIBS     = -letpan -lsqlite3 -lpcre2-8 -linih -ljansson -lgnutls -lxml2 -luchardet -lm
 
 SRC      = $(sort $(wildcard src/*.c) $(wildcard src/cli/*.c))

@@ -9,8 +9,8 @@
 #include "ingest.h"
 #include "store.h"
 
-/* A message that failed this many processing attempts (crash, hang) is set
- * aside as a poison message. */
+/* A message that crashed or hung the parser this many times (crashguard.h)
+ * is set aside as a poison message. */
 #define INTAKE_MAX_ATTEMPTS 3
 /* Seconds one message may spend in the parser before the process is killed
  * (the next run then isolates it). */

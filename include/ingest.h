@@ -57,6 +57,13 @@ void ingest_sha256(const char *raw, size_t len, char hex[65]);
 /* Stores raw once (by SHA-256); gives its raws.id. */
 int ingest_store_raw(struct store *s, const char *raw, size_t len, int64_t *raw_id,
 		     struct err *e);
+/* Parses raw into m (message_init'ed here). Touches no store: safe to run in
+ * another thread than the one that stores. */
+int ingest_parse(struct ingest *ing, const char *raw, size_t len, struct message *m,
+		 struct err *e);
+/* Stores a parsed message (m->raw: the bytes of raw_id) and its ticket. */
+int ingest_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
+		  struct ingest_result *res, struct err *e);
 /* Processes stored raw bytes. With poison set the message is not parsed:
  * it becomes a flagged ticket holding the raw bytes only. */
 int ingest_raw(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw,

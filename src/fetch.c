@@ -1,15 +1,17 @@
 /* The intake loop. Per batch: (1) the raw bytes of every fetched message
- * are committed with an attempt counted; (2) they are processed into
- * tickets and committed; (3) only then the source copies are marked done.
- * A crash in (2) leaves the raw bytes pending: the next run processes them
- * one by one ("careful mode"), so that a message that crashes or hangs the
- * parser is isolated and, after INTAKE_MAX_ATTEMPTS, set aside as poison. */
+ * are committed; (2) they are parsed (in a second thread) and stored as
+ * tickets, and committed; (3) only then the source copies are marked done.
+ * A crash in (2) leaves the raw bytes pending for the next run, which counts
+ * the crash against the message that was being parsed (crashguard.h) and
+ * sets a message aside as poison after INTAKE_MAX_ATTEMPTS such crashes. */
 #include "compat.h"
 
 #include <signal.h>
 #include <unistd.h>
 
+#include "crashguard.h"
 #include "fetch.h"
+#include "parse_ahead.h"
 #include "source.h"
 #include "xalloc.h"
 
@@ -24,6 +26,7 @@ struct staged {
 	char *key;
 	char *raw;  /* a copy of the bytes, or NULL: read them from the store */
 	size_t len;
+	long parsed; /* its index in the batch's parse_ahead, or -1 */
 };
 
 struct batch {
@@ -32,6 +35,7 @@ struct batch {
 	struct staged *rows;
 	size_t n, cap;
 	size_t kept; /* bytes of raw copies held */
+	struct parse_ahead *pa; /* parses the kept copies meanwhile, or NULL */
 	struct err *e;
 };
 
@@ -46,7 +50,7 @@ stage_cb(void *arg, const char *key, const char *raw, size_t len)
 	if (ingest_store_raw(b->s, raw, len, &raw_id, b->e) < 0)
 		return 1;
 	st = store_prepare(b->s, "INSERT INTO intake (source, key, raw_id, attempts, created) "
-			   "VALUES (?, ?, ?, 1, ?) ON CONFLICT (source, key) DO NOTHING "
+			   "VALUES (?, ?, ?, 0, ?) ON CONFLICT (source, key) DO NOTHING "
 			   "RETURNING id", b->e);
 	if (!st)
 		return 1;
@@ -65,6 +69,7 @@ stage_cb(void *arg, const char *key, const char *raw, size_t len)
 		b->rows[b->n].key = xstrdup(key);
 		b->rows[b->n].raw = NULL;
 		b->rows[b->n].len = len;
+		b->rows[b->n].parsed = -1;
 		if (b->kept + len <= BATCH_KEEP_BYTES) {
 			b->rows[b->n].raw = xmalloc(len + 1);
 			memcpy(b->rows[b->n].raw, raw, len);
@@ -87,6 +92,8 @@ stage_cb(void *arg, const char *key, const char *raw, size_t len)
 static void
 batch_clear(struct batch *b)
 {
+	/* The parser thread reads the copies: stop it before freeing them. */
+	parse_ahead_finish(&b->pa);
 	for (size_t i = 0; i < b->n; i++) {
 		free(b->rows[i].key);
 		free(b->rows[i].raw);
@@ -116,15 +123,36 @@ count(struct fetch_stats *st, const struct ingest_result *r)
 	st->notices_queued += r->notices_queued;
 }
 
-/* Test hook for the poison path: a message containing this marker kills
- * the process in the parser, as a parser crash would. */
 static void
-fault_injection(const char *raw, size_t len)
+start_parsing(struct ingest *ing, struct batch *b)
 {
-	const char *marker = getenv("SECDESK_FAULT_PARSE_CRASH");
+	b->pa = parse_ahead_start(ing, b->n);
+	for (size_t i = 0; i < b->n; i++)
+		if (b->rows[i].raw)
+			b->rows[i].parsed = (long)parse_ahead_push(b->pa, b->rows[i].raw,
+								   b->rows[i].len,
+								   b->rows[i].intake_id);
+}
 
-	if (marker && *marker && memmem(raw, len, marker, strlen(marker)))
-		abort();
+static int
+mark_stored(struct store *s, int64_t intake_id, const struct ingest_result *res, bool poison,
+	    struct err *e)
+{
+	sqlite3_stmt *q = store_prepare(s, "UPDATE intake SET state = ?, message_id = ? "
+					"WHERE id = ?", e);
+
+	if (!q)
+		return -1;
+	sqlite3_bind_text(q, 1, poison ? "poison" : "stored", -1, SQLITE_STATIC);
+	if (res->kind != INGEST_DUPLICATE)
+		sqlite3_bind_int64(q, 2, res->message_id);
+	sqlite3_bind_int64(q, 3, intake_id);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		sqlite3_reset(q);
+		return store_error(s, e, "cannot update intake");
+	}
+	sqlite3_reset(q);
+	return 0;
 }
 
 /* Processes one staged row inside the open transaction. mem, when given,
@@ -172,30 +200,48 @@ process_row(struct ingest *ing, struct store *s, int64_t intake_id, const struct
 	sqlite3_reset(q);
 	raw = copy;
 process:
-	if (!poison) {
-		fault_injection(raw, len);
+	if (poison) {
+		rc = ingest_raw(ing, s, raw_id, raw, len, true, &res, e);
+	} else {
+		struct message m;
+
+		crashguard_enter(intake_id);
 		alarm(INTAKE_PARSE_ALARM);
+		intake_fault_injection(raw, len);
+		rc = ingest_parse(ing, raw, len, &m, e);
+		alarm(0);
+		crashguard_leave();
+		if (rc == 0) {
+			rc = ingest_parsed(ing, s, raw_id, &m, &res, e);
+			message_release(&m);
+		}
 	}
-	rc = ingest_raw(ing, s, raw_id, raw, len, poison, &res, e);
-	alarm(0);
 	free(copy);
 	if (rc < 0)
 		return -1;
 	count(st, &res);
 	st->last = res;
-	q = store_prepare(s, "UPDATE intake SET state = ?, message_id = ? WHERE id = ?", e);
-	if (!q)
+	return mark_stored(s, intake_id, &res, poison, e);
+}
+
+/* A row the parser thread has parsed (or is parsing). */
+static int
+process_parsed_row(struct ingest *ing, struct store *s, struct batch *b, size_t i,
+		   struct fetch_stats *st, struct err *e)
+{
+	struct ingest_result res;
+	struct message m;
+	int rc;
+
+	if (parse_ahead_take(b->pa, (size_t)b->rows[i].parsed, &m, e, INTAKE_PARSE_ALARM) < 0)
 		return -1;
-	sqlite3_bind_text(q, 1, poison ? "poison" : "stored", -1, SQLITE_STATIC);
-	if (res.kind != INGEST_DUPLICATE)
-		sqlite3_bind_int64(q, 2, res.message_id);
-	sqlite3_bind_int64(q, 3, intake_id);
-	if (sqlite3_step(q) != SQLITE_DONE) {
-		sqlite3_reset(q);
-		return store_error(s, e, "cannot update intake");
-	}
-	sqlite3_reset(q);
-	return 0;
+	rc = ingest_parsed(ing, s, b->rows[i].raw_id, &m, &res, e);
+	message_release(&m);
+	if (rc < 0)
+		return -1;
+	count(st, &res);
+	st->last = res;
+	return mark_stored(s, b->rows[i].intake_id, &res, false, e);
 }
 
 static int
@@ -207,7 +253,13 @@ process_batch(struct ingest *ing, struct store *s, struct batch *b, struct fetch
 	if (store_begin(s, e) < 0)
 		return -1;
 	for (size_t i = 0; i < b->n; i++) {
-		if (process_row(ing, s, b->rows[i].intake_id, &b->rows[i], false, st, e) < 0) {
+		int rc;
+
+		if (b->rows[i].parsed >= 0)
+			rc = process_parsed_row(ing, s, b, i, st, e);
+		else
+			rc = process_row(ing, s, b->rows[i].intake_id, &b->rows[i], false, st, e);
+		if (rc < 0) {
 			store_rollback(s);
 			return -1;
 		}
@@ -215,80 +267,115 @@ process_batch(struct ingest *ing, struct store *s, struct batch *b, struct fetch
 	return store_commit(s, e);
 }
 
+/* Reads a pending row into the batch (its bytes kept while they fit). */
+static int
+recover_row(struct store *s, struct batch *b, int64_t intake_id, int64_t raw_id, size_t len,
+	    struct err *e)
+{
+	struct staged *r;
+
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->rows = xreallocarray(b->rows, b->cap, sizeof(*b->rows));
+	}
+	r = &b->rows[b->n];
+	memset(r, 0, sizeof(*r));
+	r->intake_id = intake_id;
+	r->raw_id = raw_id;
+	r->key = xstrdup("");
+	r->len = len;
+	r->parsed = -1;
+	if (b->kept + len <= BATCH_KEEP_BYTES) {
+		sqlite3_stmt *q = store_prepare(s, "SELECT data FROM raws WHERE id = ?", e);
+
+		if (!q)
+			return -1;
+		sqlite3_bind_int64(q, 1, raw_id);
+		if (sqlite3_step(q) != SQLITE_ROW) {
+			sqlite3_reset(q);
+			return store_error(s, e, "cannot read staged message");
+		}
+		r->raw = xmalloc(len + 1);
+		if (len)
+			memcpy(r->raw, sqlite3_column_blob(q, 0), len);
+		r->raw[len] = '\0';
+		sqlite3_reset(q);
+		b->kept += len;
+	}
+	b->n++;
+	return 0;
+}
+
 int
 intake_recover(struct ingest *ing, struct store *s, const char *source_id,
 	       struct fetch_stats *st, struct err *e)
 {
-	int64_t *ids = NULL;
-	int *attempts = NULL;
-	size_t n = 0, cap = 0;
+	struct batch b = { .s = s, .source_id = source_id, .e = e };
+	int64_t *poison = NULL;
+	size_t npoison = 0;
 	sqlite3_stmt *q;
 	int rc;
 
+	if (crashguard_collect(s, e) < 0)
+		return -1;
 	/* Rows of other sources may be in flight in another process (an MTA's
 	 * secdesk ingest): only those older than a minute are leftovers. */
-	q = store_prepare(s, "SELECT id, attempts FROM intake WHERE state = 'pending' "
-			  "AND (source = ? OR created < ?) ORDER BY id", e);
+	q = store_prepare(s, "SELECT i.id, i.raw_id, i.attempts, r.size FROM intake i"
+			  " JOIN raws r ON r.id = i.raw_id WHERE i.state = 'pending'"
+			  " AND (i.source = ? OR i.created < ?) ORDER BY i.id", e);
 	if (!q)
 		return -1;
 	sqlite3_bind_text(q, 1, source_id ? source_id : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, store_now() - 60);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xreallocarray(ids, cap, sizeof(*ids));
-			attempts = xreallocarray(attempts, cap, sizeof(*attempts));
-		}
-		ids[n] = sqlite3_column_int64(q, 0);
-		attempts[n] = sqlite3_column_int(q, 1);
-		n++;
-	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
-		rc = store_error(s, e, "cannot read intake");
-		goto out;
-	}
-	rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		bool poison = attempts[i] >= INTAKE_MAX_ATTEMPTS;
+	/* Collect first: recover_row reuses the statement cache. */
+	{
+		struct { int64_t id, raw_id; size_t len; } *rows = NULL;
+		size_t n = 0, cap = 0;
 
-		if (!poison) {
-			/* Count the attempt durably before trying. */
-			if (store_begin(s, e) < 0) {
-				rc = -1;
-				break;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			if (sqlite3_column_int(q, 2) >= INTAKE_MAX_ATTEMPTS) {
+				poison = xreallocarray(poison, npoison + 1, sizeof(*poison));
+				poison[npoison++] = sqlite3_column_int64(q, 0);
+				continue;
 			}
-			q = store_prepare(s, "UPDATE intake SET attempts = attempts + 1 "
-					  "WHERE id = ?", e);
-			if (!q || (sqlite3_bind_int64(q, 1, ids[i]), sqlite3_step(q)) != SQLITE_DONE) {
-				if (q) {
-					sqlite3_reset(q);
-					store_error(s, e, "cannot update intake");
-				}
-				store_rollback(s);
-				rc = -1;
-				break;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				rows = xreallocarray(rows, cap, sizeof(*rows));
 			}
-			sqlite3_reset(q);
-			if (store_commit(s, e) < 0) {
-				rc = -1;
-				break;
-			}
+			rows[n].id = sqlite3_column_int64(q, 0);
+			rows[n].raw_id = sqlite3_column_int64(q, 1);
+			rows[n].len = (size_t)sqlite3_column_int64(q, 3);
+			n++;
 		}
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE)
+			rc = store_error(s, e, "cannot read intake");
+		else
+			rc = 0;
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = recover_row(s, &b, rows[i].id, rows[i].raw_id, rows[i].len, e);
+		free(rows);
+	}
+	/* Poison first: each alone, never parsed again. */
+	for (size_t i = 0; i < npoison && rc == 0; i++) {
 		if (store_begin(s, e) < 0) {
 			rc = -1;
 			break;
 		}
-		if (process_row(ing, s, ids[i], NULL, poison, st, e) < 0) {
+		if (process_row(ing, s, poison[i], NULL, true, st, e) < 0) {
 			store_rollback(s);
 			rc = -1;
 			break;
 		}
 		rc = store_commit(s, e);
 	}
-out:
-	free(ids);
-	free(attempts);
+	if (rc == 0 && b.n) {
+		start_parsing(ing, &b);
+		rc = process_batch(ing, s, &b, st, e);
+	}
+	batch_clear(&b);
+	free(b.rows);
+	free(poison);
 	return rc;
 }
 
@@ -502,6 +589,9 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (store_commit(s, e) < 0)
 			goto fail;
 		st->fetched += (int)b.n;
+		/* Parsing starts only now that the raw bytes are on disk: a
+		 * parser crash must find them there on the next run. */
+		start_parsing(ing, &b);
 		if (process_batch(ing, s, &b, st, e) < 0)
 			goto fail;
 		for (size_t i = 0; i < b.n; i++)

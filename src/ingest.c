@@ -561,6 +561,52 @@ out:
 }
 
 int
+ingest_parse(struct ingest *ing, const char *raw, size_t len, struct message *m,
+	     struct err *e)
+{
+	message_init(m);
+	if (parse_message(raw, len, &ing->limits, m, e) < 0) {
+		message_release(m);
+		message_init(m);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ensure(char **p)
+{
+	if (!*p)
+		*p = xstrdup("");
+}
+
+/* A message that is never parsed again: kept raw, flagged for staff. */
+static void
+poison_message(struct message *m, const char *raw, size_t len)
+{
+	message_init(m);
+	m->raw = raw;
+	m->raw_len = len;
+	m->flags = MSG_POISON | MSG_PARSE_ERROR;
+	free(m->subject);
+	m->subject = xstrdup("(message set aside: it could not be parsed)");
+	m->parse_note = xstrdup("the parser failed on this message repeatedly; "
+				"the raw message is kept");
+	ensure(&m->message_id);
+	ensure(&m->in_reply_to);
+	ensure(&m->from.name);
+	ensure(&m->from.addr);
+}
+
+int
+ingest_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
+	      struct ingest_result *res, struct err *e)
+{
+	memset(res, 0, sizeof(*res));
+	return process_parsed(ing, s, raw_id, m, res, e);
+}
+
+int
 ingest_raw(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw, size_t len,
 	   bool poison, struct ingest_result *res, struct err *e)
 {
@@ -568,20 +614,10 @@ ingest_raw(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	message_init(&m);
-	if (poison) {
-		/* Never parsed again: kept raw, flagged for staff. */
-		m.raw = raw;
-		m.raw_len = len;
-		m.flags = MSG_POISON | MSG_PARSE_ERROR;
-		free(m.subject);
-		m.subject = xstrdup("(message set aside: it could not be parsed)");
-		m.parse_note = xstrdup("the parser failed on this message repeatedly; "
-				       "the raw message is kept");
-	} else if (parse_message(raw, len, &ing->limits, &m, e) < 0) {
-		message_release(&m);
+	if (poison)
+		poison_message(&m, raw, len);
+	else if (ingest_parse(ing, raw, len, &m, e) < 0)
 		return -1;
-	}
 	rc = process_parsed(ing, s, raw_id, &m, res, e);
 	message_release(&m);
 	return rc;

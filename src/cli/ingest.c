@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "crashguard.h"
 #include "fetch.h"
 #include "ingest.h"
 
@@ -70,6 +71,7 @@ cmd_ingest(int argc, char **argv, struct cli_ctx *ctx)
 		buf_release(&b);
 		return cli_fail(&e);
 	}
+	crashguard_install(ctx->cfg->store.path);
 	rc = intake_one(ing, ctx->store, source, b.data, b.len, &res, &e);
 	buf_release(&b);
 	ingest_free(&ing);

@@ -4,6 +4,7 @@
 #include <getopt.h>
 
 #include "cli.h"
+#include "crashguard.h"
 #include "fetch.h"
 #include "ingest.h"
 #include "lock.h"
@@ -42,6 +43,7 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 		ingest_free(&ing);
 		return cli_fail(&e);
 	}
+	crashguard_install(ctx->cfg->store.path);
 	if (fetch_run(ctx->cfg, ctx->store, ing, &st, &e) < 0) {
 		cli_fail(&e);
 		rc = e.code ? e.code : EXIT_SOFTWARE;

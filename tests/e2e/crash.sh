@@ -50,6 +50,8 @@ check_eq "every message has its own ticket" "$N" "$(sqlite3 "$d/secdesk.db" "SEL
 check_eq "every source message is marked done" "$N" "$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM intake WHERE done = 1 AND state = 'stored'")"
 check_eq "one acknowledgement per ticket at most" 0 \
 	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM (SELECT ticket_id FROM outbox WHERE kind = 'ack' GROUP BY ticket_id HAVING count(*) > 1)")"
+check_eq "kills from outside set no message aside as poison" 0 \
+	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM tickets WHERE flags & 16")"
 check_rc "db check" 0 sd db check
 
 # The poison message: it kills the parser each time; after three attempts it
