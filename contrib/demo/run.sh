@@ -4,7 +4,7 @@
 set -eu
 secdesk=${1:-./secdesk}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-demo=$top/demo
+demo=${DEMO_DIR:-$top/demo}
 rm -rf "$demo"
 mkdir -p "$demo/outbox"
 cp -R "$top/contrib/demo/inbox" "$demo/inbox"
