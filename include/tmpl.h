@@ -1,0 +1,93 @@
+/* tmpl.h - the template engine: a Mustache subset for templates/.
+ *
+ * Syntax: {{name}} (also {{{name}}} and {{&name}}: the same, since mail is
+ * plain text and nothing is HTML-escaped), {{#name}}...{{/name}} (a list:
+ * once per item; a value: once when it is not empty), {{^name}}...{{/name}}
+ * (when empty or missing), {{! comment}}, {{> partial}}. A section, comment
+ * or partial tag alone on its line takes the line with it (Mustache's
+ * standalone rule). Names are [A-Za-z0-9_.-].
+ *
+ * A template is a whole message: header lines, an empty line, the body.
+ * Every value rendered before the empty line is header-safe: CR, LF and
+ * other control characters become spaces, so that no value can start a
+ * header line of its own. In the body values go in verbatim.
+ *
+ * A template set is a folder: KIND.LANG.txt at the top (ack.en.txt), the
+ * same names in a folder per queue overriding them (DE/ack.de.txt), and
+ * partials named _NAME.txt or _NAME.LANG.txt (queue folder first). */
+#ifndef SECDESK_TMPL_H
+#define SECDESK_TMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define TMPL_MAX_SIZE (256 * 1024)   /* bytes of one template file */
+#define TMPL_MAX_DEPTH 16            /* nested sections and partials */
+#define TMPL_MAX_OUTPUT (4 * 1024 * 1024)
+
+/* The values a template is rendered with: names bound to strings or to
+ * lists of nested contexts. Lookups walk outwards through enclosing list
+ * items, as Mustache does. */
+struct tmpl_ctx;
+
+struct tmpl_ctx *tmpl_ctx_new(void);
+void tmpl_ctx_free(struct tmpl_ctx **c);
+/* Binds name to a copy of value (NULL is ""); rebinding replaces. */
+void tmpl_ctx_set(struct tmpl_ctx *c, const char *name, const char *value);
+/* Appends an item to the list name and returns it (owned by c). */
+struct tmpl_ctx *tmpl_ctx_add(struct tmpl_ctx *c, const char *name);
+
+struct tmpl;
+
+/* Parses text; errors are EXIT_CONFIG "file:line: what was expected", with
+ * file the name given. */
+int tmpl_parse(const char *file, const char *text, size_t len, struct tmpl **out,
+	       struct err *e);
+void tmpl_free(struct tmpl **t);
+const char *tmpl_file(const struct tmpl *t);
+
+/* Gives the partial named name for t (NULL when none). */
+typedef const struct tmpl *(*tmpl_partial_fn)(void *arg, const struct tmpl *from,
+					       const char *name);
+
+/* Renders t into out. -1 with EXIT_DATAERR when the output would exceed
+ * TMPL_MAX_OUTPUT, EXIT_CONFIG for a missing partial or too deep nesting. */
+int tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c, tmpl_partial_fn partial,
+		void *arg, struct buf *out, struct err *e);
+
+/* Calls fn for every variable and section name and every partial of t
+ * (is_partial set), with its line: for linting. */
+void tmpl_walk(const struct tmpl *t, void (*fn)(void *arg, const char *name, bool is_partial,
+					       int line), void *arg);
+
+/* The template folder. */
+struct tmpl_set;
+
+/* Loads every template of dir and its queue folders and checks them as
+ * tmpl_set_check does; the first problem is the error (EXIT_CONFIG). */
+int tmpl_set_load(const char *dir, const char *const *known, struct tmpl_set **out,
+		  struct err *e);
+void tmpl_set_free(struct tmpl_set **set);
+/* Lints dir: syntax, the header lines (Name: value, a Subject, an empty line
+ * before the body, no header that secdesk sets itself), partials that
+ * exist, and, when known is a NULL-terminated list, variable names outside
+ * it. Appends one "file:line: message\n" per problem to problems and
+ * returns how many; -1 when dir cannot be read. */
+int tmpl_set_check(const char *dir, const char *const *known, struct buf *problems,
+		   struct err *e);
+
+/* The template for kind in queue (NULL: none) and language lang (NULL or
+ * "": English), falling back queue -> top folder and lang -> en. NULL when
+ * there is none at all. */
+const struct tmpl *tmpl_set_find(const struct tmpl_set *set, const char *kind,
+				 const char *queue, const char *lang);
+/* Renders t of this set (partials looked up in it). */
+int tmpl_set_render(const struct tmpl_set *set, const struct tmpl *t, const struct tmpl_ctx *c,
+		    struct buf *out, struct err *e);
+/* The names known to the set (for "templates check" and reply --template). */
+size_t tmpl_set_count(const struct tmpl_set *set);
+
+#endif

@@ -1,0 +1,912 @@
+/* The template engine: a Mustache subset (tmpl.h) and the template folder. */
+#include "compat.h"
+
+#include <dirent.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "tmpl.h"
+#include "xalloc.h"
+
+/* ---- values ---- */
+
+struct tmpl_entry {
+	char *name;
+	char *value;              /* NULL for a list */
+	struct tmpl_ctx **items;
+	size_t nitems;
+};
+
+struct tmpl_ctx {
+	struct tmpl_entry *e;
+	size_t n;
+};
+
+struct tmpl_ctx *
+tmpl_ctx_new(void)
+{
+	return xcalloc(1, sizeof(struct tmpl_ctx));
+}
+
+void
+tmpl_ctx_free(struct tmpl_ctx **cp)
+{
+	struct tmpl_ctx *c = *cp;
+
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->e[i].name);
+		free(c->e[i].value);
+		for (size_t j = 0; j < c->e[i].nitems; j++)
+			tmpl_ctx_free(&c->e[i].items[j]);
+		free(c->e[i].items);
+	}
+	free(c->e);
+	free(c);
+	*cp = NULL;
+}
+
+static struct tmpl_entry *
+ctx_entry(struct tmpl_ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->e[i].name, name) == 0)
+			return &c->e[i];
+	c->e = xreallocarray(c->e, c->n + 1, sizeof(*c->e));
+	memset(&c->e[c->n], 0, sizeof(c->e[c->n]));
+	c->e[c->n].name = xstrdup(name);
+	return &c->e[c->n++];
+}
+
+void
+tmpl_ctx_set(struct tmpl_ctx *c, const char *name, const char *value)
+{
+	struct tmpl_entry *en = ctx_entry(c, name);
+
+	for (size_t j = 0; j < en->nitems; j++)
+		tmpl_ctx_free(&en->items[j]);
+	free(en->items);
+	en->items = NULL;
+	en->nitems = 0;
+	free(en->value);
+	en->value = xstrdup(value ? value : "");
+}
+
+struct tmpl_ctx *
+tmpl_ctx_add(struct tmpl_ctx *c, const char *name)
+{
+	struct tmpl_entry *en = ctx_entry(c, name);
+
+	free(en->value);
+	en->value = NULL;
+	en->items = xreallocarray(en->items, en->nitems + 1, sizeof(*en->items));
+	en->items[en->nitems] = tmpl_ctx_new();
+	return en->items[en->nitems++];
+}
+
+/* ---- parsing ---- */
+
+enum node_type { N_TEXT, N_VAR, N_SECTION, N_INVERTED, N_PARTIAL };
+
+struct node {
+	enum node_type type;
+	char *s;       /* the text, or the name */
+	size_t len;    /* of the text */
+	int line;
+	struct node *kids;
+	size_t nkids;
+};
+
+struct tmpl {
+	char *file;
+	char *key;     /* "ack.en", "DE/ack.de", "_signature" */
+	char *queue;   /* "" at the top */
+	char *lang;    /* "" when the name has none */
+	char *text;    /* the source, kept for linting */
+	size_t text_len;
+	struct node root;
+};
+
+static void
+node_release(struct node *n)
+{
+	for (size_t i = 0; i < n->nkids; i++)
+		node_release(&n->kids[i]);
+	free(n->kids);
+	free(n->s);
+}
+
+static struct node *
+node_add(struct node *parent, enum node_type type, const char *s, size_t len, int line)
+{
+	struct node *n;
+
+	parent->kids = xreallocarray(parent->kids, parent->nkids + 1, sizeof(*parent->kids));
+	n = &parent->kids[parent->nkids++];
+	memset(n, 0, sizeof(*n));
+	n->type = type;
+	n->s = xstrndup(s, len);
+	n->len = len;
+	n->line = line;
+	return n;
+}
+
+static int
+line_at(const char *text, const char *p)
+{
+	int line = 1;
+
+	for (const char *q = text; q < p; q++)
+		if (*q == '\n')
+			line++;
+	return line;
+}
+
+static bool
+name_ok(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* The stack of open sections while parsing: indexes into the tree are
+ * unstable (realloc), so the path is kept as child indexes from the root. */
+struct pstate {
+	const char *file;
+	const char *text;
+	struct node *root;
+	size_t path[TMPL_MAX_DEPTH];
+	int depth;
+};
+
+static struct node *
+pcur(struct pstate *ps)
+{
+	struct node *n = ps->root;
+
+	for (int i = 0; i < ps->depth; i++)
+		n = &n->kids[ps->path[i]];
+	return n;
+}
+
+static int
+parse_into(struct pstate *ps, struct err *e)
+{
+	const char *text = ps->text, *p = text, *seg = text;
+
+	while ((p = strstr(p, "{{"))) {
+		const char *tag = p, *ns, *ne, *end, *after;
+		char sigil = p[2];
+		const char *close = "}}";
+		int line = line_at(text, tag);
+		bool standalone_kind;
+
+		ns = p + 2;
+		if (sigil == '{') {
+			close = "}}}";
+			ns++;
+		} else if (strchr("&#^/!>=", sigil) && sigil) {
+			ns++;
+		} else {
+			sigil = 0;
+		}
+		end = strstr(ns, close);
+		if (!end)
+			return err_set(e, EXIT_CONFIG, "%s:%d: '{{' without a closing '%s'",
+				       ps->file, line, close);
+		if (sigil != '!' && memchr(ns, '\n', (size_t)(end - ns)))
+			return err_set(e, EXIT_CONFIG, "%s:%d: a tag must not span lines",
+				       ps->file, line);
+		after = end + strlen(close);
+		if (sigil == '=')
+			return err_set(e, EXIT_CONFIG,
+				       "%s:%d: changing the delimiters is not supported",
+				       ps->file, line);
+		ne = end;
+		while (ns < ne && is_blank(*ns))
+			ns++;
+		while (ne > ns && is_blank(ne[-1]))
+			ne--;
+		if (sigil != '!' && !name_ok(ns, (size_t)(ne - ns)))
+			return err_set(e, EXIT_CONFIG, "%s:%d: '%.*s' is not a name "
+				       "(letters, digits, '_', '.', '-')", ps->file, line,
+				       (int)(ne - ns), ns);
+
+		/* Standalone: the tag alone on its line takes the line. */
+		standalone_kind = sigil && strchr("#^/!>", sigil);
+		if (standalone_kind) {
+			const char *ls = tag, *q = after;
+
+			while (ls > seg && is_blank(ls[-1]))
+				ls--;
+			while (is_blank(*q))
+				q++;
+			if ((ls == text || ls[-1] == '\n') && ls >= seg &&
+			    (*q == '\n' || *q == '\0' || (q[0] == '\r' && q[1] == '\n'))) {
+				tag = ls;
+				after = *q == '\r' ? q + 2 : *q == '\n' ? q + 1 : q;
+			}
+		}
+		if (tag > seg)
+			node_add(pcur(ps), N_TEXT, seg, (size_t)(tag - seg), line_at(text, seg));
+		seg = after;
+		p = after;
+
+		switch (sigil) {
+		case '!':
+			break;
+		case '#':
+		case '^': {
+			struct node *cur = pcur(ps);
+
+			if (ps->depth >= TMPL_MAX_DEPTH)
+				return err_set(e, EXIT_CONFIG, "%s:%d: sections nested too deeply",
+					       ps->file, line);
+			node_add(cur, sigil == '#' ? N_SECTION : N_INVERTED, ns, (size_t)(ne - ns),
+				 line);
+			ps->path[ps->depth++] = cur->nkids - 1;
+			break;
+		}
+		case '/': {
+			struct node *cur = pcur(ps);
+
+			if (ps->depth == 0)
+				return err_set(e, EXIT_CONFIG, "%s:%d: '{{/%.*s}}' closes no section",
+					       ps->file, line, (int)(ne - ns), ns);
+			if (strlen(cur->s) != (size_t)(ne - ns) ||
+			    strncmp(cur->s, ns, (size_t)(ne - ns)) != 0)
+				return err_set(e, EXIT_CONFIG, "%s:%d: '{{/%.*s}}' where '{{/%s}}' "
+					       "(opened on line %d) was expected", ps->file, line,
+					       (int)(ne - ns), ns, cur->s, cur->line);
+			ps->depth--;
+			break;
+		}
+		case '>':
+			node_add(pcur(ps), N_PARTIAL, ns, (size_t)(ne - ns), line);
+			break;
+		default:
+			node_add(pcur(ps), N_VAR, ns, (size_t)(ne - ns), line);
+			break;
+		}
+	}
+	if (*seg)
+		node_add(pcur(ps), N_TEXT, seg, strlen(seg), line_at(text, seg));
+	if (ps->depth > 0) {
+		struct node *cur = pcur(ps);
+
+		return err_set(e, EXIT_CONFIG, "%s:%d: section '%s' is never closed "
+			       "(expected '{{/%s}}')", ps->file, cur->line, cur->s, cur->s);
+	}
+	return 0;
+}
+
+int
+tmpl_parse(const char *file, const char *text, size_t len, struct tmpl **out, struct err *e)
+{
+	struct tmpl *t;
+	struct pstate ps;
+
+	*out = NULL;
+	if (len > TMPL_MAX_SIZE)
+		return err_set(e, EXIT_CONFIG, "%s: larger than %d bytes", file, TMPL_MAX_SIZE);
+	if (memchr(text, '\0', len))
+		return err_set(e, EXIT_CONFIG, "%s:%d: a NUL byte", file,
+			       line_at(text, (const char *)memchr(text, '\0', len)));
+	t = xcalloc(1, sizeof(*t));
+	t->file = xstrdup(file);
+	t->key = xstrdup("");
+	t->queue = xstrdup("");
+	t->lang = xstrdup("");
+	t->text = xstrndup(text, len);
+	t->text_len = len;
+	memset(&ps, 0, sizeof(ps));
+	ps.file = file;
+	ps.text = t->text;
+	ps.root = &t->root;
+	if (parse_into(&ps, e) < 0) {
+		tmpl_free(&t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+void
+tmpl_free(struct tmpl **tp)
+{
+	struct tmpl *t = *tp;
+
+	if (!t)
+		return;
+	node_release(&t->root);
+	free(t->file);
+	free(t->key);
+	free(t->queue);
+	free(t->lang);
+	free(t->text);
+	free(t);
+	*tp = NULL;
+}
+
+const char *
+tmpl_file(const struct tmpl *t)
+{
+	return t->file;
+}
+
+static void
+walk(const struct node *n, void (*fn)(void *, const char *, bool, int), void *arg)
+{
+	for (size_t i = 0; i < n->nkids; i++) {
+		const struct node *k = &n->kids[i];
+
+		if (k->type != N_TEXT)
+			fn(arg, k->s, k->type == N_PARTIAL, k->line);
+		walk(k, fn, arg);
+	}
+}
+
+void
+tmpl_walk(const struct tmpl *t, void (*fn)(void *, const char *, bool, int), void *arg)
+{
+	walk(&t->root, fn, arg);
+}
+
+/* ---- rendering ---- */
+
+struct rstate {
+	struct buf *out;
+	tmpl_partial_fn partial;
+	void *arg;
+	const struct tmpl_ctx *stack[TMPL_MAX_DEPTH * 2 + 1];
+	int nstack;
+	int depth;
+	bool in_header;  /* no empty line written yet */
+	struct err *e;
+};
+
+static const struct tmpl_entry *
+lookup(const struct rstate *rs, const char *name)
+{
+	for (int i = rs->nstack - 1; i >= 0; i--) {
+		const struct tmpl_ctx *c = rs->stack[i];
+
+		for (size_t j = 0; j < c->n; j++)
+			if (strcmp(c->e[j].name, name) == 0)
+				return &c->e[j];
+	}
+	return NULL;
+}
+
+static int
+emit(struct rstate *rs, const char *s, size_t n, bool value)
+{
+	size_t start = rs->out->len;
+
+	if (buf_grow(rs->out, n) < 0)
+		return err_set(rs->e, EXIT_DATAERR, "rendered mail larger than %zu bytes",
+			       rs->out->max);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		/* A value in the header part can never break a line. */
+		if (value && rs->in_header && (c < 0x20 || c == 0x7f) && c != '\t')
+			c = ' ';
+		buf_addch(rs->out, c);
+	}
+	if (rs->in_header) {
+		const char *d = rs->out->data;
+
+		for (size_t i = start; i < rs->out->len; i++)
+			if (d[i] == '\n' && (i == 0 || d[i - 1] == '\n' ||
+					     (d[i - 1] == '\r' && (i == 1 || d[i - 2] == '\n')))) {
+				rs->in_header = false;
+				break;
+			}
+	}
+	return 0;
+}
+
+static int render_nodes(struct rstate *rs, const struct tmpl *t, const struct node *n);
+
+static bool
+truthy(const struct tmpl_entry *en)
+{
+	if (!en)
+		return false;
+	if (!en->value)
+		return en->nitems > 0;
+	return *en->value != '\0';
+}
+
+static int
+render_node(struct rstate *rs, const struct tmpl *t, const struct node *k)
+{
+	const struct tmpl_entry *en;
+
+	switch (k->type) {
+	case N_TEXT:
+		return emit(rs, k->s, k->len, false);
+	case N_VAR:
+		en = lookup(rs, k->s);
+		if (en && en->value)
+			return emit(rs, en->value, strlen(en->value), true);
+		return 0;
+	case N_SECTION:
+		en = lookup(rs, k->s);
+		if (!truthy(en))
+			return 0;
+		if (en->value)
+			return render_nodes(rs, t, k);
+		for (size_t i = 0; i < en->nitems; i++) {
+			int rc;
+
+			rs->stack[rs->nstack++] = en->items[i];
+			rc = render_nodes(rs, t, k);
+			rs->nstack--;
+			if (rc < 0)
+				return -1;
+		}
+		return 0;
+	case N_INVERTED:
+		en = lookup(rs, k->s);
+		return truthy(en) ? 0 : render_nodes(rs, t, k);
+	case N_PARTIAL: {
+		const struct tmpl *p = rs->partial ? rs->partial(rs->arg, t, k->s) : NULL;
+
+		if (!p)
+			return err_set(rs->e, EXIT_CONFIG, "%s:%d: no partial '%s'", t->file,
+				       k->line, k->s);
+		return render_nodes(rs, p, &p->root);
+	}
+	}
+	return 0;
+}
+
+static int
+render_nodes(struct rstate *rs, const struct tmpl *t, const struct node *n)
+{
+	if (++rs->depth > TMPL_MAX_DEPTH * 2 || rs->nstack >= (int)ARRAY_SIZE(rs->stack)) {
+		rs->depth--;
+		return err_set(rs->e, EXIT_CONFIG, "%s:%d: sections or partials nested too deeply",
+			       t->file, n->line);
+	}
+	for (size_t i = 0; i < n->nkids; i++)
+		if (render_node(rs, t, &n->kids[i]) < 0) {
+			rs->depth--;
+			return -1;
+		}
+	rs->depth--;
+	return 0;
+}
+
+int
+tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c, tmpl_partial_fn partial,
+	    void *arg, struct buf *out, struct err *e)
+{
+	struct rstate rs;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.out = out;
+	if (!out->max || out->max > TMPL_MAX_OUTPUT)
+		out->max = TMPL_MAX_OUTPUT;
+	rs.partial = partial;
+	rs.arg = arg;
+	rs.stack[rs.nstack++] = c;
+	rs.in_header = true;
+	rs.e = e;
+	return render_nodes(&rs, t, &t->root);
+}
+
+/* ---- the folder ---- */
+
+struct tmpl_set {
+	char *dir;
+	struct tmpl **t;
+	size_t n;
+};
+
+static const struct tmpl *
+set_get(const struct tmpl_set *set, const char *queue, const char *key)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const char *k = set->t[i]->key;
+		size_t ql = queue && *queue ? strlen(queue) : 0;
+
+		if (ql) {
+			if (strncmp(k, queue, ql) == 0 && k[ql] == '/' && strcmp(k + ql + 1, key) == 0)
+				return set->t[i];
+		} else if (strcmp(k, key) == 0) {
+			return set->t[i];
+		}
+	}
+	return NULL;
+}
+
+static const struct tmpl *
+find_partial(void *arg, const struct tmpl *from, const char *name)
+{
+	const struct tmpl_set *set = arg;
+	char key[256];
+	const struct tmpl *p = NULL;
+
+	if (*from->lang) {
+		snprintf(key, sizeof(key), "_%s.%s", name, from->lang);
+		p = set_get(set, from->queue, key);
+		if (!p)
+			p = set_get(set, NULL, key);
+	}
+	snprintf(key, sizeof(key), "_%s", name);
+	if (!p)
+		p = set_get(set, from->queue, key);
+	if (!p)
+		p = set_get(set, NULL, key);
+	return p;
+}
+
+const struct tmpl *
+tmpl_set_find(const struct tmpl_set *set, const char *kind, const char *queue,
+	      const char *lang)
+{
+	char key[256], l[8] = "";
+	const struct tmpl *t = NULL;
+
+	/* "pt-BR" and "PT" both mean pt. */
+	if (lang && *lang) {
+		size_t i;
+
+		for (i = 0; i < 2 && lang[i] && i + 1 < sizeof(l); i++)
+			l[i] = (char)((lang[i] >= 'A' && lang[i] <= 'Z') ? lang[i] + 32 : lang[i]);
+		l[i] = '\0';
+	}
+	if (*l && strcmp(l, "en") != 0) {
+		snprintf(key, sizeof(key), "%s.%s", kind, l);
+		t = set_get(set, queue, key);
+		if (!t)
+			t = set_get(set, NULL, key);
+	}
+	snprintf(key, sizeof(key), "%s.en", kind);
+	if (!t)
+		t = set_get(set, queue, key);
+	if (!t)
+		t = set_get(set, NULL, key);
+	return t;
+}
+
+int
+tmpl_set_render(const struct tmpl_set *set, const struct tmpl *t, const struct tmpl_ctx *c,
+		struct buf *out, struct err *e)
+{
+	return tmpl_render(t, c, find_partial, (void *)set, out, e);
+}
+
+size_t
+tmpl_set_count(const struct tmpl_set *set)
+{
+	return set->n;
+}
+
+void
+tmpl_set_free(struct tmpl_set **sp)
+{
+	struct tmpl_set *set = *sp;
+
+	if (!set)
+		return;
+	for (size_t i = 0; i < set->n; i++)
+		tmpl_free(&set->t[i]);
+	free(set->t);
+	free(set->dir);
+	free(set);
+	*sp = NULL;
+}
+
+static char *
+slurp(const char *path, size_t *len, struct err *e)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf b;
+	char chunk[8192];
+	size_t n;
+
+	if (!f) {
+		err_set(e, EXIT_CONFIG, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b, TMPL_MAX_SIZE);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_add(&b, chunk, n) < 0) {
+			fclose(f);
+			buf_release(&b);
+			err_set(e, EXIT_CONFIG, "%s: larger than %d bytes", path, TMPL_MAX_SIZE);
+			return NULL;
+		}
+	if (ferror(f)) {
+		err_set(e, EXIT_CONFIG, "%s: %s", path, strerror(errno));
+		fclose(f);
+		buf_release(&b);
+		return NULL;
+	}
+	fclose(f);
+	return buf_detach(&b, len);
+}
+
+static void
+problem(struct buf *problems, int *count, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+problem(struct buf *problems, int *count, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(problems, fmt, ap);
+	va_end(ap);
+	buf_addch(problems, '\n');
+	(*count)++;
+}
+
+/* Headers secdesk writes itself: a template must not set them. */
+static const char *const reserved_headers[] = {
+	"From", "To", "Date", "Message-ID", "In-Reply-To", "References", "Auto-Submitted",
+	"X-Auto-Response-Suppress", "MIME-Version", "Content-Type",
+	"Content-Transfer-Encoding", "Return-Path", "Sender", "Bcc", NULL,
+};
+
+static void
+check_headers(const struct tmpl *t, struct buf *problems, int *count)
+{
+	const char *p = t->text;
+	int line = 1;
+	bool subject = false, blank = false;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t l = eol ? (size_t)(eol - p) : strlen(p);
+		size_t nl;
+
+		if (l && p[l - 1] == '\r')
+			l--;
+		if (l == 0) {
+			blank = true;
+			break;
+		}
+		nl = 0;
+		while (nl < l && p[nl] != ':' && p[nl] > ' ' && p[nl] < 0x7f)
+			nl++;
+		if (is_blank(p[0])) {
+			if (line == 1)
+				problem(problems, count, "%s:%d: a continuation line before any "
+					"header", t->file, line);
+		} else if (p[0] == '{' && p[1] == '{' && p[2] == '!') {
+			/* a comment line */
+		} else if (nl == 0 || nl >= l || p[nl] != ':') {
+			problem(problems, count, "%s:%d: expected a header line 'Name: value' "
+				"(or an empty line before the body)", t->file, line);
+		} else {
+			if (nl == 7 && strncasecmp(p, "Subject", 7) == 0)
+				subject = true;
+			for (int i = 0; reserved_headers[i]; i++)
+				if (strlen(reserved_headers[i]) == nl &&
+				    strncasecmp(p, reserved_headers[i], nl) == 0)
+					problem(problems, count, "%s:%d: header '%.*s' is set by "
+						"secdesk, not by templates", t->file, line,
+						(int)nl, p);
+		}
+		line++;
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+	if (!subject)
+		problem(problems, count, "%s:1: no Subject header", t->file);
+	if (!blank)
+		problem(problems, count, "%s:%d: no empty line between the header lines and "
+			"the body", t->file, line);
+}
+
+struct lint {
+	const struct tmpl_set *set;
+	const struct tmpl *t;
+	const char *const *known;
+	struct buf *problems;
+	int *count;
+};
+
+static void
+lint_name(void *arg, const char *name, bool is_partial, int line)
+{
+	struct lint *l = arg;
+
+	if (is_partial) {
+		if (!find_partial((void *)l->set, l->t, name))
+			problem(l->problems, l->count, "%s:%d: no partial '%s' (expected a "
+				"file _%s.txt)", l->t->file, line, name, name);
+		return;
+	}
+	if (!l->known)
+		return;
+	for (int i = 0; l->known[i]; i++)
+		if (strcmp(l->known[i], name) == 0)
+			return;
+	problem(l->problems, l->count, "%s:%d: unknown variable '%s'", l->t->file, line, name);
+}
+
+/* Adds dir/name (a template file) to set under queue. */
+static void
+add_file(struct tmpl_set *set, const char *path, const char *queue, const char *base,
+	 struct buf *problems, int *count)
+{
+	struct err e = ERR_INIT;
+	struct tmpl *t;
+	size_t len;
+	char *text = slurp(path, &len, &e), *dot;
+
+	if (!text) {
+		problem(problems, count, "%s", e.msg);
+		return;
+	}
+	if (tmpl_parse(path, text, len, &t, &e) < 0) {
+		problem(problems, count, "%s", e.msg);
+		free(text);
+		return;
+	}
+	free(text);
+	free(t->key);
+	free(t->queue);
+	free(t->lang);
+	t->key = *queue ? xasprintf("%s/%.*s", queue, (int)(strlen(base) - 4), base)
+			: xstrndup(base, strlen(base) - 4);
+	t->queue = xstrdup(queue);
+	/* The language is the last dot part of kind.LANG / _name.LANG. */
+	dot = strrchr(base, '.');
+	{
+		const char *first = strchr(base, '.');
+
+		if (first && first < dot)
+			t->lang = xstrndup(first + 1, (size_t)(dot - first - 1));
+		else
+			t->lang = xstrdup("");
+	}
+	set->t = xreallocarray(set->t, set->n + 1, sizeof(*set->t));
+	set->t[set->n++] = t;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names of dir's entries, sorted (so errors come in a stable order). */
+static char **
+list_dir(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+
+	*n = 0;
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		names = xreallocarray(names, *n + 1, sizeof(*names));
+		names[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (*n)
+		qsort(names, *n, sizeof(*names), cmp_str);
+	return names;
+}
+
+static bool
+is_template_name(const char *name)
+{
+	size_t l = strlen(name);
+
+	return l > 4 && strcmp(name + l - 4, ".txt") == 0;
+}
+
+static void
+load_dir(struct tmpl_set *set, const char *dir, const char *queue, struct buf *problems,
+	 int *count)
+{
+	size_t n;
+	char **names = list_dir(dir, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		struct stat st;
+
+		if (stat(path, &st) == 0) {
+			if (S_ISDIR(st.st_mode) && !*queue)
+				load_dir(set, path, names[i], problems, count);
+			else if (S_ISREG(st.st_mode) && is_template_name(names[i]))
+				add_file(set, path, queue, names[i], problems, count);
+		}
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static int
+set_build(const char *dir, const char *const *known, struct tmpl_set **out,
+	  struct buf *problems, struct err *e)
+{
+	struct tmpl_set *set;
+	struct stat st;
+	int count = 0;
+
+	*out = NULL;
+	if (stat(dir, &st) < 0)
+		return err_set(e, EXIT_CONFIG, "templates folder '%s': %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_set(e, EXIT_CONFIG, "templates folder '%s': not a folder", dir);
+	set = xcalloc(1, sizeof(*set));
+	set->dir = xstrdup(dir);
+	load_dir(set, dir, "", problems, &count);
+	for (size_t i = 0; i < set->n; i++) {
+		const struct tmpl *t = set->t[i];
+		const char *base = strrchr(t->key, '/');
+		struct lint l = { set, t, known, problems, &count };
+
+		base = base ? base + 1 : t->key;
+		if (base[0] != '_')
+			check_headers(t, problems, &count);
+		tmpl_walk(t, lint_name, &l);
+	}
+	if (!tmpl_set_find(set, "ack", NULL, "en"))
+		problem(problems, &count, "%s: no acknowledgement template (expected ack.en.txt)",
+			dir);
+	*out = set;
+	return count;
+}
+
+int
+tmpl_set_load(const char *dir, const char *const *known, struct tmpl_set **out,
+	      struct err *e)
+{
+	struct buf problems = BUF_INIT;
+	int n = set_build(dir, known, out, &problems, e);
+
+	if (n > 0) {
+		const char *eol = strchr(problems.data, '\n');
+
+		err_set(e, EXIT_CONFIG, "%.*s%s", (int)(eol - problems.data), problems.data,
+			n > 1 ? " (and more: see 'secdesk templates check')" : "");
+		tmpl_set_free(out);
+		n = -1;
+	}
+	buf_release(&problems);
+	return n < 0 ? -1 : 0;
+}
+
+int
+tmpl_set_check(const char *dir, const char *const *known, struct buf *problems,
+	       struct err *e)
+{
+	struct tmpl_set *set = NULL;
+	int n = set_build(dir, known, &set, problems, e);
+
+	tmpl_set_free(&set);
+	return n;
+}
