@@ -1,0 +1,284 @@
+/* The template engine: every construct, the header-injection guard, bad
+ * templates reported with file:line, and the folder's fallbacks. */
+#include "compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "tmpl.h"
+#include "xalloc.h"
+
+static struct tmpl_ctx *
+sample_ctx(void)
+{
+	struct tmpl_ctx *c = tmpl_ctx_new(), *it;
+
+	tmpl_ctx_set(c, "name", "Ana");
+	tmpl_ctx_set(c, "id", "42");
+	tmpl_ctx_set(c, "empty", "");
+	tmpl_ctx_set(c, "evil", "x\r\nBcc: victim@example.org");
+	tmpl_ctx_set(c, "multi", "line one\nline two");
+	it = tmpl_ctx_add(c, "people");
+	tmpl_ctx_set(it, "who", "a@x");
+	it = tmpl_ctx_add(c, "people");
+	tmpl_ctx_set(it, "who", "b@x");
+	tmpl_ctx_set(it, "name", "Bea");
+	return c;
+}
+
+static char *
+render_str(const char *text, const struct tmpl_ctx *c)
+{
+	struct tmpl *t = NULL;
+	struct err e = ERR_INIT;
+	struct buf out = BUF_INIT;
+
+	if (tmpl_parse("t.txt", text, strlen(text), &t, &e) < 0)
+		fail_msg("parse: %s", e.msg);
+	if (tmpl_render(t, c, NULL, NULL, &out, &e) < 0)
+		fail_msg("render: %s", e.msg);
+	tmpl_free(&t);
+	return buf_detach(&out, NULL);
+}
+
+static const struct {
+	const char *tmpl;
+	const char *want;
+} good[] = {
+	/* The body starts after the first empty line: "\n\n" opens each. */
+	{ "\n\nHello {{name}}!", "\n\nHello Ana!" },
+	{ "\n\n{{{name}}} {{&name}} {{ name }}", "\n\nAna Ana Ana" },
+	{ "\n\n[{{missing}}]", "\n\n[]" },
+	{ "\n\n{{#name}}yes{{/name}}{{#empty}}no{{/empty}}", "\n\nyes" },
+	{ "\n\n{{^empty}}none{{/empty}}{{^name}}bad{{/name}}{{^missing}}!{{/missing}}",
+	  "\n\nnone!" },
+	{ "\n\n{{#people}}<{{who}}:{{name}}>{{/people}}", "\n\n<a@x:Ana><b@x:Bea>" },
+	{ "\n\n{{^people}}none{{/people}}", "\n\n" },
+	{ "\n\na{{! a comment }}b", "\n\nab" },
+	/* Standalone tags take their line with them. */
+	{ "\n\nA\n{{#name}}\nB\n{{/name}}\nC\n", "\n\nA\nB\nC\n" },
+	{ "\n\nA\n  {{! note }}  \nC", "\n\nA\nC" },
+	{ "\n\nA {{#name}}B{{/name}} C\n", "\n\nA B C\n" },
+	/* In the body values go in verbatim. */
+	{ "\n\n{{multi}}", "\n\nline one\nline two" },
+	/* In the header part a value cannot break the line. */
+	{ "Subject: {{evil}}\n\n{{evil}}",
+	  "Subject: x  Bcc: victim@example.org\n\nx\r\nBcc: victim@example.org" },
+	{ "Subject: {{multi}}\nX-Id: {{id}}\n\nbody", "Subject: line one line two\nX-Id: 42\n\nbody" },
+};
+
+static void
+test_render_table(void **state)
+{
+	struct tmpl_ctx *c = sample_ctx();
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		char *got = render_str(good[i].tmpl, c);
+
+		if (strcmp(got, good[i].want) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, got, good[i].want);
+		free(got);
+	}
+	tmpl_ctx_free(&c);
+	assert_null(c);
+}
+
+static const struct {
+	const char *tmpl;
+	const char *want; /* start of the error */
+} bad[] = {
+	{ "a\nb {{name", "t.txt:2: '{{' without a closing '}}'" },
+	{ "x\n\n{{#a}}\nb\n", "t.txt:3: section 'a' is never closed" },
+	{ "{{#a}}{{/b}}", "t.txt:1: '{{/b}}' where '{{/a}}' (opened on line 1) was expected" },
+	{ "\n\n\n{{/a}}", "t.txt:4: '{{/a}}' closes no section" },
+	{ "{{na me}}", "t.txt:1: 'na me' is not a name" },
+	{ "{{}}", "t.txt:1: '' is not a name" },
+	{ "{{=<% %>=}}", "t.txt:1: changing the delimiters is not supported" },
+	{ "{{a\n}}", "t.txt:1: a tag must not span lines" },
+	{ "{{{a}}", "t.txt:1: '{{' without a closing '}}}'" },
+};
+
+static void
+test_bad_templates(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct tmpl *t = NULL;
+		struct err e = ERR_INIT;
+
+		if (tmpl_parse("t.txt", bad[i].tmpl, strlen(bad[i].tmpl), &t, &e) != -1)
+			fail_msg("case %zu: accepted", i);
+		assert_null(t);
+		assert_int_equal(e.code, EXIT_CONFIG);
+		if (strncmp(e.msg, bad[i].want, strlen(bad[i].want)) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, e.msg, bad[i].want);
+	}
+}
+
+static void
+test_output_cap(void **state)
+{
+	struct tmpl *t = NULL;
+	struct err e = ERR_INIT;
+	struct buf out;
+	struct tmpl_ctx *c = tmpl_ctx_new();
+	const char *text = "\n\n{{#l}}{{v}}{{/l}}";
+	char *big = xmalloc(1024 * 1024 + 1);
+
+	(void)state;
+	memset(big, 'x', 1024 * 1024);
+	big[1024 * 1024] = '\0';
+	for (int i = 0; i < 5; i++)
+		tmpl_ctx_set(tmpl_ctx_add(c, "l"), "v", big);
+	assert_int_equal(tmpl_parse("t.txt", text, strlen(text), &t, &e), 0);
+	buf_init(&out, 0);
+	assert_int_equal(tmpl_render(t, c, NULL, NULL, &out, &e), -1);
+	assert_int_equal(e.code, EXIT_DATAERR);
+	buf_release(&out);
+	tmpl_free(&t);
+	tmpl_ctx_free(&c);
+	free(big);
+}
+
+/* ---- the folder ---- */
+
+static char tmpdir[] = "/tmp/secdesk-tmpl.XXXXXX";
+
+static void
+put(const char *name, const char *text)
+{
+	char *p = xasprintf("%s/%s", tmpdir, name);
+	FILE *f;
+	char *slash = strrchr(p, '/');
+
+	*slash = '\0';
+	mkdir(p, 0700);
+	*slash = '/';
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static char *
+render_found(const struct tmpl_set *set, const char *kind, const char *queue, const char *lang)
+{
+	const struct tmpl *t = tmpl_set_find(set, kind, queue, lang);
+	struct tmpl_ctx *c = tmpl_ctx_new();
+	struct buf out = BUF_INIT;
+	struct err e = ERR_INIT;
+
+	assert_non_null(t);
+	tmpl_ctx_set(c, "id", "7");
+	if (tmpl_set_render(set, t, c, &out, &e) < 0)
+		fail_msg("%s", e.msg);
+	tmpl_ctx_free(&c);
+	return buf_detach(&out, NULL);
+}
+
+static void
+test_folder(void **state)
+{
+	struct tmpl_set *set = NULL;
+	struct err e = ERR_INIT;
+	char *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpdir));
+	put("ack.en.txt", "Subject: ack {{id}}\n\nen\n{{> sig}}\n");
+	put("ack.de.txt", "Subject: ack {{id}}\n\nde\n{{> sig}}\n");
+	put("_sig.txt", "-- \nsig\n");
+	put("_sig.de.txt", "-- \nGruss\n");
+	put("DE/ack.de.txt", "Subject: DE {{id}}\n\nqueue de\n{{> sig}}\n");
+	put("DE/_sig.txt", "-- \nDE sig\n");
+	assert_int_equal(tmpl_set_load(tmpdir, NULL, &set, &e), 0);
+	assert_int_equal(tmpl_set_count(set), 6);
+
+	s = render_found(set, "ack", NULL, "en");
+	assert_string_equal(s, "Subject: ack 7\n\nen\n-- \nsig\n");
+	free(s);
+	s = render_found(set, "ack", NULL, "de");
+	assert_string_equal(s, "Subject: ack 7\n\nde\n-- \nGruss\n");
+	free(s);
+	/* Unknown language: English. Region and case do not matter. */
+	s = render_found(set, "ack", NULL, "xx");
+	assert_string_equal(s, "Subject: ack 7\n\nen\n-- \nsig\n");
+	free(s);
+	s = render_found(set, "ack", "FR", "DE-at");
+	assert_string_equal(s, "Subject: ack 7\n\nde\n-- \nGruss\n");
+	free(s);
+	/* The queue's folder overrides, its partials first (language one
+	 * before the general one in the top folder). */
+	s = render_found(set, "ack", "DE", "de");
+	assert_string_equal(s, "Subject: DE 7\n\nqueue de\n-- \nGruss\n");
+	free(s);
+	s = render_found(set, "ack", "DE", "en");
+	assert_string_equal(s, "Subject: ack 7\n\nen\n-- \nsig\n");
+	free(s);
+	assert_null(tmpl_set_find(set, "partner", NULL, "en"));
+	tmpl_set_free(&set);
+	assert_null(set);
+}
+
+static void
+test_folder_lint(void **state)
+{
+	struct tmpl_set *set = NULL;
+	struct err e = ERR_INIT;
+	struct buf problems = BUF_INIT;
+	static const char *const known[] = { "id", NULL };
+	char *want;
+
+	(void)state;
+	put("reply.en.txt", "Subject: {{id}}\nDate: now\nbroken line\n\n{{> nosuch}}{{idd}}\n");
+	put("partner.en.txt", "X-Foo: bar\nbody without a blank line\n");
+	put("notice.en.txt", "Subject: x\n\n{{#a}}\n");
+	assert_int_equal(tmpl_set_check(tmpdir, known, &problems, &e), 8);
+	want = xasprintf("%s/notice.en.txt:3: section 'a' is never closed (expected '{{/a}}')\n"
+			 "%s/partner.en.txt:2: expected a header line 'Name: value' (or an "
+			 "empty line before the body)\n"
+			 "%s/partner.en.txt:1: no Subject header\n"
+			 "%s/partner.en.txt:3: no empty line between the header lines and the "
+			 "body\n"
+			 "%s/reply.en.txt:2: header 'Date' is set by secdesk, not by templates\n"
+			 "%s/reply.en.txt:3: expected a header line 'Name: value' (or an empty "
+			 "line before the body)\n"
+			 "%s/reply.en.txt:5: no partial 'nosuch' (expected a file _nosuch.txt)\n"
+			 "%s/reply.en.txt:5: unknown variable 'idd'\n",
+			 tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
+	assert_string_equal(buf_cstr(&problems), want);
+	buf_release(&problems);
+	free(want);
+	/* Loading refuses the folder with the first problem and file:line. */
+	assert_int_equal(tmpl_set_load(tmpdir, known, &set, &e), -1);
+	assert_null(set);
+	assert_int_equal(e.code, EXIT_CONFIG);
+	assert_non_null(strstr(e.msg, "notice.en.txt:3: section 'a' is never closed"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_render_table),
+		cmocka_unit_test(test_bad_templates),
+		cmocka_unit_test(test_output_cap),
+		cmocka_unit_test(test_folder),
+		cmocka_unit_test(test_folder_lint),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+
+	if (system(cmd) != 0)
+		rc = 1;
+	free(cmd);
+	return rc;
+}
