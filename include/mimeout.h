@@ -1,0 +1,55 @@
+/* mimeout.h - well-formed MIME for mail that goes out.
+ *
+ * UTF-8 throughout; header values RFC 2047-encoded when they are not ASCII
+ * and folded under 78 columns; the body 7bit, quoted-printable or base64,
+ * whichever the text needs; CRLF line ends. No header is built from data
+ * that holds CR, LF or another control character: such a value is refused
+ * (EXIT_DATAERR), never cleaned up behind the caller's back. */
+#ifndef SECDESK_MIMEOUT_H
+#define SECDESK_MIMEOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define MIME_LINE_MAX 78
+
+/* Is v fit for a header value: valid UTF-8, no control characters but tab? */
+bool mime_value_ok(const char *v);
+/* Is addr a plain ASCII local@domain without spaces, brackets or controls? */
+bool mime_addr_ok(const char *addr);
+
+/* Appends "Name: value" CRLF: unstructured text (Subject...), encoded-words
+ * when needed, folded. */
+int mime_header(struct buf *b, const char *name, const char *value, struct err *e);
+/* Appends a header that carries raw tokens (Message-ID lists, Date...):
+ * ASCII only, folded at the spaces of value. */
+int mime_header_raw(struct buf *b, const char *name, const char *value, struct err *e);
+
+struct mime_addr {
+	const char *name; /* display name, NULL or "" for none */
+	const char *addr;
+};
+/* Appends "Name: Display <addr>, ..." with display names quoted or
+ * encoded as needed, folded between addresses. */
+int mime_header_addrs(struct buf *b, const char *name, const struct mime_addr *a, size_t n,
+		      struct err *e);
+
+/* Appends MIME-Version, Content-Type text/plain; charset=utf-8 and the
+ * Content-Transfer-Encoding the text needs, the empty line and the encoded
+ * body (LF or CRLF in text; CRLF out). text must be valid UTF-8. */
+int mime_text_body(struct buf *b, const char *text, struct err *e);
+
+/* "<unique@domain>" without the angle brackets, into out. */
+void mime_message_id(const char *domain, char *out, size_t n);
+/* An RFC 5322 date in UTC: "Sat, 28 Nov 2026 19:30:00 +0000". */
+void mime_date(int64_t t, char *out, size_t n);
+
+/* Quoted-printable and base64 bodies, for the tests as well. */
+void mime_qp_encode(struct buf *b, const char *text, size_t len);
+void mime_base64_encode(struct buf *b, const unsigned char *data, size_t len);
+
+#endif

@@ -1,0 +1,509 @@
+/* Well-formed MIME for outgoing mail (mimeout.h). */
+#include "compat.h"
+
+#include <gnutls/crypto.h>
+
+#include "mimeout.h"
+#include "xalloc.h"
+
+/* The length of the UTF-8 sequence at s (at most n bytes), 0 when invalid:
+ * overlong forms, surrogates and code points past U+10FFFF are refused. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t l;
+	unsigned cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		l = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		l = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		l = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < l)
+		return 0;
+	for (size_t i = 1; i < l; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return l;
+}
+
+static bool
+utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_seq(p + i, n - i);
+
+		if (!l)
+			return false;
+		i += l;
+	}
+	return true;
+}
+
+bool
+mime_value_ok(const char *v)
+{
+	if (!v)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return utf8_valid(v, strlen(v));
+}
+
+bool
+mime_addr_ok(const char *addr)
+{
+	const char *at;
+
+	if (!addr || !*addr)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("<>()[]\\,;:\"", *p))
+			return false;
+	at = strrchr(addr, '@');
+	return at && at != addr && at[1] && strchr(addr, '@') == at;
+}
+
+static bool
+is_ascii(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p >= 0x80)
+			return false;
+	return true;
+}
+
+/* Folding: tokens separated by single spaces, a new line (CRLF SP) before a
+ * token that would pass MIME_LINE_MAX. */
+struct fold {
+	struct buf *b;
+	size_t col;
+};
+
+static void
+fold_start(struct fold *f, struct buf *b, const char *name)
+{
+	f->b = b;
+	buf_addf(b, "%s:", name);
+	f->col = strlen(name) + 1;
+}
+
+static void
+fold_token(struct fold *f, const char *tok, size_t len)
+{
+	if (f->col + 1 + len > MIME_LINE_MAX && f->col > 1) {
+		buf_addstr(f->b, "\r\n ");
+		f->col = 1;
+	} else {
+		buf_addch(f->b, ' ');
+		f->col++;
+	}
+	buf_add(f->b, tok, len);
+	f->col += len;
+}
+
+/* A token with a glued suffix (the comma of an address list). */
+static void
+fold_glue(struct fold *f, const char *s)
+{
+	buf_addstr(f->b, s);
+	f->col += strlen(s);
+}
+
+static int
+fold_end(struct fold *f, struct err *e)
+{
+	if (buf_addstr(f->b, "\r\n") < 0)
+		return err_set(e, EXIT_DATAERR, "mail too large");
+	return 0;
+}
+
+static bool
+q_safe(unsigned char c)
+{
+	/* RFC 2047 5(3): what may appear in an encoded word in a phrase. */
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
+}
+
+/* Appends s as encoded words, none longer than 75 characters and none
+ * splitting a character; each goes through the folder. */
+static void
+fold_encoded(struct fold *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), plain = 0;
+	bool b64;
+	static const char hex[] = "0123456789ABCDEF";
+	static const char b64c[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (size_t i = 0; i < n; i++)
+		plain += q_safe(p[i]) || p[i] == ' ';
+	/* Q stays readable for mostly Latin text; B is shorter for the rest:
+	 * Q unless it is half as long again as B. */
+	b64 = (plain + 3 * (n - plain)) * 2 > (n + 2) / 3 * 4 * 3;
+	for (size_t i = 0; i < n;) {
+		char word[80];
+		size_t wl = 0, room;
+
+		/* A first word shares the line with the header name. */
+		room = f->col + 1 < MIME_LINE_MAX - 20 ? MIME_LINE_MAX - f->col - 1 : 75;
+		if (room > 75)
+			room = 75;
+		memcpy(word, b64 ? "=?UTF-8?B?" : "=?UTF-8?Q?", 10);
+		wl = 10;
+		if (b64) {
+			/* Whole characters, in groups of up to 3 bytes per 4 chars. */
+			size_t maxbytes = (room - 12) / 4 * 3, take = 0;
+
+			while (i + take < n) {
+				size_t l = utf8_seq(p + i + take, n - i - take);
+
+				if (!l)
+					l = 1;
+				if (take + l > maxbytes)
+					break;
+				take += l;
+			}
+			for (size_t j = 0; j < take; j += 3) {
+				unsigned v = (unsigned)p[i + j] << 16;
+				size_t r = take - j;
+
+				if (r > 1)
+					v |= (unsigned)p[i + j + 1] << 8;
+				if (r > 2)
+					v |= p[i + j + 2];
+				word[wl++] = b64c[(v >> 18) & 63];
+				word[wl++] = b64c[(v >> 12) & 63];
+				word[wl++] = r > 1 ? b64c[(v >> 6) & 63] : '=';
+				word[wl++] = r > 2 ? b64c[v & 63] : '=';
+			}
+			i += take;
+		} else {
+			while (i < n) {
+				size_t l = utf8_seq(p + i, n - i), need = 0;
+
+				if (!l)
+					l = 1;
+				for (size_t j = 0; j < l; j++)
+					need += (q_safe(p[i + j]) || p[i + j] == ' ') ? 1 : 3;
+				if (wl + need + 2 > room)
+					break;
+				for (size_t j = 0; j < l; j++) {
+					unsigned char c = p[i + j];
+
+					if (c == ' ') {
+						word[wl++] = '_';
+					} else if (q_safe(c)) {
+						word[wl++] = (char)c;
+					} else {
+						word[wl++] = '=';
+						word[wl++] = hex[c >> 4];
+						word[wl++] = hex[c & 15];
+					}
+				}
+				i += l;
+			}
+		}
+		word[wl++] = '?';
+		word[wl++] = '=';
+		fold_token(f, word, wl);
+	}
+}
+
+static int
+check_value(const char *name, const char *value, struct err *e)
+{
+	if (!mime_value_ok(value))
+		return err_set(e, EXIT_DATAERR, "header '%s': refused a value with a line break, "
+			       "control character or invalid UTF-8", name);
+	return 0;
+}
+
+int
+mime_header(struct buf *b, const char *name, const char *value, struct err *e)
+{
+	struct fold f;
+
+	if (check_value(name, value, e) < 0)
+		return -1;
+	fold_start(&f, b, name);
+	if (!is_ascii(value) || strstr(value, "=?")) {
+		/* Leading and trailing blanks mean nothing in a header. */
+		const char *s = value;
+		char *trimmed;
+		size_t l;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		l = strlen(s);
+		while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
+			l--;
+		trimmed = xstrndup(s, l);
+		for (char *q = trimmed; *q; q++)
+			if (*q == '\t')
+				*q = ' ';
+		fold_encoded(&f, trimmed);
+		free(trimmed);
+	} else {
+		for (const char *p = value; *p;) {
+			size_t l;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			l = strcspn(p, " \t");
+			if (l)
+				fold_token(&f, p, l);
+			p += l;
+		}
+	}
+	return fold_end(&f, e);
+}
+
+int
+mime_header_raw(struct buf *b, const char *name, const char *value, struct err *e)
+{
+	if (check_value(name, value, e) < 0)
+		return -1;
+	if (!is_ascii(value))
+		return err_set(e, EXIT_DATAERR, "header '%s': refused a non-ASCII value", name);
+	return mime_header(b, name, value, e);
+}
+
+static bool
+atext_phrase(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == ' ' || strchr("!#$%&'*+-/=?^_`{|}~", *p)))
+			return false;
+	return true;
+}
+
+int
+mime_header_addrs(struct buf *b, const char *name, const struct mime_addr *a, size_t n,
+		  struct err *e)
+{
+	struct fold f;
+
+	fold_start(&f, b, name);
+	for (size_t i = 0; i < n; i++) {
+		const char *dn = a[i].name ? a[i].name : "";
+		char *angle;
+
+		if (!mime_addr_ok(a[i].addr))
+			return err_set(e, EXIT_DATAERR, "header '%s': refused the address '%s'",
+				       name, a[i].addr ? a[i].addr : "");
+		if (check_value(name, dn, e) < 0)
+			return -1;
+		while (*dn == ' ')
+			dn++;
+		if (!*dn) {
+			fold_token(&f, a[i].addr, strlen(a[i].addr));
+		} else {
+			if (!is_ascii(dn) || strstr(dn, "=?")) {
+				fold_encoded(&f, dn);
+			} else if (atext_phrase(dn) && !strstr(dn, "  ")) {
+				/* Words fold at their spaces. */
+				for (const char *p = dn; *p;) {
+					size_t l = strcspn(p, " ");
+
+					if (l)
+						fold_token(&f, p, l);
+					p += l;
+					while (*p == ' ')
+						p++;
+				}
+			} else {
+				struct buf q = BUF_INIT;
+
+				buf_addch(&q, '"');
+				for (const char *p = dn; *p; p++) {
+					if (*p == '"' || *p == '\\')
+						buf_addch(&q, '\\');
+					buf_addch(&q, *p);
+				}
+				buf_addch(&q, '"');
+				fold_token(&f, q.data, q.len);
+				buf_release(&q);
+			}
+			angle = xasprintf("<%s>", a[i].addr);
+			fold_token(&f, angle, strlen(angle));
+			free(angle);
+		}
+		if (i + 1 < n)
+			fold_glue(&f, ",");
+	}
+	return fold_end(&f, e);
+}
+
+void
+mime_qp_encode(struct buf *b, const char *text, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)text;
+	size_t col = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = p[i];
+		char enc[4];
+		size_t el;
+		bool eol;
+
+		if (c == '\r' && i + 1 < len && p[i + 1] == '\n')
+			continue;
+		if (c == '\n') {
+			buf_addstr(b, "\r\n");
+			col = 0;
+			continue;
+		}
+		eol = i + 1 == len || p[i + 1] == '\n' || (p[i + 1] == '\r' && i + 2 < len &&
+							     p[i + 2] == '\n');
+		/* "From " at a line start is mangled by mbox writers: encode it. */
+		if ((c >= 33 && c <= 126 && c != '=' && !(col == 0 && c == 'F' &&
+							  strncmp((const char *)p + i, "From ", 5) == 0 )) ||
+		    ((c == ' ' || c == '\t') && !eol)) {
+			enc[0] = (char)c;
+			el = 1;
+		} else {
+			enc[0] = '=';
+			enc[1] = hex[c >> 4];
+			enc[2] = hex[c & 15];
+			el = 3;
+		}
+		/* Encoded lines stay within 76 characters, "=" included. */
+		if (col + el > 75 && !(eol && col + el <= 76)) {
+			buf_addstr(b, "=\r\n");
+			col = 0;
+		}
+		buf_add(b, enc, el);
+		col += el;
+	}
+}
+
+void
+mime_base64_encode(struct buf *b, const unsigned char *d, size_t len)
+{
+	static const char c[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t col = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)d[i] << 16;
+		size_t r = len - i;
+		char out[4];
+
+		if (r > 1)
+			v |= (unsigned)d[i + 1] << 8;
+		if (r > 2)
+			v |= d[i + 2];
+		out[0] = c[(v >> 18) & 63];
+		out[1] = c[(v >> 12) & 63];
+		out[2] = r > 1 ? c[(v >> 6) & 63] : '=';
+		out[3] = r > 2 ? c[v & 63] : '=';
+		buf_add(b, out, 4);
+		col += 4;
+		if (col >= 76) {
+			buf_addstr(b, "\r\n");
+			col = 0;
+		}
+	}
+	if (col)
+		buf_addstr(b, "\r\n");
+}
+
+int
+mime_text_body(struct buf *b, const char *text, struct err *e)
+{
+	size_t len = strlen(text), high = 0, longest = 0, cur = 0;
+	const char *cte;
+	struct buf norm = BUF_INIT;
+	int rc = 0;
+
+	if (!utf8_valid(text, len))
+		return err_set(e, EXIT_DATAERR, "mail body: invalid UTF-8");
+	/* CRLF line ends, and a final one. */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '\r')
+			continue;
+		if (c == '\n') {
+			buf_addstr(&norm, "\r\n");
+			if (cur > longest)
+				longest = cur;
+			cur = 0;
+			continue;
+		}
+		high += c >= 0x80 || (c < 0x20 && c != '\t');
+		cur++;
+		buf_addch(&norm, (char)c);
+	}
+	if (cur > longest)
+		longest = cur;
+	if (norm.len == 0 || norm.data[norm.len - 1] != '\n')
+		buf_addstr(&norm, "\r\n");
+	if (high == 0 && longest <= 78)
+		cte = "7bit";
+	else if (high * 5 <= norm.len)
+		cte = "quoted-printable";
+	else
+		cte = "base64";
+	buf_addf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		 "Content-Transfer-Encoding: %s\r\n\r\n", cte);
+	if (cte[0] == '7')
+		rc = buf_add(b, norm.data, norm.len);
+	else if (cte[0] == 'q')
+		mime_qp_encode(b, norm.data, norm.len);
+	else
+		mime_base64_encode(b, (const unsigned char *)norm.data, norm.len);
+	buf_release(&norm);
+	if (rc < 0)
+		return err_set(e, EXIT_DATAERR, "mail too large");
+	return 0;
+}
+
+void
+mime_message_id(const char *domain, char *out, size_t n)
+{
+	unsigned char r[12];
+	char hex[25];
+	static const char digits[] = "0123456789abcdef";
+
+	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
+	for (size_t i = 0; i < sizeof(r); i++) {
+		hex[2 * i] = digits[r[i] >> 4];
+		hex[2 * i + 1] = digits[r[i] & 15];
+	}
+	hex[24] = '\0';
+	snprintf(out, n, "%lld.%s.secdesk@%s", (long long)time(NULL), hex,
+		 domain && *domain ? domain : "localhost");
+}
+
+void
+mime_date(int64_t t, char *out, size_t n)
+{
+	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	snprintf(out, n, "%s, %d %s %d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
+		 mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}

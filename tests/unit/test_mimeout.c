@@ -1,0 +1,289 @@
+/* MIME out: encoded words, folding, addresses, body encodings, refusals.
+ * Round trips decode with libetpan, the library that reads mail in. */
+#include "compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libetpan/libetpan.h>
+
+#include "buf.h"
+#include "mimeout.h"
+#include "xalloc.h"
+
+/* Every line ends in CRLF, is ASCII and at most max characters long. */
+static void
+assert_lines(const char *s, size_t max)
+{
+	size_t col = 0;
+
+	for (const char *p = s; *p; p++) {
+		if ((unsigned char)*p >= 0x80)
+			fail_msg("non-ASCII byte in '%s'", s);
+		if (*p == '\r') {
+			if (p[1] != '\n')
+				fail_msg("bare CR in '%s'", s);
+			continue;
+		}
+		if (*p == '\n') {
+			if (p == s || p[-1] != '\r')
+				fail_msg("bare LF in '%s'", s);
+			col = 0;
+			continue;
+		}
+		if (++col > max)
+			fail_msg("line longer than %zu in '%s'", max, s);
+	}
+}
+
+/* Unfolds "Name: value\r\n ..." and decodes its encoded words. */
+static char *
+decode_header(const char *h)
+{
+	struct buf u = BUF_INIT;
+	const char *colon = strchr(h, ':');
+	char *out = NULL;
+	size_t idx = 0;
+
+	for (const char *p = colon + 1; *p; p++)
+		if (*p != '\r' && *p != '\n')
+			buf_addch(&u, *p);
+	while (u.len && u.data[u.len - 1] == ' ')
+		u.data[--u.len] = '\0';
+	assert_int_equal(mailmime_encoded_phrase_parse("utf-8", u.data, u.len, &idx, "utf-8",
+						       &out), MAILIMF_NO_ERROR);
+	buf_release(&u);
+	return out;
+}
+
+static const char *const subjects[] = {
+	"A question about the joint call",
+	"Frage zur Ausschreibung: Fördermöglichkeiten für Nachwuchsgruppen",
+	"Question sur l'appel « médecine personnalisée » — délais et éligibilité des "
+	"partenaires étrangers dans le consortium",
+	"Вопрос о совместном конкурсе персонализированной медицины и сроках подачи заявок",
+	"個別化医療の国際共同公募について質問があります。締め切りはいつですか",
+	"=?UTF-8?Q?looks_encoded?= but is plain",
+	"x",
+	"Emoji 🙂 and ümlauts, a long line that has to be folded somewhere along the way "
+	"because it is long",
+};
+
+static void
+test_subject_round_trip(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(subjects); i++) {
+		struct buf b = BUF_INIT;
+		struct err e = ERR_INIT;
+		char *dec;
+
+		assert_int_equal(mime_header(&b, "Subject", subjects[i], &e), 0);
+		assert_lines(b.data, MIME_LINE_MAX);
+		assert_true(strncmp(b.data, "Subject:", 8) == 0);
+		dec = decode_header(b.data);
+		if (strcmp(dec, subjects[i]) != 0)
+			fail_msg("case %zu: '%s' came back as '%s' from %s", i, subjects[i], dec,
+				 b.data);
+		free(dec);
+		buf_release(&b);
+	}
+}
+
+static void
+test_plain_ascii_unchanged(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_int_equal(mime_header(&b, "Subject", "Re: [ICPerMed #12] Hello", &e), 0);
+	assert_string_equal(b.data, "Subject: Re: [ICPerMed #12] Hello\r\n");
+	buf_release(&b);
+	assert_int_equal(mime_header(&b, "Subject", "Grüße", &e), 0);
+	assert_string_equal(b.data, "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n");
+	buf_release(&b);
+}
+
+static const char *const refused[] = {
+	"line\r\nBcc: x@example.org",
+	"line\nX-Injected: 1",
+	"cr\ronly",
+	"nul\x01char",
+	"bad utf-8 \xc3\x28",
+	"overlong \xc0\xaf",
+};
+
+static void
+test_header_injection_refused(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		struct buf b = BUF_INIT;
+		struct err e = ERR_INIT;
+		struct mime_addr a = { refused[i], "x@example.org" };
+
+		if (mime_header(&b, "Subject", refused[i], &e) != -1)
+			fail_msg("case %zu accepted", i);
+		assert_int_equal(e.code, EXIT_DATAERR);
+		assert_int_equal(mime_header_addrs(&b, "To", &a, 1, &e), -1);
+		buf_release(&b);
+	}
+	assert_false(mime_addr_ok("a@b\r\nBcc: c@d"));
+	assert_false(mime_addr_ok("a b@c"));
+	assert_false(mime_addr_ok("<a@b>"));
+	assert_false(mime_addr_ok("nobody"));
+	assert_false(mime_addr_ok("a@b@c"));
+	assert_false(mime_addr_ok("müller@example.org"));
+	assert_true(mime_addr_ok("a.b+c@example.org"));
+}
+
+static void
+test_addresses(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct err e = ERR_INIT;
+	struct mime_addr a[] = {
+		{ "ICPerMed Secretariat", "secretariat@icpermed.example" },
+		{ "Müller, Jürgen", "jm@example.de" },
+		{ "Doe, \"JD\" John", "jd@example.org" },
+		{ NULL, "plain@example.org" },
+		{ "Ελένη Παπαδοπούλου", "eleni@example.gr" },
+	};
+	struct mailimf_address_list *al = NULL;
+	size_t idx = 0;
+	clistiter *it;
+	int i = 0;
+
+	(void)state;
+	assert_int_equal(mime_header_addrs(&b, "To", a, ARRAY_SIZE(a), &e), 0);
+	assert_lines(b.data, MIME_LINE_MAX);
+	assert_true(strncmp(b.data, "To: ICPerMed Secretariat <secretariat@icpermed.example>,",
+			    56) == 0);
+	/* libetpan reads back every address and name. */
+	assert_int_equal(mailimf_address_list_parse(b.data + 3, b.len - 3, &idx, &al),
+			 MAILIMF_NO_ERROR);
+	for (it = clist_begin(al->ad_list); it; it = clist_next(it), i++) {
+		struct mailimf_address *ad = clist_content(it);
+		struct mailimf_mailbox *mb = ad->ad_data.ad_mailbox;
+		char *name = NULL;
+		size_t j = 0;
+
+		assert_int_equal(ad->ad_type, MAILIMF_ADDRESS_MAILBOX);
+		assert_string_equal(mb->mb_addr_spec, a[i].addr);
+		if (a[i].name) {
+			assert_int_equal(mailmime_encoded_phrase_parse("utf-8", mb->mb_display_name,
+								       strlen(mb->mb_display_name),
+								       &j, "utf-8", &name), 0);
+			assert_string_equal(name, a[i].name);
+			free(name);
+		}
+	}
+	assert_int_equal(i, (int)ARRAY_SIZE(a));
+	mailimf_address_list_free(al);
+	buf_release(&b);
+}
+
+static char *
+decode_body(const char *msg, int mechanism)
+{
+	const char *body = strstr(msg, "\r\n\r\n") + 4;
+	size_t idx = 0, rlen = 0;
+	char *res = NULL, *copy;
+
+	assert_int_equal(mailmime_part_parse(body, strlen(body), &idx, mechanism, &res, &rlen),
+			 MAILIMF_NO_ERROR);
+	copy = xstrndup(res, rlen);
+	mailmime_decoded_part_free(res);
+	return copy;
+}
+
+static const struct {
+	const char *text;
+	const char *cte;
+	int mechanism;
+} bodies[] = {
+	{ "Dear Ms Smith,\nthank you.\n", "7bit", MAILMIME_MECHANISM_7BIT },
+	{ "Sehr geehrte Frau Müller,\nvielen Dank für Ihre Anfrage.\nFrom here on, = signs "
+	  "and trailing blanks  \n", "quoted-printable", MAILMIME_MECHANISM_QUOTED_PRINTABLE },
+	{ "Уважаемый коллега,\nспасибо за ваше письмо. Мы ответим как можно скорее.\n",
+	  "base64", MAILMIME_MECHANISM_BASE64 },
+	{ "A very long line without any break that goes on and on past the seventy-eighth "
+	  "column, and then on some more, so that it must be wrapped softly.\n",
+	  "quoted-printable", MAILMIME_MECHANISM_QUOTED_PRINTABLE },
+};
+
+static void
+test_bodies(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
+		struct buf b = BUF_INIT, want = BUF_INIT;
+		struct err e = ERR_INIT;
+		char *dec, *cte;
+
+		assert_int_equal(mime_text_body(&b, bodies[i].text, &e), 0);
+		assert_lines(b.data, 76);
+		cte = xasprintf("Content-Transfer-Encoding: %s\r\n", bodies[i].cte);
+		if (!strstr(b.data, cte))
+			fail_msg("case %zu: wanted %s in %s", i, bodies[i].cte, b.data);
+		free(cte);
+		assert_non_null(strstr(b.data, "Content-Type: text/plain; charset=utf-8\r\n"));
+		dec = decode_body(b.data, bodies[i].mechanism);
+		for (const char *p = bodies[i].text; *p; p++)
+			buf_addstr(&want, *p == '\n' ? "\r\n" : (char[2]){ *p, 0 });
+		assert_string_equal(dec, want.data);
+		free(dec);
+		buf_release(&want);
+		buf_release(&b);
+	}
+}
+
+static void
+test_qp_from_and_invalid_body(void **state)
+{
+	struct buf b = BUF_INIT;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	mime_qp_encode(&b, "From me\nx=y \n", 13);
+	assert_string_equal(b.data, "=46rom me\r\nx=3Dy=20\r\n");
+	buf_release(&b);
+	assert_int_equal(mime_text_body(&b, "bad \xff byte", &e), -1);
+	assert_int_equal(e.code, EXIT_DATAERR);
+	buf_release(&b);
+}
+
+static void
+test_ids_and_dates(void **state)
+{
+	char a[128], b[128], d[64];
+
+	(void)state;
+	mime_message_id("icpermed.example", a, sizeof(a));
+	mime_message_id("icpermed.example", b, sizeof(b));
+	assert_string_not_equal(a, b);
+	assert_non_null(strstr(a, "@icpermed.example"));
+	assert_true(mime_addr_ok(a));
+	mime_date(1795851000, d, sizeof(d));
+	assert_string_equal(d, "Sat, 28 Nov 2026 07:30:00 +0000");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_subject_round_trip),
+		cmocka_unit_test(test_plain_ascii_unchanged),
+		cmocka_unit_test(test_header_injection_refused),
+		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_bodies),
+		cmocka_unit_test(test_qp_from_and_invalid_body),
+		cmocka_unit_test(test_ids_and_dates),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
