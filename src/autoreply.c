@@ -1,0 +1,165 @@
+/* The RFC 3834 decision (autoreply.h). Order matters only for the reason
+ * given: the first that applies is named. */
+#include "compat.h"
+
+#include <strings.h>
+
+#include "autoreply.h"
+
+static const char *const reasons[] = {
+	[AR_YES] = "yes",
+	[AR_DISABLED] = "acknowledgements disabled",
+	[AR_UNREADABLE] = "unreadable mail",
+	[AR_BOUNCE] = "delivery report",
+	[AR_AUTO_SUBMITTED] = "auto-submitted",
+	[AR_NULL_SENDER] = "null sender",
+	[AR_NO_ADDRESS] = "no sender address",
+	[AR_ROBOT_SENDER] = "automatic sender address",
+	[AR_LIST] = "list mail",
+	[AR_PRECEDENCE] = "bulk, list or junk precedence",
+	[AR_SUPPRESSED] = "auto-response suppressed by the sender",
+	[AR_DESK] = "from the desk itself",
+	[AR_PARTNER] = "from a partner contact",
+	[AR_RULES] = "suppressed by the rules",
+	[AR_ALREADY] = "already acknowledged",
+	[AR_RATE] = "sender over the acknowledgement limit",
+	[AR_BREAKER] = "hourly limit of automatic mail reached",
+};
+
+const char *
+autoreply_reason_str(enum autoreply_reason r)
+{
+	if ((size_t)r < ARRAY_SIZE(reasons) && reasons[r])
+		return reasons[r];
+	return "unknown";
+}
+
+static bool
+eq_ci(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
+}
+
+bool
+autoreply_robot_addr(const char *addr)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+	size_t n;
+	char local[128];
+	size_t j = 0;
+
+	if (!at)
+		return false;
+	n = (size_t)(at - addr);
+	if (eq_ci(addr, n, "mailer-daemon") || eq_ci(addr, n, "postmaster") ||
+	    eq_ci(addr, n, "listserv") || eq_ci(addr, n, "majordomo"))
+		return true;
+	if (n >= 6 && strncasecmp(addr, "owner-", 6) == 0)
+		return true;
+	if (n >= 8 && strncasecmp(at - 8, "-request", 8) == 0)
+		return true;
+	/* no-reply, noreply, no_reply, do-not-reply, donotreply */
+	for (size_t i = 0; i < n && j + 1 < sizeof(local); i++)
+		if (addr[i] != '-' && addr[i] != '_' && addr[i] != '.')
+			local[j++] = addr[i];
+	local[j] = '\0';
+	return strncasecmp(local, "noreply", 7) == 0 || strncasecmp(local, "donotreply", 10) == 0;
+}
+
+/* Does the comma/space separated list v hold word (case-insensitive)? */
+static bool
+has_word(const char *v, const char *word)
+{
+	size_t wl = strlen(word);
+
+	for (const char *p = v; *p;) {
+		size_t l;
+
+		while (*p == ',' || *p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		l = strcspn(p, ", \t;");
+		if (l == wl && strncasecmp(p, word, wl) == 0)
+			return true;
+		p += l;
+	}
+	return false;
+}
+
+/* "no" alone, perhaps with parameters ("no; x=y") or a comment. */
+static bool
+auto_submitted_no(const char *v)
+{
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (strncasecmp(v, "no", 2) != 0)
+		return false;
+	v += 2;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return *v == '\0' || *v == ';' || *v == '(';
+}
+
+/* The first header named name; the message module's lookup is not used so
+ * that this stays a leaf. */
+static const char *
+header(const struct message *m, const char *name)
+{
+	for (size_t i = 0; i < m->nheaders; i++)
+		if (strcasecmp(m->headers[i].name, name) == 0)
+			return m->headers[i].value ? m->headers[i].value : "";
+	return NULL;
+}
+
+enum autoreply_reason
+autoreply_decide(const struct message *m, const struct autoreply_ctx *c)
+{
+	const char *v;
+
+	if (!c->enabled)
+		return AR_DISABLED;
+	if (m->flags & (MSG_POISON | MSG_PARSE_ERROR))
+		return AR_UNREADABLE;
+	if (m->flags & MSG_BOUNCE)
+		return AR_BOUNCE;
+	if ((v = header(m, "Auto-Submitted")) && !auto_submitted_no(v))
+		return AR_AUTO_SUBMITTED;
+	if (m->return_path && !*m->return_path)
+		return AR_NULL_SENDER;
+	if (!m->from.addr || !strchr(m->from.addr, '@'))
+		return AR_NO_ADDRESS;
+	if (autoreply_robot_addr(m->from.addr) ||
+	    (m->return_path && autoreply_robot_addr(m->return_path)))
+		return AR_ROBOT_SENDER;
+	for (size_t i = 0; i < m->nheaders; i++)
+		if (strncasecmp(m->headers[i].name, "List-", 5) == 0)
+			return AR_LIST;
+	if ((v = header(m, "Precedence")) &&
+	    (has_word(v, "bulk") || has_word(v, "list") || has_word(v, "junk")))
+		return AR_PRECEDENCE;
+	/* Older vacation programs mark themselves so. */
+	if (header(m, "X-Autoreply") || header(m, "X-Autorespond") ||
+	    ((v = header(m, "Precedence")) && has_word(v, "auto_reply")))
+		return AR_AUTO_SUBMITTED;
+	if ((v = header(m, "X-Auto-Response-Suppress")) &&
+	    (has_word(v, "All") || has_word(v, "OOF") || has_word(v, "AutoReply")))
+		return AR_SUPPRESSED;
+	/* Vacation and list markers the parser found without the headers
+	 * above (X-Autoreply, X-Autorespond, X-Auto-Reply-From...). */
+	if (m->flags & MSG_AUTOREPLY)
+		return AR_AUTO_SUBMITTED;
+	if (m->flags & MSG_LIST)
+		return AR_LIST;
+	if (c->desk_address && strcasecmp(m->from.addr, c->desk_address) == 0)
+		return AR_DESK;
+	if (c->from_partner)
+		return AR_PARTNER;
+	if (c->rules_no_ack)
+		return AR_RULES;
+	if (c->already_acked)
+		return AR_ALREADY;
+	if (c->per_sender_limit > 0 && c->sender_recent >= c->per_sender_limit)
+		return AR_RATE;
+	if (c->hourly_limit > 0 && c->hourly_recent >= c->hourly_limit)
+		return AR_BREAKER;
+	return AR_YES;
+}
