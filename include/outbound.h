@@ -41,6 +41,21 @@ int outbound_after_ingest(struct outbound *ob, struct store *s, const struct mes
 int outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,
 		      struct err *e);
 
+/* A staff reply to the requester of ticket_id (Cc its watchers): the
+ * template tmpl_kind ("reply" when NULL) rendered with text, queued from the
+ * desk's address, recorded on the ticket (kind 'reply'), the ticket set to
+ * pending by who. Runs inside the caller's transaction. */
+int outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id,
+		   const char *tmpl_kind, const char *text, const char *who, int64_t *outbox_id,
+		   struct err *e);
+
+/* The variables templates may use (NULL-terminated), for linting. */
+extern const char *const outbound_template_vars[];
+
+/* When the hourly breaker last stopped automatic mail (0: not in the last
+ * hour), for the commands to tell staff. */
+int64_t outbound_breaker_since(struct store *s);
+
 /* Delivers the outbox: what is due, or everything pending when all is true.
  * -1 with EXIT_TEMPFAIL when the transport cannot be reached (all stays
  * queued); per-mail failures are counted in st, not returned. */

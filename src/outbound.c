@@ -1,64 +1,63 @@
-/* Outbound mail: the acknowledgement (RFC 3834), the partner notification,
- * queued in the ingest transaction; and the delivery of the outbox.
- *
- * First cut: templates are read from templates/KIND.LANG.txt and filled by
- * plain {{name}} substitution; the full engine replaces this. */
+/* Outbound mail: the acknowledgement (RFC 3834) and the partner
+ * notification, queued in the ingest transaction; staff replies; and the
+ * delivery of the outbox through a transport (outbound.h). */
 #include "compat.h"
 
-#include <gnutls/crypto.h>
 #include <strings.h>
-#include <sys/stat.h>
+#include <sys/time.h>
 
+#include "autoreply.h"
 #include "buf.h"
+#include "mimeout.h"
 #include "outbound.h"
 #include "outbox.h"
 #include "send.h"
 #include "ticket.h"
+#include "tmpl.h"
 #include "xalloc.h"
 
-#define TEMPLATE_MAX (256 * 1024)
+/* How much of an inquiry a partner notification quotes. */
+#define NOTICE_BODY_MAX (64 * 1024)
+/* Delivery marks are committed in groups (each commit is an fsync): at most
+ * this many mails or this many milliseconds go unrecorded. */
+#define SEND_GROUP_MAX 64
+#define SEND_GROUP_MS 250
 
 struct outbound {
 	const struct config *cfg;
 	const struct ruleset *rules;
+	struct tmpl_set *set;
 	char *domain;
+	char *ref_open; /* "[TAG #" */
 };
 
-static char *
-read_file(const char *path, struct err *e)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-
-	if (!f) {
-		err_set(e, EXIT_CONFIG, "template '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	buf_init(&b, TEMPLATE_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_add(&b, chunk, n) < 0) {
-			fclose(f);
-			buf_release(&b);
-			err_set(e, EXIT_CONFIG, "template '%s': too large", path);
-			return NULL;
-		}
-	fclose(f);
-	return buf_detach(&b, NULL);
-}
+const char *const outbound_template_vars[] = {
+	"id", "tag", "ref", "subject", "requester", "requester_name", "requester_address",
+	"queue", "queue_name", "language", "category", "priority", "status", "desk_name",
+	"desk_address", "received", "body", "quoted", "text", "staff", "followup",
+	"message_subject", NULL,
+};
 
 int
 outbound_open(const struct config *cfg, const struct ruleset *rules, struct outbound **out,
 	      struct err *e)
 {
-	struct outbound *ob = xcalloc(1, sizeof(*ob));
+	struct outbound *ob;
 	const char *at = cfg->desk.address ? strrchr(cfg->desk.address, '@') : NULL;
 
+	*out = NULL;
+	if (!cfg->desk.address || !mime_addr_ok(cfg->desk.address))
+		return err_set(e, EXIT_CONFIG, "[desk] address '%s' is not a mail address",
+			       cfg->desk.address ? cfg->desk.address : "");
+	ob = xcalloc(1, sizeof(*ob));
 	ob->cfg = cfg;
 	ob->rules = rules;
-	ob->domain = xstrdup(at && at[1] ? at + 1 : "localhost");
-	(void)e;
+	ob->domain = xstrdup(at + 1);
+	ob->ref_open = xasprintf("[%s #", cfg->desk.tag);
+	if (tmpl_set_load(cfg->templates.dir, outbound_template_vars, &ob->set, e) < 0) {
+		outbound_free(&ob);
+		return -1;
+	}
 	*out = ob;
 	return 0;
 }
@@ -70,110 +69,17 @@ outbound_free(struct outbound **obp)
 
 	if (!ob)
 		return;
+	tmpl_set_free(&ob->set);
 	free(ob->domain);
+	free(ob->ref_open);
 	free(ob);
 	*obp = NULL;
 }
 
-struct var {
-	const char *name;
-	const char *value;
-};
-
-/* {{name}} substitution; header lines lose CR/LF so that no value can add
- * a header. */
-static void
-render(struct buf *out, const char *tmpl, const struct var *vars, size_t nvars)
-{
-	bool in_header = true;
-
-	for (const char *p = tmpl; *p;) {
-		if (in_header && p[0] == '\n' && p[1] == '\n')
-			in_header = false;
-		if (p[0] == '{' && p[1] == '{') {
-			const char *end = strstr(p + 2, "}}");
-			size_t l;
-
-			if (end) {
-				l = (size_t)(end - p - 2);
-				for (size_t i = 0; i < nvars; i++)
-					if (strlen(vars[i].name) == l &&
-					    strncmp(vars[i].name, p + 2, l) == 0) {
-						for (const char *v = vars[i].value; *v; v++)
-							buf_addch(out, in_header &&
-								  (*v == '\r' || *v == '\n') ? ' ' : *v);
-					}
-				p = end + 2;
-				continue;
-			}
-		}
-		buf_addch(out, *p++);
-	}
-}
-
-static void
-make_msgid(const struct outbound *ob, char *out, size_t n)
-{
-	unsigned char r[8];
-
-	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
-	snprintf(out, n, "secdesk.%lld.%02x%02x%02x%02x%02x%02x%02x%02x@%s",
-		 (long long)store_now(), r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-		 ob->domain);
-}
-
-static bool
-addr_eq(const char *a, const char *b)
-{
-	return a && b && *a && strcasecmp(a, b) == 0;
-}
-
-static bool
-has_prefix_ci(const char *s, const char *p)
-{
-	return strncasecmp(s, p, strlen(p)) == 0;
-}
-
-/* The RFC 3834 checks on the mail alone; the reason, or NULL to answer. */
-static const char *
-no_ack_reason(const struct outbound *ob, const struct message *m)
-{
-	const char *v, *local = m->from.addr, *at;
-	size_t ll;
-
-	if (m->flags & (MSG_BOUNCE | MSG_POISON | MSG_PARSE_ERROR))
-		return "delivery report or unreadable mail";
-	if ((v = message_header(m, "Auto-Submitted")) && strncasecmp(v, "no", 2) != 0)
-		return "auto-submitted";
-	if (m->return_path && !*m->return_path)
-		return "null sender";
-	if (!*local || !strchr(local, '@'))
-		return "no sender address";
-	at = strchr(local, '@');
-	ll = (size_t)(at - local);
-	if ((ll == 14 && has_prefix_ci(local, "mailer-daemon")) ||
-	    (ll == 10 && has_prefix_ci(local, "postmaster")) || has_prefix_ci(local, "owner-") ||
-	    (ll > 8 && strncasecmp(at - 8, "-request", 8) == 0) || has_prefix_ci(local, "noreply") ||
-	    has_prefix_ci(local, "no-reply"))
-		return "automatic sender";
-	for (size_t i = 0; i < m->nheaders; i++)
-		if (has_prefix_ci(m->headers[i].name, "List-"))
-			return "list mail";
-	if ((v = message_header(m, "Precedence")) &&
-	    (strcasestr(v, "bulk") || strcasestr(v, "list") || strcasestr(v, "junk")))
-		return "bulk mail";
-	if ((v = message_header(m, "X-Auto-Response-Suppress")) &&
-	    (strcasestr(v, "all") || strcasestr(v, "oof") || strcasestr(v, "autoreply")))
-		return "auto-response suppressed";
-	if (addr_eq(m->from.addr, ob->cfg->desk.address))
-		return "from the desk itself";
-	if (ob->rules && rules_contact_queue(ob->rules, m->from.addr))
-		return "from a partner contact";
-	return NULL;
-}
+/* ---- small store helpers ---- */
 
 static int64_t
-count_query(struct store *s, const char *sql, const char *text, int64_t n, struct err *e)
+query_int(struct store *s, const char *sql, const char *text, int64_t n, struct err *e)
 {
 	sqlite3_stmt *st = store_prepare(s, sql, e);
 	int64_t v = 0;
@@ -181,7 +87,8 @@ count_query(struct store *s, const char *sql, const char *text, int64_t n, struc
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	if (text)
+		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, n);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -192,160 +99,550 @@ count_query(struct store *s, const char *sql, const char *text, int64_t n, struc
 	return v;
 }
 
-static char *
-load_template(const struct outbound *ob, const char *kind, const char *lang, struct err *e)
+static int
+log_automatic(struct store *s, const char *addr, struct err *e)
 {
-	char *path = xasprintf("%s/%s.%s.txt", ob->cfg->templates.dir, kind,
-			       lang && *lang ? lang : "en");
-	struct stat st;
-	char *t;
-
-	if (stat(path, &st) < 0) {
-		free(path);
-		path = xasprintf("%s/%s.en.txt", ob->cfg->templates.dir, kind);
-	}
-	t = read_file(path, e);
-	free(path);
-	return t;
-}
-
-static int64_t
-record_out(struct store *s, int64_t ticket_id, const char *kind, const char *from_name,
-	   const char *from_addr, const char *to, const char *subject, const char *msgid,
-	   const char *irt, const char *refs, const char *body, struct err *e)
-{
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO messages (ticket_id, direction, kind,"
-					 " from_name, from_addr, to_addrs, subject, date,"
-					 " message_id, in_reply_to, refs, body, created) VALUES"
-					 " (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e);
-	int64_t now = store_now();
+	sqlite3_stmt *st = store_prepare(s, "INSERT INTO autoreply_log (addr, at) VALUES (?, ?)",
+					 e);
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, ticket_id);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, from_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, from_addr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_text(st, 8, msgid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, irt, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, refs, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, body, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 12, now);
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, store_now());
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
-		return store_error(s, e, "cannot record outgoing mail");
+		return store_error(s, e, "cannot log automatic mail");
 	}
 	sqlite3_reset(st);
-	return sqlite3_last_insert_rowid(store_db(s));
+	return 0;
 }
 
-/* Renders kind for ticket t to rcpt and queues it. */
 static int
-queue_auto(struct outbound *ob, struct store *s, const struct ticket *t,
-	   const struct message *m, const char *kind, const char *mkind, const char *rcpt,
-	   bool reply_to_desk, struct err *e)
+state_set(struct store *s, const char *key, int64_t value, struct err *e)
 {
-	struct buf out = BUF_INIT, refs = BUF_INIT, subj = BUF_INIT;
-	char id[32], msgid[160], date[64];
-	char *tmpl;
-	const char *body;
-	time_t now = (time_t)store_now();
-	struct tm tm;
+	sqlite3_stmt *st = store_prepare(s, "INSERT INTO state (key, value) VALUES (?, ?) "
+					 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", e);
+	char v[32];
+
+	if (!st)
+		return -1;
+	snprintf(v, sizeof(v), "%lld", (long long)value);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, v, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, e, "cannot save state");
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int64_t
+outbound_breaker_since(struct store *s)
+{
+	struct err e = ERR_INIT;
+	int64_t t = query_int(s, "SELECT CAST(value AS INTEGER) FROM state WHERE key = ?1 "
+			      "AND ?2 >= 0", "ack_breaker", 0, &e);
+
+	if (t <= 0 || t < store_now() - 3600)
+		return 0;
+	return t;
+}
+
+/* ---- the template context ---- */
+
+static void
+ctx_int(struct tmpl_ctx *c, const char *name, int64_t v)
+{
+	char b[32];
+
+	snprintf(b, sizeof(b), "%lld", (long long)v);
+	tmpl_ctx_set(c, name, b);
+}
+
+/* The body quoted with "> ", at most max bytes of it. */
+static char *
+quote(const char *body, size_t max)
+{
+	struct buf b = BUF_INIT;
+	size_t n = strlen(body);
+	const char *p = body, *end;
+
+	if (n > max) {
+		/* Cut at a character boundary. */
+		while (max > 0 && ((unsigned char)body[max] & 0xc0) == 0x80)
+			max--;
+		n = max;
+	}
+	end = body + n;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t l = eol ? (size_t)(eol - p) : (size_t)(end - p);
+
+		buf_addstr(&b, l ? "> " : ">");
+		buf_add(&b, p, l);
+		buf_addch(&b, '\n');
+		p += l + (eol ? 1 : 0);
+	}
+	if (n < strlen(body))
+		buf_addstr(&b, "> [...]\n");
+	return buf_detach(&b, NULL);
+}
+
+static struct tmpl_ctx *
+ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct message *m)
+{
+	struct tmpl_ctx *c = tmpl_ctx_new();
+	const struct queue *q = ob->rules ? rules_queue(ob->rules, t->queue) : NULL;
+	char ref[128], date[64];
+	const char *body = m && m->body ? m->body : "";
+	char *quoted, *cut;
+
+	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
+	ctx_int(c, "id", t->id);
+	tmpl_ctx_set(c, "tag", ob->cfg->desk.tag);
+	tmpl_ctx_set(c, "ref", ref);
+	{
+		/* The subject without our own tag: templates place the tag. */
+		struct buf sb = BUF_INIT;
+		const char *sub = t->subject, *hit = strstr(sub, ref);
+
+		if (hit) {
+			buf_add(&sb, sub, (size_t)(hit - sub));
+			buf_addstr(&sb, hit + strlen(ref));
+		} else {
+			buf_addstr(&sb, sub);
+		}
+		{
+			const char *v = buf_cstr(&sb);
+			size_t l;
+
+			v += strspn(v, " \t");
+			l = strlen(v);
+			while (l && (v[l - 1] == ' ' || v[l - 1] == '\t'))
+				l--;
+			if (l) {
+				char *x = xstrndup(v, l);
+
+				tmpl_ctx_set(c, "subject", x);
+				free(x);
+			} else {
+				tmpl_ctx_set(c, "subject", "(no subject)");
+			}
+		}
+		buf_release(&sb);
+	}
+	tmpl_ctx_set(c, "requester", *t->requester_name ? t->requester_name : t->requester);
+	tmpl_ctx_set(c, "requester_name", t->requester_name);
+	tmpl_ctx_set(c, "requester_address", t->requester);
+	tmpl_ctx_set(c, "queue", t->queue);
+	tmpl_ctx_set(c, "queue_name", q && q->name && *q->name ? q->name : t->queue);
+	tmpl_ctx_set(c, "language", t->language);
+	tmpl_ctx_set(c, "category", t->category);
+	tmpl_ctx_set(c, "priority", t->priority);
+	tmpl_ctx_set(c, "status", t->status);
+	tmpl_ctx_set(c, "desk_name", ob->cfg->desk.name);
+	tmpl_ctx_set(c, "desk_address", ob->cfg->desk.address);
+	mime_date(m && m->has_date ? (int64_t)m->date : t->created, date, sizeof(date));
+	tmpl_ctx_set(c, "received", date);
+	tmpl_ctx_set(c, "message_subject", m ? m->subject : t->subject);
+	if (strlen(body) > NOTICE_BODY_MAX) {
+		size_t n = NOTICE_BODY_MAX;
+
+		while (n > 0 && ((unsigned char)body[n] & 0xc0) == 0x80)
+			n--;
+		cut = xasprintf("%.*s\n[...]", (int)n, body);
+	} else {
+		cut = xstrdup(body);
+	}
+	tmpl_ctx_set(c, "body", cut);
+	free(cut);
+	quoted = quote(body, NOTICE_BODY_MAX);
+	tmpl_ctx_set(c, "quoted", quoted);
+	free(quoted);
+	return c;
+}
+
+/* ---- composing one mail ---- */
+
+struct compose {
+	const char *kind;          /* ack, notice, reply */
+	int64_t ticket_id;
+	const char *ref;           /* "[TAG #ID]" */
+	const struct tmpl *t;
+	const struct tmpl_ctx *ctx;
+	const struct mime_addr *to;
+	size_t nto;
+	const struct mime_addr *cc;
+	size_t ncc;
+	bool automatic;            /* RFC 3834 headers, null envelope sender */
+	bool reply_to_desk;
+	const char *in_reply_to;   /* without brackets; "" or NULL for none */
+	const struct strlist *refs;
+	bool index;                /* add to the full-text index */
+};
+
+static bool
+msgid_ok(const char *id)
+{
+	if (!id || !*id || strlen(id) > 250)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '<' || *p == '>')
+			return false;
+	return strchr(id, '@') != NULL;
+}
+
+/* Splits rendered template output into its header fields and the body.
+ * The header part is unfolded; names are checked by templates check. */
+struct tmpl_header {
+	char *name;
+	char *value;
+};
+
+static size_t
+split_rendered(char *text, struct tmpl_header *h, size_t max, char **body)
+{
+	size_t n = 0;
+	char *p = text;
+
+	*body = NULL;
+	while (*p) {
+		char *eol = strchr(p, '\n'), *colon;
+		size_t l = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (l && p[l - 1] == '\r')
+			p[--l] = '\0';
+		if (eol)
+			*eol = '\0';
+		if (l == 0) {
+			*body = eol ? eol + 1 : p + l;
+			break;
+		}
+		if ((*p == ' ' || *p == '\t') && n > 0) {
+			char *joined = xasprintf("%s %s", h[n - 1].value, p + strspn(p, " \t"));
+
+			free(h[n - 1].value);
+			h[n - 1].value = joined;
+		} else if ((colon = strchr(p, ':')) && n < max) {
+			*colon = '\0';
+			h[n].name = xstrdup(p);
+			h[n].value = xstrdup(colon + 1 + strspn(colon + 1, " \t"));
+			n++;
+		}
+		if (!eol) {
+			*body = p + l;
+			break;
+		}
+		p = eol + 1;
+	}
+	if (!*body)
+		*body = p;
+	return n;
+}
+
+static int64_t
+record_message(struct store *s, const struct compose *c, const struct outbound *ob,
+	       const char *subject, const char *msgid, const char *refs, const char *body,
+	       struct err *e)
+{
+	struct buf to = BUF_INIT, cc = BUF_INIT, names = BUF_INIT;
+	sqlite3_stmt *st;
+	int64_t id = -1, now = store_now();
+
+	for (size_t i = 0; i < c->nto; i++)
+		buf_addf(&to, "%s%s", i ? ", " : "", c->to[i].addr);
+	for (size_t i = 0; i < c->ncc; i++)
+		buf_addf(&cc, "%s%s", i ? ", " : "", c->cc[i].addr);
+	buf_addf(&names, "%s %s %s %s", ob->cfg->desk.name, ob->cfg->desk.address,
+		 buf_cstr(&to), buf_cstr(&cc));
+	st = store_prepare(s, "INSERT INTO messages (ticket_id, direction, kind, from_name,"
+			   " from_addr, to_addrs, cc_addrs, subject, date, message_id, in_reply_to,"
+			   " refs, body, names, created) VALUES"
+			   " (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e);
+	if (!st)
+		goto out;
+	sqlite3_bind_int64(st, 1, c->ticket_id);
+	sqlite3_bind_text(st, 2, c->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ob->cfg->desk.name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ob->cfg->desk.address, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, buf_cstr(&to), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, buf_cstr(&cc), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, now);
+	sqlite3_bind_text(st, 9, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, c->in_reply_to ? c->in_reply_to : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, refs, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, body, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, buf_cstr(&names), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 14, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		store_error(s, e, "cannot record outgoing mail");
+		goto out;
+	}
+	sqlite3_reset(st);
+	id = sqlite3_last_insert_rowid(store_db(s));
+	if (c->index) {
+		st = store_prepare(s, "INSERT INTO messages_fts (rowid, subject, body, names) "
+				   "VALUES (?, ?, ?, ?)", e);
+		if (!st) {
+			id = -1;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, buf_cstr(&names), -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_reset(st);
+			id = store_error(s, e, "cannot index outgoing mail");
+			goto out;
+		}
+		sqlite3_reset(st);
+	}
+out:
+	buf_release(&to);
+	buf_release(&cc);
+	buf_release(&names);
+	return id;
+}
+
+/* Renders c, builds the MIME message, records it on the ticket and queues
+ * it. EXIT_DATAERR when the mail cannot be built from this data (nothing
+ * is stored then); other codes are store errors. */
+static int
+compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
+	      int64_t *outbox_id, struct err *e)
+{
+	struct buf rendered = BUF_INIT, msg = BUF_INIT, refs = BUF_INIT, rcpts = BUF_INIT;
+	struct tmpl_header h[32];
+	size_t nh = 0;
+	char *body, *subject = NULL, msgid[256], date[64];
+	struct mime_addr from = { ob->cfg->desk.name, ob->cfg->desk.address };
 	int64_t mid;
 	int rc = -1;
 
-	tmpl = load_template(ob, kind, t->language, e);
-	if (!tmpl)
-		return -1;
-	snprintf(id, sizeof(id), "%lld", (long long)t->id);
-	buf_addf(&subj, "[%s #%lld] %s", ob->cfg->desk.tag, (long long)t->id, t->subject);
-	{
-		struct var vars[] = {
-			{ "id", id },
-			{ "tag", ob->cfg->desk.tag },
-			{ "subject", t->subject },
-			{ "tagged_subject", buf_cstr(&subj) },
-			{ "requester", t->requester },
-			{ "requester_name", *t->requester_name ? t->requester_name : t->requester },
-			{ "queue", t->queue },
-			{ "desk_name", ob->cfg->desk.name },
-			{ "desk_address", ob->cfg->desk.address },
-			{ "body", m && m->body ? m->body : "" },
-		};
-		struct buf r = BUF_INIT;
+	memset(h, 0, sizeof(h));
+	buf_init(&msg, 8 * 1024 * 1024);
+	if (tmpl_set_render(ob->set, c->t, c->ctx, &rendered, e) < 0)
+		goto out;
+	nh = split_rendered(rendered.data ? rendered.data : (char *)"", h, ARRAY_SIZE(h), &body);
+	for (size_t i = 0; i < nh; i++)
+		if (strcasecmp(h[i].name, "Subject") == 0 && !subject)
+			subject = xstrdup(h[i].value);
+	if (!subject)
+		subject = xstrdup("");
+	/* The tag is what threads an answer back: it is always there. */
+	if (!strstr(subject, c->ref)) {
+		char *tagged = xasprintf("%s%s%s", subject, *subject ? " " : "", c->ref);
 
-		render(&r, tmpl, vars, ARRAY_SIZE(vars));
-		free(tmpl);
-		tmpl = buf_detach(&r, NULL);
+		free(subject);
+		subject = tagged;
 	}
-	make_msgid(ob, msgid, sizeof(msgid));
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	if (m) {
-		for (size_t i = 0; i < m->references.n; i++)
-			buf_addf(&refs, "<%s> ", m->references.items[i]);
-		if (*m->message_id)
-			buf_addf(&refs, "<%s>", m->message_id);
+	mime_message_id(ob->domain, msgid, sizeof(msgid));
+	mime_date(store_now(), date, sizeof(date));
+	if (c->in_reply_to && msgid_ok(c->in_reply_to)) {
+		for (size_t i = 0; c->refs && i < c->refs->n; i++)
+			if (msgid_ok(c->refs->items[i]) &&
+			    strcmp(c->refs->items[i], c->in_reply_to) != 0)
+				buf_addf(&refs, "<%s> ", c->refs->items[i]);
+		buf_addf(&refs, "<%s>", c->in_reply_to);
 	}
-	buf_addf(&out, "From: %s <%s>\r\n", ob->cfg->desk.name, ob->cfg->desk.address);
-	buf_addf(&out, "To: %s\r\n", rcpt);
-	if (reply_to_desk)
-		buf_addf(&out, "Reply-To: %s <%s>\r\n", ob->cfg->desk.name,
-			 ob->cfg->desk.address);
-	buf_addf(&out, "Date: %s\r\nMessage-ID: <%s>\r\n", date, msgid);
-	if (m && *m->message_id)
-		buf_addf(&out, "In-Reply-To: <%s>\r\nReferences: %s\r\n", m->message_id,
-			 buf_cstr(&refs));
-	buf_addstr(&out, "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n"
-		   "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-		   "Content-Transfer-Encoding: 8bit\r\n");
-	/* The template's own header lines (Subject), then the body. */
-	body = strstr(tmpl, "\n\n");
-	body = body ? body + 2 : "";
-	for (const char *p = tmpl; *p && p < body; p++) {
-		if (*p == '\n')
-			buf_addstr(&out, "\r\n");
-		else
-			buf_addch(&out, *p);
+
+	if (mime_header_addrs(&msg, "From", &from, 1, e) < 0 ||
+	    mime_header_addrs(&msg, "To", c->to, c->nto, e) < 0 ||
+	    (c->ncc && mime_header_addrs(&msg, "Cc", c->cc, c->ncc, e) < 0) ||
+	    (c->reply_to_desk && mime_header_addrs(&msg, "Reply-To", &from, 1, e) < 0) ||
+	    mime_header(&msg, "Subject", subject, e) < 0 ||
+	    mime_header_raw(&msg, "Date", date, e) < 0)
+		goto out;
+	buf_addf(&msg, "Message-ID: <%s>\r\n", msgid);
+	if (refs.len) {
+		buf_addf(&msg, "In-Reply-To: <%s>\r\n", c->in_reply_to);
+		if (mime_header_raw(&msg, "References", refs.data, e) < 0)
+			goto out;
 	}
-	for (const char *p = body; *p; p++) {
-		if (*p == '\n')
-			buf_addstr(&out, "\r\n");
-		else
-			buf_addch(&out, *p);
+	if (c->automatic)
+		buf_addstr(&msg, "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n");
+	for (size_t i = 0; i < nh; i++) {
+		if (strcasecmp(h[i].name, "Subject") == 0 ||
+		    (c->reply_to_desk && strcasecmp(h[i].name, "Reply-To") == 0))
+			continue;
+		if (mime_header(&msg, h[i].name, h[i].value, e) < 0)
+			goto out;
 	}
-	mid = record_out(s, t->id, mkind, ob->cfg->desk.name, ob->cfg->desk.address, rcpt,
-			 buf_cstr(&subj), msgid, m ? m->message_id : "", buf_cstr(&refs), body, e);
+	if (mime_text_body(&msg, body, e) < 0)
+		goto out;
+
+	mid = record_message(s, c, ob, subject, msgid, refs.len ? refs.data : "", body, e);
 	if (mid < 0)
 		goto out;
-	if (outbox_queue(s, t->id, mid, mkind, "", rcpt, out.data, out.len, NULL, e) < 0)
+	for (size_t i = 0; i < c->nto; i++)
+		buf_addf(&rcpts, "%s%s", rcpts.len ? "," : "", c->to[i].addr);
+	for (size_t i = 0; i < c->ncc; i++)
+		buf_addf(&rcpts, "%s%s", rcpts.len ? "," : "", c->cc[i].addr);
+	if (outbox_queue(s, c->ticket_id, mid, c->kind,
+			 c->automatic ? "" : ob->cfg->desk.address, rcpts.data, msg.data, msg.len,
+			 outbox_id, e) < 0)
 		goto out;
 	rc = 0;
 out:
-	free(tmpl);
-	buf_release(&out);
+	for (size_t i = 0; i < nh; i++) {
+		free(h[i].name);
+		free(h[i].value);
+	}
+	free(subject);
+	buf_release(&rendered);
+	buf_release(&msg);
 	buf_release(&refs);
-	buf_release(&subj);
+	buf_release(&rcpts);
 	return rc;
 }
 
+/* A display name from mail, with anything that could break a header
+ * turned into spaces. The address itself is never cleaned: it is checked. */
+static char *
+clean_name(const char *name)
+{
+	char *n = xstrdup(name ? name : "");
+
+	for (unsigned char *p = (unsigned char *)n; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return n;
+}
+
+/* ---- acknowledgement and notification ---- */
+
 static int
-queue_notices(struct outbound *ob, struct store *s, const struct ticket *t,
-	      const struct message *m, int *n, struct err *e)
+queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
+	     const struct message *m, int *n, struct err *e)
 {
 	const struct queue *q = ob->rules ? rules_queue(ob->rules, t->queue) : NULL;
+	struct mime_addr *to;
+	size_t nto = 0;
+	struct tmpl_ctx *ctx;
+	char ref[128];
+	int rc = 0;
 
-	if (!q)
+	if (!q || q->contacts.n == 0)
 		return 0;
-	for (size_t i = 0; i < q->contacts.n; i++) {
-		if (queue_auto(ob, s, t, m, "partner", "notice", q->contacts.items[i], true, e) < 0)
-			return -1;
-		(*n)++;
+	to = xcalloc(q->contacts.n, sizeof(*to));
+	for (size_t i = 0; i < q->contacts.n; i++)
+		if (mime_addr_ok(q->contacts.items[i]))
+			to[nto++].addr = q->contacts.items[i];
+	if (nto == 0) {
+		free(to);
+		return 0;
 	}
+	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
+	ctx = ticket_ctx(ob, t, m);
+	{
+		struct compose c = {
+			.kind = "notice",
+			.ticket_id = t->id,
+			.ref = ref,
+			.t = tmpl_set_find(ob->set, "partner", t->queue, q->language),
+			.ctx = ctx,
+			.to = to,
+			.nto = nto,
+			.automatic = true,
+			.reply_to_desk = true,
+			.in_reply_to = NULL,
+		};
+		struct err ce = ERR_INIT;
+
+		if (!c.t) {
+			/* No partner template shipped: staff see it in the history. */
+			rc = store_event(s, t->id, "secdesk", "notice-skipped", NULL,
+					 "no partner template", e);
+		} else if (compose_queue(ob, s, &c, NULL, &ce) < 0) {
+			if (ce.code != EXIT_DATAERR) {
+				*e = ce;
+				rc = -1;
+			} else {
+				rc = store_event(s, t->id, "secdesk", "notice-failed", NULL, ce.msg,
+						 e);
+			}
+		} else {
+			for (size_t i = 0; i < nto && rc == 0; i++)
+				rc = log_automatic(s, to[i].addr, e);
+			if (rc == 0)
+				rc = store_event(s, t->id, "secdesk", "notified", NULL, q->id, e);
+			(*n)++;
+		}
+	}
+	tmpl_ctx_free(&ctx);
+	free(to);
+	return rc;
+}
+
+/* Counts what the RFC 3834 decision needs and asks it. */
+static int
+decide_ack(struct outbound *ob, struct store *s, const struct message *m,
+	   const struct ingest_result *res, enum autoreply_reason *why, struct err *e)
+{
+	struct autoreply_ctx c = { 0 };
+	int64_t now = store_now(), v;
+
+	c.enabled = ob->cfg->ack.enabled;
+	c.desk_address = ob->cfg->desk.address;
+	c.rules_no_ack = res->no_ack;
+	c.from_partner = res->partner ||
+			 (ob->rules && m->from.addr && rules_contact_queue(ob->rules, m->from.addr));
+	c.per_sender_limit = ob->cfg->ack.per_sender_limit;
+	c.hourly_limit = ob->cfg->ack.hourly_limit;
+	/* The cheap checks first: most mail that gets no ack stops here. */
+	*why = autoreply_decide(m, &c);
+	if (*why != AR_YES)
+		return 0;
+	v = query_int(s, "SELECT count(*) FROM messages WHERE ticket_id = ?2 AND direction = 'out'"
+		      " AND kind = 'ack'", NULL, res->ticket_id, e);
+	if (v < 0)
+		return -1;
+	c.already_acked = v > 0;
+	v = query_int(s, "SELECT count(*) FROM autoreply_log WHERE addr = ?1 AND at > ?2",
+		      m->from.addr, now - ob->cfg->ack.per_sender_window, e);
+	if (v < 0)
+		return -1;
+	c.sender_recent = (int)v;
+	v = query_int(s, "SELECT count(*) FROM autoreply_log WHERE at > ?2", NULL, now - 3600, e);
+	if (v < 0)
+		return -1;
+	c.hourly_recent = (int)v;
+	*why = autoreply_decide(m, &c);
 	return 0;
+}
+
+static int
+queue_ack(struct outbound *ob, struct store *s, const struct ticket *t,
+	  const struct message *m, bool followup, struct err *e)
+{
+	struct tmpl_ctx *ctx = ticket_ctx(ob, t, m);
+	char *name = clean_name(m->from.name);
+	struct mime_addr to = { name, m->from.addr };
+	char ref[128];
+	struct compose c;
+	int rc;
+
+	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
+	tmpl_ctx_set(ctx, "followup", followup ? "yes" : "");
+	memset(&c, 0, sizeof(c));
+	c.kind = "ack";
+	c.ticket_id = t->id;
+	c.ref = ref;
+	c.t = tmpl_set_find(ob->set, "ack", t->queue, t->language);
+	c.ctx = ctx;
+	c.to = &to;
+	c.nto = 1;
+	c.automatic = true;
+	c.in_reply_to = m->message_id;
+	c.refs = &m->references;
+	rc = compose_queue(ob, s, &c, NULL, e);
+	tmpl_ctx_free(&ctx);
+	free(name);
+	return rc;
 }
 
 int
@@ -353,56 +650,52 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 		      struct ingest_result *res, struct err *e)
 {
 	struct ticket t;
-	const char *why;
-	int64_t n;
+	enum autoreply_reason why;
 	int rc = -1;
 
+	if (res->kind == INGEST_DUPLICATE)
+		return 0;
 	ticket_init(&t);
+	if (decide_ack(ob, s, m, res, &why, e) < 0)
+		goto out;
 	if (ticket_load(s, res->ticket_id, &t, e) < 0)
-		return -1;
-	why = res->no_ack ? "suppressed by the rules" : no_ack_reason(ob, m);
-	if (!why && !ob->cfg->ack.enabled)
-		why = "acknowledgements disabled";
-	if (!why) {
-		n = count_query(s, "SELECT count(*) FROM messages WHERE ticket_id = ?2"
-				" AND direction = 'out' AND kind = 'ack' AND ?1 IS NOT NULL",
-				"", t.id, e);
-		if (n < 0)
-			goto out;
-		if (n > 0)
-			why = "already acknowledged";
-	}
-	if (!why) {
-		n = count_query(s, "SELECT count(*) FROM autoreply_log WHERE addr = ?1 AND at > ?2",
-				m->from.addr, store_now() - ob->cfg->ack.per_sender_window, e);
-		if (n < 0)
-			goto out;
-		if (n >= ob->cfg->ack.per_sender_limit)
-			why = "sender over the rate limit";
-	}
-	if (!why) {
-		sqlite3_stmt *st;
+		goto out;
+	if (why == AR_YES && !mime_addr_ok(m->from.addr))
+		why = AR_NO_ADDRESS;
+	if (why == AR_YES) {
+		struct err ce = ERR_INIT;
 
-		if (queue_auto(ob, s, &t, m, "ack", "ack", m->from.addr, false, e) < 0)
-			goto out;
-		st = store_prepare(s, "INSERT INTO autoreply_log (addr, at) VALUES (?, ?)", e);
-		if (!st)
-			goto out;
-		sqlite3_bind_text(st, 1, m->from.addr, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, store_now());
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_reset(st);
-			store_error(s, e, "cannot log acknowledgement");
-			goto out;
+		if (queue_ack(ob, s, &t, m, res->kind == INGEST_FOLLOWUP, &ce) < 0) {
+			if (ce.code != EXIT_DATAERR) {
+				*e = ce;
+				goto out;
+			}
+			/* Mail we cannot answer well is not answered at all. */
+			res->acks_suppressed++;
+			if (store_event(s, t.id, "secdesk", "ack-failed", NULL, ce.msg, e) < 0)
+				goto out;
+		} else {
+			if (log_automatic(s, m->from.addr, e) < 0)
+				goto out;
+			res->acks_queued++;
 		}
-		sqlite3_reset(st);
-		res->acks_queued++;
 	} else {
 		res->acks_suppressed++;
+		if (why == AR_BREAKER) {
+			/* Staff hear of it once an hour: the state row is what
+			 * 'secdesk send' and 'outbox' report. */
+			if (outbound_breaker_since(s) == 0 &&
+			    state_set(s, "ack_breaker", store_now(), e) < 0)
+				goto out;
+		}
+		if (res->kind == INGEST_NEW_TICKET &&
+		    store_event(s, t.id, "secdesk", "no-ack", NULL, autoreply_reason_str(why),
+				e) < 0)
+			goto out;
 	}
 	if (res->kind == INGEST_NEW_TICKET && res->routed &&
-	    strcmp(t.queue, TICKET_DEFAULT_QUEUE) != 0 &&
-	    queue_notices(ob, s, &t, m, &res->notices_queued, e) < 0)
+	    strcmp(t.queue, TICKET_DEFAULT_QUEUE) != 0 && !(m->flags & (MSG_SPAM | MSG_POISON)) &&
+	    queue_notice(ob, s, &t, m, &res->notices_queued, e) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -410,20 +703,177 @@ out:
 	return rc;
 }
 
+/* The newest inbound message of a ticket, for threading and quoting. */
+static int
+last_inbound(struct store *s, int64_t ticket_id, struct message *m, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT message_id, refs, subject, body, from_addr,"
+					 " date FROM messages WHERE ticket_id = ? AND direction = 'in'"
+					 " ORDER BY id DESC LIMIT 1", e);
+	int rc;
+
+	message_init(m);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, ticket_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *refs = (const char *)sqlite3_column_text(st, 1);
+
+		free(m->message_id);
+		m->message_id = xstrdup((const char *)sqlite3_column_text(st, 0));
+		for (const char *p = refs ? refs : ""; *p;) {
+			size_t l = strcspn(p, " ");
+
+			if (l)
+				strlist_add_owned(&m->references, xstrndup(p, l));
+			p += l;
+			p += strspn(p, " ");
+		}
+		free(m->subject);
+		m->subject = xstrdup((const char *)sqlite3_column_text(st, 2));
+		free(m->body);
+		m->body = xstrdup((const char *)sqlite3_column_text(st, 3));
+		m->has_date = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		m->date = (time_t)sqlite3_column_int64(st, 5);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, e, "cannot read the ticket's messages");
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+static void
+ensure_str(char **p)
+{
+	if (!*p)
+		*p = xstrdup("");
+}
+
 int
 outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struct err *e)
 {
 	struct ticket t;
-	int n = 0, rc;
+	struct message m;
+	int n = 0, rc = -1;
 
+	ticket_init(&t);
 	if (ticket_load(s, ticket_id, &t, e) < 0)
 		return -1;
-	rc = queue_notices(ob, s, &t, NULL, &n, e);
+	if (last_inbound(s, ticket_id, &m, e) < 0)
+		goto out;
+	ensure_str(&m.message_id);
+	ensure_str(&m.subject);
+	rc = queue_notice(ob, s, &t, &m, &n, e);
+out:
+	message_release(&m);
 	ticket_release(&t);
 	return rc;
 }
 
-/* Splits "a, b" into the array rcpts points into (the string is modified). */
+int
+outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const char *tmpl_kind,
+	       const char *text, const char *who, int64_t *outbox_id, struct err *e)
+{
+	struct ticket t;
+	struct message m;
+	struct tmpl_ctx *ctx = NULL;
+	struct mime_addr to, *cc = NULL;
+	size_t ncc = 0;
+	char ref[128];
+	char *name = NULL;
+	int rc = -1, have;
+
+	ticket_init(&t);
+	message_init(&m);
+	if (ticket_load(s, ticket_id, &t, e) < 0)
+		return -1;
+	if (!mime_addr_ok(t.requester)) {
+		err_set(e, EXIT_DATAERR, "ticket #%lld: the requester '%s' is not an address to "
+			"write to", (long long)ticket_id, t.requester);
+		goto out;
+	}
+	message_release(&m);
+	have = last_inbound(s, ticket_id, &m, e);
+	if (have < 0)
+		goto out;
+	ensure_str(&m.message_id);
+	ensure_str(&m.subject);
+	ctx = ticket_ctx(ob, &t, &m);
+	tmpl_ctx_set(ctx, "text", text);
+	tmpl_ctx_set(ctx, "staff", who);
+	name = clean_name(t.requester_name);
+	to.name = name;
+	to.addr = t.requester;
+	{
+		sqlite3_stmt *st = store_prepare(s, "SELECT addr FROM watchers WHERE ticket_id = ?"
+						 " ORDER BY addr", e);
+		int r;
+
+		if (!st)
+			goto out;
+		sqlite3_bind_int64(st, 1, ticket_id);
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *a = (const char *)sqlite3_column_text(st, 0);
+
+			if (!a || !mime_addr_ok(a) || strcasecmp(a, t.requester) == 0)
+				continue;
+			cc = xreallocarray(cc, ncc + 1, sizeof(*cc));
+			cc[ncc].name = NULL;
+			cc[ncc++].addr = xstrdup(a);
+		}
+		sqlite3_reset(st);
+		if (r != SQLITE_DONE) {
+			store_error(s, e, "cannot read watchers");
+			goto out;
+		}
+	}
+	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t.id);
+	{
+		struct compose c = {
+			.kind = "reply",
+			.ticket_id = t.id,
+			.ref = ref,
+			.t = tmpl_set_find(ob->set, tmpl_kind ? tmpl_kind : "reply", t.queue,
+					   t.language),
+			.ctx = ctx,
+			.to = &to,
+			.nto = 1,
+			.cc = cc,
+			.ncc = ncc,
+			.automatic = false,
+			.in_reply_to = m.message_id,
+			.refs = &m.references,
+			.index = true,
+		};
+
+		if (!c.t) {
+			err_set(e, EXIT_USAGE, "no template '%s' (expected %s/%s.en.txt)",
+				tmpl_kind ? tmpl_kind : "reply", ob->cfg->templates.dir,
+				tmpl_kind ? tmpl_kind : "reply");
+			goto out;
+		}
+		if (compose_queue(ob, s, &c, outbox_id, e) < 0)
+			goto out;
+	}
+	if (store_event(s, t.id, who, "reply", NULL, t.requester, e) < 0 ||
+	    ticket_set_field(s, t.id, "status", "pending", who, e) < 0 || ticket_touch(s, t.id, e) < 0)
+		goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; i < ncc; i++)
+		free((char *)cc[i].addr);
+	free(cc);
+	free(name);
+	tmpl_ctx_free(&ctx);
+	message_release(&m);
+	ticket_release(&t);
+	return rc;
+}
+
+/* ---- delivery ---- */
+
+/* Splits "a,b" in place into rcpts. */
 static size_t
 split_rcpts(char *list, const char **rcpts, size_t max)
 {
@@ -445,32 +895,89 @@ split_rcpts(char *list, const char **rcpts, size_t max)
 	return n;
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+struct mark {
+	int64_t id;
+	enum send_status st;
+	char *reply;
+};
+
+/* Records the outcomes of a group in one transaction. */
+static int
+flush_marks(const struct config *cfg, struct store *s, struct mark *marks, size_t *n,
+	    struct send_stats *stats, struct err *e)
+{
+	int rc = 0;
+
+	if (*n == 0)
+		return 0;
+	if (store_begin(s, e) < 0) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < *n && rc == 0; i++) {
+		if (marks[i].st == SEND_OK)
+			rc = outbox_mark_sent(s, marks[i].id, e);
+		else
+			rc = outbox_mark_failed(s, marks[i].id, marks[i].reply,
+						marks[i].st == SEND_REJECT, cfg->send.max_attempts,
+						cfg->send.retry_base, e);
+	}
+	if (rc < 0 || store_commit(s, e) < 0) {
+		store_rollback(s);
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (marks[i].st == SEND_OK)
+			stats->sent++;
+		else if (marks[i].st == SEND_REJECT)
+			stats->failed++;
+		else
+			stats->deferred++;
+	}
+out:
+	for (size_t i = 0; i < *n; i++)
+		free(marks[i].reply);
+	*n = 0;
+	return rc;
+}
+
 int
 outbound_send(const struct config *cfg, struct store *s, bool all, struct send_stats *st,
 	      struct err *e)
 {
 	struct transport *tr = NULL;
-	int64_t *ids = NULL, last = 0;
-	size_t n = 0;
+	struct mark marks[SEND_GROUP_MAX];
+	size_t nmarks = 0, n = 0;
+	int64_t *ids = NULL, last = 0, group_start = 0;
 	int rc = 0;
+	const char **rcpts = NULL;
 
 	memset(st, 0, sizeof(*st));
 	for (;;) {
 		free(ids);
-		if (outbox_due(s, all, store_now(), last, 200, &ids, &n, e) < 0)
-			return -1;
+		ids = NULL;
+		if (outbox_due(s, all, store_now(), last, 500, &ids, &n, e) < 0)
+			goto fail;
 		if (n == 0)
 			break;
-		if (!tr && send_open(cfg, &tr, e) < 0) {
-			free(ids);
-			return -1;
-		}
+		if (!tr && send_open(cfg, &tr, e) < 0)
+			goto fail;
 		for (size_t i = 0; i < n; i++) {
 			struct outbox_item it;
 			struct send_mail sm;
-			const char *rcpts[64];
 			struct err de = ERR_INIT;
 			enum send_status ss;
+			size_t maxr;
 			int lr;
 
 			last = ids[i];
@@ -479,43 +986,67 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 				goto fail;
 			if (lr > 0)
 				continue;
+			maxr = strlen(it.rcpts) / 2 + 1;
+			rcpts = xreallocarray(rcpts, maxr, sizeof(*rcpts));
 			sm.id = it.id;
 			sm.env_from = it.env_from;
 			sm.rcpts = rcpts;
-			sm.nrcpts = split_rcpts(it.rcpts, rcpts, ARRAY_SIZE(rcpts));
+			sm.nrcpts = split_rcpts(it.rcpts, rcpts, maxr);
 			sm.data = it.data;
 			sm.len = it.len;
-			ss = send_deliver(tr, &sm, &de);
+			if (sm.nrcpts == 0) {
+				ss = SEND_REJECT;
+				err_set(&de, EXIT_DATAERR, "no recipient");
+			} else {
+				ss = send_deliver(tr, &sm, &de);
+			}
 			outbox_item_release(&it);
 			if (ss == SEND_CONN) {
+				/* Everything stays queued; what went out is recorded. */
 				err_set(e, EXIT_TEMPFAIL, "%s", de.msg);
+				if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
+					goto fail;
 				goto fail;
 			}
-			if (store_begin(s, e) < 0)
-				goto fail;
-			if (ss == SEND_OK)
-				lr = outbox_mark_sent(s, ids[i], e);
-			else
-				lr = outbox_mark_failed(s, ids[i], de.msg, ss == SEND_REJECT,
-							cfg->send.max_attempts,
-							cfg->send.retry_base, e);
-			if (lr < 0 || store_commit(s, e) < 0) {
-				store_rollback(s);
-				goto fail;
-			}
-			if (ss == SEND_OK)
-				st->sent++;
-			else if (ss == SEND_REJECT)
-				st->failed++;
-			else
-				st->deferred++;
+			if (nmarks == 0)
+				group_start = now_ms();
+			marks[nmarks].id = ids[i];
+			marks[nmarks].st = ss;
+			marks[nmarks].reply = ss == SEND_OK ? NULL : xstrdup(de.msg);
+			nmarks++;
+			if (nmarks == SEND_GROUP_MAX || ss != SEND_OK ||
+			    now_ms() - group_start >= SEND_GROUP_MS)
+				if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
+					goto fail;
 		}
 	}
+	if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
+		goto fail;
 	goto out;
 fail:
 	rc = -1;
+	for (size_t i = 0; i < nmarks; i++)
+		free(marks[i].reply);
 out:
+	free(rcpts);
 	free(ids);
 	send_close(&tr);
+	/* The rate-limit log only needs its last day. */
+	if (rc == 0) {
+		struct err pe = ERR_INIT;
+		sqlite3_stmt *ps;
+
+		if (store_begin(s, &pe) == 0) {
+			ps = store_prepare(s, "DELETE FROM autoreply_log WHERE at < ?", &pe);
+			if (ps) {
+				sqlite3_bind_int64(ps, 1, store_now() - 2 * 86400 -
+						   (int64_t)cfg->ack.per_sender_window);
+				sqlite3_step(ps);
+				sqlite3_reset(ps);
+			}
+			if (!ps || store_commit(s, &pe) < 0)
+				store_rollback(s);
+		}
+	}
 	return rc;
 }

@@ -695,7 +695,15 @@ check_headers(const struct tmpl *t, struct buf *problems, int *count)
 				problem(problems, count, "%s:%d: a continuation line before any "
 					"header", t->file, line);
 		} else if (p[0] == '{' && p[1] == '{' && p[2] == '!') {
-			/* a comment line */
+			/* A comment, perhaps over several lines. */
+			const char *end = strstr(p, "}}");
+
+			if (end) {
+				for (const char *q = p; q < end; q++)
+					if (*q == '\n')
+						line++;
+				eol = strchr(end, '\n');
+			}
 		} else if (nl == 0 || nl >= l || p[nl] != ':') {
 			problem(problems, count, "%s:%d: expected a header line 'Name: value' "
 				"(or an empty line before the body)", t->file, line);
