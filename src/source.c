@@ -4,9 +4,13 @@
 #include "source.h"
 
 extern const struct source_ops source_maildir_ops;
+extern const struct source_ops source_imaps_ops;
+extern const struct source_ops source_imap_ops;
 
 static const struct source_ops *const sources[] = {
 	&source_maildir_ops,
+	&source_imaps_ops,
+	&source_imap_ops,
 };
 
 const struct source_ops *
