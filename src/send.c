@@ -11,6 +11,9 @@ struct transport {
 
 static const struct transport_ops *const transports[] = {
 	&send_dir_ops,
+	&send_sendmail_ops,
+	&send_smtp_ops,
+	&send_smtps_ops,
 };
 
 const struct transport_ops *
