@@ -6,11 +6,17 @@
 extern const struct source_ops source_maildir_ops;
 extern const struct source_ops source_imaps_ops;
 extern const struct source_ops source_imap_ops;
+extern const struct source_ops source_pop3s_ops;
+extern const struct source_ops source_pop3_ops;
+extern const struct source_ops source_mbox_ops;
 
 static const struct source_ops *const sources[] = {
 	&source_maildir_ops,
 	&source_imaps_ops,
 	&source_imap_ops,
+	&source_pop3s_ops,
+	&source_pop3_ops,
+	&source_mbox_ops,
 };
 
 const struct source_ops *
