@@ -457,7 +457,9 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 		longest = cur;
 	if (norm.len == 0 || norm.data[norm.len - 1] != '\n')
 		buf_addstr(&norm, "\r\n");
-	if (high == 0 && longest <= 78)
+	/* Plain ASCII goes as it is (a long line is legal up to 998); the
+	 * rest as quoted-printable while mostly Latin, else base64. */
+	if (high == 0 && longest <= 998)
 		cte = "7bit";
 	else if (high * 5 <= norm.len)
 		cte = "quoted-printable";

@@ -211,8 +211,10 @@ static const struct {
 	  "and trailing blanks  \n", "quoted-printable", MAILMIME_MECHANISM_QUOTED_PRINTABLE },
 	{ "Уважаемый коллега,\nспасибо за ваше письмо. Мы ответим как можно скорее.\n",
 	  "base64", MAILMIME_MECHANISM_BASE64 },
-	{ "A very long line without any break that goes on and on past the seventy-eighth "
-	  "column, and then on some more, so that it must be wrapped softly.\n",
+	{ "A long line without any break that goes on and on past the seventy-eighth "
+	  "column: legal in 7bit up to 998.\n", "7bit", MAILMIME_MECHANISM_7BIT },
+	{ "Zürich and a very long line without any break that goes on and on past the "
+	  "seventy-eighth column, and then on some more, so that it must be wrapped softly.\n",
 	  "quoted-printable", MAILMIME_MECHANISM_QUOTED_PRINTABLE },
 };
 
@@ -226,7 +228,7 @@ test_bodies(void **state)
 		char *dec, *cte;
 
 		assert_int_equal(mime_text_body(&b, bodies[i].text, &e), 0);
-		assert_lines(b.data, 76);
+		assert_lines(b.data, strcmp(bodies[i].cte, "7bit") ? 76 : 998);
 		cte = xasprintf("Content-Transfer-Encoding: %s\r\n", bodies[i].cte);
 		if (!strstr(b.data, cte))
 			fail_msg("case %zu: wanted %s in %s", i, bodies[i].cte, b.data);
