@@ -243,34 +243,43 @@ mime_header(struct buf *b, const char *name, const char *value, struct err *e)
 	if (check_value(name, value, e) < 0)
 		return -1;
 	fold_start(&f, b, name);
-	if (!is_ascii(value) || strstr(value, "=?")) {
-		/* Leading and trailing blanks mean nothing in a header. */
-		const char *s = value;
-		char *trimmed;
+	/* Words that need it are encoded, the others stay readable (the tag
+	 * "[ICPerMed #12]" stays greppable); a run of encoded words is one
+	 * run, since the blanks between encoded words vanish when decoded. */
+	for (const char *p = value; *p;) {
+		const char *run = NULL, *run_end = NULL;
 		size_t l;
 
-		while (*s == ' ' || *s == '\t')
-			s++;
-		l = strlen(s);
-		while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
-			l--;
-		trimmed = xstrndup(s, l);
-		for (char *q = trimmed; *q; q++)
-			if (*q == '\t')
-				*q = ' ';
-		fold_encoded(&f, trimmed);
-		free(trimmed);
-	} else {
-		for (const char *p = value; *p;) {
-			size_t l;
+		p += strspn(p, " \t");
+		if (!*p)
+			break;
+		l = strcspn(p, " \t");
+		while (*p) {
+			char *w = xstrndup(p, l);
+			bool enc = !is_ascii(w) || strstr(w, "=?");
 
-			while (*p == ' ' || *p == '\t')
-				p++;
-			l = strcspn(p, " \t");
-			if (l)
-				fold_token(&f, p, l);
+			free(w);
+			if (!enc)
+				break;
+			if (!run)
+				run = p;
+			run_end = p + l;
 			p += l;
+			p += strspn(p, " \t");
+			l = strcspn(p, " \t");
 		}
+		if (run) {
+			char *r = xstrndup(run, (size_t)(run_end - run));
+
+			for (char *q = r; *q; q++)
+				if (*q == '\t')
+					*q = ' ';
+			fold_encoded(&f, r);
+			free(r);
+			continue;
+		}
+		fold_token(&f, p, l);
+		p += l;
 	}
 	return fold_end(&f, e);
 }
