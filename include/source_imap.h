@@ -21,7 +21,7 @@ void imap_conn_free(struct imap_conn **c);
 uint32_t imap_conn_uidvalidity(const struct imap_conn *c);
 
 /* Waits with IDLE (RFC 2177) until the server reports new mail or
- * max_seconds pass. Returns 1 when mail may have arrived, 0 on time-out,
+ * max_seconds pass or a signal arrives. Returns 1 when mail may have arrived, 0 on time-out,
  * or SRC_CONN_BAD / SRC_BOX_BAD with e set. Without IDLE on the server it
  * sleeps max_seconds, polling with NOOP every 30 s. */
 int imap_conn_idle(struct imap_conn *c, int max_seconds, struct err *e);
