@@ -27,11 +27,11 @@ dovecot_start "$out/dc" || { echo "fetch bench: cannot start Dovecot"; exit 1; }
 echo "== $N messages of ~$SIZE bytes into the Dovecot mailbox"
 "$BUILD/bench/gen_mail" "$DC_MAILDIR" "$N" "$SIZE" >/dev/null
 [ "$(id -u)" -eq 0 ] && chown -R "$DC_MAIL_UID:$DC_MAIL_GID" "$DC_MAILDIR"
-bytes=$(cat "$DC_MAILDIR"/new/* | wc -c)
+bytes=$(find "$DC_MAILDIR/new" -type f -exec cat {} + | wc -c)
 # Let Dovecot index the mailbox once, and warm the page cache, so that
 # neither client pays for it.
-dovecot_adm mailbox status -u "$DC_USER" messages INBOX >/dev/null
-cat "$DC_MAILDIR"/cur/* >/dev/null
+dovecot_adm fetch -u "$DC_USER" 'uid size.physical' mailbox INBOX >/dev/null
+find "$DC_MAILDIR" -type f -exec cat {} + >/dev/null
 
 now() { date +%s.%N; }
 report() { # NAME T0 T1 RSS_FILE
