@@ -607,10 +607,24 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 	if (v < 0)
 		return -1;
 	c.sender_recent = (int)v;
-	v = query_int(s, "SELECT count(*) FROM autoreply_log WHERE at > ?2", NULL, now - 3600, e);
-	if (v < 0)
-		return -1;
-	c.hourly_recent = (int)v;
+	if (c.hourly_limit > 0) {
+		/* Rows go in in time order: among the newest hourly_limit rows,
+		 * those of the last hour. No scan of the whole log. */
+		sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM (SELECT at FROM"
+						 " autoreply_log ORDER BY rowid DESC LIMIT ?)"
+						 " WHERE at > ?", e);
+		int rc;
+
+		if (!st)
+			return -1;
+		sqlite3_bind_int(st, 1, c.hourly_limit);
+		sqlite3_bind_int64(st, 2, now - 3600);
+		rc = sqlite3_step(st);
+		c.hourly_recent = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return store_error(s, e, "cannot query");
+	}
 	*why = autoreply_decide(m, &c);
 	return 0;
 }

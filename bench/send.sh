@@ -1,0 +1,128 @@
+#!/bin/sh
+# bench/send.sh: the outbound half.
+#  1. delivery: SEND_N (default 5000) queued mails to a local SMTP server
+#     (tests/harness/smtpd.py, aiosmtpd, PIPELINING offered) over one
+#     connection: mails per second of 'secdesk send'; each mail received is
+#     counted.
+#  2. rendering: the same generated inquiries ingested with acknowledgements
+#     on and off ([ack] enabled): what templates and MIME add to ingest.
+# Run by bench/run.sh (make bench), or alone: BUILD=build SECDESK=build/secdesk sh bench/send.sh
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+: "${BUILD:=$top/build}" "${SECDESK:=$BUILD/secdesk}"
+N=${SEND_N:-5000}
+RN=${RENDER_N:-3000}
+out=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-bsend.XXXXXX")
+pid=""
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	rm -rf "$out"
+}
+trap cleanup EXIT
+now() { date +%s.%N; }
+
+conf() { # DIR SEND_URL ACK_ENABLED
+	cat >"$1/secdesk.conf" <<CONF
+[desk]
+name = ICPerMed Secretariat
+address = secretariat@icpermed.example
+tag = ICPerMed
+[mailbox]
+url = maildir:inbox
+[store]
+path = secdesk.db
+[send]
+url = $2
+tls = none
+[rules]
+dir = $top/rules
+[templates]
+dir = $top/templates
+[ack]
+enabled = $3
+per_sender_limit = 0
+hourly_limit = 0
+CONF
+}
+
+# --- 1. delivery ---
+wait_port() { i=0; while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; }
+
+queue() { # DIR: a store with N mails of ~2 KB queued as ingest queues them
+	mkdir -p "$1/inbox/new" "$1/inbox/cur" "$1/inbox/tmp"
+	"$SECDESK" -q -c "$1/secdesk.conf" db init >/dev/null
+	sqlite3 "$1/secdesk.db" <<SQL
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
+INSERT INTO outbox (kind, env_from, rcpts, data, next_try, created)
+SELECT 'ack', '', 'person' || i || '@example.org',
+ 'From: ICPerMed Secretariat <secretariat@icpermed.example>' || char(13,10) ||
+ 'To: <person' || i || '@example.org>' || char(13,10) ||
+ 'Subject: Re: A question [ICPerMed #' || i || ']' || char(13,10) ||
+ 'Message-ID: <bench.' || i || '@icpermed.example>' || char(13,10) ||
+ 'Auto-Submitted: auto-replied' || char(13,10) || char(13,10) ||
+ replace(hex(zeroblob(60)), '00', 'Thank you for writing to us, we will answer.' || char(13,10)), 0, 0
+FROM n;
+SQL
+}
+
+send_timed() { # DIR LABEL RECEIVED-COMMAND
+	t0=$(now)
+	"$SECDESK" -q -c "$1/secdesk.conf" send
+	t1=$(now)
+	python3 -c "print('send to %s: %d mails in %.2f s: %.0f mails/s, one connection' % ('$2', $N, $t1 - $t0, $N / ($t1 - $t0)))"
+}
+
+# a) the test harness: aiosmtpd (Python), writing what it receives
+/usr/bin/python3 "$top/tests/harness/smtpd.py" --dir "$out/rcv" --port-file "$out/port" \
+	--pipelining --no-fsync --quiet &
+pid=$!
+wait_port "$out/port"
+mkdir -p "$out/d1"
+conf "$out/d1" "smtp://127.0.0.1:$(cat "$out/port")" true
+queue "$out/d1"
+send_timed "$out/d1" "aiosmtpd (tests/harness/smtpd.py)"
+echo "  received by aiosmtpd: $(ls "$out/rcv" | grep -c '\.eml$' || true)"
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+pid=""
+
+# b) a C sink (bench/bench_send.c, like postfix's smtp-sink): secdesk's own rate
+if [ -x "$BUILD/bench/bench_send" ]; then
+	"$BUILD/bench/bench_send" "$out/port2" "$out/stats" &
+	pid=$!
+	wait_port "$out/port2"
+	mkdir -p "$out/d2"
+	conf "$out/d2" "smtp://127.0.0.1:$(cat "$out/port2")" true
+	queue "$out/d2"
+	send_timed "$out/d2" "a C sink (bench/bench_send)"
+	sleep 0.2
+	echo "  received by the sink: $(cut -d' ' -f1 "$out/stats") messages"
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	pid=""
+fi
+
+# --- 2. rendering cost in ingest ---
+if [ ! -x "$BUILD/bench/gen_mail" ]; then
+	echo "render: skipped (no $BUILD/bench/gen_mail)"
+	exit 0
+fi
+"$BUILD/bench/gen_mail" "$out/gen" "$RN" 4096 >/dev/null
+for ack in false true; do
+	d="$out/r-$ack"
+	mkdir -p "$d/outbox"
+	cp -R "$out/gen" "$d/inbox"
+	conf "$d" "dir:outbox" "$ack"
+	t0=$(now)
+	"$SECDESK" -q -c "$d/secdesk.conf" fetch
+	t1=$(now)
+	echo "$t0 $t1" >"$out/time-$ack"
+	acks=$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox WHERE kind = 'ack'")
+	python3 -c "print('ingest with acks $ack: %d mails in %.2f s (%.0f mails/s), %d acks queued' % ($RN, $t1 - $t0, $RN / ($t1 - $t0), $acks))"
+done
+python3 - "$out/time-false" "$out/time-true" <<'PY'
+import sys
+a, b = (open(f).read().split() for f in sys.argv[1:3])
+off = float(a[1]) - float(a[0]); on = float(b[1]) - float(b[0])
+print("render: acknowledgements add %.1f%% to ingest time" % (100.0 * (on - off) / off))
+PY
