@@ -52,6 +52,7 @@ autoreply_robot_addr(const char *addr)
 		return false;
 	n = (size_t)(at - addr);
 	if (eq_ci(addr, n, "mailer-daemon") || eq_ci(addr, n, "postmaster") ||
+	    eq_ci(addr, n, "mailer_daemon") || eq_ci(addr, n, "post_master") ||
 	    eq_ci(addr, n, "listserv") || eq_ci(addr, n, "majordomo"))
 		return true;
 	if (n >= 6 && strncasecmp(addr, "owner-", 6) == 0)
@@ -99,6 +100,46 @@ auto_submitted_no(const char *v)
 	return *v == '\0' || *v == ';' || *v == '(';
 }
 
+/* Mailing-list software that sends no List-* header (ezmlm, fml...). */
+static const char *const list_headers[] = {
+	"Mailing-List", "X-Mailing-List", "X-ML-Name", "X-MLServer", "X-List",
+};
+
+/* Subjects that machines write when they answer or return mail. A person
+ * forwarding a bounce gets no ack either: staff see the ticket all the same. */
+static const char *const robot_subjects[] = {
+	"auto reply:", "autoreply:", "auto-reply:", "automatic reply:", "auto response:",
+	"autoresponse:", "out of office", "out of the office", "returned mail:",
+	"undeliverable:", "undelivered mail", "delivery status notification",
+	"mail delivery failed", "mail delivery failure", "delivery failure",
+	"failure notice", "warning: message", "abwesenheitsnotiz", "automatische antwort",
+	"r\xc3\xa9ponse automatique", "risposta automatica", "respuesta autom\xc3\xa1tica",
+	"message not delivered", "non remis", "unzustellbar",
+};
+
+static bool
+robot_subject(const char *subject)
+{
+	const char *s = subject ? subject : "";
+
+	/* Past "Re:", "Fwd:" and blanks. */
+	for (;;) {
+		s += strspn(s, " \t");
+		if (strncasecmp(s, "re:", 3) == 0)
+			s += 3;
+		else if (strncasecmp(s, "fwd:", 4) == 0)
+			s += 4;
+		else if (strncasecmp(s, "fw:", 3) == 0)
+			s += 3;
+		else
+			break;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(robot_subjects); i++)
+		if (strncasecmp(s, robot_subjects[i], strlen(robot_subjects[i])) == 0)
+			return true;
+	return false;
+}
+
 /* The first header named name; the message module's lookup is not used so
  * that this stays a leaf. */
 static const char *
@@ -136,9 +177,17 @@ autoreply_decide(const struct message *m, const struct autoreply_ctx *c)
 	if ((v = header(m, "Precedence")) &&
 	    (has_word(v, "bulk") || has_word(v, "list") || has_word(v, "junk")))
 		return AR_PRECEDENCE;
-	/* Older vacation programs mark themselves so. */
-	if (header(m, "X-Autoreply") || header(m, "X-Autorespond") ||
+	/* Older vacation programs and list servers mark themselves so. */
+	if (header(m, "X-Autoreply") || header(m, "X-Autorespond") || header(m, "X-Vacation") ||
+	    ((v = header(m, "X-Apple-Action")) && strcasestr(v, "vacation")) ||
 	    ((v = header(m, "Precedence")) && has_word(v, "auto_reply")))
+		return AR_AUTO_SUBMITTED;
+	for (size_t i = 0; i < ARRAY_SIZE(list_headers); i++)
+		if (header(m, list_headers[i]))
+			return AR_LIST;
+	if ((v = header(m, "Content-Type")) && strcasestr(v, "multipart/report"))
+		return AR_BOUNCE;
+	if (robot_subject(m->subject))
 		return AR_AUTO_SUBMITTED;
 	if ((v = header(m, "X-Auto-Response-Suppress")) &&
 	    (has_word(v, "All") || has_word(v, "OOF") || has_word(v, "AutoReply")))

@@ -99,6 +99,17 @@ static const struct row table[] = {
 	  { .hourly_recent = 500, .hourly_limit = 500 }, AR_BREAKER },
 	{ "breaker closed", "ana@example.org", NULL, { { 0 } }, 0,
 	  { .hourly_recent = 499, .hourly_limit = 500 }, AR_YES },
+	{ "post_master", "post_master@vtext.example.com", NULL, { { 0 } }, 0, { 0 },
+	  AR_ROBOT_SENDER },
+	{ "Apple vacation", "kijitora@apple.example.com", NULL,
+	  { { "X-Apple-Action", "VACATION" } }, 0, { 0 }, AR_AUTO_SUBMITTED },
+	{ "ezmlm list", "ana@example.org", NULL, { { "Mailing-List", "contact x@y" } }, 0,
+	  { 0 }, AR_LIST },
+	{ "fml list", "neko-admin@example.co.jp", NULL, { { "X-MLServer", "fml 4.0.3" } }, 0,
+	  { 0 }, AR_LIST },
+	{ "report by content type", "staff@hotmail.com", NULL,
+	  { { "Content-Type", "multipart/report; report-type=feedback-report" } }, 0, { 0 },
+	  AR_BOUNCE },
 	/* The first reason applies: a bounce from the desk is a bounce. */
 	{ "bounce before desk", DESK, "", { { 0 } }, MSG_BOUNCE, { 0 }, AR_BOUNCE },
 };
@@ -135,6 +146,40 @@ test_table(void **state)
 	}
 }
 
+static const struct {
+	const char *subject;
+	enum autoreply_reason want;
+} subjects[] = {
+	{ "A question about the joint call", AR_YES },
+	{ "Auto reply: Nyaan", AR_AUTO_SUBMITTED },
+	{ "Automatic reply: Out of office", AR_AUTO_SUBMITTED },
+	{ "Fwd: Returned mail: see transcript for details", AR_AUTO_SUBMITTED },
+	{ "Undeliverable: Your inquiry", AR_AUTO_SUBMITTED },
+	{ "Abwesenheitsnotiz: Ihre Anfrage", AR_AUTO_SUBMITTED },
+	{ "Réponse automatique : votre demande", AR_AUTO_SUBMITTED },
+	{ "Re: Delivery Status Notification (Failure)", AR_AUTO_SUBMITTED },
+	{ "Question on the delivery failure of my proposal", AR_YES },
+	{ "Out-of-pocket costs", AR_YES },
+};
+
+static void
+test_subjects(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(subjects); i++) {
+		struct message m;
+		struct autoreply_ctx c = { .enabled = true, .desk_address = DESK };
+		enum autoreply_reason got;
+
+		memset(&m, 0, sizeof(m));
+		m.from.addr = (char *)"ana@example.org";
+		m.subject = (char *)subjects[i].subject;
+		got = autoreply_decide(&m, &c);
+		if (got != subjects[i].want)
+			fail_msg("'%s': got '%s'", subjects[i].subject, autoreply_reason_str(got));
+	}
+}
+
 static void
 test_disabled_and_names(void **state)
 {
@@ -155,6 +200,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_subjects),
 		cmocka_unit_test(test_disabled_and_names),
 	};
 
