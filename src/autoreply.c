@@ -115,6 +115,8 @@ static const char *const robot_subjects[] = {
 	"failure notice", "warning: message", "abwesenheitsnotiz", "automatische antwort",
 	"r\xc3\xa9ponse automatique", "risposta automatica", "respuesta autom\xc3\xa1tica",
 	"message not delivered", "non remis", "unzustellbar",
+	/* Hotmail's complaint reports (ARF inside multipart/mixed) */
+	"complaint about message from",
 };
 
 static bool
