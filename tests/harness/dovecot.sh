@@ -178,7 +178,11 @@ dovecot_start() {
 dovecot_stop() {
 	[ -n "${DC_DIR:-}" ] && [ -f "$DC_DIR/run/master.pid" ] || return 0
 	_dc_pid=$(cat "$DC_DIR/run/master.pid")
+	# Its children too (login and mail processes can outlive the master
+	# for a while): as systemd stops the whole service.
+	_dc_kids=$(ps -o pid= --ppid "$_dc_pid" 2>/dev/null)
 	kill "$_dc_pid" 2>/dev/null || return 0
+	for _dc_k in $_dc_kids; do kill -9 "$_dc_k" 2>/dev/null; done
 	_dc_i=0
 	while kill -0 "$_dc_pid" 2>/dev/null && [ $_dc_i -lt 200 ]; do
 		sleep 0.05
