@@ -12,6 +12,8 @@
  * listed again). */
 #include "compat.h"
 
+#include <signal.h>
+
 #include <fcntl.h>
 #include <libgen.h>
 #include <sys/stat.h>
@@ -45,6 +47,7 @@ struct source {
 	int fd;
 	struct mb_msg *msgs; /* in file order */
 	size_t n;
+	unsigned long handed; /* messages given to callbacks (fault injection) */
 };
 
 static int
@@ -343,6 +346,18 @@ unescape(char *p, size_t len)
 	return o;
 }
 
+/* Test hook: stop this process (SIGSTOP) after handing N messages, so
+ * that a test can kill it or take the server away at a known point. */
+static void
+fault_stop(unsigned long *handed)
+{
+	const char *v = getenv("SECDESK_FAULT_SOURCE_STOP");
+
+	(*handed)++;
+	if (v && *v && strtoul(v, NULL, 10) == *handed)
+		raise(SIGSTOP);
+}
+
 static int
 mb_fetch(struct source *s, const char *const *keys, size_t n, source_msg_cb cb, void *arg,
 	 struct err *e)
@@ -372,6 +387,7 @@ mb_fetch(struct source *s, const char *const *keys, size_t n, source_msg_cb cb, 
 			rc = r;
 			break;
 		}
+		fault_stop(&s->handed);
 	}
 	buf_release(&b);
 	return rc;

@@ -9,6 +9,8 @@
  * refused. */
 #include "compat.h"
 
+#include <signal.h>
+
 #include <strings.h>
 
 #include <gnutls/crypto.h>
@@ -37,6 +39,7 @@ struct source {
 	mailpop3 *pop;
 	struct pop_msg *msgs; /* sorted by key */
 	size_t n;
+	unsigned long handed; /* messages given to callbacks (fault injection) */
 };
 
 static const char *
@@ -173,6 +176,21 @@ login(struct source *s, struct err *e)
 	return SRC_OK;
 }
 
+/* A new POP3 session: connect, TLS verified, login. */
+static int
+session_start(struct source *s, struct err *e)
+{
+	int rc;
+
+	s->pop = mailpop3_new(0, NULL);
+	mailpop3_set_timeout(s->pop, s->cfg->mailbox.conn.timeout > 0
+					     ? s->cfg->mailbox.conn.timeout
+					     : POP3_DEFAULT_TIMEOUT);
+	if ((rc = connect_tls(s, e)) != SRC_OK)
+		return rc;
+	return login(s, e);
+}
+
 static void
 po_close(struct source *s)
 {
@@ -213,10 +231,7 @@ po_open(const struct config *cfg, struct source **out, struct err *e)
 		free(s);
 		return SRC_BOX_BAD;
 	}
-	s->pop = mailpop3_new(0, NULL);
-	mailpop3_set_timeout(s->pop, cfg->mailbox.conn.timeout > 0 ? cfg->mailbox.conn.timeout
-								   : POP3_DEFAULT_TIMEOUT);
-	if ((rc = connect_tls(s, e)) != SRC_OK || (rc = login(s, e)) != SRC_OK) {
+	if ((rc = session_start(s, e)) != SRC_OK) {
 		po_close(s);
 		return rc;
 	}
@@ -303,6 +318,18 @@ find_msg(struct source *s, const char *key)
 	return bsearch(&k, s->msgs, s->n, sizeof(k), msg_cmp);
 }
 
+/* Test hook: stop this process (SIGSTOP) after handing N messages, so
+ * that a test can kill it or take the server away at a known point. */
+static void
+fault_stop(unsigned long *handed)
+{
+	const char *v = getenv("SECDESK_FAULT_SOURCE_STOP");
+
+	(*handed)++;
+	if (v && *v && strtoul(v, NULL, 10) == *handed)
+		raise(SIGSTOP);
+}
+
 static int
 po_fetch(struct source *s, const char *const *keys, size_t n, source_msg_cb cb, void *arg,
 	 struct err *e)
@@ -335,13 +362,21 @@ po_fetch(struct source *s, const char *const *keys, size_t n, source_msg_cb cb, 
 		mailpop3_retr_free(raw);
 		if (r != 0)
 			return r;
+		fault_stop(&s->handed);
 	}
 	return rc;
 }
 
+/* DELE takes effect only at QUIT, and mark_done must be durable when it
+ * returns (the store then records the keys as done): so each batch ends
+ * the session with QUIT and starts a new one, listing the mailbox again. */
 static int
 po_mark_done(struct source *s, const char *const *keys, size_t n, struct err *e)
 {
+	struct strlist again = STRLIST_INIT;
+	size_t deleted = 0;
+	int rc;
+
 	if (s->cfg->mailbox.after != AFTER_DELETE)
 		return SRC_OK;
 	for (size_t i = 0; i < n; i++) {
@@ -353,8 +388,22 @@ po_mark_done(struct source *s, const char *const *keys, size_t n, struct err *e)
 		r = mailpop3_dele(s->pop, m->idx);
 		if (r != MAILPOP3_NO_ERROR && r != MAILPOP3_ERROR_NO_SUCH_MESSAGE)
 			return pop_fail(s, r, "deleting messages", e);
+		deleted++;
 	}
-	return SRC_OK;
+	if (!deleted)
+		return SRC_OK;
+	if (mailpop3_quit(s->pop) != MAILPOP3_NO_ERROR) {
+		err_set(e, EXIT_TEMPFAIL, "pop3 server '%s:%d': QUIT failed: messages not deleted",
+			s->url.host, s->url.port);
+		return SRC_CONN_BAD;
+	}
+	mailpop3_free(s->pop);
+	s->pop = NULL;
+	if ((rc = session_start(s, e)) != SRC_OK)
+		return rc;
+	rc = po_list(s, &again, e);
+	strlist_release(&again);
+	return rc;
 }
 
 const struct source_ops source_pop3s_ops = {
