@@ -66,6 +66,29 @@ lock_fd(int fd, int wait_s)
 	return -1;
 }
 
+/* Whether the dot-lock names a PID of this host that no longer runs. */
+static bool
+holder_dead(const char *lock_path)
+{
+	char buf[32];
+	ssize_t n;
+	long pid;
+	char *end;
+	int fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	pid = strtol(buf, &end, 10);
+	if (pid <= 0 || (*end != '\n' && *end != '\0'))
+		return false;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 /* The dot-lock, as liblockfile makes it: a unique file, linked to
  * PATH.lock; the link count says whether it worked. */
 static int
@@ -83,6 +106,16 @@ dotlock(const char *lock_path, int wait_s, struct err *e)
 		free(tmp);
 		return -1;
 	}
+	{
+		/* Our PID in it, as liblockfile does: a lock left by a dead
+		 * process is cleared at once instead of after MBOX_STALE_LOCK. */
+		char pid[32];
+		int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+		if (write(fd, pid, (size_t)len) != len) {
+			/* An empty lock is still a lock. */
+		}
+	}
 	close(fd);
 	for (int i = 0; i <= wait_s * 10; i++) {
 		struct stat st;
@@ -92,7 +125,8 @@ dotlock(const char *lock_path, int wait_s, struct err *e)
 			free(tmp);
 			return 0;
 		}
-		if (stat(lock_path, &st) == 0 && time(NULL) - st.st_mtime > MBOX_STALE_LOCK)
+		if (stat(lock_path, &st) == 0 &&
+		    (time(NULL) - st.st_mtime > MBOX_STALE_LOCK || holder_dead(lock_path)))
 			unlink(lock_path);
 		usleep(100000);
 	}
