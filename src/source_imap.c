@@ -362,12 +362,12 @@ int
 imap_conn_idle(struct imap_conn *c, int max_seconds, struct err *e)
 {
 	struct pollfd pfd;
+	uint32_t before;
 	int r, fd;
 
 	if (!c->has_idle) {
 		for (int left = max_seconds; left > 0; left -= 30) {
-			uint32_t before = c->imap->imap_selection_info->sel_exists;
-
+			before = c->imap->imap_selection_info->sel_exists;
 			r = mailimap_noop(c->imap);
 			if (r != MAILIMAP_NO_ERROR)
 				return imap_fail(c, r, "noop", e);
@@ -377,9 +377,16 @@ imap_conn_idle(struct imap_conn *c, int max_seconds, struct err *e)
 		}
 		return 0;
 	}
+	before = c->imap->imap_selection_info->sel_exists;
 	r = mailimap_idle(c->imap);
 	if (r != MAILIMAP_NO_ERROR)
 		return imap_fail(c, r, "idle", e);
+	/* Mail that came since the last command is announced with the
+	 * answer to IDLE itself, which libetpan has read already. */
+	if (c->imap->imap_selection_info->sel_exists != before) {
+		r = mailimap_idle_done(c->imap);
+		return r == MAILIMAP_NO_ERROR ? 1 : imap_fail(c, r, "idle", e);
+	}
 	fd = mailimap_idle_get_fd(c->imap);
 	pfd.fd = fd;
 	pfd.events = POLLIN;

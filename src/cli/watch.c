@@ -127,38 +127,42 @@ cmd_watch(int argc, char **argv, struct cli_ctx *ctx)
 	if (ctx->verbosity >= 0)
 		log_info("watching %s", ctx->cfg->mailbox.conn.url);
 	while (!stop_requested) {
-		int r = pass(ctx, ing);
+		int r;
 
-		if (r == EXIT_CONFIG) {
-			rc = r;
-			break;
-		}
-		if (r != 0) {
-			log_info("retrying in %d s", backoff);
-			nap(backoff);
-			backoff = backoff * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX : backoff * 2;
-			continue;
-		}
-		if (!imap) {
-			backoff = WATCH_BACKOFF_MIN;
-			nap(poll_s);
-			continue;
-		}
-		if (!conn) {
+		/* The IDLE connection is opened before the pass, so that mail
+		 * arriving during the pass is announced to it. */
+		if (imap && !conn) {
 			err_clear(&e);
 			if (imap_conn_open(ctx->cfg, &conn, &e) != SRC_OK) {
-				log_warn("%s; retrying in %d s", e.msg, backoff);
 				if (e.code == EXIT_CONFIG) {
+					cli_fail(&e);
 					rc = EXIT_CONFIG;
 					break;
 				}
+				log_warn("%s; retrying in %d s", e.msg, backoff);
 				nap(backoff);
 				backoff = backoff * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX
 									 : backoff * 2;
 				continue;
 			}
 		}
+		r = pass(ctx, ing);
+		if (r == EXIT_CONFIG) {
+			rc = r;
+			break;
+		}
+		if (r != 0) {
+			log_info("retrying in %d s", backoff);
+			imap_conn_free(&conn);
+			nap(backoff);
+			backoff = backoff * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX : backoff * 2;
+			continue;
+		}
 		backoff = WATCH_BACKOFF_MIN;
+		if (!imap) {
+			nap(poll_s);
+			continue;
+		}
 		err_clear(&e);
 		r = imap_conn_idle(conn, idle_s, &e);
 		if (r < 0) {
