@@ -1,33 +1,81 @@
 /* secdesk verify: reconciles the mailbox with the store, the audit for
  * silent loss. Lists every message on the server that the store lacks
- * (for IMAP every UID, \Seen or not, so that mail read by someone else
- * before secdesk took it shows up too), and every stored message whose copy
- * on the server was not marked done ([mailbox] after). Exit 0 when both
- * lists are empty, 65 when not, another code when the check could not run. */
+ * (all of them, whatever [mailbox] after would skip: mail read by someone
+ * else before secdesk took it shows up too), and every stored message whose
+ * copy on the server was not marked done. A message offered under a key the
+ * store does not know (a changed UIDVALIDITY) is downloaded and looked up by
+ * its SHA-256 before it is called missing. Exit 0 when both lists are
+ * empty, 65 when not, another code when the check could not run. */
 #include "compat.h"
 
 #include "cli.h"
+#include "ingest.h"
 #include "source.h"
 #include "source_imap.h"
 #include "xalloc.h"
 
+#define VERIFY_BATCH 100
+
 static int
-in_store(struct store *s, const char *source_id, const char *key, struct err *e)
+known(struct store *s, const char *sql, const char *a, const char *b, struct err *e)
 {
-	sqlite3_stmt *q = store_prepare(s, "SELECT 1 FROM intake WHERE source = ? AND key = ?", e);
+	sqlite3_stmt *q = store_prepare(s, sql, e);
 	int r;
 
 	if (!q)
 		return -1;
-	sqlite3_bind_text(q, 1, source_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
 	r = sqlite3_step(q);
 	sqlite3_reset(q);
 	if (r == SQLITE_ROW)
 		return 1;
 	if (r == SQLITE_DONE)
 		return 0;
-	return store_error(s, e, "cannot read intake");
+	return store_error(s, e, "cannot read the store");
+}
+
+struct lookup {
+	struct store *s;
+	struct strlist *stored; /* keys whose bytes the store holds */
+	struct err *e;
+};
+
+static int
+lookup_cb(void *arg, const char *key, const char *raw, size_t len)
+{
+	struct lookup *l = arg;
+	char hex[65];
+	int r;
+
+	ingest_sha256(raw, len, hex);
+	r = known(l->s, "SELECT 1 FROM raws WHERE sha256 = ?", hex, NULL, l->e);
+	if (r < 0)
+		return 1;
+	if (r == 1)
+		strlist_add(l->stored, key);
+	return 0;
+}
+
+/* \Seen flags by key, for IMAP: says which missing mail was read elsewhere. */
+static void
+imap_seen(const struct config *cfg, struct strlist *seen_keys)
+{
+	struct imap_conn *c = NULL;
+	struct err e = ERR_INIT;
+	uint32_t *uids = NULL;
+	unsigned char *seen = NULL;
+	size_t n = 0;
+
+	if (imap_conn_open(cfg, &c, &e) == SRC_OK && imap_conn_uids(c, &uids, &seen, &n, &e) == SRC_OK)
+		for (size_t i = 0; i < n; i++)
+			if (seen[i])
+				strlist_add_owned(seen_keys, xasprintf("%u/%u", imap_conn_uidvalidity(c),
+								       uids[i]));
+	free(uids);
+	free(seen);
+	imap_conn_free(&c);
 }
 
 /* Messages on the server the store lacks. */
@@ -35,53 +83,44 @@ static int
 check_server(struct cli_ctx *ctx, const struct source_ops *ops, struct source *src,
 	     long *missing, struct err *e)
 {
+	struct strlist keys = STRLIST_INIT, unknown = STRLIST_INIT, stored = STRLIST_INIT;
+	struct strlist seen = STRLIST_INIT;
+	struct lookup l = { ctx->store, &stored, e };
 	const char *id = ops->id(src);
 	const char *url = ctx->cfg->mailbox.conn.url;
+	int rc = ops->list(src, &keys, e);
 
-	if (strncmp(url, "imap://", 7) == 0 || strncmp(url, "imaps://", 8) == 0) {
-		struct imap_conn *c = NULL;
-		uint32_t *uids = NULL;
-		unsigned char *seen = NULL;
-		size_t n = 0;
-		int rc = imap_conn_open(ctx->cfg, &c, e);
+	for (size_t i = 0; rc == SRC_OK && i < keys.n; i++) {
+		int r = known(ctx->store, "SELECT 1 FROM intake WHERE source = ? AND key = ?", id,
+			      keys.items[i], e);
 
-		if (rc == SRC_OK)
-			rc = imap_conn_uids(c, &uids, &seen, &n, e);
-		for (size_t i = 0; rc == SRC_OK && i < n; i++) {
-			char key[32];
-			int r;
-
-			snprintf(key, sizeof(key), "%u/%u", imap_conn_uidvalidity(c), uids[i]);
-			r = in_store(ctx->store, id, key, e);
-			if (r < 0)
-				rc = -1;
-			else if (r == 0) {
-				printf("not in the store: %s %s%s\n", id, key, seen[i] ? " (seen)" : "");
-				(*missing)++;
-			}
-		}
-		free(uids);
-		free(seen);
-		imap_conn_free(&c);
-		return rc == SRC_OK ? 0 : -1;
+		if (r < 0)
+			rc = -1;
+		else if (r == 0)
+			strlist_add(&unknown, keys.items[i]);
 	}
-	{
-		struct strlist keys = STRLIST_INIT;
-		int rc = ops->list(src, &keys, e);
+	for (size_t off = 0; rc == SRC_OK && off < unknown.n; off += VERIFY_BATCH) {
+		size_t n = unknown.n - off < VERIFY_BATCH ? unknown.n - off : VERIFY_BATCH;
 
-		for (size_t i = 0; rc == SRC_OK && i < keys.n; i++) {
-			int r = in_store(ctx->store, id, keys.items[i], e);
-
-			if (r < 0)
-				rc = -1;
-			else if (r == 0) {
-				printf("not in the store: %s %s\n", id, keys.items[i]);
-				(*missing)++;
-			}
-		}
-		strlist_release(&keys);
-		return rc == SRC_OK ? 0 : -1;
+		rc = ops->fetch(src, (const char *const *)unknown.items + off, n, lookup_cb, &l, e);
+		if (rc == SRC_MSG_BAD) /* unreadable: it stays listed as missing */
+			rc = SRC_OK;
 	}
+	if (rc == SRC_OK && unknown.n > stored.n &&
+	    (strncmp(url, "imap://", 7) == 0 || strncmp(url, "imaps://", 8) == 0))
+		imap_seen(ctx->cfg, &seen);
+	for (size_t i = 0; rc == SRC_OK && i < unknown.n; i++) {
+		if (strlist_contains(&stored, unknown.items[i]))
+			continue;
+		printf("not in the store: %s %s%s\n", id, unknown.items[i],
+		       strlist_contains(&seen, unknown.items[i]) ? " (seen)" : "");
+		(*missing)++;
+	}
+	strlist_release(&keys);
+	strlist_release(&unknown);
+	strlist_release(&stored);
+	strlist_release(&seen);
+	return rc == SRC_OK ? 0 : -1;
 }
 
 /* Stored messages whose source copy was not marked done. */
@@ -116,6 +155,7 @@ cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 {
 	const struct source_ops *ops;
 	struct source *src = NULL;
+	struct config all;
 	struct err e = ERR_INIT;
 	long missing = 0, undone = 0;
 	char *id;
@@ -129,7 +169,11 @@ cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 			ctx->cfg->mailbox.conn.url);
 		return cli_fail(&e);
 	}
-	rc = ops->open(ctx->cfg, &src, &e);
+	/* The source opened as for after = keep lists every message, and
+	 * verify marks nothing. The copy shares the strings of ctx->cfg. */
+	all = *ctx->cfg;
+	all.mailbox.after = AFTER_KEEP;
+	rc = ops->open(&all, &src, &e);
 	if (rc != SRC_OK) {
 		if (!e.code)
 			e.code = rc == SRC_CONN_BAD ? EXIT_TEMPFAIL : EXIT_UNAVAILABLE;

@@ -117,4 +117,6 @@ check_eq "the new keys carry the new UIDVALIDITY" 505 \
 check_rc "after = seen: fetch after the change" 0 sd "$T_DIR/desk" fetch
 check_eq "takes the five new ones, nothing again" "505 505" "$(stored "$T_DIR/desk/secdesk.db")"
 check_eq "all 505 seen" 505 "$(server_seen)"
+check_rc "verify: the messages under their new keys are known by their bytes" 0 \
+	sd "$T_DIR/desk" verify
 done_testing
