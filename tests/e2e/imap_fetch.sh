@@ -76,4 +76,21 @@ check_eq "four stored" "4 4" "$(stored "$T_DIR/copy/secdesk.db")"
 check_eq "INBOX is empty" 0 "$(server_count)"
 check_eq "Archive holds the four" 4 "$(folder_count Archive)"
 check_eq "nothing left flagged \\Deleted" 0 "$(ls "$DC_MAILDIR/cur" | grep -c 'T' || true)"
+
+# tls = none, said explicitly: imap:// without STARTTLS (the server allows
+# plaintext logins here). It contradicts imaps://.
+dovecot_stop
+DC_PLAINTEXT=1 dovecot_start "$DC_DIR" || not_ok "Dovecot restarts with plaintext logins"
+gen_mails "$DC_MAILDIR" 17 18 a
+desk_config "$T_DIR/plain" "$IMAP" keep
+sed -i "s|^after = keep|after = keep\ntls = none|" "$T_DIR/plain/secdesk.conf"
+sd "$T_DIR/plain" db init >/dev/null
+logins=$(grep -c 'imap-login: Info: Login:' "$DC_DIR/dovecot.log")
+check_rc "imap://, tls = none: fetch" 0 sd "$T_DIR/plain" fetch
+check_eq "two stored" "2 2" "$(stored "$T_DIR/plain/secdesk.db")"
+check "the login went without TLS, as asked" sh -c "grep 'imap-login: Info: Login:' '$DC_DIR/dovecot.log' | tail -n +$((logins + 1)) | grep -vq TLS"
+desk_config "$T_DIR/contra" "$IMAPS" keep
+sed -i "s|^after = keep|after = keep\ntls = none|" "$T_DIR/contra/secdesk.conf"
+sd "$T_DIR/contra" db init >/dev/null
+check_rc "imaps:// with tls = none is refused (78)" 78 sd "$T_DIR/contra" fetch
 done_testing

@@ -20,7 +20,8 @@
 # The server certificate is for the DNS name "localhost" only: connecting to
 # 127.0.0.1 gives a host name mismatch.
 # DC_CAPABILITY, when set before dovecot_start, replaces the IMAP capability
-# list that Dovecot announces (e.g. to hide MOVE).
+# list that Dovecot announces (e.g. to hide MOVE). DC_PLAINTEXT=1 allows
+# logins without TLS (for tls = none).
 
 dc_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -57,6 +58,8 @@ TMPL
 dc_write_conf() {
 	cap_line=""
 	[ -n "${DC_CAPABILITY:-}" ] && cap_line="imap_capability = $DC_CAPABILITY"
+	plain=yes
+	[ -n "${DC_PLAINTEXT:-}" ] && plain=no
 	cat >"$DC_DIR/dovecot.conf" <<CONF
 base_dir = $DC_DIR/run
 state_dir = $DC_DIR/state
@@ -67,7 +70,7 @@ ssl = yes
 ssl_cert = <$DC_DIR/server.pem
 ssl_key = <$DC_DIR/server.key
 ssl_min_protocol = TLSv1.2
-disable_plaintext_auth = yes
+disable_plaintext_auth = $plain
 auth_mechanisms = plain login
 first_valid_uid = 0
 first_valid_gid = 0
