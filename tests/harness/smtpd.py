@@ -17,6 +17,9 @@ file complete before it appears (written to a dot file, then renamed).
                     received with one into MAILDIR/new, From its recipient,
                     To its From, without any RFC 3834 header
   --auth USER:PASS  require AUTH PLAIN or LOGIN with these credentials
+  --cert PEM --key PEM   the server's certificate, for:
+  --starttls        offer STARTTLS and require it before MAIL and AUTH
+  --smtps           TLS from the first byte (implicit TLS)
   --no-fsync        do not sync what is received (benchmarks: a sink)
   --quiet           no log lines on stderr
 
@@ -30,6 +33,7 @@ import itertools
 import json
 import os
 import signal
+import ssl
 import sys
 import time
 
@@ -143,6 +147,10 @@ def main():
     p.add_argument("--auth")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--no-fsync", action="store_true")
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--starttls", action="store_true")
+    p.add_argument("--smtps", action="store_true")
     args = p.parse_args()
     global SYNC
     SYNC = not args.no_fsync
@@ -157,20 +165,31 @@ def main():
             ok = (isinstance(auth_data, LoginPassword)
                   and auth_data.login.decode() == user
                   and auth_data.password.decode() == password)
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         kw = dict(authenticator=authenticator, auth_required=True,
-                  auth_require_tls=False)
+                  auth_require_tls=args.starttls or args.smtps)
+
+    ctx = None
+    if args.starttls or args.smtps:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+    if args.starttls:
+        kw.update(tls_context=ctx, require_starttls=True)
 
     Server.pipelining = args.pipelining
 
     def factory():
-        return Server(handler, hostname="smtpd.test", **kw)
+        srv = Server(handler, hostname="smtpd.test", **kw)
+        if args.smtps:
+            srv._tls_protocol = True  # aiosmtpd: the session is already TLS
+        return srv
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     srv = loop.run_until_complete(
-        loop.create_server(factory, host="127.0.0.1", port=args.port))
+        loop.create_server(factory, host="127.0.0.1", port=args.port,
+                           ssl=ctx if args.smtps else None))
     port = srv.sockets[0].getsockname()[1]
     if args.pid_file:
         write_atomic(args.pid_file, b"%d\n" % os.getpid())
