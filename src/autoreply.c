@@ -110,7 +110,7 @@ static const char *const list_headers[] = {
 static const char *const robot_subjects[] = {
 	"auto reply:", "autoreply:", "auto-reply:", "automatic reply:", "auto response:",
 	"autoresponse:", "out of office", "out of the office", "returned mail:",
-	"undeliverable:", "undelivered mail", "delivery status notification",
+	"undeliverable", "undelivered mail", "delivery status notification",
 	"mail delivery failed", "mail delivery failure", "delivery failure",
 	"failure notice", "warning: message", "abwesenheitsnotiz", "automatische antwort",
 	"r\xc3\xa9ponse automatique", "risposta automatica", "respuesta autom\xc3\xa1tica",
