@@ -21,7 +21,8 @@
 # 127.0.0.1 gives a host name mismatch.
 # DC_CAPABILITY, when set before dovecot_start, replaces the IMAP capability
 # list that Dovecot announces (e.g. to hide MOVE). DC_PLAINTEXT=1 allows
-# logins without TLS (for tls = none).
+# logins without TLS (for tls = none). DC_OAUTH_URL=http://127.0.0.1:PORT/tokeninfo
+# adds XOAUTH2, with tokens checked at that URL (tests/harness/tokeninfo.py).
 
 dc_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -60,6 +61,18 @@ dc_write_conf() {
 	[ -n "${DC_CAPABILITY:-}" ] && cap_line="imap_capability = $DC_CAPABILITY"
 	plain=yes
 	[ -n "${DC_PLAINTEXT:-}" ] && plain=no
+	mechs="plain login"
+	oauth_passdb=""
+	if [ -n "${DC_OAUTH_URL:-}" ]; then
+		mechs="plain login xoauth2"
+		printf 'tokeninfo_url = %s?access_token=\nusername_attribute = email\n' \
+			"$DC_OAUTH_URL" >"$DC_DIR/oauth2.conf"
+		oauth_passdb="passdb {
+  driver = oauth2
+  mechanisms = xoauth2
+  args = $DC_DIR/oauth2.conf
+}"
+	fi
 	cat >"$DC_DIR/dovecot.conf" <<CONF
 base_dir = $DC_DIR/run
 state_dir = $DC_DIR/state
@@ -71,7 +84,7 @@ ssl_cert = <$DC_DIR/server.pem
 ssl_key = <$DC_DIR/server.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = $plain
-auth_mechanisms = plain login
+auth_mechanisms = $mechs
 first_valid_uid = 0
 first_valid_gid = 0
 mail_uid = $DC_MAIL_UID
@@ -83,8 +96,10 @@ pop3_uidl_format = %08Xu%08Xv
 $cap_line
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u $DC_DIR/users
 }
+$oauth_passdb
 userdb {
   driver = passwd-file
   args = username_format=%u $DC_DIR/users
