@@ -173,9 +173,13 @@ mb_open(const struct config *cfg, struct source **out, struct err *e)
 	s->fd = -1;
 	s->path = xstrdup(path);
 	s->id = xasprintf("mbox:%s", path);
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err_set(e, EXIT_UNAVAILABLE, "mbox '%s': %s", path,
-			errno && !S_ISREG(st.st_mode) ? strerror(errno) : "not a regular file");
+	if (stat(path, &st) < 0) {
+		err_set(e, EXIT_UNAVAILABLE, "mbox '%s': %s", path, strerror(errno));
+		mb_close(s);
+		return SRC_BOX_BAD;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(e, EXIT_UNAVAILABLE, "mbox '%s': not a regular file", path);
 		mb_close(s);
 		return SRC_BOX_BAD;
 	}
