@@ -14,6 +14,7 @@ make_config "$d"
 cp "$TOP"/contrib/demo/inbox/new/* "$d/inbox/new/"
 vg() {
 	valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--suppressions="$TOP/tests/valgrind.supp" \
 		--error-exitcode=99 --log-file="$T_DIR/vg.log" "$SECDESK" -c "$d/secdesk.conf" "$@"
 }
 vg run >/dev/null 2>"$T_DIR/err"; rc=$?
