@@ -109,6 +109,15 @@ t1=$(now)
 report "mbsync (isync $(mbsync -v 2>/dev/null | head -1 | awk '{print $2}'))" "$t0" "$t1" "$out/rss2"
 got=$(ls "$out/mbsync/INBOX/new" "$out/mbsync/INBOX/cur" | grep -c . || true)
 [ "$got" -ge "$N" ] || echo "  (mbsync got $got of $N messages!)"
+# mbsync syncs every message file (FSync yes); secdesk syncs once per batch
+# of 100. Without its per-message fsync, for comparison:
+rm -rf "$out/mbsync"
+mkdir -p "$out/mbsync"
+sed -i '1i FSync no' "$out/mbsyncrc"
+t0=$(now)
+/usr/bin/env time -f '%M' -o "$out/rss2" mbsync -q -c "$out/mbsyncrc" pull
+t1=$(now)
+report "mbsync, FSync no" "$t0" "$t1" "$out/rss2"
 
 if [ -x "$SECDESK" ]; then
 	desk_conf "$out/desk"
