@@ -9,9 +9,9 @@ sd() { _d=$1; shift; timeout 60 "$SECDESK" -c "$_d/secdesk.conf" "$@"; }
 pids=""
 stop_fakes() { for p in $pids; do kill "$p" 2>/dev/null; done; }
 at_exit stop_fakes
-# fake MODE: starts tests/harness/fakeimap.py; its port in $port.
+# fake MODE [MAILDIR]: starts tests/harness/fakeimap.py; its port in $port.
 fake() {
-	python3 "$TOP/tests/harness/fakeimap.py" "$1" "$T_DIR/$1.port" "$T_DIR/$1.log" \
+	python3 "$TOP/tests/harness/fakeimap.py" "$1" "$T_DIR/$1.port" "$T_DIR/$1.log" ${2:-} \
 		>/dev/null 2>&1 </dev/null &
 	pids="$pids $!"
 	_i=0
@@ -52,4 +52,25 @@ desk "$T_DIR/nostls" "pop3://desk@127.0.0.1:$port"
 check_rc "pop3:// without STLS on the server: 69" 69 sd "$T_DIR/nostls" fetch
 check "the message says why" grep -q "offers no STLS" "$T_DIR/.err"
 check "no USER, PASS or AUTH was sent" sh -c "! grep -qi '^user\|^pass\|^auth' '$T_DIR/nostls.log'"
+
+# A POP3 server without UIDL: messages are known by their SHA-256.
+mkdir -p "$T_DIR/popdir"
+gen_mails "$T_DIR/popdir" 1 4 nouidl
+fake nouidl "$T_DIR/popdir"
+desk "$T_DIR/nouidl" "pop3://desk@127.0.0.1:$port"
+sed -i "s|^timeout = 2|timeout = 10\ntls = none|" "$T_DIR/nouidl/secdesk.conf"
+check_rc "pop3 without UIDL, after = seen (kept): fetch" 0 sd "$T_DIR/nouidl" fetch
+check_eq "four stored" "4 4" "$(stored "$T_DIR/nouidl/secdesk.db")"
+check_eq "keyed by SHA-256" 4 \
+	"$(sqlite3 "$T_DIR/nouidl/secdesk.db" "SELECT count(*) FROM intake WHERE key LIKE 'sha256:%'")"
+gen_mails "$T_DIR/popdir" 5 5 nouidl
+check_rc "again, one more on the server" 0 sd "$T_DIR/nouidl" fetch
+check_eq "only the new one is added" "5 5" "$(stored "$T_DIR/nouidl/secdesk.db")"
+sed -i "s|^after = seen|after = delete|" "$T_DIR/nouidl/secdesk.conf"
+gen_mails "$T_DIR/popdir" 6 7 nouidl
+check_rc "after = delete, two more on the server" 0 sd "$T_DIR/nouidl" fetch
+check_eq "nothing twice" "7 7" "$(stored "$T_DIR/nouidl/secdesk.db")"
+check_eq "the two taken with after = delete are deleted on the server" 0 \
+	"$(ls "$T_DIR/popdir" | grep -c 'M[67]P1' || true)"
+check_eq "the five taken before stay (seen leaves them)" 5 "$(ls "$T_DIR/popdir" | wc -l)"
 done_testing
