@@ -218,7 +218,12 @@ imap_conn_open(const struct config *cfg, struct imap_conn **out, struct err *e)
 								   : IMAP_DEFAULT_TIMEOUT);
 	if ((rc = connect_tls(c, e)) != SRC_OK || (rc = login(c, e)) != SRC_OK)
 		goto fail;
-	r = mailimap_select(c->imap, c->url.path);
+	/* after = keep (and verify) changes nothing: the mailbox is opened
+	 * read-only. */
+	if (cfg->mailbox.after == AFTER_KEEP)
+		r = mailimap_examine(c->imap, c->url.path);
+	else
+		r = mailimap_select(c->imap, c->url.path);
 	if (r != MAILIMAP_NO_ERROR) {
 		rc = conn_lost(r) ? imap_fail(c, r, "select", e) : SRC_BOX_BAD;
 		if (rc == SRC_BOX_BAD)
