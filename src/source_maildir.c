@@ -137,7 +137,8 @@ md_list(struct source *src, struct strlist *keys, struct err *e)
 	clear_entries(src);
 	if ((rc = scan(src, "new", e)) != SRC_OK || (rc = scan(src, "cur", e)) != SRC_OK)
 		return rc;
-	qsort(src->entries, src->n, sizeof(*src->entries), entry_cmp);
+	if (src->n > 1)
+		qsort(src->entries, src->n, sizeof(*src->entries), entry_cmp);
 	for (size_t i = 0; i < src->n; i++)
 		if (i == 0 || strcmp(src->entries[i].key, src->entries[i - 1].key) != 0)
 			strlist_add(keys, src->entries[i].key);
