@@ -99,9 +99,23 @@ utf8_clean(const char *s, size_t len)
 	struct buf b = BUF_INIT;
 
 	buf_init(&b, 0);
+	if (buf_grow(&b, len) < 0)
+		return xstrdup("");
 	while (p < end) {
 		unsigned c = *p;
-		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		size_t n;
+
+		/* Printable ASCII, tabs and newlines in one copy: most text. */
+		if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n') {
+			const unsigned char *q = p + 1;
+
+			while (q < end && ((*q >= 0x20 && *q < 0x7f) || *q == '\t' || *q == '\n'))
+				q++;
+			buf_add(&b, p, (size_t)(q - p));
+			p = q;
+			continue;
+		}
+		n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
 		bool ok = n > 0 && (size_t)(end - p) >= n;
 
 		for (size_t i = 1; ok && i < n; i++)
@@ -210,9 +224,17 @@ scan_headers(struct message *m, const char *raw, size_t len, size_t max)
 		colon = memchr(p, ':', (size_t)(line_end - p));
 		if (colon && colon > p) {
 			buf_init(&val, 0);
-			for (v = colon + 1; v < line_end; v++)
-				if (*v != '\r' && *v != '\n')
-					buf_addch(&val, *v);
+			/* Unfold: drop the CR and LF of each line break. */
+			for (v = colon + 1; v < line_end;) {
+				const char *brk = v;
+
+				while (brk < line_end && *brk != '\r' && *brk != '\n')
+					brk++;
+				buf_add(&val, v, (size_t)(brk - v));
+				v = brk;
+				while (v < line_end && (*v == '\r' || *v == '\n'))
+					v++;
+			}
 			if (cap == m->nheaders) {
 				cap = cap ? cap * 2 : 32;
 				m->headers = xreallocarray(m->headers, cap, sizeof(*m->headers));

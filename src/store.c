@@ -13,7 +13,8 @@ static int busy_timeout_ms = 30000;
 #define STORE_STMT_CACHE 64
 
 struct cached_stmt {
-	const char *sql; /* the caller's literal: compared by address, then text */
+	const char *key; /* the caller's pointer: a literal hits at once */
+	char *sql;       /* a copy of the text, for callers with other pointers */
 	sqlite3_stmt *stmt;
 };
 
@@ -71,7 +72,17 @@ store_prepare(struct store *s, const char *sql, struct err *e)
 	sqlite3_stmt *st;
 
 	for (int i = 0; i < s->ncache; i++) {
-		if (s->cache[i].sql == sql || strcmp(s->cache[i].sql, sql) == 0) {
+		/* A stack buffer may come back with other text: confirm. */
+		if (s->cache[i].key == sql && strcmp(s->cache[i].sql, sql) == 0) {
+			st = s->cache[i].stmt;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	}
+	for (int i = 0; i < s->ncache; i++) {
+		if (strcmp(s->cache[i].sql, sql) == 0) {
+			s->cache[i].key = sql;
 			st = s->cache[i].stmt;
 			sqlite3_reset(st);
 			sqlite3_clear_bindings(st);
@@ -86,10 +97,11 @@ store_prepare(struct store *s, const char *sql, struct err *e)
 	if (s->ncache == STORE_STMT_CACHE) {
 		/* Full: drop the oldest. Statements are short-lived in callers. */
 		sqlite3_finalize(s->cache[0].stmt);
-		free((char *)s->cache[0].sql);
+		free(s->cache[0].sql);
 		memmove(s->cache, s->cache + 1, sizeof(s->cache[0]) * (STORE_STMT_CACHE - 1));
 		s->ncache--;
 	}
+	s->cache[s->ncache].key = sql;
 	s->cache[s->ncache].sql = xstrdup(sql);
 	s->cache[s->ncache].stmt = st;
 	s->ncache++;
@@ -221,7 +233,7 @@ store_close(struct store **sp)
 		store_rollback(s);
 	for (int i = 0; i < s->ncache; i++) {
 		sqlite3_finalize(s->cache[i].stmt);
-		free((char *)s->cache[i].sql);
+		free(s->cache[i].sql);
 	}
 	sqlite3_close(s->db);
 	free(s->path);
