@@ -46,6 +46,7 @@ buf_grow(struct buf *b, size_t extra)
 	if (cap > max + 1)
 		cap = max + 1;
 	b->data = xrealloc(b->data, cap);
+	b->data[b->len] = '\0'; /* a fresh buffer is a valid empty string */
 	b->cap = cap;
 	return 0;
 }

@@ -140,6 +140,12 @@ test_buf_cap(void **state)
 	assert_int_equal(len, 5);
 	free(s);
 	assert_string_equal(buf_cstr(&b), "");
+	/* Grown but empty is still a valid empty string. */
+	assert_int_equal(buf_grow(&b, 5), 0);
+	s = buf_detach(&b, &len);
+	assert_string_equal(s, "");
+	assert_int_equal(len, 0);
+	free(s);
 	buf_release(&b);
 }
 
