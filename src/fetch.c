@@ -485,34 +485,43 @@ fail:
 	return -1;
 }
 
+/* Records, inside the caller's transaction, that the source copies of
+ * keys were marked done. */
 static int
-record_done(struct store *s, const char *source_id, const char *const *keys, size_t n,
-	    struct err *e)
+record_done(struct store *s, const char *source_id, const struct strlist *keys, struct err *e)
 {
-	sqlite3_stmt *q;
+	for (size_t i = 0; i < keys->n; i++) {
+		sqlite3_stmt *q = store_prepare(s, "UPDATE intake SET done = 1 WHERE source = ? "
+						"AND key = ? AND state <> 'pending'", e);
 
-	if (n == 0)
-		return 0;
-	if (store_begin(s, e) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		q = store_prepare(s, "UPDATE intake SET done = 1 WHERE source = ? AND key = ? "
-				  "AND state <> 'pending'", e);
 		if (!q)
-			goto fail;
+			return -1;
 		sqlite3_bind_text(q, 1, source_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, keys[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, keys->items[i], -1, SQLITE_STATIC);
 		if (sqlite3_step(q) != SQLITE_DONE) {
 			sqlite3_reset(q);
-			store_error(s, e, "cannot update intake");
-			goto fail;
+			return store_error(s, e, "cannot update intake");
 		}
 		sqlite3_reset(q);
 	}
+	return 0;
+}
+
+/* The same in a transaction of its own, at the end of a run. A failure
+ * here loses nothing: the next run finds the copies done and says so. */
+static int
+record_done_now(struct store *s, const char *source_id, struct strlist *keys, struct err *e)
+{
+	if (keys->n == 0)
+		return 0;
+	if (store_begin(s, e) < 0)
+		return -1;
+	if (record_done(s, source_id, keys, e) < 0) {
+		store_rollback(s);
+		return -1;
+	}
+	strlist_release(keys);
 	return store_commit(s, e);
-fail:
-	store_rollback(s);
-	return -1;
 }
 
 static int
@@ -525,10 +534,12 @@ src_fail(int rc, struct err *e)
 	return -1;
 }
 
+/* Marks the source copies done; what to record in the store is kept in
+ * done_keys and written with the next transaction (one commit fewer per
+ * batch). */
 static int
-mark_done(const struct source_ops *ops, struct source *src, struct store *s,
-	  const char *source_id, const char *const *keys, size_t n, struct fetch_stats *st,
-	  struct err *e)
+mark_done(const struct source_ops *ops, struct source *src, const char *const *keys, size_t n,
+	  struct strlist *done_keys, struct fetch_stats *st, struct err *e)
 {
 	int rc;
 
@@ -538,7 +549,9 @@ mark_done(const struct source_ops *ops, struct source *src, struct store *s,
 	if (rc != SRC_OK)
 		return src_fail(rc, e);
 	st->marked_done += (int)n;
-	return record_done(s, source_id, keys, n, e);
+	for (size_t i = 0; i < n; i++)
+		strlist_add(done_keys, keys[i]);
+	return 0;
 }
 
 int
@@ -547,6 +560,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 {
 	const struct source_ops *ops = source_find(cfg->mailbox.conn.url);
 	struct strlist keys = STRLIST_INIT, fresh = STRLIST_INIT, redo = STRLIST_INIT;
+	struct strlist done_keys = STRLIST_INIT;
 	struct batch b = { .s = s, .e = e };
 	struct source *src = NULL;
 	const char **done = NULL;
@@ -570,7 +584,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	if (known_keys(s, b.source_id, &keys, &fresh, &redo, e) < 0 ||
 	    settle_unlisted(s, b.source_id, &keys, e) < 0)
 		goto fail;
-	if (mark_done(ops, src, s, b.source_id, (const char *const *)redo.items, redo.n, st, e) < 0)
+	if (mark_done(ops, src, (const char *const *)redo.items, redo.n, &done_keys, st, e) < 0)
 		goto fail;
 
 	done = xcalloc(batch_size, sizeof(*done));
@@ -580,6 +594,10 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 
 		if (store_begin(s, e) < 0)
 			goto fail;
+		if (record_done(s, b.source_id, &done_keys, e) < 0) {
+			store_rollback(s);
+			goto fail;
+		}
 		frc = ops->fetch(src, (const char *const *)fresh.items + off, n, stage_cb, &b, e);
 		if (frc > 0) {
 			store_rollback(s);
@@ -588,6 +606,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		/* Whatever was staged before a connection dropped is kept. */
 		if (store_commit(s, e) < 0)
 			goto fail;
+		strlist_release(&done_keys);
 		st->fetched += (int)b.n;
 		/* Parsing starts only now that the raw bytes are on disk: a
 		 * parser crash must find them there on the next run. */
@@ -596,7 +615,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 			goto fail;
 		for (size_t i = 0; i < b.n; i++)
 			done[i] = b.rows[i].key;
-		if (mark_done(ops, src, s, b.source_id, done, b.n, st, e) < 0)
+		if (mark_done(ops, src, done, b.n, &done_keys, st, e) < 0)
 			goto fail;
 		batch_clear(&b);
 		if (frc == SRC_MSG_BAD) {
@@ -608,11 +627,17 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 			goto fail;
 		}
 	}
-	rc = 0;
+	rc = record_done_now(s, b.source_id, &done_keys, e);
 	goto out;
 fail:
 	rc = -1;
+	{
+		struct err ignored = ERR_INIT;
+
+		record_done_now(s, b.source_id, &done_keys, &ignored);
+	}
 out:
+	strlist_release(&done_keys);
 	batch_clear(&b);
 	free(b.rows);
 	free(done);
