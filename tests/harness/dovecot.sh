@@ -93,6 +93,7 @@ mail_home = $DC_DIR/home
 mail_location = maildir:$DC_MAILDIR
 mail_privileged_group =
 pop3_uidl_format = %08Xu%08Xv
+mailbox_idle_check_interval = 1 secs
 $cap_line
 passdb {
   driver = passwd-file
