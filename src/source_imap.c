@@ -1,10 +1,11 @@
 /* imaps://USER@HOST[:PORT]/MAILBOX and imap://... (STARTTLS required unless
  * [mailbox] tls = none) as a mail source.
  *
- * A message's key is "UIDVALIDITY/UID". list takes UID, size and flags of
- * every message in one UID FETCH; fetch takes BODY.PEEK[] (nothing is marked
- * read) in requests of at most IMAP_FETCH_BYTES, so that memory stays bounded
- * whatever the batch; mark_done applies [mailbox] after by UID. A changed
+ * A message's key is "UIDVALIDITY/UID". list is one UID SEARCH (UNSEEN for
+ * after = seen, else ALL); fetch asks for the batch's sizes, then takes
+ * BODY.PEEK[] (nothing is marked read) in requests of at most
+ * IMAP_FETCH_BYTES, so that memory stays bounded whatever the batch;
+ * mark_done applies [mailbox] after by UID. A changed
  * UIDVALIDITY gives new keys: the store recognises the messages it holds by
  * their bytes and Message-ID, so nothing is imported twice. */
 #include "compat.h"
@@ -433,30 +434,44 @@ im_id(struct source *src)
 	return src->id;
 }
 
+/* UIDs by UID SEARCH: UNSEEN for after = seen (a seen message is done, as
+ * for a Maildir), else ALL. Cheap even for a large mailbox: sizes are asked
+ * for only when a batch is fetched. */
 static int
 im_list(struct source *src, struct strlist *keys, struct err *e)
 {
-	unsigned char *seen = NULL;
-	size_t n = 0, k = 0;
-	int rc;
+	struct imap_conn *c = src->c;
+	struct mailimap_search_key *key;
+	clist *result = NULL;
+	size_t k = 0;
+	int r;
 
 	free(src->msgs);
 	src->msgs = NULL;
 	src->n = 0;
-	rc = fetch_index(src->c, &src->msgs, &seen, &n, e);
-	if (rc != SRC_OK)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		/* after = seen: a seen message is done (as for a Maildir). */
-		if (seen[i] && src->c->cfg->mailbox.after == AFTER_SEEN)
-			continue;
-		src->msgs[k++] = src->msgs[i];
+	if (c->cfg->mailbox.after == AFTER_SEEN)
+		key = mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNSEEN, NULL, NULL, NULL, NULL,
+					      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+					      NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+					      0, NULL, NULL, NULL);
+	else
+		key = mailimap_search_key_new_all();
+	r = mailimap_uid_search(c->imap, NULL, key, &result);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return imap_fail(c, r, "listing the messages", e);
+	src->msgs = xcalloc((size_t)clist_count(result) + 1, sizeof(*src->msgs));
+	for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
+		uint32_t *uid = clist_content(it);
+
+		if (uid && *uid)
+			src->msgs[k++].uid = *uid;
 	}
-	free(seen);
+	mailimap_search_result_free(result);
 	src->n = k;
 	qsort(src->msgs, src->n, sizeof(*src->msgs), msg_cmp);
 	for (size_t i = 0; i < src->n; i++)
-		strlist_add_owned(keys, xasprintf("%u/%u", src->c->uidvalidity, src->msgs[i].uid));
+		strlist_add_owned(keys, xasprintf("%u/%u", c->uidvalidity, src->msgs[i].uid));
 	return SRC_OK;
 }
 
@@ -538,15 +553,61 @@ fetch_some(struct source *src, const uint32_t *uids, size_t n, source_msg_cb cb,
 	return rc;
 }
 
+/* RFC822.SIZE of the messages of this batch, into src->msgs. */
+static int
+fetch_sizes(struct source *src, const char *const *keys, size_t n, struct err *e)
+{
+	struct imap_conn *c = src->c;
+	struct mailimap_set *set = mailimap_set_new_empty();
+	struct mailimap_fetch_type *ft;
+	clist *result = NULL;
+	size_t k = 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t uid = key_uid(src, keys[i]);
+
+		if (uid && find_msg(src, uid)) {
+			mailimap_set_add_single(set, uid);
+			k++;
+		}
+	}
+	if (!k) {
+		mailimap_set_free(set);
+		return SRC_OK;
+	}
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	r = mailimap_uid_fetch(c->imap, set, ft, &result);
+	mailimap_fetch_type_free(ft);
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR)
+		return imap_fail(c, r, "asking for message sizes", e);
+	for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
+		uint32_t uid = 0, size = 0;
+		struct imap_msg *m;
+
+		read_att(clist_content(it), &uid, &size, NULL, NULL);
+		if (uid && (m = find_msg(src, uid)))
+			m->size = size;
+	}
+	mailimap_fetch_list_free(result);
+	return SRC_OK;
+}
+
 static int
 im_fetch(struct source *src, const char *const *keys, size_t n, source_msg_cb cb, void *arg,
 	 struct err *e)
 {
-	uint32_t *uids = xcalloc(n + 1, sizeof(*uids));
+	uint32_t *uids;
 	size_t k = 0, bytes = 0;
-	int rc = SRC_OK, skipped = 0;
+	int rc, skipped = 0;
 	struct err skip_err = ERR_INIT;
 
+	if ((rc = fetch_sizes(src, keys, n, e)) != SRC_OK)
+		return rc;
+	uids = xcalloc(n + 1, sizeof(*uids));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t uid = key_uid(src, keys[i]);
 		struct imap_msg *m = uid ? find_msg(src, uid) : NULL;

@@ -77,6 +77,27 @@ check_eq "INBOX is empty" 0 "$(server_count)"
 check_eq "Archive holds the four" 4 "$(folder_count Archive)"
 check_eq "nothing left flagged \\Deleted" 0 "$(ls "$DC_MAILDIR/cur" | grep -c 'T' || true)"
 
+# Large messages: a batch of five 3 MB messages is taken in several
+# requests of at most 8 MB, every byte intact.
+python3 - "$DC_MAILDIR" <<'PY2'
+import os, sys
+for i in range(5):
+    line = ("%06d" % i) * 12 + "\n"
+    msg = ("From: big%d@example.org\nTo: secretariat@icpermed.example\nSubject: Big %d\n"
+           "Message-ID: <big-%d@example.org>\n\n" % (i, i, i)) + line * (3 * 1024 * 1024 // len(line))
+    name = "1790000%03d.M%dP1.big" % (i, i)
+    with open(os.path.join(sys.argv[1], "tmp", name), "w") as f:
+        f.write(msg)
+    os.rename(os.path.join(sys.argv[1], "tmp", name), os.path.join(sys.argv[1], "new", name))
+PY2
+[ "$(id -u)" -eq 0 ] && chown -R "$DC_MAIL_UID:$DC_MAIL_GID" "$DC_MAILDIR"
+desk_config "$T_DIR/big" "$IMAPS" delete
+sd "$T_DIR/big" db init >/dev/null
+check_rc "five 3 MB messages in one batch" 0 sd "$T_DIR/big" fetch
+check_eq "all five stored, each over 3 MB" 5 \
+	"$(sqlite3 "$T_DIR/big/secdesk.db" "SELECT count(*) FROM raws WHERE size > 3000000")"
+check_eq "and gone from the server" 0 "$(ls "$DC_MAILDIR/new" "$DC_MAILDIR/cur" | grep -c big || true)"
+
 # tls = none, said explicitly: imap:// without STARTTLS (the server allows
 # plaintext logins here). It contradicts imaps://.
 dovecot_stop
