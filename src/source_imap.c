@@ -10,8 +10,9 @@
  * their bytes and Message-ID, so nothing is imported twice. */
 #include "compat.h"
 
-#include <signal.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <libetpan/libetpan.h>
 
@@ -28,6 +29,8 @@
 /* A message larger than this is left on the server and reported. */
 #define IMAP_MAX_MESSAGE ((size_t)256 * 1024 * 1024)
 #define IMAP_DEFAULT_TIMEOUT 60
+/* Bytes of bodies the read-ahead thread may hold. */
+#define IMAP_PREFETCH_BYTES ((size_t)16 * 1024 * 1024)
 
 struct imap_msg {
 	uint32_t uid;
@@ -50,6 +53,17 @@ struct source {
 	struct imap_msg *msgs; /* sorted by uid */
 	size_t n;
 	unsigned long handed; /* messages given to callbacks (fault injection) */
+	/* Read-ahead: while the caller stores and processes one batch, a
+	 * thread fetches the bodies of the next UIDs of the list. The
+	 * connection is the thread's until it is joined (pf_join), which
+	 * every other use of it does first. */
+	pthread_t pf_thread;
+	bool pf_running;
+	uint32_t *pf_uids; /* sorted */
+	size_t pf_n;
+	clist **pf_res;    /* UID FETCH results, bodies inside */
+	size_t pf_nres;
+	int pf_r;          /* libetpan's code of the thread's last request */
 };
 
 static const char *
@@ -513,127 +527,248 @@ fault_stop(struct source *src)
 }
 
 static int
-fetch_some(struct source *src, const uint32_t *uids, size_t n, source_msg_cb cb, void *arg,
-	   struct err *e)
+u32_cmp(const void *a, const void *b)
 {
-	struct imap_conn *c = src->c;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* UID FETCH uids (UID RFC822.SIZE): sizes[i] for uids[i] (uids sorted).
+ * Touches nothing but the connection: the read-ahead thread uses it. */
+static int
+request_sizes(mailimap *imap, const uint32_t *uids, size_t n, uint32_t *sizes)
+{
 	struct mailimap_set *set = mailimap_set_new_empty();
 	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	clist *result = NULL;
-	int r, rc = SRC_OK;
+	int r;
 
+	for (size_t i = 0; i < n; i++)
+		mailimap_set_add_single(set, uids[i]);
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	r = mailimap_uid_fetch(imap, set, ft, &result);
+	mailimap_fetch_type_free(ft);
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
+		uint32_t uid = 0, size = 0, *at;
+
+		read_att(clist_content(it), &uid, &size, NULL, NULL);
+		at = uid ? bsearch(&uid, uids, n, sizeof(*uids), u32_cmp) : NULL;
+		if (at)
+			sizes[at - uids] = size;
+	}
+	mailimap_fetch_list_free(result);
+	return MAILIMAP_NO_ERROR;
+}
+
+/* UID FETCH uids (UID BODY.PEEK[]): the result, bodies inside. */
+static int
+request_bodies(mailimap *imap, const uint32_t *uids, size_t n, clist **result)
+{
+	struct mailimap_set *set = mailimap_set_new_empty();
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	int r;
+
+	*result = NULL;
 	for (size_t i = 0; i < n; i++)
 		mailimap_set_add_single(set, uids[i]);
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(
 		ft, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
-	r = mailimap_uid_fetch(c->imap, set, ft, &result);
+	r = mailimap_uid_fetch(imap, set, ft, result);
 	mailimap_fetch_type_free(ft);
 	mailimap_set_free(set);
-	if (r != MAILIMAP_NO_ERROR)
-		return imap_fail(c, r, "fetching messages", e);
+	return r;
+}
+
+/* Hands the bodies in result whose UID is in want (sorted) and not yet in
+ * got to cb. Returns 0 or cb's non-zero value. */
+static int
+deliver(struct source *src, clist *result, const uint32_t *want, unsigned char *got, size_t n,
+	source_msg_cb cb, void *arg)
+{
 	for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
 		struct mailimap_msg_att_body_section *body = NULL;
-		uint32_t uid = 0;
+		uint32_t uid = 0, *at;
 		char key[32];
+		int r;
 
 		read_att(clist_content(it), &uid, NULL, NULL, &body);
 		/* Untagged FETCH for flag changes carry no body: not ours. */
 		if (!uid || !body || !body->sec_body_part)
 			continue;
-		snprintf(key, sizeof(key), "%u/%u", c->uidvalidity, uid);
+		at = bsearch(&uid, want, n, sizeof(*want), u32_cmp);
+		if (!at || got[at - want])
+			continue;
+		got[at - want] = 1;
+		snprintf(key, sizeof(key), "%u/%u", src->c->uidvalidity, uid);
 		r = cb(arg, key, body->sec_body_part, body->sec_length);
-		if (r != 0) {
-			rc = r;
-			break;
-		}
+		if (r != 0)
+			return r;
 		fault_stop(src);
 	}
-	mailimap_fetch_list_free(result);
-	return rc;
+	return 0;
 }
 
-/* RFC822.SIZE of the messages of this batch, into src->msgs. */
-static int
-fetch_sizes(struct source *src, const char *const *keys, size_t n, struct err *e)
+static void *
+pf_main(void *arg)
 {
-	struct imap_conn *c = src->c;
-	struct mailimap_set *set = mailimap_set_new_empty();
-	struct mailimap_fetch_type *ft;
-	clist *result = NULL;
-	size_t k = 0;
-	int r;
+	struct source *src = arg;
+	mailimap *imap = src->c->imap;
+	uint32_t *sizes = xcalloc(src->pf_n + 1, sizeof(*sizes));
+	uint32_t *group = xcalloc(src->pf_n + 1, sizeof(*group));
+	size_t i = 0, total = 0;
+	int r = request_sizes(imap, src->pf_uids, src->pf_n, sizes);
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t uid = key_uid(src, keys[i]);
+	while (r == MAILIMAP_NO_ERROR && i < src->pf_n && total < IMAP_PREFETCH_BYTES) {
+		size_t k = 0, bytes = 0;
+		clist *res;
 
-		if (uid && find_msg(src, uid)) {
-			mailimap_set_add_single(set, uid);
-			k++;
+		for (; i < src->pf_n; i++) {
+			/* Too large ones are left to the caller, which reports them. */
+			if (sizes[i] > IMAP_MAX_MESSAGE)
+				continue;
+			if (k && bytes + sizes[i] > IMAP_FETCH_BYTES)
+				break;
+			group[k++] = src->pf_uids[i];
+			bytes += sizes[i];
 		}
+		if (!k)
+			break;
+		r = request_bodies(imap, group, k, &res);
+		if (r != MAILIMAP_NO_ERROR)
+			break;
+		src->pf_res = xreallocarray(src->pf_res, src->pf_nres + 1, sizeof(*src->pf_res));
+		src->pf_res[src->pf_nres++] = res;
+		total += bytes;
 	}
-	if (!k) {
-		mailimap_set_free(set);
-		return SRC_OK;
-	}
-	ft = mailimap_fetch_type_new_fetch_att_list_empty();
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
-	r = mailimap_uid_fetch(c->imap, set, ft, &result);
-	mailimap_fetch_type_free(ft);
-	mailimap_set_free(set);
-	if (r != MAILIMAP_NO_ERROR)
-		return imap_fail(c, r, "asking for message sizes", e);
-	for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
-		uint32_t uid = 0, size = 0;
-		struct imap_msg *m;
+	src->pf_r = r;
+	free(sizes);
+	free(group);
+	return NULL;
+}
 
-		read_att(clist_content(it), &uid, &size, NULL, NULL);
-		if (uid && (m = find_msg(src, uid)))
-			m->size = size;
+static void
+pf_join(struct source *src)
+{
+	if (src->pf_running) {
+		pthread_join(src->pf_thread, NULL);
+		src->pf_running = false;
 	}
-	mailimap_fetch_list_free(result);
-	return SRC_OK;
+}
+
+static void
+pf_discard(struct source *src)
+{
+	pf_join(src);
+	for (size_t i = 0; i < src->pf_nres; i++)
+		mailimap_fetch_list_free(src->pf_res[i]);
+	free(src->pf_res);
+	free(src->pf_uids);
+	src->pf_res = NULL;
+	src->pf_nres = 0;
+	src->pf_uids = NULL;
+	src->pf_n = 0;
+}
+
+/* Starts reading ahead the n listed UIDs after the UID after. */
+static void
+pf_start(struct source *src, uint32_t after, size_t n)
+{
+	sigset_t all, old;
+	size_t k = 0;
+
+	pf_discard(src);
+	src->pf_uids = xcalloc(n + 1, sizeof(*src->pf_uids));
+	for (size_t i = 0; i < src->n && k < n; i++)
+		if (src->msgs[i].uid > after)
+			src->pf_uids[k++] = src->msgs[i].uid;
+	src->pf_n = k;
+	src->pf_r = MAILIMAP_NO_ERROR;
+	if (!k)
+		return;
+	/* Signals are for the main thread (watch's SIGTERM, the parser's
+	 * alarm): the reader runs with all of them blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	src->pf_running = pthread_create(&src->pf_thread, NULL, pf_main, src) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static int
 im_fetch(struct source *src, const char *const *keys, size_t n, source_msg_cb cb, void *arg,
 	 struct err *e)
 {
-	uint32_t *uids;
-	size_t k = 0, bytes = 0;
-	int rc, skipped = 0;
+	struct imap_conn *c = src->c;
+	uint32_t *want = xcalloc(n + 1, sizeof(*want)), *left, *sizes, *group;
+	unsigned char *got;
+	size_t nw = 0, nl = 0, k = 0, bytes = 0;
+	int rc = SRC_OK, r, skipped = 0;
 	struct err skip_err = ERR_INIT;
 
-	if ((rc = fetch_sizes(src, keys, n, e)) != SRC_OK)
-		return rc;
-	uids = xcalloc(n + 1, sizeof(*uids));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t uid = key_uid(src, keys[i]);
-		struct imap_msg *m = uid ? find_msg(src, uid) : NULL;
 
-		if (!m)
-			continue;
-		if (m->size > IMAP_MAX_MESSAGE) {
-			err_set(&skip_err, EXIT_DATAERR, "imap message %s is %u bytes, more than "
-				"%zu: left on the server", keys[i], m->size, IMAP_MAX_MESSAGE);
+		if (uid && find_msg(src, uid))
+			want[nw++] = uid;
+	}
+	qsort(want, nw, sizeof(*want), u32_cmp);
+	got = xcalloc(nw + 1, 1);
+	/* What the read-ahead brought first; a failure there is met again,
+	 * and graded, on the normal path. */
+	pf_join(src);
+	for (size_t i = 0; i < src->pf_nres && rc == SRC_OK; i++)
+		rc = deliver(src, src->pf_res[i], want, got, nw, cb, arg);
+	pf_discard(src);
+	if (rc != SRC_OK)
+		goto out_free;
+	left = xcalloc(nw + 1, sizeof(*left));
+	for (size_t i = 0; i < nw; i++)
+		if (!got[i])
+			left[nl++] = want[i];
+	sizes = xcalloc(nl + 1, sizeof(*sizes));
+	group = xcalloc(nl + 1, sizeof(*group));
+	r = nl ? request_sizes(c->imap, left, nl, sizes) : MAILIMAP_NO_ERROR;
+	if (r != MAILIMAP_NO_ERROR)
+		rc = imap_fail(c, r, "asking for message sizes", e);
+	for (size_t i = 0; rc == SRC_OK && i <= nl; i++) {
+		clist *res;
+
+		if (i < nl && sizes[i] > IMAP_MAX_MESSAGE) {
+			err_set(&skip_err, EXIT_DATAERR, "imap message %u/%u is %u bytes, more "
+				"than %zu: left on the server", c->uidvalidity, left[i], sizes[i],
+				IMAP_MAX_MESSAGE);
 			skipped++;
 			continue;
 		}
-		if (k && bytes + m->size > IMAP_FETCH_BYTES) {
-			rc = fetch_some(src, uids, k, cb, arg, e);
-			if (rc != SRC_OK)
-				goto out;
+		if (k && (i == nl || bytes + sizes[i] > IMAP_FETCH_BYTES)) {
+			r = request_bodies(c->imap, group, k, &res);
+			if (r != MAILIMAP_NO_ERROR) {
+				rc = imap_fail(c, r, "fetching messages", e);
+				break;
+			}
+			rc = deliver(src, res, want, got, nw, cb, arg);
+			mailimap_fetch_list_free(res);
 			k = 0;
 			bytes = 0;
 		}
-		uids[k++] = uid;
-		bytes += m->size;
+		if (i < nl) {
+			group[k++] = left[i];
+			bytes += sizes[i];
+		}
 	}
-	if (k)
-		rc = fetch_some(src, uids, k, cb, arg, e);
-out:
-	free(uids);
+	free(left);
+	free(sizes);
+	free(group);
+	if (rc == SRC_OK && nw)
+		pf_start(src, want[nw - 1], n);
+out_free:
+	free(want);
+	free(got);
 	if (rc == SRC_OK && skipped) {
 		*e = skip_err;
 		return SRC_MSG_BAD;
@@ -709,6 +844,7 @@ im_mark_done(struct source *src, const char *const *keys, size_t n, struct err *
 
 	if (after == AFTER_KEEP || n == 0)
 		return SRC_OK;
+	pf_join(src); /* the connection is ours again; what was read ahead stays */
 	set = mailimap_set_new_empty();
 	for (size_t i = 0; i < n; i++) {
 		uint32_t uid = key_uid(src, keys[i]);
@@ -761,6 +897,7 @@ im_close(struct source *src)
 {
 	if (!src)
 		return;
+	pf_discard(src);
 	imap_conn_free(&src->c);
 	free(src->msgs);
 	free(src->id);
