@@ -391,22 +391,7 @@ insert_message(struct store *s, int64_t ticket_id, int64_t raw_id, const char *k
 	sqlite3_reset(st);
 	id = sqlite3_last_insert_rowid(store_db(s));
 
-	st = store_prepare(s, "INSERT INTO messages_fts (rowid, subject, body, names) "
-			   "VALUES (?, ?, ?, ?)", e);
-	if (!st) {
-		id = -1;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, m->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->body ? m->body : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, buf_cstr(&names), -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_reset(st);
-		id = store_error(s, e, "cannot index message");
-		goto out;
-	}
-	sqlite3_reset(st);
+	/* Indexed for search at commit: see store_commit(). */
 out:
 	buf_release(&to);
 	buf_release(&cc);

@@ -383,24 +383,9 @@ record_message(struct store *s, const struct compose *c, const struct outbound *
 	}
 	sqlite3_reset(st);
 	id = sqlite3_last_insert_rowid(store_db(s));
-	if (c->index) {
-		st = store_prepare(s, "INSERT INTO messages_fts (rowid, subject, body, names) "
-				   "VALUES (?, ?, ?, ?)", e);
-		if (!st) {
-			id = -1;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, buf_cstr(&names), -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_reset(st);
-			id = store_error(s, e, "cannot index outgoing mail");
-			goto out;
-		}
-		sqlite3_reset(st);
-	}
+	/* Full-text indexing happens at commit (store_commit): an FTS5 insert
+	 * in the middle of a transaction is flushed by every later statement. */
+	(void)c->index;
 out:
 	buf_release(&to);
 	buf_release(&cc);
