@@ -1,17 +1,35 @@
-/* parse.c - a basic RFC 5322 + MIME parser over libetpan: decoded headers,
- * addresses, Date, Message-IDs and the best text body.
+/* parse.c - RFC 5322 + MIME into a struct message.
  *
- * The foundation's version: the deep MIME work (own RFC 2047/2231
- * decoders, HTML to text, attachments, limits against hostile input)
- * replaces it. */
+ * The MIME structure is walked here, not by libetpan: Debian's libetpan
+ * 1.9.4 overflows a heap buffer on a boundary="\"" parameter, recurses
+ * without a depth limit and cannot be bounded in part count or line length.
+ * libetpan only sees a small header block that this file builds out of the
+ * address fields (From, Sender, Reply-To, To, Cc), capped in size: its
+ * RFC 5322 address grammar is the part worth reusing. Everything else
+ * (encoded words, parameters, dates, message-ids, transfer encodings,
+ * charsets, HTML, TNEF, bounces) is secdesk's own code, written to degrade
+ * byte by byte instead of failing.
+ *
+ * The limits (struct parse_limits, after Dovecot's message_parser_settings)
+ * bound the work: nesting depth, number of parts, header block size, header
+ * line length; the attachment bytes kept are bounded by max_message_size. */
 #include "compat.h"
 
-#include <iconv.h>
+#include <ctype.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <libetpan/libetpan.h>
+#include <libxml/parser.h>
+#include <pthread.h>
 #include <strings.h>
 
 #include "buf.h"
+#include "charset.h"
+#include "flowed.h"
+#include "html.h"
 #include "parse.h"
+#include "rfc2047.h"
+#include "tnef.h"
 #include "xalloc.h"
 
 const struct parse_limits parse_limits_default = {
@@ -22,20 +40,899 @@ const struct parse_limits parse_limits_default = {
 	.max_depth = 20,
 };
 
-void
-message_init(struct message *m)
+/* Longest boundary accepted (RFC 2046 allows 70; clients stay far below). */
+#define MAX_BOUNDARY 200
+/* Address fields handed to libetpan, at most. */
+#define MAX_ADDR_BLOCK (64 * 1024)
+
+enum role {
+	R_BODY = 1 << 0,    /* may give the body */
+	R_ATT = 1 << 1,     /* records attachments */
+	R_ALTREST = 1 << 2, /* a non-chosen alternative: its text is a copy */
+};
+
+struct pctx {
+	struct message *m;
+	struct parse_limits lim;
+	unsigned nparts;
+	size_t kept;       /* attachment bytes kept */
+	bool body_set;
+	bool body_html;    /* the body came from HTML (a later plain part wins) */
+	struct buf body;
+	struct buf notes;
+	bool in_report;
+	/* the first message/rfc822 part, for a body when there is none */
+	const char *fwd;
+	const char *fwd_end;
+	unsigned fwd_depth;
+};
+
+static void
+note(struct pctx *c, unsigned flag, const char *what)
 {
-	memset(m, 0, sizeof(*m));
-	m->message_id = xstrdup("");
-	m->in_reply_to = xstrdup("");
-	m->subject = xstrdup("");
-	m->from.name = xstrdup("");
-	m->from.addr = xstrdup("");
-	m->sender.name = xstrdup("");
-	m->sender.addr = xstrdup("");
-	m->reply_to.name = xstrdup("");
-	m->reply_to.addr = xstrdup("");
-	m->body = xstrdup("");
+	c->m->flags |= flag;
+	/* Each reason once. */
+	if (c->notes.data && strstr(c->notes.data, what))
+		return;
+	if (c->notes.len)
+		buf_addstr(&c->notes, "; ");
+	buf_addstr(&c->notes, what);
+}
+
+/* ---- header blocks ---------------------------------------------------- */
+
+/* The end of the header block starting at p: just past the empty line (or
+ * end). Lines are LF-terminated (the input was normalised). */
+static const char *
+header_end(const char *p, const char *end, const char **body_r)
+{
+	while (p < end) {
+		const char *nl;
+
+		if (*p == '\n') {
+			*body_r = p + 1;
+			return p;
+		}
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	*body_r = end;
+	return end;
+}
+
+static bool
+is_field_start(const char *p, const char *le)
+{
+	const char *q = p;
+
+	while (q < le && *q != ':' && *q > ' ' && *q < 0x7f)
+		q++;
+	return q > p && q < le && *q == ':';
+}
+
+/* Calls fn for each field of the block [p, end): name, unfolded raw value.
+ * Returns false when the block was cut at the header limits. */
+typedef void (*field_fn)(void *arg, const char *name, size_t nlen, const char *value, size_t vlen);
+
+static void
+fields_each(struct pctx *c, const char *p, const char *end, field_fn fn, void *arg)
+{
+	struct buf val = BUF_INIT;
+
+	if ((size_t)(end - p) > c->lim.max_header_size) {
+		end = p + c->lim.max_header_size;
+		note(c, MSG_TRUNCATED, "a header block over the size limit was cut");
+	}
+	buf_init(&val, 0);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *name = p, *colon, *next;
+
+		if (!is_field_start(p, le)) {
+			/* Not a field (a stray continuation or junk): skipped. */
+			p = nl ? nl + 1 : end;
+			continue;
+		}
+		colon = memchr(p, ':', (size_t)(le - p));
+		buf_reset(&val);
+		buf_add(&val, colon + 1, (size_t)(le - colon - 1));
+		next = nl ? nl + 1 : end;
+		/* Continuation lines; the line break goes, the whitespace stays. */
+		while (next < end && (*next == ' ' || *next == '\t')) {
+			const char *nl2 = memchr(next, '\n', (size_t)(end - next));
+			const char *le2 = nl2 ? nl2 : end;
+
+			if (val.len + (size_t)(le2 - next) <= c->lim.max_line_length)
+				buf_add(&val, next, (size_t)(le2 - next));
+			else
+				note(c, MSG_TRUNCATED, "a header field over the line limit was cut");
+			next = nl2 ? nl2 + 1 : end;
+		}
+		if (val.len > c->lim.max_line_length) {
+			val.len = c->lim.max_line_length;
+			val.data[val.len] = '\0';
+			note(c, MSG_TRUNCATED, "a header field over the line limit was cut");
+		}
+		{
+			const char *v = buf_cstr(&val);
+			size_t vlen = val.len;
+
+			while (vlen && (*v == ' ' || *v == '\t')) {
+				v++;
+				vlen--;
+			}
+			while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+				vlen--;
+			fn(arg, name, (size_t)(colon - name), v, vlen);
+		}
+		p = next;
+	}
+	buf_release(&val);
+}
+
+static bool
+name_is(const char *name, size_t nlen, const char *want)
+{
+	return strlen(want) == nlen && strncasecmp(name, want, nlen) == 0;
+}
+
+/* The MIME fields of one entity. */
+struct mhdr {
+	char *ctype;
+	char *cte;
+	char *cdisp;
+};
+
+static void
+mhdr_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
+{
+	struct mhdr *h = arg;
+	char **slot = NULL;
+
+	if (name_is(name, nlen, "content-type"))
+		slot = &h->ctype;
+	else if (name_is(name, nlen, "content-transfer-encoding"))
+		slot = &h->cte;
+	else if (name_is(name, nlen, "content-disposition"))
+		slot = &h->cdisp;
+	if (slot && !*slot)
+		*slot = xstrndup(v, vlen);
+}
+
+static void
+mhdr_release(struct mhdr *h)
+{
+	free(h->ctype);
+	free(h->cte);
+	free(h->cdisp);
+}
+
+/* The first value of field name in the block [p, end), raw; NULL. */
+struct find_one {
+	const char *name;
+	char *value;
+};
+
+static void
+find_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
+{
+	struct find_one *f = arg;
+
+	if (!f->value && name_is(name, nlen, f->name))
+		f->value = xstrndup(v, vlen);
+}
+
+static char *
+block_field(struct pctx *c, const char *p, const char *end, const char *name)
+{
+	struct find_one f = { name, NULL };
+
+	fields_each(c, p, end, find_field, &f);
+	return f.value;
+}
+
+/* "type/subtype" lowercased into out; the default when absent or
+ * malformed (RFC 2045 5.2). */
+static void
+media_type(const char *v, const char *dflt, char *out, size_t n)
+{
+	size_t i = 0;
+	bool slash = false;
+
+	if (!v)
+		goto dflt;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	for (; *v && *v != ';' && !isspace((unsigned char)*v) && i + 1 < n; v++) {
+		if (*v == '/')
+			slash = true;
+		out[i++] = (char)tolower((unsigned char)*v);
+	}
+	out[i] = '\0';
+	if (slash && out[0] != '/' && out[i - 1] != '/')
+		return;
+dflt:
+	snprintf(out, n, "%s", dflt);
+}
+
+static bool
+type_is(const char *type, const char *prefix)
+{
+	return strncmp(type, prefix, strlen(prefix)) == 0;
+}
+
+/* ---- transfer encodings --------------------------------------------- */
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static const signed char b64tab[256] = {
+	['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,
+	['H'] = 8,  ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
+	['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
+	['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
+	['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
+	['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
+	['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+	['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63,
+	['/'] = 64,
+};
+
+/* Lenient: characters outside the alphabet are skipped, padding and what
+ * follows a final '=' end the data. */
+static void
+b64_decode(struct buf *out, const char *s, size_t len)
+{
+	unsigned acc = 0;
+	int bits = 0;
+	unsigned char *o;
+	size_t k = 0;
+
+	if (buf_grow(out, len / 4 * 3 + 3) < 0)
+		return;
+	o = (unsigned char *)out->data + out->len;
+	for (size_t i = 0; i < len; i++) {
+		int v = b64tab[(unsigned char)s[i]];
+
+		if (v == 0)
+			continue;
+		acc = (acc << 6) | (unsigned)(v - 1);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			o[k++] = (unsigned char)(acc >> bits);
+		}
+	}
+	out->len += k;
+	out->data[out->len] = '\0';
+}
+
+static void
+qp_decode(struct buf *out, const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+	char *o;
+	size_t k = 0;
+
+	if (buf_grow(out, len) < 0)
+		return;
+	o = out->data + out->len;
+	while (p < end) {
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		const char *stop = eq ? eq : end;
+
+		/* Trailing whitespace of a line is not text (RFC 2045 6.7). */
+		while (p < stop) {
+			const char *nl = memchr(p, '\n', (size_t)(stop - p));
+			const char *le = nl ? nl : stop, *te = le;
+
+			if (nl)
+				while (te > p && (te[-1] == ' ' || te[-1] == '\t'))
+					te--;
+			memcpy(o + k, p, (size_t)(te - p));
+			k += (size_t)(te - p);
+			if (nl)
+				o[k++] = '\n';
+			p = nl ? nl + 1 : stop;
+		}
+		if (!eq)
+			break;
+		p = eq + 1;
+		if (p < end && *p == '\n') {
+			p++; /* soft line break */
+		} else if (end - p >= 2 && hexval((unsigned char)p[0]) >= 0 &&
+			   hexval((unsigned char)p[1]) >= 0) {
+			o[k++] = (char)(hexval((unsigned char)p[0]) * 16 + hexval((unsigned char)p[1]));
+			p += 2;
+		} else {
+			/* "=" followed by spaces up to the line end is a soft
+			 * break too; anything else stays literally. */
+			const char *q = p;
+
+			while (q < end && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q < end && *q == '\n' && q > p)
+				p = q + 1;
+			else
+				o[k++] = '=';
+		}
+	}
+	out->len += k;
+	out->data[out->len] = '\0';
+}
+
+static void
+cte_decode(const char *cte, const char *s, size_t len, struct buf *out)
+{
+	char enc[32] = "";
+
+	if (cte) {
+		size_t i = 0;
+
+		while (*cte == ' ' || *cte == '\t' || *cte == '"')
+			cte++;
+		for (; cte[i] && i + 1 < sizeof(enc) && !isspace((unsigned char)cte[i]) && cte[i] != ';' && cte[i] != '"'; i++)
+			enc[i] = (char)tolower((unsigned char)cte[i]);
+		enc[i] = '\0';
+	}
+	if (!strcmp(enc, "base64"))
+		b64_decode(out, s, len);
+	else if (!strcmp(enc, "quoted-printable"))
+		qp_decode(out, s, len);
+	else
+		buf_add(out, s, len);
+}
+
+/* ---- attachments ---------------------------------------------------- */
+
+static struct attachment *
+att_new(struct pctx *c, const char *filename, const char *type, size_t size)
+{
+	struct message *m = c->m;
+	struct attachment *a;
+
+	m->atts = xreallocarray(m->atts, m->natts + 1, sizeof(*m->atts));
+	a = &m->atts[m->natts++];
+	memset(a, 0, sizeof(*a));
+	a->filename = filename ? xstrdup(filename) : xstrdup("");
+	a->content_type = xstrdup(type);
+	a->size = size;
+	return a;
+}
+
+/* Keeps data (taking it) when the message's allowance has room, else
+ * records the part without content. */
+static void
+att_keep(struct pctx *c, struct attachment *a, unsigned char *data)
+{
+	if (a->size > c->lim.max_message_size || c->kept > c->lim.max_message_size - a->size) {
+		free(data);
+		note(c, MSG_OVERSIZE, "parts over the size limit were recorded but not kept");
+		return;
+	}
+	{
+		unsigned char dig[32];
+		static const char hex[] = "0123456789abcdef";
+
+		gnutls_hash_fast(GNUTLS_DIG_SHA256, data ? (const void *)data : "", a->size, dig);
+		for (size_t i = 0; i < 32; i++) {
+			a->sha256[2 * i] = hex[dig[i] >> 4];
+			a->sha256[2 * i + 1] = hex[dig[i] & 15];
+		}
+		a->sha256[64] = '\0';
+	}
+	a->data = data ? data : (unsigned char *)xstrdup("");
+	c->kept += a->size;
+}
+
+static bool
+tnef_file(void *arg, const char *title, size_t tlen, const unsigned char *data, size_t len)
+{
+	struct pctx *c = arg;
+	char *name = charset_detect_to_utf8(title, tlen);
+	struct attachment *a;
+	unsigned char *copy;
+
+	if (++c->nparts > c->lim.max_parts) {
+		free(name);
+		note(c, MSG_TRUNCATED, "more parts than the limit; the rest was not read");
+		return false;
+	}
+	a = att_new(c, name, "application/octet-stream", data ? len : 0);
+	free(name);
+	copy = xmalloc(a->size + 1);
+	if (a->size)
+		memcpy(copy, data, a->size);
+	att_keep(c, a, copy);
+	return true;
+}
+
+static void
+add_attachment(struct pctx *c, const struct mhdr *h, const char *type, struct buf *data)
+{
+	char *name = rfc2231_param(h->cdisp, "filename");
+	struct attachment *a;
+	size_t len = data->len;
+	bool tnef;
+
+	if (!name || !*name) {
+		free(name);
+		name = rfc2231_param(h->ctype, "name");
+	}
+	/* Names are for display and for -o suggestions: no path. */
+	a = att_new(c, name ? name : "", type, len);
+	tnef = !strcmp(type, "application/ms-tnef") || !strcmp(type, "application/vnd.ms-tnef") ||
+	       (name && !strcasecmp(name, "winmail.dat"));
+	free(name);
+	if (tnef && data->data) {
+		/* The TNEF is kept too; its files are listed after it. */
+		unsigned char *copy = xmalloc(len + 1);
+
+		memcpy(copy, data->data, len);
+		att_keep(c, a, copy);
+		tnef_list((const unsigned char *)data->data, len, tnef_file, c);
+		return;
+	}
+	att_keep(c, a, (unsigned char *)buf_detach(data, NULL));
+}
+
+/* ---- bodies ------------------------------------------------------------ */
+
+static char *
+text_of(const struct mhdr *h, const char *type, const char *data, size_t len, struct pctx *c)
+{
+	char *charset = rfc2231_param_raw(h->ctype, "charset");
+	char *text = charset_to_utf8(charset, data, len);
+
+	free(charset);
+	if (!strcmp(type, "text/html")) {
+		bool cut = false;
+		char *plain = html_to_text(text, strlen(text), 0, 0, &cut);
+
+		if (cut)
+			note(c, MSG_TRUNCATED, "an HTML part over the size limit was cut");
+		free(text);
+		return plain;
+	}
+	{
+		char *fmt = rfc2231_param_raw(h->ctype, "format");
+
+		if (fmt && !strcasecmp(fmt, "flowed")) {
+			char *delsp = rfc2231_param_raw(h->ctype, "delsp");
+			char *flowed = flowed_decode(text, strlen(text), delsp && !strcasecmp(delsp, "yes"));
+
+			free(delsp);
+			free(text);
+			text = flowed;
+		}
+		free(fmt);
+	}
+	return text;
+}
+
+static void
+body_set(struct pctx *c, char *text, bool html)
+{
+	buf_reset(&c->body);
+	buf_addstr(&c->body, text);
+	free(text);
+	c->body_set = true;
+	c->body_html = html;
+}
+
+static void
+body_append(struct pctx *c, char *text)
+{
+	if (c->body.len && c->body.data[c->body.len - 1] != '\n')
+		buf_addch(&c->body, '\n');
+	buf_addch(&c->body, '\n');
+	buf_addstr(&c->body, text);
+	free(text);
+}
+
+/* ---- the walk ---------------------------------------------------------- */
+
+static void walk(struct pctx *c, const char *p, const char *end, unsigned depth, unsigned role,
+		 const char *dflt_type);
+
+/* The Message-ID and Subject of a returned message (a bounce's
+ * message/rfc822 or text/rfc822-headers part). */
+static void
+returned_headers(struct pctx *c, const char *p, const char *end)
+{
+	const char *body;
+	const char *hend = header_end(p, end, &body);
+	char *id, *subj;
+
+	if (c->m->returned_message_id)
+		return;
+	id = block_field(c, p, hend, "message-id");
+	subj = block_field(c, p, hend, "subject");
+	if (id) {
+		const char *lt = strchr(id, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+		const char *s = lt && gt ? lt + 1 : id;
+		size_t n = lt && gt ? (size_t)(gt - lt - 1) : strcspn(id, " \t");
+
+		c->m->returned_message_id = charset_clean(s, n);
+		free(id);
+	}
+	if (subj) {
+		c->m->returned_subject = rfc2047_decode(subj, strlen(subj));
+		free(subj);
+	}
+}
+
+static void
+leaf(struct pctx *c, const struct mhdr *h, const char *type, const char *p, const char *end,
+     unsigned depth, unsigned role)
+{
+	struct buf data = BUF_INIT;
+	bool textual = !strcmp(type, "text/plain") || !strcmp(type, "text/html");
+	bool attached = false;
+
+	if (h->cdisp) {
+		char d[32];
+
+		media_type(h->cdisp, "inline/x", d, sizeof(d));
+		attached = type_is(d, "attachment");
+	}
+	if ((role & R_ALTREST) && textual)
+		return;
+	buf_init(&data, 0);
+	cte_decode(h->cte, p, (size_t)(end - p), &data);
+	if ((role & R_BODY) && textual && !attached) {
+		bool html = type[5] == 'h';
+
+		if (!c->body_set || (c->body_html && !html && c->body.len == 0)) {
+			body_set(c, text_of(h, type, buf_cstr(&data), data.len, c), html);
+			buf_release(&data);
+			return;
+		}
+		if (!html) {
+			char *fname = rfc2231_param(h->cdisp, "filename");
+
+			/* Another inline text part (Apple Mail splits the text
+			 * around an inline image): more body. */
+			if (!fname || !*fname) {
+				free(fname);
+				body_append(c, text_of(h, type, buf_cstr(&data), data.len, c));
+				buf_release(&data);
+				return;
+			}
+			free(fname);
+		}
+	}
+	if (c->in_report && (!strcmp(type, "message/rfc822") || !strcmp(type, "text/rfc822-headers") ||
+			     !strcmp(type, "message/rfc822-headers")))
+		returned_headers(c, buf_cstr(&data), buf_cstr(&data) + data.len);
+	if (!strcmp(type, "message/rfc822") && !c->fwd && depth < c->lim.max_depth) {
+		/* For a body when the message has none of its own; the range
+		 * is the raw part (only 7bit/8bit parts, as RFC 2046 wants). */
+		if (!h->cte || data.len == (size_t)(end - p)) {
+			c->fwd = p;
+			c->fwd_end = end;
+			c->fwd_depth = depth + 1;
+		}
+	}
+	if (role & R_ATT)
+		add_attachment(c, h, type, &data);
+	buf_release(&data);
+}
+
+struct range {
+	const char *p, *end;
+};
+
+/* Splits a multipart body at its delimiter lines. Returns the parts (the
+ * caller frees the array); *closed_r says whether the close delimiter came. */
+static struct range *
+split(struct pctx *c, const char *p, const char *end, const char *boundary, size_t *n_r,
+      bool *closed_r)
+{
+	size_t blen = strlen(boundary), n = 0, cap = 0;
+	struct range *parts = NULL;
+	const char *start = NULL, *q = p;
+	char *delim = xasprintf("--%s", boundary);
+
+	*closed_r = false;
+	blen += 2;
+	while (q < end) {
+		const char *hit = memmem(q, (size_t)(end - q), delim, blen);
+		const char *after, *nl;
+
+		if (!hit)
+			break;
+		if (hit != p && hit[-1] != '\n') {
+			q = hit + 1;
+			continue;
+		}
+		after = hit + blen;
+		nl = memchr(after, '\n', (size_t)(end - after));
+		if (start) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				parts = xreallocarray(parts, cap, sizeof(*parts));
+			}
+			/* The line break before a delimiter belongs to it. */
+			parts[n].p = start;
+			parts[n].end = hit > start && hit[-1] == '\n' ? hit - 1 : hit;
+			n++;
+			if (c->nparts + n > c->lim.max_parts) {
+				note(c, MSG_TRUNCATED, "more parts than the limit; the rest was not read");
+				start = NULL;
+				break;
+			}
+		}
+		if (end - after >= 2 && after[0] == '-' && after[1] == '-') {
+			*closed_r = true;
+			start = NULL;
+			break;
+		}
+		start = nl ? nl + 1 : end;
+		q = start;
+	}
+	/* No close delimiter: the last part runs to the end (lenient). */
+	if (start && start < end) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			parts = xreallocarray(parts, cap, sizeof(*parts));
+		}
+		parts[n].p = start;
+		parts[n].end = end;
+		n++;
+	}
+	free(delim);
+	*n_r = n;
+	return parts;
+}
+
+/* The media type of a part, from its header block. */
+static void
+part_type(const char *p, const char *end, const char *dflt, char *out, size_t n, struct pctx *c)
+{
+	const char *body, *hend = header_end(p, end, &body);
+	char *ct = block_field(c, p, hend, "content-type");
+
+	media_type(ct, dflt, out, n);
+	free(ct);
+}
+
+/* multipart/alternative: the plain text if there is one, else the last
+ * part we can read (the richest, RFC 2046 5.1.4), else the first. */
+static size_t
+pick_alternative(struct pctx *c, const struct range *parts, size_t n)
+{
+	size_t best = 0;
+	int score = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		char t[128];
+		int s = 0;
+
+		part_type(parts[i].p, parts[i].end, "text/plain", t, sizeof(t), c);
+		if (!strcmp(t, "text/plain"))
+			s = 3;
+		else if (type_is(t, "multipart/"))
+			s = 2;
+		else if (!strcmp(t, "text/html"))
+			s = 1;
+		if (s > score || (s == score && s != 3)) {
+			/* The later of two equal choices, but the first plain. */
+			score = s;
+			best = i;
+		}
+	}
+	return best;
+}
+
+static void
+walk_multipart(struct pctx *c, const struct mhdr *h, const char *type, const char *p,
+	       const char *end, unsigned depth, unsigned role)
+{
+	char *boundary = rfc2231_param_raw(h->ctype, "boundary");
+	struct range *parts;
+	size_t n;
+	bool closed;
+	const char *sub = type + strlen("multipart/");
+	const char *dflt = !strcmp(sub, "digest") ? "message/rfc822" : "text/plain";
+
+	if (!boundary || !*boundary || strlen(boundary) > MAX_BOUNDARY) {
+		struct mhdr plain = { NULL, h->cte, h->cdisp };
+
+		note(c, MSG_PARSE_ERROR, "a multipart part without a usable boundary was read as text");
+		free(boundary);
+		leaf(c, &plain, "text/plain", p, end, depth, role);
+		return;
+	}
+	parts = split(c, p, end, boundary, &n, &closed);
+	free(boundary);
+	if (n == 0) {
+		struct mhdr plain = { NULL, h->cte, h->cdisp };
+
+		note(c, MSG_PARSE_ERROR, "a multipart part without any delimiter was read as text");
+		leaf(c, &plain, "text/plain", p, end, depth, role);
+		free(parts);
+		return;
+	}
+	if (!strcmp(sub, "alternative")) {
+		size_t best = pick_alternative(c, parts, n);
+
+		for (size_t i = 0; i < n; i++)
+			walk(c, parts[i].p, parts[i].end, depth + 1,
+			     i == best ? role : (role & R_ATT) | R_ALTREST, dflt);
+	} else if (!strcmp(sub, "related")) {
+		/* The root (the first part, start= is rarely anything else)
+		 * is the body; the rest are its inline resources. */
+		for (size_t i = 0; i < n; i++)
+			walk(c, parts[i].p, parts[i].end, depth + 1, i == 0 ? role : (role & R_ATT), dflt);
+	} else if (!strcmp(sub, "report")) {
+		char *rt = rfc2231_param_raw(h->ctype, "report-type");
+
+		if (rt && !strcasecmp(rt, "delivery-status"))
+			c->m->flags |= MSG_BOUNCE;
+		else
+			c->m->flags |= MSG_AUTOREPLY;
+		free(rt);
+		c->in_report = true;
+		for (size_t i = 0; i < n; i++)
+			walk(c, parts[i].p, parts[i].end, depth + 1, i == 0 ? role : (role & R_ATT), dflt);
+		c->in_report = false;
+	} else if (!strcmp(sub, "signed")) {
+		for (size_t i = 0; i < n; i++)
+			walk(c, parts[i].p, parts[i].end, depth + 1, i == 0 ? role : (role & R_ATT), dflt);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			walk(c, parts[i].p, parts[i].end, depth + 1, role, dflt);
+	}
+	free(parts);
+}
+
+static void
+walk(struct pctx *c, const char *p, const char *end, unsigned depth, unsigned role,
+     const char *dflt_type)
+{
+	struct mhdr h = { NULL, NULL, NULL };
+	const char *body, *hend;
+	char type[128];
+
+	if (depth > c->lim.max_depth) {
+		note(c, MSG_TRUNCATED, "MIME nesting deeper than the limit was not read");
+		return;
+	}
+	if (++c->nparts > c->lim.max_parts) {
+		note(c, MSG_TRUNCATED, "more parts than the limit; the rest was not read");
+		return;
+	}
+	/* A part that starts with a line that is no field has no header
+	 * (lenient: the blank line is missing). */
+	{
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (p < end && *p != '\n' && !is_field_start(p, nl ? nl : end)) {
+			hend = p;
+			body = p;
+		} else {
+			hend = header_end(p, end, &body);
+		}
+	}
+	fields_each(c, p, hend, mhdr_field, &h);
+	media_type(h.ctype, dflt_type, type, sizeof(type));
+	if (type_is(type, "multipart/"))
+		walk_multipart(c, &h, type, body, end, depth, role);
+	else
+		leaf(c, &h, type, body, end, depth, role);
+	mhdr_release(&h);
+}
+
+/* ---- top-level headers ------------------------------------------------ */
+
+struct top {
+	struct pctx *c;
+	size_t cap;
+	struct buf addr_block; /* From/Sender/Reply-To/To/Cc for libetpan */
+	char *raw_from;
+	char *raw_date;
+	char *raw_msgid;
+	char *raw_irt;
+	char *raw_refs;
+	char *raw_return_path;
+};
+
+static void
+top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
+{
+	struct top *t = arg;
+	struct message *m = t->c->m;
+	struct header *h;
+	char **keep = NULL;
+
+	if (m->nheaders == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 32;
+		m->headers = xreallocarray(m->headers, t->cap, sizeof(*m->headers));
+	}
+	h = &m->headers[m->nheaders++];
+	h->name = charset_clean(name, nlen);
+	h->value = rfc2047_decode(v, vlen);
+	if (name_is(name, nlen, "from") || name_is(name, nlen, "sender") ||
+	    name_is(name, nlen, "reply-to") || name_is(name, nlen, "to") || name_is(name, nlen, "cc")) {
+		if (t->addr_block.len + nlen + vlen + 4 <= MAX_ADDR_BLOCK) {
+			buf_add(&t->addr_block, name, nlen);
+			buf_addstr(&t->addr_block, ": ");
+			buf_add(&t->addr_block, v, vlen);
+			buf_addstr(&t->addr_block, "\r\n");
+		}
+	}
+	if (name_is(name, nlen, "from"))
+		keep = &t->raw_from;
+	else if (name_is(name, nlen, "date"))
+		keep = &t->raw_date;
+	else if (name_is(name, nlen, "message-id"))
+		keep = &t->raw_msgid;
+	else if (name_is(name, nlen, "in-reply-to"))
+		keep = &t->raw_irt;
+	else if (name_is(name, nlen, "references"))
+		keep = &t->raw_refs;
+	else if (name_is(name, nlen, "return-path"))
+		keep = &t->raw_return_path;
+	if (keep && !*keep)
+		*keep = xstrndup(v, vlen);
+}
+
+static void
+set_address(struct address *a, const char *name, const char *addr)
+{
+	free(a->name);
+	free(a->addr);
+	a->name = rfc2047_decode(name ? name : "", name ? strlen(name) : 0);
+	a->addr = charset_clean(addr ? addr : "", addr ? strlen(addr) : 0);
+	/* An address holds no spaces or line breaks. */
+	for (char *s = a->addr; *s; s++)
+		if (*s == '\n' || *s == '\t')
+			*s = ' ';
+}
+
+static void
+add_mailbox(struct address **arr, size_t *n, const struct mailimf_mailbox *mb)
+{
+	struct address *a;
+
+	*arr = xreallocarray(*arr, *n + 1, sizeof(**arr));
+	a = &(*arr)[(*n)++];
+	a->name = NULL;
+	a->addr = NULL;
+	set_address(a, mb->mb_display_name, mb->mb_addr_spec);
+}
+
+static void
+add_mailbox_list(struct address **arr, size_t *n, const struct mailimf_mailbox_list *l)
+{
+	for (clistiter *it = l ? clist_begin(l->mb_list) : NULL; it; it = clist_next(it))
+		add_mailbox(arr, n, clist_content(it));
+}
+
+static void
+add_address_list(struct address **arr, size_t *n, const struct mailimf_address_list *l)
+{
+	for (clistiter *it = l ? clist_begin(l->ad_list) : NULL; it; it = clist_next(it)) {
+		struct mailimf_address *ad = clist_content(it);
+
+		if (ad->ad_type == MAILIMF_ADDRESS_MAILBOX)
+			add_mailbox(arr, n, ad->ad_data.ad_mailbox);
+		else if (ad->ad_data.ad_group)
+			add_mailbox_list(arr, n, ad->ad_data.ad_group->grp_mb_list);
+	}
 }
 
 static void
@@ -45,534 +942,566 @@ address_release(struct address *a)
 	free(a->addr);
 }
 
-void
-message_release(struct message *m)
+/* A From that libetpan could not read ("Name <addr" or "addr (Name)" or
+ * junk): the bracketed address, else the first word with an @, else
+ * nothing; the rest as the name. */
+static void
+from_fallback(struct address *a, const char *v)
 {
-	for (size_t i = 0; i < m->nheaders; i++) {
-		free(m->headers[i].name);
-		free(m->headers[i].value);
-	}
-	free(m->headers);
-	free(m->message_id);
-	free(m->in_reply_to);
-	strlist_release(&m->references);
-	free(m->subject);
-	address_release(&m->from);
-	address_release(&m->sender);
-	address_release(&m->reply_to);
-	for (size_t i = 0; i < m->nto; i++)
-		address_release(&m->to[i]);
-	free(m->to);
-	for (size_t i = 0; i < m->ncc; i++)
-		address_release(&m->cc[i]);
-	free(m->cc);
-	free(m->return_path);
-	free(m->body);
-	free(m->body_html_text);
-	for (size_t i = 0; i < m->natts; i++) {
-		free(m->atts[i].filename);
-		free(m->atts[i].content_type);
-		free(m->atts[i].data);
-	}
-	free(m->atts);
-	free(m->returned_message_id);
-	free(m->returned_subject);
-	free(m->parse_note);
-	memset(m, 0, sizeof(*m));
-}
+	const char *lt = strrchr(v, '<');
+	char *name = NULL, *addr = NULL;
 
-const char *
-message_header(const struct message *m, const char *name)
-{
-	for (size_t i = 0; i < m->nheaders; i++)
-		if (strcasecmp(m->headers[i].name, name) == 0)
-			return m->headers[i].value;
-	return NULL;
-}
+	if (lt) {
+		size_t n = strcspn(lt + 1, ">");
 
-/* Valid UTF-8 out of any bytes: invalid sequences become U+FFFD, NULs and
- * stray control characters (but tab and newline) are dropped. */
-static char *
-utf8_clean(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	struct buf b = BUF_INIT;
+		addr = xstrndup(lt + 1, n);
+		name = xstrndup(v, (size_t)(lt - v));
+	} else {
+		const char *at = strchr(v, '@');
 
-	buf_init(&b, 0);
-	if (buf_grow(&b, len) < 0)
-		return xstrdup("");
-	while (p < end) {
-		unsigned c = *p;
-		size_t n;
+		if (at) {
+			const char *s = at, *e = at;
 
-		/* Printable ASCII, tabs and newlines in one copy: most text. */
-		if ((c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n') {
-			const unsigned char *q = p + 1;
-
-			while (q < end && ((*q >= 0x20 && *q < 0x7f) || *q == '\t' || *q == '\n'))
-				q++;
-			buf_add(&b, p, (size_t)(q - p));
-			p = q;
-			continue;
-		}
-		n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		bool ok = n > 0 && (size_t)(end - p) >= n;
-
-		for (size_t i = 1; ok && i < n; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		if (ok && n == 2 && c < 0xc2)
-			ok = false;
-		if (ok && n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f)))
-			ok = false;
-		if (ok && n == 4 && ((c == 0xf0 && p[1] < 0x90) || c > 0xf4 || (c == 0xf4 && p[1] > 0x8f)))
-			ok = false;
-		if (!ok) {
-			buf_addstr(&b, "\xef\xbf\xbd");
-			p++;
-			continue;
-		}
-		if (n == 1 && (c == 0 || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)) {
-			if (c == '\r' && !(p + 1 < end && p[1] == '\n'))
-				buf_addch(&b, '\n');
-			p++;
-			continue;
-		}
-		buf_add(&b, p, n);
-		p += n;
-	}
-	return buf_detach(&b, NULL);
-}
-
-/* Converts from charset to UTF-8; unknown charsets and bad bytes degrade to
- * a cleaned copy rather than failing. A Latin-1 label is read as
- * windows-1252, its superset, as mail clients do. */
-static char *
-to_utf8(const char *charset, const char *s, size_t len)
-{
-	struct buf b = BUF_INIT;
-	iconv_t cd;
-	char *in = (char *)s, out[4096], *res;
-	size_t inleft = len;
-
-	if (!charset || !*charset || !strcasecmp(charset, "utf-8") || !strcasecmp(charset, "us-ascii") ||
-	    !strcasecmp(charset, "utf8"))
-		return utf8_clean(s, len);
-	if (!strcasecmp(charset, "iso-8859-1") || !strcasecmp(charset, "latin1"))
-		charset = "WINDOWS-1252";
-	cd = iconv_open("UTF-8", charset);
-	if (cd == (iconv_t)-1)
-		return utf8_clean(s, len);
-	buf_init(&b, 0);
-	while (inleft > 0) {
-		char *o = out;
-		size_t oleft = sizeof(out);
-		size_t r = iconv(cd, &in, &inleft, &o, &oleft);
-
-		buf_add(&b, out, sizeof(out) - oleft);
-		if (r == (size_t)-1 && errno != E2BIG) {
-			buf_addstr(&b, "\xef\xbf\xbd");
-			in++;
-			inleft--;
+			while (s > v && !isspace((unsigned char)s[-1]) && s[-1] != ',' && s[-1] != ';')
+				s--;
+			while (*e && !isspace((unsigned char)*e) && *e != ',' && *e != ';')
+				e++;
+			addr = xstrndup(s, (size_t)(e - s));
+			name = xstrdup("");
 		}
 	}
-	iconv_close(cd);
-	res = utf8_clean(b.data ? b.data : "", b.len);
-	buf_release(&b);
-	return res;
+	if (addr) {
+		/* Trim the name of spaces and quotes. */
+		char *s = name, *e = name + strlen(name);
+
+		while (*s == ' ' || *s == '"' || *s == '\t')
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '"' || e[-1] == '\t'))
+			e--;
+		*e = '\0';
+		for (char *q = addr; *q; q++)
+			if (isspace((unsigned char)*q))
+				*q = '\0';
+		set_address(a, s, addr);
+	}
+	free(name);
+	free(addr);
 }
 
-static char *
-decode_words(const char *s)
+static void
+read_addresses(struct pctx *c, struct top *t)
 {
+	struct message *m = c->m;
+	struct mailimf_fields *f = NULL;
 	size_t idx = 0;
-	char *out = NULL, *clean;
 
-	if (!s)
-		return xstrdup("");
-	if (mailmime_encoded_phrase_parse("windows-1252", s, strlen(s), &idx, "utf-8", &out) !=
-		    MAILIMF_NO_ERROR ||
-	    !out)
-		return utf8_clean(s, strlen(s));
-	clean = utf8_clean(out, strlen(out));
-	free(out);
-	return clean;
-}
-
-/* The header block, unfolded, one struct header per field. */
-static void
-scan_headers(struct message *m, const char *raw, size_t len, size_t max)
-{
-	const char *p = raw, *end = raw + (len < max ? len : max);
-	size_t cap = 0;
-
-	/* An mbox "From " line is not a header. */
-	if (len > 5 && strncmp(raw, "From ", 5) == 0) {
-		const char *nl = memchr(raw, '\n', len);
-
-		p = nl ? nl + 1 : end;
-	}
-	while (p < end && *p != '\n' && !(*p == '\r' && p + 1 < end && p[1] == '\n')) {
-		const char *colon, *v, *line_end = p;
-		struct buf val = BUF_INIT;
-
-		/* The field with its continuation lines. */
-		do {
-			const char *nl = memchr(line_end, '\n', (size_t)(end - line_end));
-
-			line_end = nl ? nl + 1 : end;
-		} while (line_end < end && (*line_end == ' ' || *line_end == '\t'));
-		colon = memchr(p, ':', (size_t)(line_end - p));
-		if (colon && colon > p) {
-			buf_init(&val, 0);
-			/* Unfold: drop the CR and LF of each line break. */
-			for (v = colon + 1; v < line_end;) {
-				const char *brk = v;
-
-				while (brk < line_end && *brk != '\r' && *brk != '\n')
-					brk++;
-				buf_add(&val, v, (size_t)(brk - v));
-				v = brk;
-				while (v < line_end && (*v == '\r' || *v == '\n'))
-					v++;
-			}
-			if (cap == m->nheaders) {
-				cap = cap ? cap * 2 : 32;
-				m->headers = xreallocarray(m->headers, cap, sizeof(*m->headers));
-			}
-			m->headers[m->nheaders].name = utf8_clean(p, (size_t)(colon - p));
-			{
-				const char *t = buf_cstr(&val);
-
-				while (*t == ' ' || *t == '\t')
-					t++;
-				m->headers[m->nheaders].value = decode_words(t);
-			}
-			m->nheaders++;
-			buf_release(&val);
-		}
-		p = line_end;
-	}
-}
-
-static void
-set_address(struct address *a, const struct mailimf_mailbox *mb)
-{
-	free(a->name);
-	free(a->addr);
-	a->name = decode_words(mb->mb_display_name ? mb->mb_display_name : "");
-	a->addr = utf8_clean(mb->mb_addr_spec ? mb->mb_addr_spec : "",
-			     mb->mb_addr_spec ? strlen(mb->mb_addr_spec) : 0);
-}
-
-static void
-add_mailboxes(struct address **arr, size_t *n, const struct mailimf_mailbox_list *l)
-{
-	for (clistiter *it = l ? clist_begin(l->mb_list) : NULL; it; it = clist_next(it)) {
-		struct address *a;
-
-		*arr = xreallocarray(*arr, *n + 1, sizeof(**arr));
-		a = &(*arr)[(*n)++];
-		a->name = NULL;
-		a->addr = NULL;
-		set_address(a, clist_content(it));
-	}
-}
-
-static void
-add_addresses(struct address **arr, size_t *n, const struct mailimf_address_list *l)
-{
-	for (clistiter *it = l ? clist_begin(l->ad_list) : NULL; it; it = clist_next(it)) {
-		struct mailimf_address *ad = clist_content(it);
-
-		if (ad->ad_type == MAILIMF_ADDRESS_MAILBOX) {
-			struct mailimf_mailbox_list one;
-			clist *c = clist_new();
-
-			clist_append(c, ad->ad_data.ad_mailbox);
-			one.mb_list = c;
-			add_mailboxes(arr, n, &one);
-			clist_free(c);
-		} else if (ad->ad_data.ad_group) {
-			add_mailboxes(arr, n, ad->ad_data.ad_group->grp_mb_list);
-		}
-	}
-}
-
-static time_t
-to_epoch(const struct mailimf_date_time *d)
-{
-	struct tm tm;
-	int zone = d->dt_zone, sign = zone < 0 ? -1 : 1;
-
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = d->dt_year - 1900;
-	tm.tm_mon = d->dt_month - 1;
-	tm.tm_mday = d->dt_day;
-	tm.tm_hour = d->dt_hour;
-	tm.tm_min = d->dt_min;
-	tm.tm_sec = d->dt_sec;
-	zone *= sign;
-	return timegm(&tm) - sign * ((zone / 100) * 3600 + (zone % 100) * 60);
-}
-
-static void
-set_str(char **dst, const char *src)
-{
-	free(*dst);
-	*dst = utf8_clean(src ? src : "", src ? strlen(src) : 0);
-}
-
-static void
-read_fields(struct message *m, const struct mailimf_fields *f)
-{
+	if (t->addr_block.len == 0)
+		return;
+	buf_addstr(&t->addr_block, "\r\n");
+	if (mailimf_fields_parse(t->addr_block.data, t->addr_block.len, &idx, &f) != MAILIMF_NO_ERROR)
+		f = NULL;
 	for (clistiter *it = f ? clist_begin(f->fld_list) : NULL; it; it = clist_next(it)) {
 		struct mailimf_field *fl = clist_content(it);
 
 		switch (fl->fld_type) {
 		case MAILIMF_FIELD_FROM:
-			if (fl->fld_data.fld_from->frm_mb_list &&
-			    clist_begin(fl->fld_data.fld_from->frm_mb_list->mb_list) && !*m->from.addr)
-				set_address(&m->from,
-					    clist_content(clist_begin(
-						    fl->fld_data.fld_from->frm_mb_list->mb_list)));
+			if (!*m->from.addr && fl->fld_data.fld_from->frm_mb_list &&
+			    clist_begin(fl->fld_data.fld_from->frm_mb_list->mb_list)) {
+				struct mailimf_mailbox *mb =
+					clist_content(clist_begin(fl->fld_data.fld_from->frm_mb_list->mb_list));
+
+				set_address(&m->from, mb->mb_display_name, mb->mb_addr_spec);
+			}
 			break;
 		case MAILIMF_FIELD_SENDER:
-			if (fl->fld_data.fld_sender->snd_mb)
-				set_address(&m->sender, fl->fld_data.fld_sender->snd_mb);
+			if (fl->fld_data.fld_sender->snd_mb && !*m->sender.addr)
+				set_address(&m->sender, fl->fld_data.fld_sender->snd_mb->mb_display_name,
+					    fl->fld_data.fld_sender->snd_mb->mb_addr_spec);
 			break;
 		case MAILIMF_FIELD_TO:
-			add_addresses(&m->to, &m->nto, fl->fld_data.fld_to->to_addr_list);
+			add_address_list(&m->to, &m->nto, fl->fld_data.fld_to->to_addr_list);
 			break;
 		case MAILIMF_FIELD_CC:
-			add_addresses(&m->cc, &m->ncc, fl->fld_data.fld_cc->cc_addr_list);
+			add_address_list(&m->cc, &m->ncc, fl->fld_data.fld_cc->cc_addr_list);
 			break;
 		case MAILIMF_FIELD_REPLY_TO: {
 			struct address *tmp = NULL;
 			size_t n = 0;
 
-			add_addresses(&tmp, &n, fl->fld_data.fld_reply_to->rt_addr_list);
-			if (n) {
+			add_address_list(&tmp, &n, fl->fld_data.fld_reply_to->rt_addr_list);
+			if (n && !*m->reply_to.addr) {
 				address_release(&m->reply_to);
 				m->reply_to = tmp[0];
-				for (size_t i = 1; i < n; i++)
-					address_release(&tmp[i]);
+				tmp[0].name = tmp[0].addr = NULL;
 			}
+			for (size_t i = 0; i < n; i++)
+				address_release(&tmp[i]);
 			free(tmp);
 			break;
 		}
-		case MAILIMF_FIELD_ORIG_DATE:
-			if (!m->has_date && fl->fld_data.fld_orig_date->dt_date_time) {
-				m->date = to_epoch(fl->fld_data.fld_orig_date->dt_date_time);
-				m->has_date = true;
-			}
-			break;
-		case MAILIMF_FIELD_MESSAGE_ID:
-			if (!*m->message_id)
-				set_str(&m->message_id, fl->fld_data.fld_message_id->mid_value);
-			break;
-		case MAILIMF_FIELD_IN_REPLY_TO: {
-			clist *l = fl->fld_data.fld_in_reply_to->mid_list;
-
-			if (l && clist_begin(l) && !*m->in_reply_to)
-				set_str(&m->in_reply_to, clist_content(clist_begin(l)));
-			break;
-		}
-		case MAILIMF_FIELD_REFERENCES:
-			for (clistiter *r = clist_begin(fl->fld_data.fld_references->mid_list); r;
-			     r = clist_next(r)) {
-				const char *id = clist_content(r);
-
-				if (id)
-					strlist_add_owned(&m->references, utf8_clean(id, strlen(id)));
-			}
-			break;
 		default:
 			break;
 		}
 	}
+	if (f)
+		mailimf_fields_free(f);
+	if (!*m->from.addr && t->raw_from) {
+		from_fallback(&m->from, t->raw_from);
+		if (*m->from.addr)
+			note(c, 0, "a malformed From was read leniently");
+	}
+}
+
+/* msg-ids of a field: each <...>, else bare words with an @ (lenient). */
+static void
+msgids(const char *v, struct strlist *out, size_t max)
+{
+	const char *p = v;
+	bool bracketed = strchr(v, '<') != NULL;
+
+	while (*p && out->n < max) {
+		const char *s, *e;
+
+		if (bracketed) {
+			s = strchr(p, '<');
+			if (!s)
+				break;
+			s++;
+			e = strchr(s, '>');
+			if (!e)
+				e = s + strcspn(s, " \t,");
+		} else {
+			while (*p && (isspace((unsigned char)*p) || *p == ','))
+				p++;
+			s = p;
+			e = s + strcspn(s, " \t,");
+			if (e == s)
+				break;
+			if (!memchr(s, '@', (size_t)(e - s))) {
+				p = e;
+				continue;
+			}
+		}
+		{
+			const char *a = s, *b = e;
+
+			while (a < b && isspace((unsigned char)*a))
+				a++;
+			while (b > a && isspace((unsigned char)b[-1]))
+				b--;
+			if (b > a)
+				strlist_add_owned(out, charset_clean(a, (size_t)(b - a)));
+		}
+		p = *e ? e + 1 : e;
+	}
+}
+
+static void
+set_first_id(char **dst, const char *raw)
+{
+	struct strlist l = STRLIST_INIT;
+
+	if (!raw)
+		return;
+	msgids(raw, &l, 1);
+	if (l.n) {
+		free(*dst);
+		*dst = l.items[0];
+		l.items[0] = NULL;
+		l.n = 0;
+	} else if (*raw && !strpbrk(raw, " \t")) {
+		free(*dst);
+		*dst = charset_clean(raw, strlen(raw));
+	}
+	strlist_release(&l);
+}
+
+/* ---- dates --------------------------------------------------------------- */
+
+static const char *const months[] = { "jan", "feb", "mar", "apr", "may", "jun",
+				      "jul", "aug", "sep", "oct", "nov", "dec" };
+
+static const struct {
+	const char *name;
+	int minutes;
+} zones[] = {
+	{ "ut", 0 }, { "utc", 0 }, { "gmt", 0 }, { "z", 0 }, { "est", -300 }, { "edt", -240 },
+	{ "cst", -360 }, { "cdt", -300 }, { "mst", -420 }, { "mdt", -360 }, { "pst", -480 },
+	{ "pdt", -420 }, { "cet", 60 }, { "cest", 120 }, { "met", 60 }, { "mest", 120 },
+	{ "bst", 60 }, { "eet", 120 }, { "eest", 180 }, { "jst", 540 }, { "ist", 330 },
+};
+
+static const char *
+skip_cfws(const char *p)
+{
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p != '(')
+			return p;
+		/* A comment, nested at most a few levels, never past the end. */
+		{
+			int lvl = 0;
+
+			do {
+				if (*p == '(')
+					lvl++;
+				else if (*p == ')')
+					lvl--;
+				else if (*p == '\\' && p[1])
+					p++;
+				p++;
+			} while (*p && lvl > 0);
+		}
+	}
 }
 
 static bool
-is_type(const struct mailmime *mm, const char *type, const char *subtype)
+read_num(const char **pp, int max_digits, long *out)
 {
-	const struct mailmime_content *ct = mm->mm_content_type;
-	const char *t = "text";
+	const char *p = *pp;
+	long v = 0;
+	int n = 0;
 
-	if (!ct)
-		return !strcasecmp(type, "text") && (!subtype || !strcasecmp(subtype, "plain"));
-	if (ct->ct_type && ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
-		switch (ct->ct_type->tp_data.tp_discrete_type->dt_type) {
-		case MAILMIME_DISCRETE_TYPE_TEXT: t = "text"; break;
-		case MAILMIME_DISCRETE_TYPE_IMAGE: t = "image"; break;
-		case MAILMIME_DISCRETE_TYPE_AUDIO: t = "audio"; break;
-		case MAILMIME_DISCRETE_TYPE_VIDEO: t = "video"; break;
-		case MAILMIME_DISCRETE_TYPE_APPLICATION: t = "application"; break;
-		default: t = "x"; break;
-		}
-	} else if (ct->ct_type) {
-		t = ct->ct_type->tp_data.tp_composite_type->ct_type == MAILMIME_COMPOSITE_TYPE_MESSAGE
-			    ? "message" : "multipart";
+	while (isdigit((unsigned char)*p) && n < max_digits) {
+		v = v * 10 + (*p++ - '0');
+		n++;
 	}
-	return !strcasecmp(t, type) && (!subtype || (ct->ct_subtype && !strcasecmp(ct->ct_subtype, subtype)));
+	if (n == 0)
+		return false;
+	*out = v;
+	*pp = p;
+	return true;
 }
+
+/* RFC 5322 dates and what clients really write: the weekday optional, two-
+ * or four-digit years, seconds optional, numeric or named zones, comments;
+ * also "2026-11-02 10:00:00" and "2026-11-02T10:00:00Z". */
+static bool
+date_parse(const char *v, time_t *out)
+{
+	struct tm tm;
+	const char *p = skip_cfws(v);
+	long day, mon = -1, year, hh, mm, ss = 0, zone = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+	    isdigit((unsigned char)p[3]) && p[4] == '-') {
+		if (!read_num(&p, 4, &year) || *p++ != '-' || !read_num(&p, 2, &mon) || *p++ != '-' ||
+		    !read_num(&p, 2, &day))
+			return false;
+		mon--;
+		if (*p == 'T' || *p == 't' || *p == ' ')
+			p++;
+	} else {
+		if (isalpha((unsigned char)*p)) {
+			while (isalpha((unsigned char)*p))
+				p++;
+			p = skip_cfws(p);
+		}
+		if (!read_num(&p, 2, &day))
+			return false;
+		while (*p == ' ' || *p == '-' || *p == '\t')
+			p++;
+		for (size_t i = 0; i < ARRAY_SIZE(months); i++)
+			if (!strncasecmp(p, months[i], 3))
+				mon = (long)i;
+		if (mon < 0)
+			return false;
+		while (isalpha((unsigned char)*p) || *p == '.')
+			p++;
+		while (*p == ' ' || *p == '-' || *p == '\t')
+			p++;
+		if (!read_num(&p, 4, &year))
+			return false;
+		/* RFC 5322 4.3: two-digit years. */
+		if (year < 50)
+			year += 2000;
+		else if (year < 1000)
+			year += 1900;
+		p = skip_cfws(p);
+	}
+	if (!read_num(&p, 2, &hh) || *p++ != ':' || !read_num(&p, 2, &mm))
+		return false;
+	if (*p == ':') {
+		p++;
+		if (!read_num(&p, 2, &ss))
+			return false;
+		if (*p == '.')
+			while (isdigit((unsigned char)*++p))
+				;
+	}
+	p = skip_cfws(p);
+	if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1;
+		long z = 0, zh, zm;
+		const char *zs = ++p;
+
+		if (read_num(&p, 4, &z)) {
+			if (p - zs <= 2) {
+				zh = z;
+				zm = 0;
+				if (*p == ':') {
+					p++;
+					if (!read_num(&p, 2, &zm))
+						zm = 0;
+				}
+			} else {
+				zh = z / 100;
+				zm = z % 100;
+			}
+			if (zh <= 14 && zm < 60)
+				zone = sign * (zh * 60 + zm);
+		}
+	} else if (isalpha((unsigned char)*p)) {
+		for (size_t i = 0; i < ARRAY_SIZE(zones); i++) {
+			size_t n = strlen(zones[i].name);
+
+			if (!strncasecmp(p, zones[i].name, n) && !isalpha((unsigned char)p[n]))
+				zone = zones[i].minutes;
+		}
+	}
+	if (year < 1970 || year > 9999 || mon < 0 || mon > 11 || day < 1 || day > 31 || hh > 23 ||
+	    mm > 59 || ss > 60)
+		return false;
+	tm.tm_year = (int)year - 1900;
+	tm.tm_mon = (int)mon;
+	tm.tm_mday = (int)day;
+	tm.tm_hour = (int)hh;
+	tm.tm_min = (int)mm;
+	tm.tm_sec = (int)(ss == 60 ? 59 : ss);
+	*out = timegm(&tm) - zone * 60;
+	return true;
+}
+
+/* ---- classification ---------------------------------------------------- */
 
 static bool
-is_attachment(const struct mailmime *mm)
-{
-	const struct mailmime_fields *f = mm->mm_mime_fields;
-
-	for (clistiter *it = f ? clist_begin(f->fld_list) : NULL; it; it = clist_next(it)) {
-		struct mailmime_field *fl = clist_content(it);
-
-		if (fl->fld_type == MAILMIME_FIELD_DISPOSITION && fl->fld_data.fld_disposition &&
-		    fl->fld_data.fld_disposition->dsp_type &&
-		    fl->fld_data.fld_disposition->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
-			return true;
-	}
-	return false;
-}
-
-/* The first text part of the wanted subtype, depth first, not an attachment. */
-static const struct mailmime *
-find_text(const struct mailmime *mm, const char *subtype, unsigned depth, unsigned max_depth)
-{
-	if (!mm || depth > max_depth)
-		return NULL;
-	switch (mm->mm_type) {
-	case MAILMIME_SINGLE:
-		return is_type(mm, "text", subtype) && !is_attachment(mm) ? mm : NULL;
-	case MAILMIME_MULTIPLE:
-		for (clistiter *it = clist_begin(mm->mm_data.mm_multipart.mm_mp_list); it;
-		     it = clist_next(it)) {
-			const struct mailmime *r = find_text(clist_content(it), subtype, depth + 1,
-							     max_depth);
-
-			if (r)
-				return r;
-		}
-		return NULL;
-	case MAILMIME_MESSAGE:
-		return depth == 0 ? find_text(mm->mm_data.mm_message.mm_msg_mime, subtype, depth + 1,
-					      max_depth)
-				  : NULL;
-	}
-	return NULL;
-}
-
-static char *
-part_text(const struct mailmime *mm)
-{
-	const struct mailmime_data *d = mm->mm_data.mm_single;
-	char *decoded = NULL, *charset, *res;
-	size_t idx = 0, dlen = 0;
-
-	if (!d || d->dt_type != MAILMIME_DATA_TEXT)
-		return xstrdup("");
-	if (mailmime_part_parse(d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length, &idx,
-				d->dt_encoding, &decoded, &dlen) != MAILIMF_NO_ERROR)
-		return utf8_clean(d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length);
-	charset = mm->mm_content_type ? mailmime_content_charset_get(mm->mm_content_type) : NULL;
-	res = to_utf8(charset, decoded, dlen);
-	mailmime_decoded_part_free(decoded);
-	return res;
-}
-
-/* Tags out, entities for the commonest characters: enough until the real
- * HTML-to-text conversion lands. */
-static char *
-strip_html(const char *html)
-{
-	struct buf b = BUF_INIT;
-	bool in_tag = false;
-
-	buf_init(&b, 0);
-	for (const char *p = html; *p; p++) {
-		if (*p == '<') {
-			in_tag = true;
-			if (!strncasecmp(p, "<br", 3) || !strncasecmp(p, "<p", 2) ||
-			    !strncasecmp(p, "</p", 3) || !strncasecmp(p, "<div", 4))
-				buf_addch(&b, '\n');
-		} else if (*p == '>') {
-			in_tag = false;
-		} else if (!in_tag) {
-			buf_addch(&b, *p);
-		}
-	}
-	return buf_detach(&b, NULL);
-}
-
-static bool
-mentions(const struct message *m, const char *name, const char *needle)
+header_has(const struct message *m, const char *name, const char *needle)
 {
 	const char *v = message_header(m, name);
 
 	return v && strcasestr(v, needle);
 }
 
-/* Bounces and auto-replies, as far as the headers say. */
+/* A bounce without multipart/report (qmail, old Exchange): the returned
+ * message's headers are somewhere in the body text. */
 static void
-classify(struct message *m, const struct mailmime *root)
+returned_from_text(struct pctx *c, const char *p, const char *end)
 {
-	const char *as = message_header(m, "Auto-Submitted");
+	const char *q = p;
 
-	if (root && root->mm_type == MAILMIME_MULTIPLE && is_type(root, "multipart", "report"))
+	while (q < end && !c->m->returned_message_id) {
+		const char *hit = memmem(q, (size_t)(end - q), "essage-", 7);
+		const char *ls;
+
+		if (!hit)
+			break;
+		ls = hit - 1;
+		if (ls >= p && (ls == p || ls[-1] == '\n' || ls[-1] == ' ' || ls[-1] == '>') &&
+		    (*ls == 'M' || *ls == 'm') && end - hit > 10 && !strncasecmp(hit, "essage-id:", 10)) {
+			/* That line and what follows it as a header block. */
+			const char *bol = ls;
+
+			while (bol > p && bol[-1] != '\n')
+				bol--;
+			(void)bol;
+			returned_headers(c, ls, end);
+			if (!c->m->returned_subject) {
+				/* Subject usually comes before Message-ID: look
+				 * back over the lines just before. */
+				const char *back = ls;
+
+				for (int lines = 0; back > p && lines < 30; lines++) {
+					back--;
+					while (back > p && back[-1] != '\n')
+						back--;
+					if (!strncasecmp(back, "Subject:", 8)) {
+						const char *nl = memchr(back, '\n', (size_t)(end - back));
+						const char *s = back + 8;
+
+						while (*s == ' ')
+							s++;
+						c->m->returned_subject =
+							rfc2047_decode(s, (size_t)((nl ? nl : end) - s));
+						break;
+					}
+				}
+			}
+			break;
+		}
+		q = hit + 7;
+	}
+}
+
+static void
+classify(struct pctx *c, const char *body, const char *end)
+{
+	struct message *m = c->m;
+	const char *as = message_header(m, "Auto-Submitted");
+	const char *subj = m->subject;
+
+	if (message_header(m, "X-Failed-Recipients"))
 		m->flags |= MSG_BOUNCE;
-	if (!strncasecmp(m->from.addr, "mailer-daemon@", 14) || !strncasecmp(m->from.addr, "postmaster@", 11))
+	if ((!strncasecmp(m->from.addr, "mailer-daemon@", 14) ||
+	     !strncasecmp(m->from.addr, "postmaster@", 11) || !strcasecmp(m->from.addr, "mailer-daemon")) &&
+	    (strcasestr(subj, "deliver") || strcasestr(subj, "undeliver") || strcasestr(subj, "failure") ||
+	     strcasestr(subj, "returned") || strcasestr(subj, "fail") || strcasestr(subj, "error") ||
+	     !(m->flags & MSG_AUTOREPLY)))
 		m->flags |= MSG_BOUNCE;
-	if ((as && strcasecmp(as, "no") != 0) || message_header(m, "X-Autoreply") ||
-	    message_header(m, "X-Autorespond"))
+	if (m->return_path && !*m->return_path &&
+	    (strcasestr(subj, "undeliver") || strcasestr(subj, "delivery status") ||
+	     strcasestr(subj, "returned mail") || strcasestr(subj, "delivery failure")))
+		m->flags |= MSG_BOUNCE;
+	if ((as && strncasecmp(as, "no", 2) != 0) || message_header(m, "X-Autoreply") ||
+	    message_header(m, "X-Autorespond") || header_has(m, "Precedence", "auto_reply") ||
+	    header_has(m, "X-Auto-Response-Suppress", "") /* only set by automatic mail */ ||
+	    message_header(m, "X-Autogenerated"))
 		m->flags |= MSG_AUTOREPLY;
-	if (message_header(m, "List-Id") || mentions(m, "Precedence", "bulk") ||
-	    mentions(m, "Precedence", "list") || mentions(m, "Precedence", "junk"))
+	/* X-Auto-Response-Suppress is sent by Outlook on every mail it
+	 * wants unanswered, meetings included: not itself auto-submitted. */
+	if (message_header(m, "X-Auto-Response-Suppress") && !(as && strncasecmp(as, "no", 2) != 0) &&
+	    !message_header(m, "X-Autoreply") && !message_header(m, "X-Autorespond") &&
+	    !header_has(m, "Precedence", "auto_reply") && !message_header(m, "X-Autogenerated"))
+		m->flags &= ~(unsigned)MSG_AUTOREPLY;
+	if (message_header(m, "List-Id") || message_header(m, "List-Unsubscribe") ||
+	    header_has(m, "Precedence", "bulk") || header_has(m, "Precedence", "list") ||
+	    header_has(m, "Precedence", "junk"))
 		m->flags |= MSG_LIST;
+	if ((m->flags & MSG_BOUNCE) && !m->returned_message_id)
+		returned_from_text(c, body, end);
+}
+
+/* ---- the entry point ---------------------------------------------------- */
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void
+xml_init(void)
+{
+	/* libxml2's globals, once, before any thread parses. */
+	xmlInitParser();
+}
+
+/* A copy with CRLF and CR-only line ends as LF; NULL when raw has no CR. */
+static char *
+to_lf(const char *raw, size_t len, size_t *len_r)
+{
+	const char *cr = memchr(raw, '\r', len), *p = raw, *end = raw + len;
+	char *out, *o;
+
+	if (!cr)
+		return NULL;
+	out = o = xmalloc(len + 1);
+	while (cr) {
+		memcpy(o, p, (size_t)(cr - p));
+		o += cr - p;
+		*o++ = '\n';
+		p = cr + 1;
+		if (p < end && *p == '\n')
+			p++;
+		cr = memchr(p, '\r', (size_t)(end - p));
+	}
+	memcpy(o, p, (size_t)(end - p));
+	o += end - p;
+	*o = '\0';
+	*len_r = (size_t)(o - out);
+	return out;
 }
 
 int
 parse_message(const char *raw, size_t len, const struct parse_limits *lim, struct message *m,
 	      struct err *e)
 {
-	struct mailmime *mime = NULL;
-	const struct mailmime *text;
-	size_t idx = 0, off = 0;
+	struct pctx c;
+	struct top t;
+	char *lf;
+	const char *p, *end, *body, *hend;
 
 	(void)e;
+	pthread_once(&xml_once, xml_init);
+	memset(&c, 0, sizeof(c));
+	c.m = m;
+	c.lim = lim ? *lim : parse_limits_default;
+	if (!c.lim.max_message_size)
+		c.lim.max_message_size = parse_limits_default.max_message_size;
+	if (!c.lim.max_header_size)
+		c.lim.max_header_size = parse_limits_default.max_header_size;
+	if (!c.lim.max_line_length)
+		c.lim.max_line_length = parse_limits_default.max_line_length;
+	if (!c.lim.max_parts)
+		c.lim.max_parts = parse_limits_default.max_parts;
+	if (!c.lim.max_depth)
+		c.lim.max_depth = parse_limits_default.max_depth;
+	buf_init(&c.body, 0);
+	buf_init(&c.notes, 0);
 	m->raw = raw;
 	m->raw_len = len;
-	scan_headers(m, raw, len, lim->max_header_size);
-	if (len > 5 && strncmp(raw, "From ", 5) == 0) {
-		const char *nl = memchr(raw, '\n', len);
 
-		off = nl ? (size_t)(nl + 1 - raw) : len;
+	lf = to_lf(raw, len, &len);
+	p = lf ? lf : raw;
+	end = p + len;
+	/* An mbox "From " line is not a header. */
+	if (len > 5 && !strncmp(p, "From ", 5)) {
+		const char *nl = memchr(p, '\n', len);
+
+		p = nl ? nl + 1 : end;
 	}
-	if (mailmime_parse(raw + off, len - off, &idx, &mime) != MAILIMF_NO_ERROR || !mime) {
-		m->flags |= MSG_PARSE_ERROR;
-		free(m->parse_note);
-		m->parse_note = xstrdup("the MIME structure could not be parsed; the raw message is kept");
-		free(m->body);
-		m->body = utf8_clean(raw, len);
-		classify(m, NULL);
-		return 0;
-	}
-	if (mime->mm_type == MAILMIME_MESSAGE)
-		read_fields(m, mime->mm_data.mm_message.mm_fields);
+
+	memset(&t, 0, sizeof(t));
+	t.c = &c;
+	buf_init(&t.addr_block, MAX_ADDR_BLOCK + 16);
+	hend = header_end(p, end, &body);
+	fields_each(&c, p, hend, top_field, &t);
+	if (m->nheaders == 0)
+		note(&c, MSG_PARSE_ERROR, "no header fields were found");
+	read_addresses(&c, &t);
 	{
 		const char *subj = message_header(m, "Subject");
 
 		free(m->subject);
 		m->subject = xstrdup(subj ? subj : "");
 	}
-	text = find_text(mime, "plain", 0, lim->max_depth);
-	if (text) {
-		free(m->body);
-		m->body = part_text(text);
-	} else if ((text = find_text(mime, "html", 0, lim->max_depth))) {
-		char *html = part_text(text);
+	set_first_id(&m->message_id, t.raw_msgid);
+	set_first_id(&m->in_reply_to, t.raw_irt);
+	if (t.raw_refs)
+		msgids(t.raw_refs, &m->references, 1000);
+	if (t.raw_return_path) {
+		struct strlist l = STRLIST_INIT;
 
-		free(m->body);
-		m->body = strip_html(html);
-		free(html);
+		if (strstr(t.raw_return_path, "<>")) {
+			m->return_path = xstrdup("");
+		} else {
+			msgids(t.raw_return_path, &l, 1);
+			m->return_path = l.n ? xstrdup(l.items[0]) : charset_clean(t.raw_return_path, strlen(t.raw_return_path));
+		}
+		strlist_release(&l);
 	}
-	classify(m, mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime);
-	mailmime_free(mime);
+	if (t.raw_date && date_parse(t.raw_date, &m->date))
+		m->has_date = true;
+
+	/* The MIME walk starts over the same header block. */
+	walk(&c, p, end, 0, R_BODY | R_ATT, "text/plain");
+	if (!c.body_set && c.fwd) {
+		/* Only a forwarded message: its text is the body. */
+		walk(&c, c.fwd, c.fwd_end, c.fwd_depth, R_BODY, "text/plain");
+	}
+	classify(&c, body, end);
+
+	free(m->body);
+	m->body = buf_detach(&c.body, NULL);
+	if (c.notes.len) {
+		free(m->parse_note);
+		m->parse_note = buf_detach(&c.notes, NULL);
+	}
+	buf_release(&c.notes);
+	buf_release(&t.addr_block);
+	free(t.raw_from);
+	free(t.raw_date);
+	free(t.raw_msgid);
+	free(t.raw_irt);
+	free(t.raw_refs);
+	free(t.raw_return_path);
+	free(lf);
 	return 0;
 }

@@ -1,0 +1,312 @@
+/* charset.c - bytes in any charset to valid UTF-8, over iconv and uchardet.
+ *
+ * Mail lies about its charset in well-known ways: ISO-8859-1 text carries
+ * windows-1252 quotes, GB2312 text carries GBK characters, and much text
+ * declares nothing at all. Labels are mapped to the supersets clients really
+ * use, undeclared text is detected, and no byte ever makes a conversion
+ * fail: it becomes U+FFFD. */
+#include "compat.h"
+
+#include <iconv.h>
+#include <strings.h>
+#include <uchardet/uchardet.h>
+
+#include "buf.h"
+#include "charset.h"
+#include "xalloc.h"
+
+static const char REPLACEMENT[] = "\xef\xbf\xbd";
+
+/* Length of the valid UTF-8 sequence at p, or 0 when it is invalid. */
+static size_t
+utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = *p;
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+	if (n == 0 || (size_t)(end - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if (n == 2 && c < 0xc2)
+		return 0;
+	if (n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f)))
+		return 0;
+	if (n == 4 && ((c == 0xf0 && p[1] < 0x90) || c > 0xf4 || (c == 0xf4 && p[1] > 0x8f)))
+		return 0;
+	return n;
+}
+
+static inline bool
+plain_ascii(unsigned c)
+{
+	return (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n';
+}
+
+char *
+charset_clean(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	struct buf b = BUF_INIT;
+	char *out;
+
+	/* Most text is printable ASCII or valid UTF-8 already: one copy. */
+	buf_init(&b, 0);
+	if (buf_grow(&b, len + 16) < 0)
+		return xstrdup("");
+	while (p < end) {
+		size_t n;
+
+		if (plain_ascii(*p)) {
+			const unsigned char *q = p + 1;
+
+			while (q < end && plain_ascii(*q))
+				q++;
+			buf_add(&b, p, (size_t)(q - p));
+			p = q;
+			continue;
+		}
+		n = utf8_seq(p, end);
+		if (n == 0) {
+			buf_add(&b, REPLACEMENT, 3);
+			p++;
+			continue;
+		}
+		if (n == 1) {
+			/* A control character: a lone CR is a line end, the rest
+			 * goes. */
+			if (*p == '\r' && !(p + 1 < end && p[1] == '\n'))
+				buf_addch(&b, '\n');
+			p++;
+			continue;
+		}
+		buf_add(&b, p, n);
+		p += n;
+	}
+	out = buf_detach(&b, NULL);
+	return out;
+}
+
+bool
+charset_is_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		size_t n;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		n = utf8_seq(p, end);
+		if (n == 0)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+bool
+charset_is_8bit(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80 || s[i] == 0x1b)
+			return true;
+	return false;
+}
+
+struct alias {
+	const char *label;
+	const char *name; /* NULL: the label says nothing, detect */
+};
+
+/* The labels mail is known to misuse, mapped to what the text really is
+ * (the WHATWG encoding standard makes the same choices for the web). */
+static const struct alias aliases[] = {
+	{ "iso-8859-1", "WINDOWS-1252" },
+	{ "iso8859-1", "WINDOWS-1252" },
+	{ "iso_8859-1", "WINDOWS-1252" },
+	{ "latin1", "WINDOWS-1252" },
+	{ "latin-1", "WINDOWS-1252" },
+	{ "l1", "WINDOWS-1252" },
+	/* 8-bit bytes under an ASCII label: the label was a default. */
+	{ "us-ascii", NULL },
+	{ "ascii", NULL },
+	{ "ansi_x3.4-1968", NULL },
+	{ "cp1252", "WINDOWS-1252" },
+	{ "x-cp1252", "WINDOWS-1252" },
+	{ "iso-8859-9", "WINDOWS-1254" },
+	{ "latin5", "WINDOWS-1254" },
+	{ "iso-8859-11", "CP874" },
+	{ "tis-620", "CP874" },
+	{ "windows-874", "CP874" },
+	{ "gb2312", "GB18030" },
+	{ "gbk", "GB18030" },
+	{ "x-gbk", "GB18030" },
+	{ "euc-cn", "GB18030" },
+	{ "cp936", "GB18030" },
+	{ "gb_2312-80", "GB18030" },
+	{ "chinese", "GB18030" },
+	{ "big5", "BIG5-HKSCS" },
+	{ "x-x-big5", "BIG5-HKSCS" },
+	{ "ks_c_5601-1987", "CP949" },
+	{ "ks_c_5601", "CP949" },
+	{ "euc-kr", "CP949" },
+	{ "korean", "CP949" },
+	{ "shift_jis", "CP932" },
+	{ "shift-jis", "CP932" },
+	{ "sjis", "CP932" },
+	{ "x-sjis", "CP932" },
+	{ "ms_kanji", "CP932" },
+	{ "windows-31j", "CP932" },
+	{ "iso-2022-jp", "ISO-2022-JP-3" },
+	{ "csiso2022jp", "ISO-2022-JP-3" },
+	{ "utf8", "UTF-8" },
+	{ "utf-8", "UTF-8" },
+	{ "x-utf-8", "UTF-8" },
+	{ "unicode-1-1-utf-7", "UTF-7" },
+	{ "utf-7", "UTF-7" },
+	{ "unknown-8bit", NULL },
+	{ "x-unknown", NULL },
+	{ "unknown", NULL },
+	{ "default", NULL },
+	{ "default_charset", NULL },
+	{ "x-user-defined", NULL },
+	{ "none", NULL },
+	{ "charset", NULL },
+	{ "8bit", NULL },
+};
+
+const char *
+charset_canonical(const char *label)
+{
+	if (!label || !*label)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
+		if (strcasecmp(label, aliases[i].label) == 0)
+			return aliases[i].name;
+	return label;
+}
+
+/* iconv with every invalid or truncated sequence replaced, never failing.
+ * Returns NULL only when iconv does not know the charset. */
+static char *
+iconv_all(const char *name, const char *s, size_t len)
+{
+	struct buf b = BUF_INIT;
+	iconv_t cd;
+	char *in = (char *)s, out[8192], *res;
+	size_t inleft = len;
+
+	cd = iconv_open("UTF-8", name);
+	if (cd == (iconv_t)-1)
+		return NULL;
+	buf_init(&b, 0);
+	while (inleft > 0) {
+		char *o = out;
+		size_t oleft = sizeof(out);
+		size_t r = iconv(cd, &in, &inleft, &o, &oleft);
+		int err = errno;
+
+		if (buf_add(&b, out, sizeof(out) - oleft) < 0)
+			break;
+		if (r != (size_t)-1)
+			continue;
+		if (err == E2BIG)
+			continue;
+		/* EILSEQ (bad byte) or EINVAL (truncated at the end): one byte
+		 * becomes U+FFFD and the conversion goes on from a clean
+		 * state. */
+		buf_add(&b, REPLACEMENT, 3);
+		in++;
+		inleft--;
+		iconv(cd, NULL, NULL, NULL, NULL);
+	}
+	{
+		/* Flushes a stateful encoding's final shift sequence. */
+		char *o = out;
+		size_t oleft = sizeof(out);
+
+		iconv(cd, NULL, NULL, &o, &oleft);
+		buf_add(&b, out, sizeof(out) - oleft);
+	}
+	iconv_close(cd);
+	res = charset_clean(b.data ? b.data : "", b.len);
+	buf_release(&b);
+	return res;
+}
+
+static bool
+has_iso2022_escape(const char *s, size_t len)
+{
+	const char *p = memchr(s, 0x1b, len);
+
+	return p && (size_t)(s + len - p) >= 3 && p[1] == '$' && (p[2] == 'B' || p[2] == '@');
+}
+
+char *
+charset_detect_to_utf8(const char *s, size_t len)
+{
+	char name[64] = "";
+	char *res;
+
+	if (!charset_is_8bit(s, len) || charset_is_utf8(s, len))
+		return charset_clean(s, len);
+	if (has_iso2022_escape(s, len))
+		snprintf(name, sizeof(name), "ISO-2022-JP-3");
+	else {
+		uchardet_t ud = uchardet_new();
+
+		/* uchardet gives "" when unsure; a short text is read in
+		 * full, a long one by its first 64 KiB (enough to tell). */
+		if (uchardet_handle_data(ud, s, len < 65536 ? len : 65536) == 0) {
+			uchardet_data_end(ud);
+			snprintf(name, sizeof(name), "%s", uchardet_get_charset(ud));
+		}
+		uchardet_delete(ud);
+	}
+	/* uchardet reports plain "ASCII" or ISO-8859-1 for most Western
+	 * text: read it as the superset. */
+	if (!*name || !strcasecmp(name, "ascii") || !strcasecmp(name, "iso-8859-1"))
+		snprintf(name, sizeof(name), "WINDOWS-1252");
+	{
+		const char *canon = charset_canonical(name);
+
+		res = iconv_all(canon ? canon : "WINDOWS-1252", s, len);
+	}
+	if (!res)
+		res = iconv_all("WINDOWS-1252", s, len);
+	return res ? res : charset_clean(s, len);
+}
+
+char *
+charset_to_utf8(const char *label, const char *s, size_t len)
+{
+	const char *name = charset_canonical(label);
+	char *res;
+
+	if (!name)
+		return charset_detect_to_utf8(s, len);
+	if (!strcasecmp(name, "UTF-8")) {
+		/* Declared UTF-8 that is not: some clients send Latin-1 under
+		 * a UTF-8 label. */
+		if (charset_is_utf8(s, len))
+			return charset_clean(s, len);
+		return charset_detect_to_utf8(s, len);
+	}
+	/* Pure ASCII is the same in every charset secdesk meets, except the
+	 * 7-bit ones (UTF-7, ISO-2022 with escapes, HZ). */
+	if (!charset_is_8bit(s, len) && strncasecmp(name, "UTF-7", 5) != 0 &&
+	    strncasecmp(name, "HZ", 2) != 0 && strncasecmp(name, "UTF-16", 6) != 0 &&
+	    strncasecmp(name, "UTF-32", 6) != 0 && strncasecmp(name, "UCS", 3) != 0)
+		return charset_clean(s, len);
+	res = iconv_all(name, s, len);
+	if (!res)
+		res = charset_detect_to_utf8(s, len);
+	return res;
+}

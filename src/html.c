@@ -1,0 +1,331 @@
+/* html.c - HTML to readable text over libxml2's HTML push parser with SAX
+ * callbacks: no tree is built, so memory stays bounded by the output cap
+ * and the parser's element stack, and the parse stops once the text cap is
+ * reached. Never regular expressions: a real parser knows what a comment,
+ * a CDATA script or an unclosed tag is. */
+#include "compat.h"
+
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "charset.h"
+#include "html.h"
+#include "xalloc.h"
+
+struct h2t {
+	struct buf out;
+	size_t max_out;
+	htmlParserCtxtPtr ctxt;
+	bool stopped;
+	int skip;          /* inside script, style, head, title... */
+	int pre;           /* inside pre: whitespace kept */
+	bool space;        /* a space is due before the next text */
+	int newlines;      /* line breaks due before the next text */
+	char *href;        /* the open link's address */
+	size_t link_start; /* where its text began in out */
+	unsigned depth;    /* open elements, for the cost bound */
+};
+
+/* Elements whose content is not text for a reader. */
+static const char *const skipped[] = { "script", "style", "head", "title", "template",
+				       "noscript", "object", "svg", "math", "iframe" };
+/* Elements that end a line... */
+static const char *const blocks[] = { "div", "tr", "table", "ul", "ol", "dl", "dt", "dd", "form",
+				      "section", "article", "header", "footer", "nav", "address",
+				      "center", "main", "aside", "figure", "figcaption", "fieldset",
+				      "tbody", "thead", "tfoot", "caption", "details", "summary" };
+/* ... and those that stand apart with a blank line. */
+static const char *const paras[] = { "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
+				     "pre", "hr" };
+
+static bool
+in_list(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, list[i]) == 0)
+			return true;
+	return false;
+}
+
+static void
+stop(struct h2t *h)
+{
+	if (!h->stopped) {
+		h->stopped = true;
+		xmlStopParser(h->ctxt);
+	}
+}
+
+static bool
+at_line_start(const struct h2t *h)
+{
+	return h->out.len == 0 || h->out.data[h->out.len - 1] == '\n';
+}
+
+static void
+put(struct h2t *h, const char *s, size_t n)
+{
+	if (h->stopped)
+		return;
+	if (h->out.len + n > h->max_out) {
+		stop(h);
+		return;
+	}
+	buf_add(&h->out, s, n);
+}
+
+/* Writes the breaks and the space that are due. */
+static void
+flush_breaks(struct h2t *h)
+{
+	if (h->newlines && h->out.len) {
+		int have = 0;
+
+		for (size_t i = h->out.len; i > 0 && h->out.data[i - 1] == '\n' && have < 2; i--)
+			have++;
+		for (int i = have; i < h->newlines; i++)
+			put(h, "\n", 1);
+	} else if (h->space && !at_line_start(h)) {
+		put(h, " ", 1);
+	}
+	h->newlines = 0;
+	h->space = false;
+}
+
+static void
+block(struct h2t *h, int n)
+{
+	if (n > h->newlines)
+		h->newlines = n;
+	h->space = false;
+}
+
+static void
+on_text(void *ctx, const xmlChar *ch, int len)
+{
+	struct h2t *h = ctx;
+	const char *s = (const char *)ch, *end = s + len;
+
+	if (h->skip || h->stopped)
+		return;
+	if (h->pre) {
+		flush_breaks(h);
+		put(h, s, (size_t)len);
+		return;
+	}
+	while (s < end) {
+		const char *w = s;
+
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f') {
+			h->space = true;
+			s++;
+			continue;
+		}
+		while (s < end && !(*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f'))
+			s++;
+		flush_breaks(h);
+		put(h, w, (size_t)(s - w));
+	}
+}
+
+static const char *
+attr(const xmlChar **atts, const char *name)
+{
+	for (size_t i = 0; atts && atts[i]; i += 2)
+		if (strcasecmp((const char *)atts[i], name) == 0)
+			return atts[i + 1] ? (const char *)atts[i + 1] : "";
+	return NULL;
+}
+
+static void
+on_start(void *ctx, const xmlChar *tag, const xmlChar **atts)
+{
+	struct h2t *h = ctx;
+	const char *name = (const char *)tag;
+
+	h->depth++;
+	if (h->skip || in_list(name, skipped, ARRAY_SIZE(skipped))) {
+		h->skip++;
+		return;
+	}
+	if (!strcmp(name, "br")) {
+		/* A line break, not a paragraph: written at once so that two
+		 * br make an empty line. */
+		put(h, "\n", 1);
+		h->space = false;
+		h->newlines = 0;
+	} else if (!strcmp(name, "li")) {
+		block(h, 1);
+		flush_breaks(h);
+		put(h, "- ", 2);
+	} else if (!strcmp(name, "td") || !strcmp(name, "th")) {
+		h->space = true;
+	} else if (in_list(name, paras, ARRAY_SIZE(paras))) {
+		block(h, 2);
+		if (!strcmp(name, "pre"))
+			h->pre++;
+		if (!strcmp(name, "hr")) {
+			flush_breaks(h);
+			put(h, "----", 4);
+			block(h, 2);
+		}
+	} else if (in_list(name, blocks, ARRAY_SIZE(blocks))) {
+		block(h, 1);
+	} else if (!strcmp(name, "a")) {
+		const char *href = attr(atts, "href");
+
+		free(h->href);
+		h->href = href && (!strncasecmp(href, "http", 4) || !strncasecmp(href, "mailto:", 7) ||
+				   !strncasecmp(href, "ftp", 3))
+				  ? xstrdup(href)
+				  : NULL;
+		h->link_start = h->out.len;
+	} else if (!strcmp(name, "img")) {
+		const char *alt = attr(atts, "alt");
+
+		if (alt && *alt) {
+			flush_breaks(h);
+			put(h, "[", 1);
+			put(h, alt, strlen(alt));
+			put(h, "]", 1);
+		}
+	}
+}
+
+static void
+on_end(void *ctx, const xmlChar *tag)
+{
+	struct h2t *h = ctx;
+	const char *name = (const char *)tag;
+
+	if (h->depth)
+		h->depth--;
+	if (h->skip) {
+		h->skip--;
+		return;
+	}
+	if (!strcmp(name, "a") && h->href) {
+		const char *text = h->out.data ? h->out.data + h->link_start : "";
+		const char *href = h->href;
+		size_t tlen = h->out.len - h->link_start;
+
+		if (!strncasecmp(href, "mailto:", 7))
+			href += 7;
+		/* The address after the text, unless the text is the address. */
+		if (!(tlen == strlen(href) && !strncmp(text, href, tlen))) {
+			put(h, " <", 2);
+			put(h, h->href, strlen(h->href));
+			put(h, ">", 1);
+		}
+		free(h->href);
+		h->href = NULL;
+	} else if (!strcmp(name, "pre")) {
+		if (h->pre)
+			h->pre--;
+		block(h, 2);
+	} else if (in_list(name, paras, ARRAY_SIZE(paras))) {
+		block(h, 2);
+	} else if (in_list(name, blocks, ARRAY_SIZE(blocks)) || !strcmp(name, "li")) {
+		block(h, 1);
+	}
+}
+
+static void
+on_cdata(void *ctx, const xmlChar *ch, int len)
+{
+	on_text(ctx, ch, len);
+}
+
+/* Trailing spaces of lines and runs of blank lines go; valid UTF-8 out. */
+static char *
+tidy(const char *s, size_t len)
+{
+	struct buf b = BUF_INIT;
+	const char *p = s, *end = s + len;
+	int blank = 0;
+	char *res;
+
+	buf_init(&b, 0);
+	while (p < end && (*p == '\n' || *p == ' '))
+		p++;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *te = le;
+
+		while (te > p && (te[-1] == ' ' || te[-1] == '\t'))
+			te--;
+		if (te == p) {
+			blank++;
+		} else {
+			if (b.len)
+				buf_add(&b, "\n\n", blank ? 2 : 1);
+			blank = 0;
+			buf_add(&b, p, (size_t)(te - p));
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (b.len)
+		buf_addch(&b, '\n');
+	res = charset_clean(buf_cstr(&b), b.len);
+	buf_release(&b);
+	return res;
+}
+
+static void
+silent(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+char *
+html_to_text(const char *html, size_t len, size_t max_in, size_t max_out, bool *truncated_r)
+{
+	htmlSAXHandler sax;
+	struct h2t h;
+	bool truncated = false;
+	char *res;
+	const size_t chunk = 64 * 1024;
+
+	if (!max_in)
+		max_in = HTML_MAX_IN;
+	if (!max_out)
+		max_out = HTML_MAX_OUT;
+	if (len > max_in) {
+		len = max_in;
+		truncated = true;
+	}
+	memset(&sax, 0, sizeof(sax));
+	sax.startElement = on_start;
+	sax.endElement = on_end;
+	sax.characters = on_text;
+	sax.cdataBlock = on_cdata;
+	sax.error = silent;
+	sax.warning = silent;
+	memset(&h, 0, sizeof(h));
+	buf_init(&h.out, 0);
+	h.max_out = max_out;
+	h.ctxt = htmlCreatePushParserCtxt(&sax, &h, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
+	if (!h.ctxt)
+		return charset_clean(html, len);
+	htmlCtxtUseOptions(h.ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+					   HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC | HTML_PARSE_NOIMPLIED);
+	for (size_t off = 0; off < len && !h.stopped; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+		htmlParseChunk(h.ctxt, html + off, (int)n, 0);
+	}
+	if (!h.stopped)
+		htmlParseChunk(h.ctxt, NULL, 0, 1);
+	if (h.stopped)
+		truncated = true;
+	htmlFreeParserCtxt(h.ctxt);
+	free(h.href);
+	res = tidy(buf_cstr(&h.out), h.out.len);
+	buf_release(&h.out);
+	if (truncated_r)
+		*truncated_r = truncated;
+	return res;
+}

@@ -1,0 +1,402 @@
+/* rfc2047.c - encoded words (RFC 2047) and encoded parameters (RFC 2231),
+ * decoded to UTF-8 over charset.c.
+ *
+ * libetpan's decoder converts word by word (losing a character split across
+ * two words), maps unknown charsets to Latin-1 and gives up on a whole
+ * header for one bad byte; this one joins adjacent words of one charset
+ * before converting, and degrades byte by byte. */
+#include "compat.h"
+
+#include <ctype.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "charset.h"
+#include "rfc2047.h"
+#include "xalloc.h"
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Base64 without its rules: characters outside the alphabet are skipped,
+ * missing padding is fine (what clients produce). */
+static void
+b64_decode(struct buf *out, const char *s, size_t len)
+{
+	unsigned acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		int v = b64val((unsigned char)s[i]);
+
+		if (s[i] == '=')
+			break;
+		if (v < 0)
+			continue;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_addch(out, (int)((acc >> bits) & 0xff));
+		}
+	}
+}
+
+static void
+q_decode(struct buf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '_') {
+			buf_addch(out, ' ');
+		} else if (s[i] == '=' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
+			   hexval((unsigned char)s[i + 2]) >= 0) {
+			buf_addch(out, hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+			i += 2;
+		} else {
+			buf_addch(out, (unsigned char)s[i]);
+		}
+	}
+}
+
+struct word {
+	char charset[64];
+	char enc;
+	const char *text;
+	size_t text_len;
+	const char *end; /* just past "?=" */
+};
+
+/* Parses "=?charset?E?text?=" at p. */
+static bool
+word_parse(const char *p, const char *end, struct word *w)
+{
+	const char *q = p + 2, *cs = q, *t;
+	size_t n;
+
+	while (q < end && *q != '?' && !isspace((unsigned char)*q))
+		q++;
+	if (q >= end || *q != '?' || q == cs || (size_t)(q - cs) >= sizeof(w->charset))
+		return false;
+	n = (size_t)(q - cs);
+	memcpy(w->charset, cs, n);
+	w->charset[n] = '\0';
+	{
+		/* RFC 2231 adds a language: charset*lang. */
+		char *star = strchr(w->charset, '*');
+
+		if (star)
+			*star = '\0';
+	}
+	if (end - q < 4 || q[2] != '?')
+		return false;
+	w->enc = (char)toupper((unsigned char)q[1]);
+	if (w->enc != 'Q' && w->enc != 'B')
+		return false;
+	t = q + 3;
+	for (q = t; q + 1 < end; q++) {
+		if (isspace((unsigned char)*q))
+			return false;
+		if (q[0] == '?' && q[1] == '=')
+			break;
+	}
+	if (q + 1 >= end)
+		return false;
+	w->text = t;
+	w->text_len = (size_t)(q - t);
+	w->end = q + 2;
+	return true;
+}
+
+static void
+add_converted(struct buf *out, char *s)
+{
+	buf_addstr(out, s);
+	free(s);
+}
+
+static void
+flush_pending(struct buf *out, struct buf *pending, const char *charset)
+{
+	if (pending->len)
+		add_converted(out, charset_to_utf8(charset, pending->data, pending->len));
+	buf_reset(pending);
+}
+
+static bool
+all_space(const char *s, const char *end)
+{
+	for (; s < end; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* Header text may not hold line breaks or tabs: they become spaces. */
+static char *
+flatten(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	return s;
+}
+
+char *
+rfc2047_decode(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len, *plain = s;
+	struct buf out = BUF_INIT, pending = BUF_INIT;
+	char pending_cs[64] = "";
+	char *res;
+
+	if (!memmem(s, len, "=?", 2))
+		return flatten(charset_detect_to_utf8(s, len));
+	buf_init(&out, 0);
+	buf_init(&pending, 0);
+	while (p + 1 < end) {
+		const char *q = memmem(p, (size_t)(end - p), "=?", 2);
+		struct word w;
+
+		if (!q)
+			break;
+		if (!word_parse(q, end, &w)) {
+			p = q + 2;
+			continue;
+		}
+		/* Whitespace between two encoded words is not text. */
+		if (!(pending.len && all_space(plain, q))) {
+			flush_pending(&out, &pending, pending_cs);
+			if (q > plain)
+				add_converted(&out, charset_detect_to_utf8(plain, (size_t)(q - plain)));
+		} else if (strcasecmp(pending_cs, w.charset) != 0) {
+			flush_pending(&out, &pending, pending_cs);
+		}
+		snprintf(pending_cs, sizeof(pending_cs), "%s", w.charset);
+		if (w.enc == 'B')
+			b64_decode(&pending, w.text, w.text_len);
+		else
+			q_decode(&pending, w.text, w.text_len);
+		p = plain = w.end;
+	}
+	flush_pending(&out, &pending, pending_cs);
+	if (end > plain)
+		add_converted(&out, charset_detect_to_utf8(plain, (size_t)(end - plain)));
+	buf_release(&pending);
+	/* The pieces are clean each; cleaning the whole once more is cheap
+	 * and keeps the promise whatever the pieces were. */
+	res = charset_clean(buf_cstr(&out), out.len);
+	buf_release(&out);
+	return flatten(res);
+}
+
+/* One parameter occurrence: name, name*, name*N or name*N*. */
+struct seg {
+	int idx;      /* -1: not a continuation */
+	bool ext;     /* ends in '*': percent-encoded, maybe charset'lang' */
+	char *value;  /* quotes and quoted-pairs removed */
+};
+
+#define MAX_SEGS 64
+
+/* Parses the parameter list of value (everything after the first ';') and
+ * collects the occurrences of name. Returns the number of segments. */
+static size_t
+collect(const char *value, const char *name, struct seg *segs, struct seg *plain, struct seg *ext1)
+{
+	const char *p = strchr(value, ';');
+	size_t nlen = strlen(name), n = 0;
+
+	while (p && *p) {
+		const char *a, *ae, *v;
+		struct buf val = BUF_INIT;
+
+		while (*p == ';' || isspace((unsigned char)*p))
+			p++;
+		a = p;
+		while (*p && *p != '=' && *p != ';')
+			p++;
+		if (*p != '=')
+			continue;
+		ae = p;
+		while (ae > a && isspace((unsigned char)ae[-1]))
+			ae--;
+		p++;
+		while (isspace((unsigned char)*p))
+			p++;
+		buf_init(&val, 0);
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				buf_addch(&val, (unsigned char)*p);
+			}
+			if (*p == '"')
+				p++;
+			/* Whatever follows the closing quote up to ';' is junk. */
+			while (*p && *p != ';')
+				p++;
+		} else {
+			/* Lenient: an unquoted value runs to the ';' (spaces and
+			 * all), trailing space trimmed. */
+			v = p;
+			while (*p && *p != ';')
+				p++;
+			{
+				const char *ve = p;
+
+				while (ve > v && isspace((unsigned char)ve[-1]))
+					ve--;
+				buf_add(&val, v, (size_t)(ve - v));
+			}
+		}
+		if ((size_t)(ae - a) >= nlen && strncasecmp(a, name, nlen) == 0) {
+			const char *rest = a + nlen;
+			size_t rlen = (size_t)(ae - rest);
+
+			if (rlen == 0 && !plain->value) {
+				plain->value = buf_detach(&val, NULL);
+			} else if (rlen == 1 && *rest == '*' && !ext1->value) {
+				ext1->value = buf_detach(&val, NULL);
+				ext1->ext = true;
+			} else if (rlen >= 2 && *rest == '*' && isdigit((unsigned char)rest[1]) &&
+				   n < MAX_SEGS) {
+				int idx = 0;
+				const char *d = rest + 1;
+
+				while (d < ae && isdigit((unsigned char)*d) && idx < 1000)
+					idx = idx * 10 + (*d++ - '0');
+				if (d == ae || (d + 1 == ae && *d == '*')) {
+					segs[n].idx = idx;
+					segs[n].ext = d + 1 == ae;
+					segs[n].value = buf_detach(&val, NULL);
+					n++;
+				}
+			}
+		}
+		buf_release(&val);
+	}
+	return n;
+}
+
+static void
+pct_decode(struct buf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '%' && hexval((unsigned char)s[1]) >= 0 && hexval((unsigned char)s[2]) >= 0) {
+			buf_addch(out, hexval((unsigned char)s[1]) * 16 + hexval((unsigned char)s[2]));
+			s += 2;
+		} else {
+			buf_addch(out, (unsigned char)*s);
+		}
+	}
+}
+
+/* Splits "charset'lang'rest" off an extended value; returns rest. */
+static const char *
+ext_charset(const char *v, char *cs, size_t cslen)
+{
+	const char *q1 = strchr(v, '\''), *q2;
+
+	cs[0] = '\0';
+	if (!q1 || !(q2 = strchr(q1 + 1, '\'')))
+		return v;
+	snprintf(cs, cslen, "%.*s", (int)(q1 - v < 63 ? q1 - v : 63), v);
+	return q2 + 1;
+}
+
+static char *
+param_get(const char *value, const char *name, bool raw)
+{
+	struct seg segs[MAX_SEGS], plain = { -1, false, NULL }, ext1 = { -1, true, NULL };
+	size_t n;
+	char cs[64] = "", *res = NULL;
+	struct buf b = BUF_INIT;
+
+	if (!value || !name)
+		return NULL;
+	n = collect(value, name, segs, &plain, &ext1);
+	buf_init(&b, 0);
+	if (ext1.value) {
+		pct_decode(&b, ext_charset(ext1.value, cs, sizeof(cs)));
+	} else if (n > 0) {
+		bool any_ext = false;
+
+		/* In index order, stopping at the first gap (RFC 2231 3). */
+		for (int want = 0;; want++) {
+			size_t i;
+
+			for (i = 0; i < n && segs[i].idx != want; i++)
+				;
+			if (i == n)
+				break;
+			if (segs[i].ext) {
+				const char *v = segs[i].value;
+
+				if (want == 0)
+					v = ext_charset(v, cs, sizeof(cs));
+				pct_decode(&b, v);
+				any_ext = true;
+			} else {
+				buf_addstr(&b, segs[i].value);
+			}
+		}
+		if (!any_ext)
+			cs[0] = '\0';
+		if (b.len == 0 && plain.value)
+			buf_addstr(&b, plain.value);
+	} else if (plain.value) {
+		buf_addstr(&b, plain.value);
+	} else {
+		goto out;
+	}
+	if (raw)
+		res = buf_detach(&b, NULL);
+	else if (cs[0])
+		res = flatten(charset_to_utf8(cs, buf_cstr(&b), b.len));
+	else
+		res = rfc2047_decode(buf_cstr(&b), b.len);
+out:
+	buf_release(&b);
+	for (size_t i = 0; i < n; i++)
+		free(segs[i].value);
+	free(plain.value);
+	free(ext1.value);
+	return res;
+}
+
+char *
+rfc2231_param(const char *value, const char *name)
+{
+	return param_get(value, name, false);
+}
+
+char *
+rfc2231_param_raw(const char *value, const char *name)
+{
+	return param_get(value, name, true);
+}

@@ -1,0 +1,187 @@
+/* parsedump - prints what parse_message() makes of a mail, one normalized
+ * field per line and the body last: the format of tests/mail/NNNN.expect.
+ * With -c it prints nothing but checks every string of the result (valid
+ * UTF-8, no NUL, no control characters but tab and newline in the body)
+ * and exits 1 naming the first file that fails.
+ * With -m SIZE the maximum message size is SIZE bytes.
+ * usage: parsedump [-c] [-m SIZE] FILE... */
+#include "compat.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "charset.h"
+#include "parse.h"
+#include "xalloc.h"
+
+static int
+read_file(const char *path, struct buf *b)
+{
+	int fd = open(path, O_RDONLY);
+	char tmp[65536];
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	buf_reset(b);
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
+		if (buf_add(b, tmp, (size_t)n) < 0)
+			break;
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+static bool
+valid(const char *s, bool multiline)
+{
+	if (!s)
+		return true;
+	if (!charset_is_utf8(s, strlen(s)))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\t' && !(multiline && *p == '\n')) || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static const char *
+check(const struct message *m)
+{
+	if (!valid(m->subject, false))
+		return "subject";
+	if (!valid(m->from.name, false) || !valid(m->from.addr, false))
+		return "from";
+	if (!valid(m->message_id, false) || !valid(m->in_reply_to, false))
+		return "message-id";
+	if (!valid(m->body, true))
+		return "body";
+	for (size_t i = 0; i < m->nheaders; i++)
+		if (!valid(m->headers[i].name, false) || !valid(m->headers[i].value, false))
+			return "header";
+	for (size_t i = 0; i < m->nto; i++)
+		if (!valid(m->to[i].name, false) || !valid(m->to[i].addr, false))
+			return "to";
+	for (size_t i = 0; i < m->ncc; i++)
+		if (!valid(m->cc[i].name, false) || !valid(m->cc[i].addr, false))
+			return "cc";
+	for (size_t i = 0; i < m->references.n; i++)
+		if (!valid(m->references.items[i], false))
+			return "references";
+	for (size_t i = 0; i < m->natts; i++)
+		if (!valid(m->atts[i].filename, false) || !valid(m->atts[i].content_type, false))
+			return "attachment";
+	if (!valid(m->returned_message_id, false) || !valid(m->returned_subject, false))
+		return "returned";
+	if (!valid(m->parse_note, false) || !valid(m->return_path, false))
+		return "note";
+	return NULL;
+}
+
+static void
+print_addr(const char *label, const struct address *a)
+{
+	if (*a->name)
+		printf("%s: %s <%s>\n", label, a->name, a->addr);
+	else
+		printf("%s: %s\n", label, a->addr);
+}
+
+static void
+dump(const struct message *m)
+{
+	static const char *const flags[] = { "parse-error", "bounce", "autoreply", "list",
+					     "oversize", "truncated", "spam", "poison" };
+	const char *sep = "";
+
+	printf("subject: %s\n", m->subject);
+	print_addr("from", &m->from);
+	for (size_t i = 0; i < m->nto; i++)
+		print_addr("to", &m->to[i]);
+	for (size_t i = 0; i < m->ncc; i++)
+		print_addr("cc", &m->cc[i]);
+	if (m->has_date) {
+		char d[32];
+		struct tm tm;
+
+		gmtime_r(&m->date, &tm);
+		strftime(d, sizeof(d), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("date: %s\n", d);
+	} else {
+		printf("date: none\n");
+	}
+	printf("message-id: %s\n", m->message_id);
+	if (*m->in_reply_to)
+		printf("in-reply-to: %s\n", m->in_reply_to);
+	for (size_t i = 0; i < m->references.n; i++)
+		printf("references: %s\n", m->references.items[i]);
+	printf("flags:");
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+		if (m->flags & (1u << i)) {
+			printf("%s%s", *sep ? "," : " ", flags[i]);
+			sep = ",";
+		}
+	printf("\n");
+	if (m->returned_message_id)
+		printf("returned-message-id: %s\n", m->returned_message_id);
+	if (m->returned_subject)
+		printf("returned-subject: %s\n", m->returned_subject);
+	for (size_t i = 0; i < m->natts; i++)
+		printf("attachment: %s | %s | %zu | %s\n", m->atts[i].filename, m->atts[i].content_type,
+		       m->atts[i].size, m->atts[i].data ? "kept" : "not kept");
+	printf("body:\n%s", m->body);
+	if (*m->body && m->body[strlen(m->body) - 1] != '\n')
+		printf("\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct parse_limits lim = parse_limits_default;
+	struct buf b = BUF_INIT;
+	bool only_check = false;
+	int opt, rc = 0;
+
+	while ((opt = getopt(argc, argv, "cm:")) != -1) {
+		if (opt == 'c')
+			only_check = true;
+		else if (opt == 'm')
+			lim.max_message_size = (size_t)strtoull(optarg, NULL, 10);
+		else
+			return EXIT_USAGE;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "usage: parsedump [-c] [-m SIZE] FILE...\n");
+		return EXIT_USAGE;
+	}
+	buf_init(&b, 0);
+	for (int i = optind; i < argc; i++) {
+		struct message m;
+		struct err e = ERR_INIT;
+		const char *bad;
+
+		if (read_file(argv[i], &b) < 0) {
+			fprintf(stderr, "parsedump: %s: %s\n", argv[i], strerror(errno));
+			rc = 1;
+			continue;
+		}
+		message_init(&m);
+		if (parse_message(b.data ? b.data : "", b.len, &lim, &m, &e) < 0) {
+			fprintf(stderr, "parsedump: %s: %s\n", argv[i], e.msg);
+			rc = 1;
+		} else if (only_check) {
+			if ((bad = check(&m))) {
+				fprintf(stderr, "parsedump: %s: invalid %s\n", argv[i], bad);
+				rc = 1;
+			}
+		} else {
+			dump(&m);
+		}
+		message_release(&m);
+	}
+	buf_release(&b);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		rc = 1;
+	return rc;
+}
