@@ -198,16 +198,18 @@ dovecot_stop() {
 	[ -n "${DC_DIR:-}" ] && [ -f "$DC_DIR/run/master.pid" ] || return 0
 	_dc_pid=$(cat "$DC_DIR/run/master.pid")
 	# Its children too (login and mail processes can outlive the master
-	# for a while): as systemd stops the whole service.
-	_dc_kids=$(ps -o pid= --ppid "$_dc_pid" 2>/dev/null)
-	kill "$_dc_pid" 2>/dev/null || return 0
-	for _dc_k in $_dc_kids; do kill -9 "$_dc_k" 2>/dev/null; done
+	# for a while): as systemd stops the whole service. They are killed
+	# once the master is gone, so that it cannot start them again.
+	# (Written to work under set -e, as in bench/fetch.sh.)
+	_dc_kids=$(ps -o pid= --ppid "$_dc_pid" 2>/dev/null || true)
+	kill "$_dc_pid" 2>/dev/null || true
 	_dc_i=0
 	while kill -0 "$_dc_pid" 2>/dev/null && [ $_dc_i -lt 200 ]; do
 		sleep 0.05
 		_dc_i=$((_dc_i + 1))
 	done
-	kill -9 "$_dc_pid" 2>/dev/null
+	kill -9 "$_dc_pid" 2>/dev/null || true
+	for _dc_k in $_dc_kids; do kill -9 "$_dc_k" 2>/dev/null || true; done
 	rm -f "$DC_DIR/run/master.pid"
 	return 0
 }
