@@ -14,6 +14,12 @@
 #include "html.h"
 #include "xalloc.h"
 
+#define HTML_MAX_DEPTH 256
+#define HTML_MIN_DEPTH 32
+#define HTML_ATTR_BUDGET ((uint64_t)50 * 1000 * 1000)
+/* End tags times stack depth that libxml2 may scan: about 0.2 s. */
+#define HTML_SCAN_BUDGET ((size_t)40 * 1000 * 1000)
+
 struct h2t {
 	struct buf out;
 	size_t max_out;
@@ -26,6 +32,7 @@ struct h2t {
 	char *href;        /* the open link's address */
 	size_t link_start; /* where its text began in out */
 	unsigned depth;    /* open elements, for the cost bound */
+	unsigned max_depth;
 };
 
 /* Elements whose content is not text for a reader. */
@@ -145,7 +152,13 @@ on_start(void *ctx, const xmlChar *tag, const xmlChar **atts)
 	struct h2t *h = ctx;
 	const char *name = (const char *)tag;
 
-	h->depth++;
+	/* libxml2 2.9 looks through its whole element stack for each end
+	 * tag: deep nesting times many end tags is quadratic. Real mail nests
+	 * a few dozen levels; past HTML_MAX_DEPTH the rest is not read. */
+	if (++h->depth > h->max_depth) {
+		stop(h);
+		return;
+	}
 	if (h->skip || in_list(name, skipped, ARRAY_SIZE(skipped))) {
 		h->skip++;
 		return;
@@ -273,6 +286,30 @@ tidy(const char *s, size_t len)
 	return res;
 }
 
+/* libxml2 2.9 checks each attribute of a tag against all before it: a
+ * tag with n attributes costs n*n. Returns how much of the input keeps the
+ * sum of those costs within the budget (the rest is not read). */
+static size_t
+attr_budget_cut(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+	uint64_t cost = 0;
+
+	while (p < end && (p = memchr(p, '<', (size_t)(end - p)))) {
+		const char *gt = memchr(p, '>', (size_t)(end - p));
+		const char *stop = gt ? gt : end;
+		uint64_t eq = 0;
+
+		for (const char *q = p; q < stop; q++)
+			eq += *q == '=';
+		cost += eq * eq;
+		if (cost > HTML_ATTR_BUDGET)
+			return (size_t)(p - s);
+		p = stop;
+	}
+	return len;
+}
+
 static void
 silent(void *ctx, const char *msg, ...)
 {
@@ -297,6 +334,14 @@ html_to_text(const char *html, size_t len, size_t max_in, size_t max_out, bool *
 		len = max_in;
 		truncated = true;
 	}
+	{
+		size_t keep = attr_budget_cut(html, len);
+
+		if (keep < len) {
+			len = keep;
+			truncated = true;
+		}
+	}
 	memset(&sax, 0, sizeof(sax));
 	sax.startElement = on_start;
 	sax.endElement = on_end;
@@ -307,6 +352,18 @@ html_to_text(const char *html, size_t len, size_t max_in, size_t max_out, bool *
 	memset(&h, 0, sizeof(h));
 	buf_init(&h.out, 0);
 	h.max_out = max_out;
+	{
+		/* The depth allowed shrinks with the number of end tags, so
+		 * that their scans stay within the budget. */
+		size_t ends = 0;
+
+		for (const char *q = html; (q = memmem(q, (size_t)(html + len - q), "</", 2)); q += 2)
+			ends++;
+		h.max_depth = HTML_MAX_DEPTH;
+		if (ends && HTML_SCAN_BUDGET / ends < HTML_MAX_DEPTH)
+			h.max_depth = HTML_SCAN_BUDGET / ends < HTML_MIN_DEPTH ? HTML_MIN_DEPTH
+									 : (unsigned)(HTML_SCAN_BUDGET / ends);
+	}
 	h.ctxt = htmlCreatePushParserCtxt(&sax, &h, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
 	if (!h.ctxt)
 		return charset_clean(html, len);
