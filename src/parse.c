@@ -1045,6 +1045,12 @@ read_addresses(struct pctx *c, struct top *t)
 	}
 	if (f)
 		mailimf_fields_free(f);
+	/* libetpan accepts some junk as an address ("a b <c@d" gives
+	 * "ab<c@d"): such a From is read again leniently. */
+	if (*m->from.addr && strpbrk(m->from.addr, "<> ,;")) {
+		free(m->from.addr);
+		m->from.addr = xstrdup("");
+	}
 	if (!*m->from.addr && t->raw_from) {
 		from_fallback(&m->from, t->raw_from);
 		if (*m->from.addr)
