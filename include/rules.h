@@ -57,4 +57,54 @@ const struct queue *rules_queue(const struct ruleset *rs, const char *id);
 /* The queue whose contacts include addr (case-insensitive), or NULL. */
 const struct queue *rules_contact_queue(const struct ruleset *rs, const char *addr);
 
+/* ---- beyond what ingest uses: the tools for rule authors ---- */
+
+/* Every error of the rule files of dir, each "file:line:col: message",
+ * appended to errs (rules check). Returns how many; 0 when the rules load. */
+size_t rules_check(const char *dir, struct strlist *errs);
+
+/* How many rules and queues were loaded; the queue at index i (0..n-1),
+ * in the order declared (the default queue "secretariat" is always there). */
+size_t rules_count(const struct ruleset *rs);
+size_t rules_queue_count(const struct ruleset *rs);
+const struct queue *rules_queue_at(const struct ruleset *rs, size_t i);
+
+/* One step of rules_apply_trace(), for `secdesk rules test`. Strings are
+ * valid during the callback only. */
+enum rule_trace_kind {
+	RULE_TRACE_RULE,   /* a rule starts: file, line, rule */
+	RULE_TRACE_SKIP,   /* rule not tried: note says why (prefilter) */
+	RULE_TRACE_TEST,   /* a test: text, matched, value = the text it matched */
+	RULE_TRACE_END,    /* the rule's conditions: matched */
+	RULE_TRACE_ACTION, /* an action of a matching rule: text, value = argument,
+			      note when it changed nothing and why */
+	RULE_TRACE_ERROR,  /* the rule was skipped for this message: note */
+};
+
+struct rule_trace_event {
+	enum rule_trace_kind kind;
+	const char *file;
+	int line;
+	const char *rule;
+	const char *text;
+	bool matched;
+	const char *value;
+	const char *note;
+};
+
+typedef void (*rule_trace_fn)(void *arg, const struct rule_trace_event *ev);
+
+/* rules_apply() that reports every step to fn (which may be NULL). Also
+ * gives the language detected from the text (out->language is it when no
+ * rule set one). */
+int rules_apply_trace(const struct ruleset *rs, const struct message *m, const struct ticket *t,
+		      struct rule_outcome *out, rule_trace_fn fn, void *arg, struct err *e);
+
+/* PCRE2 limits applied to every match (per test, per field value). */
+#define RULES_MATCH_LIMIT 100000
+#define RULES_DEPTH_LIMIT 2000
+#define RULES_HEAP_LIMIT_KIB 16384
+/* Bytes of the body that the tests see (a longer body is cut there). */
+#define RULES_BODY_MAX (256 * 1024)
+
 #endif

@@ -1,0 +1,21 @@
+/* lang.h - offline language detection of inquiry text by stop words.
+ *
+ * Small and predictable: each language has a list of its most frequent
+ * function words; the text's words are counted against them. Knows en, de,
+ * fr, it, es, nl, pt, pl, et (ISO 639-1). No allocation after the first call. */
+#ifndef SECDESK_LANG_H
+#define SECDESK_LANG_H
+
+#include <stddef.h>
+
+/* The codes lang_detect() can return, NULL-terminated. */
+extern const char *const lang_codes[];
+
+/* The ISO 639-1 code of the likeliest language of text (UTF-8, len bytes;
+ * only the first LANG_MAX_SCAN bytes are read), or NULL when the text has
+ * too few known words or two languages score alike. When score_r is not
+ * NULL it gets the winner's count of stop words. */
+#define LANG_MAX_SCAN 8192
+const char *lang_detect(const char *text, size_t len, int *score_r);
+
+#endif

@@ -1,0 +1,122 @@
+/* rules_int.h - the rule engine's insides, shared by rules.c (parser) and
+ * rules_match.c (matcher, prefilter). Not for other modules. */
+#ifndef SECDESK_RULES_INT_H
+#define SECDESK_RULES_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdint.h>
+
+#include "rules.h"
+
+/* Address fields take a part in their low two bits. */
+#define FIELD_PART_MASK 3u
+enum field {
+	F_FROM = 1 << 2,
+	F_SENDER = 2 << 2,
+	F_REPLY_TO = 3 << 2,
+	F_TO = 4 << 2,
+	F_CC = 5 << 2,
+	F_RCPT = 6 << 2,
+	F_ADDR_LAST = 7 << 2,
+	F_SUBJECT = 8 << 2,
+	F_BODY = 9 << 2,
+	F_TEXT = 10 << 2,
+	F_HEADER = 11 << 2,
+	F_ATT_NAME = 12 << 2,
+	F_ATT_TYPE = 13 << 2,
+	F_LANGUAGE = 14 << 2,
+	F_FLAGS = 15 << 2,
+	F_MESSAGE_ID = 16 << 2,
+	F_T_QUEUE = 17 << 2,
+	F_T_STATUS = 18 << 2,
+	F_T_CATEGORY = 19 << 2,
+	F_T_PRIORITY = 20 << 2,
+	F_T_LANGUAGE = 21 << 2,
+	F_T_ASSIGNEE = 22 << 2,
+	F_T_TAGS = 23 << 2,
+	F_T_REQUESTER = 24 << 2,
+};
+enum { PART_ADDR = 0, PART_NAME = 1, PART_LOCAL = 2, PART_DOMAIN = 3 };
+
+enum test_op { OP_MATCHES, OP_CONTAINS, OP_IS, OP_EMPTY, OP_EXISTS };
+
+struct test {
+	enum field field;
+	char *header;       /* F_HEADER: the header's name */
+	enum test_op op;
+	pcre2_code *re;     /* NULL for EXISTS and EMPTY */
+	bool caseless, words;
+	uint32_t ncaptures;
+	struct strlist capnames; /* named groups */
+	int *capnums;            /* their numbers */
+	struct strlist lits;     /* lowercase words one of which a match needs; empty: none known */
+	char *text;              /* as written, for the trace */
+};
+
+enum node_kind { N_TEST, N_ALL, N_ANY, N_NOT };
+
+struct node {
+	enum node_kind kind;
+	struct node **kids;
+	size_t nkids;
+	struct test *test;
+	int line, col;
+};
+
+enum action_kind { A_ROUTE, A_CATEGORY, A_PRIORITY, A_LANGUAGE, A_TAG, A_ASSIGN, A_NOACK, A_SPAM,
+		   A_STOP };
+
+struct action {
+	enum action_kind kind;
+	struct strlist args; /* may hold ${name} */
+	char *text;
+	int line, col;
+};
+
+struct rule {
+	char *name;
+	const char *file; /* owned by ruleset.files */
+	int line;
+	struct node *cond; /* NULL: always */
+	struct action *acts;
+	size_t nacts;
+	struct strlist lits; /* the rule cannot match unless one of these appears; empty: no prefilter */
+};
+
+struct ruleset {
+	struct rule *rules;
+	size_t nrules;
+	struct queue *queues;
+	size_t nqueues;
+	struct strlist files;
+	uint32_t max_ovector;
+	pcre2_match_context *mctx;
+	/* prefilter: the rules' words indexed by their first trigram's hash
+	 * (CSR layout: entries of bucket h are bucket_ent[bucket_start[h] ..
+	 * bucket_start[h+1]-1]), each entry a rule index and a literal index. */
+	uint32_t *bucket_start;
+	struct prefilter_ent {
+		uint32_t rule;
+		uint32_t lit;
+	} *bucket_ent;
+	size_t nalways; /* rules without words */
+};
+
+#define PREFILTER_BITS 16
+#define PREFILTER_SIZE (1u << PREFILTER_BITS)
+
+/* Appends to lits the lowercase ASCII words (3 bytes or more) of which any
+ * match of pattern must contain at least one; leaves lits empty when it
+ * cannot tell. */
+void rules_literals(const char *pattern, bool caseless, struct strlist *lits);
+/* Computes r->lits from its tests. */
+void rules_prefilter_rule(struct rule *r);
+/* Builds the trigram index of every rule's words. */
+void rules_prefilter_build(struct ruleset *rs);
+
+void rules_node_free(struct node *n);
+void rules_rule_release(struct rule *r);
+const char *rules_field_name(enum field f, char *out, size_t n);
+
+#endif
