@@ -255,10 +255,13 @@ charset_detect_to_utf8(const char *s, size_t len)
 	char name[64] = "";
 	char *res;
 
-	if (!charset_is_8bit(s, len) || charset_is_utf8(s, len))
+	if (!charset_is_8bit(s, len))
 		return charset_clean(s, len);
+	/* ISO-2022-JP is 7-bit (valid UTF-8 too): its escapes tell. */
 	if (has_iso2022_escape(s, len))
 		snprintf(name, sizeof(name), "ISO-2022-JP-3");
+	else if (charset_is_utf8(s, len))
+		return charset_clean(s, len);
 	else {
 		uchardet_t ud = uchardet_new();
 
