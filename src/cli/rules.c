@@ -1,0 +1,522 @@
+/* secdesk rules check | rules test FILE [--json] | rules replay MAILDIR|--tickets [--apply]:
+ * the tools for rule authors. */
+#include "compat.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "lang.h"
+#include "parse.h"
+#include "rules.h"
+#include "ticket.h"
+#include "xalloc.h"
+
+int cmd_rules(int argc, char **argv, struct cli_ctx *ctx);
+
+static int
+slurp(const char *path, char **data, size_t *len, struct err *e)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+
+	if (!f)
+		return err_set(e, EXIT_DATAERR, "cannot open '%s': %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_add(&b, chunk, n) < 0) {
+			fclose(f);
+			buf_release(&b);
+			return err_set(e, EXIT_DATAERR, "'%s' is too large", path);
+		}
+	if (ferror(f)) {
+		fclose(f);
+		buf_release(&b);
+		return err_set(e, EXIT_IOERR, "cannot read '%s': %s", path, strerror(errno));
+	}
+	fclose(f);
+	*data = buf_detach(&b, len);
+	return 0;
+}
+
+static int
+rules_check_cmd(struct cli_ctx *ctx)
+{
+	struct strlist errs = STRLIST_INIT;
+	struct ruleset *rs = NULL;
+	struct err e = ERR_INIT;
+	size_t n = rules_check(ctx->cfg->rules.dir, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		cli_error("%s", errs.items[i]);
+	strlist_release(&errs);
+	if (n)
+		return EXIT_CONFIG;
+	if (rules_load(ctx->cfg->rules.dir, &rs, &e) < 0)
+		return cli_fail(&e);
+	if (ctx->verbosity >= 0)
+		printf("%s: %zu rules, %zu queues: ok\n", ctx->cfg->rules.dir, rules_count(rs),
+		       rules_queue_count(rs));
+	rules_free(&rs);
+	return EXIT_OK;
+}
+
+/* ---------- rules test ---------- */
+
+struct trace_out {
+	bool json;
+	json_t *rules;   /* array of rule objects (json) */
+	json_t *cur;     /* the rule being traced */
+	int verbosity;
+};
+
+static void
+trace_cb(void *arg, const struct rule_trace_event *ev)
+{
+	struct trace_out *o = arg;
+
+	if (o->json) {
+		json_t *item;
+
+		switch (ev->kind) {
+		case RULE_TRACE_SKIP:
+			json_array_append_new(o->rules,
+					      json_pack("{s:s, s:s, s:i, s:s, s:s}", "rule", ev->rule,
+							"file", ev->file, "line", ev->line,
+							"result", "skipped", "why", ev->note));
+			break;
+		case RULE_TRACE_RULE:
+			o->cur = json_pack("{s:s, s:s, s:i, s:[], s:[]}", "rule", ev->rule, "file",
+					   ev->file, "line", ev->line, "tests", "actions");
+			json_array_append_new(o->rules, o->cur);
+			break;
+		case RULE_TRACE_TEST:
+			item = json_pack("{s:s, s:b}", "test", ev->text, "matched", ev->matched);
+			if (ev->value)
+				json_object_set_new(item, "captured", json_string(ev->value));
+			if (ev->note)
+				json_object_set_new(item, "error", json_string(ev->note));
+			json_array_append_new(json_object_get(o->cur, "tests"), item);
+			break;
+		case RULE_TRACE_END:
+			json_object_set_new(o->cur, "result",
+					    json_string(ev->matched ? "matched" : "no match"));
+			break;
+		case RULE_TRACE_ERROR:
+			json_object_set_new(o->cur, "result", json_string("error"));
+			json_object_set_new(o->cur, "error", json_string(ev->note));
+			break;
+		case RULE_TRACE_ACTION:
+			item = json_pack("{s:s}", "action", ev->text);
+			if (ev->note)
+				json_object_set_new(item, "note", json_string(ev->note));
+			json_array_append_new(json_object_get(o->cur, "actions"), item);
+			break;
+		}
+		return;
+	}
+	switch (ev->kind) {
+	case RULE_TRACE_SKIP:
+		if (o->verbosity > 0)
+			printf("  - %s:%d \"%s\": skipped (%s)\n", ev->file, ev->line, ev->rule,
+			       ev->note);
+		break;
+	case RULE_TRACE_RULE:
+		printf("%s:%d \"%s\"\n", ev->file, ev->line, ev->rule);
+		break;
+	case RULE_TRACE_TEST:
+		printf("    %s %s", ev->matched ? "yes" : "no ", ev->text);
+		if (ev->value)
+			printf("  => \"%.200s\"", ev->value);
+		if (ev->note)
+			printf("  (%s)", ev->note);
+		putchar('\n');
+		break;
+	case RULE_TRACE_END:
+		printf("  => %s\n", ev->matched ? "MATCHED" : "no match");
+		break;
+	case RULE_TRACE_ERROR:
+		printf("  => SKIPPED: %s\n", ev->note);
+		break;
+	case RULE_TRACE_ACTION:
+		printf("    do %s", ev->text);
+		if (ev->note)
+			printf("  (%s)", ev->note);
+		putchar('\n');
+		break;
+	}
+}
+
+/* Whether an acknowledgement would go out, as far as the message and the
+ * rules tell (the outbox also applies per-sender rate limits). */
+static const char *
+ack_reason(const struct message *m, const struct rule_outcome *o, bool *ack)
+{
+	const char *as = message_header(m, "Auto-Submitted");
+	const char *prec = message_header(m, "Precedence");
+
+	*ack = false;
+	if (o->spam)
+		return "no: marked as spam";
+	if (o->no_ack)
+		return o->no_ack_reason ? o->no_ack_reason : "suppressed by a rule";
+	if (m->flags & MSG_BOUNCE)
+		return "no: a bounce (RFC 3834)";
+	if (m->flags & MSG_AUTOREPLY || (as && strncasecmp(as, "no", 2) != 0))
+		return "no: automatic mail (RFC 3834)";
+	if (m->flags & MSG_LIST ||
+	    (prec && (strcasecmp(prec, "bulk") == 0 || strcasecmp(prec, "list") == 0 ||
+		      strcasecmp(prec, "junk") == 0)))
+		return "no: list or bulk mail (RFC 3834)";
+	if (!*m->from.addr)
+		return "no: no sender address";
+	*ack = true;
+	return "yes: a new inquiry from a person";
+}
+
+static json_t *
+strlist_json(const struct strlist *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < l->n; i++)
+		json_array_append_new(a, json_string(l->items[i]));
+	return a;
+}
+
+static json_t *
+jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static int
+rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
+{
+	struct err e = ERR_INIT;
+	struct ruleset *rs = NULL;
+	struct message m;
+	struct rule_outcome o;
+	struct trace_out to = { 0 };
+	char *raw = NULL;
+	size_t len = 0;
+	const char *lang;
+	int rc = EXIT_SOFTWARE;
+	bool ack;
+	const char *why;
+
+	message_init(&m);
+	rule_outcome_init(&o);
+	if (rules_load(ctx->cfg->rules.dir, &rs, &e) < 0)
+		return cli_fail(&e);
+	if (slurp(file, &raw, &len, &e) < 0 ||
+	    parse_message(raw, len, &parse_limits_default, &m, &e) < 0) {
+		rc = cli_fail(&e);
+		goto out;
+	}
+	to.json = json;
+	to.verbosity = ctx->verbosity;
+	to.rules = json_array();
+	if (!json)
+		printf("message: %s\nfrom: %s <%s>\nsubject: %s\n\n", file, m.from.name, m.from.addr,
+		       m.subject);
+	if (rules_apply_trace(rs, &m, NULL, &o, trace_cb, &to, &e) < 0) {
+		json_decref(to.rules);
+		rc = cli_fail(&e);
+		goto out;
+	}
+	{
+		char *sample = xasprintf("%s\n%s", m.subject, m.body ? m.body : "");
+
+		lang = lang_detect(sample, strlen(sample), NULL);
+		free(sample);
+	}
+	why = ack_reason(&m, &o, &ack);
+	if (json) {
+		json_t *doc = json_pack(
+			"{s:s, s:o, s:{s:s, s:o, s:o, s:o, s:o, s:o, s:b}, s:o, s:{s:b, s:s}, s:o}",
+			"file", file, "rules", to.rules, "ticket", "queue",
+			o.queue ? o.queue : TICKET_DEFAULT_QUEUE, "category", jstr(o.category),
+			"priority", jstr(o.priority), "language", jstr(o.language), "assignee",
+			jstr(o.assignee), "tags", strlist_json(&o.tags), "spam", o.spam,
+			"detected_language", jstr(lang), "acknowledgement", "sent", ack, "why", why,
+			"errors", strlist_json(&o.errors));
+
+		if (cli_print_json(doc) < 0) {
+			rc = EXIT_IOERR;
+			goto out;
+		}
+	} else {
+		json_decref(to.rules);
+		printf("\nresult:\n  queue:    %s\n  category: %s\n  priority: %s\n"
+		       "  language: %s%s\n  assignee: %s\n  spam:     %s\n  tags:    ",
+		       o.queue ? o.queue : TICKET_DEFAULT_QUEUE " (default)",
+		       o.category ? o.category : "-", o.priority ? o.priority : "-",
+		       o.language ? o.language : "-",
+		       lang && o.language && strcmp(lang, o.language) == 0 ? " (detected)" : "",
+		       o.assignee ? o.assignee : "-", o.spam ? "yes" : "no");
+		for (size_t i = 0; i < o.tags.n; i++)
+			printf(" %s", o.tags.items[i]);
+		printf("%s\n  acknowledgement: %s\n", o.tags.n ? "" : " -", why);
+		for (size_t i = 0; i < o.errors.n; i++)
+			printf("  error: %s\n", o.errors.items[i]);
+	}
+	rc = EXIT_OK;
+out:
+	rule_outcome_release(&o);
+	message_release(&m);
+	free(raw);
+	rules_free(&rs);
+	return rc;
+}
+
+/* ---------- rules replay ---------- */
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The mail files of a Maildir (cur/ and new/) or of a plain folder. */
+static void
+list_mail(const char *dir, struct strlist *files)
+{
+	static const char *const subs[] = { "cur", "new", "" };
+	size_t first = files->n;
+
+	for (size_t s = 0; s < ARRAY_SIZE(subs); s++) {
+		char *d = *subs[s] ? xasprintf("%s/%s", dir, subs[s]) : xstrdup(dir);
+		DIR *dh = opendir(d);
+		struct dirent *de;
+
+		if (dh) {
+			while ((de = readdir(dh))) {
+				char *p;
+				struct stat st;
+
+				if (de->d_name[0] == '.')
+					continue;
+				p = xasprintf("%s/%s", d, de->d_name);
+				if (stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+				    !strstr(de->d_name, "MANIFEST"))
+					strlist_add_owned(files, p);
+				else
+					free(p);
+			}
+			closedir(dh);
+		}
+		free(d);
+	}
+	if (files->n > first)
+		qsort(files->items + first, files->n - first, sizeof(char *), name_cmp);
+}
+
+static bool
+differs(const char *now, const char *would)
+{
+	return would && strcmp(now ? now : "", would) != 0;
+}
+
+static int
+replay_tickets(struct cli_ctx *ctx, const struct ruleset *rs, bool apply)
+{
+	struct err e = ERR_INIT;
+	struct store *s = NULL;
+	sqlite3_stmt *st;
+	int rc = EXIT_OK, n = 0, changed = 0;
+	struct {
+		int64_t id;
+		char *raw;
+		size_t len;
+	} *items = NULL;
+	size_t nitems = 0;
+
+	if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
+		return cli_fail(&e);
+	/* The first inbound message of every ticket: what the rules saw. */
+	st = store_prepare(s,
+			   "SELECT m.ticket_id, r.data FROM messages m JOIN raws r ON r.id = m.raw_id"
+			   " WHERE m.direction = 'in' AND m.id = (SELECT min(id) FROM messages"
+			   " WHERE ticket_id = m.ticket_id AND direction = 'in') ORDER BY m.ticket_id",
+			   &e);
+	if (!st) {
+		store_close(&s);
+		return cli_fail(&e);
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		items = xreallocarray(items, nitems + 1, sizeof(*items));
+		items[nitems].id = sqlite3_column_int64(st, 0);
+		items[nitems].len = (size_t)sqlite3_column_bytes(st, 1);
+		items[nitems].raw = xmalloc(items[nitems].len + 1);
+		memcpy(items[nitems].raw, sqlite3_column_blob(st, 1), items[nitems].len);
+		items[nitems].raw[items[nitems].len] = '\0';
+		nitems++;
+	}
+	sqlite3_reset(st);
+	for (size_t i = 0; i < nitems; i++) {
+		struct message m;
+		struct rule_outcome o;
+		struct ticket t;
+
+		message_init(&m);
+		rule_outcome_init(&o);
+		ticket_init(&t);
+		if (parse_message(items[i].raw, items[i].len, &parse_limits_default, &m, &e) < 0 ||
+		    ticket_load(s, items[i].id, &t, &e) < 0 ||
+		    rules_apply(rs, &m, NULL, &o, &e) < 0) {
+			cli_error("ticket #%lld: %s", (long long)items[i].id, e.msg);
+			err_clear(&e);
+			rc = EXIT_DATAERR;
+			goto next;
+		}
+		n++;
+		{
+			const char *f[] = { "queue", "category", "priority", "language" };
+			const char *now[] = { t.queue, t.category, t.priority, t.language };
+			const char *would[] = { o.queue ? o.queue : TICKET_DEFAULT_QUEUE, o.category,
+						o.priority, o.language };
+			bool any = false;
+
+			for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
+				if (!differs(now[k], would[k]))
+					continue;
+				if (!any)
+					printf("#%lld %s\n", (long long)items[i].id, t.subject);
+				any = true;
+				printf("    %s: %s -> %s\n", f[k], *now[k] ? now[k] : "-", would[k]);
+				if (apply) {
+					if (store_begin(s, &e) < 0 ||
+					    ticket_set_field(s, items[i].id, f[k], would[k], ctx->who,
+							     &e) < 0 ||
+					    store_commit(s, &e) < 0) {
+						store_rollback(s);
+						cli_error("ticket #%lld: %s", (long long)items[i].id,
+							  e.msg);
+						err_clear(&e);
+						rc = EXIT_DATAERR;
+					}
+				}
+			}
+			changed += any;
+		}
+next:
+		ticket_release(&t);
+		rule_outcome_release(&o);
+		message_release(&m);
+		free(items[i].raw);
+	}
+	free(items);
+	store_close(&s);
+	printf("%d tickets, %d would change%s\n", n, changed, apply ? " (applied)" : "");
+	return rc;
+}
+
+static int
+replay_folder(const struct ruleset *rs, const char *dir)
+{
+	struct strlist files = STRLIST_INIT;
+	struct err e = ERR_INIT;
+	int rc = EXIT_OK;
+
+	list_mail(dir, &files);
+	if (!files.n) {
+		cli_error("no mail in '%s'", dir);
+		return EXIT_DATAERR;
+	}
+	for (size_t i = 0; i < files.n; i++) {
+		struct message m;
+		struct rule_outcome o;
+		char *raw = NULL;
+		size_t len = 0;
+
+		message_init(&m);
+		rule_outcome_init(&o);
+		if (slurp(files.items[i], &raw, &len, &e) < 0 ||
+		    parse_message(raw, len, &parse_limits_default, &m, &e) < 0 ||
+		    rules_apply(rs, &m, NULL, &o, &e) < 0) {
+			cli_error("%s: %s", files.items[i], e.msg);
+			err_clear(&e);
+			rc = EXIT_DATAERR;
+		} else {
+			printf("%s\t%s\t%s\t%s%s\t%s\n", files.items[i],
+			       o.queue ? o.queue : TICKET_DEFAULT_QUEUE,
+			       o.category ? o.category : "-", o.language ? o.language : "-",
+			       o.spam ? "\tspam" : "", m.subject);
+		}
+		rule_outcome_release(&o);
+		message_release(&m);
+		free(raw);
+	}
+	strlist_release(&files);
+	return rc;
+}
+
+int
+cmd_rules(int argc, char **argv, struct cli_ctx *ctx)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "apply", no_argument, NULL, 'a' },
+		{ "tickets", no_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false, apply = false, tickets = false;
+	const char *sub;
+	int c;
+
+	if (argc < 2)
+		return cli_usage("rules");
+	sub = argv[1];
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'a':
+			apply = true;
+			break;
+		case 't':
+			tickets = true;
+			break;
+		default:
+			return cli_usage("rules");
+		}
+	}
+	if (strcmp(sub, "check") == 0) {
+		if (optind != argc || json || apply || tickets)
+			return cli_usage("rules");
+		return rules_check_cmd(ctx);
+	}
+	if (strcmp(sub, "test") == 0) {
+		if (optind + 1 != argc || apply || tickets)
+			return cli_usage("rules");
+		return rules_test_cmd(ctx, argv[optind], json);
+	}
+	if (strcmp(sub, "replay") == 0) {
+		struct ruleset *rs = NULL;
+		struct err e = ERR_INIT;
+		int rc;
+
+		if (json || (tickets ? optind != argc : optind + 1 != argc) ||
+		    (apply && !tickets)) {
+			if (apply && !tickets)
+				cli_error("--apply works with --tickets only: mail in a folder "
+					  "has no ticket to change");
+			return cli_usage("rules");
+		}
+		if (rules_load(ctx->cfg->rules.dir, &rs, &e) < 0)
+			return cli_fail(&e);
+		rc = tickets ? replay_tickets(ctx, rs, apply) : replay_folder(rs, argv[optind]);
+		rules_free(&rs);
+		return rc;
+	}
+	cli_error("unknown subcommand 'rules %s' (expected check, test or replay)", sub);
+	return cli_usage("rules");
+}
