@@ -35,25 +35,47 @@ struct h2t {
 	unsigned max_depth;
 };
 
-/* Elements whose content is not text for a reader. */
-static const char *const skipped[] = { "script", "style", "head", "title", "template",
-				       "noscript", "object", "svg", "math", "iframe" };
-/* Elements that end a line... */
-static const char *const blocks[] = { "div", "tr", "table", "ul", "ol", "dl", "dt", "dd", "form",
-				      "section", "article", "header", "footer", "nav", "address",
-				      "center", "main", "aside", "figure", "figcaption", "fieldset",
-				      "tbody", "thead", "tfoot", "caption", "details", "summary" };
-/* ... and those that stand apart with a blank line. */
-static const char *const paras[] = { "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-				     "pre", "hr" };
+enum tag_kind { T_OTHER, T_SKIP, T_BLOCK, T_PARA, T_BR, T_LI, T_CELL, T_A, T_IMG, T_PRE, T_HR };
 
-static bool
-in_list(const char *name, const char *const *list, size_t n)
+/* Sorted by name for bsearch: what each element means for the text.
+ * Skipped elements' content is not text for a reader; blocks end a line;
+ * paragraphs stand apart with a blank line. */
+static const struct tag {
+	const char *name;
+	enum tag_kind kind;
+} tags[] = {
+	{ "a", T_A },           { "address", T_BLOCK },  { "article", T_BLOCK },
+	{ "aside", T_BLOCK },   { "blockquote", T_PARA }, { "br", T_BR },
+	{ "caption", T_BLOCK }, { "center", T_BLOCK },   { "dd", T_BLOCK },
+	{ "details", T_BLOCK }, { "div", T_BLOCK },      { "dl", T_BLOCK },
+	{ "dt", T_BLOCK },      { "fieldset", T_BLOCK }, { "figcaption", T_BLOCK },
+	{ "figure", T_BLOCK },  { "footer", T_BLOCK },   { "form", T_BLOCK },
+	{ "h1", T_PARA },       { "h2", T_PARA },        { "h3", T_PARA },
+	{ "h4", T_PARA },       { "h5", T_PARA },        { "h6", T_PARA },
+	{ "head", T_SKIP },     { "header", T_BLOCK },   { "hr", T_HR },
+	{ "iframe", T_SKIP },   { "img", T_IMG },        { "li", T_LI },
+	{ "main", T_BLOCK },    { "math", T_SKIP },      { "nav", T_BLOCK },
+	{ "noscript", T_SKIP }, { "object", T_SKIP },    { "ol", T_BLOCK },
+	{ "p", T_PARA },        { "pre", T_PRE },        { "script", T_SKIP },
+	{ "section", T_BLOCK }, { "style", T_SKIP },     { "summary", T_BLOCK },
+	{ "svg", T_SKIP },      { "table", T_BLOCK },    { "tbody", T_BLOCK },
+	{ "td", T_CELL },       { "template", T_SKIP },  { "tfoot", T_BLOCK },
+	{ "th", T_CELL },       { "thead", T_BLOCK },    { "title", T_SKIP },
+	{ "tr", T_BLOCK },      { "ul", T_BLOCK },
+};
+
+static int
+tag_cmp(const void *key, const void *elem)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(name, list[i]) == 0)
-			return true;
-	return false;
+	return strcmp(key, ((const struct tag *)elem)->name);
+}
+
+static enum tag_kind
+tag_kind(const char *name)
+{
+	const struct tag *t = bsearch(name, tags, ARRAY_SIZE(tags), sizeof(tags[0]), tag_cmp);
+
+	return t ? t->kind : T_OTHER;
 }
 
 static void
@@ -151,6 +173,7 @@ on_start(void *ctx, const xmlChar *tag, const xmlChar **atts)
 {
 	struct h2t *h = ctx;
 	const char *name = (const char *)tag;
+	enum tag_kind kind;
 
 	/* libxml2 2.9 looks through its whole element stack for each end
 	 * tag: deep nesting times many end tags is quadratic. Real mail nests
@@ -159,34 +182,44 @@ on_start(void *ctx, const xmlChar *tag, const xmlChar **atts)
 		stop(h);
 		return;
 	}
-	if (h->skip || in_list(name, skipped, ARRAY_SIZE(skipped))) {
+	kind = tag_kind(name);
+	if (h->skip || kind == T_SKIP) {
 		h->skip++;
 		return;
 	}
-	if (!strcmp(name, "br")) {
+	switch (kind) {
+	case T_BR:
 		/* A line break, not a paragraph: written at once so that two
 		 * br make an empty line. */
 		put(h, "\n", 1);
 		h->space = false;
 		h->newlines = 0;
-	} else if (!strcmp(name, "li")) {
+		break;
+	case T_LI:
 		block(h, 1);
 		flush_breaks(h);
 		put(h, "- ", 2);
-	} else if (!strcmp(name, "td") || !strcmp(name, "th")) {
+		break;
+	case T_CELL:
 		h->space = true;
-	} else if (in_list(name, paras, ARRAY_SIZE(paras))) {
+		break;
+	case T_PRE:
 		block(h, 2);
-		if (!strcmp(name, "pre"))
-			h->pre++;
-		if (!strcmp(name, "hr")) {
-			flush_breaks(h);
-			put(h, "----", 4);
-			block(h, 2);
-		}
-	} else if (in_list(name, blocks, ARRAY_SIZE(blocks))) {
+		h->pre++;
+		break;
+	case T_HR:
+		block(h, 2);
+		flush_breaks(h);
+		put(h, "----", 4);
+		block(h, 2);
+		break;
+	case T_PARA:
+		block(h, 2);
+		break;
+	case T_BLOCK:
 		block(h, 1);
-	} else if (!strcmp(name, "a")) {
+		break;
+	case T_A: {
 		const char *href = attr(atts, "href");
 
 		free(h->href);
@@ -195,7 +228,9 @@ on_start(void *ctx, const xmlChar *tag, const xmlChar **atts)
 				  ? xstrdup(href)
 				  : NULL;
 		h->link_start = h->out.len;
-	} else if (!strcmp(name, "img")) {
+		break;
+	}
+	case T_IMG: {
 		const char *alt = attr(atts, "alt");
 
 		if (alt && *alt) {
@@ -204,6 +239,10 @@ on_start(void *ctx, const xmlChar *tag, const xmlChar **atts)
 			put(h, alt, strlen(alt));
 			put(h, "]", 1);
 		}
+		break;
+	}
+	default:
+		break;
 	}
 }
 
@@ -219,7 +258,8 @@ on_end(void *ctx, const xmlChar *tag)
 		h->skip--;
 		return;
 	}
-	if (!strcmp(name, "a") && h->href) {
+	enum tag_kind kind = tag_kind(name);
+	if (kind == T_A && h->href) {
 		const char *text = h->out.data ? h->out.data + h->link_start : "";
 		const char *href = h->href;
 		size_t tlen = h->out.len - h->link_start;
@@ -234,13 +274,13 @@ on_end(void *ctx, const xmlChar *tag)
 		}
 		free(h->href);
 		h->href = NULL;
-	} else if (!strcmp(name, "pre")) {
+	} else if (kind == T_PRE) {
 		if (h->pre)
 			h->pre--;
 		block(h, 2);
-	} else if (in_list(name, paras, ARRAY_SIZE(paras))) {
+	} else if (kind == T_PARA) {
 		block(h, 2);
-	} else if (in_list(name, blocks, ARRAY_SIZE(blocks)) || !strcmp(name, "li")) {
+	} else if (kind == T_BLOCK || kind == T_LI) {
 		block(h, 1);
 	}
 }
