@@ -31,7 +31,18 @@ void buf_reset(struct buf *b);
 int buf_grow(struct buf *b, size_t extra);
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_addstr(struct buf *b, const char *s);
-int buf_addch(struct buf *b, int c);
+int buf_addch_slow(struct buf *b, int c);
+/* One byte; inline because parsers call it per character. */
+static inline int
+buf_addch(struct buf *b, int c)
+{
+	if (b->data && b->len + 1 < b->cap) {
+		b->data[b->len++] = (char)c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_addch_slow(b, c);
+}
 int buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap);
 /* Hands the NUL-terminated contents to the caller (never NULL) and resets. */

@@ -70,7 +70,7 @@ buf_addstr(struct buf *b, const char *s)
 }
 
 int
-buf_addch(struct buf *b, int c)
+buf_addch_slow(struct buf *b, int c)
 {
 	char ch = (char)c;
 
