@@ -1,0 +1,394 @@
+/* The rule engine: parser (good and bad inputs with their messages), every
+ * test and action, captures, the literal prefilter and the PCRE2 limits. */
+#include "compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lang.h"
+#include "rules.h"
+#include "rules_int.h"
+#include "xalloc.h"
+
+static char dir[] = "/tmp/secdesk-rules-XXXXXX";
+
+static const char *queues = "queue secretariat \"Secretariat\" language en\n"
+			    "queue DE \"Germany\" language de contact partner-de@x.example\n"
+			    "queue FR \"France\" language fr contact partner-fr@x.example\n";
+
+static void
+write_rules(const char *text)
+{
+	char *p = xasprintf("%s/00-q.rules", dir);
+	FILE *f = fopen(p, "w");
+
+	fputs(queues, f);
+	fclose(f);
+	free(p);
+	p = xasprintf("%s/10-t.rules", dir);
+	f = fopen(p, "w");
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+/* ---- bad inputs: each with its message ---- */
+static const struct {
+	const char *text;
+	const char *msg;
+} bad[] = {
+	{ "rule x\nthen\nstop\nend\n", "10-t.rules:1:6: expected the rule's name as a quoted string" },
+	{ "rule \"a\"\nthen\nrout DE\nend\n", "10-t.rules:3:1: unknown action 'rout'" },
+	{ "rule \"a\"\nthen\nroute XX\nend\n", "10-t.rules:3:7: unknown queue 'XX'" },
+	{ "rule \"a\"\nwhen subjet contains \"x\"\nthen\nstop\nend\n", "10-t.rules:2:6: unknown field 'subjet'" },
+	{ "rule \"a\"\nwhen subject matches /(a/\nthen\nstop\nend\n", "10-t.rules:2:22: bad pattern: missing closing parenthesis" },
+	{ "rule \"a\"\nwhen subject matches /a/q\nthen\nstop\nend\n", "unknown pattern flag 'q'" },
+	{ "rule \"a\"\nwhen subject matches /abc\nthen\nstop\nend\n", "10-t.rules:2:22: unterminated pattern" },
+	{ "rule \"a\"\nwhen subject contains \"abc\nthen\nstop\nend\n", "10-t.rules:2:23: unterminated string" },
+	{ "rule \"a\"\nwhen subject likes \"x\"\nthen\nstop\nend\n", "expected matches, contains, is, is empty or exists after the field" },
+	{ "rule \"a\"\nwhen subject contains \"x\"\nend\n", "10-t.rules:3:1: expected 'then' and the actions before 'end'" },
+	{ "rule \"a\"\nthen\nend\n", "rule 'a' has no action" },
+	{ "rule \"a\"\nthen\npriority soon\nend\n", "unknown priority 'soon'" },
+	{ "rule \"a\"\nthen\nlanguage english\nend\n", "bad language 'english'" },
+	{ "rule \"a\"\nthen\nstop now\nend\n", "'stop' takes no argument" },
+	{ "rule \"a\"\nthen\ntag \"${x}\"\nend\n", "unknown capture '${x}'" },
+	{ "rule \"a\"\nwhen any\nthen\nstop\nend\n", "empty group" },
+	{ "rule \"a\"\nwhen subject contains \"x\"\n", "expected 'then' before the end of the file" },
+	{ "route DE\n", "10-t.rules:1:1: expected 'rule' or 'queue' at the start of a statement" },
+	{ "queue DE \"Again\"\n", "queue 'DE' declared twice" },
+	{ "queue XY Name\n", "expected the queue's display name as a quoted string" },
+	{ "queue XY \"N\" contact nobody\n", "expected an address after 'contact'" },
+	{ "rule \"a\"\nwhen not\nthen\nstop\nend\n", "expected a test or a group after 'not'" },
+};
+
+static void
+test_parser_bad(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct ruleset *rs = NULL;
+		struct err e = ERR_INIT;
+
+		write_rules(bad[i].text);
+		assert_int_equal(rules_load(dir, &rs, &e), -1);
+		assert_int_equal(e.code, EXIT_CONFIG);
+		if (!strstr(e.msg, bad[i].msg))
+			fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, bad[i].msg);
+		assert_null(rs);
+	}
+}
+
+/* rules check reports every error, not only the first. */
+static void
+test_check_all_errors(void **state)
+{
+	struct strlist errs = STRLIST_INIT;
+
+	(void)state;
+	write_rules("rule \"a\"\nthen\nrout DE\nend\n\nrule \"b\"\nthen\nroute XX\nend\n"
+		    "rule \"c\"\nthen\nstop\nend\n");
+	assert_int_equal(rules_check(dir, &errs), 2);
+	assert_non_null(strstr(errs.items[0], ":3:1: unknown action"));
+	assert_non_null(strstr(errs.items[1], ":8:7: unknown queue"));
+	strlist_release(&errs);
+}
+
+/* ---- a message by hand ---- */
+static struct header hdrs[] = { { (char *)"X-Mailer", (char *)"Evil Mailer 1.0" },
+				{ (char *)"Precedence", (char *)"bulk" } };
+static struct address to1 = { (char *)"Desk", (char *)"secretariat@icpermed.example" };
+static struct attachment att = { (char *)"proposal.pdf", (char *)"application/pdf", 10, NULL, "" };
+
+static void
+sample(struct message *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->subject = (char *)"Question about the call in Lyon";
+	m->from.name = (char *)"Anna Schmidt";
+	m->from.addr = (char *)"anna.schmidt@Charite.DE";
+	m->sender.name = (char *)"";
+	m->sender.addr = (char *)"";
+	m->reply_to.name = (char *)"";
+	m->reply_to.addr = (char *)"";
+	m->to = &to1;
+	m->nto = 1;
+	m->headers = hdrs;
+	m->nheaders = ARRAY_SIZE(hdrs);
+	m->atts = &att;
+	m->natts = 1;
+	m->message_id = (char *)"x@y";
+	m->body = (char *)"Sehr geehrte Damen und Herren, wir möchten uns an der Ausschreibung "
+			  "beteiligen. Ist eine Klinik förderfähig? Mit freundlichen Grüßen";
+	m->flags = MSG_BOUNCE;
+}
+
+/* Each test kind: a rule that tags "hit" when it matches. */
+static const struct {
+	const char *cond;
+	bool match;
+} tests[] = {
+	{ "subject contains \"LYON\"", true },
+	{ "subject contains \"Paris\"", false },
+	{ "subject contains any \"Paris\", \"Lyon\"", true },
+	{ "subject is \"question about the call in lyon\"", true },
+	{ "subject is \"question\"", false },
+	{ "subject matches /\\bcall\\b/", true },
+	{ "subject matches /CALL/", false },
+	{ "subject matches /CALL/i", true },
+	{ "subject matches /Ly/w", false },
+	{ "subject matches /Lyon/w", true },
+	{ "body contains \"förderfähig\"", true },
+	{ "body matches /FÖRDERFÄHIG/i", true },
+	{ "text matches /Lyon.*Ausschreibung/s", true },
+	{ "from contains \"anna.schmidt@\"", true },
+	{ "from.name is \"Anna Schmidt\"", true },
+	{ "from.local is \"anna.schmidt\"", true },
+	{ "from.domain matches /\\.de$/", true },
+	{ "from.domain is \"charite.de\"", true },
+	{ "to.domain is \"icpermed.example\"", true },
+	{ "recipient.name is \"desk\"", true },
+	{ "cc exists", false },
+	{ "cc is empty", true },
+	{ "sender exists", false },
+	{ "header:x-mailer contains \"evil\"", true },
+	{ "header:X-Missing exists", false },
+	{ "header:Precedence exists", true },
+	{ "attachment.name matches /\\.pdf$/", true },
+	{ "attachment.type is \"application/pdf\"", true },
+	{ "language is \"de\"", true },
+	{ "language is \"fr\"", false },
+	{ "flags contains \"bounce\"", true },
+	{ "flags contains \"list\"", false },
+	{ "message-id is \"x@y\"", true },
+	{ "ticket.queue is \"DE\"", false },
+	{ "not subject contains \"Paris\"", true },
+	{ "not subject contains \"Lyon\"", false },
+	{ "any\n subject contains \"Paris\"\n from.domain is \"charite.de\"\nend", true },
+	{ "all\n subject contains \"Lyon\"\n from.domain is \"inserm.fr\"\nend", false },
+	{ "not any\n subject contains \"Paris\"\n subject contains \"Rome\"\nend", true },
+};
+
+static void
+apply_text(const char *text, const struct message *m, const struct ticket *t,
+	   struct rule_outcome *o)
+{
+	struct ruleset *rs = NULL;
+	struct err e = ERR_INIT;
+
+	write_rules(text);
+	if (rules_load(dir, &rs, &e) < 0)
+		fail_msg("%s", e.msg);
+	rule_outcome_init(o);
+	assert_int_equal(rules_apply(rs, m, t, o, &e), 0);
+	rules_free(&rs);
+}
+
+static void
+test_every_test(void **state)
+{
+	struct message m;
+
+	(void)state;
+	sample(&m);
+	for (size_t i = 0; i < ARRAY_SIZE(tests); i++) {
+		char *text = xasprintf("rule \"t\"\nwhen\n%s\nthen\ntag hit\nend\n", tests[i].cond);
+		struct rule_outcome o;
+
+		apply_text(text, &m, NULL, &o);
+		if (strlist_contains(&o.tags, "hit") != tests[i].match)
+			fail_msg("case %zu '%s': expected %s", i, tests[i].cond,
+				 tests[i].match ? "a match" : "no match");
+		rule_outcome_release(&o);
+		free(text);
+	}
+}
+
+static void
+test_ticket_fields(void **state)
+{
+	struct message m;
+	struct ticket t;
+	struct rule_outcome o;
+
+	(void)state;
+	sample(&m);
+	ticket_init(&t);
+	t.queue = xstrdup("DE");
+	t.status = xstrdup("open");
+	strlist_add(&t.tags, "vip");
+	apply_text("rule \"t\"\nwhen all\nticket.queue is \"de\"\nticket.status is \"open\"\n"
+		   "ticket.tags is \"vip\"\nthen\ntag hit\nend\n",
+		   &m, &t, &o);
+	assert_true(strlist_contains(&o.tags, "hit"));
+	rule_outcome_release(&o);
+	ticket_release(&t);
+}
+
+static void
+test_actions(void **state)
+{
+	struct message m;
+	struct rule_outcome o;
+
+	(void)state;
+	sample(&m);
+	apply_text("rule \"first\"\nwhen subject matches /in (?<city>\\w+)$/\nthen\n"
+		   "  route de\n  category funding\n  priority high\n  language fr\n"
+		   "  tag city-${city}, two\n  assign alice\n  no-ack \"partner mail\"\nend\n"
+		   "rule \"second\"\nthen\n  route FR\n  category events\n  tag three\n  spam\n"
+		   "  stop\n  tag never\nend\n"
+		   "rule \"third\"\nthen\n  tag after-stop\nend\n",
+		   &m, NULL, &o);
+	assert_string_equal(o.queue, "DE"); /* first wins, canonical id */
+	assert_string_equal(o.category, "funding");
+	assert_string_equal(o.priority, "high");
+	assert_string_equal(o.language, "fr");
+	assert_string_equal(o.assignee, "alice");
+	assert_int_equal(o.tags.n, 3);
+	assert_string_equal(o.tags.items[0], "city-Lyon");
+	assert_string_equal(o.tags.items[1], "two");
+	assert_string_equal(o.tags.items[2], "three");
+	assert_true(o.no_ack);
+	assert_string_equal(o.no_ack_reason, "rule 'first': partner mail");
+	assert_true(o.spam);
+	assert_true(o.stopped);
+	rule_outcome_release(&o);
+
+	/* no rule sets the language: the detected one */
+	apply_text("rule \"x\"\nthen\ntag t\nend\n", &m, NULL, &o);
+	assert_string_equal(o.language, "de");
+	assert_null(o.queue);
+	rule_outcome_release(&o);
+
+	/* route to a captured queue that does not exist: reported, ignored */
+	apply_text("rule \"x\"\nwhen subject matches /(?<q>Lyon)/\nthen\nroute ${q}\nend\n", &m,
+		   NULL, &o);
+	assert_null(o.queue);
+	assert_int_equal(o.errors.n, 1);
+	assert_non_null(strstr(o.errors.items[0], "no queue 'Lyon'"));
+	rule_outcome_release(&o);
+}
+
+/* A catastrophic pattern on hostile text: the rule is skipped and named,
+ * the next rule still runs. */
+static void
+test_match_limit(void **state)
+{
+	struct message m;
+	struct rule_outcome o;
+	char *body = xmalloc(5001);
+
+	(void)state;
+	sample(&m);
+	memset(body, 'a', 5000);
+	body[4999] = 'b';
+	body[5000] = '\0';
+	m.body = body;
+	apply_text("rule \"evil\"\nwhen body matches /^(a|aa)+$/\nthen\ntag evil\nend\n"
+		   "rule \"next\"\nthen\ntag next\nend\n",
+		   &m, NULL, &o);
+	assert_false(strlist_contains(&o.tags, "evil"));
+	assert_true(strlist_contains(&o.tags, "next"));
+	assert_int_equal(o.errors.n, 1);
+	assert_non_null(strstr(o.errors.items[0], "rule 'evil' skipped for this message"));
+	rule_outcome_release(&o);
+	free(body);
+}
+
+static const struct {
+	const char *pattern;
+	bool ci;
+	const char *lits; /* space-separated, "" for none */
+} lit_cases[] = {
+	{ "germany", true, "germany" },
+	{ "\\b(Germany|Deutschland)\\b", false, "germany deutschland" },
+	{ "Ger(many)?", false, "ger" },
+	{ "ab", false, "" },
+	{ "foo|ba", false, "" },
+	{ "x+yz.*call", false, "call" },
+	{ "colou?r", false, "colo" },
+	{ "\\.de$", false, ".de" },
+	{ "(?i)abc", false, "" },
+	{ "[abc]def", false, "def" },
+	{ "Österreich", true, "sterreich" },
+	{ "(?<city>Lyon|Paris)", false, "lyon paris" },
+};
+
+static void
+test_literals(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(lit_cases); i++) {
+		struct strlist l = STRLIST_INIT;
+		char got[256] = "";
+		size_t n = 0;
+
+		rules_literals(lit_cases[i].pattern, lit_cases[i].ci, &l);
+		for (size_t k = 0; k < l.n; k++)
+			n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s", k ? " " : "",
+					      l.items[k]);
+		if (strcmp(got, lit_cases[i].lits) != 0)
+			fail_msg("case %zu /%s/: got '%s', expected '%s'", i, lit_cases[i].pattern,
+				 got, lit_cases[i].lits);
+		strlist_release(&l);
+	}
+}
+
+static void
+test_queues(void **state)
+{
+	struct ruleset *rs = NULL;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	write_rules("");
+	assert_int_equal(rules_load(dir, &rs, &e), 0);
+	assert_int_equal(rules_queue_count(rs), 3);
+	assert_string_equal(rules_queue(rs, "de")->name, "Germany");
+	assert_string_equal(rules_contact_queue(rs, "Partner-FR@X.example")->id, "FR");
+	assert_null(rules_contact_queue(rs, "someone@x.example"));
+	assert_null(rules_queue(rs, "XX"));
+	rules_free(&rs);
+	assert_null(rs);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = xasprintf("%s/00-q.rules", dir);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s/10-t.rules", dir);
+	unlink(p);
+	free(p);
+	rmdir(dir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest t[] = {
+		cmocka_unit_test(test_parser_bad), cmocka_unit_test(test_check_all_errors),
+		cmocka_unit_test(test_every_test), cmocka_unit_test(test_ticket_fields),
+		cmocka_unit_test(test_actions),	   cmocka_unit_test(test_match_limit),
+		cmocka_unit_test(test_literals),   cmocka_unit_test(test_queues),
+	};
+
+	return cmocka_run_group_tests(t, setup, teardown);
+}
