@@ -31,6 +31,25 @@ done <"$T_DIR/list"
 check_eq "all $n corpus messages parse to valid UTF-8 without a crash" 0 "$fails"
 [ "$fails" -eq 0 ] || head -20 "$T_DIR/dump.err" | sed 's/^/#   /'
 
+# A sample (every 20th message) under valgrind: no leak, no invalid access.
+case "$BUILD" in
+*asan*) skip "valgrind sample: not with the ASan build" ;;
+*)
+	if command -v valgrind >/dev/null 2>&1; then
+		awk 'NR % 20 == 0' "$T_DIR/list" >"$T_DIR/sample"
+		# shellcheck disable=SC2046
+		valgrind -q --leak-check=full --errors-for-leak-kinds=definite,possible --error-exitcode=9 \
+			--suppressions="$TOP/tests/valgrind.supp" "$dump" -c $(cat "$T_DIR/sample") \
+			>"$T_DIR/vg.out" 2>&1
+		rc=$?
+		check "a sample of $(wc -l <"$T_DIR/sample") under valgrind: no leak or error" [ "$rc" -eq 0 ]
+		[ "$rc" -eq 0 ] || head -30 "$T_DIR/vg.out" | sed 's/^/#   /'
+	else
+		skip "valgrind not installed"
+	fi
+	;;
+esac
+
 # Through secdesk: a Maildir of the whole corpus, one fetch.
 make_config "$T_DIR/desk"
 i=0
