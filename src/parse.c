@@ -471,7 +471,28 @@ add_attachment(struct pctx *c, const struct mhdr *h, const char *type, struct bu
 		free(name);
 		name = rfc2231_param(h->ctype, "name");
 	}
-	/* Names are for display and for -o suggestions: no path. */
+	if ((!name || !*name) && !strcmp(type, "message/rfc822") && data->data) {
+		/* A forwarded message is named after its subject. */
+		const char *body, *hend = header_end(data->data, data->data + len, &body);
+		char *subj = block_field(c, data->data, hend, "subject");
+		char *dec = subj ? rfc2047_decode(subj, strlen(subj)) : xstrdup("");
+		size_t n = strlen(dec);
+
+		free(name);
+		if (n > 100) {
+			/* Cut at a character boundary. */
+			n = 100;
+			while (n > 0 && ((unsigned char)dec[n] & 0xc0) == 0x80)
+				n--;
+		}
+		dec[n] = '\0';
+		for (char *q = dec; *q; q++)
+			if (*q == '/' || *q == '\\')
+				*q = '_';
+		name = xasprintf("%s.eml", *dec ? dec : "message");
+		free(subj);
+		free(dec);
+	}
 	a = att_new(c, name ? name : "", type, len);
 	tnef = !strcmp(type, "application/ms-tnef") || !strcmp(type, "application/vnd.ms-tnef") ||
 	       (name && !strcasecmp(name, "winmail.dat"));
