@@ -680,6 +680,14 @@ split(struct pctx *c, const char *p, const char *end, const char *boundary, size
 			continue;
 		}
 		after = hit + blen;
+		/* "--b" must not match the longer boundary "--b2" of a nested
+		 * part: only "--", transport padding or the line end may
+		 * follow. */
+		if (after < end && *after != '\n' && *after != ' ' && *after != '\t' &&
+		    !(end - after >= 2 && after[0] == '-' && after[1] == '-')) {
+			q = hit + 1;
+			continue;
+		}
 		nl = memchr(after, '\n', (size_t)(end - after));
 		if (start) {
 			if (n == cap) {
