@@ -328,25 +328,32 @@ tidy(const char *s, size_t len)
 
 /* libxml2 2.9 checks each attribute of a tag against all before it: a
  * tag with n attributes costs n*n. Returns how much of the input keeps the
- * sum of those costs within the budget (the rest is not read). */
+ * sum of those costs within the budget (the rest is not read), and counts
+ * the end tags on the way. */
 static size_t
-attr_budget_cut(const char *s, size_t len)
+attr_budget_cut(const char *s, size_t len, size_t *ends_r)
 {
 	const char *p = s, *end = s + len;
 	uint64_t cost = 0;
+	size_t ends = 0;
 
 	while (p < end && (p = memchr(p, '<', (size_t)(end - p)))) {
 		const char *gt = memchr(p, '>', (size_t)(end - p));
 		const char *stop = gt ? gt : end;
 		uint64_t eq = 0;
 
-		for (const char *q = p; q < stop; q++)
-			eq += *q == '=';
+		if (p + 1 < end && p[1] == '/')
+			ends++;
+		for (const char *q = p; (q = memchr(q, '=', (size_t)(stop - q))); q++)
+			eq++;
 		cost += eq * eq;
-		if (cost > HTML_ATTR_BUDGET)
+		if (cost > HTML_ATTR_BUDGET) {
+			*ends_r = ends;
 			return (size_t)(p - s);
+		}
 		p = stop;
 	}
+	*ends_r = ends;
 	return len;
 }
 
@@ -363,6 +370,7 @@ html_to_text(const char *html, size_t len, size_t max_in, size_t max_out, bool *
 	htmlSAXHandler sax;
 	struct h2t h;
 	bool truncated = false;
+	size_t ends = 0;
 	char *res;
 	const size_t chunk = 64 * 1024;
 
@@ -375,7 +383,7 @@ html_to_text(const char *html, size_t len, size_t max_in, size_t max_out, bool *
 		truncated = true;
 	}
 	{
-		size_t keep = attr_budget_cut(html, len);
+		size_t keep = attr_budget_cut(html, len, &ends);
 
 		if (keep < len) {
 			len = keep;
@@ -392,18 +400,12 @@ html_to_text(const char *html, size_t len, size_t max_in, size_t max_out, bool *
 	memset(&h, 0, sizeof(h));
 	buf_init(&h.out, 0);
 	h.max_out = max_out;
-	{
-		/* The depth allowed shrinks with the number of end tags, so
-		 * that their scans stay within the budget. */
-		size_t ends = 0;
-
-		for (const char *q = html; (q = memmem(q, (size_t)(html + len - q), "</", 2)); q += 2)
-			ends++;
-		h.max_depth = HTML_MAX_DEPTH;
-		if (ends && HTML_SCAN_BUDGET / ends < HTML_MAX_DEPTH)
-			h.max_depth = HTML_SCAN_BUDGET / ends < HTML_MIN_DEPTH ? HTML_MIN_DEPTH
-									 : (unsigned)(HTML_SCAN_BUDGET / ends);
-	}
+	/* The depth allowed shrinks with the number of end tags, so that
+	 * their scans stay within the budget. */
+	h.max_depth = HTML_MAX_DEPTH;
+	if (ends && HTML_SCAN_BUDGET / ends < HTML_MAX_DEPTH)
+		h.max_depth = HTML_SCAN_BUDGET / ends < HTML_MIN_DEPTH ? HTML_MIN_DEPTH
+								 : (unsigned)(HTML_SCAN_BUDGET / ends);
 	h.ctxt = htmlCreatePushParserCtxt(&sax, &h, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
 	if (!h.ctxt)
 		return charset_clean(html, len);
