@@ -91,9 +91,16 @@ struct word {
 	const char *end; /* just past "?=" */
 };
 
+/* Where the next "?=" and the next whitespace are, remembered across
+ * the words of one header. */
+struct scan {
+	const char *close;
+	const char *ws;
+};
+
 /* Parses "=?charset?E?text?=" at p. */
 static bool
-word_parse(const char *p, const char *end, struct word *w)
+word_parse(const char *p, const char *end, struct word *w, struct scan *sc)
 {
 	const char *q = p + 2, *cs = q, *t;
 	size_t n;
@@ -118,14 +125,25 @@ word_parse(const char *p, const char *end, struct word *w)
 	if (w->enc != 'Q' && w->enc != 'B')
 		return false;
 	t = q + 3;
-	for (q = t; q + 1 < end; q++) {
-		if (isspace((unsigned char)*q))
-			return false;
-		if (q[0] == '?' && q[1] == '=')
-			break;
+	/* The text runs to the first "?=", and must not hold whitespace.
+	 * Both are looked up once and remembered for the words that follow
+	 * (positions only grow), so a header full of "=?" stays linear. */
+	if (sc->close < t) {
+		sc->close = memmem(t, (size_t)(end - t), "?=", 2);
+		/* None: remembered as the end, where no "?=" fits. */
+		if (!sc->close)
+			sc->close = end;
 	}
-	if (q + 1 >= end)
+	if (sc->close + 2 > end)
 		return false;
+	if (sc->ws < t) {
+		sc->ws = t;
+		while (sc->ws < end && !isspace((unsigned char)*sc->ws))
+			sc->ws++;
+	}
+	if (sc->ws < sc->close)
+		return false;
+	q = sc->close;
 	w->text = t;
 	w->text_len = (size_t)(q - t);
 	w->end = q + 2;
@@ -172,6 +190,7 @@ rfc2047_decode(const char *s, size_t len)
 	const char *p = s, *end = s + len, *plain = s;
 	struct buf out = BUF_INIT, pending = BUF_INIT;
 	char pending_cs[64] = "";
+	struct scan sc = { s, s };
 	char *res;
 
 	if (!memmem(s, len, "=?", 2))
@@ -184,7 +203,7 @@ rfc2047_decode(const char *s, size_t len)
 
 		if (!q)
 			break;
-		if (!word_parse(q, end, &w)) {
+		if (!word_parse(q, end, &w, &sc)) {
 			p = q + 2;
 			continue;
 		}
