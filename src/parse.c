@@ -1103,8 +1103,13 @@ msgids(const char *v, struct strlist *out, size_t max)
 				break;
 			s++;
 			e = strchr(s, '>');
-			if (!e)
-				e = s + strcspn(s, " \t,");
+			if (!e) {
+				/* No '>' left: this is the last id (and no
+				 * later '<' is searched to the end again). */
+				e = s + strcspn(s, " \t,<");
+				bracketed = false;
+				max = out->n + 1;
+			}
 		} else {
 			while (*p && (isspace((unsigned char)*p) || *p == ','))
 				p++;

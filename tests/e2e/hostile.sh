@@ -30,6 +30,7 @@ w("empty.eml", "")
 w("nul.eml", hdr + "Content-Type: text/plain\n\n\0\0\0 nul bytes \0\n")
 w("b64junk.eml", hdr + "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n!!!!====****\n")
 w("words.eml", "Subject: " + "=?utf-8?q?=C3?= " * 200000 + "\n\nx\n")
+w("refs.eml", "References: " + "<" * 1000000 + "\nMessage-ID: <a@b>\n\nx\n")
 w("openwords.eml", "Subject: " + "=?a?q?x" * 150000 + "\n\nx\n")
 PY
 # 512 MB of address space: bounded memory, with room for ASan's shadow
@@ -37,7 +38,7 @@ PY
 limit=""
 case "${SAN:-}${BUILD}" in *asan*) ;; *) limit="ulimit -v 524288;" ;; esac
 run() { sh -c "$limit \"\$@\"" sh "$dump" "$@"; }
-for f in nest close attrs parts deep longhdr manyhdrs quote empty nul b64junk words openwords; do
+for f in nest close attrs parts deep longhdr manyhdrs quote empty nul b64junk words openwords refs; do
 	if run "$T_DIR/$f.eml" >"$T_DIR/$f.out" 2>"$T_DIR/$f.err"; then
 		ok "$f: parsed"
 	else
