@@ -785,8 +785,10 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 
 	ticket_init(&t);
 	message_init(&m);
-	if (ticket_load(s, ticket_id, &t, e) < 0)
+	if (ticket_load(s, ticket_id, &t, e) < 0) {
+		message_release(&m);
 		return -1;
+	}
 	if (!mime_addr_ok(t.requester)) {
 		err_set(e, EXIT_DATAERR, "ticket #%lld: the requester '%s' is not an address to "
 			"write to", (long long)ticket_id, t.requester);
