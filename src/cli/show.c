@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "ticket.h"
 
@@ -91,6 +92,34 @@ show_messages(struct cli_ctx *ctx, int64_t id, json_t *arr, struct err *e)
 	return 0;
 }
 
+/* Numbered as `secdesk attachment ID N` takes them. */
+static int
+show_attachments(struct cli_ctx *ctx, int64_t id, json_t *arr, struct err *e)
+{
+	struct attach_info *list = NULL;
+	size_t n = 0;
+
+	if (attach_list(ctx->store, id, &list, &n, e) < 0)
+		return -1;
+	if (!arr && n)
+		printf("\nAttachments (secdesk attachment %lld N):\n", (long long)id);
+	for (size_t i = 0; i < n; i++) {
+		if (arr) {
+			json_array_append_new(arr, json_pack("{s:I, s:I, s:s, s:s, s:I, s:b}",
+				"n", (json_int_t)(i + 1), "message", (json_int_t)list[i].message_row_id,
+				"filename", list[i].filename, "content_type", list[i].content_type,
+				"size", (json_int_t)list[i].size, "kept", list[i].sha256 != NULL));
+		} else {
+			printf("  %zu. %s (%s, %lld bytes)%s\n", i + 1,
+			       *list[i].filename ? list[i].filename : "(no name)",
+			       list[i].content_type, (long long)list[i].size,
+			       list[i].sha256 ? "" : " - not kept: over the size limit");
+		}
+	}
+	attach_list_free(list, n);
+	return 0;
+}
+
 static int
 show_events(struct cli_ctx *ctx, int64_t id, json_t *arr, struct err *e)
 {
@@ -141,7 +170,7 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct err e = ERR_INIT;
 	struct ticket t;
-	json_t *doc = NULL, *msgs = NULL, *evs = NULL;
+	json_t *doc = NULL, *msgs = NULL, *evs = NULL, *atts = NULL;
 	bool json = false;
 	int64_t id;
 	int c;
@@ -159,6 +188,7 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 		doc = cli_ticket_json(&t);
 		msgs = json_array();
 		evs = json_array();
+		atts = json_array();
 	} else {
 		char created[32], updated[32], flags[128];
 
@@ -184,15 +214,18 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 			printf("Possible follow-up of #%lld (its tag was used by another sender)\n",
 			       (long long)t.related_to);
 	}
-	if (show_messages(ctx, id, msgs, &e) < 0 || show_events(ctx, id, evs, &e) < 0) {
+	if (show_messages(ctx, id, msgs, &e) < 0 || show_attachments(ctx, id, atts, &e) < 0 ||
+	    show_events(ctx, id, evs, &e) < 0) {
 		json_decref(doc);
 		json_decref(msgs);
 		json_decref(evs);
+		json_decref(atts);
 		ticket_release(&t);
 		return cli_fail(&e);
 	}
 	if (json) {
 		json_object_set_new(doc, "messages", msgs);
+		json_object_set_new(doc, "attachments", atts);
 		json_object_set_new(doc, "events", evs);
 		json_object_set_new(doc, "related_to",
 				    t.related_to ? json_integer(t.related_to) : json_null());

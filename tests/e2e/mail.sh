@@ -36,6 +36,10 @@ check_eq "attachment 1 written with -o" "%PDF-1.4" "$(head -c 8 "$T_DIR/a1")"
 check_eq "attachment 3 to stdout" "attached text, not body" "$(cat "$T_DIR/a3")"
 check_rc "no attachment 4" 65 "$SECDESK" -c "$conf" attachment 1 4
 check_rc "usage error without N" 64 "$SECDESK" -c "$conf" attachment 1
+"$SECDESK" -c "$conf" show 1 >"$T_DIR/show.txt"
+check "show lists the attachments by number" grep -q "2. Budžet.xlsx (application/octet-stream, 4 bytes)" "$T_DIR/show.txt"
+check_eq "show --json lists them with names and sizes" "Übersicht 2027 call.pdf 9 True" \
+	"$("$SECDESK" -c "$conf" show 1 --json | python3 -c 'import json,sys; a=json.load(sys.stdin)["attachments"][0]; print(a["filename"], a["size"], a["kept"])')"
 # The same file in a second ticket is stored once.
 sed 's/0006@ut.ee/0006-again@ut.ee/; s/^Subject: .*/Subject: the same files again/' \
 	"$TOP/tests/mail/0006.eml" >"$T_DIR/again.eml"
