@@ -898,7 +898,10 @@ prefilter(struct ctx *c)
 					break;
 				all = c->bitmap[h2 >> 3] & (1u << (h2 & 7));
 			}
-			if (all)
+			/* The trigrams can all be there apart ("gen" and "ent" of
+			 * "genomics" and "patients" for "gent"): confirm the word
+			 * itself, which costs far less than a PCRE2 scan. */
+			if (all && memmem(hay.data, hay.len, w, strlen((const char *)w)))
 				c->cand[ent->rule] = 1;
 		}
 	}
