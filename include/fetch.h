@@ -32,6 +32,11 @@ struct fetch_stats {
 	struct ingest_result last; /* of the last message processed */ /* why the last one was skipped */
 };
 
+/* Called after each batch of a fetch: done of total new messages. */
+typedef void (*fetch_progress_fn)(void *arg, size_t done, size_t total);
+/* Sets the progress callback of later fetch_run() calls (NULL: none). */
+void fetch_set_progress(fetch_progress_fn fn, void *arg);
+
 /* Fetches from [mailbox] url. Returns 0 when everything offered was stored;
  * -1 with EXIT_TEMPFAIL when the source went away (what was committed
  * stays), EXIT_UNAVAILABLE when the mailbox cannot be used, EXIT_CONFIG for

@@ -15,6 +15,16 @@
 #include "source.h"
 #include "xalloc.h"
 
+static fetch_progress_fn progress_fn;
+static void *progress_arg;
+
+void
+fetch_set_progress(fetch_progress_fn fn, void *arg)
+{
+	progress_fn = fn;
+	progress_arg = arg;
+}
+
 /* A batch keeps the raw bytes it staged in memory up to this much, so that
  * processing need not read them back; larger batches read them back. */
 #define BATCH_KEEP_BYTES ((size_t)16 * 1024 * 1024)
@@ -618,6 +628,8 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (mark_done(ops, src, done, b.n, &done_keys, st, e) < 0)
 			goto fail;
 		batch_clear(&b);
+		if (progress_fn)
+			progress_fn(progress_arg, off + n, fresh.n);
 		if (frc == SRC_MSG_BAD) {
 			st->skipped++;
 			snprintf(st->skip_note, sizeof(st->skip_note), "%s", e->msg);

@@ -2,6 +2,7 @@
 #include "compat.h"
 
 #include <getopt.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "crashguard.h"
@@ -21,6 +22,17 @@ summary(const struct fetch_stats *st, const struct send_stats *ss, bool sent, in
 	if (sent)
 		printf(", sent %d, deferred %d, failed %d", ss->sent, ss->deferred, ss->failed);
 	printf(", errors %d\n", errors);
+}
+
+/* A progress line for long fetches, on a terminal only. */
+static void
+show_progress(void *arg, size_t done, size_t total)
+{
+	(void)arg;
+	fprintf(stderr, "\rsecdesk: %zu of %zu new messages stored", done, total);
+	if (done == total)
+		fputc('\n', stderr);
+	fflush(stderr);
 }
 
 /* Shared by run and fetch: with_send says whether the outbox goes out too. */
@@ -44,6 +56,8 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 		return cli_fail(&e);
 	}
 	crashguard_install(ctx->cfg->store.path);
+	if (ctx->verbosity >= 0 && isatty(STDERR_FILENO))
+		fetch_set_progress(show_progress, NULL);
 	if (fetch_run(ctx->cfg, ctx->store, ing, &st, &e) < 0) {
 		cli_fail(&e);
 		rc = e.code ? e.code : EXIT_SOFTWARE;

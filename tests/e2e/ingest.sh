@@ -105,5 +105,18 @@ check "the summary line counts them" grep -q "fetched 5, new tickets 5" "$T_DIR/
 check_rc "a second run" 0 sd run
 check "fetches nothing new" grep -q "fetched 0" "$T_DIR/.out"
 check_eq "seven tickets in all" 7 "$(sd list --json | jq_ 'len(d)')"
+# On a terminal a long fetch shows its progress; piped, it does not.
+for i in 1 2 3; do
+	make_mail "$d/inbox/new/17100000$i.M$i.host" "pr$i@example.org" "pr$i@example.org" "Progress $i"
+done
+if command -v script >/dev/null 2>&1; then
+	script -qc "'$SECDESK' -c '$d/secdesk.conf' fetch" /dev/null </dev/null >"$T_DIR/tty.out" 2>&1
+	check "a terminal shows the progress line" grep -q "3 of 3 new messages stored" "$T_DIR/tty.out"
+else
+	skip "no script(1) to give secdesk a terminal"
+fi
+make_mail "$d/inbox/new/171000009.M9.host" "pr9@example.org" "pr9@example.org" "Progress 9"
+sd fetch >"$T_DIR/pipe.out" 2>&1
+check "a pipe gets no progress line" sh -c "! grep -q 'new messages stored' '$T_DIR/pipe.out'"
 check_rc "db check after all that" 0 sd db check
 done_testing
