@@ -1,0 +1,81 @@
+#!/bin/sh
+# Staff triage through the real binary: take, untag, merge, search, stats
+# (with --json checked field by field), events by the acting user, exit codes.
+. "$TOP/tests/lib.sh"
+d=$T_DIR/desk
+make_config "$d"
+sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
+jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+export SECDESK_USER=alice
+
+sd db init >/dev/null
+make_mail "$T_DIR/m1.eml" m1@example.org person@example.org "Eligibility of a café in Zürich"
+make_mail "$T_DIR/m2.eml" m2@example.org other@example.net "Budget rules for partners"
+make_mail "$T_DIR/m3.eml" m3@example.org person@example.org "Duplicate: eligibility again"
+sd ingest "$T_DIR/m1.eml" >/dev/null
+sd ingest "$T_DIR/m2.eml" >/dev/null
+sd ingest "$T_DIR/m3.eml" >/dev/null
+
+# take
+check_rc "take 1" 0 sd take 1
+check_eq "take assigns to the acting user" alice "$(sd show 1 --json | jq_ 'd["assignee"]')"
+check_eq "take is an assignee event by alice" "alice alice" \
+	"$(sd show 1 --json | jq_ '[(e["who"]+" "+e["new"]) for e in d["events"] if e["what"]=="assignee"][0]')"
+check_rc "take of a missing ticket is bad data" 65 sd take 99
+check_rc "take without an id is a usage error" 64 sd take
+check_rc "take of a non-number is a usage error" 64 sd take abc
+
+# untag
+sd tag 1 eligibility
+sd tag 1 keep
+check_rc "untag 1 eligibility" 0 sd untag 1 eligibility
+check_eq "the tag is gone, the other kept" "['keep']" "$(sd show 1 --json | jq_ 'd["tags"]')"
+check_eq "untag is an event" 1 "$(sd show 1 --json | jq_ 'len([e for e in d["events"] if e["what"]=="untag"])')"
+check_rc "untag of a missing ticket is bad data" 65 sd untag 99 x
+check_rc "untag without a tag is a usage error" 64 sd untag 1
+
+# search
+sd search --json eligibility >"$T_DIR/s.json"
+check_eq "search finds both eligibility tickets" "[1, 3]" "$(jq_ 'sorted(t["id"] for t in d)' <"$T_DIR/s.json")"
+for f in id status queue category priority language subject requester assignee tags created updated snippet rank; do
+	check "search --json ticket has '$f'" python3 -c "import json,sys; t=json.load(open('$T_DIR/s.json'))[0]; sys.exit(0 if '$f' in t else 1)"
+done
+check "the snippet marks the word" sh -c "python3 -c \"import json,sys; t=json.load(open('$T_DIR/s.json')); sys.exit(0 if all('[' in x['snippet'] for x in t) else 1)\""
+check_eq "search ignores diacritics (cafe finds café)" "[1]" "$(sd search --json cafe | jq_ '[t["id"] for t in d]')"
+check_eq "search of zurich finds Zürich" "[1]" "$(sd search --json zurich | jq_ '[t["id"] for t in d]')"
+check_eq "a prefix word" "[2]" "$(sd search --json 'budg*' | jq_ '[t["id"] for t in d]')"
+check_eq "words are ANDed" "[2]" "$(sd search --json budget partners | jq_ '[t["id"] for t in d]')"
+check_eq "no match is an empty array" "[]" "$(sd search --json nothingmatchesthis | jq_ 'd')"
+check_rc "FTS5 syntax in the query is plain text" 0 sd search 'a"b NEAR( -x: OR'
+check_rc "search without a query is a usage error" 64 sd search
+check "human search output names the ticket and subject" sh -c "'$SECDESK' -c '$d/secdesk.conf' search budget | grep -q '^#2 .*Budget rules for partners'"
+
+# merge
+check_rc "merge 3 into 1" 0 sd merge 3 1
+check_eq "merged ticket is closed" closed "$(sd show 3 --json | jq_ 'd["status"]')"
+check_eq "merged ticket points at its target" 1 "$(sd show 3 --json | jq_ 'd["merged_into"]')"
+check_eq "its inbound message moved" 2 \
+	"$(sd show 1 --json | jq_ 'len([m for m in d["messages"] if m["direction"]=="in"])')"
+check_eq "merge is an event on both" "1 1" \
+	"$(sd show 1 --json | jq_ 'len([e for e in d["events"] if e["what"]=="merged-from"])') $(sd show 3 --json | jq_ 'len([e for e in d["events"] if e["what"]=="merged"])')"
+check_eq "list no longer shows the merged ticket" "[1, 2]" "$(sd list --json | jq_ 'sorted(t["id"] for t in d)')"
+check_eq "search gives the target for the merged ticket's words" "[1]" \
+	"$(sd search --json duplicate | jq_ '[t["id"] for t in d]')"
+check_rc "merge again is bad data" 65 sd merge 3 1
+check_rc "merge into itself is bad data" 65 sd merge 2 2
+check_rc "merge into a missing ticket is bad data" 65 sd merge 2 99
+check_rc "merge with one id is a usage error" 64 sd merge 2
+
+# stats
+sd status 2 resolved
+sd stats --json >"$T_DIR/st.json"
+check_eq "stats total" 2 "$(jq_ 'd["total"]' <"$T_DIR/st.json")"
+check_eq "stats by status" "{'new': 1, 'open': 0, 'pending': 0, 'resolved': 1, 'closed': 0}" \
+	"$(jq_ 'd["by_status"]' <"$T_DIR/st.json")"
+check_eq "stats waiting" 1 "$(jq_ 'd["waiting"]' <"$T_DIR/st.json")"
+check_eq "stats waiting by age sums to waiting" 1 "$(jq_ 'sum(d["waiting_by_age"].values())' <"$T_DIR/st.json")"
+check_eq "stats by queue sums to total" 2 "$(jq_ 'sum(d["by_queue"].values())' <"$T_DIR/st.json")"
+check "human stats says the totals" sh -c "'$SECDESK' -c '$d/secdesk.conf' stats | grep -q '^2 tickets, 1 waiting'"
+check_rc "stats with an argument is a usage error" 64 sd stats extra
+
+done_testing
