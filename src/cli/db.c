@@ -1,10 +1,77 @@
-/* secdesk db init | check */
+/* secdesk db init | check | backup FILE */
 #include "compat.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
 #include "cli.h"
 #include "store.h"
 
 int cmd_db(int argc, char **argv, struct cli_ctx *ctx);
+
+/* Copies the live store to path with SQLite's online backup API, a few
+ * pages at a time so that ingest and staff keep writing meanwhile. The copy
+ * goes to path.tmp (mode 0600: it holds the mail) and is renamed into place
+ * only when complete, so path is never a half-written database. */
+static int
+db_backup(struct store *s, const char *path, struct err *e)
+{
+	struct buf tmp = BUF_INIT;
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b;
+	int fd, rc;
+
+	buf_addf(&tmp, "%s.tmp", path);
+	unlink(buf_cstr(&tmp));
+	fd = open(buf_cstr(&tmp), O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0) {
+		err_set(e, EXIT_CANTCREAT, "cannot create %s: %s", buf_cstr(&tmp), strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	if (sqlite3_open_v2(buf_cstr(&tmp), &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		err_set(e, EXIT_CANTCREAT, "cannot open %s: %s", buf_cstr(&tmp),
+			dst ? sqlite3_errmsg(dst) : "out of memory");
+		goto fail;
+	}
+	b = sqlite3_backup_init(dst, "main", store_db(s), "main");
+	if (!b) {
+		err_set(e, EXIT_IOERR, "cannot back up to %s: %s", path, sqlite3_errmsg(dst));
+		goto fail;
+	}
+	do {
+		rc = sqlite3_backup_step(b, 1024);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(20);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		err_set(e, EXIT_IOERR, "cannot back up to %s: %s", path, sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		dst = NULL;
+		err_set(e, EXIT_IOERR, "cannot finish %s", buf_cstr(&tmp));
+		goto fail;
+	}
+	dst = NULL;
+	if (rename(buf_cstr(&tmp), path) < 0) {
+		err_set(e, EXIT_CANTCREAT, "cannot rename to %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	buf_release(&tmp);
+	return 0;
+fail:
+	if (dst)
+		sqlite3_close(dst);
+	if (tmp.data)
+		unlink(buf_cstr(&tmp));
+	buf_release(&tmp);
+	return -1;
+}
 
 int
 cmd_db(int argc, char **argv, struct cli_ctx *ctx)
@@ -13,6 +80,16 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 	struct err e = ERR_INIT;
 	int rc = EXIT_OK;
 
+	if (argc == 3 && strcmp(argv[1], "backup") == 0) {
+		if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
+			return cli_fail(&e);
+		if (db_backup(s, argv[2], &e) < 0)
+			rc = cli_fail(&e);
+		else if (ctx->verbosity >= 0)
+			printf("store %s: backed up to %s\n", ctx->cfg->store.path, argv[2]);
+		store_close(&s);
+		return rc;
+	}
 	if (argc != 2)
 		return cli_usage(argv[0]);
 	if (strcmp(argv[1], "init") == 0) {

@@ -78,4 +78,13 @@ check_eq "stats by queue sums to total" 2 "$(jq_ 'sum(d["by_queue"].values())' <
 check "human stats says the totals" sh -c "'$SECDESK' -c '$d/secdesk.conf' stats | grep -q '^2 tickets, 1 waiting'"
 check_rc "stats with an argument is a usage error" 64 sd stats extra
 
+# db backup
+check_rc "db backup FILE" 0 sd db backup "$T_DIR/backup.db"
+check_eq "the backup holds the tickets" 3 "$(python3 -c "import sqlite3; print(sqlite3.connect('$T_DIR/backup.db').execute('select count(*) from tickets').fetchone()[0])")"
+check_eq "the backup passes integrity_check" ok "$(python3 -c "import sqlite3; print(sqlite3.connect('$T_DIR/backup.db').execute('pragma integrity_check').fetchone()[0])")"
+check_eq "the backup is private (0600)" 600 "$(stat -c %a "$T_DIR/backup.db")"
+check "no temporary file is left" test ! -e "$T_DIR/backup.db.tmp"
+check_rc "backup into a missing folder cannot create" 73 sd db backup "$T_DIR/nope/backup.db"
+check_rc "db backup without FILE is a usage error" 64 sd db backup
+
 done_testing
