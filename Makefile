@@ -86,6 +86,12 @@ install: all
 	install -m 0755 $(BUILD)/secdesk $(DESTDIR)$(PREFIX)/bin/secdesk
 	cp -R rules templates $(DESTDIR)$(PREFIX)/share/secdesk/
 	install -m 0644 contrib/secdesk.conf.example $(DESTDIR)$(PREFIX)/share/secdesk/secdesk.conf.example
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	for f in $(wildcard doc/*.1); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/man/man1/; done
+	for f in $(wildcard doc/*.5); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/man/man5/; done
+	install -m 0644 contrib/bash-completion/secdesk \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/secdesk
 
 format:
 	clang-format -i $(SRC) $(wildcard include/*.h) $(UNIT_SRC)
