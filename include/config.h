@@ -73,6 +73,13 @@ struct config {
 		int per_sender_window; /* seconds */
 		int hourly_limit;      /* global breaker */
 	} ack;
+
+	struct {
+		int after;              /* seconds a ticket waits before it is in a digest */
+		int min_interval;       /* seconds between two digests to one recipient */
+		char *statuses;         /* comma-separated; NULL: "new,open" */
+		char *assignee_domain;  /* USER@domain for assignees without '@'; NULL: none */
+	} remind;
 };
 
 /* Finds the config file: explicit path, else $SECDESK_CONFIG, else

@@ -66,6 +66,10 @@ static const struct key_def keys[] = {
 	{ "ack", "per_sender_limit", KEY_INT, O(ack.per_sender_limit), false },
 	{ "ack", "per_sender_window", KEY_DURATION, O(ack.per_sender_window), false },
 	{ "ack", "hourly_limit", KEY_INT, O(ack.hourly_limit), false },
+	{ "remind", "after", KEY_DURATION, O(remind.after), false },
+	{ "remind", "min_interval", KEY_DURATION, O(remind.min_interval), false },
+	{ "remind", "statuses", KEY_STRING, O(remind.statuses), false },
+	{ "remind", "assignee_domain", KEY_STRING, O(remind.assignee_domain), false },
 };
 
 struct load_ctx {
@@ -289,6 +293,8 @@ set_defaults(struct config *cfg)
 	cfg->ack.per_sender_limit = 3;
 	cfg->ack.per_sender_window = 3600;
 	cfg->ack.hourly_limit = 500;
+	cfg->remind.after = 3 * 86400;
+	cfg->remind.min_interval = 20 * 3600;
 }
 
 int
@@ -363,6 +369,8 @@ config_release(struct config *cfg)
 	conn_release(&cfg->send.conn);
 	free(cfg->rules.dir);
 	free(cfg->templates.dir);
+	free(cfg->remind.statuses);
+	free(cfg->remind.assignee_domain);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
