@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "buf.h"
 #include "err.h"
 #include "store.h"
 
@@ -64,5 +65,67 @@ void fmt_time_local(int64_t t, char *out, size_t n);
 /* A ticket as JSON (the fields DESIGN.md fixes); NULL when there is none. */
 struct ticket;
 json_t *cli_ticket_json(const struct ticket *t);
+
+/* Output as git does it. cli_output_init() (main, once, before any output)
+ * decides colour and the text width: colour when stdout is a terminal and
+ * $NO_COLOR is unset or empty and TERM is not "dumb", or as --color says
+ * (always wins over NO_COLOR, never over the terminal); width from $COLUMNS
+ * or the terminal, 78 when stdout is not a terminal. */
+enum cli_color_when { CLI_COLOR_AUTO, CLI_COLOR_NEVER, CLI_COLOR_ALWAYS };
+void cli_output_init(enum cli_color_when when);
+/* Sends stdout through the pager when stdout is a terminal: $SECDESK_PAGER,
+ * else $PAGER, else "less" run by /bin/sh with LESS=FRX (when LESS is
+ * unset) and LV=-c; an empty value or "cat" pages nothing. stderr goes to
+ * the pager too when it is the same terminal, so that messages stay in
+ * order. SIGPIPE is ignored from then on: a user quitting the pager early
+ * is not an error (see cli_pager_finish). */
+void cli_pager_start(void);
+/* True between cli_pager_start() and cli_pager_finish() when a pager runs. */
+bool cli_pager_active(void);
+/* Flushes stdout, closes the pipe, waits for the pager to end, and gives
+ * stderr back. Returns rc; a write error on stdout while paging means the
+ * user quit the pager and does not change rc. Safe to call more than once
+ * (also registered with atexit). */
+int cli_pager_finish(int rc);
+
+/* Whether to colour stdout (decided by cli_output_init). */
+bool cli_color(void);
+/* SGR sequences for cli_sgr(). */
+#define CLI_RESET "\033[m"
+#define CLI_BOLD "\033[1m"
+#define CLI_DIM "\033[2m"
+#define CLI_RED "\033[31m"
+#define CLI_GREEN "\033[32m"
+#define CLI_YELLOW "\033[33m"
+#define CLI_BLUE "\033[34m"
+#define CLI_MAGENTA "\033[35m"
+#define CLI_CYAN "\033[36m"
+/* sgr when colour is on, else "". */
+const char *cli_sgr(const char *sgr);
+/* The colour of a ticket status (new, open, ...), "" when colour is off. */
+const char *cli_status_sgr(const char *status);
+/* The width to format text for: the terminal's columns, 78 when piped. */
+int cli_width(void);
+
+/* Appends text to out wrapped at width display columns (UTF-8 code
+ * points), each output line starting with indent. A line is broken only at
+ * spaces; a word longer than the width stays whole (URLs). A quoted line
+ * ("> > text") keeps its quote markers on every piece it is broken into;
+ * an unquoted line keeps its leading blanks. Carriage returns are dropped. */
+void cli_wrap(const char *text, int width, const char *indent, struct buf *out);
+
+/* Parses a duration "30m", "12h", "7d", "2w" into seconds; -1 when it is
+ * not a positive number followed by one of those units. */
+int64_t cli_parse_duration(const char *s);
+/* Parses a positive decimal integer ("50"); -1 otherwise. */
+long cli_parse_count(const char *s);
+
+/* The "begin; check the ticket exists; op; commit" of every triage command.
+ * op is ticket_set_field or has its shape; it gets ctx->who as who. Prints
+ * the error and rolls back on failure; returns the exit status. */
+typedef int cli_ticket_op(struct store *s, int64_t id, const char *field, const char *value,
+			  const char *who, struct err *e);
+int cli_ticket_txn(struct cli_ctx *ctx, int64_t id, const char *field, const char *value,
+		   cli_ticket_op *op);
 
 #endif

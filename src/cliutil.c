@@ -1,5 +1,12 @@
-/* Helpers shared by the commands: errors, ids, JSON, times. */
+/* Helpers shared by the commands: errors, ids, JSON, times, the triage
+ * transaction, and the output (colour, width, pager) every command uses. */
 #include "compat.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "ticket.h"
@@ -99,4 +106,347 @@ cli_ticket_json(const struct ticket *t)
 			 created, "updated", updated, "merged_into",
 			 t->merged_into ? json_integer(t->merged_into) : json_null(), "flags",
 			 ticket_flags_json(t->flags));
+}
+
+int
+cli_ticket_txn(struct cli_ctx *ctx, int64_t id, const char *field, const char *value,
+	       cli_ticket_op *op)
+{
+	struct err e = ERR_INIT;
+	struct ticket t;
+
+	if (store_begin(ctx->store, &e) < 0)
+		return cli_fail(&e);
+	/* Loaded first so that a missing ticket is its own clear error. */
+	if (ticket_load(ctx->store, id, &t, &e) < 0) {
+		store_rollback(ctx->store);
+		return cli_fail(&e);
+	}
+	ticket_release(&t);
+	if (op(ctx->store, id, field, value, ctx->who, &e) < 0 ||
+	    store_commit(ctx->store, &e) < 0) {
+		store_rollback(ctx->store);
+		return cli_fail(&e);
+	}
+	return EXIT_OK;
+}
+
+int64_t
+cli_parse_duration(const char *s)
+{
+	char *end;
+	long long v;
+	int64_t unit;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || v <= 0 || end[0] == '\0' || end[1] != '\0')
+		return -1;
+	switch (*end) {
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
+	case 'w': unit = 7 * 86400; break;
+	default: return -1;
+	}
+	if (v > INT64_MAX / unit)
+		return -1;
+	return (int64_t)v * unit;
+}
+
+long
+cli_parse_count(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0)
+		return -1;
+	return v;
+}
+
+/* ---- output: colour, width, pager ---- */
+
+static struct {
+	bool color;
+	bool tty;          /* stdout was a terminal when we started */
+	int width;
+	pid_t pager;       /* 0: none */
+	int saved_stderr;  /* the terminal, while stderr goes to the pager */
+} out = { false, false, 78, 0, -1 };
+
+void
+cli_output_init(enum cli_color_when when)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM"), *cols;
+	struct winsize ws;
+	long n;
+
+	out.tty = isatty(STDOUT_FILENO);
+	if (when == CLI_COLOR_ALWAYS)
+		out.color = true;
+	else if (when == CLI_COLOR_NEVER)
+		out.color = false;
+	else
+		out.color = out.tty && !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
+	out.width = 78;
+	if (out.tty) {
+		out.width = 80;
+		cols = getenv("COLUMNS");
+		if (cols && (n = cli_parse_count(cols)) > 0 && n < 10000)
+			out.width = (int)n;
+		else if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+			out.width = ws.ws_col;
+	}
+	if (out.width < 20)
+		out.width = 20;
+}
+
+bool
+cli_color(void)
+{
+	return out.color;
+}
+
+const char *
+cli_sgr(const char *sgr)
+{
+	return out.color ? sgr : "";
+}
+
+const char *
+cli_status_sgr(const char *status)
+{
+	if (!out.color || !status)
+		return "";
+	if (strcmp(status, "new") == 0)
+		return CLI_BOLD CLI_YELLOW;
+	if (strcmp(status, "open") == 0)
+		return CLI_GREEN;
+	if (strcmp(status, "pending") == 0)
+		return CLI_CYAN;
+	if (strcmp(status, "resolved") == 0)
+		return CLI_BLUE;
+	return CLI_DIM;
+}
+
+int
+cli_width(void)
+{
+	return out.width;
+}
+
+bool
+cli_pager_active(void)
+{
+	return out.pager > 0;
+}
+
+/* git's pager.c: which program, "" or "cat" meaning none. */
+static const char *
+pager_program(void)
+{
+	const char *p = getenv("SECDESK_PAGER");
+
+	if (!p)
+		p = getenv("PAGER");
+	if (!p)
+		p = "less";
+	if (!*p || strcmp(p, "cat") == 0)
+		return NULL;
+	return p;
+}
+
+static void
+pager_wait(void)
+{
+	pid_t pid = out.pager;
+
+	out.pager = 0;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Interrupted while paging: let the pager finish with what it has (the
+ * user quits it), then die of the same signal, so that the shell does not
+ * take the terminal back while less still uses it. */
+static void
+pager_signal(int sig)
+{
+	close(STDOUT_FILENO);
+	if (out.saved_stderr >= 0)
+		close(STDERR_FILENO);
+	if (out.pager > 0)
+		while (waitpid(out.pager, NULL, 0) < 0 && errno == EINTR)
+			;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+pager_atexit(void)
+{
+	cli_pager_finish(0);
+}
+
+void
+cli_pager_start(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	const char *prog;
+	int fd[2];
+	pid_t pid;
+
+	if (!out.tty || out.pager > 0 || !(prog = pager_program()))
+		return;
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(fd) < 0)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return;
+	}
+	if (pid == 0) {
+		dup2(fd[0], STDIN_FILENO);
+		close(fd[0]);
+		close(fd[1]);
+		setenv("LESS", "FRX", 0);
+		setenv("LV", "-c", 0);
+		execl("/bin/sh", "sh", "-c", prog, (char *)NULL);
+		_exit(127);
+	}
+	close(fd[0]);
+	dup2(fd[1], STDOUT_FILENO);
+	if (isatty(STDERR_FILENO)) {
+		out.saved_stderr = dup(STDERR_FILENO);
+		if (out.saved_stderr >= 0)
+			dup2(fd[1], STDERR_FILENO);
+	}
+	close(fd[1]);
+	out.pager = pid;
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		signal(sigs[i], pager_signal);
+	atexit(pager_atexit);
+}
+
+int
+cli_pager_finish(int rc)
+{
+	if (out.pager <= 0)
+		return rc;
+	fflush(stdout);
+	fflush(stderr);
+	/* Writes to a pipe fail only when its reader is gone: the user quit. */
+	clearerr(stdout);
+	close(STDOUT_FILENO);
+	if (out.saved_stderr >= 0)
+		close(STDERR_FILENO);
+	pager_wait();
+	if (out.saved_stderr >= 0) {
+		dup2(out.saved_stderr, STDERR_FILENO);
+		close(out.saved_stderr);
+		out.saved_stderr = -1;
+	}
+	return rc;
+}
+
+/* Display columns of the UTF-8 text s[0..n): code points (no wide-char
+ * tables: a CJK glyph counts one, which only makes a line a little long). */
+static int
+cols_of(const char *s, size_t n)
+{
+	int c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			c++;
+	return c;
+}
+
+static void
+wrap_line(const char *line, size_t len, int width, const char *indent, struct buf *o)
+{
+	size_t pre = 0, i;
+	int col, cont_cols;
+	bool quoted = false, first = true, cont_space;
+
+	/* The quote prefix ("> > ", ">>") or the leading blanks. */
+	while (pre < len && (line[pre] == '>' || line[pre] == ' ' || line[pre] == '\t')) {
+		if (line[pre] == '>')
+			quoted = true;
+		else if (line[pre] == '\t' && quoted)
+			break;
+		pre++;
+	}
+	buf_addstr(o, indent);
+	if (pre == len || cols_of(line, len) <= width) {
+		buf_add(o, line, len);
+		buf_addch(o, '\n');
+		return;
+	}
+	/* Pieces after the first repeat the prefix; ">text" continues as "> ". */
+	cont_space = quoted && line[pre - 1] != ' ';
+	cont_cols = cols_of(line, pre) + (cont_space ? 1 : 0);
+	buf_add(o, line, pre);
+	col = cols_of(line, pre);
+	for (i = pre; i < len;) {
+		size_t w = i, we;
+		int wc;
+
+		while (w < len && line[w] == ' ')
+			w++;
+		if (w == len)
+			break;
+		for (we = w; we < len && line[we] != ' '; we++)
+			;
+		wc = cols_of(line + w, we - w);
+		if (!first && col + 1 + wc > width) {
+			buf_addch(o, '\n');
+			buf_addstr(o, indent);
+			buf_add(o, line, pre);
+			if (cont_space)
+				buf_addch(o, ' ');
+			col = cont_cols;
+			first = true;
+		}
+		if (!first) {
+			buf_addch(o, ' ');
+			col++;
+		}
+		buf_add(o, line + w, we - w);
+		col += wc;
+		first = false;
+		i = we;
+	}
+	buf_addch(o, '\n');
+}
+
+void
+cli_wrap(const char *text, int width, const char *indent, struct buf *o)
+{
+	int w = width - cols_of(indent, strlen(indent));
+
+	if (w < 20)
+		w = 20;
+	while (*text) {
+		const char *eol = strchr(text, '\n');
+		size_t n = eol ? (size_t)(eol - text) : strlen(text);
+
+		while (n && text[n - 1] == '\r')
+			n--;
+		wrap_line(text, n, w, indent, o);
+		text = eol ? eol + 1 : text + n;
+		if (!eol)
+			break;
+	}
 }

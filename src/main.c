@@ -113,14 +113,31 @@ acting_user(void)
 static void
 usage(FILE *to)
 {
-	fputs("usage: secdesk [-c CONFIG] [-v|-q] COMMAND [ARGS]\n"
+	fputs("usage: secdesk [-c CONFIG] [-v|-q] [--no-pager] [--color=WHEN] COMMAND [ARGS]\n"
 	      "       secdesk --version | --help | help COMMAND\n", to);
+}
+
+/* The read commands whose output goes through the pager on a terminal
+ * (git's USE_PAGER); commands that ask or write stay unpaged. */
+static bool
+paged(const struct cli_command *cmd)
+{
+	static const char *const names[] = { "list", "show", "search", "stats", "outbox",
+					      "help" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(cmd->name, names[i]) == 0)
+			return true;
+	return false;
 }
 
 /* A short write on stdout (full disk, closed pipe) must not pass as success. */
 static int
 finish_stdout(int rc)
 {
+	/* While paging, a failed write means the user quit the pager: fine. */
+	if (cli_pager_active())
+		return cli_pager_finish(rc);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno != EPIPE)
 			cli_error("cannot write output: %s", strerror(errno));
@@ -161,8 +178,13 @@ main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "no-pager", no_argument, NULL, 'P' },
+		{ "color", optional_argument, NULL, 'C' },
+		{ "colour", optional_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
+	enum cli_color_when color = CLI_COLOR_AUTO;
+	bool pager = true;
 	struct cli_ctx ctx = { 0 };
 	struct config cfg;
 	const struct cli_command *cmd;
@@ -187,8 +209,27 @@ main(int argc, char **argv)
 			printf("secdesk %s\n", SECDESK_VERSION);
 			return finish_stdout(EXIT_OK);
 		case 'h':
+			cli_output_init(color);
+			if (pager)
+				cli_pager_start();
 			usage(stdout);
 			return finish_stdout(cmd_help(1, argv, &ctx));
+		case 'P':
+			pager = false;
+			break;
+		case 'C':
+			if (!optarg || strcmp(optarg, "always") == 0) {
+				color = CLI_COLOR_ALWAYS;
+			} else if (strcmp(optarg, "never") == 0) {
+				color = CLI_COLOR_NEVER;
+			} else if (strcmp(optarg, "auto") == 0) {
+				color = CLI_COLOR_AUTO;
+			} else {
+				cli_error("--color: '%s' is not always, never or auto", optarg);
+				usage(stderr);
+				return EXIT_USAGE;
+			}
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -208,6 +249,18 @@ main(int argc, char **argv)
 		cli_error("'%s' is not available in this build", cmd->name);
 		return EXIT_UNAVAILABLE;
 	}
+	/* "secdesk CMD --help" (first argument) is "secdesk help CMD", before
+	 * any config is needed. */
+	if (optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
+				  strcmp(argv[optind + 1], "-h") == 0)) {
+		char *hargv[] = { (char *)"help", argv[optind], NULL };
+
+		cli_output_init(color);
+		if (pager)
+			cli_pager_start();
+		return finish_stdout(cmd_help(2, hargv, &ctx));
+	}
+	cli_output_init(color);
 	log_setup(ctx.verbosity);
 	ctx.who = acting_user();
 	rc = prepare(cmd, config_arg, &ctx, &cfg, &config_path);
@@ -215,6 +268,8 @@ main(int argc, char **argv)
 		argc -= optind;
 		argv += optind;
 		optind = 0; /* getopt_long restarts for the command */
+		if (pager && paged(cmd))
+			cli_pager_start();
 		rc = cmd->fn(argc, argv, &ctx);
 	}
 	store_close(&ctx.store);

@@ -14,37 +14,6 @@ int cmd_assign(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_tag(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_note(int argc, char **argv, struct cli_ctx *ctx);
 
-/* Runs op on ticket id in one short write transaction. */
-static int
-in_txn(struct cli_ctx *ctx, int64_t id, const char *field, const char *value,
-       int (*op)(struct store *, int64_t, const char *, const char *, const char *,
-		 struct err *))
-{
-	struct err e = ERR_INIT;
-	struct ticket t;
-
-	if (store_begin(ctx->store, &e) < 0)
-		return cli_fail(&e);
-	if (ticket_load(ctx->store, id, &t, &e) < 0) {
-		store_rollback(ctx->store);
-		return cli_fail(&e);
-	}
-	ticket_release(&t);
-	if (op(ctx->store, id, field, value, ctx->who, &e) < 0 ||
-	    store_commit(ctx->store, &e) < 0) {
-		store_rollback(ctx->store);
-		return cli_fail(&e);
-	}
-	return EXIT_OK;
-}
-
-static int
-set_field(struct store *s, int64_t id, const char *field, const char *value, const char *who,
-	  struct err *e)
-{
-	return ticket_set_field(s, id, field, value, who, e);
-}
-
 static int
 add_tag(struct store *s, int64_t id, const char *field, const char *value, const char *who,
 	struct err *e)
@@ -80,7 +49,7 @@ cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 		cli_error("'%s' is not a status (new, open, pending, resolved, closed)", argv[2]);
 		return EXIT_USAGE;
 	}
-	return in_txn(ctx, id, "status", argv[2], set_field);
+	return cli_ticket_txn(ctx, id, "status", argv[2], ticket_set_field);
 }
 
 int
@@ -90,7 +59,7 @@ cmd_assign(int argc, char **argv, struct cli_ctx *ctx)
 
 	if (id_and_value(argc, argv, &id))
 		return EXIT_USAGE;
-	return in_txn(ctx, id, "assignee", argv[2], set_field);
+	return cli_ticket_txn(ctx, id, "assignee", argv[2], ticket_set_field);
 }
 
 int
@@ -100,7 +69,7 @@ cmd_tag(int argc, char **argv, struct cli_ctx *ctx)
 
 	if (id_and_value(argc, argv, &id))
 		return EXIT_USAGE;
-	return in_txn(ctx, id, "tag", argv[2], add_tag);
+	return cli_ticket_txn(ctx, id, "tag", argv[2], add_tag);
 }
 
 static int
@@ -153,7 +122,7 @@ cmd_note(int argc, char **argv, struct cli_ctx *ctx)
 		cli_error("empty note: nothing added");
 		return EXIT_USAGE;
 	}
-	rc = in_txn(ctx, id, "note", text, add_note);
+	rc = cli_ticket_txn(ctx, id, "note", text, add_note);
 	buf_release(&b);
 	return rc;
 }
