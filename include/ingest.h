@@ -14,6 +14,7 @@
 #include "store.h"
 
 struct ingest;
+struct rule_outcome;
 
 /* What happened to one message. */
 enum ingest_kind {
@@ -61,9 +62,15 @@ int ingest_store_raw(struct store *s, const char *raw, size_t len, int64_t *raw_
  * another thread than the one that stores. */
 int ingest_parse(struct ingest *ing, const char *raw, size_t len, struct message *m,
 		 struct err *e);
-/* Stores a parsed message (m->raw: the bytes of raw_id) and its ticket. */
+/* The rules' verdict on a parsed message, as for a new ticket (ro is
+ * rule_outcome_init'ed here; empty without rules or for a poison message).
+ * Touches no store: runs in the parser thread too. */
+int ingest_classify(struct ingest *ing, const struct message *m, struct rule_outcome *ro,
+		    struct err *e);
+/* Stores a parsed message (m->raw: the bytes of raw_id) and its ticket. ro is
+ * what ingest_classify() gave for m, or NULL to classify it here. */
 int ingest_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
-		  struct ingest_result *res, struct err *e);
+		  const struct rule_outcome *ro, struct ingest_result *res, struct err *e);
 /* Processes stored raw bytes. With poison set the message is not parsed:
  * it becomes a flagged ticket holding the raw bytes only. */
 int ingest_raw(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw,

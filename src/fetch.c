@@ -222,7 +222,7 @@ process:
 		alarm(0);
 		crashguard_leave();
 		if (rc == 0) {
-			rc = ingest_parsed(ing, s, raw_id, &m, &res, e);
+			rc = ingest_parsed(ing, s, raw_id, &m, NULL, &res, e);
 			message_release(&m);
 		}
 	}
@@ -240,13 +240,15 @@ process_parsed_row(struct ingest *ing, struct store *s, struct batch *b, size_t 
 		   struct fetch_stats *st, struct err *e)
 {
 	struct ingest_result res;
+	struct rule_outcome ro;
 	struct message m;
 	int rc;
 
-	if (parse_ahead_take(b->pa, (size_t)b->rows[i].parsed, &m, e, INTAKE_PARSE_ALARM) < 0)
+	if (parse_ahead_take(b->pa, (size_t)b->rows[i].parsed, &m, &ro, e, INTAKE_PARSE_ALARM) < 0)
 		return -1;
-	rc = ingest_parsed(ing, s, b->rows[i].raw_id, &m, &res, e);
+	rc = ingest_parsed(ing, s, b->rows[i].raw_id, &m, &ro, &res, e);
 	message_release(&m);
+	rule_outcome_release(&ro);
 	if (rc < 0)
 		return -1;
 	count(st, &res);

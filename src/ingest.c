@@ -461,17 +461,29 @@ is_duplicate(struct store *s, int64_t raw_id, const struct message *m, struct er
 	return 0;
 }
 
+int
+ingest_classify(struct ingest *ing, const struct message *m, struct rule_outcome *ro,
+		struct err *e)
+{
+	rule_outcome_init(ro);
+	if (!ing->rules || (m->flags & MSG_POISON))
+		return 0;
+	return rules_apply(ing->rules, m, NULL, ro, e);
+}
+
+/* pre: the outcome of ingest_classify() when the caller ran it already. */
 static int
 process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
-	       struct ingest_result *res, struct err *e)
+	       const struct rule_outcome *pre, struct ingest_result *res, struct err *e)
 {
-	struct rule_outcome ro;
+	struct rule_outcome own;
+	const struct rule_outcome *ro = pre ? pre : &own;
 	struct thread_result tr;
 	struct ticket t;
 	const struct queue *partner_q = NULL;
 	int dup, rc = -1;
 
-	rule_outcome_init(&ro);
+	rule_outcome_init(&own);
 	ticket_init(&t);
 	dup = is_duplicate(s, raw_id, m, e);
 	if (dup < 0)
@@ -483,24 +495,23 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 	}
 	if (find_thread(ing, s, m, &tr, e) < 0)
 		goto out;
-	if (ing->rules && !(m->flags & MSG_POISON) &&
-	    rules_apply(ing->rules, m, NULL, &ro, e) < 0)
+	if (!pre && ingest_classify(ing, m, &own, e) < 0)
 		goto out;
-	if (ro.spam)
+	if (ro->spam)
 		m->flags |= MSG_SPAM;
-	res->no_ack = ro.no_ack;
+	res->no_ack = ro->no_ack;
 	res->msg_flags = m->flags;
 
 	if (tr.ticket_id == 0) {
 		res->kind = INGEST_NEW_TICKET;
-		res->ticket_id = insert_ticket(s, m, &ro, tr.related_to, e);
+		res->ticket_id = insert_ticket(s, m, ro, tr.related_to, e);
 		if (res->ticket_id < 0)
 			goto out;
-		res->routed = ro.queue && strcmp(ro.queue, TICKET_DEFAULT_QUEUE) != 0;
+		res->routed = ro->queue && strcmp(ro->queue, TICKET_DEFAULT_QUEUE) != 0;
 		if (add_watchers(ing, s, res->ticket_id, m, e) < 0)
 			goto out;
 		if (store_event(s, res->ticket_id, "secdesk", "created", NULL,
-				or_default(ro.queue, TICKET_DEFAULT_QUEUE), e) < 0)
+				or_default(ro->queue, TICKET_DEFAULT_QUEUE), e) < 0)
 			goto out;
 		if (tr.related_to) {
 			char rel[32];
@@ -541,7 +552,7 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 	rc = 0;
 out:
 	ticket_release(&t);
-	rule_outcome_release(&ro);
+	rule_outcome_release(&own);
 	return rc;
 }
 
@@ -585,10 +596,10 @@ poison_message(struct message *m, const char *raw, size_t len)
 
 int
 ingest_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
-	      struct ingest_result *res, struct err *e)
+	      const struct rule_outcome *ro, struct ingest_result *res, struct err *e)
 {
 	memset(res, 0, sizeof(*res));
-	return process_parsed(ing, s, raw_id, m, res, e);
+	return process_parsed(ing, s, raw_id, m, ro, res, e);
 }
 
 int
@@ -603,7 +614,7 @@ ingest_raw(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw,
 		poison_message(&m, raw, len);
 	else if (ingest_parse(ing, raw, len, &m, e) < 0)
 		return -1;
-	rc = process_parsed(ing, s, raw_id, &m, res, e);
+	rc = process_parsed(ing, s, raw_id, &m, NULL, res, e);
 	message_release(&m);
 	return rc;
 }

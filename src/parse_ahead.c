@@ -11,6 +11,7 @@ struct job {
 	const char *raw;
 	size_t len;
 	struct message msg;
+	struct rule_outcome ro;
 	struct err err;
 	int rc;
 	bool taken;
@@ -55,7 +56,13 @@ worker(void *arg)
 		crashguard_enter(j->intake_id);
 		intake_fault_injection(j->raw, j->len);
 		err_clear(&j->err);
+		rule_outcome_init(&j->ro);
 		j->rc = ingest_parse(pa->ing, j->raw, j->len, &j->msg, &j->err);
+		if (j->rc == 0 && ingest_classify(pa->ing, &j->msg, &j->ro, &j->err) < 0) {
+			message_release(&j->msg);
+			rule_outcome_release(&j->ro);
+			j->rc = -1;
+		}
 		crashguard_leave();
 		pthread_mutex_lock(&pa->mu);
 		pa->parsed++;
@@ -103,8 +110,8 @@ parse_ahead_push(struct parse_ahead *pa, const char *raw, size_t len, int64_t in
 }
 
 int
-parse_ahead_take(struct parse_ahead *pa, size_t i, struct message *m, struct err *e,
-		 unsigned timeout_s)
+parse_ahead_take(struct parse_ahead *pa, size_t i, struct message *m, struct rule_outcome *ro,
+		 struct err *e, unsigned timeout_s)
 {
 	struct timespec deadline;
 	struct job *j;
@@ -127,6 +134,7 @@ parse_ahead_take(struct parse_ahead *pa, size_t i, struct message *m, struct err
 	j = &pa->jobs[i];
 	pthread_mutex_unlock(&pa->mu);
 	*m = j->msg;
+	*ro = j->ro;
 	j->taken = true;
 	if (j->rc < 0)
 		*e = j->err;
@@ -146,8 +154,10 @@ parse_ahead_finish(struct parse_ahead **pap)
 	pthread_mutex_unlock(&pa->mu);
 	pthread_join(pa->thread, NULL);
 	for (size_t i = 0; i < pa->parsed; i++)
-		if (!pa->jobs[i].taken && pa->jobs[i].rc == 0)
+		if (!pa->jobs[i].taken && pa->jobs[i].rc == 0) {
 			message_release(&pa->jobs[i].msg);
+			rule_outcome_release(&pa->jobs[i].ro);
+		}
 	pthread_mutex_destroy(&pa->mu);
 	pthread_cond_destroy(&pa->cv);
 	free(pa->jobs);
