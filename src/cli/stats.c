@@ -1,48 +1,17 @@
-/* secdesk stats: ticket counts by status, by queue and by the age of the
- * tickets still waiting (new, open, pending). Merged stubs do not count. */
+/* secdesk stats: the desk's figures (report.h): counts by status and queue,
+ * open tickets by queue and status, waiting tickets by age, the median time
+ * to the first staff answer per queue, new tickets per week. */
 #include "compat.h"
 
 #include <getopt.h>
 
 #include "cli.h"
+#include "report.h"
 
 int cmd_stats(int argc, char **argv, struct cli_ctx *ctx);
 
-/* Age buckets of waiting tickets, by time since created. */
-static const struct {
-	const char *name;
-	int64_t upto; /* seconds; 0: no bound */
-} stats_ages[] = {
-	{ "under 1 day", 86400 },
-	{ "1-3 days", 3 * 86400 },
-	{ "3-7 days", 7 * 86400 },
-	{ "1-4 weeks", 28 * 86400 },
-	{ "over 4 weeks", 0 },
-};
-#define NAGES (sizeof(stats_ages) / sizeof(stats_ages[0]))
-
-/* Runs a two-column (name, count) query into obj, keeping the order. */
-static int
-stats_group(struct store *s, const char *sql, json_t *obj, struct err *e)
-{
-	sqlite3_stmt *st = store_prepare(s, sql, e);
-	int rc;
-
-	if (!st)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(st, 0);
-
-		json_object_set_new(obj, k ? k : "", json_integer(sqlite3_column_int64(st, 1)));
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot count tickets");
-	return 0;
-}
-
 static void
-stats_print(const char *title, json_t *obj)
+print_counts(const char *title, const json_t *obj)
 {
 	const char *k;
 	json_t *v;
@@ -50,8 +19,64 @@ stats_print(const char *title, json_t *obj)
 	printf("%s\n", title);
 	if (!json_object_size(obj))
 		printf("  (none)\n");
-	json_object_foreach(obj, k, v)
+	json_object_foreach((json_t *)obj, k, v)
 		printf("  %-16s %6lld\n", k, (long long)json_integer_value(v));
+}
+
+static void
+print_open(const json_t *obj)
+{
+	const char *k;
+	json_t *v;
+
+	printf("\nOpen, by queue and status\n");
+	if (!json_object_size(obj)) {
+		printf("  (none)\n");
+		return;
+	}
+	printf("  %-16s %6s %6s %7s\n", "", "new", "open", "pending");
+	json_object_foreach((json_t *)obj, k, v)
+		printf("  %-16s %6lld %6lld %7lld\n", k,
+		       (long long)json_integer_value(json_object_get(v, "new")),
+		       (long long)json_integer_value(json_object_get(v, "open")),
+		       (long long)json_integer_value(json_object_get(v, "pending")));
+}
+
+static void
+print_answers(const json_t *doc)
+{
+	const json_t *all = json_object_get(doc, "first_answer_median_seconds");
+	const char *k;
+	json_t *v;
+	char d[32];
+
+	printf("\nMedian time to first answer, by queue\n");
+	if (!json_is_integer(all)) {
+		printf("  (no ticket answered yet)\n");
+		return;
+	}
+	json_object_foreach(json_object_get(doc, "first_answer_by_queue"), k, v) {
+		report_duration(json_integer_value(json_object_get(v, "median_seconds")), d,
+				sizeof(d));
+		printf("  %-16s %9s  (%lld answered)\n", k, d,
+		       (long long)json_integer_value(json_object_get(v, "answered")));
+	}
+	report_duration(json_integer_value(all), d, sizeof(d));
+	printf("  %-16s %9s  (%lld answered)\n", "all queues", d,
+	       (long long)json_integer_value(json_object_get(doc, "first_answered")));
+}
+
+static void
+print_weeks(const json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	printf("\nNew tickets per week\n");
+	json_array_foreach((json_t *)arr, i, v)
+		printf("  %-8s %-10s %6lld\n", json_string_value(json_object_get(v, "week")),
+		       json_string_value(json_object_get(v, "start")),
+		       (long long)json_integer_value(json_object_get(v, "tickets")));
 }
 
 int
@@ -62,11 +87,9 @@ cmd_stats(int argc, char **argv, struct cli_ctx *ctx)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err e = ERR_INIT;
-	json_t *doc, *by_status, *by_queue, *by_age, *waiting_q;
+	json_t *doc;
 	bool json = false;
 	int c;
-	int64_t now = store_now(), total = 0, waiting = 0;
-	sqlite3_stmt *st;
 
 	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
 		if (c != 'j')
@@ -75,72 +98,20 @@ cmd_stats(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (optind != argc)
 		return cli_usage(argv[0]);
-	doc = json_object();
-	by_status = json_object();
-	by_queue = json_object();
-	by_age = json_object();
-	waiting_q = json_object();
-	json_object_set_new(doc, "by_status", by_status);
-	json_object_set_new(doc, "by_queue", by_queue);
-	json_object_set_new(doc, "waiting_by_queue", waiting_q);
-	json_object_set_new(doc, "waiting_by_age", by_age);
-	/* Every status appears, zero or not, so scripts can rely on the keys. */
-	if (stats_group(ctx->store,
-			"SELECT s, (SELECT count(*) FROM tickets WHERE status = s"
-			"  AND merged_into IS NULL) FROM (SELECT 'new' AS s UNION ALL"
-			"  SELECT 'open' UNION ALL SELECT 'pending' UNION ALL"
-			"  SELECT 'resolved' UNION ALL SELECT 'closed')", by_status, &e) < 0 ||
-	    stats_group(ctx->store,
-			"SELECT queue, count(*) FROM tickets WHERE merged_into IS NULL"
-			" GROUP BY queue ORDER BY count(*) DESC, queue", by_queue, &e) < 0 ||
-	    stats_group(ctx->store,
-			"SELECT queue, count(*) FROM tickets WHERE merged_into IS NULL"
-			" AND status IN ('new','open','pending')"
-			" GROUP BY queue ORDER BY count(*) DESC, queue", waiting_q, &e) < 0)
-		goto fail;
-	for (size_t i = 0; i < NAGES; i++) {
-		int64_t lo = i ? stats_ages[i - 1].upto : 0, hi = stats_ages[i].upto;
-		int rc;
-
-		st = store_prepare(ctx->store,
-				   "SELECT count(*) FROM tickets WHERE merged_into IS NULL"
-				   " AND status IN ('new','open','pending')"
-				   " AND ?1 - created >= ?2 AND (?3 = 0 OR ?1 - created < ?3)", &e);
-		if (!st)
-			goto fail;
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int64(st, 2, lo);
-		sqlite3_bind_int64(st, 3, hi);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(st);
-			store_error(ctx->store, &e, "cannot count tickets");
-			goto fail;
-		}
-		json_object_set_new(by_age, stats_ages[i].name,
-				    json_integer(sqlite3_column_int64(st, 0)));
-		waiting += sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-	}
-	{
-		const char *k;
-		json_t *v;
-
-		json_object_foreach(by_status, k, v)
-			total += json_integer_value(v);
-	}
-	json_object_set_new(doc, "total", json_integer(total));
-	json_object_set_new(doc, "waiting", json_integer(waiting));
+	if (report_figures(ctx->store, store_now(), &doc, &e) < 0)
+		return cli_fail(&e);
 	if (json)
 		return cli_print_json(doc);
-	printf("%lld tickets, %lld waiting\n\n", (long long)total, (long long)waiting);
-	stats_print("By status", by_status);
-	stats_print("\nBy queue", by_queue);
-	stats_print("\nWaiting, by queue", waiting_q);
-	stats_print("\nWaiting, by age", by_age);
+	printf("%lld tickets, %lld waiting\n\n",
+	       (long long)json_integer_value(json_object_get(doc, "total")),
+	       (long long)json_integer_value(json_object_get(doc, "waiting")));
+	print_counts("By status", json_object_get(doc, "by_status"));
+	print_counts("\nBy queue", json_object_get(doc, "by_queue"));
+	print_counts("\nWaiting, by queue", json_object_get(doc, "waiting_by_queue"));
+	print_open(json_object_get(doc, "open_by_queue_status"));
+	print_counts("\nWaiting, by age", json_object_get(doc, "waiting_by_age"));
+	print_answers(doc);
+	print_weeks(json_object_get(doc, "tickets_per_week"));
 	json_decref(doc);
 	return EXIT_OK;
-fail:
-	json_decref(doc);
-	return cli_fail(&e);
 }
