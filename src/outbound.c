@@ -3,6 +3,7 @@
  * delivery of the outbox through a transport (outbound.h). */
 #include "compat.h"
 
+#include <limits.h>
 #include <strings.h>
 #include <sys/time.h>
 
@@ -99,22 +100,44 @@ query_int(struct store *s, const char *sql, const char *text, int64_t n, struct 
 	return v;
 }
 
+/* One automatic mail to addr: the per-sender log and the count of its
+ * minute, in the caller's transaction. */
 static int
 log_automatic(struct store *s, const char *addr, struct err *e)
 {
 	sqlite3_stmt *st = store_prepare(s, "INSERT INTO autoreply_log (addr, at) VALUES (?, ?)",
 					 e);
+	int64_t now = store_now();
 
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, store_now());
+	sqlite3_bind_int64(st, 2, now);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
 		return store_error(s, e, "cannot log automatic mail");
 	}
 	sqlite3_reset(st);
+	st = store_prepare(s, "INSERT INTO autoreply_count (minute, n) VALUES (?, 1)"
+			   " ON CONFLICT (minute) DO UPDATE SET n = n + 1", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now / 60);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, e, "cannot count automatic mail");
+	}
+	sqlite3_reset(st);
 	return 0;
+}
+
+/* Automatic mail of the last hour, to the minute: at most 60 rows of
+ * autoreply_count read, whatever the limit or the burst. */
+static int64_t
+hourly_count(struct store *s, struct err *e)
+{
+	return query_int(s, "SELECT coalesce(sum(n), 0) FROM autoreply_count WHERE minute > ?2",
+			 NULL, (store_now() - 3600) / 60, e);
 }
 
 static int
@@ -593,22 +616,10 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 		return -1;
 	c.sender_recent = (int)v;
 	if (c.hourly_limit > 0) {
-		/* Rows go in in time order: among the newest hourly_limit rows,
-		 * those of the last hour. No scan of the whole log. */
-		sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM (SELECT at FROM"
-						 " autoreply_log ORDER BY rowid DESC LIMIT ?)"
-						 " WHERE at > ?", e);
-		int rc;
-
-		if (!st)
+		v = hourly_count(s, e);
+		if (v < 0)
 			return -1;
-		sqlite3_bind_int(st, 1, c.hourly_limit);
-		sqlite3_bind_int64(st, 2, now - 3600);
-		rc = sqlite3_step(st);
-		c.hourly_recent = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW)
-			return store_error(s, e, "cannot query");
+		c.hourly_recent = v > INT_MAX ? INT_MAX : (int)v;
 	}
 	*why = autoreply_decide(m, &c);
 	return 0;
@@ -1042,6 +1053,13 @@ out:
 			if (ps) {
 				sqlite3_bind_int64(ps, 1, store_now() - 2 * 86400 -
 						   (int64_t)cfg->ack.per_sender_window);
+				sqlite3_step(ps);
+				sqlite3_reset(ps);
+				ps = store_prepare(s, "DELETE FROM autoreply_count WHERE minute < ?",
+						   &pe);
+			}
+			if (ps) {
+				sqlite3_bind_int64(ps, 1, (store_now() - 2 * 3600) / 60);
 				sqlite3_step(ps);
 				sqlite3_reset(ps);
 			}

@@ -145,6 +145,21 @@ static const char *const migrations[] = {
 	"CREATE TABLE state ("
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT) WITHOUT ROWID;",
+
+	/* 1 -> 2: delivery per recipient, and the hourly breaker's count.
+	 * A server may take a mail for some recipients and refuse others:
+	 * rejected holds those refused for good, one "addr reply" per line;
+	 * delivered those that took it on an earlier attempt, while rcpts
+	 * keeps those still to try (comma-separated). */
+	"ALTER TABLE outbox ADD COLUMN rejected TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE outbox ADD COLUMN delivered TEXT NOT NULL DEFAULT '';"
+	/* Automatic mail per minute (unix time / 60): the breaker sums at
+	 * most the last 60 rows instead of counting the log. */
+	"CREATE TABLE autoreply_count ("
+	"  minute INTEGER PRIMARY KEY,"
+	"  n INTEGER NOT NULL);"
+	"INSERT INTO autoreply_count (minute, n)"
+	"  SELECT at / 60, count(*) FROM autoreply_log GROUP BY at / 60;",
 };
 
 int
