@@ -88,6 +88,9 @@ bool cli_pager_active(void);
  * (also registered with atexit). */
 int cli_pager_finish(int rc);
 
+/* Whether stdout was a terminal when the command started (before a pager
+ * took it). */
+bool cli_tty(void);
 /* Whether to colour stdout (decided by cli_output_init). */
 bool cli_color(void);
 /* SGR sequences for cli_sgr(). */

@@ -55,7 +55,9 @@ const struct cli_command cli_commands[] = {
 	{ "send", cmd_send, C | SC, "send [--now]", "deliver the outbox" },
 	{ "ingest", cmd_ingest, C | SC, "ingest [FILE]", "process one message from FILE or stdin" },
 	{ "list", cmd_list, C | S,
-	  "list [--status S] [--queue Q] [--assignee U] [--tag T] [--json]", "list tickets" },
+	  "list [--status S[,S...]] [--queue Q] [--assignee U] [--tag T] [--category C]"
+	  " [--older-than AGE] [--unanswered] [--sort [-]FIELD] [--reverse] [--limit N] [--json]",
+	  "list tickets" },
 	{ "show", cmd_show, C | S, "show ID [--json]", "show a ticket with its messages and history" },
 	{ "search", cmd_search, C | S, "search QUERY [--json]", "full-text search over tickets" },
 	{ "status", cmd_status, C | S, "status ID STATUS", "set a ticket's status" },
@@ -212,7 +214,6 @@ main(int argc, char **argv)
 			cli_output_init(color);
 			if (pager)
 				cli_pager_start();
-			usage(stdout);
 			return finish_stdout(cmd_help(1, argv, &ctx));
 		case 'P':
 			pager = false;

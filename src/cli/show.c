@@ -1,11 +1,18 @@
-/* secdesk show ID: one ticket with its messages and history. */
+/* secdesk show ID: one ticket as a readable thread - its messages in the
+ * order they reached the store, each with direction, from/to and local
+ * date, the body wrapped to the terminal (quote markers kept), its
+ * attachments, and the history's events between them at their time.
+ * --json gives the same as one document; a row that cannot be written as
+ * JSON is an error, never silently left out. */
 #include "compat.h"
 
 #include <getopt.h>
 
 #include "attach.h"
+#include "buf.h"
 #include "cli.h"
 #include "ticket.h"
+#include "xalloc.h"
 
 int cmd_show(int argc, char **argv, struct cli_ctx *ctx);
 
@@ -41,52 +48,312 @@ col_time_json(sqlite3_stmt *st, int i)
 	return json_string(buf);
 }
 
+/* Correspondence with a partner (their mail in, our notification out). */
+static bool
+kind_partner(const char *kind)
+{
+	return strcmp(kind, "partner") == 0 || strcmp(kind, "notice") == 0;
+}
+
+/* Mail no person wrote: acknowledgements, notices, reminders, and the
+ * auto-replies and bounces that came in. */
+static bool
+kind_automatic(const char *kind)
+{
+	static const char *const names[] = { "ack", "notice", "remind", "autoreply", "bounce" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(kind, names[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *
+kind_label(const char *kind)
+{
+	static const struct {
+		const char *kind, *label;
+	} labels[] = {
+		{ "inquiry", "inquiry" },
+		{ "followup", "follow-up" },
+		{ "partner", "partner correspondence" },
+		{ "bounce", "bounce (automatic)" },
+		{ "autoreply", "automatic reply" },
+		{ "ack", "acknowledgement (automatic)" },
+		{ "notice", "partner notification (automatic)" },
+		{ "reply", "staff reply" },
+		{ "remind", "reminder (automatic)" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(labels); i++)
+		if (strcmp(kind, labels[i].kind) == 0)
+			return labels[i].label;
+	return kind;
+}
+
+/* ---- the history, loaded first so that it can be woven into the thread */
+
+struct show_event {
+	int64_t at;
+	char *who, *what, *old, *new_;
+};
+
+struct show_events {
+	struct show_event *v;
+	size_t n, next;
+};
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : xstrdup(col(st, i));
+}
+
+static void
+events_free(struct show_events *evs)
+{
+	for (size_t i = 0; i < evs->n; i++) {
+		free(evs->v[i].who);
+		free(evs->v[i].what);
+		free(evs->v[i].old);
+		free(evs->v[i].new_);
+	}
+	free(evs->v);
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
 static int
-show_messages(struct cli_ctx *ctx, int64_t id, json_t *arr, struct err *e)
+events_load(struct cli_ctx *ctx, int64_t id, struct show_events *evs, struct err *e)
 {
 	sqlite3_stmt *st = store_prepare(ctx->store,
-		"SELECT id, direction, kind, from_name, from_addr, to_addrs, cc_addrs, subject,"
-		" date, message_id, in_reply_to, body, flags, parse_note, created"
-		" FROM messages WHERE ticket_id = ? ORDER BY created, id", e);
+		"SELECT at, who, what, old_value, new_value FROM events WHERE ticket_id = ?"
+		" ORDER BY at, id", e);
+	size_t cap = 0;
 	int rc;
 
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (arr) {
-			json_t *m = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s,"
-					      " s:s, s:s, s:o, s:o}",
-					      "id", (json_int_t)sqlite3_column_int64(st, 0),
-					      "direction", col(st, 1), "kind", col(st, 2),
-					      "from", col(st, 4), "from_name", col(st, 3),
-					      "to", col(st, 5), "cc", col(st, 6),
-					      "subject", col(st, 7), "date", col_time_json(st, 8),
-					      "message_id", col(st, 9), "in_reply_to", col(st, 10),
-					      "body", col(st, 11),
-					      "flags", message_flags_json(
-							       (unsigned)sqlite3_column_int64(st, 12)),
-					      "received", col_time_json(st, 14));
-			if (sqlite3_column_type(st, 13) != SQLITE_NULL)
-				json_object_set_new(m, "parse_note", json_string(col(st, 13)));
-			json_array_append_new(arr, m);
-		} else {
-			char when[32] = "";
-			int64_t t = sqlite3_column_type(st, 8) == SQLITE_NULL
-					    ? sqlite3_column_int64(st, 14)
-					    : sqlite3_column_int64(st, 8);
+		struct show_event *ev;
 
-			fmt_time_local(t, when, sizeof(when));
-			printf("\n--- %s %s (%s) %s\n", when,
-			       strcmp(col(st, 1), "in") == 0 ? "from" : "to",
-			       col(st, 2), strcmp(col(st, 1), "in") == 0 ? col(st, 4) : col(st, 5));
-			printf("Subject: %s\n", col(st, 7));
-			if (sqlite3_column_type(st, 13) != SQLITE_NULL)
-				printf("Note: %s\n", col(st, 13));
-			printf("\n%s\n", col(st, 11));
+		if (evs->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			evs->v = xreallocarray(evs->v, cap, sizeof(*evs->v));
+		}
+		ev = &evs->v[evs->n++];
+		ev->at = sqlite3_column_int64(st, 0);
+		ev->who = xstrdup(col(st, 1));
+		ev->what = xstrdup(col(st, 2));
+		ev->old = col_dup(st, 3);
+		ev->new_ = col_dup(st, 4);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(ctx->store, e, "cannot read events");
+	return 0;
+}
+
+static int
+events_json(int64_t id, const struct show_events *evs, json_t *arr, struct err *e)
+{
+	for (size_t i = 0; i < evs->n; i++) {
+		const struct show_event *ev = &evs->v[i];
+		char at[32];
+		json_error_t je;
+		json_t *j;
+
+		fmt_time_utc(ev->at, at, sizeof(at));
+		j = json_pack_ex(&je, 0, "{s:s, s:s, s:s, s:o, s:o}", "at", at, "who", ev->who,
+				 "what", ev->what, "old", str_or_null(ev->old), "new",
+				 str_or_null(ev->new_));
+		if (!j)
+			return err_set(e, EXIT_DATAERR,
+				       "ticket #%lld: event %zu cannot be written as JSON: %s",
+				       (long long)id, i + 1, je.text);
+		json_array_append_new(arr, j);
+	}
+	return 0;
+}
+
+/* Events up to (before) the time `until`; all when until is INT64_MAX. */
+static void
+events_print(struct show_events *evs, int64_t until, struct buf *tmp)
+{
+	for (; evs->next < evs->n && evs->v[evs->next].at < until; evs->next++) {
+		const struct show_event *ev = &evs->v[evs->next];
+		char when[32];
+
+		/* The message itself is in the thread. */
+		if (strcmp(ev->what, "message") == 0)
+			continue;
+		fmt_time_local(ev->at, when, sizeof(when));
+		buf_reset(tmp);
+		buf_addf(tmp, "%s %s: %s", when, ev->who, ev->what);
+		if (ev->old)
+			buf_addf(tmp, " %s ->", ev->old);
+		if (ev->new_)
+			buf_addf(tmp, " %s", ev->new_);
+		{
+			struct buf w = BUF_INIT;
+
+			cli_wrap(buf_cstr(tmp), cli_width(), "  * ", &w);
+			printf("%s%s%s", cli_sgr(CLI_DIM), buf_cstr(&w), cli_sgr(CLI_RESET));
+			buf_release(&w);
+		}
+	}
+}
+
+/* ---- messages */
+
+enum { M_ID, M_DIR, M_KIND, M_FROM_NAME, M_FROM, M_TO, M_CC, M_SUBJECT, M_DATE, M_MSGID,
+       M_IRT, M_BODY, M_FLAGS, M_NOTE, M_CREATED };
+
+static json_t *
+message_json(int64_t id, sqlite3_stmt *st, struct err *e)
+{
+	json_error_t je;
+	json_t *m = json_pack_ex(&je, 0,
+		"{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:b, s:b}",
+		"id", (json_int_t)sqlite3_column_int64(st, M_ID), "direction", col(st, M_DIR),
+		"kind", col(st, M_KIND), "from", col(st, M_FROM), "from_name", col(st, M_FROM_NAME),
+		"to", col(st, M_TO), "cc", col(st, M_CC), "subject", col(st, M_SUBJECT),
+		"date", col_time_json(st, M_DATE), "message_id", col(st, M_MSGID),
+		"in_reply_to", col(st, M_IRT), "body", col(st, M_BODY),
+		"flags", message_flags_json((unsigned)sqlite3_column_int64(st, M_FLAGS)),
+		"received", col_time_json(st, M_CREATED),
+		"partner", kind_partner(col(st, M_KIND)),
+		"automatic", kind_automatic(col(st, M_KIND)));
+	json_t *note;
+
+	if (!m) {
+		err_set(e, EXIT_DATAERR, "ticket #%lld: message %lld cannot be written as JSON: %s",
+			(long long)id, (long long)sqlite3_column_int64(st, M_ID), je.text);
+		return NULL;
+	}
+	if (sqlite3_column_type(st, M_NOTE) != SQLITE_NULL) {
+		note = json_string(col(st, M_NOTE));
+		if (!note) {
+			json_decref(m);
+			err_set(e, EXIT_DATAERR,
+				"ticket #%lld: message %lld cannot be written as JSON: its parse"
+				" note is not UTF-8", (long long)id,
+				(long long)sqlite3_column_int64(st, M_ID));
+			return NULL;
+		}
+		json_object_set_new(m, "parse_note", note);
+	}
+	return m;
+}
+
+static void
+print_addr_line(const char *label, const char *value)
+{
+	if (*value)
+		printf("%s%-8s%s %s\n", cli_sgr(CLI_BOLD), label, cli_sgr(CLI_RESET), value);
+}
+
+static void
+message_print(int64_t ticket, sqlite3_stmt *st, const struct attach_info *atts, size_t natts,
+	      struct buf *tmp)
+{
+	const char *dir = col(st, M_DIR), *kind = col(st, M_KIND);
+	bool in = strcmp(dir, "in") == 0;
+	int64_t t = sqlite3_column_type(st, M_DATE) == SQLITE_NULL
+			    ? sqlite3_column_int64(st, M_CREATED)
+			    : sqlite3_column_int64(st, M_DATE);
+	int64_t mid = sqlite3_column_int64(st, M_ID);
+	char when[32];
+	bool any = false;
+
+	fmt_time_local(t, when, sizeof(when));
+	buf_reset(tmp);
+	buf_addf(tmp, "--- %s  %-3s  %s%s ", when, in ? "in" : "out",
+		 kind_partner(kind) ? "[partner] " : "", kind_label(kind));
+	/* A rule to the width (the text before it is ASCII). */
+	for (size_t n = tmp->len; n < (size_t)cli_width(); n++)
+		buf_addch(tmp, '-');
+	printf("\n%s%s", cli_sgr(kind_partner(kind) ? CLI_MAGENTA : CLI_CYAN), buf_cstr(tmp));
+	printf("%s\n", cli_sgr(CLI_RESET));
+	buf_reset(tmp);
+	buf_addstr(tmp, col(st, M_FROM));
+	if (*col(st, M_FROM_NAME)) {
+		buf_reset(tmp);
+		buf_addf(tmp, "%s <%s>", col(st, M_FROM_NAME), col(st, M_FROM));
+	}
+	print_addr_line("From:", buf_cstr(tmp));
+	print_addr_line("To:", col(st, M_TO));
+	print_addr_line("Cc:", col(st, M_CC));
+	print_addr_line("Subject:", col(st, M_SUBJECT));
+	if (sqlite3_column_int64(st, M_FLAGS)) {
+		json_t *f = message_flags_json((unsigned)sqlite3_column_int64(st, M_FLAGS));
+		size_t i;
+		json_t *v;
+
+		buf_reset(tmp);
+		json_array_foreach(f, i, v)
+			buf_addf(tmp, "%s%s", i ? ", " : "", json_string_value(v));
+		json_decref(f);
+		printf("%s%-8s %s%s\n", cli_sgr(CLI_RED), "Flags:", buf_cstr(tmp), cli_sgr(CLI_RESET));
+	}
+	if (sqlite3_column_type(st, M_NOTE) != SQLITE_NULL)
+		printf("%s%-8s %s%s\n", cli_sgr(CLI_RED), "Note:", col(st, M_NOTE), cli_sgr(CLI_RESET));
+	for (size_t i = 0; i < natts; i++) {
+		if (atts[i].message_row_id != mid)
+			continue;
+		if (!any)
+			printf("%s%-8s%s (secdesk attachment %lld N)\n", cli_sgr(CLI_BOLD),
+			       "Attached:", cli_sgr(CLI_RESET), (long long)ticket);
+		any = true;
+		printf("  %zu. %s (%s, %lld bytes)%s\n", i + 1,
+		       *atts[i].filename ? atts[i].filename : "(no name)", atts[i].content_type,
+		       (long long)atts[i].size,
+		       atts[i].sha256 ? "" : " - not kept: over the size limit");
+	}
+	putchar('\n');
+	buf_reset(tmp);
+	cli_wrap(col(st, M_BODY), cli_width(), "  ", tmp);
+	fputs(buf_cstr(tmp), stdout);
+}
+
+static int
+show_thread(struct cli_ctx *ctx, int64_t id, struct show_events *evs, json_t *msgs,
+	    const struct attach_info *atts, size_t natts, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(ctx->store,
+		"SELECT id, direction, kind, from_name, from_addr, to_addrs, cc_addrs, subject,"
+		" date, message_id, in_reply_to, body, flags, parse_note, created"
+		" FROM messages WHERE ticket_id = ? ORDER BY created, id", e);
+	struct buf tmp = BUF_INIT;
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (msgs) {
+			json_t *m = message_json(id, st, e);
+
+			if (!m) {
+				sqlite3_reset(st);
+				buf_release(&tmp);
+				return -1;
+			}
+			json_array_append_new(msgs, m);
+		} else {
+			/* Events of the same second come after the message that
+			 * caused them. */
+			events_print(evs, sqlite3_column_int64(st, M_CREATED), &tmp);
+			message_print(id, st, atts, natts, &tmp);
 		}
 	}
 	sqlite3_reset(st);
+	buf_release(&tmp);
 	if (rc != SQLITE_DONE)
 		return store_error(ctx->store, e, "cannot read messages");
 	return 0;
@@ -94,71 +361,57 @@ show_messages(struct cli_ctx *ctx, int64_t id, json_t *arr, struct err *e)
 
 /* Numbered as `secdesk attachment ID N` takes them. */
 static int
-show_attachments(struct cli_ctx *ctx, int64_t id, json_t *arr, struct err *e)
+attachments_json(int64_t id, const struct attach_info *list, size_t n, json_t *arr,
+		 struct err *e)
 {
-	struct attach_info *list = NULL;
-	size_t n = 0;
-
-	if (attach_list(ctx->store, id, &list, &n, e) < 0)
-		return -1;
-	if (!arr && n)
-		printf("\nAttachments (secdesk attachment %lld N):\n", (long long)id);
 	for (size_t i = 0; i < n; i++) {
-		if (arr) {
-			json_array_append_new(arr, json_pack("{s:I, s:I, s:s, s:s, s:I, s:b}",
-				"n", (json_int_t)(i + 1), "message", (json_int_t)list[i].message_row_id,
-				"filename", list[i].filename, "content_type", list[i].content_type,
-				"size", (json_int_t)list[i].size, "kept", list[i].sha256 != NULL));
-		} else {
-			printf("  %zu. %s (%s, %lld bytes)%s\n", i + 1,
-			       *list[i].filename ? list[i].filename : "(no name)",
-			       list[i].content_type, (long long)list[i].size,
-			       list[i].sha256 ? "" : " - not kept: over the size limit");
-		}
+		json_error_t je;
+		json_t *j = json_pack_ex(&je, 0, "{s:I, s:I, s:s, s:s, s:I, s:b}",
+			"n", (json_int_t)(i + 1), "message", (json_int_t)list[i].message_row_id,
+			"filename", list[i].filename, "content_type", list[i].content_type,
+			"size", (json_int_t)list[i].size, "kept", list[i].sha256 != NULL);
+
+		if (!j)
+			return err_set(e, EXIT_DATAERR,
+				       "ticket #%lld: attachment %zu cannot be written as JSON: %s",
+				       (long long)id, i + 1, je.text);
+		json_array_append_new(arr, j);
 	}
-	attach_list_free(list, n);
 	return 0;
 }
 
-static int
-show_events(struct cli_ctx *ctx, int64_t id, json_t *arr, struct err *e)
+static void
+header_print(const struct ticket *t, size_t natts)
 {
-	sqlite3_stmt *st = store_prepare(ctx->store,
-		"SELECT at, who, what, old_value, new_value FROM events WHERE ticket_id = ?"
-		" ORDER BY at, id", e);
-	int rc;
+	char created[32], updated[32], flags[128];
+	const char *b = cli_sgr(CLI_BOLD), *r = cli_sgr(CLI_RESET);
 
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	if (!arr)
-		printf("\nHistory:\n");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (arr) {
-			json_t *ev = json_pack("{s:o, s:s, s:s}", "at", col_time_json(st, 0),
-					       "who", col(st, 1), "what", col(st, 2));
-
-			json_object_set_new(ev, "old", sqlite3_column_type(st, 3) == SQLITE_NULL
-							       ? json_null() : json_string(col(st, 3)));
-			json_object_set_new(ev, "new", sqlite3_column_type(st, 4) == SQLITE_NULL
-							       ? json_null() : json_string(col(st, 4)));
-			json_array_append_new(arr, ev);
-		} else {
-			char when[32];
-
-			fmt_time_local(sqlite3_column_int64(st, 0), when, sizeof(when));
-			printf("  %s  %-10s %-10s", when, col(st, 1), col(st, 2));
-			if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-				printf(" %s ->", col(st, 3));
-			if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-				printf(" %s", col(st, 4));
-			printf("\n");
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(ctx->store, e, "cannot read events");
-	return 0;
+	fmt_time_local(t->created, created, sizeof(created));
+	fmt_time_local(t->updated, updated, sizeof(updated));
+	ticket_flags_str(t->flags, flags, sizeof(flags));
+	printf("%sTicket #%lld%s  %s%s%s\n", cli_sgr(CLI_YELLOW), (long long)t->id, r, b,
+	       t->subject, r);
+	printf("Status:    %s%s%s\n", cli_status_sgr(t->status), t->status, r);
+	printf("Queue:     %s\nCategory:  %s\nPriority:  %s\n", t->queue, t->category,
+	       t->priority);
+	printf("Language:  %s\nRequester: %s%s%s%s\nAssignee:  %s\n",
+	       *t->language ? t->language : "-", t->requester_name,
+	       *t->requester_name ? " <" : "", t->requester, *t->requester_name ? ">" : "",
+	       *t->assignee ? t->assignee : "-");
+	printf("Tags:      ");
+	for (size_t i = 0; i < t->tags.n; i++)
+		printf("%s%s", i ? ", " : "", t->tags.items[i]);
+	printf("%s\nCreated:   %s\nUpdated:   %s\n", t->tags.n ? "" : "-", created, updated);
+	if (*flags)
+		printf("Flags:     %s%s%s\n", cli_sgr(CLI_RED), flags, r);
+	if (natts)
+		printf("Attached:  %zu file%s (secdesk attachment %lld N writes one out)\n", natts,
+		       natts == 1 ? "" : "s", (long long)t->id);
+	if (t->merged_into)
+		printf("Merged into #%lld\n", (long long)t->merged_into);
+	if (t->related_to)
+		printf("Possible follow-up of #%lld (its tag was used by another sender)\n",
+		       (long long)t->related_to);
 }
 
 int
@@ -170,10 +423,13 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct err e = ERR_INIT;
 	struct ticket t;
-	json_t *doc = NULL, *msgs = NULL, *evs = NULL, *atts = NULL;
+	struct show_events evs = { NULL, 0, 0 };
+	struct attach_info *atts = NULL;
+	size_t natts = 0;
+	json_t *doc = NULL, *msgs = NULL, *evj = NULL, *attj = NULL;
 	bool json = false;
 	int64_t id;
-	int c;
+	int c, rc = EXIT_OK;
 
 	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
 		if (c != 'j')
@@ -184,52 +440,48 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage(argv[0]);
 	if (ticket_load(ctx->store, id, &t, &e) < 0)
 		return cli_fail(&e);
+	if (attach_list(ctx->store, id, &atts, &natts, &e) < 0 ||
+	    events_load(ctx, id, &evs, &e) < 0)
+		goto fail;
 	if (json) {
 		doc = cli_ticket_json(&t);
+		if (!doc) {
+			err_set(&e, EXIT_DATAERR, "ticket #%lld cannot be written as JSON",
+				(long long)id);
+			goto fail;
+		}
 		msgs = json_array();
-		evs = json_array();
-		atts = json_array();
-	} else {
-		char created[32], updated[32], flags[128];
-
-		fmt_time_local(t.created, created, sizeof(created));
-		fmt_time_local(t.updated, updated, sizeof(updated));
-		ticket_flags_str(t.flags, flags, sizeof(flags));
-		printf("Ticket #%lld  %s\n", (long long)t.id, t.subject);
-		printf("Status:    %s\nQueue:     %s\nCategory:  %s\nPriority:  %s\n", t.status,
-		       t.queue, t.category, t.priority);
-		printf("Language:  %s\nRequester: %s%s%s%s\nAssignee:  %s\n",
-		       *t.language ? t.language : "-", t.requester_name,
-		       *t.requester_name ? " <" : "", t.requester, *t.requester_name ? ">" : "",
-		       *t.assignee ? t.assignee : "-");
-		printf("Tags:      ");
-		for (size_t i = 0; i < t.tags.n; i++)
-			printf("%s%s", i ? ", " : "", t.tags.items[i]);
-		printf("%s\nCreated:   %s\nUpdated:   %s\n", t.tags.n ? "" : "-", created, updated);
-		if (*flags)
-			printf("Flags:     %s\n", flags);
-		if (t.merged_into)
-			printf("Merged into #%lld\n", (long long)t.merged_into);
-		if (t.related_to)
-			printf("Possible follow-up of #%lld (its tag was used by another sender)\n",
-			       (long long)t.related_to);
-	}
-	if (show_messages(ctx, id, msgs, &e) < 0 || show_attachments(ctx, id, atts, &e) < 0 ||
-	    show_events(ctx, id, evs, &e) < 0) {
-		json_decref(doc);
-		json_decref(msgs);
-		json_decref(evs);
-		json_decref(atts);
-		ticket_release(&t);
-		return cli_fail(&e);
-	}
-	if (json) {
+		evj = json_array();
+		attj = json_array();
 		json_object_set_new(doc, "messages", msgs);
-		json_object_set_new(doc, "attachments", atts);
-		json_object_set_new(doc, "events", evs);
+		json_object_set_new(doc, "attachments", attj);
+		json_object_set_new(doc, "events", evj);
 		json_object_set_new(doc, "related_to",
 				    t.related_to ? json_integer(t.related_to) : json_null());
+		if (show_thread(ctx, id, &evs, msgs, atts, natts, &e) < 0 ||
+		    attachments_json(id, atts, natts, attj, &e) < 0 ||
+		    events_json(id, &evs, evj, &e) < 0)
+			goto fail;
+		rc = cli_print_json(doc);
+		doc = NULL;
+	} else {
+		header_print(&t, natts);
+		if (show_thread(ctx, id, &evs, NULL, atts, natts, &e) < 0)
+			goto fail;
+		{
+			struct buf tmp = BUF_INIT;
+
+			events_print(&evs, INT64_MAX, &tmp);
+			buf_release(&tmp);
+		}
 	}
+out:
+	json_decref(doc);
+	attach_list_free(atts, natts);
+	events_free(&evs);
 	ticket_release(&t);
-	return json ? cli_print_json(doc) : EXIT_OK;
+	return rc;
+fail:
+	rc = cli_fail(&e);
+	goto out;
 }
