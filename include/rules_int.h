@@ -41,6 +41,43 @@ enum { PART_ADDR = 0, PART_NAME = 1, PART_LOCAL = 2, PART_DOMAIN = 3 };
 
 enum test_op { OP_MATCHES, OP_CONTAINS, OP_IS, OP_EMPTY, OP_EXISTS };
 
+/* A word that any match of a test must contain, for the prefilter. */
+enum {
+	LIT_WB_LEFT = 1,  /* the match has a word boundary before the word */
+	LIT_WB_RIGHT = 2, /* ... and after it */
+	LIT_AT_START = 4, /* (while reading a pattern: the word opens its branch) */
+	LIT_AT_END = 8,   /* (... closes it) */
+};
+struct lit {
+	char *lower;   /* ASCII lowercased: the trigram index, caseless confirmation */
+	char *exact;   /* as written when the test is case-sensitive, else NULL */
+	size_t len;    /* of both */
+	unsigned hay;  /* in a rule's set: the haystack it must be found in */
+	unsigned flags;
+};
+struct litset {
+	struct lit *v;
+	size_t n;
+};
+#define LITSET_INIT { NULL, 0 }
+
+/* The prefilter's haystacks: the text of one field each, so that a word
+ * only wakes the rules that test the field where it occurs. Header tests
+ * get one each per header name (HAY_HEADER + index in ruleset.hdr_names). */
+enum hay {
+	HAY_SUBJECT,
+	HAY_BODY,
+	HAY_FROM,
+	HAY_SENDER,
+	HAY_REPLY_TO,
+	HAY_TO,
+	HAY_CC,
+	HAY_ATT_NAME,
+	HAY_ATT_TYPE,
+	HAY_HEADER,
+};
+#define HAY_MAX 256 /* header names past it get no prefilter */
+
 struct test {
 	enum field field;
 	char *header;       /* F_HEADER: the header's name */
@@ -50,7 +87,7 @@ struct test {
 	uint32_t ncaptures;
 	struct strlist capnames; /* named groups */
 	int *capnums;            /* their numbers */
-	struct strlist lits;     /* lowercase words one of which a match needs; empty: none known */
+	struct litset lits;      /* words one of which a match needs; empty: none known */
 	char *text;              /* as written, for the trace */
 };
 
@@ -81,7 +118,8 @@ struct rule {
 	struct node *cond; /* NULL: always */
 	struct action *acts;
 	size_t nacts;
-	struct strlist lits; /* the rule cannot match unless one of these appears; empty: no prefilter */
+	struct litset lits; /* the rule cannot match unless one of these appears in its
+			       haystack; empty: no prefilter */
 };
 
 struct ruleset {
@@ -92,26 +130,33 @@ struct ruleset {
 	struct strlist files;
 	uint32_t max_ovector;
 	pcre2_match_context *mctx;
-	/* prefilter: the rules' words indexed by their first trigram's hash
-	 * (CSR layout: entries of bucket h are bucket_ent[bucket_start[h] ..
-	 * bucket_start[h+1]-1]), each entry a rule index and a literal index. */
+	/* prefilter: the rules' words indexed by the hash of their haystack
+	 * and first trigram (CSR layout: entries of bucket h are
+	 * bucket_ent[bucket_start[h] .. bucket_start[h+1]-1]), each entry a
+	 * rule index and a literal index. */
 	uint32_t *bucket_start;
 	struct prefilter_ent {
 		uint32_t rule;
 		uint32_t lit;
 	} *bucket_ent;
 	size_t nalways; /* rules without words */
+	struct strlist hdr_names; /* of header tests, haystacks HAY_HEADER + i */
+	size_t nhay;
+	bool *hay_used; /* nhay: some rule's word is looked for there */
 };
 
 #define PREFILTER_BITS 16
 #define PREFILTER_SIZE (1u << PREFILTER_BITS)
 
-/* Appends to lits the lowercase ASCII words (3 bytes or more) of which any
- * match of pattern must contain at least one; leaves lits empty when it
- * cannot tell. */
-void rules_literals(const char *pattern, bool caseless, struct strlist *lits);
-/* Computes r->lits from its tests. */
-void rules_prefilter_rule(struct rule *r);
+/* Appends to lits the words (3 bytes or more) of which any match of
+ * pattern must contain at least one; leaves lits empty when it cannot tell.
+ * A case-sensitive pattern's words keep their case (exact) and may hold
+ * UTF-8 letters; a caseless one's are ASCII only. */
+void rules_literals(const char *pattern, bool caseless, struct litset *lits);
+void litset_release(struct litset *l);
+/* Computes r->lits from its tests, each word with the haystack of its
+ * test's field (header names are added to rs->hdr_names). */
+void rules_prefilter_rule(struct ruleset *rs, struct rule *r);
 /* Builds the trigram index of every rule's words. */
 void rules_prefilter_build(struct ruleset *rs);
 

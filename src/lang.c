@@ -69,14 +69,44 @@ struct lang_entry {
 	unsigned mask; /* bit i: language lang_codes[i] */
 };
 
-static struct lang_entry *table;
-static size_t ntable;
+/* The words in an open-addressing hash table (a text's words are looked up
+ * one by one: a probe or two each instead of a binary search's ten string
+ * comparisons). Slots hold an entry index + 1, 0 when empty. */
+#define SLOTS 4096
+static struct lang_entry entries[1024];
+static uint16_t slots[SLOTS];
+/* A quick no: bit (length, first byte, last byte) of every word, so that
+ * most words of a text that are no stop word cost no copy and no probe. */
+#define SHAPES 8192
+static uint8_t shapes[SHAPES / 8];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
-static int
-entry_cmp(const void *a, const void *b)
+/* A word character: ASCII letters and every byte of a multibyte UTF-8
+ * sequence (accented letters). Digits and punctuation separate words.
+ * A table: the scan of a long text does one load a byte. */
+static uint8_t word_byte[256];
+
+static void
+word_byte_build(void)
 {
-	return strcmp(((const struct lang_entry *)a)->word, ((const struct lang_entry *)b)->word);
+	for (int c = 0; c < 256; c++)
+		word_byte[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+static uint32_t
+word_hash(const char *w, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)w[i]) * 16777619u;
+	return h;
+}
+
+static uint32_t
+shape(size_t len, unsigned char first, unsigned char last)
+{
+	return ((uint32_t)len * 977u + first * 131u + last) & (SHAPES - 1);
 }
 
 /* Built once: every word with the set of languages that use it. The table
@@ -84,9 +114,9 @@ entry_cmp(const void *a, const void *b)
 static void
 table_build(void)
 {
-	static struct lang_entry entries[1024];
 	size_t n = 0;
 
+	word_byte_build();
 	for (size_t l = 0; l < NLANG; l++) {
 		const char *p = lang_words[l];
 
@@ -112,17 +142,32 @@ table_build(void)
 				p++;
 		}
 	}
-	qsort(entries, n, sizeof(entries[0]), entry_cmp);
-	table = entries;
-	ntable = n;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(entries[i].word);
+		uint32_t h = word_hash(entries[i].word, len) & (SLOTS - 1);
+		uint32_t sh = shape(len, (unsigned char)entries[i].word[0],
+				    (unsigned char)entries[i].word[len - 1]);
+
+		shapes[sh >> 3] |= (uint8_t)(1u << (sh & 7));
+
+		while (slots[h])
+			h = (h + 1) & (SLOTS - 1);
+		slots[h] = (uint16_t)(i + 1);
+	}
 }
 
-/* A word character: ASCII letters and every byte of a multibyte UTF-8
- * sequence (accented letters). Digits and punctuation separate words. */
-static int
-is_word_byte(unsigned char c)
+static const struct lang_entry *
+table_find(const char *w, size_t len)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+	uint32_t h = word_hash(w, len) & (SLOTS - 1);
+
+	for (; slots[h]; h = (h + 1) & (SLOTS - 1)) {
+		const struct lang_entry *e = &entries[slots[h] - 1];
+
+		if (memcmp(e->word, w, len) == 0 && e->word[len] == '\0')
+			return e;
+	}
+	return NULL;
 }
 
 /* Lowercases the common uppercase letters of the languages known here
@@ -168,18 +213,32 @@ lang_detect(const char *text, size_t len, int *score_r)
 	while (i < len) {
 		size_t start;
 		char w[WORD_MAX];
-		struct lang_entry key, *hit;
+		const struct lang_entry *hit;
+		size_t wlen;
 
-		while (i < len && !is_word_byte((unsigned char)text[i]))
+		while (i < len && !word_byte[(unsigned char)text[i]])
 			i++;
 		start = i;
-		while (i < len && is_word_byte((unsigned char)text[i]))
+		while (i < len && word_byte[(unsigned char)text[i]])
 			i++;
 		if (i == start || i - start >= WORD_MAX)
 			continue;
-		word_lower(text + start, i - start, w);
-		memcpy(key.word, w, sizeof(w));
-		hit = bsearch(&key, table, ntable, sizeof(*table), entry_cmp);
+		{
+			/* the word's shape as word_lower() would give it; a
+			 * last byte beyond ASCII may be folded: no quick no */
+			unsigned char f = (unsigned char)text[start], l = (unsigned char)text[i - 1];
+			uint32_t sh;
+
+			if (f >= 'A' && f <= 'Z')
+				f = (unsigned char)(f + 32);
+			if (l >= 'A' && l <= 'Z')
+				l = (unsigned char)(l + 32);
+			sh = shape(i - start, f, l);
+			if (l < 0x80 && !(shapes[sh >> 3] & (1u << (sh & 7))))
+				continue;
+		}
+		wlen = word_lower(text + start, i - start, w);
+		hit = table_find(w, wlen);
 		if (!hit)
 			continue;
 		for (size_t l = 0; l < NLANG; l++)

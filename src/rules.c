@@ -422,7 +422,7 @@ rules_node_free(struct node *n)
 		free(n->test->text);
 		free(n->test->capnums);
 		strlist_release(&n->test->capnames);
-		strlist_release(&n->test->lits);
+		litset_release(&n->test->lits);
 		free(n->test);
 	}
 	free(n);
@@ -515,8 +515,10 @@ parse_test(struct parser *p)
 		t->caseless = opts & PCRE2_CASELESS;
 		if (compile_test(p, t, buf_cstr(&pat), opts, line, col) < 0)
 			goto out;
+		/* the pattern as compiled: the 'w' flag's \b count for the
+		 * prefilter's word-boundary check */
 		if (!(opts & PCRE2_EXTENDED))
-			rules_literals(p->tok.text, t->caseless, &t->lits);
+			rules_literals(buf_cstr(&pat), t->caseless, &t->lits);
 		lex(p);
 	} else if (tok_is(p, "contains") || tok_is(p, "is")) {
 		bool is = tok_is(p, "is");
@@ -802,7 +804,7 @@ rules_rule_release(struct rule *r)
 		free(r->acts[i].text);
 	}
 	free(r->acts);
-	strlist_release(&r->lits);
+	litset_release(&r->lits);
 }
 
 static int
@@ -874,7 +876,7 @@ parse_rule(struct parser *p)
 		     r.name);
 		goto fail;
 	}
-	rules_prefilter_rule(&r);
+	rules_prefilter_rule(p->rs, &r);
 	p->rs->rules = xreallocarray(p->rs->rules, p->rs->nrules + 1, sizeof(*p->rs->rules));
 	p->rs->rules[p->rs->nrules++] = r;
 	return 0;
@@ -1171,6 +1173,8 @@ rules_free(struct ruleset **rsp)
 	pcre2_match_context_free(rs->mctx);
 	free(rs->bucket_start);
 	free(rs->bucket_ent);
+	strlist_release(&rs->hdr_names);
+	free(rs->hay_used);
 	free(rs);
 	*rsp = NULL;
 }

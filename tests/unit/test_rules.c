@@ -303,11 +303,13 @@ test_match_limit(void **state)
 static const struct {
 	const char *pattern;
 	bool ci;
-	const char *lits; /* space-separated, "" for none */
+	const char *lits; /* space-separated, "" for none; <word> marks word
+			     boundaries, a case-sensitive word keeps its case */
 } lit_cases[] = {
 	{ "germany", true, "germany" },
-	{ "\\b(Germany|Deutschland)\\b", false, "germany deutschland" },
-	{ "Ger(many)?", false, "ger" },
+	{ "\\b(Germany|Deutschland)\\b", false, "<Germany> <Deutschland>" },
+	{ "\\b(?:Germany|Deutschland)\\b", true, "<germany> <deutschland>" },
+	{ "Ger(many)?", false, "Ger" },
 	{ "ab", false, "" },
 	{ "foo|ba", false, "" },
 	{ "x+yz.*call", false, "call" },
@@ -315,8 +317,21 @@ static const struct {
 	{ "\\.de$", false, ".de" },
 	{ "(?i)abc", false, "" },
 	{ "[abc]def", false, "def" },
+	/* caseless, a letter beyond ASCII ends the word; case-sensitive it is
+	 * part of it */
 	{ "Österreich", true, "sterreich" },
-	{ "(?<city>Lyon|Paris)", false, "lyon paris" },
+	{ "Österreich", false, "Österreich" },
+	{ "\\b(?:Köln|Pécs)\\b", false, "<Köln> <Pécs>" },
+	{ "(?<city>Lyon|Paris)", false, "Lyon Paris" },
+	/* boundaries: only where the word's end is an ASCII word character,
+	 * and not through a repeated or optional part */
+	{ "\\bdeutsch\\w*", true, "<deutsch" },
+	{ "\\b(?:Österreich|Wien)\\b", false, "Österreich> <Wien>" },
+	{ "\\b(?:abc)+\\b", true, "abc" },
+	{ "\\b(?:abc|abcd)x\\b", true, "<abc <abcd" },
+	{ "\\b(?:\\.de)\\b", true, ".de>" },
+	{ "\\bpre-proposal\\b", true, "<pre-proposal>" },
+	{ "\\b(?:a|bc)foo\\b", true, "foo>" },
 };
 
 static void
@@ -324,18 +339,20 @@ test_literals(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(lit_cases); i++) {
-		struct strlist l = STRLIST_INIT;
+		struct litset l = LITSET_INIT;
 		char got[256] = "";
 		size_t n = 0;
 
 		rules_literals(lit_cases[i].pattern, lit_cases[i].ci, &l);
 		for (size_t k = 0; k < l.n; k++)
-			n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s", k ? " " : "",
-					      l.items[k]);
+			n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s%s%s", k ? " " : "",
+					      l.v[k].flags & LIT_WB_LEFT ? "<" : "",
+					      l.v[k].exact ? l.v[k].exact : l.v[k].lower,
+					      l.v[k].flags & LIT_WB_RIGHT ? ">" : "");
 		if (strcmp(got, lit_cases[i].lits) != 0)
 			fail_msg("case %zu /%s/: got '%s', expected '%s'", i, lit_cases[i].pattern,
 				 got, lit_cases[i].lits);
-		strlist_release(&l);
+		litset_release(&l);
 	}
 }
 
