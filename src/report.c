@@ -561,7 +561,9 @@ row_head(struct page *p, const char *key, bool is_queue)
 {
 	const char *name = is_queue ? queue_name(p, key) : NULL;
 
-	put(p, "<tr><th scope=\"row\">");
+	put(p, "<tr><th scope=\"row\" data-key=\"");
+	esc(p, key, 0);
+	put(p, "\">");
 	esc(p, key, 0);
 	if (name) {
 		put(p, " <span class=\"name\">");
