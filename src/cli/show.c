@@ -181,9 +181,10 @@ events_json(int64_t id, const struct show_events *evs, json_t *arr, struct err *
 	return 0;
 }
 
-/* Events up to (before) the time `until`; all when until is INT64_MAX. */
+/* Events up to (before) the time `until`; all when until is INT64_MAX.
+ * *gap asks for a blank line first (after a message's text). */
 static void
-events_print(struct show_events *evs, int64_t until, struct buf *tmp)
+events_print(struct show_events *evs, int64_t until, bool *gap, struct buf *tmp)
 {
 	for (; evs->next < evs->n && evs->v[evs->next].at < until; evs->next++) {
 		const struct show_event *ev = &evs->v[evs->next];
@@ -192,6 +193,9 @@ events_print(struct show_events *evs, int64_t until, struct buf *tmp)
 		/* The message itself is in the thread. */
 		if (strcmp(ev->what, "message") == 0)
 			continue;
+		if (*gap)
+			putchar('\n');
+		*gap = false;
 		fmt_time_local(ev->at, when, sizeof(when));
 		buf_reset(tmp);
 		buf_addf(tmp, "%s %s: %s", when, ev->who, ev->what);
@@ -330,6 +334,7 @@ show_thread(struct cli_ctx *ctx, int64_t id, struct show_events *evs, json_t *ms
 		" date, message_id, in_reply_to, body, flags, parse_note, created"
 		" FROM messages WHERE ticket_id = ? ORDER BY created, id", e);
 	struct buf tmp = BUF_INIT;
+	bool gap = false;
 	int rc;
 
 	if (!st)
@@ -348,11 +353,14 @@ show_thread(struct cli_ctx *ctx, int64_t id, struct show_events *evs, json_t *ms
 		} else {
 			/* Events of the same second come after the message that
 			 * caused them. */
-			events_print(evs, sqlite3_column_int64(st, M_CREATED), &tmp);
+			events_print(evs, sqlite3_column_int64(st, M_CREATED), &gap, &tmp);
 			message_print(id, st, atts, natts, &tmp);
+			gap = true;
 		}
 	}
 	sqlite3_reset(st);
+	if (!msgs)
+		events_print(evs, INT64_MAX, &gap, &tmp);
 	buf_release(&tmp);
 	if (rc != SQLITE_DONE)
 		return store_error(ctx->store, e, "cannot read messages");
@@ -468,12 +476,6 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 		header_print(&t, natts);
 		if (show_thread(ctx, id, &evs, NULL, atts, natts, &e) < 0)
 			goto fail;
-		{
-			struct buf tmp = BUF_INIT;
-
-			events_print(&evs, INT64_MAX, &tmp);
-			buf_release(&tmp);
-		}
 	}
 out:
 	json_decref(doc);
