@@ -112,6 +112,25 @@ batch_clear(struct batch *b)
 	b->kept = 0;
 }
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Adds the time since *mark to *acc and moves the mark. */
+static void
+lap(double *acc, double *mark)
+{
+	double t = now_s();
+
+	*acc += t - *mark;
+	*mark = t;
+}
+
 static void
 count(struct fetch_stats *st, const struct ingest_result *r)
 {
@@ -242,9 +261,12 @@ process_parsed_row(struct ingest *ing, struct store *s, struct batch *b, size_t 
 	struct ingest_result res;
 	struct rule_outcome ro;
 	struct message m;
+	double mark = now_s();
 	int rc;
 
-	if (parse_ahead_take(b->pa, (size_t)b->rows[i].parsed, &m, &ro, e, INTAKE_PARSE_ALARM) < 0)
+	rc = parse_ahead_take(b->pa, (size_t)b->rows[i].parsed, &m, &ro, e, INTAKE_PARSE_ALARM);
+	lap(&st->times.parse_wait, &mark);
+	if (rc < 0)
 		return -1;
 	rc = ingest_parsed(ing, s, b->rows[i].raw_id, &m, &ro, &res, e);
 	message_release(&m);
@@ -260,13 +282,14 @@ static int
 process_batch(struct ingest *ing, struct store *s, struct batch *b, struct fetch_stats *st,
 	      struct err *e)
 {
+	double mark = now_s(), waited = st->times.parse_wait;
+	int rc;
+
 	if (b->n == 0)
 		return 0;
 	if (store_begin(s, e) < 0)
 		return -1;
 	for (size_t i = 0; i < b->n; i++) {
-		int rc;
-
 		if (b->rows[i].parsed >= 0)
 			rc = process_parsed_row(ing, s, b, i, st, e);
 		else
@@ -276,7 +299,11 @@ process_batch(struct ingest *ing, struct store *s, struct batch *b, struct fetch
 			return -1;
 		}
 	}
-	return store_commit(s, e);
+	lap(&st->times.store, &mark);
+	st->times.store -= st->times.parse_wait - waited;
+	rc = store_commit(s, e);
+	lap(&st->times.commit, &mark);
+	return rc;
 }
 
 /* Reads a pending row into the batch (its bytes kept while they fit). */
@@ -602,6 +629,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	done = xcalloc(batch_size, sizeof(*done));
 	for (size_t off = 0; off < fresh.n; off += batch_size) {
 		size_t n = fresh.n - off < batch_size ? fresh.n - off : batch_size;
+		double mark = now_s();
 		int frc;
 
 		if (store_begin(s, e) < 0)
@@ -615,9 +643,11 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 			store_rollback(s);
 			goto fail;
 		}
+		lap(&st->times.source, &mark);
 		/* Whatever was staged before a connection dropped is kept. */
 		if (store_commit(s, e) < 0)
 			goto fail;
+		lap(&st->times.stage_commit, &mark);
 		strlist_release(&done_keys);
 		st->fetched += (int)b.n;
 		/* Parsing starts only now that the raw bytes are on disk: a
@@ -627,8 +657,10 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 			goto fail;
 		for (size_t i = 0; i < b.n; i++)
 			done[i] = b.rows[i].key;
+		mark = now_s();
 		if (mark_done(ops, src, done, b.n, &done_keys, st, e) < 0)
 			goto fail;
+		lap(&st->times.mark_done, &mark);
 		batch_clear(&b);
 		if (progress_fn)
 			progress_fn(progress_arg, off + n, fresh.n);
