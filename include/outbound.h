@@ -22,6 +22,10 @@ struct send_stats {
 	int sent;
 	int deferred;  /* temporary failure, retried later */
 	int failed;    /* permanent failure, flagged on the ticket */
+	/* Of the mails sent: recipients refused for good (recorded on the
+	 * outbox row and the ticket) and recipients to retry alone. */
+	int rcpts_rejected;
+	int rcpts_deferred;
 };
 
 /* Loads and checks the templates (EXIT_CONFIG with file:line). rules may be

@@ -43,6 +43,28 @@ int outbox_mark_sent(struct store *s, int64_t id, struct err *e);
  * pending again at now + retry_base * 2^(attempts-1), at most a day later. */
 int outbox_mark_failed(struct store *s, int64_t id, const char *reply, bool permanent,
 		       int max_attempts, int retry_base, struct err *e);
+/* A recipient the server refused for good, with its reply. */
+struct outbox_refusal {
+	const char *addr;
+	const char *reply;
+};
+
+/* Appends refusals to the rejected column of id ("addr reply" lines),
+ * without events: for a mail refused as a whole, whose failure is
+ * recorded by outbox_mark_failed. */
+int outbox_add_rejected(struct store *s, int64_t id, const struct outbox_refusal *rej,
+			size_t nrej, struct err *e);
+/* A mail some recipients took. delivered (comma-separated) took it now
+ * and are added to the delivered column; each refusal in rej is recorded
+ * in the rejected column and as a 'send-rejected' event on the ticket,
+ * which is flagged TICKET_FLAG_SEND_FAILED; deferred (comma-separated,
+ * "" for none) become the mail's only recipients, retried after the
+ * back-off as outbox_mark_failed does with defer_reply. With none
+ * deferred the mail is sent. */
+int outbox_mark_partial(struct store *s, int64_t id, const char *delivered,
+			const struct outbox_refusal *rej, size_t nrej, const char *deferred,
+			const char *defer_reply, int max_attempts, int retry_base,
+			struct err *e);
 /* The back-off before attempt number attempts + 1. */
 int64_t outbox_backoff(int attempts, int retry_base);
 

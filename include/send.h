@@ -13,6 +13,14 @@
 #include "config.h"
 #include "err.h"
 
+/* The outcome of one delivery, graded by scope (isync's DRV_*). */
+enum send_status {
+	SEND_OK,        /* accepted */
+	SEND_DEFER,     /* this mail failed for now (4xx): retry it later */
+	SEND_REJECT,    /* this mail failed for good (5xx) */
+	SEND_CONN,      /* the transport is gone: stop, retry everything later */
+};
+
 /* One mail as the outbox holds it. The strings are not owned. */
 struct send_mail {
 	int64_t id;           /* outbox.id, for names and messages */
@@ -21,14 +29,16 @@ struct send_mail {
 	size_t nrcpts;
 	const char *data;     /* the whole RFC 5322 message, CRLF or LF line ends */
 	size_t len;
-};
-
-/* The outcome of one delivery, graded by scope (isync's DRV_*). */
-enum send_status {
-	SEND_OK,        /* accepted */
-	SEND_DEFER,     /* this mail failed for now (4xx): retry it later */
-	SEND_REJECT,    /* this mail failed for good (5xx) */
-	SEND_CONN,      /* the transport is gone: stop, retry everything later */
+	/* Per recipient, for a transport that hears each one (SMTP); NULL
+	 * for all or nothing. The caller sets every rcpt_status[i] to
+	 * SEND_OK and rcpt_reply[i] to NULL; the transport sets
+	 * SEND_DEFER or SEND_REJECT with the server's reply (allocated, the
+	 * caller frees) for a recipient it refused. With both arrays given,
+	 * a mail some recipients took is SEND_OK: it went to those, and the
+	 * caller retries the deferred ones and records the rejected ones.
+	 * Without them, a deferred recipient defers the whole mail. */
+	enum send_status *rcpt_status;
+	char **rcpt_reply;
 };
 
 struct transport;

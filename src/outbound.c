@@ -916,11 +916,69 @@ now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* The outcome of one mail, recorded with its group. A partial delivery
+ * (some recipients refused or deferred) has delivered and deferred set;
+ * rej holds the recipients refused for good, for either kind. */
 struct mark {
 	int64_t id;
 	enum send_status st;
 	char *reply;
+	bool partial;
+	char *delivered;
+	char *deferred;
+	struct outbox_refusal *rej;
+	size_t nrej;
+	int ndeferred;
 };
+
+static void
+mark_release(struct mark *m)
+{
+	free(m->reply);
+	free(m->delivered);
+	free(m->deferred);
+	for (size_t i = 0; i < m->nrej; i++) {
+		free((char *)m->rej[i].addr);
+		free((char *)m->rej[i].reply);
+	}
+	free(m->rej);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Fills m from the per-recipient outcome of a delivery. */
+static void
+mark_recipients(struct mark *m, const struct send_mail *sm)
+{
+	struct buf del = BUF_INIT, def = BUF_INIT;
+
+	for (size_t i = 0; i < sm->nrcpts; i++) {
+		switch (sm->rcpt_status[i]) {
+		case SEND_OK:
+			buf_addf(&del, "%s%s", del.len ? "," : "", sm->rcpts[i]);
+			break;
+		case SEND_DEFER:
+			buf_addf(&def, "%s%s", def.len ? "," : "", sm->rcpts[i]);
+			if (!m->reply)
+				m->reply = xasprintf("RCPT TO:<%s>: %s", sm->rcpts[i],
+						     sm->rcpt_reply[i] ? sm->rcpt_reply[i] : "");
+			m->ndeferred++;
+			break;
+		default:
+			m->rej = xreallocarray(m->rej, m->nrej + 1, sizeof(*m->rej));
+			m->rej[m->nrej].addr = xstrdup(sm->rcpts[i]);
+			m->rej[m->nrej].reply = xstrdup(sm->rcpt_reply[i] ? sm->rcpt_reply[i] : "");
+			m->nrej++;
+			break;
+		}
+	}
+	if (m->st == SEND_OK && (m->nrej || m->ndeferred)) {
+		m->partial = true;
+		m->delivered = buf_detach(&del, NULL);
+		m->deferred = buf_detach(&def, NULL);
+	}
+	buf_release(&del);
+	buf_release(&def);
+}
 
 /* Records the outcomes of a group in one transaction. */
 static int
@@ -936,12 +994,17 @@ flush_marks(const struct config *cfg, struct store *s, struct mark *marks, size_
 		goto out;
 	}
 	for (size_t i = 0; i < *n && rc == 0; i++) {
-		if (marks[i].st == SEND_OK)
-			rc = outbox_mark_sent(s, marks[i].id, e);
-		else
-			rc = outbox_mark_failed(s, marks[i].id, marks[i].reply,
-						marks[i].st == SEND_REJECT, cfg->send.max_attempts,
-						cfg->send.retry_base, e);
+		struct mark *m = &marks[i];
+
+		if (m->partial)
+			rc = outbox_mark_partial(s, m->id, m->delivered, m->rej, m->nrej,
+						 m->deferred, m->reply, cfg->send.max_attempts,
+						 cfg->send.retry_base, e);
+		else if (m->st == SEND_OK)
+			rc = outbox_mark_sent(s, m->id, e);
+		else if ((rc = outbox_add_rejected(s, m->id, m->rej, m->nrej, e)) == 0)
+			rc = outbox_mark_failed(s, m->id, m->reply, m->st == SEND_REJECT,
+						cfg->send.max_attempts, cfg->send.retry_base, e);
 	}
 	if (rc < 0 || store_commit(s, e) < 0) {
 		store_rollback(s);
@@ -955,10 +1018,14 @@ flush_marks(const struct config *cfg, struct store *s, struct mark *marks, size_
 			stats->failed++;
 		else
 			stats->deferred++;
+		if (marks[i].partial) {
+			stats->rcpts_rejected += (int)marks[i].nrej;
+			stats->rcpts_deferred += marks[i].ndeferred;
+		}
 	}
 out:
 	for (size_t i = 0; i < *n; i++)
-		free(marks[i].reply);
+		mark_release(&marks[i]);
 	*n = 0;
 	return rc;
 }
@@ -973,6 +1040,8 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 	int64_t *ids = NULL, last = 0, group_start = 0;
 	int rc = 0;
 	const char **rcpts = NULL;
+	enum send_status *rstat = NULL;
+	char **rreply = NULL;
 
 	memset(st, 0, sizeof(*st));
 	for (;;) {
@@ -989,6 +1058,7 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 			struct send_mail sm;
 			struct err de = ERR_INIT;
 			enum send_status ss;
+			struct mark *mk;
 			size_t maxr;
 			int lr;
 
@@ -1000,20 +1070,31 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 				continue;
 			maxr = strlen(it.rcpts) / 2 + 1;
 			rcpts = xreallocarray(rcpts, maxr, sizeof(*rcpts));
+			rstat = xreallocarray(rstat, maxr, sizeof(*rstat));
+			rreply = xreallocarray(rreply, maxr, sizeof(*rreply));
+			memset(&sm, 0, sizeof(sm));
 			sm.id = it.id;
 			sm.env_from = it.env_from;
 			sm.rcpts = rcpts;
 			sm.nrcpts = split_rcpts(it.rcpts, rcpts, maxr);
 			sm.data = it.data;
 			sm.len = it.len;
+			for (size_t r = 0; r < sm.nrcpts; r++) {
+				rstat[r] = SEND_OK;
+				rreply[r] = NULL;
+			}
+			sm.rcpt_status = rstat;
+			sm.rcpt_reply = rreply;
 			if (sm.nrcpts == 0) {
 				ss = SEND_REJECT;
 				err_set(&de, EXIT_DATAERR, "no recipient");
 			} else {
 				ss = send_deliver(tr, &sm, &de);
 			}
-			outbox_item_release(&it);
 			if (ss == SEND_CONN) {
+				for (size_t r = 0; r < sm.nrcpts; r++)
+					free(rreply[r]);
+				outbox_item_release(&it);
 				/* Everything stays queued; what went out is recorded. */
 				err_set(e, EXIT_TEMPFAIL, "%s", de.msg);
 				if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
@@ -1022,11 +1103,21 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 			}
 			if (nmarks == 0)
 				group_start = now_ms();
-			marks[nmarks].id = ids[i];
-			marks[nmarks].st = ss;
-			marks[nmarks].reply = ss == SEND_OK ? NULL : xstrdup(de.msg);
-			nmarks++;
-			if (nmarks == SEND_GROUP_MAX || ss != SEND_OK ||
+			mk = &marks[nmarks++];
+			memset(mk, 0, sizeof(*mk));
+			mk->id = ids[i];
+			mk->st = ss;
+			mark_recipients(mk, &sm);
+			if (ss != SEND_OK) {
+				/* The mail's own reason, not a recipient's. */
+				free(mk->reply);
+				mk->reply = xstrdup(de.msg);
+			}
+			for (size_t r = 0; r < sm.nrcpts; r++)
+				free(rreply[r]);
+			outbox_item_release(&it);
+			/* Failures and partial deliveries are recorded at once. */
+			if (nmarks == SEND_GROUP_MAX || ss != SEND_OK || mk->partial ||
 			    now_ms() - group_start >= SEND_GROUP_MS)
 				if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
 					goto fail;
@@ -1038,9 +1129,11 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 fail:
 	rc = -1;
 	for (size_t i = 0; i < nmarks; i++)
-		free(marks[i].reply);
+		mark_release(&marks[i]);
 out:
 	free(rcpts);
+	free(rstat);
+	free(rreply);
 	free(ids);
 	send_close(&tr);
 	/* The rate-limit log only needs its last day. */

@@ -1,6 +1,9 @@
 /* The outbox table (store_schema.c): queue, due, sent, failed. */
 #include "compat.h"
 
+#include <stdbool.h>
+
+#include "buf.h"
 #include "outbox.h"
 #include "ticket.h"
 #include "xalloc.h"
@@ -205,4 +208,95 @@ outbox_mark_failed(struct store *s, int64_t id, const char *reply, bool permanen
 			return -1;
 	}
 	return 0;
+}
+
+static int
+exec_bound(struct store *s, sqlite3_stmt *st, struct err *e)
+{
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, e, "cannot update the outbox");
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* Appends to the delivered and rejected columns. */
+static int
+add_outcome(struct store *s, int64_t id, const char *delivered,
+	    const struct outbox_refusal *rej, size_t nrej, struct err *e)
+{
+	struct buf lines = BUF_INIT;
+	sqlite3_stmt *st;
+	int rc;
+
+	for (size_t i = 0; i < nrej; i++)
+		buf_addf(&lines, "%s %s\n", rej[i].addr, rej[i].reply ? rej[i].reply : "");
+	st = store_prepare(s, "UPDATE outbox SET delivered = delivered ||"
+			   " CASE WHEN delivered = '' OR ?1 = '' THEN '' ELSE ',' END || ?1,"
+			   " rejected = rejected || ?2 WHERE id = ?3", e);
+	if (!st) {
+		buf_release(&lines);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, delivered ? delivered : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, buf_cstr(&lines), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id);
+	rc = exec_bound(s, st, e);
+	buf_release(&lines);
+	return rc;
+}
+
+int
+outbox_add_rejected(struct store *s, int64_t id, const struct outbox_refusal *rej, size_t nrej,
+		    struct err *e)
+{
+	return nrej ? add_outcome(s, id, NULL, rej, nrej, e) : 0;
+}
+
+int
+outbox_mark_partial(struct store *s, int64_t id, const char *delivered,
+		    const struct outbox_refusal *rej, size_t nrej, const char *deferred,
+		    const char *defer_reply, int max_attempts, int retry_base, struct err *e)
+{
+	sqlite3_stmt *st;
+	int64_t ticket_id;
+
+	bool done = !deferred || !*deferred;
+
+	/* A sent row: rcpts took it on its last attempt, delivered before.
+	 * A pending row: rcpts are still to try. */
+	if (add_outcome(s, id, done ? NULL : delivered, rej, nrej, e) < 0)
+		return -1;
+	st = store_prepare(s, "UPDATE outbox SET rcpts = ? WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, done ? delivered : deferred, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	if (exec_bound(s, st, e) < 0)
+		return -1;
+	st = store_prepare(s, "SELECT coalesce(ticket_id, 0) FROM outbox WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	ticket_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (nrej && ticket_id > 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "outbox #%lld", (long long)id);
+		if (ticket_add_flags(s, ticket_id, TICKET_FLAG_SEND_FAILED, e) < 0)
+			return -1;
+		for (size_t i = 0; i < nrej; i++) {
+			char *v = xasprintf("%s: %s", rej[i].addr, rej[i].reply ? rej[i].reply : "");
+			int rc = store_event(s, ticket_id, "secdesk", "send-rejected", what, v, e);
+
+			free(v);
+			if (rc < 0)
+				return -1;
+		}
+	}
+	if (done)
+		return outbox_mark_sent(s, id, e);
+	return outbox_mark_failed(s, id, defer_reply, false, max_attempts, retry_base, e);
 }

@@ -327,6 +327,7 @@ smtp_deliver(void *state, const struct send_mail *m, struct err *e)
 {
 	struct smtp_state *st = state;
 	int code, accepted = 0, temp = 0, perm = 0;
+	bool closing = false;
 	/* DATA joins the pipelined group only for one recipient: with more,
 	 * a 354 after a deferred recipient could not be taken back. */
 	bool data_piped = st->pipelining && m->nrcpts == 1;
@@ -382,17 +383,27 @@ smtp_deliver(void *state, const struct send_mail *m, struct err *e)
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		if (read_reply(st, &code) < 0)
 			return lost(st, e);
-		if (code / 100 == 2)
+		if (code / 100 == 2) {
 			accepted++;
-		else if (code / 100 == 4)
+			continue;
+		}
+		if (code == 421)
+			closing = true;
+		if (code / 100 == 4)
 			temp = code;
 		else
 			perm = code;
+		if (m->rcpt_status) {
+			m->rcpt_status[i] = code / 100 == 4 ? SEND_DEFER : SEND_REJECT;
+			free(m->rcpt_reply[i]);
+			m->rcpt_reply[i] = xstrdup(buf_cstr(&st->reply));
+		}
 	}
-	/* A recipient that may work later: the whole mail is retried later,
-	 * so that nobody gets it twice. */
-	if (temp || accepted == 0) {
-		int rcode = temp ? temp : perm;
+	/* Nobody took it, the server is closing, or a recipient that may
+	 * work later that the caller cannot retry alone: the whole mail is
+	 * retried later (or failed), so that nobody gets it twice. */
+	if (accepted == 0 || closing || (temp && !m->rcpt_status)) {
+		int rcode = closing ? 421 : temp ? temp : perm;
 		struct buf why = BUF_INIT;
 
 		buf_addstr(&why, buf_cstr(&st->reply));

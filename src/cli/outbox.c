@@ -16,6 +16,60 @@ col(sqlite3_stmt *st, int i)
 	return v ? (const char *)v : "";
 }
 
+/* The rejected column: one "addr reply" line per recipient refused. */
+static json_t *
+rejected_json(const char *v)
+{
+	json_t *a = json_array();
+
+	while (*v) {
+		size_t l = strcspn(v, "\n"), sp = strcspn(v, " ");
+		json_t *o = json_object();
+
+		if (sp > l)
+			sp = l;
+		json_object_set_new(o, "to", json_stringn(v, sp));
+		json_object_set_new(o, "reply", json_stringn(v + (sp < l ? sp + 1 : l),
+							      l - (sp < l ? sp + 1 : l)));
+		json_array_append_new(a, o);
+		v += l;
+		if (*v)
+			v++;
+	}
+	return a;
+}
+
+static void
+print_rejected(const char *v)
+{
+	while (*v) {
+		size_t l = strcspn(v, "\n");
+
+		printf("       rejected: %.*s\n", (int)l, v);
+		v += l;
+		if (*v)
+			v++;
+	}
+}
+
+/* "a,b" as a JSON list. */
+static json_t *
+list_json(const char *v)
+{
+	json_t *a = json_array();
+
+	while (*v) {
+		size_t l = strcspn(v, ",");
+
+		if (l)
+			json_array_append_new(a, json_stringn(v, l));
+		v += l;
+		if (*v)
+			v++;
+	}
+	return a;
+}
+
 int
 cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -43,8 +97,8 @@ cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage(argv[0]);
 	st = store_prepare(ctx->store, "SELECT id, coalesce(ticket_id, 0), kind, status,"
 			   " attempts, next_try, rcpts, coalesce(last_error, ''), created,"
-			   " coalesce(sent_at, 0), length(data) FROM outbox"
-			   " WHERE ?1 OR status <> 'sent' ORDER BY id", &e);
+			   " coalesce(sent_at, 0), length(data), rejected, delivered FROM outbox"
+			   " WHERE ?1 OR status <> 'sent' OR rejected <> '' ORDER BY id", &e);
 	if (!st)
 		return cli_fail(&e);
 	sqlite3_bind_int(st, 1, all);
@@ -78,6 +132,8 @@ cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 									 : json_null());
 			json_object_set_new(o, "created", json_string(created));
 			json_object_set_new(o, "size", json_integer(sqlite3_column_int64(st, 10)));
+			json_object_set_new(o, "rejected", rejected_json(col(st, 11)));
+			json_object_set_new(o, "delivered", list_json(col(st, 12)));
 			json_array_append_new(arr, o);
 		} else {
 			char tk[24] = "-";
@@ -88,6 +144,9 @@ cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 			       col(st, 2), status, sqlite3_column_int(st, 4), t, col(st, 6));
 			if (*col(st, 7))
 				printf("       last error: %s\n", col(st, 7));
+			if (*col(st, 12))
+				printf("       delivered before: %s\n", col(st, 12));
+			print_rejected(col(st, 11));
 		}
 	}
 	sqlite3_reset(st);

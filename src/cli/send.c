@@ -40,6 +40,9 @@ cmd_send(int argc, char **argv, struct cli_ctx *ctx)
 	lock_release(fd);
 	if (ctx->verbosity >= 0 && (st.sent || st.deferred || st.failed || rc == EXIT_OK))
 		printf("sent %d, deferred %d, failed %d\n", st.sent, st.deferred, st.failed);
+	if (st.rcpts_rejected || st.rcpts_deferred)
+		log_warn("%d recipient(s) refused for good, %d to retry, of mail sent to the "
+			 "others: see 'secdesk outbox'", st.rcpts_rejected, st.rcpts_deferred);
 	if (st.failed)
 		log_warn("%d mail(s) failed for good: see 'secdesk outbox'", st.failed);
 	breaker = outbound_breaker_since(ctx->store);

@@ -12,6 +12,11 @@ file complete before it appears (written to a dot file, then renamed).
   --data-reply 'CODE TEXT'   answer the end of DATA so
   --fail-times N    give those answers only N times, then accept (0: always)
   --match S         give them only for recipients containing S
+  --rcpt-rule 'S|CODE TEXT[|N]'   (repeatable) answer RCPT TO for recipients
+                    containing S so, the first N times (none or 0: always);
+                    other recipients are taken: one server can take some
+                    recipients of a mail and refuse others (4xx or 5xx)
+  --rcpt-log F      append every RCPT TO and the code answered to F
   --pipelining      advertise PIPELINING (RFC 2920)
   --respond-to MAILDIR   act as a naive auto-responder: answer every mail
                     received with one into MAILDIR/new, From its recipient,
@@ -60,6 +65,12 @@ class Handler:
         self.counter = itertools.count(1)
         self.failures = 0
         self.seq = itertools.count(1)
+        self.rules = []
+        for spec in args.rcpt_rule:
+            parts = spec.split("|")
+            self.rules.append({"match": parts[0], "reply": parts[1],
+                               "times": int(parts[2]) if len(parts) > 2 and parts[2] else 0,
+                               "used": 0})
 
     def _fails(self, rcpt):
         a = self.args
@@ -69,11 +80,29 @@ class Handler:
             return False
         return True
 
+    def _rule(self, rcpt):
+        for r in self.rules:
+            if r["match"] in rcpt and (r["times"] == 0 or r["used"] < r["times"]):
+                r["used"] += 1
+                return r["reply"]
+        return None
+
+    def _log(self, rcpt, reply):
+        if self.args.rcpt_log:
+            with open(self.args.rcpt_log, "a") as f:
+                f.write("%s %s\n" % (rcpt, reply[:3]))
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.args.rcpt_reply and self._fails(address):
             self.failures += 1
+            self._log(address, self.args.rcpt_reply)
             return self.args.rcpt_reply
+        reply = self._rule(address)
+        if reply:
+            self._log(address, reply)
+            return reply
         envelope.rcpt_tos.append(address)
+        self._log(address, "250")
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
@@ -142,6 +171,8 @@ def main():
     p.add_argument("--data-reply")
     p.add_argument("--fail-times", type=int, default=0)
     p.add_argument("--match")
+    p.add_argument("--rcpt-rule", action="append", default=[])
+    p.add_argument("--rcpt-log")
     p.add_argument("--pipelining", action="store_true")
     p.add_argument("--respond-to")
     p.add_argument("--auth")
