@@ -51,6 +51,12 @@ int cli_fail(const struct err *e);
 /* Prints "usage: secdesk USAGE" of the command and returns EXIT_USAGE. */
 int cli_usage(const char *name);
 
+/* For commands without options: -1 when an argument after argv[0] looks
+ * like an option ("-x", "--x"), so that a mistyped option is a usage error
+ * and not a value; "--" ends that and is taken out of argv (so that
+ * "tag 1 -- -x" tags "-x"). "-" alone is an argument. */
+int cli_plain_args(int *argc, char **argv);
+
 /* Parses a ticket id argument; -1 when not a positive integer. */
 int64_t cli_parse_id(const char *s);
 

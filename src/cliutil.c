@@ -40,6 +40,24 @@ cli_usage(const char *name)
 	return EXIT_USAGE;
 }
 
+int
+cli_plain_args(int *argc, char **argv)
+{
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			for (int j = i; j < *argc; j++)
+				argv[j] = argv[j + 1];
+			(*argc)--;
+			return 0;
+		}
+		if (argv[i][0] == '-' && argv[i][1]) {
+			cli_error("%s: unknown option '%s'", argv[0], argv[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int64_t
 cli_parse_id(const char *s)
 {

@@ -33,7 +33,7 @@ add_note(struct store *s, int64_t id, const char *field, const char *value, cons
 static int
 id_and_value(int argc, char **argv, int64_t *id)
 {
-	if (argc != 3 || (*id = cli_parse_id(argv[1])) < 0)
+	if (cli_plain_args(&argc, argv) < 0 || argc != 3 || (*id = cli_parse_id(argv[1])) < 0)
 		return cli_usage(argv[0]);
 	return 0;
 }
