@@ -58,10 +58,10 @@ struct hit {
  * documents: ranking a word found in nearly every one of 200,000 messages
  * took 300 ms. Such a word's IDF is close to zero, so its bm25 is mostly
  * noise; what staff want from it is the recent tickets. So the ranking runs
- * on windows of the SEARCH_WINDOW newest matching messages, newest window
- * first, and an older window is ranked only while fewer than --limit
- * tickets were found. A query with fewer matches than that is ranked whole,
- * as before. */
+ * on the SEARCH_WINDOW newest matching messages first, then on older
+ * windows (each twice the one before) only while fewer than --limit tickets
+ * were found. A query with fewer matches than the first window is ranked
+ * whole, as before. */
 #define SEARCH_WINDOW 2000
 
 struct hits {
@@ -78,11 +78,11 @@ hits_have(const struct hits *h, int64_t id)
 	return false;
 }
 
-/* The rowid of the SEARCH_WINDOW-th newest match below upper, or 0 when
- * there are fewer (then the window reaches the oldest match). */
+/* The rowid of the window-th newest match below upper, or 0 when there
+ * are fewer (then the window reaches the oldest match). */
 static int
-search_window_floor(struct store *s, const char *q, int64_t upper, int64_t *floor_r,
-		    struct err *e)
+search_window_floor(struct store *s, const char *q, int64_t upper, int window,
+		    int64_t *floor_r, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -93,7 +93,7 @@ search_window_floor(struct store *s, const char *q, int64_t upper, int64_t *floo
 		return -1;
 	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, upper);
-	sqlite3_bind_int(st, 3, SEARCH_WINDOW - 1);
+	sqlite3_bind_int(st, 3, window - 1);
 	rc = sqlite3_step(st);
 	*floor_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
@@ -133,7 +133,7 @@ search_rank_window(struct store *s, const char *q, int64_t lower, int64_t upper,
 		   size_t limit, struct hits *h, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	st = store_prepare(s, "SELECT rowid, rank, snippet(messages_fts, -1, '[', ']', '...', 12)"
 			   " FROM messages_fts WHERE messages_fts MATCH ?1"
@@ -174,14 +174,19 @@ static int
 search_run(struct store *s, const char *q, size_t limit, struct hits *h, struct err *e)
 {
 	int64_t upper = INT64_MAX, lower;
+	int window = SEARCH_WINDOW;
 
 	for (;;) {
-		if (search_window_floor(s, q, upper, &lower, e) < 0 ||
+		if (search_window_floor(s, q, upper, window, &lower, e) < 0 ||
 		    search_rank_window(s, q, lower, upper, limit, h, e) < 0)
 			return -1;
 		if (h->n >= limit || lower == 0)
 			break;
 		upper = lower;
+		/* Each window costs a fixed bm25 setup: a large --limit
+		 * takes few, growing windows rather than many small ones. */
+		if (window < 1 << 20)
+			window *= 2;
 	}
 	return 0;
 }
