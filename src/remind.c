@@ -319,6 +319,10 @@ add_recipient(struct remind_plan *p, const struct remind_opts *o, const char *ad
 		d->to = xstrdup(addr);
 		d->queue = q ? xstrdup(q->id) : NULL;
 		d->lang = xstrdup(q && q->language ? q->language : "");
+	} else if (d->n && d->tix[d->n - 1] == i) {
+		/* Tickets come in order: a repeat (a contact who is also the
+		 * assignee) is the last one added, and changes nothing. */
+		return true;
 	} else if (!q || !d->queue || strcmp(d->queue, q->id) != 0) {
 		/* Tickets of several queues (or assigned ones): the top folder's
 		 * template, in English. */
@@ -327,9 +331,6 @@ add_recipient(struct remind_plan *p, const struct remind_opts *o, const char *ad
 		free(d->lang);
 		d->lang = xstrdup("");
 	}
-	/* Tickets come in order: a repeat (contact and assignee) is the last. */
-	if (d->n && d->tix[d->n - 1] == i)
-		return true;
 	d->tix = xreallocarray(d->tix, d->n + 1, sizeof(*d->tix));
 	d->tix[d->n++] = i;
 	return true;
