@@ -127,7 +127,9 @@ list_query(struct cli_ctx *ctx, const struct list_opts *o, int64_t **ids_r, bool
 	size_t n = 0, cap = 0;
 	int rc, p = 1;
 
-	buf_addstr(&sql, "SELECT t.id, " LIST_ANSWERED " FROM tickets t WHERE t.merged_into IS NULL");
+	/* answered only for --json: a lookup per row that the table does not show. */
+	buf_addf(&sql, "SELECT t.id, %s FROM tickets t WHERE t.merged_into IS NULL",
+		 o->json ? LIST_ANSWERED : "0");
 	if (o->status.n) {
 		buf_addstr(&sql, " AND t.status IN (");
 		for (size_t i = 0; i < o->status.n; i++)
