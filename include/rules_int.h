@@ -159,6 +159,9 @@ void litset_release(struct litset *l);
 void rules_prefilter_rule(struct ruleset *rs, struct rule *r);
 /* Builds the trigram index of every rule's words. */
 void rules_prefilter_build(struct ruleset *rs);
+/* Forgets every rule's words: each rule is tried on every message (the
+ * reference the prefilter is checked against in tests and bench_rules -c). */
+void rules_prefilter_disable(struct ruleset *rs);
 
 void rules_node_free(struct node *n);
 void rules_rule_release(struct rule *r);

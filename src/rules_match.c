@@ -2,9 +2,10 @@
  * the tests (PCRE2 under match limits) and the actions.
  *
  * Cost must not grow with the number of rules: each rule's patterns are
- * reduced at load to words a match cannot do without, indexed by their first
- * trigram. A message's text is hashed into a trigram bitmap once; only the
- * rules whose words all trigrams appear in it (and those without words) are
+ * reduced at load to words a match cannot do without, each with the field
+ * its test reads, indexed by field and first trigram. Each field's text is
+ * hashed into trigram and 4-gram bitmaps once; only the rules one of whose
+ * words occurs in the field its test reads (and those without words) are
  * tried with PCRE2. */
 #include "compat.h"
 
@@ -507,19 +508,27 @@ rules_prefilter_rule(struct ruleset *rs, struct rule *r)
 		litset_release(&r->lits);
 }
 
-/* The index key of a trigram in a haystack. Bytes are folded with 0x20:
- * ASCII letters lose their case, at the cost of a few punctuation marks
- * hashing alike (only more words to confirm, never fewer). */
+/* The index key of a trigram (a | b << 8 | c << 16, lowercased) in a
+ * haystack. */
 static inline uint32_t
-tri_key(unsigned hay, unsigned char a, unsigned char b, unsigned char c)
+tri_key(unsigned hay, uint32_t x)
 {
-	uint32_t x = ((uint32_t)a | (uint32_t)b << 8 | (uint32_t)c << 16 | 0x202020u) |
-		     (uint32_t)hay << 24;
-
-	return (x * 2654435761u) >> (32 - PREFILTER_BITS);
+	return ((x | (uint32_t)hay << 24) * 2654435761u) >> (32 - PREFILTER_BITS);
 }
 
-#define tri_hash tri_key
+static inline uint32_t
+tri_hash(unsigned hay, unsigned char a, unsigned char b, unsigned char c)
+{
+	return tri_key(hay, (uint32_t)a | (uint32_t)b << 8 | (uint32_t)c << 16);
+}
+
+/* The key of a 4-gram in a haystack's 4-gram bitmap. */
+static inline uint32_t
+quad_key(unsigned hay, uint32_t x)
+{
+	return (((x ^ (uint32_t)hay * 0x85ebca6bu) * 0x9e3779b1u) ^ (x >> 15)) * 0x27d4eb2du >>
+	       (32 - PREFILTER_BITS);
+}
 
 void
 rules_prefilter_build(struct ruleset *rs)
@@ -560,6 +569,17 @@ rules_prefilter_build(struct ruleset *rs)
 	free(fill);
 }
 
+void
+rules_prefilter_disable(struct ruleset *rs)
+{
+	for (size_t r = 0; r < rs->nrules; r++)
+		litset_release(&rs->rules[r].lits);
+	free(rs->bucket_start);
+	free(rs->bucket_ent);
+	free(rs->hay_used);
+	rules_prefilter_build(rs);
+}
+
 /* ---------- one message ---------- */
 
 struct addrv {
@@ -591,6 +611,7 @@ struct ctx {
 	size_t nvals, capvals;
 	struct strlist caps; /* name, value, name, value... of the current rule */
 	unsigned char *bitmap;
+	unsigned char *bitmap4; /* 4-grams */
 	unsigned char *cand; /* one byte per rule */
 	char *error;         /* why the current rule was skipped */
 };
@@ -1027,6 +1048,31 @@ hay_addr(struct buf *b, const struct address *a)
 		hay_add(b, a->name, strlen(a->name));
 }
 
+/* dst = src with ASCII capitals lowercased, eight bytes at a time. */
+static void
+lower_ascii(char *dst, const char *src, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x, hep, upper;
+
+		memcpy(&x, src + i, 8);
+		hep = x & 0x7f7f7f7f7f7f7f7full;
+		/* per byte: 0x80 set when >= 'A' (and not when > 'Z'),
+		 * only for ASCII bytes */
+		upper = ((hep + 0x3f3f3f3f3f3f3f3full) ^ (hep + 0x2525252525252525ull)) & ~x &
+			0x8080808080808080ull;
+		x |= upper >> 2;
+		memcpy(dst + i, &x, 8);
+	}
+	for (; i < len; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+	}
+}
+
 /* Does word l occur in h, with the word boundaries it needs? A boundary
  * fails for certain only beside an ASCII word character; beside any other
  * byte (a UTF-8 letter perhaps) the occurrence counts. */
@@ -1048,12 +1094,13 @@ lit_found(const struct haystack *h, const struct lit *l)
 }
 
 /* Marks in c->cand the rules that may match: one of the words of each must
- * occur in the haystack of its test's field. Each haystack is lowercased
- * and its trigrams set in one bitmap (keyed by haystack and trigram); each
- * trigram seen for the first time looks up the words that begin with it
- * there, and a word whose other trigrams are all set too is confirmed with
- * memmem. The cost is the text's length plus the words that nearly occur,
- * whatever the number of rules. */
+ * occur in the haystack of its test's field. Each haystack is lowercased,
+ * its trigrams set in one bitmap and its 4-grams in another (both keyed by
+ * haystack too); each trigram seen for the first time looks up the words
+ * that begin with it there, and a word whose 4-grams are all set is
+ * confirmed with memmem (and its word boundaries). The cost is the text's
+ * length plus the words that nearly occur, whatever the number of rules.
+ * A literal in a Received: header wakes no rule that tests the body. */
 static void
 prefilter(struct ctx *c)
 {
@@ -1124,20 +1171,23 @@ prefilter(struct ctx *c)
 		}
 		{
 			char *lo = hays[h].lower;
-			const unsigned char *u = (const unsigned char *)src;
 			size_t nseen = 0;
 
-			for (size_t i = 0; i < len; i++) {
-				unsigned char ch = u[i];
-
-				lo[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-			}
-			/* Each trigram from three loads, folded with 0x20 as
-			 * tri_hash() folds the words: no carried state, so the
-			 * loop runs at the speed of its loads. */
+			lower_ascii(lo, src, len);
+			/* Over the lowercased copy: the trigrams (the index's
+			 * keys, each looked up once) and the 4-grams (to check
+			 * a longer word before memmem: far fewer of a word's
+			 * 4-grams than of its trigrams turn up apart). */
 			for (size_t i = 0; i + 2 < len; i++) {
-				uint32_t k = tri_key(h, u[i], u[i + 1], u[i + 2]);
+				const unsigned char *q = (const unsigned char *)lo + i;
+				uint32_t x = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16;
+				uint32_t k = tri_key(h, x);
 
+				if (i + 3 < len) {
+					uint32_t k4 = quad_key(h, x | (uint32_t)q[3] << 24);
+
+					c->bitmap4[k4 >> 3] |= (unsigned char)(1u << (k4 & 7));
+				}
 				if (!(c->bitmap[k >> 3] & (1u << (k & 7)))) {
 					c->bitmap[k >> 3] |= (unsigned char)(1u << (k & 7));
 					seen[nseen++] = k;
@@ -1159,10 +1209,12 @@ prefilter(struct ctx *c)
 					if (l->hay != h)
 						continue;
 					w = (const unsigned char *)l->lower;
-					for (size_t j = 1; j + 2 < l->len && all; j++) {
-						uint32_t k2 = tri_hash(h, w[j], w[j + 1], w[j + 2]);
+					for (size_t j = 0; j + 3 < l->len && all; j++) {
+						uint32_t k2 = quad_key(h, (uint32_t)w[j] | (uint32_t)w[j + 1] << 8 |
+									       (uint32_t)w[j + 2] << 16 |
+									       (uint32_t)w[j + 3] << 24);
 
-						all = c->bitmap[k2 >> 3] & (1u << (k2 & 7));
+						all = c->bitmap4[k2 >> 3] & (1u << (k2 & 7));
 					}
 					/* The trigrams can all be there apart ("gen" and
 					 * "ent" of "genomics" and "patients" for "gent"):
@@ -1223,6 +1275,7 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	c.lang = lang ? lang : "";
 	c.md = pcre2_match_data_create(rs->max_ovector, NULL);
 	c.bitmap = xcalloc(PREFILTER_SIZE / 8, 1);
+	c.bitmap4 = xcalloc(PREFILTER_SIZE / 8, 1);
 	c.cand = xcalloc(rs->nrules + 1, 1);
 	prefilter(&c);
 
@@ -1253,6 +1306,7 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	strlist_release(&c.caps);
 	free(c.error);
 	free(c.bitmap);
+	free(c.bitmap4);
 	free(c.cand);
 	free(c.vals);
 	free(c.text);
