@@ -28,6 +28,51 @@ static const char *const waiting_statuses[] = { "new", "open", "pending" };
 
 /* ---- the figures ---- */
 
+/* The length of the UTF-8 sequence at s, 0 when it is not valid. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* A JSON key from the store: jansson refuses keys that are not UTF-8, and
+ * a queue must never drop out of the figures for a bad byte in its name. */
+static char *
+json_key(const char *s)
+{
+	struct buf b = BUF_INIT;
+	const unsigned char *u = (const unsigned char *)(s ? s : "");
+
+	while (*u) {
+		size_t l = utf8_len(u);
+
+		if (l == 0) {
+			buf_addstr(&b, "\xef\xbf\xbd");
+			u++;
+		} else {
+			buf_add(&b, u, l);
+			u += l;
+		}
+	}
+	return buf_detach(&b, NULL);
+}
+
+
 /* Runs a two-column (name, count) query into obj, keeping the order. */
 static int
 group(struct store *s, const char *sql, json_t *obj, struct err *e)
@@ -38,9 +83,10 @@ group(struct store *s, const char *sql, json_t *obj, struct err *e)
 	if (!st)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(st, 0);
+		char *k = json_key((const char *)sqlite3_column_text(st, 0));
 
-		json_object_set_new(obj, k ? k : "", json_integer(sqlite3_column_int64(st, 1)));
+		json_object_set_new(obj, k, json_integer(sqlite3_column_int64(st, 1)));
+		free(k);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -70,12 +116,13 @@ open_by_queue_status(struct store *s, const json_t *waiting_q, json_t *obj, stru
 	if (!st)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *q = (const char *)sqlite3_column_text(st, 0);
+		char *q = json_key((const char *)sqlite3_column_text(st, 0));
 		const char *status = (const char *)sqlite3_column_text(st, 1);
-		json_t *row = json_object_get(obj, q ? q : "");
+		json_t *row = json_object_get(obj, q);
 
 		if (row && status)
 			json_object_set_new(row, status, json_integer(sqlite3_column_int64(st, 2)));
+		free(q);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -153,14 +200,11 @@ first_answer(struct store *s, json_t *doc, struct err *e)
 	if (!st)
 		return -1;
 	for (;;) {
-		const char *q = NULL;
+		char *q = NULL;
 
 		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			q = (const char *)sqlite3_column_text(st, 0);
-			if (!q)
-				q = "";
-		}
+		if (rc == SQLITE_ROW)
+			q = json_key((const char *)sqlite3_column_text(st, 0));
 		/* A queue's run ends: its median from its own sorted slice. */
 		if (cur && (rc != SQLITE_ROW || strcmp(q, cur) != 0)) {
 			json_t *o = json_object();
@@ -176,7 +220,9 @@ first_answer(struct store *s, json_t *doc, struct err *e)
 		if (rc != SQLITE_ROW)
 			break;
 		if (!cur)
-			cur = xstrdup(q);
+			cur = q;
+		else
+			free(q);
 		if (n == cap) {
 			cap = cap ? cap * 2 : 256;
 			all = xreallocarray(all, cap, sizeof(*all));
@@ -341,28 +387,6 @@ putf(struct page *p, const char *fmt, ...)
 	if (buf_vaddf(p->b, fmt, ap) < 0)
 		p->full = true;
 	va_end(ap);
-}
-
-/* The length of the UTF-8 sequence at s, 0 when it is not valid. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
 }
 
 /* Text or an attribute value from the store: markup characters escaped,
