@@ -78,7 +78,7 @@ const struct cli_command cli_commands[] = {
 	{ "templates", cmd_templates, C, "templates check", "lint the templates" },
 	{ "stats", cmd_stats, C | S, "stats [--json]", "counts by status, queue, age" },
 	{ "report", cmd_report, C | S, "report --html FILE", "an HTML report of the figures" },
-	{ "remind", cmd_remind, C | S, "remind", "send digests of waiting tickets" },
+	{ "remind", cmd_remind, C | S, "remind [--dry-run] [--json]", "send digests of waiting tickets" },
 	{ "watch", cmd_watch, C | SC, "watch", "stay connected and process mail as it arrives" },
 	{ "verify", cmd_verify, C | S, "verify", "reconcile the mailbox with the store" },
 	{ "db", cmd_db, C, "db init | db check | db backup FILE", "create, verify or back up the store" },
