@@ -130,8 +130,11 @@ list_query(struct cli_ctx *ctx, const struct list_opts *o, int64_t **ids_r, bool
 	/* answered only for --json: a lookup per row that the table does not show. */
 	buf_addf(&sql, "SELECT t.id, %s FROM tickets t WHERE t.merged_into IS NULL",
 		 o->json ? LIST_ANSWERED : "0");
+	/* "+": not by the (status, queue) index, which then sorts every
+	 * match; walking tickets_updated stops at the limit (1 ms, not 70, for
+	 * --status new --limit 50 of 100,000 tickets). */
 	if (o->status.n) {
-		buf_addstr(&sql, " AND t.status IN (");
+		buf_addstr(&sql, " AND +t.status IN (");
 		for (size_t i = 0; i < o->status.n; i++)
 			buf_addstr(&sql, i ? ", ?" : "?");
 		buf_addstr(&sql, ")");
