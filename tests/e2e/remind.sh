@@ -174,13 +174,26 @@ check_eq "and queued none" 6 "$(reminds)"
 check_eq "a real run then queues six" 6 "$(at $((T + 2 * D)) remind --json | jq_ 'd["queued"]')"
 check_eq "twelve in all" 12 "$(reminds)"
 
+# Two reminders at once: one write transaction each, so one sends and the
+# other finds every address rate-limited.
+at $((T + 3 * D)) remind >"$T_DIR/c1.txt" 2>&1 &
+p1=$!
+at $((T + 3 * D)) remind >"$T_DIR/c2.txt" 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+check_eq "two concurrent runs both exit 0" "0 0" "$r1 $r2"
+check_eq "together they queue one set of six" 18 "$(reminds)"
+check_eq "one queued six, the other found them rate-limited" "0 6, 6 0" \
+	"$(cat "$T_DIR/c1.txt" "$T_DIR/c2.txt" | sed -n 's/.*; \([0-9]*\) digests* queued, \([0-9]*\) rate-limited.*/\1 \2/p' | sort | paste -sd, | sed 's/,/, /')"
+
 # A queue's own template (DE/remind.LANG.tmpl) wins for its contacts.
-at $((T + 2 * D)) send >/dev/null
+at $((T + 3 * D)) send >/dev/null
 mkdir -p "$d/templates/DE"
 printf 'Subject: DE digest, {{count}}\n\n{{#tickets}}{{ref}}\n{{/tickets}}\n' >"$d/templates/DE/remind.en.tmpl"
 rm -f "$d/outbox/"*
-at $((T + 4 * D)) remind >/dev/null
-at $((T + 4 * D)) send >/dev/null
+at $((T + 5 * D)) remind >/dev/null
+at $((T + 5 * D)) send >/dev/null
 check_eq "the DE contact got the DE template (ticket 2 old enough now)" \
 	"['DE digest, 3 [ICPerMed #1]', 'DE digest, 3 [ICPerMed #2]', 'DE digest, 3 [ICPerMed #9]']" \
 	"$(python3 -c "
