@@ -139,7 +139,8 @@ struct ruleset {
 		uint32_t rule;
 		uint32_t lit;
 	} *bucket_ent;
-	size_t nalways; /* rules without words */
+	uint32_t *always; /* the rules without words, in order */
+	size_t nalways;
 	struct strlist hdr_names; /* of header tests, haystacks HAY_HEADER + i */
 	size_t nhay;
 	bool *hay_used; /* nhay: some rule's word is looked for there */

@@ -1175,6 +1175,7 @@ rules_free(struct ruleset **rsp)
 	free(rs->bucket_ent);
 	strlist_release(&rs->hdr_names);
 	free(rs->hay_used);
+	free(rs->always);
 	free(rs);
 	*rsp = NULL;
 }

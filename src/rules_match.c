@@ -549,9 +549,10 @@ rules_prefilter_build(struct ruleset *rs)
 	rs->hay_used = xcalloc(rs->nhay, sizeof(*rs->hay_used));
 	rs->bucket_start = xcalloc(PREFILTER_SIZE + 1, sizeof(*rs->bucket_start));
 	rs->nalways = 0;
+	rs->always = xcalloc(rs->nrules + 1, sizeof(*rs->always));
 	for (size_t r = 0; r < rs->nrules; r++) {
 		if (!rs->rules[r].lits.n)
-			rs->nalways++;
+			rs->always[rs->nalways++] = (uint32_t)r;
 		for (size_t k = 0; k < rs->rules[r].lits.n; k++) {
 			const struct lit *l = &rs->rules[r].lits.v[k];
 			const unsigned char *w = (const unsigned char *)l->lower;
@@ -586,6 +587,7 @@ rules_prefilter_disable(struct ruleset *rs)
 	free(rs->bucket_start);
 	free(rs->bucket_ent);
 	free(rs->hay_used);
+	free(rs->always);
 	rules_prefilter_build(rs);
 }
 
@@ -621,6 +623,8 @@ struct ctx {
 	struct strlist caps; /* name, value, name, value... of the current rule */
 	uint8_t gen; /* marks the maps' entries of this message */
 	unsigned char *cand; /* one byte per rule */
+	uint32_t *cands;     /* the rules marked in cand, as marked */
+	size_t ncands;
 	char *error;         /* why the current rule was skipped */
 };
 
@@ -1232,8 +1236,10 @@ prefilter(struct ctx *c)
 					 * "ent" of "genomics" and "patients" for "gent"):
 					 * confirm the word itself, which costs far less
 					 * than a PCRE2 scan. */
-					if (all && lit_found(&hays[h], l))
+					if (all && lit_found(&hays[h], l)) {
 						c->cand[ent->rule] = 1;
+						c->cands[c->ncands++] = ent->rule;
+					}
 				}
 			}
 		}
@@ -1243,6 +1249,33 @@ prefilter(struct ctx *c)
 		free(hays[h].lower);
 	free(hays);
 	free(seen);
+}
+
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Evaluates one rule and runs its actions when it matches. */
+static void
+try_rule(struct ctx *c, const struct rule *r, struct rule_outcome *out)
+{
+	int v;
+
+	trace(c, r, RULE_TRACE_RULE, NULL, false, NULL, NULL);
+	strlist_release(&c->caps);
+	v = r->cond ? eval_node(c, r, r->cond) : 1;
+	if (v < 0) {
+		strlist_add(&out->errors, c->error);
+		trace(c, r, RULE_TRACE_ERROR, NULL, false, NULL, c->error);
+		return;
+	}
+	trace(c, r, RULE_TRACE_END, NULL, v, NULL, NULL);
+	if (v)
+		run_actions(c, r, out);
 }
 
 int
@@ -1293,28 +1326,36 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	}
 	c.gen = map_gen;
 	c.cand = xcalloc(rs->nrules + 1, 1);
+	c.cands = xcalloc(rs->nrules + 1, sizeof(*c.cands));
 	prefilter(&c);
 
-	for (size_t i = 0; i < rs->nrules && !out->stopped; i++) {
-		const struct rule *r = &rs->rules[i];
-		int v;
+	if (fn) {
+		/* the trace names every rule, skipped or tried */
+		for (size_t i = 0; i < rs->nrules && !out->stopped; i++) {
+			if (rs->rules[i].lits.n && !c.cand[i]) {
+				trace(&c, &rs->rules[i], RULE_TRACE_SKIP, NULL, false, NULL,
+				      "none of the words it needs is in the message");
+				continue;
+			}
+			try_rule(&c, &rs->rules[i], out);
+		}
+	} else {
+		/* Only the rules the prefilter let through and those without
+		 * words, in order: the cost of a message does not grow with
+		 * the rules it skips. */
+		size_t a = 0, k = 0;
 
-		if (r->lits.n && !c.cand[i]) {
-			trace(&c, r, RULE_TRACE_SKIP, NULL, false, NULL,
-			      "none of the words it needs is in the message");
-			continue;
+		if (c.ncands > 1)
+			qsort(c.cands, c.ncands, sizeof(*c.cands), u32_cmp);
+		while (!out->stopped && (a < rs->nalways || k < c.ncands)) {
+			uint32_t i;
+
+			if (k == c.ncands || (a < rs->nalways && rs->always[a] < c.cands[k]))
+				i = rs->always[a++];
+			else
+				i = c.cands[k++];
+			try_rule(&c, &rs->rules[i], out);
 		}
-		trace(&c, r, RULE_TRACE_RULE, NULL, false, NULL, NULL);
-		strlist_release(&c.caps);
-		v = r->cond ? eval_node(&c, r, r->cond) : 1;
-		if (v < 0) {
-			strlist_add(&out->errors, c.error);
-			trace(&c, r, RULE_TRACE_ERROR, NULL, false, NULL, c.error);
-			continue;
-		}
-		trace(&c, r, RULE_TRACE_END, NULL, v, NULL, NULL);
-		if (v)
-			run_actions(&c, r, out);
 	}
 	if (!out->language && *c.lang)
 		out->language = xstrdup(c.lang);
@@ -1322,6 +1363,7 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	strlist_release(&c.caps);
 	free(c.error);
 	free(c.cand);
+	free(c.cands);
 	free(c.vals);
 	free(c.text);
 	pcre2_match_data_free(c.md);
