@@ -121,12 +121,6 @@ events_free(struct show_events *evs)
 	free(evs->v);
 }
 
-static json_t *
-str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 static int
 events_load(struct cli_ctx *ctx, int64_t id, struct show_events *evs, struct err *e)
 {
@@ -169,9 +163,8 @@ events_json(int64_t id, const struct show_events *evs, json_t *arr, struct err *
 		json_t *j;
 
 		fmt_time_utc(ev->at, at, sizeof(at));
-		j = json_pack_ex(&je, 0, "{s:s, s:s, s:s, s:o, s:o}", "at", at, "who", ev->who,
-				 "what", ev->what, "old", str_or_null(ev->old), "new",
-				 str_or_null(ev->new_));
+		j = json_pack_ex(&je, 0, "{s:s, s:s, s:s, s:s?, s:s?}", "at", at, "who", ev->who,
+				 "what", ev->what, "old", ev->old, "new", ev->new_);
 		if (!j)
 			return err_set(e, EXIT_DATAERR,
 				       "ticket #%lld: event %zu cannot be written as JSON: %s",

@@ -129,6 +129,16 @@ check_rc "show --json of a message that is not UTF-8 fails" 65 sd show 1 --json
 check "and says which" grep -q "message 3 cannot be written as JSON" "$T_DIR/.err"
 check_eq "and writes no document" "" "$(cat "$T_DIR/.out")"
 check_rc "the human show still works" 0 sd show 1
+python3 - "$d/secdesk.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE messages SET subject = 'fine' WHERE id = 3")
+db.execute("UPDATE events SET new_value = CAST(? AS TEXT) WHERE what = 'note'", (b"bad \xff note",))
+db.commit()
+PY
+check_rc "show --json of an event that is not UTF-8 fails" 65 sd show 1 --json
+check "and says which" grep -q "event [0-9]* cannot be written as JSON" "$T_DIR/.err"
+check_eq "and writes no document" "" "$(cat "$T_DIR/.out")"
 
 check_rc "show of a missing ticket" 65 sd show 99
 check_rc "show without an id" 64 sd show
