@@ -30,11 +30,11 @@ struct fetch_stats {
 	int skipped;        /* unreadable in the source, left there */
 	char skip_note[1024];
 	/* Wall seconds of the storing thread per stage (secdesk -v prints them):
-	 * taking mail from the source and staging it, committing the staged
-	 * bytes, waiting for the parser thread, storing tickets, committing them
-	 * (FTS5 indexing included), marking the source copies done. */
+	 * taking mail from the source and staging it, waiting for the parser
+	 * thread, storing tickets, committing (FTS5 indexing included), marking
+	 * the source copies done. */
 	struct fetch_times {
-		double source, stage_commit, parse_wait, store, commit, mark_done;
+		double source, parse_wait, store, commit, mark_done;
 	} times;
 	struct ingest_result last; /* of the last message processed */ /* why the last one was skipped */
 };

@@ -3,7 +3,11 @@
  * tickets, and committed; (3) only then the source copies are marked done.
  * A crash in (2) leaves the raw bytes pending for the next run, which counts
  * the crash against the message that was being parsed (crashguard.h) and
- * sets a message aside as poison after INTAKE_MAX_ATTEMPTS such crashes. */
+ * sets a message aside as poison after INTAKE_MAX_ATTEMPTS such crashes.
+ *
+ * The batches overlap: one transaction stages batch k+1 and stores batch k,
+ * so the parser thread works on batch k while k+1 is fetched, and on k+1
+ * while k is marked done; one commit per batch. */
 #include "compat.h"
 
 #include <signal.h>
@@ -26,8 +30,9 @@ fetch_set_progress(fetch_progress_fn fn, void *arg)
 }
 
 /* A batch keeps the raw bytes it staged in memory up to this much, so that
- * processing need not read them back; larger batches read them back. */
-#define BATCH_KEEP_BYTES ((size_t)16 * 1024 * 1024)
+ * processing need not read them back; larger batches read them back. Two
+ * batches are in flight. */
+#define BATCH_KEEP_BYTES ((size_t)8 * 1024 * 1024)
 
 /* Rows staged in this batch: intake.id and raws.id. */
 struct staged {
@@ -47,6 +52,9 @@ struct batch {
 	size_t kept; /* bytes of raw copies held */
 	struct parse_ahead *pa; /* parses the kept copies meanwhile, or NULL */
 	struct err *e;
+	size_t offered;  /* source keys this batch asked for */
+	int frc;         /* what the source's fetch returned */
+	struct err ferr; /* and why, when it failed */
 };
 
 static int
@@ -278,32 +286,41 @@ process_parsed_row(struct ingest *ing, struct store *s, struct batch *b, size_t 
 	return mark_stored(s, b->rows[i].intake_id, &res, false, e);
 }
 
+/* Stores the rows of b inside the open transaction. */
 static int
-process_batch(struct ingest *ing, struct store *s, struct batch *b, struct fetch_stats *st,
-	      struct err *e)
+process_rows(struct ingest *ing, struct store *s, struct batch *b, struct fetch_stats *st,
+	     struct err *e)
 {
 	double mark = now_s(), waited = st->times.parse_wait;
-	int rc;
 
-	if (b->n == 0)
-		return 0;
-	if (store_begin(s, e) < 0)
-		return -1;
 	for (size_t i = 0; i < b->n; i++) {
+		int rc;
+
 		if (b->rows[i].parsed >= 0)
 			rc = process_parsed_row(ing, s, b, i, st, e);
 		else
 			rc = process_row(ing, s, b->rows[i].intake_id, &b->rows[i], false, st, e);
-		if (rc < 0) {
-			store_rollback(s);
+		if (rc < 0)
 			return -1;
-		}
 	}
 	lap(&st->times.store, &mark);
 	st->times.store -= st->times.parse_wait - waited;
-	rc = store_commit(s, e);
-	lap(&st->times.commit, &mark);
-	return rc;
+	return 0;
+}
+
+static int
+process_batch(struct ingest *ing, struct store *s, struct batch *b, struct fetch_stats *st,
+	      struct err *e)
+{
+	if (b->n == 0)
+		return 0;
+	if (store_begin(s, e) < 0)
+		return -1;
+	if (process_rows(ing, s, b, st, e) < 0) {
+		store_rollback(s);
+		return -1;
+	}
+	return store_commit(s, e);
 }
 
 /* Reads a pending row into the batch (its bytes kept while they fit). */
@@ -593,6 +610,45 @@ mark_done(const struct source_ops *ops, struct source *src, const char *const *k
 	return 0;
 }
 
+/* Fetches the next batch_size fresh keys into b, inside the open
+ * transaction. Source failures are kept in b (handled once b is stored);
+ * -1 only for a store error. */
+static int
+stage_batch(const struct source_ops *ops, struct source *src, const struct strlist *fresh,
+	    size_t *off, size_t batch_size, struct batch *b, struct fetch_stats *st)
+{
+	size_t n = fresh->n - *off < batch_size ? fresh->n - *off : batch_size;
+	double mark = now_s();
+
+	err_clear(&b->ferr);
+	b->offered = n;
+	b->frc = ops->fetch(src, (const char *const *)fresh->items + *off, n, stage_cb, b,
+			    &b->ferr);
+	*off += n;
+	lap(&st->times.source, &mark);
+	if (b->frc > 0)
+		return -1; /* stage_cb's store error, in b->e */
+	st->fetched += (int)b->n;
+	return 0;
+}
+
+/* After b is stored: 0 to go on, -1 when its fetch failed so that the run
+ * must stop (e filled). */
+static int
+source_outcome(struct batch *b, struct fetch_stats *st, struct err *e)
+{
+	if (b->frc == SRC_OK)
+		return 0;
+	if (b->frc == SRC_MSG_BAD) {
+		st->skipped++;
+		snprintf(st->skip_note, sizeof(st->skip_note), "%s", b->ferr.msg);
+		b->frc = SRC_OK;
+		return 0;
+	}
+	*e = b->ferr;
+	return src_fail(b->frc, e);
+}
+
 int
 fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	  struct fetch_stats *st, struct err *e)
@@ -600,10 +656,12 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	const struct source_ops *ops = source_find(cfg->mailbox.conn.url);
 	struct strlist keys = STRLIST_INIT, fresh = STRLIST_INIT, redo = STRLIST_INIT;
 	struct strlist done_keys = STRLIST_INIT;
-	struct batch b = { .s = s, .e = e };
+	struct batch pair[2] = { { .s = s, .e = e }, { .s = s, .e = e } };
+	struct batch *cur = &pair[0], *next = &pair[1];
 	struct source *src = NULL;
 	const char **done = NULL;
-	size_t batch_size = (size_t)cfg->mailbox.batch;
+	size_t batch_size = (size_t)cfg->mailbox.batch, off = 0, handled = 0;
+	bool source_ok = true;
 	int rc;
 
 	if (!ops)
@@ -612,80 +670,80 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	rc = ops->open(cfg, &src, e);
 	if (rc != SRC_OK)
 		return src_fail(rc, e);
-	b.source_id = ops->id(src);
-	if (intake_recover(ing, s, b.source_id, st, e) < 0)
+	pair[0].source_id = pair[1].source_id = ops->id(src);
+	if (intake_recover(ing, s, cur->source_id, st, e) < 0)
 		goto fail;
 	rc = ops->list(src, &keys, e);
 	if (rc != SRC_OK) {
 		src_fail(rc, e);
 		goto fail;
 	}
-	if (known_keys(s, b.source_id, &keys, &fresh, &redo, e) < 0 ||
-	    settle_unlisted(s, b.source_id, &keys, e) < 0)
+	if (known_keys(s, cur->source_id, &keys, &fresh, &redo, e) < 0 ||
+	    settle_unlisted(s, cur->source_id, &keys, e) < 0)
 		goto fail;
 	if (mark_done(ops, src, (const char *const *)redo.items, redo.n, &done_keys, st, e) < 0)
 		goto fail;
 
 	done = xcalloc(batch_size, sizeof(*done));
-	for (size_t off = 0; off < fresh.n; off += batch_size) {
-		size_t n = fresh.n - off < batch_size ? fresh.n - off : batch_size;
-		double mark = now_s();
-		int frc;
+	/* Each round: one transaction stages next and stores cur (staged and
+	 * committed by the round before, parsed meanwhile); then next goes to
+	 * the parser and cur's source copies are marked done. */
+	for (;;) {
+		bool more = source_ok && off < fresh.n;
+		double mark;
 
+		if (cur->n == 0 && cur->offered == 0 && !more)
+			break;
 		if (store_begin(s, e) < 0)
 			goto fail;
-		if (record_done(s, b.source_id, &done_keys, e) < 0) {
+		if (record_done(s, cur->source_id, &done_keys, e) < 0 ||
+		    (more && stage_batch(ops, src, &fresh, &off, batch_size, next, st) < 0) ||
+		    process_rows(ing, s, cur, st, e) < 0) {
 			store_rollback(s);
 			goto fail;
 		}
-		frc = ops->fetch(src, (const char *const *)fresh.items + off, n, stage_cb, &b, e);
-		if (frc > 0) {
-			store_rollback(s);
-			goto fail;
-		}
-		lap(&st->times.source, &mark);
+		mark = now_s();
 		/* Whatever was staged before a connection dropped is kept. */
 		if (store_commit(s, e) < 0)
 			goto fail;
-		lap(&st->times.stage_commit, &mark);
+		lap(&st->times.commit, &mark);
 		strlist_release(&done_keys);
-		st->fetched += (int)b.n;
-		/* Parsing starts only now that the raw bytes are on disk: a
-		 * parser crash must find them there on the next run. */
-		start_parsing(ing, &b);
-		if (process_batch(ing, s, &b, st, e) < 0)
-			goto fail;
-		for (size_t i = 0; i < b.n; i++)
-			done[i] = b.rows[i].key;
-		mark = now_s();
-		if (mark_done(ops, src, done, b.n, &done_keys, st, e) < 0)
+		if (more) {
+			source_ok = next->frc == SRC_OK || next->frc == SRC_MSG_BAD;
+			/* Parsing starts only now that the raw bytes are on disk:
+			 * a parser crash must find them there on the next run. */
+			start_parsing(ing, next);
+		}
+		for (size_t i = 0; i < cur->n; i++)
+			done[i] = cur->rows[i].key;
+		if (mark_done(ops, src, done, cur->n, &done_keys, st, e) < 0)
 			goto fail;
 		lap(&st->times.mark_done, &mark);
-		batch_clear(&b);
-		if (progress_fn)
-			progress_fn(progress_arg, off + n, fresh.n);
-		if (frc == SRC_MSG_BAD) {
-			st->skipped++;
-			snprintf(st->skip_note, sizeof(st->skip_note), "%s", e->msg);
-			err_clear(e);
-		} else if (frc != SRC_OK) {
-			src_fail(frc, e);
+		handled += cur->offered;
+		batch_clear(cur);
+		if (progress_fn && cur->offered)
+			progress_fn(progress_arg, handled, fresh.n);
+		if (source_outcome(cur, st, e) < 0)
 			goto fail;
-		}
+		cur->offered = 0;
+		cur = cur == &pair[0] ? &pair[1] : &pair[0];
+		next = cur == &pair[0] ? &pair[1] : &pair[0];
 	}
-	rc = record_done_now(s, b.source_id, &done_keys, e);
+	rc = record_done_now(s, cur->source_id, &done_keys, e);
 	goto out;
 fail:
 	rc = -1;
 	{
 		struct err ignored = ERR_INIT;
 
-		record_done_now(s, b.source_id, &done_keys, &ignored);
+		record_done_now(s, cur->source_id, &done_keys, &ignored);
 	}
 out:
 	strlist_release(&done_keys);
-	batch_clear(&b);
-	free(b.rows);
+	for (int i = 0; i < 2; i++) {
+		batch_clear(&pair[i]);
+		free(pair[i].rows);
+	}
 	free(done);
 	strlist_release(&keys);
 	strlist_release(&fresh);

@@ -77,9 +77,9 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	}
 	if (ctx->verbosity >= 0)
 		summary(&st, &ss, with_send, errors);
-	log_debug("stage times: source %.2f s, staging commit %.2f s, parser wait %.2f s, "
-		  "store %.2f s, commit %.2f s, mark done %.2f s",
-		  st.times.source, st.times.stage_commit, st.times.parse_wait, st.times.store,
+	log_debug("stage times: source %.2f s, parser wait %.2f s, store %.2f s, commit %.2f s, "
+		  "mark done %.2f s",
+		  st.times.source, st.times.parse_wait, st.times.store,
 		  st.times.commit, st.times.mark_done);
 	if (st.flagged && ctx->verbosity >= 0)
 		log_info("%d message(s) flagged for staff: see 'secdesk list'", st.flagged);
