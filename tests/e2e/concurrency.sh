@@ -147,8 +147,21 @@ check_eq "every status change is an event by carol ($status_sent)" "$status_sent
 check_eq "the ticket ends in the last status set" "$(cat "$T_DIR/status.last")" \
 	"$(jq_ 'd["status"]' <"$T_DIR/show1.json")"
 
-check_eq "the run stored all $N mails" "$N" \
-	"$(sd list --json | jq_ 'len([t for t in d if t["id"] > 2])')"
+sd list --json >"$T_DIR/list.json"
+check_eq "the run stored all $N mails" "$N" "$(jq_ 'len([t for t in d if t["id"] > 2])' <"$T_DIR/list.json")"
+# The writes really went on while the run stored tickets: some note and
+# some status change fall between its first and its last new ticket.
+span=$(jq_ '" ".join([min(t["created"] for t in d if t["id"] > 2), max(t["created"] for t in d if t["id"] > 2)])' <"$T_DIR/list.json")
+check "notes were added while the run stored tickets ($span)" python3 -c "
+import json, sys
+lo, hi = sys.argv[1:3]
+d = json.load(open(sys.argv[3]))
+sys.exit(0 if any(lo <= e['at'] <= hi for e in d['events'] if e['what'] == 'note') else 1)" $span "$T_DIR/show2.json"
+check "statuses were changed while the run stored tickets" python3 -c "
+import json, sys
+lo, hi = sys.argv[1:3]
+d = json.load(open(sys.argv[3]))
+sys.exit(0 if any(lo <= e['at'] <= hi for e in d['events'] if e['what'] == 'status') else 1)" $span "$T_DIR/show1.json"
 check_eq "none left in the maildir's new/" 0 "$(ls "$d/inbox/new" | wc -l | tr -d ' ')"
 sed 's/^/# run: /' "$T_DIR/run.out"
 check "the run's summary line says $N fetched, $N new tickets" \
