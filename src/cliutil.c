@@ -287,6 +287,33 @@ pager_program(void)
 	return p;
 }
 
+/* A pager named without shell syntax must exist, else the output would
+ * go to a shell saying "not found" instead of the terminal: then no pager
+ * (git checks the same by running it without a shell). */
+static bool
+pager_exists(const char *prog)
+{
+	const char *path = getenv("PATH"), *p;
+	struct buf b = BUF_INIT;
+	bool found = false;
+
+	if (strpbrk(prog, " \t|&;<>()$`\\\"'*?[#~=%"))
+		return true;
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0;
+	for (p = path ? path : "/usr/bin:/bin"; !found && *p;) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+
+		buf_reset(&b);
+		buf_addf(&b, "%.*s/%s", (int)n, n ? p : ".", prog);
+		found = access(buf_cstr(&b), X_OK) == 0;
+		p += n + (colon ? 1 : 0);
+	}
+	buf_release(&b);
+	return found;
+}
+
 static void
 pager_wait(void)
 {
@@ -327,7 +354,7 @@ cli_pager_start(void)
 	int fd[2];
 	pid_t pid;
 
-	if (!out.tty || out.pager > 0 || !(prog = pager_program()))
+	if (!out.tty || out.pager > 0 || !(prog = pager_program()) || !pager_exists(prog))
 		return;
 	fflush(stdout);
 	fflush(stderr);

@@ -149,6 +149,11 @@ mark_reset
 PAGER=$T_DIR/pager.sh tty 160 "$SECDESK" --no-pager -c "$d/secdesk.conf" list >"$T_DIR/p3" 2>&1
 check "--no-pager: no pager" test ! -f "$PAGER_MARK"
 check "but the output" grep -q "A question about the joint call" "$T_DIR/p3"
+PAGER=$T_DIR/no-such-pager tty 160 "$SECDESK" -c "$d/secdesk.conf" list >"$T_DIR/p4" 2>&1
+check_eq "a pager that does not exist: no pager, exit 0" 0 $?
+check "and the output on the terminal" grep -q "A question about the joint call" "$T_DIR/p4"
+PAGER=no-such-pager-in-path tty 160 "$SECDESK" -c "$d/secdesk.conf" list >"$T_DIR/p5" 2>&1
+check "the same for a name not in PATH" grep -q "A question about the joint call" "$T_DIR/p5"
 mark_reset
 PAGER=$T_DIR/pager.sh sd list >/dev/null
 check "piped: no pager" test ! -f "$PAGER_MARK"
