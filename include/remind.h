@@ -27,6 +27,9 @@
 struct ruleset;
 
 #define REMIND_MAX_STATUSES 5
+/* Tickets listed in one digest (the oldest); the rest are counted in
+ * {{more}}, so that a backlog never makes a mail too large to build. */
+#define REMIND_MAX_LISTED 100
 #define REMIND_DEFAULT_STATUSES "new,open"
 
 struct remind_opts {
@@ -67,6 +70,7 @@ struct remind_digest {
 	char *lang;          /* the template language ("" for English) */
 	size_t *tix;         /* indexes into plan->tickets, oldest wait first */
 	size_t n;
+	size_t cap;
 	enum remind_state state;
 	int64_t last_sent;   /* the previous digest to this address, 0 when none */
 	int64_t outbox_id;   /* when queued */

@@ -331,7 +331,10 @@ add_recipient(struct remind_plan *p, const struct remind_opts *o, const char *ad
 		free(d->lang);
 		d->lang = xstrdup("");
 	}
-	d->tix = xreallocarray(d->tix, d->n + 1, sizeof(*d->tix));
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 8;
+		d->tix = xreallocarray(d->tix, d->cap, sizeof(*d->tix));
+	}
 	d->tix[d->n++] = i;
 	return true;
 }
@@ -513,7 +516,11 @@ digest_ctx(const struct config *cfg, const struct ruleset *rules, const struct r
 		tmpl_ctx_set(c, "queue", d->queue);
 		tmpl_ctx_set(c, "queue_name", queue_name(rules, d->queue));
 	}
-	for (size_t k = 0; k < d->n; k++) {
+	if (d->n > REMIND_MAX_LISTED) {
+		snprintf(b, sizeof(b), "%zu", d->n - REMIND_MAX_LISTED);
+		tmpl_ctx_set(c, "more", b);
+	}
+	for (size_t k = 0; k < d->n && k < REMIND_MAX_LISTED; k++) {
 		const struct remind_ticket *t = &p->tickets[d->tix[k]];
 		struct tmpl_ctx *it = tmpl_ctx_add(c, "tickets");
 		time_t st = (time_t)t->since;
@@ -735,7 +742,7 @@ remind_queue(struct store *s, const struct config *cfg, const struct ruleset *ru
 		if (r < 0)
 			goto out;
 		d->state = REMIND_QUEUED;
-		for (size_t j = 0; j < d->n; j++)
+		for (size_t j = 0; j < d->n && j < REMIND_MAX_LISTED; j++)
 			buf_addf(&who[d->tix[j]], "%s%s", who[d->tix[j]].len ? ", " : "", d->to);
 	}
 	for (size_t i = 0; i < p->ntickets; i++)

@@ -133,33 +133,36 @@ open_by_queue_status(struct store *s, const json_t *waiting_q, json_t *obj, stru
 static int
 waiting_by_age(struct store *s, int64_t now, json_t *obj, int64_t *waiting, struct err *e)
 {
-	*waiting = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(report_ages); i++) {
-		int64_t lo = i ? report_ages[i - 1].upto : 0, hi = report_ages[i].upto;
-		sqlite3_stmt *st = store_prepare(s, "SELECT count(*) FROM tickets WHERE merged_into"
-						 " IS NULL AND status IN ('new','open','pending')"
-						 " AND ?1 - created >= ?2 AND (?3 = 0 OR ?1 - created < ?3)",
-						 e);
-		int rc;
+	/* One scan: each waiting ticket's bucket. Tickets "from the future"
+	 * (a clock set back) fall in the first, so that the buckets always
+	 * sum to the waiting total. */
+	sqlite3_stmt *st = store_prepare(s, "SELECT CASE WHEN ?1 - created < ?2 THEN 0"
+					 " WHEN ?1 - created < ?3 THEN 1 WHEN ?1 - created < ?4 THEN 2"
+					 " WHEN ?1 - created < ?5 THEN 3 ELSE 4 END, count(*)"
+					 " FROM tickets WHERE merged_into IS NULL"
+					 " AND status IN ('new','open','pending') GROUP BY 1", e);
+	int64_t counts[ARRAY_SIZE(report_ages)] = { 0 };
+	int rc;
 
-		if (!st)
-			return -1;
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_int64(st, 2, lo);
-		sqlite3_bind_int64(st, 3, hi);
-		/* The first bucket also takes tickets "from the future" (a clock
-		 * set back), so that the buckets always sum to the waiting total. */
-		if (i == 0)
-			sqlite3_bind_int64(st, 2, INT64_MIN);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(st);
-			return store_error(s, e, "cannot count tickets");
-		}
-		json_object_set_new(obj, report_ages[i].name,
-				    json_integer(sqlite3_column_int64(st, 0)));
-		*waiting += sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+	_Static_assert(ARRAY_SIZE(report_ages) == 5, "the query has five buckets");
+	*waiting = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	for (int i = 0; i < 4; i++)
+		sqlite3_bind_int64(st, i + 2, report_ages[i].upto);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t b = sqlite3_column_int64(st, 0);
+
+		if (b >= 0 && b < (int64_t)ARRAY_SIZE(report_ages))
+			counts[b] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot count tickets");
+	for (size_t i = 0; i < ARRAY_SIZE(report_ages); i++) {
+		json_object_set_new(obj, report_ages[i].name, json_integer(counts[i]));
+		*waiting += counts[i];
 	}
 	return 0;
 }

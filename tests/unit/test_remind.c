@@ -407,6 +407,51 @@ test_template_errors(void **state)
 	f->o.now = NOW;
 }
 
+/* A backlog: the digest lists the oldest REMIND_MAX_LISTED and counts
+ * the rest, and only the listed tickets get a "reminded" event. */
+static void
+test_backlog(void **state)
+{
+	struct fixture *f = *state;
+	struct remind_plan p;
+	struct err e = ERR_INIT;
+	struct buf text = BUF_INIT;
+	const char *x;
+	int lines = 0, skipped;
+	char *q;
+
+	for (int i = 100; i < 220; i++) {
+		q = xasprintf("INSERT INTO tickets (id, status, queue, subject, requester, created,"
+			      " updated) VALUES (%d, 'new', 'DE', 'Old %d', 'r%d@x.org', %lld, 0)",
+			      i, i, i, NOW - 30 * DAY + i);
+		sql(f->s, q);
+		free(q);
+	}
+	write_file(f->cfg.templates.dir, "remind.en.tmpl",
+		   "Subject: {{count}}\n\n{{#tickets}}{{ref}}\n{{/tickets}}{{#more}}+{{more}}\n"
+		   "{{/more}}");
+	assert_int_equal(remind_collect(f->s, f->rs, &f->o, &p, &e), 0);
+	assert_string_equal(p.digests[2].to, "de1@example.org");
+	assert_int_equal(p.digests[2].n, 124);
+	assert_int_equal(remind_render(&f->cfg, f->rs, &f->o, &p, &p.digests[2], &text, &e), 0);
+	for (x = buf_cstr(&text); (x = strstr(x, "[T #")); x++)
+		lines++;
+	assert_int_equal(lines, REMIND_MAX_LISTED);
+	assert_non_null(strstr(buf_cstr(&text), "Subject: 124\n"));
+	assert_non_null(strstr(buf_cstr(&text), "\n+24\n"));
+	/* The oldest first: 100 is the oldest of all. */
+	assert_non_null(strstr(buf_cstr(&text), "\n\n[T #100]\n"));
+	buf_release(&text);
+	assert_int_equal(remind_queue(f->s, &f->cfg, f->rs, &f->o, &p, &skipped, &e), 0);
+	/* Listed: 100 of de1's (ids 100..199); 200..219 and 11, 8, 1, 2 only
+	 * reach the addresses that list them. */
+	assert_int_equal(count(f->s, "SELECT count(*) FROM events WHERE what = 'reminded' AND"
+			       " ticket_id >= 200 AND new_value LIKE '%de1@%'"), 0);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM events WHERE what = 'reminded' AND"
+			       " ticket_id = 199 AND new_value LIKE '%de1@%'"), 1);
+	remind_plan_release(&p);
+}
+
 int
 main(void)
 {
@@ -416,6 +461,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_collect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_template_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backlog, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
