@@ -5,13 +5,14 @@
 #     connection: mails per second of 'secdesk send'; each mail received is
 #     counted.
 #  2. rendering: the same generated inquiries ingested with acknowledgements
-#     on and off ([ack] enabled): what templates and MIME add to ingest.
+#     on and off ([ack] enabled): what templates, MIME and recording the
+#     acks add to ingest (RENDER_N mails, RENDER_RUNS runs of each).
 # Run by bench/run.sh (make bench), or alone: BUILD=build SECDESK=build/secdesk sh bench/send.sh
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${BUILD:=$top/build}" "${SECDESK:=$BUILD/secdesk}"
 N=${SEND_N:-5000}
-RN=${RENDER_N:-3000}
+RN=${RENDER_N:-10000}
 out=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-bsend.XXXXXX")
 pid=""
 cleanup() {
@@ -103,26 +104,52 @@ if [ -x "$BUILD/bench/bench_send" ]; then
 fi
 
 # --- 2. rendering cost in ingest ---
+# The same RENDER_N generated inquiries (default 10,000 of 10 KB, as
+# bench/run.sh makes them) fetched into a fresh store with [ack] enabled
+# = false and = true, RENDER_RUNS times each, alternating (off, on, off,
+# on...), so that a load that comes and goes on a shared machine falls on
+# both. Reported: the median wall time of each and what the acks add to
+# it, and the same for CPU time (user + sys, both threads), which is less
+# disturbed by other processes.
 if [ ! -x "$BUILD/bench/gen_mail" ]; then
 	echo "render: skipped (no $BUILD/bench/gen_mail)"
 	exit 0
 fi
-"$BUILD/bench/gen_mail" "$out/gen" "$RN" 4096 >/dev/null
-for ack in false true; do
-	d="$out/r-$ack"
-	mkdir -p "$d/outbox"
-	cp -R "$out/gen" "$d/inbox"
-	conf "$d" "dir:outbox" "$ack"
-	t0=$(now)
-	"$SECDESK" -q -c "$d/secdesk.conf" fetch
-	t1=$(now)
-	echo "$t0 $t1" >"$out/time-$ack"
-	acks=$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox WHERE kind = 'ack'")
-	python3 -c "print('ingest with acks $ack: %d mails in %.2f s (%.0f mails/s), %d acks queued' % ($RN, $t1 - $t0, $RN / ($t1 - $t0), $acks))"
+RSIZE=${RENDER_SIZE:-10240}
+RUNS=${RENDER_RUNS:-3}
+"$BUILD/bench/gen_mail" "$out/gen" "$RN" "$RSIZE" >/dev/null
+: >"$out/render.times"
+i=0
+while [ $i -lt "$RUNS" ]; do
+	for ack in false true; do
+		d="$out/r-$ack"
+		rm -rf "$d"
+		mkdir -p "$d/outbox"
+		cp -R "$out/gen" "$d/inbox"
+		conf "$d" "dir:outbox" "$ack"
+		sync
+		t0=$(now)
+		/usr/bin/env time -f '%U %S' -o "$out/cpu" "$SECDESK" -q -c "$d/secdesk.conf" fetch
+		t1=$(now)
+		acks=$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox WHERE kind = 'ack'")
+		echo "$ack $t0 $t1 $(cat "$out/cpu") $acks" >>"$out/render.times"
+	done
+	i=$((i + 1))
 done
-python3 - "$out/time-false" "$out/time-true" <<'PY'
-import sys
-a, b = (open(f).read().split() for f in sys.argv[1:3])
-off = float(a[1]) - float(a[0]); on = float(b[1]) - float(b[0])
-print("render: acknowledgements add %.1f%% to ingest time" % (100.0 * (on - off) / off))
+rm -rf "$out/r-false" "$out/r-true"
+python3 - "$out/render.times" "$RN" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+n = int(sys.argv[2])
+def pick(ack):
+    r = [x for x in rows if x[0] == ack]
+    wall = statistics.median(float(x[2]) - float(x[1]) for x in r)
+    cpu = statistics.median(float(x[3]) + float(x[4]) for x in r)
+    return wall, cpu, int(r[-1][5]), len(r)
+off, on = pick("false"), pick("true")
+for name, v in (("without acks", off), ("with acks   ", on)):
+    print("ingest %s: %d mails, median of %d: %.2f s wall (%.0f mails/s), %.2f s CPU, %d acks queued"
+          % (name, n, v[3], v[0], n / v[0], v[1], v[2]))
+print("render: acknowledgements add %.1f%% to ingest time (wall, medians), %.1f%% CPU"
+      % (100.0 * (on[0] - off[0]) / off[0], 100.0 * (on[1] - off[1]) / off[1]))
 PY

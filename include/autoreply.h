@@ -44,6 +44,10 @@ enum autoreply_reason {
 
 /* AR_YES to answer, else the first reason not to. */
 enum autoreply_reason autoreply_decide(const struct message *m, const struct autoreply_ctx *c);
+/* The part of the decision that needs the store's counts (already_acked,
+ * sender_recent, hourly_recent): what autoreply_decide ends with, for a
+ * caller that asks autoreply_decide first without them. */
+enum autoreply_reason autoreply_decide_counts(const struct autoreply_ctx *c);
 /* "auto-submitted", "list mail", ...: for events and logs. */
 const char *autoreply_reason_str(enum autoreply_reason r);
 /* Is addr a robot's address (mailer-daemon, no-reply...)? */

@@ -87,6 +87,10 @@ const struct tmpl *tmpl_set_find(const struct tmpl_set *set, const char *kind,
 /* Renders t of this set (partials looked up in it). */
 int tmpl_set_render(const struct tmpl_set *set, const struct tmpl *t, const struct tmpl_ctx *c,
 		    struct buf *out, struct err *e);
+/* Does t, or a partial it includes (found as tmpl_set_render finds them),
+ * name the variable or section name? For callers that compute a costly
+ * value only for the templates that show it. */
+bool tmpl_set_uses(const struct tmpl_set *set, const struct tmpl *t, const char *name);
 /* The names known to the set (for "templates check" and reply --template). */
 size_t tmpl_set_count(const struct tmpl_set *set);
 

@@ -142,20 +142,79 @@ robot_subject(const char *subject)
 	return false;
 }
 
-/* The first header named name; the message module's lookup is not used so
- * that this stays a leaf. */
-static const char *
-header(const struct message *m, const char *name)
+/* The headers the decision reads: the first of each name, found in one
+ * pass over the message's headers (the message module's lookup is not
+ * used so that this stays a leaf). */
+struct ar_headers {
+	const char *auto_submitted, *precedence, *x_autoreply, *x_autorespond, *x_vacation,
+		*x_apple_action, *content_type, *suppress;
+	bool list;        /* a List-* header */
+	bool list_other;  /* one of list_headers[] */
+};
+
+static void
+hdr_first(const char **slot, const struct header *h)
 {
-	for (size_t i = 0; i < m->nheaders; i++)
-		if (strcasecmp(m->headers[i].name, name) == 0)
-			return m->headers[i].value ? m->headers[i].value : "";
-	return NULL;
+	if (!*slot)
+		*slot = h->value ? h->value : "";
+}
+
+static void
+scan_headers(const struct message *m, struct ar_headers *h)
+{
+	memset(h, 0, sizeof(*h));
+	for (size_t i = 0; i < m->nheaders; i++) {
+		const struct header *mh = &m->headers[i];
+		const char *n = mh->name;
+
+		/* The first letter picks the few names worth comparing. */
+		switch (*n | 0x20) {
+		case 'a':
+			if (strcasecmp(n, "Auto-Submitted") == 0)
+				hdr_first(&h->auto_submitted, mh);
+			break;
+		case 'c':
+			if (strcasecmp(n, "Content-Type") == 0)
+				hdr_first(&h->content_type, mh);
+			break;
+		case 'l':
+			if (strncasecmp(n, "List-", 5) == 0)
+				h->list = true;
+			break;
+		case 'm':
+			if (strcasecmp(n, "Mailing-List") == 0)
+				h->list_other = true;
+			break;
+		case 'p':
+			if (strcasecmp(n, "Precedence") == 0)
+				hdr_first(&h->precedence, mh);
+			break;
+		case 'x':
+			if (strcasecmp(n, "X-Autoreply") == 0)
+				hdr_first(&h->x_autoreply, mh);
+			else if (strcasecmp(n, "X-Autorespond") == 0)
+				hdr_first(&h->x_autorespond, mh);
+			else if (strcasecmp(n, "X-Vacation") == 0)
+				hdr_first(&h->x_vacation, mh);
+			else if (strcasecmp(n, "X-Apple-Action") == 0)
+				hdr_first(&h->x_apple_action, mh);
+			else if (strcasecmp(n, "X-Auto-Response-Suppress") == 0)
+				hdr_first(&h->suppress, mh);
+			else /* list_headers[0] is Mailing-List, above */
+				for (size_t j = 1; j < ARRAY_SIZE(list_headers); j++)
+					if (strcasecmp(n, list_headers[j]) == 0)
+						h->list_other = true;
+			break;
+		default:
+			break;
+		}
+	}
 }
 
 enum autoreply_reason
 autoreply_decide(const struct message *m, const struct autoreply_ctx *c)
 {
+	struct ar_headers h;
 	const char *v;
 
 	if (!c->enabled)
@@ -164,7 +223,8 @@ autoreply_decide(const struct message *m, const struct autoreply_ctx *c)
 		return AR_UNREADABLE;
 	if (m->flags & MSG_BOUNCE)
 		return AR_BOUNCE;
-	if ((v = header(m, "Auto-Submitted")) && !auto_submitted_no(v))
+	scan_headers(m, &h);
+	if ((v = h.auto_submitted) && !auto_submitted_no(v))
 		return AR_AUTO_SUBMITTED;
 	if (m->return_path && !*m->return_path)
 		return AR_NULL_SENDER;
@@ -173,25 +233,23 @@ autoreply_decide(const struct message *m, const struct autoreply_ctx *c)
 	if (autoreply_robot_addr(m->from.addr) ||
 	    (m->return_path && autoreply_robot_addr(m->return_path)))
 		return AR_ROBOT_SENDER;
-	for (size_t i = 0; i < m->nheaders; i++)
-		if (strncasecmp(m->headers[i].name, "List-", 5) == 0)
-			return AR_LIST;
-	if ((v = header(m, "Precedence")) &&
+	if (h.list)
+		return AR_LIST;
+	if ((v = h.precedence) &&
 	    (has_word(v, "bulk") || has_word(v, "list") || has_word(v, "junk")))
 		return AR_PRECEDENCE;
 	/* Older vacation programs and list servers mark themselves so. */
-	if (header(m, "X-Autoreply") || header(m, "X-Autorespond") || header(m, "X-Vacation") ||
-	    ((v = header(m, "X-Apple-Action")) && strcasestr(v, "vacation")) ||
-	    ((v = header(m, "Precedence")) && has_word(v, "auto_reply")))
+	if (h.x_autoreply || h.x_autorespond || h.x_vacation ||
+	    ((v = h.x_apple_action) && strcasestr(v, "vacation")) ||
+	    ((v = h.precedence) && has_word(v, "auto_reply")))
 		return AR_AUTO_SUBMITTED;
-	for (size_t i = 0; i < ARRAY_SIZE(list_headers); i++)
-		if (header(m, list_headers[i]))
-			return AR_LIST;
-	if ((v = header(m, "Content-Type")) && strcasestr(v, "multipart/report"))
+	if (h.list_other)
+		return AR_LIST;
+	if ((v = h.content_type) && strcasestr(v, "multipart/report"))
 		return AR_BOUNCE;
 	if (robot_subject(m->subject))
 		return AR_AUTO_SUBMITTED;
-	if ((v = header(m, "X-Auto-Response-Suppress")) &&
+	if ((v = h.suppress) &&
 	    (has_word(v, "All") || has_word(v, "OOF") || has_word(v, "AutoReply")))
 		return AR_SUPPRESSED;
 	/* Vacation and list markers the parser found without the headers
@@ -206,6 +264,12 @@ autoreply_decide(const struct message *m, const struct autoreply_ctx *c)
 		return AR_PARTNER;
 	if (c->rules_no_ack)
 		return AR_RULES;
+	return autoreply_decide_counts(c);
+}
+
+enum autoreply_reason
+autoreply_decide_counts(const struct autoreply_ctx *c)
+{
 	if (c->already_acked)
 		return AR_ALREADY;
 	if (c->per_sender_limit > 0 && c->sender_recent >= c->per_sender_limit)

@@ -400,7 +400,10 @@ mime_qp_encode(struct buf *b, const char *text, size_t len)
 			buf_addstr(b, "=\r\n");
 			col = 0;
 		}
-		buf_add(b, enc, el);
+		if (el == 1)
+			buf_addch(b, enc[0]);
+		else
+			buf_add(b, enc, el);
 		col += el;
 	}
 }
@@ -445,25 +448,33 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 
 	if (!utf8_valid(text, len))
 		return err_set(e, EXIT_DATAERR, "mail body: invalid UTF-8");
-	/* CRLF line ends, and a final one. */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
+	/* CRLF line ends, and a final one; CRs of the text dropped. A line at
+	 * a time: this runs for every automatic mail. */
+	if (buf_grow(&norm, len + len / 16 + 2) < 0)
+		return err_set(e, EXIT_DATAERR, "mail too large");
+	for (const char *p = text, *end = text + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *run = p;
 
-		if (c == '\r')
-			continue;
-		if (c == '\n') {
-			buf_addstr(&norm, "\r\n");
-			if (cur > longest)
-				longest = cur;
-			cur = 0;
-			continue;
+		cur = 0;
+		for (const char *q = p; q < le; q++) {
+			unsigned char c = (unsigned char)*q;
+
+			if (c == '\r') {
+				buf_add(&norm, run, (size_t)(q - run));
+				run = q + 1;
+				continue;
+			}
+			high += c >= 0x80 || (c < 0x20 && c != '\t');
+			cur++;
 		}
-		high += c >= 0x80 || (c < 0x20 && c != '\t');
-		cur++;
-		buf_addch(&norm, (char)c);
+		buf_add(&norm, run, (size_t)(le - run));
+		if (nl)
+			buf_add(&norm, "\r\n", 2);
+		if (cur > longest)
+			longest = cur;
+		p = nl ? nl + 1 : end;
 	}
-	if (cur > longest)
-		longest = cur;
 	if (norm.len == 0 || norm.data[norm.len - 1] != '\n')
 		buf_addstr(&norm, "\r\n");
 	/* Plain ASCII goes as it is (a long line is legal up to 998); the

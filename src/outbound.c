@@ -24,13 +24,45 @@
 #define SEND_GROUP_MAX 64
 #define SEND_GROUP_MS 250
 
+/* What a template needs that costs to compute: the inquiry's body, whole
+ * or quoted (a copy and a pass over up to NOTICE_BODY_MAX bytes). */
+enum { NEED_BODY = 1, NEED_QUOTED = 2 };
+#define NEED_CACHE 64
+
 struct outbound {
 	const struct config *cfg;
 	const struct ruleset *rules;
 	struct tmpl_set *set;
 	char *domain;
 	char *ref_open; /* "[TAG #" */
+	/* The needs of the templates rendered so far in this run. */
+	struct {
+		const struct tmpl *t;
+		unsigned need;
+	} needs[NEED_CACHE];
+	size_t nneeds;
 };
+
+static unsigned
+template_needs(struct outbound *ob, const struct tmpl *t)
+{
+	unsigned need = 0;
+
+	if (!t)
+		return 0;
+	for (size_t i = 0; i < ob->nneeds; i++)
+		if (ob->needs[i].t == t)
+			return ob->needs[i].need;
+	if (tmpl_set_uses(ob->set, t, "body"))
+		need |= NEED_BODY;
+	if (tmpl_set_uses(ob->set, t, "quoted"))
+		need |= NEED_QUOTED;
+	if (ob->nneeds < NEED_CACHE) {
+		ob->needs[ob->nneeds].t = t;
+		ob->needs[ob->nneeds++].need = need;
+	}
+	return need;
+}
 
 const char *const outbound_template_vars[] = {
 	"id", "tag", "ref", "subject", "requester", "requester_name", "requester_address",
@@ -212,8 +244,11 @@ quote(const char *body, size_t max)
 	return buf_detach(&b, NULL);
 }
 
+/* The values of ticket t and message m; body and quoted only when need
+ * says the template shows them. */
 static struct tmpl_ctx *
-ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct message *m)
+ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct message *m,
+	   unsigned need)
 {
 	struct tmpl_ctx *c = tmpl_ctx_new();
 	const struct queue *q = ob->rules ? rules_queue(ob->rules, t->queue) : NULL;
@@ -269,20 +304,22 @@ ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct messa
 	mime_date(m && m->has_date ? (int64_t)m->date : t->created, date, sizeof(date));
 	tmpl_ctx_set(c, "received", date);
 	tmpl_ctx_set(c, "message_subject", m ? m->subject : t->subject);
-	if (strlen(body) > NOTICE_BODY_MAX) {
+	if ((need & NEED_BODY) && strlen(body) > NOTICE_BODY_MAX) {
 		size_t n = NOTICE_BODY_MAX;
 
 		while (n > 0 && ((unsigned char)body[n] & 0xc0) == 0x80)
 			n--;
 		cut = xasprintf("%.*s\n[...]", (int)n, body);
-	} else {
-		cut = xstrdup(body);
+		tmpl_ctx_set(c, "body", cut);
+		free(cut);
+	} else if (need & NEED_BODY) {
+		tmpl_ctx_set(c, "body", body);
 	}
-	tmpl_ctx_set(c, "body", cut);
-	free(cut);
-	quoted = quote(body, NOTICE_BODY_MAX);
-	tmpl_ctx_set(c, "quoted", quoted);
-	free(quoted);
+	if (need & NEED_QUOTED) {
+		quoted = quote(body, NOTICE_BODY_MAX);
+		tmpl_ctx_set(c, "quoted", quoted);
+		free(quoted);
+	}
 	return c;
 }
 
@@ -531,6 +568,7 @@ queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 	struct mime_addr *to;
 	size_t nto = 0;
 	struct tmpl_ctx *ctx;
+	const struct tmpl *tp;
 	char ref[128];
 	int rc = 0;
 
@@ -545,13 +583,14 @@ queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 		return 0;
 	}
 	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
-	ctx = ticket_ctx(ob, t, m);
+	tp = tmpl_set_find(ob->set, "partner", t->queue, q->language);
+	ctx = ticket_ctx(ob, t, m, template_needs(ob, tp));
 	{
 		struct compose c = {
 			.kind = "notice",
 			.ticket_id = t->id,
 			.ref = ref,
-			.t = tmpl_set_find(ob->set, "partner", t->queue, q->language),
+			.t = tp,
 			.ctx = ctx,
 			.to = to,
 			.nto = nto,
@@ -605,23 +644,28 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 	*why = autoreply_decide(m, &c);
 	if (*why != AR_YES)
 		return 0;
-	v = query_int(s, "SELECT count(*) FROM messages WHERE ticket_id = ?2 AND direction = 'out'"
-		      " AND kind = 'ack'", NULL, res->ticket_id, e);
-	if (v < 0)
-		return -1;
-	c.already_acked = v > 0;
-	v = query_int(s, "SELECT count(*) FROM autoreply_log WHERE addr = ?1 AND at > ?2",
-		      m->from.addr, now - ob->cfg->ack.per_sender_window, e);
-	if (v < 0)
-		return -1;
-	c.sender_recent = (int)v;
+	/* A ticket opened by this very message has had no ack yet. */
+	if (res->kind != INGEST_NEW_TICKET) {
+		v = query_int(s, "SELECT 1 FROM messages WHERE ticket_id = ?2 AND direction = 'out'"
+			      " AND kind = 'ack' LIMIT 1", NULL, res->ticket_id, e);
+		if (v < 0)
+			return -1;
+		c.already_acked = v > 0;
+	}
+	if (c.per_sender_limit > 0) {
+		v = query_int(s, "SELECT count(*) FROM autoreply_log WHERE addr = ?1 AND at > ?2",
+			      m->from.addr, now - ob->cfg->ack.per_sender_window, e);
+		if (v < 0)
+			return -1;
+		c.sender_recent = v > INT_MAX ? INT_MAX : (int)v;
+	}
 	if (c.hourly_limit > 0) {
 		v = hourly_count(s, e);
 		if (v < 0)
 			return -1;
 		c.hourly_recent = v > INT_MAX ? INT_MAX : (int)v;
 	}
-	*why = autoreply_decide(m, &c);
+	*why = autoreply_decide_counts(&c);
 	return 0;
 }
 
@@ -629,7 +673,8 @@ static int
 queue_ack(struct outbound *ob, struct store *s, const struct ticket *t,
 	  const struct message *m, bool followup, struct err *e)
 {
-	struct tmpl_ctx *ctx = ticket_ctx(ob, t, m);
+	const struct tmpl *tp = tmpl_set_find(ob->set, "ack", t->queue, t->language);
+	struct tmpl_ctx *ctx = ticket_ctx(ob, t, m, template_needs(ob, tp));
 	char *name = clean_name(m->from.name);
 	struct mime_addr to = { name, m->from.addr };
 	char ref[128];
@@ -642,7 +687,7 @@ queue_ack(struct outbound *ob, struct store *s, const struct ticket *t,
 	c.kind = "ack";
 	c.ticket_id = t->id;
 	c.ref = ref;
-	c.t = tmpl_set_find(ob->set, "ack", t->queue, t->language);
+	c.t = tp;
 	c.ctx = ctx;
 	c.to = &to;
 	c.nto = 1;
@@ -788,6 +833,7 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 	struct ticket t;
 	struct message m;
 	struct tmpl_ctx *ctx = NULL;
+	const struct tmpl *tp;
 	struct mime_addr to, *cc = NULL;
 	size_t ncc = 0;
 	char ref[128];
@@ -811,7 +857,8 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 		goto out;
 	ensure_str(&m.message_id);
 	ensure_str(&m.subject);
-	ctx = ticket_ctx(ob, &t, &m);
+	tp = tmpl_set_find(ob->set, tmpl_kind ? tmpl_kind : "reply", t.queue, t.language);
+	ctx = ticket_ctx(ob, &t, &m, template_needs(ob, tp));
 	tmpl_ctx_set(ctx, "text", text);
 	tmpl_ctx_set(ctx, "staff", who);
 	name = clean_name(t.requester_name);
@@ -846,8 +893,7 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 			.kind = "reply",
 			.ticket_id = t.id,
 			.ref = ref,
-			.t = tmpl_set_find(ob->set, tmpl_kind ? tmpl_kind : "reply", t.queue,
-					   t.language),
+			.t = tp,
 			.ctx = ctx,
 			.to = &to,
 			.nto = 1,

@@ -595,6 +595,35 @@ tmpl_set_render(const struct tmpl_set *set, const struct tmpl *t, const struct t
 	return tmpl_render(t, c, find_partial, (void *)set, out, e);
 }
 
+static bool
+uses(const struct tmpl_set *set, const struct tmpl *t, const struct node *n, const char *name,
+     int depth)
+{
+	if (depth > TMPL_MAX_DEPTH)
+		return true; /* render refuses it anyway: say yes, to be safe */
+	for (size_t i = 0; i < n->nkids; i++) {
+		const struct node *k = &n->kids[i];
+
+		if (k->type == N_PARTIAL) {
+			const struct tmpl *p = find_partial((void *)set, t, k->s);
+
+			if (p && uses(set, p, &p->root, name, depth + 1))
+				return true;
+		} else if (k->type != N_TEXT && strcmp(k->s, name) == 0) {
+			return true;
+		}
+		if (uses(set, t, k, name, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+bool
+tmpl_set_uses(const struct tmpl_set *set, const struct tmpl *t, const char *name)
+{
+	return uses(set, t, &t->root, name, 0);
+}
+
 size_t
 tmpl_set_count(const struct tmpl_set *set)
 {
