@@ -197,7 +197,7 @@ static struct {
 	int width;
 	pid_t pager;       /* 0: none */
 	int saved_stderr;  /* the terminal, while stderr goes to the pager */
-} out = { false, false, 78, 0, -1 };
+} cli_out = { false, false, 78, 0, -1 };
 
 void
 cli_output_init(enum cli_color_when when)
@@ -206,48 +206,49 @@ cli_output_init(enum cli_color_when when)
 	struct winsize ws;
 	long n;
 
-	out.tty = isatty(STDOUT_FILENO);
+	cli_out.tty = isatty(STDOUT_FILENO);
 	if (when == CLI_COLOR_ALWAYS)
-		out.color = true;
+		cli_out.color = true;
 	else if (when == CLI_COLOR_NEVER)
-		out.color = false;
+		cli_out.color = false;
 	else
-		out.color = out.tty && !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
-	out.width = 78;
-	if (out.tty) {
-		out.width = 80;
+		cli_out.color = cli_out.tty && !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
+	cli_out.width = 78;
+	if (cli_out.tty) {
+		cli_out.width = 80;
 		cols = getenv("COLUMNS");
-		if (cols && (n = cli_parse_count(cols)) > 0 && n < 10000)
-			out.width = (int)n;
+		n = cols ? cli_parse_count(cols) : -1;
+		if (n > 0 && n < 10000)
+			cli_out.width = (int)n;
 		else if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-			out.width = ws.ws_col;
+			cli_out.width = ws.ws_col;
 	}
-	if (out.width < 20)
-		out.width = 20;
+	if (cli_out.width < 20)
+		cli_out.width = 20;
 }
 
 bool
 cli_tty(void)
 {
-	return out.tty;
+	return cli_out.tty;
 }
 
 bool
 cli_color(void)
 {
-	return out.color;
+	return cli_out.color;
 }
 
 const char *
 cli_sgr(const char *sgr)
 {
-	return out.color ? sgr : "";
+	return cli_out.color ? sgr : "";
 }
 
 const char *
 cli_status_sgr(const char *status)
 {
-	if (!out.color || !status)
+	if (!cli_out.color || !status)
 		return "";
 	if (strcmp(status, "new") == 0)
 		return CLI_BOLD CLI_YELLOW;
@@ -263,13 +264,13 @@ cli_status_sgr(const char *status)
 int
 cli_width(void)
 {
-	return out.width;
+	return cli_out.width;
 }
 
 bool
 cli_pager_active(void)
 {
-	return out.pager > 0;
+	return cli_out.pager > 0;
 }
 
 /* git's pager.c: which program, "" or "cat" meaning none. */
@@ -317,9 +318,9 @@ pager_exists(const char *prog)
 static void
 pager_wait(void)
 {
-	pid_t pid = out.pager;
+	pid_t pid = cli_out.pager;
 
-	out.pager = 0;
+	cli_out.pager = 0;
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 }
@@ -331,10 +332,10 @@ static void
 pager_signal(int sig)
 {
 	close(STDOUT_FILENO);
-	if (out.saved_stderr >= 0)
+	if (cli_out.saved_stderr >= 0)
 		close(STDERR_FILENO);
-	if (out.pager > 0)
-		while (waitpid(out.pager, NULL, 0) < 0 && errno == EINTR)
+	if (cli_out.pager > 0)
+		while (waitpid(cli_out.pager, NULL, 0) < 0 && errno == EINTR)
 			;
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -354,7 +355,10 @@ cli_pager_start(void)
 	int fd[2];
 	pid_t pid;
 
-	if (!out.tty || out.pager > 0 || !(prog = pager_program()) || !pager_exists(prog))
+	if (!cli_out.tty || cli_out.pager > 0)
+		return;
+	prog = pager_program();
+	if (!prog || !pager_exists(prog))
 		return;
 	fflush(stdout);
 	fflush(stderr);
@@ -378,12 +382,12 @@ cli_pager_start(void)
 	close(fd[0]);
 	dup2(fd[1], STDOUT_FILENO);
 	if (isatty(STDERR_FILENO)) {
-		out.saved_stderr = dup(STDERR_FILENO);
-		if (out.saved_stderr >= 0)
+		cli_out.saved_stderr = dup(STDERR_FILENO);
+		if (cli_out.saved_stderr >= 0)
 			dup2(fd[1], STDERR_FILENO);
 	}
 	close(fd[1]);
-	out.pager = pid;
+	cli_out.pager = pid;
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		signal(sigs[i], pager_signal);
@@ -393,20 +397,20 @@ cli_pager_start(void)
 int
 cli_pager_finish(int rc)
 {
-	if (out.pager <= 0)
+	if (cli_out.pager <= 0)
 		return rc;
 	fflush(stdout);
 	fflush(stderr);
 	/* Writes to a pipe fail only when its reader is gone: the user quit. */
 	clearerr(stdout);
 	close(STDOUT_FILENO);
-	if (out.saved_stderr >= 0)
+	if (cli_out.saved_stderr >= 0)
 		close(STDERR_FILENO);
 	pager_wait();
-	if (out.saved_stderr >= 0) {
-		dup2(out.saved_stderr, STDERR_FILENO);
-		close(out.saved_stderr);
-		out.saved_stderr = -1;
+	if (cli_out.saved_stderr >= 0) {
+		dup2(cli_out.saved_stderr, STDERR_FILENO);
+		close(cli_out.saved_stderr);
+		cli_out.saved_stderr = -1;
 	}
 	return rc;
 }
