@@ -110,6 +110,23 @@ static const struct row table[] = {
 	{ "report by content type", "staff@hotmail.com", NULL,
 	  { { "Content-Type", "multipart/report; report-type=feedback-report" } }, 0, { 0 },
 	  AR_BOUNCE },
+	/* Every header of the one-pass scan, in any case, among others. */
+	{ "X-Autorespond", "ana@example.org", NULL,
+	  { { "Received", "x" }, { "x-autorespond", "1" } }, 0, { 0 }, AR_AUTO_SUBMITTED },
+	{ "X-Vacation", "ana@example.org", NULL, { { "X-VACATION", "" } }, 0, { 0 },
+	  AR_AUTO_SUBMITTED },
+	{ "X-Mailing-List", "ana@example.org", NULL,
+	  { { "Subject", "x" }, { "X-Mailing-List", "<x@y>" } }, 0, { 0 }, AR_LIST },
+	{ "X-ML-Name", "ana@example.org", NULL, { { "x-ml-name", "neko" } }, 0, { 0 }, AR_LIST },
+	{ "X-List", "ana@example.org", NULL, { { "X-List", "research" } }, 0, { 0 }, AR_LIST },
+	{ "X- headers that mean nothing", "ana@example.org", NULL,
+	  { { "X-Mailer", "x" }, { "X-Listed", "y" }, { "Lists", "z" }, { "Content-Type",
+	  "text/plain" } }, 0, { 0 }, AR_YES },
+	{ "the first Auto-Submitted counts", "ana@example.org", NULL,
+	  { { "Auto-Submitted", "no" }, { "Auto-Submitted", "auto-replied" } }, 0, { 0 },
+	  AR_YES },
+	{ "suppress and list: the list first", "ana@example.org", NULL,
+	  { { "X-Auto-Response-Suppress", "All" }, { "List-Id", "<x>" } }, 0, { 0 }, AR_LIST },
 	/* The first reason applies: a bounce from the desk is a bounce. */
 	{ "bounce before desk", DESK, "", { { 0 } }, MSG_BOUNCE, { 0 }, AR_BOUNCE },
 };
@@ -180,6 +197,27 @@ test_subjects(void **state)
 	}
 }
 
+/* What outbound asks once the headers said yes: the store's counts alone,
+ * in the order autoreply_decide checks them. */
+static void
+test_counts(void **state)
+{
+	struct autoreply_ctx c = { 0 };
+
+	(void)state;
+	assert_int_equal(autoreply_decide_counts(&c), AR_YES);
+	c.hourly_limit = 2;
+	c.hourly_recent = 2;
+	assert_int_equal(autoreply_decide_counts(&c), AR_BREAKER);
+	c.per_sender_limit = 1;
+	c.sender_recent = 1;
+	assert_int_equal(autoreply_decide_counts(&c), AR_RATE);
+	c.already_acked = true;
+	assert_int_equal(autoreply_decide_counts(&c), AR_ALREADY);
+	c = (struct autoreply_ctx){ .sender_recent = 100, .hourly_recent = 100 };
+	assert_int_equal(autoreply_decide_counts(&c), AR_YES); /* limits 0: off */
+}
+
 static void
 test_disabled_and_names(void **state)
 {
@@ -201,6 +239,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_subjects),
+		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_disabled_and_names),
 	};
 

@@ -249,6 +249,54 @@ test_bodies(void **state)
 	}
 }
 
+/* CRs in the text are dropped, line ends become CRLF, a final one is
+ * added; the longest line decides 7bit, counted without the CRs. */
+static void
+test_body_line_ends(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;  /* what follows the header */
+	} cases[] = {
+		{ "a\r\nb\r\n", "a\r\nb\r\n" },
+		{ "a\nb", "a\r\nb\r\n" },
+		{ "a\rb\n\n", "ab\r\n\r\n" },
+		{ "", "\r\n" },
+		{ "\n", "\r\n" },
+		{ "x\r", "x\r\n" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct buf b = BUF_INIT;
+		struct err e = ERR_INIT;
+		const char *body;
+
+		assert_int_equal(mime_text_body(&b, cases[i].text, &e), 0);
+		assert_non_null(strstr(b.data, "Content-Transfer-Encoding: 7bit\r\n"));
+		body = strstr(b.data, "\r\n\r\n") + 4;
+		if (strcmp(body, cases[i].want) != 0)
+			fail_msg("case %zu: got '%s'", i, body);
+		buf_release(&b);
+	}
+	{
+		/* 998 characters and CRs: still 7bit; 999: quoted-printable. */
+		struct buf t = BUF_INIT, b = BUF_INIT;
+		struct err e = ERR_INIT;
+
+		for (int i = 0; i < 998; i++)
+			buf_addstr(&t, i % 100 ? "x" : "x\r");
+		assert_int_equal(mime_text_body(&b, t.data, &e), 0);
+		assert_non_null(strstr(b.data, "Content-Transfer-Encoding: 7bit\r\n"));
+		buf_reset(&b);
+		buf_addch(&t, 'y');
+		assert_int_equal(mime_text_body(&b, t.data, &e), 0);
+		assert_non_null(strstr(b.data, "Content-Transfer-Encoding: quoted-printable\r\n"));
+		buf_release(&b);
+		buf_release(&t);
+	}
+}
+
 static void
 test_qp_from_and_invalid_body(void **state)
 {
@@ -288,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_header_injection_refused),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_bodies),
+		cmocka_unit_test(test_body_line_ends),
 		cmocka_unit_test(test_qp_from_and_invalid_body),
 		cmocka_unit_test(test_ids_and_dates),
 	};

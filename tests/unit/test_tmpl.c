@@ -228,6 +228,54 @@ test_folder(void **state)
 	assert_null(set);
 }
 
+/* tmpl_set_uses: names in variables, sections and inverted sections, in
+ * the partials a template includes (as rendering finds them), not in text
+ * or comments. */
+static void
+test_uses(void **state)
+{
+	struct tmpl_set *set = NULL;
+	struct err e = ERR_INIT;
+	const struct tmpl *t;
+
+	static const char *const files[] = { "ack.en.txt", "ack.de.txt", "ack.fr.txt",
+					     "partner.en.txt", "_sig.txt", "_sig.fr.txt" };
+
+	(void)state;
+	/* A folder of its own: the other tests share theirs. */
+	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+	assert_non_null(mkdtemp(tmpdir));
+	put("ack.en.txt", "Subject: {{subject}}\n\n{{! body quoted }}body {{#id}}x{{/id}}\n"
+	    "{{^lang}}-{{/lang}}\n{{> sig}}\n");
+	put("ack.de.txt", "Subject: x\n\nno partial\n");
+	put("partner.en.txt", "Subject: x\n\n{{#items}}{{quoted}}{{/items}}\n");
+	put("_sig.txt", "-- \n{{desk}}\n");
+	put("_sig.fr.txt", "-- \n{{body}}\n");
+	put("ack.fr.txt", "Subject: x\n\n{{> sig}}\n");
+	assert_int_equal(tmpl_set_load(tmpdir, NULL, &set, &e), 0);
+	t = tmpl_set_find(set, "ack", NULL, "en");
+	assert_true(tmpl_set_uses(set, t, "subject"));
+	assert_true(tmpl_set_uses(set, t, "id"));
+	assert_true(tmpl_set_uses(set, t, "lang"));
+	assert_true(tmpl_set_uses(set, t, "desk"));    /* in the partial */
+	assert_false(tmpl_set_uses(set, t, "body"));   /* text and comment only */
+	assert_false(tmpl_set_uses(set, t, "quoted"));
+	assert_false(tmpl_set_uses(set, tmpl_set_find(set, "ack", NULL, "de"), "desk"));
+	assert_true(tmpl_set_uses(set, tmpl_set_find(set, "partner", NULL, "en"), "quoted"));
+	/* The French ack's partial is the French signature. */
+	t = tmpl_set_find(set, "ack", NULL, "fr");
+	assert_true(tmpl_set_uses(set, t, "body"));
+	assert_false(tmpl_set_uses(set, t, "desk"));
+	tmpl_set_free(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *f = xasprintf("%s/%s", tmpdir, files[i]);
+
+		unlink(f);
+		free(f);
+	}
+	rmdir(tmpdir);
+}
+
 static void
 test_folder_lint(void **state)
 {
@@ -273,6 +321,7 @@ main(void)
 		cmocka_unit_test(test_output_cap),
 		cmocka_unit_test(test_folder),
 		cmocka_unit_test(test_folder_lint),
+		cmocka_unit_test(test_uses),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
