@@ -78,6 +78,35 @@ check_eq "stats by queue sums to total" 2 "$(jq_ 'sum(d["by_queue"].values())' <
 check "human stats says the totals" sh -c "'$SECDESK' -c '$d/secdesk.conf' stats | grep -q '^2 tickets, 1 waiting'"
 check_rc "stats with an argument is a usage error" 64 sd stats extra
 
+# The shared triage transaction on a store another process holds: a clear
+# temporary failure (75), nothing half done; then it goes through.
+cp "$d/secdesk.conf" "$d/locked.conf"
+printf '[store]\nbusy_timeout = 1s\n' >>"$d/locked.conf"
+sdl() { "$SECDESK" -c "$d/locked.conf" "$@"; }
+python3 - "$d/secdesk.db" "$T_DIR/lock" <<'PY' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2] + ".held", "w").close()
+for _ in range(600):  # at most 60 s, until the test lets go
+    if os.path.exists(sys.argv[2] + ".release"):
+        break
+    time.sleep(0.1)
+db.execute("ROLLBACK")
+PY
+holder=$!
+i=0
+while [ ! -e "$T_DIR/lock.held" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+check_rc "take on a locked store is a temporary failure" 75 sdl take 2
+check_rc "untag on a locked store too" 75 sdl untag 1 keep
+check_rc "status on a locked store too" 75 sdl status 2 open
+touch "$T_DIR/lock.release"
+wait "$holder"
+check_eq "nothing changed" "'' ['keep'] resolved" \
+	"$(sd show 2 --json | jq_ 'repr(d["assignee"])') $(sd show 1 --json | jq_ 'd["tags"]') $(sd show 2 --json | jq_ 'd["status"]')"
+check_rc "take once the lock is gone" 0 sdl take 2
+check_eq "and it is taken" alice "$(sd show 2 --json | jq_ 'd["assignee"]')"
+
 # db backup
 check_rc "db backup FILE" 0 sd db backup "$T_DIR/backup.db"
 check_eq "the backup holds the tickets" 3 "$(python3 -c "import sqlite3; print(sqlite3.connect('$T_DIR/backup.db').execute('select count(*) from tickets').fetchone()[0])")"
