@@ -1,0 +1,340 @@
+/* The rules' literal prefilter: a word wakes a rule only when it occurs in
+ * the field the rule's test reads (a domain in a Received: header wakes no
+ * body rule), the word boundaries and case of a pattern count, and rules
+ * with a 'not' or an 'any' branch without a word are never skipped. The
+ * outcome with the prefilter is the outcome with every rule tried, over
+ * the labelled corpus and the shipped rules. */
+#include "compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "parse.h"
+#include "rules.h"
+#include "rules_int.h"
+#include "xalloc.h"
+
+static char dir[] = "/tmp/secdesk-prefilter-XXXXXX";
+
+static void
+write_rules(const char *text)
+{
+	char *p = xasprintf("%s/00-q.rules", dir);
+	FILE *f = fopen(p, "w");
+
+	fputs("queue secretariat \"Secretariat\" language en\n"
+	      "queue DE \"Germany\" language de\n",
+	      f);
+	fclose(f);
+	free(p);
+	p = xasprintf("%s/10-t.rules", dir);
+	f = fopen(p, "w");
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+/* ---- a message by hand ---- */
+static struct header hdrs[] = {
+	{ (char *)"Received", (char *)"from mx.uni-heidelberg.de by mx.icpermed.example" },
+	{ (char *)"X-Other", (char *)"evil" },
+	{ (char *)"X-Mailer", (char *)"Good Mailer" },
+};
+static struct address to1 = { (char *)"Partner", (char *)"partner@charite.de" };
+
+static void
+sample(struct message *m, const char *subject, const char *body)
+{
+	memset(m, 0, sizeof(*m));
+	m->subject = (char *)subject;
+	m->from.name = (char *)"Anna Schmidt";
+	m->from.addr = (char *)"anna@uni-heidelberg.fr";
+	m->sender.name = (char *)"";
+	m->sender.addr = (char *)"";
+	m->reply_to.name = (char *)"";
+	m->reply_to.addr = (char *)"";
+	m->to = &to1;
+	m->nto = 1;
+	m->headers = hdrs;
+	m->nheaders = ARRAY_SIZE(hdrs);
+	m->message_id = (char *)"x@y";
+	m->body = (char *)body;
+}
+
+/* What happened to the rule named "t": skipped by the prefilter, tried. */
+struct seen {
+	bool skipped, tried;
+};
+
+static void
+on_event(void *arg, const struct rule_trace_event *ev)
+{
+	struct seen *s = arg;
+
+	if (strcmp(ev->rule, "t") != 0)
+		return;
+	if (ev->kind == RULE_TRACE_SKIP)
+		s->skipped = true;
+	else if (ev->kind == RULE_TRACE_RULE)
+		s->tried = true;
+}
+
+/* Applies the rule "t" (tags "hit") with and without a trace; both ways
+ * and with the prefilter off must agree on the match. */
+static void
+run_case(size_t i, const char *cond, const char *subject, const char *body, bool want_skip,
+	 bool want_match)
+{
+	char *text = xasprintf("rule \"t\"\nwhen %s\nthen\ntag hit\nend\n", cond);
+	struct ruleset *rs = NULL;
+	struct err e = ERR_INIT;
+	struct message m;
+	struct rule_outcome o, o2, o3;
+	struct seen s = { false, false };
+
+	write_rules(text);
+	if (rules_load(dir, &rs, &e) < 0)
+		fail_msg("case %zu: %s", i, e.msg);
+	sample(&m, subject, body);
+	rule_outcome_init(&o);
+	rule_outcome_init(&o2);
+	rule_outcome_init(&o3);
+	assert_int_equal(rules_apply_trace(rs, &m, NULL, &o, on_event, &s, &e), 0);
+	assert_int_equal(rules_apply(rs, &m, NULL, &o2, &e), 0);
+	rules_prefilter_disable(rs);
+	assert_int_equal(rules_apply(rs, &m, NULL, &o3, &e), 0);
+	if (s.skipped != want_skip || s.tried == want_skip)
+		fail_msg("case %zu '%s': expected the rule %s", i, cond,
+			 want_skip ? "skipped by the prefilter" : "tried");
+	if (strlist_contains(&o.tags, "hit") != want_match)
+		fail_msg("case %zu '%s': expected %s", i, cond, want_match ? "a match" : "no match");
+	if (strlist_contains(&o2.tags, "hit") != want_match ||
+	    strlist_contains(&o3.tags, "hit") != want_match)
+		fail_msg("case %zu '%s': the outcome differs without a trace or without the "
+			 "prefilter", i, cond);
+	rule_outcome_release(&o);
+	rule_outcome_release(&o2);
+	rule_outcome_release(&o3);
+	rules_free(&rs);
+	free(text);
+}
+
+static const char *const plain = "We would like to know whether our group can apply.";
+
+static const struct {
+	const char *cond, *subject, *body;
+	bool skip, match;
+} cases[] = {
+	/* the word is in the Received: header and the From address only */
+	{ "body matches /Heidelberg/w", "Question", "We write about the call.", true, false },
+	{ "body matches /heidelberg/i", "Question", "We write about the call.", true, false },
+	/* ... and in the body: found */
+	{ "body matches /Heidelberg/w", "Question", "Our group in Heidelberg asks.", false, true },
+	/* in the subject: no body rule wakes, a text rule does */
+	{ "body matches /Heidelberg/w", "Heidelberg", "We write about the call.", true, false },
+	{ "text matches /Heidelberg/w", "Heidelberg", "We write about the call.", false, true },
+	{ "subject contains \"heidelberg\"", "Question", "Heidelberg", true, false },
+	/* header tests read their own header only */
+	{ "header:X-Mailer contains \"evil\"", "Question", plain, true, false },
+	{ "header:X-Other contains \"evil\"", "Question", plain, false, true },
+	{ "header:Received contains \"heidelberg\"", "Question", plain, false, true },
+	/* address parts: the To address is no From address */
+	{ "from.domain matches /charite\\.de$/", "Question", plain, true, false },
+	{ "to.domain matches /charite\\.de$/", "Question", plain, false, true },
+	{ "recipient matches /charite/", "Question", plain, false, true },
+	{ "from.domain matches /heidelberg\\.fr$/", "Question", plain, false, true },
+	/* word boundaries: "pers" of "personalised" is no word "pers" */
+	{ "body matches /pers/wi", "Question", "personalised medicine partners", true, false },
+	{ "body matches /\\bpers\\b/i", "Question", "personalised medicine partners", true,
+	  false },
+	{ "body matches /pers/wi", "Question", "contact met de pers, graag", false, true },
+	{ "body matches /pers/i", "Question", "personalised medicine", false, true },
+	{ "body matches /pers/wi", "Question", "«pers»", false, true },
+	/* case: a case-sensitive word must be there with its case */
+	{ "body matches /Gent/w", "Question", "a gentle agent in gent", true, false },
+	{ "body matches /Gent/w", "Question", "the university of Gent", false, true },
+	{ "body matches /Gent/wi", "Question", "the university of GENT", false, true },
+	{ "body matches /Köln/w", "Question", "in Koeln or koln", true, false },
+	{ "body matches /Köln/w", "Question", "in Köln", false, true },
+	/* not: never skipped */
+	{ "not body contains \"heidelberg\"", "Question", plain, false, true },
+	{ "not body contains \"apply\"", "Question", plain, false, false },
+	/* any: a branch without a word keeps the rule */
+	{ "any\n body contains \"zzzword\"\n language is \"en\"", "Question",
+	  "Dear colleagues, we would like to know whether our group can apply to the call", false,
+	  true },
+	{ "any\n body contains \"zzzword\"\n not subject contains \"x\"", "Question", plain,
+	  false, true },
+	{ "any\n body contains \"zzzword\"\n subject contains \"yyyword\"", "Question", plain,
+	  true, false },
+	{ "any\n body contains \"zzzword\"\n subject contains \"question\"", "Question", plain,
+	  false, true },
+	/* all: the best-known word decides, the rest is PCRE2's */
+	{ "all\n body contains \"heidelberg\"\n not subject contains \"spam\"", "Question",
+	  plain, true, false },
+	{ "all\n body contains \"heidelberg\"\n not subject contains \"spam\"", "Question",
+	  "from Heidelberg", false, true },
+	{ "all\n body contains \"heidelberg\"\n subject contains \"spam\"", "Question",
+	  "from Heidelberg", false, false },
+	/* nested groups */
+	{ "all\n not any\n  body contains \"heidelberg\"\n  subject contains \"spam\"\n end\n"
+	  " subject contains \"question\"", "Question", plain, false, true },
+	{ "all\n not any\n  body contains \"heidelberg\"\n  subject contains \"spam\"\n end\n"
+	  " subject contains \"question\"", "Other", plain, true, false },
+	{ "any\n all\n  body contains \"zzzword\"\n  subject contains \"question\"\n end\n"
+	  " not body contains \"apply\"", "Other", plain, false, false },
+	/* tests that need no word: never skipped */
+	{ "body matches /^.{0,5}$/s", "Question", "short", false, true },
+	{ "header:X-Mailer exists", "Question", plain, false, true },
+};
+
+static void
+test_fields(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		run_case(i, cases[i].cond, cases[i].subject, cases[i].body, cases[i].skip,
+			 cases[i].match);
+}
+
+/* The body the rules see ends at RULES_BODY_MAX (on a character): a word
+ * past it is not found, by the prefilter or by PCRE2. */
+static void
+test_body_cap(void **state)
+{
+	size_t n = RULES_BODY_MAX + 100;
+	char *body = xmalloc(n + 1);
+
+	(void)state;
+	memset(body, ' ', n);
+	body[n] = '\0';
+	memcpy(body + RULES_BODY_MAX - 20, "Heidelberg", 10);
+	run_case(100, "body matches /Heidelberg/w", "Question", body, false, true);
+	memset(body, ' ', n);
+	memcpy(body + RULES_BODY_MAX + 10, "Heidelberg", 10);
+	run_case(101, "body matches /Heidelberg/w", "Question", body, true, false);
+	run_case(102, "body matches /Heidelberg/", "Question", body, true, false);
+	free(body);
+}
+
+static void
+outcome_str(struct buf *b, const struct rule_outcome *o)
+{
+	buf_reset(b);
+	buf_addf(b, "%s %s %s %s %d %d %d %zu", o->queue ? o->queue : "-",
+		 o->category ? o->category : "-", o->priority ? o->priority : "-",
+		 o->language ? o->language : "-", o->no_ack, o->spam, o->stopped, o->errors.n);
+	for (size_t i = 0; i < o->tags.n; i++)
+		buf_addf(b, " %s", o->tags.items[i]);
+}
+
+/* The shipped rules over the labelled corpus: every outcome alike with the
+ * prefilter and with every rule tried, and the prefilter skips most. */
+static void
+test_corpus_alike(void **state)
+{
+	const char *top = getenv("TOP") ? getenv("TOP") : ".";
+	char *rdir = xasprintf("%s/rules", top), *mdir = xasprintf("%s/tests/mail/routing", top);
+	struct ruleset *rs = NULL, *all = NULL;
+	struct err e = ERR_INIT;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+
+	(void)state;
+	d = opendir(mdir);
+	if (!d) {
+		free(rdir);
+		free(mdir);
+		skip();
+	}
+	assert_int_equal(rules_load(rdir, &rs, &e), 0);
+	assert_int_equal(rules_load(rdir, &all, &e), 0);
+	rules_prefilter_disable(all);
+	while ((de = readdir(d))) {
+		char *p, *raw = NULL;
+		FILE *f;
+		struct buf in = BUF_INIT;
+		char chunk[8192];
+		size_t k, len;
+		struct message m;
+		struct rule_outcome o1, o2;
+
+		if (!strstr(de->d_name, ".eml"))
+			continue;
+		p = xasprintf("%s/%s", mdir, de->d_name);
+		f = fopen(p, "rb");
+		assert_non_null(f);
+		while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			buf_add(&in, chunk, k);
+		fclose(f);
+		raw = buf_detach(&in, &len);
+		message_init(&m);
+		assert_int_equal(parse_message(raw, len, &parse_limits_default, &m, &e), 0);
+		rule_outcome_init(&o1);
+		rule_outcome_init(&o2);
+		rules_apply(rs, &m, NULL, &o1, &e);
+		rules_apply(all, &m, NULL, &o2, &e);
+		outcome_str(&a, &o1);
+		outcome_str(&b, &o2);
+		if (strcmp(buf_cstr(&a), buf_cstr(&b)) != 0)
+			fail_msg("%s: '%s' with the prefilter, '%s' without", p, buf_cstr(&a),
+				 buf_cstr(&b));
+		rule_outcome_release(&o1);
+		rule_outcome_release(&o2);
+		message_release(&m);
+		free(raw);
+		free(p);
+		n++;
+	}
+	closedir(d);
+	assert_true(n >= 150);
+	buf_release(&a);
+	buf_release(&b);
+	rules_free(&rs);
+	rules_free(&all);
+	free(rdir);
+	free(mdir);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = xasprintf("%s/00-q.rules", dir);
+	unlink(p);
+	free(p);
+	p = xasprintf("%s/10-t.rules", dir);
+	unlink(p);
+	free(p);
+	rmdir(dir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest t[] = {
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_body_cap),
+		cmocka_unit_test(test_corpus_alike),
+	};
+
+	return cmocka_run_group_tests(t, setup, teardown);
+}
