@@ -1,18 +1,48 @@
 #!/bin/sh
-# Classification alone (rules_apply): msgs/s with the shipped rules, and with
-# 100, 1,000 and 5,000 generated rules added to them. Each generated rule
-# looks for its own word (subject or body) and tags; a literal prefilter
-# keeps the cost from growing with the number of rules.
+# The rule engine's cost (run by make bench):
+#  1. classification alone (bench_rules: parsed messages in memory, only
+#     rules_apply timed, in CPU time; the wall clock beside it): messages/s
+#     with the shipped rules over generated inquiries (gen_mail, as the end
+#     to end bench writes them) and over the labelled corpus, after checking
+#     that the prefilter changes no outcome (-c);
+#  2. the same with 100, 1,000 and 5,000 generated rules added (each looks
+#     for its own word in the subject or the body): how the cost grows;
+#  3. its share of the end-to-end time: secdesk fetch of the same generated
+#     mails into a fresh store with the shipped rules, against the time that
+#     classification alone takes at the rate of 1; and the fetch with no
+#     rule, whose difference is the rules' whole effect (classification and
+#     the partner notices that routing queues in the store).
 #     BUILD=build bench/rules.sh
-set -e
+# RULES_BENCH_MAILS: generated mails for 1 and 2 (default 1000);
+# RULES_E2E_N: mails for 3 (default BENCH_N, else 10000; 0 skips it);
+# BENCH_SIZE: their size (default 10240 bytes).
+set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-b=${BUILD:-$top/build}/bench/bench_rules
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-mail=$top/tests/mail/routing
-echo "== rules: classification alone over $(ls "$mail"/*.eml | wc -l) inquiries"
-"$b" "$top/rules" "$mail" 1
+: "${BUILD:=$top/build}" "${SECDESK:=$BUILD/secdesk}"
+b=$BUILD/bench/bench_rules
+SIZE=${BENCH_SIZE:-10240}
+M=${RULES_BENCH_MAILS:-1000}
+N=${RULES_E2E_N:-${BENCH_N:-10000}}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-rules-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+routing=$top/tests/mail/routing
+nrouting=$(ls "$routing"/*.eml | wc -l)
+
+# The rate (msgs/s of CPU time) of a bench_rules line.
+rate() { sed -n 's/^[0-9]* rules: \([0-9]*\) msgs\/s.*/\1/p' "$1" | tail -n 1; }
+
+"$BUILD/bench/gen_mail" "$tmp/gen" "$M" "$SIZE"
+echo "== rules: classification alone, shipped rules"
+echo "-- $M generated mails of ~$SIZE bytes"
+"$b" -c "$top/rules" "$tmp/gen" 2 | tee "$tmp/gen.out"
+echo "-- the $nrouting labelled inquiries (tests/mail/routing)"
+"$b" -c "$top/rules" "$routing" 1 | tee "$tmp/routing.out"
+gen_rate=$(rate "$tmp/gen.out")
+
+echo "== rules: with generated rules added (generated mails, then the labelled inquiries)"
 for n in 100 1000 5000; do
-	mkdir -p "$tmp/$n"; cp "$top"/rules/*.rules "$tmp/$n/"
+	mkdir -p "$tmp/$n"
+	cp "$top"/rules/*.rules "$tmp/$n/"
 	awk -v n="$n" 'BEGIN {
 		srand(42); split("b c d f g h k l m n p r s t v z", c, " ")
 		for (i = 1; i <= n; i++) {
@@ -20,5 +50,50 @@ for n in 100 1000 5000; do
 			printf "rule \"generated %d\"\nwhen any\n\tsubject matches /\\b%s\\b/i\n\tbody contains \"%s\"\nthen\n\ttag gen%d\nend\n\n", i, w, w "x", i
 		}
 	}' >"$tmp/$n/45-generated.rules"
-	"$b" "$tmp/$n" "$mail" 1
+	"$b" "$tmp/$n" "$tmp/gen" 1
+	"$b" "$tmp/$n" "$routing" 1
 done
+
+[ "$N" -gt 0 ] || exit 0
+echo "== rules: share of the end-to-end time ($N generated mails, secdesk fetch)"
+"$BUILD/bench/gen_mail" "$tmp/e2e" "$N" "$SIZE"
+mkdir -p "$tmp/norules"
+cp "$top/rules/00-queues.rules" "$tmp/norules/"
+now() { date +%s.%N; }
+for set in shipped none; do
+	d=$tmp/desk-$set
+	rules=$top/rules
+	[ "$set" = none ] && rules=$tmp/norules
+	mkdir -p "$d/outbox"
+	cp -R "$tmp/e2e" "$d/inbox"
+	cat >"$d/secdesk.conf" <<CONF
+[desk]
+name = ICPerMed Secretariat
+address = secretariat@icpermed.example
+tag = ICPerMed
+[mailbox]
+url = maildir:inbox
+[store]
+path = secdesk.db
+[send]
+url = dir:outbox
+[rules]
+dir = $rules
+[templates]
+dir = $top/templates
+CONF
+	t0=$(now)
+	"$SECDESK" -q -c "$d/secdesk.conf" fetch
+	t1=$(now)
+	echo "$t0 $t1" >"$tmp/t-$set"
+	rm -rf "$d"
+done
+read -r s0 s1 <"$tmp/t-shipped"
+read -r n0 n1 <"$tmp/t-none"
+awk -v n="$N" -v s0="$s0" -v s1="$s1" -v n0="$n0" -v n1="$n1" -v r="$gen_rate" 'BEGIN {
+	ts = s1 - s0; tn = n1 - n0
+	printf "fetch with the shipped rules: %.1f s (%.0f mails/s); with no rule: %.1f s (%.0f mails/s)\n", ts, n / ts, tn, n / tn
+	if (r > 0)
+		printf "classification alone: %.1f%% of the end-to-end time (%.2f s for %d mails at %d msgs/s)\n", 100 * n / r / ts, n / r, n, r
+	printf "the rules whole effect (classification, partner notices): %.1f%% (with rules vs none)\n", 100 * (ts - tn) / ts
+}'
