@@ -1048,9 +1048,16 @@ flush_marks(const struct config *cfg, struct store *s, struct mark *marks, size_
 						 cfg->send.retry_base, e);
 		else if (m->st == SEND_OK)
 			rc = outbox_mark_sent(s, m->id, e);
-		else if ((rc = outbox_add_rejected(s, m->id, m->rej, m->nrej, e)) == 0)
-			rc = outbox_mark_failed(s, m->id, m->reply, m->st == SEND_REJECT,
-						cfg->send.max_attempts, cfg->send.retry_base, e);
+		else {
+			/* A deferred mail is tried again whole: its refusals are
+			 * recorded when it ends. */
+			if (m->st == SEND_REJECT)
+				rc = outbox_add_rejected(s, m->id, m->rej, m->nrej, e);
+			if (rc == 0)
+				rc = outbox_mark_failed(s, m->id, m->reply, m->st == SEND_REJECT,
+							cfg->send.max_attempts,
+							cfg->send.retry_base, e);
+		}
 	}
 	if (rc < 0 || store_commit(s, e) < 0) {
 		store_rollback(s);
