@@ -683,6 +683,22 @@ tstr(const char *s)
 	return s ? s : "";
 }
 
+/* subject "\n" the first blen bytes of body, and its length. */
+static char *
+join_text(const char *subject, const char *body, size_t blen, size_t *len_r)
+{
+	size_t slen = strlen(subject);
+	char *t = xmalloc(slen + 1 + blen + 1);
+
+	memcpy(t, subject, slen);
+	t[slen] = '\n';
+	if (blen)
+		memcpy(t + slen + 1, body, blen);
+	t[slen + 1 + blen] = '\0';
+	*len_r = slen + 1 + blen;
+	return t;
+}
+
 /* The values a test looks at, into c->vals. A field that does not exist
  * (no ticket, no such header) has no value. */
 static void
@@ -723,11 +739,8 @@ field_values(struct ctx *c, const struct test *t)
 		val_add(c, m->body ? m->body : "", c->body_len);
 		break;
 	case F_TEXT:
-		if (!c->text) {
-			c->text = xasprintf("%s\n%.*s", m->subject, (int)c->body_len,
-					    m->body ? m->body : "");
-			c->text_len = strlen(c->text);
-		}
+		if (!c->text)
+			c->text = join_text(m->subject, m->body, c->body_len, &c->text_len);
 		val_add(c, c->text, c->text_len);
 		break;
 	case F_HEADER:
@@ -944,7 +957,9 @@ static const char *
 set_once(char **slot, const char *v, const char *rule, char **note)
 {
 	if (*slot) {
-		*note = xasprintf("kept '%s' from an earlier rule", *slot);
+		/* the note is for the trace only */
+		if (note)
+			*note = xasprintf("kept '%s' from an earlier rule", *slot);
 		return NULL;
 	}
 	(void)rule;
@@ -970,19 +985,19 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 						  xasprintf("%s:%d: rule '%s': %s", r->file, a->line,
 							    r->name, note));
 			} else {
-				set_once(&out->queue, q->id, r->name, &note);
+				set_once(&out->queue, q->id, r->name, c->fn ? &note : NULL);
 			}
 			break;
 		}
 		case A_CATEGORY:
-			set_once(&out->category, arg, r->name, &note);
+			set_once(&out->category, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_PRIORITY:
 			if (strcmp(arg, "low") && strcmp(arg, "normal") && strcmp(arg, "high") &&
 			    strcmp(arg, "urgent"))
 				note = xasprintf("no priority '%s': ignored", arg);
 			else
-				set_once(&out->priority, arg, r->name, &note);
+				set_once(&out->priority, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_LANGUAGE:
 			for (char *p = arg; *p; p++)
@@ -991,10 +1006,10 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 			if (strlen(arg) != 2)
 				note = xasprintf("no language '%s': ignored", arg);
 			else
-				set_once(&out->language, arg, r->name, &note);
+				set_once(&out->language, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_ASSIGN:
-			set_once(&out->assignee, arg, r->name, &note);
+			set_once(&out->assignee, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_TAG:
 			for (size_t k = 0; k < a->args.n; k++) {
@@ -1309,12 +1324,11 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	}
 	{
 		/* The subject counts too: a short mail may say all in it. */
-		char *sample = xasprintf("%s\n%.*s", m->subject, (int)(c.body_len < LANG_MAX_SCAN
-									      ? c.body_len
-									      : LANG_MAX_SCAN),
-					 m->body ? m->body : "");
+		size_t len;
+		char *sample = join_text(m->subject, m->body,
+					 c.body_len < LANG_MAX_SCAN ? c.body_len : LANG_MAX_SCAN, &len);
 
-		lang = lang_detect(sample, strlen(sample), NULL);
+		lang = lang_detect(sample, len, NULL);
 		free(sample);
 	}
 	c.lang = lang ? lang : "";
