@@ -1146,12 +1146,15 @@ prefilter(struct ctx *c)
 	size_t seen_cap = 0;
 
 	for (unsigned h = 0; h < rs->nhay; h++) {
-		struct buf b = BUF_INIT;
+		struct buf b;
 		const char *src = NULL;
 		size_t len = 0;
 
 		if (!rs->hay_used[h])
 			continue;
+		/* no cap of its own: the message's parts are bounded already,
+		 * and a haystack cut short would skip rules that match */
+		buf_init(&b, SIZE_MAX / 4);
 		switch (h) {
 		case HAY_SUBJECT:
 			src = hays[h].exact = m->subject;
