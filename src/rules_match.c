@@ -126,9 +126,13 @@ skip_quant(const char *p, size_t *i)
 		(*i)++;
 		break;
 	case '{':
-		if (p[*i + 1] < '0' || p[*i + 1] > '9')
+		/* {,n} is "at most n" from PCRE2 10.43 on (a literal before) */
+		if (p[*i + 1] == ',' && p[*i + 2] >= '0' && p[*i + 2] <= '9')
+			zero = 1;
+		else if (p[*i + 1] < '0' || p[*i + 1] > '9')
 			return -1;
-		zero = p[*i + 1] == '0' && (p[*i + 2] == ',' || p[*i + 2] == '}');
+		else
+			zero = p[*i + 1] == '0' && (p[*i + 2] == ',' || p[*i + 2] == '}');
 		while (p[*i] && p[*i] != '}')
 			(*i)++;
 		if (p[*i])

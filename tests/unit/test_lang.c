@@ -43,10 +43,31 @@ test_detect(void **state)
 	assert_null(lang_detect(NULL, 0, NULL));
 }
 
+/* Only the first LANG_MAX_SCAN bytes count: German after as much filler
+ * is not seen, German before it is. */
+static void
+test_scan_limit(void **state)
+{
+	const char *de = " Sehr geehrte Damen und Herren, wir möchten uns an der Ausschreibung "
+			 "beteiligen. Mit freundlichen Grüßen";
+	size_t n = LANG_MAX_SCAN + strlen(de) + 1;
+	char *text = malloc(n);
+
+	(void)state;
+	assert_non_null(text);
+	memset(text, 'x', LANG_MAX_SCAN);
+	memcpy(text + LANG_MAX_SCAN, de, strlen(de) + 1);
+	assert_null(lang_detect(text, strlen(text), NULL));
+	memcpy(text, de, strlen(de));
+	assert_string_equal(lang_detect(text, strlen(text), NULL), "de");
+	free(text);
+}
+
 int
 main(void)
 {
-	const struct CMUnitTest t[] = { cmocka_unit_test(test_detect) };
+	const struct CMUnitTest t[] = { cmocka_unit_test(test_detect),
+					cmocka_unit_test(test_scan_limit) };
 
 	return cmocka_run_group_tests(t, NULL, NULL);
 }

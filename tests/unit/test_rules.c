@@ -332,6 +332,8 @@ static const struct {
 	{ "\\b(?:\\.de)\\b", true, ".de>" },
 	{ "\\bpre-proposal\\b", true, "<pre-proposal>" },
 	{ "\\b(?:a|bc)foo\\b", true, "foo>" },
+	{ "abcx{,3}", true, "abc" },
+	{ "abcx{2}", true, "abcx" },
 };
 
 static void
