@@ -305,6 +305,137 @@ test_corpus_alike(void **state)
 	free(mdir);
 }
 
+
+/* ---- random rules over random text, with and without the prefilter ---- */
+
+static uint32_t seed = 4242;
+
+static uint32_t
+rnd(uint32_t n)
+{
+	seed = seed * 1103515245u + 12345u;
+	return (seed >> 8) % n;
+}
+
+static const char *const pool[] = {
+	"pers", "personal", "Gent", "gent", "agent", "Köln", "köln", "KÖLN", "Österreich",
+	"österreichisch", "deutsch", "Deutschland", "call", "Call", "the consortium", "best",
+	"Estonia", "Grüße", "grüße", "x_y", "a1b", "résumé", "Résumé", "PARIS", "Paris", "pari",
+	"Genova", "geno", "nova", "Müller", "muller", "e-mail", "email", "F.R.S.-FNRS",
+};
+static const char *const seps[] = { " ", " ", " ", ", ", "\n", "«", "»", "_", "1", "", "é",
+				    "-", ".", "  " };
+
+/* A pattern made of pool words: alternatives, groups, optional and
+ * repeated parts, word boundaries, \w. */
+static void
+random_pattern(struct buf *b)
+{
+	size_t nbr = 1 + rnd(3);
+
+	for (size_t k = 0; k < nbr; k++) {
+		const char *w = pool[rnd(ARRAY_SIZE(pool))];
+
+		if (k)
+			buf_addch(b, '|');
+		switch (rnd(8)) {
+		case 0:
+			buf_addf(b, "\\b%s\\b", w);
+			break;
+		case 1:
+			buf_addf(b, "%s\\w*", w);
+			break;
+		case 2:
+			buf_addf(b, "(?:%s|%s)s?", w, pool[rnd(ARRAY_SIZE(pool))]);
+			break;
+		case 3:
+			buf_addf(b, "%s(?:%s)?", w, pool[rnd(ARRAY_SIZE(pool))]);
+			break;
+		case 4:
+			buf_addf(b, "\\b(?:%s)+", w);
+			break;
+		case 5:
+			buf_addf(b, "%s\\b", w);
+			break;
+		default:
+			buf_addstr(b, w);
+			break;
+		}
+	}
+	/* the pool holds '.' and '-': escape nothing, they match themselves
+	 * or any character, both fine for the comparison */
+}
+
+static char *
+random_text(void)
+{
+	struct buf b = BUF_INIT;
+	size_t n = 1 + rnd(12);
+
+	for (size_t k = 0; k < n; k++) {
+		const char *w = pool[rnd(ARRAY_SIZE(pool))];
+
+		buf_addstr(&b, seps[rnd(ARRAY_SIZE(seps))]);
+		if (rnd(4) == 0) {
+			/* capitals, ASCII only */
+			for (const char *q = w; *q; q++)
+				buf_addch(&b, *q >= 'a' && *q <= 'z' ? *q - 32 : *q);
+		} else {
+			buf_addstr(&b, w);
+		}
+	}
+	buf_addstr(&b, seps[rnd(ARRAY_SIZE(seps))]);
+	return buf_detach(&b, NULL);
+}
+
+static void
+test_random_alike(void **state)
+{
+	static const char *const fields[] = { "subject", "body", "text" };
+	static const char *const flags[] = { "", "i", "w", "iw" };
+	struct buf rules = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+	struct ruleset *rs = NULL, *all = NULL;
+	struct err e = ERR_INIT;
+	size_t nrules = 300;
+
+	(void)state;
+	for (size_t r = 0; r < nrules; r++) {
+		buf_addf(&rules, "rule \"r%zu\"\nwhen %s matches /", r, fields[rnd(3)]);
+		random_pattern(&rules);
+		buf_addf(&rules, "/%s\nthen\ntag r%zu\nend\n", flags[rnd(4)], r);
+	}
+	write_rules(buf_cstr(&rules));
+	if (rules_load(dir, &rs, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(rules_load(dir, &all, &e), 0);
+	rules_prefilter_disable(all);
+	for (size_t i = 0; i < 400; i++) {
+		char *subject = random_text(), *body = random_text();
+		struct message m;
+		struct rule_outcome o1, o2;
+
+		sample(&m, subject, body);
+		rule_outcome_init(&o1);
+		rule_outcome_init(&o2);
+		rules_apply(rs, &m, NULL, &o1, &e);
+		rules_apply(all, &m, NULL, &o2, &e);
+		outcome_str(&a, &o1);
+		outcome_str(&b, &o2);
+		if (strcmp(buf_cstr(&a), buf_cstr(&b)) != 0)
+			fail_msg("subject '%s' body '%s': '%s' with the prefilter, '%s' without",
+				 subject, body, buf_cstr(&a), buf_cstr(&b));
+		rule_outcome_release(&o1);
+		rule_outcome_release(&o2);
+		free(subject);
+		free(body);
+	}
+	rules_free(&rs);
+	rules_free(&all);
+	buf_release(&rules);
+	buf_release(&a);
+	buf_release(&b);
+}
+
 static int
 setup(void **state)
 {
@@ -335,6 +466,7 @@ main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_body_cap),
 		cmocka_unit_test(test_corpus_alike),
+		cmocka_unit_test(test_random_alike),
 	};
 
 	return cmocka_run_group_tests(t, setup, teardown);
