@@ -17,6 +17,7 @@
 #include "fetch.h"
 #include "parse_ahead.h"
 #include "source.h"
+#include "source_ahead.h"
 #include "xalloc.h"
 
 static fetch_progress_fn progress_fn;
@@ -590,41 +591,16 @@ src_fail(int rc, struct err *e)
 	return -1;
 }
 
-/* Marks the source copies done; what to record in the store is kept in
- * done_keys and written with the next transaction (one commit fewer per
- * batch). */
-static int
-mark_done(const struct source_ops *ops, struct source *src, const char *const *keys, size_t n,
-	  struct strlist *done_keys, struct fetch_stats *st, struct err *e)
-{
-	int rc;
-
-	if (n == 0)
-		return 0;
-	rc = ops->mark_done(src, keys, n, e);
-	if (rc != SRC_OK)
-		return src_fail(rc, e);
-	st->marked_done += (int)n;
-	for (size_t i = 0; i < n; i++)
-		strlist_add(done_keys, keys[i]);
-	return 0;
-}
-
-/* Fetches the next batch_size fresh keys into b, inside the open
+/* Stages the messages the source thread fetched for b, inside the open
  * transaction. Source failures are kept in b (handled once b is stored);
  * -1 only for a store error. */
 static int
-stage_batch(const struct source_ops *ops, struct source *src, const struct strlist *fresh,
-	    size_t *off, size_t batch_size, struct batch *b, struct fetch_stats *st)
+stage_batch(struct source_ahead *sa, struct batch *b, struct fetch_stats *st)
 {
-	size_t n = fresh->n - *off < batch_size ? fresh->n - *off : batch_size;
 	double mark = now_s();
 
 	err_clear(&b->ferr);
-	b->offered = n;
-	b->frc = ops->fetch(src, (const char *const *)fresh->items + *off, n, stage_cb, b,
-			    &b->ferr);
-	*off += n;
+	b->frc = source_ahead_collect(sa, stage_cb, b, &b->ferr);
 	lap(&st->times.source, &mark);
 	if (b->frc > 0)
 		return -1; /* stage_cb's store error, in b->e */
@@ -649,19 +625,52 @@ source_outcome(struct batch *b, struct fetch_stats *st, struct err *e)
 	return src_fail(b->frc, e);
 }
 
+/* Waits for the source thread's mark_done of the keys in marking; on
+ * success they move to done_keys, to be recorded in the store. */
+static int
+marked(struct source_ahead *sa, struct strlist *marking, struct strlist *done_keys,
+       struct fetch_stats *st, struct err *e)
+{
+	int rc;
+
+	if (marking->n == 0)
+		return 0;
+	rc = source_ahead_marked(sa, e);
+	if (rc != SRC_OK) {
+		strlist_release(marking);
+		return src_fail(rc, e);
+	}
+	st->marked_done += (int)marking->n;
+	for (size_t i = 0; i < marking->n; i++)
+		strlist_add(done_keys, marking->items[i]);
+	strlist_release(marking);
+	return 0;
+}
+
+/* Queues the fetch of the next batch of fresh keys for b. */
+static void
+fetch_ahead(struct source_ahead *sa, const struct strlist *fresh, size_t *off, size_t batch_size,
+	    struct batch *b)
+{
+	size_t n = fresh->n - *off < batch_size ? fresh->n - *off : batch_size;
+
+	b->offered = n;
+	source_ahead_fetch(sa, (const char *const *)fresh->items + *off, n);
+	*off += n;
+}
+
 int
 fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	  struct fetch_stats *st, struct err *e)
 {
 	const struct source_ops *ops = source_find(cfg->mailbox.conn.url);
 	struct strlist keys = STRLIST_INIT, fresh = STRLIST_INIT, redo = STRLIST_INIT;
-	struct strlist done_keys = STRLIST_INIT;
+	struct strlist done_keys = STRLIST_INIT, marking = STRLIST_INIT;
 	struct batch pair[2] = { { .s = s, .e = e }, { .s = s, .e = e } };
 	struct batch *cur = &pair[0], *next = &pair[1];
+	struct source_ahead *sa = NULL;
 	struct source *src = NULL;
-	const char **done = NULL;
 	size_t batch_size = (size_t)cfg->mailbox.batch, off = 0, handled = 0;
-	bool source_ok = true;
 	int rc;
 
 	if (!ops)
@@ -681,44 +690,63 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	if (known_keys(s, cur->source_id, &keys, &fresh, &redo, e) < 0 ||
 	    settle_unlisted(s, cur->source_id, &keys, e) < 0)
 		goto fail;
-	if (mark_done(ops, src, (const char *const *)redo.items, redo.n, &done_keys, st, e) < 0)
-		goto fail;
 
-	done = xcalloc(batch_size, sizeof(*done));
-	/* Each round: one transaction stages next and stores cur (staged and
-	 * committed by the round before, parsed meanwhile); then next goes to
-	 * the parser and cur's source copies are marked done. */
+	/* From here on the source belongs to its thread. Each round, one
+	 * transaction stores cur (staged and committed the round before, parsed
+	 * meanwhile) and stages next (fetched meanwhile); then next goes to the
+	 * parser, cur's source copies are marked done and the batch after next
+	 * is fetched, while the following round stores. */
+	sa = source_ahead_start(ops, src);
+	if (redo.n) {
+		source_ahead_mark_done(sa, (const char *const *)redo.items, redo.n);
+		for (size_t i = 0; i < redo.n; i++)
+			strlist_add(&marking, redo.items[i]);
+	}
+	if (off < fresh.n)
+		fetch_ahead(sa, &fresh, &off, batch_size, next);
 	for (;;) {
-		bool more = source_ok && off < fresh.n;
-		double mark;
+		bool more = next->offered > 0;
+		double mark = now_s();
 
-		if (cur->n == 0 && cur->offered == 0 && !more)
+		if (cur->n == 0 && cur->offered == 0 && !more && marking.n == 0)
 			break;
 		if (store_begin(s, e) < 0)
 			goto fail;
-		if (record_done(s, cur->source_id, &done_keys, e) < 0 ||
-		    (more && stage_batch(ops, src, &fresh, &off, batch_size, next, st) < 0) ||
-		    process_rows(ing, s, cur, st, e) < 0) {
+		if (process_rows(ing, s, cur, st, e) < 0) {
 			store_rollback(s);
 			goto fail;
 		}
+		/* The last batch's copies were marked done meanwhile. */
 		mark = now_s();
+		if (marked(sa, &marking, &done_keys, st, e) < 0) {
+			store_rollback(s);
+			goto fail;
+		}
+		lap(&st->times.mark_done, &mark);
+		if ((more && stage_batch(sa, next, st) < 0) ||
+		    record_done(s, cur->source_id, &done_keys, e) < 0) {
+			store_rollback(s);
+			goto fail;
+		}
 		/* Whatever was staged before a connection dropped is kept. */
 		if (store_commit(s, e) < 0)
 			goto fail;
 		lap(&st->times.commit, &mark);
 		strlist_release(&done_keys);
-		if (more) {
-			source_ok = next->frc == SRC_OK || next->frc == SRC_MSG_BAD;
-			/* Parsing starts only now that the raw bytes are on disk:
-			 * a parser crash must find them there on the next run. */
+		/* Parsing starts only now that the raw bytes are on disk: a parser
+		 * crash must find them there on the next run. */
+		if (more)
 			start_parsing(ing, next);
+		if (cur->n) {
+			const char **done = xcalloc(cur->n, sizeof(*done));
+
+			for (size_t i = 0; i < cur->n; i++) {
+				done[i] = cur->rows[i].key;
+				strlist_add(&marking, cur->rows[i].key);
+			}
+			source_ahead_mark_done(sa, done, cur->n);
+			free(done);
 		}
-		for (size_t i = 0; i < cur->n; i++)
-			done[i] = cur->rows[i].key;
-		if (mark_done(ops, src, done, cur->n, &done_keys, st, e) < 0)
-			goto fail;
-		lap(&st->times.mark_done, &mark);
 		handled += cur->offered;
 		batch_clear(cur);
 		if (progress_fn && cur->offered)
@@ -726,6 +754,10 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (source_outcome(cur, st, e) < 0)
 			goto fail;
 		cur->offered = 0;
+		if (more && (next->frc == SRC_OK || next->frc == SRC_MSG_BAD) && off < fresh.n)
+			fetch_ahead(sa, &fresh, &off, batch_size, cur);
+		/* The batch just staged is stored next round; the one being
+		 * fetched is staged then. */
 		cur = cur == &pair[0] ? &pair[1] : &pair[0];
 		next = cur == &pair[0] ? &pair[1] : &pair[0];
 	}
@@ -736,15 +768,19 @@ fail:
 	{
 		struct err ignored = ERR_INIT;
 
+		/* Marks already under way are recorded if they succeed. */
+		if (sa)
+			marked(sa, &marking, &done_keys, st, &ignored);
 		record_done_now(s, cur->source_id, &done_keys, &ignored);
 	}
 out:
+	source_ahead_stop(&sa);
 	strlist_release(&done_keys);
+	strlist_release(&marking);
 	for (int i = 0; i < 2; i++) {
 		batch_clear(&pair[i]);
 		free(pair[i].rows);
 	}
-	free(done);
 	strlist_release(&keys);
 	strlist_release(&fresh);
 	strlist_release(&redo);
