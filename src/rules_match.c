@@ -626,6 +626,7 @@ struct ctx {
 	size_t nvals, capvals;
 	struct strlist caps; /* name, value, name, value... of the current rule */
 	uint8_t gen; /* marks the maps' entries of this message */
+	bool hazard; /* the prefilter cannot tell (fold_hazard): try every rule */
 	unsigned char *cand; /* one byte per rule */
 	uint32_t *cands;     /* the rules marked in cand, as marked */
 	size_t ncands;
@@ -1079,16 +1080,19 @@ hay_addr(struct buf *b, const struct address *a)
 		hay_add(b, a->name, strlen(a->name));
 }
 
-/* dst = src with ASCII capitals lowercased, eight bytes at a time. */
-static void
+/* dst = src with ASCII capitals lowercased, eight bytes at a time. True
+ * when src holds a byte beyond ASCII. */
+static bool
 lower_ascii(char *dst, const char *src, size_t len)
 {
 	size_t i = 0;
+	uint64_t high = 0;
 
 	for (; i + 8 <= len; i += 8) {
 		uint64_t x, hep, upper;
 
 		memcpy(&x, src + i, 8);
+		high |= x;
 		hep = x & 0x7f7f7f7f7f7f7f7full;
 		/* per byte: 0x80 set when >= 'A' (and not when > 'Z'),
 		 * only for ASCII bytes */
@@ -1100,8 +1104,32 @@ lower_ascii(char *dst, const char *src, size_t len)
 	for (; i < len; i++) {
 		unsigned char ch = (unsigned char)src[i];
 
+		high |= ch;
 		dst[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
 	}
+	return (high & 0x8080808080808080ull) != 0;
+}
+
+/* Caseless under Unicode, 'k' matches KELVIN SIGN (U+212A) and 's' LONG S
+ * (U+017F): a caseless word of ASCII letters may match text that does not
+ * hold it. True when s holds either (then no rule is skipped). */
+static bool
+fold_hazard(const char *s, size_t len)
+{
+	const char *p = s, *end = s + len;
+
+	while ((p = memchr(p, 0xc5, (size_t)(end - p))) && p + 1 < end) {
+		if ((unsigned char)p[1] == 0xbf)
+			return true;
+		p++;
+	}
+	p = s;
+	while ((p = memchr(p, 0xe2, (size_t)(end - p))) && p + 2 < end) {
+		if ((unsigned char)p[1] == 0x84 && (unsigned char)p[2] == 0xaa)
+			return true;
+		p++;
+	}
+	return false;
 }
 
 /* Does word l occur in h, with the word boundaries it needs? A boundary
@@ -1215,7 +1243,8 @@ prefilter(struct ctx *c)
 			char *lo = hays[h].lower;
 			size_t nseen = 0;
 
-			lower_ascii(lo, src, len);
+			if (lower_ascii(lo, src, len) && !c->hazard && fold_hazard(lo, len))
+				c->hazard = true;
 			/* Over the lowercased copy (padded with NULs: each
 			 * position loads four bytes): the trigrams (the index's
 			 * keys, each looked up once) and the 4-grams (to check
@@ -1353,7 +1382,7 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	if (fn) {
 		/* the trace names every rule, skipped or tried */
 		for (size_t i = 0; i < rs->nrules && !out->stopped; i++) {
-			if (rs->rules[i].lits.n && !c.cand[i]) {
+			if (rs->rules[i].lits.n && !c.cand[i] && !c.hazard) {
 				trace(&c, &rs->rules[i], RULE_TRACE_SKIP, NULL, false, NULL,
 				      "none of the words it needs is in the message");
 				continue;
@@ -1366,6 +1395,13 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 		 * the rules it skips. */
 		size_t a = 0, k = 0;
 
+		if (c.hazard) {
+			/* every rule a candidate, in order */
+			c.ncands = 0;
+			for (size_t i = 0; i < rs->nrules; i++)
+				if (rs->rules[i].lits.n)
+					c.cands[c.ncands++] = (uint32_t)i;
+		}
 		if (c.ncands > 1)
 			qsort(c.cands, c.ncands, sizeof(*c.cands), u32_cmp);
 		while (!out->stopped && (a < rs->nalways || k < c.ncands)) {

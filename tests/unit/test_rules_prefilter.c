@@ -162,6 +162,11 @@ static const struct {
 	{ "body matches /Gent/wi", "Question", "the university of GENT", false, true },
 	{ "body matches /Köln/w", "Question", "in Koeln or koln", true, false },
 	{ "body matches /Köln/w", "Question", "in Köln", false, true },
+	/* caseless, 's' is also LONG S and 'k' KELVIN SIGN: no skipping then */
+	{ "body matches /casino/i", "Question", "online ca\xc5\xbfino", false, true },
+	{ "body matches /kelvin/wi", "Question", "\xe2\x84\xaa" "elvin", false, true },
+	{ "body matches /casino/", "Question", "online ca\xc5\xbfino", false, false },
+	{ "body matches /casino/i", "Question", "online ca\xc5\xa1ino", true, false },
 	/* not: never skipped */
 	{ "not body contains \"heidelberg\"", "Question", plain, false, true },
 	{ "not body contains \"apply\"", "Question", plain, false, false },
@@ -321,7 +326,8 @@ static const char *const pool[] = {
 	"pers", "personal", "Gent", "gent", "agent", "Köln", "köln", "KÖLN", "Österreich",
 	"österreichisch", "deutsch", "Deutschland", "call", "Call", "the consortium", "best",
 	"Estonia", "Grüße", "grüße", "x_y", "a1b", "résumé", "Résumé", "PARIS", "Paris", "pari",
-	"Genova", "geno", "nova", "Müller", "muller", "e-mail", "email", "F.R.S.-FNRS",
+	"Genova", "geno", "nova", "Müller", "muller", "e-mail", "email", "F.R.S.-FNRS", "casino",
+	"ca\xc5\xbfino", "kelvin",
 };
 static const char *const seps[] = { " ", " ", " ", ", ", "\n", "«", "»", "_", "1", "", "é",
 				    "-", ".", "  " };
