@@ -44,7 +44,8 @@ dir = $top/rules
 dir = $top/templates
 CONF
 t0=$(now)
-/usr/bin/env time -f '%M' -o "$out/rss" "$SECDESK" -q -c "$out/desk/secdesk.conf" fetch
+/usr/bin/env time -f '%M' -o "$out/rss" "$SECDESK" -v -c "$out/desk/secdesk.conf" fetch \
+	>"$out/desk.out" 2>"$out/desk.err" || { echo "secdesk fetch failed:"; cat "$out/desk.err"; }
 t1=$(now)
 sd=$(rate "$N" "$t0" "$t1")
 rss_kb=$(tail -n 1 "$out/rss")
@@ -53,6 +54,16 @@ python3 -c "print('ratio to the bare loop: %.0f%%' % (100.0 * $sd / $bare))"
 python3 -c "print('input: %.1f MB, %.1f MB/s' % ($bytes / 1e6, $bytes / 1e6 / ($t1 - $t0)))"
 left=$(ls "$out/desk/inbox/new" | wc -l)
 echo "left in new/: $left"
+# Where the storing thread's time went (secdesk -v), as messages/s per stage.
+grep -o 'stage times: .*' "$out/desk.err" || true
+python3 - "$N" "$(grep -o 'stage times: .*' "$out/desk.err")" <<'PY' || true
+import re, sys
+n = int(sys.argv[1])
+for name, secs in re.findall(r'([a-z ]+) ([0-9.]+) s', sys.argv[2]):
+    name = name.strip().replace('stage times: ', '')
+    rate = n / float(secs) if float(secs) > 0 else float('inf')
+    print('  %-12s %6.2f s  %9.0f msgs/s' % (name, float(secs), rate))
+PY
 
 for b in "$top"/bench/*.sh; do
 	case "$b" in */run.sh) continue ;; esac
