@@ -44,8 +44,13 @@ utf8_valid(const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq(p + i, n - i);
+		size_t l;
 
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		l = utf8_seq(p + i, n - i);
 		if (!l)
 			return false;
 		i += l;
@@ -98,7 +103,8 @@ static void
 fold_start(struct fold *f, struct buf *b, const char *name)
 {
 	f->b = b;
-	buf_addf(b, "%s:", name);
+	buf_addstr(b, name);
+	buf_addch(b, ':');
 	f->col = strlen(name) + 1;
 }
 
@@ -226,6 +232,17 @@ fold_encoded(struct fold *f, const char *s)
 	}
 }
 
+/* A word of l bytes at p that must go as an encoded word: not ASCII, or
+ * it could be read as one. */
+static bool
+word_needs_encoding(const char *p, size_t l)
+{
+	for (size_t i = 0; i < l; i++)
+		if ((unsigned char)p[i] >= 0x80 || (p[i] == '=' && i + 1 < l && p[i + 1] == '?'))
+			return true;
+	return false;
+}
+
 static int
 check_value(const char *name, const char *value, struct err *e)
 {
@@ -255,11 +272,7 @@ mime_header(struct buf *b, const char *name, const char *value, struct err *e)
 			break;
 		l = strcspn(p, " \t");
 		while (*p) {
-			char *w = xstrndup(p, l);
-			bool enc = !is_ascii(w) || strstr(w, "=?");
-
-			free(w);
-			if (!enc)
+			if (!word_needs_encoding(p, l))
 				break;
 			if (!run)
 				run = p;

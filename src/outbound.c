@@ -492,7 +492,9 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 			if (msgid_ok(c->refs->items[i]) &&
 			    strcmp(c->refs->items[i], c->in_reply_to) != 0)
 				buf_addf(&refs, "<%s> ", c->refs->items[i]);
-		buf_addf(&refs, "<%s>", c->in_reply_to);
+		buf_addch(&refs, '<');
+		buf_addstr(&refs, c->in_reply_to);
+		buf_addch(&refs, '>');
 	}
 
 	if (mime_header_addrs(&msg, "From", &from, 1, e) < 0 ||
@@ -502,9 +504,13 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	    mime_header(&msg, "Subject", subject, e) < 0 ||
 	    mime_header_raw(&msg, "Date", date, e) < 0)
 		goto out;
-	buf_addf(&msg, "Message-ID: <%s>\r\n", msgid);
+	buf_addstr(&msg, "Message-ID: <");
+	buf_addstr(&msg, msgid);
+	buf_addstr(&msg, ">\r\n");
 	if (refs.len) {
-		buf_addf(&msg, "In-Reply-To: <%s>\r\n", c->in_reply_to);
+		buf_addstr(&msg, "In-Reply-To: <");
+		buf_addstr(&msg, c->in_reply_to);
+		buf_addstr(&msg, ">\r\n");
 		if (mime_header_raw(&msg, "References", refs.data, e) < 0)
 			goto out;
 	}
@@ -523,10 +529,11 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	mid = record_message(s, c, ob, subject, msgid, refs.len ? refs.data : "", body, e);
 	if (mid < 0)
 		goto out;
-	for (size_t i = 0; i < c->nto; i++)
-		buf_addf(&rcpts, "%s%s", rcpts.len ? "," : "", c->to[i].addr);
-	for (size_t i = 0; i < c->ncc; i++)
-		buf_addf(&rcpts, "%s%s", rcpts.len ? "," : "", c->cc[i].addr);
+	for (size_t i = 0; i < c->nto + c->ncc; i++) {
+		if (rcpts.len)
+			buf_addch(&rcpts, ',');
+		buf_addstr(&rcpts, i < c->nto ? c->to[i].addr : c->cc[i - c->nto].addr);
+	}
 	if (outbox_queue(s, c->ticket_id, mid, c->kind,
 			 c->automatic ? "" : ob->cfg->desk.address, rcpts.data, msg.data, msg.len,
 			 outbox_id, e) < 0)

@@ -401,13 +401,17 @@ emit(struct rstate *rs, const char *s, size_t n, bool value)
 	if (buf_grow(rs->out, n) < 0)
 		return err_set(rs->e, EXIT_DATAERR, "rendered mail larger than %zu bytes",
 			       rs->out->max);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	if (!(value && rs->in_header)) {
+		buf_add(rs->out, s, n);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
 
-		/* A value in the header part can never break a line. */
-		if (value && rs->in_header && (c < 0x20 || c == 0x7f) && c != '\t')
-			c = ' ';
-		buf_addch(rs->out, c);
+			/* A value in the header part can never break a line. */
+			if ((c < 0x20 || c == 0x7f) && c != '\t')
+				c = ' ';
+			buf_addch(rs->out, c);
+		}
 	}
 	if (rs->in_header) {
 		const char *d = rs->out->data;
