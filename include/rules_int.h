@@ -155,6 +155,11 @@ struct ruleset {
  * UTF-8 letters; a caseless one's are ASCII only. */
 void rules_literals(const char *pattern, bool caseless, struct litset *lits);
 void litset_release(struct litset *l);
+/* The prefilter's folding of a two-byte UTF-8 Latin letter (lowercase
+ * where its case pairs simply), and whether a caseless pattern's letter
+ * matches exactly the letters of its fold (for the tests). */
+void rules_latin_fold(unsigned char *b0, unsigned char *b1);
+bool rules_latin_caseless_safe(unsigned char b0, unsigned char b1);
 /* Computes r->lits from its tests, each word with the haystack of its
  * test's field (header names are added to rs->hdr_names). */
 void rules_prefilter_rule(struct ruleset *rs, struct rule *r);

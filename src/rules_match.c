@@ -146,6 +146,57 @@ skip_quant(const char *p, size_t *i)
 	return zero;
 }
 
+/* Latin letters beyond ASCII: a two-byte UTF-8 letter of U+00C0..U+017F
+ * lowercased where its case pairs simply (É to é, Ł to ł), anything else
+ * left as it is. The haystacks and every word's lower form are folded
+ * alike, so that a caseless word may hold such letters. */
+static inline void
+latin_fold(unsigned char *b0, unsigned char *b1)
+{
+	unsigned cp;
+
+	if (*b0 < 0xc3 || *b0 > 0xc5 || (*b1 & 0xc0) != 0x80)
+		return;
+	cp = (unsigned)(*b0 & 0x1f) << 6 | (*b1 & 0x3fu);
+	if (cp >= 0xc0 && cp <= 0xde && cp != 0xd7)
+		cp += 0x20;
+	else if ((cp >= 0x100 && cp <= 0x12f) || (cp >= 0x132 && cp <= 0x137) ||
+		 (cp >= 0x14a && cp <= 0x177))
+		cp |= 1;
+	else if (((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e)) && (cp & 1))
+		cp++;
+	*b0 = (unsigned char)(0xc0 | cp >> 6);
+	*b1 = (unsigned char)(0x80 | (cp & 0x3f));
+}
+
+/* Whether a caseless pattern's letter b0 b1 matches exactly the letters
+ * that latin_fold() takes to its own fold: not ß (ẞ), å (Å, ANGSTROM
+ * SIGN), ÿ (Ÿ), İ, ı, ĸ, ŉ, ſ (s) or anything beyond U+017F. */
+static bool
+latin_caseless_safe(unsigned char b0, unsigned char b1)
+{
+	unsigned cp;
+
+	if (b0 < 0xc3 || b0 > 0xc5 || (b1 & 0xc0) != 0x80)
+		return false;
+	cp = (unsigned)(b0 & 0x1f) << 6 | (b1 & 0x3fu);
+	return cp != 0xd7 && cp != 0xf7 && cp != 0xdf && cp != 0xff && cp != 0xc5 && cp != 0xe5 &&
+	       cp != 0x130 && cp != 0x131 && cp != 0x138 && cp != 0x149 && cp != 0x178 &&
+	       cp != 0x17f;
+}
+
+void
+rules_latin_fold(unsigned char *b0, unsigned char *b1)
+{
+	latin_fold(b0, b1);
+}
+
+bool
+rules_latin_caseless_safe(unsigned char b0, unsigned char b1)
+{
+	return latin_caseless_safe(b0, b1);
+}
+
 /* The literal text being read: both forms, and where it began. */
 struct run {
 	struct buf lower, exact;
@@ -171,6 +222,15 @@ run_add(struct run *run, const char *s, size_t n, bool at_start, bool after_wb)
 {
 	if (run->lower.len == 0)
 		run->flags = (at_start ? LIT_AT_START : 0u) | (after_wb ? LIT_WB_LEFT : 0u);
+	if (n == 2) {
+		unsigned char b0 = (unsigned char)s[0], b1 = (unsigned char)s[1];
+
+		buf_add(&run->exact, s, 2);
+		latin_fold(&b0, &b1);
+		buf_addch(&run->lower, b0);
+		buf_addch(&run->lower, b1);
+		return;
+	}
 	for (size_t k = 0; k < n; k++) {
 		unsigned char c = (unsigned char)s[k];
 
@@ -315,10 +375,12 @@ lits_seq(const char *p, size_t *i, bool ci, struct litset *out, int depth)
 				(*i)++;
 			n = *i - start;
 			q = skip_quant(p, i);
-			/* Caseless, a letter beyond ASCII has other forms (and
-			 * other lengths): the word stops there. Case-sensitive,
-			 * its bytes are the word's. */
-			if (ci || q == 1) {
+			/* Caseless, a letter beyond ASCII may have other forms
+			 * (and other lengths): the word stops there, but at the
+			 * Latin letters latin_fold() folds. Case-sensitive, its
+			 * bytes are the word's. */
+			if (q == 1 || (ci && !(n == 2 && latin_caseless_safe((unsigned char)p[start],
+									    (unsigned char)p[start + 1])))) {
 				flush_run(&run, ci, out, &bestscore, 0);
 				continue;
 			}
@@ -1243,8 +1305,16 @@ prefilter(struct ctx *c)
 			char *lo = hays[h].lower;
 			size_t nseen = 0;
 
-			if (lower_ascii(lo, src, len) && !c->hazard && fold_hazard(lo, len))
-				c->hazard = true;
+			if (lower_ascii(lo, src, len)) {
+				if (!c->hazard && fold_hazard(lo, len))
+					c->hazard = true;
+				for (size_t i = 0; i + 1 < len; i++)
+					if ((unsigned char)lo[i] >= 0xc3 && (unsigned char)lo[i] <= 0xc5) {
+						latin_fold((unsigned char *)lo + i,
+							   (unsigned char *)lo + i + 1);
+						i++;
+					}
+			}
 			/* Over the lowercased copy (padded with NULs: each
 			 * position loads four bytes): the trigrams (the index's
 			 * keys, each looked up once) and the 4-grams (to check

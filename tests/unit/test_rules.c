@@ -317,9 +317,12 @@ static const struct {
 	{ "\\.de$", false, ".de" },
 	{ "(?i)abc", false, "" },
 	{ "[abc]def", false, "def" },
-	/* caseless, a letter beyond ASCII ends the word; case-sensitive it is
-	 * part of it */
-	{ "Österreich", true, "sterreich" },
+	/* caseless, a letter beyond ASCII ends the word but for the Latin
+	 * letters that fold simply; case-sensitive it is part of it */
+	{ "Österreich", true, "österreich" },
+	{ "Straße", true, "stra" },
+	{ "Kraków|Łódź", true, "kraków łódź" },
+	{ "İstanbul", true, "stanbul" },
 	{ "Österreich", false, "Österreich" },
 	{ "\\b(?:Köln|Pécs)\\b", false, "<Köln> <Pécs>" },
 	{ "(?<city>Lyon|Paris)", false, "Lyon Paris" },

@@ -327,7 +327,8 @@ static const char *const pool[] = {
 	"österreichisch", "deutsch", "Deutschland", "call", "Call", "the consortium", "best",
 	"Estonia", "Grüße", "grüße", "x_y", "a1b", "résumé", "Résumé", "PARIS", "Paris", "pari",
 	"Genova", "geno", "nova", "Müller", "muller", "e-mail", "email", "F.R.S.-FNRS", "casino",
-	"ca\xc5\xbfino", "kelvin",
+	"ca\xc5\xbfino", "kelvin", "ÉCOLE", "école", "Łódź", "ŁÓDŹ", "łódź", "Straße", "STRASSE",
+	"İstanbul", "istanbul",
 };
 static const char *const seps[] = { " ", " ", " ", ", ", "\n", "«", "»", "_", "1", "", "é",
 				    "-", ".", "  " };
@@ -442,6 +443,94 @@ test_random_alike(void **state)
 	buf_release(&b);
 }
 
+
+/* Every caseless-safe Latin letter matches, caseless under Unicode, the
+ * letters with the same fold and no other character of the BMP: what the
+ * prefilter's folding of words and haystacks relies on. */
+static size_t
+utf8_put(char *out, unsigned cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	out[0] = (char)(0xe0 | cp >> 12);
+	out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[2] = (char)(0x80 | (cp & 0x3f));
+	return 3;
+}
+
+static void
+test_latin_fold(void **state)
+{
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	char *subject = xmalloc(3 * 0x10000 + 1);
+	size_t nsafe = 0;
+
+	(void)state;
+	for (unsigned a = 0xc0; a < 0x180; a++) {
+		char pat[4], fa[2], fb[2];
+		size_t n = 0;
+		int errc;
+		PCRE2_SIZE erroff;
+		pcre2_code *re;
+
+		utf8_put(pat, a);
+		pat[2] = '\0';
+		if (!rules_latin_caseless_safe((unsigned char)pat[0], (unsigned char)pat[1]))
+			continue;
+		nsafe++;
+		memcpy(fa, pat, 2);
+		rules_latin_fold((unsigned char *)fa, (unsigned char *)fa + 1);
+		re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+				   PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP, &errc, &erroff, NULL);
+		assert_non_null(re);
+		/* the same fold: each must match */
+		for (unsigned b = 0xc0; b < 0x180; b++) {
+			char tb[3];
+
+			utf8_put(tb, b);
+			memcpy(fb, tb, 2);
+			rules_latin_fold((unsigned char *)fb, (unsigned char *)fb + 1);
+			if (memcmp(fa, fb, 2) == 0 &&
+			    pcre2_match(re, (PCRE2_SPTR)tb, 2, 0, 0, md, NULL) < 0)
+				fail_msg("U+%04X does not match U+%04X, yet they fold alike", a, b);
+		}
+		/* every other character of the BMP: none may match */
+		for (unsigned b = 1; b < 0x10000; b++) {
+			char tb[3];
+			size_t k;
+
+			if (b >= 0xd800 && b < 0xe000)
+				continue;
+			k = utf8_put(tb, b);
+			if (k == 2) {
+				memcpy(fb, tb, 2);
+				rules_latin_fold((unsigned char *)fb, (unsigned char *)fb + 1);
+				if (memcmp(fa, fb, 2) == 0)
+					continue;
+			}
+			memcpy(subject + n, tb, k);
+			n += k;
+		}
+		if (pcre2_match(re, (PCRE2_SPTR)subject, n, 0, 0, md, NULL) >= 0) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+			fail_msg("U+%04X matches a character of another fold at byte %zu", a,
+				 (size_t)ov[0]);
+		}
+		pcre2_code_free(re);
+	}
+	assert_true(nsafe > 150);
+	free(subject);
+	pcre2_match_data_free(md);
+}
+
 static int
 setup(void **state)
 {
@@ -473,6 +562,7 @@ main(void)
 		cmocka_unit_test(test_body_cap),
 		cmocka_unit_test(test_corpus_alike),
 		cmocka_unit_test(test_random_alike),
+		cmocka_unit_test(test_latin_fold),
 	};
 
 	return cmocka_run_group_tests(t, setup, teardown);
