@@ -133,23 +133,28 @@ query_int(struct store *s, const char *sql, const char *text, int64_t n, struct 
 }
 
 /* One automatic mail to addr: the per-sender log and the count of its
- * minute, in the caller's transaction. */
+ * minute, in the caller's transaction. A limit set to 0 is off and keeps
+ * no records: turned on later, it counts from then. */
 static int
-log_automatic(struct store *s, const char *addr, struct err *e)
+log_automatic(const struct config *cfg, struct store *s, const char *addr, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO autoreply_log (addr, at) VALUES (?, ?)",
-					 e);
+	sqlite3_stmt *st;
 	int64_t now = store_now();
 
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	if (cfg->ack.per_sender_limit > 0) {
+		st = store_prepare(s, "INSERT INTO autoreply_log (addr, at) VALUES (?, ?)", e);
+		if (!st)
+			return -1;
+		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_reset(st);
+			return store_error(s, e, "cannot log automatic mail");
+		}
 		sqlite3_reset(st);
-		return store_error(s, e, "cannot log automatic mail");
 	}
-	sqlite3_reset(st);
+	if (cfg->ack.hourly_limit <= 0)
+		return 0;
 	st = store_prepare(s, "INSERT INTO autoreply_count (minute, n) VALUES (?, 1)"
 			   " ON CONFLICT (minute) DO UPDATE SET n = n + 1", e);
 	if (!st)
@@ -621,7 +626,7 @@ queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 			}
 		} else {
 			for (size_t i = 0; i < nto && rc == 0; i++)
-				rc = log_automatic(s, to[i].addr, e);
+				rc = log_automatic(ob->cfg, s, to[i].addr, e);
 			if (rc == 0)
 				rc = store_event(s, t->id, "secdesk", "notified", NULL, q->id, e);
 			(*n)++;
@@ -737,7 +742,7 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 			if (store_event(s, t.id, "secdesk", "ack-failed", NULL, ce.msg, e) < 0)
 				goto out;
 		} else {
-			if (log_automatic(s, m->from.addr, e) < 0)
+			if (log_automatic(ob->cfg, s, m->from.addr, e) < 0)
 				goto out;
 			res->acks_queued++;
 		}

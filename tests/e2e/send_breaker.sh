@@ -2,7 +2,8 @@
 # The hourly breaker of automatic mail ([ack] hourly_limit), counted per
 # minute in autoreply_count (schema step 2): it holds at the limit, still
 # holds within the hour, lets mail through again once the hour has passed,
-# and a store of schema version 1 keeps its count across the migration.
+# limits set to 0 keep no records, and a store of schema version 1 keeps
+# its count across the migration.
 . "$TOP/tests/lib.sh"
 
 d=$T_DIR/desk
@@ -39,6 +40,14 @@ check_eq "in a new minute row" 2 "$(q "SELECT count(*) FROM autoreply_count")"
 # send prunes the counts older than two hours (and the log as before).
 at 20000 -q send >/dev/null 2>&1
 check_eq "send prunes old minutes" 0 "$(q "SELECT count(*) FROM autoreply_count")"
+
+# --- limits set to 0 are off and keep no records ---
+d=$T_DIR/desk0
+make_config "$d"
+printf '[ack]\nhourly_limit = 0\nper_sender_limit = 0\n' >>"$d/secdesk.conf"
+at 0 -q ingest "$T_DIR/m1.eml" >/dev/null 2>&1
+check_eq "limits off: acked, nothing logged or counted" "1 0 0" \
+	"$(acks) $(q "SELECT count(*) FROM autoreply_log") $(q "SELECT count(*) FROM autoreply_count")"
 
 # --- migration: a store of schema version 1 with automatic mail logged ---
 d=$T_DIR/desk1
