@@ -1204,12 +1204,19 @@ lit_found(const struct haystack *h, const struct lit *l)
 	const char *w = h->exact && l->exact ? l->exact : l->lower;
 	const char *p = base, *end = base + h->len;
 
-	while ((p = memmem(p, (size_t)(end - p), w, l->len))) {
+	p = memmem(p, (size_t)(end - p), w, l->len);
+	while (p) {
 		if ((!(l->flags & LIT_WB_LEFT) || p == base || !ascii_word((unsigned char)p[-1])) &&
 		    (!(l->flags & LIT_WB_RIGHT) || p + l->len == end ||
 		     !ascii_word((unsigned char)p[l->len])))
 			return true;
+		/* The word is there, but inside another ("pers" of
+		 * "personalised", often many times): the next occurrences
+		 * by the first byte, without memmem's setup each time. */
 		p++;
+		while ((p = memchr(p, w[0], (size_t)(end - p))) &&
+		       ((size_t)(end - p) < l->len || memcmp(p, w, l->len) != 0))
+			p++;
 	}
 	return false;
 }
@@ -1295,7 +1302,8 @@ prefilter(struct ctx *c)
 			src = b.data ? b.data : "";
 			len = b.len;
 		}
-		hays[h].lower = xcalloc(len + 4, 1);
+		hays[h].lower = xmalloc(len + 4);
+		memset(hays[h].lower + len, 0, 4);
 		hays[h].len = len;
 		if (len + 1 > seen_cap) {
 			seen_cap = len + 1;
