@@ -1454,7 +1454,7 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	}
 	c.gen = map_gen;
 	c.cand = xcalloc(rs->nrules + 1, 1);
-	c.cands = xcalloc(rs->nrules + 1, sizeof(*c.cands));
+	c.cands = xreallocarray(NULL, rs->nrules + 1, sizeof(*c.cands));
 	prefilter(&c);
 
 	if (fn) {
