@@ -647,16 +647,17 @@ marked(struct source_ahead *sa, struct strlist *marking, struct strlist *done_ke
 	return 0;
 }
 
-/* Queues the fetch of the next batch of fresh keys for b. */
-static void
-fetch_ahead(struct source_ahead *sa, const struct strlist *fresh, size_t *off, size_t batch_size,
-	    struct batch *b)
+/* Queues the fetch of the next batch of fresh keys; how many (0: none
+ * left). */
+static size_t
+fetch_ahead(struct source_ahead *sa, const struct strlist *fresh, size_t *off, size_t batch_size)
 {
 	size_t n = fresh->n - *off < batch_size ? fresh->n - *off : batch_size;
 
-	b->offered = n;
-	source_ahead_fetch(sa, (const char *const *)fresh->items + *off, n);
+	if (n)
+		source_ahead_fetch(sa, (const char *const *)fresh->items + *off, n);
 	*off += n;
+	return n;
 }
 
 int
@@ -670,7 +671,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	struct batch *cur = &pair[0], *next = &pair[1];
 	struct source_ahead *sa = NULL;
 	struct source *src = NULL;
-	size_t batch_size = (size_t)cfg->mailbox.batch, off = 0, handled = 0;
+	size_t batch_size = (size_t)cfg->mailbox.batch, off = 0, handled = 0, ahead;
 	int rc;
 
 	if (!ops)
@@ -692,39 +693,51 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		goto fail;
 
 	/* From here on the source belongs to its thread. Each round, one
-	 * transaction stores cur (staged and committed the round before, parsed
-	 * meanwhile) and stages next (fetched meanwhile); then next goes to the
-	 * parser, cur's source copies are marked done and the batch after next
-	 * is fetched, while the following round stores. */
+	 * transaction stages next (fetched during the last round) and stores
+	 * cur (staged and committed the round before, parsed meanwhile); then
+	 * next goes to the parser and cur's source copies are marked done. The
+	 * batch after next is fetched as soon as next is staged. */
 	sa = source_ahead_start(ops, src);
 	if (redo.n) {
 		source_ahead_mark_done(sa, (const char *const *)redo.items, redo.n);
 		for (size_t i = 0; i < redo.n; i++)
 			strlist_add(&marking, redo.items[i]);
+		if (marked(sa, &marking, &done_keys, st, e) < 0)
+			goto fail;
 	}
-	if (off < fresh.n)
-		fetch_ahead(sa, &fresh, &off, batch_size, next);
+	ahead = fetch_ahead(sa, &fresh, &off, batch_size);
 	for (;;) {
-		bool more = next->offered > 0;
-		double mark = now_s();
+		bool more = ahead > 0;
+		struct err merr;
+		double mark;
+		int mrc;
 
 		if (cur->n == 0 && cur->offered == 0 && !more && marking.n == 0)
 			break;
 		if (store_begin(s, e) < 0)
 			goto fail;
+		if (more) {
+			next->offered = ahead;
+			if (stage_batch(sa, next, st) < 0) {
+				store_rollback(s);
+				goto fail;
+			}
+			ahead = next->frc == SRC_OK || next->frc == SRC_MSG_BAD
+					? fetch_ahead(sa, &fresh, &off, batch_size)
+					: 0;
+		}
 		if (process_rows(ing, s, cur, st, e) < 0) {
 			store_rollback(s);
 			goto fail;
 		}
-		/* The last batch's copies were marked done meanwhile. */
+		/* The last batch's copies were marked done meanwhile. If that
+		 * failed (the connection went away), what this round stored is
+		 * still committed: the copies are marked again by the next run. */
 		mark = now_s();
-		if (marked(sa, &marking, &done_keys, st, e) < 0) {
-			store_rollback(s);
-			goto fail;
-		}
+		merr = (struct err)ERR_INIT;
+		mrc = marked(sa, &marking, &done_keys, st, &merr);
 		lap(&st->times.mark_done, &mark);
-		if ((more && stage_batch(sa, next, st) < 0) ||
-		    record_done(s, cur->source_id, &done_keys, e) < 0) {
+		if (record_done(s, cur->source_id, &done_keys, e) < 0) {
 			store_rollback(s);
 			goto fail;
 		}
@@ -732,6 +745,10 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (store_commit(s, e) < 0)
 			goto fail;
 		lap(&st->times.commit, &mark);
+		if (mrc < 0) {
+			*e = merr;
+			goto fail;
+		}
 		strlist_release(&done_keys);
 		/* Parsing starts only now that the raw bytes are on disk: a parser
 		 * crash must find them there on the next run. */
@@ -754,10 +771,6 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (source_outcome(cur, st, e) < 0)
 			goto fail;
 		cur->offered = 0;
-		if (more && (next->frc == SRC_OK || next->frc == SRC_MSG_BAD) && off < fresh.n)
-			fetch_ahead(sa, &fresh, &off, batch_size, cur);
-		/* The batch just staged is stored next round; the one being
-		 * fetched is staged then. */
 		cur = cur == &pair[0] ? &pair[1] : &pair[0];
 		next = cur == &pair[0] ? &pair[1] : &pair[0];
 	}
@@ -768,9 +781,8 @@ fail:
 	{
 		struct err ignored = ERR_INIT;
 
-		/* Marks already under way are recorded if they succeed. */
-		if (sa)
-			marked(sa, &marking, &done_keys, st, &ignored);
+		/* Marks still under way are left to the next run, which finds
+		 * those copies gone or done and settles them. */
 		record_done_now(s, cur->source_id, &done_keys, &ignored);
 	}
 out:
