@@ -451,6 +451,19 @@ mime_base64_encode(struct buf *b, const unsigned char *d, size_t len)
 		buf_addstr(b, "\r\n");
 }
 
+/* What mime_text_body makes of each byte: copied, a line end, dropped
+ * (CR), or one that calls for an encoding (8-bit, or a control character
+ * other than tab). */
+enum { BC_PLAIN, BC_LF, BC_CR, BC_HIGH };
+static const unsigned char body_class[256] = {
+	[0x00 ... 0x08] = BC_HIGH,
+	['\n'] = BC_LF,
+	[0x0b ... 0x0c] = BC_HIGH,
+	['\r'] = BC_CR,
+	[0x0e ... 0x1f] = BC_HIGH,
+	[0x80 ... 0xff] = BC_HIGH,
+};
+
 int
 mime_text_body(struct buf *b, const char *text, struct err *e)
 {
@@ -459,34 +472,45 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 	struct buf norm = BUF_INIT;
 	int rc = 0;
 
-	if (!utf8_valid(text, len))
-		return err_set(e, EXIT_DATAERR, "mail body: invalid UTF-8");
-	/* CRLF line ends, and a final one; CRs of the text dropped. A line at
-	 * a time: this runs for every automatic mail. */
+	/* CRLF line ends, and a final one; CRs of the text dropped; runs of
+	 * plain characters copied whole. This runs for every automatic mail,
+	 * and a partner notice quotes up to NOTICE_BODY_MAX of the inquiry. */
 	if (buf_grow(&norm, len + len / 16 + 2) < 0)
 		return err_set(e, EXIT_DATAERR, "mail too large");
-	for (const char *p = text, *end = text + len; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end, *run = p;
+	{
+		const unsigned char *p = (const unsigned char *)text, *end = p + len, *run = p;
 
-		cur = 0;
-		for (const char *q = p; q < le; q++) {
-			unsigned char c = (unsigned char)*q;
+		while (p < end) {
+			const unsigned char *start = p;
 
-			if (c == '\r') {
-				buf_add(&norm, run, (size_t)(q - run));
-				run = q + 1;
+			while (p < end && body_class[*p] == BC_PLAIN)
+				p++;
+			cur += (size_t)(p - start);
+			if (p == end)
+				break;
+			if (body_class[*p] == BC_HIGH) {
+				high++;
+				cur++;
+				p++;
 				continue;
 			}
-			high += c >= 0x80 || (c < 0x20 && c != '\t');
-			cur++;
+			buf_add(&norm, run, (size_t)(p - run));
+			if (*p == '\n') {
+				buf_add(&norm, "\r\n", 2);
+				if (cur > longest)
+					longest = cur;
+				cur = 0;
+			}
+			run = ++p;
 		}
-		buf_add(&norm, run, (size_t)(le - run));
-		if (nl)
-			buf_add(&norm, "\r\n", 2);
+		buf_add(&norm, run, (size_t)(end - run));
 		if (cur > longest)
 			longest = cur;
-		p = nl ? nl + 1 : end;
+	}
+	/* Text without 8-bit bytes is valid UTF-8 as it is. */
+	if (high && !utf8_valid(text, len)) {
+		buf_release(&norm);
+		return err_set(e, EXIT_DATAERR, "mail body: invalid UTF-8");
 	}
 	if (norm.len == 0 || norm.data[norm.len - 1] != '\n')
 		buf_addstr(&norm, "\r\n");
