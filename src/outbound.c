@@ -235,11 +235,13 @@ quote(const char *body, size_t max)
 		n = max;
 	}
 	end = body + n;
+	/* Room for the text and "> " on a line of every 32 bytes or so. */
+	buf_grow(&b, n + n / 16 + 64);
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		size_t l = eol ? (size_t)(eol - p) : (size_t)(end - p);
 
-		buf_addstr(&b, l ? "> " : ">");
+		buf_add(&b, "> ", l ? 2 : 1);
 		buf_add(&b, p, l);
 		buf_addch(&b, '\n');
 		p += l + (eol ? 1 : 0);
