@@ -267,7 +267,14 @@ store_begin(struct store *s, struct err *e)
 /* Indexes the messages added since the last commit, in one statement at the
  * end of the transaction: FTS5 flushes its pending terms at every statement
  * savepoint, so indexing each message as it is stored would write a segment
- * per message. */
+ * per message.
+ *
+ * The desk's automatic mail (acknowledgements, partner notices, reminders)
+ * is left out: it is our boilerplate around the inquiry's own text, which
+ * is indexed already, so it would only make every search match twice, and
+ * double the indexing work of a run. The index is thus partial: messages
+ * are never deleted and their indexed columns never change, so it needs
+ * no 'delete' commands. */
 static int
 index_pending(struct store *s, struct err *e)
 {
@@ -278,7 +285,7 @@ index_pending(struct store *s, struct err *e)
 	st = store_prepare(s, "INSERT INTO messages_fts (rowid, subject, body, names)"
 			   " SELECT id, subject, body, names FROM messages WHERE id > coalesce("
 			   "(SELECT CAST(value AS INTEGER) FROM state WHERE key = 'fts_upto'), 0)"
-			   " ORDER BY id", e);
+			   " AND kind NOT IN ('ack', 'notice', 'remind') ORDER BY id", e);
 	if (!st)
 		return -1;
 	if (sqlite3_step(st) != SQLITE_DONE) {
