@@ -160,6 +160,13 @@ static const char *const migrations[] = {
 	"  n INTEGER NOT NULL);"
 	"INSERT INTO autoreply_count (minute, n)"
 	"  SELECT at / 60, count(*) FROM autoreply_log GROUP BY at / 60;",
+
+	/* 2 -> 3: list --sort created and --sort priority walk an index and
+	 * stop at the limit instead of sorting every ticket. The expression
+	 * is the one src/cli/list.c sorts by, word for word. */
+	"CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created);"
+	"CREATE INDEX IF NOT EXISTS tickets_priority ON tickets((CASE priority WHEN 'low' THEN 0"
+	"  WHEN 'normal' THEN 1 WHEN 'high' THEN 2 WHEN 'urgent' THEN 3 ELSE 1 END));",
 };
 
 int

@@ -20,7 +20,9 @@ int cmd_list(int argc, char **argv, struct cli_ctx *ctx);
 	"EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id"                     \
 	" AND m.direction = 'out' AND m.kind = 'reply')"
 
-/* --sort FIELD: the SQL key, ascending. */
+/* --sort FIELD: the SQL key, ascending. The priority key is also the
+ * expression of the tickets_priority index (store_schema.c): keep them
+ * alike. */
 static const struct {
 	const char *name;
 	const char *key;

@@ -56,13 +56,16 @@ printf '[ack]\nhourly_limit = 3\nper_sender_limit = 0\n' >>"$d/secdesk.conf"
 "$SECDESK" -q -c "$d/secdesk.conf" db init >/dev/null 2>&1
 sqlite3 "$d/secdesk.db" "ALTER TABLE outbox DROP COLUMN rejected;
 ALTER TABLE outbox DROP COLUMN delivered; DROP TABLE autoreply_count;
+DROP INDEX tickets_created; DROP INDEX tickets_priority;
 PRAGMA user_version = 1;
 INSERT INTO autoreply_log (addr, at) VALUES ('a@example.org', $t0 - 600),
  ('b@example.org', $t0 - 500), ('c@example.org', $t0 - 400);"
 check_eq "a version 1 store" 1 "$(q "PRAGMA user_version")"
 make_mail "$T_DIR/n1.eml" "mig-1@example.org" "q1@example.org" "Question after upgrade"
 check_rc "ingest migrates it" 0 at 0 ingest "$T_DIR/n1.eml"
-check_eq "now version 2" 2 "$(q "PRAGMA user_version")"
+check_eq "now the current version (3)" 3 "$(q "PRAGMA user_version")"
+check_eq "with the list indexes of step 3" 2 \
+	"$(q "SELECT count(*) FROM sqlite_master WHERE name IN ('tickets_created', 'tickets_priority')")"
 check_eq "the log became counts" 3 "$(q "SELECT sum(n) FROM autoreply_count")"
 check_eq "so the breaker still holds" 0 "$(acks)"
 check_eq "the outbox has the new columns" 2 \
