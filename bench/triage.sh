@@ -112,6 +112,8 @@ mid=$((N / 2))
 echo "list --limit 50:            $(best "$SECDESK" -c "$c" list --limit 50)"
 echo "list --status new --limit 50: $(best "$SECDESK" -c "$c" list --status new --limit 50)"
 echo "list --queue DE --json --limit 50: $(best "$SECDESK" -c "$c" list --queue DE --json --limit 50)"
+echo "list --sort -priority --limit 50: $(best "$SECDESK" -c "$c" list --sort -priority --limit 50)"
+echo "list --unanswered --older-than 7d --limit 50: $(best "$SECDESK" -c "$c" list --unanswered --older-than 7d --limit 50)"
 echo "show $mid:                  $(best "$SECDESK" -c "$c" show "$mid")"
 echo "show $mid --json:           $(best "$SECDESK" -c "$c" show "$mid" --json)"
 echo "search biomarker cohort:    $(best "$SECDESK" -c "$c" search biomarker cohort)"
