@@ -26,6 +26,8 @@ file complete before it appears (written to a dot file, then renamed).
   --starttls        offer STARTTLS and require it before MAIL and AUTH
   --smtps           TLS from the first byte (implicit TLS)
   --no-fsync        do not sync what is received (benchmarks: a sink)
+  --count-only      write no mail, only the number received, to --dir/count
+                    when stopped (benchmarks: the server's own cost only)
   --quiet           no log lines on stderr
 
 Stopped by SIGTERM (the tests kill it by PID).
@@ -65,6 +67,7 @@ class Handler:
         self.counter = itertools.count(1)
         self.failures = 0
         self.seq = itertools.count(1)
+        self.received = 0
         self.rules = []
         for spec in args.rcpt_rule:
             parts = spec.split("|")
@@ -110,6 +113,9 @@ class Handler:
             self.failures += 1
             return self.args.data_reply
         n = next(self.counter)
+        self.received = n
+        if self.args.count_only:
+            return "250 2.0.0 queued as %06d" % n
         base = os.path.join(self.args.dir, "%06d" % n)
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
@@ -178,6 +184,7 @@ def main():
     p.add_argument("--auth")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--no-fsync", action="store_true")
+    p.add_argument("--count-only", action="store_true")
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--starttls", action="store_true")
@@ -234,6 +241,8 @@ def main():
         loop.run_forever()
     finally:
         srv.close()
+        if args.count_only:
+            write_atomic(os.path.join(args.dir, "count"), b"%d\n" % handler.received)
 
 
 if __name__ == "__main__":
