@@ -24,9 +24,17 @@
 #define SEND_GROUP_MAX 64
 #define SEND_GROUP_MS 250
 
-/* What a template needs that costs to compute: the inquiry's body, whole
- * or quoted (a copy and a pass over up to NOTICE_BODY_MAX bytes). */
-enum { NEED_BODY = 1, NEED_QUOTED = 2 };
+/* The variables of outbound_template_vars[], in its order: a template's
+ * needs are a mask of them, so that only what it shows is computed (the
+ * inquiry's body, whole or quoted, costs a copy and a pass over up to
+ * NOTICE_BODY_MAX bytes; every value a copy). */
+enum {
+	V_ID, V_TAG, V_REF, V_SUBJECT, V_REQUESTER, V_REQUESTER_NAME, V_REQUESTER_ADDRESS,
+	V_QUEUE, V_QUEUE_NAME, V_LANGUAGE, V_CATEGORY, V_PRIORITY, V_STATUS, V_DESK_NAME,
+	V_DESK_ADDRESS, V_RECEIVED, V_BODY, V_QUOTED, V_TEXT, V_STAFF, V_FOLLOWUP,
+	V_MESSAGE_SUBJECT, V_COUNT
+};
+#define NEED(v) (1u << (v))
 #define NEED_CACHE 64
 
 struct outbound {
@@ -53,10 +61,9 @@ template_needs(struct outbound *ob, const struct tmpl *t)
 	for (size_t i = 0; i < ob->nneeds; i++)
 		if (ob->needs[i].t == t)
 			return ob->needs[i].need;
-	if (tmpl_set_uses(ob->set, t, "body"))
-		need |= NEED_BODY;
-	if (tmpl_set_uses(ob->set, t, "quoted"))
-		need |= NEED_QUOTED;
+	for (unsigned v = 0; v < V_COUNT; v++)
+		if (tmpl_set_uses(ob->set, t, outbound_template_vars[v]))
+			need |= NEED(v);
 	if (ob->nneeds < NEED_CACHE) {
 		ob->needs[ob->nneeds].t = t;
 		ob->needs[ob->nneeds++].need = need;
@@ -70,6 +77,8 @@ const char *const outbound_template_vars[] = {
 	"desk_address", "received", "body", "quoted", "text", "staff", "followup",
 	"message_subject", NULL,
 };
+_Static_assert(ARRAY_SIZE(outbound_template_vars) == V_COUNT + 1,
+	       "outbound_template_vars and the V_ names differ");
 
 int
 outbound_open(const struct config *cfg, const struct ruleset *rules, struct outbound **out,
@@ -251,8 +260,8 @@ quote(const char *body, size_t max)
 	return buf_detach(&b, NULL);
 }
 
-/* The values of ticket t and message m; body and quoted only when need
- * says the template shows them. */
+/* The values of ticket t and message m that need (template_needs) says
+ * the template shows. */
 static struct tmpl_ctx *
 ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct message *m,
 	   unsigned need)
@@ -264,10 +273,13 @@ ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct messa
 	char *quoted, *cut;
 
 	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
-	ctx_int(c, "id", t->id);
-	tmpl_ctx_set(c, "tag", ob->cfg->desk.tag);
-	tmpl_ctx_set(c, "ref", ref);
-	{
+	if (need & NEED(V_ID))
+		ctx_int(c, "id", t->id);
+	if (need & NEED(V_TAG))
+		tmpl_ctx_set(c, "tag", ob->cfg->desk.tag);
+	if (need & NEED(V_REF))
+		tmpl_ctx_set(c, "ref", ref);
+	if (need & NEED(V_SUBJECT)) {
 		/* The subject without our own tag: templates place the tag. */
 		struct buf sb = BUF_INIT;
 		const char *sub = t->subject, *hit = strstr(sub, ref);
@@ -297,21 +309,36 @@ ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct messa
 		}
 		buf_release(&sb);
 	}
-	tmpl_ctx_set(c, "requester", *t->requester_name ? t->requester_name : t->requester);
-	tmpl_ctx_set(c, "requester_name", t->requester_name);
-	tmpl_ctx_set(c, "requester_address", t->requester);
-	tmpl_ctx_set(c, "queue", t->queue);
-	tmpl_ctx_set(c, "queue_name", q && q->name && *q->name ? q->name : t->queue);
-	tmpl_ctx_set(c, "language", t->language);
-	tmpl_ctx_set(c, "category", t->category);
-	tmpl_ctx_set(c, "priority", t->priority);
-	tmpl_ctx_set(c, "status", t->status);
-	tmpl_ctx_set(c, "desk_name", ob->cfg->desk.name);
-	tmpl_ctx_set(c, "desk_address", ob->cfg->desk.address);
-	mime_date(m && m->has_date ? (int64_t)m->date : t->created, date, sizeof(date));
-	tmpl_ctx_set(c, "received", date);
-	tmpl_ctx_set(c, "message_subject", m ? m->subject : t->subject);
-	if ((need & NEED_BODY) && strlen(body) > NOTICE_BODY_MAX) {
+	if (need & NEED(V_REQUESTER))
+		tmpl_ctx_set(c, "requester",
+			     *t->requester_name ? t->requester_name : t->requester);
+	if (need & NEED(V_REQUESTER_NAME))
+		tmpl_ctx_set(c, "requester_name", t->requester_name);
+	if (need & NEED(V_REQUESTER_ADDRESS))
+		tmpl_ctx_set(c, "requester_address", t->requester);
+	if (need & NEED(V_QUEUE))
+		tmpl_ctx_set(c, "queue", t->queue);
+	if (need & NEED(V_QUEUE_NAME))
+		tmpl_ctx_set(c, "queue_name", q && q->name && *q->name ? q->name : t->queue);
+	if (need & NEED(V_LANGUAGE))
+		tmpl_ctx_set(c, "language", t->language);
+	if (need & NEED(V_CATEGORY))
+		tmpl_ctx_set(c, "category", t->category);
+	if (need & NEED(V_PRIORITY))
+		tmpl_ctx_set(c, "priority", t->priority);
+	if (need & NEED(V_STATUS))
+		tmpl_ctx_set(c, "status", t->status);
+	if (need & NEED(V_DESK_NAME))
+		tmpl_ctx_set(c, "desk_name", ob->cfg->desk.name);
+	if (need & NEED(V_DESK_ADDRESS))
+		tmpl_ctx_set(c, "desk_address", ob->cfg->desk.address);
+	if (need & NEED(V_RECEIVED)) {
+		mime_date(m && m->has_date ? (int64_t)m->date : t->created, date, sizeof(date));
+		tmpl_ctx_set(c, "received", date);
+	}
+	if (need & NEED(V_MESSAGE_SUBJECT))
+		tmpl_ctx_set(c, "message_subject", m ? m->subject : t->subject);
+	if ((need & NEED(V_BODY)) && strlen(body) > NOTICE_BODY_MAX) {
 		size_t n = NOTICE_BODY_MAX;
 
 		while (n > 0 && ((unsigned char)body[n] & 0xc0) == 0x80)
@@ -319,10 +346,10 @@ ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct messa
 		cut = xasprintf("%.*s\n[...]", (int)n, body);
 		tmpl_ctx_set(c, "body", cut);
 		free(cut);
-	} else if (need & NEED_BODY) {
+	} else if (need & NEED(V_BODY)) {
 		tmpl_ctx_set(c, "body", body);
 	}
-	if (need & NEED_QUOTED) {
+	if (need & NEED(V_QUOTED)) {
 		quoted = quote(body, NOTICE_BODY_MAX);
 		tmpl_ctx_set(c, "quoted", quoted);
 		free(quoted);
