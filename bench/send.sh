@@ -125,8 +125,7 @@ i=0
 while [ $i -lt "$RUNS" ]; do
 	# Each goes first as often as the other: the second of a pair runs
 	# while the first one's writes are still being flushed.
-	order="false true"
-	[ $((i % 2)) -eq 1 ] && order="true false"
+	if [ $((i % 2)) -eq 1 ]; then order="true false"; else order="false true"; fi
 	for ack in $order; do
 		d="$out/r-$ack"
 		rm -rf "$d"
