@@ -107,6 +107,7 @@ t0=$(now)
 /usr/bin/env time -f '%M' -o "$out/rss2" mbsync -q -c "$out/mbsyncrc" pull
 t1=$(now)
 report "mbsync (isync $(mbsync -v 2>/dev/null | head -1 | awk '{print $2}'))" "$t0" "$t1" "$out/rss2"
+mbsync_s=$(python3 -c "print($t1 - $t0)")
 got=$(ls "$out/mbsync/INBOX/new" "$out/mbsync/INBOX/cur" | grep -c . || true)
 [ "$got" -ge "$N" ] || echo "  (mbsync got $got of $N messages!)"
 # mbsync syncs every message file (FSync yes); secdesk syncs once per batch
@@ -122,9 +123,11 @@ report "mbsync, FSync no" "$t0" "$t1" "$out/rss2"
 if [ -x "$SECDESK" ]; then
 	desk_conf "$out/desk"
 	t0=$(now)
-	/usr/bin/env time -f '%M' -o "$out/rss3" "$SECDESK" -q -c "$out/desk/secdesk.conf" fetch \
+	/usr/bin/env time -f '%M' -o "$out/rss3" "$SECDESK" -v -c "$out/desk/secdesk.conf" fetch \
 		>/dev/null 2>"$out/desk.err" || { echo "secdesk fetch failed:"; cat "$out/desk.err"; }
 	t1=$(now)
 	report "secdesk fetch (end to end)" "$t0" "$t1" "$out/rss3"
+	python3 -c "print('  secdesk end to end / mbsync: %.2fx' % (($t1 - $t0) / $mbsync_s))"
+	grep -o 'stage times: .*' "$out/desk.err" | sed 's/^/  /' || true
 	echo "  stored: $(sqlite3 "$out/desk/secdesk.db" "SELECT count(*) FROM messages WHERE direction = 'in'" 2>/dev/null || echo '?') of $N"
 fi
