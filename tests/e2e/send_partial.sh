@@ -7,6 +7,8 @@
 #    ticket, which is flagged; nothing is retried;
 #  - 4xx for one: the others get it now, only that one is retried after
 #    the back-off, and gets it once;
+#  - 421 for one: the server is closing, so nobody gets it and it stays
+#    queued whole (send exits 75); once the server is back, all get it once;
 #  - 5xx for all: the mail fails for good, every refusal recorded.
 # Both with and without PIPELINING.
 . "$TOP/tests/lib.sh"
@@ -146,19 +148,37 @@ check_eq "one send-rejected event on ticket 2" 1 \
 check_eq "the ack to the requester went once" 1 "$(got 2 bernd@charite.de)"
 smtpd_stop
 
+# --- 2b. a 421 for one recipient: the server is closing; nobody gets it ---
+smtpd_start "$T_DIR/smtp2b" --port "$port" --pipelining \
+	--rcpt-rule 'later-de|421 4.3.2 shutting down' || not_ok "smtp server starts"
+inquiry 3 dora@charite.de
+n3b=$(q "SELECT id FROM outbox WHERE ticket_id = 3 AND kind = 'notice'")
+check_rc "a 421 ends the run with 75" 75 sd send
+check_eq "the notice went to nobody" 0 \
+	"$(( $(got 3 partner-de@icpermed.example) + $(got 3 later-de@icpermed.example) ))"
+check_eq "still pending for all three, nothing recorded" \
+	"pending partner-de@icpermed.example,bad-de@icpermed.example,later-de@icpermed.example||" \
+	"$(q "SELECT status || ' ' || rcpts || '|' || delivered || '|' || rejected FROM outbox WHERE id = $n3b")"
+smtpd_stop
+smtpd_start "$T_DIR/smtp2c" --port "$port" --pipelining || not_ok "smtp server starts"
+check_rc "send once the server is back" 0 sd send
+check_eq "now each of the three got it once" "1 1 1" \
+	"$(got 3 partner-de@icpermed.example) $(got 3 bad-de@icpermed.example) $(got 3 later-de@icpermed.example)"
+smtpd_stop
+
 # --- 3. a 5xx for every recipient: failed for good, each refusal recorded ---
 smtpd_start "$T_DIR/smtp3" --port "$port" --pipelining \
 	--rcpt-rule '-de@icpermed|550 5.7.1 relaying denied' || not_ok "smtp server starts"
-inquiry 3 carla@charite.de
-n3=$(q "SELECT id FROM outbox WHERE ticket_id = 3 AND kind = 'notice'")
+inquiry 4 carla@charite.de
+n4=$(q "SELECT id FROM outbox WHERE ticket_id = 4 AND kind = 'notice'")
 check_rc "send" 0 sd send
 check "send reports one failed" grep -q "failed 1" "$T_DIR/.out"
-check_eq "the notice failed" failed "$(q "SELECT status FROM outbox WHERE id = $n3")"
+check_eq "the notice failed" failed "$(q "SELECT status FROM outbox WHERE id = $n4")"
 check_eq "three refusals recorded" 3 \
-	"$(q "SELECT length(rejected) - length(replace(rejected, char(10), '')) FROM outbox WHERE id = $n3")"
+	"$(q "SELECT length(rejected) - length(replace(rejected, char(10), '')) FROM outbox WHERE id = $n4")"
 check_eq "a send-failed event, the ticket flagged" "1 32" \
-	"$(q "SELECT count(*) FROM events WHERE ticket_id = 3 AND what = 'send-failed'") $(q "SELECT flags & 32 FROM tickets WHERE id = 3")"
-check_eq "the ack still went" 1 "$(got 3 carla@charite.de)"
+	"$(q "SELECT count(*) FROM events WHERE ticket_id = 4 AND what = 'send-failed'") $(q "SELECT flags & 32 FROM tickets WHERE id = 4")"
+check_eq "the ack still went" 1 "$(got 4 carla@charite.de)"
 check_eq "no notice at the server" 0 \
-	"$(( $(got 3 partner-de@icpermed.example) + $(got 3 later-de@icpermed.example) + $(got 3 bad-de@icpermed.example) ))"
+	"$(( $(got 4 partner-de@icpermed.example) + $(got 4 later-de@icpermed.example) + $(got 4 bad-de@icpermed.example) ))"
 done_testing
