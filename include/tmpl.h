@@ -39,6 +39,8 @@ void tmpl_ctx_free(struct tmpl_ctx **c);
 void tmpl_ctx_set(struct tmpl_ctx *c, const char *name, const char *value);
 /* Appends an item to the list name and returns it (owned by c). */
 struct tmpl_ctx *tmpl_ctx_add(struct tmpl_ctx *c, const char *name);
+/* The string bound to name in c itself, or NULL. */
+const char *tmpl_ctx_get(const struct tmpl_ctx *c, const char *name);
 
 struct tmpl;
 

@@ -374,6 +374,10 @@ struct compose {
 	const char *in_reply_to;   /* without brackets; "" or NULL for none */
 	const struct strlist *refs;
 	bool index;                /* add to the full-text index */
+	/* Text of the mail that the ticket's copy leaves out (a partner
+	 * notice's quote of the inquiry, which the ticket holds already);
+	 * the outbox keeps the whole mail. NULL: keep everything. */
+	const char *elide;
 };
 
 static bool
@@ -487,6 +491,20 @@ out:
 	return id;
 }
 
+/* body with its first copy of elide replaced by a pointer to the ticket's
+ * inquiry, or NULL when there is nothing to leave out. */
+static char *
+elided(const char *body, const char *elide, int64_t ticket_id)
+{
+	const char *at;
+	size_t n;
+
+	if (!elide || (n = strlen(elide)) < 256 || !(at = strstr(body, elide)))
+		return NULL;
+	return xasprintf("%.*s> [the inquiry's text, quoted here: see inquiry #%lld]%s",
+			 (int)(at - body), body, (long long)ticket_id, at + n);
+}
+
 /* Renders c, builds the MIME message, records it on the ticket and queues
  * it. EXIT_DATAERR when the mail cannot be built from this data (nothing
  * is stored then); other codes are store errors. */
@@ -499,6 +517,7 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	size_t nh = 0;
 	char *body, *subject = NULL, msgid[256], date[64];
 	struct mime_addr from = { ob->cfg->desk.name, ob->cfg->desk.address };
+	char *kept;
 	int64_t mid;
 	int rc = -1;
 
@@ -560,7 +579,10 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	if (mime_text_body(&msg, body, e) < 0)
 		goto out;
 
-	mid = record_message(s, c, ob, subject, msgid, refs.len ? refs.data : "", body, e);
+	kept = elided(body, c->elide, c->ticket_id);
+	mid = record_message(s, c, ob, subject, msgid, refs.len ? refs.data : "",
+			     kept ? kept : body, e);
+	free(kept);
 	if (mid < 0)
 		goto out;
 	for (size_t i = 0; i < c->nto + c->ncc; i++) {
@@ -638,6 +660,7 @@ queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 			.automatic = true,
 			.reply_to_desk = true,
 			.in_reply_to = NULL,
+			.elide = tmpl_ctx_get(ctx, "quoted"),
 		};
 		struct err ce = ERR_INIT;
 

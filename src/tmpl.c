@@ -59,6 +59,15 @@ ctx_entry(struct tmpl_ctx *c, const char *name)
 	return &c->e[c->n++];
 }
 
+const char *
+tmpl_ctx_get(const struct tmpl_ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->e[i].name, name) == 0)
+			return c->e[i].value;
+	return NULL;
+}
+
 void
 tmpl_ctx_set(struct tmpl_ctx *c, const char *name, const char *value)
 {

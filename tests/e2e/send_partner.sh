@@ -10,7 +10,8 @@
 #  - the contact of another queue and a stranger using the tag open new
 #    tickets flagged as possible follow-ups (as tests/e2e/ingest.sh checks
 #    for strangers), and never touch the tagged ticket;
-#  - secdesk route notifies the new queue, whose contact then threads.
+#  - secdesk route notifies the new queue, whose contact then threads;
+#  - the ticket's copy of a notice leaves out its quote of the inquiry.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/harness/smtp.sh"
 
@@ -236,4 +237,25 @@ check_eq "now it threads, as partner correspondence" "1 partner" \
 	"$(q "SELECT ticket_id || ' ' || kind FROM messages WHERE message_id = 'fr-2@icpermed.example'")"
 check_eq "and gets no acknowledgement" 0 \
 	"$(q "SELECT count(*) FROM outbox WHERE kind = 'ack' AND rcpts LIKE '%partner-fr%'")"
+# --- 5. the ticket's copy of a notice leaves out its quote of a long inquiry
+# (the ticket holds that text already); the mail itself quotes it whole ---
+{
+	printf 'From: Greta Lang <greta.lang@charite.de>\nTo: secretariat@icpermed.example\n'
+	printf 'Subject: A long question about consortia\nMessage-ID: <inq-long@charite.de>\n'
+	printf 'Date: Mon, 2 Nov 2026 11:00:00 +0100\n\n'
+	i=0
+	while [ $i -lt 12 ]; do
+		echo "Line $i of a long inquiry about the consortium rules of the next joint call."
+		i=$((i + 1))
+	done
+	echo "The one sentence to find: zebra consortium lighthouse."
+} >"$T_DIR/long.eml"
+check_rc "ingest a long inquiry" 0 sd ingest "$T_DIR/long.eml"
+lt=$(q "SELECT ticket_id FROM messages WHERE message_id = 'inq-long@charite.de'")
+check_eq "the mail queued quotes it whole" 1 \
+	"$(q "SELECT count(*) FROM outbox WHERE ticket_id = $lt AND kind = 'notice' AND instr(data, '> The one sentence to find: zebra consortium lighthouse.') > 0")"
+check_eq "the ticket's copy points to the inquiry instead" \
+	"1 0" "$(q "SELECT instr(body, '> [the inquiry''s text, quoted here: see inquiry #$lt]') > 0, instr(body, 'zebra consortium lighthouse') > 0 FROM messages WHERE ticket_id = $lt AND kind = 'notice'" | tr '|' ' ')"
+check_eq "and keeps the rest of the notice" 1 \
+	"$(q "SELECT instr(body, 'To answer, reply to this mail') > 0 FROM messages WHERE ticket_id = $lt AND kind = 'notice'")"
 done_testing
