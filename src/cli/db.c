@@ -1,4 +1,4 @@
-/* secdesk db init | check | backup FILE */
+/* secdesk db init | check [--json] | backup FILE */
 #include "compat.h"
 
 #include <errno.h>
@@ -73,6 +73,71 @@ fail:
 	return -1;
 }
 
+/* Runs a check pragma and appends what it reports to arr: integrity_check's
+ * text lines (its "ok" left out), foreign_key_check's rows as objects.
+ * Returns -1 when the pragma could not run. */
+static int
+db_pragma_json(struct store *s, const char *sql, bool fk, json_t *arr)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+
+		if (!fk) {
+			if (!t || strcmp(t, "ok") != 0)
+				json_array_append_new(arr, json_string(t ? t : "?"));
+			continue;
+		}
+		json_array_append_new(arr, json_pack("{s:s?, s:I, s:s?, s:I}",
+			"table", t,
+			"rowid", (json_int_t)sqlite3_column_int64(st, 1),
+			"parent", (const char *)sqlite3_column_text(st, 2),
+			"fkid", (json_int_t)sqlite3_column_int64(st, 3)));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* db check --json: the same verdict and exit status as the human form
+ * (store_check decides both), with what the pragmas found as fields. */
+static int
+db_check_json(struct cli_ctx *ctx)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	json_t *integ, *fks, *doc;
+	int rc = EXIT_OK, ok;
+
+	if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
+		return cli_fail(&e);
+	ok = store_check(s, &e) == 0;
+	if (!ok)
+		rc = cli_fail(&e);
+	integ = json_array();
+	fks = json_array();
+	if (db_pragma_json(s, "PRAGMA integrity_check", false, integ) < 0)
+		json_array_append_new(integ, json_string(sqlite3_errmsg(store_db(s))));
+	if (db_pragma_json(s, "PRAGMA foreign_key_check", true, fks) < 0)
+		json_array_append_new(fks, json_pack("{s:s}", "error",
+						     sqlite3_errmsg(store_db(s))));
+	doc = json_pack("{s:s, s:b, s:i, s:i, s:b, s:o, s:o, s:s?}",
+		"store", ctx->cfg->store.path,
+		"ok", ok,
+		"schema_version", store_file_version(s),
+		"expected_schema_version", store_schema_version(),
+		"integrity_ok", json_array_size(integ) == 0,
+		"integrity", integ,
+		"foreign_keys", fks,
+		"error", ok ? NULL : e.msg);
+	store_close(&s);
+	cli_print_json(doc);
+	return rc;
+}
+
 int
 cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -90,6 +155,8 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 		store_close(&s);
 		return rc;
 	}
+	if (argc == 3 && strcmp(argv[1], "check") == 0 && strcmp(argv[2], "--json") == 0)
+		return db_check_json(ctx);
 	if (argc != 2)
 		return cli_usage(argv[0]);
 	if (strcmp(argv[1], "init") == 0) {
