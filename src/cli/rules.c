@@ -1,4 +1,4 @@
-/* secdesk rules check | rules test FILE [--json] | rules replay MAILDIR|--tickets [--apply]:
+/* secdesk rules check [--json] | rules test FILE [--json] | rules replay MAILDIR|--tickets [--apply]:
  * the tools for rule authors. */
 #include "compat.h"
 
@@ -42,22 +42,67 @@ slurp(const char *path, char **data, size_t *len, struct err *e)
 	return 0;
 }
 
+/* One "file:line:col: message" of rules_check as an object; an error
+ * without a position (a folder that cannot be read) has file and message
+ * only, line and col null. The position is the first ":N:N: " so that a
+ * colon in a message does not move it. */
+static json_t *
+rules_error_json(const char *s)
+{
+	for (const char *p = strchr(s, ':'); p; p = strchr(p + 1, ':')) {
+		char *end;
+		long line, col;
+
+		if (p[1] < '0' || p[1] > '9')
+			continue;
+		line = strtol(p + 1, &end, 10);
+		if (*end != ':' || end[1] < '0' || end[1] > '9')
+			continue;
+		col = strtol(end + 1, &end, 10);
+		if (*end != ':')
+			continue;
+		end++;
+		while (*end == ' ')
+			end++;
+		return json_pack("{s:s%, s:I, s:I, s:s}", "file", s, (size_t)(p - s),
+				 "line", (json_int_t)line, "col", (json_int_t)col, "message", end);
+	}
+	return json_pack("{s:n, s:n, s:n, s:s}", "file", "line", "col", "message", s);
+}
+
 static int
-rules_check_cmd(struct cli_ctx *ctx)
+rules_check_cmd(struct cli_ctx *ctx, bool json)
 {
 	struct strlist errs = STRLIST_INIT;
 	struct ruleset *rs = NULL;
 	struct err e = ERR_INIT;
 	size_t n = rules_check(ctx->cfg->rules.dir, &errs);
+	json_t *arr = json ? json_array() : NULL;
 
 	for (size_t i = 0; i < errs.n; i++)
-		cli_error("%s", errs.items[i]);
+		if (json)
+			json_array_append_new(arr, rules_error_json(errs.items[i]));
+		else
+			cli_error("%s", errs.items[i]);
 	strlist_release(&errs);
-	if (n)
+	if (n) {
+		if (json)
+			cli_print_json(arr);
 		return EXIT_CONFIG;
-	if (rules_load(ctx->cfg->rules.dir, &rs, &e) < 0)
+	}
+	if (rules_load(ctx->cfg->rules.dir, &rs, &e) < 0) {
+		/* rules_check found nothing yet loading failed: report it in
+		 * the same shape, with no position. */
+		if (json) {
+			json_array_append_new(arr, rules_error_json(e.msg));
+			cli_print_json(arr);
+			return e.code ? e.code : EXIT_SOFTWARE;
+		}
 		return cli_fail(&e);
-	if (ctx->verbosity >= 0)
+	}
+	if (json)
+		cli_print_json(arr);
+	else if (ctx->verbosity >= 0)
 		printf("%s: %zu rules, %zu queues: ok\n", ctx->cfg->rules.dir, rules_count(rs),
 		       rules_queue_count(rs));
 	rules_free(&rs);
@@ -490,9 +535,9 @@ cmd_rules(int argc, char **argv, struct cli_ctx *ctx)
 		}
 	}
 	if (strcmp(sub, "check") == 0) {
-		if (optind != argc || json || apply || tickets)
+		if (optind != argc || apply || tickets)
 			return cli_usage("rules");
-		return rules_check_cmd(ctx);
+		return rules_check_cmd(ctx, json);
 	}
 	if (strcmp(sub, "test") == 0) {
 		if (optind + 1 != argc || apply || tickets)
