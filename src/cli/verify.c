@@ -5,8 +5,11 @@
  * copy on the server was not marked done. A message offered under a key the
  * store does not know (a changed UIDVALIDITY) is downloaded and looked up by
  * its SHA-256 before it is called missing. Exit 0 when both lists are
- * empty, 65 when not, another code when the check could not run. */
+ * empty, 65 when not, another code when the check could not run. With
+ * --json the same figures and lists are one JSON document. */
 #include "compat.h"
+
+#include <getopt.h>
 
 #include "cli.h"
 #include "ingest.h"
@@ -81,7 +84,7 @@ imap_seen(const struct config *cfg, struct strlist *seen_keys)
 /* Messages on the server the store lacks. */
 static int
 check_server(struct cli_ctx *ctx, const struct source_ops *ops, struct source *src,
-	     long *missing, struct err *e)
+	     long *missing, json_t *list, struct err *e)
 {
 	struct strlist keys = STRLIST_INIT, unknown = STRLIST_INIT, stored = STRLIST_INIT;
 	struct strlist seen = STRLIST_INIT;
@@ -112,8 +115,12 @@ check_server(struct cli_ctx *ctx, const struct source_ops *ops, struct source *s
 	for (size_t i = 0; rc == SRC_OK && i < unknown.n; i++) {
 		if (strlist_contains(&stored, unknown.items[i]))
 			continue;
-		printf("not in the store: %s %s%s\n", id, unknown.items[i],
-		       strlist_contains(&seen, unknown.items[i]) ? " (seen)" : "");
+		if (list)
+			json_array_append_new(list, json_pack("{s:s, s:b}", "key", unknown.items[i],
+				"seen", strlist_contains(&seen, unknown.items[i])));
+		else
+			printf("not in the store: %s %s%s\n", id, unknown.items[i],
+			       strlist_contains(&seen, unknown.items[i]) ? " (seen)" : "");
 		(*missing)++;
 	}
 	strlist_release(&keys);
@@ -125,7 +132,7 @@ check_server(struct cli_ctx *ctx, const struct source_ops *ops, struct source *s
 
 /* Stored messages whose source copy was not marked done. */
 static int
-check_store(struct cli_ctx *ctx, const char *id, long *undone, struct err *e)
+check_store(struct cli_ctx *ctx, const char *id, long *undone, json_t *list, struct err *e)
 {
 	sqlite3_stmt *q;
 	int r;
@@ -138,8 +145,14 @@ check_store(struct cli_ctx *ctx, const char *id, long *undone, struct err *e)
 		return -1;
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
 	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		printf("not marked done: %s %s (%s)\n", id, (const char *)sqlite3_column_text(q, 0),
-		       (const char *)sqlite3_column_text(q, 1));
+		if (list)
+			json_array_append_new(list, json_pack("{s:s?, s:s?}",
+				"key", (const char *)sqlite3_column_text(q, 0),
+				"state", (const char *)sqlite3_column_text(q, 1)));
+		else
+			printf("not marked done: %s %s (%s)\n", id,
+			       (const char *)sqlite3_column_text(q, 0),
+			       (const char *)sqlite3_column_text(q, 1));
 		(*undone)++;
 	}
 	sqlite3_reset(q);
@@ -157,11 +170,22 @@ cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 	struct source *src = NULL;
 	struct config all;
 	struct err e = ERR_INIT;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	json_t *not_stored = NULL, *not_done = NULL;
 	long missing = 0, undone = 0;
+	bool json = false;
 	char *id;
-	int rc;
+	int rc, c;
 
-	if (argc > 1)
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cli_usage(argv[0]);
+		json = true;
+	}
+	if (optind != argc)
 		return cli_usage(argv[0]);
 	ops = source_find(ctx->cfg->mailbox.conn.url);
 	if (!ops) {
@@ -180,17 +204,36 @@ cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_fail(&e);
 	}
 	id = xstrdup(ops->id(src));
-	rc = check_server(ctx, ops, src, &missing, &e);
+	if (json) {
+		not_stored = json_array();
+		not_done = json_array();
+	}
+	rc = check_server(ctx, ops, src, &missing, not_stored, &e);
 	/* The mailbox stays locked (mbox) or connected only as long as needed. */
 	ops->close(src);
 	if (rc == 0)
-		rc = check_store(ctx, id, &undone, &e);
-	free(id);
+		rc = check_store(ctx, id, &undone, not_done, &e);
 	if (rc < 0) {
+		free(id);
+		json_decref(not_stored);
+		json_decref(not_done);
 		if (!e.code)
 			e.code = EXIT_TEMPFAIL;
 		return cli_fail(&e);
 	}
+	if (json) {
+		cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:b, s:o, s:o}",
+			"source", id,
+			"ok", !missing && !undone,
+			"not_in_store", (json_int_t)missing,
+			"not_marked_done", (json_int_t)undone,
+			"marks_checked", ctx->cfg->mailbox.after != AFTER_KEEP,
+			"missing", not_stored,
+			"undone", not_done));
+		free(id);
+		return missing || undone ? EXIT_DATAERR : EXIT_OK;
+	}
+	free(id);
 	printf("on the server, not in the store: %ld; stored, not marked done: %ld\n", missing,
 	       undone);
 	return missing || undone ? EXIT_DATAERR : EXIT_OK;
