@@ -245,8 +245,11 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 			char when[32];
 
 			fmt_time_local(t.updated, when, sizeof(when));
-			printf("#%lld  %s  %s  %s  %s\n    %s\n", (long long)t.id, t.status,
-			       t.queue, when, t.subject, h.v[i].snippet);
+			/* Coloured as list does it: id and status word. */
+			printf("%s#%lld%s  %s%s%s  %s  %s  %s\n    %s\n", cli_sgr(CLI_YELLOW),
+			       (long long)t.id, cli_sgr(CLI_RESET), cli_status_sgr(t.status),
+			       t.status, cli_sgr(CLI_RESET), t.queue, when, t.subject,
+			       h.v[i].snippet);
 		}
 		ticket_release(&t);
 	}

@@ -10,17 +10,32 @@
 
 int cmd_stats(int argc, char **argv, struct cli_ctx *ctx);
 
+/* A section title, bold on a terminal (as list's header line); a leading
+ * newline stays outside the colour. */
 static void
-print_counts(const char *title, const json_t *obj)
+print_title(const char *title)
+{
+	if (*title == '\n') {
+		putchar('\n');
+		title++;
+	}
+	printf("%s%s%s\n", cli_sgr(CLI_BOLD), title, cli_sgr(CLI_RESET));
+}
+
+/* statuses: the keys are status words, coloured as list colours them. The
+ * colour goes around the padded field so that the columns stay aligned. */
+static void
+print_counts(const char *title, const json_t *obj, bool statuses)
 {
 	const char *k;
 	json_t *v;
 
-	printf("%s\n", title);
+	print_title(title);
 	if (!json_object_size(obj))
 		printf("  (none)\n");
 	json_object_foreach((json_t *)obj, k, v)
-		printf("  %-16s %6lld\n", k, (long long)json_integer_value(v));
+		printf("  %s%-16s%s %6lld\n", statuses ? cli_status_sgr(k) : "", k,
+		       statuses ? cli_sgr(CLI_RESET) : "", (long long)json_integer_value(v));
 }
 
 static void
@@ -29,12 +44,14 @@ print_open(const json_t *obj)
 	const char *k;
 	json_t *v;
 
-	printf("\nOpen, by queue and status\n");
+	print_title("\nOpen, by queue and status");
 	if (!json_object_size(obj)) {
 		printf("  (none)\n");
 		return;
 	}
-	printf("  %-16s %6s %6s %7s\n", "", "new", "open", "pending");
+	printf("  %-16s %s%6s%s %s%6s%s %s%7s%s\n", "", cli_status_sgr("new"), "new",
+	       cli_sgr(CLI_RESET), cli_status_sgr("open"), "open", cli_sgr(CLI_RESET),
+	       cli_status_sgr("pending"), "pending", cli_sgr(CLI_RESET));
 	json_object_foreach((json_t *)obj, k, v)
 		printf("  %-16s %6lld %6lld %7lld\n", k,
 		       (long long)json_integer_value(json_object_get(v, "new")),
@@ -50,7 +67,7 @@ print_answers(const json_t *doc)
 	json_t *v;
 	char d[32];
 
-	printf("\nMedian time to first answer, by queue\n");
+	print_title("\nMedian time to first answer, by queue");
 	if (!json_is_integer(all)) {
 		printf("  (no ticket answered yet)\n");
 		return;
@@ -72,7 +89,7 @@ print_weeks(const json_t *arr)
 	size_t i;
 	json_t *v;
 
-	printf("\nNew tickets per week\n");
+	print_title("\nNew tickets per week");
 	json_array_foreach((json_t *)arr, i, v)
 		printf("  %-8s %-10s %6lld\n", json_string_value(json_object_get(v, "week")),
 		       json_string_value(json_object_get(v, "start")),
@@ -105,11 +122,11 @@ cmd_stats(int argc, char **argv, struct cli_ctx *ctx)
 	printf("%lld tickets, %lld waiting\n\n",
 	       (long long)json_integer_value(json_object_get(doc, "total")),
 	       (long long)json_integer_value(json_object_get(doc, "waiting")));
-	print_counts("By status", json_object_get(doc, "by_status"));
-	print_counts("\nBy queue", json_object_get(doc, "by_queue"));
-	print_counts("\nWaiting, by queue", json_object_get(doc, "waiting_by_queue"));
+	print_counts("By status", json_object_get(doc, "by_status"), true);
+	print_counts("\nBy queue", json_object_get(doc, "by_queue"), false);
+	print_counts("\nWaiting, by queue", json_object_get(doc, "waiting_by_queue"), false);
 	print_open(json_object_get(doc, "open_by_queue_status"));
-	print_counts("\nWaiting, by age", json_object_get(doc, "waiting_by_age"));
+	print_counts("\nWaiting, by age", json_object_get(doc, "waiting_by_age"), false);
 	print_answers(doc);
 	print_weeks(json_object_get(doc, "tickets_per_week"));
 	json_decref(doc);

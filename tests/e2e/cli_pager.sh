@@ -240,4 +240,25 @@ check "78 columns when piped" python3 -c "
 import sys
 ls = [l for l in open('$T_DIR/w78', encoding='utf-8').read().splitlines() if l.startswith('  ')]
 sys.exit(0 if max(len(l) for l in ls) <= 78 and max(len(l) for l in ls) > 70 else 1)"
+# search and stats colour as list does: ticket ids and status words on a
+# terminal, nothing when piped or with NO_COLOR; the columns do not move.
+PAGER=cat tty 120 "$SECDESK" -c "$d/secdesk.conf" search joint >"$T_DIR/s1" 2>&1
+check "search on a terminal: the ticket id in yellow" grep -q "^$esc\\[33m#1$esc\\[m  " "$T_DIR/s1"
+check "search on a terminal: the status word coloured" grep -q "#1$esc\\[m  $esc\\[32mopen$esc\\[m  " "$T_DIR/s1"
+NO_COLOR=1 PAGER=cat tty 120 "$SECDESK" -c "$d/secdesk.conf" search joint >"$T_DIR/s2" 2>&1
+check "search with NO_COLOR: no colour" sh -c "! grep -q '$esc\\[[0-9;]*m' '$T_DIR/s2'"
+sd search joint >"$T_DIR/s3"
+check "search piped: no colour" sh -c "! grep -q '$esc' '$T_DIR/s3'"
+check "search on a terminal, colour taken out, is the piped text" sh -c \
+	"sed 's/$esc\\[[0-9;]*m//g' '$T_DIR/s1' | cmp -s - '$T_DIR/s3'"
+PAGER=cat tty 120 "$SECDESK" -c "$d/secdesk.conf" stats >"$T_DIR/t1" 2>&1
+check "stats on a terminal: section titles bold" grep -q "^$esc\\[1mBy status$esc\\[m\$" "$T_DIR/t1"
+check "stats on a terminal: status words coloured" grep -q "^  $esc\\[1m$esc\\[33mnew *$esc\\[m  *1\$" "$T_DIR/t1"
+NO_COLOR=1 PAGER=cat tty 120 "$SECDESK" -c "$d/secdesk.conf" stats >"$T_DIR/t2" 2>&1
+check "stats with NO_COLOR: no colour" sh -c "! grep -q '$esc\\[[0-9;]*m' '$T_DIR/t2'"
+sd stats >"$T_DIR/t3"
+check "stats piped: no colour" sh -c "! grep -q '$esc' '$T_DIR/t3'"
+check "stats on a terminal, colour taken out, is the piped text (columns kept)" sh -c \
+	"sed 's/$esc\\[[0-9;]*m//g' '$T_DIR/t1' | cmp -s - '$T_DIR/t3'"
+
 done_testing
