@@ -35,6 +35,12 @@ check_eq "db check --json: exactly these fields" \
 ver=$(jf "$T_DIR/db.json" "d['schema_version']")
 check_eq "db check (human) is unchanged" "store $d/secdesk.db: ok, schema version $ver" \
 	"$(sd db check)"
+sed 's|^path = secdesk.db|path = none.db|' "$d/secdesk.conf" >"$d/nodb.conf"
+"$SECDESK" -c "$d/nodb.conf" db check >/dev/null 2>&1
+want=$?
+"$SECDESK" -c "$d/nodb.conf" db check --json >"$T_DIR/nodb.out" 2>/dev/null
+check_eq "db check --json on a missing store exits as db check does (73)" "73 $want" "$? $want"
+check_eq "db check --json on a missing store: nothing on stdout" "" "$(cat "$T_DIR/nodb.out")"
 check_rc "db check --json with another argument is a usage error" 64 sd db check --json x
 check_rc "db check --jsn is a usage error" 64 sd db check --jsn
 check_rc "db init --json is a usage error" 64 sd db init --json
