@@ -244,6 +244,11 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 		} else {
 			char when[32];
 
+			/* One line per snippet: its line breaks would start the
+			 * next line at column 0. */
+			for (char *sp = h.v[i].snippet; *sp; sp++)
+				if (*sp == '\n' || *sp == '\r' || *sp == '\t')
+					*sp = ' ';
 			fmt_time_local(t.updated, when, sizeof(when));
 			/* Coloured as list does it: id and status word. */
 			printf("%s#%lld%s  %s%s%s  %s  %s  %s\n    %s\n", cli_sgr(CLI_YELLOW),
