@@ -13,11 +13,71 @@
 
 int cmd_search(int argc, char **argv, struct cli_ctx *ctx);
 
+#define PREFIX_TERMS_MAX 16
+
+/* The indexed words that begin with prefix (ASCII, lowercased as the
+ * tokenizer does), as an FTS5 "(w1 OR w2 ...)" into q; false when there are
+ * none or too many, or the prefix is not plain ASCII: then the prefix query
+ * stays. bm25 over a prefix query counts the documents of the whole prefix
+ * (FTS5 merges its doclists) at each query; over words it does not merge. */
+static bool
+search_expand_prefix(struct store *s, const char *p, size_t n, struct buf *q)
+{
+	char lo[64], hi[64];
+	sqlite3_stmt *st;
+	struct buf alt = BUF_INIT;
+	int rc, found = 0;
+
+	if (n < 3 || n >= sizeof(lo))
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		unsigned char ch = (unsigned char)p[k];
+
+		if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') &&
+		    !(ch >= '0' && ch <= '9'))
+			return false;
+		lo[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+	}
+	lo[n] = '\0';
+	memcpy(hi, lo, n + 1);
+	hi[n - 1]++; /* the first string after every word with the prefix */
+	if (sqlite3_exec(store_db(s), "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab"
+			 " USING fts5vocab(main, messages_fts, 'row')", NULL, NULL, NULL) != SQLITE_OK)
+		return false;
+	if (sqlite3_prepare_v2(store_db(s), "SELECT term FROM temp.search_vocab"
+			       " WHERE term >= ?1 AND term < ?2 LIMIT ?3", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, PREFIX_TERMS_MAX + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *term = (const char *)sqlite3_column_text(st, 0);
+
+		buf_addstr(&alt, found++ ? " OR \"" : "(\"");
+		for (; term && *term; term++) {
+			if (*term == '"')
+				buf_addch(&alt, '"');
+			buf_addch(&alt, *term);
+		}
+		buf_addch(&alt, '"');
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE && found > 0 && found <= PREFIX_TERMS_MAX) {
+		buf_addch(&alt, ')');
+		buf_addstr(q, buf_cstr(&alt));
+	} else {
+		found = 0;
+	}
+	buf_release(&alt);
+	return found > 0;
+}
+
 /* The words of the query, each quoted as an FTS5 string: mail text and
  * staff input are data, so '"', '-', ':' or 'NEAR' never become syntax or a
- * parse error. Words are ANDed; a word ending in '*' stays a prefix query. */
+ * parse error. Words are ANDed; a word ending in '*' is a prefix: the words
+ * it stands for when they are few, else a prefix query. */
 static void
-search_fts_query(int argc, char **argv, struct buf *q)
+search_fts_query(struct store *s, int argc, char **argv, struct buf *q)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *p = argv[i];
@@ -34,6 +94,10 @@ search_fts_query(int argc, char **argv, struct buf *q)
 			prefix = n > 1 && p[n - 1] == '*';
 			if (q->len)
 				buf_addch(q, ' ');
+			if (prefix && search_expand_prefix(s, p, n - 1, q)) {
+				p += n;
+				continue;
+			}
 			buf_addch(q, '"');
 			for (size_t k = 0; k < n - (prefix ? 1 : 0); k++) {
 				if (p[k] == '"')
@@ -215,7 +279,7 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (optind >= argc || limit <= 0)
 		return cli_usage(argv[0]);
-	search_fts_query(argc - optind, argv + optind, &q);
+	search_fts_query(ctx->store, argc - optind, argv + optind, &q);
 	if (!q.len) {
 		buf_release(&q);
 		return cli_usage(argv[0]);

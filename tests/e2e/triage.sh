@@ -44,6 +44,9 @@ check "the snippet marks the word" sh -c "python3 -c \"import json,sys; t=json.l
 check_eq "search ignores diacritics (cafe finds café)" "[1]" "$(sd search --json cafe | jq_ '[t["id"] for t in d]')"
 check_eq "search of zurich finds Zürich" "[1]" "$(sd search --json zurich | jq_ '[t["id"] for t in d]')"
 check_eq "a prefix word" "[2]" "$(sd search --json 'budg*' | jq_ '[t["id"] for t in d]')"
+check_eq "a prefix in capitals (expanded to the words it stands for)" "[2]" "$(sd search --json 'BUDG*' | jq_ '[t["id"] for t in d]')"
+check_eq "a two-letter prefix (left a prefix query)" "[2]" "$(sd search --json 'bu*' partners | jq_ '[t["id"] for t in d]')"
+check_eq "a prefix no word has" "[]" "$(sd search --json 'qqqz*' | jq_ 'd')"
 check_eq "words are ANDed" "[2]" "$(sd search --json budget partners | jq_ '[t["id"] for t in d]')"
 check_eq "no match is an empty array" "[]" "$(sd search --json nothingmatchesthis | jq_ 'd')"
 check_rc "FTS5 syntax in the query is plain text" 0 sd search 'a"b NEAR( -x: OR'
