@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "report.h"
 #include "rules.h"
 #include "xalloc.h"
@@ -828,23 +829,6 @@ report_html(const json_t *fig, const struct report_html_opts *o, struct buf *out
 
 /* ---- writing it ---- */
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 report_write_file(const char *path, const char *data, size_t len, struct err *e)
 {
@@ -863,7 +847,7 @@ report_write_file(const char *path, const char *data, size_t len, struct err *e)
 	}
 	mask = umask(0);
 	umask(mask);
-	if (write_all(fd, data, len) < 0 || fchmod(fd, 0644 & ~mask) < 0 || fsync(fd) < 0) {
+	if (fd_write_all(fd, data, len) < 0 || fchmod(fd, 0644 & ~mask) < 0 || fsync(fd) < 0) {
 		err_set(e, EXIT_IOERR, "cannot write '%s': %s", path, strerror(errno));
 		close(fd);
 		unlink(tmp);

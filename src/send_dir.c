@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 #include "send.h"
 #include "xalloc.h"
 
@@ -50,23 +51,6 @@ dir_open(const struct config *cfg, const char *url, void **state, struct err *e)
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static enum send_status
 dir_deliver(void *state, const struct send_mail *m, struct err *e)
 {
@@ -86,7 +70,7 @@ dir_deliver(void *state, const struct send_mail *m, struct err *e)
 	fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto fail;
-	if (write_all(fd, head.data, head.len) < 0 || write_all(fd, m->data, m->len) < 0 ||
+	if (fd_write_all(fd, head.data, head.len) < 0 || fd_write_all(fd, m->data, m->len) < 0 ||
 	    fsync(fd) < 0) {
 		saved = errno;
 		close(fd);

@@ -22,6 +22,7 @@
 #include <gnutls/crypto.h>
 
 #include "buf.h"
+#include "fdio.h"
 #include "source.h"
 #include "xalloc.h"
 
@@ -431,22 +432,6 @@ mb_fetch(struct source *s, const char *const *keys, size_t n, source_msg_cb cb, 
 	return rc;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Copies [from, to) of the mbox to out. */
 static int
 copy_range(int in, off_t from, off_t to, int out)
@@ -459,7 +444,7 @@ copy_range(int in, off_t from, off_t to, int out)
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || write_all(out, chunk, (size_t)r) < 0)
+		if (r <= 0 || fd_write_all(out, chunk, (size_t)r) < 0)
 			return -1;
 		from += r;
 	}
@@ -507,21 +492,21 @@ append_moved(struct source *s, struct err *e)
 
 		if (pread(fd, last, size >= 2 ? 2 : 1, size >= 2 ? size - 2 : 0) < 0)
 			goto fail;
-		if ((size >= 2 ? last[1] : last[0]) != '\n' && write_all(fd, "\n", 1) < 0)
+		if ((size >= 2 ? last[1] : last[0]) != '\n' && fd_write_all(fd, "\n", 1) < 0)
 			goto fail;
-		if (size >= 2 && !(last[0] == '\n' && last[1] == '\n') && write_all(fd, "\n", 1) < 0)
+		if (size >= 2 && !(last[0] == '\n' && last[1] == '\n') && fd_write_all(fd, "\n", 1) < 0)
 			goto fail;
 	}
 	for (size_t i = 0, first = 1; i < s->n; i++) {
 		if (!s->msgs[i].done)
 			continue;
-		if (!first && write_all(fd, "\n", 1) < 0)
+		if (!first && fd_write_all(fd, "\n", 1) < 0)
 			goto fail;
 		if (copy_range(s->fd, s->msgs[i].from, s->msgs[i].end, fd) < 0)
 			goto fail;
 		first = 0;
 	}
-	if (write_all(fd, "\n", 1) < 0 || fsync(fd) < 0)
+	if (fd_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0)
 		goto fail;
 	rc = SRC_OK;
 fail:
@@ -562,20 +547,20 @@ rewrite(struct source *s, struct err *e)
 
 			if (m->done && after != AFTER_SEEN)
 				continue;
-			if (!first && write_all(out, "\n", 1) < 0)
+			if (!first && fd_write_all(out, "\n", 1) < 0)
 				goto fail_out;
 			first = false;
 			if (m->done && !m->seen) {
 				/* From line, then Status: RO, then the message. */
 				if (copy_range(s->fd, m->from, m->start, out) < 0 ||
-				    write_all(out, "Status: RO\n", 11) < 0 ||
+				    fd_write_all(out, "Status: RO\n", 11) < 0 ||
 				    copy_range(s->fd, m->start, m->end, out) < 0)
 					goto fail_out;
 			} else if (copy_range(s->fd, m->from, m->end, out) < 0) {
 				goto fail_out;
 			}
 		}
-		if (!first && write_all(out, "\n", 1) < 0)
+		if (!first && fd_write_all(out, "\n", 1) < 0)
 			goto fail_out;
 	}
 	if (fsync(out) < 0)

@@ -11,26 +11,10 @@
 
 #include "attach.h"
 #include "cli.h"
+#include "fdio.h"
 #include "xalloc.h"
 
 int cmd_attachment(int argc, char **argv, struct cli_ctx *ctx);
-
-static int
-write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* tmp file beside FILE with O_EXCL, write, fsync, rename. */
 static int
@@ -47,7 +31,7 @@ write_file(const char *path, const unsigned char *data, size_t len, struct err *
 		free(tmp);
 		return rc;
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		rc = err_set(e, EXIT_IOERR, "cannot write '%s': %s", path, strerror(errno));
 		close(fd);
 		unlink(tmp);
@@ -106,7 +90,7 @@ cmd_attachment(int argc, char **argv, struct cli_ctx *ctx)
 	if (out) {
 		if (write_file(out, data, len, &e) < 0)
 			rc = cli_fail(&e);
-	} else if (write_all(STDOUT_FILENO, data, len) < 0) {
+	} else if (fd_write_all(STDOUT_FILENO, data, len) < 0) {
 		cli_error("cannot write to stdout: %s", strerror(errno));
 		rc = EXIT_IOERR;
 	}
