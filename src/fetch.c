@@ -647,6 +647,15 @@ marked(struct source_ahead *sa, struct strlist *marking, struct strlist *done_ke
 	return 0;
 }
 
+/* Queues the source thread's mark_done of the keys in marking (empty:
+ * nothing); they stay there until marked() has its answer. */
+static void
+mark_ahead(struct source_ahead *sa, const struct strlist *marking)
+{
+	if (marking->n)
+		source_ahead_mark_done(sa, (const char *const *)marking->items, marking->n);
+}
+
 /* Queues the fetch of the next batch of fresh keys; how many (0: none
  * left). */
 static size_t
@@ -698,13 +707,11 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	 * next goes to the parser and cur's source copies are marked done. The
 	 * batch after next is fetched as soon as next is staged. */
 	sa = source_ahead_start(ops, src);
-	if (redo.n) {
-		source_ahead_mark_done(sa, (const char *const *)redo.items, redo.n);
-		for (size_t i = 0; i < redo.n; i++)
-			strlist_add(&marking, redo.items[i]);
-		if (marked(sa, &marking, &done_keys, st, e) < 0)
-			goto fail;
-	}
+	for (size_t i = 0; i < redo.n; i++)
+		strlist_add(&marking, redo.items[i]);
+	mark_ahead(sa, &marking);
+	if (marked(sa, &marking, &done_keys, st, e) < 0)
+		goto fail;
 	ahead = fetch_ahead(sa, &fresh, &off, batch_size);
 	for (;;) {
 		bool more = ahead > 0;
@@ -754,16 +761,9 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		 * crash must find them there on the next run. */
 		if (more)
 			start_parsing(ing, next);
-		if (cur->n) {
-			const char **done = xcalloc(cur->n, sizeof(*done));
-
-			for (size_t i = 0; i < cur->n; i++) {
-				done[i] = cur->rows[i].key;
-				strlist_add(&marking, cur->rows[i].key);
-			}
-			source_ahead_mark_done(sa, done, cur->n);
-			free(done);
-		}
+		for (size_t i = 0; i < cur->n; i++)
+			strlist_add(&marking, cur->rows[i].key);
+		mark_ahead(sa, &marking);
 		handled += cur->offered;
 		batch_clear(cur);
 		if (progress_fn && cur->offered)

@@ -26,6 +26,7 @@ search_expand_prefix(struct store *s, const char *p, size_t n, struct buf *q)
 	char lo[64], hi[64];
 	sqlite3_stmt *st;
 	struct buf alt = BUF_INIT;
+	struct err ignored = ERR_INIT; /* no vocabulary: the prefix query stays */
 	int rc, found = 0;
 
 	if (n < 3 || n >= sizeof(lo))
@@ -41,11 +42,10 @@ search_expand_prefix(struct store *s, const char *p, size_t n, struct buf *q)
 	lo[n] = '\0';
 	memcpy(hi, lo, n + 1);
 	hi[n - 1]++; /* the first string after every word with the prefix */
-	if (sqlite3_exec(store_db(s), "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab"
-			 " USING fts5vocab(main, messages_fts, 'row')", NULL, NULL, NULL) != SQLITE_OK)
-		return false;
-	if (sqlite3_prepare_v2(store_db(s), "SELECT term FROM temp.search_vocab"
-			       " WHERE term >= ?1 AND term < ?2 LIMIT ?3", -1, &st, NULL) != SQLITE_OK)
+	if (store_exec(s, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab"
+		       " USING fts5vocab(main, messages_fts, 'row')", &ignored) < 0 ||
+	    !(st = store_prepare(s, "SELECT term FROM temp.search_vocab"
+				 " WHERE term >= ?1 AND term < ?2 LIMIT ?3", &ignored)))
 		return false;
 	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
@@ -61,7 +61,7 @@ search_expand_prefix(struct store *s, const char *p, size_t n, struct buf *q)
 		}
 		buf_addch(&alt, '"');
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc == SQLITE_DONE && found > 0 && found <= PREFIX_TERMS_MAX) {
 		buf_addch(&alt, ')');
 		buf_addstr(q, buf_cstr(&alt));
