@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "xalloc.h"
 
-static char tmpdir[] = "/tmp/secdesk-unit.XXXXXX";
+#include "unit.h"
+
 
 static const char base[] = "[desk]\n"
 			   "name = ICPerMed Secretariat\n"
@@ -34,7 +36,7 @@ write_conf(const char *text)
 	char *path = NULL;
 	FILE *fp;
 
-	assert_true(asprintf(&path, "%s/secdesk.conf", tmpdir) > 0);
+	assert_true(asprintf(&path, "%s/secdesk.conf", unit_dir) > 0);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	fputs(text, fp);
@@ -175,7 +177,7 @@ test_secret(void **state)
 	FILE *fp;
 
 	(void)state;
-	assert_true(asprintf(&path, "%s/pass", tmpdir) > 0);
+	assert_true(asprintf(&path, "%s/pass", unit_dir) > 0);
 	fp = fopen(path, "w");
 	fputs("s3cret\n", fp);
 	fclose(fp);
@@ -196,27 +198,6 @@ test_secret(void **state)
 	free(path);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	char *cmd = NULL;
-	int rc;
-
-	(void)state;
-	if (asprintf(&cmd, "rm -rf '%s'", tmpdir) < 0)
-		return -1;
-	rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
 int
 main(void)
 {
@@ -228,5 +209,5 @@ main(void)
 		cmocka_unit_test(test_secret),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_dir_setup, unit_dir_teardown);
 }

@@ -15,7 +15,8 @@
 #include "rules_int.h"
 #include "xalloc.h"
 
-static char dir[] = "/tmp/secdesk-rules-XXXXXX";
+#include "unit.h"
+
 
 static const char *queues = "queue secretariat \"Secretariat\" language en\n"
 			    "queue DE \"Germany\" language de contact partner-de@x.example\n"
@@ -24,17 +25,8 @@ static const char *queues = "queue secretariat \"Secretariat\" language en\n"
 static void
 write_rules(const char *text)
 {
-	char *p = xasprintf("%s/00-q.rules", dir);
-	FILE *f = fopen(p, "w");
-
-	fputs(queues, f);
-	fclose(f);
-	free(p);
-	p = xasprintf("%s/10-t.rules", dir);
-	f = fopen(p, "w");
-	fputs(text, f);
-	fclose(f);
-	free(p);
+	unit_write_file("00-q.rules", queues);
+	unit_write_file("10-t.rules", text);
 }
 
 /* ---- bad inputs: each with its message ---- */
@@ -75,7 +67,7 @@ test_parser_bad(void **state)
 		struct err e = ERR_INIT;
 
 		write_rules(bad[i].text);
-		assert_int_equal(rules_load(dir, &rs, &e), -1);
+		assert_int_equal(rules_load(unit_dir, &rs, &e), -1);
 		assert_int_equal(e.code, EXIT_CONFIG);
 		if (!strstr(e.msg, bad[i].msg))
 			fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, bad[i].msg);
@@ -92,7 +84,7 @@ test_check_all_errors(void **state)
 	(void)state;
 	write_rules("rule \"a\"\nthen\nrout DE\nend\n\nrule \"b\"\nthen\nroute XX\nend\n"
 		    "rule \"c\"\nthen\nstop\nend\n");
-	assert_int_equal(rules_check(dir, &errs), 2);
+	assert_int_equal(rules_check(unit_dir, &errs), 2);
 	assert_non_null(strstr(errs.items[0], ":3:1: unknown action"));
 	assert_non_null(strstr(errs.items[1], ":8:7: unknown queue"));
 	strlist_release(&errs);
@@ -181,7 +173,7 @@ apply_text(const char *text, const struct message *m, const struct ticket *t,
 	struct err e = ERR_INIT;
 
 	write_rules(text);
-	if (rules_load(dir, &rs, &e) < 0)
+	if (rules_load(unit_dir, &rs, &e) < 0)
 		fail_msg("%s", e.msg);
 	rule_outcome_init(o);
 	assert_int_equal(rules_apply(rs, m, t, o, &e), 0);
@@ -369,7 +361,7 @@ test_queues(void **state)
 
 	(void)state;
 	write_rules("");
-	assert_int_equal(rules_load(dir, &rs, &e), 0);
+	assert_int_equal(rules_load(unit_dir, &rs, &e), 0);
 	assert_int_equal(rules_queue_count(rs), 3);
 	assert_string_equal(rules_queue(rs, "de")->name, "Germany");
 	assert_string_equal(rules_contact_queue(rs, "Partner-FR@X.example")->id, "FR");
@@ -377,29 +369,6 @@ test_queues(void **state)
 	assert_null(rules_queue(rs, "XX"));
 	rules_free(&rs);
 	assert_null(rs);
-}
-
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	char *p;
-
-	(void)state;
-	p = xasprintf("%s/00-q.rules", dir);
-	unlink(p);
-	free(p);
-	p = xasprintf("%s/10-t.rules", dir);
-	unlink(p);
-	free(p);
-	rmdir(dir);
-	return 0;
 }
 
 int
@@ -412,5 +381,5 @@ main(void)
 		cmocka_unit_test(test_literals),   cmocka_unit_test(test_queues),
 	};
 
-	return cmocka_run_group_tests(t, setup, teardown);
+	return cmocka_run_group_tests(t, unit_dir_setup, unit_dir_teardown);
 }

@@ -20,24 +20,15 @@
 #include "rules_int.h"
 #include "xalloc.h"
 
-static char dir[] = "/tmp/secdesk-prefilter-XXXXXX";
+#include "unit.h"
+
 
 static void
 write_rules(const char *text)
 {
-	char *p = xasprintf("%s/00-q.rules", dir);
-	FILE *f = fopen(p, "w");
-
-	fputs("queue secretariat \"Secretariat\" language en\n"
-	      "queue DE \"Germany\" language de\n",
-	      f);
-	fclose(f);
-	free(p);
-	p = xasprintf("%s/10-t.rules", dir);
-	f = fopen(p, "w");
-	fputs(text, f);
-	fclose(f);
-	free(p);
+	unit_write_file("00-q.rules", "queue secretariat \"Secretariat\" language en\n"
+				      "queue DE \"Germany\" language de\n");
+	unit_write_file("10-t.rules", text);
 }
 
 /* ---- a message by hand ---- */
@@ -99,7 +90,7 @@ run_case(size_t i, const char *cond, const char *subject, const char *body, bool
 	struct seen s = { false, false };
 
 	write_rules(text);
-	if (rules_load(dir, &rs, &e) < 0)
+	if (rules_load(unit_dir, &rs, &e) < 0)
 		fail_msg("case %zu: %s", i, e.msg);
 	sample(&m, subject, body);
 	rule_outcome_init(&o);
@@ -412,9 +403,9 @@ test_random_alike(void **state)
 		buf_addf(&rules, "/%s\nthen\ntag r%zu\nend\n", flags[rnd(4)], r);
 	}
 	write_rules(buf_cstr(&rules));
-	if (rules_load(dir, &rs, &e) < 0)
+	if (rules_load(unit_dir, &rs, &e) < 0)
 		fail_msg("%s", e.msg);
-	assert_int_equal(rules_load(dir, &all, &e), 0);
+	assert_int_equal(rules_load(unit_dir, &all, &e), 0);
 	rules_prefilter_disable(all);
 	for (size_t i = 0; i < 400; i++) {
 		char *subject = random_text(), *body = random_text();
@@ -531,29 +522,6 @@ test_latin_fold(void **state)
 	pcre2_match_data_free(md);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	char *p;
-
-	(void)state;
-	p = xasprintf("%s/00-q.rules", dir);
-	unlink(p);
-	free(p);
-	p = xasprintf("%s/10-t.rules", dir);
-	unlink(p);
-	free(p);
-	rmdir(dir);
-	return 0;
-}
-
 int
 main(void)
 {
@@ -565,5 +533,5 @@ main(void)
 		cmocka_unit_test(test_latin_fold),
 	};
 
-	return cmocka_run_group_tests(t, setup, teardown);
+	return cmocka_run_group_tests(t, unit_dir_setup, unit_dir_teardown);
 }

@@ -12,15 +12,17 @@
 #include "buf.h"
 #include "store.h"
 #include "ticket.h"
+#include "xalloc.h"
 
-static char tmpdir[] = "/tmp/secdesk-store.XXXXXX";
+#include "unit.h"
+
 
 static char *
 path_of(const char *name)
 {
 	char *p = NULL;
 
-	assert_true(asprintf(&p, "%s/%s", tmpdir, name) > 0);
+	assert_true(asprintf(&p, "%s/%s", unit_dir, name) > 0);
 	return p;
 }
 
@@ -149,27 +151,6 @@ test_buf_cap(void **state)
 	buf_release(&b);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	char *cmd = NULL;
-	int rc;
-
-	(void)state;
-	if (asprintf(&cmd, "rm -rf '%s'", tmpdir) < 0)
-		return -1;
-	rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
 int
 main(void)
 {
@@ -180,5 +161,5 @@ main(void)
 		cmocka_unit_test(test_buf_cap),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_dir_setup, unit_dir_teardown);
 }
