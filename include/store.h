@@ -29,6 +29,9 @@ int store_open(const char *path, unsigned flags, struct store **out, struct err 
 /* How long a store opened later waits for a lock held by another process
  * before it gives up with EXIT_TEMPFAIL (default 30 s). */
 void store_set_busy_timeout(int ms);
+/* Sets the store's busy timeout back to that default after a caller
+ * changed it for one wait of its own. */
+void store_restore_busy_timeout(struct store *s);
 /* Closes the store; accepts NULL and sets *s to NULL. */
 void store_close(struct store **s);
 

@@ -15,7 +15,9 @@
 
 #include "crashguard.h"
 #include "fetch.h"
+#include "log.h"
 #include "parse_ahead.h"
+#include "search_index.h"
 #include "source.h"
 #include "source_ahead.h"
 #include "xalloc.h"
@@ -34,6 +36,9 @@ fetch_set_progress(fetch_progress_fn fn, void *arg)
  * processing need not read them back; larger batches read them back. Two
  * batches are in flight. */
 #define BATCH_KEEP_BYTES ((size_t)8 * 1024 * 1024)
+/* Rounds between waits for the indexer's checkpoint: bounds the WAL to
+ * about this many batches. */
+#define WAL_SYNC_ROUNDS 16
 
 /* Rows staged in this batch: intake.id and raws.id. */
 struct staged {
@@ -669,6 +674,41 @@ fetch_ahead(struct source_ahead *sa, const struct strlist *fresh, size_t *off, s
 	return n;
 }
 
+/* The search index and the WAL checkpoints go to a thread of their own
+ * (search_index.h). Without it (it could not open the index), the store
+ * checkpoints as usual and search catches up later. */
+static struct search_indexer *
+indexer_start(struct store *s)
+{
+	struct search_indexer *ix;
+	struct err e = ERR_INIT;
+
+	if (search_indexer_start(store_path(s), &ix, &e) < 0) {
+		log_warn("%s; search will catch up", e.msg);
+		return NULL;
+	}
+	if (store_exec(s, "PRAGMA wal_autocheckpoint = 0", &e) < 0) {
+		log_warn("%s", e.msg);
+		search_indexer_stop(&ix, &e);
+		return NULL;
+	}
+	return ix;
+}
+
+static void
+indexer_stop(struct store *s, struct search_indexer **ix)
+{
+	struct err e = ERR_INIT;
+
+	if (!*ix)
+		return;
+	if (search_indexer_stop(ix, &e) < 0)
+		log_warn("%s; search will catch up", e.msg);
+	e = (struct err)ERR_INIT;
+	if (store_exec(s, "PRAGMA wal_autocheckpoint = 1000", &e) < 0)
+		log_warn("%s", e.msg);
+}
+
 int
 fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	  struct fetch_stats *st, struct err *e)
@@ -679,8 +719,10 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	struct batch pair[2] = { { .s = s, .e = e }, { .s = s, .e = e } };
 	struct batch *cur = &pair[0], *next = &pair[1];
 	struct source_ahead *sa = NULL;
+	struct search_indexer *ix = NULL;
 	struct source *src = NULL;
 	size_t batch_size = (size_t)cfg->mailbox.batch, off = 0, handled = 0, ahead;
+	unsigned rounds = 0;
 	int rc;
 
 	if (!ops)
@@ -707,6 +749,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	 * next goes to the parser and cur's source copies are marked done. The
 	 * batch after next is fetched as soon as next is staged. */
 	sa = source_ahead_start(ops, src);
+	ix = indexer_start(s);
 	for (size_t i = 0; i < redo.n; i++)
 		strlist_add(&marking, redo.items[i]);
 	mark_ahead(sa, &marking);
@@ -721,6 +764,10 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 
 		if (cur->n == 0 && cur->offered == 0 && !more && marking.n == 0)
 			break;
+		/* The WAL starts over only when a write begins with all of it
+		 * checkpointed: now and then, let the indexer catch up first. */
+		if (ix && ++rounds % WAL_SYNC_ROUNDS == 0)
+			search_indexer_sync(ix);
 		if (store_begin(s, e) < 0)
 			goto fail;
 		if (more) {
@@ -752,6 +799,8 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (store_commit(s, e) < 0)
 			goto fail;
 		lap(&st->times.commit, &mark);
+		if (ix)
+			search_indexer_kick(ix);
 		if (mrc < 0) {
 			*e = merr;
 			goto fail;
@@ -787,6 +836,7 @@ fail:
 	}
 out:
 	source_ahead_stop(&sa);
+	indexer_stop(s, &ix);
 	strlist_release(&done_keys);
 	strlist_release(&marking);
 	for (int i = 0; i < 2; i++) {

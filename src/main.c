@@ -81,7 +81,7 @@ const struct cli_command cli_commands[] = {
 	{ "remind", cmd_remind, C | S, "remind [--dry-run] [--json]", "send digests of waiting tickets" },
 	{ "watch", cmd_watch, C | SC, "watch", "stay connected and process mail as it arrives" },
 	{ "verify", cmd_verify, C | S, "verify [--json]", "reconcile the mailbox with the store" },
-	{ "db", cmd_db, C, "db init | db check [--json] | db backup FILE", "create, verify or back up the store" },
+	{ "db", cmd_db, C, "db init | db check [--json] | db backup FILE | db reindex", "create, verify or back up the store; rebuild the search index" },
 	{ "help", cmd_help, 0, "help [COMMAND]", "show help" },
 	{ NULL, NULL, 0, NULL, NULL },
 };

@@ -22,7 +22,6 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	bool in_txn;
-	bool indexed; /* the schema has messages_fts: index at commit */
 	struct cached_stmt cache[STORE_STMT_CACHE];
 	int ncache;
 };
@@ -219,7 +218,6 @@ store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 		store_close(&s);
 		return -1;
 	}
-	s->indexed = store_file_version(s) >= 1;
 	*out = s;
 	return 0;
 }
@@ -243,6 +241,12 @@ store_close(struct store **sp)
 	*sp = NULL;
 }
 
+void
+store_restore_busy_timeout(struct store *s)
+{
+	sqlite3_busy_timeout(s->db, busy_timeout_ms);
+}
+
 sqlite3 *
 store_db(struct store *s)
 {
@@ -264,57 +268,9 @@ store_begin(struct store *s, struct err *e)
 	return 0;
 }
 
-/* Indexes the messages added since the last commit, in one statement at the
- * end of the transaction: FTS5 flushes its pending terms at every statement
- * savepoint, so indexing each message as it is stored would write a segment
- * per message.
- *
- * The desk's automatic mail (acknowledgements, partner notices, reminders)
- * is left out: it is our boilerplate around the inquiry's own text, which
- * is indexed already, so it would only make every search match twice, and
- * double the indexing work of a run. The index is thus partial: messages
- * are never deleted and their indexed columns never change, so it needs
- * no 'delete' commands. */
-static int
-index_pending(struct store *s, struct err *e)
-{
-	sqlite3_stmt *st;
-
-	if (!s->indexed)
-		return 0;
-	st = store_prepare(s, "INSERT INTO messages_fts (rowid, subject, body, names)"
-			   " SELECT id, subject, body, names FROM messages WHERE id > coalesce("
-			   "(SELECT CAST(value AS INTEGER) FROM state WHERE key = 'fts_upto'), 0)"
-			   " AND kind NOT IN ('ack', 'notice', 'remind') ORDER BY id", e);
-	if (!st)
-		return -1;
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_reset(st);
-		return store_error(s, e, "cannot index messages");
-	}
-	sqlite3_reset(st);
-	if (sqlite3_changes(s->db) == 0)
-		return 0;
-	st = store_prepare(s, "INSERT INTO state (key, value) SELECT 'fts_upto', max(id) FROM"
-			   " messages WHERE true ON CONFLICT (key) DO UPDATE SET value ="
-			   " excluded.value", e);
-	if (!st)
-		return -1;
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_reset(st);
-		return store_error(s, e, "cannot index messages");
-	}
-	sqlite3_reset(st);
-	return 0;
-}
-
 int
 store_commit(struct store *s, struct err *e)
 {
-	if (index_pending(s, e) < 0) {
-		store_rollback(s);
-		return -1;
-	}
 	/* COMMIT can be busy (a reader holds the WAL): retry like SQLite asks. */
 	for (int tries = 0;; tries++) {
 		int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);

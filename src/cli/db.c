@@ -1,4 +1,4 @@
-/* secdesk db init | check [--json] | backup FILE */
+/* secdesk db init | check [--json] | backup FILE | reindex */
 #include "compat.h"
 
 #include <errno.h>
@@ -8,7 +8,9 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "search_index.h"
 #include "store.h"
+#include "xalloc.h"
 
 int cmd_db(int argc, char **argv, struct cli_ctx *ctx);
 
@@ -102,6 +104,78 @@ db_pragma_json(struct store *s, const char *sql, bool fk, json_t *arr)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The search index: derived from the store and rebuilt from it when
+ * damaged, so what is wrong with it is reported, never the store's
+ * verdict. */
+struct index_state {
+	char *path;
+	bool ok;
+	int64_t upto, pending;
+	char *problem;
+};
+
+static void
+db_index_state(struct store *s, struct index_state *st)
+{
+	struct err e = ERR_INIT;
+	sqlite3_stmt *q;
+
+	memset(st, 0, sizeof(*st));
+	st->path = search_index_path(store_path(s));
+	if (search_index_status(s, &st->upto, &st->pending, &e) < 0) {
+		st->problem = xstrdup(e.msg);
+		return;
+	}
+	if (sqlite3_prepare_v2(store_db(s), "PRAGMA " SEARCH_SCHEMA ".quick_check", -1, &q,
+			       NULL) != SQLITE_OK) {
+		st->problem = xstrdup(sqlite3_errmsg(store_db(s)));
+		return;
+	}
+	if (sqlite3_step(q) != SQLITE_ROW || !sqlite3_column_text(q, 0) ||
+	    strcmp((const char *)sqlite3_column_text(q, 0), "ok") != 0)
+		st->problem = xstrdup(sqlite3_column_text(q, 0)
+					      ? (const char *)sqlite3_column_text(q, 0)
+					      : sqlite3_errmsg(store_db(s)));
+	sqlite3_finalize(q);
+	st->ok = !st->problem;
+}
+
+static void
+db_index_state_release(struct index_state *st)
+{
+	free(st->path);
+	free(st->problem);
+}
+
+static json_t *
+db_index_json(struct store *s)
+{
+	struct index_state st;
+	json_t *o;
+
+	db_index_state(s, &st);
+	o = json_pack("{s:s, s:b, s:I, s:I, s:s?}", "path", st.path, "ok", st.ok,
+		      "indexed_upto", (json_int_t)st.upto, "pending", (json_int_t)st.pending,
+		      "error", st.problem);
+	db_index_state_release(&st);
+	return o;
+}
+
+static void
+db_index_print(struct store *s)
+{
+	struct index_state st;
+
+	db_index_state(s, &st);
+	if (st.ok)
+		printf("search index %s: ok, %lld messages waiting to be indexed\n", st.path,
+		       (long long)st.pending);
+	else
+		printf("search index %s: %s (it is rebuilt from the store by the next search,"
+		       " or by 'secdesk db reindex')\n", st.path, st.problem);
+	db_index_state_release(&st);
+}
+
 /* db check --json: the same verdict and exit status as the human form
  * (store_check decides both), with what the pragmas found as fields. */
 static int
@@ -124,7 +198,7 @@ db_check_json(struct cli_ctx *ctx)
 	if (db_pragma_json(s, "PRAGMA foreign_key_check", true, fks) < 0)
 		json_array_append_new(fks, json_pack("{s:s}", "error",
 						     sqlite3_errmsg(store_db(s))));
-	doc = json_pack("{s:s, s:b, s:i, s:i, s:b, s:o, s:o, s:s?}",
+	doc = json_pack("{s:s, s:b, s:i, s:i, s:b, s:o, s:o, s:s?, s:o}",
 		"store", ctx->cfg->store.path,
 		"ok", ok,
 		"schema_version", store_file_version(s),
@@ -132,7 +206,8 @@ db_check_json(struct cli_ctx *ctx)
 		"integrity_ok", json_array_size(integ) == 0,
 		"integrity", integ,
 		"foreign_keys", fks,
-		"error", ok ? NULL : e.msg);
+		"error", ok ? NULL : e.msg,
+		"search_index", db_index_json(s));
 	store_close(&s);
 	cli_print_json(doc);
 	return rc;
@@ -167,11 +242,23 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 	} else if (strcmp(argv[1], "check") == 0) {
 		if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
 			return cli_fail(&e);
-		if (store_check(s, &e) < 0)
+		if (store_check(s, &e) < 0) {
 			rc = cli_fail(&e);
-		else
+		} else {
 			printf("store %s: ok, schema version %d\n", ctx->cfg->store.path,
 			       store_file_version(s));
+			db_index_print(s);
+		}
+	} else if (strcmp(argv[1], "reindex") == 0) {
+		int64_t n = 0;
+
+		if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
+			return cli_fail(&e);
+		if (search_index_rebuild(s, &n, &e) < 0)
+			rc = cli_fail(&e);
+		else if (ctx->verbosity >= 0)
+			printf("search index %s-search: %lld messages indexed\n",
+			       ctx->cfg->store.path, (long long)n);
 	} else {
 		return cli_usage(argv[0]);
 	}

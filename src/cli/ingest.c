@@ -10,6 +10,8 @@
 #include "crashguard.h"
 #include "fetch.h"
 #include "ingest.h"
+#include "log.h"
+#include "search_index.h"
 
 #define INGEST_MAX_MESSAGE ((size_t)256 * 1024 * 1024)
 
@@ -80,6 +82,15 @@ cmd_ingest(int argc, char **argv, struct cli_ctx *ctx)
 		/* Anything but bad configuration is worth a retry by the MTA:
 		 * the mail stays in its queue, nothing is lost. */
 		return e.code == EXIT_CONFIG ? EXIT_CONFIG : EXIT_TEMPFAIL;
+	}
+	/* The mail is stored: indexing it is a favour to the next search,
+	 * which catches up anyway (and does so while a fetch indexes). */
+	if (res.kind != INGEST_DUPLICATE &&
+	    search_index_update(ctx->store, 0, NULL, &e) < 0) {
+		if (e.code == EXIT_TEMPFAIL)
+			log_info("%s", e.msg);
+		else
+			log_warn("%s", e.msg);
 	}
 	if (ctx->verbosity >= 0) {
 		if (res.kind == INGEST_DUPLICATE)

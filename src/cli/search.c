@@ -1,4 +1,5 @@
-/* secdesk search: full-text search over the messages (FTS5 messages_fts),
+/* secdesk search: full-text search over the messages (the FTS5 index of
+ * search_index.h, brought up to date first),
  * results by ticket, best rank first, each with a snippet of its best
  * message. Words found in thousands of messages are ranked among the newest
  * matches only (SEARCH_WINDOW). */
@@ -8,12 +9,15 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "log.h"
+#include "search_index.h"
 #include "ticket.h"
 #include "xalloc.h"
 
 int cmd_search(int argc, char **argv, struct cli_ctx *ctx);
 
 #define PREFIX_TERMS_MAX 16
+#define SEARCH_INDEX_WAIT_MS 2000
 
 /* The indexed words that begin with prefix (ASCII, lowercased as the
  * tokenizer does), as an FTS5 "(w1 OR w2 ...)" into q; false when there are
@@ -43,7 +47,7 @@ search_expand_prefix(struct store *s, const char *p, size_t n, struct buf *q)
 	memcpy(hi, lo, n + 1);
 	hi[n - 1]++; /* the first string after every word with the prefix */
 	if (store_exec(s, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab"
-		       " USING fts5vocab(main, messages_fts, 'row')", &ignored) < 0 ||
+		       " USING fts5vocab(" SEARCH_SCHEMA ", messages_fts, 'row')", &ignored) < 0 ||
 	    !(st = store_prepare(s, "SELECT term FROM temp.search_vocab"
 				 " WHERE term >= ?1 AND term < ?2 LIMIT ?3", &ignored)))
 		return false;
@@ -151,7 +155,8 @@ search_window_floor(struct store *s, const char *q, int64_t upper, int window,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = store_prepare(s, "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1"
+	st = store_prepare(s, "SELECT rowid FROM " SEARCH_SCHEMA ".messages_fts"
+			   " WHERE messages_fts MATCH ?1"
 			   " AND rowid < ?2 ORDER BY rowid DESC LIMIT 1 OFFSET ?3", e);
 	if (!st)
 		return -1;
@@ -187,6 +192,42 @@ search_ticket_of(struct store *s, int64_t msg, int64_t *id_r, struct err *e)
 	return 0;
 }
 
+/* The snippet of message msg: the index keeps no text, so FTS5 makes it
+ * from the stored text in a temporary table of one row with the same
+ * tokenizer: the same words are marked as in the index. */
+static char *
+search_snippet(struct store *s, const char *q, int64_t msg, struct err *e)
+{
+	sqlite3_stmt *st;
+	char *snip = NULL;
+	int rc;
+
+	if (store_exec(s, "DELETE FROM temp.search_snip", e) < 0 ||
+	    !(st = store_prepare(s, "INSERT INTO temp.search_snip (rowid, subject, body, names)"
+				 " SELECT id, subject, body, names FROM main.messages"
+				 " WHERE id = ?1", e)))
+		return NULL;
+	sqlite3_bind_int64(st, 1, msg);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE ||
+	    !(st = store_prepare(s, "SELECT snippet(search_snip, -1, '[', ']', '...', 12)"
+				 " FROM temp.search_snip WHERE search_snip MATCH ?1", e))) {
+		store_error(s, e, "cannot search");
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		snip = xstrdup(rc == SQLITE_ROW && sqlite3_column_text(st, 0)
+				       ? (const char *)sqlite3_column_text(st, 0)
+				       : "");
+	else
+		store_error(s, e, "cannot search");
+	sqlite3_reset(st);
+	return snip;
+}
+
 /* Adds the tickets of the matches in [lower, upper) in rank order, each
  * once, until there are limit; the first hit of a ticket is its best. The
  * query reads messages_fts alone so that FTS5 sorts by rank itself and
@@ -199,8 +240,8 @@ search_rank_window(struct store *s, const char *q, int64_t lower, int64_t upper,
 	sqlite3_stmt *st;
 	int rc = SQLITE_DONE;
 
-	st = store_prepare(s, "SELECT rowid, rank, snippet(messages_fts, -1, '[', ']', '...', 12)"
-			   " FROM messages_fts WHERE messages_fts MATCH ?1"
+	st = store_prepare(s, "SELECT rowid, rank FROM " SEARCH_SCHEMA ".messages_fts"
+			   " WHERE messages_fts MATCH ?1"
 			   " AND rowid >= ?2 AND rowid < ?3 ORDER BY rank", e);
 	if (!st)
 		return -1;
@@ -208,8 +249,8 @@ search_rank_window(struct store *s, const char *q, int64_t lower, int64_t upper,
 	sqlite3_bind_int64(st, 2, lower);
 	sqlite3_bind_int64(st, 3, upper);
 	while (h->n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *snip = (const char *)sqlite3_column_text(st, 2);
 		int64_t id;
+		char *snip;
 
 		if (search_ticket_of(s, sqlite3_column_int64(st, 0), &id, e) < 0) {
 			sqlite3_reset(st);
@@ -222,8 +263,12 @@ search_rank_window(struct store *s, const char *q, int64_t lower, int64_t upper,
 			h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
 		}
 		h->v[h->n].id = id;
+		if (!(snip = search_snippet(s, q, sqlite3_column_int64(st, 0), e))) {
+			sqlite3_reset(st);
+			return -1;
+		}
 		h->v[h->n].rank = sqlite3_column_double(st, 1);
-		h->v[h->n].snippet = xstrdup(snip ? snip : "");
+		h->v[h->n].snippet = snip;
 		h->n++;
 	}
 	if (h->n >= limit)
@@ -239,6 +284,10 @@ search_run(struct store *s, const char *q, size_t limit, struct hits *h, struct 
 {
 	int64_t upper = INT64_MAX, lower;
 	int window = SEARCH_WINDOW;
+
+	if (store_exec(s, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_snip USING fts5("
+		       "subject, body, names, tokenize='unicode61 remove_diacritics 2')", e) < 0)
+		return -1;
 
 	for (;;) {
 		if (search_window_floor(s, q, upper, window, &lower, e) < 0 ||
@@ -279,6 +328,14 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (optind >= argc || limit <= 0)
 		return cli_usage(argv[0]);
+	/* Mail stored since the index's last update is indexed first. While
+	 * a fetch is indexing, what is indexed so far is searched. */
+	if (search_index_update(ctx->store, SEARCH_INDEX_WAIT_MS, NULL, &e) < 0) {
+		if (e.code != EXIT_TEMPFAIL || search_index_attach(ctx->store, &e) < 0)
+			return cli_fail(&e);
+		log_warn("the search index is being updated: the newest mail may be missing");
+		e = (struct err)ERR_INIT;
+	}
 	search_fts_query(ctx->store, argc - optind, argv + optind, &q);
 	if (!q.len) {
 		buf_release(&q);

@@ -30,11 +30,14 @@ check_eq "db check --json: foreign_keys is an empty list" "[]" \
 	"$(jf "$T_DIR/db.json" "d['foreign_keys']")"
 check_eq "db check --json: error is null" None "$(jf "$T_DIR/db.json" "d['error']")"
 check_eq "db check --json: exactly these fields" \
-	"error expected_schema_version foreign_keys integrity integrity_ok ok schema_version store" \
+	"error expected_schema_version foreign_keys integrity integrity_ok ok schema_version search_index store" \
 	"$(jf "$T_DIR/db.json" "' '.join(sorted(d))")"
+check_eq "db check --json: search_index has path, ok, indexed_upto, pending, error" \
+	"$d/secdesk.db-search True True 0 None" \
+	"$(jf "$T_DIR/db.json" "' '.join(str(x) for x in (d['search_index']['path'], d['search_index']['ok'], type(d['search_index']['indexed_upto']) is int, d['search_index']['pending'], d['search_index']['error']))")"
 ver=$(jf "$T_DIR/db.json" "d['schema_version']")
-check_eq "db check (human) is unchanged" "store $d/secdesk.db: ok, schema version $ver" \
-	"$(sd db check)"
+check_eq "db check (human): the store's line is unchanged" "store $d/secdesk.db: ok, schema version $ver" \
+	"$(sd db check | head -n 1)"
 sed 's|^path = secdesk.db|path = none.db|' "$d/secdesk.conf" >"$d/nodb.conf"
 "$SECDESK" -c "$d/nodb.conf" db check >/dev/null 2>&1
 want=$?

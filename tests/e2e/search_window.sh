@@ -47,8 +47,9 @@ check_eq "human output: 50 tickets" 50 "$(sd search dear | grep -c '^#')"
 python3 - "$d/secdesk.db" >"$T_DIR/want" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
+db.execute("ATTACH DATABASE ? AS search", (sys.argv[1] + "-search",))
 seen, out = set(), []
-for tid, in db.execute("SELECT COALESCE(t.merged_into, t.id) FROM messages_fts f"
+for tid, in db.execute("SELECT COALESCE(t.merged_into, t.id) FROM search.messages_fts f"
                        " JOIN messages m ON m.id = f.rowid JOIN tickets t ON t.id = m.ticket_id"
                        " WHERE messages_fts MATCH '\"eligibility\"' ORDER BY f.rank"):
     if tid not in seen:
