@@ -31,10 +31,10 @@ struct fetch_stats {
 	char skip_note[1024];
 	/* Wall seconds of the storing thread per stage (secdesk -v prints them):
 	 * taking mail from the source and staging it, waiting for the parser
-	 * thread, storing tickets, committing (FTS5 indexing included), marking
-	 * the source copies done. */
+	 * thread, storing tickets, committing, marking the source copies done,
+	 * waiting for the indexer thread's checkpoint (search_index.h). */
 	struct fetch_times {
-		double source, parse_wait, store, commit, mark_done;
+		double source, parse_wait, store, commit, mark_done, index_wait;
 	} times;
 	struct ingest_result last; /* of the last message processed */ /* why the last one was skipped */
 };

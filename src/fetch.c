@@ -766,8 +766,12 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 			break;
 		/* The WAL starts over only when a write begins with all of it
 		 * checkpointed: now and then, let the indexer catch up first. */
-		if (ix && ++rounds % WAL_SYNC_ROUNDS == 0)
+		if (ix && ++rounds % WAL_SYNC_ROUNDS == 0) {
+			double w = now_s();
+
 			search_indexer_sync(ix);
+			lap(&st->times.index_wait, &w);
+		}
 		if (store_begin(s, e) < 0)
 			goto fail;
 		if (more) {
