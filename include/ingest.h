@@ -58,6 +58,9 @@ void ingest_sha256(const char *raw, size_t len, char hex[65]);
 /* Stores raw once (by SHA-256); gives its raws.id. */
 int ingest_store_raw(struct store *s, const char *raw, size_t len, int64_t *raw_id,
 		     struct err *e);
+/* The same, with the hash already computed (sha256: 64 hex digits). */
+int ingest_store_raw_hashed(struct store *s, const char *raw, size_t len, const char *sha256,
+			    int64_t *raw_id, struct err *e);
 /* Parses raw into m (message_init'ed here). Touches no store: safe to run in
  * another thread than the one that stores. */
 int ingest_parse(struct ingest *ing, const char *raw, size_t len, struct message *m,

@@ -24,11 +24,22 @@ struct source_ahead;
 struct source_ahead *source_ahead_start(const struct source_ops *ops, struct source *src);
 /* Queues the fetch of keys[0..n) (they must stay valid until collected). */
 void source_ahead_fetch(struct source_ahead *sa, const char *const *keys, size_t n);
+/* A fetched message as collect hands it over: raw is a NUL-terminated copy
+ * that cb may keep (it then sets raw to NULL and frees it later); sha256 is
+ * its hash in hex (ingest_sha256), computed in the source's thread. */
+struct source_item {
+	const char *key;
+	char *raw;
+	size_t len;
+	const char *sha256;
+};
+typedef int (*source_ahead_cb)(void *arg, struct source_item *it);
+
 /* Hands the messages of the oldest queued fetch to cb, in order, in the
  * calling thread, as they arrive. Returns what the source's fetch returned
  * (SRC_*, e filled) or cb's non-zero return, which stops the hand-over (the
  * rest of that fetch is dropped). */
-int source_ahead_collect(struct source_ahead *sa, source_msg_cb cb, void *arg, struct err *e);
+int source_ahead_collect(struct source_ahead *sa, source_ahead_cb cb, void *arg, struct err *e);
 /* Queues mark_done of keys[0..n) (copied). */
 void source_ahead_mark_done(struct source_ahead *sa, const char *const *keys, size_t n);
 /* Waits for the oldest queued mark_done; what it returned (e filled). */

@@ -63,15 +63,18 @@ struct batch {
 	struct err ferr; /* and why, when it failed */
 };
 
+/* Stages one fetched message: its raw bytes and its intake row. The batch
+ * keeps it->raw (the copy the parser thread reads) while under
+ * BATCH_KEEP_BYTES. */
 static int
-stage_cb(void *arg, const char *key, const char *raw, size_t len)
+stage_cb(void *arg, struct source_item *it)
 {
 	struct batch *b = arg;
 	sqlite3_stmt *st;
 	int64_t raw_id;
 
 	/* Positive: a store error, distinct from the backends' SRC_* codes. */
-	if (ingest_store_raw(b->s, raw, len, &raw_id, b->e) < 0)
+	if (ingest_store_raw_hashed(b->s, it->raw, it->len, it->sha256, &raw_id, b->e) < 0)
 		return 1;
 	st = store_prepare(b->s, "INSERT INTO intake (source, key, raw_id, attempts, created) "
 			   "VALUES (?, ?, ?, 0, ?) ON CONFLICT (source, key) DO NOTHING "
@@ -79,7 +82,7 @@ stage_cb(void *arg, const char *key, const char *raw, size_t len)
 	if (!st)
 		return 1;
 	sqlite3_bind_text(st, 1, b->source_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, it->key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, raw_id);
 	sqlite3_bind_int64(st, 4, store_now());
 	switch (sqlite3_step(st)) {
@@ -90,15 +93,14 @@ stage_cb(void *arg, const char *key, const char *raw, size_t len)
 		}
 		b->rows[b->n].intake_id = sqlite3_column_int64(st, 0);
 		b->rows[b->n].raw_id = raw_id;
-		b->rows[b->n].key = xstrdup(key);
+		b->rows[b->n].key = xstrdup(it->key);
 		b->rows[b->n].raw = NULL;
-		b->rows[b->n].len = len;
+		b->rows[b->n].len = it->len;
 		b->rows[b->n].parsed = -1;
-		if (b->kept + len <= BATCH_KEEP_BYTES) {
-			b->rows[b->n].raw = xmalloc(len + 1);
-			memcpy(b->rows[b->n].raw, raw, len);
-			b->rows[b->n].raw[len] = '\0';
-			b->kept += len;
+		if (b->kept + it->len <= BATCH_KEEP_BYTES) {
+			b->rows[b->n].raw = it->raw;
+			it->raw = NULL;
+			b->kept += it->len;
 		}
 		b->n++;
 		break;
@@ -448,13 +450,20 @@ intake_one(struct ingest *ing, struct store *s, const char *source_id, const cha
 	struct fetch_stats st = { 0 };
 	struct batch b = { .s = s, .source_id = source_id, .e = e };
 	char key[65];
-	int rc = -1;
+	struct source_item it = { key, NULL, len, key };
+	int rc = -1, staged;
 
 	memset(res, 0, sizeof(*res));
 	ingest_sha256(raw, len, key);
 	if (store_begin(s, e) < 0)
 		return -1;
-	if (stage_cb(&b, key, raw, len) != 0) {
+	/* stage_cb keeps the copy it is given, for the parser. */
+	it.raw = xmalloc(len + 1);
+	memcpy(it.raw, raw, len);
+	it.raw[len] = '\0';
+	staged = stage_cb(&b, &it);
+	free(it.raw);
+	if (staged != 0) {
 		store_rollback(s);
 		goto out;
 	}

@@ -76,14 +76,22 @@ ingest_store_raw(struct store *s, const char *raw, size_t len, int64_t *raw_id,
 		 struct err *e)
 {
 	char hex[65];
-	sqlite3_stmt *st;
 
 	ingest_sha256(raw, len, hex);
+	return ingest_store_raw_hashed(s, raw, len, hex, raw_id, e);
+}
+
+int
+ingest_store_raw_hashed(struct store *s, const char *raw, size_t len, const char *sha256,
+			int64_t *raw_id, struct err *e)
+{
+	sqlite3_stmt *st;
+
 	st = store_prepare(s, "INSERT INTO raws (sha256, size, data) VALUES (?, ?, ?) "
 			   "ON CONFLICT (sha256) DO UPDATE SET size = size RETURNING id", e);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, hex, 64, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, sha256, 64, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
 	sqlite3_bind_blob64(st, 3, raw, len, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {

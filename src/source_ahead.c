@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include "ingest.h"
 #include "source_ahead.h"
 #include "xalloc.h"
 
@@ -9,6 +10,7 @@ struct fetched {
 	char *key;
 	char *raw;
 	size_t len;
+	char sha256[65];
 };
 
 enum request_kind { REQ_FETCH, REQ_MARK };
@@ -69,6 +71,8 @@ on_message(void *arg, const char *key, const char *raw, size_t len)
 		memcpy(f.raw, raw, len);
 	f.raw[len] = '\0';
 	f.len = len;
+	/* Hashed here, beside the transport, not in the storing thread. */
+	ingest_sha256(f.raw, len, f.sha256);
 	pthread_mutex_lock(&sa->mu);
 	if (r->nitems == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 64;
@@ -208,7 +212,7 @@ pop_finished(struct source_ahead *sa)
 }
 
 int
-source_ahead_collect(struct source_ahead *sa, source_msg_cb cb, void *arg, struct err *e)
+source_ahead_collect(struct source_ahead *sa, source_ahead_cb cb, void *arg, struct err *e)
 {
 	struct request *r;
 	int rc = 0;
@@ -227,11 +231,14 @@ source_ahead_collect(struct source_ahead *sa, source_msg_cb cb, void *arg, struc
 			pthread_cond_wait(&sa->cv, &sa->mu);
 		if (r->taken == r->nitems)
 			break;
+		struct source_item it;
+
 		f = r->items[r->taken++];
 		pthread_mutex_unlock(&sa->mu);
-		rc = cb(arg, f.key, f.raw, f.len);
+		it = (struct source_item){ f.key, f.raw, f.len, f.sha256 };
+		rc = cb(arg, &it);
 		free(f.key);
-		free(f.raw);
+		free(it.raw);
 		pthread_mutex_lock(&sa->mu);
 		sa->buffered -= f.len;
 		pthread_cond_broadcast(&sa->cv);
