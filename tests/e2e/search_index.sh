@@ -99,6 +99,30 @@ check_eq "after db reindex, search finds the same" "[1, 2, 3, 4, 5]" \
 	"$(sd search --json question | ids)"
 check_rc "db reindex with an argument is a usage error" 64 sd db reindex x
 
+# A store of schema version 3 kept its index inside (messages_fts): the
+# migration drops it, gives the store an id, and search works from the file.
+if command -v sqlite3 >/dev/null 2>&1; then
+	d3=$T_DIR/v3
+	make_config "$d3"
+	"$SECDESK" -q -c "$d3/secdesk.conf" db init >/dev/null 2>&1
+	sqlite3 "$d3/secdesk.db" "CREATE VIRTUAL TABLE messages_fts USING fts5(subject, body,
+		names, content='messages', content_rowid='id',
+		tokenize='unicode61 remove_diacritics 2');
+		DELETE FROM state WHERE key = 'store_id';
+		INSERT INTO state (key, value) VALUES ('fts_upto', '0');
+		PRAGMA user_version = 3;"
+	word_mail "$d3/inbox/new/1:2," v3 upgradeword
+	"$SECDESK" -c "$d3/secdesk.conf" fetch >/dev/null 2>&1
+	check_eq "a version 3 store: the old index table and its state are gone" "0 0" \
+		"$(sqlite3 "$d3/secdesk.db" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_fts%'; SELECT count(*) FROM state WHERE key = 'fts_upto'" | tr '\n' ' ' | sed 's/ $//')"
+	check_eq "a version 3 store: it has an id now" 32 \
+		"$(sqlite3 "$d3/secdesk.db" "SELECT length(value) FROM state WHERE key = 'store_id'")"
+	check_eq "a version 3 store: search finds its mail" "[1]" \
+		"$("$SECDESK" -c "$d3/secdesk.conf" search --json upgradeword | ids)"
+else
+	for n in 1 2 3; do skip "migration from schema version 3 ($n)" "no sqlite3 shell"; done
+fi
+
 sd db check >"$T_DIR/check.out"
 check_eq "db check exits 0" 0 $?
 check "db check reports the index on its own line" \
