@@ -399,7 +399,7 @@ insert_message(struct store *s, int64_t ticket_id, int64_t raw_id, const char *k
 	sqlite3_reset(st);
 	id = sqlite3_last_insert_rowid(store_db(s));
 
-	/* Indexed for search at commit: see store_commit(). */
+	/* Indexed for search after the commit (search_index.h). */
 out:
 	buf_release(&to);
 	buf_release(&cc);
