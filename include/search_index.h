@@ -55,9 +55,9 @@ struct search_indexer;
 int search_indexer_start(const char *store_path, struct search_indexer **out, struct err *e);
 /* Something was committed: index it and checkpoint. Never blocks. */
 void search_indexer_kick(struct search_indexer *ix);
-/* Waits until the indexer has handled every kick so far, checkpoint
- * included, so that the next write transaction can start the WAL from its
- * beginning again (a WAL only restarts when fully checkpointed). */
+/* Waits until the indexer has checkpointed every commit kicked so far, so
+ * that the next write transaction can start the WAL from its beginning
+ * again (a WAL only restarts when fully checkpointed). */
 void search_indexer_sync(struct search_indexer *ix);
 /* Indexes what is left, stops the thread and closes its connection. The
  * first error of the indexer, if any, is returned (what was stored is

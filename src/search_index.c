@@ -398,30 +398,21 @@ struct search_indexer {
 	pthread_cond_t cond;
 	struct store *s;
 	unsigned kicks;    /* commits announced */
-	unsigned handled;  /* kicks indexed and checkpointed */
+	unsigned checkpointed; /* kicks whose commit was checkpointed since */
 	bool stopping;
 	bool failed;
 	struct err err;    /* the first error */
 };
 
 static void
-indexer_pass(struct search_indexer *ix)
+indexer_fail(struct search_indexer *ix, const struct err *e)
 {
-	struct err e = ERR_INIT;
-	int nlog = 0, nckpt = 0;
-
-	/* A busy index (a search catching up) is waited for like the store. */
-	if (search_index_update(ix->s, -1, NULL, &e) < 0) {
-		pthread_mutex_lock(&ix->mu);
-		if (!ix->failed) {
-			ix->failed = true;
-			ix->err = e;
-		}
-		pthread_mutex_unlock(&ix->mu);
+	pthread_mutex_lock(&ix->mu);
+	if (!ix->failed) {
+		ix->failed = true;
+		ix->err = *e;
 	}
-	/* PASSIVE: never waits for the storing thread or for readers. */
-	sqlite3_wal_checkpoint_v2(store_db(ix->s), "main", SQLITE_CHECKPOINT_PASSIVE, &nlog,
-				  &nckpt);
+	pthread_mutex_unlock(&ix->mu);
 }
 
 static void *
@@ -430,20 +421,30 @@ indexer_main(void *arg)
 	struct search_indexer *ix = arg;
 
 	for (;;) {
+		struct err e = ERR_INIT;
 		unsigned target;
 		bool stopping;
+		int nlog = 0, nckpt = 0;
 
 		pthread_mutex_lock(&ix->mu);
-		while (ix->handled == ix->kicks && !ix->stopping)
+		while (ix->checkpointed == ix->kicks && !ix->stopping)
 			pthread_cond_wait(&ix->cond, &ix->mu);
 		target = ix->kicks;
 		stopping = ix->stopping;
 		pthread_mutex_unlock(&ix->mu);
-		indexer_pass(ix);
+		/* The checkpoint first: the storing thread may be waiting for
+		 * it (search_indexer_sync). PASSIVE: it never waits for the
+		 * storing thread or for readers. */
+		sqlite3_wal_checkpoint_v2(store_db(ix->s), "main", SQLITE_CHECKPOINT_PASSIVE, &nlog,
+					  &nckpt);
 		pthread_mutex_lock(&ix->mu);
-		ix->handled = target;
+		ix->checkpointed = target;
 		pthread_cond_broadcast(&ix->cond);
 		pthread_mutex_unlock(&ix->mu);
+		/* A busy index (a search catching up) is waited for as the
+		 * store is. */
+		if (search_index_update(ix->s, -1, NULL, &e) < 0)
+			indexer_fail(ix, &e);
 		if (stopping)
 			break;
 	}
@@ -488,7 +489,7 @@ void
 search_indexer_sync(struct search_indexer *ix)
 {
 	pthread_mutex_lock(&ix->mu);
-	while (ix->handled != ix->kicks)
+	while (ix->checkpointed != ix->kicks)
 		pthread_cond_wait(&ix->cond, &ix->mu);
 	pthread_mutex_unlock(&ix->mu);
 }
