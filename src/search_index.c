@@ -392,6 +392,8 @@ search_index_status(struct store *s, int64_t *upto, int64_t *pending, struct err
 
 /* ---- the indexer thread of a fetch ---- */
 
+#define INDEX_EVERY_KICKS 4
+
 struct search_indexer {
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -399,6 +401,7 @@ struct search_indexer {
 	struct store *s;
 	unsigned kicks;    /* commits announced */
 	unsigned checkpointed; /* kicks whose commit was checkpointed since */
+	unsigned indexed;  /* kicks indexed (the indexer thread's own) */
 	bool stopping;
 	bool failed;
 	struct err err;    /* the first error */
@@ -442,9 +445,12 @@ indexer_main(void *arg)
 		pthread_cond_broadcast(&ix->cond);
 		pthread_mutex_unlock(&ix->mu);
 		/* A busy index (a search catching up) is waited for as the
-		 * store is. */
-		if (search_index_update(ix->s, -1, NULL, &e) < 0)
+		 * store is. Fewer, larger segments: FTS5 merges less. */
+		if ((stopping || target - ix->indexed >= INDEX_EVERY_KICKS) &&
+		    search_index_update(ix->s, -1, NULL, &e) < 0)
 			indexer_fail(ix, &e);
+		if (stopping || target - ix->indexed >= INDEX_EVERY_KICKS)
+			ix->indexed = target;
 		if (stopping)
 			break;
 	}
