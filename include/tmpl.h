@@ -37,6 +37,11 @@ struct tmpl_ctx *tmpl_ctx_new(void);
 void tmpl_ctx_free(struct tmpl_ctx **c);
 /* Binds name to a copy of value (NULL is ""); rebinding replaces. */
 void tmpl_ctx_set(struct tmpl_ctx *c, const char *name, const char *value);
+/* Binds name to value, a string of len bytes from malloc that c now owns
+ * (no copy: for the large values, a quoted inquiry). */
+void tmpl_ctx_set_owned(struct tmpl_ctx *c, const char *name, char *value, size_t len);
+/* Binds name to value itself, not a copy: value must outlive c. */
+void tmpl_ctx_set_borrowed(struct tmpl_ctx *c, const char *name, const char *value);
 /* Appends an item to the list name and returns it (owned by c). */
 struct tmpl_ctx *tmpl_ctx_add(struct tmpl_ctx *c, const char *name);
 /* The string bound to name in c itself, or NULL. */
@@ -89,6 +94,13 @@ const struct tmpl *tmpl_set_find(const struct tmpl_set *set, const char *kind,
 /* Renders t of this set (partials looked up in it). */
 int tmpl_set_render(const struct tmpl_set *set, const struct tmpl *t, const struct tmpl_ctx *c,
 		    struct buf *out, struct err *e);
+/* tmpl_set_render, also telling where in out (an offset) the value of the
+ * variable mark was first written in the body part (after the empty line);
+ * SIZE_MAX when it was not. Lets a caller find a value it rendered without
+ * searching the output for it. */
+int tmpl_set_render_mark(const struct tmpl_set *set, const struct tmpl *t,
+			 const struct tmpl_ctx *c, const char *mark, size_t *mark_at,
+			 struct buf *out, struct err *e);
 /* Does t, or a partial it includes (found as tmpl_set_render finds them),
  * name the variable or section name? For callers that compute a costly
  * value only for the templates that show it. */

@@ -374,8 +374,10 @@ mime_header_addrs(struct buf *b, const char *name, const struct mime_addr *a, si
 	return fold_end(&f, e);
 }
 
-void
-mime_qp_encode(struct buf *b, const char *text, size_t len)
+/* One byte at a time through buf_addch: for a text whose worst case would
+ * pass the buffer's cap, where the output may still fit. */
+static void
+qp_encode_checked(struct buf *b, const char *text, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)text;
@@ -421,6 +423,99 @@ mime_qp_encode(struct buf *b, const char *text, size_t len)
 	}
 }
 
+/* What quoted-printable does with each byte: QP_LIT goes as it is (a
+ * space or tab only when no line end follows it, a line-initial "From "
+ * excepted), the others are looked at one by one. */
+enum { QP_OTHER, QP_LIT };
+static const unsigned char qp_class[256] = {
+	['\t'] = QP_LIT,
+	[' ' ... '<'] = QP_LIT,
+	['>' ... '~'] = QP_LIT,
+};
+
+void
+mime_qp_encode(struct buf *b, const char *text, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)text;
+	size_t col = 0, i = 0, room;
+	char *o;
+
+	/* At most 3 bytes out per byte in, and a soft break (3 bytes) per 73
+	 * of those; one growth, then no check per byte. */
+	room = len + 2 * (len + 1) + len / 8 + 16;
+	if (len > (SIZE_MAX - 16) / 4 || buf_grow(b, room) < 0) {
+		qp_encode_checked(b, text, len);
+		return;
+	}
+	o = b->data + b->len;
+	while (i < len) {
+		unsigned char c = p[i];
+		char enc[3];
+		size_t el;
+		bool eol;
+
+		/* A run of plain characters, copied whole up to column 75; its
+		 * last character is left to the careful path below, since a
+		 * line end may follow it (a trailing blank, the 76th column). */
+		if (qp_class[c] == QP_LIT && col < 75 && !(col == 0 && c == 'F')) {
+			size_t lim = i + (75 - col) + 1, j = i + 1, stop;
+
+			if (lim > len)
+				lim = len;
+			while (j < lim && qp_class[p[j]] == QP_LIT)
+				j++;
+			stop = j - 1;
+			if (stop > i + (75 - col))
+				stop = i + (75 - col);
+			if (stop > i) {
+				memcpy(o, p + i, stop - i);
+				o += stop - i;
+				col += stop - i;
+				i = stop;
+				continue;
+			}
+		}
+		if (c == '\r' && i + 1 < len && p[i + 1] == '\n') {
+			i++;
+			continue;
+		}
+		if (c == '\n') {
+			*o++ = '\r';
+			*o++ = '\n';
+			col = 0;
+			i++;
+			continue;
+		}
+		eol = i + 1 == len || p[i + 1] == '\n' || (p[i + 1] == '\r' && i + 2 < len &&
+							     p[i + 2] == '\n');
+		/* "From " at a line start is mangled by mbox writers: encode it. */
+		if ((c >= 33 && c <= 126 && c != '=' &&
+		     !(col == 0 && c == 'F' && len - i >= 5 && memcmp(p + i, "From ", 5) == 0)) ||
+		    ((c == ' ' || c == '\t') && !eol)) {
+			enc[0] = (char)c;
+			el = 1;
+		} else {
+			enc[0] = '=';
+			enc[1] = hex[c >> 4];
+			enc[2] = hex[c & 15];
+			el = 3;
+		}
+		/* Encoded lines stay within 76 characters, "=" included. */
+		if (col + el > 75 && !(eol && col + el <= 76)) {
+			memcpy(o, "=\r\n", 3);
+			o += 3;
+			col = 0;
+		}
+		memcpy(o, enc, el);
+		o += el;
+		col += el;
+		i++;
+	}
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
+}
+
 void
 mime_base64_encode(struct buf *b, const unsigned char *d, size_t len)
 {
@@ -464,6 +559,33 @@ static const unsigned char body_class[256] = {
 	[0x80 ... 0xff] = BC_HIGH,
 };
 
+/* The first byte from p on that is not BC_PLAIN, or end: eight bytes at a
+ * time while none of them is below 0x20 or above 0x7f (a tab stops the
+ * word test; the byte test then takes it). */
+static const unsigned char *
+skip_plain(const unsigned char *p, const unsigned char *end)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+
+	for (;;) {
+		const unsigned char *stop;
+
+		while ((size_t)(end - p) >= 8) {
+			uint64_t x;
+
+			memcpy(&x, p, 8);
+			if (((x & highs) | ((x - 0x20 * ones) & ~x & highs)) != 0)
+				break;
+			p += 8;
+		}
+		stop = (size_t)(end - p) > 8 ? p + 8 : end;
+		while (p < stop && body_class[*p] == BC_PLAIN)
+			p++;
+		if (p < stop || p == end)
+			return p;
+	}
+}
+
 int
 mime_text_body(struct buf *b, const char *text, struct err *e)
 {
@@ -483,8 +605,7 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 		while (p < end) {
 			const unsigned char *start = p;
 
-			while (p < end && body_class[*p] == BC_PLAIN)
-				p++;
+			p = skip_plain(p, end);
 			cur += (size_t)(p - start);
 			if (p == end)
 				break;

@@ -141,21 +141,41 @@ query_int(struct store *s, const char *sql, const char *text, int64_t n, struct 
 	return v;
 }
 
-/* One automatic mail to addr: the per-sender log and the count of its
- * minute, in the caller's transaction. A limit set to 0 is off and keeps
- * no records: turned on later, it counts from then. */
+/* The automatic mails of one inbound message (its ack, its notices) are
+ * logged together at its end: the per-sender log and the count of its
+ * minute, in the caller's transaction, in two statements rather than two
+ * per mail. A limit set to 0 is off and keeps no records: turned on later,
+ * it counts from then. The addresses must live until the flush. */
+#define AUTOLOG_MAX 4
+struct autolog {
+	const char *addr[AUTOLOG_MAX];
+	size_t n;
+};
+
 static int
-log_automatic(const struct config *cfg, struct store *s, const char *addr, struct err *e)
+autolog_flush(const struct config *cfg, struct store *s, struct autolog *l, struct err *e)
 {
+	/* One statement per number of rows: each stays prepared. */
+	static const char *const log_sql[AUTOLOG_MAX] = {
+		"INSERT INTO autoreply_log (addr, at) VALUES (?2, ?1)",
+		"INSERT INTO autoreply_log (addr, at) VALUES (?2, ?1), (?3, ?1)",
+		"INSERT INTO autoreply_log (addr, at) VALUES (?2, ?1), (?3, ?1), (?4, ?1)",
+		"INSERT INTO autoreply_log (addr, at) VALUES (?2, ?1), (?3, ?1), (?4, ?1), (?5, ?1)",
+	};
 	sqlite3_stmt *st;
 	int64_t now = store_now();
+	size_t n = l->n;
 
+	l->n = 0;
+	if (n == 0)
+		return 0;
 	if (cfg->ack.per_sender_limit > 0) {
-		st = store_prepare(s, "INSERT INTO autoreply_log (addr, at) VALUES (?, ?)", e);
+		st = store_prepare(s, log_sql[n - 1], e);
 		if (!st)
 			return -1;
-		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 1, now);
+		for (size_t i = 0; i < n; i++)
+			sqlite3_bind_text(st, (int)i + 2, l->addr[i], -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			sqlite3_reset(st);
 			return store_error(s, e, "cannot log automatic mail");
@@ -164,16 +184,28 @@ log_automatic(const struct config *cfg, struct store *s, const char *addr, struc
 	}
 	if (cfg->ack.hourly_limit <= 0)
 		return 0;
-	st = store_prepare(s, "INSERT INTO autoreply_count (minute, n) VALUES (?, 1)"
-			   " ON CONFLICT (minute) DO UPDATE SET n = n + 1", e);
+	st = store_prepare(s, "INSERT INTO autoreply_count (minute, n) VALUES (?, ?)"
+			   " ON CONFLICT (minute) DO UPDATE SET n = n + excluded.n", e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now / 60);
+	sqlite3_bind_int64(st, 2, (int64_t)n);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
 		return store_error(s, e, "cannot count automatic mail");
 	}
 	sqlite3_reset(st);
+	return 0;
+}
+
+/* One automatic mail to addr, logged at the next flush. */
+static int
+autolog_add(const struct config *cfg, struct store *s, struct autolog *l, const char *addr,
+	    struct err *e)
+{
+	if (l->n == AUTOLOG_MAX && autolog_flush(cfg, s, l, e) < 0)
+		return -1;
+	l->addr[l->n++] = addr;
 	return 0;
 }
 
@@ -231,13 +263,14 @@ ctx_int(struct tmpl_ctx *c, const char *name, int64_t v)
 
 /* The body quoted with "> ", at most max bytes of it. */
 static char *
-quote(const char *body, size_t max)
+quote(const char *body, size_t max, size_t *len_r)
 {
 	struct buf b = BUF_INIT;
-	size_t n = strlen(body);
+	size_t n = strnlen(body, max + 1);
 	const char *p = body, *end;
+	bool cut = n > max;
 
-	if (n > max) {
+	if (cut) {
 		/* Cut at a character boundary. */
 		while (max > 0 && ((unsigned char)body[max] & 0xc0) == 0x80)
 			max--;
@@ -255,9 +288,9 @@ quote(const char *body, size_t max)
 		buf_addch(&b, '\n');
 		p += l + (eol ? 1 : 0);
 	}
-	if (n < strlen(body))
+	if (cut)
 		buf_addstr(&b, "> [...]\n");
-	return buf_detach(&b, NULL);
+	return buf_detach(&b, len_r);
 }
 
 /* The values of ticket t and message m that need (template_needs) says
@@ -271,12 +304,13 @@ ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct messa
 	char ref[128], date[64];
 	const char *body = m && m->body ? m->body : "";
 	char *quoted, *cut;
+	size_t qlen;
 
 	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
 	if (need & NEED(V_ID))
 		ctx_int(c, "id", t->id);
 	if (need & NEED(V_TAG))
-		tmpl_ctx_set(c, "tag", ob->cfg->desk.tag);
+		tmpl_ctx_set_borrowed(c, "tag", ob->cfg->desk.tag);
 	if (need & NEED(V_REF))
 		tmpl_ctx_set(c, "ref", ref);
 	if (need & NEED(V_SUBJECT)) {
@@ -310,34 +344,34 @@ ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct messa
 		buf_release(&sb);
 	}
 	if (need & NEED(V_REQUESTER))
-		tmpl_ctx_set(c, "requester",
-			     *t->requester_name ? t->requester_name : t->requester);
+		tmpl_ctx_set_borrowed(c, "requester",
+				      *t->requester_name ? t->requester_name : t->requester);
 	if (need & NEED(V_REQUESTER_NAME))
-		tmpl_ctx_set(c, "requester_name", t->requester_name);
+		tmpl_ctx_set_borrowed(c, "requester_name", t->requester_name);
 	if (need & NEED(V_REQUESTER_ADDRESS))
-		tmpl_ctx_set(c, "requester_address", t->requester);
+		tmpl_ctx_set_borrowed(c, "requester_address", t->requester);
 	if (need & NEED(V_QUEUE))
-		tmpl_ctx_set(c, "queue", t->queue);
+		tmpl_ctx_set_borrowed(c, "queue", t->queue);
 	if (need & NEED(V_QUEUE_NAME))
-		tmpl_ctx_set(c, "queue_name", q && q->name && *q->name ? q->name : t->queue);
+		tmpl_ctx_set_borrowed(c, "queue_name", q && q->name && *q->name ? q->name : t->queue);
 	if (need & NEED(V_LANGUAGE))
-		tmpl_ctx_set(c, "language", t->language);
+		tmpl_ctx_set_borrowed(c, "language", t->language);
 	if (need & NEED(V_CATEGORY))
-		tmpl_ctx_set(c, "category", t->category);
+		tmpl_ctx_set_borrowed(c, "category", t->category);
 	if (need & NEED(V_PRIORITY))
-		tmpl_ctx_set(c, "priority", t->priority);
+		tmpl_ctx_set_borrowed(c, "priority", t->priority);
 	if (need & NEED(V_STATUS))
-		tmpl_ctx_set(c, "status", t->status);
+		tmpl_ctx_set_borrowed(c, "status", t->status);
 	if (need & NEED(V_DESK_NAME))
-		tmpl_ctx_set(c, "desk_name", ob->cfg->desk.name);
+		tmpl_ctx_set_borrowed(c, "desk_name", ob->cfg->desk.name);
 	if (need & NEED(V_DESK_ADDRESS))
-		tmpl_ctx_set(c, "desk_address", ob->cfg->desk.address);
+		tmpl_ctx_set_borrowed(c, "desk_address", ob->cfg->desk.address);
 	if (need & NEED(V_RECEIVED)) {
 		mime_date(m && m->has_date ? (int64_t)m->date : t->created, date, sizeof(date));
 		tmpl_ctx_set(c, "received", date);
 	}
 	if (need & NEED(V_MESSAGE_SUBJECT))
-		tmpl_ctx_set(c, "message_subject", m ? m->subject : t->subject);
+		tmpl_ctx_set_borrowed(c, "message_subject", m ? m->subject : t->subject);
 	if ((need & NEED(V_BODY)) && strlen(body) > NOTICE_BODY_MAX) {
 		size_t n = NOTICE_BODY_MAX;
 
@@ -347,12 +381,12 @@ ticket_ctx(const struct outbound *ob, const struct ticket *t, const struct messa
 		tmpl_ctx_set(c, "body", cut);
 		free(cut);
 	} else if (need & NEED(V_BODY)) {
-		tmpl_ctx_set(c, "body", body);
+		tmpl_ctx_set_borrowed(c, "body", body);
 	}
 	if (need & NEED(V_QUOTED)) {
-		quoted = quote(body, NOTICE_BODY_MAX);
-		tmpl_ctx_set(c, "quoted", quoted);
-		free(quoted);
+		/* Handed over, not copied: a quote is up to NOTICE_BODY_MAX. */
+		quoted = quote(body, NOTICE_BODY_MAX, &qlen);
+		tmpl_ctx_set_owned(c, "quoted", quoted, qlen);
 	}
 	return c;
 }
@@ -374,9 +408,10 @@ struct compose {
 	const char *in_reply_to;   /* without brackets; "" or NULL for none */
 	const struct strlist *refs;
 	bool index;                /* add to the full-text index */
-	/* Text of the mail that the ticket's copy leaves out (a partner
-	 * notice's quote of the inquiry, which the ticket holds already);
-	 * the outbox keeps the whole mail. NULL: keep everything. */
+	/* The variable of ctx whose text the ticket's copy of the mail
+	 * leaves out (a partner notice's quote of the inquiry, which the
+	 * ticket holds already); the outbox keeps the whole mail. NULL: keep
+	 * everything. */
 	const char *elide;
 };
 
@@ -491,18 +526,29 @@ out:
 	return id;
 }
 
-/* body with its first copy of elide replaced by a pointer to the ticket's
- * inquiry, or NULL when there is nothing to leave out. */
+/* body with the copy of elide that the template wrote at offset at of the
+ * rendered text (rendered_len bytes from body on) replaced by a pointer to
+ * the ticket's inquiry, or NULL when there is nothing to leave out. The
+ * renderer says where the value went: no search for it, one copy of the
+ * rest (the quote is most of a notice). */
 static char *
-elided(const char *body, const char *elide, int64_t ticket_id)
+elided(const char *body, size_t body_len, size_t at, const char *elide, size_t n,
+       int64_t ticket_id)
 {
-	const char *at;
-	size_t n;
+	struct buf b = BUF_INIT;
+	char mid[96];
+	int ml;
 
-	if (!elide || (n = strlen(elide)) < 256 || !(at = strstr(body, elide)))
+	if (!elide || n < 256 || at > body_len || body_len - at < n ||
+	    memcmp(body + at, elide, n) != 0)
 		return NULL;
-	return xasprintf("%.*s> [the inquiry's text, quoted here: see inquiry #%lld]%s",
-			 (int)(at - body), body, (long long)ticket_id, at + n);
+	ml = snprintf(mid, sizeof(mid), "> [the inquiry's text, quoted here: see inquiry #%lld]",
+		      (long long)ticket_id);
+	buf_grow(&b, body_len - n + (size_t)ml);
+	buf_add(&b, body, at);
+	buf_add(&b, mid, (size_t)ml);
+	buf_add(&b, body + at + n, body_len - at - n);
+	return buf_detach(&b, NULL);
 }
 
 /* Renders c, builds the MIME message, records it on the ticket and queues
@@ -517,15 +563,21 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	size_t nh = 0;
 	char *body, *subject = NULL, msgid[256], date[64];
 	struct mime_addr from = { ob->cfg->desk.name, ob->cfg->desk.address };
-	char *kept;
+	char *kept = NULL;
+	size_t elide_at = SIZE_MAX, body_len;
 	int64_t mid;
 	int rc = -1;
 
 	memset(h, 0, sizeof(h));
 	buf_init(&msg, 8 * 1024 * 1024);
-	if (tmpl_set_render(ob->set, c->t, c->ctx, &rendered, e) < 0)
+	if (tmpl_set_render_mark(ob->set, c->t, c->ctx, c->elide, &elide_at, &rendered, e) < 0)
 		goto out;
 	nh = split_rendered(rendered.data ? rendered.data : (char *)"", h, ARRAY_SIZE(h), &body);
+	/* The header lines, encoded, take a few hundred bytes; the body grows
+	 * by its line ends or its encoding: one allocation, not a doubling
+	 * series. */
+	body_len = rendered.len - (size_t)(body - (rendered.data ? rendered.data : body));
+	buf_grow(&msg, body_len + body_len / 8 + 2048);
 	for (size_t i = 0; i < nh; i++)
 		if (strcasecmp(h[i].name, "Subject") == 0 && !subject)
 			subject = xstrdup(h[i].value);
@@ -579,7 +631,12 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	if (mime_text_body(&msg, body, e) < 0)
 		goto out;
 
-	kept = elided(body, c->elide, c->ticket_id);
+	if (c->elide && elide_at != SIZE_MAX && elide_at >= (size_t)(body - rendered.data)) {
+		const char *v = tmpl_ctx_get(c->ctx, c->elide);
+
+		kept = elided(body, body_len, elide_at - (size_t)(body - rendered.data), v,
+			      v ? strlen(v) : 0, c->ticket_id);
+	}
 	mid = record_message(s, c, ob, subject, msgid, refs.len ? refs.data : "",
 			     kept ? kept : body, e);
 	free(kept);
@@ -625,7 +682,7 @@ clean_name(const char *name)
 
 static int
 queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
-	     const struct message *m, int *n, struct err *e)
+	     const struct message *m, int *n, struct autolog *log, struct err *e)
 {
 	const struct queue *q = ob->rules ? rules_queue(ob->rules, t->queue) : NULL;
 	struct mime_addr *to;
@@ -660,7 +717,7 @@ queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 			.automatic = true,
 			.reply_to_desk = true,
 			.in_reply_to = NULL,
-			.elide = tmpl_ctx_get(ctx, "quoted"),
+			.elide = "quoted",
 		};
 		struct err ce = ERR_INIT;
 
@@ -678,7 +735,7 @@ queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 			}
 		} else {
 			for (size_t i = 0; i < nto && rc == 0; i++)
-				rc = log_automatic(ob->cfg, s, to[i].addr, e);
+				rc = autolog_add(ob->cfg, s, log, to[i].addr, e);
 			if (rc == 0)
 				rc = store_event(s, t->id, "secdesk", "notified", NULL, q->id, e);
 			(*n)++;
@@ -770,6 +827,7 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 {
 	struct ticket t;
 	enum autoreply_reason why;
+	struct autolog log = { .n = 0 };
 	int rc = -1;
 
 	if (res->kind == INGEST_DUPLICATE)
@@ -794,7 +852,7 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 			if (store_event(s, t.id, "secdesk", "ack-failed", NULL, ce.msg, e) < 0)
 				goto out;
 		} else {
-			if (log_automatic(ob->cfg, s, m->from.addr, e) < 0)
+			if (autolog_add(ob->cfg, s, &log, m->from.addr, e) < 0)
 				goto out;
 			res->acks_queued++;
 		}
@@ -814,7 +872,9 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 	}
 	if (res->kind == INGEST_NEW_TICKET && res->routed &&
 	    strcmp(t.queue, TICKET_DEFAULT_QUEUE) != 0 && !(m->flags & (MSG_SPAM | MSG_POISON)) &&
-	    queue_notice(ob, s, &t, m, &res->notices_queued, e) < 0)
+	    queue_notice(ob, s, &t, m, &res->notices_queued, &log, e) < 0)
+		goto out;
+	if (autolog_flush(ob->cfg, s, &log, e) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -874,6 +934,7 @@ outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struc
 {
 	struct ticket t;
 	struct message m;
+	struct autolog log = { .n = 0 };
 	int n = 0, rc = -1;
 
 	ticket_init(&t);
@@ -883,7 +944,9 @@ outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struc
 		goto out;
 	ensure_str(&m.message_id);
 	ensure_str(&m.subject);
-	rc = queue_notice(ob, s, &t, &m, &n, e);
+	rc = queue_notice(ob, s, &t, &m, &n, &log, e);
+	if (rc == 0)
+		rc = autolog_flush(ob->cfg, s, &log, e);
 out:
 	message_release(&m);
 	ticket_release(&t);

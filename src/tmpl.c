@@ -13,6 +13,8 @@
 struct tmpl_entry {
 	char *name;
 	char *value;              /* NULL for a list */
+	size_t vlen;              /* strlen(value) */
+	bool borrowed;            /* value belongs to the caller */
 	struct tmpl_ctx **items;
 	size_t nitems;
 };
@@ -37,7 +39,8 @@ tmpl_ctx_free(struct tmpl_ctx **cp)
 		return;
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->e[i].name);
-		free(c->e[i].value);
+		if (!c->e[i].borrowed)
+			free(c->e[i].value);
 		for (size_t j = 0; j < c->e[i].nitems; j++)
 			tmpl_ctx_free(&c->e[i].items[j]);
 		free(c->e[i].items);
@@ -68,8 +71,9 @@ tmpl_ctx_get(const struct tmpl_ctx *c, const char *name)
 	return NULL;
 }
 
-void
-tmpl_ctx_set(struct tmpl_ctx *c, const char *name, const char *value)
+/* The entry for name, emptied of its list and value, for a new value. */
+static struct tmpl_entry *
+ctx_entry_clear(struct tmpl_ctx *c, const char *name)
 {
 	struct tmpl_entry *en = ctx_entry(c, name);
 
@@ -78,8 +82,41 @@ tmpl_ctx_set(struct tmpl_ctx *c, const char *name, const char *value)
 	free(en->items);
 	en->items = NULL;
 	en->nitems = 0;
-	free(en->value);
-	en->value = xstrdup(value ? value : "");
+	if (!en->borrowed)
+		free(en->value);
+	en->value = NULL;
+	en->borrowed = false;
+	return en;
+}
+
+void
+tmpl_ctx_set(struct tmpl_ctx *c, const char *name, const char *value)
+{
+	struct tmpl_entry *en = ctx_entry_clear(c, name);
+
+	en->vlen = value ? strlen(value) : 0;
+	en->value = xmalloc(en->vlen + 1);
+	memcpy(en->value, value ? value : "", en->vlen);
+	en->value[en->vlen] = '\0';
+}
+
+void
+tmpl_ctx_set_owned(struct tmpl_ctx *c, const char *name, char *value, size_t len)
+{
+	struct tmpl_entry *en = ctx_entry_clear(c, name);
+
+	en->value = value;
+	en->vlen = len;
+}
+
+void
+tmpl_ctx_set_borrowed(struct tmpl_ctx *c, const char *name, const char *value)
+{
+	struct tmpl_entry *en = ctx_entry_clear(c, name);
+
+	en->value = (char *)(uintptr_t)(value ? value : "");
+	en->vlen = strlen(en->value);
+	en->borrowed = true;
 }
 
 struct tmpl_ctx *
@@ -87,8 +124,10 @@ tmpl_ctx_add(struct tmpl_ctx *c, const char *name)
 {
 	struct tmpl_entry *en = ctx_entry(c, name);
 
-	free(en->value);
+	if (!en->borrowed)
+		free(en->value);
 	en->value = NULL;
+	en->borrowed = false;
 	en->items = xreallocarray(en->items, en->nitems + 1, sizeof(*en->items));
 	en->items[en->nitems] = tmpl_ctx_new();
 	return en->items[en->nitems++];
@@ -386,6 +425,10 @@ struct rstate {
 	int nstack;
 	int depth;
 	bool in_header;  /* no empty line written yet */
+	/* The variable whose first value in the body is looked for, and
+	 * where it went in out (SIZE_MAX: not yet). */
+	const char *mark;
+	size_t mark_at;
 	struct err *e;
 };
 
@@ -457,9 +500,12 @@ render_node(struct rstate *rs, const struct tmpl *t, const struct node *k)
 		return emit(rs, k->s, k->len, false);
 	case N_VAR:
 		en = lookup(rs, k->s);
-		if (en && en->value)
-			return emit(rs, en->value, strlen(en->value), true);
-		return 0;
+		if (!en || !en->value)
+			return 0;
+		if (rs->mark && rs->mark_at == SIZE_MAX && !rs->in_header &&
+		    strcmp(k->s, rs->mark) == 0)
+			rs->mark_at = rs->out->len;
+		return emit(rs, en->value, en->vlen, true);
 	case N_SECTION:
 		en = lookup(rs, k->s);
 		if (!truthy(en))
@@ -508,11 +554,12 @@ render_nodes(struct rstate *rs, const struct tmpl *t, const struct node *n)
 	return 0;
 }
 
-int
-tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c, tmpl_partial_fn partial,
-	    void *arg, struct buf *out, struct err *e)
+static int
+render(const struct tmpl *t, const struct tmpl_ctx *c, tmpl_partial_fn partial, void *arg,
+       const char *mark, size_t *mark_at, struct buf *out, struct err *e)
 {
 	struct rstate rs;
+	int rc;
 
 	memset(&rs, 0, sizeof(rs));
 	rs.out = out;
@@ -522,8 +569,20 @@ tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c, tmpl_partial_fn part
 	rs.arg = arg;
 	rs.stack[rs.nstack++] = c;
 	rs.in_header = true;
+	rs.mark = mark;
+	rs.mark_at = SIZE_MAX;
 	rs.e = e;
-	return render_nodes(&rs, t, &t->root);
+	rc = render_nodes(&rs, t, &t->root);
+	if (mark_at)
+		*mark_at = rs.mark_at;
+	return rc;
+}
+
+int
+tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c, tmpl_partial_fn partial,
+	    void *arg, struct buf *out, struct err *e)
+{
+	return render(t, c, partial, arg, NULL, NULL, out, e);
 }
 
 /* ---- the folder ---- */
@@ -605,7 +664,15 @@ int
 tmpl_set_render(const struct tmpl_set *set, const struct tmpl *t, const struct tmpl_ctx *c,
 		struct buf *out, struct err *e)
 {
-	return tmpl_render(t, c, find_partial, (void *)set, out, e);
+	return render(t, c, find_partial, (void *)set, NULL, NULL, out, e);
+}
+
+int
+tmpl_set_render_mark(const struct tmpl_set *set, const struct tmpl *t,
+		     const struct tmpl_ctx *c, const char *mark, size_t *mark_at,
+		     struct buf *out, struct err *e)
+{
+	return render(t, c, find_partial, (void *)set, mark, mark_at, out, e);
 }
 
 static bool
