@@ -47,31 +47,76 @@ plain_ascii(unsigned c)
 	return (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n';
 }
 
-char *
-charset_clean(const char *s, size_t len)
+static inline uint64_t
+load8(const unsigned char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	return x;
+}
+
+/* Whether the eight bytes of x are all printable ASCII (0x20..0x7e). A
+ * byte below 0x20 sets its top bit in x - 0x20..., a byte of 0x7f or more
+ * in x + 0x01... or in x; a borrow or carry reaches the next byte only
+ * from a byte that is flagged already, so the answer is exact. */
+static inline bool
+printable8(uint64_t x)
+{
+	return (((x - 0x2020202020202020ull) | (x + 0x0101010101010101ull) | x) &
+		0x8080808080808080ull) == 0;
+}
+
+/* The end of the run of plain_ascii() bytes that starts at p: eight bytes
+ * a step where they are all printable, byte by byte around the line ends
+ * and tabs. */
+static const unsigned char *
+plain_span(const unsigned char *p, const unsigned char *end)
+{
+	while (p < end) {
+		const unsigned char *stop;
+
+		if (end - p >= 8 && printable8(load8(p))) {
+			p += 8;
+			continue;
+		}
+		stop = end - p >= 8 ? p + 8 : end;
+		while (p < stop && plain_ascii(*p))
+			p++;
+		if (p < stop)
+			break;
+	}
+	return p;
+}
+
+/* charset_clean(), or NULL as soon as an invalid UTF-8 sequence turns up
+ * when strict: one pass for text declared UTF-8, which is most often
+ * valid (where charset_is_utf8() and then charset_clean() read it twice). */
+static char *
+clean(const char *s, size_t len, bool strict)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	struct buf b = BUF_INIT;
-	char *out;
 
 	/* Most text is printable ASCII or valid UTF-8 already: one copy. */
 	buf_init(&b, 0);
 	if (buf_grow(&b, len + 16) < 0)
 		return xstrdup("");
 	while (p < end) {
+		const unsigned char *q = plain_span(p, end);
 		size_t n;
 
-		if (plain_ascii(*p)) {
-			const unsigned char *q = p + 1;
-
-			while (q < end && plain_ascii(*q))
-				q++;
+		if (q > p) {
 			buf_add(&b, p, (size_t)(q - p));
 			p = q;
 			continue;
 		}
 		n = utf8_seq(p, end);
 		if (n == 0) {
+			if (strict) {
+				buf_release(&b);
+				return NULL;
+			}
 			buf_add(&b, REPLACEMENT, 3);
 			p++;
 			continue;
@@ -87,8 +132,13 @@ charset_clean(const char *s, size_t len)
 		buf_add(&b, p, n);
 		p += n;
 	}
-	out = buf_detach(&b, NULL);
-	return out;
+	return buf_detach(&b, NULL);
+}
+
+char *
+charset_clean(const char *s, size_t len)
+{
+	return clean(s, len, false);
 }
 
 bool
@@ -99,6 +149,10 @@ charset_is_utf8(const char *s, size_t len)
 	while (p < end) {
 		size_t n;
 
+		if (end - p >= 8 && !(load8(p) & 0x8080808080808080ull)) {
+			p += 8;
+			continue;
+		}
 		if (*p < 0x80) {
 			p++;
 			continue;
@@ -114,8 +168,20 @@ charset_is_utf8(const char *s, size_t len)
 bool
 charset_is_8bit(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80 || s[i] == 0x1b)
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	/* eight bytes a step: no top bit set, no byte equal to ESC (a zero
+	 * byte in x ^ 0x1b..., which sets the top bit of y exactly then) */
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x = load8(p + i), z = x ^ 0x1b1b1b1b1b1b1b1bull;
+		uint64_t y = (z - 0x0101010101010101ull) & ~z;
+
+		if ((x | y) & 0x8080808080808080ull)
+			break;
+	}
+	for (; i < len; i++)
+		if (p[i] >= 0x80 || p[i] == 0x1b)
 			return true;
 	return false;
 }
@@ -298,9 +364,8 @@ charset_to_utf8(const char *label, const char *s, size_t len)
 	if (!strcasecmp(name, "UTF-8")) {
 		/* Declared UTF-8 that is not: some clients send Latin-1 under
 		 * a UTF-8 label. */
-		if (charset_is_utf8(s, len))
-			return charset_clean(s, len);
-		return charset_detect_to_utf8(s, len);
+		res = clean(s, len, true);
+		return res ? res : charset_detect_to_utf8(s, len);
 	}
 	/* Pure ASCII is the same in every charset secdesk meets, except the
 	 * 7-bit ones (UTF-7, ISO-2022 with escapes, HZ). */

@@ -373,8 +373,10 @@ qp_decode(struct buf *out, const char *s, size_t len)
 	out->data[out->len] = '\0';
 }
 
-static void
-cte_decode(const char *cte, const char *s, size_t len, struct buf *out)
+enum cte { CTE_IDENTITY, CTE_BASE64, CTE_QP };
+
+static enum cte
+cte_kind(const char *cte)
 {
 	char enc[32] = "";
 
@@ -388,8 +390,18 @@ cte_decode(const char *cte, const char *s, size_t len, struct buf *out)
 		enc[i] = '\0';
 	}
 	if (!strcmp(enc, "base64"))
+		return CTE_BASE64;
+	if (!strcmp(enc, "quoted-printable"))
+		return CTE_QP;
+	return CTE_IDENTITY;
+}
+
+static void
+cte_decode(enum cte kind, const char *s, size_t len, struct buf *out)
+{
+	if (kind == CTE_BASE64)
 		b64_decode(out, s, len);
-	else if (!strcmp(enc, "quoted-printable"))
+	else if (kind == CTE_QP)
 		qp_decode(out, s, len);
 	else
 		buf_add(out, s, len);
@@ -546,9 +558,19 @@ text_of(const struct mhdr *h, const char *type, const char *data, size_t len, st
 static void
 body_set(struct pctx *c, char *text, bool html)
 {
-	buf_reset(&c->body);
-	buf_addstr(&c->body, text);
-	free(text);
+	size_t n = strlen(text);
+
+	/* The text becomes the body as it is (a copy was the rule once); over
+	 * the buffer's cap the body stays empty, as buf_addstr() left it. */
+	if (n <= c->body.max) {
+		free(c->body.data);
+		c->body.data = text;
+		c->body.len = n;
+		c->body.cap = n + 1;
+	} else {
+		buf_reset(&c->body);
+		free(text);
+	}
 	c->body_set = true;
 	c->body_html = html;
 }
@@ -601,7 +623,10 @@ leaf(struct pctx *c, const struct mhdr *h, const char *type, const char *p, cons
 {
 	struct buf data = BUF_INIT;
 	bool textual = !strcmp(type, "text/plain") || !strcmp(type, "text/html");
-	bool attached = false;
+	bool attached = false, copied = false;
+	enum cte kind;
+	const char *text;
+	size_t tlen;
 
 	if (h->cdisp) {
 		char d[32];
@@ -612,12 +637,24 @@ leaf(struct pctx *c, const struct mhdr *h, const char *type, const char *p, cons
 	if ((role & R_ALTREST) && textual)
 		return;
 	buf_init(&data, 0);
-	cte_decode(h->cte, p, (size_t)(end - p), &data);
+	kind = cte_kind(h->cte);
+	/* A body part in 7bit, 8bit or binary is read where it lies: the copy
+	 * into data is made only for what needs it below. (A part over the
+	 * buffer's cap is copied, that is emptied, as before.) */
+	if (kind == CTE_IDENTITY && (size_t)(end - p) <= data.max) {
+		text = p;
+		tlen = (size_t)(end - p);
+	} else {
+		cte_decode(kind, p, (size_t)(end - p), &data);
+		text = buf_cstr(&data);
+		tlen = data.len;
+		copied = true;
+	}
 	if ((role & R_BODY) && textual && !attached) {
 		bool html = type[5] == 'h';
 
 		if (!c->body_set || (c->body_html && !html && c->body.len == 0)) {
-			body_set(c, text_of(h, type, buf_cstr(&data), data.len, c), html);
+			body_set(c, text_of(h, type, text, tlen, c), html);
 			buf_release(&data);
 			return;
 		}
@@ -628,13 +665,15 @@ leaf(struct pctx *c, const struct mhdr *h, const char *type, const char *p, cons
 			 * around an inline image): more body. */
 			if (!fname || !*fname) {
 				free(fname);
-				body_append(c, text_of(h, type, buf_cstr(&data), data.len, c));
+				body_append(c, text_of(h, type, text, tlen, c));
 				buf_release(&data);
 				return;
 			}
 			free(fname);
 		}
 	}
+	if (!copied)
+		cte_decode(kind, p, (size_t)(end - p), &data);
 	if (c->in_report && (!strcmp(type, "message/rfc822") || !strcmp(type, "text/rfc822-headers") ||
 			     !strcmp(type, "message/rfc822-headers")))
 		returned_headers(c, buf_cstr(&data), buf_cstr(&data) + data.len);
