@@ -312,6 +312,74 @@ test_folder_lint(void **state)
 	assert_non_null(strstr(e.msg, "notice.en.txt:3: section 'a' is never closed"));
 }
 
+/* Values bound without a copy (owned, borrowed) render as copies do, and
+ * the renderer says where a value first went in the body. */
+static void
+test_mark_and_bindings(void **state)
+{
+	struct tmpl_set *set = NULL;
+	struct tmpl_ctx *c = tmpl_ctx_new(), *it;
+	struct err e = ERR_INIT;
+	struct buf out = BUF_INIT;
+	char lent[] = "lent";
+	size_t at;
+	static const char *const files[] = { "partner.en.txt", "ack.en.txt", "_sig.txt" };
+
+	(void)state;
+	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+	assert_non_null(mkdtemp(tmpdir));
+	put("partner.en.txt", "Subject: {{q}} {{x}}\n\nbefore {{x}}\n{{q}}|{{q}}\n{{> sig}}\n");
+	put("ack.en.txt", "Subject: {{q}}\n\nno quote here {{x}}\n");
+	put("_sig.txt", "-- {{q}}\n");
+	assert_int_equal(tmpl_set_load(tmpdir, NULL, &set, &e), 0);
+
+	/* Rebinding frees what it should, whatever the kind of the old value
+	 * (the ASan and valgrind runs check it). */
+	tmpl_ctx_set(c, "q", "copied");
+	tmpl_ctx_set_borrowed(c, "q", lent);
+	tmpl_ctx_set_owned(c, "q", xstrdup("Q\nQ"), 3);
+	tmpl_ctx_set_borrowed(c, "x", "first");
+	tmpl_ctx_set_borrowed(c, "x", lent);
+	it = tmpl_ctx_add(c, "list");
+	tmpl_ctx_set_borrowed(it, "y", lent);
+	tmpl_ctx_set_borrowed(c, "list", lent);
+	tmpl_ctx_add(c, "list");
+	tmpl_ctx_set_owned(c, "list", xstrdup("o"), 1);
+	assert_string_equal(tmpl_ctx_get(c, "q"), "Q\nQ");
+	assert_ptr_equal(tmpl_ctx_get(c, "x"), lent);
+
+	assert_int_equal(tmpl_set_render_mark(set, tmpl_set_find(set, "partner", NULL, NULL), c,
+					      "q", &at, &out, &e), 0);
+	assert_string_equal(out.data, "Subject: Q Q lent\n\nbefore lent\nQ\nQ|Q\nQ\n-- Q\nQ\n");
+	/* The first in the body, not the one in the Subject. */
+	assert_int_equal(at, strlen("Subject: Q Q lent\n\nbefore lent\n"));
+	buf_reset(&out);
+	assert_int_equal(tmpl_set_render_mark(set, tmpl_set_find(set, "partner", NULL, NULL), c,
+					      "nosuch", &at, &out, &e), 0);
+	assert_true(at == SIZE_MAX);
+	buf_reset(&out);
+	/* Only in the header part: not in the body. */
+	assert_int_equal(tmpl_set_render_mark(set, tmpl_set_find(set, "ack", NULL, NULL), c, "q",
+					      &at, &out, &e), 0);
+	assert_string_equal(out.data, "Subject: Q Q\n\nno quote here lent\n");
+	assert_true(at == SIZE_MAX);
+	buf_reset(&out);
+	/* Without a mark it renders the same. */
+	assert_int_equal(tmpl_set_render(set, tmpl_set_find(set, "ack", NULL, NULL), c, &out, &e),
+			 0);
+	assert_string_equal(out.data, "Subject: Q Q\n\nno quote here lent\n");
+	buf_release(&out);
+	tmpl_ctx_free(&c);
+	tmpl_set_free(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *f = xasprintf("%s/%s", tmpdir, files[i]);
+
+		unlink(f);
+		free(f);
+	}
+	rmdir(tmpdir);
+}
+
 int
 main(void)
 {
@@ -322,6 +390,7 @@ main(void)
 		cmocka_unit_test(test_folder),
 		cmocka_unit_test(test_folder_lint),
 		cmocka_unit_test(test_uses),
+		cmocka_unit_test(test_mark_and_bindings),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
