@@ -586,74 +586,140 @@ skip_plain(const unsigned char *p, const unsigned char *end)
 	}
 }
 
+/* What mime_text_body needs to know of text before it writes: 8-bit and
+ * control bytes, the longest line (CRs not counted), CRs and LFs. */
+struct body_scan {
+	size_t high, longest, ncr, nlf;
+};
+
+static void
+body_scan(const unsigned char *p, const unsigned char *end, struct body_scan *sc)
+{
+	size_t cur = 0;
+
+	memset(sc, 0, sizeof(*sc));
+	while (p < end) {
+		const unsigned char *start = p;
+
+		p = skip_plain(p, end);
+		cur += (size_t)(p - start);
+		if (p == end)
+			break;
+		switch (body_class[*p]) {
+		case BC_HIGH:
+			sc->high++;
+			cur++;
+			break;
+		case BC_LF:
+			sc->nlf++;
+			if (cur > sc->longest)
+				sc->longest = cur;
+			cur = 0;
+			break;
+		case BC_CR:
+			sc->ncr++;
+			break;
+		}
+		p++;
+	}
+	if (cur > sc->longest)
+		sc->longest = cur;
+}
+
+/* Writes text with CRLF line ends and its CRs dropped at o, which has
+ * room for (end - p) + the number of LFs; returns the end. */
+static char *
+body_normalize(char *o, const unsigned char *p, const unsigned char *end, bool has_cr)
+{
+	if (!has_cr) {
+		/* Whole lines copied: memchr finds the line ends. */
+		while (p < end) {
+			const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+			memcpy(o, p, l);
+			o += l;
+			p += l;
+			if (!nl)
+				break;
+			*o++ = '\r';
+			*o++ = '\n';
+			p++;
+		}
+		return o;
+	}
+	for (; p < end; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n')
+			*o++ = '\r';
+		*o++ = (char)*p;
+	}
+	return o;
+}
+
 int
 mime_text_body(struct buf *b, const char *text, struct err *e)
 {
-	size_t len = strlen(text), high = 0, longest = 0, cur = 0;
+	const unsigned char *p = (const unsigned char *)text;
+	size_t len = strlen(text), room, nlen;
+	struct body_scan sc;
 	const char *cte;
-	struct buf norm = BUF_INIT;
-	int rc = 0;
+	struct buf norm = BUF_INIT, *dst;
+	char *o, *start;
 
-	/* CRLF line ends, and a final one; CRs of the text dropped; runs of
-	 * plain characters copied whole. This runs for every automatic mail,
-	 * and a partner notice quotes up to NOTICE_BODY_MAX of the inquiry. */
-	if (buf_grow(&norm, len + len / 16 + 2) < 0)
-		return err_set(e, EXIT_DATAERR, "mail too large");
-	{
-		const unsigned char *p = (const unsigned char *)text, *end = p + len, *run = p;
-
-		while (p < end) {
-			const unsigned char *start = p;
-
-			p = skip_plain(p, end);
-			cur += (size_t)(p - start);
-			if (p == end)
-				break;
-			if (body_class[*p] == BC_HIGH) {
-				high++;
-				cur++;
-				p++;
-				continue;
-			}
-			buf_add(&norm, run, (size_t)(p - run));
-			if (*p == '\n') {
-				buf_add(&norm, "\r\n", 2);
-				if (cur > longest)
-					longest = cur;
-				cur = 0;
-			}
-			run = ++p;
-		}
-		buf_add(&norm, run, (size_t)(end - run));
-		if (cur > longest)
-			longest = cur;
-	}
+	/* One pass to choose the encoding, then CRLF line ends, and a final
+	 * one, written where they go: into b itself for 7bit (a partner
+	 * notice quotes up to NOTICE_BODY_MAX of the inquiry and is mostly
+	 * ASCII), else into a copy for the encoder. */
+	body_scan(p, p + len, &sc);
 	/* Text without 8-bit bytes is valid UTF-8 as it is. */
-	if (high && !utf8_valid(text, len)) {
-		buf_release(&norm);
+	if (sc.high && !utf8_valid(text, len))
 		return err_set(e, EXIT_DATAERR, "mail body: invalid UTF-8");
-	}
-	if (norm.len == 0 || norm.data[norm.len - 1] != '\n')
-		buf_addstr(&norm, "\r\n");
+	if (len > SIZE_MAX / 2)
+		return err_set(e, EXIT_DATAERR, "mail too large");
+	nlen = len - sc.ncr + sc.nlf;
+	room = nlen + 2;
 	/* Plain ASCII goes as it is (a long line is legal up to 998); the
-	 * rest as quoted-printable while mostly Latin, else base64. */
-	if (high == 0 && longest <= 998)
+	 * rest as quoted-printable while mostly Latin, else base64. The
+	 * normalized length counts the final CRLF when it is added. */
+	{
+		/* Does the normalized text end in a line end? Its last byte
+		 * that is not a CR is then an LF. */
+		size_t i = len;
+
+		while (i > 0 && p[i - 1] == '\r')
+			i--;
+		if (i == 0 || p[i - 1] != '\n')
+			nlen += 2;
+	}
+	if (sc.high == 0 && sc.longest <= 998)
 		cte = "7bit";
-	else if (high * 5 <= norm.len)
+	else if (sc.high * 5 <= nlen)
 		cte = "quoted-printable";
 	else
 		cte = "base64";
-	buf_addf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-		 "Content-Transfer-Encoding: %s\r\n\r\n", cte);
-	if (cte[0] == '7')
-		rc = buf_add(b, norm.data, norm.len);
-	else if (cte[0] == 'q')
+	if (buf_addf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		     "Content-Transfer-Encoding: %s\r\n\r\n", cte) < 0)
+		return err_set(e, EXIT_DATAERR, "mail too large");
+	dst = cte[0] == '7' ? b : &norm;
+	if (buf_grow(dst, room) < 0) {
+		buf_release(&norm);
+		return err_set(e, EXIT_DATAERR, "mail too large");
+	}
+	start = dst->data + dst->len;
+	o = body_normalize(start, p, p + len, sc.ncr > 0);
+	if (o == start || o[-1] != '\n') {
+		*o++ = '\r';
+		*o++ = '\n';
+	}
+	dst->len = (size_t)(o - dst->data);
+	dst->data[dst->len] = '\0';
+	if (cte[0] == 'q')
 		mime_qp_encode(b, norm.data, norm.len);
-	else
+	else if (cte[0] == 'b')
 		mime_base64_encode(b, (const unsigned char *)norm.data, norm.len);
 	buf_release(&norm);
-	if (rc < 0)
-		return err_set(e, EXIT_DATAERR, "mail too large");
 	return 0;
 }
 

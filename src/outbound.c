@@ -41,6 +41,9 @@ struct outbound {
 	const struct config *cfg;
 	const struct ruleset *rules;
 	struct tmpl_set *set;
+	/* compose_queue's buffers: the rendered template, the message. */
+	struct buf rendered;
+	struct buf msg;
 	char *domain;
 	char *ref_open; /* "[TAG #" */
 	/* The needs of the templates rendered so far in this run. */
@@ -94,6 +97,8 @@ outbound_open(const struct config *cfg, const struct ruleset *rules, struct outb
 	ob = xcalloc(1, sizeof(*ob));
 	ob->cfg = cfg;
 	ob->rules = rules;
+	buf_init(&ob->rendered, TMPL_MAX_OUTPUT);
+	buf_init(&ob->msg, 8 * 1024 * 1024);
 	ob->domain = xstrdup(at + 1);
 	ob->ref_open = xasprintf("[%s #", cfg->desk.tag);
 	if (tmpl_set_load(cfg->templates.dir, outbound_template_vars, &ob->set, e) < 0) {
@@ -112,6 +117,8 @@ outbound_free(struct outbound **obp)
 	if (!ob)
 		return;
 	tmpl_set_free(&ob->set);
+	buf_release(&ob->rendered);
+	buf_release(&ob->msg);
 	free(ob->domain);
 	free(ob->ref_open);
 	free(ob);
@@ -554,11 +561,23 @@ elided(const char *body, size_t body_len, size_t at, const char *elide, size_t n
 /* Renders c, builds the MIME message, records it on the ticket and queues
  * it. EXIT_DATAERR when the mail cannot be built from this data (nothing
  * is stored then); other codes are store errors. */
+/* The buffers of compose_queue live as long as ob: a notice is some 12 KB
+ * twice over, allocated and grown once per run rather than per mail; the
+ * memory of a rare large mail is given back. */
+static void
+scratch_done(struct buf *b)
+{
+	if (b->cap > 1024 * 1024)
+		buf_release(b);
+	else
+		buf_reset(b);
+}
+
 static int
 compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	      int64_t *outbox_id, struct err *e)
 {
-	struct buf rendered = BUF_INIT, msg = BUF_INIT, refs = BUF_INIT, rcpts = BUF_INIT;
+	struct buf *rendered = &ob->rendered, *msg = &ob->msg, refs = BUF_INIT, rcpts = BUF_INIT;
 	struct tmpl_header h[32];
 	size_t nh = 0;
 	char *body, *subject = NULL, msgid[256], date[64];
@@ -569,15 +588,16 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	int rc = -1;
 
 	memset(h, 0, sizeof(h));
-	buf_init(&msg, 8 * 1024 * 1024);
-	if (tmpl_set_render_mark(ob->set, c->t, c->ctx, c->elide, &elide_at, &rendered, e) < 0)
+	buf_reset(rendered);
+	buf_reset(msg);
+	if (tmpl_set_render_mark(ob->set, c->t, c->ctx, c->elide, &elide_at, rendered, e) < 0)
 		goto out;
-	nh = split_rendered(rendered.data ? rendered.data : (char *)"", h, ARRAY_SIZE(h), &body);
+	nh = split_rendered(rendered->data ? rendered->data : (char *)"", h, ARRAY_SIZE(h), &body);
 	/* The header lines, encoded, take a few hundred bytes; the body grows
 	 * by its line ends or its encoding: one allocation, not a doubling
 	 * series. */
-	body_len = rendered.len - (size_t)(body - (rendered.data ? rendered.data : body));
-	buf_grow(&msg, body_len + body_len / 8 + 2048);
+	body_len = rendered->len - (size_t)(body - (rendered->data ? rendered->data : body));
+	buf_grow(msg, body_len + body_len / 8 + 2048);
 	for (size_t i = 0; i < nh; i++)
 		if (strcasecmp(h[i].name, "Subject") == 0 && !subject)
 			subject = xstrdup(h[i].value);
@@ -602,39 +622,39 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 		buf_addch(&refs, '>');
 	}
 
-	if (mime_header_addrs(&msg, "From", &from, 1, e) < 0 ||
-	    mime_header_addrs(&msg, "To", c->to, c->nto, e) < 0 ||
-	    (c->ncc && mime_header_addrs(&msg, "Cc", c->cc, c->ncc, e) < 0) ||
-	    (c->reply_to_desk && mime_header_addrs(&msg, "Reply-To", &from, 1, e) < 0) ||
-	    mime_header(&msg, "Subject", subject, e) < 0 ||
-	    mime_header_raw(&msg, "Date", date, e) < 0)
+	if (mime_header_addrs(msg, "From", &from, 1, e) < 0 ||
+	    mime_header_addrs(msg, "To", c->to, c->nto, e) < 0 ||
+	    (c->ncc && mime_header_addrs(msg, "Cc", c->cc, c->ncc, e) < 0) ||
+	    (c->reply_to_desk && mime_header_addrs(msg, "Reply-To", &from, 1, e) < 0) ||
+	    mime_header(msg, "Subject", subject, e) < 0 ||
+	    mime_header_raw(msg, "Date", date, e) < 0)
 		goto out;
-	buf_addstr(&msg, "Message-ID: <");
-	buf_addstr(&msg, msgid);
-	buf_addstr(&msg, ">\r\n");
+	buf_addstr(msg, "Message-ID: <");
+	buf_addstr(msg, msgid);
+	buf_addstr(msg, ">\r\n");
 	if (refs.len) {
-		buf_addstr(&msg, "In-Reply-To: <");
-		buf_addstr(&msg, c->in_reply_to);
-		buf_addstr(&msg, ">\r\n");
-		if (mime_header_raw(&msg, "References", refs.data, e) < 0)
+		buf_addstr(msg, "In-Reply-To: <");
+		buf_addstr(msg, c->in_reply_to);
+		buf_addstr(msg, ">\r\n");
+		if (mime_header_raw(msg, "References", refs.data, e) < 0)
 			goto out;
 	}
 	if (c->automatic)
-		buf_addstr(&msg, "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n");
+		buf_addstr(msg, "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n");
 	for (size_t i = 0; i < nh; i++) {
 		if (strcasecmp(h[i].name, "Subject") == 0 ||
 		    (c->reply_to_desk && strcasecmp(h[i].name, "Reply-To") == 0))
 			continue;
-		if (mime_header(&msg, h[i].name, h[i].value, e) < 0)
+		if (mime_header(msg, h[i].name, h[i].value, e) < 0)
 			goto out;
 	}
-	if (mime_text_body(&msg, body, e) < 0)
+	if (mime_text_body(msg, body, e) < 0)
 		goto out;
 
-	if (c->elide && elide_at != SIZE_MAX && elide_at >= (size_t)(body - rendered.data)) {
+	if (c->elide && elide_at != SIZE_MAX && elide_at >= (size_t)(body - rendered->data)) {
 		const char *v = tmpl_ctx_get(c->ctx, c->elide);
 
-		kept = elided(body, body_len, elide_at - (size_t)(body - rendered.data), v,
+		kept = elided(body, body_len, elide_at - (size_t)(body - rendered->data), v,
 			      v ? strlen(v) : 0, c->ticket_id);
 	}
 	mid = record_message(s, c, ob, subject, msgid, refs.len ? refs.data : "",
@@ -648,7 +668,7 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 		buf_addstr(&rcpts, i < c->nto ? c->to[i].addr : c->cc[i - c->nto].addr);
 	}
 	if (outbox_queue(s, c->ticket_id, mid, c->kind,
-			 c->automatic ? "" : ob->cfg->desk.address, rcpts.data, msg.data, msg.len,
+			 c->automatic ? "" : ob->cfg->desk.address, rcpts.data, msg->data, msg->len,
 			 outbox_id, e) < 0)
 		goto out;
 	rc = 0;
@@ -658,8 +678,8 @@ out:
 		free(h[i].value);
 	}
 	free(subject);
-	buf_release(&rendered);
-	buf_release(&msg);
+	scratch_done(rendered);
+	scratch_done(msg);
 	buf_release(&refs);
 	buf_release(&rcpts);
 	return rc;

@@ -22,6 +22,7 @@ struct tmpl_entry {
 struct tmpl_ctx {
 	struct tmpl_entry *e;
 	size_t n;
+	size_t cap;
 };
 
 struct tmpl_ctx *
@@ -56,7 +57,12 @@ ctx_entry(struct tmpl_ctx *c, const char *name)
 	for (size_t i = 0; i < c->n; i++)
 		if (strcmp(c->e[i].name, name) == 0)
 			return &c->e[i];
-	c->e = xreallocarray(c->e, c->n + 1, sizeof(*c->e));
+	/* A mail's context has some twenty values: grown in steps, not one
+	 * reallocation per value. */
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 24;
+		c->e = xreallocarray(c->e, c->cap, sizeof(*c->e));
+	}
 	memset(&c->e[c->n], 0, sizeof(c->e[c->n]));
 	c->e[c->n].name = xstrdup(name);
 	return &c->e[c->n++];

@@ -514,8 +514,22 @@ test_text_body_same_as_before(void **state)
 	struct err e = ERR_INIT;
 
 	(void)state;
-	for (int i = 0; i < 3000; i++) {
+	for (int i = -8; i < 3000; i++) {
 		random_text(&t, true);
+		/* The edges first: no text, only CRs, no final line end, a line
+		 * too long for 7bit (ASCII, so quoted-printable with no 8-bit). */
+		if (i < 0) {
+			static const char *const edge[] = { "", "\r", "\r\r", "a\r", "\n", "x\r\n\r" };
+
+			buf_reset(&t);
+			if (i + 8 < (int)ARRAY_SIZE(edge)) {
+				buf_addstr(&t, edge[i + 8]);
+			} else {
+				for (int k = 0; k < 999; k++)
+					buf_addch(&t, 'a' + k % 26);
+				buf_addstr(&t, i == -1 ? "\r\nCaf\xc3\xa9\n" : "\n");
+			}
+		}
 		/* Mostly plain text too, as mail is: long runs for the word scan. */
 		if (i % 3 == 0) {
 			buf_reset(&t);
