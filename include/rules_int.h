@@ -139,6 +139,12 @@ struct ruleset {
 		uint32_t rule;
 		uint32_t lit;
 	} *bucket_ent;
+	/* for each haystack, the keys of its nonempty buckets (hay_keys[h][0 ..
+	 * hay_nkeys[h]-1]): over a text longer than that list, the prefilter
+	 * looks up those keys once the text is hashed rather than every key
+	 * of the text as it goes */
+	uint32_t **hay_keys;
+	size_t *hay_nkeys;
 	uint32_t *always; /* the rules without words, in order */
 	size_t nalways;
 	struct strlist hdr_names; /* of header tests, haystacks HAY_HEADER + i */
@@ -165,6 +171,8 @@ bool rules_latin_caseless_safe(unsigned char b0, unsigned char b1);
 void rules_prefilter_rule(struct ruleset *rs, struct rule *r);
 /* Builds the trigram index of every rule's words. */
 void rules_prefilter_build(struct ruleset *rs);
+/* Frees hay_keys and hay_nkeys. */
+void rules_prefilter_keys_free(struct ruleset *rs);
 /* Forgets every rule's words: each rule is tried on every message (the
  * reference the prefilter is checked against in tests and bench_rules -c). */
 void rules_prefilter_disable(struct ruleset *rs);

@@ -56,36 +56,44 @@ load8(const unsigned char *p)
 	return x;
 }
 
-/* Whether the eight bytes of x are all printable ASCII (0x20..0x7e). A
- * byte below 0x20 sets its top bit in x - 0x20..., a byte of 0x7f or more
- * in x + 0x01... or in x; a borrow or carry reaches the next byte only
- * from a byte that is flagged already, so the answer is exact. */
-static inline bool
-printable8(uint64_t x)
+/* The bytes of x that are not plain_ascii(): the top bit of each such
+ * byte set, nothing else. Every sum is taken over seven bits of a byte, so
+ * no carry crosses into the next one and each byte is told exactly. */
+static inline uint64_t
+nonplain8(uint64_t x)
 {
-	return (((x - 0x2020202020202020ull) | (x + 0x0101010101010101ull) | x) &
-		0x8080808080808080ull) == 0;
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full, top = 0x8080808080808080ull;
+	uint64_t nl = x ^ 0x0a0a0a0a0a0a0a0aull, tab = x ^ 0x0909090909090909ull;
+	/* below 0x20 (the top bit clear and the low seven under 0x20) */
+	uint64_t ctl = ~(((x & lo7) + 0x6060606060606060ull) | x) & top;
+	/* 0x7f, or the top bit set */
+	uint64_t high = (((x & lo7) + 0x0101010101010101ull) | x) & top;
+
+	/* zero bytes of nl and tab: the line ends and tabs */
+	nl = ~(((nl & lo7) + lo7) | nl) & top;
+	tab = ~(((tab & lo7) + lo7) | tab) & top;
+	return (ctl & ~(nl | tab)) | high;
 }
 
-/* The end of the run of plain_ascii() bytes that starts at p: eight bytes
- * a step where they are all printable, byte by byte around the line ends
- * and tabs. */
+/* The end of the run of plain_ascii() bytes that starts at p, eight bytes
+ * a step. */
 static const unsigned char *
 plain_span(const unsigned char *p, const unsigned char *end)
 {
-	while (p < end) {
-		const unsigned char *stop;
+	while (end - p >= 8) {
+		uint64_t bad = nonplain8(load8(p));
 
-		if (end - p >= 8 && printable8(load8(p))) {
-			p += 8;
-			continue;
-		}
-		stop = end - p >= 8 ? p + 8 : end;
-		while (p < stop && plain_ascii(*p))
-			p++;
-		if (p < stop)
+		if (bad) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + (__builtin_ctzll(bad) >> 3);
+#else
 			break;
+#endif
+		}
+		p += 8;
 	}
+	while (p < end && plain_ascii(*p))
+		p++;
 	return p;
 }
 

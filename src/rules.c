@@ -1173,6 +1173,7 @@ rules_free(struct ruleset **rsp)
 	pcre2_match_context_free(rs->mctx);
 	free(rs->bucket_start);
 	free(rs->bucket_ent);
+	rules_prefilter_keys_free(rs);
 	strlist_release(&rs->hdr_names);
 	free(rs->hay_used);
 	free(rs->always);

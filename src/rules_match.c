@@ -643,6 +643,32 @@ rules_prefilter_build(struct ruleset *rs)
 			ent->lit = (uint32_t)k;
 		}
 	free(fill);
+	rs->hay_keys = xcalloc(rs->nhay, sizeof(*rs->hay_keys));
+	rs->hay_nkeys = xcalloc(rs->nhay, sizeof(*rs->hay_nkeys));
+	for (uint32_t k = 0; k < PREFILTER_SIZE; k++)
+		for (uint32_t e = rs->bucket_start[k]; e < rs->bucket_start[k + 1]; e++) {
+			const struct prefilter_ent *ent = &rs->bucket_ent[e];
+			unsigned h = rs->rules[ent->rule].lits.v[ent->lit].hay;
+			size_t n = rs->hay_nkeys[h];
+
+			if (n && rs->hay_keys[h][n - 1] == k)
+				continue;
+			rs->hay_keys[h] = xreallocarray(rs->hay_keys[h], n + 1, sizeof(**rs->hay_keys));
+			rs->hay_keys[h][n] = k;
+			rs->hay_nkeys[h] = n + 1;
+		}
+}
+
+void
+rules_prefilter_keys_free(struct ruleset *rs)
+{
+	if (rs->hay_keys)
+		for (size_t h = 0; h < rs->nhay; h++)
+			free(rs->hay_keys[h]);
+	free(rs->hay_keys);
+	free(rs->hay_nkeys);
+	rs->hay_keys = NULL;
+	rs->hay_nkeys = NULL;
 }
 
 void
@@ -652,6 +678,7 @@ rules_prefilter_disable(struct ruleset *rs)
 		litset_release(&rs->rules[r].lits);
 	free(rs->bucket_start);
 	free(rs->bucket_ent);
+	rules_prefilter_keys_free(rs);
 	free(rs->hay_used);
 	free(rs->always);
 	rules_prefilter_build(rs);
@@ -1329,15 +1356,31 @@ prefilter(struct ctx *c)
 			 * a longer word before memmem: far fewer of a word's
 			 * 4-grams than of its trigrams turn up apart). The last
 			 * position's 4-gram holds a NUL, which no word has. */
-			for (size_t i = 0; i + 2 < len; i++) {
-				uint32_t x = load4((const unsigned char *)lo + i);
-				uint32_t k = tri_key(h, x);
-				uint32_t k4 = quad_key(h, x);
+			if (len > rs->hay_nkeys[h]) {
+				/* A text longer than the list of keys that open
+				 * words: only stores a byte, then the list is
+				 * looked up (the same keys as below: those both in
+				 * the text and in the index). */
+				for (size_t i = 0; i + 2 < len; i++) {
+					uint32_t x = load4((const unsigned char *)lo + i);
 
-				quad_map[k4] = c->gen;
-				if (tri_map[k] != c->gen) {
-					tri_map[k] = c->gen;
-					seen[nseen++] = k;
+					tri_map[tri_key(h, x)] = c->gen;
+					quad_map[quad_key(h, x)] = c->gen;
+				}
+				for (size_t j = 0; j < rs->hay_nkeys[h]; j++)
+					if (tri_map[rs->hay_keys[h][j]] == c->gen)
+						seen[nseen++] = rs->hay_keys[h][j];
+			} else {
+				for (size_t i = 0; i + 2 < len; i++) {
+					uint32_t x = load4((const unsigned char *)lo + i);
+					uint32_t k = tri_key(h, x);
+					uint32_t k4 = quad_key(h, x);
+
+					quad_map[k4] = c->gen;
+					if (tri_map[k] != c->gen) {
+						tri_map[k] = c->gen;
+						seen[nseen++] = k;
+					}
 				}
 			}
 			lo[len] = '\0';
