@@ -699,8 +699,9 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 		cte = "quoted-printable";
 	else
 		cte = "base64";
-	if (buf_addf(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-		     "Content-Transfer-Encoding: %s\r\n\r\n", cte) < 0)
+	if (buf_addstr(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		       "Content-Transfer-Encoding: ") < 0 || buf_addstr(b, cte) < 0 ||
+	    buf_add(b, "\r\n\r\n", 4) < 0)
 		return err_set(e, EXIT_DATAERR, "mail too large");
 	dst = cte[0] == '7' ? b : &norm;
 	if (buf_grow(dst, room) < 0) {
@@ -723,21 +724,74 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 	return 0;
 }
 
+/* Appends the decimal digits of v at o, at least width of them (zeros
+ * first); returns the end. */
+static char *
+put_uint(char *o, unsigned long long v, int width)
+{
+	char d[24];
+	int n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n < width)
+		d[n++] = '0';
+	while (n)
+		*o++ = d[--n];
+	return o;
+}
+
+/* src (len bytes) into out of n bytes, cut as snprintf cuts. */
+static void
+copy_trunc(char *out, size_t n, const char *src, size_t len)
+{
+	if (n == 0)
+		return;
+	if (len > n - 1)
+		len = n - 1;
+	memcpy(out, src, len);
+	out[len] = '\0';
+}
+
 void
 mime_message_id(const char *domain, char *out, size_t n)
 {
 	unsigned char r[12];
-	char hex[25];
+	char id[320], *o = id;
 	static const char digits[] = "0123456789abcdef";
+	long long now = (long long)time(NULL);
+	size_t dl;
 
-	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
-	for (size_t i = 0; i < sizeof(r); i++) {
-		hex[2 * i] = digits[r[i] >> 4];
-		hex[2 * i + 1] = digits[r[i] & 15];
+	/* "TIME.HEX.secdesk@DOMAIN", built by hand: one per mail. */
+	if (!domain || !*domain)
+		domain = "localhost";
+	dl = strlen(domain);
+	if (now < 0 || dl > 256) {
+		char hex[25];
+
+		gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
+		for (size_t i = 0; i < sizeof(r); i++) {
+			hex[2 * i] = digits[r[i] >> 4];
+			hex[2 * i + 1] = digits[r[i] & 15];
+		}
+		hex[24] = '\0';
+		snprintf(out, n, "%lld.%s.secdesk@%s", now, hex, domain);
+		return;
 	}
-	hex[24] = '\0';
-	snprintf(out, n, "%lld.%s.secdesk@%s", (long long)time(NULL), hex,
-		 domain && *domain ? domain : "localhost");
+	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
+	o = put_uint(o, (unsigned long long)now, 1);
+	*o++ = '.';
+	for (size_t i = 0; i < sizeof(r); i++) {
+		*o++ = digits[r[i] >> 4];
+		*o++ = digits[r[i] & 15];
+	}
+	memcpy(o, ".secdesk@", 9);
+	o += 9;
+	memcpy(o, domain, dl);
+	o += dl;
+	copy_trunc(out, n, id, (size_t)(o - id));
 }
 
 void
@@ -748,8 +802,32 @@ mime_date(int64_t t, char *out, size_t n)
 					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	time_t tt = (time_t)t;
 	struct tm tm;
+	char d[48], *o = d;
 
 	gmtime_r(&tt, &tm);
-	snprintf(out, n, "%s, %d %s %d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
-		 mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (tm.tm_year + 1900 < 0 || tm.tm_year > 100000) {
+		snprintf(out, n, "%s, %d %s %d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
+			 mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		return;
+	}
+	/* "Sat, 28 Nov 2026 19:30:00 +0000", built by hand: one per mail. */
+	memcpy(o, wd[tm.tm_wday], 3);
+	o += 3;
+	*o++ = ',';
+	*o++ = ' ';
+	o = put_uint(o, (unsigned long long)tm.tm_mday, 1);
+	*o++ = ' ';
+	memcpy(o, mo[tm.tm_mon], 3);
+	o += 3;
+	*o++ = ' ';
+	o = put_uint(o, (unsigned long long)(tm.tm_year + 1900), 1);
+	*o++ = ' ';
+	o = put_uint(o, (unsigned long long)tm.tm_hour, 2);
+	*o++ = ':';
+	o = put_uint(o, (unsigned long long)tm.tm_min, 2);
+	*o++ = ':';
+	o = put_uint(o, (unsigned long long)tm.tm_sec, 2);
+	memcpy(o, " +0000", 6);
+	o += 6;
+	copy_trunc(out, n, d, (size_t)(o - d));
 }

@@ -490,12 +490,24 @@ record_message(struct store *s, const struct compose *c, const struct outbound *
 	sqlite3_stmt *st;
 	int64_t id = -1, now = store_now();
 
-	for (size_t i = 0; i < c->nto; i++)
-		buf_addf(&to, "%s%s", i ? ", " : "", c->to[i].addr);
-	for (size_t i = 0; i < c->ncc; i++)
-		buf_addf(&cc, "%s%s", i ? ", " : "", c->cc[i].addr);
-	buf_addf(&names, "%s %s %s %s", ob->cfg->desk.name, ob->cfg->desk.address,
-		 buf_cstr(&to), buf_cstr(&cc));
+	for (size_t i = 0; i < c->nto; i++) {
+		if (i)
+			buf_add(&to, ", ", 2);
+		buf_addstr(&to, c->to[i].addr);
+	}
+	for (size_t i = 0; i < c->ncc; i++) {
+		if (i)
+			buf_add(&cc, ", ", 2);
+		buf_addstr(&cc, c->cc[i].addr);
+	}
+	/* "NAME ADDRESS TO CC": the names the search index finds it by. */
+	buf_addstr(&names, ob->cfg->desk.name);
+	buf_addch(&names, ' ');
+	buf_addstr(&names, ob->cfg->desk.address);
+	buf_addch(&names, ' ');
+	buf_addstr(&names, buf_cstr(&to));
+	buf_addch(&names, ' ');
+	buf_addstr(&names, buf_cstr(&cc));
 	st = store_prepare(s, "INSERT INTO messages (ticket_id, direction, kind, from_name,"
 			   " from_addr, to_addrs, cc_addrs, subject, date, message_id, in_reply_to,"
 			   " refs, body, names, created) VALUES"

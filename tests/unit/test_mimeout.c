@@ -564,6 +564,39 @@ test_ids_and_dates(void **state)
 	assert_true(mime_addr_ok(a));
 	mime_date(1795851000, d, sizeof(d));
 	assert_string_equal(d, "Sat, 28 Nov 2026 07:30:00 +0000");
+	/* Built by hand: the same as the format it replaced, for any time. */
+	for (int i = -200; i < 5000; i++) {
+		static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+		static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+						  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+		int64_t t = i < 0 ? (int64_t)i * 86399 * 37 : (int64_t)rnd(0x7fffffff) * 117 / 10;
+		time_t tt = (time_t)t;
+		struct tm tm;
+		char want[64];
+
+		gmtime_r(&tt, &tm);
+		snprintf(want, sizeof(want), "%s, %d %s %d %02d:%02d:%02d +0000", wd[tm.tm_wday],
+			 tm.tm_mday, mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec);
+		mime_date(t, d, sizeof(d));
+		assert_string_equal(d, want);
+	}
+	mime_date(1795851000, d, 9);
+	assert_string_equal(d, "Sat, 28 ");
+	/* TIME.24-HEX.secdesk@DOMAIN, cut as snprintf cuts. */
+	mime_message_id(NULL, a, sizeof(a));
+	{
+		char *dot = strchr(a, '.');
+
+		assert_non_null(dot);
+		assert_true(dot > a && strspn(a, "0123456789") == (size_t)(dot - a));
+		assert_int_equal(strspn(dot + 1, "0123456789abcdef"), 24);
+		assert_string_equal(dot + 25, ".secdesk@localhost");
+	}
+	mime_message_id("", a, sizeof(a));
+	assert_non_null(strstr(a, ".secdesk@localhost"));
+	mime_message_id("icpermed.example", a, 6);
+	assert_int_equal(strlen(a), 5);
 }
 
 int
