@@ -21,6 +21,13 @@ struct outbox_item {
 	char *data;
 	size_t len;
 	int attempts;
+	/* Not 0: data is the header block, an empty line and the body text
+	 * not yet transfer-encoded, and the quoted text of stored message
+	 * quote_of goes at byte quote_at of that text (outbound builds the
+	 * mail when it delivers it): the inquiry a partner notice quotes is
+	 * stored once. */
+	int64_t quote_of;
+	int64_t quote_at;
 };
 
 void outbox_item_release(struct outbox_item *it);
@@ -29,6 +36,12 @@ void outbox_item_release(struct outbox_item *it);
 int outbox_queue(struct store *s, int64_t ticket_id, int64_t message_id, const char *kind,
 		 const char *env_from, const char *rcpts, const char *data, size_t len,
 		 int64_t *id_r, struct err *e);
+
+/* The same for a mail that quotes stored message quote_of at byte quote_at
+ * of its body (struct outbox_item). */
+int outbox_queue_quoting(struct store *s, int64_t ticket_id, int64_t message_id, const char *kind,
+			 const char *env_from, const char *rcpts, const char *data, size_t len,
+			 int64_t quote_of, int64_t quote_at, int64_t *id_r, struct err *e);
 
 /* The ids of pending mail due at now (all pending when all is true), oldest
  * first, at most max of them, after after_id. *ids is allocated. */

@@ -25,9 +25,18 @@ outbox_queue(struct store *s, int64_t ticket_id, int64_t message_id, const char 
 	     const char *env_from, const char *rcpts, const char *data, size_t len,
 	     int64_t *id_r, struct err *e)
 {
+	return outbox_queue_quoting(s, ticket_id, message_id, kind, env_from, rcpts, data, len,
+				    0, 0, id_r, e);
+}
+
+int
+outbox_queue_quoting(struct store *s, int64_t ticket_id, int64_t message_id, const char *kind,
+		     const char *env_from, const char *rcpts, const char *data, size_t len,
+		     int64_t quote_of, int64_t quote_at, int64_t *id_r, struct err *e)
+{
 	sqlite3_stmt *st = store_prepare(s, "INSERT INTO outbox (ticket_id, message_id, kind,"
-					 " env_from, rcpts, data, next_try, created)"
-					 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", e);
+					 " env_from, rcpts, data, next_try, created, quote_of,"
+					 " quote_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e);
 	int64_t now = store_now();
 
 	if (!st)
@@ -42,6 +51,10 @@ outbox_queue(struct store *s, int64_t ticket_id, int64_t message_id, const char 
 	sqlite3_bind_blob64(st, 6, data, len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_int64(st, 8, now);
+	if (quote_of > 0) {
+		sqlite3_bind_int64(st, 9, quote_of);
+		sqlite3_bind_int64(st, 10, quote_at);
+	}
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
 		return store_error(s, e, "cannot queue mail");
@@ -99,7 +112,8 @@ int
 outbox_load(struct store *s, int64_t id, struct outbox_item *it, struct err *e)
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT coalesce(ticket_id, 0), kind, env_from,"
-					 " rcpts, data, attempts FROM outbox"
+					 " rcpts, data, attempts, coalesce(quote_of, 0),"
+					 " coalesce(quote_at, 0) FROM outbox"
 					 " WHERE id = ? AND status = 'pending'", e);
 	int rc;
 
@@ -123,6 +137,8 @@ outbox_load(struct store *s, int64_t id, struct outbox_item *it, struct err *e)
 		it->data[len] = '\0';
 		it->len = (size_t)len;
 		it->attempts = sqlite3_column_int(st, 5);
+		it->quote_of = sqlite3_column_int64(st, 6);
+		it->quote_at = sqlite3_column_int64(st, 7);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)

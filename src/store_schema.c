@@ -174,7 +174,12 @@ static const char *const migrations[] = {
 	"DROP TABLE IF EXISTS messages_fts;"
 	"DELETE FROM state WHERE key = 'fts_upto';"
 	"INSERT OR IGNORE INTO state (key, value)"
-	"  VALUES ('store_id', lower(hex(randomblob(16))));",
+	"  VALUES ('store_id', lower(hex(randomblob(16))));"
+	/* A partner notice quotes the inquiry by reference: the outbox
+	 * keeps its text around the quote, delivery puts the quote in
+	 * (struct outbox_item in outbox.h). */
+	"ALTER TABLE outbox ADD COLUMN quote_of INTEGER REFERENCES messages(id);"
+	"ALTER TABLE outbox ADD COLUMN quote_at INTEGER;",
 };
 
 int
