@@ -272,9 +272,9 @@ ctx_int(struct tmpl_ctx *c, const char *name, int64_t v)
 static char *
 quote(const char *body, size_t max, size_t *len_r)
 {
-	struct buf b = BUF_INIT;
 	size_t n = strnlen(body, max + 1);
 	const char *p = body, *end;
+	char *out, *o;
 	bool cut = n > max;
 
 	if (cut) {
@@ -284,20 +284,29 @@ quote(const char *body, size_t max, size_t *len_r)
 		n = max;
 	}
 	end = body + n;
-	/* Room for the text and "> " on a line of every 32 bytes or so. */
-	buf_grow(&b, n + n / 16 + 64);
+	/* A line of l bytes and its LF become at most l + 3 bytes: twice the
+	 * text at most, and the closing mark. Written in place, line by line
+	 * (a quote is up to NOTICE_BODY_MAX, once per notice). */
+	out = o = xmalloc(2 * n + 16);
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		size_t l = eol ? (size_t)(eol - p) : (size_t)(end - p);
 
-		buf_add(&b, "> ", l ? 2 : 1);
-		buf_add(&b, p, l);
-		buf_addch(&b, '\n');
+		*o++ = '>';
+		if (l)
+			*o++ = ' ';
+		memcpy(o, p, l);
+		o += l;
+		*o++ = '\n';
 		p += l + (eol ? 1 : 0);
 	}
-	if (cut)
-		buf_addstr(&b, "> [...]\n");
-	return buf_detach(&b, len_r);
+	if (cut) {
+		memcpy(o, "> [...]\n", 8);
+		o += 8;
+	}
+	*o = '\0';
+	*len_r = (size_t)(o - out);
+	return out;
 }
 
 /* The values of ticket t and message m that need (template_needs) says
