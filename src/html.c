@@ -156,6 +156,30 @@ on_text(void *ctx, const xmlChar *ch, int len)
 			s++;
 		flush_breaks(h);
 		put(h, w, (size_t)(s - w));
+		/* The rest of the text right after a word, when it surely fits
+		 * under the cap (what it gives is never longer than it): in
+		 * one go, each run of whitespace one space, as flush_breaks()
+		 * and put() would write it a word at a time. */
+		if (!h->stopped && h->out.len + (size_t)(end - s) <= h->max_out &&
+		    buf_grow(&h->out, (size_t)(end - s)) == 0) {
+			char *o = h->out.data + h->out.len;
+			bool sp = false;
+
+			while (s < end) {
+				if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f') {
+					sp = true;
+					s++;
+					continue;
+				}
+				if (sp)
+					*o++ = ' ';
+				sp = false;
+				*o++ = *s++;
+			}
+			h->out.len = (size_t)(o - h->out.data);
+			h->out.data[h->out.len] = '\0';
+			h->space = sp;
+		}
 	}
 }
 
