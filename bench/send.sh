@@ -7,6 +7,8 @@
 #  2. rendering: the same generated inquiries ingested with acknowledgements
 #     on and off ([ack] enabled): what templates, MIME and recording the
 #     acks add to ingest (RENDER_N mails, RENDER_RUNS runs of each).
+#     RENDER_PERF=1 adds the storing thread's CPU time with and without
+#     acks, counted by perf (the wall times swing with the machine's load).
 # Run by bench/run.sh (make bench), or alone: BUILD=build SECDESK=build/secdesk sh bench/send.sh
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -141,6 +143,32 @@ while [ $i -lt "$RUNS" ]; do
 	done
 	i=$((i + 1))
 done
+# With RENDER_PERF=1 (and perf installed): the same pairs again under perf
+# (cpu-clock at 1 kHz), counting the CPU time of the storing thread alone
+# (the main thread: tid = pid), the critical path of a run. CPU time, not
+# wall: what other processes on a shared machine do changes it far less.
+if [ "${RENDER_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
+	: >"$out/render.perf"
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		if [ $((i % 2)) -eq 1 ]; then order="true false"; else order="false true"; fi
+		for ack in $order; do
+			d="$out/r-$ack"
+			rm -rf "$d"
+			mkdir -p "$d/outbox"
+			cp -R "$out/gen" "$d/inbox"
+			conf "$d" "dir:outbox" "$ack"
+			sync
+			perf record -q -F 1000 -e cpu-clock -o "$out/perf.data" \
+				"$SECDESK" -q -c "$d/secdesk.conf" fetch >/dev/null 2>&1
+			ms=$(perf script -i "$out/perf.data" -F pid,tid 2>/dev/null |
+				awk '{ split($1, a, "/"); if (a[1] == a[2]) n++ } END { print n + 0 }')
+			echo "$ack $ms" >>"$out/render.perf"
+		done
+		i=$((i + 1))
+	done
+	rm -f "$out/perf.data"
+fi
 rm -rf "$out/r-false" "$out/r-true"
 python3 - "$out/render.times" "$RN" <<'PY'
 import sys
@@ -158,3 +186,15 @@ for name, v in (("without acks", off), ("with acks   ", on)):
 print("render: acknowledgements add %.1f%% to ingest time (wall, best of each), %.1f%% CPU"
       % (100.0 * (on[0] - off[0]) / off[0], 100.0 * (on[1] - off[1]) / off[1]))
 PY
+if [ -s "$out/render.perf" ]; then
+	python3 - "$out/render.perf" "$RN" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+n = int(sys.argv[2])
+ms = {a: sorted(int(x[1]) for x in rows if x[0] == a) for a in ("false", "true")}
+off, on = statistics.median(ms["false"]), statistics.median(ms["true"])
+print("storing thread CPU (perf, median of %d): %.0f ms without acks, %.0f ms with acks"
+      " (%.1f us per ack): acknowledgements add %.1f%%"
+      % (len(ms["true"]), off, on, 1000.0 * (on - off) / n, 100.0 * (on - off) / off))
+PY
+fi
