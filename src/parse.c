@@ -612,6 +612,9 @@ returned_headers(struct pctx *c, const char *p, const char *end)
 		free(id);
 	}
 	if (subj) {
+		/* a later part's Subject replaces the one of an earlier part
+		 * that had no Message-ID (freed: it leaked) */
+		free(c->m->returned_subject);
 		c->m->returned_subject = rfc2047_decode(subj, strlen(subj));
 		free(subj);
 	}
