@@ -309,6 +309,64 @@ quote(const char *body, size_t max, size_t *len_r)
 	return out;
 }
 
+/* Puts the quoted text of a stored message back into a mail queued by
+ * reference (struct outbox_item in outbox.h), and encodes its body: the
+ * bytes composing the mail whole would have given, since stored messages
+ * never change. EXIT_DATAERR when it cannot be built (the mail then fails
+ * for good); store errors otherwise. */
+static int
+build_quoting(struct store *s, struct outbox_item *it, struct err *e)
+{
+	const char *sep = memmem(it->data, it->len, "\r\n\r\n", 4);
+	struct buf text = BUF_INIT, out = BUF_INIT;
+	size_t head_len, text_len, qlen;
+	const char *text0;
+	char *quoted;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!sep)
+		return err_set(e, EXIT_DATAERR, "queued mail #%lld has no body", (long long)it->id);
+	head_len = (size_t)(sep - it->data) + 2;
+	text0 = sep + 4;
+	text_len = it->len - head_len - 2;
+	if (it->quote_at < 0 || (size_t)it->quote_at > text_len)
+		return err_set(e, EXIT_DATAERR, "queued mail #%lld: its quote is out of place",
+			       (long long)it->id);
+	st = store_prepare(s, "SELECT body FROM messages WHERE id = ?", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, it->quote_of);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			return err_set(e, EXIT_DATAERR, "queued mail #%lld: the message it quotes"
+				       " (#%lld) is gone", (long long)it->id, (long long)it->quote_of);
+		return store_error(s, e, "cannot read the message a mail quotes");
+	}
+	quoted = quote(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "",
+		       NOTICE_BODY_MAX, &qlen);
+	sqlite3_reset(st);
+	buf_grow(&text, text_len + qlen + 1);
+	buf_add(&text, text0, (size_t)it->quote_at);
+	buf_add(&text, quoted, qlen);
+	buf_add(&text, text0 + it->quote_at, text_len - (size_t)it->quote_at);
+	free(quoted);
+	buf_grow(&out, head_len + text.len + text.len / 8 + 256);
+	buf_add(&out, it->data, head_len);
+	rc = mime_text_body(&out, buf_cstr(&text), e);
+	buf_release(&text);
+	if (rc < 0) {
+		buf_release(&out);
+		return -1;
+	}
+	free(it->data);
+	it->len = out.len;
+	it->data = buf_detach(&out, NULL);
+	return 0;
+}
+
 /* The values of ticket t and message m that need (template_needs) says
  * the template shows. */
 static struct tmpl_ctx *
@@ -429,6 +487,10 @@ struct compose {
 	 * ticket holds already); the outbox keeps the whole mail. NULL: keep
 	 * everything. */
 	const char *elide;
+	/* The stored message whose text elide quotes (0: none): the outbox
+	 * then keeps the mail without the quote, which delivery puts back
+	 * (outbound_build), so the inquiry's text is stored once. */
+	int64_t quote_of;
 };
 
 static bool
@@ -604,7 +666,8 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	char *body, *subject = NULL, msgid[256], date[64];
 	struct mime_addr from = { ob->cfg->desk.name, ob->cfg->desk.address };
 	char *kept = NULL;
-	size_t elide_at = SIZE_MAX, body_len;
+	size_t elide_at = SIZE_MAX, body_len, quote_at = 0, quote_len = 0;
+	bool by_ref = false;
 	int64_t mid;
 	int rc = -1;
 
@@ -669,14 +732,31 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 		if (mime_header(msg, h[i].name, h[i].value, e) < 0)
 			goto out;
 	}
-	if (mime_text_body(msg, body, e) < 0)
-		goto out;
-
 	if (c->elide && elide_at != SIZE_MAX && elide_at >= (size_t)(body - rendered->data)) {
 		const char *v = tmpl_ctx_get(c->ctx, c->elide);
 
-		kept = elided(body, body_len, elide_at - (size_t)(body - rendered->data), v,
-			      v ? strlen(v) : 0, c->ticket_id);
+		quote_at = elide_at - (size_t)(body - rendered->data);
+		quote_len = v ? strlen(v) : 0;
+		kept = elided(body, body_len, quote_at, v, quote_len, c->ticket_id);
+	}
+	if (kept && c->quote_of > 0) {
+		/* By reference: the text around the quote, not yet encoded.
+		 * Encoding it here checks it (the quote was checked when the
+		 * inquiry was stored) and costs little: it is short. */
+		struct buf check = BUF_INIT;
+		size_t head_len = msg->len;
+
+		buf_add(msg, "\r\n", 2);
+		buf_add(msg, body, quote_at);
+		buf_add(msg, body + quote_at + quote_len, body_len - quote_at - quote_len);
+		if (mime_text_body(&check, buf_cstr(msg) + head_len + 2, e) < 0) {
+			buf_release(&check);
+			goto out;
+		}
+		buf_release(&check);
+		by_ref = true;
+	} else if (mime_text_body(msg, body, e) < 0) {
+		goto out;
 	}
 	mid = record_message(s, c, ob, subject, msgid, refs.len ? refs.data : "",
 			     kept ? kept : body, e);
@@ -688,9 +768,10 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 			buf_addch(&rcpts, ',');
 		buf_addstr(&rcpts, i < c->nto ? c->to[i].addr : c->cc[i - c->nto].addr);
 	}
-	if (outbox_queue(s, c->ticket_id, mid, c->kind,
-			 c->automatic ? "" : ob->cfg->desk.address, rcpts.data, msg->data, msg->len,
-			 outbox_id, e) < 0)
+	if (outbox_queue_quoting(s, c->ticket_id, mid, c->kind,
+				 c->automatic ? "" : ob->cfg->desk.address, rcpts.data, msg->data,
+				 msg->len, by_ref ? c->quote_of : 0, by_ref ? (int64_t)quote_at : 0,
+				 outbox_id, e) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -723,7 +804,8 @@ clean_name(const char *name)
 
 static int
 queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
-	     const struct message *m, int *n, struct autolog *log, struct err *e)
+	     const struct message *m, int64_t quote_of, int *n, struct autolog *log,
+	     struct err *e)
 {
 	const struct queue *q = ob->rules ? rules_queue(ob->rules, t->queue) : NULL;
 	struct mime_addr *to;
@@ -759,6 +841,7 @@ queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 			.reply_to_desk = true,
 			.in_reply_to = NULL,
 			.elide = "quoted",
+			.quote_of = quote_of,
 		};
 		struct err ce = ERR_INIT;
 
@@ -913,7 +996,7 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 	}
 	if (res->kind == INGEST_NEW_TICKET && res->routed &&
 	    strcmp(t.queue, TICKET_DEFAULT_QUEUE) != 0 && !(m->flags & (MSG_SPAM | MSG_POISON)) &&
-	    queue_notice(ob, s, &t, m, &res->notices_queued, &log, e) < 0)
+	    queue_notice(ob, s, &t, m, res->message_id, &res->notices_queued, &log, e) < 0)
 		goto out;
 	if (autolog_flush(ob->cfg, s, &log, e) < 0)
 		goto out;
@@ -923,13 +1006,15 @@ out:
 	return rc;
 }
 
-/* The newest inbound message of a ticket, for threading and quoting. */
+/* The newest inbound message of a ticket, for threading and quoting; *id_r
+ * (may be NULL) gets its id, 0 when there is none. */
 static int
-last_inbound(struct store *s, int64_t ticket_id, struct message *m, struct err *e)
+last_inbound(struct store *s, int64_t ticket_id, struct message *m, int64_t *id_r,
+	     struct err *e)
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT message_id, refs, subject, body, from_addr,"
-					 " date FROM messages WHERE ticket_id = ? AND direction = 'in'"
-					 " ORDER BY id DESC LIMIT 1", e);
+					 " date, id FROM messages WHERE ticket_id = ?"
+					 " AND direction = 'in' ORDER BY id DESC LIMIT 1", e);
 	int rc;
 
 	message_init(m);
@@ -956,6 +1041,8 @@ last_inbound(struct store *s, int64_t ticket_id, struct message *m, struct err *
 		m->body = xstrdup((const char *)sqlite3_column_text(st, 3));
 		m->has_date = sqlite3_column_type(st, 5) != SQLITE_NULL;
 		m->date = (time_t)sqlite3_column_int64(st, 5);
+		if (id_r)
+			*id_r = sqlite3_column_int64(st, 6);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -976,16 +1063,17 @@ outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struc
 	struct ticket t;
 	struct message m;
 	struct autolog log = { .n = 0 };
+	int64_t inquiry = 0;
 	int n = 0, rc = -1;
 
 	ticket_init(&t);
 	if (ticket_load(s, ticket_id, &t, e) < 0)
 		return -1;
-	if (last_inbound(s, ticket_id, &m, e) < 0)
+	if (last_inbound(s, ticket_id, &m, &inquiry, e) < 0)
 		goto out;
 	ensure_str(&m.message_id);
 	ensure_str(&m.subject);
-	rc = queue_notice(ob, s, &t, &m, &n, &log, e);
+	rc = queue_notice(ob, s, &t, &m, inquiry, &n, &log, e);
 	if (rc == 0)
 		rc = autolog_flush(ob->cfg, s, &log, e);
 out:
@@ -1020,7 +1108,7 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 		goto out;
 	}
 	message_release(&m);
-	have = last_inbound(s, ticket_id, &m, e);
+	have = last_inbound(s, ticket_id, &m, NULL, e);
 	if (have < 0)
 		goto out;
 	ensure_str(&m.message_id);
@@ -1278,6 +1366,7 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 			struct outbox_item it;
 			struct send_mail sm;
 			struct err de = ERR_INIT;
+			int built;
 			enum send_status ss;
 			struct mark *mk;
 			size_t maxr;
@@ -1298,6 +1387,12 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 			sm.env_from = it.env_from;
 			sm.rcpts = rcpts;
 			sm.nrcpts = split_rcpts(it.rcpts, rcpts, maxr);
+			built = it.quote_of > 0 ? build_quoting(s, &it, &de) : 0;
+			if (built < 0 && de.code != EXIT_DATAERR) {
+				*e = de;
+				outbox_item_release(&it);
+				goto fail;
+			}
 			sm.data = it.data;
 			sm.len = it.len;
 			for (size_t r = 0; r < sm.nrcpts; r++) {
@@ -1306,7 +1401,9 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 			}
 			sm.rcpt_status = rstat;
 			sm.rcpt_reply = rreply;
-			if (sm.nrcpts == 0) {
+			if (built < 0) {
+				ss = SEND_REJECT;
+			} else if (sm.nrcpts == 0) {
 				ss = SEND_REJECT;
 				err_set(&de, EXIT_DATAERR, "no recipient");
 			} else {

@@ -252,10 +252,60 @@ check_eq "and gets no acknowledgement" 0 \
 } >"$T_DIR/long.eml"
 check_rc "ingest a long inquiry" 0 sd ingest "$T_DIR/long.eml"
 lt=$(q "SELECT ticket_id FROM messages WHERE message_id = 'inq-long@charite.de'")
-check_eq "the mail queued quotes it whole" 1 \
-	"$(q "SELECT count(*) FROM outbox WHERE ticket_id = $lt AND kind = 'notice' AND instr(data, '> The one sentence to find: zebra consortium lighthouse.') > 0")"
+# The outbox keeps the notice around the quote and quotes the inquiry by
+# reference: its text is stored once, in the inquiry.
+check_eq "the mail queued quotes the inquiry by reference, not a copy" "1 0" \
+	"$(q "SELECT o.quote_of = m.id, instr(o.data, 'zebra consortium lighthouse') > 0 FROM outbox o JOIN messages m ON m.ticket_id = o.ticket_id AND m.kind = 'inquiry' WHERE o.ticket_id = $lt AND o.kind = 'notice'" | tr '|' ' ')"
+check_rc "send delivers it" 0 sd send
+lf=$(rcv partner-de@icpermed.example)
+# The mail delivered is the notice with the whole quote put back: its text
+# is the ticket's copy with the pointer replaced by the quoted inquiry.
+python3 - "$lf.eml" "$d/secdesk.db" "$lt" >"$T_DIR/long.check" <<'PY'
+import email, email.policy, sqlite3, sys
+msg = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
+db = sqlite3.connect(sys.argv[2]); t = int(sys.argv[3])
+inq, = db.execute("SELECT body FROM messages WHERE ticket_id = ? AND kind = 'inquiry'", (t,)).fetchone()
+copy, mid = db.execute("SELECT body, message_id FROM messages WHERE ticket_id = ? AND kind = 'notice'", (t,)).fetchone()
+quoted = ''.join('> ' + l + '\n' for l in inq.rstrip('\n').split('\n'))
+want = copy.replace("> [the inquiry's text, quoted here: see inquiry #%d]" % t, quoted, 1)
+got = msg.get_content().replace('\r\n', '\n')
+print(got.rstrip('\n') == want.rstrip('\n'), msg['Message-ID'] == '<%s>' % mid,
+      'zebra consortium lighthouse.' in got, msg['Content-Transfer-Encoding'])
+PY
+check_eq "the mail delivered quotes it whole, in place, with the notice's own Message-ID" \
+	"True True True 7bit" "$(cat "$T_DIR/long.check")"
 check_eq "the ticket's copy points to the inquiry instead" \
 	"1 0" "$(q "SELECT instr(body, '> [the inquiry''s text, quoted here: see inquiry #$lt]') > 0, instr(body, 'zebra consortium lighthouse') > 0 FROM messages WHERE ticket_id = $lt AND kind = 'notice'" | tr '|' ' ')"
 check_eq "and keeps the rest of the notice" 1 \
 	"$(q "SELECT instr(body, 'To answer, reply to this mail') > 0 FROM messages WHERE ticket_id = $lt AND kind = 'notice'")"
+
+# The same with accents: the body put back together goes quoted-printable.
+{
+	printf 'From: Jürgen Weiß <juergen.weiss@charite.de>\nTo: secretariat@icpermed.example\n'
+	printf 'Subject: Große Frage zur Förderung\nMessage-ID: <inq-long2@charite.de>\n'
+	printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n'
+	printf 'Content-Transfer-Encoding: 8bit\nDate: Mon, 2 Nov 2026 11:30:00 +0100\n\n'
+	i=0
+	while [ $i -lt 12 ]; do
+		echo "Zeile $i einer langen Anfrage über die Förderregeln für Konsortien, Müller & Söhne."
+		i=$((i + 1))
+	done
+} >"$T_DIR/long2.eml"
+check_rc "ingest a long inquiry with accents" 0 sd ingest "$T_DIR/long2.eml"
+lt2=$(q "SELECT ticket_id FROM messages WHERE message_id = 'inq-long2@charite.de'")
+check_rc "send delivers its notice" 0 sd send
+python3 - "$(rcv partner-de@icpermed.example).eml" "$d/secdesk.db" "$lt2" >"$T_DIR/long2.check" <<'PY'
+import email, email.policy, sqlite3, sys
+msg = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
+db = sqlite3.connect(sys.argv[2]); t = int(sys.argv[3])
+inq, = db.execute("SELECT body FROM messages WHERE ticket_id = ? AND kind = 'inquiry'", (t,)).fetchone()
+copy, = db.execute("SELECT body FROM messages WHERE ticket_id = ? AND kind = 'notice'", (t,)).fetchone()
+quoted = ''.join('> ' + l + '\n' for l in inq.rstrip('\n').split('\n'))
+want = copy.replace("> [the inquiry's text, quoted here: see inquiry #%d]" % t, quoted, 1)
+got = msg.get_content().replace('\r\n', '\n')
+print(got.rstrip('\n') == want.rstrip('\n'), msg['Content-Transfer-Encoding'],
+      max(len(l) for l in open(sys.argv[1], 'rb').read().split(b'\r\n')) <= 78)
+PY
+check_eq "with accents: delivered whole, quoted-printable, lines under 78" \
+	"True quoted-printable True" "$(cat "$T_DIR/long2.check")"
 done_testing
