@@ -56,6 +56,7 @@ printf '[ack]\nhourly_limit = 3\nper_sender_limit = 0\n' >>"$d/secdesk.conf"
 "$SECDESK" -q -c "$d/secdesk.conf" db init >/dev/null 2>&1
 sqlite3 "$d/secdesk.db" "ALTER TABLE outbox DROP COLUMN rejected;
 ALTER TABLE outbox DROP COLUMN delivered; DROP TABLE autoreply_count;
+ALTER TABLE outbox DROP COLUMN quote_of; ALTER TABLE outbox DROP COLUMN quote_at;
 DROP INDEX tickets_created; DROP INDEX tickets_priority;
 PRAGMA user_version = 1;
 INSERT INTO autoreply_log (addr, at) VALUES ('a@example.org', $t0 - 600),
