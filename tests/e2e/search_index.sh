@@ -109,6 +109,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 		names, content='messages', content_rowid='id',
 		tokenize='unicode61 remove_diacritics 2');
 		DELETE FROM state WHERE key = 'store_id';
+		ALTER TABLE outbox DROP COLUMN quote_of; ALTER TABLE outbox DROP COLUMN quote_at;
 		INSERT INTO state (key, value) VALUES ('fts_upto', '0');
 		PRAGMA user_version = 3;"
 	word_mail "$d3/inbox/new/1:2," v3 upgradeword
