@@ -125,5 +125,5 @@ echo "search Müller (a name):     $(best "$SECDESK" -c "$c" search müller)"
 # every acknowledgement; ranking all their matches was the slow case.
 echo "search dear (common word):  $(best "$SECDESK" -c "$c" search dear)"
 echo "search --json dear secretariat (common words): $(best "$SECDESK" -c "$c" search --json dear secretariat)"
-echo "search message --limit 200: $(best "$SECDESK" -c "$c" search --limit 200 message)"
+echo "search data --limit 200 (common word): $(best "$SECDESK" -c "$c" search --limit 200 data)"
 echo "list (all $N, no limit):    $(best "$SECDESK" -c "$c" list)"

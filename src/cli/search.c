@@ -117,7 +117,8 @@ search_fts_query(struct store *s, int argc, char **argv, struct buf *q)
 }
 
 struct hit {
-	int64_t id;
+	int64_t id;     /* the ticket */
+	int64_t msg;    /* its best message */
 	double rank;
 	char *snippet;
 };
@@ -192,40 +193,48 @@ search_ticket_of(struct store *s, int64_t msg, int64_t *id_r, struct err *e)
 	return 0;
 }
 
-/* The snippet of message msg: the index keeps no text, so FTS5 makes it
- * from the stored text in a temporary table of one row with the same
- * tokenizer: the same words are marked as in the index. */
-static char *
-search_snippet(struct store *s, const char *q, int64_t msg, struct err *e)
+/* The snippets of the hits' messages: the index keeps no text, so FTS5
+ * makes them from the stored text, in a temporary table of those messages
+ * with the same tokenizer (the same words are marked as in the index): one
+ * insert and one query for all hits. */
+static int
+search_snippets(struct store *s, const char *q, struct hits *h, struct err *e)
 {
 	sqlite3_stmt *st;
-	char *snip = NULL;
 	int rc;
 
 	if (store_exec(s, "DELETE FROM temp.search_snip", e) < 0 ||
-	    !(st = store_prepare(s, "INSERT INTO temp.search_snip (rowid, subject, body, names)"
-				 " SELECT id, subject, body, names FROM main.messages"
+	    !(st = store_prepare(s, "INSERT INTO temp.search_snip (rowid, subject, body,"
+				 " names) SELECT id, subject, body, names FROM main.messages"
 				 " WHERE id = ?1", e)))
-		return NULL;
-	sqlite3_bind_int64(st, 1, msg);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE ||
-	    !(st = store_prepare(s, "SELECT snippet(search_snip, -1, '[', ']', '...', 12)"
-				 " FROM temp.search_snip WHERE search_snip MATCH ?1", e))) {
-		store_error(s, e, "cannot search");
-		return NULL;
+		return -1;
+	for (size_t i = 0; i < h->n; i++) {
+		sqlite3_bind_int64(st, 1, h->v[i].msg);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_error(s, e, "cannot search");
 	}
+	st = store_prepare(s, "SELECT rowid, snippet(search_snip, -1, '[', ']', '...', 12)"
+			   " FROM temp.search_snip WHERE search_snip MATCH ?1", e);
+	if (!st)
+		return -1;
 	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		snip = xstrdup(rc == SQLITE_ROW && sqlite3_column_text(st, 0)
-				       ? (const char *)sqlite3_column_text(st, 0)
-				       : "");
-	else
-		store_error(s, e, "cannot search");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *snip = (const char *)sqlite3_column_text(st, 1);
+		int64_t msg = sqlite3_column_int64(st, 0);
+
+		for (size_t i = 0; i < h->n; i++)
+			if (h->v[i].msg == msg && !h->v[i].snippet)
+				h->v[i].snippet = xstrdup(snip ? snip : "");
+	}
 	sqlite3_reset(st);
-	return snip;
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot search");
+	for (size_t i = 0; i < h->n; i++)
+		if (!h->v[i].snippet)
+			h->v[i].snippet = xstrdup("");
+	return 0;
 }
 
 /* Adds the tickets of the matches in [lower, upper) in rank order, each
@@ -250,7 +259,6 @@ search_rank_window(struct store *s, const char *q, int64_t lower, int64_t upper,
 	sqlite3_bind_int64(st, 3, upper);
 	while (h->n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id;
-		char *snip;
 
 		if (search_ticket_of(s, sqlite3_column_int64(st, 0), &id, e) < 0) {
 			sqlite3_reset(st);
@@ -263,12 +271,9 @@ search_rank_window(struct store *s, const char *q, int64_t lower, int64_t upper,
 			h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
 		}
 		h->v[h->n].id = id;
-		if (!(snip = search_snippet(s, q, sqlite3_column_int64(st, 0), e))) {
-			sqlite3_reset(st);
-			return -1;
-		}
+		h->v[h->n].msg = sqlite3_column_int64(st, 0);
 		h->v[h->n].rank = sqlite3_column_double(st, 1);
-		h->v[h->n].snippet = snip;
+		h->v[h->n].snippet = NULL;
 		h->n++;
 	}
 	if (h->n >= limit)
@@ -301,7 +306,7 @@ search_run(struct store *s, const char *q, size_t limit, struct hits *h, struct 
 		if (window < 1 << 20)
 			window *= 2;
 	}
-	return 0;
+	return search_snippets(s, q, h, e);
 }
 
 int
