@@ -374,12 +374,35 @@ mime_header_addrs(struct buf *b, const char *name, const struct mime_addr *a, si
 	return fold_end(&f, e);
 }
 
+/* The quoted-printable form of byte i of p[0..len) at column col, into enc;
+ * its length is returned and *eol says whether a line end follows it. A
+ * blank before a line end and "From " at a line start (mangled by mbox
+ * writers) are encoded. */
+static size_t
+qp_byte(const unsigned char *p, size_t i, size_t len, size_t col, char enc[3], bool *eol)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char c = p[i];
+
+	*eol = i + 1 == len || p[i + 1] == '\n' ||
+	       (p[i + 1] == '\r' && i + 2 < len && p[i + 2] == '\n');
+	if ((c >= 33 && c <= 126 && c != '=' &&
+	     !(col == 0 && c == 'F' && len - i >= 5 && memcmp(p + i, "From ", 5) == 0)) ||
+	    ((c == ' ' || c == '\t') && !*eol)) {
+		enc[0] = (char)c;
+		return 1;
+	}
+	enc[0] = '=';
+	enc[1] = hex[c >> 4];
+	enc[2] = hex[c & 15];
+	return 3;
+}
+
 /* One byte at a time through buf_addch: for a text whose worst case would
  * pass the buffer's cap, where the output may still fit. */
 static void
 qp_encode_checked(struct buf *b, const char *text, size_t len)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)text;
 	size_t col = 0;
 
@@ -396,20 +419,7 @@ qp_encode_checked(struct buf *b, const char *text, size_t len)
 			col = 0;
 			continue;
 		}
-		eol = i + 1 == len || p[i + 1] == '\n' || (p[i + 1] == '\r' && i + 2 < len &&
-							     p[i + 2] == '\n');
-		/* "From " at a line start is mangled by mbox writers: encode it. */
-		if ((c >= 33 && c <= 126 && c != '=' && !(col == 0 && c == 'F' &&
-							  strncmp((const char *)p + i, "From ", 5) == 0 )) ||
-		    ((c == ' ' || c == '\t') && !eol)) {
-			enc[0] = (char)c;
-			el = 1;
-		} else {
-			enc[0] = '=';
-			enc[1] = hex[c >> 4];
-			enc[2] = hex[c & 15];
-			el = 3;
-		}
+		el = qp_byte(p, i, len, col, enc, &eol);
 		/* Encoded lines stay within 76 characters, "=" included. */
 		if (col + el > 75 && !(eol && col + el <= 76)) {
 			buf_addstr(b, "=\r\n");
@@ -436,7 +446,6 @@ static const unsigned char qp_class[256] = {
 void
 mime_qp_encode(struct buf *b, const char *text, size_t len)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)text;
 	size_t col = 0, i = 0, room;
 	char *o;
@@ -487,20 +496,7 @@ mime_qp_encode(struct buf *b, const char *text, size_t len)
 			i++;
 			continue;
 		}
-		eol = i + 1 == len || p[i + 1] == '\n' || (p[i + 1] == '\r' && i + 2 < len &&
-							     p[i + 2] == '\n');
-		/* "From " at a line start is mangled by mbox writers: encode it. */
-		if ((c >= 33 && c <= 126 && c != '=' &&
-		     !(col == 0 && c == 'F' && len - i >= 5 && memcmp(p + i, "From ", 5) == 0)) ||
-		    ((c == ' ' || c == '\t') && !eol)) {
-			enc[0] = (char)c;
-			el = 1;
-		} else {
-			enc[0] = '=';
-			enc[1] = hex[c >> 4];
-			enc[2] = hex[c & 15];
-			el = 3;
-		}
+		el = qp_byte(p, i, len, col, enc, &eol);
 		/* Encoded lines stay within 76 characters, "=" included. */
 		if (col + el > 75 && !(eol && col + el <= 76)) {
 			memcpy(o, "=\r\n", 3);
