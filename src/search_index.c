@@ -175,8 +175,27 @@ set_state(struct store *s, const char *key, const char *value, struct err *e)
 
 static const char index_state_sql[] =
 	"SELECT value FROM " SEARCH_SCHEMA ".search_state WHERE key = ?1";
-static const char mark_sql[] =
-	"SELECT created || ' ' || message_id FROM main.messages WHERE id = ?1";
+/* What tells message id apart from another that took its id in a store
+ * restored from a backup: its time and Message-ID (*mark NULL: none). */
+static int
+message_mark(struct store *s, int64_t id, char **mark, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT created || ' ' || message_id"
+					 " FROM main.messages WHERE id = ?1", e);
+	int rc;
+
+	*mark = NULL;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*mark = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, e, "cannot read the messages");
+	return 0;
+}
 
 /* Whether what the index has seen is this store's: the same store id, and
  * the message it saw last still there unchanged. */
@@ -192,16 +211,8 @@ index_is_current(struct store *s, int64_t upto, bool *current, struct err *e)
 	    state_text(s, index_state_sql, "store", &seen_store, e) < 0 ||
 	    state_text(s, index_state_sql, "upto_mark", &seen_mark, e) < 0)
 		goto out;
-	if (upto > 0) {
-		sqlite3_stmt *st = store_prepare(s, mark_sql, e);
-
-		if (!st)
-			goto out;
-		sqlite3_bind_int64(st, 1, upto);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			mark = xstrdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
-	}
+	if (upto > 0 && message_mark(s, upto, &mark, e) < 0)
+		goto out;
 	*current = seen_store && store_id && strcmp(seen_store, store_id) == 0 &&
 		   (upto == 0 || (mark && seen_mark && strcmp(mark, seen_mark) == 0));
 	rc = 0;
@@ -280,13 +291,8 @@ index_after(struct store *s, int64_t upto, int64_t *added, struct err *e)
 	if (added)
 		*added += sqlite3_changes(store_db(s));
 	snprintf(num, sizeof(num), "%lld", (long long)last);
-	st = store_prepare(s, mark_sql, e);
-	if (!st)
+	if (message_mark(s, last, &mark, e) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, last);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		mark = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
 	rc = set_state(s, "upto", num, e) < 0 || set_state(s, "upto_mark", mark ? mark : "", e) < 0
 		     ? -1
 		     : 0;
