@@ -237,6 +237,27 @@ check_eq "now it threads, as partner correspondence" "1 partner" \
 	"$(q "SELECT ticket_id || ' ' || kind FROM messages WHERE message_id = 'fr-2@icpermed.example'")"
 check_eq "and gets no acknowledgement" 0 \
 	"$(q "SELECT count(*) FROM outbox WHERE kind = 'ack' AND rcpts LIKE '%partner-fr%'")"
+# delivered_check FILE TICKET: whether the notice FILE delivered for TICKET
+# is the ticket's copy with the pointer replaced by the quoted inquiry, has
+# the notice's Message-ID, holds the inquiry's last words; its transfer
+# encoding; whether its lines stay under 78.
+delivered_check() {
+	python3 - "$1" "$d/secdesk.db" "$2" <<'PY'
+import email, email.policy, sqlite3, sys
+raw = open(sys.argv[1], 'rb').read()
+msg = email.message_from_bytes(raw, policy=email.policy.default)
+db = sqlite3.connect(sys.argv[2]); t = int(sys.argv[3])
+inq, = db.execute("SELECT body FROM messages WHERE ticket_id = ? AND kind = 'inquiry'", (t,)).fetchone()
+copy, mid = db.execute("SELECT body, message_id FROM messages WHERE ticket_id = ? AND kind = 'notice'", (t,)).fetchone()
+quoted = ''.join('> ' + l + '\n' for l in inq.rstrip('\n').split('\n'))
+want = copy.replace("> [the inquiry's text, quoted here: see inquiry #%d]" % t, quoted, 1)
+got = msg.get_content().replace('\r\n', '\n')
+last = inq.rstrip('\n').split('\n')[-1]
+print(got.rstrip('\n') == want.rstrip('\n'), msg['Message-ID'] == '<%s>' % mid, last in got,
+      msg['Content-Transfer-Encoding'], max(len(l) for l in raw.split(b'\r\n')) <= 78)
+PY
+}
+
 # --- 5. the ticket's copy of a notice leaves out its quote of a long inquiry
 # (the ticket holds that text already); the mail itself quotes it whole ---
 {
@@ -260,20 +281,9 @@ check_rc "send delivers it" 0 sd send
 lf=$(rcv partner-de@icpermed.example)
 # The mail delivered is the notice with the whole quote put back: its text
 # is the ticket's copy with the pointer replaced by the quoted inquiry.
-python3 - "$lf.eml" "$d/secdesk.db" "$lt" >"$T_DIR/long.check" <<'PY'
-import email, email.policy, sqlite3, sys
-msg = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
-db = sqlite3.connect(sys.argv[2]); t = int(sys.argv[3])
-inq, = db.execute("SELECT body FROM messages WHERE ticket_id = ? AND kind = 'inquiry'", (t,)).fetchone()
-copy, mid = db.execute("SELECT body, message_id FROM messages WHERE ticket_id = ? AND kind = 'notice'", (t,)).fetchone()
-quoted = ''.join('> ' + l + '\n' for l in inq.rstrip('\n').split('\n'))
-want = copy.replace("> [the inquiry's text, quoted here: see inquiry #%d]" % t, quoted, 1)
-got = msg.get_content().replace('\r\n', '\n')
-print(got.rstrip('\n') == want.rstrip('\n'), msg['Message-ID'] == '<%s>' % mid,
-      'zebra consortium lighthouse.' in got, msg['Content-Transfer-Encoding'])
-PY
+delivered_check "$lf.eml" "$lt" >"$T_DIR/long.check"
 check_eq "the mail delivered quotes it whole, in place, with the notice's own Message-ID" \
-	"True True True 7bit" "$(cat "$T_DIR/long.check")"
+	"True True True 7bit True" "$(cat "$T_DIR/long.check")"
 check_eq "the ticket's copy points to the inquiry instead" \
 	"1 0" "$(q "SELECT instr(body, '> [the inquiry''s text, quoted here: see inquiry #$lt]') > 0, instr(body, 'zebra consortium lighthouse') > 0 FROM messages WHERE ticket_id = $lt AND kind = 'notice'" | tr '|' ' ')"
 check_eq "and keeps the rest of the notice" 1 \
@@ -294,18 +304,7 @@ check_eq "and keeps the rest of the notice" 1 \
 check_rc "ingest a long inquiry with accents" 0 sd ingest "$T_DIR/long2.eml"
 lt2=$(q "SELECT ticket_id FROM messages WHERE message_id = 'inq-long2@charite.de'")
 check_rc "send delivers its notice" 0 sd send
-python3 - "$(rcv partner-de@icpermed.example).eml" "$d/secdesk.db" "$lt2" >"$T_DIR/long2.check" <<'PY'
-import email, email.policy, sqlite3, sys
-msg = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
-db = sqlite3.connect(sys.argv[2]); t = int(sys.argv[3])
-inq, = db.execute("SELECT body FROM messages WHERE ticket_id = ? AND kind = 'inquiry'", (t,)).fetchone()
-copy, = db.execute("SELECT body FROM messages WHERE ticket_id = ? AND kind = 'notice'", (t,)).fetchone()
-quoted = ''.join('> ' + l + '\n' for l in inq.rstrip('\n').split('\n'))
-want = copy.replace("> [the inquiry's text, quoted here: see inquiry #%d]" % t, quoted, 1)
-got = msg.get_content().replace('\r\n', '\n')
-print(got.rstrip('\n') == want.rstrip('\n'), msg['Content-Transfer-Encoding'],
-      max(len(l) for l in open(sys.argv[1], 'rb').read().split(b'\r\n')) <= 78)
-PY
+delivered_check "$(rcv partner-de@icpermed.example).eml" "$lt2" >"$T_DIR/long2.check"
 check_eq "with accents: delivered whole, quoted-printable, lines under 78" \
-	"True quoted-printable True" "$(cat "$T_DIR/long2.check")"
+	"True True True quoted-printable True" "$(cat "$T_DIR/long2.check")"
 done_testing
