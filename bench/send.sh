@@ -122,6 +122,16 @@ fi
 RSIZE=${RENDER_SIZE:-10240}
 RUNS=${RENDER_RUNS:-5}
 "$BUILD/bench/gen_mail" "$out/gen" "$RN" "$RSIZE" >/dev/null
+# fresh_desk ACK: a new desk of the generated inquiries, acks on or off;
+# prints its folder.
+fresh_desk() {
+	rm -rf "$out/r-$1"
+	mkdir -p "$out/r-$1/outbox"
+	cp -R "$out/gen" "$out/r-$1/inbox"
+	conf "$out/r-$1" "dir:outbox" "$1"
+	sync
+	echo "$out/r-$1"
+}
 : >"$out/render.times"
 i=0
 while [ $i -lt "$RUNS" ]; do
@@ -129,12 +139,7 @@ while [ $i -lt "$RUNS" ]; do
 	# while the first one's writes are still being flushed.
 	if [ $((i % 2)) -eq 1 ]; then order="true false"; else order="false true"; fi
 	for ack in $order; do
-		d="$out/r-$ack"
-		rm -rf "$d"
-		mkdir -p "$d/outbox"
-		cp -R "$out/gen" "$d/inbox"
-		conf "$d" "dir:outbox" "$ack"
-		sync
+		d=$(fresh_desk "$ack")
 		t0=$(now)
 		/usr/bin/env time -f '%U %S' -o "$out/cpu" "$SECDESK" -q -c "$d/secdesk.conf" fetch
 		t1=$(now)
@@ -153,12 +158,7 @@ if [ "${RENDER_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
 	while [ $i -lt "$RUNS" ]; do
 		if [ $((i % 2)) -eq 1 ]; then order="true false"; else order="false true"; fi
 		for ack in $order; do
-			d="$out/r-$ack"
-			rm -rf "$d"
-			mkdir -p "$d/outbox"
-			cp -R "$out/gen" "$d/inbox"
-			conf "$d" "dir:outbox" "$ack"
-			sync
+			d=$(fresh_desk "$ack")
 			perf record -q -F 1000 -e cpu-clock -o "$out/perf.data" \
 				"$SECDESK" -q -c "$d/secdesk.conf" fetch >/dev/null 2>&1
 			ms=$(perf script -i "$out/perf.data" -F pid,tid 2>/dev/null |
