@@ -134,8 +134,11 @@ replace_index(struct store *s, struct err *e)
 	return search_index_attach(s, e);
 }
 
+/* The text in the first column of sql's first row (*out NULL when none),
+ * sql bound to key when given, else to id. */
 static int
-state_text(struct store *s, const char *sql, const char *key, char **out, struct err *e)
+one_text(struct store *s, const char *sql, const char *key, int64_t id, char **out,
+	 struct err *e)
 {
 	sqlite3_stmt *st = store_prepare(s, sql, e);
 	int rc;
@@ -145,6 +148,8 @@ state_text(struct store *s, const char *sql, const char *key, char **out, struct
 		return -1;
 	if (key)
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		*out = xstrdup((const char *)sqlite3_column_text(st, 0));
@@ -175,27 +180,11 @@ set_state(struct store *s, const char *key, const char *value, struct err *e)
 
 static const char index_state_sql[] =
 	"SELECT value FROM " SEARCH_SCHEMA ".search_state WHERE key = ?1";
-/* What tells message id apart from another that took its id in a store
- * restored from a backup: its time and Message-ID (*mark NULL: none). */
-static int
-message_mark(struct store *s, int64_t id, char **mark, struct err *e)
-{
-	sqlite3_stmt *st = store_prepare(s, "SELECT created || ' ' || message_id"
-					 " FROM main.messages WHERE id = ?1", e);
-	int rc;
-
-	*mark = NULL;
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*mark = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_error(s, e, "cannot read the messages");
-	return 0;
-}
+static const char store_state_sql[] = "SELECT value FROM main.state WHERE key = ?1";
+/* What tells a message apart from another that took its id in a store
+ * restored from a backup: its time and Message-ID. */
+static const char mark_sql[] =
+	"SELECT created || ' ' || message_id FROM main.messages WHERE id = ?1";
 
 /* Whether what the index has seen is this store's: the same store id, and
  * the message it saw last still there unchanged. */
@@ -206,12 +195,10 @@ index_is_current(struct store *s, int64_t upto, bool *current, struct err *e)
 	int rc = -1;
 
 	*current = false;
-	if (state_text(s, "SELECT value FROM main.state WHERE key = ?1", "store_id", &store_id,
-		       e) < 0 ||
-	    state_text(s, index_state_sql, "store", &seen_store, e) < 0 ||
-	    state_text(s, index_state_sql, "upto_mark", &seen_mark, e) < 0)
-		goto out;
-	if (upto > 0 && message_mark(s, upto, &mark, e) < 0)
+	if (one_text(s, store_state_sql, "store_id", 0, &store_id, e) < 0 ||
+	    one_text(s, index_state_sql, "store", 0, &seen_store, e) < 0 ||
+	    one_text(s, index_state_sql, "upto_mark", 0, &seen_mark, e) < 0 ||
+	    (upto > 0 && one_text(s, mark_sql, NULL, upto, &mark, e) < 0))
 		goto out;
 	*current = seen_store && store_id && strcmp(seen_store, store_id) == 0 &&
 		   (upto == 0 || (mark && seen_mark && strcmp(mark, seen_mark) == 0));
@@ -230,7 +217,7 @@ index_upto(struct store *s, struct err *e)
 	char *v = NULL;
 	int64_t upto;
 
-	if (state_text(s, index_state_sql, "upto", &v, e) < 0)
+	if (one_text(s, index_state_sql, "upto", 0, &v, e) < 0)
 		return -1;
 	upto = v ? strtoll(v, NULL, 10) : 0;
 	free(v);
@@ -248,8 +235,7 @@ index_reset(struct store *s, struct err *e)
 	if (store_exec(s, "INSERT INTO " SEARCH_SCHEMA ".messages_fts (messages_fts)"
 		       " VALUES ('delete-all')", e) < 0 ||
 	    store_exec(s, "DELETE FROM " SEARCH_SCHEMA ".search_state", e) < 0 ||
-	    state_text(s, "SELECT value FROM main.state WHERE key = ?1", "store_id", &store_id,
-		       e) < 0)
+	    one_text(s, store_state_sql, "store_id", 0, &store_id, e) < 0)
 		return -1;
 	rc = set_state(s, "store", store_id ? store_id : "", e);
 	free(store_id);
@@ -291,7 +277,7 @@ index_after(struct store *s, int64_t upto, int64_t *added, struct err *e)
 	if (added)
 		*added += sqlite3_changes(store_db(s));
 	snprintf(num, sizeof(num), "%lld", (long long)last);
-	if (message_mark(s, last, &mark, e) < 0)
+	if (one_text(s, mark_sql, NULL, last, &mark, e) < 0)
 		return -1;
 	rc = set_state(s, "upto", num, e) < 0 || set_state(s, "upto_mark", mark ? mark : "", e) < 0
 		     ? -1
