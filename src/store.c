@@ -2,6 +2,7 @@
 #include "compat.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -178,6 +179,16 @@ store_set_busy_timeout(int ms)
 	busy_timeout_ms = ms;
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation,
+ * shared by the storing and the indexing threads; nothing here reads them. */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 {
@@ -194,6 +205,7 @@ store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 	} else if (!S_ISREG(st.st_mode)) {
 		return err_set(e, EXIT_CANTCREAT, "store '%s' is not a regular file", path);
 	}
+	pthread_once(&sqlite_once, sqlite_setup);
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	oflags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY
