@@ -4,7 +4,9 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -410,11 +412,17 @@ indexer_fail(struct search_indexer *ix, const struct err *e)
 	pthread_mutex_unlock(&ix->mu);
 }
 
+/* Linux applies a thread's nice value to that thread alone. */
+#define INDEXER_NICE 10
+
 static void *
 indexer_main(void *arg)
 {
 	struct search_indexer *ix = arg;
 
+	/* Indexing is background work: the storing thread, whose commits
+	 * every other step waits for, goes first when the cores are busy. */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), INDEXER_NICE); /* best effort */
 	for (;;) {
 		struct err e = ERR_INIT;
 		unsigned target;
