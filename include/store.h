@@ -45,6 +45,12 @@ int store_commit(struct store *s, struct err *e);
 /* Rolls back if a transaction is open; never fails. */
 void store_rollback(struct store *s);
 
+/* Work a module defers to the end of the open transaction: before_commit
+ * runs first in store_commit (its -1 fails the commit, which then rolls
+ * back), on_rollback at every rollback. NULLs clear them. */
+void store_set_txn_hooks(struct store *s, int (*before_commit)(void *arg, struct err *e),
+			 void (*on_rollback)(void *arg), void *arg);
+
 /* Runs one SQL statement without results (no parameters: for fixed SQL). */
 int store_exec(struct store *s, const char *sql, struct err *e);
 

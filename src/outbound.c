@@ -37,13 +37,64 @@ enum {
 #define NEED(v) (1u << (v))
 #define NEED_CACHE 64
 
+/* What compose_build makes of a struct compose, for compose_record. Its
+ * buffers are kept from one mail to the next (built_reset): a notice is
+ * some 12 KB, allocated and grown once per run rather than per mail. */
+struct built {
+	struct buf msg;  /* the mail; by_ref: its text around the quote, unencoded */
+	struct buf refs; /* References */
+	char *subject;
+	char *body;      /* the ticket's copy of the text */
+	char msgid[256];
+	bool by_ref;
+	size_t quote_at;
+};
+
+static void
+built_init(struct built *b)
+{
+	memset(b, 0, sizeof(*b));
+	buf_init(&b->msg, 8 * 1024 * 1024);
+	buf_init(&b->refs, 0);
+}
+
+/* The memory of a rare large mail is given back. */
+static void
+scratch_done(struct buf *b)
+{
+	if (b->cap > 1024 * 1024)
+		buf_release(b);
+	else
+		buf_reset(b);
+}
+
+static void
+built_reset(struct built *b)
+{
+	scratch_done(&b->msg);
+	buf_reset(&b->refs);
+	free(b->subject);
+	free(b->body);
+	b->subject = b->body = NULL;
+	b->by_ref = false;
+	b->quote_at = 0;
+}
+
+static void
+built_release(struct built *b)
+{
+	built_reset(b);
+	buf_release(&b->msg);
+	buf_release(&b->refs);
+}
+
 struct outbound {
 	const struct config *cfg;
 	const struct ruleset *rules;
 	struct tmpl_set *set;
 	/* compose_queue's buffers: the rendered template, the message. */
 	struct buf rendered;
-	struct buf msg;
+	struct built built;
 	char *domain;
 	char *ref_open; /* "[TAG #" */
 	/* The needs of the templates rendered so far in this run. */
@@ -98,7 +149,7 @@ outbound_open(const struct config *cfg, const struct ruleset *rules, struct outb
 	ob->cfg = cfg;
 	ob->rules = rules;
 	buf_init(&ob->rendered, TMPL_MAX_OUTPUT);
-	buf_init(&ob->msg, 8 * 1024 * 1024);
+	built_init(&ob->built);
 	ob->domain = xstrdup(at + 1);
 	ob->ref_open = xasprintf("[%s #", cfg->desk.tag);
 	if (tmpl_set_load(cfg->templates.dir, outbound_template_vars, &ob->set, e) < 0) {
@@ -118,7 +169,7 @@ outbound_free(struct outbound **obp)
 		return;
 	tmpl_set_free(&ob->set);
 	buf_release(&ob->rendered);
-	buf_release(&ob->msg);
+	built_release(&ob->built);
 	free(ob->domain);
 	free(ob->ref_open);
 	free(ob);
@@ -641,39 +692,24 @@ elided(const char *body, size_t body_len, size_t at, const char *elide, size_t n
 	return buf_detach(&b, NULL);
 }
 
-/* Renders c, builds the MIME message, records it on the ticket and queues
- * it. EXIT_DATAERR when the mail cannot be built from this data (nothing
- * is stored then); other codes are store errors. */
-/* The buffers of compose_queue live as long as ob: a notice is some 12 KB
- * twice over, allocated and grown once per run rather than per mail; the
- * memory of a rare large mail is given back. */
-static void
-scratch_done(struct buf *b)
-{
-	if (b->cap > 1024 * 1024)
-		buf_release(b);
-	else
-		buf_reset(b);
-}
-
+/* Renders c (rendered: scratch space) and builds the MIME message into b.
+ * No store: it runs on the composer thread too. EXIT_DATAERR when the
+ * mail cannot be built from this data. */
 static int
-compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
-	      int64_t *outbox_id, struct err *e)
+compose_build(const struct outbound *ob, struct buf *rendered, const struct compose *c,
+	      struct built *b, struct err *e)
 {
-	struct buf *rendered = &ob->rendered, *msg = &ob->msg, refs = BUF_INIT, rcpts = BUF_INIT;
+	struct buf *msg = &b->msg;
 	struct tmpl_header h[32];
 	size_t nh = 0;
-	char *body, *subject = NULL, msgid[256], date[64];
+	char *body, date[64];
 	struct mime_addr from = { ob->cfg->desk.name, ob->cfg->desk.address };
 	char *kept = NULL;
-	size_t elide_at = SIZE_MAX, body_len, quote_at = 0, quote_len = 0;
-	bool by_ref = false;
-	int64_t mid;
+	size_t elide_at = SIZE_MAX, body_len, quote_len = 0;
 	int rc = -1;
 
 	memset(h, 0, sizeof(h));
 	buf_reset(rendered);
-	buf_reset(msg);
 	if (tmpl_set_render_mark(ob->set, c->t, c->ctx, c->elide, &elide_at, rendered, e) < 0)
 		goto out;
 	nh = split_rendered(rendered->data ? rendered->data : (char *)"", h, ARRAY_SIZE(h), &body);
@@ -683,44 +719,44 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	body_len = rendered->len - (size_t)(body - (rendered->data ? rendered->data : body));
 	buf_grow(msg, body_len + body_len / 8 + 2048);
 	for (size_t i = 0; i < nh; i++)
-		if (strcasecmp(h[i].name, "Subject") == 0 && !subject)
-			subject = xstrdup(h[i].value);
-	if (!subject)
-		subject = xstrdup("");
+		if (strcasecmp(h[i].name, "Subject") == 0 && !b->subject)
+			b->subject = xstrdup(h[i].value);
+	if (!b->subject)
+		b->subject = xstrdup("");
 	/* The tag is what threads an answer back: it is always there. */
-	if (!strstr(subject, c->ref)) {
-		char *tagged = xasprintf("%s%s%s", subject, *subject ? " " : "", c->ref);
+	if (!strstr(b->subject, c->ref)) {
+		char *tagged = xasprintf("%s%s%s", b->subject, *b->subject ? " " : "", c->ref);
 
-		free(subject);
-		subject = tagged;
+		free(b->subject);
+		b->subject = tagged;
 	}
-	mime_message_id(ob->domain, msgid, sizeof(msgid));
+	mime_message_id(ob->domain, b->msgid, sizeof(b->msgid));
 	mime_date(store_now(), date, sizeof(date));
 	if (c->in_reply_to && msgid_ok(c->in_reply_to)) {
 		for (size_t i = 0; c->refs && i < c->refs->n; i++)
 			if (msgid_ok(c->refs->items[i]) &&
 			    strcmp(c->refs->items[i], c->in_reply_to) != 0)
-				buf_addf(&refs, "<%s> ", c->refs->items[i]);
-		buf_addch(&refs, '<');
-		buf_addstr(&refs, c->in_reply_to);
-		buf_addch(&refs, '>');
+				buf_addf(&b->refs, "<%s> ", c->refs->items[i]);
+		buf_addch(&b->refs, '<');
+		buf_addstr(&b->refs, c->in_reply_to);
+		buf_addch(&b->refs, '>');
 	}
 
 	if (mime_header_addrs(msg, "From", &from, 1, e) < 0 ||
 	    mime_header_addrs(msg, "To", c->to, c->nto, e) < 0 ||
 	    (c->ncc && mime_header_addrs(msg, "Cc", c->cc, c->ncc, e) < 0) ||
 	    (c->reply_to_desk && mime_header_addrs(msg, "Reply-To", &from, 1, e) < 0) ||
-	    mime_header(msg, "Subject", subject, e) < 0 ||
+	    mime_header(msg, "Subject", b->subject, e) < 0 ||
 	    mime_header_raw(msg, "Date", date, e) < 0)
 		goto out;
 	buf_addstr(msg, "Message-ID: <");
-	buf_addstr(msg, msgid);
+	buf_addstr(msg, b->msgid);
 	buf_addstr(msg, ">\r\n");
-	if (refs.len) {
+	if (b->refs.len) {
 		buf_addstr(msg, "In-Reply-To: <");
 		buf_addstr(msg, c->in_reply_to);
 		buf_addstr(msg, ">\r\n");
-		if (mime_header_raw(msg, "References", refs.data, e) < 0)
+		if (mime_header_raw(msg, "References", b->refs.data, e) < 0)
 			goto out;
 	}
 	if (c->automatic)
@@ -735,9 +771,9 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 	if (c->elide && elide_at != SIZE_MAX && elide_at >= (size_t)(body - rendered->data)) {
 		const char *v = tmpl_ctx_get(c->ctx, c->elide);
 
-		quote_at = elide_at - (size_t)(body - rendered->data);
+		b->quote_at = elide_at - (size_t)(body - rendered->data);
 		quote_len = v ? strlen(v) : 0;
-		kept = elided(body, body_len, quote_at, v, quote_len, c->ticket_id);
+		kept = elided(body, body_len, b->quote_at, v, quote_len, c->ticket_id);
 	}
 	if (kept && c->quote_of > 0) {
 		/* By reference: the text around the quote, not yet encoded.
@@ -747,43 +783,68 @@ compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 		size_t head_len = msg->len;
 
 		buf_add(msg, "\r\n", 2);
-		buf_add(msg, body, quote_at);
-		buf_add(msg, body + quote_at + quote_len, body_len - quote_at - quote_len);
+		buf_add(msg, body, b->quote_at);
+		buf_add(msg, body + b->quote_at + quote_len, body_len - b->quote_at - quote_len);
 		if (mime_text_body(&check, buf_cstr(msg) + head_len + 2, e) < 0) {
 			buf_release(&check);
 			goto out;
 		}
 		buf_release(&check);
-		by_ref = true;
+		b->by_ref = true;
 	} else if (mime_text_body(msg, body, e) < 0) {
 		goto out;
 	}
-	mid = record_message(s, c, ob, subject, msgid, refs.len ? refs.data : "",
-			     kept ? kept : body, e);
-	free(kept);
-	if (mid < 0)
-		goto out;
-	for (size_t i = 0; i < c->nto + c->ncc; i++) {
-		if (rcpts.len)
-			buf_addch(&rcpts, ',');
-		buf_addstr(&rcpts, i < c->nto ? c->to[i].addr : c->cc[i - c->nto].addr);
-	}
-	if (outbox_queue_quoting(s, c->ticket_id, mid, c->kind,
-				 c->automatic ? "" : ob->cfg->desk.address, rcpts.data, msg->data,
-				 msg->len, by_ref ? c->quote_of : 0, by_ref ? (int64_t)quote_at : 0,
-				 outbox_id, e) < 0)
-		goto out;
+	b->body = kept ? kept : xstrdup(body);
+	kept = NULL;
 	rc = 0;
 out:
 	for (size_t i = 0; i < nh; i++) {
 		free(h[i].name);
 		free(h[i].value);
 	}
-	free(subject);
+	free(kept);
 	scratch_done(rendered);
-	scratch_done(msg);
-	buf_release(&refs);
+	return rc;
+}
+
+/* Records the mail b built from c on the ticket and queues it. */
+static int
+compose_record(const struct outbound *ob, struct store *s, const struct compose *c,
+	       const struct built *b, int64_t *outbox_id, struct err *e)
+{
+	struct buf rcpts = BUF_INIT;
+	int64_t mid;
+	int rc;
+
+	mid = record_message(s, c, ob, b->subject, b->msgid, b->refs.len ? b->refs.data : "",
+			     b->body, e);
+	if (mid < 0)
+		return -1;
+	for (size_t i = 0; i < c->nto + c->ncc; i++) {
+		if (rcpts.len)
+			buf_addch(&rcpts, ',');
+		buf_addstr(&rcpts, i < c->nto ? c->to[i].addr : c->cc[i - c->nto].addr);
+	}
+	rc = outbox_queue_quoting(s, c->ticket_id, mid, c->kind,
+				  c->automatic ? "" : ob->cfg->desk.address, rcpts.data,
+				  b->msg.data, b->msg.len, b->by_ref ? c->quote_of : 0,
+				  b->by_ref ? (int64_t)b->quote_at : 0, outbox_id, e);
 	buf_release(&rcpts);
+	return rc;
+}
+
+/* Renders c, builds the MIME message, records it on the ticket and queues
+ * it. EXIT_DATAERR when the mail cannot be built from this data (nothing
+ * is stored then); other codes are store errors. */
+static int
+compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
+	      int64_t *outbox_id, struct err *e)
+{
+	int rc = compose_build(ob, &ob->rendered, c, &ob->built, e);
+
+	if (rc == 0)
+		rc = compose_record(ob, s, c, &ob->built, outbox_id, e);
+	built_reset(&ob->built);
 	return rc;
 }
 

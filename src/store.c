@@ -23,6 +23,9 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	bool in_txn;
+	int (*before_commit)(void *arg, struct err *e);
+	void (*on_rollback)(void *arg);
+	void *hook_arg;
 	struct cached_stmt cache[STORE_STMT_CACHE];
 	int ncache;
 };
@@ -283,6 +286,10 @@ store_begin(struct store *s, struct err *e)
 int
 store_commit(struct store *s, struct err *e)
 {
+	if (s->before_commit && s->before_commit(s->hook_arg, e) < 0) {
+		store_rollback(s);
+		return -1;
+	}
 	/* COMMIT can be busy (a reader holds the WAL): retry like SQLite asks. */
 	for (int tries = 0;; tries++) {
 		int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
@@ -307,6 +314,17 @@ store_rollback(struct store *s)
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->in_txn = false;
+	if (s->on_rollback)
+		s->on_rollback(s->hook_arg);
+}
+
+void
+store_set_txn_hooks(struct store *s, int (*before_commit)(void *arg, struct err *e),
+		    void (*on_rollback)(void *arg), void *arg)
+{
+	s->before_commit = before_commit;
+	s->on_rollback = on_rollback;
+	s->hook_arg = arg;
 }
 
 static int
