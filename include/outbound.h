@@ -41,6 +41,15 @@ void outbound_free(struct outbound **ob);
 int outbound_after_ingest(struct outbound *ob, struct store *s, const struct message *m,
 			  struct ingest_result *res, struct err *e);
 
+/* For a run of many messages (fetch): until outbound_pipeline_stop, the
+ * mails of outbound_after_ingest are built (templates, MIME) on a thread of
+ * their own while the caller stores the next message. They are recorded
+ * before the next message is decided and before s commits; a rollback
+ * drops them. Their counts go to *tally at the stop, not to each
+ * ingest_result. */
+int outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e);
+void outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally);
+
 /* Queues the partner notification after a re-route by staff. */
 int outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,
 		      struct err *e);

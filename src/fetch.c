@@ -718,6 +718,28 @@ indexer_stop(struct store *s, struct search_indexer **ix)
 		log_warn("%s", e.msg);
 }
 
+/* Acks and notices are built on a thread of their own (outbound.h); without
+ * it, where it could not start, the storing thread builds them. */
+static void
+pipeline_start(struct ingest *ing, struct store *s)
+{
+	struct err e = ERR_INIT;
+
+	if (ingest_pipeline_start(ing, s, &e) < 0)
+		log_warn("%s; building mail in line", e.msg);
+}
+
+static void
+pipeline_stop(struct ingest *ing, struct fetch_stats *st)
+{
+	struct ingest_result tally = { 0 };
+
+	ingest_pipeline_stop(ing, &tally);
+	st->acks_queued += tally.acks_queued;
+	st->acks_suppressed += tally.acks_suppressed;
+	st->notices_queued += tally.notices_queued;
+}
+
 int
 fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	  struct fetch_stats *st, struct err *e)
@@ -759,6 +781,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	 * batch after next is fetched as soon as next is staged. */
 	sa = source_ahead_start(ops, src);
 	ix = indexer_start(s);
+	pipeline_start(ing, s);
 	for (size_t i = 0; i < redo.n; i++)
 		strlist_add(&marking, redo.items[i]);
 	mark_ahead(sa, &marking);
@@ -849,6 +872,7 @@ fail:
 	}
 out:
 	source_ahead_stop(&sa);
+	pipeline_stop(ing, st);
 	indexer_stop(s, &ix);
 	strlist_release(&done_keys);
 	strlist_release(&marking);

@@ -43,6 +43,19 @@ fail:
 	return -1;
 }
 
+int
+ingest_pipeline_start(struct ingest *ing, struct store *s, struct err *e)
+{
+	return ing->ob ? outbound_pipeline_start(ing->ob, s, e) : 0;
+}
+
+void
+ingest_pipeline_stop(struct ingest *ing, struct ingest_result *tally)
+{
+	if (ing->ob)
+		outbound_pipeline_stop(ing->ob, tally);
+}
+
 void
 ingest_free(struct ingest **ingp)
 {

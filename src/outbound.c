@@ -4,6 +4,7 @@
 #include "compat.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <strings.h>
 #include <sys/time.h>
 
@@ -103,6 +104,7 @@ struct outbound {
 		unsigned need;
 	} needs[NEED_CACHE];
 	size_t nneeds;
+	struct pipeline *pipe; /* building off the storing thread, or NULL */
 };
 
 static unsigned
@@ -863,71 +865,207 @@ clean_name(const char *name)
 
 /* ---- acknowledgement and notification ---- */
 
-static int
-queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
-	     const struct message *m, int64_t quote_of, int *n, struct autolog *log,
-	     struct err *e)
+/* One automatic mail about an inquiry: what to build (c, whose ctx whoever
+ * builds it makes), then what was built, to be recorded. */
+struct item {
+	bool used;
+	struct compose c;
+	unsigned need;        /* the variables its template uses */
+	bool followup;        /* an ack of a follow-up */
+	const char *queue_id; /* a notice's queue, for its event */
+	struct mime_addr *to; /* c.to */
+	char *to_name;        /* an ack's recipient's display name */
+	char ref[128];        /* c.ref */
+	struct built b;
+	int rc;
+	struct err e;
+};
+
+static void
+item_init(struct item *it)
+{
+	memset(it, 0, sizeof(*it));
+	built_init(&it->b);
+}
+
+/* Empties it for the next mail; its buffers stay. */
+static void
+item_clear(struct item *it)
+{
+	struct built b = it->b;
+
+	free(it->to);
+	free(it->to_name);
+	built_reset(&b);
+	memset(it, 0, sizeof(*it));
+	it->b = b;
+}
+
+static void
+item_release(struct item *it)
+{
+	item_clear(it);
+	built_release(&it->b);
+}
+
+/* The partner notice of t, quoting stored message quote_of; false when its
+ * queue has no one to tell. c.t is NULL when no partner template is
+ * shipped. */
+static bool
+notice_prepare(struct outbound *ob, const struct ticket *t, int64_t quote_of, struct item *it)
 {
 	const struct queue *q = ob->rules ? rules_queue(ob->rules, t->queue) : NULL;
-	struct mime_addr *to;
 	size_t nto = 0;
-	struct tmpl_ctx *ctx;
-	const struct tmpl *tp;
-	char ref[128];
-	int rc = 0;
 
 	if (!q || q->contacts.n == 0)
-		return 0;
-	to = xcalloc(q->contacts.n, sizeof(*to));
+		return false;
+	it->to = xcalloc(q->contacts.n, sizeof(*it->to));
 	for (size_t i = 0; i < q->contacts.n; i++)
 		if (mime_addr_ok(q->contacts.items[i]))
-			to[nto++].addr = q->contacts.items[i];
+			it->to[nto++].addr = q->contacts.items[i];
 	if (nto == 0) {
-		free(to);
-		return 0;
+		free(it->to);
+		it->to = NULL;
+		return false;
 	}
-	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
-	tp = tmpl_set_find(ob->set, "partner", t->queue, q->language);
-	ctx = ticket_ctx(ob, t, m, template_needs(ob, tp));
-	{
-		struct compose c = {
-			.kind = "notice",
-			.ticket_id = t->id,
-			.ref = ref,
-			.t = tp,
-			.ctx = ctx,
-			.to = to,
-			.nto = nto,
-			.automatic = true,
-			.reply_to_desk = true,
-			.in_reply_to = NULL,
-			.elide = "quoted",
-			.quote_of = quote_of,
-		};
-		struct err ce = ERR_INIT;
+	snprintf(it->ref, sizeof(it->ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
+	it->queue_id = q->id;
+	it->c = (struct compose){
+		.kind = "notice",
+		.ticket_id = t->id,
+		.ref = it->ref,
+		.t = tmpl_set_find(ob->set, "partner", t->queue, q->language),
+		.to = it->to,
+		.nto = nto,
+		.automatic = true,
+		.reply_to_desk = true,
+		.elide = "quoted",
+		.quote_of = quote_of,
+	};
+	it->need = template_needs(ob, it->c.t);
+	it->used = true;
+	return true;
+}
 
-		if (!c.t) {
-			/* No partner template shipped: staff see it in the history. */
-			rc = store_event(s, t->id, "secdesk", "notice-skipped", NULL,
-					 "no partner template", e);
-		} else if (compose_queue(ob, s, &c, NULL, &ce) < 0) {
-			if (ce.code != EXIT_DATAERR) {
-				*e = ce;
-				rc = -1;
-			} else {
-				rc = store_event(s, t->id, "secdesk", "notice-failed", NULL, ce.msg,
-						 e);
-			}
-		} else {
-			for (size_t i = 0; i < nto && rc == 0; i++)
-				rc = autolog_add(ob->cfg, s, log, to[i].addr, e);
-			if (rc == 0)
-				rc = store_event(s, t->id, "secdesk", "notified", NULL, q->id, e);
-			(*n)++;
-		}
-	}
+/* The acknowledgement of m, on ticket t; m must outlive it. */
+static void
+ack_prepare(struct outbound *ob, const struct ticket *t, const struct message *m, bool followup,
+	    struct item *it)
+{
+	it->to_name = clean_name(m->from.name);
+	it->to = xcalloc(1, sizeof(*it->to));
+	it->to[0].name = it->to_name;
+	it->to[0].addr = m->from.addr;
+	snprintf(it->ref, sizeof(it->ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
+	it->followup = followup;
+	it->c = (struct compose){
+		.kind = "ack",
+		.ticket_id = t->id,
+		.ref = it->ref,
+		.t = tmpl_set_find(ob->set, "ack", t->queue, t->language),
+		.to = it->to,
+		.nto = 1,
+		.automatic = true,
+		.in_reply_to = m->message_id,
+		.refs = &m->references,
+	};
+	it->need = template_needs(ob, it->c.t);
+	it->used = true;
+}
+
+/* Builds it from t and m (templates, MIME), into it->b and it->rc. No
+ * store: the composer thread runs it too. */
+static void
+item_build(const struct outbound *ob, struct buf *rendered, const struct ticket *t,
+	   const struct message *m, struct item *it)
+{
+	struct tmpl_ctx *ctx;
+
+	it->rc = 0;
+	if (!it->c.t && strcmp(it->c.kind, "notice") == 0)
+		return; /* recorded as skipped */
+	ctx = ticket_ctx(ob, t, m, it->need);
+	if (strcmp(it->c.kind, "ack") == 0)
+		tmpl_ctx_set(ctx, "followup", it->followup ? "yes" : "");
+	it->c.ctx = ctx;
+	it->e = (struct err)ERR_INIT;
+	it->rc = compose_build(ob, rendered, &it->c, &it->b, &it->e);
+	it->c.ctx = NULL;
 	tmpl_ctx_free(&ctx);
-	free(to);
+}
+
+/* Records the built acknowledgement it, or that it could not be built
+ * (counted in tally). */
+static int
+ack_record(struct outbound *ob, struct store *s, const struct item *it, struct autolog *log,
+	   struct ingest_result *tally, struct err *e)
+{
+	struct err ce = it->e;
+	int rc = it->rc;
+
+	if (rc == 0)
+		rc = compose_record(ob, s, &it->c, &it->b, NULL, &ce);
+	if (rc < 0) {
+		if (ce.code != EXIT_DATAERR) {
+			*e = ce;
+			return -1;
+		}
+		/* Mail we cannot answer well is not answered at all. */
+		tally->acks_suppressed++;
+		return store_event(s, it->c.ticket_id, "secdesk", "ack-failed", NULL, ce.msg, e);
+	}
+	if (autolog_add(ob->cfg, s, log, it->to[0].addr, e) < 0)
+		return -1;
+	tally->acks_queued++;
+	return 0;
+}
+
+/* Records the built partner notice it, or why there is none. */
+static int
+notice_record(struct outbound *ob, struct store *s, const struct item *it, struct autolog *log,
+	      struct ingest_result *tally, struct err *e)
+{
+	struct err ce = it->e;
+	int rc = it->rc;
+
+	if (!it->c.t) {
+		/* No partner template shipped: staff see it in the history. */
+		return store_event(s, it->c.ticket_id, "secdesk", "notice-skipped", NULL,
+				   "no partner template", e);
+	}
+	if (rc == 0)
+		rc = compose_record(ob, s, &it->c, &it->b, NULL, &ce);
+	if (rc < 0) {
+		if (ce.code != EXIT_DATAERR) {
+			*e = ce;
+			return -1;
+		}
+		return store_event(s, it->c.ticket_id, "secdesk", "notice-failed", NULL, ce.msg,
+				   e);
+	}
+	for (size_t i = 0; i < it->c.nto; i++)
+		if (autolog_add(ob->cfg, s, log, it->to[i].addr, e) < 0)
+			return -1;
+	if (store_event(s, it->c.ticket_id, "secdesk", "notified", NULL, it->queue_id, e) < 0)
+		return -1;
+	tally->notices_queued++;
+	return 0;
+}
+
+static int
+queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
+	     const struct message *m, int64_t quote_of, struct ingest_result *tally,
+	     struct autolog *log, struct err *e)
+{
+	struct item it;
+	int rc = 0;
+
+	item_init(&it);
+	if (notice_prepare(ob, t, quote_of, &it)) {
+		item_build(ob, &ob->rendered, t, m, &it);
+		rc = notice_record(ob, s, &it, log, tally, e);
+	}
+	item_release(&it);
 	return rc;
 }
 
@@ -975,71 +1113,250 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 	return 0;
 }
 
-static int
-queue_ack(struct outbound *ob, struct store *s, const struct ticket *t,
-	  const struct message *m, bool followup, struct err *e)
-{
-	const struct tmpl *tp = tmpl_set_find(ob->set, "ack", t->queue, t->language);
-	struct tmpl_ctx *ctx = ticket_ctx(ob, t, m, template_needs(ob, tp));
-	char *name = clean_name(m->from.name);
-	struct mime_addr to = { name, m->from.addr };
-	char ref[128];
-	struct compose c;
-	int rc;
+/* ---- building off the storing thread ---- */
 
-	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
-	tmpl_ctx_set(ctx, "followup", followup ? "yes" : "");
-	memset(&c, 0, sizeof(c));
-	c.kind = "ack";
-	c.ticket_id = t->id;
-	c.ref = ref;
-	c.t = tp;
-	c.ctx = ctx;
-	c.to = &to;
-	c.nto = 1;
-	c.automatic = true;
-	c.in_reply_to = m->message_id;
-	c.refs = &m->references;
-	rc = compose_queue(ob, s, &c, NULL, e);
-	tmpl_ctx_free(&ctx);
-	free(name);
+/* In a fetch, the acknowledgement and the notice of an inquiry are built
+ * (templates, MIME: a fifth of the storing thread's work) by a thread of
+ * their own while the storing thread stores the next inquiry. They are
+ * recorded before that next inquiry is decided, so that every check (sent
+ * already, per sender, per hour) counts them as before, and before the
+ * transaction commits (a store hook); a rollback drops them. */
+struct job {
+	struct ticket t;
+	struct message m; /* the fields of the inquiry they use: a copy */
+	struct item ack, notice;
+};
+
+struct pipeline {
+	struct store *s;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool queued;   /* job handed over and not built yet (under mu) */
+	bool stop;     /* under mu */
+	bool inflight; /* job handed over and not recorded yet */
+	struct job job;
+	struct buf rendered; /* the composer thread's */
+	struct ingest_result tally;
+};
+
+static void
+job_clear(struct job *j)
+{
+	ticket_release(&j->t);
+	ticket_init(&j->t);
+	message_release(&j->m);
+	message_init(&j->m);
+	item_clear(&j->ack);
+	item_clear(&j->notice);
+}
+
+static void
+replace_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = xstrdup(src ? src : "");
+}
+
+/* The fields of m that ticket_ctx and the ack use. */
+static void
+job_take_message(struct job *j, const struct message *m)
+{
+	replace_str(&j->m.message_id, m->message_id);
+	replace_str(&j->m.subject, m->subject);
+	replace_str(&j->m.from.name, m->from.name);
+	replace_str(&j->m.from.addr, m->from.addr);
+	replace_str(&j->m.body, m->body);
+	j->m.date = m->date;
+	j->m.has_date = m->has_date;
+	for (size_t i = 0; i < m->references.n; i++)
+		strlist_add(&j->m.references, m->references.items[i]);
+}
+
+static void *
+composer_main(void *arg)
+{
+	const struct outbound *ob = arg;
+	struct pipeline *p = ob->pipe;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->queued && !p->stop)
+			pthread_cond_wait(&p->cond, &p->mu);
+		if (!p->queued)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		if (p->job.ack.used)
+			item_build(ob, &p->rendered, &p->job.t, &p->job.m, &p->job.ack);
+		if (p->job.notice.used)
+			item_build(ob, &p->rendered, &p->job.t, &p->job.m, &p->job.notice);
+		pthread_mutex_lock(&p->mu);
+		p->queued = false;
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void
+pipe_wait_built(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->queued)
+		pthread_cond_wait(&p->cond, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void
+pipe_submit(struct pipeline *p)
+{
+	p->inflight = true;
+	pthread_mutex_lock(&p->mu);
+	p->queued = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Records the mails in flight, once built. */
+static int
+pipe_finish(void *arg, struct err *e)
+{
+	struct outbound *ob = arg;
+	struct pipeline *p = ob->pipe;
+	struct autolog log = { .n = 0 };
+	int rc = 0;
+
+	if (!p->inflight)
+		return 0;
+	pipe_wait_built(p);
+	if (p->job.ack.used)
+		rc = ack_record(ob, p->s, &p->job.ack, &log, &p->tally, e);
+	if (rc == 0 && p->job.notice.used)
+		rc = notice_record(ob, p->s, &p->job.notice, &log, &p->tally, e);
+	if (rc == 0)
+		rc = autolog_flush(ob->cfg, p->s, &log, e);
+	job_clear(&p->job);
+	p->inflight = false;
 	return rc;
+}
+
+/* The transaction they belonged to is gone: so are they. */
+static void
+pipe_drop(void *arg)
+{
+	struct outbound *ob = arg;
+	struct pipeline *p = ob->pipe;
+
+	if (!p->inflight)
+		return;
+	pipe_wait_built(p);
+	job_clear(&p->job);
+	p->inflight = false;
+}
+
+int
+outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e)
+{
+	struct pipeline *p;
+
+	if (ob->pipe)
+		return err_set(e, EXIT_SOFTWARE, "outbound pipeline started twice");
+	p = xcalloc(1, sizeof(*p));
+	p->s = s;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	ticket_init(&p->job.t);
+	message_init(&p->job.m);
+	item_init(&p->job.ack);
+	item_init(&p->job.notice);
+	buf_init(&p->rendered, TMPL_MAX_OUTPUT);
+	ob->pipe = p;
+	if (pthread_create(&p->thread, NULL, composer_main, ob) != 0) {
+		ob->pipe = NULL;
+		job_clear(&p->job);
+		message_release(&p->job.m);
+		item_release(&p->job.ack);
+		item_release(&p->job.notice);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cond);
+		free(p);
+		return err_set(e, EXIT_TEMPFAIL, "cannot start the composer thread");
+	}
+	store_set_txn_hooks(s, pipe_finish, pipe_drop, ob);
+	return 0;
+}
+
+void
+outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally)
+{
+	struct pipeline *p = ob->pipe;
+
+	if (!p)
+		return;
+	pipe_drop(ob);
+	store_set_txn_hooks(p->s, NULL, NULL, NULL);
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+	tally->acks_queued += p->tally.acks_queued;
+	tally->acks_suppressed += p->tally.acks_suppressed;
+	tally->notices_queued += p->tally.notices_queued;
+	ticket_release(&p->job.t);
+	message_release(&p->job.m);
+	item_release(&p->job.ack);
+	item_release(&p->job.notice);
+	buf_release(&p->rendered);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+	ob->pipe = NULL;
 }
 
 int
 outbound_after_ingest(struct outbound *ob, struct store *s, const struct message *m,
 		      struct ingest_result *res, struct err *e)
 {
-	struct ticket t;
+	struct pipeline *p = ob->pipe;
+	struct job *j = p ? &p->job : NULL;
+	struct ticket own, *t = j ? &j->t : &own;
 	enum autoreply_reason why;
 	struct autolog log = { .n = 0 };
+	bool notice_due;
 	int rc = -1;
 
 	if (res->kind == INGEST_DUPLICATE)
 		return 0;
-	ticket_init(&t);
+	/* The last inquiry's mails first: this one's checks count them. */
+	if (p && pipe_finish(ob, e) < 0)
+		return -1;
+	ticket_init(&own);
 	if (decide_ack(ob, s, m, res, &why, e) < 0)
 		goto out;
-	if (ticket_load(s, res->ticket_id, &t, e) < 0)
+	if (ticket_load(s, res->ticket_id, t, e) < 0)
 		goto out;
 	if (why == AR_YES && !mime_addr_ok(m->from.addr))
 		why = AR_NO_ADDRESS;
+	notice_due = res->kind == INGEST_NEW_TICKET && res->routed &&
+		     strcmp(t->queue, TICKET_DEFAULT_QUEUE) != 0 &&
+		     !(m->flags & (MSG_SPAM | MSG_POISON));
+	if (j && (why == AR_YES || notice_due))
+		job_take_message(j, m);
 	if (why == AR_YES) {
-		struct err ce = ERR_INIT;
-
-		if (queue_ack(ob, s, &t, m, res->kind == INGEST_FOLLOWUP, &ce) < 0) {
-			if (ce.code != EXIT_DATAERR) {
-				*e = ce;
-				goto out;
-			}
-			/* Mail we cannot answer well is not answered at all. */
-			res->acks_suppressed++;
-			if (store_event(s, t.id, "secdesk", "ack-failed", NULL, ce.msg, e) < 0)
-				goto out;
+		if (j) {
+			ack_prepare(ob, t, &j->m, res->kind == INGEST_FOLLOWUP, &j->ack);
 		} else {
-			if (autolog_add(ob->cfg, s, &log, m->from.addr, e) < 0)
+			struct item it;
+
+			item_init(&it);
+			ack_prepare(ob, t, m, res->kind == INGEST_FOLLOWUP, &it);
+			item_build(ob, &ob->rendered, t, m, &it);
+			rc = ack_record(ob, s, &it, &log, res, e);
+			item_release(&it);
+			if (rc < 0)
 				goto out;
-			res->acks_queued++;
+			rc = -1;
 		}
 	} else {
 		res->acks_suppressed++;
@@ -1051,19 +1368,27 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 				goto out;
 		}
 		if (res->kind == INGEST_NEW_TICKET &&
-		    store_event(s, t.id, "secdesk", "no-ack", NULL, autoreply_reason_str(why),
+		    store_event(s, t->id, "secdesk", "no-ack", NULL, autoreply_reason_str(why),
 				e) < 0)
 			goto out;
 	}
-	if (res->kind == INGEST_NEW_TICKET && res->routed &&
-	    strcmp(t.queue, TICKET_DEFAULT_QUEUE) != 0 && !(m->flags & (MSG_SPAM | MSG_POISON)) &&
-	    queue_notice(ob, s, &t, m, res->message_id, &res->notices_queued, &log, e) < 0)
-		goto out;
+	if (notice_due) {
+		if (j)
+			notice_prepare(ob, t, res->message_id, &j->notice);
+		else if (queue_notice(ob, s, t, m, res->message_id, res, &log, e) < 0)
+			goto out;
+	}
 	if (autolog_flush(ob->cfg, s, &log, e) < 0)
 		goto out;
+	if (j && (j->ack.used || j->notice.used)) {
+		pipe_submit(p);
+		j = NULL;
+	}
 	rc = 0;
 out:
-	ticket_release(&t);
+	if (j)
+		job_clear(j); /* nothing handed over */
+	ticket_release(&own);
 	return rc;
 }
 
@@ -1124,8 +1449,9 @@ outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struc
 	struct ticket t;
 	struct message m;
 	struct autolog log = { .n = 0 };
+	struct ingest_result tally = { 0 };
 	int64_t inquiry = 0;
-	int n = 0, rc = -1;
+	int rc = -1;
 
 	ticket_init(&t);
 	if (ticket_load(s, ticket_id, &t, e) < 0)
@@ -1134,7 +1460,7 @@ outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struc
 		goto out;
 	ensure_str(&m.message_id);
 	ensure_str(&m.subject);
-	rc = queue_notice(ob, s, &t, &m, inquiry, &n, &log, e);
+	rc = queue_notice(ob, s, &t, &m, inquiry, &tally, &log, e);
 	if (rc == 0)
 		rc = autolog_flush(ob->cfg, s, &log, e);
 out:
