@@ -35,6 +35,7 @@ struct fetch_stats {
 	 * waiting for the indexer thread's checkpoint (search_index.h). */
 	struct fetch_times {
 		double source, parse_wait, store, commit, mark_done, index_wait;
+		double compose_wait; /* within store and commit */
 	} times;
 	struct ingest_result last; /* of the last message processed */ /* why the last one was skipped */
 };

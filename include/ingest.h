@@ -76,9 +76,10 @@ int ingest_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct me
 		  const struct rule_outcome *ro, struct ingest_result *res, struct err *e);
 /* For a run of many messages (fetch): acknowledgements and notices are
  * built on a thread of their own meanwhile (outbound_pipeline_start); the
- * stop adds their counts to *tally. */
+ * stop adds their counts to *tally and the seconds waited for them to
+ * *waited. */
 int ingest_pipeline_start(struct ingest *ing, struct store *s, struct err *e);
-void ingest_pipeline_stop(struct ingest *ing, struct ingest_result *tally);
+void ingest_pipeline_stop(struct ingest *ing, struct ingest_result *tally, double *waited);
 /* Processes stored raw bytes. With poison set the message is not parsed:
  * it becomes a flagged ticket holding the raw bytes only. */
 int ingest_raw(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw,

@@ -46,9 +46,9 @@ int outbound_after_ingest(struct outbound *ob, struct store *s, const struct mes
  * their own while the caller stores the next message. They are recorded
  * before the next message is decided and before s commits; a rollback
  * drops them. Their counts go to *tally at the stop, not to each
- * ingest_result. */
+ * ingest_result; the seconds the caller waited for them, to *waited. */
 int outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e);
-void outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally);
+void outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double *waited);
 
 /* Queues the partner notification after a re-route by staff. */
 int outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,

@@ -734,7 +734,7 @@ pipeline_stop(struct ingest *ing, struct fetch_stats *st)
 {
 	struct ingest_result tally = { 0 };
 
-	ingest_pipeline_stop(ing, &tally);
+	ingest_pipeline_stop(ing, &tally, &st->times.compose_wait);
 	st->acks_queued += tally.acks_queued;
 	st->acks_suppressed += tally.acks_suppressed;
 	st->notices_queued += tally.notices_queued;

@@ -50,10 +50,10 @@ ingest_pipeline_start(struct ingest *ing, struct store *s, struct err *e)
 }
 
 void
-ingest_pipeline_stop(struct ingest *ing, struct ingest_result *tally)
+ingest_pipeline_stop(struct ingest *ing, struct ingest_result *tally, double *waited)
 {
 	if (ing->ob)
-		outbound_pipeline_stop(ing->ob, tally);
+		outbound_pipeline_stop(ing->ob, tally, waited);
 }
 
 void

@@ -1138,6 +1138,7 @@ struct pipeline {
 	struct job job;
 	struct buf rendered; /* the composer thread's */
 	struct ingest_result tally;
+	double waited; /* seconds the storing thread waited for the composer */
 };
 
 static void
@@ -1198,12 +1199,26 @@ composer_main(void *arg)
 	return NULL;
 }
 
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
 pipe_wait_built(struct pipeline *p)
 {
 	pthread_mutex_lock(&p->mu);
-	while (p->queued)
-		pthread_cond_wait(&p->cond, &p->mu);
+	if (p->queued) {
+		double t0 = mono_now();
+
+		while (p->queued)
+			pthread_cond_wait(&p->cond, &p->mu);
+		p->waited += mono_now() - t0;
+	}
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -1287,7 +1302,7 @@ outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e)
 }
 
 void
-outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally)
+outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double *waited)
 {
 	struct pipeline *p = ob->pipe;
 
@@ -1303,6 +1318,7 @@ outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally)
 	tally->acks_queued += p->tally.acks_queued;
 	tally->acks_suppressed += p->tally.acks_suppressed;
 	tally->notices_queued += p->tally.notices_queued;
+	*waited += p->waited;
 	ticket_release(&p->job.t);
 	message_release(&p->job.m);
 	item_release(&p->job.ack);
