@@ -4,19 +4,21 @@
  * header, then the page), so a commit of a few MB is thousands of syscalls,
  * each of them straddling page-cache folios. The VFS "secdesk-walbuf" wraps
  * the default VFS; for a WAL file it gathers contiguous appends in a buffer
- * of WALBUF_SIZE bytes and writes them with one call to the real file before
- * anything that could observe the file: xSync, xRead, xTruncate, xFileSize,
- * xFileControl, the locks, xClose, and the database's xShmBarrier and
- * xShmLock (SQLite publishes new frames in the wal-index right after a
- * barrier on the database file, synced or not). Every other file, and every
- * other method, goes straight to the default VFS. Durability is unchanged:
- * nothing is synced that was not written first.
+ * of WALBUF_SIZE bytes and writes them with one call to the real file when
+ * the buffer is full, when a write does not follow on, at the end of a
+ * commit frame (inside the xWrite that completes it, whose error fails the
+ * commit), and before anything that could observe the file: xSync, xRead,
+ * xTruncate, xFileSize, xFileControl, the locks, xClose, and the
+ * database's xShmBarrier and xShmLock (SQLite publishes new frames in the
+ * wal-index right after a barrier on the database file). Every other file,
+ * and every other method, goes straight to the default VFS. Durability is
+ * unchanged: nothing is synced that was not written first, and a commit is
+ * in the file (the page cache) before SQLite reports it done.
  *
- * A flush that fails leaves the WAL file in error: SQLite was told the
- * frames were written when it handed them over, and the call that learns
- * otherwise may be one whose result it ignores (xShmBarrier, an unlock).
- * So every later call on that WAL that can fail returns the same error
- * until the file is closed; nothing goes on as if the frames were there. */
+ * A flush that fails keeps what it held and returns the error; the next
+ * call that could observe the file tries again, and fails as long as the
+ * write does. Nothing ever reads the WAL without the frames SQLite was told
+ * were written. */
 #ifndef SECDESK_WALBUF_H
 #define SECDESK_WALBUF_H
 
@@ -43,6 +45,7 @@ struct walbuf_stats {
 	uint64_t writes_out; /* xWrite calls on the real WAL files */
 	uint64_t bytes_in;   /* bytes in writes_in */
 	uint64_t flushes;    /* buffers written (each one of writes_out) */
+	uint64_t held;       /* bytes in buffers now, not yet written */
 };
 
 void walbuf_stats(struct walbuf_stats *out);

@@ -19,8 +19,8 @@ struct walbuf_file {
 	 * file, never on the WAL, so the database file flushes its WAL. */
 	struct walbuf_file *db;
 	struct walbuf_file *wal;
-	bool buffers; /* a WAL file paired with its database */
-	int err;      /* a failed flush: every later call on the WAL fails */
+	bool buffers;     /* a WAL file paired with its database */
+	bool commit_page; /* the next write completes a commit frame */
 	unsigned char *buf;
 	sqlite3_int64 start; /* the file offset of buf[0] */
 	size_t len;
@@ -28,7 +28,13 @@ struct walbuf_file {
 
 #define REAL_OFFSET ((sizeof(struct walbuf_file) + 15) & ~(size_t)15)
 
-static _Atomic uint64_t stat_writes_in, stat_writes_out, stat_bytes_in, stat_flushes;
+/* The WAL file format (sqlite.org/fileformat2.html, "WAL file format"):
+ * each frame starts with a 24-byte header, written by a call of its own,
+ * whose bytes 4-7 hold the database size after a commit and zero in
+ * every other frame. */
+#define WAL_FRAME_HDRSIZE 24
+
+static _Atomic uint64_t stat_writes_in, stat_writes_out, stat_bytes_in, stat_flushes, stat_held;
 
 static void
 count(_Atomic uint64_t *c, uint64_t n)
@@ -43,6 +49,7 @@ walbuf_stats(struct walbuf_stats *out)
 	out->writes_out = atomic_load_explicit(&stat_writes_out, memory_order_relaxed);
 	out->bytes_in = atomic_load_explicit(&stat_bytes_in, memory_order_relaxed);
 	out->flushes = atomic_load_explicit(&stat_flushes, memory_order_relaxed);
+	out->held = atomic_load_explicit(&stat_held, memory_order_relaxed);
 }
 
 static struct walbuf_file *
@@ -51,27 +58,27 @@ file_of(sqlite3_file *file)
 	return (struct walbuf_file *)file;
 }
 
-/* Writes out what the WAL file holds. A failure sticks: SQLite was told at
- * xWrite that those frames were written, and the call that learns they
- * were not may be one whose result SQLite does not read (xShmBarrier, an
- * unlock), so the WAL fails every later call rather than go on without
- * them. */
+/* Writes out what the WAL file holds. A failed write keeps it all: SQLite
+ * was told at xWrite that those frames were written and may read them
+ * back later in the same transaction, so they are never dropped. Every
+ * call that could see the file tries again first and fails while the
+ * write does (a full disk), and goes on once it succeeds. */
 static int
 wal_flush(struct walbuf_file *f)
 {
 	int rc;
 
-	if (f->err)
-		return f->err;
+	f->commit_page = false;
 	if (f->len == 0)
 		return SQLITE_OK;
 	rc = f->real->pMethods->xWrite(f->real, f->buf, (int)f->len, f->start);
 	count(&stat_writes_out, 1);
-	count(&stat_flushes, 1);
-	f->len = 0;
 	if (rc != SQLITE_OK)
-		f->err = rc;
-	return rc;
+		return rc;
+	count(&stat_flushes, 1);
+	atomic_fetch_sub_explicit(&stat_held, f->len, memory_order_relaxed);
+	f->len = 0;
+	return SQLITE_OK;
 }
 
 /* Before a call that could see the file or the wal-index: a WAL flushes
@@ -99,6 +106,9 @@ wb_close(sqlite3_file *file)
 		f->wal->db = NULL;
 	f->db = f->wal = NULL;
 	f->buffers = false;
+	if (f->len > 0)
+		atomic_fetch_sub_explicit(&stat_held, f->len, memory_order_relaxed);
+	f->len = 0;
 	free(f->buf);
 	f->buf = NULL;
 	rc = f->real->pMethods->xClose(f->real);
@@ -124,14 +134,15 @@ wb_write(sqlite3_file *file, const void *data, int amt, sqlite3_int64 off)
 {
 	struct walbuf_file *f = file_of(file);
 	size_t n = amt > 0 ? (size_t)amt : 0;
+	const unsigned char *hdr = data;
+	bool commit_page = f->commit_page;
 	int rc;
 
 	if (!f->buffers)
 		return f->real->pMethods->xWrite(f->real, data, amt, off);
+	f->commit_page = false;
 	count(&stat_writes_in, 1);
 	count(&stat_bytes_in, n);
-	if (f->err)
-		return f->err;
 	/* Only an append to what is held joins it: SQLite also rewrites
 	 * frames in place (a page written twice in one transaction) and
 	 * starts over at offset 0 after a checkpoint. */
@@ -150,6 +161,15 @@ wb_write(sqlite3_file *file, const void *data, int amt, sqlite3_int64 off)
 		f->start = off;
 	memcpy(f->buf + f->len, data, n);
 	f->len += n;
+	count(&stat_held, n);
+	/* A commit goes to the file before the call that completes its
+	 * frame returns, so that a failure is this call's error and fails
+	 * the commit, synced or not. Otherwise the first call to see it
+	 * would be the database's xShmBarrier, which has no result, right
+	 * before the wal-index makes the frames visible. */
+	if (commit_page)
+		return wal_flush(f);
+	f->commit_page = n == WAL_FRAME_HDRSIZE && (hdr[4] | hdr[5] | hdr[6] | hdr[7]) != 0;
 	return SQLITE_OK;
 }
 
@@ -256,7 +276,9 @@ wb_shm_barrier(sqlite3_file *file)
 
 	/* The wal-index header that makes new frames visible is written
 	 * right after this barrier: the frames must be in the file first.
-	 * A failure here sticks to the WAL (see wal_flush). */
+	 * A commit's frames are there already (wb_write); this is for a
+	 * WAL written some other way. A failure leaves them held, and the
+	 * next call that can fail says so. */
 	(void)flush_for(f);
 	f->real->pMethods->xShmBarrier(f->real);
 }
