@@ -1069,10 +1069,19 @@ queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 	return rc;
 }
 
+/* Mails queued but not recorded yet (the composer thread's, below), which
+ * the RFC 3834 checks count as the store's own: see decide_ack. */
+struct unrecorded {
+	int mails;        /* automatic mails, for the hourly limit */
+	int to_sender;    /* of them, to the sender being decided */
+	bool ticket_acked; /* an ack of the ticket being decided */
+};
+
 /* Counts what the RFC 3834 decision needs and asks it. */
 static int
 decide_ack(struct outbound *ob, struct store *s, const struct message *m,
-	   const struct ingest_result *res, enum autoreply_reason *why, struct err *e)
+	   const struct ingest_result *res, const struct unrecorded *u,
+	   enum autoreply_reason *why, struct err *e)
 {
 	struct autoreply_ctx c = { 0 };
 	int64_t now = store_now(), v;
@@ -1090,8 +1099,10 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 		return 0;
 	/* A ticket opened by this very message has had no ack yet. */
 	if (res->kind != INGEST_NEW_TICKET) {
-		v = query_int(s, "SELECT 1 FROM messages WHERE ticket_id = ?2 AND direction = 'out'"
-			      " AND kind = 'ack' LIMIT 1", NULL, res->ticket_id, e);
+		v = u->ticket_acked ? 1
+				    : query_int(s, "SELECT 1 FROM messages WHERE ticket_id = ?2"
+						   " AND direction = 'out' AND kind = 'ack' LIMIT 1",
+						NULL, res->ticket_id, e);
 		if (v < 0)
 			return -1;
 		c.already_acked = v > 0;
@@ -1101,12 +1112,14 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 			      m->from.addr, now - ob->cfg->ack.per_sender_window, e);
 		if (v < 0)
 			return -1;
+		v += u->to_sender;
 		c.sender_recent = v > INT_MAX ? INT_MAX : (int)v;
 	}
 	if (c.hourly_limit > 0) {
 		v = hourly_count(s, e);
 		if (v < 0)
 			return -1;
+		v += u->mails;
 		c.hourly_recent = v > INT_MAX ? INT_MAX : (int)v;
 	}
 	*why = autoreply_decide_counts(&c);
@@ -1115,27 +1128,35 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 
 /* ---- building off the storing thread ---- */
 
-/* In a fetch, the acknowledgement and the notice of an inquiry are built
+/* In a fetch, the acknowledgements and notices of the inquiries are built
  * (templates, MIME: a fifth of the storing thread's work) by a thread of
- * their own while the storing thread stores the next inquiry. They are
- * recorded before that next inquiry is decided, so that every check (sent
- * already, per sender, per hour) counts them as before, and before the
- * transaction commits (a store hook); a rollback drops them. */
+ * their own while the storing thread goes on with the next inquiries. Up
+ * to PIPE_DEPTH inquiries' mails are on their way; they are recorded in
+ * their order when the ring is full and before the transaction commits (a
+ * store hook); a rollback drops them. Meanwhile the checks of RFC 3834
+ * (sent already, per sender, per hour) count them as if recorded. The ring
+ * absorbs the composer thread's wait for a core. */
+#define PIPE_DEPTH 16
+
 struct job {
 	struct ticket t;
 	struct message m; /* the fields of the inquiry they use: a copy */
 	struct item ack, notice;
 };
 
+/* Jobs are numbered as submitted; job k is in jobs[k % PIPE_DEPTH]. The
+ * storing thread fills job submitted, the composer builds jobs up to
+ * submitted, the storing thread records them from recorded on. */
 struct pipeline {
 	struct store *s;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	bool queued;   /* job handed over and not built yet (under mu) */
-	bool stop;     /* under mu */
-	bool inflight; /* job handed over and not recorded yet */
-	struct job job;
+	uint64_t submitted; /* under mu */
+	uint64_t built;     /* under mu */
+	uint64_t recorded;  /* the storing thread's */
+	bool stop;          /* under mu */
+	struct job jobs[PIPE_DEPTH];
 	struct buf rendered; /* the composer thread's */
 	struct ingest_result tally;
 	double waited; /* seconds the storing thread waited for the composer */
@@ -1182,17 +1203,20 @@ composer_main(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->queued && !p->stop)
+		struct job *j;
+
+		while (p->built == p->submitted && !p->stop)
 			pthread_cond_wait(&p->cond, &p->mu);
-		if (!p->queued)
+		if (p->built == p->submitted)
 			break;
+		j = &p->jobs[p->built % PIPE_DEPTH];
 		pthread_mutex_unlock(&p->mu);
-		if (p->job.ack.used)
-			item_build(ob, &p->rendered, &p->job.t, &p->job.m, &p->job.ack);
-		if (p->job.notice.used)
-			item_build(ob, &p->rendered, &p->job.t, &p->job.m, &p->job.notice);
+		if (j->ack.used)
+			item_build(ob, &p->rendered, &j->t, &j->m, &j->ack);
+		if (j->notice.used)
+			item_build(ob, &p->rendered, &j->t, &j->m, &j->notice);
 		pthread_mutex_lock(&p->mu);
-		p->queued = false;
+		p->built++;
 		pthread_cond_broadcast(&p->cond);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -1208,14 +1232,15 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Waits until the composer has built every job before number upto. */
 static void
-pipe_wait_built(struct pipeline *p)
+pipe_wait_built(struct pipeline *p, uint64_t upto)
 {
 	pthread_mutex_lock(&p->mu);
-	if (p->queued) {
+	if (p->built < upto) {
 		double t0 = mono_now();
 
-		while (p->queued)
+		while (p->built < upto)
 			pthread_cond_wait(&p->cond, &p->mu);
 		p->waited += mono_now() - t0;
 	}
@@ -1225,34 +1250,45 @@ pipe_wait_built(struct pipeline *p)
 static void
 pipe_submit(struct pipeline *p)
 {
-	p->inflight = true;
 	pthread_mutex_lock(&p->mu);
-	p->queued = true;
+	p->submitted++;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* Records the mails in flight, once built. */
+/* Records the oldest job, once built. */
+static int
+pipe_record_one(struct outbound *ob, struct err *e)
+{
+	struct pipeline *p = ob->pipe;
+	struct job *j = &p->jobs[p->recorded % PIPE_DEPTH];
+	struct autolog log = { .n = 0 };
+	int rc = 0;
+
+	pipe_wait_built(p, p->recorded + 1);
+	if (j->ack.used)
+		rc = ack_record(ob, p->s, &j->ack, &log, &p->tally, e);
+	if (rc == 0 && j->notice.used)
+		rc = notice_record(ob, p->s, &j->notice, &log, &p->tally, e);
+	if (rc == 0)
+		rc = autolog_flush(ob->cfg, p->s, &log, e);
+	job_clear(j);
+	p->recorded++;
+	return rc;
+}
+
+/* Records every job submitted (before a commit). On error the caller rolls
+ * back, which drops the rest. */
 static int
 pipe_finish(void *arg, struct err *e)
 {
 	struct outbound *ob = arg;
 	struct pipeline *p = ob->pipe;
-	struct autolog log = { .n = 0 };
-	int rc = 0;
 
-	if (!p->inflight)
-		return 0;
-	pipe_wait_built(p);
-	if (p->job.ack.used)
-		rc = ack_record(ob, p->s, &p->job.ack, &log, &p->tally, e);
-	if (rc == 0 && p->job.notice.used)
-		rc = notice_record(ob, p->s, &p->job.notice, &log, &p->tally, e);
-	if (rc == 0)
-		rc = autolog_flush(ob->cfg, p->s, &log, e);
-	job_clear(&p->job);
-	p->inflight = false;
-	return rc;
+	while (p->recorded < p->submitted)
+		if (pipe_record_one(ob, e) < 0)
+			return -1;
+	return 0;
 }
 
 /* The transaction they belonged to is gone: so are they. */
@@ -1262,11 +1298,36 @@ pipe_drop(void *arg)
 	struct outbound *ob = arg;
 	struct pipeline *p = ob->pipe;
 
-	if (!p->inflight)
+	pipe_wait_built(p, p->submitted);
+	for (; p->recorded < p->submitted; p->recorded++)
+		job_clear(&p->jobs[p->recorded % PIPE_DEPTH]);
+}
+
+/* What the jobs not recorded yet mean to the decision on m (ticket_id). */
+static void
+pipe_unrecorded(const struct pipeline *p, const struct message *m, int64_t ticket_id,
+		struct unrecorded *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (!p)
 		return;
-	pipe_wait_built(p);
-	job_clear(&p->job);
-	p->inflight = false;
+	for (uint64_t k = p->recorded; k < p->submitted; k++) {
+		const struct job *j = &p->jobs[k % PIPE_DEPTH];
+		const struct item *its[2] = { &j->ack, &j->notice };
+
+		for (size_t n = 0; n < 2; n++) {
+			const struct item *it = its[n];
+
+			if (!it->used || !it->c.t)
+				continue;
+			u->mails += (int)it->c.nto;
+			for (size_t i = 0; i < it->c.nto; i++)
+				if (m->from.addr && strcasecmp(it->to[i].addr, m->from.addr) == 0)
+					u->to_sender++;
+		}
+		if (j->ack.used && j->t.id == ticket_id)
+			u->ticket_acked = true;
+	}
 }
 
 int
@@ -1280,21 +1341,20 @@ outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e)
 	p->s = s;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cond, NULL);
-	ticket_init(&p->job.t);
-	message_init(&p->job.m);
-	item_init(&p->job.ack);
-	item_init(&p->job.notice);
+	for (size_t i = 0; i < PIPE_DEPTH; i++) {
+		ticket_init(&p->jobs[i].t);
+		message_init(&p->jobs[i].m);
+		item_init(&p->jobs[i].ack);
+		item_init(&p->jobs[i].notice);
+	}
 	buf_init(&p->rendered, TMPL_MAX_OUTPUT);
 	ob->pipe = p;
 	if (pthread_create(&p->thread, NULL, composer_main, ob) != 0) {
-		ob->pipe = NULL;
-		job_clear(&p->job);
-		message_release(&p->job.m);
-		item_release(&p->job.ack);
-		item_release(&p->job.notice);
-		pthread_mutex_destroy(&p->mu);
-		pthread_cond_destroy(&p->cond);
-		free(p);
+		struct ingest_result ignored = { 0 };
+		double waited = 0;
+
+		p->stop = true; /* no thread to stop */
+		outbound_pipeline_stop(ob, &ignored, &waited);
 		return err_set(e, EXIT_TEMPFAIL, "cannot start the composer thread");
 	}
 	store_set_txn_hooks(s, pipe_finish, pipe_drop, ob);
@@ -1305,24 +1365,32 @@ void
 outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double *waited)
 {
 	struct pipeline *p = ob->pipe;
+	bool running;
 
 	if (!p)
 		return;
-	pipe_drop(ob);
-	store_set_txn_hooks(p->s, NULL, NULL, NULL);
 	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_broadcast(&p->cond);
+	running = !p->stop;
 	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->thread, NULL);
+	if (running) {
+		pipe_drop(ob);
+		store_set_txn_hooks(p->s, NULL, NULL, NULL);
+		pthread_mutex_lock(&p->mu);
+		p->stop = true;
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thread, NULL);
+	}
 	tally->acks_queued += p->tally.acks_queued;
 	tally->acks_suppressed += p->tally.acks_suppressed;
 	tally->notices_queued += p->tally.notices_queued;
 	*waited += p->waited;
-	ticket_release(&p->job.t);
-	message_release(&p->job.m);
-	item_release(&p->job.ack);
-	item_release(&p->job.notice);
+	for (size_t i = 0; i < PIPE_DEPTH; i++) {
+		ticket_release(&p->jobs[i].t);
+		message_release(&p->jobs[i].m);
+		item_release(&p->jobs[i].ack);
+		item_release(&p->jobs[i].notice);
+	}
 	buf_release(&p->rendered);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cond);
@@ -1335,8 +1403,9 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 		      struct ingest_result *res, struct err *e)
 {
 	struct pipeline *p = ob->pipe;
-	struct job *j = p ? &p->job : NULL;
-	struct ticket own, *t = j ? &j->t : &own;
+	struct job *j = NULL;
+	struct ticket own, *t = &own;
+	struct unrecorded u;
 	enum autoreply_reason why;
 	struct autolog log = { .n = 0 };
 	bool notice_due;
@@ -1344,11 +1413,16 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 
 	if (res->kind == INGEST_DUPLICATE)
 		return 0;
-	/* The last inquiry's mails first: this one's checks count them. */
-	if (p && pipe_finish(ob, e) < 0)
-		return -1;
+	if (p) {
+		/* A free place in the ring for this inquiry's mails. */
+		if (p->submitted - p->recorded == PIPE_DEPTH && pipe_record_one(ob, e) < 0)
+			return -1;
+		j = &p->jobs[p->submitted % PIPE_DEPTH];
+		t = &j->t;
+	}
 	ticket_init(&own);
-	if (decide_ack(ob, s, m, res, &why, e) < 0)
+	pipe_unrecorded(p, m, res->ticket_id, &u);
+	if (decide_ack(ob, s, m, res, &u, &why, e) < 0)
 		goto out;
 	if (ticket_load(s, res->ticket_id, t, e) < 0)
 		goto out;

@@ -1,10 +1,11 @@
 #!/bin/sh
 # The acknowledgements and notices of a fetch are built on a thread of their
-# own while the next inquiry is stored (outbound_pipeline_start). Every check
-# still counts the mails of the inquiries before it in the same batch (a
-# follow-up is not acknowledged again; the per-sender and hourly limits hold
-# within a batch), the counts of the summary add up, and a batch that fails
-# drops its mails with it: the rerun queues each exactly once.
+# own while the next inquiries are stored (outbound_pipeline_start), and
+# recorded later. Every check still counts the mails of the inquiries before
+# it in the same batch, recorded or not (a follow-up is not acknowledged
+# again; the per-sender and hourly limits hold within a batch, also past the
+# 16 inquiries on their way at once), the counts of the summary add up, and
+# a batch that fails drops its mails with it: the rerun queues each once.
 . "$TOP/tests/lib.sh"
 
 q() { sqlite3 "$1/secdesk.db" "$2"; }
@@ -50,6 +51,21 @@ for i in 1 2 3 4 5; do put "$d" "000$i" "h$i@example.org" "p$i@example.org" "Que
 fetch "$d" >/dev/null
 check_eq "five tickets, three acks" "5 3" "$(q "$d" "SELECT count(*) FROM tickets") $(acks "$d")"
 check_eq "counted for the hour" 3 "$(q "$d" "SELECT sum(n) FROM autoreply_count")"
+
+# --- more inquiries than are on their way at once ---
+d=$T_DIR/many
+desk "$d" 0 30
+i=10
+while [ $i -lt 50 ]; do
+	put "$d" "00$i" "n$i@example.org" "n$i@example.org" "Question $i"
+	i=$((i + 1))
+done
+out=$(fetch "$d")
+check_eq "forty tickets, thirty acks: the limit" "40 30" \
+	"$(q "$d" "SELECT count(*) FROM tickets") $(acks "$d")"
+check_eq "to the first thirty" "n10@example.org n39@example.org" \
+	"$(q "$d" "SELECT min(rcpts) || ' ' || max(rcpts) FROM outbox WHERE kind = 'ack'")"
+check "the summary counts them" sh -c "echo '$out' | grep -q 'acks queued 30, acks suppressed 10'"
 
 # --- a batch that fails takes its mails with it ---
 d=$T_DIR/fail
