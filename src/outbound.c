@@ -1135,26 +1135,30 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
  * their order when the ring is full and before the transaction commits (a
  * store hook); a rollback drops them. Meanwhile the checks of RFC 3834
  * (sent already, per sender, per hour) count them as if recorded. The ring
- * absorbs the composer thread's wait for a core. */
+ * absorbs the composer thread's wait for a core; a job it has not started
+ * when its turn to be recorded comes, the storing thread builds itself. */
 #define PIPE_DEPTH 16
+
+enum job_state { JOB_FREE, JOB_QUEUED, JOB_BUILDING, JOB_BUILT };
 
 struct job {
 	struct ticket t;
 	struct message m; /* the fields of the inquiry they use: a copy */
 	struct item ack, notice;
+	enum job_state state; /* under mu */
 };
 
 /* Jobs are numbered as submitted; job k is in jobs[k % PIPE_DEPTH]. The
- * storing thread fills job submitted, the composer builds jobs up to
- * submitted, the storing thread records them from recorded on. */
+ * storing thread fills job submitted and records them from recorded on;
+ * the composer builds them from its cursor on. */
 struct pipeline {
 	struct store *s;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	uint64_t submitted; /* under mu */
-	uint64_t built;     /* under mu */
-	uint64_t recorded;  /* the storing thread's */
+	uint64_t cursor;    /* the next job the composer looks at; under mu */
+	uint64_t recorded;  /* under mu */
 	bool stop;          /* under mu */
 	struct job jobs[PIPE_DEPTH];
 	struct buf rendered; /* the composer thread's */
@@ -1195,6 +1199,15 @@ job_take_message(struct job *j, const struct message *m)
 		strlist_add(&j->m.references, m->references.items[i]);
 }
 
+static void
+job_build(const struct outbound *ob, struct buf *rendered, struct job *j)
+{
+	if (j->ack.used)
+		item_build(ob, rendered, &j->t, &j->m, &j->ack);
+	if (j->notice.used)
+		item_build(ob, rendered, &j->t, &j->m, &j->notice);
+}
+
 static void *
 composer_main(void *arg)
 {
@@ -1205,18 +1218,24 @@ composer_main(void *arg)
 	for (;;) {
 		struct job *j;
 
-		while (p->built == p->submitted && !p->stop)
+		if (p->cursor < p->recorded)
+			p->cursor = p->recorded;
+		/* Skip what the storing thread took over. */
+		while (p->cursor < p->submitted &&
+		       p->jobs[p->cursor % PIPE_DEPTH].state != JOB_QUEUED)
+			p->cursor++;
+		if (p->cursor == p->submitted) {
+			if (p->stop)
+				break;
 			pthread_cond_wait(&p->cond, &p->mu);
-		if (p->built == p->submitted)
-			break;
-		j = &p->jobs[p->built % PIPE_DEPTH];
+			continue;
+		}
+		j = &p->jobs[p->cursor++ % PIPE_DEPTH];
+		j->state = JOB_BUILDING;
 		pthread_mutex_unlock(&p->mu);
-		if (j->ack.used)
-			item_build(ob, &p->rendered, &j->t, &j->m, &j->ack);
-		if (j->notice.used)
-			item_build(ob, &p->rendered, &j->t, &j->m, &j->notice);
+		job_build(ob, &p->rendered, j);
 		pthread_mutex_lock(&p->mu);
-		p->built++;
+		j->state = JOB_BUILT;
 		pthread_cond_broadcast(&p->cond);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -1232,15 +1251,25 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Waits until the composer has built every job before number upto. */
+/* Job k built, by the composer, or here when the composer has not started
+ * it. */
 static void
-pipe_wait_built(struct pipeline *p, uint64_t upto)
+pipe_job_ready(struct outbound *ob, uint64_t k)
 {
+	struct pipeline *p = ob->pipe;
+	struct job *j = &p->jobs[k % PIPE_DEPTH];
+
 	pthread_mutex_lock(&p->mu);
-	if (p->built < upto) {
+	if (j->state == JOB_QUEUED) {
+		j->state = JOB_BUILDING;
+		pthread_mutex_unlock(&p->mu);
+		job_build(ob, &ob->rendered, j);
+		pthread_mutex_lock(&p->mu);
+		j->state = JOB_BUILT;
+	} else if (j->state == JOB_BUILDING) {
 		double t0 = mono_now();
 
-		while (p->built < upto)
+		while (j->state != JOB_BUILT)
 			pthread_cond_wait(&p->cond, &p->mu);
 		p->waited += mono_now() - t0;
 	}
@@ -1251,6 +1280,7 @@ static void
 pipe_submit(struct pipeline *p)
 {
 	pthread_mutex_lock(&p->mu);
+	p->jobs[p->submitted % PIPE_DEPTH].state = JOB_QUEUED;
 	p->submitted++;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->mu);
@@ -1265,7 +1295,7 @@ pipe_record_one(struct outbound *ob, struct err *e)
 	struct autolog log = { .n = 0 };
 	int rc = 0;
 
-	pipe_wait_built(p, p->recorded + 1);
+	pipe_job_ready(ob, p->recorded);
 	if (j->ack.used)
 		rc = ack_record(ob, p->s, &j->ack, &log, &p->tally, e);
 	if (rc == 0 && j->notice.used)
@@ -1273,7 +1303,10 @@ pipe_record_one(struct outbound *ob, struct err *e)
 	if (rc == 0)
 		rc = autolog_flush(ob->cfg, p->s, &log, e);
 	job_clear(j);
+	pthread_mutex_lock(&p->mu);
+	j->state = JOB_FREE;
 	p->recorded++;
+	pthread_mutex_unlock(&p->mu);
 	return rc;
 }
 
@@ -1298,9 +1331,21 @@ pipe_drop(void *arg)
 	struct outbound *ob = arg;
 	struct pipeline *p = ob->pipe;
 
-	pipe_wait_built(p, p->submitted);
-	for (; p->recorded < p->submitted; p->recorded++)
-		job_clear(&p->jobs[p->recorded % PIPE_DEPTH]);
+	pthread_mutex_lock(&p->mu);
+	/* What the composer has not started it never will; what it has, it
+	 * finishes first. */
+	for (uint64_t k = p->recorded; k < p->submitted; k++) {
+		struct job *j = &p->jobs[k % PIPE_DEPTH];
+
+		if (j->state == JOB_QUEUED)
+			j->state = JOB_BUILT;
+		while (j->state == JOB_BUILDING)
+			pthread_cond_wait(&p->cond, &p->mu);
+		job_clear(j);
+		j->state = JOB_FREE;
+	}
+	p->recorded = p->submitted;
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* What the jobs not recorded yet mean to the decision on m (ticket_id). */
