@@ -37,9 +37,10 @@ void outbound_free(struct outbound **ob);
 /* Called by ingest inside its transaction once an inbound message is stored
  * (res filled by ingest). Decides whether to acknowledge (RFC 3834, rate
  * limits, rules' no_ack) and queues the acknowledgement and, for a newly
- * routed ticket, the partner notifications; updates the counts in res. */
+ * routed ticket, the partner notifications; updates the counts in res. t is
+ * the ticket res->ticket_id as stored, or NULL to read it from the store. */
 int outbound_after_ingest(struct outbound *ob, struct store *s, const struct message *m,
-			  struct ingest_result *res, struct err *e);
+			  const struct ticket *t, struct ingest_result *res, struct err *e);
 
 /* For a run of many messages (fetch): until outbound_pipeline_stop, the
  * mails of outbound_after_ingest are built (templates, MIME) on a thread of

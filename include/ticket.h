@@ -48,6 +48,9 @@ struct ticket {
 void ticket_init(struct ticket *t);
 void ticket_release(struct ticket *t);
 
+/* dst (initialised) becomes a copy of src. */
+void ticket_copy(struct ticket *dst, const struct ticket *src);
+
 /* Loads ticket id; returns 0, or -1 with EXIT_DATAERR when there is none. */
 int ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e);
 

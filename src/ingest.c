@@ -302,7 +302,7 @@ or_default(const char *v, const char *dflt)
 
 static int64_t
 insert_ticket(struct store *s, const struct message *m, const struct rule_outcome *ro,
-	      int64_t related_to, struct err *e)
+	      int64_t related_to, struct ticket *t, struct err *e)
 {
 	sqlite3_stmt *st;
 	int64_t now = store_now(), id;
@@ -337,6 +337,23 @@ insert_ticket(struct store *s, const struct message *m, const struct rule_outcom
 	for (size_t i = 0; i < ro->tags.n; i++)
 		if (ticket_add_tag(s, id, ro->tags.items[i], "secdesk", e) < 0)
 			return -1;
+	/* The row as inserted, without reading it back. */
+	ticket_release(t);
+	t->id = id;
+	t->status = xstrdup("new");
+	t->queue = xstrdup(or_default(ro->queue, TICKET_DEFAULT_QUEUE));
+	t->category = xstrdup(or_default(ro->category, "general"));
+	t->priority = xstrdup(or_default(ro->priority, "normal"));
+	t->language = xstrdup(or_default(ro->language, ""));
+	t->subject = xstrdup(m->subject);
+	t->requester = xstrdup(m->from.addr);
+	t->requester_name = xstrdup(m->from.name);
+	t->assignee = xstrdup(or_default(ro->assignee, ""));
+	t->flags = flags;
+	t->related_to = related_to;
+	t->created = t->updated = now;
+	for (size_t i = 0; i < ro->tags.n; i++)
+		strlist_add(&t->tags, ro->tags.items[i]);
 	return id;
 }
 
@@ -525,7 +542,7 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 
 	if (tr.ticket_id == 0) {
 		res->kind = INGEST_NEW_TICKET;
-		res->ticket_id = insert_ticket(s, m, ro, tr.related_to, e);
+		res->ticket_id = insert_ticket(s, m, ro, tr.related_to, &t, e);
 		if (res->ticket_id < 0)
 			goto out;
 		res->routed = ro->queue && strcmp(ro->queue, TICKET_DEFAULT_QUEUE) != 0;
@@ -568,7 +585,9 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 		goto out;
 	if (m->natts && attach_store(s, res->message_id, m, e) < 0)
 		goto out;
-	if (ing->ob && outbound_after_ingest(ing->ob, s, m, res, e) < 0)
+	/* A new ticket is handed over as inserted; a follow-up's changed. */
+	if (ing->ob && outbound_after_ingest(ing->ob, s, m,
+					     res->kind == INGEST_NEW_TICKET ? &t : NULL, res, e) < 0)
 		goto out;
 	rc = 0;
 out:

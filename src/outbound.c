@@ -1445,7 +1445,7 @@ outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double 
 
 int
 outbound_after_ingest(struct outbound *ob, struct store *s, const struct message *m,
-		      struct ingest_result *res, struct err *e)
+		      const struct ticket *given, struct ingest_result *res, struct err *e)
 {
 	struct pipeline *p = ob->pipe;
 	struct job *j = NULL;
@@ -1469,7 +1469,9 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 	pipe_unrecorded(p, m, res->ticket_id, &u);
 	if (decide_ack(ob, s, m, res, &u, &why, e) < 0)
 		goto out;
-	if (ticket_load(s, res->ticket_id, t, e) < 0)
+	if (given)
+		ticket_copy(t, given);
+	else if (ticket_load(s, res->ticket_id, t, e) < 0)
 		goto out;
 	if (why == AR_YES && !mime_addr_ok(m->from.addr))
 		why = AR_NO_ADDRESS;

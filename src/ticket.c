@@ -34,6 +34,31 @@ ticket_release(struct ticket *t)
 	ticket_init(t);
 }
 
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void
+ticket_copy(struct ticket *dst, const struct ticket *src)
+{
+	ticket_release(dst);
+	*dst = *src;
+	dst->status = dup_or_null(src->status);
+	dst->queue = dup_or_null(src->queue);
+	dst->category = dup_or_null(src->category);
+	dst->priority = dup_or_null(src->priority);
+	dst->language = dup_or_null(src->language);
+	dst->subject = dup_or_null(src->subject);
+	dst->requester = dup_or_null(src->requester);
+	dst->requester_name = dup_or_null(src->requester_name);
+	dst->assignee = dup_or_null(src->assignee);
+	dst->tags = (struct strlist)STRLIST_INIT;
+	for (size_t i = 0; i < src->tags.n; i++)
+		strlist_add(&dst->tags, src->tags.items[i]);
+}
+
 bool
 ticket_status_valid(const char *status)
 {
