@@ -484,16 +484,11 @@ out:
 	return rc;
 }
 
-/* Keys of this source the store already holds; their copies were perhaps
- * not marked done (a crash after commit). */
 static int
-known_keys(struct store *s, const char *source_id, const struct strlist *keys,
-	   struct strlist *fresh, struct strlist *redo, struct err *e)
+known_keys_read(struct store *s, sqlite3_stmt *q, const char *source_id,
+		const struct strlist *keys, struct strlist *fresh, struct strlist *redo,
+		struct err *e)
 {
-	sqlite3_stmt *q = store_prepare(s, "SELECT done FROM intake WHERE source = ? AND key = ?", e);
-
-	if (!q)
-		return -1;
 	for (size_t i = 0; i < keys->n; i++) {
 		int rc;
 
@@ -511,6 +506,29 @@ known_keys(struct store *s, const char *source_id, const struct strlist *keys,
 		sqlite3_reset(q);
 	}
 	return 0;
+}
+
+/* Keys of this source the store already holds; their copies were perhaps
+ * not marked done (a crash after commit). */
+static int
+known_keys(struct store *s, const char *source_id, const struct strlist *keys,
+	   struct strlist *fresh, struct strlist *redo, struct err *e)
+{
+	sqlite3_stmt *q = store_prepare(s, "SELECT done FROM intake WHERE source = ? AND key = ?", e);
+	int rc = 0;
+
+	if (!q)
+		return -1;
+	/* One read transaction for all the lookups, not one (two lock calls)
+	 * per key. */
+	if (store_exec(s, "BEGIN", e) < 0)
+		return -1;
+	rc = known_keys_read(s, q, source_id, keys, fresh, redo, e);
+	if (rc == 0)
+		rc = store_exec(s, "COMMIT", e);
+	if (rc < 0)
+		store_rollback(s);
+	return rc;
 }
 
 /* Stored messages the source no longer lists were marked done by a run that
