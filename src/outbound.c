@@ -1214,6 +1214,7 @@ composer_main(void *arg)
 	const struct outbound *ob = arg;
 	struct pipeline *p = ob->pipe;
 
+	(void)pthread_setname_np(pthread_self(), "secdesk-compose");
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct job *j;

@@ -43,6 +43,8 @@ worker(void *arg)
 {
 	struct parse_ahead *pa = arg;
 
+	/* Named for top -H, perf and the like. */
+	(void)pthread_setname_np(pthread_self(), "secdesk-parse");
 	pthread_mutex_lock(&pa->mu);
 	for (;;) {
 		struct job *j;

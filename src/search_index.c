@@ -423,6 +423,7 @@ indexer_main(void *arg)
 	/* Indexing is background work: the storing thread, whose commits
 	 * every other step waits for, goes first when the cores are busy. */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), INDEXER_NICE); /* best effort */
+	(void)pthread_setname_np(pthread_self(), "secdesk-index");
 	for (;;) {
 		struct err e = ERR_INIT;
 		unsigned target;

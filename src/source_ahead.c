@@ -90,6 +90,7 @@ serve(void *arg)
 {
 	struct source_ahead *sa = arg;
 
+	(void)pthread_setname_np(pthread_self(), "secdesk-source");
 	pthread_mutex_lock(&sa->mu);
 	for (;;) {
 		struct request *r;
