@@ -8,6 +8,7 @@
 
 #include "store.h"
 #include "store_schema.h"
+#include "walbuf.h"
 #include "xalloc.h"
 
 static int busy_timeout_ms = 30000;
@@ -182,14 +183,18 @@ store_set_busy_timeout(int ms)
 	busy_timeout_ms = ms;
 }
 
-/* SQLite's memory statistics take a global mutex on every allocation,
- * shared by the storing and the indexing threads; nothing here reads them. */
 static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+static bool walbuf_ready;
 
+/* Once per process, before the first open. SQLite's memory statistics
+ * take a global mutex on every allocation, shared by the storing and the
+ * indexing threads; nothing here reads them. Registering the VFS comes
+ * after: it initialises SQLite, which freezes the config. */
 static void
 sqlite_setup(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	walbuf_ready = walbuf_register() == 0;
 }
 
 int
@@ -214,7 +219,10 @@ store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 	oflags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY
 					  : SQLITE_OPEN_READWRITE |
 						    ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
-	if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	/* The WAL's frames go out in a few large writes (walbuf.h); without
+	 * the shim, the default VFS. */
+	if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX,
+			    walbuf_ready ? WALBUF_VFS : NULL) != SQLITE_OK) {
 		store_error(s, e, "cannot open");
 		store_close(&s);
 		return -1;
