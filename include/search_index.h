@@ -59,6 +59,8 @@ void search_indexer_kick(struct search_indexer *ix);
  * that the next write transaction can start the WAL from its beginning
  * again (a WAL only restarts when fully checkpointed). */
 void search_indexer_sync(struct search_indexer *ix);
+/* Whether it has, without waiting. */
+bool search_indexer_synced(struct search_indexer *ix);
 /* Indexes what is left, stops the thread and closes its connection. The
  * first error of the indexer, if any, is returned (what was stored is
  * unaffected: search catches up). Accepts NULL. */

@@ -36,8 +36,9 @@ fetch_set_progress(fetch_progress_fn fn, void *arg)
  * processing need not read them back; larger batches read them back. Two
  * batches are in flight. */
 #define BATCH_KEEP_BYTES ((size_t)8 * 1024 * 1024)
-/* Rounds between waits for the indexer's checkpoint: bounds the WAL to
- * about this many batches. */
+/* After this many rounds, the next one that finds the indexer's
+ * checkpoints caught up starts the WAL over; after twice as many, it waits
+ * for them. Bounds the WAL to about 16 to 32 batches. */
 #define WAL_SYNC_ROUNDS 16
 
 /* Rows staged in this batch: intake.id and raws.id. */
@@ -771,7 +772,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	struct search_indexer *ix = NULL;
 	struct source *src = NULL;
 	size_t batch_size = (size_t)cfg->mailbox.batch, off = 0, handled = 0, ahead;
-	unsigned rounds = 0;
+	unsigned rounds = 0; /* since the WAL last started over */
 	int rc;
 
 	if (!ops)
@@ -815,12 +816,18 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (cur->n == 0 && cur->offered == 0 && !more && marking.n == 0)
 			break;
 		/* The WAL starts over only when a write begins with all of it
-		 * checkpointed: now and then, let the indexer catch up first. */
-		if (ix && ++rounds % WAL_SYNC_ROUNDS == 0) {
-			double w = now_s();
+		 * checkpointed: now and then, when the indexer has caught up,
+		 * or else, later, after waiting for it. */
+		if (ix && ++rounds >= WAL_SYNC_ROUNDS) {
+			if (search_indexer_synced(ix)) {
+				rounds = 0;
+			} else if (rounds >= 2 * WAL_SYNC_ROUNDS) {
+				double w = now_s();
 
-			search_indexer_sync(ix);
-			lap(&st->times.index_wait, &w);
+				search_indexer_sync(ix);
+				lap(&st->times.index_wait, &w);
+				rounds = 0;
+			}
 		}
 		if (store_begin(s, e) < 0)
 			goto fail;

@@ -492,6 +492,17 @@ search_indexer_kick(struct search_indexer *ix)
 	pthread_mutex_unlock(&ix->mu);
 }
 
+bool
+search_indexer_synced(struct search_indexer *ix)
+{
+	bool yes;
+
+	pthread_mutex_lock(&ix->mu);
+	yes = ix->checkpointed == ix->kicks;
+	pthread_mutex_unlock(&ix->mu);
+	return yes;
+}
+
 void
 search_indexer_sync(struct search_indexer *ix)
 {
