@@ -49,6 +49,8 @@ struct staged {
 	char *raw;  /* a copy of the bytes, or NULL: read them from the store */
 	size_t len;
 	long parsed; /* its index in the batch's parse_ahead, or -1 */
+	bool stored;        /* stored by process_parsed_row, intake not yet updated */
+	int64_t message_id; /* then its message (0: a duplicate) */
 };
 
 struct batch {
@@ -98,6 +100,8 @@ stage_cb(void *arg, struct source_item *it)
 		b->rows[b->n].raw = NULL;
 		b->rows[b->n].len = it->len;
 		b->rows[b->n].parsed = -1;
+		b->rows[b->n].stored = false;
+		b->rows[b->n].message_id = 0;
 		if (b->kept + it->len <= BATCH_KEEP_BYTES) {
 			b->rows[b->n].raw = it->raw;
 			it->raw = NULL;
@@ -292,7 +296,75 @@ process_parsed_row(struct ingest *ing, struct store *s, struct batch *b, size_t 
 		return -1;
 	count(st, &res);
 	st->last = res;
-	return mark_stored(s, b->rows[i].intake_id, &res, false, e);
+	/* Its intake row is updated with the others' (marks_stored). */
+	b->rows[i].stored = true;
+	b->rows[i].message_id = res.kind != INGEST_DUPLICATE ? res.message_id : 0;
+	return 0;
+}
+
+/* MARKS_AT_ONCE rows of intake marked stored by one statement. */
+#define MARKS_AT_ONCE 25
+
+static int
+marks_run(struct store *s, const char *sql, const struct staged *const *rows, size_t n,
+	  struct err *e)
+{
+	sqlite3_stmt *q = store_prepare(s, sql, e);
+
+	if (!q)
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		sqlite3_bind_int64(q, (int)(2 * k + 1), rows[k]->intake_id);
+		if (rows[k]->message_id > 0)
+			sqlite3_bind_int64(q, (int)(2 * k + 2), rows[k]->message_id);
+		else
+			sqlite3_bind_null(q, (int)(2 * k + 2));
+	}
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		sqlite3_reset(q);
+		return store_error(s, e, "cannot update intake");
+	}
+	sqlite3_reset(q);
+	return 0;
+}
+
+/* The intake rows process_parsed_row stored, updated MARKS_AT_ONCE at a
+ * time: one statement rather than one per mail. */
+static int
+marks_stored(struct store *s, struct batch *b, struct err *e)
+{
+	static char sql[64 + MARKS_AT_ONCE * 8 + 160];
+	const struct staged *rows[MARKS_AT_ONCE];
+	size_t n = 0;
+
+	if (!*sql) {
+		size_t o = (size_t)snprintf(sql, sizeof(sql), "UPDATE intake SET state = 'stored',"
+					    " message_id = v.column2 FROM (VALUES ");
+
+		for (int k = 0; k < MARKS_AT_ONCE; k++)
+			o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s(?,?)", k ? "," : "");
+		snprintf(sql + o, sizeof(sql) - o, ") AS v WHERE intake.id = v.column1");
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (!b->rows[i].stored)
+			continue;
+		b->rows[i].stored = false;
+		rows[n++] = &b->rows[i];
+		if (n == MARKS_AT_ONCE) {
+			if (marks_run(s, sql, rows, n, e) < 0)
+				return -1;
+			n = 0;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct ingest_result res = { .kind = rows[k]->message_id > 0 ? INGEST_NEW_TICKET
+									     : INGEST_DUPLICATE,
+					     .message_id = rows[k]->message_id };
+
+		if (mark_stored(s, rows[k]->intake_id, &res, false, e) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Stores the rows of b inside the open transaction. */
@@ -312,6 +384,8 @@ process_rows(struct ingest *ing, struct store *s, struct batch *b, struct fetch_
 		if (rc < 0)
 			return -1;
 	}
+	if (marks_stored(s, b, e) < 0)
+		return -1;
 	lap(&st->times.store, &mark);
 	st->times.store -= st->times.parse_wait - waited;
 	return 0;
