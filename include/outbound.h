@@ -44,10 +44,12 @@ int outbound_after_ingest(struct outbound *ob, struct store *s, const struct mes
 
 /* For a run of many messages (fetch): until outbound_pipeline_stop, the
  * mails of outbound_after_ingest are built (templates, MIME) on a thread of
- * their own while the caller stores the next message. They are recorded
- * before the next message is decided and before s commits; a rollback
- * drops them. Their counts go to *tally at the stop, not to each
- * ingest_result; the seconds the caller waited for them, to *waited. */
+ * their own while the caller stores the next messages. Up to 16 messages'
+ * mails are on their way; they are recorded in their order, at the latest
+ * before s commits, and counted meanwhile by the RFC 3834 checks as if
+ * recorded; a rollback drops them. Their counts go to *tally at the stop,
+ * not to each ingest_result; the seconds the caller waited for them, to
+ * *waited. */
 int outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e);
 void outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double *waited);
 
