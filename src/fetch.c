@@ -560,33 +560,35 @@ out:
 }
 
 static int
-known_keys_read(struct store *s, sqlite3_stmt *q, const char *source_id,
-		const struct strlist *keys, struct strlist *fresh, struct strlist *redo,
-		struct err *e)
+known_keys_read(struct store *s, sqlite3_stmt *q, const char *source_id, struct strlist *keys,
+		struct strlist *fresh, struct strlist *redo, struct err *e)
 {
 	for (size_t i = 0; i < keys->n; i++) {
-		int rc;
+		int rc, done;
 
 		sqlite3_bind_text(q, 1, source_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, keys->items[i], -1, SQLITE_STATIC);
 		rc = sqlite3_step(q);
-		if (rc == SQLITE_DONE)
-			strlist_add(fresh, keys->items[i]);
-		else if (rc == SQLITE_ROW && sqlite3_column_int(q, 0) == 0)
-			strlist_add(redo, keys->items[i]);
-		else if (rc != SQLITE_ROW) {
-			sqlite3_reset(q);
-			return store_error(s, e, "cannot read intake");
-		}
+		done = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
 		sqlite3_reset(q);
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+			return store_error(s, e, "cannot read intake");
+		if (rc == SQLITE_DONE) {
+			strlist_add_owned(fresh, keys->items[i]);
+			keys->items[i] = NULL;
+		} else if (!done) {
+			strlist_add_owned(redo, keys->items[i]);
+			keys->items[i] = NULL;
+		}
 	}
 	return 0;
 }
 
 /* Keys of this source the store already holds; their copies were perhaps
- * not marked done (a crash after commit). */
+ * not marked done (a crash after commit). The keys new to the store move
+ * to fresh, those stored but not done to redo (keys keeps the rest). */
 static int
-known_keys(struct store *s, const char *source_id, const struct strlist *keys,
+known_keys(struct store *s, const char *source_id, struct strlist *keys,
 	   struct strlist *fresh, struct strlist *redo, struct err *e)
 {
 	sqlite3_stmt *q = store_prepare(s, "SELECT done FROM intake WHERE source = ? AND key = ?", e);
@@ -863,9 +865,11 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		src_fail(rc, e);
 		goto fail;
 	}
-	if (known_keys(s, cur->source_id, &keys, &fresh, &redo, e) < 0 ||
-	    settle_unlisted(s, cur->source_id, &keys, e) < 0)
+	if (settle_unlisted(s, cur->source_id, &keys, e) < 0 ||
+	    known_keys(s, cur->source_id, &keys, &fresh, &redo, e) < 0)
 		goto fail;
+	/* Its strings went to fresh and redo: a backlog is held once. */
+	strlist_release(&keys);
 
 	/* From here on the source belongs to its thread. Each round, one
 	 * transaction stages next (fetched during the last round) and stores

@@ -14,11 +14,19 @@
 /* A mail larger than this is left in the Maildir and reported. */
 #define MAILDIR_MAX_MESSAGE ((size_t)256 * 1024 * 1024)
 
+/* One per unseen message: a large backlog is many of them, so no more
+ * than needed is kept. */
 struct md_entry {
 	char *key;
-	char *sub;  /* "new" or "cur" */
-	char *name; /* the file name in sub */
+	const char *sub; /* "new" or "cur" (static) */
+	char *name;      /* the file name in sub, or NULL when it is the key */
 };
+
+static const char *
+entry_name(const struct md_entry *me)
+{
+	return me->name ? me->name : me->key;
+}
 
 struct source {
 	const struct config *cfg;
@@ -47,7 +55,6 @@ clear_entries(struct source *src)
 {
 	for (size_t i = 0; i < src->n; i++) {
 		free(src->entries[i].key);
-		free(src->entries[i].sub);
 		free(src->entries[i].name);
 	}
 	src->n = 0;
@@ -121,8 +128,8 @@ scan(struct source *src, const char *sub, struct err *e)
 		}
 		me = &src->entries[src->n++];
 		me->key = xstrndup(de->d_name, strcspn(de->d_name, ":"));
-		me->sub = xstrdup(sub);
-		me->name = xstrdup(de->d_name);
+		me->sub = strcmp(sub, "cur") == 0 ? "cur" : "new";
+		me->name = de->d_name[strlen(me->key)] ? xstrdup(de->d_name) : NULL;
 	}
 	closedir(d);
 	free(dirpath);
@@ -183,7 +190,7 @@ md_fetch(struct source *src, const char *const *keys, size_t n, source_msg_cb cb
 
 		if (!me)
 			continue;
-		path = xasprintf("%s/%s/%s", src->path, me->sub, me->name);
+		path = xasprintf("%s/%s/%s", src->path, me->sub, entry_name(me));
 		r = read_file(path, &b, e);
 		free(path);
 		if (r < 0) {
@@ -286,7 +293,7 @@ md_mark_done(struct source *src, const char *const *keys, size_t n, struct err *
 
 		if (!me)
 			continue;
-		from = xasprintf("%s/%s/%s", src->path, me->sub, me->name);
+		from = xasprintf("%s/%s/%s", src->path, me->sub, entry_name(me));
 		if (after == AFTER_DELETE) {
 			if (unlink(from) < 0 && errno != ENOENT) {
 				err_set(e, EXIT_IOERR, "cannot delete '%s': %s", from, strerror(errno));
@@ -297,8 +304,9 @@ md_mark_done(struct source *src, const char *const *keys, size_t n, struct err *
 		}
 		dir = after == AFTER_MOVE ? xasprintf("%s/cur", dest)
 					  : xasprintf("%s/cur", src->path);
-		name = seen_name(me->name);
-		if (strcmp(me->sub, "cur") != 0 || strcmp(name, me->name) != 0 || after == AFTER_MOVE)
+		name = seen_name(entry_name(me));
+		if (strcmp(me->sub, "cur") != 0 || strcmp(name, entry_name(me)) != 0 ||
+		    after == AFTER_MOVE)
 			if (move_file(from, dir, name, e) < 0 && errno != ENOENT)
 				rc = SRC_BOX_BAD;
 		free(from);
