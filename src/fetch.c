@@ -184,9 +184,10 @@ start_parsing(struct ingest *ing, struct batch *b)
 								   b->rows[i].intake_id);
 }
 
+/* The intake row is stored (or poison); message_id is its message, 0 for a
+ * duplicate. */
 static int
-mark_stored(struct store *s, int64_t intake_id, const struct ingest_result *res, bool poison,
-	    struct err *e)
+mark_stored(struct store *s, int64_t intake_id, int64_t message_id, bool poison, struct err *e)
 {
 	sqlite3_stmt *q = store_prepare(s, "UPDATE intake SET state = ?, message_id = ? "
 					"WHERE id = ?", e);
@@ -194,8 +195,8 @@ mark_stored(struct store *s, int64_t intake_id, const struct ingest_result *res,
 	if (!q)
 		return -1;
 	sqlite3_bind_text(q, 1, poison ? "poison" : "stored", -1, SQLITE_STATIC);
-	if (res->kind != INGEST_DUPLICATE)
-		sqlite3_bind_int64(q, 2, res->message_id);
+	if (message_id > 0)
+		sqlite3_bind_int64(q, 2, message_id);
 	sqlite3_bind_int64(q, 3, intake_id);
 	if (sqlite3_step(q) != SQLITE_DONE) {
 		sqlite3_reset(q);
@@ -271,7 +272,8 @@ process:
 		return -1;
 	count(st, &res);
 	st->last = res;
-	return mark_stored(s, intake_id, &res, poison, e);
+	return mark_stored(s, intake_id, res.kind != INGEST_DUPLICATE ? res.message_id : 0, poison,
+			   e);
 }
 
 /* A row the parser thread has parsed (or is parsing). */
@@ -356,14 +358,9 @@ marks_stored(struct store *s, struct batch *b, struct err *e)
 			n = 0;
 		}
 	}
-	for (size_t k = 0; k < n; k++) {
-		struct ingest_result res = { .kind = rows[k]->message_id > 0 ? INGEST_NEW_TICKET
-									     : INGEST_DUPLICATE,
-					     .message_id = rows[k]->message_id };
-
-		if (mark_stored(s, rows[k]->intake_id, &res, false, e) < 0)
+	for (size_t k = 0; k < n; k++)
+		if (mark_stored(s, rows[k]->intake_id, rows[k]->message_id, false, e) < 0)
 			return -1;
-	}
 	return 0;
 }
 
