@@ -1052,6 +1052,22 @@ notice_record(struct outbound *ob, struct store *s, const struct item *it, struc
 	return 0;
 }
 
+/* Without the composer thread: build and record at once. */
+static int
+queue_ack(struct outbound *ob, struct store *s, const struct ticket *t, const struct message *m,
+	  bool followup, struct ingest_result *tally, struct autolog *log, struct err *e)
+{
+	struct item it;
+	int rc;
+
+	item_init(&it);
+	ack_prepare(ob, t, m, followup, &it);
+	item_build(ob, &ob->rendered, t, m, &it);
+	rc = ack_record(ob, s, &it, log, tally, e);
+	item_release(&it);
+	return rc;
+}
+
 static int
 queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 	     const struct message *m, int64_t quote_of, struct ingest_result *tally,
@@ -1482,20 +1498,10 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 	if (j && (why == AR_YES || notice_due))
 		job_take_message(j, m);
 	if (why == AR_YES) {
-		if (j) {
+		if (j)
 			ack_prepare(ob, t, &j->m, res->kind == INGEST_FOLLOWUP, &j->ack);
-		} else {
-			struct item it;
-
-			item_init(&it);
-			ack_prepare(ob, t, m, res->kind == INGEST_FOLLOWUP, &it);
-			item_build(ob, &ob->rendered, t, m, &it);
-			rc = ack_record(ob, s, &it, &log, res, e);
-			item_release(&it);
-			if (rc < 0)
-				goto out;
-			rc = -1;
-		}
+		else if (queue_ack(ob, s, t, m, res->kind == INGEST_FOLLOWUP, res, &log, e) < 0)
+			goto out;
 	} else {
 		res->acks_suppressed++;
 		if (why == AR_BREAKER) {
