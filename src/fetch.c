@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crashguard.h"
 #include "fetch.h"
 #include "log.h"
@@ -133,20 +134,11 @@ batch_clear(struct batch *b)
 	b->kept = 0;
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Adds the time since *mark to *acc and moves the mark. */
 static void
 lap(double *acc, double *mark)
 {
-	double t = now_s();
+	double t = clock_mono();
 
 	*acc += t - *mark;
 	*mark = t;
@@ -284,7 +276,7 @@ process_parsed_row(struct ingest *ing, struct store *s, struct batch *b, size_t 
 	struct ingest_result res;
 	struct rule_outcome ro;
 	struct message m;
-	double mark = now_s();
+	double mark = clock_mono();
 	int rc;
 
 	rc = parse_ahead_take(b->pa, (size_t)b->rows[i].parsed, &m, &ro, e, INTAKE_PARSE_ALARM);
@@ -369,7 +361,7 @@ static int
 process_rows(struct ingest *ing, struct store *s, struct batch *b, struct fetch_stats *st,
 	     struct err *e)
 {
-	double mark = now_s(), waited = st->times.parse_wait;
+	double mark = clock_mono(), waited = st->times.parse_wait;
 
 	for (size_t i = 0; i < b->n; i++) {
 		int rc;
@@ -703,7 +695,7 @@ src_fail(int rc, struct err *e)
 static int
 stage_batch(struct source_ahead *sa, struct batch *b, struct fetch_stats *st)
 {
-	double mark = now_s();
+	double mark = clock_mono();
 
 	err_clear(&b->ferr);
 	b->frc = source_ahead_collect(sa, stage_cb, b, &b->ferr);
@@ -897,7 +889,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 			if (search_indexer_synced(ix)) {
 				rounds = 0;
 			} else if (rounds >= 2 * WAL_SYNC_ROUNDS) {
-				double w = now_s();
+				double w = clock_mono();
 
 				search_indexer_sync(ix);
 				lap(&st->times.index_wait, &w);
@@ -923,7 +915,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		/* The last batch's copies were marked done meanwhile. If that
 		 * failed (the connection went away), what this round stored is
 		 * still committed: the copies are marked again by the next run. */
-		mark = now_s();
+		mark = clock_mono();
 		merr = (struct err)ERR_INIT;
 		mrc = marked(sa, &marking, &done_keys, st, &merr);
 		lap(&st->times.mark_done, &mark);

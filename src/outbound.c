@@ -10,6 +10,7 @@
 
 #include "autoreply.h"
 #include "buf.h"
+#include "clock.h"
 #include "mimeout.h"
 #include "outbound.h"
 #include "outbox.h"
@@ -1259,15 +1260,6 @@ composer_main(void *arg)
 	return NULL;
 }
 
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Job k built, by the composer, or here when the composer has not started
  * it. */
 static void
@@ -1284,11 +1276,11 @@ pipe_job_ready(struct outbound *ob, uint64_t k)
 		pthread_mutex_lock(&p->mu);
 		j->state = JOB_BUILT;
 	} else if (j->state == JOB_BUILDING) {
-		double t0 = mono_now();
+		double t0 = clock_mono();
 
 		while (j->state != JOB_BUILT)
 			pthread_cond_wait(&p->cond, &p->mu);
-		p->waited += mono_now() - t0;
+		p->waited += clock_mono() - t0;
 	}
 	pthread_mutex_unlock(&p->mu);
 }
