@@ -47,6 +47,7 @@ struct staged {
 	int64_t intake_id;
 	int64_t raw_id;
 	char *key;
+	char *ref;  /* where the source finds it (source.h), or NULL: the key */
 	char *raw;  /* a copy of the bytes, or NULL: read them from the store */
 	size_t len;
 	long parsed; /* its index in the batch's parse_ahead, or -1 */
@@ -54,9 +55,12 @@ struct staged {
 	int64_t message_id; /* then its message (0: a duplicate) */
 };
 
+struct window;
+
 struct batch {
 	struct store *s;
 	const char *source_id;
+	struct window *win; /* the listing's keys being fetched, or NULL */
 	struct staged *rows;
 	size_t n, cap;
 	size_t kept; /* bytes of raw copies held */
@@ -66,6 +70,42 @@ struct batch {
 	int frc;         /* what the source's fetch returned */
 	struct err ferr; /* and why, when it failed */
 };
+
+/* The listing (source.h) waits in the temporary table listed; fetch_run
+ * reads it WINDOW_KEYS keys at a time, so that a backlog of any size is
+ * held in memory only a window at a time. */
+#define WINDOW_KEYS 4096
+
+/* The fresh keys read from the listing and not yet fetched. */
+struct window {
+	char **keys;
+	char **refs;   /* refs[i] is keys[i] (the same string) or where it is */
+	size_t n, cap;
+	size_t off;    /* keys before off were asked for */
+	size_t flight, flight_n; /* the fetch on its way: keys [flight, +n) */
+	size_t cursor; /* where in it the last message was found */
+	char *last_key;   /* the listing was read up to here (by_key)... */
+	int64_t last_seq; /* ...or here (in the source's order) */
+	bool end;         /* ...or to its end */
+};
+
+/* Where the source finds a message it just handed over: the fetch asked
+ * for its key. Sources hand messages over in the order asked (some perhaps
+ * skipped), so the search starts after the last one found. NULL when the
+ * ref is the key. */
+static const char *
+window_ref(struct window *w, const char *key)
+{
+	for (size_t k = 0; w && k < w->flight_n; k++) {
+		size_t i = w->flight + (w->cursor + k) % w->flight_n;
+
+		if (strcmp(w->keys[i], key) == 0) {
+			w->cursor = (i - w->flight + 1) % w->flight_n;
+			return w->refs[i] != w->keys[i] ? w->refs[i] : NULL;
+		}
+	}
+	return NULL;
+}
 
 /* Stages one fetched message: its raw bytes and its intake row. The batch
  * keeps it->raw (the copy the parser thread reads) while under
@@ -98,6 +138,11 @@ stage_cb(void *arg, struct source_item *it)
 		b->rows[b->n].intake_id = sqlite3_column_int64(st, 0);
 		b->rows[b->n].raw_id = raw_id;
 		b->rows[b->n].key = xstrdup(it->key);
+		{
+			const char *ref = window_ref(b->win, it->key);
+
+			b->rows[b->n].ref = ref ? xstrdup(ref) : NULL;
+		}
 		b->rows[b->n].raw = NULL;
 		b->rows[b->n].len = it->len;
 		b->rows[b->n].parsed = -1;
@@ -128,6 +173,7 @@ batch_clear(struct batch *b)
 	parse_ahead_finish(&b->pa);
 	for (size_t i = 0; i < b->n; i++) {
 		free(b->rows[i].key);
+		free(b->rows[i].ref);
 		free(b->rows[i].raw);
 	}
 	b->n = 0;
@@ -549,82 +595,84 @@ out:
 }
 
 static int
-known_keys_read(struct store *s, sqlite3_stmt *q, const char *source_id, struct strlist *keys,
-		struct strlist *fresh, struct strlist *redo, struct err *e)
+src_fail(int rc, struct err *e)
 {
-	for (size_t i = 0; i < keys->n; i++) {
-		int rc, done;
+	if (rc == SRC_CONN_BAD && e->code != EXIT_UNAVAILABLE)
+		e->code = EXIT_TEMPFAIL;
+	else if (rc == SRC_BOX_BAD && !e->code)
+		e->code = EXIT_UNAVAILABLE;
+	return -1;
+}
 
-		sqlite3_bind_text(q, 1, source_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, keys->items[i], -1, SQLITE_STATIC);
-		rc = sqlite3_step(q);
-		done = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
-		sqlite3_reset(q);
-		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-			return store_error(s, e, "cannot read intake");
-		if (rc == SQLITE_DONE) {
-			strlist_add_owned(fresh, keys->items[i]);
-			keys->items[i] = NULL;
-		} else if (!done) {
-			strlist_add_owned(redo, keys->items[i]);
-			keys->items[i] = NULL;
-		}
+struct lister {
+	struct store *s;
+	sqlite3_stmt *insert;
+	struct err *e;
+};
+
+static int
+listed_cb(void *arg, const char *key, const char *where)
+{
+	struct lister *l = arg;
+	int rc;
+
+	sqlite3_bind_text(l->insert, 1, key, -1, SQLITE_STATIC);
+	if (where)
+		sqlite3_bind_text(l->insert, 2, where, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(l->insert, 2);
+	rc = sqlite3_step(l->insert);
+	sqlite3_reset(l->insert);
+	if (rc != SQLITE_DONE) {
+		store_error(l->s, l->e, "cannot keep the mailbox's listing");
+		return 1; /* positive: not one of the backends' SRC_* codes */
 	}
 	return 0;
 }
 
-/* Keys of this source the store already holds; their copies were perhaps
- * not marked done (a crash after commit). The keys new to the store move
- * to fresh, those stored but not done to redo (keys keeps the rest). */
+/* The source's listing, into the temporary table listed (a file of its
+ * own, not the store's, and only its page cache in memory). A key listed
+ * twice (a Maildir file in new/ and cur/) is kept as listed first. Its
+ * transaction takes no lock on the store: the listing can take long. */
 static int
-known_keys(struct store *s, const char *source_id, struct strlist *keys,
-	   struct strlist *fresh, struct strlist *redo, struct err *e)
+list_keys(const struct source_ops *ops, struct source *src, struct store *s, struct err *e)
 {
-	sqlite3_stmt *q = store_prepare(s, "SELECT done FROM intake WHERE source = ? AND key = ?", e);
-	int rc = 0;
+	struct lister l = { s, NULL, e };
+	int rc;
 
-	if (!q)
-		return -1;
-	/* One read transaction for all the lookups, not one (two lock calls)
-	 * per key. */
 	if (store_exec(s, "BEGIN", e) < 0)
 		return -1;
-	rc = known_keys_read(s, q, source_id, keys, fresh, redo, e);
-	if (rc == 0)
-		rc = store_exec(s, "COMMIT", e);
-	if (rc < 0)
+	if (store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS listed (key TEXT PRIMARY KEY, loc TEXT);"
+		       "DELETE FROM temp.listed", e) < 0 ||
+	    !(l.insert = store_prepare(s, "INSERT OR IGNORE INTO temp.listed (key, loc) "
+				       "VALUES (?, ?)", e))) {
 		store_rollback(s);
-	return rc;
+		return -1;
+	}
+	rc = ops->list(src, listed_cb, &l, e);
+	if (rc != SRC_OK) {
+		store_rollback(s);
+		return rc > 0 ? -1 : src_fail(rc, e);
+	}
+	if (store_exec(s, "COMMIT", e) < 0) {
+		store_rollback(s);
+		return -1;
+	}
+	return 0;
 }
 
 /* Stored messages the source no longer lists were marked done by a run that
  * was stopped before it could record it (or were taken away by hand): either
  * way nothing is left to do for them. */
 static int
-settle_unlisted(struct store *s, const char *source_id, const struct strlist *keys,
-		struct err *e)
+settle_unlisted(struct store *s, const char *source_id, struct err *e)
 {
 	sqlite3_stmt *q;
 
 	if (store_begin(s, e) < 0)
 		return -1;
-	if (store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS listed (key TEXT PRIMARY KEY);"
-		       "DELETE FROM listed", e) < 0)
-		goto fail;
-	for (size_t i = 0; i < keys->n; i++) {
-		q = store_prepare(s, "INSERT OR IGNORE INTO listed (key) VALUES (?)", e);
-		if (!q)
-			goto fail;
-		sqlite3_bind_text(q, 1, keys->items[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(q) != SQLITE_DONE) {
-			sqlite3_reset(q);
-			store_error(s, e, "cannot list keys");
-			goto fail;
-		}
-		sqlite3_reset(q);
-	}
 	q = store_prepare(s, "UPDATE intake SET done = 1 WHERE source = ? AND done = 0 "
-			  "AND state <> 'pending' AND key NOT IN (SELECT key FROM listed)", e);
+			  "AND state <> 'pending' AND key NOT IN (SELECT key FROM temp.listed)", e);
 	if (!q)
 		goto fail;
 	sqlite3_bind_text(q, 1, source_id, -1, SQLITE_STATIC);
@@ -638,6 +686,144 @@ settle_unlisted(struct store *s, const char *source_id, const struct strlist *ke
 fail:
 	store_rollback(s);
 	return -1;
+}
+
+/* The keys of listed this source has not given the store yet; for the
+ * progress report. */
+static int
+count_fresh(struct store *s, const char *source_id, size_t *n, struct err *e)
+{
+	sqlite3_stmt *q = store_prepare(s, "SELECT count(*) FROM temp.listed l WHERE NOT EXISTS "
+					"(SELECT 1 FROM intake i WHERE i.source = ? AND i.key = l.key)",
+					e);
+
+	if (!q)
+		return -1;
+	sqlite3_bind_text(q, 1, source_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return store_error(s, e, "cannot read the mailbox's listing");
+	}
+	*n = (size_t)sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return 0;
+}
+
+/* Messages whose source copies are to be marked done: their keys, for the
+ * store, and their refs, for the source. */
+struct marks {
+	struct strlist keys, refs;
+};
+
+#define MARKS_INIT { STRLIST_INIT, STRLIST_INIT }
+
+static void
+marks_add(struct marks *m, const char *key, const char *ref)
+{
+	strlist_add(&m->keys, key);
+	strlist_add(&m->refs, ref ? ref : key);
+}
+
+static void
+marks_release(struct marks *m)
+{
+	strlist_release(&m->keys);
+	strlist_release(&m->refs);
+}
+
+static void
+window_add(struct window *w, const char *key, const char *loc)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 256;
+		w->keys = xreallocarray(w->keys, w->cap, sizeof(*w->keys));
+		w->refs = xreallocarray(w->refs, w->cap, sizeof(*w->refs));
+	}
+	w->keys[w->n] = xstrdup(key);
+	w->refs[w->n] = loc ? xstrdup(loc) : w->keys[w->n];
+	w->n++;
+}
+
+static void
+window_drop(struct window *w, size_t i)
+{
+	if (w->refs[i] != w->keys[i])
+		free(w->refs[i]);
+	free(w->keys[i]);
+}
+
+/* Forgets the keys asked for: their fetch was collected (its rows keep
+ * copies). */
+static void
+window_compact(struct window *w)
+{
+	for (size_t i = 0; i < w->off; i++)
+		window_drop(w, i);
+	memmove(w->keys, w->keys + w->off, (w->n - w->off) * sizeof(*w->keys));
+	memmove(w->refs, w->refs + w->off, (w->n - w->off) * sizeof(*w->refs));
+	w->n -= w->off;
+	w->off = w->flight = w->flight_n = w->cursor = 0;
+}
+
+static void
+window_release(struct window *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		window_drop(w, i);
+	free(w->keys);
+	free(w->refs);
+	free(w->last_key);
+	memset(w, 0, sizeof(*w));
+}
+
+/* Reads the next keys (WINDOW_KEYS) of the listing: those new to the store
+ * join w, those stored but not marked done (a run stopped between its
+ * commit and the marks) join redo, the others are done with. */
+static int
+window_load(struct store *s, const char *source_id, bool by_key, size_t keys, struct window *w,
+	    struct marks *redo, struct err *e)
+{
+	sqlite3_stmt *q = store_prepare(s, by_key
+		? "SELECT l.key, l.loc, i.done, l.rowid FROM temp.listed l LEFT JOIN intake i"
+		  " ON i.source = ?1 AND i.key = l.key WHERE l.key > ?2 ORDER BY l.key LIMIT ?3"
+		: "SELECT l.key, l.loc, i.done, l.rowid FROM temp.listed l LEFT JOIN intake i"
+		  " ON i.source = ?1 AND i.key = l.key WHERE l.rowid > ?2 ORDER BY l.rowid LIMIT ?3",
+		e);
+	size_t read = 0;
+	int rc;
+
+	if (!q)
+		return -1;
+	window_compact(w);
+	sqlite3_bind_text(q, 1, source_id, -1, SQLITE_STATIC);
+	if (by_key)
+		sqlite3_bind_text(q, 2, w->last_key ? w->last_key : "", -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int64(q, 2, w->last_seq);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)keys);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(q, 0);
+		const char *loc = (const char *)sqlite3_column_text(q, 1);
+
+		if (!key)
+			continue;
+		read++;
+		if (sqlite3_column_type(q, 2) == SQLITE_NULL)
+			window_add(w, key, loc);
+		else if (sqlite3_column_int(q, 2) == 0)
+			marks_add(redo, key, loc);
+		w->last_seq = sqlite3_column_int64(q, 3);
+		if (by_key) {
+			free(w->last_key);
+			w->last_key = xstrdup(key);
+		}
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot read the mailbox's listing");
+	if (read < keys)
+		w->end = true;
+	return 0;
 }
 
 /* Records, inside the caller's transaction, that the source copies of
@@ -679,16 +865,6 @@ record_done_now(struct store *s, const char *source_id, struct strlist *keys, st
 	return store_commit(s, e);
 }
 
-static int
-src_fail(int rc, struct err *e)
-{
-	if (rc == SRC_CONN_BAD && e->code != EXIT_UNAVAILABLE)
-		e->code = EXIT_TEMPFAIL;
-	else if (rc == SRC_BOX_BAD && !e->code)
-		e->code = EXIT_UNAVAILABLE;
-	return -1;
-}
-
 /* Stages the messages the source thread fetched for b, inside the open
  * transaction. Source failures are kept in b (handled once b is stored);
  * -1 only for a store error. */
@@ -723,48 +899,98 @@ source_outcome(struct batch *b, struct fetch_stats *st, struct err *e)
 	return src_fail(b->frc, e);
 }
 
-/* Waits for the source thread's mark_done of the keys in marking; on
- * success they move to done_keys, to be recorded in the store. */
+/* Waits for the source thread's mark_done of the messages in marking; on
+ * success their keys move to done_keys, to be recorded in the store. */
 static int
-marked(struct source_ahead *sa, struct strlist *marking, struct strlist *done_keys,
+marked(struct source_ahead *sa, struct marks *marking, struct strlist *done_keys,
        struct fetch_stats *st, struct err *e)
 {
 	int rc;
 
-	if (marking->n == 0)
+	if (marking->keys.n == 0)
 		return 0;
 	rc = source_ahead_marked(sa, e);
 	if (rc != SRC_OK) {
-		strlist_release(marking);
+		marks_release(marking);
 		return src_fail(rc, e);
 	}
-	st->marked_done += (int)marking->n;
-	for (size_t i = 0; i < marking->n; i++)
-		strlist_add(done_keys, marking->items[i]);
-	strlist_release(marking);
+	st->marked_done += (int)marking->keys.n;
+	for (size_t i = 0; i < marking->keys.n; i++) {
+		strlist_add_owned(done_keys, marking->keys.items[i]);
+		marking->keys.items[i] = NULL;
+	}
+	marks_release(marking);
 	return 0;
 }
 
-/* Queues the source thread's mark_done of the keys in marking (empty:
+/* Queues the source thread's mark_done of the messages in marking (empty:
  * nothing); they stay there until marked() has its answer. */
 static void
-mark_ahead(struct source_ahead *sa, const struct strlist *marking)
+mark_ahead(struct source_ahead *sa, const struct marks *marking)
 {
-	if (marking->n)
-		source_ahead_mark_done(sa, (const char *const *)marking->items, marking->n);
+	if (marking->refs.n)
+		source_ahead_mark_done(sa, (const char *const *)marking->refs.items,
+				       marking->refs.n);
 }
 
-/* Queues the fetch of the next batch of fresh keys; how many (0: none
- * left). */
-static size_t
-fetch_ahead(struct source_ahead *sa, const struct strlist *fresh, size_t *off, size_t batch_size)
-{
-	size_t n = fresh->n - *off < batch_size ? fresh->n - *off : batch_size;
+/* What a fetch works through: the listing, a window at a time, and the
+ * stored messages met there whose source copies are still to be marked. */
+struct backlog {
+	struct store *s;
+	const char *source_id;
+	bool by_key;
+	size_t batch_size;
+	size_t window_keys; /* WINDOW_KEYS, but for tests */
+	struct window win;
+	struct marks redo;
+};
 
+/* Queues the fetch of the next batch of fresh keys, reading the listing
+ * further while fewer are left; *ahead is how many (0: none for now, when
+ * the listing is at its end or redo is full; see backlog_done). */
+static int
+fetch_ahead(struct source_ahead *sa, struct backlog *bl, size_t *ahead, struct err *e)
+{
+	struct window *w = &bl->win;
+	size_t n;
+
+	while (w->n - w->off < bl->batch_size && !w->end && bl->redo.keys.n < bl->window_keys)
+		if (window_load(bl->s, bl->source_id, bl->by_key, bl->window_keys, w, &bl->redo,
+				e) < 0)
+			return -1;
+	n = w->n - w->off < bl->batch_size ? w->n - w->off : bl->batch_size;
 	if (n)
-		source_ahead_fetch(sa, (const char *const *)fresh->items + *off, n);
-	*off += n;
-	return n;
+		source_ahead_fetch(sa, (const char *const *)w->refs + w->off, n);
+	w->flight = w->off;
+	w->flight_n = n;
+	w->cursor = 0;
+	w->off += n;
+	*ahead = n;
+	return 0;
+}
+
+/* WINDOW_KEYS, or SECDESK_TEST_WINDOW (a test hook: small windows, so that
+ * a few hundred mails cross many of them). */
+static size_t
+window_keys(void)
+{
+	const char *v = getenv("SECDESK_TEST_WINDOW");
+	unsigned long n = v && *v ? strtoul(v, NULL, 10) : 0;
+
+	return n > 0 && n < WINDOW_KEYS ? (size_t)n : WINDOW_KEYS;
+}
+
+static bool
+backlog_done(const struct backlog *bl)
+{
+	return bl->win.end && bl->win.off == bl->win.n && bl->redo.keys.n == 0;
+}
+
+static void
+backlog_release(struct backlog *bl)
+{
+	window_release(&bl->win);
+	marks_release(&bl->redo);
 }
 
 /* The search index and the WAL checkpoints go to a thread of their own
@@ -829,14 +1055,16 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	  struct fetch_stats *st, struct err *e)
 {
 	const struct source_ops *ops = source_find(cfg->mailbox.conn.url);
-	struct strlist keys = STRLIST_INIT, fresh = STRLIST_INIT, redo = STRLIST_INIT;
-	struct strlist done_keys = STRLIST_INIT, marking = STRLIST_INIT;
-	struct batch pair[2] = { { .s = s, .e = e }, { .s = s, .e = e } };
+	struct strlist done_keys = STRLIST_INIT;
+	struct marks marking = MARKS_INIT;
+	struct backlog bl = { .s = s, .batch_size = (size_t)cfg->mailbox.batch };
+	struct batch pair[2] = { { .s = s, .e = e, .win = &bl.win },
+				 { .s = s, .e = e, .win = &bl.win } };
 	struct batch *cur = &pair[0], *next = &pair[1];
 	struct source_ahead *sa = NULL;
 	struct search_indexer *ix = NULL;
 	struct source *src = NULL;
-	size_t batch_size = (size_t)cfg->mailbox.batch, off = 0, handled = 0, ahead;
+	size_t handled = 0, total = 0, ahead;
 	unsigned rounds = 0; /* since the WAL last started over */
 	int rc;
 
@@ -846,19 +1074,13 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	rc = ops->open(cfg, &src, e);
 	if (rc != SRC_OK)
 		return src_fail(rc, e);
-	pair[0].source_id = pair[1].source_id = ops->id(src);
-	if (intake_recover(ing, s, cur->source_id, st, e) < 0)
+	pair[0].source_id = pair[1].source_id = bl.source_id = ops->id(src);
+	bl.by_key = ops->by_key;
+	bl.window_keys = window_keys();
+	if (intake_recover(ing, s, bl.source_id, st, e) < 0 ||
+	    list_keys(ops, src, s, e) < 0 || settle_unlisted(s, bl.source_id, e) < 0 ||
+	    (progress_fn && count_fresh(s, bl.source_id, &total, e) < 0))
 		goto fail;
-	rc = ops->list(src, &keys, e);
-	if (rc != SRC_OK) {
-		src_fail(rc, e);
-		goto fail;
-	}
-	if (settle_unlisted(s, cur->source_id, &keys, e) < 0 ||
-	    known_keys(s, cur->source_id, &keys, &fresh, &redo, e) < 0)
-		goto fail;
-	/* Its strings went to fresh and redo: a backlog is held once. */
-	strlist_release(&keys);
 
 	/* From here on the source belongs to its thread. Each round, one
 	 * transaction stages next (fetched during the last round) and stores
@@ -868,19 +1090,17 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	sa = source_ahead_start(ops, src);
 	ix = indexer_start(s);
 	pipeline_start(ing, s);
-	for (size_t i = 0; i < redo.n; i++)
-		strlist_add(&marking, redo.items[i]);
-	mark_ahead(sa, &marking);
-	if (marked(sa, &marking, &done_keys, st, e) < 0)
+	if (fetch_ahead(sa, &bl, &ahead, e) < 0)
 		goto fail;
-	ahead = fetch_ahead(sa, &fresh, &off, batch_size);
 	for (;;) {
-		bool more = ahead > 0;
+		size_t asked = ahead; /* the fetch on its way, for next */
+		bool more = asked > 0;
 		struct err merr;
 		double mark;
 		int mrc;
 
-		if (cur->n == 0 && cur->offered == 0 && !more && marking.n == 0)
+		if (cur->n == 0 && cur->offered == 0 && !more && marking.keys.n == 0 &&
+		    backlog_done(&bl))
 			break;
 		/* The WAL starts over only when a write begins with all of it
 		 * checkpointed: now and then, when the indexer has caught up,
@@ -898,15 +1118,15 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		}
 		if (store_begin(s, e) < 0)
 			goto fail;
+		ahead = 0;
 		if (more) {
-			next->offered = ahead;
-			if (stage_batch(sa, next, st) < 0) {
+			next->offered = asked;
+			if (stage_batch(sa, next, st) < 0 ||
+			    ((next->frc == SRC_OK || next->frc == SRC_MSG_BAD) &&
+			     fetch_ahead(sa, &bl, &ahead, e) < 0)) {
 				store_rollback(s);
 				goto fail;
 			}
-			ahead = next->frc == SRC_OK || next->frc == SRC_MSG_BAD
-					? fetch_ahead(sa, &fresh, &off, batch_size)
-					: 0;
 		}
 		if (process_rows(ing, s, cur, st, e) < 0) {
 			store_rollback(s);
@@ -939,12 +1159,21 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (more)
 			start_parsing(ing, next);
 		for (size_t i = 0; i < cur->n; i++)
-			strlist_add(&marking, cur->rows[i].key);
+			marks_add(&marking, cur->rows[i].key, cur->rows[i].ref);
+		for (size_t i = 0; i < bl.redo.keys.n; i++)
+			marks_add(&marking, bl.redo.keys.items[i], bl.redo.refs.items[i]);
+		marks_release(&bl.redo);
+		/* Nothing was on its way (the listing gave only copies to
+		 * mark): read on. Before the marks are queued, since the source
+		 * thread answers in the order asked. */
+		if (!more && (cur->frc == SRC_OK || cur->frc == SRC_MSG_BAD) &&
+		    fetch_ahead(sa, &bl, &ahead, e) < 0)
+			goto fail;
 		mark_ahead(sa, &marking);
 		handled += cur->offered;
 		batch_clear(cur);
 		if (progress_fn && cur->offered)
-			progress_fn(progress_arg, handled, fresh.n);
+			progress_fn(progress_arg, handled, total);
 		if (source_outcome(cur, st, e) < 0)
 			goto fail;
 		cur->offered = 0;
@@ -967,14 +1196,12 @@ out:
 	pipeline_stop(ing, st);
 	indexer_stop(s, &ix);
 	strlist_release(&done_keys);
-	strlist_release(&marking);
+	marks_release(&marking);
 	for (int i = 0; i < 2; i++) {
 		batch_clear(&pair[i]);
 		free(pair[i].rows);
 	}
-	strlist_release(&keys);
-	strlist_release(&fresh);
-	strlist_release(&redo);
+	backlog_release(&bl);
 	ops->close(src);
 	return rc;
 }

@@ -452,7 +452,7 @@ im_id(struct source *src)
  * for a Maildir), else ALL. Cheap even for a large mailbox: sizes are asked
  * for only when a batch is fetched. */
 static int
-im_list(struct source *src, struct strlist *keys, struct err *e)
+im_list(struct source *src, source_key_cb cb, void *arg, struct err *e)
 {
 	struct imap_conn *c = src->c;
 	struct mailimap_search_key *key;
@@ -484,8 +484,13 @@ im_list(struct source *src, struct strlist *keys, struct err *e)
 	mailimap_search_result_free(result);
 	src->n = k;
 	qsort(src->msgs, src->n, sizeof(*src->msgs), msg_cmp);
-	for (size_t i = 0; i < src->n; i++)
-		strlist_add_owned(keys, xasprintf("%u/%u", c->uidvalidity, src->msgs[i].uid));
+	for (size_t i = 0; i < src->n; i++) {
+		char uidkey[32];
+
+		snprintf(uidkey, sizeof(uidkey), "%u/%u", c->uidvalidity, src->msgs[i].uid);
+		if ((r = cb(arg, uidkey, NULL)) != 0)
+			return r;
+	}
 	return SRC_OK;
 }
 

@@ -14,50 +14,37 @@
 /* A mail larger than this is left in the Maildir and reported. */
 #define MAILDIR_MAX_MESSAGE ((size_t)256 * 1024 * 1024)
 
-/* One per unseen message: a large backlog is many of them, so no more
- * than needed is kept. */
-struct md_entry {
-	char *key;
-	const char *sub; /* "new" or "cur" (static) */
-	char *name;      /* the file name in sub, or NULL when it is the key */
-};
-
-static const char *
-entry_name(const struct md_entry *me)
-{
-	return me->name ? me->name : me->key;
-}
-
 struct source {
 	const struct config *cfg;
 	char *path;
 	char *id;
-	struct md_entry *entries; /* sorted by key */
-	size_t n, cap;
 };
 
-static int
-entry_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct md_entry *)a)->key, ((const struct md_entry *)b)->key);
-}
+/* Where a message is, as md_list handed it out: "new/NAME" or "cur/NAME",
+ * or the key alone for the usual new/KEY. Keys hold no '/' (file names
+ * cannot), so the two never mix. */
+struct md_ref {
+	const char *sub; /* "new" or "cur" (static) */
+	const char *name;
+	size_t keylen; /* the key is name[0..keylen) */
+};
 
-static struct md_entry *
-find_entry(struct source *src, const char *key)
+static bool
+parse_ref(const char *ref, struct md_ref *r)
 {
-	struct md_entry k = { .key = (char *)key };
+	const char *slash = strchr(ref, '/');
 
-	return bsearch(&k, src->entries, src->n, sizeof(k), entry_cmp);
-}
-
-static void
-clear_entries(struct source *src)
-{
-	for (size_t i = 0; i < src->n; i++) {
-		free(src->entries[i].key);
-		free(src->entries[i].name);
+	if (!slash) {
+		r->sub = "new";
+		r->name = ref;
+	} else if (slash - ref == 3 && (strncmp(ref, "new", 3) == 0 || strncmp(ref, "cur", 3) == 0)) {
+		r->sub = strncmp(ref, "new", 3) == 0 ? "new" : "cur";
+		r->name = slash + 1;
+	} else {
+		return false;
 	}
-	src->n = 0;
+	r->keylen = strcspn(r->name, ":");
+	return *r->name && !strchr(r->name, '/');
 }
 
 static int
@@ -101,12 +88,16 @@ is_seen(const char *name)
 	return info && strchr(info + 3, 'S');
 }
 
+/* Hands every unseen message of sub to cb; nothing is kept, so a backlog
+ * of any size costs no memory here. */
 static int
-scan(struct source *src, const char *sub, struct err *e)
+scan(struct source *src, const char *sub, source_key_cb cb, void *arg, struct err *e)
 {
 	char *dirpath = xasprintf("%s/%s", src->path, sub);
+	bool cur = strcmp(sub, "cur") == 0;
 	DIR *d = opendir(dirpath);
 	struct dirent *de;
+	int rc = SRC_OK;
 
 	if (!d) {
 		err_set(e, EXIT_UNAVAILABLE, "maildir '%s': cannot read: %s", dirpath,
@@ -114,42 +105,39 @@ scan(struct source *src, const char *sub, struct err *e)
 		free(dirpath);
 		return SRC_BOX_BAD;
 	}
-	while ((de = readdir(d))) {
-		struct md_entry *me;
+	while (rc == SRC_OK && (errno = 0, de = readdir(d))) {
+		char key[sizeof(de->d_name)], where[sizeof(de->d_name) + 4];
+		size_t keylen = strcspn(de->d_name, ":");
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (strcmp(sub, "cur") == 0 && is_seen(de->d_name) &&
-		    src->cfg->mailbox.after != AFTER_KEEP)
+		if (cur && is_seen(de->d_name) && src->cfg->mailbox.after != AFTER_KEEP)
 			continue;
-		if (src->n == src->cap) {
-			src->cap = src->cap ? src->cap * 2 : 256;
-			src->entries = xreallocarray(src->entries, src->cap, sizeof(*src->entries));
+		memcpy(key, de->d_name, keylen);
+		key[keylen] = '\0';
+		if (!cur && !de->d_name[keylen]) {
+			rc = cb(arg, key, NULL);
+			continue;
 		}
-		me = &src->entries[src->n++];
-		me->key = xstrndup(de->d_name, strcspn(de->d_name, ":"));
-		me->sub = strcmp(sub, "cur") == 0 ? "cur" : "new";
-		me->name = de->d_name[strlen(me->key)] ? xstrdup(de->d_name) : NULL;
+		snprintf(where, sizeof(where), "%s/%s", sub, de->d_name);
+		rc = cb(arg, key, where);
+	}
+	if (rc == SRC_OK && errno) {
+		err_set(e, EXIT_UNAVAILABLE, "maildir '%s': cannot read: %s", dirpath,
+			strerror(errno));
+		rc = SRC_BOX_BAD;
 	}
 	closedir(d);
 	free(dirpath);
-	return SRC_OK;
+	return rc;
 }
 
 static int
-md_list(struct source *src, struct strlist *keys, struct err *e)
+md_list(struct source *src, source_key_cb cb, void *arg, struct err *e)
 {
-	int rc;
+	int rc = scan(src, "new", cb, arg, e);
 
-	clear_entries(src);
-	if ((rc = scan(src, "new", e)) != SRC_OK || (rc = scan(src, "cur", e)) != SRC_OK)
-		return rc;
-	if (src->n > 1)
-		qsort(src->entries, src->n, sizeof(*src->entries), entry_cmp);
-	for (size_t i = 0; i < src->n; i++)
-		if (i == 0 || strcmp(src->entries[i].key, src->entries[i - 1].key) != 0)
-			strlist_add(keys, src->entries[i].key);
-	return SRC_OK;
+	return rc != SRC_OK ? rc : scan(src, "cur", cb, arg, e);
 }
 
 static int
@@ -176,7 +164,7 @@ read_file(const char *path, struct buf *b, struct err *e)
 }
 
 static int
-md_fetch(struct source *src, const char *const *keys, size_t n, source_msg_cb cb, void *arg,
+md_fetch(struct source *src, const char *const *refs, size_t n, source_msg_cb cb, void *arg,
 	 struct err *e)
 {
 	struct buf b;
@@ -184,20 +172,22 @@ md_fetch(struct source *src, const char *const *keys, size_t n, source_msg_cb cb
 
 	buf_init(&b, MAILDIR_MAX_MESSAGE);
 	for (size_t i = 0; i < n; i++) {
-		struct md_entry *me = find_entry(src, keys[i]);
-		char *path;
+		struct md_ref ref;
+		char *path, *key;
 		int r;
 
-		if (!me)
+		if (!parse_ref(refs[i], &ref))
 			continue;
-		path = xasprintf("%s/%s/%s", src->path, me->sub, entry_name(me));
+		path = xasprintf("%s/%s/%s", src->path, ref.sub, ref.name);
 		r = read_file(path, &b, e);
 		free(path);
 		if (r < 0) {
 			rc = SRC_MSG_BAD; /* left in place; the others go on */
 			continue;
 		}
-		r = cb(arg, me->key, b.data ? b.data : "", b.len);
+		key = xstrndup(ref.name, ref.keylen);
+		r = cb(arg, key, b.data ? b.data : "", b.len);
+		free(key);
 		if (r != 0) {
 			rc = r;
 			break;
@@ -262,7 +252,7 @@ seen_name(const char *name)
 }
 
 static int
-md_mark_done(struct source *src, const char *const *keys, size_t n, struct err *e)
+md_mark_done(struct source *src, const char *const *refs, size_t n, struct err *e)
 {
 	enum after_mode after = src->cfg->mailbox.after;
 	char *dest = NULL;
@@ -288,12 +278,12 @@ md_mark_done(struct source *src, const char *const *keys, size_t n, struct err *
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct md_entry *me = find_entry(src, keys[i]);
+		struct md_ref ref;
 		char *from, *dir, *name;
 
-		if (!me)
+		if (!parse_ref(refs[i], &ref))
 			continue;
-		from = xasprintf("%s/%s/%s", src->path, me->sub, entry_name(me));
+		from = xasprintf("%s/%s/%s", src->path, ref.sub, ref.name);
 		if (after == AFTER_DELETE) {
 			if (unlink(from) < 0 && errno != ENOENT) {
 				err_set(e, EXIT_IOERR, "cannot delete '%s': %s", from, strerror(errno));
@@ -304,8 +294,8 @@ md_mark_done(struct source *src, const char *const *keys, size_t n, struct err *
 		}
 		dir = after == AFTER_MOVE ? xasprintf("%s/cur", dest)
 					  : xasprintf("%s/cur", src->path);
-		name = seen_name(entry_name(me));
-		if (strcmp(me->sub, "cur") != 0 || strcmp(name, entry_name(me)) != 0 ||
+		name = seen_name(ref.name);
+		if (strcmp(ref.sub, "cur") != 0 || strcmp(name, ref.name) != 0 ||
 		    after == AFTER_MOVE)
 			if (move_file(from, dir, name, e) < 0 && errno != ENOENT)
 				rc = SRC_BOX_BAD;
@@ -331,8 +321,6 @@ md_close(struct source *src)
 {
 	if (!src)
 		return;
-	clear_entries(src);
-	free(src->entries);
 	free(src->path);
 	free(src->id);
 	free(src);
@@ -346,4 +334,5 @@ const struct source_ops source_maildir_ops = {
 	.fetch = md_fetch,
 	.mark_done = md_mark_done,
 	.close = md_close,
+	.by_key = true,
 };

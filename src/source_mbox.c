@@ -318,7 +318,7 @@ scan(struct source *s, struct err *e)
 }
 
 static int
-mb_list(struct source *s, struct strlist *keys, struct err *e)
+mb_list(struct source *s, source_key_cb cb, void *arg, struct err *e)
 {
 	int rc = scan(s, e);
 
@@ -327,7 +327,8 @@ mb_list(struct source *s, struct strlist *keys, struct err *e)
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->msgs[i].seen && s->cfg->mailbox.after == AFTER_SEEN)
 			continue;
-		strlist_add(keys, s->msgs[i].key);
+		if ((rc = cb(arg, s->msgs[i].key, NULL)) != 0)
+			return rc;
 	}
 	return SRC_OK;
 }

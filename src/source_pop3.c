@@ -267,7 +267,16 @@ hash_key(const char *raw, size_t len)
 }
 
 static int
-po_list(struct source *s, struct strlist *keys, struct err *e)
+ignore_key(void *arg, const char *key, const char *where)
+{
+	(void)arg;
+	(void)key;
+	(void)where;
+	return 0;
+}
+
+static int
+po_list(struct source *s, source_key_cb cb, void *arg, struct err *e)
 {
 	carray *tab = NULL;
 	int r;
@@ -304,9 +313,14 @@ po_list(struct source *s, struct strlist *keys, struct err *e)
 		s->n++;
 	}
 	qsort(s->msgs, s->n, sizeof(*s->msgs), msg_cmp);
-	for (size_t i = 0; i < s->n; i++)
-		if (i == 0 || strcmp(s->msgs[i].key, s->msgs[i - 1].key) != 0)
-			strlist_add(keys, s->msgs[i].key);
+	for (size_t i = 0; i < s->n; i++) {
+		int rc;
+
+		if (i > 0 && strcmp(s->msgs[i].key, s->msgs[i - 1].key) == 0)
+			continue;
+		if ((rc = cb(arg, s->msgs[i].key, NULL)) != 0)
+			return rc;
+	}
 	return SRC_OK;
 }
 
@@ -373,7 +387,6 @@ po_fetch(struct source *s, const char *const *keys, size_t n, source_msg_cb cb, 
 static int
 po_mark_done(struct source *s, const char *const *keys, size_t n, struct err *e)
 {
-	struct strlist again = STRLIST_INIT;
 	size_t deleted = 0;
 	int rc;
 
@@ -401,9 +414,9 @@ po_mark_done(struct source *s, const char *const *keys, size_t n, struct err *e)
 	s->pop = NULL;
 	if ((rc = session_start(s, e)) != SRC_OK)
 		return rc;
-	rc = po_list(s, &again, e);
-	strlist_release(&again);
-	return rc;
+	/* The new session numbers the messages anew: list them again, for
+	 * the table alone. */
+	return po_list(s, ignore_key, NULL, e);
 }
 
 const struct source_ops source_pop3s_ops = {

@@ -86,26 +86,29 @@ static int
 check_server(struct cli_ctx *ctx, const struct source_ops *ops, struct source *src,
 	     long *missing, json_t *list, struct err *e)
 {
-	struct strlist keys = STRLIST_INIT, unknown = STRLIST_INIT, stored = STRLIST_INIT;
-	struct strlist seen = STRLIST_INIT;
+	struct strlist keys = STRLIST_INIT, refs = STRLIST_INIT, unknown = STRLIST_INIT;
+	struct strlist unknown_refs = STRLIST_INIT, stored = STRLIST_INIT, seen = STRLIST_INIT;
 	struct lookup l = { ctx->store, &stored, e };
 	const char *id = ops->id(src);
 	const char *url = ctx->cfg->mailbox.conn.url;
-	int rc = ops->list(src, &keys, e);
+	int rc = source_list_all(ops, src, &keys, &refs, e);
 
 	for (size_t i = 0; rc == SRC_OK && i < keys.n; i++) {
 		int r = known(ctx->store, "SELECT 1 FROM intake WHERE source = ? AND key = ?", id,
 			      keys.items[i], e);
 
-		if (r < 0)
+		if (r < 0) {
 			rc = -1;
-		else if (r == 0)
+		} else if (r == 0) {
 			strlist_add(&unknown, keys.items[i]);
+			strlist_add(&unknown_refs, refs.items[i]);
+		}
 	}
 	for (size_t off = 0; rc == SRC_OK && off < unknown.n; off += VERIFY_BATCH) {
 		size_t n = unknown.n - off < VERIFY_BATCH ? unknown.n - off : VERIFY_BATCH;
 
-		rc = ops->fetch(src, (const char *const *)unknown.items + off, n, lookup_cb, &l, e);
+		rc = ops->fetch(src, (const char *const *)unknown_refs.items + off, n, lookup_cb,
+				&l, e);
 		if (rc == SRC_MSG_BAD) /* unreadable: it stays listed as missing */
 			rc = SRC_OK;
 	}
@@ -124,7 +127,9 @@ check_server(struct cli_ctx *ctx, const struct source_ops *ops, struct source *s
 		(*missing)++;
 	}
 	strlist_release(&keys);
+	strlist_release(&refs);
 	strlist_release(&unknown);
+	strlist_release(&unknown_refs);
 	strlist_release(&stored);
 	strlist_release(&seen);
 	return rc == SRC_OK ? 0 : -1;

@@ -33,7 +33,7 @@ main(int argc, char **argv)
 	struct err e = ERR_INIT;
 	const struct source_ops *ops = NULL;
 	struct source *src = NULL;
-	struct strlist keys = STRLIST_INIT;
+	struct strlist keys = STRLIST_INIT, refs = STRLIST_INIT;
 	int rc;
 
 	if (argc != 3) {
@@ -50,7 +50,7 @@ main(int argc, char **argv)
 	if ((rc = ops->open(&cfg, &src, &e)) != SRC_OK)
 		goto fail;
 	fprintf(stderr, "source: %s\n", ops->id(src));
-	if ((rc = ops->list(src, &keys, &e)) != SRC_OK)
+	if ((rc = source_list_all(ops, src, &keys, &refs, &e)) != SRC_OK)
 		goto fail;
 	if (strcmp(argv[2], "list") == 0) {
 		for (size_t i = 0; i < keys.n; i++)
@@ -61,20 +61,21 @@ main(int argc, char **argv)
 		for (size_t off = 0; off < keys.n; off += batch) {
 			size_t n = keys.n - off < batch ? keys.n - off : batch;
 
-			rc = ops->fetch(src, (const char *const *)keys.items + off, n, print_cb, NULL,
+			rc = ops->fetch(src, (const char *const *)refs.items + off, n, print_cb, NULL,
 					&e);
 			if (rc != SRC_OK && rc != SRC_MSG_BAD)
 				goto fail;
 			if (rc == SRC_MSG_BAD)
 				fprintf(stderr, "skipped: %s\n", e.msg);
 			if (strcmp(argv[2], "done") == 0 &&
-			    (rc = ops->mark_done(src, (const char *const *)keys.items + off, n, &e)) !=
+			    (rc = ops->mark_done(src, (const char *const *)refs.items + off, n, &e)) !=
 				    SRC_OK)
 				goto fail;
 		}
 	}
 	ops->close(src);
 	strlist_release(&keys);
+	strlist_release(&refs);
 	config_release(&cfg);
 	return fflush(stdout) == 0 ? 0 : EXIT_IOERR;
 fail:
@@ -82,5 +83,6 @@ fail:
 	if (src && ops)
 		ops->close(src);
 	strlist_release(&keys);
+	strlist_release(&refs);
 	return e.code ? e.code : EXIT_SOFTWARE;
 }
