@@ -759,8 +759,10 @@ window_compact(struct window *w)
 {
 	for (size_t i = 0; i < w->off; i++)
 		window_drop(w, i);
-	memmove(w->keys, w->keys + w->off, (w->n - w->off) * sizeof(*w->keys));
-	memmove(w->refs, w->refs + w->off, (w->n - w->off) * sizeof(*w->refs));
+	if (w->n > w->off) {
+		memmove(w->keys, w->keys + w->off, (w->n - w->off) * sizeof(*w->keys));
+		memmove(w->refs, w->refs + w->off, (w->n - w->off) * sizeof(*w->refs));
+	}
 	w->n -= w->off;
 	w->off = w->flight = w->flight_n = w->cursor = 0;
 }
