@@ -1,4 +1,5 @@
-/* walbuf.h - a SQLite VFS shim that coalesces the writes to a WAL file.
+/* walbuf.h - a SQLite VFS shim that coalesces the writes to a WAL file,
+ * and a checkpoint's writes to the database file.
  *
  * SQLite writes every WAL frame with two pwrite() calls (the 24-byte frame
  * header, then the page), so a commit of a few MB is thousands of syscalls,
@@ -18,7 +19,24 @@
  * A flush that fails keeps what it held and returns the error; the next
  * call that could observe the file tries again, and fails as long as the
  * write does. Nothing ever reads the WAL without the frames SQLite was told
- * were written. */
+ * were written. A commit whose frames cannot be written is the exception:
+ * SQLite rolls it back, so what it held is dropped, never to reach the
+ * file (where a crash would make it count). Unlocks always happen.
+ *
+ * A checkpoint copies pages from the WAL into the database file one
+ * pwrite() each, in ascending page order, many of them contiguous. For a
+ * main database file the shim gathers them the same way, but only between
+ * SQLite's SQLITE_FCNTL_CKPT_START and SQLITE_FCNTL_CKPT_DONE, and only
+ * when it knows from the wal-index which write is the copy's last: that
+ * write sends what is held, so a failure is the error of a write SQLite
+ * checks, and the checkpoint fails before it records any frame as copied
+ * (SQLite ignores CKPT_DONE's result, and a checkpoint that does not copy
+ * the whole WAL neither truncates nor syncs the database before it
+ * records the copy). When the last write cannot be known (a reader holds
+ * an older snapshot, or a commit came in as the checkpoint started) the
+ * copy goes straight through. A failed gathered write drops what was held
+ * with the failed checkpoint: the WAL keeps those pages for readers and
+ * for the next checkpoint. */
 #ifndef SECDESK_WALBUF_H
 #define SECDESK_WALBUF_H
 
@@ -38,14 +56,19 @@
  * sqlite3_open_v2(path, &db, flags, WALBUF_VFS). */
 int walbuf_register(void);
 
-/* Counts since the process started, over every WAL file opened through the
+/* Counts since the process started, over every file opened through the
  * VFS: what SQLite asked for and what reached the real file. */
 struct walbuf_stats {
 	uint64_t writes_in;  /* xWrite calls on WAL files from SQLite */
 	uint64_t writes_out; /* xWrite calls on the real WAL files */
 	uint64_t bytes_in;   /* bytes in writes_in */
-	uint64_t flushes;    /* buffers written (each one of writes_out) */
+	uint64_t flushes;    /* buffers written (WAL and database files) */
 	uint64_t held;       /* bytes in buffers now, not yet written */
+	uint64_t ckpt_writes_in;  /* xWrite calls from checkpoints' copies on database files */
+	uint64_t ckpt_writes_out; /* xWrite calls on the real database files for them */
+	uint64_t ckpt_gathered;   /* copies whose writes were gathered */
+	uint64_t ckpt_direct;     /* copies written page by page (last write not known) */
+	uint64_t ckpt_late;       /* copies that ended with pages held (interrupted) */
 };
 
 void walbuf_stats(struct walbuf_stats *out);

@@ -1,4 +1,5 @@
-/* The VFS shim of walbuf.h: WAL appends gathered into one write. */
+/* The VFS shim of walbuf.h: WAL appends, and a checkpoint's copy into the
+ * database file, gathered into few writes. */
 #include "compat.h"
 
 #include <pthread.h>
@@ -21,6 +22,15 @@ struct walbuf_file {
 	struct walbuf_file *wal;
 	bool buffers;     /* a WAL file paired with its database */
 	bool commit_page; /* the next write completes a commit frame */
+	bool main_db;     /* opened as a main database (SQLITE_OPEN_MAIN_DB) */
+	bool in_ckpt;     /* between a checkpoint's CKPT_START and CKPT_DONE */
+	bool gathers;     /* in_ckpt, and the copy's last write is known */
+	int page_size;    /* while gathers: the database's page size */
+	sqlite3_int64 last_off; /* while gathers: the offset of the copy's last write */
+	/* The wal-index regions SQLite mapped through this database file,
+	 * by region number (NULL: not mapped). */
+	volatile unsigned char **shm;
+	int nshm;
 	unsigned char *buf;
 	sqlite3_int64 start; /* the file offset of buf[0] */
 	size_t len;
@@ -34,7 +44,30 @@ struct walbuf_file {
  * every other frame. */
 #define WAL_FRAME_HDRSIZE 24
 
+/* The wal-index (sqlite.org/walformat.html, "The WAL-Index Format"), in
+ * native byte order, shared by every SQLite version that opens the
+ * database: regions of 32 KiB; the first starts with two copies of the
+ * 48-byte header (mxFrame, the last valid frame, at byte 16; nPage, the
+ * database size in pages, at byte 20; the page size at byte 14, 1 for
+ * 65536), then the checkpoint information (nBackfill, the frames copied,
+ * at byte 96; nBackfillAttempted, the frames a running checkpoint copies,
+ * at byte 128), then the page numbers of the first 4062 frames; every
+ * later region starts with the page numbers of 4096 frames. */
+#define WALIDX_REGION 32768
+#define WALIDX_HDR 48
+#define WALIDX_ISINIT 12
+#define WALIDX_PGSZ 14
+#define WALIDX_MXFRAME 16
+#define WALIDX_NPAGE 20
+#define WALIDX_NBACKFILL 96
+#define WALIDX_ATTEMPTED 128
+#define WALIDX_PGNO_FIRST 136
+#define WALIDX_FRAMES_FIRST 4062
+#define WALIDX_FRAMES 4096
+
 static _Atomic uint64_t stat_writes_in, stat_writes_out, stat_bytes_in, stat_flushes, stat_held;
+static _Atomic uint64_t stat_ckpt_in, stat_ckpt_out, stat_ckpt_gathered, stat_ckpt_direct,
+	stat_ckpt_late;
 
 static void
 count(_Atomic uint64_t *c, uint64_t n)
@@ -42,14 +75,25 @@ count(_Atomic uint64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+static uint64_t
+load(_Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
 void
 walbuf_stats(struct walbuf_stats *out)
 {
-	out->writes_in = atomic_load_explicit(&stat_writes_in, memory_order_relaxed);
-	out->writes_out = atomic_load_explicit(&stat_writes_out, memory_order_relaxed);
-	out->bytes_in = atomic_load_explicit(&stat_bytes_in, memory_order_relaxed);
-	out->flushes = atomic_load_explicit(&stat_flushes, memory_order_relaxed);
-	out->held = atomic_load_explicit(&stat_held, memory_order_relaxed);
+	out->writes_in = load(&stat_writes_in);
+	out->writes_out = load(&stat_writes_out);
+	out->bytes_in = load(&stat_bytes_in);
+	out->flushes = load(&stat_flushes);
+	out->held = load(&stat_held);
+	out->ckpt_writes_in = load(&stat_ckpt_in);
+	out->ckpt_writes_out = load(&stat_ckpt_out);
+	out->ckpt_gathered = load(&stat_ckpt_gathered);
+	out->ckpt_direct = load(&stat_ckpt_direct);
+	out->ckpt_late = load(&stat_ckpt_late);
 }
 
 static struct walbuf_file *
@@ -58,46 +102,74 @@ file_of(sqlite3_file *file)
 	return (struct walbuf_file *)file;
 }
 
-/* Writes out what the WAL file holds. A failed write keeps it all: SQLite
- * was told at xWrite that those frames were written and may read them
- * back later in the same transaction, so they are never dropped. Every
- * call that could see the file tries again first and fails while the
- * write does (a full disk), and goes on once it succeeds. */
+/* Forgets what f holds, unwritten. */
+static void
+drop_held(struct walbuf_file *f)
+{
+	if (f->len > 0)
+		atomic_fetch_sub_explicit(&stat_held, f->len, memory_order_relaxed);
+	f->len = 0;
+}
+
+/* Writes out what f holds. A failed write keeps it all, for the caller to
+ * drop or to keep: SQLite was told at xWrite that it was written, and may
+ * read it back later (the frames of a transaction that spills). */
 static int
-wal_flush(struct walbuf_file *f)
+flush_held(struct walbuf_file *f)
 {
 	int rc;
 
-	f->commit_page = false;
 	if (f->len == 0)
 		return SQLITE_OK;
 	rc = f->real->pMethods->xWrite(f->real, f->buf, (int)f->len, f->start);
-	count(&stat_writes_out, 1);
+	count(f->buffers ? &stat_writes_out : &stat_ckpt_out, 1);
 	if (rc != SQLITE_OK)
 		return rc;
 	count(&stat_flushes, 1);
-	atomic_fetch_sub_explicit(&stat_held, f->len, memory_order_relaxed);
-	f->len = 0;
+	drop_held(f);
 	return SQLITE_OK;
 }
 
-/* Before a call that could see the file or the wal-index: a WAL flushes
- * itself, a database file its WAL. */
+/* Writes out what a file holds, keeping it on failure: every call that
+ * could see the file tries again first and fails while the write does (a
+ * full disk), and goes on once it succeeds. */
+static int
+flush_own(struct walbuf_file *f)
+{
+	f->commit_page = false;
+	return flush_held(f);
+}
+
+/* Before a call that could see the file or the wal-index: a file flushes
+ * itself, a database file its WAL too. */
 static int
 flush_for(struct walbuf_file *f)
 {
-	if (f->buffers)
-		return wal_flush(f);
-	if (f->wal)
-		return wal_flush(f->wal);
-	return SQLITE_OK;
+	int rc = flush_own(f);
+
+	if (rc == SQLITE_OK && f->wal)
+		rc = flush_own(f->wal);
+	return rc;
+}
+
+/* Appends to what f holds; the caller made room. */
+static void
+hold(struct walbuf_file *f, const void *data, size_t n, sqlite3_int64 off)
+{
+	if (!f->buf)
+		f->buf = xmalloc(WALBUF_SIZE);
+	if (f->len == 0)
+		f->start = off;
+	memcpy(f->buf + f->len, data, n);
+	f->len += n;
+	count(&stat_held, n);
 }
 
 static int
 wb_close(sqlite3_file *file)
 {
 	struct walbuf_file *f = file_of(file);
-	int frc = f->buffers ? wal_flush(f) : SQLITE_OK;
+	int frc = flush_own(f);
 	int rc;
 
 	if (f->db)
@@ -106,11 +178,12 @@ wb_close(sqlite3_file *file)
 		f->wal->db = NULL;
 	f->db = f->wal = NULL;
 	f->buffers = false;
-	if (f->len > 0)
-		atomic_fetch_sub_explicit(&stat_held, f->len, memory_order_relaxed);
-	f->len = 0;
+	drop_held(f);
 	free(f->buf);
 	f->buf = NULL;
+	free((void *)f->shm);
+	f->shm = NULL;
+	f->nshm = 0;
 	rc = f->real->pMethods->xClose(f->real);
 	return frc != SQLITE_OK ? frc : rc;
 }
@@ -119,27 +192,20 @@ static int
 wb_read(sqlite3_file *file, void *data, int amt, sqlite3_int64 off)
 {
 	struct walbuf_file *f = file_of(file);
+	int rc = flush_own(f);
 
-	if (f->buffers) {
-		int rc = wal_flush(f);
-
-		if (rc != SQLITE_OK)
-			return rc;
-	}
-	return f->real->pMethods->xRead(f->real, data, amt, off);
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xRead(f->real, data, amt, off);
 }
 
+/* A write to a WAL file that buffers. */
 static int
-wb_write(sqlite3_file *file, const void *data, int amt, sqlite3_int64 off)
+wal_write(struct walbuf_file *f, const void *data, int amt, sqlite3_int64 off)
 {
-	struct walbuf_file *f = file_of(file);
 	size_t n = amt > 0 ? (size_t)amt : 0;
 	const unsigned char *hdr = data;
 	bool commit_page = f->commit_page;
 	int rc;
 
-	if (!f->buffers)
-		return f->real->pMethods->xWrite(f->real, data, amt, off);
 	f->commit_page = false;
 	count(&stat_writes_in, 1);
 	count(&stat_bytes_in, n);
@@ -147,37 +213,102 @@ wb_write(sqlite3_file *file, const void *data, int amt, sqlite3_int64 off)
 	 * frames in place (a page written twice in one transaction) and
 	 * starts over at offset 0 after a checkpoint. */
 	if (f->len > 0 && (off != f->start + (sqlite3_int64)f->len || n > WALBUF_SIZE - f->len)) {
-		rc = wal_flush(f);
+		rc = flush_held(f);
 		if (rc != SQLITE_OK)
-			return rc;
+			goto fail;
 	}
 	if (n == 0 || n > WALBUF_SIZE) {
 		count(&stat_writes_out, 1);
 		return f->real->pMethods->xWrite(f->real, data, amt, off);
 	}
-	if (!f->buf)
-		f->buf = xmalloc(WALBUF_SIZE);
-	if (f->len == 0)
-		f->start = off;
-	memcpy(f->buf + f->len, data, n);
-	f->len += n;
-	count(&stat_held, n);
+	hold(f, data, n, off);
 	/* A commit goes to the file before the call that completes its
 	 * frame returns, so that a failure is this call's error and fails
 	 * the commit, synced or not. Otherwise the first call to see it
 	 * would be the database's xShmBarrier, which has no result, right
 	 * before the wal-index makes the frames visible. */
-	if (commit_page)
-		return wal_flush(f);
+	if (commit_page) {
+		rc = flush_held(f);
+		if (rc != SQLITE_OK)
+			goto fail;
+		return SQLITE_OK;
+	}
 	f->commit_page = n == WAL_FRAME_HDRSIZE && (hdr[4] | hdr[5] | hdr[6] | hdr[7]) != 0;
 	return SQLITE_OK;
+fail:
+	/* A commit that fails is rolled back, and everything held is its
+	 * own (each commit before it was written at its commit frame). Kept,
+	 * its commit frame would reach the file with the next flush, valid,
+	 * and a crash after that would bring back a commit SQLite called
+	 * failed. */
+	if (commit_page)
+		drop_held(f);
+	return rc;
+}
+
+/* A write to a database file during a checkpoint's copy. Each page goes
+ * once, in ascending page order; the pages that follow on are gathered
+ * while the copy's last write is known (ckpt_plan), and that last write
+ * sends them: a failure is the error of a write SQLite checks, and the
+ * checkpoint fails before it records any frame as copied. Anything else
+ * goes straight to the file, after what is held. */
+static int
+ckpt_write(struct walbuf_file *f, const void *data, int amt, sqlite3_int64 off)
+{
+	size_t n = amt > 0 ? (size_t)amt : 0;
+	int rc;
+
+	count(&stat_ckpt_in, 1);
+	if (f->gathers && ((int)n != f->page_size || off % f->page_size != 0 || off > f->last_off))
+		f->gathers = false;
+	if (f->len > 0 &&
+	    (!f->gathers || off != f->start + (sqlite3_int64)f->len || n > WALBUF_SIZE - f->len)) {
+		rc = flush_held(f);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	if (!f->gathers) {
+		count(&stat_ckpt_out, 1);
+		return f->real->pMethods->xWrite(f->real, data, amt, off);
+	}
+	hold(f, data, n, off);
+	if (off < f->last_off)
+		return SQLITE_OK;
+	f->gathers = false;
+	rc = flush_held(f);
+	if (rc != SQLITE_OK)
+		goto fail;
+	return SQLITE_OK;
+fail:
+	/* SQLite stops the copy at this error and records nothing as
+	 * copied: the WAL stays what readers read those pages from, and the
+	 * next checkpoint copies them again. What is held is the copy's own
+	 * (CKPT_START began with nothing held), so it is dropped, as if
+	 * those writes had failed too, and the file is usable at once. */
+	f->gathers = false;
+	drop_held(f);
+	return rc;
+}
+
+static int
+wb_write(sqlite3_file *file, const void *data, int amt, sqlite3_int64 off)
+{
+	struct walbuf_file *f = file_of(file);
+	int rc;
+
+	if (f->buffers)
+		return wal_write(f, data, amt, off);
+	if (f->in_ckpt)
+		return ckpt_write(f, data, amt, off);
+	rc = flush_own(f);
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xWrite(f->real, data, amt, off);
 }
 
 static int
 wb_truncate(sqlite3_file *file, sqlite3_int64 size)
 {
 	struct walbuf_file *f = file_of(file);
-	int rc = f->buffers ? wal_flush(f) : SQLITE_OK;
+	int rc = flush_own(f);
 
 	return rc != SQLITE_OK ? rc : f->real->pMethods->xTruncate(f->real, size);
 }
@@ -195,7 +326,7 @@ static int
 wb_file_size(sqlite3_file *file, sqlite3_int64 *size)
 {
 	struct walbuf_file *f = file_of(file);
-	int rc = f->buffers ? wal_flush(f) : SQLITE_OK;
+	int rc = flush_own(f);
 
 	return rc != SQLITE_OK ? rc : f->real->pMethods->xFileSize(f->real, size);
 }
@@ -213,26 +344,137 @@ static int
 wb_unlock(sqlite3_file *file, int level)
 {
 	struct walbuf_file *f = file_of(file);
-	int rc = flush_for(f);
+	int frc = flush_for(f);
+	int rc;
 
-	return rc != SQLITE_OK ? rc : f->real->pMethods->xUnlock(f->real, level);
+	/* An unlock always happens: SQLite takes the lock as released
+	 * whatever the result, and a lock kept would block everyone else. */
+	rc = f->real->pMethods->xUnlock(f->real, level);
+	return frc != SQLITE_OK ? frc : rc;
 }
 
 static int
 wb_check_reserved_lock(sqlite3_file *file, int *out)
 {
 	struct walbuf_file *f = file_of(file);
-	int rc = f->buffers ? wal_flush(f) : SQLITE_OK;
+	int rc = flush_own(f);
 
 	return rc != SQLITE_OK ? rc : f->real->pMethods->xCheckReservedLock(f->real, out);
+}
+
+/* Reads a 32-bit value of the wal-index. */
+static uint32_t
+widx_u32(volatile const unsigned char *region, size_t at)
+{
+	return *(volatile const uint32_t *)(region + at);
+}
+
+/* The offset of the last write of the copy that is starting, or -1 when
+ * it cannot be known; *page_size is set to the page size.
+ *
+ * SQLite's checkpoint (wal.c, walCheckpoint) copies the frames after
+ * nBackfill up to mxSafeFrame, which it has just stored as
+ * nBackfillAttempted: for each page, in ascending page number, the last
+ * frame of its snapshot of the WAL, skipping a page whose last frame is
+ * past mxSafeFrame or which is past the snapshot's database size. When
+ * the wal-index's mxFrame equals nBackfillAttempted, the snapshot is the
+ * wal-index as it stands (mxFrame only grows while a checkpoint runs),
+ * nothing is skipped for its frame, and the last write is that of the
+ * highest page numbered in frames nBackfill+1 .. mxFrame, no higher than
+ * nPage. Otherwise (a reader holds an older snapshot, or a commit came in
+ * between) the snapshot is not known, and the copy goes straight through.
+ * The checkpointer holds the checkpoint lock, so nBackfill is its own;
+ * frames up to mxFrame and their page numbers no longer change. */
+static sqlite3_int64
+ckpt_plan(struct walbuf_file *f, int *page_size)
+{
+	volatile const unsigned char *r0;
+	unsigned char h1[WALIDX_HDR], h2[WALIDX_HDR];
+	uint32_t mx_frame, n_page, backfill, last = 0;
+	unsigned sz;
+
+	if (!f->main_db || f->nshm < 1 || !f->shm[0])
+		return -1;
+	r0 = f->shm[0];
+	/* The two copies of the header, as SQLite reads them (a writer
+	 * updates the second, then the first): equal, or a commit is under
+	 * way. */
+	for (size_t i = 0; i < WALIDX_HDR; i++)
+		h1[i] = r0[i];
+	atomic_thread_fence(memory_order_seq_cst);
+	for (size_t i = 0; i < WALIDX_HDR; i++)
+		h2[i] = r0[WALIDX_HDR + i];
+	if (memcmp(h1, h2, WALIDX_HDR) != 0 || h1[WALIDX_ISINIT] == 0)
+		return -1;
+	memcpy(&mx_frame, h1 + WALIDX_MXFRAME, 4);
+	memcpy(&n_page, h1 + WALIDX_NPAGE, 4);
+	{
+		uint16_t v;
+
+		memcpy(&v, h1 + WALIDX_PGSZ, 2);
+		sz = (v & 0xfe00u) + ((unsigned)(v & 1u) << 16);
+	}
+	if (sz < 512 || sz > 65536 || (sz & (sz - 1)) != 0)
+		return -1;
+	atomic_thread_fence(memory_order_seq_cst);
+	backfill = widx_u32(r0, WALIDX_NBACKFILL);
+	if (widx_u32(r0, WALIDX_ATTEMPTED) != mx_frame || backfill >= mx_frame)
+		return -1;
+	for (uint32_t fr = backfill + 1; fr <= mx_frame; fr++) {
+		volatile const unsigned char *r;
+		size_t at;
+		uint32_t pg;
+		int region;
+
+		if (fr <= WALIDX_FRAMES_FIRST) {
+			region = 0;
+			at = WALIDX_PGNO_FIRST + 4 * (size_t)(fr - 1);
+		} else {
+			uint32_t k = fr - WALIDX_FRAMES_FIRST - 1;
+
+			region = 1 + (int)(k / WALIDX_FRAMES);
+			at = 4 * (size_t)(k % WALIDX_FRAMES);
+		}
+		/* SQLite maps every region it copies from before CKPT_START. */
+		if (region >= f->nshm || !f->shm[region])
+			return -1;
+		r = f->shm[region];
+		pg = widx_u32(r, at);
+		if (pg <= n_page && pg > last)
+			last = pg;
+	}
+	if (last == 0)
+		return -1;
+	*page_size = (int)sz;
+	return (sqlite3_int64)(last - 1) * sz;
 }
 
 static int
 wb_file_control(sqlite3_file *file, int op, void *arg)
 {
 	struct walbuf_file *f = file_of(file);
-	int rc = f->buffers ? wal_flush(f) : SQLITE_OK;
+	int rc;
 
+	if (op == SQLITE_FCNTL_CKPT_DONE && f->len > 0) {
+		/* Only a copy that stopped early (an interrupt) gets here with
+		 * pages held; SQLite then records nothing as copied. The
+		 * result of this call is not looked at: a failure keeps them,
+		 * for the next call to write or to fail. */
+		count(&stat_ckpt_late, 1);
+	}
+	rc = flush_own(f);
+	if (op == SQLITE_FCNTL_CKPT_START && f->main_db) {
+		f->in_ckpt = true;
+		f->gathers = false;
+		if (rc == SQLITE_OK) {
+			f->last_off = ckpt_plan(f, &f->page_size);
+			f->gathers = f->last_off >= 0;
+		}
+		count(f->gathers ? &stat_ckpt_gathered : &stat_ckpt_direct, 1);
+	} else if (op == SQLITE_FCNTL_CKPT_DONE) {
+		f->in_ckpt = false;
+		f->gathers = false;
+	}
 	return rc != SQLITE_OK ? rc : f->real->pMethods->xFileControl(f->real, op, arg);
 }
 
@@ -256,17 +498,35 @@ static int
 wb_shm_map(sqlite3_file *file, int page, int size, int extend, void volatile **out)
 {
 	struct walbuf_file *f = file_of(file);
+	int rc = f->real->pMethods->xShmMap(f->real, page, size, extend, out);
 
-	return f->real->pMethods->xShmMap(f->real, page, size, extend, out);
+	/* Kept for ckpt_plan, which reads only what SQLite mapped: it never
+	 * maps a wal-index itself (a heap-memory one has no file). */
+	if (rc == SQLITE_OK && *out && size == WALIDX_REGION && page >= 0) {
+		if (page >= f->nshm) {
+			f->shm = xrealloc((void *)f->shm, (size_t)(page + 1) * sizeof(*f->shm));
+			for (int i = f->nshm; i <= page; i++)
+				f->shm[i] = NULL;
+			f->nshm = page + 1;
+		}
+		f->shm[page] = *out;
+	}
+	return rc;
 }
 
 static int
 wb_shm_lock(sqlite3_file *file, int offset, int n, int flags)
 {
 	struct walbuf_file *f = file_of(file);
-	int rc = flush_for(f);
+	int frc = flush_for(f);
+	int rc;
 
-	return rc != SQLITE_OK ? rc : f->real->pMethods->xShmLock(f->real, offset, n, flags);
+	/* An unlock always happens: SQLite ignores its result and goes on
+	 * as if the lock were gone. */
+	if (frc != SQLITE_OK && !(flags & SQLITE_SHM_UNLOCK))
+		return frc;
+	rc = f->real->pMethods->xShmLock(f->real, offset, n, flags);
+	return frc != SQLITE_OK ? frc : rc;
 }
 
 static void
@@ -276,7 +536,7 @@ wb_shm_barrier(sqlite3_file *file)
 
 	/* The wal-index header that makes new frames visible is written
 	 * right after this barrier: the frames must be in the file first.
-	 * A commit's frames are there already (wb_write); this is for a
+	 * A commit's frames are there already (wal_write); this is for a
 	 * WAL written some other way. A failure leaves them held, and the
 	 * next call that can fail says so. */
 	(void)flush_for(f);
@@ -288,6 +548,9 @@ wb_shm_unmap(sqlite3_file *file, int delete_flag)
 {
 	struct walbuf_file *f = file_of(file);
 
+	free((void *)f->shm);
+	f->shm = NULL;
+	f->nshm = 0;
 	return f->real->pMethods->xShmUnmap(f->real, delete_flag);
 }
 
@@ -295,7 +558,13 @@ static int
 wb_fetch(sqlite3_file *file, sqlite3_int64 off, int amt, void **out)
 {
 	struct walbuf_file *f = file_of(file);
+	int rc = flush_own(f);
 
+	/* A mapping shows the file: what is held goes there first. */
+	if (rc != SQLITE_OK) {
+		*out = NULL;
+		return rc;
+	}
 	return f->real->pMethods->xFetch(f->real, off, amt, out);
 }
 
@@ -303,8 +572,12 @@ static int
 wb_unfetch(sqlite3_file *file, sqlite3_int64 off, void *p)
 {
 	struct walbuf_file *f = file_of(file);
+	int frc = flush_own(f);
+	int rc;
 
-	return f->real->pMethods->xUnfetch(f->real, off, p);
+	/* Releasing a page of the mapping always happens. */
+	rc = f->real->pMethods->xUnfetch(f->real, off, p);
+	return frc != SQLITE_OK ? frc : rc;
 }
 
 /* The same methods at each version, so that a wrapped file offers no more
@@ -360,6 +633,7 @@ wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int flags, 
 	v = f->real->pMethods->iVersion;
 	v = v < 1 ? 1 : v > 3 ? 3 : v;
 	f->base.pMethods = &walbuf_methods[v - 1];
+	f->main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;
 	if (rc != SQLITE_OK || !(flags & SQLITE_OPEN_WAL) || !name)
 		return rc;
 	/* Only a WAL whose database file is ours buffers: that file's
