@@ -7,7 +7,11 @@
  *
  * The batches overlap: one transaction stages batch k+1 and stores batch k,
  * so the parser thread works on batch k while k+1 is fetched, and on k+1
- * while k is marked done; one commit per batch. */
+ * while k is marked done; one commit per batch.
+ *
+ * The source's listing goes to a temporary table (on disk, beside the
+ * store's page cache) and is read back a window of WINDOW_KEYS keys at a
+ * time: memory does not grow with the backlog. */
 #include "compat.h"
 
 #include <signal.h>
