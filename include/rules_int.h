@@ -145,6 +145,20 @@ struct ruleset {
 	 * of the text as it goes */
 	uint32_t **hay_keys;
 	size_t *hay_nkeys;
+	/* for each haystack, its words (words[hay_words[h] ..
+	 * hay_words[h+1]-1]), each with its keys in the 4-gram map of a
+	 * message (word_keys[keys .. keys+nkeys-1]), all of which an
+	 * occurrence sets */
+	struct prefilter_word {
+		uint32_t rule;
+		uint32_t lit;
+		uint32_t keys;
+		uint32_t nkeys;
+	} *words;
+	size_t *hay_words;
+	bool *hay_any; /* nhay: it has a word without a key (three bytes, no
+			  word boundary): its words are found by the maps */
+	uint16_t *word_keys;
 	uint32_t *always; /* the rules without words, in order */
 	size_t nalways;
 	struct strlist hdr_names; /* of header tests, haystacks HAY_HEADER + i */
@@ -166,12 +180,17 @@ void litset_release(struct litset *l);
  * matches exactly the letters of its fold (for the tests). */
 void rules_latin_fold(unsigned char *b0, unsigned char *b1);
 bool rules_latin_caseless_safe(unsigned char b0, unsigned char b1);
+/* dst = src with every byte that is no ASCII word character ([A-Za-z0-9_])
+ * made 0, eight at a time: how the prefilter's 4-gram map sees a text (for
+ * the tests). */
+void rules_word_canon(char *dst, const char *src, size_t len);
 /* Computes r->lits from its tests, each word with the haystack of its
  * test's field (header names are added to rs->hdr_names). */
 void rules_prefilter_rule(struct ruleset *rs, struct rule *r);
-/* Builds the trigram index of every rule's words. */
+/* Builds the trigram index of every rule's words and their 4-gram keys. */
 void rules_prefilter_build(struct ruleset *rs);
-/* Frees hay_keys and hay_nkeys. */
+/* Frees hay_keys, hay_nkeys and the words (words, hay_words, hay_any,
+ * word_keys). */
 void rules_prefilter_keys_free(struct ruleset *rs);
 /* Forgets every rule's words: each rule is tried on every message (the
  * reference the prefilter is checked against in tests and bench_rules -c). */

@@ -4,9 +4,11 @@
  * Cost must not grow with the number of rules: each rule's patterns are
  * reduced at load to words a match cannot do without, each with the field
  * its test reads, indexed by field and first trigram. Each field's text is
- * hashed into trigram and 4-gram maps once; only the rules one of whose
- * words occurs in the field its test reads (and those without words) are
- * tried with PCRE2. */
+ * hashed once: a long one (a body) into one map of its 4-grams, which each
+ * word of the field is looked up in; a short one into trigram and 4-gram
+ * maps, which look up only the words that begin with its trigrams. Only
+ * the rules one of whose words occurs in the field its test reads (and
+ * those without words) are tried with PCRE2. */
 #include "compat.h"
 
 #include <strings.h>
@@ -605,6 +607,127 @@ quad_key(unsigned hay, uint32_t x)
 	return ((x + (uint32_t)hay * 0x85ebca6bu) * 0x9e3779b1u) >> (32 - PREFILTER_BITS);
 }
 
+/* A byte as word_map sees it: an ASCII word character as it is, any other
+ * byte (space, punctuation, a byte of a UTF-8 letter, the ends of the
+ * text) 0. The word boundaries of a word then have bytes of their own. */
+static inline unsigned char
+canon_byte(unsigned char b)
+{
+	return ascii_word(b) ? b : 0;
+}
+
+/* canon_byte() of each of the eight bytes of x. */
+static inline uint64_t
+canon8(uint64_t x)
+{
+	const uint64_t hi = 0x8080808080808080ull, one = 0x0101010101010101ull;
+	/* each byte's high bit set: a subtraction borrows from no other */
+	uint64_t b = x | hi, x7 = x & ~hi, m;
+
+	/* per byte, bit 7: >= the range's first byte, <= its last one */
+	m = (b - 'a' * one) & (('z' | 0x80) * one - x7);
+	m |= (b - 'A' * one) & (('Z' | 0x80) * one - x7);
+	m |= (b - '0' * one) & (('9' | 0x80) * one - x7);
+	m |= ~((x7 ^ '_' * one) + 0x7f * one); /* == '_' */
+	m &= ~x & hi;                          /* ASCII only */
+	return x & (m >> 7) * 0xff;
+}
+
+void
+rules_word_canon(char *dst, const char *src, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, src + i, 8);
+		x = canon8(x);
+		memcpy(dst + i, &x, 8);
+	}
+	for (; i < len; i++)
+		dst[i] = (char)canon_byte((unsigned char)src[i]);
+}
+
+/* word_map's hash for a haystack: a multiplier of its own (odd), so that a
+ * position costs one multiplication and no addition. */
+static inline uint32_t
+word_mult(unsigned hay)
+{
+	return (0x9e3779b1u + (uint32_t)hay * 0x6a09e668u) | 1u;
+}
+
+/* The key of four canonical bytes x (load4()) of haystack hay in word_map. */
+static inline uint32_t
+word_key(uint32_t mult, uint32_t x)
+{
+	return (x * mult) >> (32 - PREFILTER_BITS);
+}
+
+/* The canonical bytes of word l, with a 0 before it when it needs a word
+ * boundary there, and one after it likewise: the bytes any occurrence of
+ * it in a haystack has there (canon_byte() of the text, a 0 before the
+ * text and after it), so that each 4-gram of them is there. n is set to
+ * their number; out has room for l->len + 2. */
+static void
+word_canon(const struct lit *l, unsigned char *out, size_t *n)
+{
+	size_t k = 0;
+
+	if (l->flags & LIT_WB_LEFT)
+		out[k++] = 0;
+	for (size_t j = 0; j < l->len; j++)
+		out[k++] = canon_byte((unsigned char)l->lower[j]);
+	if (l->flags & LIT_WB_RIGHT)
+		out[k++] = 0;
+	*n = k;
+}
+
+/* rs->words and their keys, by haystack: the word_key() of each 4-gram of
+ * word_canon(). A word of three bytes with no word boundary has no 4-gram:
+ * the haystack then is left to scan_maps() (hay_any). */
+static void
+words_build(struct ruleset *rs)
+{
+	size_t nwords = 0, nkeys = 0, koff = 0, *fill;
+
+	rs->hay_words = xcalloc(rs->nhay + 1, sizeof(*rs->hay_words));
+	rs->hay_any = xcalloc(rs->nhay, sizeof(*rs->hay_any));
+	for (size_t r = 0; r < rs->nrules; r++)
+		for (size_t k = 0; k < rs->rules[r].lits.n; k++) {
+			const struct lit *l = &rs->rules[r].lits.v[k];
+
+			rs->hay_words[l->hay + 1]++;
+			if (l->len == 3 && !(l->flags & (LIT_WB_LEFT | LIT_WB_RIGHT)))
+				rs->hay_any[l->hay] = true;
+			nwords++;
+			nkeys += l->len - 1;
+		}
+	for (size_t h = 0; h < rs->nhay; h++)
+		rs->hay_words[h + 1] += rs->hay_words[h];
+	rs->words = xcalloc(nwords ? nwords : 1, sizeof(*rs->words));
+	rs->word_keys = xcalloc(nkeys ? nkeys : 1, sizeof(*rs->word_keys));
+	fill = xcalloc(rs->nhay, sizeof(*fill));
+	for (size_t r = 0; r < rs->nrules; r++)
+		for (size_t k = 0; k < rs->rules[r].lits.n; k++) {
+			const struct lit *l = &rs->rules[r].lits.v[k];
+			struct prefilter_word *pw = &rs->words[rs->hay_words[l->hay] + fill[l->hay]++];
+			uint32_t mult = word_mult(l->hay);
+			unsigned char *cw = xmalloc(l->len + 2);
+			size_t n;
+
+			word_canon(l, cw, &n);
+			pw->rule = (uint32_t)r;
+			pw->lit = (uint32_t)k;
+			pw->keys = (uint32_t)koff;
+			for (size_t j = 0; j + 3 < n; j++)
+				rs->word_keys[koff++] = (uint16_t)word_key(mult, load4(cw + j));
+			pw->nkeys = (uint32_t)koff - pw->keys;
+			free(cw);
+		}
+	free(fill);
+}
+
 void
 rules_prefilter_build(struct ruleset *rs)
 {
@@ -657,6 +780,7 @@ rules_prefilter_build(struct ruleset *rs)
 			rs->hay_keys[h][n] = k;
 			rs->hay_nkeys[h] = n + 1;
 		}
+	words_build(rs);
 }
 
 void
@@ -667,8 +791,16 @@ rules_prefilter_keys_free(struct ruleset *rs)
 			free(rs->hay_keys[h]);
 	free(rs->hay_keys);
 	free(rs->hay_nkeys);
+	free(rs->words);
+	free(rs->hay_words);
+	free(rs->hay_any);
+	free(rs->word_keys);
 	rs->hay_keys = NULL;
 	rs->hay_nkeys = NULL;
+	rs->words = NULL;
+	rs->hay_words = NULL;
+	rs->hay_any = NULL;
+	rs->word_keys = NULL;
 }
 
 void
@@ -1147,6 +1279,9 @@ struct haystack {
 	const char *exact; /* NULL: confirm every word in lower */
 	char *lower;
 	size_t len;
+	/* for scan_words(): rules_word_canon() of lower, after a 0 and
+	 * followed by 0s (canon + 1 is lower's first byte); else NULL */
+	unsigned char *canon;
 };
 
 static void
@@ -1169,10 +1304,11 @@ hay_addr(struct buf *b, const struct address *a)
 		hay_add(b, a->name, strlen(a->name));
 }
 
-/* dst = src with ASCII capitals lowercased, eight bytes at a time. True
+/* dst = src with ASCII capitals lowercased, eight bytes at a time, and
+ * canon (unless NULL) = rules_word_canon() of it, in the same pass. True
  * when src holds a byte beyond ASCII. */
 static bool
-lower_ascii(char *dst, const char *src, size_t len)
+lower_ascii(char *dst, char *canon, const char *src, size_t len)
 {
 	size_t i = 0;
 	uint64_t high = 0;
@@ -1189,12 +1325,18 @@ lower_ascii(char *dst, const char *src, size_t len)
 			0x8080808080808080ull;
 		x |= upper >> 2;
 		memcpy(dst + i, &x, 8);
+		if (canon) {
+			x = canon8(x);
+			memcpy(canon + i, &x, 8);
+		}
 	}
 	for (; i < len; i++) {
 		unsigned char ch = (unsigned char)src[i];
 
 		high |= ch;
 		dst[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+		if (canon)
+			canon[i] = (char)canon_byte((unsigned char)dst[i]);
 	}
 	return (high & 0x8080808080808080ull) != 0;
 }
@@ -1252,18 +1394,178 @@ lit_found(const struct haystack *h, const struct lit *l)
  * number of the message (mod 256) that last saw it, so that nothing is
  * cleared between messages but every 255th. A byte map costs fewer
  * instructions a text byte than a bitmap; per thread, as a run may
- * classify on several. */
+ * classify on several. Only scan_maps() uses them. */
 static _Thread_local uint8_t tri_map[PREFILTER_SIZE], quad_map[PREFILTER_SIZE];
 static _Thread_local uint8_t map_gen;
 
+static void
+cand_mark(struct ctx *c, uint32_t rule)
+{
+	c->cand[rule] = 1;
+	c->cands[c->ncands++] = rule;
+}
+
+/* The words of haystack h, by the maps: each trigram of the text set in one
+ * map and each 4-gram in another (both keyed by haystack too); each
+ * trigram seen for the first time looks up the words that begin with it,
+ * and a word whose 4-grams are all set is confirmed with lit_found(). For
+ * a text no longer than the haystack's list of words (a subject, an
+ * address), where looking up each word would cost more than the text, and
+ * for a haystack with a word scan_words() cannot look up. seen holds
+ * len + 1 keys. */
+static void
+scan_maps(struct ctx *c, unsigned h, const struct haystack *hay, uint32_t *seen)
+{
+	const struct ruleset *rs = c->rs;
+	const char *lo = hay->lower;
+	size_t len = hay->len, nseen = 0;
+
+	/* Over the lowercased copy (padded with NULs: each position loads
+	 * four bytes): the trigrams (the index's keys, each looked up once)
+	 * and the 4-grams (to check a longer word before memmem: far fewer of
+	 * a word's 4-grams than of its trigrams turn up apart). The last
+	 * position's 4-gram holds a NUL, which no word has. */
+	if (len > rs->hay_nkeys[h]) {
+		/* A text longer than the list of keys that open words: only
+		 * stores a byte, then the list is looked up (the same keys as
+		 * below: those both in the text and in the index). */
+		for (size_t i = 0; i + 2 < len; i++) {
+			uint32_t x = load4((const unsigned char *)lo + i);
+
+			tri_map[tri_key(h, x)] = c->gen;
+			quad_map[quad_key(h, x)] = c->gen;
+		}
+		for (size_t j = 0; j < rs->hay_nkeys[h]; j++)
+			if (tri_map[rs->hay_keys[h][j]] == c->gen)
+				seen[nseen++] = rs->hay_keys[h][j];
+	} else {
+		for (size_t i = 0; i + 2 < len; i++) {
+			uint32_t x = load4((const unsigned char *)lo + i);
+			uint32_t k = tri_key(h, x);
+			uint32_t k4 = quad_key(h, x);
+
+			quad_map[k4] = c->gen;
+			if (tri_map[k] != c->gen) {
+				tri_map[k] = c->gen;
+				seen[nseen++] = k;
+			}
+		}
+	}
+	for (size_t s = 0; s < nseen; s++) {
+		uint32_t k = seen[s];
+
+		for (uint32_t e = rs->bucket_start[k]; e < rs->bucket_start[k + 1]; e++) {
+			const struct prefilter_ent *ent = &rs->bucket_ent[e];
+			const struct lit *l;
+			const unsigned char *w;
+			bool all = true;
+
+			if (c->cand[ent->rule])
+				continue;
+			l = &rs->rules[ent->rule].lits.v[ent->lit];
+			if (l->hay != h)
+				continue;
+			w = (const unsigned char *)l->lower;
+			for (size_t j = 0; j + 3 < l->len && all; j++) {
+				uint32_t k2 = quad_key(h, load4(w + j));
+
+				all = quad_map[k2] == c->gen;
+			}
+			/* The trigrams can all be there apart ("gen" and "ent" of
+			 * "genomics" and "patients" for "gent"): confirm the word
+			 * itself, which costs far less than a PCRE2 scan. */
+			if (all && lit_found(hay, l))
+				cand_mark(c, ent->rule);
+		}
+	}
+}
+
+/* The 4-grams seen in a message, by word_key(): a byte a key like tri_map
+ * and quad_map. */
+static _Thread_local uint8_t word_map[PREFILTER_SIZE];
+
+/* The words of haystack h, for a text longer than its list of words: each
+ * position of the text stores one byte, the word_key() of the 4-gram of
+ * canonical bytes there (hay->canon: one store where scan_maps() has two,
+ * and the stores bound that loop); then each word of the haystack whose
+ * rule is not yet a candidate has its keys looked up (for most the first
+ * one, its last 4-gram, is absent: many words begin alike), and one that
+ * passes is confirmed by lit_found(), as in scan_maps(). Nothing is
+ * skipped that lit_found() would find: an occurrence that lit_found()
+ * accepts is in the lowercased text (lower_hay()) with the boundaries it
+ * needs, so the canonical bytes there are the word's with a 0 for each
+ * boundary (word_canon()), and each of their 4-grams was stored. */
+static void
+scan_words(struct ctx *c, unsigned h, const struct haystack *hay)
+{
+	const struct ruleset *rs = c->rs;
+	uint32_t mult = word_mult(h);
+	uint8_t gen = c->gen;
+	size_t len = hay->len, i = 0;
+	const unsigned char *cw = hay->canon;
+
+	/* the 4-grams from the one before the text's first byte to the one
+	 * after its last three; two a turn: the loop's own count and test are
+	 * a good part of its work */
+	for (; i + 2 < len; i += 2) {
+		word_map[word_key(mult, load4(cw + i))] = gen;
+		word_map[word_key(mult, load4(cw + i + 1))] = gen;
+	}
+	for (; i + 1 < len; i++)
+		word_map[word_key(mult, load4(cw + i))] = gen;
+	for (size_t w = rs->hay_words[h]; w < rs->hay_words[h + 1]; w++) {
+		const struct prefilter_word *pw = &rs->words[w];
+		const uint16_t *k = rs->word_keys + pw->keys;
+		bool pass = true;
+
+		if (c->cand[pw->rule])
+			continue;
+		for (uint32_t j = pw->nkeys; j-- > 0 && pass;)
+			pass = word_map[k[j]] == gen;
+		if (pass && lit_found(hay, &rs->rules[pw->rule].lits.v[pw->lit]))
+			cand_mark(c, pw->rule);
+	}
+}
+
+/* Fills hay->lower (padded with eight NULs) with the text src lowercased:
+ * ASCII capitals, and the Latin letters latin_fold() folds; and when canon,
+ * hay->canon (the fold changes no byte of it). Sets c->hazard for
+ * fold_hazard(). A byte that opens such a letter folds with the next one
+ * only when that one continues it: in broken UTF-8 ("\xc3" then "É") the
+ * letter is still folded where it stands, as PCRE2 (PCRE2_MATCH_INVALID_UTF)
+ * still finds it, and a word is in the lowercased text wherever it is in
+ * the text as it is. */
+static void
+lower_hay(struct ctx *c, struct haystack *hay, const char *src, size_t len, bool canon)
+{
+	unsigned char *lo;
+
+	hay->lower = xmalloc(len + 8);
+	memset(hay->lower + len, 0, 8);
+	hay->len = len;
+	lo = (unsigned char *)hay->lower;
+	if (canon) {
+		hay->canon = xmalloc(len + 9);
+		hay->canon[0] = 0;
+		memset(hay->canon + 1 + len, 0, 8);
+	}
+	if (!lower_ascii(hay->lower, canon ? (char *)hay->canon + 1 : NULL, src, len))
+		return;
+	if (!c->hazard && fold_hazard(hay->lower, len))
+		c->hazard = true;
+	for (size_t i = 0; i + 1 < len; i++)
+		if (lo[i] >= 0xc3 && lo[i] <= 0xc5 && (lo[i + 1] & 0xc0) == 0x80) {
+			latin_fold(lo + i, lo + i + 1);
+			i++;
+		}
+}
+
 /* Marks in c->cand the rules that may match: one of the words of each must
  * occur in the haystack of its test's field. Each haystack is lowercased,
- * its trigrams set in one map and its 4-grams in another (both keyed by
- * haystack too); each trigram seen for the first time looks up the words
- * that begin with it there, and a word whose 4-grams are all set is
- * confirmed with memmem (and its word boundaries). The cost is the text's
- * length plus the words that nearly occur, whatever the number of rules.
- * A literal in a Received: header wakes no rule that tests the body. */
+ * then its words found by scan_words() (or scan_maps()). The cost is the
+ * text's length plus the positions that open a word, whatever the number
+ * of rules. A literal in a Received: header wakes no rule that tests the
+ * body. */
 static void
 prefilter(struct ctx *c)
 {
@@ -1271,12 +1573,12 @@ prefilter(struct ctx *c)
 	const struct message *m = c->m;
 	struct haystack *hays = xcalloc(rs->nhay, sizeof(*hays));
 	uint32_t *seen = NULL;
-	size_t seen_cap = 0;
 
 	for (unsigned h = 0; h < rs->nhay; h++) {
 		struct buf b;
 		const char *src = NULL;
 		size_t len = 0;
+		bool by_words;
 
 		if (!rs->hay_used[h])
 			continue;
@@ -1329,96 +1631,28 @@ prefilter(struct ctx *c)
 			src = b.data ? b.data : "";
 			len = b.len;
 		}
-		hays[h].lower = xmalloc(len + 4);
-		memset(hays[h].lower + len, 0, 4);
-		hays[h].len = len;
-		if (len + 1 > seen_cap) {
-			seen_cap = len + 1;
-			seen = xreallocarray(seen, seen_cap, sizeof(*seen));
+		/* the text is long enough for scan_words() (it looks up each
+		 * word of the haystack) */
+		by_words = !rs->hay_any[h] && len > rs->hay_words[h + 1] - rs->hay_words[h];
+		lower_hay(c, &hays[h], src, len, by_words);
+		/* With a hazard every rule is tried (rules_apply_trace()):
+		 * which words occur no longer matters. */
+		if (c->hazard) {
+			buf_release(&b);
+			break;
 		}
-		{
-			char *lo = hays[h].lower;
-			size_t nseen = 0;
-
-			if (lower_ascii(lo, src, len)) {
-				if (!c->hazard && fold_hazard(lo, len))
-					c->hazard = true;
-				for (size_t i = 0; i + 1 < len; i++)
-					if ((unsigned char)lo[i] >= 0xc3 && (unsigned char)lo[i] <= 0xc5) {
-						latin_fold((unsigned char *)lo + i,
-							   (unsigned char *)lo + i + 1);
-						i++;
-					}
-			}
-			/* Over the lowercased copy (padded with NULs: each
-			 * position loads four bytes): the trigrams (the index's
-			 * keys, each looked up once) and the 4-grams (to check
-			 * a longer word before memmem: far fewer of a word's
-			 * 4-grams than of its trigrams turn up apart). The last
-			 * position's 4-gram holds a NUL, which no word has. */
-			if (len > rs->hay_nkeys[h]) {
-				/* A text longer than the list of keys that open
-				 * words: only stores a byte, then the list is
-				 * looked up (the same keys as below: those both in
-				 * the text and in the index). */
-				for (size_t i = 0; i + 2 < len; i++) {
-					uint32_t x = load4((const unsigned char *)lo + i);
-
-					tri_map[tri_key(h, x)] = c->gen;
-					quad_map[quad_key(h, x)] = c->gen;
-				}
-				for (size_t j = 0; j < rs->hay_nkeys[h]; j++)
-					if (tri_map[rs->hay_keys[h][j]] == c->gen)
-						seen[nseen++] = rs->hay_keys[h][j];
-			} else {
-				for (size_t i = 0; i + 2 < len; i++) {
-					uint32_t x = load4((const unsigned char *)lo + i);
-					uint32_t k = tri_key(h, x);
-					uint32_t k4 = quad_key(h, x);
-
-					quad_map[k4] = c->gen;
-					if (tri_map[k] != c->gen) {
-						tri_map[k] = c->gen;
-						seen[nseen++] = k;
-					}
-				}
-			}
-			lo[len] = '\0';
-			for (size_t s = 0; s < nseen; s++) {
-				uint32_t k = seen[s];
-
-				for (uint32_t e = rs->bucket_start[k]; e < rs->bucket_start[k + 1]; e++) {
-					const struct prefilter_ent *ent = &rs->bucket_ent[e];
-					const struct lit *l;
-					const unsigned char *w;
-					bool all = true;
-
-					if (c->cand[ent->rule])
-						continue;
-					l = &rs->rules[ent->rule].lits.v[ent->lit];
-					if (l->hay != h)
-						continue;
-					w = (const unsigned char *)l->lower;
-					for (size_t j = 0; j + 3 < l->len && all; j++) {
-						uint32_t k2 = quad_key(h, load4(w + j));
-
-						all = quad_map[k2] == c->gen;
-					}
-					/* The trigrams can all be there apart ("gen" and
-					 * "ent" of "genomics" and "patients" for "gent"):
-					 * confirm the word itself, which costs far less
-					 * than a PCRE2 scan. */
-					if (all && lit_found(&hays[h], l)) {
-						c->cand[ent->rule] = 1;
-						c->cands[c->ncands++] = ent->rule;
-					}
-				}
-			}
+		if (by_words) {
+			scan_words(c, h, &hays[h]);
+		} else {
+			seen = xreallocarray(seen, len + 1, sizeof(*seen));
+			scan_maps(c, h, &hays[h], seen);
 		}
 		buf_release(&b);
 	}
-	for (unsigned h = 0; h < rs->nhay; h++)
+	for (unsigned h = 0; h < rs->nhay; h++) {
 		free(hays[h].lower);
+		free(hays[h].canon);
+	}
 	free(hays);
 	free(seen);
 }
@@ -1493,6 +1727,7 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	if (++map_gen == 0) {
 		memset(tri_map, 0, sizeof(tri_map));
 		memset(quad_map, 0, sizeof(quad_map));
+		memset(word_map, 0, sizeof(word_map));
 		map_gen = 1;
 	}
 	c.gen = map_gen;

@@ -1,0 +1,335 @@
+/* The prefilter's pass over a long text (scan_words() in rules_match.c):
+ * each position stores the key of its 4-gram of canonical bytes (an ASCII
+ * word character as it is, any other byte 0, a 0 before and after the
+ * text), and a word is confirmed only when all the 4-grams of its own
+ * canonical bytes, with a 0 for each word boundary it needs, are there.
+ * A fast path that skipped a real match would change an outcome: every
+ * case here is classified with the prefilter and with every rule tried,
+ * and the two must agree. Cases: a word that opens or closes the field, a
+ * field that is the word and no more, a field shorter than a 4-gram or
+ * than the word, capitals and Latin letters, word boundaries beside
+ * punctuation and UTF-8 letters, text whose UTF-8 is broken (the fold out
+ * of step), three-byte words with and without boundaries, short texts
+ * (the maps) and long ones (the 4-gram pass), random rules over random
+ * long text. */
+#include "compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "rules.h"
+#include "rules_int.h"
+#include "xalloc.h"
+
+#include "unit.h"
+
+static struct address to1 = { (char *)"Partner", (char *)"partner@charite.de" };
+static struct header hdrs[] = {
+	{ (char *)"Received", (char *)"from mx.uni-heidelberg.de by mx.icpermed.example" },
+};
+
+static void
+sample(struct message *m, const char *subject, const char *body)
+{
+	memset(m, 0, sizeof(*m));
+	m->subject = (char *)subject;
+	m->from.name = (char *)"Anna Schmidt";
+	m->from.addr = (char *)"anna@uni-heidelberg.fr";
+	m->sender.name = (char *)"";
+	m->sender.addr = (char *)"";
+	m->reply_to.name = (char *)"";
+	m->reply_to.addr = (char *)"";
+	m->to = &to1;
+	m->nto = 1;
+	m->headers = hdrs;
+	m->nheaders = ARRAY_SIZE(hdrs);
+	m->message_id = (char *)"x@y";
+	m->body = (char *)body;
+}
+
+static void
+write_rules(const char *text)
+{
+	unit_write_file("00-q.rules", "queue secretariat \"Secretariat\" language en\n");
+	unit_write_file("10-t.rules", text);
+}
+
+/* The tags of m with the prefilter (rs) and with every rule tried (all),
+ * which must be the same; returns whether tag "hit" is among them. */
+static bool
+hit_alike(const struct ruleset *rs, const struct ruleset *all, const struct message *m,
+	  const char *what)
+{
+	struct rule_outcome o1, o2;
+	struct err e = ERR_INIT;
+	bool hit;
+
+	rule_outcome_init(&o1);
+	rule_outcome_init(&o2);
+	assert_int_equal(rules_apply(rs, m, NULL, &o1, &e), 0);
+	assert_int_equal(rules_apply(all, m, NULL, &o2, &e), 0);
+	if (o1.errors.n != o2.errors.n)
+		fail_msg("%s: %zu errors with the prefilter, %zu without", what, o1.errors.n,
+			 o2.errors.n);
+	if (o1.tags.n != o2.tags.n) {
+		for (size_t i = 0; i < o2.tags.n; i++)
+			if (!strlist_contains(&o1.tags, o2.tags.items[i]))
+				print_message("# '%s' only without the prefilter\n", o2.tags.items[i]);
+		fail_msg("%s: %zu tags with the prefilter, %zu without (subject '%s', body '%s')",
+			 what, o1.tags.n, o2.tags.n, m->subject, m->body);
+	}
+	for (size_t i = 0; i < o1.tags.n; i++)
+		if (strcmp(o1.tags.items[i], o2.tags.items[i]) != 0)
+			fail_msg("%s: tag '%s' with the prefilter, '%s' without", what,
+				 o1.tags.items[i], o2.tags.items[i]);
+	hit = strlist_contains(&o1.tags, "hit");
+	rule_outcome_release(&o1);
+	rule_outcome_release(&o2);
+	return hit;
+}
+
+/* Rule "t" (tag "hit") when cond, after nfill rules of words that no text
+ * here holds (so that a text is short or long beside the haystack's list
+ * of words: the maps or the 4-gram pass), on one body: must match or not,
+ * alike with and without the prefilter. */
+static void
+run_case(size_t i, const char *cond, size_t nfill, const char *body, bool want)
+{
+	struct buf b = BUF_INIT;
+	struct ruleset *rs = NULL, *all = NULL;
+	struct err e = ERR_INIT;
+	struct message m;
+	char what[64];
+
+	for (size_t k = 0; k < nfill; k++)
+		buf_addf(&b, "rule \"f%zu\"\nwhen body contains \"qqfill%zuzz\"\nthen\ntag f%zu\nend\n", k,
+			 k, k);
+	buf_addf(&b, "rule \"t\"\nwhen %s\nthen\ntag hit\nend\n", cond);
+	write_rules(buf_cstr(&b));
+	if (rules_load(unit_dir, &rs, &e) < 0)
+		fail_msg("case %zu: %s", i, e.msg);
+	assert_int_equal(rules_load(unit_dir, &all, &e), 0);
+	rules_prefilter_disable(all);
+	sample(&m, "Question", body);
+	snprintf(what, sizeof(what), "case %zu (%zu fillers)", i, nfill);
+	if (hit_alike(rs, all, &m, what) != want)
+		fail_msg("case %zu '%s' on '%s' (%zu fillers): expected %s", i, cond, body, nfill,
+			 want ? "a match" : "no match");
+	rules_free(&rs);
+	rules_free(&all);
+	buf_release(&b);
+}
+
+static const struct {
+	const char *cond, *body;
+	bool match;
+} cases[] = {
+	/* a three-byte word with both boundaries: at the start, the end, as
+	 * the whole field, beside punctuation and UTF-8 letters */
+	{ "body matches /\\bnwo\\b/i", "NWO funds the call", true },
+	{ "body matches /\\bnwo\\b/i", "the call is funded by NWO", true },
+	{ "body matches /\\bnwo\\b/i", "nwo", true },
+	{ "body matches /\\bnwo\\b/i", "(NWO).", true },
+	{ "body matches /\\bnwo\\b/i", "«nwo»", true },
+	/* (under Unicode é is a word character: no boundary beside it) */
+	{ "body matches /\\bnwo\\b/i", "énwoé", false },
+	{ "body matches /\\bnwo\\b/i", "é nwo é", true },
+	{ "body matches /\\bnwo\\b/i", "nwox and xnwo and nwo_ and 1nwo", false },
+	{ "body matches /\\bnwo\\b/i", "nw", false },
+	{ "body matches /\\bnwo\\b/i", "", false },
+	/* ... a boundary on one side only */
+	{ "body matches /\\bnwo/i", "xx nwoxx", true },
+	{ "body matches /\\bnwo/i", "xnwo", false },
+	{ "body matches /nwo\\b/i", "xxnwo, yes", true },
+	{ "body matches /nwo\\b/i", "nwox", false },
+	/* ... none: the haystack is left to the maps */
+	{ "body matches /nwo/i", "xnwox", true },
+	{ "body matches /nwo/i", "nw o", false },
+	/* four bytes and more, at the edges of the field */
+	{ "body matches /\\bGent\\b/", "Gent", true },
+	{ "body matches /\\bGent\\b/", "in Gent", true },
+	{ "body matches /\\bGent\\b/", "Gent is a city", true },
+	{ "body matches /\\bGent\\b/", "gent GENT Gentle aGent", false },
+	{ "body matches /\\bGent\\b/i", "GENT", true },
+	{ "body matches /personal/i", "PERSONALISED", true },
+	{ "body matches /personal/i", "persona l", false },
+	{ "body matches /the consortium/i", "The Consortium", true },
+	{ "body matches /the consortium/i", "the-consortium", false },
+	{ "body matches /e-mail/i", "E-MAIL us", true },
+	{ "body matches /e-mail/i", "e mail us", false },
+	/* capitals and Latin letters: the case of a case-sensitive word counts;
+	 * caseless, the Latin letters fold */
+	{ "body matches /Köln/", "KÖLN", false },
+	{ "body matches /Köln/", "in Köln.", true },
+	{ "body matches /köln/i", "IN KÖLN", true },
+	{ "body matches /\\bécole\\b/i", "L'ÉCOLE", true },
+	{ "body matches /Łódź/", "ŁÓDŹ", false },
+	{ "body matches /łódź/i", "ŁÓDŹ", true },
+	{ "body matches /Straße/", "STRASSE", false },
+	/* broken UTF-8 before a letter: the fold pairs bytes out of step */
+	{ "body matches /École/", "x\xc3\xc3\x89" "cole", true },
+	{ "body matches /École/", "\xc3" "École", true },
+	{ "body matches /école/i", "x\xc3\xc3\x89" "COLE", true },
+	{ "body matches /\\bnwo\\b/i", "\xc3 nwo \xc5", true },
+	/* a text too short for a 4-gram or for the word */
+	{ "body matches /abcd/", "abc", false },
+	{ "body matches /abcd/", "a", false },
+	{ "body matches /\\babc\\b/", "ab", false },
+};
+
+static void
+test_edges(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		/* alone (the text longer than the list of words: the 4-gram
+		 * pass) and after fillers (the text shorter: the maps) */
+		run_case(i, cases[i].cond, 0, cases[i].body, cases[i].match);
+		run_case(i, cases[i].cond, 60, cases[i].body, cases[i].match);
+	}
+}
+
+/* The canonical bytes eight at a time are those one at a time, for every
+ * byte at every place of an eight-byte group and in the tail. */
+static void
+test_canon(void **state)
+{
+	char src[256 + 7], dst[256 + 7];
+
+	(void)state;
+	for (size_t shift = 0; shift < 8; shift++) {
+		for (size_t k = 0; k < sizeof(src); k++)
+			src[k] = (char)((k + shift) & 0xff);
+		rules_word_canon(dst, src, sizeof(src));
+		for (size_t k = 0; k < sizeof(src); k++) {
+			unsigned char b = (unsigned char)src[k];
+			bool word = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+				    (b >= '0' && b <= '9') || b == '_';
+
+			if ((unsigned char)dst[k] != (word ? b : 0))
+				fail_msg("byte 0x%02x at %zu: 0x%02x", b, k, (unsigned char)dst[k]);
+		}
+	}
+}
+
+/* ---- random rules over long random text ---- */
+
+static uint32_t seed = 777;
+
+static uint32_t
+rnd(uint32_t n)
+{
+	seed = seed * 1103515245u + 12345u;
+	return (seed >> 8) % n;
+}
+
+static const char *const pool[] = {
+	"pers", "personal", "Gent", "gent", "agent", "Köln", "KÖLN", "Österreich", "deutsch",
+	"call", "Call", "the consortium", "best", "Estonia", "Grüße", "x_y", "a1b", "résumé",
+	"Résumé", "PARIS", "Paris", "pari", "Genova", "geno", "nova", "e-mail", "email", "nwo",
+	"NWO", "fct", "dlr", "iss", "ÉCOLE", "école", "Łódź", "łódź", "Straße", "ab", "abc",
+	"abcd", "research council", "research", "council",
+};
+static const char *const seps[] = { " ", " ", " ", ", ", "\n", "«", "»", "_", "1", "", "é",
+				    "-", ".", "  ", "\xc3", "(", ")" };
+
+static void
+random_pattern(struct buf *b)
+{
+	size_t nbr = 1 + rnd(2);
+
+	for (size_t k = 0; k < nbr; k++) {
+		const char *w = pool[rnd(ARRAY_SIZE(pool))];
+
+		if (k)
+			buf_addch(b, '|');
+		switch (rnd(5)) {
+		case 0:
+			buf_addf(b, "\\b%s\\b", w);
+			break;
+		case 1:
+			buf_addf(b, "\\b%s", w);
+			break;
+		case 2:
+			buf_addf(b, "%s\\b", w);
+			break;
+		default:
+			buf_addstr(b, w);
+			break;
+		}
+	}
+}
+
+/* n pool words between random separators, some in capitals. */
+static char *
+random_text(size_t n)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t k = 0; k < n; k++) {
+		const char *w = pool[rnd(ARRAY_SIZE(pool))];
+
+		buf_addstr(&b, seps[rnd(ARRAY_SIZE(seps))]);
+		if (rnd(4) == 0) {
+			for (const char *q = w; *q; q++)
+				buf_addch(&b, *q >= 'a' && *q <= 'z' ? *q - 32 : *q);
+		} else {
+			buf_addstr(&b, w);
+		}
+	}
+	if (rnd(2))
+		buf_addstr(&b, seps[rnd(ARRAY_SIZE(seps))]);
+	return buf_detach(&b, NULL);
+}
+
+static void
+test_random_long(void **state)
+{
+	static const char *const flags[] = { "", "i" };
+	struct buf rules = BUF_INIT;
+	struct ruleset *rs = NULL, *all = NULL;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	/* few rules, so that most bodies are longer than the list of words */
+	for (size_t r = 0; r < 40; r++) {
+		buf_addf(&rules, "rule \"r%zu\"\nwhen %s matches /", r, rnd(3) ? "body" : "text");
+		random_pattern(&rules);
+		buf_addf(&rules, "/%s\nthen\ntag r%zu\nend\n", flags[rnd(2)], r);
+	}
+	write_rules(buf_cstr(&rules));
+	if (rules_load(unit_dir, &rs, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(rules_load(unit_dir, &all, &e), 0);
+	rules_prefilter_disable(all);
+	for (size_t i = 0; i < 300; i++) {
+		char *subject = random_text(1 + rnd(4)), *body = random_text(1 + rnd(60));
+		struct message m;
+		char what[32];
+
+		sample(&m, subject, body);
+		snprintf(what, sizeof(what), "text %zu", i);
+		(void)hit_alike(rs, all, &m, what);
+		free(subject);
+		free(body);
+	}
+	rules_free(&rs);
+	rules_free(&all);
+	buf_release(&rules);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest t[] = {
+		cmocka_unit_test(test_canon),
+		cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_random_long),
+	};
+
+	return cmocka_run_group_tests(t, unit_dir_setup, unit_dir_teardown);
+}
