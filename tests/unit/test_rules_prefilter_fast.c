@@ -149,6 +149,15 @@ static const struct {
 	/* ... none: the haystack is left to the maps */
 	{ "body matches /nwo/i", "xnwox", true },
 	{ "body matches /nwo/i", "nw o", false },
+	/* a word with boundaries found after places where its bytes are
+	 * there without them, or where only its canonical bytes are */
+	{ "body matches /\\bpers\\b/i", "personalised partners personal pers", true },
+	{ "body matches /\\bpers\\b/i", "personalised partners personal", false },
+	{ "body matches /\\bthe consortium\\b/i", "the_consortium the-consortium, the consortium",
+	  true },
+	{ "body matches /\\bthe consortium\\b/i", "the-consortium the.consortium", false },
+	{ "body matches /\\.lu\\b/", ".lu", true },
+	{ "body matches /\\.lu\\b/", "x.lux .lu_ lu", false },
 	/* four bytes and more, at the edges of the field */
 	{ "body matches /\\bGent\\b/", "Gent", true },
 	{ "body matches /\\bGent\\b/", "in Gent", true },
