@@ -180,9 +180,9 @@ void litset_release(struct litset *l);
  * matches exactly the letters of its fold (for the tests). */
 void rules_latin_fold(unsigned char *b0, unsigned char *b1);
 bool rules_latin_caseless_safe(unsigned char b0, unsigned char b1);
-/* dst = src with every byte that is no ASCII word character ([A-Za-z0-9_])
- * made 0, eight at a time: how the prefilter's 4-gram map sees a text (for
- * the tests). */
+/* dst = src with ASCII capitals lowercased and every byte that is then no
+ * ASCII word character ([a-z0-9_]) made 0, as the prefilter's pass over a
+ * long text makes it, for its 4-gram map (for the tests). */
 void rules_word_canon(char *dst, const char *src, size_t len);
 /* Computes r->lits from its tests, each word with the haystack of its
  * test's field (header names are added to rs->hdr_names). */

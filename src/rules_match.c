@@ -12,6 +12,9 @@
 #include "compat.h"
 
 #include <strings.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "lang.h"
@@ -631,22 +634,6 @@ canon8(uint64_t x)
 	m |= ~((x7 ^ '_' * one) + 0x7f * one); /* == '_' */
 	m &= ~x & hi;                          /* ASCII only */
 	return x & (m >> 7) * 0xff;
-}
-
-void
-rules_word_canon(char *dst, const char *src, size_t len)
-{
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x;
-
-		memcpy(&x, src + i, 8);
-		x = canon8(x);
-		memcpy(dst + i, &x, 8);
-	}
-	for (; i < len; i++)
-		dst[i] = (char)canon_byte((unsigned char)src[i]);
 }
 
 /* word_map's hash for a haystack: a multiplier of its own (odd), so that a
@@ -1304,15 +1291,46 @@ hay_addr(struct buf *b, const struct address *a)
 		hay_add(b, a->name, strlen(a->name));
 }
 
-/* dst = src with ASCII capitals lowercased, eight bytes at a time, and
- * canon (unless NULL) = rules_word_canon() of it, in the same pass. True
- * when src holds a byte beyond ASCII. */
+/* dst = src with ASCII capitals lowercased, and canon (unless NULL) =
+ * canon_byte() of each byte of dst, in the same pass: sixteen bytes at a
+ * time with SSE2 (every x86-64 has it), then eight at a time. True when
+ * src holds a byte beyond ASCII. */
 static bool
 lower_ascii(char *dst, char *canon, const char *src, size_t len)
 {
 	size_t i = 0;
 	uint64_t high = 0;
 
+#if defined(__SSE2__)
+	{
+		/* (signed compares: a byte beyond ASCII is below them all) */
+		const __m128i cap0 = _mm_set1_epi8('A' - 1), cap1 = _mm_set1_epi8('Z' + 1);
+		const __m128i low0 = _mm_set1_epi8('a' - 1), low1 = _mm_set1_epi8('z' + 1);
+		const __m128i dig0 = _mm_set1_epi8('0' - 1), dig1 = _mm_set1_epi8('9' + 1);
+		const __m128i under = _mm_set1_epi8('_'), bit5 = _mm_set1_epi8(0x20);
+		int beyond = 0;
+
+		for (; i + 16 <= len; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(src + i)), word;
+
+			beyond |= _mm_movemask_epi8(v);
+			v = _mm_or_si128(v, _mm_and_si128(_mm_and_si128(_mm_cmpgt_epi8(v, cap0),
+									 _mm_cmplt_epi8(v, cap1)),
+							  bit5));
+			_mm_storeu_si128((__m128i *)(void *)(dst + i), v);
+			if (!canon)
+				continue;
+			/* no capital is left: a-z, 0-9 and _ */
+			word = _mm_or_si128(
+				_mm_and_si128(_mm_cmpgt_epi8(v, low0), _mm_cmplt_epi8(v, low1)),
+				_mm_and_si128(_mm_cmpgt_epi8(v, dig0), _mm_cmplt_epi8(v, dig1)));
+			word = _mm_or_si128(word, _mm_cmpeq_epi8(v, under));
+			_mm_storeu_si128((__m128i *)(void *)(canon + i), _mm_and_si128(v, word));
+		}
+		if (beyond)
+			high = 0x80;
+	}
+#endif
 	for (; i + 8 <= len; i += 8) {
 		uint64_t x, hep, upper;
 
@@ -1339,6 +1357,15 @@ lower_ascii(char *dst, char *canon, const char *src, size_t len)
 			canon[i] = (char)canon_byte((unsigned char)dst[i]);
 	}
 	return (high & 0x8080808080808080ull) != 0;
+}
+
+void
+rules_word_canon(char *dst, const char *src, size_t len)
+{
+	char *lower = xmalloc(len + 1);
+
+	(void)lower_ascii(lower, dst, src, len);
+	free(lower);
 }
 
 /* Caseless under Unicode, 'k' matches KELVIN SIGN (U+212A) and 's' LONG S

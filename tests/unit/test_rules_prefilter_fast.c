@@ -202,25 +202,37 @@ test_edges(void **state)
 	}
 }
 
-/* The canonical bytes eight at a time are those one at a time, for every
- * byte at every place of an eight-byte group and in the tail. */
+/* The canonical bytes sixteen or eight at a time are those one at a
+ * time, for every byte at every place of a group and in the tail, for
+ * every length up to past two groups. */
 static void
 test_canon(void **state)
 {
-	char src[256 + 7], dst[256 + 7];
+	char src[256 + 41], dst[256 + 41];
 
 	(void)state;
-	for (size_t shift = 0; shift < 8; shift++) {
-		for (size_t k = 0; k < sizeof(src); k++)
-			src[k] = (char)((k + shift) & 0xff);
-		rules_word_canon(dst, src, sizeof(src));
-		for (size_t k = 0; k < sizeof(src); k++) {
-			unsigned char b = (unsigned char)src[k];
-			bool word = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
-				    (b >= '0' && b <= '9') || b == '_';
+	for (size_t shift = 0; shift < 16; shift++) {
+		for (size_t len = 0; len <= 40; len++) {
+			size_t n = 256 + len;
 
-			if ((unsigned char)dst[k] != (word ? b : 0))
-				fail_msg("byte 0x%02x at %zu: 0x%02x", b, k, (unsigned char)dst[k]);
+			for (size_t k = 0; k < n; k++)
+				src[k] = (char)((k * 7 + shift) & 0xff);
+			memset(dst, 0x55, sizeof(dst));
+			rules_word_canon(dst, src, n);
+			for (size_t k = 0; k < n; k++) {
+				unsigned char b = (unsigned char)src[k], want;
+
+				if (b >= 'A' && b <= 'Z')
+					b = (unsigned char)(b + 32);
+				want = (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '_'
+					       ? b
+					       : 0;
+				if ((unsigned char)dst[k] != want)
+					fail_msg("byte 0x%02x at %zu of %zu: 0x%02x",
+						 (unsigned char)src[k], k, n, (unsigned char)dst[k]);
+			}
+			if ((unsigned char)dst[n] != 0x55)
+				fail_msg("a byte written past %zu", n);
 		}
 	}
 }
