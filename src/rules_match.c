@@ -671,8 +671,11 @@ word_canon(const struct lit *l, unsigned char *out, size_t *n)
 }
 
 /* rs->words and their keys, by haystack: the word_key() of each 4-gram of
- * word_canon(). A word of three bytes with no word boundary has no 4-gram:
- * the haystack then is left to scan_maps() (hay_any). */
+ * word_canon() with canon_flags() marks, all of which must be there; the
+ * last one's last mark is not known (it tells of the byte after the
+ * word): its two keys, one of which must be there, follow. A word of three
+ * bytes with no word boundary has no 4-gram: the haystack then is left to
+ * scan_maps() (hay_any). */
 static void
 words_build(struct ruleset *rs)
 {
@@ -688,7 +691,7 @@ words_build(struct ruleset *rs)
 			if (l->len == 3 && !(l->flags & (LIT_WB_LEFT | LIT_WB_RIGHT)))
 				rs->hay_any[l->hay] = true;
 			nwords++;
-			nkeys += l->len - 1;
+			nkeys += l->len;
 		}
 	for (size_t h = 0; h < rs->nhay; h++)
 		rs->hay_words[h + 1] += rs->hay_words[h];
@@ -707,9 +710,20 @@ words_build(struct ruleset *rs)
 			pw->rule = (uint32_t)r;
 			pw->lit = (uint32_t)k;
 			pw->keys = (uint32_t)koff;
-			for (size_t j = 0; j + 3 < n; j++)
-				rs->word_keys[koff++] = (uint16_t)word_key(mult, load4(cw + j));
-			pw->nkeys = (uint32_t)koff - pw->keys;
+			if (n >= 4) {
+				/* each byte's bit 7: the next one is a word
+				 * character, as canon_flags() marks a text; the
+				 * last one's next is not the word's */
+				for (size_t j = 0; j + 1 < n; j++)
+					if (cw[j + 1])
+						cw[j] |= 0x80;
+				for (size_t j = 0; j + 4 < n; j++)
+					rs->word_keys[koff++] = (uint16_t)word_key(mult, load4(cw + j));
+				pw->nkeys = (uint32_t)koff - pw->keys;
+				rs->word_keys[koff++] = (uint16_t)word_key(mult, load4(cw + n - 4));
+				cw[n - 1] |= 0x80;
+				rs->word_keys[koff++] = (uint16_t)word_key(mult, load4(cw + n - 4));
+			}
 			free(cw);
 		}
 	free(fill);
@@ -1267,7 +1281,8 @@ struct haystack {
 	char *lower;
 	size_t len;
 	/* for scan_words(): rules_word_canon() of lower, after a 0 and
-	 * followed by 0s (canon + 1 is lower's first byte); else NULL */
+	 * followed by 0s (canon + 1 is lower's first byte), with the marks of
+	 * canon_flags(); else NULL */
 	unsigned char *canon;
 };
 
@@ -1549,9 +1564,52 @@ scan_words(struct ctx *c, unsigned h, const struct haystack *hay)
 			continue;
 		for (uint32_t j = pw->nkeys; j-- > 0 && pass;)
 			pass = word_map[k[j]] == gen;
+		pass = pass && (word_map[k[pw->nkeys]] == gen || word_map[k[pw->nkeys + 1]] == gen);
 		if (pass && lit_found(hay, &rs->rules[pw->rule].lits.v[pw->lit]))
 			cand_mark(c, pw->rule);
 	}
+}
+
+/* Bytes of hay->canon past the text's: its 0 before and after, and what
+ * canon_flags() reads past the end. */
+#define HAY_CANON_PAD 40
+
+/* Sets bit 7 of each canonical byte c[0 .. n-1] whose next byte is a word
+ * character (not 0; c[n] is read): a 4-gram's key then tells whether a word
+ * character follows it too, so that "pers" with a word boundary after it
+ * is not taken for the "pers" of "personalised". In place, left to right:
+ * each byte's next is read before it is changed. */
+static void
+canon_flags(unsigned char *c, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	{
+		const __m128i zero = _mm_setzero_si128(), bit7 = _mm_set1_epi8((char)0x80);
+
+		for (; i + 16 <= n; i += 16) {
+			__m128i cur = _mm_loadu_si128((const __m128i *)(const void *)(c + i));
+			__m128i next = _mm_loadu_si128((const __m128i *)(const void *)(c + i + 1));
+
+			cur = _mm_or_si128(cur, _mm_andnot_si128(_mm_cmpeq_epi8(next, zero), bit7));
+			_mm_storeu_si128((__m128i *)(void *)(c + i), cur);
+		}
+	}
+#endif
+	for (; i + 8 <= n; i += 8) {
+		/* the bytes read are still below 0x80: adding 0x7f sets bit 7
+		 * of those that are not 0, and carries into no other */
+		uint64_t cur, next;
+
+		memcpy(&cur, c + i, 8);
+		memcpy(&next, c + i + 1, 8);
+		cur |= (next + 0x7f7f7f7f7f7f7f7full) & 0x8080808080808080ull;
+		memcpy(c + i, &cur, 8);
+	}
+	for (; i < n; i++)
+		if (c[i + 1])
+			c[i] |= 0x80;
 }
 
 /* Fills hay->lower (padded with eight NULs) with the text src lowercased:
@@ -1566,17 +1624,21 @@ static void
 lower_hay(struct ctx *c, struct haystack *hay, const char *src, size_t len, bool canon)
 {
 	unsigned char *lo;
+	bool high;
 
 	hay->lower = xmalloc(len + 8);
 	memset(hay->lower + len, 0, 8);
 	hay->len = len;
 	lo = (unsigned char *)hay->lower;
 	if (canon) {
-		hay->canon = xmalloc(len + 9);
+		hay->canon = xmalloc(len + HAY_CANON_PAD);
 		hay->canon[0] = 0;
-		memset(hay->canon + 1 + len, 0, 8);
+		memset(hay->canon + 1 + len, 0, HAY_CANON_PAD - 1);
 	}
-	if (!lower_ascii(hay->lower, canon ? (char *)hay->canon + 1 : NULL, src, len))
+	high = lower_ascii(hay->lower, canon ? (char *)hay->canon + 1 : NULL, src, len);
+	if (canon)
+		canon_flags(hay->canon, len + 2);
+	if (!high)
 		return;
 	if (!c->hazard && fold_hazard(hay->lower, len))
 		c->hazard = true;
