@@ -147,8 +147,9 @@ struct ruleset {
 	size_t *hay_nkeys;
 	/* for each haystack, its words (words[hay_words[h] ..
 	 * hay_words[h+1]-1]), each with its keys in the 4-gram map of a
-	 * message (word_keys[keys .. keys+nkeys-1]), all of which an
-	 * occurrence sets */
+	 * message: word_keys[keys .. keys+nkeys-1], all of which an
+	 * occurrence sets, then two more, one of which it sets (see
+	 * words_build() in rules_match.c) */
 	struct prefilter_word {
 		uint32_t rule;
 		uint32_t lit;
