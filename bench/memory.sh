@@ -14,27 +14,12 @@ BIG=${BENCH_MEM_N:-100000}
 SIZE=${BENCH_MEM_SIZE:-2048}
 out=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-membench.XXXXXX")
 trap 'rm -rf "$out"' EXIT
+. "$top/bench/lib.sh"
 
 for n in 10000 "$BIG"; do
 	d=$out/$n
-	mkdir -p "$d/outbox"
+	bench_conf "$d"
 	"$BUILD/bench/gen_mail" "$d/inbox" "$n" "$SIZE" >/dev/null
-	cat >"$d/secdesk.conf" <<CONF
-[desk]
-name = ICPerMed Secretariat
-address = secretariat@icpermed.example
-tag = ICPerMed
-[mailbox]
-url = maildir:inbox
-[store]
-path = secdesk.db
-[send]
-url = dir:outbox
-[rules]
-dir = $top/rules
-[templates]
-dir = $top/templates
-CONF
 	"$SECDESK" -c "$d/secdesk.conf" db init >/dev/null
 	if ! /usr/bin/env time -f '%M %e' -o "$d/time" "$SECDESK" -c "$d/secdesk.conf" fetch \
 		>/dev/null 2>"$d/err"; then

@@ -21,6 +21,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${BUILD:=$top/build}" "${SECDESK:=$BUILD/secdesk}"
+. "$top/bench/lib.sh"
 b=$BUILD/bench/bench_rules
 SIZE=${BENCH_SIZE:-10240}
 M=${RULES_BENCH_MAILS:-1000}
@@ -66,24 +67,8 @@ for set in shipped none; do
 	d=$tmp/desk-$set
 	rules=$top/rules
 	[ "$set" = none ] && rules=$tmp/norules
-	mkdir -p "$d/outbox"
+	bench_conf "$d" "$rules"
 	cp -R "$tmp/e2e" "$d/inbox"
-	cat >"$d/secdesk.conf" <<CONF
-[desk]
-name = ICPerMed Secretariat
-address = secretariat@icpermed.example
-tag = ICPerMed
-[mailbox]
-url = maildir:inbox
-[store]
-path = secdesk.db
-[send]
-url = dir:outbox
-[rules]
-dir = $rules
-[templates]
-dir = $top/templates
-CONF
 	t0=$(now)
 	"$SECDESK" -v -c "$d/secdesk.conf" fetch >/dev/null 2>"$tmp/v-$set"
 	t1=$(now)

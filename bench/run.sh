@@ -24,23 +24,8 @@ bytes=$(du -sb "$out/gen/new" | cut -f1)
 # measured 20% apart minutes apart), so the two are run BENCH_RUNS times,
 # alternating, and compared best to best; every run is shown.
 RUNS=${BENCH_RUNS:-3}
-mkdir -p "$out/desk"
-cat >"$out/desk/secdesk.conf" <<CONF
-[desk]
-name = ICPerMed Secretariat
-address = secretariat@icpermed.example
-tag = ICPerMed
-[mailbox]
-url = maildir:inbox
-[store]
-path = secdesk.db
-[send]
-url = dir:outbox
-[rules]
-dir = $top/rules
-[templates]
-dir = $top/templates
-CONF
+. "$top/bench/lib.sh"
+bench_conf "$out/desk"
 : >"$out/runs"
 i=1
 while [ $i -le "$RUNS" ]; do

@@ -20,22 +20,8 @@ else
 fi
 reuse=false
 [ -n "${BENCH_DIR:-}" ] && [ -s "$out/secdesk.db" ] && [ -f "$out/built-$N" ] && reuse=true
-cat >"$out/secdesk.conf" <<CONF
-[desk]
-name = Bench
-address = secretariat@icpermed.example
-tag = ICPerMed
-[mailbox]
-url = maildir:inbox
-[store]
-path = secdesk.db
-[send]
-url = dir:outbox
-[rules]
-dir = $top/rules
-[templates]
-dir = $top/templates
-CONF
+. "$top/bench/lib.sh"
+bench_conf "$out"
 sd() { "$SECDESK" -c "$out/secdesk.conf" "$@"; }
 if $reuse; then
 	echo "== reusing the store of $N tickets in $out"
