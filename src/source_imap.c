@@ -448,42 +448,96 @@ im_id(struct source *src)
 	return src->id;
 }
 
-/* UIDs by UID SEARCH: UNSEEN for after = seen (a seen message is done, as
- * for a Maildir), else ALL. Cheap even for a large mailbox: sizes are asked
- * for only when a batch is fetched. */
+/* UIDs one UID SEARCH answers at most, about: libetpan holds an answer as
+ * a list of some 56 bytes a UID, beside its text, so a mailbox of a million
+ * messages would cost 60 MB at once. A larger mailbox is searched in spans
+ * of UIDs that each hold about this many. */
+#define IMAP_SEARCH_AT_ONCE 50000
+
+/* IMAP_SEARCH_AT_ONCE, or SECDESK_TEST_IMAP_SEARCH (a test hook: spans in
+ * a small mailbox). */
+static size_t
+search_at_once(void)
+{
+	const char *v = getenv("SECDESK_TEST_IMAP_SEARCH");
+	unsigned long n = v && *v ? strtoul(v, NULL, 10) : 0;
+
+	return n > 0 && n < IMAP_SEARCH_AT_ONCE ? (size_t)n : IMAP_SEARCH_AT_ONCE;
+}
+
+/* UID SEARCH for the UIDs first..last (last 0: "*"), UNSEEN for after =
+ * seen (a seen message is done, as for a Maildir), appended to src->msgs.
+ * "first:*" also matches the last message when its UID is below first:
+ * only UIDs in the span are kept. */
+static int
+search_span(struct source *src, uint32_t first, uint32_t last, size_t *cap, struct err *e)
+{
+	struct imap_conn *c = src->c;
+	struct mailimap_search_key *key = mailimap_search_key_new_multiple_empty();
+	clist *result = NULL;
+	int r;
+
+	mailimap_search_key_multiple_add(key, mailimap_search_key_new_uid(
+						      mailimap_set_new_interval(first, last)));
+	if (c->cfg->mailbox.after == AFTER_SEEN)
+		mailimap_search_key_multiple_add(key, mailimap_search_key_new(
+			MAILIMAP_SEARCH_KEY_UNSEEN, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+			NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL,
+			NULL, NULL, 0, NULL, NULL, NULL));
+	r = mailimap_uid_search(c->imap, NULL, key, &result);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return imap_fail(c, r, "listing the messages", e);
+	for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
+		uint32_t *uid = clist_content(it);
+
+		if (!uid || *uid < first || (last && *uid > last))
+			continue;
+		if (src->n == *cap) {
+			*cap = *cap ? *cap * 2 : 256;
+			src->msgs = xreallocarray(src->msgs, *cap, sizeof(*src->msgs));
+		}
+		src->msgs[src->n++] = (struct imap_msg){ .uid = *uid };
+	}
+	mailimap_search_result_free(result);
+	return SRC_OK;
+}
+
+/* The UIDs, cheap even for a large mailbox: sizes are asked for only when
+ * a batch is fetched. A mailbox of more than IMAP_SEARCH_AT_ONCE messages
+ * is searched in spans up to UIDNEXT, then from UIDNEXT on (what arrived
+ * since the SELECT). */
 static int
 im_list(struct source *src, source_key_cb cb, void *arg, struct err *e)
 {
 	struct imap_conn *c = src->c;
-	struct mailimap_search_key *key;
-	clist *result = NULL;
-	size_t k = 0;
+	struct mailimap_selection_info *sel = c->imap->imap_selection_info;
+	uint32_t next = sel ? sel->sel_uidnext : 0, exists = sel ? sel->sel_exists : 0;
+	size_t at_once = search_at_once(), cap = 0;
 	int r;
 
 	free(src->msgs);
 	src->msgs = NULL;
 	src->n = 0;
-	if (c->cfg->mailbox.after == AFTER_SEEN)
-		key = mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNSEEN, NULL, NULL, NULL, NULL,
-					      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-					      NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL,
-					      0, NULL, NULL, NULL);
-	else
-		key = mailimap_search_key_new_all();
-	r = mailimap_uid_search(c->imap, NULL, key, &result);
-	mailimap_search_key_free(key);
-	if (r != MAILIMAP_NO_ERROR)
-		return imap_fail(c, r, "listing the messages", e);
-	src->msgs = xcalloc((size_t)clist_count(result) + 1, sizeof(*src->msgs));
-	for (clistiter *it = clist_begin(result); it; it = clist_next(it)) {
-		uint32_t *uid = clist_content(it);
+	if (next > 1 && exists > at_once) {
+		/* Spans that each hold about at_once of the messages, if their
+		 * UIDs are spread evenly below UIDNEXT. */
+		uint64_t width = ((uint64_t)(next - 1) * at_once + exists - 1) / exists;
 
-		if (uid && *uid)
-			src->msgs[k++].uid = *uid;
+		for (uint64_t first = 1; first < next; first += width) {
+			uint64_t last = first + width - 1 < next - 1 ? first + width - 1 : next - 1;
+
+			if ((r = search_span(src, (uint32_t)first, (uint32_t)last, &cap, e)) != SRC_OK)
+				return r;
+		}
+		r = search_span(src, next, 0, &cap, e);
+	} else {
+		r = search_span(src, 1, 0, &cap, e);
 	}
-	mailimap_search_result_free(result);
-	src->n = k;
-	qsort(src->msgs, src->n, sizeof(*src->msgs), msg_cmp);
+	if (r != SRC_OK)
+		return r;
+	if (src->n > 1)
+		qsort(src->msgs, src->n, sizeof(*src->msgs), msg_cmp);
 	for (size_t i = 0; i < src->n; i++) {
 		char uidkey[32];
 
@@ -516,6 +570,8 @@ find_msg(struct source *src, uint32_t uid)
 {
 	struct imap_msg k = { .uid = uid };
 
+	if (!src->n)
+		return NULL;
 	return bsearch(&k, src->msgs, src->n, sizeof(k), msg_cmp);
 }
 

@@ -7,7 +7,9 @@
 # order), its copy marked done in the folder and with the flags it had; the
 # copies an earlier run stored but did not mark are marked, more of them
 # than a window holds; kill -9 mid-way loses and doubles nothing; an mbox
-# (listed in its own order, not by key) keeps its order too.
+# (listed in its own order, not by key) keeps its order too; an IMAP
+# mailbox searched in spans of UIDs (SECDESK_TEST_IMAP_SEARCH), with gaps
+# and seen messages, gives every unseen message once.
 . "$TOP/tests/lib.sh"
 d=$T_DIR/desk
 make_config "$d"
@@ -135,5 +137,31 @@ SECDESK_TEST_WINDOW=16 "$SECDESK" -c "$m/secdesk.conf" db init >/dev/null
 check_rc "an mbox of 60 mails across windows" 0 env SECDESK_TEST_WINDOW=16 "$SECDESK" -c "$m/secdesk.conf" fetch
 check_eq "each reply joined its inquiry's ticket" "60 30 0" \
 	"$(q "$m" "SELECT count(*), count(DISTINCT ticket_id), (SELECT count(*) FROM (SELECT ticket_id FROM messages WHERE direction = 'in' GROUP BY ticket_id HAVING count(*) <> 2)) FROM messages WHERE direction = 'in'" | tr '|' ' ')"
+
+# IMAP: spans of about 4 messages' UIDs (source_imap.c), over UIDs with a
+# gap (10..19 expunged) and seen messages (30..39) left out by after = seen.
+. "$TOP/tests/harness/dovecot.sh"
+. "$TOP/tests/harness/mailbox.sh"
+if ! dovecot_start "$T_DIR/dc"; then
+	skip "IMAP in spans: Dovecot or certtool not available"
+	done_testing
+	exit 0
+fi
+at_exit dovecot_stop
+gen_mails "$DC_MAILDIR" 1 60 span
+dovecot_adm expunge -u "$DC_USER" mailbox INBOX uid 10:19
+dovecot_adm flags add -u "$DC_USER" '\Seen' mailbox INBOX uid 30:39
+i=$T_DIR/imap
+desk_config "$i" "imaps://$DC_USER@localhost:$DC_IMAPS_PORT/INBOX" seen
+ims() { SECDESK_TEST_IMAP_SEARCH=4 SECDESK_TEST_WINDOW=16 "$SECDESK" -c "$i/secdesk.conf" "$@"; }
+ims db init >/dev/null
+check_rc "an IMAP fetch, the mailbox searched in spans" 0 ims fetch
+check_eq "every unseen message stored once" "40 40" "$(stored "$i/secdesk.db")"
+check_eq "the keys are the unseen UIDs" "40 0 0" \
+	"$(q "$i" "SELECT count(*), count(*) FILTER (WHERE CAST(substr(key, instr(key, '/') + 1) AS INTEGER) BETWEEN 10 AND 19), count(*) FILTER (WHERE CAST(substr(key, instr(key, '/') + 1) AS INTEGER) BETWEEN 30 AND 39) FROM intake" | tr '|' ' ')"
+check_eq "each is marked seen on the server" 50 "$(server_seen)"
+gen_mails "$DC_MAILDIR" 61 65 span
+check_rc "the next fetch" 0 ims fetch
+check_eq "takes the five new ones" "45 45" "$(stored "$i/secdesk.db")"
 
 done_testing
