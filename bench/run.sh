@@ -83,7 +83,7 @@ for name, secs in re.findall(r'([a-z ]+) ([0-9.]+) s', best[4]):
 PY
 
 for b in "$top"/bench/*.sh; do
-	case "$b" in */run.sh) continue ;; esac
+	case "$b" in */run.sh | */lib.sh) continue ;; esac
 	echo "== $(basename "$b")"
 	BUILD=$BUILD SECDESK=$SECDESK sh "$b" || echo "($(basename "$b") failed)"
 done
