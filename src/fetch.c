@@ -25,6 +25,7 @@
 #include "search_index.h"
 #include "source.h"
 #include "source_ahead.h"
+#include "testhook.h"
 #include "xalloc.h"
 
 static fetch_progress_fn progress_fn;
@@ -975,17 +976,6 @@ fetch_ahead(struct source_ahead *sa, struct backlog *bl, size_t *ahead, struct e
 	return 0;
 }
 
-/* WINDOW_KEYS, or SECDESK_TEST_WINDOW (a test hook: small windows, so that
- * a few hundred mails cross many of them). */
-static size_t
-window_keys(void)
-{
-	const char *v = getenv("SECDESK_TEST_WINDOW");
-	unsigned long n = v && *v ? strtoul(v, NULL, 10) : 0;
-
-	return n > 0 && n < WINDOW_KEYS ? (size_t)n : WINDOW_KEYS;
-}
-
 static bool
 backlog_done(const struct backlog *bl)
 {
@@ -1082,7 +1072,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		return src_fail(rc, e);
 	pair[0].source_id = pair[1].source_id = bl.source_id = ops->id(src);
 	bl.by_key = ops->by_key;
-	bl.window_keys = window_keys();
+	bl.window_keys = testhook_size("SECDESK_TEST_WINDOW", WINDOW_KEYS);
 	if (intake_recover(ing, s, bl.source_id, st, e) < 0 ||
 	    list_keys(ops, src, s, e) < 0 || settle_unlisted(s, bl.source_id, e) < 0 ||
 	    (progress_fn && count_fresh(s, bl.source_id, &total, e) < 0))

@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "mailurl.h"
 #include "source.h"
+#include "testhook.h"
 #include "source_imap.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -454,17 +455,6 @@ im_id(struct source *src)
  * of UIDs that each hold about this many. */
 #define IMAP_SEARCH_AT_ONCE 50000
 
-/* IMAP_SEARCH_AT_ONCE, or SECDESK_TEST_IMAP_SEARCH (a test hook: spans in
- * a small mailbox). */
-static size_t
-search_at_once(void)
-{
-	const char *v = getenv("SECDESK_TEST_IMAP_SEARCH");
-	unsigned long n = v && *v ? strtoul(v, NULL, 10) : 0;
-
-	return n > 0 && n < IMAP_SEARCH_AT_ONCE ? (size_t)n : IMAP_SEARCH_AT_ONCE;
-}
-
 /* UID SEARCH for the UIDs first..last (last 0: "*"), UNSEEN for after =
  * seen (a seen message is done, as for a Maildir), appended to src->msgs.
  * "first:*" also matches the last message when its UID is below first:
@@ -513,7 +503,7 @@ im_list(struct source *src, source_key_cb cb, void *arg, struct err *e)
 	struct imap_conn *c = src->c;
 	struct mailimap_selection_info *sel = c->imap->imap_selection_info;
 	uint32_t next = sel ? sel->sel_uidnext : 0, exists = sel ? sel->sel_exists : 0;
-	size_t at_once = search_at_once(), cap = 0;
+	size_t at_once = testhook_size("SECDESK_TEST_IMAP_SEARCH", IMAP_SEARCH_AT_ONCE), cap = 0;
 	int r;
 
 	free(src->msgs);
@@ -573,18 +563,6 @@ find_msg(struct source *src, uint32_t uid)
 	if (!src->n)
 		return NULL;
 	return bsearch(&k, src->msgs, src->n, sizeof(k), msg_cmp);
-}
-
-/* Test hook: stop this process (SIGSTOP) after handing N messages, so
- * that a test can take the server away at a known point. */
-static void
-fault_stop(struct source *src)
-{
-	const char *v = getenv("SECDESK_FAULT_SOURCE_STOP");
-
-	src->handed++;
-	if (v && *v && strtoul(v, NULL, 10) == src->handed)
-		raise(SIGSTOP);
 }
 
 static int
@@ -670,7 +648,7 @@ deliver(struct source *src, clist *result, const uint32_t *want, unsigned char *
 		r = cb(arg, key, body->sec_body_part, body->sec_length);
 		if (r != 0)
 			return r;
-		fault_stop(src);
+		testhook_source_stop(&src->handed);
 	}
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "fdio.h"
 #include "source.h"
+#include "testhook.h"
 #include "xalloc.h"
 
 #define MBOX_MAX_MESSAGE ((size_t)256 * 1024 * 1024)
@@ -386,18 +387,6 @@ unescape(char *p, size_t len)
 	return o;
 }
 
-/* Test hook: stop this process (SIGSTOP) after handing N messages, so
- * that a test can kill it or take the server away at a known point. */
-static void
-fault_stop(unsigned long *handed)
-{
-	const char *v = getenv("SECDESK_FAULT_SOURCE_STOP");
-
-	(*handed)++;
-	if (v && *v && strtoul(v, NULL, 10) == *handed)
-		raise(SIGSTOP);
-}
-
 static int
 mb_fetch(struct source *s, const char *const *keys, size_t n, source_msg_cb cb, void *arg,
 	 struct err *e)
@@ -427,7 +416,7 @@ mb_fetch(struct source *s, const char *const *keys, size_t n, source_msg_cb cb, 
 			rc = r;
 			break;
 		}
-		fault_stop(&s->handed);
+		testhook_source_stop(&s->handed);
 	}
 	buf_release(&b);
 	return rc;

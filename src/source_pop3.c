@@ -9,7 +9,6 @@
  * refused. */
 #include "compat.h"
 
-#include <signal.h>
 
 #include <strings.h>
 
@@ -19,6 +18,7 @@
 #include "auth.h"
 #include "mailurl.h"
 #include "source.h"
+#include "testhook.h"
 #include "tls.h"
 #include "xalloc.h"
 
@@ -332,18 +332,6 @@ find_msg(struct source *s, const char *key)
 	return bsearch(&k, s->msgs, s->n, sizeof(k), msg_cmp);
 }
 
-/* Test hook: stop this process (SIGSTOP) after handing N messages, so
- * that a test can kill it or take the server away at a known point. */
-static void
-fault_stop(unsigned long *handed)
-{
-	const char *v = getenv("SECDESK_FAULT_SOURCE_STOP");
-
-	(*handed)++;
-	if (v && *v && strtoul(v, NULL, 10) == *handed)
-		raise(SIGSTOP);
-}
-
 static int
 po_fetch(struct source *s, const char *const *keys, size_t n, source_msg_cb cb, void *arg,
 	 struct err *e)
@@ -376,7 +364,7 @@ po_fetch(struct source *s, const char *const *keys, size_t n, source_msg_cb cb, 
 		mailpop3_retr_free(raw);
 		if (r != 0)
 			return r;
-		fault_stop(&s->handed);
+		testhook_source_stop(&s->handed);
 	}
 	return rc;
 }

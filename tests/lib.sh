@@ -85,6 +85,29 @@ Best regards
 MAIL
 }
 
+# kill_at_progress DB SEED SPREAD CMD...: runs CMD (a secdesk run or
+# fetch) in the background and kills it with SIGKILL once the store DB
+# shows a pseudo-random amount of progress picked by SEED: 1 to SPREAD rows
+# more in intake (odd SEED: staged) or in messages (even SEED: stored).
+# Progress, not time, picks the moment, so a slow machine kills at the same
+# points. Returns 0 when the run was killed mid-way, 1 when it had ended.
+kill_at_progress() {
+	_kdb=$1 _kseed=$2 _kspread=$3
+	shift 3
+	if [ $((_kseed % 2)) -eq 1 ]; then _ktable=intake; else _ktable=messages; fi
+	_krows() { sqlite3 "$_kdb" "SELECT count(*) FROM $_ktable" 2>/dev/null || echo 0; }
+	_ktarget=$(( $(_krows) + 1 + _kseed % _kspread ))
+	"$@" >/dev/null 2>&1 &
+	_kpid=$!
+	while kill -0 "$_kpid" 2>/dev/null && [ "$(_krows)" -lt "$_ktarget" ]; do
+		sleep 0.005
+	done
+	_kkilled=1
+	kill -9 "$_kpid" 2>/dev/null || _kkilled=0
+	wait "$_kpid" 2>/dev/null
+	[ "$_kkilled" -eq 1 ]
+}
+
 done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAILED" -eq 0 ]

@@ -17,7 +17,6 @@ sd db init >/dev/null
 
 # Batches of 10, so that the store shows a run's progress batch by batch.
 sed -i '/^\[mailbox\]/a batch = 10' "$d/secdesk.conf"
-count() { sqlite3 "$d/secdesk.db" "SELECT count(*) FROM $1" 2>/dev/null || echo 0; }
 
 # Twelve rounds: 100 new messages each, a run killed with SIGKILL once the
 # store shows a pseudo-random amount of progress (deterministic seed): so many
@@ -30,15 +29,9 @@ for round in 1 2 3 4 5 6 7 8 9 10 11 12; do
 	add_mails $((N + 1)) $((N + 100))
 	N=$((N + 100))
 	seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
-	if [ $((seed % 2)) -eq 1 ]; then table=intake; else table=messages; fi
-	target=$(( $(count $table) + 1 + seed % 90 ))
-	"$SECDESK" -c "$d/secdesk.conf" run >/dev/null 2>&1 &
-	pid=$!
-	while kill -0 "$pid" 2>/dev/null && [ "$(count $table)" -lt "$target" ]; do
-		sleep 0.005
-	done
-	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
-	wait "$pid" 2>/dev/null
+	if kill_at_progress "$d/secdesk.db" "$seed" 90 "$SECDESK" -c "$d/secdesk.conf" run; then
+		kills=$((kills + 1))
+	fi
 done
 echo "# $kills of 12 runs killed mid-way"
 check "most runs were killed mid-way ($kills of 12)" test "$kills" -ge 6

@@ -90,7 +90,6 @@ check_eq "nothing left in new/" 0 "$(ls "$d/inbox/new" | wc -l)"
 check_eq "every source copy is recorded as done" 210 "$(q "$d" "SELECT count(*) FROM intake WHERE done = 1")"
 
 # kill -9 at points picked by progress (as crash.sh does), windows of 16.
-count() { q "$d" "SELECT count(*) FROM $1" 2>/dev/null || echo 0; }
 N=210
 seed=11
 kills=0
@@ -102,15 +101,10 @@ for round in 1 2 3 4 5 6; do
 	done
 	N=$((N + 60))
 	seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
-	if [ $((seed % 2)) -eq 1 ]; then table=intake; else table=messages; fi
-	target=$(( $(count $table) + 1 + seed % 50 ))
-	SECDESK_TEST_WINDOW=16 "$SECDESK" -c "$d/secdesk.conf" run >/dev/null 2>&1 &
-	pid=$!
-	while kill -0 "$pid" 2>/dev/null && [ "$(count $table)" -lt "$target" ]; do
-		sleep 0.005
-	done
-	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
-	wait "$pid" 2>/dev/null
+	if kill_at_progress "$d/secdesk.db" "$seed" 50 env SECDESK_TEST_WINDOW=16 "$SECDESK" \
+		-c "$d/secdesk.conf" run; then
+		kills=$((kills + 1))
+	fi
 done
 echo "# $kills of 6 runs killed mid-way"
 check "most runs were killed mid-way ($kills of 6)" test "$kills" -ge 3

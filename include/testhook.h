@@ -1,0 +1,18 @@
+/* testhook.h - what tests set in the environment to reach code paths that
+ * real runs reach only with large mailboxes or at unlucky moments. Unset,
+ * they change nothing. */
+#ifndef SECDESK_TESTHOOK_H
+#define SECDESK_TESTHOOK_H
+
+#include <stddef.h>
+
+/* The positive number in $name when it is below dflt (a smaller window, a
+ * shorter span), else dflt. */
+size_t testhook_size(const char *name, size_t dflt);
+
+/* Counts one more message handed over by a source (*handed) and stops
+ * this process with SIGSTOP when that makes $SECDESK_FAULT_SOURCE_STOP, so
+ * that a test can kill it or take the server away at a known point. */
+void testhook_source_stop(unsigned long *handed);
+
+#endif

@@ -1,0 +1,25 @@
+/* The test hooks of testhook.h. */
+#include "compat.h"
+
+#include <signal.h>
+
+#include "testhook.h"
+
+size_t
+testhook_size(const char *name, size_t dflt)
+{
+	const char *v = getenv(name);
+	unsigned long n = v && *v ? strtoul(v, NULL, 10) : 0;
+
+	return n > 0 && n < dflt ? (size_t)n : dflt;
+}
+
+void
+testhook_source_stop(unsigned long *handed)
+{
+	const char *v = getenv("SECDESK_FAULT_SOURCE_STOP");
+
+	(*handed)++;
+	if (v && *v && strtoul(v, NULL, 10) == *handed)
+		raise(SIGSTOP);
+}
