@@ -114,6 +114,17 @@ check_eq "every mail stored exactly once" "$N $N" \
 check_eq "nothing left in new/" 0 "$(ls "$d/inbox/new" | wc -l)"
 check_eq "every source copy is recorded as done" "$N" "$(q "$d" "SELECT count(*) FROM intake WHERE done = 1 AND state = 'stored'")"
 
+# verify reads the whole listing, seen mail too (source_list_all): two
+# mails not fetched yet, one in new/ and one unseen in cur/ with a flag,
+# are missing, beside the seen one put there by hand; after a fetch, only
+# that one is.
+thread_mail "$d/inbox/new/$(key 901)" 901
+thread_mail "$d/inbox/cur/$(key 903):2,F" 903
+missing() { sd verify --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["not_in_store"], " ".join(sorted(m["key"] for m in j["missing"])))'; }
+check_eq "verify: the mails not fetched are missing" "3 $(key 901) $(key 903) $(key 1000)" "$(missing)"
+check_rc "they are fetched" 0 sd fetch
+check_eq "verify: only the seen one is missing" "1 $(key 1000)" "$(missing)"
+
 # An mbox's keys ("offset/hash") do not sort in the order of the file:
 # the listing's own order is kept across windows.
 m=$T_DIR/mbox
