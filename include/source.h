@@ -64,11 +64,22 @@ struct source_ops {
 	bool by_key;
 };
 
-/* Everything list gives, collected: keys[i] and refs[i] (its where, else
- * the key). Holds the whole listing: for tools and checks, not for fetch.
- * A key listed twice is kept once. */
-int source_list_all(const struct source_ops *ops, struct source *src, struct strlist *keys,
-		    struct strlist *refs, struct err *e);
+/* Messages named as list gave them: keys.items[i] and refs.items[i], its
+ * where or else the key again (what fetch and mark_done take). */
+struct source_refs {
+	struct strlist keys, refs;
+};
+
+#define SOURCE_REFS_INIT { STRLIST_INIT, STRLIST_INIT }
+
+/* Appends copies of key and of where (NULL: of key). */
+void source_refs_add(struct source_refs *r, const char *key, const char *where);
+void source_refs_release(struct source_refs *r);
+
+/* Everything list gives, collected into out. Holds the whole listing: for
+ * tools and checks, not for fetch. A key listed twice is kept once. */
+int source_list_all(const struct source_ops *ops, struct source *src, struct source_refs *out,
+		    struct err *e);
 
 /* Finds the backend for a URL by its scheme; NULL when unknown. */
 const struct source_ops *source_find(const char *url);

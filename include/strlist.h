@@ -17,6 +17,8 @@ void strlist_add(struct strlist *l, const char *s);
 /* Appends s, taking ownership. */
 void strlist_add_owned(struct strlist *l, char *s);
 int strlist_contains(const struct strlist *l, const char *s);
+/* Frees the first n strings (at most all) and moves the rest to the front. */
+void strlist_drop_front(struct strlist *l, size_t n);
 void strlist_release(struct strlist *l);
 
 #endif

@@ -83,9 +83,7 @@ struct batch {
 
 /* The fresh keys read from the listing and not yet fetched. */
 struct window {
-	char **keys;
-	char **refs;   /* refs[i] is keys[i] (the same string) or where it is */
-	size_t n, cap;
+	struct source_refs fresh;
 	size_t off;    /* keys before off were asked for */
 	size_t flight, flight_n; /* the fetch on its way: keys [flight, +n) */
 	size_t cursor; /* where in it the last message was found */
@@ -104,9 +102,11 @@ window_ref(struct window *w, const char *key)
 	for (size_t k = 0; w && k < w->flight_n; k++) {
 		size_t i = w->flight + (w->cursor + k) % w->flight_n;
 
-		if (strcmp(w->keys[i], key) == 0) {
+		if (strcmp(w->fresh.keys.items[i], key) == 0) {
+			const char *ref = w->fresh.refs.items[i];
+
 			w->cursor = (i - w->flight + 1) % w->flight_n;
-			return w->refs[i] != w->keys[i] ? w->refs[i] : NULL;
+			return strcmp(ref, key) != 0 ? ref : NULL;
 		}
 	}
 	return NULL;
@@ -119,6 +119,7 @@ static int
 stage_cb(void *arg, struct source_item *it)
 {
 	struct batch *b = arg;
+	const char *ref = window_ref(b->win, it->key);
 	sqlite3_stmt *st;
 	int64_t raw_id;
 
@@ -143,11 +144,7 @@ stage_cb(void *arg, struct source_item *it)
 		b->rows[b->n].intake_id = sqlite3_column_int64(st, 0);
 		b->rows[b->n].raw_id = raw_id;
 		b->rows[b->n].key = xstrdup(it->key);
-		{
-			const char *ref = window_ref(b->win, it->key);
-
-			b->rows[b->n].ref = ref ? xstrdup(ref) : NULL;
-		}
+		b->rows[b->n].ref = ref ? xstrdup(ref) : NULL;
 		b->rows[b->n].raw = NULL;
 		b->rows[b->n].len = it->len;
 		b->rows[b->n].parsed = -1;
@@ -714,71 +711,20 @@ count_fresh(struct store *s, const char *source_id, size_t *n, struct err *e)
 	return 0;
 }
 
-/* Messages whose source copies are to be marked done: their keys, for the
- * store, and their refs, for the source. */
-struct marks {
-	struct strlist keys, refs;
-};
-
-#define MARKS_INIT { STRLIST_INIT, STRLIST_INIT }
-
-static void
-marks_add(struct marks *m, const char *key, const char *ref)
-{
-	strlist_add(&m->keys, key);
-	strlist_add(&m->refs, ref ? ref : key);
-}
-
-static void
-marks_release(struct marks *m)
-{
-	strlist_release(&m->keys);
-	strlist_release(&m->refs);
-}
-
-static void
-window_add(struct window *w, const char *key, const char *loc)
-{
-	if (w->n == w->cap) {
-		w->cap = w->cap ? w->cap * 2 : 256;
-		w->keys = xreallocarray(w->keys, w->cap, sizeof(*w->keys));
-		w->refs = xreallocarray(w->refs, w->cap, sizeof(*w->refs));
-	}
-	w->keys[w->n] = xstrdup(key);
-	w->refs[w->n] = loc ? xstrdup(loc) : w->keys[w->n];
-	w->n++;
-}
-
-static void
-window_drop(struct window *w, size_t i)
-{
-	if (w->refs[i] != w->keys[i])
-		free(w->refs[i]);
-	free(w->keys[i]);
-}
-
 /* Forgets the keys asked for: their fetch was collected (its rows keep
  * copies). */
 static void
 window_compact(struct window *w)
 {
-	for (size_t i = 0; i < w->off; i++)
-		window_drop(w, i);
-	if (w->n > w->off) {
-		memmove(w->keys, w->keys + w->off, (w->n - w->off) * sizeof(*w->keys));
-		memmove(w->refs, w->refs + w->off, (w->n - w->off) * sizeof(*w->refs));
-	}
-	w->n -= w->off;
+	strlist_drop_front(&w->fresh.keys, w->off);
+	strlist_drop_front(&w->fresh.refs, w->off);
 	w->off = w->flight = w->flight_n = w->cursor = 0;
 }
 
 static void
 window_release(struct window *w)
 {
-	for (size_t i = 0; i < w->n; i++)
-		window_drop(w, i);
-	free(w->keys);
-	free(w->refs);
+	source_refs_release(&w->fresh);
 	free(w->last_key);
 	memset(w, 0, sizeof(*w));
 }
@@ -788,7 +734,7 @@ window_release(struct window *w)
  * commit and the marks) join redo, the others are done with. */
 static int
 window_load(struct store *s, const char *source_id, bool by_key, size_t keys, struct window *w,
-	    struct marks *redo, struct err *e)
+	    struct source_refs *redo, struct err *e)
 {
 	sqlite3_stmt *q = store_prepare(s, by_key
 		? "SELECT l.key, l.loc, i.done, l.rowid FROM temp.listed l LEFT JOIN intake i"
@@ -816,9 +762,9 @@ window_load(struct store *s, const char *source_id, bool by_key, size_t keys, st
 			continue;
 		read++;
 		if (sqlite3_column_type(q, 2) == SQLITE_NULL)
-			window_add(w, key, loc);
+			source_refs_add(&w->fresh, key, loc);
 		else if (sqlite3_column_int(q, 2) == 0)
-			marks_add(redo, key, loc);
+			source_refs_add(redo, key, loc);
 		w->last_seq = sqlite3_column_int64(q, 3);
 		if (by_key) {
 			free(w->last_key);
@@ -889,6 +835,14 @@ stage_batch(struct source_ahead *sa, struct batch *b, struct fetch_stats *st)
 	return 0;
 }
 
+/* The source is still there after b's fetch: it went through, one message
+ * perhaps unreadable. */
+static bool
+source_went_on(const struct batch *b)
+{
+	return b->frc == SRC_OK || b->frc == SRC_MSG_BAD;
+}
+
 /* After b is stored: 0 to go on, -1 when its fetch failed so that the run
  * must stop (e filled). */
 static int
@@ -909,7 +863,7 @@ source_outcome(struct batch *b, struct fetch_stats *st, struct err *e)
 /* Waits for the source thread's mark_done of the messages in marking; on
  * success their keys move to done_keys, to be recorded in the store. */
 static int
-marked(struct source_ahead *sa, struct marks *marking, struct strlist *done_keys,
+marked(struct source_ahead *sa, struct source_refs *marking, struct strlist *done_keys,
        struct fetch_stats *st, struct err *e)
 {
 	int rc;
@@ -918,7 +872,7 @@ marked(struct source_ahead *sa, struct marks *marking, struct strlist *done_keys
 		return 0;
 	rc = source_ahead_marked(sa, e);
 	if (rc != SRC_OK) {
-		marks_release(marking);
+		source_refs_release(marking);
 		return src_fail(rc, e);
 	}
 	st->marked_done += (int)marking->keys.n;
@@ -926,14 +880,14 @@ marked(struct source_ahead *sa, struct marks *marking, struct strlist *done_keys
 		strlist_add_owned(done_keys, marking->keys.items[i]);
 		marking->keys.items[i] = NULL;
 	}
-	marks_release(marking);
+	source_refs_release(marking);
 	return 0;
 }
 
 /* Queues the source thread's mark_done of the messages in marking (empty:
  * nothing); they stay there until marked() has its answer. */
 static void
-mark_ahead(struct source_ahead *sa, const struct marks *marking)
+mark_ahead(struct source_ahead *sa, const struct source_refs *marking)
 {
 	if (marking->refs.n)
 		source_ahead_mark_done(sa, (const char *const *)marking->refs.items,
@@ -949,7 +903,7 @@ struct backlog {
 	size_t batch_size;
 	size_t window_keys; /* WINDOW_KEYS, but for tests */
 	struct window win;
-	struct marks redo;
+	struct source_refs redo; /* stored, their copies not marked done */
 };
 
 /* Queues the fetch of the next batch of fresh keys, reading the listing
@@ -961,13 +915,14 @@ fetch_ahead(struct source_ahead *sa, struct backlog *bl, size_t *ahead, struct e
 	struct window *w = &bl->win;
 	size_t n;
 
-	while (w->n - w->off < bl->batch_size && !w->end && bl->redo.keys.n < bl->window_keys)
+	while (w->fresh.keys.n - w->off < bl->batch_size && !w->end &&
+	       bl->redo.keys.n < bl->window_keys)
 		if (window_load(bl->s, bl->source_id, bl->by_key, bl->window_keys, w, &bl->redo,
 				e) < 0)
 			return -1;
-	n = w->n - w->off < bl->batch_size ? w->n - w->off : bl->batch_size;
+	n = w->fresh.keys.n - w->off < bl->batch_size ? w->fresh.keys.n - w->off : bl->batch_size;
 	if (n)
-		source_ahead_fetch(sa, (const char *const *)w->refs + w->off, n);
+		source_ahead_fetch(sa, (const char *const *)w->fresh.refs.items + w->off, n);
 	w->flight = w->off;
 	w->flight_n = n;
 	w->cursor = 0;
@@ -979,14 +934,14 @@ fetch_ahead(struct source_ahead *sa, struct backlog *bl, size_t *ahead, struct e
 static bool
 backlog_done(const struct backlog *bl)
 {
-	return bl->win.end && bl->win.off == bl->win.n && bl->redo.keys.n == 0;
+	return bl->win.end && bl->win.off == bl->win.fresh.keys.n && bl->redo.keys.n == 0;
 }
 
 static void
 backlog_release(struct backlog *bl)
 {
 	window_release(&bl->win);
-	marks_release(&bl->redo);
+	source_refs_release(&bl->redo);
 }
 
 /* The search index and the WAL checkpoints go to a thread of their own
@@ -1052,7 +1007,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 {
 	const struct source_ops *ops = source_find(cfg->mailbox.conn.url);
 	struct strlist done_keys = STRLIST_INIT;
-	struct marks marking = MARKS_INIT;
+	struct source_refs marking = SOURCE_REFS_INIT;
 	struct backlog bl = { .s = s, .batch_size = (size_t)cfg->mailbox.batch };
 	struct batch pair[2] = { { .s = s, .e = e, .win = &bl.win },
 				 { .s = s, .e = e, .win = &bl.win } };
@@ -1118,8 +1073,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (more) {
 			next->offered = asked;
 			if (stage_batch(sa, next, st) < 0 ||
-			    ((next->frc == SRC_OK || next->frc == SRC_MSG_BAD) &&
-			     fetch_ahead(sa, &bl, &ahead, e) < 0)) {
+			    (source_went_on(next) && fetch_ahead(sa, &bl, &ahead, e) < 0)) {
 				store_rollback(s);
 				goto fail;
 			}
@@ -1155,15 +1109,14 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (more)
 			start_parsing(ing, next);
 		for (size_t i = 0; i < cur->n; i++)
-			marks_add(&marking, cur->rows[i].key, cur->rows[i].ref);
+			source_refs_add(&marking, cur->rows[i].key, cur->rows[i].ref);
 		for (size_t i = 0; i < bl.redo.keys.n; i++)
-			marks_add(&marking, bl.redo.keys.items[i], bl.redo.refs.items[i]);
-		marks_release(&bl.redo);
+			source_refs_add(&marking, bl.redo.keys.items[i], bl.redo.refs.items[i]);
+		source_refs_release(&bl.redo);
 		/* Nothing was on its way (the listing gave only copies to
 		 * mark): read on. Before the marks are queued, since the source
 		 * thread answers in the order asked. */
-		if (!more && (cur->frc == SRC_OK || cur->frc == SRC_MSG_BAD) &&
-		    fetch_ahead(sa, &bl, &ahead, e) < 0)
+		if (!more && source_went_on(cur) && fetch_ahead(sa, &bl, &ahead, e) < 0)
 			goto fail;
 		mark_ahead(sa, &marking);
 		handled += cur->offered;
@@ -1192,7 +1145,7 @@ out:
 	pipeline_stop(ing, st);
 	indexer_stop(s, &ix);
 	strlist_release(&done_keys);
-	marks_release(&marking);
+	source_refs_release(&marking);
 	for (int i = 0; i < 2; i++) {
 		batch_clear(&pair[i]);
 		free(pair[i].rows);

@@ -35,6 +35,20 @@ source_find(const char *url)
 	return NULL;
 }
 
+void
+source_refs_add(struct source_refs *r, const char *key, const char *where)
+{
+	strlist_add(&r->keys, key);
+	strlist_add(&r->refs, where ? where : key);
+}
+
+void
+source_refs_release(struct source_refs *r)
+{
+	strlist_release(&r->keys);
+	strlist_release(&r->refs);
+}
+
 struct listed_pair {
 	char *key, *ref;
 	size_t seq; /* listing order: the first of a key listed twice wins */
@@ -71,11 +85,11 @@ pair_cmp(const void *a, const void *b)
 }
 
 int
-source_list_all(const struct source_ops *ops, struct source *src, struct strlist *keys,
-		struct strlist *refs, struct err *e)
+source_list_all(const struct source_ops *ops, struct source *src, struct source_refs *out,
+		struct err *e)
 {
 	struct list_all l = { 0 };
-	const char *kept = NULL; /* the last key kept (keys owns it) */
+	const char *kept = NULL; /* the last key kept (out owns it) */
 	int rc = ops->list(src, collect_key, &l, e);
 
 	if (rc == SRC_OK && ops->by_key && l.n > 1)
@@ -85,8 +99,8 @@ source_list_all(const struct source_ops *ops, struct source *src, struct strlist
 
 		if (rc == SRC_OK && !twice) {
 			kept = l.pairs[i].key;
-			strlist_add_owned(keys, l.pairs[i].key);
-			strlist_add_owned(refs, l.pairs[i].ref);
+			strlist_add_owned(&out->keys, l.pairs[i].key);
+			strlist_add_owned(&out->refs, l.pairs[i].ref);
 			continue;
 		}
 		free(l.pairs[i].key);

@@ -29,6 +29,18 @@ strlist_contains(const struct strlist *l, const char *s)
 }
 
 void
+strlist_drop_front(struct strlist *l, size_t n)
+{
+	if (n > l->n)
+		n = l->n;
+	for (size_t i = 0; i < n; i++)
+		free(l->items[i]);
+	if (l->n > n)
+		memmove(l->items, l->items + n, (l->n - n) * sizeof(*l->items));
+	l->n -= n;
+}
+
+void
 strlist_release(struct strlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)

@@ -86,50 +86,46 @@ static int
 check_server(struct cli_ctx *ctx, const struct source_ops *ops, struct source *src,
 	     long *missing, json_t *list, struct err *e)
 {
-	struct strlist keys = STRLIST_INIT, refs = STRLIST_INIT, unknown = STRLIST_INIT;
-	struct strlist unknown_refs = STRLIST_INIT, stored = STRLIST_INIT, seen = STRLIST_INIT;
+	struct source_refs all = SOURCE_REFS_INIT, unknown = SOURCE_REFS_INIT;
+	struct strlist stored = STRLIST_INIT, seen = STRLIST_INIT;
 	struct lookup l = { ctx->store, &stored, e };
 	const char *id = ops->id(src);
 	const char *url = ctx->cfg->mailbox.conn.url;
-	int rc = source_list_all(ops, src, &keys, &refs, e);
+	int rc = source_list_all(ops, src, &all, e);
 
-	for (size_t i = 0; rc == SRC_OK && i < keys.n; i++) {
+	for (size_t i = 0; rc == SRC_OK && i < all.keys.n; i++) {
 		int r = known(ctx->store, "SELECT 1 FROM intake WHERE source = ? AND key = ?", id,
-			      keys.items[i], e);
+			      all.keys.items[i], e);
 
-		if (r < 0) {
+		if (r < 0)
 			rc = -1;
-		} else if (r == 0) {
-			strlist_add(&unknown, keys.items[i]);
-			strlist_add(&unknown_refs, refs.items[i]);
-		}
+		else if (r == 0)
+			source_refs_add(&unknown, all.keys.items[i], all.refs.items[i]);
 	}
-	for (size_t off = 0; rc == SRC_OK && off < unknown.n; off += VERIFY_BATCH) {
-		size_t n = unknown.n - off < VERIFY_BATCH ? unknown.n - off : VERIFY_BATCH;
+	for (size_t off = 0; rc == SRC_OK && off < unknown.keys.n; off += VERIFY_BATCH) {
+		size_t n = unknown.keys.n - off < VERIFY_BATCH ? unknown.keys.n - off : VERIFY_BATCH;
 
-		rc = ops->fetch(src, (const char *const *)unknown_refs.items + off, n, lookup_cb,
+		rc = ops->fetch(src, (const char *const *)unknown.refs.items + off, n, lookup_cb,
 				&l, e);
 		if (rc == SRC_MSG_BAD) /* unreadable: it stays listed as missing */
 			rc = SRC_OK;
 	}
-	if (rc == SRC_OK && unknown.n > stored.n &&
+	if (rc == SRC_OK && unknown.keys.n > stored.n &&
 	    (strncmp(url, "imap://", 7) == 0 || strncmp(url, "imaps://", 8) == 0))
 		imap_seen(ctx->cfg, &seen);
-	for (size_t i = 0; rc == SRC_OK && i < unknown.n; i++) {
-		if (strlist_contains(&stored, unknown.items[i]))
+	for (size_t i = 0; rc == SRC_OK && i < unknown.keys.n; i++) {
+		if (strlist_contains(&stored, unknown.keys.items[i]))
 			continue;
 		if (list)
-			json_array_append_new(list, json_pack("{s:s, s:b}", "key", unknown.items[i],
-				"seen", strlist_contains(&seen, unknown.items[i])));
+			json_array_append_new(list, json_pack("{s:s, s:b}", "key", unknown.keys.items[i],
+				"seen", strlist_contains(&seen, unknown.keys.items[i])));
 		else
-			printf("not in the store: %s %s%s\n", id, unknown.items[i],
-			       strlist_contains(&seen, unknown.items[i]) ? " (seen)" : "");
+			printf("not in the store: %s %s%s\n", id, unknown.keys.items[i],
+			       strlist_contains(&seen, unknown.keys.items[i]) ? " (seen)" : "");
 		(*missing)++;
 	}
-	strlist_release(&keys);
-	strlist_release(&refs);
-	strlist_release(&unknown);
-	strlist_release(&unknown_refs);
+	source_refs_release(&all);
+	source_refs_release(&unknown);
 	strlist_release(&stored);
 	strlist_release(&seen);
 	return rc == SRC_OK ? 0 : -1;

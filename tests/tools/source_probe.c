@@ -33,7 +33,7 @@ main(int argc, char **argv)
 	struct err e = ERR_INIT;
 	const struct source_ops *ops = NULL;
 	struct source *src = NULL;
-	struct strlist keys = STRLIST_INIT, refs = STRLIST_INIT;
+	struct source_refs all = SOURCE_REFS_INIT;
 	int rc;
 
 	if (argc != 3) {
@@ -50,39 +50,37 @@ main(int argc, char **argv)
 	if ((rc = ops->open(&cfg, &src, &e)) != SRC_OK)
 		goto fail;
 	fprintf(stderr, "source: %s\n", ops->id(src));
-	if ((rc = source_list_all(ops, src, &keys, &refs, &e)) != SRC_OK)
+	if ((rc = source_list_all(ops, src, &all, &e)) != SRC_OK)
 		goto fail;
 	if (strcmp(argv[2], "list") == 0) {
-		for (size_t i = 0; i < keys.n; i++)
-			printf("%s\n", keys.items[i]);
+		for (size_t i = 0; i < all.keys.n; i++)
+			printf("%s\n", all.keys.items[i]);
 	} else {
 		size_t batch = cfg.mailbox.batch > 0 ? (size_t)cfg.mailbox.batch : 100;
 
-		for (size_t off = 0; off < keys.n; off += batch) {
-			size_t n = keys.n - off < batch ? keys.n - off : batch;
+		for (size_t off = 0; off < all.keys.n; off += batch) {
+			size_t n = all.keys.n - off < batch ? all.keys.n - off : batch;
 
-			rc = ops->fetch(src, (const char *const *)refs.items + off, n, print_cb, NULL,
+			rc = ops->fetch(src, (const char *const *)all.refs.items + off, n, print_cb, NULL,
 					&e);
 			if (rc != SRC_OK && rc != SRC_MSG_BAD)
 				goto fail;
 			if (rc == SRC_MSG_BAD)
 				fprintf(stderr, "skipped: %s\n", e.msg);
 			if (strcmp(argv[2], "done") == 0 &&
-			    (rc = ops->mark_done(src, (const char *const *)refs.items + off, n, &e)) !=
+			    (rc = ops->mark_done(src, (const char *const *)all.refs.items + off, n, &e)) !=
 				    SRC_OK)
 				goto fail;
 		}
 	}
 	ops->close(src);
-	strlist_release(&keys);
-	strlist_release(&refs);
+	source_refs_release(&all);
 	config_release(&cfg);
 	return fflush(stdout) == 0 ? 0 : EXIT_IOERR;
 fail:
 	fprintf(stderr, "source_probe: %s\n", e.msg);
 	if (src && ops)
 		ops->close(src);
-	strlist_release(&keys);
-	strlist_release(&refs);
+	source_refs_release(&all);
 	return e.code ? e.code : EXIT_SOFTWARE;
 }
