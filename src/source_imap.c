@@ -19,8 +19,8 @@
 #include "auth.h"
 #include "mailurl.h"
 #include "source.h"
-#include "testhook.h"
 #include "source_imap.h"
+#include "testhook.h"
 #include "tls.h"
 #include "xalloc.h"
 

@@ -9,7 +9,6 @@
  * refused. */
 #include "compat.h"
 
-
 #include <strings.h>
 
 #include <gnutls/crypto.h>
