@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <strings.h>
-#include <sys/time.h>
 
 #include "autoreply.h"
 #include "buf.h"
@@ -1732,15 +1731,6 @@ split_rcpts(char *list, const char **rcpts, size_t max)
 	return n;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* The outcome of one mail, recorded with its group. A partial delivery
  * (some recipients refused or deferred) has delivered and deferred set;
  * rej holds the recipients refused for good, for either kind. */
@@ -1869,7 +1859,8 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 	struct transport *tr = NULL;
 	struct mark marks[SEND_GROUP_MAX];
 	size_t nmarks = 0, n = 0;
-	int64_t *ids = NULL, last = 0, group_start = 0;
+	int64_t *ids = NULL, last = 0;
+	double group_start = 0;
 	int rc = 0;
 	const char **rcpts = NULL;
 	enum send_status *rstat = NULL;
@@ -1943,7 +1934,7 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 				goto fail;
 			}
 			if (nmarks == 0)
-				group_start = now_ms();
+				group_start = clock_mono();
 			mk = &marks[nmarks++];
 			memset(mk, 0, sizeof(*mk));
 			mk->id = ids[i];
@@ -1959,7 +1950,7 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 			outbox_item_release(&it);
 			/* Failures and partial deliveries are recorded at once. */
 			if (nmarks == SEND_GROUP_MAX || ss != SEND_OK || mk->partial ||
-			    now_ms() - group_start >= SEND_GROUP_MS)
+			    (clock_mono() - group_start) * 1000 >= SEND_GROUP_MS)
 				if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
 					goto fail;
 		}
