@@ -32,9 +32,10 @@ struct fetch_stats {
 	/* Wall seconds of the storing thread per stage (secdesk -v prints them):
 	 * taking mail from the source and staging it, waiting for the parser
 	 * thread, storing tickets, committing, marking the source copies done,
-	 * waiting for the indexer thread's checkpoint (search_index.h). */
+	 * waiting for the indexer thread's checkpoint (search_index.h), waiting
+	 * for a commit's sync before its copies are marked (syncer.h). */
 	struct fetch_times {
-		double source, parse_wait, store, commit, mark_done, index_wait;
+		double source, parse_wait, store, commit, mark_done, index_wait, sync_wait;
 		double compose_wait; /* within store and commit */
 	} times;
 	struct ingest_result last; /* of the last message processed */ /* why the last one was skipped */

@@ -37,6 +37,8 @@ void store_close(struct store **s);
 
 sqlite3 *store_db(struct store *s);
 const char *store_path(const struct store *s);
+/* The store's WAL file, as SQLite names it; valid while the store is open. */
+const char *store_wal_path(struct store *s);
 
 /* Transactions. begin takes the write lock at once (BEGIN IMMEDIATE), so
  * that a busy store is noticed before any work. */

@@ -4,11 +4,16 @@
 #ifndef SECDESK_TESTHOOK_H
 #define SECDESK_TESTHOOK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The positive number in $name when it is below dflt (a smaller window, a
  * shorter span), else dflt. */
 size_t testhook_size(const char *name, size_t dflt);
+
+/* Counts one more event (*count) and tells whether that makes the number
+ * in $name: a fault a test places at the Nth sync, message, ... */
+bool testhook_nth(const char *name, unsigned long *count);
 
 /* Counts one more message handed over by a source (*handed) and stops
  * this process with SIGSTOP when that makes $SECDESK_FAULT_SOURCE_STOP, so

@@ -7,7 +7,11 @@
  *
  * The batches overlap: one transaction stages batch k+1 and stores batch k,
  * so the parser thread works on batch k while k+1 is fetched, and on k+1
- * while k is marked done; one commit per batch.
+ * while k is marked done; one commit per batch. A commit does not wait for
+ * the disk: the WAL is synced in a thread of its own (syncer.h) while the
+ * next round is stored, and the copies of a batch are marked done only
+ * once the sync that followed its commit is through. Until then they are
+ * in the store but not marked, as after a crash between commit and mark.
  *
  * The source's listing goes to a temporary table (on disk, beside the
  * store's page cache) and is read back a window of WINDOW_KEYS keys at a
@@ -25,6 +29,7 @@
 #include "search_index.h"
 #include "source.h"
 #include "source_ahead.h"
+#include "syncer.h"
 #include "testhook.h"
 #include "xalloc.h"
 
@@ -965,6 +970,45 @@ indexer_start(struct store *s)
 	return ix;
 }
 
+/* Commits stop waiting for the disk (see the top of this file); without
+ * the sync thread, each commit syncs (synchronous=FULL) as before. */
+static struct syncer *
+syncer_begin(struct store *s)
+{
+	struct syncer *sy;
+	struct err e = ERR_INIT;
+
+	if (syncer_start(store_wal_path(s), &sy, &e) < 0) {
+		log_warn("%s; each commit syncs", e.msg);
+		return NULL;
+	}
+	if (store_exec(s, "PRAGMA synchronous = NORMAL", &e) < 0) {
+		log_warn("%s; each commit syncs", e.msg);
+		syncer_stop(&sy, &e);
+		return NULL;
+	}
+	return sy;
+}
+
+/* When the fetch went well, what it committed last is on disk too when it
+ * returns; and commits sync again. */
+static int
+syncer_end(struct store *s, struct syncer **sy, bool ok, struct err *e)
+{
+	struct err ignored = ERR_INIT;
+	int rc = 0;
+
+	if (!*sy)
+		return 0;
+	if (ok)
+		rc = syncer_wait(*sy, syncer_request(*sy), e);
+	if (syncer_stop(sy, ok && rc == 0 ? e : &ignored) < 0)
+		rc = -1;
+	if (store_exec(s, "PRAGMA synchronous = FULL", rc < 0 ? &ignored : e) < 0)
+		rc = -1;
+	return rc;
+}
+
 static void
 indexer_stop(struct store *s, struct search_indexer **ix)
 {
@@ -1008,6 +1052,10 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	const struct source_ops *ops = source_find(cfg->mailbox.conn.url);
 	struct strlist done_keys = STRLIST_INIT;
 	struct source_refs marking = SOURCE_REFS_INIT;
+	/* Stored by the last round; marked once its commit is synced. */
+	struct source_refs unsynced = SOURCE_REFS_INIT;
+	uint64_t unsynced_ticket = 0;
+	struct syncer *sy = NULL;
 	struct backlog bl = { .s = s, .batch_size = (size_t)cfg->mailbox.batch };
 	struct batch pair[2] = { { .s = s, .e = e, .win = &bl.win },
 				 { .s = s, .e = e, .win = &bl.win } };
@@ -1040,18 +1088,21 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	 * batch after next is fetched as soon as next is staged. */
 	sa = source_ahead_start(ops, src);
 	ix = indexer_start(s);
+	sy = syncer_begin(s);
 	pipeline_start(ing, s);
 	if (fetch_ahead(sa, &bl, &ahead, e) < 0)
 		goto fail;
 	for (;;) {
 		size_t asked = ahead; /* the fetch on its way, for next */
 		bool more = asked > 0;
+		struct source_refs *stored;
 		struct err merr;
+		uint64_t ticket = 0;
 		double mark;
 		int mrc;
 
 		if (cur->n == 0 && cur->offered == 0 && !more && marking.keys.n == 0 &&
-		    backlog_done(&bl))
+		    unsynced.keys.n == 0 && backlog_done(&bl))
 			break;
 		/* The WAL starts over only when a write begins with all of it
 		 * checkpointed: now and then, when the indexer has caught up,
@@ -1097,6 +1148,8 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		if (store_commit(s, e) < 0)
 			goto fail;
 		lap(&st->times.commit, &mark);
+		if (sy)
+			ticket = syncer_request(sy);
 		if (ix)
 			search_indexer_kick(ix);
 		if (mrc < 0) {
@@ -1108,10 +1161,25 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		 * crash must find them there on the next run. */
 		if (more)
 			start_parsing(ing, next);
+		/* The last round's copies: their sync ran while this round was
+		 * stored. (marked() has emptied marking.) */
+		if (unsynced.keys.n) {
+			double w = clock_mono();
+
+			if (syncer_wait(sy, unsynced_ticket, e) < 0)
+				goto fail;
+			lap(&st->times.sync_wait, &w);
+			marking = unsynced;
+			unsynced = (struct source_refs)SOURCE_REFS_INIT;
+		}
+		/* Copies stored by an earlier run that was killed may not be
+		 * synced either: they wait for this round's sync too. */
+		stored = sy ? &unsynced : &marking;
+		unsynced_ticket = ticket;
 		for (size_t i = 0; i < cur->n; i++)
-			source_refs_add(&marking, cur->rows[i].key, cur->rows[i].ref);
+			source_refs_add(stored, cur->rows[i].key, cur->rows[i].ref);
 		for (size_t i = 0; i < bl.redo.keys.n; i++)
-			source_refs_add(&marking, bl.redo.keys.items[i], bl.redo.refs.items[i]);
+			source_refs_add(stored, bl.redo.keys.items[i], bl.redo.refs.items[i]);
 		source_refs_release(&bl.redo);
 		/* Nothing was on its way (the listing gave only copies to
 		 * mark): read on. Before the marks are queued, since the source
@@ -1130,6 +1198,8 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		next = cur == &pair[0] ? &pair[1] : &pair[0];
 	}
 	rc = record_done_now(s, cur->source_id, &done_keys, e);
+	if (syncer_end(s, &sy, rc == 0, e) < 0)
+		rc = -1;
 	goto out;
 fail:
 	rc = -1;
@@ -1141,11 +1211,17 @@ fail:
 		record_done_now(s, cur->source_id, &done_keys, &ignored);
 	}
 out:
+	{
+		struct err ignored = ERR_INIT;
+
+		syncer_end(s, &sy, false, &ignored);
+	}
 	source_ahead_stop(&sa);
 	pipeline_stop(ing, st);
 	indexer_stop(s, &ix);
 	strlist_release(&done_keys);
 	source_refs_release(&marking);
+	source_refs_release(&unsynced);
 	for (int i = 0; i < 2; i++) {
 		batch_clear(&pair[i]);
 		free(pair[i].rows);

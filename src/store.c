@@ -229,8 +229,9 @@ store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 	}
 	sqlite3_busy_timeout(s->db, busy_timeout_ms);
 	sqlite3_extended_result_codes(s->db, 1);
-	/* synchronous=FULL: a commit is on disk before the source copy is
-	 * marked done; group commits keep the cost down. A page cache of 12 MB
+	/* synchronous=FULL: a commit is on disk when it returns (a fetch
+	 * syncs in a thread of its own instead, see fetch.c); group commits
+	 * keep the cost down. A page cache of 12 MB
 	 * holds a batch and the indexes it looks up; with the fetch's other
 	 * threads it keeps a run under 64 MB (58 MB for 30,000 mails). */
 	if (store_exec(s, "PRAGMA foreign_keys = ON", e) < 0 ||
@@ -282,6 +283,12 @@ const char *
 store_path(const struct store *s)
 {
 	return s->path;
+}
+
+const char *
+store_wal_path(struct store *s)
+{
+	return sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
 }
 
 int

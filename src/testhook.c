@@ -14,12 +14,18 @@ testhook_size(const char *name, size_t dflt)
 	return n > 0 && n < dflt ? (size_t)n : dflt;
 }
 
+bool
+testhook_nth(const char *name, unsigned long *count)
+{
+	const char *v = getenv(name);
+
+	(*count)++;
+	return v && *v && strtoul(v, NULL, 10) == *count;
+}
+
 void
 testhook_source_stop(unsigned long *handed)
 {
-	const char *v = getenv("SECDESK_FAULT_SOURCE_STOP");
-
-	(*handed)++;
-	if (v && *v && strtoul(v, NULL, 10) == *handed)
+	if (testhook_nth("SECDESK_FAULT_SOURCE_STOP", handed))
 		raise(SIGSTOP);
 }

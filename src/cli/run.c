@@ -78,10 +78,10 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	if (ctx->verbosity >= 0)
 		summary(&st, &ss, with_send, errors);
 	log_debug("stage times: source %.2f s, parser wait %.2f s, store %.2f s, commit %.2f s, "
-		  "mark done %.2f s, index wait %.2f s, composer wait %.2f s",
+		  "mark done %.2f s, index wait %.2f s, sync wait %.2f s, composer wait %.2f s",
 		  st.times.source, st.times.parse_wait, st.times.store,
 		  st.times.commit, st.times.mark_done, st.times.index_wait,
-		  st.times.compose_wait);
+		  st.times.sync_wait, st.times.compose_wait);
 	if (st.flagged && ctx->verbosity >= 0)
 		log_info("%d message(s) flagged for staff: see 'secdesk list'", st.flagged);
 	if (rc == EXIT_OK && st.skipped)

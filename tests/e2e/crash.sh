@@ -47,6 +47,29 @@ check_eq "kills from outside set no message aside as poison" 0 \
 	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM tickets WHERE flags & 16")"
 check_rc "db check" 0 sd db check
 
+# A commit's copies are marked done only once the WAL is synced after it:
+# when the sync fails, the fetch stops with nothing marked that was not
+# synced, and the next run stores nothing twice.
+before=$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM messages WHERE direction = 'in'")
+add_mails 5001 5030
+check_rc "a fetch whose first sync fails exits 74" 74 env SECDESK_FAULT_SYNC=1 "$SECDESK" -c "$d/secdesk.conf" fetch
+check "with a clear message" grep -q "cannot sync .*secdesk.db-wal" "$T_DIR/.err"
+check_eq "no copy is marked done" 30 "$(ls "$d/inbox/new" | wc -l)"
+check "though batches were committed" test "$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM intake WHERE state = 'stored' AND done = 0")" -ge 10
+add_mails 5031 5080
+check_rc "a fetch whose fifth sync fails exits 74" 74 env SECDESK_FAULT_SYNC=5 "$SECDESK" -c "$d/secdesk.conf" fetch
+marked=$(ls "$d/inbox/cur" | sed -n 's/^\(1700005[0-9]*\.M\([0-9]*\)\.[^:]*\).*/\2 \1/p' |
+	awk '$1 > 5030 && $1 <= 5080 { print $2 }')
+echo "# $(echo "$marked" | grep -c .) of the 50 new copies marked before the fifth sync failed"
+check_eq "every copy marked done is stored" "" "$(for k in $marked; do
+	[ "$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM intake WHERE key = '$k' AND state = 'stored'")" = 1 ] || echo "$k"
+done)"
+check_rc "then a fetch without faults" 0 sd fetch
+check_eq "no message left in new/" 0 "$(ls "$d/inbox/new" | wc -l)"
+check_eq "each of the 80 is stored once" "80 80" \
+	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) - $before, count(DISTINCT message_id) - $before FROM messages WHERE direction = 'in'" | tr '|' ' ')"
+check_eq "and every copy is marked done" 0 "$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM intake WHERE done = 0")"
+
 # The poison message: it kills the parser each time; after three attempts it
 # is set aside, flagged, and the messages around it are stored.
 make_mail "$d/inbox/new/1800000001.M1.host" "before@example.org" before@example.org "Before"
