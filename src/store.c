@@ -133,6 +133,27 @@ store_file_version(struct store *s)
 	return v;
 }
 
+/* Tells other connections to read the schema again: a step may have
+ * edited it in place (PRAGMA writable_schema), which SQLite does not count
+ * as a change. In the caller's transaction. */
+static int
+bump_schema_version(struct store *s, struct err *e)
+{
+	sqlite3_stmt *st;
+	char pragma[64];
+	int v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA schema_version", -1, &st, NULL) != SQLITE_OK)
+		return store_error(s, e, "cannot read schema version");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (v < 0)
+		return store_error(s, e, "cannot read schema version");
+	snprintf(pragma, sizeof(pragma), "PRAGMA schema_version = %d", v + 1);
+	return store_exec(s, pragma, e);
+}
+
 static int
 migrate(struct store *s, struct err *e)
 {
@@ -170,6 +191,8 @@ migrate(struct store *s, struct err *e)
 		if (store_exec(s, pragma, e) < 0)
 			goto fail;
 	}
+	if (bump_schema_version(s, e) < 0)
+		goto fail;
 	return store_commit(s, e);
 fail:
 	store_rollback(s);
