@@ -19,5 +19,9 @@ extern const char *const lang_codes[];
  * count of stop words. */
 #define LANG_MAX_SCAN 4096
 const char *lang_detect(const char *text, size_t len, int *score_r);
+/* lang_detect() of head "\n" text, without joining them (a subject and a
+ * body): the same answer for the same bytes. */
+const char *lang_detect_joined(const char *head, size_t hlen, const char *text, size_t len,
+			       int *score_r);
 
 #endif

@@ -7,6 +7,9 @@
 #include "compat.h"
 
 #include <pthread.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "lang.h"
 
@@ -197,48 +200,132 @@ word_lower(const char *w, size_t len, char *out)
 	return o;
 }
 
-const char *
-lang_detect(const char *text, size_t len, int *score_r)
+/* The first LANG_MAX_SCAN bytes of head (and "\n" text when text is not
+ * NULL) copied to lo with ASCII capitals lowercased, NULs after them, and
+ * their word bytes (word_byte[]) as bits, bit i of bits[i / 64]: the scan
+ * then goes from word to word (a count of trailing zeros each), not byte
+ * to byte with a branch each that the ends of words make hard to guess.
+ * bits has LANG_BITS words, the last one 0 (the end of any word). Returns
+ * the bytes copied. */
+#define LANG_BITS (LANG_MAX_SCAN / 64 + 1)
+#define LANG_PAD 16
+
+static size_t
+sample_copy(unsigned char *lo, const char *head, size_t hlen, const char *text, size_t len)
+{
+	size_t n = hlen < LANG_MAX_SCAN ? hlen : LANG_MAX_SCAN;
+
+	memcpy(lo, head, n);
+	if (text && n < LANG_MAX_SCAN) {
+		lo[n++] = '\n';
+		if (len > LANG_MAX_SCAN - n)
+			len = LANG_MAX_SCAN - n;
+		memcpy(lo + n, text, len);
+		n += len;
+	}
+	memset(lo + n, 0, LANG_PAD);
+	return n;
+}
+
+static void
+sample_bits(unsigned char *lo, size_t n, uint64_t *bits)
+{
+	size_t i = 0;
+
+	memset(bits, 0, LANG_BITS * sizeof(*bits));
+#if defined(__SSE2__)
+	{
+		/* signed compares: a byte beyond ASCII is below them all */
+		const __m128i cap0 = _mm_set1_epi8('A' - 1), cap1 = _mm_set1_epi8('Z' + 1);
+		const __m128i low0 = _mm_set1_epi8('a' - 1), low1 = _mm_set1_epi8('z' + 1);
+		const __m128i bit5 = _mm_set1_epi8(0x20);
+
+		/* whole blocks: the NULs after the text are no word bytes */
+		for (; i < n; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(lo + i));
+			unsigned m;
+
+			v = _mm_or_si128(v, _mm_and_si128(_mm_and_si128(_mm_cmpgt_epi8(v, cap0),
+									 _mm_cmplt_epi8(v, cap1)),
+							  bit5));
+			_mm_storeu_si128((__m128i *)(void *)(lo + i), v);
+			m = (unsigned)_mm_movemask_epi8(v) |
+			    (unsigned)_mm_movemask_epi8(
+				    _mm_and_si128(_mm_cmpgt_epi8(v, low0), _mm_cmplt_epi8(v, low1)));
+			bits[i / 64] |= (uint64_t)m << (i % 64);
+		}
+	}
+#endif
+	for (; i < n; i++) {
+		if (lo[i] >= 'A' && lo[i] <= 'Z')
+			lo[i] = (unsigned char)(lo[i] + 32);
+		if (word_byte[lo[i]])
+			bits[i / 64] |= 1ull << (i % 64);
+	}
+}
+
+/* The first set (when set) or clear bit of bits at or after pos; a set one
+ * not before limit is limit. bits' last word (0) ends any run of set ones. */
+static size_t
+bits_next(const uint64_t *bits, size_t pos, bool set, size_t limit)
+{
+	size_t w = pos / 64;
+	uint64_t flip = set ? 0 : ~0ull;
+	uint64_t x = (bits[w] ^ flip) & (~0ull << (pos % 64));
+
+	while (!x) {
+		if (++w >= LANG_BITS)
+			return limit;
+		x = bits[w] ^ flip;
+	}
+	pos = w * 64 + (size_t)__builtin_ctzll(x);
+	return pos < limit ? pos : limit;
+}
+
+static const char *
+detect(const char *head, size_t hlen, const char *text, size_t len, int *score_r)
 {
 	int score[NLANG] = { 0 };
-	size_t i = 0, best = 0, second = 0;
+	unsigned char lo[LANG_MAX_SCAN + LANG_PAD];
+	uint64_t bits[LANG_BITS];
+	size_t n, i = 0, best = 0, second = 0;
 
 	if (score_r)
 		*score_r = 0;
-	if (!text)
+	if (!head)
 		return NULL;
 	pthread_once(&table_once, table_build);
-	if (len > LANG_MAX_SCAN)
-		len = LANG_MAX_SCAN;
-	while (i < len) {
-		size_t start;
-		char w[WORD_MAX];
+	n = sample_copy(lo, head, hlen, text, len);
+	sample_bits(lo, n, bits);
+	while (i < n) {
+		size_t start = bits_next(bits, i, true, n), wlen;
+		const unsigned char *word = lo + start;
 		const struct lang_entry *hit;
-		size_t wlen;
+		char w[WORD_MAX];
 
-		while (i < len && !word_byte[(unsigned char)text[i]])
-			i++;
-		start = i;
-		while (i < len && word_byte[(unsigned char)text[i]])
-			i++;
-		if (i == start || i - start >= WORD_MAX)
+		if (start >= n)
+			break;
+		i = bits_next(bits, start, false, n);
+		wlen = i - start;
+		if (wlen >= WORD_MAX)
 			continue;
 		{
-			/* the word's shape as word_lower() would give it; a
-			 * last byte beyond ASCII may be folded: no quick no */
-			unsigned char f = (unsigned char)text[start], l = (unsigned char)text[i - 1];
-			uint32_t sh;
+			/* the word's shape as word_lower() would give it (its
+			 * ASCII is lowercased already); a last byte beyond ASCII
+			 * may be folded: no quick no */
+			unsigned char l = word[wlen - 1];
+			uint32_t sh = shape(wlen, word[0], l);
 
-			if (f >= 'A' && f <= 'Z')
-				f = (unsigned char)(f + 32);
-			if (l >= 'A' && l <= 'Z')
-				l = (unsigned char)(l + 32);
-			sh = shape(i - start, f, l);
 			if (l < 0x80 && !(shapes[sh >> 3] & (1u << (sh & 7))))
 				continue;
 		}
-		wlen = word_lower(text + start, i - start, w);
-		hit = table_find(w, wlen);
+		if (memchr(word, 0xc3, wlen)) {
+			wlen = word_lower((const char *)word, wlen, w);
+			hit = table_find(w, wlen);
+		} else {
+			/* nothing word_lower() would change */
+			hit = table_find((const char *)word, wlen);
+		}
 		if (!hit)
 			continue;
 		for (size_t l = 0; l < NLANG; l++)
@@ -259,4 +346,17 @@ lang_detect(const char *text, size_t len, int *score_r)
 	if (score[best] < 2 || score[best] <= score[second])
 		return NULL;
 	return lang_codes[best];
+}
+
+const char *
+lang_detect(const char *text, size_t len, int *score_r)
+{
+	return detect(text, len, NULL, 0, score_r);
+}
+
+const char *
+lang_detect_joined(const char *head, size_t hlen, const char *text, size_t len, int *score_r)
+{
+	return detect(head ? head : "", head ? hlen : 0, text ? text : "", text ? len : 0,
+		      score_r);
 }

@@ -1802,15 +1802,9 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 		while (c.body_len > 0 && ((unsigned char)m->body[c.body_len] & 0xc0) == 0x80)
 			c.body_len--;
 	}
-	{
-		/* The subject counts too: a short mail may say all in it. */
-		size_t len;
-		char *sample = join_text(m->subject, m->body,
-					 c.body_len < LANG_MAX_SCAN ? c.body_len : LANG_MAX_SCAN, &len);
-
-		lang = lang_detect(sample, len, NULL);
-		free(sample);
-	}
+	/* The subject counts too: a short mail may say all in it. */
+	lang = lang_detect_joined(m->subject, strlen(m->subject), m->body ? m->body : "",
+				  c.body_len, NULL);
 	c.lang = lang ? lang : "";
 	c.md = pcre2_match_data_create(rs->max_ovector, NULL);
 	if (++map_gen == 0) {
