@@ -5,9 +5,9 @@
  * the crash against the message that was being parsed (crashguard.h) and
  * sets a message aside as poison after INTAKE_MAX_ATTEMPTS such crashes.
  *
- * The batches overlap: one transaction stages batch k+1 and stores batch k,
- * so the parser thread works on batch k while k+1 is fetched, and on k+1
- * while k is marked done; one commit per batch. A commit does not wait for
+ * The batches overlap: each round commits batch k+1 staged, then stores
+ * batch k and commits it, so the parser thread works on k+1 while k is
+ * stored and k+2 fetched; two commits per batch. A commit does not wait for
  * the disk: the WAL is synced in a thread of its own (syncer.h) while the
  * next round is stored, and the copies of a batch are marked done only
  * once the sync that followed its commit is through. Until then they are
@@ -1081,11 +1081,12 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	    (progress_fn && count_fresh(s, bl.source_id, &total, e) < 0))
 		goto fail;
 
-	/* From here on the source belongs to its thread. Each round, one
-	 * transaction stages next (fetched during the last round) and stores
-	 * cur (staged and committed the round before, parsed meanwhile); then
-	 * next goes to the parser and cur's source copies are marked done. The
-	 * batch after next is fetched as soon as next is staged. */
+	/* From here on the source belongs to its thread. Each round commits
+	 * next (fetched during the last round) staged and hands it to the
+	 * parser, then stores cur (staged the round before, parsed meanwhile)
+	 * and commits; cur's source copies are marked done once that commit
+	 * is synced. The batch after next is fetched as soon as next is
+	 * staged. */
 	sa = source_ahead_start(ops, src);
 	ix = indexer_start(s);
 	sy = syncer_begin(s);
@@ -1118,17 +1119,29 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 				rounds = 0;
 			}
 		}
-		if (store_begin(s, e) < 0)
-			goto fail;
 		ahead = 0;
 		if (more) {
+			/* Staged in a commit of its own, so that the parser can
+			 * start on next while cur is stored. */
 			next->offered = asked;
+			if (store_begin(s, e) < 0)
+				goto fail;
 			if (stage_batch(sa, next, st) < 0 ||
 			    (source_went_on(next) && fetch_ahead(sa, &bl, &ahead, e) < 0)) {
 				store_rollback(s);
 				goto fail;
 			}
+			mark = clock_mono();
+			if (store_commit(s, e) < 0)
+				goto fail;
+			lap(&st->times.commit, &mark);
+			/* Parsing starts only now that the raw bytes are in
+			 * the store: a parser crash must find them there on
+			 * the next run. */
+			start_parsing(ing, next);
 		}
+		if (store_begin(s, e) < 0)
+			goto fail;
 		if (process_rows(ing, s, cur, st, e) < 0) {
 			store_rollback(s);
 			goto fail;
@@ -1157,10 +1170,6 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 			goto fail;
 		}
 		strlist_release(&done_keys);
-		/* Parsing starts only now that the raw bytes are on disk: a parser
-		 * crash must find them there on the next run. */
-		if (more)
-			start_parsing(ing, next);
 		/* The last round's copies: their sync ran while this round was
 		 * stored. (marked() has emptied marking.) */
 		if (unsynced.keys.n) {
