@@ -24,4 +24,11 @@ const char *lang_detect(const char *text, size_t len, int *score_r);
 const char *lang_detect_joined(const char *head, size_t hlen, const char *text, size_t len,
 			       int *score_r);
 
+/* For the tests: the languages (bit i: lang_codes[i]) with word among their
+ * stop words, as lang_detect() lowercases a word (ASCII and Latin-1
+ * capitals); 0 for a word of LANG_WORD_MAX bytes or more, which it skips.
+ * A word is a run of ASCII letters and bytes beyond ASCII. */
+#define LANG_WORD_MAX 24
+unsigned lang_word_langs(const char *word, size_t len);
+
 #endif

@@ -65,7 +65,7 @@ static const char *const lang_words[] = {
 };
 
 #define NLANG (ARRAY_SIZE(lang_words))
-#define WORD_MAX 24
+#define WORD_MAX LANG_WORD_MAX
 
 struct lang_entry {
 	char word[WORD_MAX];
@@ -346,6 +346,20 @@ detect(const char *head, size_t hlen, const char *text, size_t len, int *score_r
 	if (score[best] < 2 || score[best] <= score[second])
 		return NULL;
 	return lang_codes[best];
+}
+
+unsigned
+lang_word_langs(const char *word, size_t len)
+{
+	char w[WORD_MAX];
+	const struct lang_entry *hit;
+
+	if (len >= WORD_MAX)
+		return 0;
+	pthread_once(&table_once, table_build);
+	len = word_lower(word, len, w);
+	hit = table_find(w, len);
+	return hit ? hit->mask : 0;
 }
 
 const char *
