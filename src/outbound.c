@@ -37,6 +37,21 @@ enum {
 };
 #define NEED(v) (1u << (v))
 #define NEED_CACHE 64
+/* Queues whose partner notice is planned (notice_prepare). */
+#define PLAN_MAX 64
+
+/* Who a queue's partner notice goes to, which template it uses and what
+ * that shows: the same for every ticket of the queue, so made once per
+ * queue and run (notice_prepare runs for most inquiries). nto is 0 when
+ * the queue has no one to tell. */
+struct notice_plan {
+	char *queue; /* the ticket's queue, as the ticket names it */
+	const char *queue_id;
+	struct mime_addr *to;
+	size_t nto;
+	const struct tmpl *t;
+	unsigned need;
+};
 
 /* What compose_build makes of a struct compose, for compose_record. Its
  * buffers are kept from one mail to the next (built_reset): a notice is
@@ -44,8 +59,13 @@ enum {
 struct built {
 	struct buf msg;  /* the mail; by_ref: its text around the quote, unencoded */
 	struct buf refs; /* References */
-	char *subject;
-	char *body;      /* the ticket's copy of the text */
+	struct buf subject;
+	struct buf body; /* the ticket's copy of the text */
+	/* The values compose_record binds, made here so that the thread
+	 * that records the mail only binds them: the recipients as the
+	 * messages row lists them, as the outbox row does, and the names the
+	 * search index finds the mail by. */
+	struct buf to, cc, rcpts, names;
 	char msgid[256];
 	bool by_ref;
 	size_t quote_at;
@@ -57,6 +77,12 @@ built_init(struct built *b)
 	memset(b, 0, sizeof(*b));
 	buf_init(&b->msg, 8 * 1024 * 1024);
 	buf_init(&b->refs, 0);
+	buf_init(&b->subject, 0);
+	buf_init(&b->body, 0);
+	buf_init(&b->to, 0);
+	buf_init(&b->cc, 0);
+	buf_init(&b->rcpts, 0);
+	buf_init(&b->names, 0);
 }
 
 /* The memory of a rare large mail is given back. */
@@ -74,9 +100,12 @@ built_reset(struct built *b)
 {
 	scratch_done(&b->msg);
 	buf_reset(&b->refs);
-	free(b->subject);
-	free(b->body);
-	b->subject = b->body = NULL;
+	buf_reset(&b->subject);
+	scratch_done(&b->body);
+	buf_reset(&b->to);
+	buf_reset(&b->cc);
+	buf_reset(&b->rcpts);
+	buf_reset(&b->names);
 	b->by_ref = false;
 	b->quote_at = 0;
 }
@@ -87,6 +116,12 @@ built_release(struct built *b)
 	built_reset(b);
 	buf_release(&b->msg);
 	buf_release(&b->refs);
+	buf_release(&b->subject);
+	buf_release(&b->body);
+	buf_release(&b->to);
+	buf_release(&b->cc);
+	buf_release(&b->rcpts);
+	buf_release(&b->names);
 }
 
 struct outbound {
@@ -105,6 +140,8 @@ struct outbound {
 	} needs[NEED_CACHE];
 	size_t nneeds;
 	struct pipeline *pipe; /* building off the storing thread, or NULL */
+	struct notice_plan *plans; /* PLAN_MAX of them */
+	size_t nplans;
 };
 
 static unsigned
@@ -153,6 +190,7 @@ outbound_open(const struct config *cfg, const struct ruleset *rules, struct outb
 	buf_init(&ob->rendered, TMPL_MAX_OUTPUT);
 	built_init(&ob->built);
 	ob->domain = xstrdup(at + 1);
+	ob->plans = xcalloc(PLAN_MAX, sizeof(*ob->plans));
 	ob->ref_open = xasprintf("[%s #", cfg->desk.tag);
 	if (tmpl_set_load(cfg->templates.dir, outbound_template_vars, &ob->set, e) < 0) {
 		outbound_free(&ob);
@@ -174,6 +212,11 @@ outbound_free(struct outbound **obp)
 	built_release(&ob->built);
 	free(ob->domain);
 	free(ob->ref_open);
+	for (size_t i = 0; i < ob->nplans; i++) {
+		free(ob->plans[i].queue);
+		free(ob->plans[i].to);
+	}
+	free(ob->plans);
 	free(ob);
 	*obp = NULL;
 }
@@ -201,6 +244,96 @@ query_int(struct store *s, const char *sql, const char *text, int64_t n, struct 
 	return v;
 }
 
+/* What the storing thread keeps of the open transaction in a fetch (the
+ * pipeline below): the store's answers it asks again and again, read once,
+ * and the automatic mails it logged, written at the end in a few
+ * statements. While it holds the write lock (BEGIN IMMEDIATE) only this
+ * thread writes autoreply_log, autoreply_count and the breaker's state
+ * row, so what it read plus what it wrote is what the store would say. A
+ * commit (pipe_finish) or a rollback (pipe_drop) ends it: the next
+ * transaction reads afresh, and a rollback takes back what was kept. */
+struct minute_n {
+	int64_t minute, n;
+};
+
+struct txn_memo {
+	/* The rows of autoreply_count of minute > hourly_from. */
+	bool hourly_read;
+	int64_t hourly_from;
+	struct minute_n *rows;
+	size_t nrows, caprows;
+	/* The state row ack_breaker as a number (0: none). */
+	bool breaker_read;
+	int64_t breaker;
+	/* Not written yet: autoreply_log rows (their addresses in addrs, at
+	 * offsets), in order, and the counts to add to autoreply_count. */
+	struct {
+		size_t addr;
+		int64_t at;
+	} *log;
+	size_t nlog, caplog;
+	struct buf addrs;
+	struct minute_n *adds;
+	size_t nadds, capadds;
+};
+
+static void
+minute_add(struct minute_n **v, size_t *n, size_t *cap, int64_t minute, int64_t k)
+{
+	for (size_t i = *n; i > 0; i--) {
+		if ((*v)[i - 1].minute == minute) {
+			(*v)[i - 1].n += k;
+			return;
+		}
+	}
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		*v = xreallocarray(*v, *cap, sizeof(**v));
+	}
+	(*v)[*n].minute = minute;
+	(*v)[(*n)++].n = k;
+}
+
+static void
+memo_reset(struct txn_memo *mm)
+{
+	mm->hourly_read = false;
+	mm->nrows = 0;
+	mm->breaker_read = false;
+	mm->breaker = 0;
+	mm->nlog = 0;
+	scratch_done(&mm->addrs);
+	mm->nadds = 0;
+}
+
+static void
+memo_release(struct txn_memo *mm)
+{
+	free(mm->rows);
+	free(mm->log);
+	buf_release(&mm->addrs);
+	free(mm->adds);
+	memset(mm, 0, sizeof(*mm));
+}
+
+/* SQLite's NOCASE, autoreply_log.addr's collation: ASCII letters only. */
+static bool
+nocase_eq(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y + 32);
+		if (x != y)
+			return false;
+		if (!x)
+			return true;
+	}
+}
+
 /* The automatic mails of one inbound message (its ack, its notices) are
  * logged together at its end: the per-sender log and the count of its
  * minute, in the caller's transaction, in two statements rather than two
@@ -210,7 +343,28 @@ query_int(struct store *s, const char *sql, const char *text, int64_t n, struct 
 struct autolog {
 	const char *addr[AUTOLOG_MAX];
 	size_t n;
+	struct txn_memo *defer; /* not NULL: kept there, written at commit */
 };
+
+/* What autolog_flush writes, kept in mm instead (struct txn_memo). */
+static void
+autolog_defer(const struct config *cfg, struct txn_memo *mm, const struct autolog *l,
+	      int64_t now)
+{
+	if (cfg->ack.per_sender_limit > 0) {
+		for (size_t i = 0; i < l->n; i++) {
+			if (mm->nlog == mm->caplog) {
+				mm->caplog = mm->caplog ? 2 * mm->caplog : 64;
+				mm->log = xreallocarray(mm->log, mm->caplog, sizeof(*mm->log));
+			}
+			mm->log[mm->nlog].addr = mm->addrs.len;
+			mm->log[mm->nlog++].at = now;
+			buf_add(&mm->addrs, l->addr[i], strlen(l->addr[i]) + 1);
+		}
+	}
+	if (cfg->ack.hourly_limit > 0)
+		minute_add(&mm->adds, &mm->nadds, &mm->capadds, now / 60, (int64_t)l->n);
+}
 
 static int
 autolog_flush(const struct config *cfg, struct store *s, struct autolog *l, struct err *e)
@@ -226,9 +380,14 @@ autolog_flush(const struct config *cfg, struct store *s, struct autolog *l, stru
 	int64_t now = store_now();
 	size_t n = l->n;
 
-	l->n = 0;
 	if (n == 0)
 		return 0;
+	if (l->defer) {
+		autolog_defer(cfg, l->defer, l, now);
+		l->n = 0;
+		return 0;
+	}
+	l->n = 0;
 	if (cfg->ack.per_sender_limit > 0) {
 		st = store_prepare(s, log_sql[n - 1], e);
 		if (!st)
@@ -278,6 +437,115 @@ hourly_count(struct store *s, struct err *e)
 			 NULL, (store_now() - 3600) / 60, e);
 }
 
+/* hourly_count with what mm kept: its rows read once per transaction. */
+static int64_t
+memo_hourly(struct store *s, struct txn_memo *mm, struct err *e)
+{
+	int64_t from = (store_now() - 3600) / 60, v = 0;
+
+	if (!mm->hourly_read) {
+		sqlite3_stmt *st = store_prepare(s, "SELECT minute, n FROM autoreply_count"
+						 " WHERE minute > ?", e);
+		int rc;
+
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, from);
+		mm->nrows = 0;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			minute_add(&mm->rows, &mm->nrows, &mm->caprows, sqlite3_column_int64(st, 0),
+				   sqlite3_column_int64(st, 1));
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_error(s, e, "cannot query");
+		mm->hourly_read = true;
+		mm->hourly_from = from;
+	}
+	if (from >= mm->hourly_from) {
+		for (size_t i = 0; i < mm->nrows; i++)
+			if (mm->rows[i].minute > from)
+				v += mm->rows[i].n;
+	} else {
+		/* The clock went back past what was read: ask the store. */
+		v = hourly_count(s, e);
+		if (v < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < mm->nadds; i++)
+		if (mm->adds[i].minute > from)
+			v += mm->adds[i].n;
+	return v;
+}
+
+/* The autoreply_log rows to addr after since that mm holds unwritten. */
+static int64_t
+memo_sender(const struct txn_memo *mm, const char *addr, int64_t since)
+{
+	int64_t v = 0;
+
+	if (!mm || !addr)
+		return 0;
+	for (size_t i = 0; i < mm->nlog; i++)
+		if (mm->log[i].at > since && nocase_eq(mm->addrs.data + mm->log[i].addr, addr))
+			v++;
+	return v;
+}
+
+/* Writes what mm holds (struct txn_memo) and forgets what it read. */
+static int
+memo_write(struct store *s, struct txn_memo *mm, struct err *e)
+{
+	/* Rows per statement, largest first; each statement stays prepared. */
+	static const char *const log_sql[] = {
+#define R2 "(?,?),"
+#define R8 R2 R2 R2 R2 R2 R2 R2 R2
+		"INSERT INTO autoreply_log (addr, at) VALUES " R8 R8 R8 R8 R8 R8 R8 R2 R2 R2 R2 R2 R2 R2 "(?,?)",
+		"INSERT INTO autoreply_log (addr, at) VALUES " R2 R2 R2 R2 R2 R2 R2 "(?,?)",
+		"INSERT INTO autoreply_log (addr, at) VALUES (?,?)",
+#undef R8
+#undef R2
+	};
+	static const size_t log_rows[] = { 64, 8, 1 };
+	sqlite3_stmt *st;
+	size_t i = 0;
+	int rc = 0;
+
+	while (rc == 0 && i < mm->nlog) {
+		size_t k = 0;
+
+		while (mm->nlog - i < log_rows[k])
+			k++;
+		st = store_prepare(s, log_sql[k], e);
+		if (!st) {
+			rc = -1;
+			break;
+		}
+		for (size_t r = 0; r < log_rows[k]; r++, i++) {
+			sqlite3_bind_text(st, (int)(2 * r + 1), mm->addrs.data + mm->log[i].addr, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_int64(st, (int)(2 * r + 2), mm->log[i].at);
+		}
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = store_error(s, e, "cannot log automatic mail");
+		sqlite3_reset(st);
+	}
+	for (size_t a = 0; rc == 0 && a < mm->nadds; a++) {
+		st = store_prepare(s, "INSERT INTO autoreply_count (minute, n) VALUES (?, ?)"
+				   " ON CONFLICT (minute) DO UPDATE SET n = n + excluded.n", e);
+		if (!st) {
+			rc = -1;
+			break;
+		}
+		sqlite3_bind_int64(st, 1, mm->adds[a].minute);
+		sqlite3_bind_int64(st, 2, mm->adds[a].n);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = store_error(s, e, "cannot count automatic mail");
+		sqlite3_reset(st);
+	}
+	memo_reset(mm);
+	return rc;
+}
+
 static int
 state_set(struct store *s, const char *key, int64_t value, struct err *e)
 {
@@ -305,6 +573,31 @@ outbound_breaker_since(struct store *s)
 	int64_t t = query_int(s, "SELECT CAST(value AS INTEGER) FROM state WHERE key = ?1 "
 			      "AND ?2 >= 0", "ack_breaker", 0, &e);
 
+	if (t <= 0 || t < store_now() - 3600)
+		return 0;
+	return t;
+}
+
+/* outbound_breaker_since, its state row read once per transaction when mm
+ * is not NULL. */
+static int64_t
+breaker_since(struct store *s, struct txn_memo *mm)
+{
+	int64_t t;
+
+	if (!mm)
+		return outbound_breaker_since(s);
+	if (!mm->breaker_read) {
+		struct err e = ERR_INIT;
+
+		t = query_int(s, "SELECT CAST(value AS INTEGER) FROM state WHERE key = ?1 "
+			      "AND ?2 >= 0", "ack_breaker", 0, &e);
+		if (t < 0)
+			return 0; /* as outbound_breaker_since; not kept */
+		mm->breaker = t;
+		mm->breaker_read = true;
+	}
+	t = mm->breaker;
 	if (t <= 0 || t < store_now() - 3600)
 		return 0;
 	return t;
@@ -607,91 +900,93 @@ split_rendered(char *text, struct tmpl_header *h, size_t max, char **body)
 
 static int64_t
 record_message(struct store *s, const struct compose *c, const struct outbound *ob,
-	       const char *subject, const char *msgid, const char *refs, const char *body,
-	       struct err *e)
+	       const struct built *b, struct err *e)
 {
-	struct buf to = BUF_INIT, cc = BUF_INIT, names = BUF_INIT;
 	sqlite3_stmt *st;
-	int64_t id = -1, now = store_now();
+	int64_t now = store_now();
 
-	for (size_t i = 0; i < c->nto; i++) {
-		if (i)
-			buf_add(&to, ", ", 2);
-		buf_addstr(&to, c->to[i].addr);
-	}
-	for (size_t i = 0; i < c->ncc; i++) {
-		if (i)
-			buf_add(&cc, ", ", 2);
-		buf_addstr(&cc, c->cc[i].addr);
-	}
-	/* "NAME ADDRESS TO CC": the names the search index finds it by. */
-	buf_addstr(&names, ob->cfg->desk.name);
-	buf_addch(&names, ' ');
-	buf_addstr(&names, ob->cfg->desk.address);
-	buf_addch(&names, ' ');
-	buf_addstr(&names, buf_cstr(&to));
-	buf_addch(&names, ' ');
-	buf_addstr(&names, buf_cstr(&cc));
 	st = store_prepare(s, "INSERT INTO messages (ticket_id, direction, kind, from_name,"
 			   " from_addr, to_addrs, cc_addrs, subject, date, message_id, in_reply_to,"
 			   " refs, body, names, created) VALUES"
 			   " (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e);
 	if (!st)
-		goto out;
+		return -1;
 	sqlite3_bind_int64(st, 1, c->ticket_id);
 	sqlite3_bind_text(st, 2, c->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, ob->cfg->desk.name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, ob->cfg->desk.address, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, buf_cstr(&to), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, buf_cstr(&cc), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, buf_cstr(&b->to), (int)b->to.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, buf_cstr(&b->cc), (int)b->cc.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, buf_cstr(&b->subject), (int)b->subject.len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, now);
-	sqlite3_bind_text(st, 9, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, b->msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, c->in_reply_to ? c->in_reply_to : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, refs, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, body, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 13, buf_cstr(&names), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, buf_cstr(&b->refs), (int)b->refs.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, buf_cstr(&b->body), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, buf_cstr(&b->names), (int)b->names.len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 14, now);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
-		store_error(s, e, "cannot record outgoing mail");
-		goto out;
+		return store_error(s, e, "cannot record outgoing mail");
 	}
 	sqlite3_reset(st);
-	id = sqlite3_last_insert_rowid(store_db(s));
 	/* Full-text indexing happens at commit (store_commit): an FTS5 insert
 	 * in the middle of a transaction is flushed by every later statement. */
 	(void)c->index;
-out:
-	buf_release(&to);
-	buf_release(&cc);
-	buf_release(&names);
-	return id;
+	return sqlite3_last_insert_rowid(store_db(s));
+}
+
+/* The values record_message and outbox_queue bind for c (struct built). */
+static void
+built_values(const struct outbound *ob, const struct compose *c, struct built *b)
+{
+	for (size_t i = 0; i < c->nto; i++) {
+		if (i)
+			buf_add(&b->to, ", ", 2);
+		buf_addstr(&b->to, c->to[i].addr);
+	}
+	for (size_t i = 0; i < c->ncc; i++) {
+		if (i)
+			buf_add(&b->cc, ", ", 2);
+		buf_addstr(&b->cc, c->cc[i].addr);
+	}
+	/* "NAME ADDRESS TO CC": the names the search index finds it by. */
+	buf_addstr(&b->names, ob->cfg->desk.name);
+	buf_addch(&b->names, ' ');
+	buf_addstr(&b->names, ob->cfg->desk.address);
+	buf_addch(&b->names, ' ');
+	buf_addstr(&b->names, buf_cstr(&b->to));
+	buf_addch(&b->names, ' ');
+	buf_addstr(&b->names, buf_cstr(&b->cc));
+	for (size_t i = 0; i < c->nto + c->ncc; i++) {
+		if (b->rcpts.len)
+			buf_addch(&b->rcpts, ',');
+		buf_addstr(&b->rcpts, i < c->nto ? c->to[i].addr : c->cc[i - c->nto].addr);
+	}
 }
 
 /* body with the copy of elide that the template wrote at offset at of the
  * rendered text (rendered_len bytes from body on) replaced by a pointer to
- * the ticket's inquiry, or NULL when there is nothing to leave out. The
+ * the ticket's inquiry, into out; false when there is nothing to leave out. The
  * renderer says where the value went: no search for it, one copy of the
  * rest (the quote is most of a notice). */
-static char *
-elided(const char *body, size_t body_len, size_t at, const char *elide, size_t n,
-       int64_t ticket_id)
+static bool
+elided(struct buf *out, const char *body, size_t body_len, size_t at, const char *elide,
+       size_t n, int64_t ticket_id)
 {
-	struct buf b = BUF_INIT;
 	char mid[96];
 	int ml;
 
 	if (!elide || n < 256 || at > body_len || body_len - at < n ||
 	    memcmp(body + at, elide, n) != 0)
-		return NULL;
+		return false;
 	ml = snprintf(mid, sizeof(mid), "> [the inquiry's text, quoted here: see inquiry #%lld]",
 		      (long long)ticket_id);
-	buf_grow(&b, body_len - n + (size_t)ml);
-	buf_add(&b, body, at);
-	buf_add(&b, mid, (size_t)ml);
-	buf_add(&b, body + at + n, body_len - at - n);
-	return buf_detach(&b, NULL);
+	buf_grow(out, body_len - n + (size_t)ml);
+	buf_add(out, body, at);
+	buf_add(out, mid, (size_t)ml);
+	buf_add(out, body + at + n, body_len - at - n);
+	return true;
 }
 
 /* Renders c (rendered: scratch space) and builds the MIME message into b.
@@ -706,7 +1001,7 @@ compose_build(const struct outbound *ob, struct buf *rendered, const struct comp
 	size_t nh = 0;
 	char *body, date[64];
 	struct mime_addr from = { ob->cfg->desk.name, ob->cfg->desk.address };
-	char *kept = NULL;
+	bool kept = false, have_subject = false;
 	size_t elide_at = SIZE_MAX, body_len, quote_len = 0;
 	int rc = -1;
 
@@ -720,17 +1015,17 @@ compose_build(const struct outbound *ob, struct buf *rendered, const struct comp
 	 * series. */
 	body_len = rendered->len - (size_t)(body - (rendered->data ? rendered->data : body));
 	buf_grow(msg, body_len + body_len / 8 + 2048);
-	for (size_t i = 0; i < nh; i++)
-		if (strcasecmp(h[i].name, "Subject") == 0 && !b->subject)
-			b->subject = xstrdup(h[i].value);
-	if (!b->subject)
-		b->subject = xstrdup("");
+	for (size_t i = 0; i < nh && !have_subject; i++) {
+		if (strcasecmp(h[i].name, "Subject") == 0) {
+			buf_addstr(&b->subject, h[i].value);
+			have_subject = true;
+		}
+	}
 	/* The tag is what threads an answer back: it is always there. */
-	if (!strstr(b->subject, c->ref)) {
-		char *tagged = xasprintf("%s%s%s", b->subject, *b->subject ? " " : "", c->ref);
-
-		free(b->subject);
-		b->subject = tagged;
+	if (!strstr(buf_cstr(&b->subject), c->ref)) {
+		if (b->subject.len)
+			buf_addch(&b->subject, ' ');
+		buf_addstr(&b->subject, c->ref);
 	}
 	mime_message_id(ob->domain, b->msgid, sizeof(b->msgid));
 	mime_date(store_now(), date, sizeof(date));
@@ -748,7 +1043,7 @@ compose_build(const struct outbound *ob, struct buf *rendered, const struct comp
 	    mime_header_addrs(msg, "To", c->to, c->nto, e) < 0 ||
 	    (c->ncc && mime_header_addrs(msg, "Cc", c->cc, c->ncc, e) < 0) ||
 	    (c->reply_to_desk && mime_header_addrs(msg, "Reply-To", &from, 1, e) < 0) ||
-	    mime_header(msg, "Subject", b->subject, e) < 0 ||
+	    mime_header(msg, "Subject", buf_cstr(&b->subject), e) < 0 ||
 	    mime_header_raw(msg, "Date", date, e) < 0)
 		goto out;
 	buf_addstr(msg, "Message-ID: <");
@@ -775,7 +1070,8 @@ compose_build(const struct outbound *ob, struct buf *rendered, const struct comp
 
 		b->quote_at = elide_at - (size_t)(body - rendered->data);
 		quote_len = v ? strlen(v) : 0;
-		kept = elided(body, body_len, b->quote_at, v, quote_len, c->ticket_id);
+		kept = elided(&b->body, body, body_len, b->quote_at, v, quote_len,
+			      c->ticket_id);
 	}
 	if (kept && c->quote_of > 0) {
 		/* By reference: the text around the quote, not yet encoded.
@@ -796,15 +1092,15 @@ compose_build(const struct outbound *ob, struct buf *rendered, const struct comp
 	} else if (mime_text_body(msg, body, e) < 0) {
 		goto out;
 	}
-	b->body = kept ? kept : xstrdup(body);
-	kept = NULL;
+	if (!kept)
+		buf_addstr(&b->body, body);
+	built_values(ob, c, b);
 	rc = 0;
 out:
 	for (size_t i = 0; i < nh; i++) {
 		free(h[i].name);
 		free(h[i].value);
 	}
-	free(kept);
 	scratch_done(rendered);
 	return rc;
 }
@@ -814,25 +1110,14 @@ static int
 compose_record(const struct outbound *ob, struct store *s, const struct compose *c,
 	       const struct built *b, int64_t *outbox_id, struct err *e)
 {
-	struct buf rcpts = BUF_INIT;
-	int64_t mid;
-	int rc;
+	int64_t mid = record_message(s, c, ob, b, e);
 
-	mid = record_message(s, c, ob, b->subject, b->msgid, b->refs.len ? b->refs.data : "",
-			     b->body, e);
 	if (mid < 0)
 		return -1;
-	for (size_t i = 0; i < c->nto + c->ncc; i++) {
-		if (rcpts.len)
-			buf_addch(&rcpts, ',');
-		buf_addstr(&rcpts, i < c->nto ? c->to[i].addr : c->cc[i - c->nto].addr);
-	}
-	rc = outbox_queue_quoting(s, c->ticket_id, mid, c->kind,
-				  c->automatic ? "" : ob->cfg->desk.address, rcpts.data,
-				  b->msg.data, b->msg.len, b->by_ref ? c->quote_of : 0,
-				  b->by_ref ? (int64_t)b->quote_at : 0, outbox_id, e);
-	buf_release(&rcpts);
-	return rc;
+	return outbox_queue_quoting(s, c->ticket_id, mid, c->kind,
+				    c->automatic ? "" : ob->cfg->desk.address, b->rcpts.data,
+				    b->msg.data, b->msg.len, b->by_ref ? c->quote_of : 0,
+				    b->by_ref ? (int64_t)b->quote_at : 0, outbox_id, e);
 }
 
 /* Renders c, builds the MIME message, records it on the ticket and queues
@@ -874,6 +1159,7 @@ struct item {
 	bool followup;        /* an ack of a follow-up */
 	const char *queue_id; /* a notice's queue, for its event */
 	struct mime_addr *to; /* c.to */
+	bool to_shared;       /* to is a notice plan's (ob->plans), not own */
 	char *to_name;        /* an ack's recipient's display name */
 	char ref[128];        /* c.ref */
 	struct built b;
@@ -894,7 +1180,8 @@ item_clear(struct item *it)
 {
 	struct built b = it->b;
 
-	free(it->to);
+	if (!it->to_shared)
+		free(it->to);
 	free(it->to_name);
 	built_reset(&b);
 	memset(it, 0, sizeof(*it));
@@ -908,41 +1195,68 @@ item_release(struct item *it)
 	built_release(&it->b);
 }
 
+static void
+plan_make(struct outbound *ob, const char *queue, struct notice_plan *pl)
+{
+	const struct queue *q = ob->rules ? rules_queue(ob->rules, queue) : NULL;
+
+	memset(pl, 0, sizeof(*pl));
+	if (!q || q->contacts.n == 0)
+		return;
+	pl->to = xcalloc(q->contacts.n, sizeof(*pl->to));
+	for (size_t i = 0; i < q->contacts.n; i++)
+		if (mime_addr_ok(q->contacts.items[i]))
+			pl->to[pl->nto++].addr = q->contacts.items[i];
+	if (pl->nto == 0) {
+		free(pl->to);
+		pl->to = NULL;
+		return;
+	}
+	pl->queue_id = q->id;
+	pl->t = tmpl_set_find(ob->set, "partner", queue, q->language);
+	pl->need = template_needs(ob, pl->t);
+}
+
 /* The partner notice of t, quoting stored message quote_of; false when its
  * queue has no one to tell. c.t is NULL when no partner template is
  * shipped. */
 static bool
 notice_prepare(struct outbound *ob, const struct ticket *t, int64_t quote_of, struct item *it)
 {
-	const struct queue *q = ob->rules ? rules_queue(ob->rules, t->queue) : NULL;
-	size_t nto = 0;
+	struct notice_plan own, *pl = NULL;
 
-	if (!q || q->contacts.n == 0)
-		return false;
-	it->to = xcalloc(q->contacts.n, sizeof(*it->to));
-	for (size_t i = 0; i < q->contacts.n; i++)
-		if (mime_addr_ok(q->contacts.items[i]))
-			it->to[nto++].addr = q->contacts.items[i];
-	if (nto == 0) {
-		free(it->to);
-		it->to = NULL;
-		return false;
+	for (size_t i = 0; i < ob->nplans && !pl; i++)
+		if (strcmp(ob->plans[i].queue, t->queue) == 0)
+			pl = &ob->plans[i];
+	if (!pl && ob->nplans < PLAN_MAX) {
+		pl = &ob->plans[ob->nplans++];
+		plan_make(ob, t->queue, pl);
+		pl->queue = xstrdup(t->queue);
 	}
+	if (!pl) {
+		/* More queue names than a run should see: made for this one. */
+		plan_make(ob, t->queue, &own);
+		pl = &own;
+	}
+	if (pl->nto == 0)
+		return false;
+	it->to = pl->to;
+	it->to_shared = pl != &own;
 	snprintf(it->ref, sizeof(it->ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
-	it->queue_id = q->id;
+	it->queue_id = pl->queue_id;
 	it->c = (struct compose){
 		.kind = "notice",
 		.ticket_id = t->id,
 		.ref = it->ref,
-		.t = tmpl_set_find(ob->set, "partner", t->queue, q->language),
+		.t = pl->t,
 		.to = it->to,
-		.nto = nto,
+		.nto = pl->nto,
 		.automatic = true,
 		.reply_to_desk = true,
 		.elide = "quoted",
 		.quote_of = quote_of,
 	};
-	it->need = template_needs(ob, it->c.t);
+	it->need = pl->need;
 	it->used = true;
 	return true;
 }
@@ -1096,7 +1410,7 @@ struct unrecorded {
 /* Counts what the RFC 3834 decision needs and asks it. */
 static int
 decide_ack(struct outbound *ob, struct store *s, const struct message *m,
-	   const struct ingest_result *res, const struct unrecorded *u,
+	   const struct ingest_result *res, const struct unrecorded *u, struct txn_memo *mm,
 	   enum autoreply_reason *why, struct err *e)
 {
 	struct autoreply_ctx c = { 0 };
@@ -1128,11 +1442,12 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 			      m->from.addr, now - ob->cfg->ack.per_sender_window, e);
 		if (v < 0)
 			return -1;
-		v += u->to_sender;
+		v += u->to_sender + memo_sender(mm, m->from.addr,
+						now - ob->cfg->ack.per_sender_window);
 		c.sender_recent = v > INT_MAX ? INT_MAX : (int)v;
 	}
 	if (c.hourly_limit > 0) {
-		v = hourly_count(s, e);
+		v = mm ? memo_hourly(s, mm, e) : hourly_count(s, e);
 		if (v < 0)
 			return -1;
 		v += u->mails;
@@ -1158,8 +1473,13 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 enum job_state { JOB_FREE, JOB_QUEUED, JOB_BUILDING, JOB_BUILT };
 
 struct job {
+	/* Copies of the inquiry's ticket and of the fields of its message
+	 * that the mails use. Their strings are in in, one buffer kept from
+	 * one job to the next, rather than a dozen allocated and freed per
+	 * inquiry on the storing thread; m's references are its own. */
 	struct ticket t;
-	struct message m; /* the fields of the inquiry they use: a copy */
+	struct message m;
+	struct buf in;
 	struct item ack, notice;
 	enum job_state state; /* under mu */
 };
@@ -1178,37 +1498,68 @@ struct pipeline {
 	bool stop;          /* under mu */
 	struct job jobs[PIPE_DEPTH];
 	struct buf rendered; /* the composer thread's */
+	struct txn_memo memo; /* the storing thread's */
 	struct ingest_result tally;
 	double waited; /* seconds the storing thread waited for the composer */
 };
 
+/* The storing thread's memo of the open transaction; NULL outside one
+ * (then every answer comes from the store and every row goes at once). */
+static struct txn_memo *
+pipe_memo(struct pipeline *p)
+{
+	return sqlite3_get_autocommit(store_db(p->s)) ? NULL : &p->memo;
+}
+
 static void
 job_clear(struct job *j)
 {
-	ticket_release(&j->t);
-	ticket_init(&j->t);
-	message_release(&j->m);
-	message_init(&j->m);
+	strlist_release(&j->m.references);
+	memset(&j->t, 0, sizeof(j->t));
+	memset(&j->m, 0, sizeof(j->m));
+	scratch_done(&j->in);
 	item_clear(&j->ack);
 	item_clear(&j->notice);
 }
 
+/* t and the fields of m that ticket_ctx and the ack use, into j. A
+ * ticket's NULL stays NULL (as ticket_copy keeps it); a message's is "". */
 static void
-replace_str(char **dst, const char *src)
+job_fill(struct job *j, const struct ticket *t, const struct message *m)
 {
-	free(*dst);
-	*dst = xstrdup(src ? src : "");
-}
+	const char *src[] = {
+		t->status, t->queue, t->category, t->priority, t->language, t->subject,
+		t->requester, t->requester_name, t->assignee,
+		m->message_id, m->subject, m->from.name, m->from.addr, m->body,
+	};
+	char **dst[ARRAY_SIZE(src)] = {
+		&j->t.status, &j->t.queue, &j->t.category, &j->t.priority, &j->t.language,
+		&j->t.subject, &j->t.requester, &j->t.requester_name, &j->t.assignee,
+		&j->m.message_id, &j->m.subject, &j->m.from.name, &j->m.from.addr, &j->m.body,
+	};
+	const size_t nticket = 9;
+	size_t off[ARRAY_SIZE(src)], len[ARRAY_SIZE(src)], total = 0;
 
-/* The fields of m that ticket_ctx and the ack use. */
-static void
-job_take_message(struct job *j, const struct message *m)
-{
-	replace_str(&j->m.message_id, m->message_id);
-	replace_str(&j->m.subject, m->subject);
-	replace_str(&j->m.from.name, m->from.name);
-	replace_str(&j->m.from.addr, m->from.addr);
-	replace_str(&j->m.body, m->body);
+	buf_reset(&j->in);
+	for (size_t i = 0; i < ARRAY_SIZE(src); i++) {
+		len[i] = src[i] ? strlen(src[i]) : 0;
+		total += len[i] + 1;
+	}
+	buf_grow(&j->in, total);
+	/* Offsets first, pointers once the buffer is filled: it may move. */
+	for (size_t i = 0; i < ARRAY_SIZE(src); i++) {
+		if (!src[i] && i < nticket) {
+			off[i] = SIZE_MAX;
+			continue;
+		}
+		off[i] = j->in.len;
+		buf_add(&j->in, src[i] ? src[i] : "", len[i] + 1);
+	}
+	j->t = *t;
+	j->t.tags = (struct strlist)STRLIST_INIT;
+	memset(&j->m, 0, sizeof(j->m));
+	for (size_t i = 0; i < ARRAY_SIZE(src); i++)
+		*dst[i] = off[i] == SIZE_MAX ? NULL : j->in.data + off[i];
 	j->m.date = m->date;
 	j->m.has_date = m->has_date;
 	for (size_t i = 0; i < m->references.n; i++)
@@ -1300,7 +1651,7 @@ pipe_record_one(struct outbound *ob, struct err *e)
 {
 	struct pipeline *p = ob->pipe;
 	struct job *j = &p->jobs[p->recorded % PIPE_DEPTH];
-	struct autolog log = { .n = 0 };
+	struct autolog log = { .n = 0, .defer = pipe_memo(p) };
 	int rc = 0;
 
 	pipe_job_ready(ob, p->recorded);
@@ -1329,7 +1680,7 @@ pipe_finish(void *arg, struct err *e)
 	while (p->recorded < p->submitted)
 		if (pipe_record_one(ob, e) < 0)
 			return -1;
-	return 0;
+	return memo_write(p->s, &p->memo, e);
 }
 
 /* The transaction they belonged to is gone: so are they. */
@@ -1339,6 +1690,7 @@ pipe_drop(void *arg)
 	struct outbound *ob = arg;
 	struct pipeline *p = ob->pipe;
 
+	memo_reset(&p->memo);
 	pthread_mutex_lock(&p->mu);
 	/* What the composer has not started it never will; what it has, it
 	 * finishes first. */
@@ -1395,12 +1747,12 @@ outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e)
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	for (size_t i = 0; i < PIPE_DEPTH; i++) {
-		ticket_init(&p->jobs[i].t);
-		message_init(&p->jobs[i].m);
+		buf_init(&p->jobs[i].in, 0);
 		item_init(&p->jobs[i].ack);
 		item_init(&p->jobs[i].notice);
 	}
 	buf_init(&p->rendered, TMPL_MAX_OUTPUT);
+	buf_init(&p->memo.addrs, 0);
 	ob->pipe = p;
 	if (pthread_create(&p->thread, NULL, composer_main, ob) != 0) {
 		struct ingest_result ignored = { 0 };
@@ -1426,6 +1778,13 @@ outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double 
 	running = !p->stop;
 	pthread_mutex_unlock(&p->mu);
 	if (running) {
+		/* Stopped inside a transaction: the mails recorded stay in it,
+		 * their log rows too. */
+		if (pipe_memo(p) && (p->memo.nlog || p->memo.nadds)) {
+			struct err ignored = ERR_INIT;
+
+			(void)memo_write(p->s, &p->memo, &ignored);
+		}
 		pipe_drop(ob);
 		store_set_txn_hooks(p->s, NULL, NULL, NULL);
 		pthread_mutex_lock(&p->mu);
@@ -1439,12 +1798,13 @@ outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double 
 	tally->notices_queued += p->tally.notices_queued;
 	*waited += p->waited;
 	for (size_t i = 0; i < PIPE_DEPTH; i++) {
-		ticket_release(&p->jobs[i].t);
-		message_release(&p->jobs[i].m);
+		job_clear(&p->jobs[i]);
+		buf_release(&p->jobs[i].in);
 		item_release(&p->jobs[i].ack);
 		item_release(&p->jobs[i].notice);
 	}
 	buf_release(&p->rendered);
+	memo_release(&p->memo);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cond);
 	free(p);
@@ -1457,7 +1817,9 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 {
 	struct pipeline *p = ob->pipe;
 	struct job *j = NULL;
-	struct ticket own, *t = &own;
+	struct ticket own;
+	const struct ticket *t = given;
+	struct txn_memo *memo = NULL;
 	struct unrecorded u;
 	enum autoreply_reason why;
 	struct autolog log = { .n = 0 };
@@ -1471,23 +1833,26 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 		if (p->submitted - p->recorded == PIPE_DEPTH && pipe_record_one(ob, e) < 0)
 			return -1;
 		j = &p->jobs[p->submitted % PIPE_DEPTH];
-		t = &j->t;
+		memo = pipe_memo(p);
 	}
 	ticket_init(&own);
 	pipe_unrecorded(p, m, res->ticket_id, &u);
-	if (decide_ack(ob, s, m, res, &u, &why, e) < 0)
+	if (decide_ack(ob, s, m, res, &u, memo, &why, e) < 0)
 		goto out;
-	if (given)
-		ticket_copy(t, given);
-	else if (ticket_load(s, res->ticket_id, t, e) < 0)
-		goto out;
+	if (!given) {
+		if (ticket_load(s, res->ticket_id, &own, e) < 0)
+			goto out;
+		t = &own;
+	}
 	if (why == AR_YES && !mime_addr_ok(m->from.addr))
 		why = AR_NO_ADDRESS;
 	notice_due = res->kind == INGEST_NEW_TICKET && res->routed &&
 		     strcmp(t->queue, TICKET_DEFAULT_QUEUE) != 0 &&
 		     !(m->flags & (MSG_SPAM | MSG_POISON));
-	if (j && (why == AR_YES || notice_due))
-		job_take_message(j, m);
+	if (j && (why == AR_YES || notice_due)) {
+		job_fill(j, t, m);
+		t = &j->t;
+	}
 	if (why == AR_YES) {
 		if (j)
 			ack_prepare(ob, t, &j->m, res->kind == INGEST_FOLLOWUP, &j->ack);
@@ -1498,9 +1863,16 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 		if (why == AR_BREAKER) {
 			/* Staff hear of it once an hour: the state row is what
 			 * 'secdesk send' and 'outbox' report. */
-			if (outbound_breaker_since(s) == 0 &&
-			    state_set(s, "ack_breaker", store_now(), e) < 0)
-				goto out;
+			if (breaker_since(s, memo) == 0) {
+				int64_t now = store_now();
+
+				if (state_set(s, "ack_breaker", now, e) < 0)
+					goto out;
+				if (memo) {
+					memo->breaker = now;
+					memo->breaker_read = true;
+				}
+			}
 		}
 		if (res->kind == INGEST_NEW_TICKET &&
 		    store_event(s, t->id, "secdesk", "no-ack", NULL, autoreply_reason_str(why),
