@@ -909,10 +909,23 @@ walk(struct pctx *c, const char *p, const char *end, unsigned depth, unsigned ro
 
 /* ---- top-level headers ------------------------------------------------ */
 
+/* The address fields, as read_addresses() meets them. */
+enum afield { AF_FROM, AF_SENDER, AF_REPLY_TO, AF_TO, AF_CC };
+
+/* Address fields read without libetpan, at most (more: libetpan reads all). */
+#define MAX_FAST_FIELDS 16
+
 struct top {
 	struct pctx *c;
 	size_t cap;
 	struct buf addr_block; /* From/Sender/Reply-To/To/Cc for libetpan */
+	/* where each field's value lies in addr_block, in order */
+	struct {
+		enum afield kind;
+		size_t off, len;
+	} af[MAX_FAST_FIELDS];
+	size_t naf;
+	bool af_many;
 	char *raw_from;
 	char *raw_date;
 	char *raw_msgid;
@@ -936,11 +949,25 @@ top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 	h = &m->headers[m->nheaders++];
 	h->name = charset_clean(name, nlen);
 	h->value = rfc2047_decode(v, vlen);
-	if (name_is(name, nlen, "from") || name_is(name, nlen, "sender") ||
-	    name_is(name, nlen, "reply-to") || name_is(name, nlen, "to") || name_is(name, nlen, "cc")) {
-		if (t->addr_block.len + nlen + vlen + 4 <= MAX_ADDR_BLOCK) {
+	{
+		int kind = name_is(name, nlen, "from")	   ? AF_FROM
+			   : name_is(name, nlen, "sender")   ? AF_SENDER
+			   : name_is(name, nlen, "reply-to") ? AF_REPLY_TO
+			   : name_is(name, nlen, "to")	   ? AF_TO
+			   : name_is(name, nlen, "cc")	   ? AF_CC
+							   : -1;
+
+		if (kind >= 0 && t->addr_block.len + nlen + vlen + 4 <= MAX_ADDR_BLOCK) {
 			buf_add(&t->addr_block, name, nlen);
 			buf_addstr(&t->addr_block, ": ");
+			if (t->naf < MAX_FAST_FIELDS) {
+				t->af[t->naf].kind = (enum afield)kind;
+				t->af[t->naf].off = t->addr_block.len;
+				t->af[t->naf].len = vlen;
+				t->naf++;
+			} else {
+				t->af_many = true;
+			}
 			buf_add(&t->addr_block, v, vlen);
 			buf_addstr(&t->addr_block, "\r\n");
 		}
@@ -962,16 +989,22 @@ top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 }
 
 static void
-set_address(struct address *a, const char *name, const char *addr)
+set_address_n(struct address *a, const char *name, size_t nlen, const char *addr, size_t alen)
 {
 	free(a->name);
 	free(a->addr);
-	a->name = rfc2047_decode(name ? name : "", name ? strlen(name) : 0);
-	a->addr = charset_clean(addr ? addr : "", addr ? strlen(addr) : 0);
+	a->name = rfc2047_decode(name ? name : "", name ? nlen : 0);
+	a->addr = charset_clean(addr ? addr : "", addr ? alen : 0);
 	/* An address holds no spaces or line breaks. */
 	for (char *s = a->addr; *s; s++)
 		if (*s == '\n' || *s == '\t')
 			*s = ' ';
+}
+
+static void
+set_address(struct address *a, const char *name, const char *addr)
+{
+	set_address_n(a, name, name ? strlen(name) : 0, addr, addr ? strlen(addr) : 0);
 }
 
 static void
@@ -1059,6 +1092,226 @@ from_fallback(struct address *a, const char *v)
 	free(addr);
 }
 
+/* ---- plain addresses without libetpan ------------------------------- */
+
+/* Most address fields are "Name <local@domain>" or a bare address, in
+ * ASCII atoms. libetpan's parse of them costs more than the rest of the
+ * header; these are read here, to exactly what libetpan makes of them (the
+ * display name as written, the address as written), and only these: any
+ * other field, in any spelling this grammar does not cover (comments,
+ * groups, quoted-pairs, runs of whitespace in a name, domain literals,
+ * 8-bit bytes, a missing part), sends the whole block to libetpan. */
+
+struct span {
+	const char *p; /* NULL: none */
+	size_t n;
+};
+
+struct mbox_span {
+	struct span name, addr;
+};
+
+/* Mailboxes of all address fields read without libetpan, at most. */
+#define MAX_FAST_MBOXES 64
+
+/* RFC 5322 atext. */
+static bool
+is_atext(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("!#$%&'*+-/=?^_`{|}~", ch));
+}
+
+/* The end of the dot-atom at p: atoms joined by single dots; NULL. */
+static const char *
+dot_atom(const char *p, const char *end)
+{
+	for (;;) {
+		const char *s = p;
+
+		while (p < end && is_atext((unsigned char)*p))
+			p++;
+		if (p == s)
+			return NULL;
+		if (p == end || *p != '.')
+			return p;
+		p++;
+	}
+}
+
+/* The end of local@domain at p; NULL. */
+static const char *
+plain_addr_spec(const char *p, const char *end)
+{
+	p = dot_atom(p, end);
+	if (!p || p == end || *p != '@')
+		return NULL;
+	return dot_atom(p + 1, end);
+}
+
+static const char *
+skip_wsp(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* One mailbox at *pp: addr-spec, <addr-spec>, phrase <addr-spec> or
+ * "quoted" <addr-spec>. A phrase is words of atext and dots (not starting
+ * with a dot) joined by single spaces; a quoted name is printable ASCII
+ * without quotes, backslashes or two spaces in a row: libetpan gives both
+ * back as written (it folds runs of whitespace into one space). Not in a
+ * quoted name: '=' and '?', as libetpan keeps the quotes around an encoded
+ * word there. */
+static bool
+plain_mailbox(const char **pp, const char *end, struct mbox_span *mb)
+{
+	const char *p = *pp, *e;
+
+	mb->name.p = NULL;
+	mb->name.n = 0;
+	if (p < end && *p == '"') {
+		const char *q = p + 1;
+
+		while (q < end && *q != '"') {
+			if (*q < ' ' || *q > '~' || *q == '\\' || *q == '=' || *q == '?' ||
+			    (*q == ' ' && q[-1] == ' ' && q - 1 > p))
+				return false;
+			q++;
+		}
+		if (q == end)
+			return false;
+		mb->name.p = p + 1;
+		mb->name.n = (size_t)(q - p - 1);
+		p = skip_wsp(q + 1, end);
+		if (p == end || *p != '<')
+			return false;
+	} else if (p < end && *p != '<') {
+		const char *s = p;
+
+		e = plain_addr_spec(p, end);
+		if (e && (e == end || *e == ',' || *e == ' ' || *e == '\t')) {
+			/* a bare address */
+			mb->addr.p = p;
+			mb->addr.n = (size_t)(e - p);
+			*pp = e;
+			return true;
+		}
+		for (;;) {
+			const char *w = p;
+
+			while (p < end && (is_atext((unsigned char)*p) || (*p == '.' && p > w)))
+				p++;
+			if (p == w)
+				return false;
+			if (p + 1 < end && *p == ' ' && p[1] != ' ' && p[1] != '<' && p[1] != '\t')
+				p++;
+			else
+				break;
+		}
+		mb->name.p = s;
+		mb->name.n = (size_t)(p - s);
+		p = skip_wsp(p, end);
+		if (p == end || *p != '<')
+			return false;
+	}
+	if (p == end || *p != '<')
+		return false;
+	e = plain_addr_spec(p + 1, end);
+	if (!e || e == end || *e != '>')
+		return false;
+	mb->addr.p = p + 1;
+	mb->addr.n = (size_t)(e - p - 1);
+	*pp = e + 1;
+	return true;
+}
+
+/* The mailboxes of a field value, appended to mb[*n..max); false when the
+ * value is not a plain list. */
+static bool
+plain_mailbox_list(const char *p, const char *end, struct mbox_span *mb, size_t *n, size_t max)
+{
+	if (p == end)
+		return false;
+	for (;;) {
+		if (*n == max || !plain_mailbox(&p, end, &mb[*n]))
+			return false;
+		(*n)++;
+		p = skip_wsp(p, end);
+		if (p == end)
+			return true;
+		if (*p != ',')
+			return false;
+		p = skip_wsp(p + 1, end);
+		if (p == end)
+			return false;
+	}
+}
+
+static void
+add_span_address(struct address **arr, size_t *n, const struct mbox_span *mb)
+{
+	struct address *a;
+
+	*arr = xreallocarray(*arr, *n + 1, sizeof(**arr));
+	a = &(*arr)[(*n)++];
+	a->name = NULL;
+	a->addr = NULL;
+	set_address_n(a, mb->name.p, mb->name.n, mb->addr.p, mb->addr.n);
+}
+
+/* read_addresses() without libetpan when every field is plain; false (and
+ * nothing done) when one is not. */
+static bool
+read_plain_addresses(struct message *m, const struct top *t)
+{
+	struct mbox_span mb[MAX_FAST_MBOXES];
+	size_t first[MAX_FAST_FIELDS + 1], n = 0;
+
+	if (t->af_many)
+		return false;
+	for (size_t i = 0; i < t->naf; i++) {
+		const char *v = t->addr_block.data + t->af[i].off;
+
+		first[i] = n;
+		if (!plain_mailbox_list(v, v + t->af[i].len, mb, &n, MAX_FAST_MBOXES))
+			return false;
+		/* Sender: holds one mailbox (libetpan drops a list). */
+		if (t->af[i].kind == AF_SENDER && n - first[i] != 1)
+			return false;
+	}
+	first[t->naf] = n;
+	for (size_t i = 0; i < t->naf; i++) {
+		const struct mbox_span *f = &mb[first[i]];
+		size_t k = first[i + 1] - first[i];
+
+		switch (t->af[i].kind) {
+		case AF_FROM:
+			if (!*m->from.addr)
+				set_address_n(&m->from, f->name.p, f->name.n, f->addr.p, f->addr.n);
+			break;
+		case AF_SENDER:
+			if (!*m->sender.addr)
+				set_address_n(&m->sender, f->name.p, f->name.n, f->addr.p, f->addr.n);
+			break;
+		case AF_TO:
+			for (size_t j = 0; j < k; j++)
+				add_span_address(&m->to, &m->nto, &f[j]);
+			break;
+		case AF_CC:
+			for (size_t j = 0; j < k; j++)
+				add_span_address(&m->cc, &m->ncc, &f[j]);
+			break;
+		case AF_REPLY_TO:
+			if (!*m->reply_to.addr)
+				set_address_n(&m->reply_to, f->name.p, f->name.n, f->addr.p, f->addr.n);
+			break;
+		}
+	}
+	return true;
+}
+
 static void
 read_addresses(struct pctx *c, struct top *t)
 {
@@ -1068,6 +1321,8 @@ read_addresses(struct pctx *c, struct top *t)
 
 	if (t->addr_block.len == 0)
 		return;
+	if (read_plain_addresses(m, t))
+		goto checked;
 	buf_addstr(&t->addr_block, "\r\n");
 	if (mailimf_fields_parse(t->addr_block.data, t->addr_block.len, &idx, &f) != MAILIMF_NO_ERROR)
 		f = NULL;
@@ -1116,6 +1371,7 @@ read_addresses(struct pctx *c, struct top *t)
 	}
 	if (f)
 		mailimf_fields_free(f);
+checked:
 	/* libetpan accepts some junk as an address ("a b <c@d" gives
 	 * "ab<c@d"): such a From is read again leniently. */
 	if (*m->from.addr && strpbrk(m->from.addr, "<> ,;")) {
