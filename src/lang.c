@@ -66,27 +66,40 @@ static const char *const lang_words[] = {
 
 #define NLANG (ARRAY_SIZE(lang_words))
 #define WORD_MAX LANG_WORD_MAX
+/* A word's first and last eight bytes with its length tell it from any
+ * other up to twice that long; a longer one is compared whole. */
+#define WORD_KEYED 16
+
+/* The scores of all the languages, a 16-bit lane each (a sample has fewer
+ * than 65,536 words), added for a word in one go. */
+#define SCORE_LANES ((NLANG + 3) / 4)
 
 struct lang_entry {
-	char word[WORD_MAX];
-	unsigned mask; /* bit i: language lang_codes[i] */
+	uint64_t k0, k1; /* word_keys() */
+	uint64_t len;
+	uint64_t inc[SCORE_LANES]; /* 1 in the lane of each language that uses it */
 };
 
-/* The words in an open-addressing hash table (a text's words are looked up
- * one by one: a probe or two each instead of a binary search's ten string
- * comparisons). Slots hold an entry index + 1, 0 when empty. */
+/* What the scan does not need, apart: the word and its languages. */
+struct lang_word {
+	char word[8 + WORD_MAX + 8]; /* at word + 8, NULs around: word_keys() reads
+					 eight bytes before its end and after it */
+	unsigned mask;           /* bit i: language lang_codes[i] */
+};
+
+/* The words in an open-addressing hash table: a text's words are looked up
+ * one by one, most with one probe. Slots hold an entry index, 0 for none:
+ * entries[0] is no word (its keys match none: a word's k0 is not 0) and
+ * adds nothing, so that neither a miss nor a hit costs a branch that the
+ * text decides. */
 #define SLOTS 4096
 static struct lang_entry entries[1024];
+static struct lang_word words[1024];
 static uint16_t slots[SLOTS];
-/* A quick no: bit (length, first byte, last byte) of every word, so that
- * most words of a text that are no stop word cost no copy and no probe. */
-#define SHAPES 8192
-static uint8_t shapes[SHAPES / 8];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 /* A word character: ASCII letters and every byte of a multibyte UTF-8
- * sequence (accented letters). Digits and punctuation separate words.
- * A table: the scan of a long text does one load a byte. */
+ * sequence (accented letters). Digits and punctuation separate words. */
 static uint8_t word_byte[256];
 
 static void
@@ -96,20 +109,39 @@ word_byte_build(void)
 		word_byte[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
 }
 
-static uint32_t
-word_hash(const char *w, size_t len)
+static inline uint64_t
+load8(const unsigned char *p)
 {
-	uint32_t h = 2166136261u;
+	uint64_t x;
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)w[i]) * 16777619u;
-	return h;
+	memcpy(&x, p, 8);
+	return x;
 }
 
-static uint32_t
-shape(size_t len, unsigned char first, unsigned char last)
+/* The keys of the len bytes at w (len >= 1; eight more bytes readable,
+ * and eight before w + len): the first eight bytes (those of a shorter
+ * word, the rest 0) and, past eight, the last eight (else 0). Without a
+ * branch: the length of the text's words is hard to guess. */
+static inline void
+word_keys(const unsigned char *w, size_t len, uint64_t *k0, uint64_t *k1)
 {
-	return ((uint32_t)len * 977u + first * 131u + last) & (SHAPES - 1);
+	size_t short8 = len < 8 ? len : 8;
+	uint64_t x = load8(w), y = load8(w + short8 - 8 + (len - short8));
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	*k0 = x & ~(~0ull >> (8 * short8 - 1) >> 1);
+#else
+	*k0 = x & (~0ull >> (64 - 8 * short8));
+#endif
+	*k1 = len > 8 ? y : 0;
+}
+
+static inline uint32_t
+word_hash(uint64_t k0, uint64_t k1, size_t len)
+{
+	uint64_t h = (k0 + len) * 0x9e3779b97f4a7c15ull ^ k1 * 0xc2b2ae3d27d4eb4full;
+
+	return (uint32_t)(h >> 52) & (SLOTS - 1);
 }
 
 /* Built once: every word with the set of languages that use it. The table
@@ -117,7 +149,7 @@ shape(size_t len, unsigned char first, unsigned char last)
 static void
 table_build(void)
 {
-	size_t n = 0;
+	size_t n = 1;
 
 	word_byte_build();
 	for (size_t l = 0; l < NLANG; l++) {
@@ -128,53 +160,64 @@ table_build(void)
 			size_t i;
 
 			if (len > 0 && len < WORD_MAX && n < ARRAY_SIZE(entries)) {
-				for (i = 0; i < n; i++)
-					if (strlen(entries[i].word) == len &&
-					    memcmp(entries[i].word, p, len) == 0)
+				for (i = 1; i < n; i++)
+					if (entries[i].len == len && memcmp(words[i].word + 8, p, len) == 0)
 						break;
 				if (i == n) {
-					memcpy(entries[n].word, p, len);
-					entries[n].word[len] = '\0';
-					entries[n].mask = 0;
+					memcpy(words[n].word + 8, p, len);
+					entries[n].len = len;
 					n++;
 				}
-				entries[i].mask |= 1u << l;
+				words[i].mask |= 1u << l;
+				entries[i].inc[l / 4] |= 1ull << (16 * (l % 4));
 			}
 			p += len;
 			while (*p == ' ')
 				p++;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(entries[i].word);
-		uint32_t h = word_hash(entries[i].word, len) & (SLOTS - 1);
-		uint32_t sh = shape(len, (unsigned char)entries[i].word[0],
-				    (unsigned char)entries[i].word[len - 1]);
+	for (size_t i = 1; i < n; i++) {
+		struct lang_entry *e = &entries[i];
+		uint32_t h;
 
-		shapes[sh >> 3] |= (uint8_t)(1u << (sh & 7));
-
+		word_keys((const unsigned char *)words[i].word + 8, e->len, &e->k0, &e->k1);
+		h = word_hash(e->k0, e->k1, e->len);
 		while (slots[h])
 			h = (h + 1) & (SLOTS - 1);
-		slots[h] = (uint16_t)(i + 1);
+		slots[h] = (uint16_t)i;
 	}
 }
 
-static const struct lang_entry *
-table_find(const char *w, size_t len)
+/* The entry of the word of len bytes at w (lowercased as word_lower()
+ * does; eight more bytes readable, and eight before w + len), or
+ * entries[0]. */
+static inline const struct lang_entry *
+table_find(const unsigned char *w, size_t len)
 {
-	uint32_t h = word_hash(w, len) & (SLOTS - 1);
+	uint64_t k0, k1;
+	uint32_t h;
+	const struct lang_entry *e;
 
-	for (; slots[h]; h = (h + 1) & (SLOTS - 1)) {
-		const struct lang_entry *e = &entries[slots[h] - 1];
+	word_keys(w, len, &k0, &k1);
+	h = word_hash(k0, k1, len);
+	e = &entries[slots[h]];
+	/* most words either are in their first slot or find it empty */
+	for (;;) {
+		bool same = ((e->k0 ^ k0) | (e->k1 ^ k1) | (e->len ^ len)) == 0;
 
-		if (memcmp(e->word, w, len) == 0 && e->word[len] == '\0')
+		/* one branch the text does not decide: found or empty */
+		if (__builtin_expect(same | (e == entries), 1) &&
+		    (!(same & (len > WORD_KEYED)) || memcmp(words[e - entries].word + 8, w, len) == 0))
 			return e;
+		h = (h + 1) & (SLOTS - 1);
+		e = &entries[slots[h]];
 	}
-	return NULL;
 }
 
 /* Lowercases the common uppercase letters of the languages known here
- * (ASCII and Latin-1 À-Þ, two-byte sequences C3 80-9E). */
+ * (ASCII and Latin-1 À-Þ, two-byte sequences C3 80-9E but for C3 97 ×):
+ * what a word is looked up as. The scan does the same to the whole sample
+ * at once (sample_bits()); this is the reference (lang_word_langs()). */
 static size_t
 word_lower(const char *w, size_t len, char *out)
 {
@@ -201,12 +244,7 @@ word_lower(const char *w, size_t len, char *out)
 }
 
 /* The first LANG_MAX_SCAN bytes of head (and "\n" text when text is not
- * NULL) copied to lo with ASCII capitals lowercased, NULs after them, and
- * their word bytes (word_byte[]) as bits, bit i of bits[i / 64]: the scan
- * then goes from word to word (a count of trailing zeros each), not byte
- * to byte with a branch each that the ends of words make hard to guess.
- * bits has LANG_BITS words, the last one 0 (the end of any word). Returns
- * the bytes copied. */
+ * NULL) copied to lo, NULs after them. Returns the bytes copied. */
 #define LANG_BITS (LANG_MAX_SCAN / 64 + 1)
 #define LANG_PAD 16
 
@@ -227,6 +265,14 @@ sample_copy(unsigned char *lo, const char *head, size_t hlen, const char *text, 
 	return n;
 }
 
+/* Lowercases lo[0 .. n-1] in place as word_lower() lowercases each word:
+ * ASCII capitals, and a byte 80-9E but 97 after a C3 (C3 is a word byte
+ * and no byte becomes or stops being C3, so the pairs are those that
+ * word_lower() makes, left to right inside each word; lo[-1] is readable
+ * and not C3); and sets in bits (LANG_BITS words, the last one left 0: the
+ * end of any word) the word bytes (word_byte[]), bit i of bits[i / 64].
+ * The scan then goes from word to word (a count of trailing zeros each),
+ * not byte to byte with a branch at each word's end. */
 static void
 sample_bits(unsigned char *lo, size_t n, uint64_t *bits)
 {
@@ -238,16 +284,27 @@ sample_bits(unsigned char *lo, size_t n, uint64_t *bits)
 		/* signed compares: a byte beyond ASCII is below them all */
 		const __m128i cap0 = _mm_set1_epi8('A' - 1), cap1 = _mm_set1_epi8('Z' + 1);
 		const __m128i low0 = _mm_set1_epi8('a' - 1), low1 = _mm_set1_epi8('z' + 1);
-		const __m128i bit5 = _mm_set1_epi8(0x20);
+		const __m128i bit5 = _mm_set1_epi8(0x20), c3 = _mm_set1_epi8((char)0xc3);
+		const __m128i lat1 = _mm_set1_epi8((char)0x9f), times = _mm_set1_epi8((char)0x97);
+
+		/* the block before, as it was: C3 bytes stay as they are (and
+		 * a load of lo + i - 1 would wait for the store before it) */
+		__m128i last = _mm_setzero_si128();
 
 		/* whole blocks: the NULs after the text are no word bytes */
 		for (; i < n; i += 16) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(lo + i));
+			__m128i prev = _mm_or_si128(_mm_slli_si128(v, 1), _mm_srli_si128(last, 15));
+			__m128i up;
 			unsigned m;
 
-			v = _mm_or_si128(v, _mm_and_si128(_mm_and_si128(_mm_cmpgt_epi8(v, cap0),
-									 _mm_cmplt_epi8(v, cap1)),
-							  bit5));
+			last = v;
+			up = _mm_and_si128(_mm_cmpgt_epi8(v, cap0), _mm_cmplt_epi8(v, cap1));
+			/* 80-9E are the signed bytes below 9F */
+			up = _mm_or_si128(up, _mm_andnot_si128(_mm_cmpeq_epi8(v, times),
+							       _mm_and_si128(_mm_cmpeq_epi8(prev, c3),
+									     _mm_cmplt_epi8(v, lat1))));
+			v = _mm_add_epi8(v, _mm_and_si128(up, bit5));
 			_mm_storeu_si128((__m128i *)(void *)(lo + i), v);
 			m = (unsigned)_mm_movemask_epi8(v) |
 			    (unsigned)_mm_movemask_epi8(
@@ -257,81 +314,79 @@ sample_bits(unsigned char *lo, size_t n, uint64_t *bits)
 	}
 #endif
 	for (; i < n; i++) {
-		if (lo[i] >= 'A' && lo[i] <= 'Z')
-			lo[i] = (unsigned char)(lo[i] + 32);
-		if (word_byte[lo[i]])
+		unsigned char c = lo[i];
+
+		if (c >= 'A' && c <= 'Z')
+			lo[i] = (unsigned char)(c + 32);
+		else if (lo[i - 1] == 0xc3 && c >= 0x80 && c <= 0x9e && c != 0x97)
+			lo[i] = (unsigned char)(c + 0x20);
+		if (word_byte[c])
 			bits[i / 64] |= 1ull << (i % 64);
 	}
 }
 
-/* The first set (when set) or clear bit of bits at or after pos; a set one
- * not before limit is limit. bits' last word (0) ends any run of set ones. */
-static size_t
-bits_next(const uint64_t *bits, size_t pos, bool set, size_t limit)
+/* Counts the word lo[start .. end-1] for the languages that use it. */
+static inline void
+count_word(uint64_t *acc, const unsigned char *lo, size_t start, size_t end)
 {
-	size_t w = pos / 64;
-	uint64_t flip = set ? 0 : ~0ull;
-	uint64_t x = (bits[w] ^ flip) & (~0ull << (pos % 64));
+	const struct lang_entry *hit;
 
-	while (!x) {
-		if (++w >= LANG_BITS)
-			return limit;
-		x = bits[w] ^ flip;
-	}
-	pos = w * 64 + (size_t)__builtin_ctzll(x);
-	return pos < limit ? pos : limit;
+	if (end - start >= WORD_MAX)
+		return;
+	hit = table_find(lo + start, end - start);
+	for (size_t k = 0; k < SCORE_LANES; k++)
+		acc[k] += hit->inc[k];
 }
 
 static const char *
 detect(const char *head, size_t hlen, const char *text, size_t len, int *score_r)
 {
-	int score[NLANG] = { 0 };
-	unsigned char lo[LANG_MAX_SCAN + LANG_PAD];
-	uint64_t bits[LANG_BITS];
-	size_t n, i = 0, best = 0, second = 0;
+	int score[NLANG];
+	uint64_t acc[SCORE_LANES] = { 0 };
+	/* eight bytes before the sample: word_keys() reads them for a short
+	 * word at its start (and sample_bits() the one before it) */
+	unsigned char buf[8 + LANG_MAX_SCAN + LANG_PAD], *lo = buf + 8;
+	uint64_t bits[LANG_BITS], carry = 0;
+	size_t n, open = SIZE_MAX, best = 0, second = 0;
 
 	if (score_r)
 		*score_r = 0;
 	if (!head)
 		return NULL;
 	pthread_once(&table_once, table_build);
+	memset(buf, 0, 8);
 	n = sample_copy(lo, head, hlen, text, len);
 	sample_bits(lo, n, bits);
-	while (i < n) {
-		size_t start = bits_next(bits, i, true, n), wlen;
-		const unsigned char *word = lo + start;
-		const struct lang_entry *hit;
-		char w[WORD_MAX];
+	/* Word to word, a 64-byte block of bits at a time: the bytes that
+	 * open a word and those that follow one, paired in order (a word
+	 * open at the end of a block ends in a later one). Each word costs a
+	 * count of zeros and no branch that its length decides, and its
+	 * look-up waits for no other. The block of bit n (0: lo[n] is a NUL)
+	 * ends the last word. */
+	for (size_t k = 0; k <= n / 64; k++) {
+		uint64_t b = bits[k], before = b << 1 | carry;
+		uint64_t opens = b & ~before, ends = ~b & before;
 
-		if (start >= n)
-			break;
-		i = bits_next(bits, start, false, n);
-		wlen = i - start;
-		if (wlen >= WORD_MAX)
-			continue;
-		{
-			/* the word's shape as word_lower() would give it (its
-			 * ASCII is lowercased already); a last byte beyond ASCII
-			 * may be folded: no quick no */
-			unsigned char l = word[wlen - 1];
-			uint32_t sh = shape(wlen, word[0], l);
+		carry = b >> 63;
+		if (open != SIZE_MAX && ends) {
+			count_word(acc, lo, open, k * 64 + (size_t)__builtin_ctzll(ends));
+			ends &= ends - 1;
+			open = SIZE_MAX;
+		}
+		while (opens) {
+			size_t start = k * 64 + (size_t)__builtin_ctzll(opens);
 
-			if (l < 0x80 && !(shapes[sh >> 3] & (1u << (sh & 7))))
-				continue;
+			opens &= opens - 1;
+			if (!ends) {
+				open = start;
+				break;
+			}
+			count_word(acc, lo, start, k * 64 + (size_t)__builtin_ctzll(ends));
+			ends &= ends - 1;
 		}
-		if (memchr(word, 0xc3, wlen)) {
-			wlen = word_lower((const char *)word, wlen, w);
-			hit = table_find(w, wlen);
-		} else {
-			/* nothing word_lower() would change */
-			hit = table_find((const char *)word, wlen);
-		}
-		if (!hit)
-			continue;
-		for (size_t l = 0; l < NLANG; l++)
-			if (hit->mask & (1u << l))
-				score[l]++;
 	}
+	for (size_t l = 0; l < NLANG; l++)
+		score[l] = (int)(acc[l / 4] >> (16 * (l % 4)) & 0xffff);
 	for (size_t l = 1; l < NLANG; l++)
 		if (score[l] > score[best])
 			best = l;
@@ -351,15 +406,13 @@ detect(const char *head, size_t hlen, const char *text, size_t len, int *score_r
 unsigned
 lang_word_langs(const char *word, size_t len)
 {
-	char w[WORD_MAX];
-	const struct lang_entry *hit;
+	char w[8 + WORD_MAX + 8] = { 0 };
 
-	if (len >= WORD_MAX)
+	if (len == 0 || len >= WORD_MAX)
 		return 0;
 	pthread_once(&table_once, table_build);
-	len = word_lower(word, len, w);
-	hit = table_find(w, len);
-	return hit ? hit->mask : 0;
+	len = word_lower(word, len, w + 8);
+	return words[table_find((const unsigned char *)w + 8, len) - entries].mask;
 }
 
 const char *
