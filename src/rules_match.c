@@ -840,8 +840,13 @@ struct ctx {
 	void *arg;
 	struct addrv from, sender, reply_to, *to, *cc;
 	size_t body_len;
-	char *text; /* subject "\n" body, made when a test asks */
+	size_t subject_len;
+	const char *text; /* subject "\n" body, made when a test asks */
 	size_t text_len;
+	/* One block a message (a malloc of a body's size costs more than
+	 * its use of it): the room of the text, then that of the subject's
+	 * haystack and of the body's (hay_room()). */
+	char *scratch;
 	const char *lang; /* detected, "" when unsure */
 	pcre2_match_data *md;
 	struct value *vals;
@@ -910,13 +915,12 @@ tstr(const char *s)
 	return s ? s : "";
 }
 
-/* subject "\n" the first blen bytes of body, and its length. */
+/* subject (slen bytes) "\n" the first blen bytes of body into t, and its
+ * length. */
 static char *
-join_text(const char *subject, const char *body, size_t blen, size_t *len_r)
+join_text(char *t, const char *subject, size_t slen, const char *body, size_t blen,
+	  size_t *len_r)
 {
-	size_t slen = strlen(subject);
-	char *t = xmalloc(slen + 1 + blen + 1);
-
 	memcpy(t, subject, slen);
 	t[slen] = '\n';
 	if (blen)
@@ -960,14 +964,15 @@ field_values(struct ctx *c, const struct test *t)
 			val_addr(c, &c->cc[i], part);
 		break;
 	case F_SUBJECT:
-		val_add(c, m->subject, strlen(m->subject));
+		val_add(c, m->subject, c->subject_len);
 		break;
 	case F_BODY:
 		val_add(c, m->body ? m->body : "", c->body_len);
 		break;
 	case F_TEXT:
 		if (!c->text)
-			c->text = join_text(m->subject, m->body, c->body_len, &c->text_len);
+			c->text = join_text(c->scratch, m->subject, c->subject_len, m->body,
+					    c->body_len, &c->text_len);
 		val_add(c, c->text, c->text_len);
 		break;
 	case F_HEADER:
@@ -1278,6 +1283,7 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
  * and as it is (exact) where case-sensitive words are confirmed in it. */
 struct haystack {
 	const char *exact; /* NULL: confirm every word in lower */
+	bool owned;        /* lower and canon were allocated for it */
 	char *lower;
 	size_t len;
 	/* for scan_words(): rules_word_canon() of lower, after a 0 and
@@ -1621,17 +1627,19 @@ canon_flags(unsigned char *c, size_t n)
  * still finds it, and a word is in the lowercased text wherever it is in
  * the text as it is. */
 static void
-lower_hay(struct ctx *c, struct haystack *hay, const char *src, size_t len, bool canon)
+lower_hay(struct ctx *c, struct haystack *hay, const char *src, size_t len, bool canon,
+	  char *room)
 {
 	unsigned char *lo;
 	bool high;
 
-	hay->lower = xmalloc(len + 8);
+	hay->owned = !room;
+	hay->lower = room ? room : xmalloc(len + 8);
 	memset(hay->lower + len, 0, 8);
 	hay->len = len;
 	lo = (unsigned char *)hay->lower;
 	if (canon) {
-		hay->canon = xmalloc(len + HAY_CANON_PAD);
+		hay->canon = room ? (unsigned char *)room + len + 8 : xmalloc(len + HAY_CANON_PAD);
 		hay->canon[0] = 0;
 		memset(hay->canon + 1 + len, 0, HAY_CANON_PAD - 1);
 	}
@@ -1647,6 +1655,20 @@ lower_hay(struct ctx *c, struct haystack *hay, const char *src, size_t len, bool
 			latin_fold(lo + i, lo + i + 1);
 			i++;
 		}
+}
+
+/* The room of a haystack of len bytes in ctx.scratch (lower_hay()). */
+static size_t
+hay_room(size_t len)
+{
+	return len + 8 + len + HAY_CANON_PAD;
+}
+
+/* The room of the text (field_values()) in ctx.scratch. */
+static size_t
+text_room(const struct ctx *c)
+{
+	return c->subject_len + 1 + c->body_len + 1;
 }
 
 /* Marks in c->cand the rules that may match: one of the words of each must
@@ -1677,7 +1699,7 @@ prefilter(struct ctx *c)
 		switch (h) {
 		case HAY_SUBJECT:
 			src = hays[h].exact = m->subject;
-			len = strlen(m->subject);
+			len = c->subject_len;
 			break;
 		case HAY_BODY:
 			src = hays[h].exact = m->body ? m->body : "";
@@ -1723,7 +1745,10 @@ prefilter(struct ctx *c)
 		/* the text is long enough for scan_words() (it looks up each
 		 * word of the haystack) */
 		by_words = !rs->hay_any[h] && len > rs->hay_words[h + 1] - rs->hay_words[h];
-		lower_hay(c, &hays[h], src, len, by_words);
+		lower_hay(c, &hays[h], src, len, by_words,
+			  h == HAY_SUBJECT ? c->scratch + text_room(c)
+			  : h == HAY_BODY  ? c->scratch + text_room(c) + hay_room(c->subject_len)
+					   : NULL);
 		/* With a hazard every rule is tried (rules_apply_trace()):
 		 * which words occur no longer matters. */
 		if (c->hazard) {
@@ -1738,10 +1763,11 @@ prefilter(struct ctx *c)
 		}
 		buf_release(&b);
 	}
-	for (unsigned h = 0; h < rs->nhay; h++) {
-		free(hays[h].lower);
-		free(hays[h].canon);
-	}
+	for (unsigned h = 0; h < rs->nhay; h++)
+		if (hays[h].owned) {
+			free(hays[h].lower);
+			free(hays[h].canon);
+		}
 	free(hays);
 	free(seen);
 }
@@ -1802,9 +1828,11 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 		while (c.body_len > 0 && ((unsigned char)m->body[c.body_len] & 0xc0) == 0x80)
 			c.body_len--;
 	}
+	c.subject_len = strlen(m->subject);
+	c.scratch = xmalloc(text_room(&c) + hay_room(c.subject_len) + hay_room(c.body_len));
 	/* The subject counts too: a short mail may say all in it. */
-	lang = lang_detect_joined(m->subject, strlen(m->subject), m->body ? m->body : "",
-				  c.body_len, NULL);
+	lang = lang_detect_joined(m->subject, c.subject_len, m->body ? m->body : "", c.body_len,
+				  NULL);
 	c.lang = lang ? lang : "";
 	c.md = pcre2_match_data_create(rs->max_ovector, NULL);
 	if (++map_gen == 0) {
@@ -1861,7 +1889,7 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	free(c.cand);
 	free(c.cands);
 	free(c.vals);
-	free(c.text);
+	free(c.scratch);
 	pcre2_match_data_free(c.md);
 	free(c.from.domain);
 	free(c.sender.domain);
