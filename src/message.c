@@ -68,8 +68,13 @@ message_release(struct message *m)
 const char *
 message_header(const struct message *m, const char *name)
 {
+	/* Names equal but for case have first bytes equal but for bit 0x20:
+	 * most names are told apart by that byte alone, without a call. */
+	unsigned first = (unsigned char)name[0] | 0x20;
+
 	for (size_t i = 0; i < m->nheaders; i++)
-		if (strcasecmp(m->headers[i].name, name) == 0)
+		if (((unsigned char)m->headers[i].name[0] | 0x20) == first &&
+		    strcasecmp(m->headers[i].name, name) == 0)
 			return m->headers[i].value;
 	return NULL;
 }

@@ -61,6 +61,10 @@ struct pctx {
 	struct buf body;
 	struct buf notes;
 	bool in_report;
+	/* The MIME fields of the header block [pre_p, pre_hend), read with
+	 * the top-level fields: the walk does not read them again. */
+	const struct mhdr *pre;
+	const char *pre_p, *pre_hend;
 	/* the first message/rfc822 part, for a body when there is none */
 	const char *fwd;
 	const char *fwd_end;
@@ -129,6 +133,7 @@ fields_each(struct pctx *c, const char *p, const char *end, field_fn fn, void *a
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end, *name = p, *colon, *next;
+		bool folded;
 
 		if (!is_field_start(p, le)) {
 			/* Not a field (a stray continuation or junk): skipped. */
@@ -136,9 +141,14 @@ fields_each(struct pctx *c, const char *p, const char *end, field_fn fn, void *a
 			continue;
 		}
 		colon = memchr(p, ':', (size_t)(le - p));
-		buf_reset(&val);
-		buf_add(&val, colon + 1, (size_t)(le - colon - 1));
 		next = nl ? nl + 1 : end;
+		/* A field of one line is read where it lies; only a folded one
+		 * is joined in val. */
+		folded = next < end && (*next == ' ' || *next == '\t');
+		if (folded) {
+			buf_reset(&val);
+			buf_add(&val, colon + 1, (size_t)(le - colon - 1));
+		}
 		/* Continuation lines; the line break goes, the whitespace stays. */
 		while (next < end && (*next == ' ' || *next == '\t')) {
 			const char *nl2 = memchr(next, '\n', (size_t)(end - next));
@@ -150,15 +160,14 @@ fields_each(struct pctx *c, const char *p, const char *end, field_fn fn, void *a
 				note(c, MSG_TRUNCATED, "a header field over the line limit was cut");
 			next = nl2 ? nl2 + 1 : end;
 		}
-		if (val.len > c->lim.max_line_length) {
-			val.len = c->lim.max_line_length;
-			val.data[val.len] = '\0';
-			note(c, MSG_TRUNCATED, "a header field over the line limit was cut");
-		}
 		{
-			const char *v = buf_cstr(&val);
-			size_t vlen = val.len;
+			const char *v = folded ? buf_cstr(&val) : colon + 1;
+			size_t vlen = folded ? val.len : (size_t)(le - colon - 1);
 
+			if (vlen > c->lim.max_line_length) {
+				vlen = c->lim.max_line_length;
+				note(c, MSG_TRUNCATED, "a header field over the line limit was cut");
+			}
 			while (vlen && (*v == ' ' || *v == '\t')) {
 				v++;
 				vlen--;
@@ -175,7 +184,9 @@ fields_each(struct pctx *c, const char *p, const char *end, field_fn fn, void *a
 static bool
 name_is(const char *name, size_t nlen, const char *want)
 {
-	return strlen(want) == nlen && strncasecmp(name, want, nlen) == 0;
+	/* the length and the first byte (but for case) before a call */
+	return strlen(want) == nlen && nlen && ((unsigned char)name[0] | 0x20) == ((unsigned char)want[0] | 0x20) &&
+	       strncasecmp(name, want, nlen) == 0;
 }
 
 /* The MIME fields of one entity. */
@@ -877,6 +888,7 @@ walk(struct pctx *c, const char *p, const char *end, unsigned depth, unsigned ro
 	struct mhdr h = { NULL, NULL, NULL };
 	const char *body, *hend;
 	char type[128];
+	bool own = true;
 
 	if (depth > c->lim.max_depth) {
 		note(c, MSG_TRUNCATED, "MIME nesting deeper than the limit was not read");
@@ -898,13 +910,20 @@ walk(struct pctx *c, const char *p, const char *end, unsigned depth, unsigned ro
 			hend = header_end(p, end, &body);
 		}
 	}
-	fields_each(c, p, hend, mhdr_field, &h);
+	if (c->pre && p == c->pre_p && hend == c->pre_hend) {
+		h = *c->pre;
+		own = false;
+		c->pre = NULL;
+	} else {
+		fields_each(c, p, hend, mhdr_field, &h);
+	}
 	media_type(h.ctype, dflt_type, type, sizeof(type));
 	if (type_is(type, "multipart/"))
 		walk_multipart(c, &h, type, body, end, depth, role);
 	else
 		leaf(c, &h, type, body, end, depth, role);
-	mhdr_release(&h);
+	if (own)
+		mhdr_release(&h);
 }
 
 /* ---- top-level headers ------------------------------------------------ */
@@ -926,6 +945,7 @@ struct top {
 	} af[MAX_FAST_FIELDS];
 	size_t naf;
 	bool af_many;
+	struct mhdr mh; /* the MIME fields of the block, read once */
 	char *raw_from;
 	char *raw_date;
 	char *raw_msgid;
@@ -947,7 +967,8 @@ top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 		m->headers = xreallocarray(m->headers, t->cap, sizeof(*m->headers));
 	}
 	h = &m->headers[m->nheaders++];
-	h->name = charset_clean(name, nlen);
+	/* printable ASCII (is_field_start()): charset_clean() would copy it */
+	h->name = xstrndup(name, nlen);
 	h->value = rfc2047_decode(v, vlen);
 	{
 		int kind = name_is(name, nlen, "from")	   ? AF_FROM
@@ -986,6 +1007,8 @@ top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 		keep = &t->raw_return_path;
 	if (keep && !*keep)
 		*keep = xstrndup(v, vlen);
+	/* the MIME fields, for the walk over the same block */
+	mhdr_field(&t->mh, name, nlen, v, vlen);
 }
 
 static void
@@ -1690,10 +1713,14 @@ static const char *const autoreply_subjects[] = {
 static bool
 subject_starts(const char *subj, const char *const *list, size_t n)
 {
+	unsigned first;
+
 	while (*subj == ' ' || *subj == '[')
 		subj++;
+	/* the lists are lowercase: the first byte rules most out */
+	first = (unsigned char)*subj | 0x20;
 	for (size_t i = 0; i < n; i++)
-		if (!strncasecmp(subj, list[i], strlen(list[i])))
+		if ((unsigned char)list[i][0] == first && !strncasecmp(subj, list[i], strlen(list[i])))
 			return true;
 	return false;
 }
@@ -1851,8 +1878,13 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 	if (t.raw_date && date_parse(t.raw_date, &m->date))
 		m->has_date = true;
 
-	/* The MIME walk starts over the same header block. */
+	/* The MIME walk starts over the same header block, whose MIME fields
+	 * were read with the others. */
+	c.pre = &t.mh;
+	c.pre_p = p;
+	c.pre_hend = hend;
 	walk(&c, p, end, 0, R_BODY | R_ATT, "text/plain");
+	c.pre = NULL;
 	if (!c.body_set && c.fwd) {
 		/* Only a forwarded message: its text is the body. */
 		walk(&c, c.fwd, c.fwd_end, c.fwd_depth, R_BODY, "text/plain");
@@ -1867,6 +1899,7 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 	}
 	buf_release(&c.notes);
 	buf_release(&t.addr_block);
+	mhdr_release(&t.mh);
 	free(t.raw_from);
 	free(t.raw_date);
 	free(t.raw_msgid);

@@ -184,6 +184,30 @@ flatten(char *s)
 	return s;
 }
 
+/* Most header values are printable ASCII without an encoded word: their
+ * decoding is a copy with tabs as spaces (what the general path makes of
+ * them, in one pass and one allocation). NULL for any other value. */
+static char *
+ascii_copy(const char *s, size_t len)
+{
+	char *res = xmalloc(len + 1);
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= ' ' && c <= '~' && !(c == '=' && i + 1 < len && s[i + 1] == '?')) {
+			res[i] = (char)c;
+		} else if (c == '\t') {
+			res[i] = ' ';
+		} else {
+			free(res);
+			return NULL;
+		}
+	}
+	res[len] = '\0';
+	return res;
+}
+
 char *
 rfc2047_decode(const char *s, size_t len)
 {
@@ -191,8 +215,10 @@ rfc2047_decode(const char *s, size_t len)
 	struct buf out = BUF_INIT, pending = BUF_INIT;
 	char pending_cs[64] = "";
 	struct scan sc = { s, s };
-	char *res;
+	char *res = ascii_copy(s, len);
 
+	if (res)
+		return res;
 	if (!memmem(s, len, "=?", 2))
 		return flatten(charset_detect_to_utf8(s, len));
 	buf_init(&out, 0);
@@ -253,6 +279,7 @@ collect(const char *value, const char *name, struct seg *segs, struct seg *plain
 	while (p && *p) {
 		const char *a, *ae, *v;
 		struct buf val = BUF_INIT;
+		bool match;
 
 		while (*p == ';' || isspace((unsigned char)*p))
 			p++;
@@ -268,11 +295,15 @@ collect(const char *value, const char *name, struct seg *segs, struct seg *plain
 		while (isspace((unsigned char)*p))
 			p++;
 		buf_init(&val, 0);
+		/* Only the values of name are kept; the others are skipped
+		 * alike, without a copy. */
+		match = (size_t)(ae - a) >= nlen && strncasecmp(a, name, nlen) == 0;
 		if (*p == '"') {
 			for (p++; *p && *p != '"'; p++) {
 				if (*p == '\\' && p[1])
 					p++;
-				buf_addch(&val, (unsigned char)*p);
+				if (match)
+					buf_addch(&val, (unsigned char)*p);
 			}
 			if (*p == '"')
 				p++;
@@ -290,10 +321,11 @@ collect(const char *value, const char *name, struct seg *segs, struct seg *plain
 
 				while (ve > v && isspace((unsigned char)ve[-1]))
 					ve--;
-				buf_add(&val, v, (size_t)(ve - v));
+				if (match)
+					buf_add(&val, v, (size_t)(ve - v));
 			}
 		}
-		if ((size_t)(ae - a) >= nlen && strncasecmp(a, name, nlen) == 0) {
+		if (match) {
 			const char *rest = a + nlen;
 			size_t rlen = (size_t)(ae - rest);
 

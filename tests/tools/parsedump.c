@@ -4,7 +4,10 @@
  * UTF-8, no NUL, no control characters but tab and newline in the body)
  * and exits 1 naming the first file that fails.
  * With -m SIZE the maximum message size is SIZE bytes.
- * usage: parsedump [-c] [-m SIZE] FILE... */
+ * With -a it prints all of struct message, also what the fixtures leave
+ * out (every header field, Sender, Reply-To, Return-Path, the parse note,
+ * the attachments' digests): to compare two builds of the parser.
+ * usage: parsedump [-a] [-c] [-m SIZE] FILE... */
 #include "compat.h"
 
 #include <fcntl.h>
@@ -88,6 +91,29 @@ print_addr(const char *label, const struct address *a)
 		printf("%s: %s\n", label, a->addr);
 }
 
+/* What dump() leaves out, before it. */
+static void
+dump_all(const struct message *m)
+{
+	for (size_t i = 0; i < m->nheaders; i++)
+		printf("header: %s: %s\n", m->headers[i].name, m->headers[i].value);
+	print_addr("sender", &m->sender);
+	print_addr("reply-to", &m->reply_to);
+	printf("from-name: [%s] from-addr: [%s]\n", m->from.name, m->from.addr);
+	for (size_t i = 0; i < m->nto; i++)
+		printf("to-name: [%s] to-addr: [%s]\n", m->to[i].name, m->to[i].addr);
+	for (size_t i = 0; i < m->ncc; i++)
+		printf("cc-name: [%s] cc-addr: [%s]\n", m->cc[i].name, m->cc[i].addr);
+	printf("return-path: %s\n", m->return_path ? m->return_path : "(none)");
+	printf("date-epoch: %lld %d\n", (long long)m->date, m->has_date);
+	printf("flags-raw: %u\n", m->flags);
+	printf("parse-note: %s\n", m->parse_note ? m->parse_note : "(none)");
+	printf("body-html-text: %s\n", m->body_html_text ? m->body_html_text : "(none)");
+	printf("body-len: %zu\n", strlen(m->body));
+	for (size_t i = 0; i < m->natts; i++)
+		printf("attachment-digest: %s %s\n", m->atts[i].sha256, m->atts[i].data ? "data" : "no-data");
+}
+
 static void
 dump(const struct message *m)
 {
@@ -140,11 +166,13 @@ main(int argc, char **argv)
 {
 	struct parse_limits lim = parse_limits_default;
 	struct buf b = BUF_INIT;
-	bool only_check = false;
+	bool only_check = false, all = false;
 	int opt, rc = 0;
 
-	while ((opt = getopt(argc, argv, "cm:")) != -1) {
-		if (opt == 'c')
+	while ((opt = getopt(argc, argv, "acm:")) != -1) {
+		if (opt == 'a')
+			all = true;
+		else if (opt == 'c')
 			only_check = true;
 		else if (opt == 'm')
 			lim.max_message_size = (size_t)strtoull(optarg, NULL, 10);
@@ -152,7 +180,7 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: parsedump [-c] [-m SIZE] FILE...\n");
+		fprintf(stderr, "usage: parsedump [-a] [-c] [-m SIZE] FILE...\n");
 		return EXIT_USAGE;
 	}
 	buf_init(&b, 0);
@@ -176,6 +204,8 @@ main(int argc, char **argv)
 				rc = 1;
 			}
 		} else {
+			if (all)
+				dump_all(&m);
 			dump(&m);
 		}
 		message_release(&m);

@@ -1,5 +1,5 @@
-/* charset.c's fast paths (eight bytes at a time, one pass for text
- * declared UTF-8) against a reference that reads one byte at a time: every
+/* charset.c's fast paths (eight or sixteen bytes at a time, one pass for
+ * text declared UTF-8) against a reference that reads one byte at a time: every
  * kind of byte at every position of the first few eight-byte words, and
  * random mixes. */
 #include "compat.h"
@@ -129,6 +129,33 @@ test_every_position(void **state)
 			}
 }
 
+/* The same around the edges of the sixteen- and sixty-four-byte steps of
+ * the plain copy: one odd byte at each position of a long plain run, and
+ * two (the second run starts anywhere after the first odd byte). */
+static void
+test_long_runs(void **state)
+{
+	static const char *const odd[] = { "\x01", "\x7f", "\x80", "\xff", "\r", "\r\n", "\t", "\n",
+					   " ", "~", "\x1f", "\xc3\xa9", "\xe2\x82\xac", "\xc3" };
+	static const size_t lens[] = { 15, 16, 17, 31, 32, 33, 63, 64, 65, 79, 80, 81, 127, 128, 129, 200 };
+	char s[256];
+
+	(void)state;
+	for (size_t k = 0; k < ARRAY_SIZE(odd); k++)
+		for (size_t l = 0; l < ARRAY_SIZE(lens); l++)
+			for (size_t pos = 0; pos < lens[l]; pos++) {
+				size_t n = strlen(odd[k]), total = lens[l] + n - 1;
+
+				memset(s, 'a', sizeof(s));
+				memcpy(s + pos, odd[k], n);
+				check(s, total);
+				if (pos + n + 70 < total) {
+					memcpy(s + pos + n + 70, "\x80", 1);
+					check(s, total);
+				}
+			}
+}
+
 static void
 test_random_mixes(void **state)
 {
@@ -183,6 +210,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_position),
+		cmocka_unit_test(test_long_runs),
 		cmocka_unit_test(test_random_mixes),
 		cmocka_unit_test(test_utf8_label_on_latin1),
 	};
