@@ -495,12 +495,18 @@ memo_sender(const struct txn_memo *mm, const char *addr, int64_t since)
 static int
 memo_write(struct store *s, struct txn_memo *mm, struct err *e)
 {
-	/* Rows per statement, largest first; each statement stays prepared. */
+	/* Rows per statement, largest first; each statement stays prepared.
+	 * OR FAIL: an INSERT of many rows that may abort (NOT NULL) makes
+	 * SQLite keep a statement journal, a temporary file once it holds
+	 * more than a few pages, to undo the statement's rows; FAIL keeps
+	 * them, and the error rolls the whole transaction back anyway. No
+	 * NULL is ever bound here. */
 	static const char *const log_sql[] = {
 #define R2 "(?,?),"
 #define R8 R2 R2 R2 R2 R2 R2 R2 R2
-		"INSERT INTO autoreply_log (addr, at) VALUES " R8 R8 R8 R8 R8 R8 R8 R2 R2 R2 R2 R2 R2 R2 "(?,?)",
-		"INSERT INTO autoreply_log (addr, at) VALUES " R2 R2 R2 R2 R2 R2 R2 "(?,?)",
+		"INSERT OR FAIL INTO autoreply_log (addr, at) VALUES "
+		R8 R8 R8 R8 R8 R8 R8 R2 R2 R2 R2 R2 R2 R2 "(?,?)",
+		"INSERT OR FAIL INTO autoreply_log (addr, at) VALUES " R2 R2 R2 R2 R2 R2 R2 "(?,?)",
 		"INSERT INTO autoreply_log (addr, at) VALUES (?,?)",
 #undef R8
 #undef R2
@@ -1496,6 +1502,7 @@ struct pipeline {
 	uint64_t cursor;    /* the next job the composer looks at; under mu */
 	uint64_t recorded;  /* under mu */
 	bool stop;          /* under mu */
+	bool idle;          /* the composer waits for work; under mu */
 	struct job jobs[PIPE_DEPTH];
 	struct buf rendered; /* the composer thread's */
 	struct txn_memo memo; /* the storing thread's */
@@ -1595,7 +1602,9 @@ composer_main(void *arg)
 		if (p->cursor == p->submitted) {
 			if (p->stop)
 				break;
+			p->idle = true;
 			pthread_cond_wait(&p->cond, &p->mu);
+			p->idle = false;
 			continue;
 		}
 		j = &p->jobs[p->cursor++ % PIPE_DEPTH];
@@ -1635,13 +1644,29 @@ pipe_job_ready(struct outbound *ob, uint64_t k)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* An idle composer is woken once PIPE_WAKE jobs wait for it rather than for
+ * each: a wake-up is a system call on the storing thread, and the oldest
+ * of them is recorded only PIPE_DEPTH jobs later. */
+#define PIPE_WAKE 4
+
 static void
 pipe_submit(struct pipeline *p)
 {
 	pthread_mutex_lock(&p->mu);
 	p->jobs[p->submitted % PIPE_DEPTH].state = JOB_QUEUED;
 	p->submitted++;
-	pthread_cond_broadcast(&p->cond);
+	if (p->idle && p->submitted - p->cursor >= PIPE_WAKE)
+		pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Before the jobs are recorded at a commit: the composer takes its share. */
+static void
+pipe_wake(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->idle && p->cursor < p->submitted)
+		pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -1677,6 +1702,8 @@ pipe_finish(void *arg, struct err *e)
 	struct outbound *ob = arg;
 	struct pipeline *p = ob->pipe;
 
+	if (p->recorded < p->submitted)
+		pipe_wake(p);
 	while (p->recorded < p->submitted)
 		if (pipe_record_one(ob, e) < 0)
 			return -1;
