@@ -819,7 +819,11 @@ rules_prefilter_disable(struct ruleset *rs)
 
 /* ---------- one message ---------- */
 
+/* An address as the tests see it, made when a test first asks (most rules
+ * read the sender's address only). */
 struct addrv {
+	const struct address *src;
+	bool made;
 	const char *addr;
 	const char *name;
 	const char *local;
@@ -861,10 +865,12 @@ struct ctx {
 };
 
 static void
-addrv_make(struct addrv *v, const struct address *a)
+addrv_make(struct addrv *v)
 {
+	const struct address *a = v->src;
 	const char *at;
 
+	v->made = true;
 	v->addr = a->addr ? a->addr : "";
 	v->name = a->name ? a->name : "";
 	at = strrchr(v->addr, '@');
@@ -891,8 +897,10 @@ val_add(struct ctx *c, const char *s, size_t len)
 }
 
 static void
-val_addr(struct ctx *c, const struct addrv *a, unsigned part)
+val_addr(struct ctx *c, struct addrv *a, unsigned part)
 {
+	if (!a->made)
+		addrv_make(a);
 	switch (part) {
 	case PART_ADDR:
 		val_add(c, a->addr, strlen(a->addr));
@@ -1553,11 +1561,13 @@ scan_words(struct ctx *c, unsigned h, const struct haystack *hay)
 	const unsigned char *cw = hay->canon;
 
 	/* the 4-grams from the one before the text's first byte to the one
-	 * after its last three; two a turn: the loop's own count and test are
+	 * after its last three; four a turn: the loop's own count and test are
 	 * a good part of its work */
-	for (; i + 2 < len; i += 2) {
+	for (; i + 4 < len; i += 4) {
 		word_map[word_key(mult, load4(cw + i))] = gen;
 		word_map[word_key(mult, load4(cw + i + 1))] = gen;
+		word_map[word_key(mult, load4(cw + i + 2))] = gen;
+		word_map[word_key(mult, load4(cw + i + 3))] = gen;
 	}
 	for (; i + 1 < len; i++)
 		word_map[word_key(mult, load4(cw + i))] = gen;
@@ -1813,15 +1823,15 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	c.t = t;
 	c.fn = fn;
 	c.arg = arg;
-	addrv_make(&c.from, &m->from);
-	addrv_make(&c.sender, &m->sender);
-	addrv_make(&c.reply_to, &m->reply_to);
+	c.from.src = &m->from;
+	c.sender.src = &m->sender;
+	c.reply_to.src = &m->reply_to;
 	c.to = xcalloc(m->nto + 1, sizeof(*c.to));
 	c.cc = xcalloc(m->ncc + 1, sizeof(*c.cc));
 	for (size_t i = 0; i < m->nto; i++)
-		addrv_make(&c.to[i], &m->to[i]);
+		c.to[i].src = &m->to[i];
 	for (size_t i = 0; i < m->ncc; i++)
-		addrv_make(&c.cc[i], &m->cc[i]);
+		c.cc[i].src = &m->cc[i];
 	c.body_len = m->body ? strlen(m->body) : 0;
 	if (c.body_len > RULES_BODY_MAX) {
 		c.body_len = RULES_BODY_MAX;
