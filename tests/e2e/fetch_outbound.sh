@@ -89,4 +89,63 @@ check_eq "each recorded on its ticket" 6 \
 	"$(q "$d" "SELECT count(*) FROM messages m JOIN outbox o ON o.message_id = m.id WHERE m.ticket_id = o.ticket_id AND m.kind = 'ack'")"
 check_eq "inbox emptied" 0 "$(ls "$d/inbox/new" | wc -l)"
 
+# --- the same with the limits on, failing past the 16 mails on their way:
+# the log rows and counts of the mails recorded, kept for the commit, go
+# with the batch ---
+d=$T_DIR/fail_logged
+desk "$d" 5 100
+i=10
+while [ $i -lt 30 ]; do
+	put "$d" "00$i" "g$i@example.org" "p$i@example.org" "Question $i"
+	i=$((i + 1))
+done
+"$SECDESK" -q -c "$d/secdesk.conf" db init >/dev/null 2>&1
+q "$d" "CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.subject = 'Question 28'
+BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+fetch "$d" >/dev/null
+check "the failing fetch fails" test $? -ne 0
+check_eq "nothing logged, nothing counted" "0 0" \
+	"$(q "$d" "SELECT count(*) FROM autoreply_log") $(q "$d" "SELECT count(*) FROM autoreply_count")"
+q "$d" "DROP TRIGGER boom"
+fetch "$d" >/dev/null
+check_eq "the rerun: twenty acks, log rows, counted" "20 20 20" \
+	"$(acks "$d") $(q "$d" "SELECT count(*) FROM autoreply_log") $(q "$d" "SELECT sum(n) FROM autoreply_count")"
+
+# --- the log rows of a batch are written at its commit; the checks count
+# them before: past the 16 mails on their way, the sender's own address in
+# another case (the log compares addresses as SQLite's NOCASE) ---
+d=$T_DIR/memo_sender
+desk "$d" 1 0
+put "$d" 0001 s1@example.org bob@example.org "First question"
+i=10
+while [ $i -lt 30 ]; do
+	put "$d" "00$i" "s$i@example.org" "o$i@example.org" "Other question $i"
+	i=$((i + 1))
+done
+put "$d" 0099 s99@example.org BOB@Example.ORG "Second question"
+out=$(fetch "$d")
+check_eq "22 tickets, 21 acks: bob's second is over his limit" "22 21" \
+	"$(q "$d" "SELECT count(*) FROM tickets") $(acks "$d")"
+check_eq "and says so" 1 \
+	"$(q "$d" "SELECT count(*) FROM events WHERE what = 'no-ack' AND new_value = 'sender over the acknowledgement limit'")"
+check_eq "one log row per ack, in the order they were queued" \
+	"21 bob@example.org o29@example.org" \
+	"$(q "$d" "SELECT count(*) || ' ' || (SELECT addr FROM autoreply_log ORDER BY rowid LIMIT 1) || ' ' || (SELECT addr FROM autoreply_log ORDER BY rowid DESC LIMIT 1) FROM autoreply_log")"
+
+# --- batches of 3: the counts of one transaction are read again in the
+# next, with what it wrote; the breaker's state row is set once ---
+d=$T_DIR/memo_batches
+desk "$d" 3 4
+printf '[mailbox]\nbatch = 3\n' >>"$d/secdesk.conf"
+for i in 1 2 3 4 5 6 7 8; do put "$d" "000$i" "m$i@example.org" "q$i@example.org" "Question $i"; done
+out=$(fetch "$d")
+check_eq "eight tickets, four acks" "8 4" "$(q "$d" "SELECT count(*) FROM tickets") $(acks "$d")"
+check_eq "to the first four" "q1@example.org q4@example.org" \
+	"$(q "$d" "SELECT min(rcpts) || ' ' || max(rcpts) FROM outbox WHERE kind = 'ack'")"
+check_eq "four counted for the hour, four logged" "4 4" \
+	"$(q "$d" "SELECT sum(n) FROM autoreply_count") $(q "$d" "SELECT count(*) FROM autoreply_log")"
+check_eq "the breaker: four no-acks, its state row" "4 1" \
+	"$(q "$d" "SELECT count(*) FROM events WHERE what = 'no-ack' AND new_value = 'hourly limit of automatic mail reached'") $(q "$d" "SELECT count(*) FROM state WHERE key = 'ack_breaker'")"
+check "the summary counts them" sh -c "echo '$out' | grep -q 'acks queued 4, acks suppressed 4'"
+
 done_testing
