@@ -315,8 +315,26 @@ b64_decode(struct buf *out, const char *s, size_t len)
 		return;
 	o = (unsigned char *)out->data + out->len;
 	for (size_t i = 0; i < len; i++) {
-		int v = b64tab[(unsigned char)s[i]];
+		int v;
 
+		/* Four letters of the alphabet on a byte boundary: three
+		 * bytes at once (most of a line). */
+		if (bits == 0 && len - i >= 4) {
+			int a = b64tab[(unsigned char)s[i]], b = b64tab[(unsigned char)s[i + 1]];
+			int d = b64tab[(unsigned char)s[i + 2]], e = b64tab[(unsigned char)s[i + 3]];
+
+			if (a && b && d && e) {
+				unsigned x = (unsigned)(a - 1) << 18 | (unsigned)(b - 1) << 12 |
+					     (unsigned)(d - 1) << 6 | (unsigned)(e - 1);
+
+				o[k++] = (unsigned char)(x >> 16);
+				o[k++] = (unsigned char)(x >> 8);
+				o[k++] = (unsigned char)x;
+				i += 3;
+				continue;
+			}
+		}
+		v = b64tab[(unsigned char)s[i]];
 		if (v == 0)
 			continue;
 		acc = (acc << 6) | (unsigned)(v - 1);
@@ -709,6 +727,29 @@ struct range {
 	const char *p, *end;
 };
 
+/* The first line of [q, end) that starts with delim (the text from p on
+ * is lines: p starts one, and every byte after a line break): what a
+ * search for delim that skips the hits within lines finds, a line at a
+ * time (a base64 part holds a line break every 77 bytes but no "--"). */
+static const char *
+line_with(const char *p, const char *q, const char *end, const char *delim, size_t dlen)
+{
+	if (q != p && q[-1] != '\n') {
+		q = memchr(q, '\n', (size_t)(end - q));
+		if (!q)
+			return NULL;
+		q++;
+	}
+	for (;;) {
+		if ((size_t)(end - q) >= dlen && *q == *delim && memcmp(q, delim, dlen) == 0)
+			return q;
+		q = memchr(q, '\n', (size_t)(end - q));
+		if (!q)
+			return NULL;
+		q++;
+	}
+}
+
 /* Splits a multipart body at its delimiter lines. Returns the parts (the
  * caller frees the array); *closed_r says whether the close delimiter came. */
 static struct range *
@@ -723,15 +764,11 @@ split(struct pctx *c, const char *p, const char *end, const char *boundary, size
 	*closed_r = false;
 	blen += 2;
 	while (q < end) {
-		const char *hit = memmem(q, (size_t)(end - q), delim, blen);
+		const char *hit = line_with(p, q, end, delim, blen);
 		const char *after, *nl;
 
 		if (!hit)
 			break;
-		if (hit != p && hit[-1] != '\n') {
-			q = hit + 1;
-			continue;
-		}
 		after = hit + blen;
 		/* "--b" must not match the longer boundary "--b2" of a nested
 		 * part: only "--", transport padding or the line end may
@@ -1180,6 +1217,28 @@ skip_wsp(const char *p, const char *end)
 	return p;
 }
 
+/* Is [p, end) one encoded word, "=?charset?Q?text?=" (B too), in the
+ * spelling libetpan takes for an atom as it is? */
+static bool
+encoded_word(const char *p, const char *end)
+{
+	const char *cs;
+
+	if (end - p < 8 || p[0] != '=' || p[1] != '?')
+		return false;
+	p += 2;
+	cs = p;
+	while (p < end && (isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
+		p++;
+	if (p == cs || end - p < 6 || p[0] != '?' || (p[1] != 'Q' && p[1] != 'q' && p[1] != 'B' && p[1] != 'b') || p[2] != '?')
+		return false;
+	p += 3;
+	cs = p;
+	while (p < end && *p >= '!' && *p <= '~' && *p != '?')
+		p++;
+	return p > cs && end - p == 2 && p[0] == '?' && p[1] == '=';
+}
+
 /* One mailbox at *pp: addr-spec, <addr-spec>, phrase <addr-spec> or
  * "quoted" <addr-spec>. A phrase is words of atext and dots (not starting
  * with a dot) joined by single spaces; a quoted name is printable ASCII
@@ -1227,6 +1286,10 @@ plain_mailbox(const char **pp, const char *end, struct mbox_span *mb)
 			while (p < end && (is_atext((unsigned char)*p) || (*p == '.' && p > w)))
 				p++;
 			if (p == w)
+				return false;
+			/* libetpan reads "=?" as the start of an encoded word,
+			 * whatever follows: only a whole one is plain. */
+			if (memmem(w, (size_t)(p - w), "=?", 2) && !encoded_word(w, p))
 				return false;
 			if (p + 1 < end && *p == ' ' && p[1] != ' ' && p[1] != '<' && p[1] != '\t')
 				p++;
