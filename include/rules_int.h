@@ -5,6 +5,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "rules.h"
@@ -122,6 +123,18 @@ struct rule {
 			       haystack; empty: no prefilter */
 };
 
+/* What rules_apply() uses for one message and keeps for the next: its
+ * block of haystacks and text (a malloc of a body's size, and the pages
+ * freed and faulted in again, cost more than their use) and its PCRE2
+ * match data. One caller at a time has it (busy); another thread
+ * meanwhile allocates its own. */
+struct rules_room {
+	atomic_bool busy;
+	char *mem;
+	size_t cap;
+	pcre2_match_data *md;
+};
+
 struct ruleset {
 	struct rule *rules;
 	size_t nrules;
@@ -130,6 +143,7 @@ struct ruleset {
 	struct strlist files;
 	uint32_t max_ovector;
 	pcre2_match_context *mctx;
+	struct rules_room *room; /* mutable: rules_apply() takes a const ruleset */
 	/* prefilter: the rules' words indexed by the hash of their haystack
 	 * and first trigram (CSR layout: entries of bucket h are
 	 * bucket_ent[bucket_start[h] .. bucket_start[h+1]-1]), each entry a

@@ -1075,6 +1075,8 @@ load_all(const char *dir, struct strlist *errs)
 	struct dirent *de;
 
 	rs->max_ovector = 1;
+	rs->room = xcalloc(1, sizeof(*rs->room));
+	atomic_init(&rs->room->busy, false);
 	if (!d) {
 		strlist_add_owned(errs, xasprintf("%s: cannot open the rules folder: %s", dir,
 						  strerror(errno)));
@@ -1171,6 +1173,12 @@ rules_free(struct ruleset **rsp)
 	free(rs->queues);
 	strlist_release(&rs->files);
 	pcre2_match_context_free(rs->mctx);
+	if (rs->room) {
+		free(rs->room->mem);
+		if (rs->room->md)
+			pcre2_match_data_free(rs->room->md);
+		free(rs->room);
+	}
 	free(rs->bucket_start);
 	free(rs->bucket_ent);
 	rules_prefilter_keys_free(rs);
@@ -1204,8 +1212,11 @@ rules_queue(const struct ruleset *rs, const char *id)
 {
 	if (!rs || !id)
 		return NULL;
+	/* (the first bytes alike but for case first: a route looks the
+	 * queue up among some sixty for each mail it routes) */
 	for (size_t i = 0; i < rs->nqueues; i++)
-		if (strcasecmp(rs->queues[i].id, id) == 0)
+		if ((rs->queues[i].id[0] | 0x20) == (id[0] | 0x20) &&
+		    strcasecmp(rs->queues[i].id, id) == 0)
 			return &rs->queues[i];
 	return NULL;
 }

@@ -847,10 +847,11 @@ struct ctx {
 	size_t subject_len;
 	const char *text; /* subject "\n" body, made when a test asks */
 	size_t text_len;
-	/* One block a message (a malloc of a body's size costs more than
-	 * its use of it): the room of the text, then that of the subject's
-	 * haystack and of the body's (hay_room()). */
-	char *scratch;
+	/* in one block (room_take(), kept from one message to the next): the
+	 * prefilter's haystacks, the room of the text, of the subject's
+	 * haystack and of the body's (hay_room()) */
+	struct haystack *hays;
+	char *text_mem, *subject_mem, *body_mem;
 	const char *lang; /* detected, "" when unsure */
 	pcre2_match_data *md;
 	struct value *vals;
@@ -979,7 +980,7 @@ field_values(struct ctx *c, const struct test *t)
 		break;
 	case F_TEXT:
 		if (!c->text)
-			c->text = join_text(c->scratch, m->subject, c->subject_len, m->body,
+			c->text = join_text(c->text_mem, m->subject, c->subject_len, m->body,
 					    c->body_len, &c->text_len);
 		val_add(c, c->text, c->text_len);
 		break;
@@ -1692,7 +1693,7 @@ prefilter(struct ctx *c)
 {
 	const struct ruleset *rs = c->rs;
 	const struct message *m = c->m;
-	struct haystack *hays = xcalloc(rs->nhay, sizeof(*hays));
+	struct haystack *hays = c->hays;
 	uint32_t *seen = NULL;
 
 	for (unsigned h = 0; h < rs->nhay; h++) {
@@ -1756,8 +1757,8 @@ prefilter(struct ctx *c)
 		 * word of the haystack) */
 		by_words = !rs->hay_any[h] && len > rs->hay_words[h + 1] - rs->hay_words[h];
 		lower_hay(c, &hays[h], src, len, by_words,
-			  h == HAY_SUBJECT ? c->scratch + text_room(c)
-			  : h == HAY_BODY  ? c->scratch + text_room(c) + hay_room(c->subject_len)
+			  h == HAY_SUBJECT ? c->subject_mem
+			  : h == HAY_BODY  ? c->body_mem
 					   : NULL);
 		/* With a hazard every rule is tried (rules_apply_trace()):
 		 * which words occur no longer matters. */
@@ -1778,7 +1779,6 @@ prefilter(struct ctx *c)
 			free(hays[h].lower);
 			free(hays[h].canon);
 		}
-	free(hays);
 	free(seen);
 }
 
@@ -1809,12 +1809,62 @@ try_rule(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 		run_actions(c, r, out);
 }
 
+static size_t
+align16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+/* Lays out c's block (c->hays zeroed, c->cand zeroed, c->cands, the text's
+ * and the long haystacks' room: sizes from c->subject_len and c->body_len)
+ * and its match data: rs->room's when no other thread has it (*mine),
+ * else new ones. Returns the block, to free unless *mine. */
+static char *
+room_take(struct ctx *c, bool *mine)
+{
+	const struct ruleset *rs = c->rs;
+	struct rules_room *rr = rs->room;
+	size_t hays = align16(rs->nhay * sizeof(*c->hays));
+	size_t cands = align16((rs->nrules + 1) * sizeof(*c->cands));
+	size_t cand = align16(rs->nrules + 1);
+	size_t text = text_room(c), subject = hay_room(c->subject_len);
+	size_t need = hays + cands + cand + text + subject + hay_room(c->body_len);
+	char *mem;
+
+	*mine = rr && !atomic_exchange_explicit(&rr->busy, true, memory_order_acquire);
+	if (*mine) {
+		if (rr->cap < need) {
+			free(rr->mem);
+			rr->mem = xmalloc(need);
+			rr->cap = need;
+		}
+		if (!rr->md)
+			rr->md = pcre2_match_data_create(rs->max_ovector, NULL);
+		mem = rr->mem;
+		c->md = rr->md;
+	} else {
+		mem = xmalloc(need);
+		c->md = pcre2_match_data_create(rs->max_ovector, NULL);
+	}
+	c->hays = (struct haystack *)(void *)mem;
+	memset(c->hays, 0, rs->nhay * sizeof(*c->hays));
+	c->cands = (uint32_t *)(void *)(mem + hays);
+	c->cand = (unsigned char *)mem + hays + cands;
+	memset(c->cand, 0, rs->nrules + 1);
+	c->text_mem = mem + hays + cands + cand;
+	c->subject_mem = c->text_mem + text;
+	c->body_mem = c->subject_mem + subject;
+	return mem;
+}
+
 int
 rules_apply_trace(const struct ruleset *rs, const struct message *m, const struct ticket *t,
 		  struct rule_outcome *out, rule_trace_fn fn, void *arg, struct err *e)
 {
 	struct ctx c;
 	const char *lang;
+	char *room;
+	bool mine;
 
 	(void)e;
 	memset(&c, 0, sizeof(c));
@@ -1839,12 +1889,11 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 			c.body_len--;
 	}
 	c.subject_len = strlen(m->subject);
-	c.scratch = xmalloc(text_room(&c) + hay_room(c.subject_len) + hay_room(c.body_len));
+	room = room_take(&c, &mine);
 	/* The subject counts too: a short mail may say all in it. */
 	lang = lang_detect_joined(m->subject, c.subject_len, m->body ? m->body : "", c.body_len,
 				  NULL);
 	c.lang = lang ? lang : "";
-	c.md = pcre2_match_data_create(rs->max_ovector, NULL);
 	if (++map_gen == 0) {
 		memset(tri_map, 0, sizeof(tri_map));
 		memset(quad_map, 0, sizeof(quad_map));
@@ -1852,8 +1901,6 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 		map_gen = 1;
 	}
 	c.gen = map_gen;
-	c.cand = xcalloc(rs->nrules + 1, 1);
-	c.cands = xreallocarray(NULL, rs->nrules + 1, sizeof(*c.cands));
 	prefilter(&c);
 
 	if (fn) {
@@ -1896,11 +1943,13 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 
 	strlist_release(&c.caps);
 	free(c.error);
-	free(c.cand);
-	free(c.cands);
 	free(c.vals);
-	free(c.scratch);
-	pcre2_match_data_free(c.md);
+	if (mine) {
+		atomic_store_explicit(&rs->room->busy, false, memory_order_release);
+	} else {
+		free(room);
+		pcre2_match_data_free(c.md);
+	}
 	free(c.from.domain);
 	free(c.sender.domain);
 	free(c.reply_to.domain);
