@@ -162,6 +162,65 @@ test_bounce(void **state)
 	message_release(&m);
 }
 
+/* Address fields: the plain ones are read without libetpan, the others by
+ * it; either way the result is what libetpan makes of them (a name as
+ * written, runs of spaces folded, a broken encoded word failing the whole
+ * block, which leaves To empty and From read leniently). */
+static const struct {
+	const char *fields;
+	const char *from_name, *from_addr;
+	size_t nto;
+	const char *to0_name, *to0_addr;
+	const char *reply_to;
+	const char *note;
+} addr_cases[] = {
+	{ "From: Anna Schmidt <a@b.example>\nTo: ICPerMed Secretariat <s@x.example>, b@c.example\n",
+	  "Anna Schmidt", "a@b.example", 2, "ICPerMed Secretariat", "s@x.example", "", NULL },
+	{ "From: \"  Anna   S \" <a@b.example>\n", " Anna S ", "a@b.example", 0, NULL, NULL, "", NULL },
+	{ "From: \"=?utf-8?q?J=C3=BCrgen?=\" <j@x.example>\n", "\"J\xc3\xbcrgen\"", "j@x.example", 0, NULL, NULL,
+	  "", NULL },
+	{ "From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <j@x.example>\nTo: s@x.example\n",
+	  "J\xc3\xbcrgen M\xc3\xbcller", "j@x.example", 1, "", "s@x.example", "", NULL },
+	{ "From: =?iso-8859-1?q?J=FCrgen?= =?iso-8859-1?<jm@example.de>\nTo: s@x.example\n",
+	  "J\xc3\xbcrgen =?iso-8859-1?", "jm@example.de", 0, NULL, NULL, "", "a malformed From was read leniently" },
+	{ "From: a@b.example (Name)\n", "", "a@b.example", 0, NULL, NULL, "", NULL },
+	{ "From: x@y.example\nTo: undisclosed-recipients:;\n", "", "x@y.example", 0, NULL, NULL, "", NULL },
+	{ "From: Anna  Schmidt <a@b.example>\n", "Anna Schmidt", "a@b.example", 0, NULL, NULL, "", NULL },
+	{ "From: x@y.example\nReply-To: A <a@b.example>, B <b@c.example>\n", "", "x@y.example", 0, NULL, NULL,
+	  "a@b.example", NULL },
+	{ "From: x@y.example\nTo: a@b.example,\n\tC <c@d.example>\n", "", "x@y.example", 2, "", "a@b.example", "",
+	  NULL },
+	{ "From: A <a@b.example>,\n", "A", "a@b.example", 0, NULL, NULL, "", "a malformed From was read leniently" },
+	{ "From: \"O'Neil, Pat\" <p@o.example>\n", "O'Neil, Pat", "p@o.example", 0, NULL, NULL, "", NULL },
+};
+
+static void
+test_addresses(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(addr_cases); i++) {
+		struct message m;
+		char raw[512];
+
+		snprintf(raw, sizeof(raw), "%sSubject: s\n\nbody\n", addr_cases[i].fields);
+		parse_with(raw, &parse_limits_default, &m);
+		assert_string_equal(m.from.name, addr_cases[i].from_name);
+		assert_string_equal(m.from.addr, addr_cases[i].from_addr);
+		assert_int_equal(m.nto, addr_cases[i].nto);
+		if (addr_cases[i].nto) {
+			assert_string_equal(m.to[0].name, addr_cases[i].to0_name);
+			assert_string_equal(m.to[0].addr, addr_cases[i].to0_addr);
+		}
+		assert_string_equal(m.reply_to.addr, addr_cases[i].reply_to);
+		assert_string_equal(m.sender.addr, "");
+		if (addr_cases[i].note)
+			assert_string_equal(m.parse_note, addr_cases[i].note);
+		else
+			assert_null(m.parse_note);
+		message_release(&m);
+	}
+}
+
 int
 main(void)
 {
@@ -170,6 +229,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_never_fails),
 		cmocka_unit_test(test_bounce),
+		cmocka_unit_test(test_addresses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
