@@ -185,7 +185,8 @@ static bool
 name_is(const char *name, size_t nlen, const char *want)
 {
 	/* the length and the first byte (but for case) before a call */
-	return strlen(want) == nlen && nlen && ((unsigned char)name[0] | 0x20) == ((unsigned char)want[0] | 0x20) &&
+	return strlen(want) == nlen && nlen &&
+	       ((unsigned char)name[0] | 0x20) == ((unsigned char)want[0] | 0x20) &&
 	       strncasecmp(name, want, nlen) == 0;
 }
 
@@ -991,6 +992,23 @@ struct top {
 	char *raw_return_path;
 };
 
+/* The address field a name is, or -1. */
+static int
+addr_kind(const char *name, size_t nlen)
+{
+	if (name_is(name, nlen, "from"))
+		return AF_FROM;
+	if (name_is(name, nlen, "sender"))
+		return AF_SENDER;
+	if (name_is(name, nlen, "reply-to"))
+		return AF_REPLY_TO;
+	if (name_is(name, nlen, "to"))
+		return AF_TO;
+	if (name_is(name, nlen, "cc"))
+		return AF_CC;
+	return -1;
+}
+
 static void
 top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 {
@@ -1008,12 +1026,7 @@ top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 	h->name = xstrndup(name, nlen);
 	h->value = rfc2047_decode(v, vlen);
 	{
-		int kind = name_is(name, nlen, "from")	   ? AF_FROM
-			   : name_is(name, nlen, "sender")   ? AF_SENDER
-			   : name_is(name, nlen, "reply-to") ? AF_REPLY_TO
-			   : name_is(name, nlen, "to")	   ? AF_TO
-			   : name_is(name, nlen, "cc")	   ? AF_CC
-							   : -1;
+		int kind = addr_kind(name, nlen);
 
 		if (kind >= 0 && t->addr_block.len + nlen + vlen + 4 <= MAX_ADDR_BLOCK) {
 			buf_add(&t->addr_block, name, nlen);
@@ -1230,7 +1243,9 @@ encoded_word(const char *p, const char *end)
 	cs = p;
 	while (p < end && (isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
 		p++;
-	if (p == cs || end - p < 6 || p[0] != '?' || (p[1] != 'Q' && p[1] != 'q' && p[1] != 'B' && p[1] != 'b') || p[2] != '?')
+	if (p == cs || end - p < 6 || p[0] != '?' || p[2] != '?')
+		return false;
+	if (p[1] != 'Q' && p[1] != 'q' && p[1] != 'B' && p[1] != 'b')
 		return false;
 	p += 3;
 	cs = p;
