@@ -939,6 +939,14 @@ join_text(char *t, const char *subject, size_t slen, const char *body, size_t bl
 	return t;
 }
 
+/* Header names alike but for case: the first bytes first (a header test
+ * reads every header of a mail). */
+static inline bool
+same_name(const char *a, const char *b)
+{
+	return (a[0] | 0x20) == (b[0] | 0x20) && strcasecmp(a, b) == 0;
+}
+
 /* The values a test looks at, into c->vals. A field that does not exist
  * (no ticket, no such header) has no value. */
 static void
@@ -986,7 +994,7 @@ field_values(struct ctx *c, const struct test *t)
 		break;
 	case F_HEADER:
 		for (size_t i = 0; i < m->nheaders; i++)
-			if (strcasecmp(m->headers[i].name, t->header) == 0)
+			if (same_name(m->headers[i].name, t->header))
 				val_add(c, m->headers[i].value, strlen(m->headers[i].value));
 		break;
 	case F_ATT_NAME:
@@ -1744,8 +1752,7 @@ prefilter(struct ctx *c)
 			break;
 		default:
 			for (size_t i = 0; i < m->nheaders; i++)
-				if (strcasecmp(m->headers[i].name,
-					       rs->hdr_names.items[h - HAY_HEADER]) == 0)
+				if (same_name(m->headers[i].name, rs->hdr_names.items[h - HAY_HEADER]))
 					hay_add(&b, m->headers[i].value, strlen(m->headers[i].value));
 			break;
 		}
