@@ -275,7 +275,90 @@ struct txn_memo {
 	struct buf addrs;
 	struct minute_n *adds;
 	size_t nadds, capadds;
+	/* The addresses (ASCII lower case) of autoreply_log's rows after
+	 * senders_since when read, and of every row logged since: an address
+	 * not among them has no row in the per-sender window, and its count
+	 * needs no query. Kept from one transaction to the next and checked
+	 * once in each against the table's last rowid (senders_max): rows
+	 * another process logged make it read again. Open addressing, cap a
+	 * power of two. */
+	char **senders;
+	size_t nsenders, capsenders;
+	bool senders_read;
+	bool senders_checked; /* in this transaction */
+	int64_t senders_since, senders_max;
 };
+
+static uint64_t
+sender_hash(const char *addr)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
+		h = (h ^ (unsigned char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p)) * 1099511628211ull;
+	return h;
+}
+
+static bool nocase_eq(const char *a, const char *b);
+
+static bool
+senders_has(const struct txn_memo *mm, const char *addr)
+{
+	if (!addr || mm->capsenders == 0)
+		return false;
+	for (size_t i = sender_hash(addr) & (mm->capsenders - 1);; i = (i + 1) & (mm->capsenders - 1)) {
+		if (!mm->senders[i])
+			return false;
+		if (nocase_eq(mm->senders[i], addr))
+			return true;
+	}
+}
+
+static void
+senders_add(struct txn_memo *mm, const char *addr)
+{
+	char *low;
+	size_t i;
+
+	if (!addr || senders_has(mm, addr))
+		return;
+	if (2 * (mm->nsenders + 1) > mm->capsenders) {
+		char **old = mm->senders;
+		size_t oldcap = mm->capsenders;
+
+		mm->capsenders = oldcap ? 2 * oldcap : 256;
+		mm->senders = xcalloc(mm->capsenders, sizeof(*mm->senders));
+		for (size_t k = 0; k < oldcap; k++) {
+			if (!old[k])
+				continue;
+			for (i = sender_hash(old[k]) & (mm->capsenders - 1); mm->senders[i];
+			     i = (i + 1) & (mm->capsenders - 1))
+				;
+			mm->senders[i] = old[k];
+		}
+		free(old);
+	}
+	low = xstrdup(addr);
+	for (char *p = low; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	for (i = sender_hash(low) & (mm->capsenders - 1); mm->senders[i];
+	     i = (i + 1) & (mm->capsenders - 1))
+		;
+	mm->senders[i] = low;
+	mm->nsenders++;
+}
+
+static void
+senders_clear(struct txn_memo *mm)
+{
+	for (size_t i = 0; i < mm->capsenders; i++) {
+		free(mm->senders[i]);
+		mm->senders[i] = NULL;
+	}
+	mm->nsenders = 0;
+	mm->senders_read = false;
+}
 
 static void
 minute_add(struct minute_n **v, size_t *n, size_t *cap, int64_t minute, int64_t k)
@@ -304,11 +387,14 @@ memo_reset(struct txn_memo *mm)
 	mm->nlog = 0;
 	scratch_done(&mm->addrs);
 	mm->nadds = 0;
+	mm->senders_checked = false;
 }
 
 static void
 memo_release(struct txn_memo *mm)
 {
+	senders_clear(mm);
+	free(mm->senders);
 	free(mm->rows);
 	free(mm->log);
 	buf_release(&mm->addrs);
@@ -360,6 +446,8 @@ autolog_defer(const struct config *cfg, struct txn_memo *mm, const struct autolo
 			mm->log[mm->nlog].addr = mm->addrs.len;
 			mm->log[mm->nlog++].at = now;
 			buf_add(&mm->addrs, l->addr[i], strlen(l->addr[i]) + 1);
+			if (mm->senders_read)
+				senders_add(mm, l->addr[i]);
 		}
 	}
 	if (cfg->ack.hourly_limit > 0)
@@ -491,6 +579,46 @@ memo_sender(const struct txn_memo *mm, const char *addr, int64_t since)
 	return v;
 }
 
+/* 1 when mm's senders tell which addresses have log rows after since, 0
+ * when the store must be asked (the clock went back past what was read). */
+static int
+memo_senders_ok(struct store *s, struct txn_memo *mm, int64_t since, struct err *e)
+{
+	int64_t max;
+
+	if (mm->senders_read && since < mm->senders_since)
+		return 0;
+	if (mm->senders_checked)
+		return 1;
+	max = query_int(s, "SELECT coalesce(max(rowid), 0) FROM autoreply_log WHERE ?2 >= 0",
+			NULL, 0, e);
+	if (max < 0)
+		return -1;
+	if (!mm->senders_read || max != mm->senders_max) {
+		sqlite3_stmt *st = store_prepare(s, "SELECT addr FROM autoreply_log WHERE at > ?",
+						 e);
+		int rc;
+
+		if (!st)
+			return -1;
+		senders_clear(mm);
+		sqlite3_bind_int64(st, 1, since);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			senders_add(mm, (const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_error(s, e, "cannot query");
+		/* And the rows logged here, not written yet. */
+		for (size_t i = 0; i < mm->nlog; i++)
+			senders_add(mm, mm->addrs.data + mm->log[i].addr);
+		mm->senders_read = true;
+		mm->senders_since = since;
+		mm->senders_max = max;
+	}
+	mm->senders_checked = true;
+	return 1;
+}
+
 /* Writes what mm holds (struct txn_memo) and forgets what it read. */
 static int
 memo_write(struct store *s, struct txn_memo *mm, struct err *e)
@@ -535,6 +663,10 @@ memo_write(struct store *s, struct txn_memo *mm, struct err *e)
 			rc = store_error(s, e, "cannot log automatic mail");
 		sqlite3_reset(st);
 	}
+	/* The set knew every row of the table when checked in this
+	 * transaction, and ours were added as they were logged. */
+	if (rc == 0 && mm->nlog && mm->senders_read && mm->senders_checked)
+		mm->senders_max = sqlite3_last_insert_rowid(store_db(s));
 	for (size_t a = 0; rc == 0 && a < mm->nadds; a++) {
 		st = store_prepare(s, "INSERT INTO autoreply_count (minute, n) VALUES (?, ?)"
 				   " ON CONFLICT (minute) DO UPDATE SET n = n + excluded.n", e);
@@ -1248,7 +1380,6 @@ notice_prepare(struct outbound *ob, const struct ticket *t, int64_t quote_of, st
 		return false;
 	it->to = pl->to;
 	it->to_shared = pl != &own;
-	snprintf(it->ref, sizeof(it->ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
 	it->queue_id = pl->queue_id;
 	it->c = (struct compose){
 		.kind = "notice",
@@ -1276,7 +1407,6 @@ ack_prepare(struct outbound *ob, const struct ticket *t, const struct message *m
 	it->to = xcalloc(1, sizeof(*it->to));
 	it->to[0].name = it->to_name;
 	it->to[0].addr = m->from.addr;
-	snprintf(it->ref, sizeof(it->ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
 	it->followup = followup;
 	it->c = (struct compose){
 		.kind = "ack",
@@ -1304,6 +1434,9 @@ item_build(const struct outbound *ob, struct buf *rendered, const struct ticket 
 	it->rc = 0;
 	if (!it->c.t && strcmp(it->c.kind, "notice") == 0)
 		return; /* recorded as skipped */
+	/* c.ref, made here rather than on the storing thread. */
+	snprintf(it->ref, sizeof(it->ref), "[%s #%lld]", ob->cfg->desk.tag,
+		 (long long)it->c.ticket_id);
 	ctx = ticket_ctx(ob, t, m, it->need);
 	if (strcmp(it->c.kind, "ack") == 0)
 		tmpl_ctx_set(ctx, "followup", it->followup ? "yes" : "");
@@ -1444,8 +1577,16 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 		c.already_acked = v > 0;
 	}
 	if (c.per_sender_limit > 0) {
-		v = query_int(s, "SELECT count(*) FROM autoreply_log WHERE addr = ?1 AND at > ?2",
-			      m->from.addr, now - ob->cfg->ack.per_sender_window, e);
+		int64_t since = now - ob->cfg->ack.per_sender_window;
+		int known = mm ? memo_senders_ok(s, mm, since, e) : 0;
+
+		if (known < 0)
+			return -1;
+		if (known && !senders_has(mm, m->from.addr))
+			v = 0; /* no row to count */
+		else
+			v = query_int(s, "SELECT count(*) FROM autoreply_log WHERE addr = ?1"
+				      " AND at > ?2", m->from.addr, since, e);
 		if (v < 0)
 			return -1;
 		v += u->to_sender + memo_sender(mm, m->from.addr,
@@ -1525,8 +1666,11 @@ job_clear(struct job *j)
 	memset(&j->t, 0, sizeof(j->t));
 	memset(&j->m, 0, sizeof(j->m));
 	scratch_done(&j->in);
-	item_clear(&j->ack);
-	item_clear(&j->notice);
+	/* An item not used was not touched. */
+	if (j->ack.used)
+		item_clear(&j->ack);
+	if (j->notice.used)
+		item_clear(&j->notice);
 }
 
 /* t and the fields of m that ticket_ctx and the ack use, into j. A
@@ -1718,6 +1862,8 @@ pipe_drop(void *arg)
 	struct pipeline *p = ob->pipe;
 
 	memo_reset(&p->memo);
+	/* It may hold addresses of rows rolled back. */
+	senders_clear(&p->memo);
 	pthread_mutex_lock(&p->mu);
 	/* What the composer has not started it never will; what it has, it
 	 * finishes first. */

@@ -148,4 +148,22 @@ check_eq "the breaker: four no-acks, its state row" "4 1" \
 	"$(q "$d" "SELECT count(*) FROM events WHERE what = 'no-ack' AND new_value = 'hourly limit of automatic mail reached'") $(q "$d" "SELECT count(*) FROM state WHERE key = 'ack_breaker'")"
 check "the summary counts them" sh -c "echo '$out' | grep -q 'acks queued 4, acks suppressed 4'"
 
+# --- the per-sender count over transactions: a row logged in an earlier
+# batch, one in the store before the fetch, and the sender's address in
+# another case ---
+d=$T_DIR/memo_senders
+desk "$d" 1 0
+printf '[mailbox]\nbatch = 3\n' >>"$d/secdesk.conf"
+"$SECDESK" -q -c "$d/secdesk.conf" db init >/dev/null 2>&1
+q "$d" "INSERT INTO autoreply_log (addr, at) VALUES ('Carol@Example.org', strftime('%s', 'now'))"
+put "$d" 0001 r1@example.org dave@example.org "Dave's first"
+for i in 2 3 4 5 6; do put "$d" "000$i" "r$i@example.org" "x$i@example.org" "Question $i"; done
+put "$d" 0007 r7@example.org DAVE@example.org "Dave's second"
+put "$d" 0008 r8@example.org carol@example.org "Carol's"
+fetch "$d" >/dev/null
+check_eq "eight tickets, six acks: dave's second and carol's are over the limit" "8 6" \
+	"$(q "$d" "SELECT count(*) FROM tickets") $(acks "$d")"
+check_eq "both say so" "Dave's second|Carol's" \
+	"$(q "$d" "SELECT group_concat(t.subject, '|') FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE e.what = 'no-ack' AND e.new_value = 'sender over the acknowledgement limit' ORDER BY e.id")"
+
 done_testing
