@@ -174,6 +174,10 @@ struct ruleset {
 	bool *hay_any; /* nhay: it has a word without a key (three bytes, no
 			  word boundary): its words are found by the maps */
 	uint16_t *word_keys;
+	uint16_t *word_first; /* for each word, two keys one of which an
+				 occurrence sets (word_first[2w], [2w+1]),
+				 looked up first in a tight loop over the
+				 words: most words stop there */
 	uint32_t *always; /* the rules without words, in order */
 	size_t nalways;
 	struct strlist hdr_names; /* of header tests, haystacks HAY_HEADER + i */
@@ -205,7 +209,7 @@ void rules_prefilter_rule(struct ruleset *rs, struct rule *r);
 /* Builds the trigram index of every rule's words and their 4-gram keys. */
 void rules_prefilter_build(struct ruleset *rs);
 /* Frees hay_keys, hay_nkeys and the words (words, hay_words, hay_any,
- * word_keys). */
+ * word_keys, word_first). */
 void rules_prefilter_keys_free(struct ruleset *rs);
 /* Forgets every rule's words: each rule is tried on every message (the
  * reference the prefilter is checked against in tests and bench_rules -c). */

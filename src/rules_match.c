@@ -697,6 +697,7 @@ words_build(struct ruleset *rs)
 		rs->hay_words[h + 1] += rs->hay_words[h];
 	rs->words = xcalloc(nwords ? nwords : 1, sizeof(*rs->words));
 	rs->word_keys = xcalloc(nkeys ? nkeys : 1, sizeof(*rs->word_keys));
+	rs->word_first = xcalloc(2 * nwords + 2, sizeof(*rs->word_first));
 	fill = xcalloc(rs->nhay, sizeof(*fill));
 	for (size_t r = 0; r < rs->nrules; r++)
 		for (size_t k = 0; k < rs->rules[r].lits.n; k++) {
@@ -704,6 +705,7 @@ words_build(struct ruleset *rs)
 			struct prefilter_word *pw = &rs->words[rs->hay_words[l->hay] + fill[l->hay]++];
 			uint32_t mult = word_mult(l->hay);
 			unsigned char *cw = xmalloc(l->len + 2);
+			uint16_t *w1;
 			size_t n;
 
 			word_canon(l, cw, &n);
@@ -723,6 +725,11 @@ words_build(struct ruleset *rs)
 				rs->word_keys[koff++] = (uint16_t)word_key(mult, load4(cw + n - 4));
 				cw[n - 1] |= 0x80;
 				rs->word_keys[koff++] = (uint16_t)word_key(mult, load4(cw + n - 4));
+				/* its last 4-gram but one (many words begin
+				 * alike) twice; of one 4-gram, its two forms */
+				w1 = &rs->word_first[2 * (size_t)(pw - rs->words)];
+				w1[0] = rs->word_keys[pw->keys + (pw->nkeys ? pw->nkeys - 1 : 0)];
+				w1[1] = rs->word_keys[pw->keys + (pw->nkeys ? pw->nkeys - 1 : 1)];
 			}
 			free(cw);
 		}
@@ -796,12 +803,14 @@ rules_prefilter_keys_free(struct ruleset *rs)
 	free(rs->hay_words);
 	free(rs->hay_any);
 	free(rs->word_keys);
+	free(rs->word_first);
 	rs->hay_keys = NULL;
 	rs->hay_nkeys = NULL;
 	rs->words = NULL;
 	rs->hay_words = NULL;
 	rs->hay_any = NULL;
 	rs->word_keys = NULL;
+	rs->word_first = NULL;
 }
 
 void
@@ -1581,10 +1590,15 @@ scan_words(struct ctx *c, unsigned h, const struct haystack *hay)
 	for (; i + 1 < len; i++)
 		word_map[word_key(mult, load4(cw + i))] = gen;
 	for (size_t w = rs->hay_words[h]; w < rs->hay_words[h + 1]; w++) {
-		const struct prefilter_word *pw = &rs->words[w];
-		const uint16_t *k = rs->word_keys + pw->keys;
+		const struct prefilter_word *pw;
+		const uint16_t *k;
 		bool pass = true;
 
+		if (word_map[rs->word_first[2 * w]] != gen &&
+		    word_map[rs->word_first[2 * w + 1]] != gen)
+			continue;
+		pw = &rs->words[w];
+		k = rs->word_keys + pw->keys;
 		if (c->cand[pw->rule])
 			continue;
 		for (uint32_t j = pw->nkeys; j-- > 0 && pass;)
