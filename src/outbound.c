@@ -53,6 +53,16 @@ struct notice_plan {
 	unsigned need;
 };
 
+/* A set of mail addresses, compared as SQLite's NOCASE and strcasecmp in
+ * the C locale do (ASCII letters only), held in ASCII lower case. Open
+ * addressing; cap is a power of two. */
+struct addrset {
+	char **v;
+	size_t n, cap;
+};
+
+static void addrset_release(struct addrset *set);
+
 /* What compose_build makes of a struct compose, for compose_record. Its
  * buffers are kept from one mail to the next (built_reset): a notice is
  * some 12 KB, allocated and grown once per run rather than per mail. */
@@ -142,6 +152,9 @@ struct outbound {
 	struct pipeline *pipe; /* building off the storing thread, or NULL */
 	struct notice_plan *plans; /* PLAN_MAX of them */
 	size_t nplans;
+	/* The queues' contacts, for the check of each sender. */
+	struct addrset contacts;
+	bool contacts_made;
 };
 
 static unsigned
@@ -217,6 +230,7 @@ outbound_free(struct outbound **obp)
 		free(ob->plans[i].to);
 	}
 	free(ob->plans);
+	addrset_release(&ob->contacts);
 	free(ob);
 	*obp = NULL;
 }
@@ -280,17 +294,15 @@ struct txn_memo {
 	 * not among them has no row in the per-sender window, and its count
 	 * needs no query. Kept from one transaction to the next and checked
 	 * once in each against the table's last rowid (senders_max): rows
-	 * another process logged make it read again. Open addressing, cap a
-	 * power of two. */
-	char **senders;
-	size_t nsenders, capsenders;
+	 * another process logged make it read again. */
+	struct addrset senders;
 	bool senders_read;
 	bool senders_checked; /* in this transaction */
 	int64_t senders_since, senders_max;
 };
 
 static uint64_t
-sender_hash(const char *addr)
+addr_hash(const char *addr)
 {
 	uint64_t h = 1469598103934665603ull;
 
@@ -302,61 +314,77 @@ sender_hash(const char *addr)
 static bool nocase_eq(const char *a, const char *b);
 
 static bool
-senders_has(const struct txn_memo *mm, const char *addr)
+addrset_has(const struct addrset *set, const char *addr)
 {
-	if (!addr || mm->capsenders == 0)
+	if (!addr || set->cap == 0)
 		return false;
-	for (size_t i = sender_hash(addr) & (mm->capsenders - 1);; i = (i + 1) & (mm->capsenders - 1)) {
-		if (!mm->senders[i])
+	for (size_t i = addr_hash(addr) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+		if (!set->v[i])
 			return false;
-		if (nocase_eq(mm->senders[i], addr))
+		if (nocase_eq(set->v[i], addr))
 			return true;
 	}
 }
 
 static void
-senders_add(struct txn_memo *mm, const char *addr)
+addrset_put(struct addrset *set, char *low)
+{
+	size_t i = addr_hash(low) & (set->cap - 1);
+
+	while (set->v[i])
+		i = (i + 1) & (set->cap - 1);
+	set->v[i] = low;
+}
+
+static void
+addrset_add(struct addrset *set, const char *addr)
 {
 	char *low;
-	size_t i;
 
-	if (!addr || senders_has(mm, addr))
+	if (!addr || addrset_has(set, addr))
 		return;
-	if (2 * (mm->nsenders + 1) > mm->capsenders) {
-		char **old = mm->senders;
-		size_t oldcap = mm->capsenders;
+	if (2 * (set->n + 1) > set->cap) {
+		char **old = set->v;
+		size_t oldcap = set->cap;
 
-		mm->capsenders = oldcap ? 2 * oldcap : 256;
-		mm->senders = xcalloc(mm->capsenders, sizeof(*mm->senders));
-		for (size_t k = 0; k < oldcap; k++) {
-			if (!old[k])
-				continue;
-			for (i = sender_hash(old[k]) & (mm->capsenders - 1); mm->senders[i];
-			     i = (i + 1) & (mm->capsenders - 1))
-				;
-			mm->senders[i] = old[k];
-		}
+		set->cap = oldcap ? 2 * oldcap : 64;
+		set->v = xcalloc(set->cap, sizeof(*set->v));
+		for (size_t k = 0; k < oldcap; k++)
+			if (old[k])
+				addrset_put(set, old[k]);
 		free(old);
 	}
 	low = xstrdup(addr);
 	for (char *p = low; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p + 32);
-	for (i = sender_hash(low) & (mm->capsenders - 1); mm->senders[i];
-	     i = (i + 1) & (mm->capsenders - 1))
-		;
-	mm->senders[i] = low;
-	mm->nsenders++;
+	addrset_put(set, low);
+	set->n++;
+}
+
+/* Empties set; its memory stays for the next. */
+static void
+addrset_clear(struct addrset *set)
+{
+	for (size_t i = 0; i < set->cap; i++) {
+		free(set->v[i]);
+		set->v[i] = NULL;
+	}
+	set->n = 0;
+}
+
+static void
+addrset_release(struct addrset *set)
+{
+	addrset_clear(set);
+	free(set->v);
+	memset(set, 0, sizeof(*set));
 }
 
 static void
 senders_clear(struct txn_memo *mm)
 {
-	for (size_t i = 0; i < mm->capsenders; i++) {
-		free(mm->senders[i]);
-		mm->senders[i] = NULL;
-	}
-	mm->nsenders = 0;
+	addrset_clear(&mm->senders);
 	mm->senders_read = false;
 }
 
@@ -393,8 +421,7 @@ memo_reset(struct txn_memo *mm)
 static void
 memo_release(struct txn_memo *mm)
 {
-	senders_clear(mm);
-	free(mm->senders);
+	addrset_release(&mm->senders);
 	free(mm->rows);
 	free(mm->log);
 	buf_release(&mm->addrs);
@@ -447,7 +474,7 @@ autolog_defer(const struct config *cfg, struct txn_memo *mm, const struct autolo
 			mm->log[mm->nlog++].at = now;
 			buf_add(&mm->addrs, l->addr[i], strlen(l->addr[i]) + 1);
 			if (mm->senders_read)
-				senders_add(mm, l->addr[i]);
+				addrset_add(&mm->senders, l->addr[i]);
 		}
 	}
 	if (cfg->ack.hourly_limit > 0)
@@ -604,13 +631,13 @@ memo_senders_ok(struct store *s, struct txn_memo *mm, int64_t since, struct err 
 		senders_clear(mm);
 		sqlite3_bind_int64(st, 1, since);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			senders_add(mm, (const char *)sqlite3_column_text(st, 0));
+			addrset_add(&mm->senders, (const char *)sqlite3_column_text(st, 0));
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
 			return store_error(s, e, "cannot query");
 		/* And the rows logged here, not written yet. */
 		for (size_t i = 0; i < mm->nlog; i++)
-			senders_add(mm, mm->addrs.data + mm->log[i].addr);
+			addrset_add(&mm->senders, mm->addrs.data + mm->log[i].addr);
 		mm->senders_read = true;
 		mm->senders_since = since;
 		mm->senders_max = max;
@@ -1546,6 +1573,25 @@ struct unrecorded {
 	bool ticket_acked; /* an ack of the ticket being decided */
 };
 
+/* rules_contact_queue(ob->rules, addr) != NULL, from a set made once: it
+ * compares with every contact of every queue, for each inquiry. */
+static bool
+is_contact(struct outbound *ob, const char *addr)
+{
+	if (!ob->rules || !addr || !*addr)
+		return false;
+	if (!ob->contacts_made) {
+		for (size_t i = 0; i < rules_queue_count(ob->rules); i++) {
+			const struct queue *q = rules_queue_at(ob->rules, i);
+
+			for (size_t k = 0; k < q->contacts.n; k++)
+				addrset_add(&ob->contacts, q->contacts.items[k]);
+		}
+		ob->contacts_made = true;
+	}
+	return addrset_has(&ob->contacts, addr);
+}
+
 /* Counts what the RFC 3834 decision needs and asks it. */
 static int
 decide_ack(struct outbound *ob, struct store *s, const struct message *m,
@@ -1558,8 +1604,7 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 	c.enabled = ob->cfg->ack.enabled;
 	c.desk_address = ob->cfg->desk.address;
 	c.rules_no_ack = res->no_ack;
-	c.from_partner = res->partner ||
-			 (ob->rules && m->from.addr && rules_contact_queue(ob->rules, m->from.addr));
+	c.from_partner = res->partner || is_contact(ob, m->from.addr);
 	c.per_sender_limit = ob->cfg->ack.per_sender_limit;
 	c.hourly_limit = ob->cfg->ack.hourly_limit;
 	/* The cheap checks first: most mail that gets no ack stops here. */
@@ -1582,7 +1627,7 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 
 		if (known < 0)
 			return -1;
-		if (known && !senders_has(mm, m->from.addr))
+		if (known && !addrset_has(&mm->senders, m->from.addr))
 			v = 0; /* no row to count */
 		else
 			v = query_int(s, "SELECT count(*) FROM autoreply_log WHERE addr = ?1"
@@ -1900,7 +1945,7 @@ pipe_unrecorded(const struct pipeline *p, const struct message *m, int64_t ticke
 				continue;
 			u->mails += (int)it->c.nto;
 			for (size_t i = 0; i < it->c.nto; i++)
-				if (m->from.addr && strcasecmp(it->to[i].addr, m->from.addr) == 0)
+				if (m->from.addr && nocase_eq(it->to[i].addr, m->from.addr))
 					u->to_sender++;
 		}
 		if (j->ack.used && j->t.id == ticket_id)

@@ -166,4 +166,15 @@ check_eq "eight tickets, six acks: dave's second and carol's are over the limit"
 check_eq "both say so" "Dave's second|Carol's" \
 	"$(q "$d" "SELECT group_concat(t.subject, '|') FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE e.what = 'no-ack' AND e.new_value = 'sender over the acknowledgement limit' ORDER BY e.id")"
 
+# --- a partner contact writing, its address in another case: no ack ---
+d=$T_DIR/contact
+desk "$d" 0 0
+put "$d" 0001 c1@example.org Partner-AR@ICPerMed.example "A question of ours"
+put "$d" 0002 c2@example.org someone@example.org "A question"
+fetch "$d" >/dev/null
+check_eq "two tickets, one ack: not to the contact" "2 1 someone@example.org" \
+	"$(q "$d" "SELECT count(*) FROM tickets") $(acks "$d") $(q "$d" "SELECT rcpts FROM outbox WHERE kind = 'ack'")"
+check_eq "the contact's says why" "from a partner contact" \
+	"$(q "$d" "SELECT new_value FROM events WHERE what = 'no-ack'")"
+
 done_testing
