@@ -123,6 +123,7 @@ static bool
 robot_subject(const char *subject)
 {
 	const char *s = subject ? subject : "";
+	unsigned char c0;
 
 	/* Past "Re:", "Fwd:" and blanks. */
 	for (;;) {
@@ -136,8 +137,14 @@ robot_subject(const char *subject)
 		else
 			break;
 	}
+	/* Every mail is checked: the first letter (the list is in lower
+	 * case) rules out most of the list without a comparison. */
+	c0 = (unsigned char)*s;
+	if (c0 >= 'A' && c0 <= 'Z')
+		c0 = (unsigned char)(c0 + 32);
 	for (size_t i = 0; i < ARRAY_SIZE(robot_subjects); i++)
-		if (strncasecmp(s, robot_subjects[i], strlen(robot_subjects[i])) == 0)
+		if ((unsigned char)robot_subjects[i][0] == c0 &&
+		    strncasecmp(s, robot_subjects[i], strlen(robot_subjects[i])) == 0)
 			return true;
 	return false;
 }

@@ -177,6 +177,21 @@ static const struct {
 	{ "Re: Delivery Status Notification (Failure)", AR_AUTO_SUBMITTED },
 	{ "Question on the delivery failure of my proposal", AR_YES },
 	{ "Out-of-pocket costs", AR_YES },
+	/* Upper case, each first letter of the list, past prefixes. */
+	{ "OUT OF OFFICE until Monday", AR_AUTO_SUBMITTED },
+	{ "RE: FW: Risposta automatica", AR_AUTO_SUBMITTED },
+	{ "MAIL DELIVERY FAILED: returning message to sender", AR_AUTO_SUBMITTED },
+	{ "failure notice", AR_AUTO_SUBMITTED },
+	{ "Warning: message 1abc delayed 24 hours", AR_AUTO_SUBMITTED },
+	{ "Complaint about message from 192.0.2.1", AR_AUTO_SUBMITTED },
+	{ "Message not delivered", AR_AUTO_SUBMITTED },
+	{ "Non remis : votre demande", AR_AUTO_SUBMITTED },
+	{ "  \tre:Unzustellbar: Ihre Anfrage", AR_AUTO_SUBMITTED },
+	/* Close to one, but not it. */
+	{ "", AR_YES },
+	{ "[x] Auto reply: no", AR_YES },
+	{ "Auto replies are annoying", AR_YES },
+	{ "Failures of the call system", AR_YES },
 };
 
 static void
