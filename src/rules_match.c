@@ -1690,14 +1690,15 @@ lower_hay(struct ctx *c, struct haystack *hay, const char *src, size_t len, bool
 		}
 }
 
-/* The room of a haystack of len bytes in ctx.scratch (lower_hay()). */
+/* The room of a haystack of len bytes (lower_hay()) in the block that
+ * room_take() lays out. */
 static size_t
 hay_room(size_t len)
 {
 	return len + 8 + len + HAY_CANON_PAD;
 }
 
-/* The room of the text (field_values()) in ctx.scratch. */
+/* The room of the text (field_values()) in that block. */
 static size_t
 text_room(const struct ctx *c)
 {
