@@ -1659,7 +1659,12 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
  * store hook); a rollback drops them. Meanwhile the checks of RFC 3834
  * (sent already, per sender, per hour) count them as if recorded. The ring
  * absorbs the composer thread's wait for a core; a job it has not started
- * when its turn to be recorded comes, the storing thread builds itself. */
+ * when its turn to be recorded comes, the storing thread builds itself.
+ * The composer makes everything the rows bind; recording a mail is its
+ * INSERTs. Its autoreply_log and autoreply_count rows wait for the commit
+ * (struct txn_memo), and the order of ids does not change: a job is
+ * recorded at the same point of the transaction as before (when the ring
+ * is full), and those two tables have no other writer in it. */
 #define PIPE_DEPTH 16
 
 enum job_state { JOB_FREE, JOB_QUEUED, JOB_BUILDING, JOB_BUILT };
