@@ -97,6 +97,17 @@ static struct lang_entry entries[1024];
 static struct lang_word words[1024];
 static uint16_t slots[SLOTS];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+/* A quick no: bit (length, first byte, last byte) of every word, so that
+ * most words of a text that are no stop word cost no look-up. Exact: the
+ * sample is lowercased as the words are (sample_bits()), any byte of it. */
+#define SHAPES 8192
+static uint8_t shapes[SHAPES / 8];
+
+static inline uint32_t
+shape(size_t len, unsigned char first, unsigned char last)
+{
+	return ((uint32_t)len * 977u + first * 131u + last) & (SHAPES - 1);
+}
 
 /* A word character: ASCII letters and every byte of a multibyte UTF-8
  * sequence (accented letters). Digits and punctuation separate words. */
@@ -181,6 +192,12 @@ table_build(void)
 		uint32_t h;
 
 		word_keys((const unsigned char *)words[i].word + 8, e->len, &e->k0, &e->k1);
+		{
+			uint32_t sh = shape(e->len, (unsigned char)words[i].word[8],
+					    (unsigned char)words[i].word[8 + e->len - 1]);
+
+			shapes[sh >> 3] |= (uint8_t)(1u << (sh & 7));
+		}
 		h = word_hash(e->k0, e->k1, e->len);
 		while (slots[h])
 			h = (h + 1) & (SLOTS - 1);
@@ -331,7 +348,12 @@ count_word(uint64_t *acc, const unsigned char *lo, size_t start, size_t end)
 {
 	const struct lang_entry *hit;
 
+	uint32_t sh;
+
 	if (end - start >= WORD_MAX)
+		return;
+	sh = shape(end - start, lo[start], lo[end - 1]);
+	if (!(shapes[sh >> 3] & (1u << (sh & 7))))
 		return;
 	hit = table_find(lo + start, end - start);
 	for (size_t k = 0; k < SCORE_LANES; k++)
