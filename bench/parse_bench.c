@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 #include "parse.h"
 #include "xalloc.h"
 
@@ -27,16 +28,12 @@ static void
 load_file(const char *path)
 {
 	struct buf b = BUF_INIT;
-	char tmp[65536];
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
 
-	if (fd < 0)
-		return;
 	buf_init(&b, 0);
-	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
-		buf_add(&b, tmp, (size_t)n);
-	close(fd);
+	if (file_read_all(path, &b) < 0) {
+		buf_release(&b);
+		return;
+	}
 	if (nmails == cap) {
 		cap = cap ? cap * 2 : 1024;
 		mails = xreallocarray(mails, cap, sizeof(*mails));

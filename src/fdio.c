@@ -1,5 +1,6 @@
 #include "compat.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -23,4 +24,38 @@ fd_write_all(int fd, const void *data, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int
+fd_read_all(int fd, struct buf *b)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (buf_add(b, chunk, (size_t)n) < 0) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+file_read_all(const char *path, struct buf *b)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc, saved;
+
+	if (fd < 0)
+		return -1;
+	rc = fd_read_all(fd, b);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "crashguard.h"
+#include "fdio.h"
 #include "fetch.h"
 #include "ingest.h"
 #include "log.h"
@@ -20,19 +21,11 @@ int cmd_ingest(int argc, char **argv, struct cli_ctx *ctx);
 static int
 read_all(int fd, struct buf *b, struct err *e)
 {
-	char chunk[65536];
-	ssize_t n;
-
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_set(e, EXIT_TEMPFAIL, "cannot read message: %s", strerror(errno));
-		}
-		if (buf_add(b, chunk, (size_t)n) < 0)
-			return err_set(e, EXIT_DATAERR, "message larger than %zu bytes", b->max);
-	}
-	return 0;
+	if (fd_read_all(fd, b) == 0)
+		return 0;
+	if (errno == EFBIG)
+		return err_set(e, EXIT_DATAERR, "message larger than %zu bytes", b->max);
+	return err_set(e, EXIT_TEMPFAIL, "cannot read message: %s", strerror(errno));
 }
 
 int

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "fdio.h"
 #include "outbound.h"
 #include "ticket.h"
 #include "xalloc.h"
@@ -18,24 +19,6 @@
 int cmd_reply(int argc, char **argv, struct cli_ctx *ctx);
 
 #define REPLY_MAX (1024 * 1024)
-
-static int
-read_fd(int fd, struct buf *b)
-{
-	char chunk[4096];
-	ssize_t n;
-
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (buf_add(b, chunk, (size_t)n) < 0)
-			return -1;
-	}
-	return 0;
-}
 
 /* Runs the user's editor on path, as git does: through sh, with the file
  * as a separate argument (never pasted into the command line). */
@@ -104,14 +87,10 @@ edit_text(struct cli_ctx *ctx, int64_t id, struct buf *out)
 		return -1;
 	}
 	buf_init(&raw, REPLY_MAX);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || read_fd(fd, &raw) < 0) {
+	if (file_read_all(path, &raw) < 0) {
 		cli_error("cannot read the draft %s", path);
-		if (fd >= 0)
-			close(fd);
 		goto out;
 	}
-	close(fd);
 	for (const char *p = buf_cstr(&raw); *p;) {
 		const char *eol = strchr(p, '\n');
 		size_t l = eol ? (size_t)(eol - p + 1) : strlen(p);
@@ -174,7 +153,7 @@ cmd_reply(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	buf_init(&b, REPLY_MAX);
 	if (text && strcmp(text, "-") == 0) {
-		if (read_fd(STDIN_FILENO, &b) < 0) {
+		if (fd_read_all(STDIN_FILENO, &b) < 0) {
 			cli_error("cannot read the reply from stdin");
 			rc = EXIT_DATAERR;
 			goto out;

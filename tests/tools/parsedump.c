@@ -10,31 +10,14 @@
  * usage: parsedump [-a] [-c] [-m SIZE] FILE... */
 #include "compat.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 #include "charset.h"
 #include "parse.h"
 #include "xalloc.h"
-
-static int
-read_file(const char *path, struct buf *b)
-{
-	int fd = open(path, O_RDONLY);
-	char tmp[65536];
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	buf_reset(b);
-	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
-		if (buf_add(b, tmp, (size_t)n) < 0)
-			break;
-	close(fd);
-	return n < 0 ? -1 : 0;
-}
 
 static bool
 valid(const char *s, bool multiline)
@@ -189,7 +172,8 @@ main(int argc, char **argv)
 		struct err e = ERR_INIT;
 		const char *bad;
 
-		if (read_file(argv[i], &b) < 0) {
+		buf_reset(&b);
+		if (file_read_all(argv[i], &b) < 0) {
 			fprintf(stderr, "parsedump: %s: %s\n", argv[i], strerror(errno));
 			rc = 1;
 			continue;

@@ -7,31 +7,14 @@
  * A file that does not parse is named with its error; it stops nothing. */
 #include "compat.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 #include "lang.h"
 #include "parse.h"
 #include "rules.h"
 #include "xalloc.h"
-
-static int
-read_file(const char *path, struct buf *b)
-{
-	int fd = open(path, O_RDONLY);
-	char tmp[65536];
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	buf_reset(b);
-	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
-		if (buf_add(b, tmp, (size_t)n) < 0)
-			break;
-	close(fd);
-	return n < 0 ? -1 : 0;
-}
 
 static const char *
 s_or(const char *s)
@@ -73,7 +56,8 @@ dump(const struct ruleset *rs, const char *path, struct buf *raw)
 	int score;
 
 	printf("== %s\n", path);
-	if (read_file(path, raw) < 0) {
+	buf_reset(raw);
+	if (file_read_all(path, raw) < 0) {
 		printf("  unreadable\n");
 		return;
 	}
