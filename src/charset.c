@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "charset.h"
+#include "unaligned.h"
 #include "xalloc.h"
 
 static const char REPLACEMENT[] = "\xef\xbf\xbd";
@@ -50,15 +51,6 @@ static inline bool
 plain_ascii(unsigned c)
 {
 	return (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n';
-}
-
-static inline uint64_t
-load8(const unsigned char *p)
-{
-	uint64_t x;
-
-	memcpy(&x, p, 8);
-	return x;
 }
 
 /* The bytes of x that are not plain_ascii(): the top bit of each such

@@ -16,6 +16,7 @@
 #endif
 
 #include "lang.h"
+#include "unaligned.h"
 
 const char *const lang_codes[] = { "en", "de", "fr", "it", "es", "nl", "pt", "pl", "et", NULL };
 
@@ -122,15 +123,6 @@ word_byte_build(void)
 {
 	for (int c = 0; c < 256; c++)
 		word_byte[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
-}
-
-static inline uint64_t
-load8(const unsigned char *p)
-{
-	uint64_t x;
-
-	memcpy(&x, p, 8);
-	return x;
 }
 
 /* The keys of the len bytes at w (len >= 1; eight more bytes readable,

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "lang.h"
 #include "rules_int.h"
+#include "unaligned.h"
 #include "xalloc.h"
 
 void
@@ -583,16 +584,8 @@ rules_prefilter_rule(struct ruleset *rs, struct rule *r)
 		litset_release(&r->lits);
 }
 
-/* Four bytes as one number, in the host's order: a haystack's positions
- * and the words are read alike, so the keys agree on any host. */
-static inline uint32_t
-load4(const unsigned char *p)
-{
-	uint32_t x;
-
-	memcpy(&x, p, 4);
-	return x;
-}
+/* Four bytes are one number in the host's order (load4): a haystack's
+ * positions and the words are read alike, so the keys agree on any host. */
 
 /* The index key of the trigram that opens x (four bytes at a position,
  * lowercased) in a haystack. */

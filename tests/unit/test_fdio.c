@@ -14,31 +14,33 @@
 
 #include "unit.h"
 
-/* 200,000 bytes: more than one read's chunk. */
+/* unit_dir/name, of 200,000 bytes (more than one read's chunk): its
+ * path, and its text in *text. */
 static char *
-big_text(size_t *len)
+big_file(const char *name, char **text, size_t *len)
 {
-	char *t = xmalloc(200000);
+	char *p = xasprintf("%s/%s", unit_dir, name), *t = xmalloc(200000);
+	FILE *f;
 
 	for (size_t i = 0; i < 200000; i++)
 		t[i] = (char)('a' + i % 23);
 	*len = 200000;
-	return t;
+	f = fopen(p, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(t, 1, *len, f), *len);
+	assert_int_equal(fclose(f), 0);
+	*text = t;
+	return p;
 }
 
 static void
 test_a_file_is_read_whole(void **state)
 {
-	char *p = xasprintf("%s/big", unit_dir);
 	size_t len;
-	char *t = big_text(&len);
+	char *t, *p = big_file("big", &t, &len);
 	struct buf b;
-	FILE *f = fopen(p, "w");
 
 	(void)state;
-	assert_non_null(f);
-	assert_int_equal(fwrite(t, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
 	buf_init(&b, 0);
 	assert_int_equal(buf_addstr(&b, ">"), 0); /* appended to what is there */
 	assert_int_equal(file_read_all(p, &b), 0);
@@ -52,16 +54,11 @@ test_a_file_is_read_whole(void **state)
 static void
 test_the_cap_is_efbig(void **state)
 {
-	char *p = xasprintf("%s/capped", unit_dir);
 	size_t len;
-	char *t = big_text(&len);
+	char *t, *p = big_file("capped", &t, &len);
 	struct buf b;
-	FILE *f = fopen(p, "w");
 
 	(void)state;
-	assert_non_null(f);
-	assert_int_equal(fwrite(t, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
 	buf_init(&b, 100000);
 	errno = 0;
 	assert_int_equal(file_read_all(p, &b), -1);
