@@ -45,27 +45,12 @@ PY
 
 printf '%s' "$DC_PASS" >"$out/pass"
 chmod 600 "$out/pass"
+. "$top/bench/lib.sh"
 desk_conf() { # DIR
-	mkdir -p "$1/outbox"
-	cat >"$1/secdesk.conf" <<CONF
-[desk]
-name = ICPerMed Secretariat
-address = secretariat@icpermed.example
-tag = ICPerMed
-[mailbox]
-url = imaps://$DC_USER@localhost:$DC_IMAPS_PORT/INBOX
+	bench_conf "$1" "" "url = imaps://$DC_USER@localhost:$DC_IMAPS_PORT/INBOX
 password_file = $out/pass
 ca_file = $DC_CA
-after = keep
-[store]
-path = secdesk.db
-[send]
-url = dir:outbox
-[rules]
-dir = $top/rules
-[templates]
-dir = $top/templates
-CONF
+after = keep"
 }
 
 echo "== input: $N messages, $(python3 -c "print('%.1f' % ($bytes / 1e6))") MB"

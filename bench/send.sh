@@ -27,23 +27,11 @@ cleanup() {
 trap cleanup EXIT
 now() { date +%s.%N; }
 
+. "$top/bench/lib.sh"
 conf() { # DIR SEND_URL ACK_ENABLED
-	cat >"$1/secdesk.conf" <<CONF
-[desk]
-name = ICPerMed Secretariat
-address = secretariat@icpermed.example
-tag = ICPerMed
-[mailbox]
-url = maildir:inbox
-[store]
-path = secdesk.db
-[send]
-url = $2
-tls = none
-[rules]
-dir = $top/rules
-[templates]
-dir = $top/templates
+	bench_conf "$1" "" "" "url = $2
+tls = none"
+	cat >>"$1/secdesk.conf" <<CONF
 [ack]
 enabled = $3
 per_sender_limit = 0
