@@ -119,18 +119,25 @@ store_schema_version(void)
 	return store_schema_steps();
 }
 
-int
-store_file_version(struct store *s)
+/* The value of a PRAGMA that reads a number, or -1. */
+static int
+pragma_int(struct store *s, const char *pragma)
 {
 	sqlite3_stmt *st;
 	int v = -1;
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, pragma, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+int
+store_file_version(struct store *s)
+{
+	return pragma_int(s, "PRAGMA user_version");
 }
 
 /* Tells other connections to read the schema again: a step may have
@@ -139,15 +146,9 @@ store_file_version(struct store *s)
 static int
 bump_schema_version(struct store *s, struct err *e)
 {
-	sqlite3_stmt *st;
 	char pragma[64];
-	int v = -1;
+	int v = pragma_int(s, "PRAGMA schema_version");
 
-	if (sqlite3_prepare_v2(s->db, "PRAGMA schema_version", -1, &st, NULL) != SQLITE_OK)
-		return store_error(s, e, "cannot read schema version");
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
 	if (v < 0)
 		return store_error(s, e, "cannot read schema version");
 	snprintf(pragma, sizeof(pragma), "PRAGMA schema_version = %d", v + 1);
