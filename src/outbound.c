@@ -123,7 +123,6 @@ built_reset(struct built *b)
 static void
 built_release(struct built *b)
 {
-	built_reset(b);
 	buf_release(&b->msg);
 	buf_release(&b->refs);
 	buf_release(&b->subject);
