@@ -276,13 +276,22 @@ read_resinfo(const char **pp, const char *from_domain, enum authres_dmarc *verdi
 	return true;
 }
 
+/* no-result: "none" as the only thing after the authserv-id's ';'. */
+static bool
+is_no_result(const char *p)
+{
+	struct span kw;
+
+	return read_keyword(&p, &kw) && span_is(&kw, "none") && skip_cfws(&p) && *p == '\0';
+}
+
 /* The whole field; *ours tells whether its authserv-id is trusted_id, as
  * far as the value could be read to it. */
 static enum authres_dmarc
 read_field(const char *value, const char *trusted_id, const char *from_domain, bool *ours)
 {
 	const char *p = value;
-	struct span id, ver, kw;
+	struct span id, ver;
 	enum authres_dmarc verdict = AUTHRES_NO_DMARC;
 	bool any = false;
 
@@ -303,13 +312,8 @@ read_field(const char *value, const char *trusted_id, const char *from_domain, b
 			return AUTHRES_INVALID;
 		if (*p == '\0' && any)
 			break; /* a trailing ';' */
-		{
-			const char *q = p;
-
-			if (!any && read_keyword(&q, &kw) && span_is(&kw, "none") && skip_cfws(&q) &&
-			    *q == '\0')
-				return *ours ? AUTHRES_NO_DMARC : AUTHRES_NOT_OURS;
-		}
+		if (!any && is_no_result(p))
+			return *ours ? AUTHRES_NO_DMARC : AUTHRES_NOT_OURS;
 		if (!read_resinfo(&p, from_domain, &verdict))
 			return AUTHRES_INVALID;
 		any = true;

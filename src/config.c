@@ -23,7 +23,7 @@ enum key_type {
 	KEY_BOOL,
 	KEY_TLS,      /* "none" or "required" */
 	KEY_AFTER,    /* seen | move:FOLDER | delete | keep */
-	KEY_AUTHSERV_ID, /* an Authentication-Results authserv-id (authres.h) */
+	KEY_AUTHID, /* an Authentication-Results authserv-id (authres.h) */
 };
 
 struct key_def {
@@ -50,7 +50,8 @@ static const struct key_def keys[] = {
 	{ "mailbox", "timeout", KEY_DURATION, O(mailbox.conn.timeout), false },
 	{ "mailbox", "after", KEY_AFTER, O(mailbox.after), false },
 	{ "mailbox", "batch", KEY_INT, O(mailbox.batch), false },
-	{ "mailbox", "trusted_authserv_id", KEY_AUTHSERV_ID, O(mailbox.trusted_authserv_id), false },
+	{ "mailbox", "trusted_authserv_id", KEY_AUTHID, O(mailbox.trusted_authserv_id),
+	  false },
 	{ "store", "path", KEY_PATH, O(store.path), true },
 	{ "store", "busy_timeout", KEY_DURATION, O(store.busy_timeout), false },
 	{ "send", "url", KEY_URL, O(send.conn.url), true },
@@ -254,7 +255,7 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 			return fail_at(lc, "[mailbox] after: '%s' is not seen, move:FOLDER, "
 					   "delete or keep", value);
 		return 1;
-	case KEY_AUTHSERV_ID:
+	case KEY_AUTHID:
 		if (!authres_id_ok(value))
 			return fail_at(lc, "[%s] %s: '%s' is not an authserv-id (a host name "
 					   "such as mx.example.org, as your MX writes it)",
