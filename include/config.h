@@ -42,6 +42,9 @@ struct config {
 		enum after_mode after;
 		char *after_folder; /* for move:FOLDER */
 		int batch;          /* messages per transaction, default 100 */
+		/* the authserv-id of the desk's own MX: its Authentication-Results
+		 * are believed (authres.h); NULL: none are read */
+		char *trusted_authserv_id;
 	} mailbox;
 
 	struct {

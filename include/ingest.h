@@ -30,7 +30,7 @@ struct ingest_result {
 	bool reopened;       /* a resolved ticket was reopened */
 	bool partner;        /* correspondence from the ticket queue's partner */
 	bool routed;         /* the rules set the queue of a new ticket */
-	bool no_ack;         /* the rules suppressed the acknowledgement */
+	bool no_ack;         /* the rules suppressed the acknowledgement, or DMARC failed */
 	unsigned msg_flags;  /* enum message_flag */
 	int acks_queued;     /* acknowledgements queued for this message */
 	int acks_suppressed;
@@ -44,9 +44,12 @@ void ingest_free(struct ingest **ing);
 
 /* Stores raw (len bytes) inside the open transaction of s: the raw bytes
  * first, then the parsed message, its ticket, events and outbound mail.
- * Idempotent: the same bytes (SHA-256) or the same Message-ID from the same
- * sender again give INGEST_DUPLICATE. Bad mail is stored and flagged, not
- * refused; -1 only for store errors (e->code EXIT_TEMPFAIL when busy). */
+ * Idempotent: the same bytes (SHA-256), or the same Message-ID from the
+ * same sender with the same subject, body and attachments (white space
+ * aside), give INGEST_DUPLICATE; the same Message-ID and sender with other
+ * content is stored, flagged MSG_MSGID_REUSED. Bad mail is stored and
+ * flagged, not refused; -1 only for store errors (e->code EXIT_TEMPFAIL
+ * when busy). */
 int ingest_message(struct ingest *ing, struct store *s, const char *raw, size_t len,
 		   struct ingest_result *res, struct err *e);
 

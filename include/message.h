@@ -39,6 +39,9 @@ enum message_flag {
 	MSG_TRUNCATED = 1 << 5,   /* a parser limit was reached */
 	MSG_SPAM = 1 << 6,        /* set by the rules */
 	MSG_POISON = 1 << 7,      /* crashed or hung the parser: kept raw only */
+	/* set by ingest */
+	MSG_MSGID_REUSED = 1 << 8, /* a stored mail has its Message-ID and sender, other content */
+	MSG_DMARC_FAIL = 1 << 9,  /* the trusted MX says DMARC failed for the From domain */
 };
 
 struct message {

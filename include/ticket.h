@@ -64,6 +64,9 @@ int ticket_add_tag(struct store *s, int64_t id, const char *tag, const char *who
 int ticket_remove_tag(struct store *s, int64_t id, const char *tag, const char *who,
 		      struct err *e);
 int ticket_add_flags(struct store *s, int64_t id, unsigned flags, struct err *e);
+/* Appends the ticket's watchers (addresses that get its staff replies
+ * besides the requester), sorted, to out. */
+int ticket_watchers(struct store *s, int64_t id, struct strlist *out, struct err *e);
 int ticket_add_note(struct store *s, int64_t id, const char *text, const char *who,
 		    struct err *e);
 /* The flags as an array of names ("parse-error", "bounce", ...): a jansson

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "authres.h"
 #include "buf.h"
 #include "config.h"
 #include "xalloc.h"
@@ -22,6 +23,7 @@ enum key_type {
 	KEY_BOOL,
 	KEY_TLS,      /* "none" or "required" */
 	KEY_AFTER,    /* seen | move:FOLDER | delete | keep */
+	KEY_AUTHID, /* an Authentication-Results authserv-id (authres.h) */
 };
 
 struct key_def {
@@ -48,6 +50,8 @@ static const struct key_def keys[] = {
 	{ "mailbox", "timeout", KEY_DURATION, O(mailbox.conn.timeout), false },
 	{ "mailbox", "after", KEY_AFTER, O(mailbox.after), false },
 	{ "mailbox", "batch", KEY_INT, O(mailbox.batch), false },
+	{ "mailbox", "trusted_authserv_id", KEY_AUTHID, O(mailbox.trusted_authserv_id),
+	  false },
 	{ "store", "path", KEY_PATH, O(store.path), true },
 	{ "store", "busy_timeout", KEY_DURATION, O(store.busy_timeout), false },
 	{ "send", "url", KEY_URL, O(send.conn.url), true },
@@ -251,6 +255,14 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 			return fail_at(lc, "[mailbox] after: '%s' is not seen, move:FOLDER, "
 					   "delete or keep", value);
 		return 1;
+	case KEY_AUTHID:
+		if (!authres_id_ok(value))
+			return fail_at(lc, "[%s] %s: '%s' is not an authserv-id (a host name "
+					   "such as mx.example.org, as your MX writes it)",
+				       k->section, k->name, value);
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 1;
 	}
 	return fail_at(lc, "internal error");
 }
@@ -365,6 +377,7 @@ config_release(struct config *cfg)
 	free(cfg->desk.lock_file);
 	conn_release(&cfg->mailbox.conn);
 	free(cfg->mailbox.after_folder);
+	free(cfg->mailbox.trusted_authserv_id);
 	free(cfg->store.path);
 	conn_release(&cfg->send.conn);
 	free(cfg->rules.dir);

@@ -209,7 +209,7 @@ count(struct fetch_stats *st, const struct ingest_result *r)
 	else
 		st->followups++;
 	if (r->msg_flags & (MSG_PARSE_ERROR | MSG_TRUNCATED | MSG_BOUNCE | MSG_AUTOREPLY |
-			    MSG_SPAM | MSG_OVERSIZE))
+			    MSG_SPAM | MSG_OVERSIZE | MSG_MSGID_REUSED | MSG_DMARC_FAIL))
 		st->flagged++;
 	if (r->msg_flags & MSG_POISON)
 		st->poison++;

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "attach.h"
+#include "authres.h"
 #include "buf.h"
 #include "ingest.h"
 #include "outbound.h"
@@ -158,13 +159,32 @@ live_ticket(struct store *s, int64_t id, struct err *e)
 	return id;
 }
 
+/* A bounce or an auto-reply: no person wrote it, and whoever sends one
+ * can make it look like one. */
+static bool
+is_automatic(const struct message *m)
+{
+	return (m->flags & (MSG_BOUNCE | MSG_AUTOREPLY)) != 0;
+}
+
+/* The ticket of the first stored message with this Message-ID; with
+ * desk_only, of a mail the desk sent. */
 static int64_t
-ticket_by_msgid(struct store *s, const char *msgid, struct err *e)
+ticket_by_msgid(struct store *s, const char *msgid, bool desk_only, struct err *e)
 {
 	if (!msgid || !*msgid)
 		return 0;
+	if (desk_only)
+		return query_id(s, "SELECT ticket_id FROM messages WHERE message_id = ? "
+				"AND direction = 'out' ORDER BY id LIMIT 1", msgid, 0, e);
 	return query_id(s, "SELECT ticket_id FROM messages WHERE message_id = ? "
 			"ORDER BY id LIMIT 1", msgid, 0, e);
+}
+
+static int64_t
+ticket_exists(struct store *s, int64_t id, struct err *e)
+{
+	return query_id(s, "SELECT id FROM tickets WHERE id = ?2", NULL, id, e);
 }
 
 /* "[TAG #123]" anywhere in the subject: the ticket number, or 0. */
@@ -189,12 +209,13 @@ addr_eq(const char *a, const char *b)
 	return a && b && *a && strcasecmp(a, b) == 0;
 }
 
-/* May a mail from addr join ticket id by its subject tag alone? Only its
- * requester, a watcher or a contact of its queue: a stranger's tag must not
- * thread (hijack) into somebody else's ticket. */
+/* Does addr belong to ticket id: its requester, a watcher or a contact of
+ * its queue? Only such a sender's tag threads into the ticket (a
+ * stranger's would hijack it), and only such a sender's Cc become its
+ * watchers. */
 static int
-may_join_by_tag(struct ingest *ing, struct store *s, int64_t id, const char *addr,
-		struct err *e)
+sender_belongs(struct ingest *ing, struct store *s, int64_t id, const char *addr,
+	       struct err *e)
 {
 	struct ticket t;
 	const struct queue *q;
@@ -220,45 +241,71 @@ may_join_by_tag(struct ingest *ing, struct store *s, int64_t id, const char *add
 
 struct thread_result {
 	int64_t ticket_id;  /* 0: new ticket */
-	int64_t related_to; /* a tagged ticket this one may follow up */
+	int64_t related_to; /* a ticket this one may follow up, not joined */
 };
 
+/* A Message-ID the store knows: In-Reply-To, then References newest first;
+ * for automatic mail only the desk's own, the returned message's too. */
+static int64_t
+thread_by_msgid(struct store *s, const struct message *m, struct err *e)
+{
+	bool automatic = is_automatic(m);
+	int64_t id = ticket_by_msgid(s, m->in_reply_to, automatic, e);
+
+	for (size_t i = m->references.n; id == 0 && i > 0; i--)
+		id = ticket_by_msgid(s, m->references.items[i - 1], automatic, e);
+	if (id == 0 && automatic)
+		id = ticket_by_msgid(s, m->returned_message_id, true, e);
+	return id;
+}
+
+/* By the subject tag: joined (*id) when a person who belongs to the
+ * ticket wrote, else a possible follow-up (tr->related_to). A tag in the
+ * headers a bounce returns is never more than that. */
 static int
-find_thread(struct ingest *ing, struct store *s, const struct message *m,
+thread_by_tag(struct ingest *ing, struct store *s, const struct message *m, bool dmarc_fail,
+	      int64_t *id, struct thread_result *tr, struct err *e)
+{
+	int64_t tagged = subject_tag(ing, m->subject);
+	int ok = 0;
+
+	if (tagged == 0 && is_automatic(m) && m->returned_subject)
+		tagged = subject_tag(ing, m->returned_subject);
+	else if (tagged > 0 && !is_automatic(m) && !dmarc_fail)
+		ok = sender_belongs(ing, s, tagged, m->from.addr, e);
+	if (tagged == 0 || ok < 0)
+		return ok;
+	if (ok) {
+		*id = tagged;
+		return 0;
+	}
+	tr->related_to = ticket_exists(s, tagged, e);
+	return tr->related_to < 0 ? -1 : 0;
+}
+
+/* Which ticket m joins. Mail whose From failed DMARC at the trusted MX
+ * joins none: it may be anybody's, so it opens a ticket of its own, a
+ * possible follow-up of the one it names. */
+static int
+find_thread(struct ingest *ing, struct store *s, const struct message *m, bool dmarc_fail,
 	    struct thread_result *tr, struct err *e)
 {
-	int64_t id = 0, tagged;
+	int64_t id;
 
 	memset(tr, 0, sizeof(*tr));
-	/* Our own Message-IDs and the requester's: In-Reply-To, then References
-	 * newest first. */
-	id = ticket_by_msgid(s, m->in_reply_to, e);
-	for (size_t i = m->references.n; id == 0 && i > 0; i--)
-		id = ticket_by_msgid(s, m->references.items[i - 1], e);
-	if (id < 0)
-		return -1;
-	if (id == 0 && m->returned_message_id)
-		id = ticket_by_msgid(s, m->returned_message_id, e);
-	if (id < 0)
-		return -1;
-	if (id == 0 && (tagged = subject_tag(ing, m->subject)) > 0) {
-		int ok = may_join_by_tag(ing, s, tagged, m->from.addr, e);
-
-		if (ok < 0)
-			return -1;
-		if (ok)
-			id = tagged;
-		else if (query_id(s, "SELECT id FROM tickets WHERE id = ?2", NULL, tagged, e) > 0)
-			tr->related_to = tagged;
-	}
-	if (id == 0 && m->returned_subject && (tagged = subject_tag(ing, m->returned_subject)) > 0)
-		id = query_id(s, "SELECT id FROM tickets WHERE id = ?2", NULL, tagged, e);
-	if (id < 0)
+	id = thread_by_msgid(s, m, e);
+	if (id == 0 && thread_by_tag(ing, s, m, dmarc_fail, &id, tr, e) < 0)
 		return -1;
 	if (id > 0)
 		id = live_ticket(s, id, e);
+	if (id < 0)
+		return -1;
+	if (id > 0 && dmarc_fail) {
+		tr->related_to = id;
+		id = 0;
+	}
 	tr->ticket_id = id;
-	return id < 0 ? -1 : 0;
+	return 0;
 }
 
 static void
@@ -357,12 +404,24 @@ insert_ticket(struct store *s, const struct message *m, const struct rule_outcom
 	return id;
 }
 
+/* The Cc of a person's mail become watchers, who get the staff replies:
+ * of the ticket it opens, or of the one it joins when its sender belongs
+ * there. Never those of automatic mail, of mail whose From failed DMARC,
+ * or of a stranger writing into somebody else's ticket. */
 static int
-add_watchers(struct ingest *ing, struct store *s, int64_t id, const struct message *m,
-	     struct err *e)
+add_watchers(struct ingest *ing, struct store *s, int64_t id, bool new_ticket,
+	     const struct message *m, bool dmarc_fail, struct err *e)
 {
 	sqlite3_stmt *st;
 
+	if (m->ncc == 0 || is_automatic(m) || dmarc_fail)
+		return 0;
+	if (!new_ticket) {
+		int ok = sender_belongs(ing, s, id, m->from.addr, e);
+
+		if (ok <= 0)
+			return ok;
+	}
 	for (size_t i = 0; i < m->ncc; i++) {
 		const char *a = m->cc[i].addr;
 
@@ -468,34 +527,110 @@ maybe_reopen(struct store *s, const struct ticket *t, const struct message *m,
 	return 0;
 }
 
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static const char *
+skip_blanks(const char *p)
+{
+	while (is_blank(*p))
+		p++;
+	return p;
+}
+
+/* Equal but for white space: how much there is between words, at the
+ * ends, and which line ends (a mail over another path may have lost or
+ * gained trailing blanks and blank lines). */
+static bool
+same_text(const char *a, const char *b)
+{
+	a = skip_blanks(a);
+	b = skip_blanks(b);
+	while (*a && *b) {
+		if (is_blank(*a) || is_blank(*b)) {
+			if (!is_blank(*a) || !is_blank(*b))
+				return false;
+			a = skip_blanks(a);
+			b = skip_blanks(b);
+			continue;
+		}
+		if (*a++ != *b++)
+			return false;
+	}
+	return !*skip_blanks(a) && !*skip_blanks(b);
+}
+
+/* Does stored message row hold m's attachments: the same sizes and
+ * contents, in order? */
 static int
-is_duplicate(struct store *s, int64_t raw_id, const struct message *m, struct err *e)
+same_attachments(struct store *s, int64_t row, const struct message *m, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT size, coalesce(sha256, '') FROM attachments "
+					 "WHERE message_id = ? ORDER BY idx", e);
+	bool same = true;
+	size_t n = 0;
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, row);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const struct attachment *a = n < m->natts ? &m->atts[n] : NULL;
+		const char *sha = (const char *)sqlite3_column_text(st, 1);
+
+		if (!a || (sqlite3_int64)a->size != sqlite3_column_int64(st, 0) ||
+		    strcmp(sha ? sha : "", a->data ? a->sha256 : "") != 0)
+			same = false;
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot query");
+	return same && n == m->natts;
+}
+
+/* Is m stored already? 1 for the same bytes, or the same Message-ID and
+ * sender with the same subject, body and attachments (the mail over
+ * another path, with other Received lines). Otherwise 0, with *reused set
+ * when a stored mail has m's Message-ID and sender but other content:
+ * that is stored too, flagged, never dropped unseen. */
+static int
+is_duplicate(struct store *s, int64_t raw_id, const struct message *m, bool *reused,
+	     struct err *e)
 {
 	int64_t id = query_id(s, "SELECT id FROM messages WHERE raw_id = ?2 LIMIT 1", NULL,
 			      raw_id, e);
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, dup = 0;
 
+	*reused = false;
 	if (id != 0)
 		return id < 0 ? -1 : 1;
-	/* The same mail over two paths: same Message-ID from the same sender. */
 	if (!*m->message_id)
 		return 0;
-	{
-		sqlite3_stmt *st = store_prepare(s, "SELECT 1 FROM messages WHERE message_id = ? "
-						 "AND direction = 'in' AND from_addr = ? "
-						 "COLLATE NOCASE LIMIT 1", e);
-		int rc;
+	st = store_prepare(s, "SELECT id, subject, body FROM messages WHERE message_id = ? "
+			   "AND direction = 'in' AND from_addr = ? COLLATE NOCASE", e);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->from.addr, -1, SQLITE_STATIC);
+	while (dup == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *subject = (const char *)sqlite3_column_text(st, 1);
+		const char *body = (const char *)sqlite3_column_text(st, 2);
 
-		if (!st)
-			return -1;
-		sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m->from.addr, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc == SQLITE_ROW)
-			return 1;
-		if (rc != SQLITE_DONE)
-			return store_error(s, e, "cannot query");
+		*reused = true;
+		if (same_text(subject ? subject : "", m->subject) &&
+		    same_text(body ? body : "", m->body ? m->body : ""))
+			dup = same_attachments(s, sqlite3_column_int64(st, 0), m, e);
 	}
+	sqlite3_reset(st);
+	if (dup != 0)
+		return dup;
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot query");
 	return 0;
 }
 
@@ -509,6 +644,17 @@ ingest_classify(struct ingest *ing, const struct message *m, struct rule_outcome
 	return rules_apply(ing->rules, m, NULL, ro, e);
 }
 
+/* Did the desk's own MX find that DMARC failed for the From domain? */
+static bool
+from_failed_dmarc(const struct ingest *ing, const struct message *m)
+{
+	const char *id = ing->cfg->mailbox.trusted_authserv_id;
+	const char *at = strrchr(m->from.addr, '@');
+
+	return id && authres_dmarc_message(m->headers, m->nheaders, id, at ? at + 1 : "") ==
+			     AUTHRES_DMARC_FAIL;
+}
+
 /* pre: the outcome of ingest_classify() when the caller ran it already. */
 static int
 process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
@@ -519,11 +665,12 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 	struct thread_result tr;
 	struct ticket t;
 	const struct queue *partner_q = NULL;
+	bool reused, dmarc_fail;
 	int dup, rc = -1;
 
 	rule_outcome_init(&own);
 	ticket_init(&t);
-	dup = is_duplicate(s, raw_id, m, e);
+	dup = is_duplicate(s, raw_id, m, &reused, e);
 	if (dup < 0)
 		goto out;
 	if (dup) {
@@ -531,13 +678,19 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 		rc = 0;
 		goto out;
 	}
-	if (find_thread(ing, s, m, &tr, e) < 0)
+	if (reused)
+		m->flags |= MSG_MSGID_REUSED;
+	dmarc_fail = from_failed_dmarc(ing, m);
+	if (dmarc_fail)
+		m->flags |= MSG_DMARC_FAIL;
+	if (find_thread(ing, s, m, dmarc_fail, &tr, e) < 0)
 		goto out;
 	if (!pre && ingest_classify(ing, m, &own, e) < 0)
 		goto out;
 	if (ro->spam)
 		m->flags |= MSG_SPAM;
-	res->no_ack = ro->no_ack;
+	/* no acknowledgement to an address that may not have written */
+	res->no_ack = ro->no_ack || dmarc_fail;
 	res->msg_flags = m->flags;
 
 	if (tr.ticket_id == 0) {
@@ -546,7 +699,7 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 		if (res->ticket_id < 0)
 			goto out;
 		res->routed = ro->queue && strcmp(ro->queue, TICKET_DEFAULT_QUEUE) != 0;
-		if (add_watchers(ing, s, res->ticket_id, m, e) < 0)
+		if (add_watchers(ing, s, res->ticket_id, true, m, dmarc_fail, e) < 0)
 			goto out;
 		if (store_event(s, res->ticket_id, "secdesk", "created", NULL,
 				or_default(ro->queue, TICKET_DEFAULT_QUEUE), e) < 0)
@@ -559,6 +712,9 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 					rel, e) < 0)
 				goto out;
 		}
+		if (dmarc_fail && store_event(s, res->ticket_id, "secdesk", "dmarc-fail", NULL,
+					      m->from.addr, e) < 0)
+			goto out;
 	} else {
 		res->kind = INGEST_FOLLOWUP;
 		res->ticket_id = tr.ticket_id;
@@ -572,7 +728,7 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 		if (ticket_add_flags(s, t.id, ticket_flags_for(m->flags), e) < 0 ||
 		    ticket_touch(s, t.id, e) < 0)
 			goto out;
-		if (add_watchers(ing, s, t.id, m, e) < 0)
+		if (add_watchers(ing, s, t.id, false, m, dmarc_fail, e) < 0)
 			goto out;
 	}
 	res->message_id = insert_message(s, res->ticket_id, raw_id,

@@ -269,6 +269,24 @@ ticket_add_flags(struct store *s, int64_t id, unsigned flags, struct err *e)
 }
 
 int
+ticket_watchers(struct store *s, int64_t id, struct strlist *out, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT addr FROM watchers WHERE ticket_id = ?"
+					 " ORDER BY addr", e);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		strlist_add(out, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot read watchers");
+	return 0;
+}
+
+int
 ticket_add_note(struct store *s, int64_t id, const char *text, const char *who,
 		struct err *e)
 {

@@ -28,7 +28,8 @@ static json_t *
 message_flags_json(unsigned flags)
 {
 	static const char *const names[] = { "parse-error", "bounce", "autoreply", "list",
-					     "oversize", "truncated", "spam", "poison" };
+					     "oversize", "truncated", "spam", "poison",
+					     "message-id-reused", "dmarc-fail" };
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -411,8 +412,30 @@ header_print(const struct ticket *t, size_t natts)
 	if (t->merged_into)
 		printf("Merged into #%lld\n", (long long)t->merged_into);
 	if (t->related_to)
-		printf("Possible follow-up of #%lld (its tag was used by another sender)\n",
+		printf("Possible follow-up of #%lld (it names that ticket, was not added to it)\n",
 		       (long long)t->related_to);
+}
+
+/* Who gets the staff replies besides the requester. */
+static json_t *
+watchers_json(const struct strlist *w)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < w->n; i++)
+		json_array_append_new(a, json_string(w->items[i]));
+	return a;
+}
+
+static void
+watchers_print(const struct strlist *w)
+{
+	if (w->n == 0)
+		return;
+	printf("Watchers:  ");
+	for (size_t i = 0; i < w->n; i++)
+		printf("%s%s", i ? ", " : "", w->items[i]);
+	putchar('\n');
 }
 
 int
@@ -425,6 +448,7 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	struct err e = ERR_INIT;
 	struct ticket t;
 	struct show_events evs = { NULL, 0, 0 };
+	struct strlist watchers = STRLIST_INIT;
 	struct attach_info *atts = NULL;
 	size_t natts = 0;
 	json_t *doc = NULL, *msgs = NULL, *evj = NULL, *attj = NULL;
@@ -442,7 +466,8 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	if (ticket_load(ctx->store, id, &t, &e) < 0)
 		return cli_fail(&e);
 	if (attach_list(ctx->store, id, &atts, &natts, &e) < 0 ||
-	    events_load(ctx, id, &evs, &e) < 0)
+	    events_load(ctx, id, &evs, &e) < 0 ||
+	    ticket_watchers(ctx->store, id, &watchers, &e) < 0)
 		goto fail;
 	if (json) {
 		doc = cli_ticket_json(&t);
@@ -459,6 +484,7 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 		json_object_set_new(doc, "events", evj);
 		json_object_set_new(doc, "related_to",
 				    t.related_to ? json_integer(t.related_to) : json_null());
+		json_object_set_new(doc, "watchers", watchers_json(&watchers));
 		if (show_thread(ctx, id, &evs, msgs, atts, natts, &e) < 0 ||
 		    attachments_json(id, atts, natts, attj, &e) < 0 ||
 		    events_json(id, &evs, evj, &e) < 0)
@@ -467,6 +493,7 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 		doc = NULL;
 	} else {
 		header_print(&t, natts);
+		watchers_print(&watchers);
 		if (show_thread(ctx, id, &evs, NULL, atts, natts, &e) < 0)
 			goto fail;
 	}
@@ -474,6 +501,7 @@ out:
 	json_decref(doc);
 	attach_list_free(atts, natts);
 	events_free(&evs);
+	strlist_release(&watchers);
 	ticket_release(&t);
 	return rc;
 fail:

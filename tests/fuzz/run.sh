@@ -19,7 +19,7 @@ mkdir -p "$out/obj" "$out/corpus"
 flags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Iinclude -I/usr/include/libxml2 -std=c17 -pthread"
 libs="-letpan -lsqlite3 -lpcre2-8 -linih -ljansson -lgnutls -lxml2 -luchardet -lm"
 objs=""
-for src in src/parse.c src/message.c src/charset.c src/rfc2047.c src/html.c src/flowed.c src/tnef.c \
+for src in src/authres.c src/parse.c src/message.c src/charset.c src/rfc2047.c src/html.c src/flowed.c src/tnef.c \
 	src/buf.c src/xalloc.c src/strlist.c src/err.c; do
 	o=$out/obj/$(basename "$src" .c).o
 	# Always rebuilt: a dozen files, and headers change under them.

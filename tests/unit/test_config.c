@@ -57,6 +57,7 @@ test_good(void **state)
 	assert_string_equal(cfg.desk.tag, "ICPerMed");
 	assert_int_equal(cfg.mailbox.after, AFTER_SEEN);
 	assert_int_equal(cfg.mailbox.batch, 100);
+	assert_null(cfg.mailbox.trusted_authserv_id);
 	/* Relative paths are relative to the config file's folder. */
 	want = NULL;
 	assert_true(asprintf(&want, "maildir:%s/inbox", cfg.dir) > 0);
@@ -79,12 +80,14 @@ test_values(void **state)
 
 	(void)state;
 	assert_true(asprintf(&text, "%s[limits]\nmax_message_size = 25M\n[ack]\n"
-				    "per_sender_window = 2h\nenabled = no\n", base) > 0);
+				    "per_sender_window = 2h\nenabled = no\n[mailbox]\n"
+				    "trusted_authserv_id = mx.icpermed.example\n", base) > 0);
 	path = write_conf(text);
 	assert_int_equal(config_load(&cfg, path, &e), 0);
 	assert_int_equal(cfg.limits.max_message_size, 25 * 1024 * 1024);
 	assert_int_equal(cfg.ack.per_sender_window, 7200);
 	assert_false(cfg.ack.enabled);
+	assert_string_equal(cfg.mailbox.trusted_authserv_id, "mx.icpermed.example");
 	config_release(&cfg);
 	free(text);
 	free(path);
@@ -102,6 +105,12 @@ static const struct bad_case bad_cases[] = {
 	{ "[mailbox]\nafter = move:\n", "[mailbox] after: 'move:' is not" },
 	{ "[mailbox]\nbatch = -3\n", "[mailbox] batch: '-3' is not a number" },
 	{ "[mailbox]\nbatch = 0\n", "[mailbox] batch: must be 1 to 10000" },
+	{ "[mailbox]\ntrusted_authserv_id = mx.example.org; dmarc=pass\n",
+	  "secdesk.conf:16: [mailbox] trusted_authserv_id: 'mx.example.org; dmarc=pass' is not an "
+	  "authserv-id" },
+	{ "[mailbox]\ntrusted_authserv_id = mx example\n",
+	  "[mailbox] trusted_authserv_id: 'mx example' is not an authserv-id" },
+	{ "[mailbox]\ntrusted_authserv_id =\n", "[mailbox] trusted_authserv_id: '' is not" },
 	{ "[mailbox]\ntls = off\n", "[mailbox] tls: 'off' is not 'none' or 'required'" },
 	{ "[mailbox]\ntimeout = 5 minutes\n", "[mailbox] timeout: '5 minutes' is not a duration" },
 	{ "[limits]\nmax_message_size = 10X\n", "[limits] max_message_size: '10X' is not a size" },
