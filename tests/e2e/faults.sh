@@ -10,20 +10,29 @@ sd db init >/dev/null
 
 # A store locked by another process for longer than busy_timeout.
 make_mail "$T_DIR/m.eml" locked@example.org
-python3 - "$d/secdesk.db" <<'PY' &
-import sqlite3, sys, time
+# The holder says when it has the lock and keeps it until told to let go,
+# so the checks wait for progress, never for a time.
+python3 - "$d/secdesk.db" "$T_DIR/locked" "$T_DIR/release" <<'PY' &
+import os, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN EXCLUSIVE")
-time.sleep(3)
+open(sys.argv[2], "w").close()
+for _ in range(6000):
+    if os.path.exists(sys.argv[3]):
+        break
+    time.sleep(0.01)
 db.execute("ROLLBACK")
 PY
 holder=$!
-sleep 0.5
+n=0
+while [ ! -e "$T_DIR/locked" ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n + 1)); done
+check "the holder has the store locked" test -e "$T_DIR/locked"
 check_rc "ingest into a locked store exits 75 (the MTA retries)" 75 sd ingest "$T_DIR/m.eml"
 check "with a clear error" grep -qi "locked\|busy" "$T_DIR/.err"
 make_mail "$d/inbox/new/1.M1.host" locked-run@example.org
 check_rc "run on a locked store exits 75" 75 sd run
 check_eq "the maildir message is still in new/" 1 "$(ls "$d/inbox/new" | wc -l)"
+touch "$T_DIR/release"
 wait "$holder"
 check_rc "once the lock is gone, ingest works" 0 sd ingest "$T_DIR/m.eml"
 check_rc "and run too" 0 sd run
