@@ -14,14 +14,18 @@
 #include "outbound.h"
 #include "outbox.h"
 #include "send.h"
+#include "syncer.h"
 #include "ticket.h"
 #include "tmpl.h"
 #include "xalloc.h"
 
 /* How much of an inquiry a partner notification quotes. */
 #define NOTICE_BODY_MAX (64 * 1024)
-/* Delivery marks are committed in groups (each commit is an fsync): at most
- * this many mails or this many milliseconds go unrecorded. */
+/* Over a transport whose resend replaces (dir:), delivery marks are
+ * committed in groups, after the transport's sync; over the others each
+ * mail's mark is committed before the next mail goes, without waiting for
+ * the disk, and the disk is synced for a group in the background. A group
+ * is at most this many mails or this many milliseconds. */
 #define SEND_GROUP_MAX 64
 #define SEND_GROUP_MS 250
 
@@ -2325,6 +2329,45 @@ out:
 
 /* ---- delivery ---- */
 
+/* Each mail's mark is committed without waiting for the disk
+ * (synchronous=NORMAL: a kill loses nothing committed, a power cut at
+ * most the last marks, whose mails then go again) and the WAL synced by a
+ * thread of its own; NULL, and each commit syncs, when that thread cannot
+ * start. */
+static struct syncer *
+send_syncer_begin(struct store *s)
+{
+	struct syncer *sy;
+	struct err e = ERR_INIT;
+
+	if (syncer_start(store_wal_path(s), &sy, &e) < 0)
+		return NULL;
+	if (store_exec(s, "PRAGMA synchronous = NORMAL", &e) < 0) {
+		syncer_stop(&sy, &e);
+		return NULL;
+	}
+	return sy;
+}
+
+/* The marks committed are on disk when it returns (when ok), and commits
+ * sync again. */
+static int
+send_syncer_end(struct store *s, struct syncer **sy, bool ok, struct err *e)
+{
+	struct err ignored = ERR_INIT;
+	int rc = 0;
+
+	if (!*sy)
+		return 0;
+	if (ok)
+		rc = syncer_wait(*sy, syncer_request(*sy), e);
+	if (syncer_stop(sy, ok && rc == 0 ? e : &ignored) < 0)
+		rc = -1;
+	if (store_exec(s, "PRAGMA synchronous = FULL", rc < 0 ? &ignored : e) < 0)
+		rc = -1;
+	return rc;
+}
+
 /* Splits "a,b" in place into rcpts. */
 static size_t
 split_rcpts(char *list, const char **rcpts, size_t max)
@@ -2411,16 +2454,17 @@ mark_recipients(struct mark *m, const struct send_mail *sm)
 	buf_release(&def);
 }
 
-/* Records the outcomes of a group in one transaction. */
+/* Records the outcomes of a group in one transaction, once the transport
+ * made the mails durable. */
 static int
-flush_marks(const struct config *cfg, struct store *s, struct mark *marks, size_t *n,
-	    struct send_stats *stats, struct err *e)
+flush_marks(const struct config *cfg, struct store *s, struct transport *tr, struct mark *marks,
+	    size_t *n, struct send_stats *stats, struct err *e)
 {
 	int rc = 0;
 
 	if (*n == 0)
 		return 0;
-	if (store_begin(s, e) < 0) {
+	if (send_sync(tr, e) < 0 || store_begin(s, e) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -2481,6 +2525,9 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 	const char **rcpts = NULL;
 	enum send_status *rstat = NULL;
 	char **rreply = NULL;
+	bool grouped = false;
+	struct syncer *sy = NULL;
+	int unsynced = 0;
 
 	memset(st, 0, sizeof(*st));
 	for (;;) {
@@ -2490,8 +2537,13 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 			goto fail;
 		if (n == 0)
 			break;
-		if (!tr && send_open(cfg, &tr, e) < 0)
-			goto fail;
+		if (!tr) {
+			if (send_open(cfg, &tr, e) < 0)
+				goto fail;
+			grouped = send_resend_replaces(tr);
+			if (!grouped)
+				sy = send_syncer_begin(s);
+		}
 		for (size_t i = 0; i < n; i++) {
 			struct outbox_item it;
 			struct send_mail sm;
@@ -2545,7 +2597,7 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 				outbox_item_release(&it);
 				/* Everything stays queued; what went out is recorded. */
 				err_set(e, EXIT_TEMPFAIL, "%s", de.msg);
-				if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
+				if (flush_marks(cfg, s, tr, marks, &nmarks, st, e) < 0)
 					goto fail;
 				goto fail;
 			}
@@ -2565,13 +2617,18 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 				free(rreply[r]);
 			outbox_item_release(&it);
 			/* Failures and partial deliveries are recorded at once. */
-			if (nmarks == SEND_GROUP_MAX || ss != SEND_OK || mk->partial ||
-			    (clock_mono() - group_start) * 1000 >= SEND_GROUP_MS)
-				if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
+			if (!grouped || nmarks == SEND_GROUP_MAX || ss != SEND_OK || mk->partial ||
+			    (clock_mono() - group_start) * 1000 >= SEND_GROUP_MS) {
+				if (flush_marks(cfg, s, tr, marks, &nmarks, st, e) < 0)
 					goto fail;
+				if (sy && ++unsynced >= SEND_GROUP_MAX) {
+					(void)syncer_request(sy);
+					unsynced = 0;
+				}
+			}
 		}
 	}
-	if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
+	if (flush_marks(cfg, s, tr, marks, &nmarks, st, e) < 0)
 		goto fail;
 	goto out;
 fail:
@@ -2584,6 +2641,8 @@ out:
 	free(rreply);
 	free(ids);
 	send_close(&tr);
+	if (send_syncer_end(s, &sy, rc == 0, e) < 0)
+		rc = -1;
 	/* The rate-limit log only needs its last day. */
 	if (rc == 0) {
 		struct err pe = ERR_INIT;
