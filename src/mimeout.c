@@ -146,7 +146,7 @@ fold_encoded(struct fold *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), plain = 0;
-	bool b64;
+	bool b64, fresh = false;
 	static const char hex[] = "0123456789ABCDEF";
 	static const char b64c[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -160,8 +160,9 @@ fold_encoded(struct fold *f, const char *s)
 		char word[80];
 		size_t wl = 0, room;
 
-		/* A first word shares the line with the header name. */
-		room = f->col + 1 < MIME_LINE_MAX - 20 ? MIME_LINE_MAX - f->col - 1 : 75;
+		/* A first word shares the line with what is before it, unless
+		 * not even one character fits there: then it starts a line. */
+		room = !fresh && f->col + 1 < MIME_LINE_MAX - 20 ? MIME_LINE_MAX - f->col - 1 : 75;
 		if (room > 75)
 			room = 75;
 		memcpy(word, b64 ? "=?UTF-8?B?" : "=?UTF-8?Q?", 10);
@@ -219,6 +220,12 @@ fold_encoded(struct fold *f, const char *s)
 				i += l;
 			}
 		}
+		if (wl == 10) {
+			/* An empty word would read as a blank. */
+			fresh = true;
+			continue;
+		}
+		fresh = false;
 		word[wl++] = '?';
 		word[wl++] = '=';
 		fold_token(f, word, wl);
@@ -281,11 +288,13 @@ mime_header(struct buf *b, const char *name, const char *value, struct err *e)
 			l = strcspn(p, " \t");
 		}
 		if (run) {
-			char *r = xstrndup(run, (size_t)(run_end - run));
+			char *r = xstrndup(run, (size_t)(run_end - run)), *o = r;
 
-			for (char *q = r; *q; q++)
-				if (*q == '\t')
-					*q = ' ';
+			/* Blanks inside the run: one space, as between words. */
+			for (const char *q = r; *q; q++)
+				if (!((*q == ' ' || *q == '\t') && o > r && o[-1] == ' '))
+					*o++ = *q == '\t' ? ' ' : *q;
+			*o = '\0';
 			fold_encoded(&f, r);
 			free(r);
 			continue;
