@@ -1608,6 +1608,9 @@ queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 	if (notice_prepare(ob, t, quote_of, &it)) {
 		item_build(ob, &ob->rendered, t, m, &it);
 		rc = notice_record(ob, s, &it, log, tally, e);
+		/* The log holds the item's counter key: written before it goes. */
+		if (rc == 0)
+			rc = autolog_flush(ob->cfg, s, log, e);
 	}
 	item_release(&it);
 	return rc;
