@@ -32,6 +32,7 @@ RULES
 sed -i "s|^dir = $TOP/rules|dir = rules|" "$d/secdesk.conf"
 printf '[ack]\nhourly_limit = 200\nper_sender_limit = 3\n[notice]\nhourly_limit_per_partner = 20\n' \
 	>>"$d/secdesk.conf"
+printf '[remind]\nafter = 1m\n' >>"$d/secdesk.conf"
 q() { sqlite3 "$d/secdesk.db" "$1"; }
 t0=1794999960
 at() { _at=$1; shift; env SECDESK_NOW=$((t0 + _at)) "$SECDESK" -q -c "$d/secdesk.conf" "$@"; }
@@ -74,6 +75,10 @@ done
 at 60 run >/dev/null 2>>"$T_DIR/run.err"
 check_eq "still one digest per partner" 2 "$(q "SELECT count(*) FROM outbox WHERE kind = 'digest'")"
 
+# Reminders are automatic mail too: within the hour of the flood they wait.
+check_rc "remind within the flood's hour" 0 at 120 remind
+check_eq "no reminder past the hourly limit" 0 "$(q "SELECT count(*) FROM outbox WHERE kind = 'remind'")"
+
 at 3700 send >/dev/null 2>>"$T_DIR/run.err"
 check_eq "an hour later the digests went" 2 \
 	"$(q "SELECT count(*) FROM outbox WHERE kind = 'digest' AND status = 'sent'")"
@@ -110,5 +115,8 @@ at 3800 run >/dev/null 2>>"$T_DIR/run.err"
 check_eq "the next hour's inquiry gets its notice" "notified" \
 	"$(q "SELECT what FROM events WHERE ticket_id = (SELECT max(id) FROM tickets)
 		AND what IN ('notified', 'notice-held')")"
+check_rc "remind two hours later" 0 at 7300 remind
+check "reminders go once the hour has passed" \
+	test "$(q "SELECT count(*) FROM outbox WHERE kind = 'remind'")" -gt 0
 check "no errors" test ! -s "$T_DIR/run.err"
 done_testing

@@ -312,12 +312,6 @@ assert_same(const char *what, const char *path, const char *got, const char *wan
 
 	if (strcmp(got, want) == 0)
 		return;
-	if (getenv("FOLD_KEEP")) {
-		char *cmd = xasprintf("cp %s /tmp/outgoing-fold-fail.eml", path);
-
-		(void)!system(cmd);
-		free(cmd);
-	}
 	while (got[i] && got[i] == want[i])
 		i++;
 	for (size_t k = 0; k < 8 && got[i + k]; k++)
