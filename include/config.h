@@ -78,6 +78,12 @@ struct config {
 	} ack;
 
 	struct {
+		/* partner notices per queue per hour; past it, an hourly digest
+		 * (0: no limit) */
+		int hourly_limit_per_partner;
+	} notice;
+
+	struct {
 		int after;              /* seconds a ticket waits before it is in a digest */
 		int min_interval;       /* seconds between two digests to one recipient */
 		char *statuses;         /* comma-separated; NULL: "new,open" */

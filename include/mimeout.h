@@ -16,14 +16,20 @@
 #include "err.h"
 
 #define MIME_LINE_MAX 78
+/* The longest address written (RFC 5321 4.5.3.1.3, without the brackets). */
+#define MIME_ADDR_MAX 254
 
 /* Is v fit for a header value: valid UTF-8, no control characters but tab? */
 bool mime_value_ok(const char *v);
-/* Is addr a plain ASCII local@domain without spaces, brackets or controls? */
+/* Is addr a plain ASCII local@domain without spaces, brackets or controls,
+ * at most MIME_ADDR_MAX long? */
 bool mime_addr_ok(const char *addr);
 
 /* Appends "Name: value" CRLF: unstructured text (Subject...), encoded-words
- * when needed, folded. */
+ * when needed, folded. Blanks between words become one space (a fold, or
+ * one within an encoded word); a word too long for a line goes as encoded
+ * words, never splitting a character, so that no line passes
+ * MIME_LINE_MAX but for a long header name. */
 int mime_header(struct buf *b, const char *name, const char *value, struct err *e);
 /* Appends a header that carries raw tokens (Message-ID lists, Date...):
  * ASCII only, folded at the spaces of value. */
@@ -34,7 +40,9 @@ struct mime_addr {
 	const char *addr;
 };
 /* Appends "Name: Display <addr>, ..." with display names quoted or
- * encoded as needed, folded between addresses. */
+ * encoded as needed (a long word or quoted string encoded, as for
+ * mime_header), their blanks made single spaces and trimmed, folded
+ * between words and addresses. */
 int mime_header_addrs(struct buf *b, const char *name, const struct mime_addr *a, size_t n,
 		      struct err *e);
 

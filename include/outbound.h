@@ -68,6 +68,13 @@ int outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id,
 /* The variables templates may use (NULL-terminated), for linting. */
 extern const char *const outbound_template_vars[];
 
+/* For automatic mail made outside ingest (reminders): 1 when one more
+ * mail to addr is within [ack] hourly_limit, and it is counted as one; 0
+ * when the limit is reached (the breaker opens, as for acknowledgements
+ * and notices); -1 on store errors. Inside the caller's transaction. */
+int outbound_auto_take(const struct config *cfg, struct store *s, const char *addr,
+		       struct err *e);
+
 /* When the hourly breaker last stopped automatic mail (0: not in the last
  * hour), for the commands to tell staff. */
 int64_t outbound_breaker_since(struct store *s);

@@ -43,6 +43,9 @@ int outbox_queue_quoting(struct store *s, int64_t ticket_id, int64_t message_id,
 			 const char *env_from, const char *rcpts, const char *data, size_t len,
 			 int64_t quote_of, int64_t quote_at, int64_t *id_r, struct err *e);
 
+/* Makes pending mail id due at when rather than now. */
+int outbox_set_next_try(struct store *s, int64_t id, int64_t when, struct err *e);
+
 /* The ids of pending mail due at now (all pending when all is true), oldest
  * first, at most max of them, after after_id. *ids is allocated. */
 int outbox_due(struct store *s, bool all, int64_t now, int64_t after_id, size_t max,

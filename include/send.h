@@ -7,6 +7,7 @@
 #ifndef SECDESK_SEND_H
 #define SECDESK_SEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,15 @@ struct transport_ops {
 	enum send_status (*deliver)(void *state, const struct send_mail *m, struct err *e);
 	/* Ends the session politely (QUIT) and frees the state. */
 	void (*close)(void *state);
+	/* Makes every mail deliver took so far durable; the caller records
+	 * their outcomes only after it. NULL: a mail is durable once deliver
+	 * returns (a server's reply, a program's exit). */
+	int (*sync)(void *state, struct err *e);
+	/* A mail delivered again replaces its earlier copy (dir: names each
+	 * file by its outbox id), so outcomes may be recorded in groups; else
+	 * each is recorded before the next mail goes, so that a kill re-sends
+	 * at most the mail in flight. */
+	bool resend_replaces;
 };
 
 extern const struct transport_ops send_dir_ops;
@@ -65,6 +75,10 @@ const struct transport_ops *send_find(const char *url);
 
 int send_open(const struct config *cfg, struct transport **out, struct err *e);
 enum send_status send_deliver(struct transport *t, const struct send_mail *m, struct err *e);
+/* Does a mail delivered again replace its earlier copy (transport_ops)? */
+bool send_resend_replaces(const struct transport *t);
+/* transport_ops.sync: 0 at once for a transport without one. */
+int send_sync(struct transport *t, struct err *e);
 /* Accepts NULL; sets *t to NULL. */
 void send_close(struct transport **t);
 

@@ -70,6 +70,7 @@ static const struct key_def keys[] = {
 	{ "ack", "per_sender_limit", KEY_INT, O(ack.per_sender_limit), false },
 	{ "ack", "per_sender_window", KEY_DURATION, O(ack.per_sender_window), false },
 	{ "ack", "hourly_limit", KEY_INT, O(ack.hourly_limit), false },
+	{ "notice", "hourly_limit_per_partner", KEY_INT, O(notice.hourly_limit_per_partner), false },
 	{ "remind", "after", KEY_DURATION, O(remind.after), false },
 	{ "remind", "min_interval", KEY_DURATION, O(remind.min_interval), false },
 	{ "remind", "statuses", KEY_STRING, O(remind.statuses), false },
@@ -305,6 +306,7 @@ set_defaults(struct config *cfg)
 	cfg->ack.per_sender_limit = 3;
 	cfg->ack.per_sender_window = 3600;
 	cfg->ack.hourly_limit = 500;
+	cfg->notice.hourly_limit_per_partner = 20;
 	cfg->remind.after = 3 * 86400;
 	cfg->remind.min_interval = 20 * 3600;
 }

@@ -74,7 +74,8 @@ mime_addr_ok(const char *addr)
 {
 	const char *at;
 
-	if (!addr || !*addr)
+	/* RFC 5321 4.5.3.1.3: a path is at most 256 octets, brackets included. */
+	if (!addr || !*addr || strlen(addr) > MIME_ADDR_MAX)
 		return false;
 	for (const unsigned char *p = (const unsigned char *)addr; *p; p++)
 		if (*p <= 0x20 || *p >= 0x7f || strchr("<>()[]\\,;:\"", *p))
@@ -122,14 +123,6 @@ fold_token(struct fold *f, const char *tok, size_t len)
 	f->col += len;
 }
 
-/* A token with a glued suffix (the comma of an address list). */
-static void
-fold_glue(struct fold *f, const char *s)
-{
-	buf_addstr(f->b, s);
-	f->col += strlen(s);
-}
-
 static int
 fold_end(struct fold *f, struct err *e)
 {
@@ -153,7 +146,7 @@ fold_encoded(struct fold *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), plain = 0;
-	bool b64;
+	bool b64, fresh = false;
 	static const char hex[] = "0123456789ABCDEF";
 	static const char b64c[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -167,8 +160,9 @@ fold_encoded(struct fold *f, const char *s)
 		char word[80];
 		size_t wl = 0, room;
 
-		/* A first word shares the line with the header name. */
-		room = f->col + 1 < MIME_LINE_MAX - 20 ? MIME_LINE_MAX - f->col - 1 : 75;
+		/* A first word shares the line with what is before it, unless
+		 * not even one character fits there: then it starts a line. */
+		room = !fresh && f->col + 1 < MIME_LINE_MAX - 20 ? MIME_LINE_MAX - f->col - 1 : 75;
 		if (room > 75)
 			room = 75;
 		memcpy(word, b64 ? "=?UTF-8?B?" : "=?UTF-8?Q?", 10);
@@ -226,17 +220,29 @@ fold_encoded(struct fold *f, const char *s)
 				i += l;
 			}
 		}
+		if (wl == 10) {
+			/* An empty word would read as a blank. */
+			fresh = true;
+			continue;
+		}
+		fresh = false;
 		word[wl++] = '?';
 		word[wl++] = '=';
 		fold_token(f, word, wl);
 	}
 }
 
-/* A word of l bytes at p that must go as an encoded word: not ASCII, or
- * it could be read as one. */
+/* The longest word that fits a continuation line of its own (" word"). */
+#define WORD_MAX (MIME_LINE_MAX - 1)
+
+/* A word of l bytes at p that must go as an encoded word: not ASCII, it
+ * could be read as one, or too long for a line (RFC 5322 2.1.1 allows
+ * 998 octets, and a word cannot be folded). */
 static bool
 word_needs_encoding(const char *p, size_t l)
 {
+	if (l > WORD_MAX)
+		return true;
 	for (size_t i = 0; i < l; i++)
 		if ((unsigned char)p[i] >= 0x80 || (p[i] == '=' && i + 1 < l && p[i + 1] == '?'))
 			return true;
@@ -282,11 +288,13 @@ mime_header(struct buf *b, const char *name, const char *value, struct err *e)
 			l = strcspn(p, " \t");
 		}
 		if (run) {
-			char *r = xstrndup(run, (size_t)(run_end - run));
+			char *r = xstrndup(run, (size_t)(run_end - run)), *o = r;
 
-			for (char *q = r; *q; q++)
-				if (*q == '\t')
-					*q = ' ';
+			/* Blanks inside the run: one space, as between words. */
+			for (const char *q = r; *q; q++)
+				if (!((*q == ' ' || *q == '\t') && o > r && o[-1] == ' '))
+					*o++ = *q == '\t' ? ' ' : *q;
+			*o = '\0';
 			fold_encoded(&f, r);
 			free(r);
 			continue;
@@ -317,6 +325,85 @@ atext_phrase(const char *s)
 	return true;
 }
 
+/* name with its blanks made single spaces and trimmed, as the words of a
+ * phrase are read back (allocated). */
+static char *
+phrase_words(const char *name)
+{
+	char *out = xmalloc(strlen(name) + 1), *o = out;
+
+	for (const char *p = name; *p;) {
+		size_t l;
+
+		p += strspn(p, " \t");
+		l = strcspn(p, " \t");
+		if (!l)
+			break;
+		if (o != out)
+			*o++ = ' ';
+		memcpy(o, p, l);
+		o += l;
+		p += l;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The longest run of non-blanks in s. */
+static size_t
+longest_word(const char *s)
+{
+	size_t best = 0;
+
+	for (const char *p = s; *p;) {
+		size_t l = strcspn(p, " ");
+
+		if (l > best)
+			best = l;
+		p += l;
+		p += strspn(p, " ");
+	}
+	return best;
+}
+
+/* Appends display name dn (single-spaced, not empty) as atoms, a quoted
+ * string or encoded words, whichever keeps every line short. */
+static void
+fold_phrase(struct fold *f, const char *dn)
+{
+	struct buf q = BUF_INIT;
+
+	if (!is_ascii(dn) || strstr(dn, "=?") || longest_word(dn) > WORD_MAX) {
+		fold_encoded(f, dn);
+		return;
+	}
+	if (atext_phrase(dn)) {
+		/* Words fold at their spaces. */
+		for (const char *p = dn; *p;) {
+			size_t l = strcspn(p, " ");
+
+			fold_token(f, p, l);
+			p += l;
+			p += strspn(p, " ");
+		}
+		return;
+	}
+	buf_addch(&q, '"');
+	for (const char *p = dn; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_addch(&q, '\\');
+		buf_addch(&q, *p);
+	}
+	buf_addch(&q, '"');
+	/* A quoted string is one token: too long for a line, it goes
+	 * encoded. */
+	if (q.len > WORD_MAX)
+		fold_encoded(f, dn);
+	else
+		fold_token(f, q.data, q.len);
+	buf_release(&q);
+}
+
 int
 mime_header_addrs(struct buf *b, const char *name, const struct mime_addr *a, size_t n,
 		  struct err *e)
@@ -325,51 +412,21 @@ mime_header_addrs(struct buf *b, const char *name, const struct mime_addr *a, si
 
 	fold_start(&f, b, name);
 	for (size_t i = 0; i < n; i++) {
-		const char *dn = a[i].name ? a[i].name : "";
-		char *angle;
+		char *dn, *angle;
 
 		if (!mime_addr_ok(a[i].addr))
 			return err_set(e, EXIT_DATAERR, "header '%s': refused the address '%s'",
 				       name, a[i].addr ? a[i].addr : "");
-		if (check_value(name, dn, e) < 0)
+		if (check_value(name, a[i].name ? a[i].name : "", e) < 0)
 			return -1;
-		while (*dn == ' ')
-			dn++;
-		if (!*dn) {
-			fold_token(&f, a[i].addr, strlen(a[i].addr));
-		} else {
-			if (!is_ascii(dn) || strstr(dn, "=?")) {
-				fold_encoded(&f, dn);
-			} else if (atext_phrase(dn) && !strstr(dn, "  ")) {
-				/* Words fold at their spaces. */
-				for (const char *p = dn; *p;) {
-					size_t l = strcspn(p, " ");
-
-					if (l)
-						fold_token(&f, p, l);
-					p += l;
-					while (*p == ' ')
-						p++;
-				}
-			} else {
-				struct buf q = BUF_INIT;
-
-				buf_addch(&q, '"');
-				for (const char *p = dn; *p; p++) {
-					if (*p == '"' || *p == '\\')
-						buf_addch(&q, '\\');
-					buf_addch(&q, *p);
-				}
-				buf_addch(&q, '"');
-				fold_token(&f, q.data, q.len);
-				buf_release(&q);
-			}
-			angle = xasprintf("<%s>", a[i].addr);
-			fold_token(&f, angle, strlen(angle));
-			free(angle);
-		}
-		if (i + 1 < n)
-			fold_glue(&f, ",");
+		dn = phrase_words(a[i].name ? a[i].name : "");
+		/* The comma goes with the address, inside the line's 78. */
+		if (*dn)
+			fold_phrase(&f, dn);
+		angle = xasprintf(*dn ? "<%s>%s" : "%s%s", a[i].addr, i + 1 < n ? "," : "");
+		fold_token(&f, angle, strlen(angle));
+		free(angle);
+		free(dn);
 	}
 	return fold_end(&f, e);
 }

@@ -14,14 +14,18 @@
 #include "outbound.h"
 #include "outbox.h"
 #include "send.h"
+#include "syncer.h"
 #include "ticket.h"
 #include "tmpl.h"
 #include "xalloc.h"
 
 /* How much of an inquiry a partner notification quotes. */
 #define NOTICE_BODY_MAX (64 * 1024)
-/* Delivery marks are committed in groups (each commit is an fsync): at most
- * this many mails or this many milliseconds go unrecorded. */
+/* Over a transport whose resend replaces (dir:), delivery marks are
+ * committed in groups, after the transport's sync; over the others each
+ * mail's mark is committed before the next mail goes, without waiting for
+ * the disk, and the disk is synced for a group in the background. A group
+ * is at most this many mails or this many milliseconds. */
 #define SEND_GROUP_MAX 64
 #define SEND_GROUP_MS 250
 
@@ -450,34 +454,56 @@ nocase_eq(const char *a, const char *b)
  * logged together at its end: the per-sender log and the count of its
  * minute, in the caller's transaction, in two statements rather than two
  * per mail. A limit set to 0 is off and keeps no records: turned on later,
- * it counts from then. The addresses must live until the flush. */
+ * it counts from then. An entry is a recipient, or a counter key (a
+ * partner's notices, "notice:QUEUE", in the same log under that name): a
+ * key is logged for its own limit and is no mail of the hourly count. The
+ * addresses must live until the flush. */
 #define AUTOLOG_MAX 4
 struct autolog {
 	const char *addr[AUTOLOG_MAX];
+	bool key[AUTOLOG_MAX];
 	size_t n;
 	struct txn_memo *defer; /* not NULL: kept there, written at commit */
 };
+
+/* Is entry i of l logged in autoreply_log? */
+static bool
+autolog_logged(const struct config *cfg, const struct autolog *l, size_t i)
+{
+	return l->key[i] ? cfg->notice.hourly_limit_per_partner > 0 : cfg->ack.per_sender_limit > 0;
+}
+
+/* The mails among l's entries. */
+static int64_t
+autolog_mails(const struct autolog *l)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		n += !l->key[i];
+	return n;
+}
 
 /* What autolog_flush writes, kept in mm instead (struct txn_memo). */
 static void
 autolog_defer(const struct config *cfg, struct txn_memo *mm, const struct autolog *l,
 	      int64_t now)
 {
-	if (cfg->ack.per_sender_limit > 0) {
-		for (size_t i = 0; i < l->n; i++) {
-			if (mm->nlog == mm->caplog) {
-				mm->caplog = mm->caplog ? 2 * mm->caplog : 64;
-				mm->log = xreallocarray(mm->log, mm->caplog, sizeof(*mm->log));
-			}
-			mm->log[mm->nlog].addr = mm->addrs.len;
-			mm->log[mm->nlog++].at = now;
-			buf_add(&mm->addrs, l->addr[i], strlen(l->addr[i]) + 1);
-			if (mm->senders_read)
-				addrset_add(&mm->senders, l->addr[i]);
+	for (size_t i = 0; i < l->n; i++) {
+		if (!autolog_logged(cfg, l, i))
+			continue;
+		if (mm->nlog == mm->caplog) {
+			mm->caplog = mm->caplog ? 2 * mm->caplog : 64;
+			mm->log = xreallocarray(mm->log, mm->caplog, sizeof(*mm->log));
 		}
+		mm->log[mm->nlog].addr = mm->addrs.len;
+		mm->log[mm->nlog++].at = now;
+		buf_add(&mm->addrs, l->addr[i], strlen(l->addr[i]) + 1);
+		if (mm->senders_read)
+			addrset_add(&mm->senders, l->addr[i]);
 	}
-	if (cfg->ack.hourly_limit > 0)
-		minute_add(&mm->adds, &mm->nadds, &mm->capadds, now / 60, (int64_t)l->n);
+	if (cfg->ack.hourly_limit > 0 && autolog_mails(l))
+		minute_add(&mm->adds, &mm->nadds, &mm->capadds, now / 60, autolog_mails(l));
 }
 
 static int
@@ -491,38 +517,44 @@ autolog_flush(const struct config *cfg, struct store *s, struct autolog *l, stru
 		"INSERT INTO autoreply_log (addr, at) VALUES (?2, ?1), (?3, ?1), (?4, ?1), (?5, ?1)",
 	};
 	sqlite3_stmt *st;
-	int64_t now = store_now();
-	size_t n = l->n;
+	int64_t now = store_now(), mails = autolog_mails(l);
+	size_t nlogged = 0;
 
-	if (n == 0)
+	if (l->n == 0)
 		return 0;
 	if (l->defer) {
 		autolog_defer(cfg, l->defer, l, now);
 		l->n = 0;
 		return 0;
 	}
-	l->n = 0;
-	if (cfg->ack.per_sender_limit > 0) {
-		st = store_prepare(s, log_sql[n - 1], e);
+	for (size_t i = 0; i < l->n; i++)
+		nlogged += autolog_logged(cfg, l, i);
+	if (nlogged) {
+		int k = 2;
+
+		st = store_prepare(s, log_sql[nlogged - 1], e);
 		if (!st)
 			return -1;
 		sqlite3_bind_int64(st, 1, now);
-		for (size_t i = 0; i < n; i++)
-			sqlite3_bind_text(st, (int)i + 2, l->addr[i], -1, SQLITE_STATIC);
+		for (size_t i = 0; i < l->n; i++)
+			if (autolog_logged(cfg, l, i))
+				sqlite3_bind_text(st, k++, l->addr[i], -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			sqlite3_reset(st);
+			l->n = 0;
 			return store_error(s, e, "cannot log automatic mail");
 		}
 		sqlite3_reset(st);
 	}
-	if (cfg->ack.hourly_limit <= 0)
+	l->n = 0;
+	if (cfg->ack.hourly_limit <= 0 || mails == 0)
 		return 0;
 	st = store_prepare(s, "INSERT INTO autoreply_count (minute, n) VALUES (?, ?)"
 			   " ON CONFLICT (minute) DO UPDATE SET n = n + excluded.n", e);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, now / 60);
-	sqlite3_bind_int64(st, 2, (int64_t)n);
+	sqlite3_bind_int64(st, 2, mails);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
 		return store_error(s, e, "cannot count automatic mail");
@@ -531,13 +563,15 @@ autolog_flush(const struct config *cfg, struct store *s, struct autolog *l, stru
 	return 0;
 }
 
-/* One automatic mail to addr, logged at the next flush. */
+/* One automatic mail to addr (or, with key, one count under the key addr),
+ * logged at the next flush. */
 static int
 autolog_add(const struct config *cfg, struct store *s, struct autolog *l, const char *addr,
-	    struct err *e)
+	    bool key, struct err *e)
 {
 	if (l->n == AUTOLOG_MAX && autolog_flush(cfg, s, l, e) < 0)
 		return -1;
+	l->key[l->n] = key;
 	l->addr[l->n++] = addr;
 	return 0;
 }
@@ -1325,6 +1359,7 @@ struct item {
 	struct mime_addr *to; /* c.to */
 	bool to_shared;       /* to is a notice plan's (ob->plans), not own */
 	char *to_name;        /* an ack's recipient's display name */
+	char *count_key;      /* a notice's counter for its partner's limit */
 	char ref[128];        /* c.ref */
 	struct built b;
 	int rc;
@@ -1347,6 +1382,7 @@ item_clear(struct item *it)
 	if (!it->to_shared)
 		free(it->to);
 	free(it->to_name);
+	free(it->count_key);
 	built_reset(&b);
 	memset(it, 0, sizeof(*it));
 	it->b = b;
@@ -1384,29 +1420,40 @@ plan_make(struct outbound *ob, const char *queue, struct notice_plan *pl)
 /* The partner notice of t, quoting stored message quote_of; false when its
  * queue has no one to tell. c.t is NULL when no partner template is
  * shipped. */
-static bool
-notice_prepare(struct outbound *ob, const struct ticket *t, int64_t quote_of, struct item *it)
+/* The notice plan of queue, made once per run; own is filled and given
+ * back when there are more queues than a run should see (the caller then
+ * owns own.to). */
+static struct notice_plan *
+plan_find(struct outbound *ob, const char *queue, struct notice_plan *own)
 {
-	struct notice_plan own, *pl = NULL;
+	struct notice_plan *pl = NULL;
 
 	for (size_t i = 0; i < ob->nplans && !pl; i++)
-		if (strcmp(ob->plans[i].queue, t->queue) == 0)
+		if (strcmp(ob->plans[i].queue, queue) == 0)
 			pl = &ob->plans[i];
 	if (!pl && ob->nplans < PLAN_MAX) {
 		pl = &ob->plans[ob->nplans++];
-		plan_make(ob, t->queue, pl);
-		pl->queue = xstrdup(t->queue);
+		plan_make(ob, queue, pl);
+		pl->queue = xstrdup(queue);
 	}
 	if (!pl) {
-		/* More queue names than a run should see: made for this one. */
-		plan_make(ob, t->queue, &own);
-		pl = &own;
+		plan_make(ob, queue, own);
+		pl = own;
 	}
+	return pl;
+}
+
+static bool
+notice_prepare(struct outbound *ob, const struct ticket *t, int64_t quote_of, struct item *it)
+{
+	struct notice_plan own, *pl = plan_find(ob, t->queue, &own);
+
 	if (pl->nto == 0)
 		return false;
 	it->to = pl->to;
 	it->to_shared = pl != &own;
 	it->queue_id = pl->queue_id;
+	it->count_key = xasprintf("notice:%s", pl->queue_id);
 	it->c = (struct compose){
 		.kind = "notice",
 		.ticket_id = t->id,
@@ -1493,7 +1540,7 @@ ack_record(struct outbound *ob, struct store *s, const struct item *it, struct a
 		tally->acks_suppressed++;
 		return store_event(s, it->c.ticket_id, "secdesk", "ack-failed", NULL, ce.msg, e);
 	}
-	if (autolog_add(ob->cfg, s, log, it->to[0].addr, e) < 0)
+	if (autolog_add(ob->cfg, s, log, it->to[0].addr, false, e) < 0)
 		return -1;
 	tally->acks_queued++;
 	return 0;
@@ -1523,8 +1570,10 @@ notice_record(struct outbound *ob, struct store *s, const struct item *it, struc
 				   e);
 	}
 	for (size_t i = 0; i < it->c.nto; i++)
-		if (autolog_add(ob->cfg, s, log, it->to[i].addr, e) < 0)
+		if (autolog_add(ob->cfg, s, log, it->to[i].addr, false, e) < 0)
 			return -1;
+	if (autolog_add(ob->cfg, s, log, it->count_key, true, e) < 0)
+		return -1;
 	if (store_event(s, it->c.ticket_id, "secdesk", "notified", NULL, it->queue_id, e) < 0)
 		return -1;
 	tally->notices_queued++;
@@ -1559,6 +1608,9 @@ queue_notice(struct outbound *ob, struct store *s, const struct ticket *t,
 	if (notice_prepare(ob, t, quote_of, &it)) {
 		item_build(ob, &ob->rendered, t, m, &it);
 		rc = notice_record(ob, s, &it, log, tally, e);
+		/* The log holds the item's counter key: written before it goes. */
+		if (rc == 0)
+			rc = autolog_flush(ob->cfg, s, log, e);
 	}
 	item_release(&it);
 	return rc;
@@ -1969,6 +2021,264 @@ pipe_unrecorded(const struct pipeline *p, const struct message *m, int64_t ticke
 	}
 }
 
+/* ---- partner notices past their limits: the hourly digest ---- */
+
+/* A digest takes no more inquiries this long before it is due: longer than
+ * a transaction that adds one may take, so that none is added after the
+ * digest was read for delivery. */
+#define DIGEST_CLOSE 300
+#define DIGEST_HOUR 3600
+
+/* Opens the hourly breaker (acks and notices stop): staff hear of it once
+ * an hour, by the state row that 'secdesk send' and 'outbox' report. */
+static int
+breaker_trip(struct store *s, struct txn_memo *memo, struct err *e)
+{
+	int64_t now = store_now();
+
+	if (breaker_since(s, memo) != 0)
+		return 0;
+	if (state_set(s, "ack_breaker", now, e) < 0)
+		return -1;
+	if (memo) {
+		memo->breaker = now;
+		memo->breaker_read = true;
+	}
+	return 0;
+}
+
+/* The notices to queue_id of the jobs not recorded yet. */
+static int64_t
+pipe_queue_notices(const struct pipeline *p, const char *queue_id)
+{
+	int64_t n = 0;
+
+	for (uint64_t k = p ? p->recorded : 0; p && k < p->submitted; k++) {
+		const struct item *it = &p->jobs[k % PIPE_DEPTH].notice;
+
+		if (it->used && it->c.t && it->queue_id && strcmp(it->queue_id, queue_id) == 0)
+			n++;
+	}
+	return n;
+}
+
+/* 1 when a notice to pl's partner waits for the digest: the partner had
+ * [notice] hourly_limit_per_partner notices in the last hour, or the
+ * hourly limit of automatic mail is reached (the breaker then opens); 0
+ * when it goes. acked: an ack of this inquiry is queued, not counted yet. */
+static int
+notice_over_limit(struct outbound *ob, struct store *s, const struct notice_plan *pl,
+		  struct txn_memo *mm, const struct unrecorded *u, bool acked, struct err *e)
+{
+	int limit = ob->cfg->notice.hourly_limit_per_partner;
+	int64_t since = store_now() - DIGEST_HOUR, v;
+
+	if (limit > 0) {
+		char *key = xasprintf("notice:%s", pl->queue_id);
+
+		v = query_int(s, "SELECT count(*) FROM autoreply_log WHERE addr = ?1 AND at > ?2",
+			      key, since, e);
+		if (v >= 0)
+			v += memo_sender(mm, key, since) + pipe_queue_notices(ob->pipe, pl->queue_id);
+		free(key);
+		if (v < 0)
+			return -1;
+		if (v >= limit)
+			return 1;
+	}
+	if (ob->cfg->ack.hourly_limit > 0) {
+		v = mm ? memo_hourly(s, mm, e) : hourly_count(s, e);
+		if (v < 0)
+			return -1;
+		if (v + u->mails + (acked ? 1 : 0) + (int64_t)pl->nto > ob->cfg->ack.hourly_limit)
+			return breaker_trip(s, mm, e) < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
+/* The header block and opening text of pl's digest (without the list of
+ * inquiries, which delivery adds: build_digest). */
+static int
+digest_head(const struct outbound *ob, const struct notice_plan *pl, struct buf *msg,
+	    struct err *e)
+{
+	const struct queue *q = ob->rules ? rules_queue(ob->rules, pl->queue_id) : NULL;
+	const char *qname = q && q->name && *q->name ? q->name : pl->queue_id;
+	struct mime_addr from = { ob->cfg->desk.name, ob->cfg->desk.address };
+	char msgid[256], date[64], *subject;
+	int rc;
+
+	mime_message_id(ob->domain, msgid, sizeof(msgid));
+	mime_date(store_now(), date, sizeof(date));
+	subject = xasprintf("[%s] New inquiries for %s (hourly digest)", ob->cfg->desk.tag, qname);
+	rc = mime_header_addrs(msg, "From", &from, 1, e) < 0 ||
+	     mime_header_addrs(msg, "To", pl->to, pl->nto, e) < 0 ||
+	     mime_header_addrs(msg, "Reply-To", &from, 1, e) < 0 ||
+	     mime_header(msg, "Subject", subject, e) < 0 || mime_header_raw(msg, "Date", date, e) < 0
+		     ? -1 : 0;
+	free(subject);
+	if (rc < 0)
+		return -1;
+	buf_addf(msg, "Message-ID: <%s>\r\n", msgid);
+	buf_addstr(msg, "Auto-Submitted: auto-generated\r\nX-Auto-Response-Suppress: All\r\n");
+	buf_addf(msg, "\r\nDear colleagues,\n\nmore new inquiries were routed to you (%s) in the "
+		 "last hour than\nthe desk sends notices for one by one. These are the others:\n\n",
+		 qname);
+	return 0;
+}
+
+/* The digest of pl's partner that still takes inquiries, or a new one,
+ * due in an hour: its outbox id in *id_r. */
+static int
+digest_find(struct outbound *ob, struct store *s, const struct notice_plan *pl,
+	    struct autolog *log, int64_t *id_r, struct err *e)
+{
+	char *key = xasprintf("digest:%s", pl->queue_id);
+	struct buf msg = BUF_INIT, rcpts = BUF_INIT;
+	int64_t id;
+	int rc = -1;
+
+	id = query_int(s, "SELECT o.id FROM state st JOIN outbox o"
+		       " ON o.id = CAST(st.value AS INTEGER) WHERE st.key = ?1"
+		       " AND o.status = 'pending' AND o.kind = 'digest' AND o.next_try > ?2",
+		       key, store_now() + DIGEST_CLOSE, e);
+	if (id < 0)
+		goto out;
+	if (id > 0) {
+		*id_r = id;
+		rc = 0;
+		goto out;
+	}
+	if (digest_head(ob, pl, &msg, e) < 0)
+		goto out;
+	for (size_t i = 0; i < pl->nto; i++)
+		buf_addf(&rcpts, "%s%s", i ? "," : "", pl->to[i].addr);
+	if (outbox_queue(s, 0, 0, "digest", "", rcpts.data, msg.data, msg.len, &id, e) < 0 ||
+	    outbox_set_next_try(s, id, store_now() + DIGEST_HOUR, e) < 0 ||
+	    state_set(s, key, id, e) < 0)
+		goto out;
+	for (size_t i = 0; i < pl->nto; i++)
+		if (autolog_add(ob->cfg, s, log, pl->to[i].addr, false, e) < 0)
+			goto out;
+	*id_r = id;
+	rc = 0;
+out:
+	free(key);
+	buf_release(&msg);
+	buf_release(&rcpts);
+	return rc;
+}
+
+/* The notice of new ticket t, when over its partner's limit or the hourly
+ * one: held for the partner's digest, which lists the ticket (an event
+ * 'notice-held' names the digest). 1 when held, 0 when it goes, -1 on
+ * store errors; a digest that cannot be built is told in the ticket's
+ * history and the notice goes as usual. */
+static int
+notice_maybe_hold(struct outbound *ob, struct store *s, const struct ticket *t,
+		  struct txn_memo *mm, const struct unrecorded *u, bool acked, struct autolog *log,
+		  struct err *e)
+{
+	struct notice_plan own, *pl = plan_find(ob, t->queue, &own);
+	int64_t digest = 0;
+	char what[64];
+	int rc = 0;
+
+	if (pl->nto == 0)
+		goto out;
+	rc = notice_over_limit(ob, s, pl, mm, u, acked, e);
+	if (rc <= 0)
+		goto out;
+	if (digest_find(ob, s, pl, log, &digest, e) < 0) {
+		rc = -1;
+		if (e->code == EXIT_DATAERR)
+			rc = store_event(s, t->id, "secdesk", "notice-failed", NULL, e->msg, e);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "outbox #%lld", (long long)digest);
+	rc = store_event(s, t->id, "secdesk", "notice-held", what, pl->queue_id, e) < 0 ? -1 : 1;
+out:
+	if (pl == &own)
+		free(own.to);
+	return rc;
+}
+
+/* For automatic mail made outside ingest (reminders): 1 when one more
+ * mail to addr is within [ack] hourly_limit, and it is counted; 0 when
+ * not (the breaker opens); -1 on store errors. */
+int
+outbound_auto_take(const struct config *cfg, struct store *s, const char *addr, struct err *e)
+{
+	struct autolog log = { .n = 0 };
+
+	if (cfg->ack.hourly_limit > 0) {
+		int64_t v = hourly_count(s, e);
+
+		if (v < 0)
+			return -1;
+		if (v >= cfg->ack.hourly_limit)
+			return breaker_trip(s, NULL, e) < 0 ? -1 : 0;
+	}
+	if (autolog_add(cfg, s, &log, addr, false, e) < 0 || autolog_flush(cfg, s, &log, e) < 0)
+		return -1;
+	return 1;
+}
+
+/* Puts the list of the inquiries held for digest it (events 'notice-held'
+ * naming it) after its opening text, and encodes its body. EXIT_DATAERR
+ * when it cannot be built. */
+static int
+build_digest(struct store *s, struct outbox_item *it, struct err *e)
+{
+	const char *sep = memmem(it->data, it->len, "\r\n\r\n", 4);
+	struct buf text = BUF_INIT, out = BUF_INIT;
+	char what[64];
+	size_t head_len;
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if (!sep)
+		return err_set(e, EXIT_DATAERR, "queued digest #%lld has no body", (long long)it->id);
+	head_len = (size_t)(sep - it->data) + 2;
+	buf_add(&text, sep + 4, it->len - head_len - 2);
+	snprintf(what, sizeof(what), "outbox #%lld", (long long)it->id);
+	st = store_prepare(s, "SELECT t.id, t.subject, t.requester_name, t.requester FROM events e"
+			   " JOIN tickets t ON t.id = e.ticket_id WHERE e.what = 'notice-held'"
+			   " AND e.old_value = ? ORDER BY e.id", e);
+	if (!st) {
+		buf_release(&text);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, what, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 2);
+
+		buf_addf(&text, "  Inquiry #%lld: %s\n    from %s%s<%s>\n\n",
+			 (long long)sqlite3_column_int64(st, 0),
+			 (const char *)sqlite3_column_text(st, 1), name ? name : "",
+			 name && *name ? " " : "", (const char *)sqlite3_column_text(st, 3));
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		buf_release(&text);
+		return store_error(s, e, "cannot read the inquiries of a digest");
+	}
+	buf_addf(&text, "%d inquir%s. To answer one, reply to the desk with its number in the "
+		 "subject.\n", n, n == 1 ? "y" : "ies");
+	buf_add(&out, it->data, head_len);
+	rc = mime_text_body(&out, buf_cstr(&text), e);
+	buf_release(&text);
+	if (rc < 0) {
+		buf_release(&out);
+		return -1;
+	}
+	free(it->data);
+	it->len = out.len;
+	it->data = buf_detach(&out, NULL);
+	return 0;
+}
+
 int
 outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e)
 {
@@ -2078,6 +2388,8 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 			return -1;
 		j = &p->jobs[p->submitted % PIPE_DEPTH];
 		memo = pipe_memo(p);
+		/* What the store was read for in this transaction stays true. */
+		log.defer = memo;
 	}
 	ticket_init(&own);
 	pipe_unrecorded(p, m, res->ticket_id, &u);
@@ -2104,27 +2416,21 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 			goto out;
 	} else {
 		res->acks_suppressed++;
-		if (why == AR_BREAKER) {
-			/* Staff hear of it once an hour: the state row is what
-			 * 'secdesk send' and 'outbox' report. */
-			if (breaker_since(s, memo) == 0) {
-				int64_t now = store_now();
-
-				if (state_set(s, "ack_breaker", now, e) < 0)
-					goto out;
-				if (memo) {
-					memo->breaker = now;
-					memo->breaker_read = true;
-				}
-			}
-		}
+		if (why == AR_BREAKER && breaker_trip(s, memo, e) < 0)
+			goto out;
 		if (res->kind == INGEST_NEW_TICKET &&
 		    store_event(s, t->id, "secdesk", "no-ack", NULL, autoreply_reason_str(why),
 				e) < 0)
 			goto out;
 	}
 	if (notice_due) {
-		if (j)
+		int held = notice_maybe_hold(ob, s, t, memo, &u, why == AR_YES, &log, e);
+
+		if (held < 0)
+			goto out;
+		if (held)
+			; /* in the partner's digest */
+		else if (j)
 			notice_prepare(ob, t, res->message_id, &j->notice);
 		else if (queue_notice(ob, s, t, m, res->message_id, res, &log, e) < 0)
 			goto out;
@@ -2325,6 +2631,45 @@ out:
 
 /* ---- delivery ---- */
 
+/* Each mail's mark is committed without waiting for the disk
+ * (synchronous=NORMAL: a kill loses nothing committed, a power cut at
+ * most the last marks, whose mails then go again) and the WAL synced by a
+ * thread of its own; NULL, and each commit syncs, when that thread cannot
+ * start. */
+static struct syncer *
+send_syncer_begin(struct store *s)
+{
+	struct syncer *sy;
+	struct err e = ERR_INIT;
+
+	if (syncer_start(store_wal_path(s), &sy, &e) < 0)
+		return NULL;
+	if (store_exec(s, "PRAGMA synchronous = NORMAL", &e) < 0) {
+		syncer_stop(&sy, &e);
+		return NULL;
+	}
+	return sy;
+}
+
+/* The marks committed are on disk when it returns (when ok), and commits
+ * sync again. */
+static int
+send_syncer_end(struct store *s, struct syncer **sy, bool ok, struct err *e)
+{
+	struct err ignored = ERR_INIT;
+	int rc = 0;
+
+	if (!*sy)
+		return 0;
+	if (ok)
+		rc = syncer_wait(*sy, syncer_request(*sy), e);
+	if (syncer_stop(sy, ok && rc == 0 ? e : &ignored) < 0)
+		rc = -1;
+	if (store_exec(s, "PRAGMA synchronous = FULL", rc < 0 ? &ignored : e) < 0)
+		rc = -1;
+	return rc;
+}
+
 /* Splits "a,b" in place into rcpts. */
 static size_t
 split_rcpts(char *list, const char **rcpts, size_t max)
@@ -2411,16 +2756,17 @@ mark_recipients(struct mark *m, const struct send_mail *sm)
 	buf_release(&def);
 }
 
-/* Records the outcomes of a group in one transaction. */
+/* Records the outcomes of a group in one transaction, once the transport
+ * made the mails durable. */
 static int
-flush_marks(const struct config *cfg, struct store *s, struct mark *marks, size_t *n,
-	    struct send_stats *stats, struct err *e)
+flush_marks(const struct config *cfg, struct store *s, struct transport *tr, struct mark *marks,
+	    size_t *n, struct send_stats *stats, struct err *e)
 {
 	int rc = 0;
 
 	if (*n == 0)
 		return 0;
-	if (store_begin(s, e) < 0) {
+	if (send_sync(tr, e) < 0 || store_begin(s, e) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -2481,6 +2827,9 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 	const char **rcpts = NULL;
 	enum send_status *rstat = NULL;
 	char **rreply = NULL;
+	bool grouped = false;
+	struct syncer *sy = NULL;
+	int unsynced = 0;
 
 	memset(st, 0, sizeof(*st));
 	for (;;) {
@@ -2490,8 +2839,13 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 			goto fail;
 		if (n == 0)
 			break;
-		if (!tr && send_open(cfg, &tr, e) < 0)
-			goto fail;
+		if (!tr) {
+			if (send_open(cfg, &tr, e) < 0)
+				goto fail;
+			grouped = send_resend_replaces(tr);
+			if (!grouped)
+				sy = send_syncer_begin(s);
+		}
 		for (size_t i = 0; i < n; i++) {
 			struct outbox_item it;
 			struct send_mail sm;
@@ -2517,7 +2871,9 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 			sm.env_from = it.env_from;
 			sm.rcpts = rcpts;
 			sm.nrcpts = split_rcpts(it.rcpts, rcpts, maxr);
-			built = it.quote_of > 0 ? build_quoting(s, &it, &de) : 0;
+			built = it.quote_of > 0		       ? build_quoting(s, &it, &de)
+				: strcmp(it.kind, "digest") == 0 ? build_digest(s, &it, &de)
+								 : 0;
 			if (built < 0 && de.code != EXIT_DATAERR) {
 				*e = de;
 				outbox_item_release(&it);
@@ -2545,7 +2901,7 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 				outbox_item_release(&it);
 				/* Everything stays queued; what went out is recorded. */
 				err_set(e, EXIT_TEMPFAIL, "%s", de.msg);
-				if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
+				if (flush_marks(cfg, s, tr, marks, &nmarks, st, e) < 0)
 					goto fail;
 				goto fail;
 			}
@@ -2565,13 +2921,18 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 				free(rreply[r]);
 			outbox_item_release(&it);
 			/* Failures and partial deliveries are recorded at once. */
-			if (nmarks == SEND_GROUP_MAX || ss != SEND_OK || mk->partial ||
-			    (clock_mono() - group_start) * 1000 >= SEND_GROUP_MS)
-				if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
+			if (!grouped || nmarks == SEND_GROUP_MAX || ss != SEND_OK || mk->partial ||
+			    (clock_mono() - group_start) * 1000 >= SEND_GROUP_MS) {
+				if (flush_marks(cfg, s, tr, marks, &nmarks, st, e) < 0)
 					goto fail;
+				if (sy && ++unsynced >= SEND_GROUP_MAX) {
+					(void)syncer_request(sy);
+					unsynced = 0;
+				}
+			}
 		}
 	}
-	if (flush_marks(cfg, s, marks, &nmarks, st, e) < 0)
+	if (flush_marks(cfg, s, tr, marks, &nmarks, st, e) < 0)
 		goto fail;
 	goto out;
 fail:
@@ -2584,6 +2945,8 @@ out:
 	free(rreply);
 	free(ids);
 	send_close(&tr);
+	if (send_syncer_end(s, &sy, rc == 0, e) < 0)
+		rc = -1;
 	/* The rate-limit log only needs its last day. */
 	if (rc == 0) {
 		struct err pe = ERR_INIT;

@@ -66,6 +66,23 @@ outbox_queue_quoting(struct store *s, int64_t ticket_id, int64_t message_id, con
 }
 
 int
+outbox_set_next_try(struct store *s, int64_t id, int64_t when, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE outbox SET next_try = ? WHERE id = ?", e);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, when);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, e, "cannot update the outbox");
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
 outbox_due(struct store *s, bool all, int64_t now, int64_t after_id, size_t max,
 	   int64_t **ids, size_t *n, struct err *e)
 {

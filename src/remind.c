@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "mimeout.h"
+#include "outbound.h"
 #include "outbox.h"
 #include "remind.h"
 #include "rules.h"
@@ -725,6 +726,20 @@ remind_queue(struct store *s, const struct config *cfg, const struct ruleset *ru
 			r = build_mail(cfg, text.data ? text.data : "", d->to, &msg, &me);
 			if (r < 0 && me.code != EXIT_DATAERR)
 				*e = me;
+		}
+		if (r == 0) {
+			/* Reminders count as automatic mail: past the hourly
+			 * limit they wait for a later run. */
+			int take = outbound_auto_take(cfg, s, d->to, e);
+
+			if (take == 0) {
+				buf_release(&text);
+				buf_release(&msg);
+				d->state = REMIND_RATE_LIMITED;
+				continue;
+			}
+			if (take < 0)
+				r = -1;
 		}
 		if (r == 0)
 			r = outbox_queue(s, 0, 0, "remind", cfg->desk.address, d->to, msg.data,

@@ -54,6 +54,18 @@ send_deliver(struct transport *t, const struct send_mail *m, struct err *e)
 	return t->ops->deliver(t->state, m, e);
 }
 
+bool
+send_resend_replaces(const struct transport *t)
+{
+	return t->ops->resend_replaces;
+}
+
+int
+send_sync(struct transport *t, struct err *e)
+{
+	return t->ops->sync ? t->ops->sync(t->state, e) : 0;
+}
+
 void
 send_close(struct transport **tp)
 {
