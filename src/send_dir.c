@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "fdio.h"
+#include "filemode.h"
 #include "send.h"
 #include "xalloc.h"
 
@@ -30,7 +31,7 @@ dir_open(const struct config *cfg, const char *url, void **state, struct err *e)
 	(void)cfg;
 	if (!*url)
 		return err_set(e, EXIT_CONFIG, "[send] url 'dir:' names no folder");
-	if (stat(url, &st) < 0 && errno == ENOENT && mkdir(url, 0700) < 0 && errno != EEXIST)
+	if (stat(url, &st) < 0 && errno == ENOENT && filemode_mkdir(url) < 0 && errno != EEXIST)
 		return err_set(e, EXIT_CANTCREAT, "outbox folder '%s': %s", url, strerror(errno));
 	d = xcalloc(1, sizeof(*d));
 	d->path = xstrdup(url);
@@ -67,7 +68,7 @@ dir_deliver(void *state, const struct send_mail *m, struct err *e)
 	buf_addf(&head, "Return-Path: <%s>\n", m->env_from);
 	for (size_t i = 0; i < m->nrcpts; i++)
 		buf_addf(&head, "X-Envelope-To: <%s>\n", m->rcpts[i]);
-	fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = filemode_create(d->dirfd, tmp, O_WRONLY);
 	if (fd < 0)
 		goto fail;
 	if (fd_write_all(fd, head.data, head.len) < 0 || fd_write_all(fd, m->data, m->len) < 0 ||
