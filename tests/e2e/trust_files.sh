@@ -137,4 +137,11 @@ else
 	fi
 fi
 
+# ---------- the systemd units ----------
+for u in "$TOP"/contrib/systemd/*.service; do
+	n=$(basename "$u")
+	check_eq "$n: UMask=0077, a private state directory" "UMask=0077 StateDirectory=secdesk StateDirectoryMode=0750" \
+		"$(grep -E '^(UMask|StateDirectory|StateDirectoryMode)=' "$u" | tr '\n' ' ' | sed 's/ $//')"
+done
+
 done_testing
