@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -182,7 +183,8 @@ db_index_print(struct store *s)
 /* ---- file modes: the desk's files readable by more than filemode.h allows */
 
 struct mode_check {
-	json_t *found;   /* [{path, mode, expected, fix}] */
+	const char *group; /* [store] group, NULL when unset */
+	json_t *found;     /* [{path, mode, group, expected, fix}] */
 	size_t outbox_loose;
 	struct buf fix;
 };
@@ -191,24 +193,33 @@ static void
 mode_check_one(struct mode_check *mc, const char *path, bool in_outbox)
 {
 	struct stat st;
+	struct group *g;
 	mode_t want;
-	char mode[8], expected[8];
+	char mode[8], expected[8], gid[24];
+	const char *group;
 
 	if (lstat(path, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) ||
 	    !filemode_too_loose(&st, path, &want, &mc->fix))
 		return;
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
 	snprintf(expected, sizeof(expected), "%04o", (unsigned)want);
-	json_array_append_new(mc->found, json_pack("{s:s, s:s, s:s, s:s}", "path", path, "mode",
-						   mode, "expected", expected, "fix",
-						   buf_cstr(&mc->fix)));
+	g = getgrgid(st.st_gid);
+	snprintf(gid, sizeof(gid), "%ld", (long)st.st_gid);
+	group = g ? g->gr_name : gid;
+	json_array_append_new(mc->found, json_pack("{s:s, s:s, s:s, s:s, s:s}", "path", path,
+						   "mode", mode, "group", group, "expected",
+						   expected, "fix", buf_cstr(&mc->fix)));
 	/* The outbox's mails are summed up in one line below. */
 	if (in_outbox) {
 		mc->outbox_loose++;
 		return;
 	}
-	cli_error("warning: '%s' has mode %s, looser than %s: run %s", path, mode, expected,
-		  buf_cstr(&mc->fix));
+	if (mc->group)
+		cli_error("warning: '%s' has mode %s and group %s, looser than %s for group %s:"
+			  " run %s", path, mode, group, expected, mc->group, buf_cstr(&mc->fix));
+	else
+		cli_error("warning: '%s' has mode %s, looser than %s: run %s", path, mode,
+			  expected, buf_cstr(&mc->fix));
 }
 
 /* The store and the files SQLite keeps beside it, the search index, the
@@ -217,7 +228,7 @@ static json_t *
 db_file_modes(const struct config *cfg)
 {
 	static const char *const side[] = { "", "-wal", "-shm", "-journal" };
-	struct mode_check mc = { json_array(), 0, BUF_INIT };
+	struct mode_check mc = { cfg->store.group, json_array(), 0, BUF_INIT };
 	char *index = search_index_path(cfg->store.path);
 
 	for (size_t i = 0; i < ARRAY_SIZE(side); i++) {

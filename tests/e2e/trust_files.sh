@@ -127,12 +127,12 @@ else
 	check_eq "group: db check has no warning" "" "$(cat "$T_DIR/.err")"
 	chmod 644 "$d/secdesk.db"
 	check_rc "group: db check on a 0644 store" 0 sd db check
-	check "group: db check says chmod 660" grep -q "looser than 0660: run chmod 660 '$d/secdesk.db'" "$T_DIR/.err"
+	check "group: db check says chmod 660" grep -q "has mode 0644 and group $grp, looser than 0660 for group $grp: run chmod 660 '$d/secdesk.db'" "$T_DIR/.err"
 	chmod 660 "$d/secdesk.db"
 	if [ "$(id -u)" -eq 0 ]; then
 		chgrp root "$d/secdesk.db"
 		check_rc "group: db check on a store of another group" 0 sd db check
-		check "group: db check says the chgrp to run" grep -q "run chgrp $grp '$d/secdesk.db' && chmod 660" "$T_DIR/.err"
+		check "group: db check says the chgrp to run" grep -q "has mode 0660 and group root, looser than 0660 for group $grp: run chgrp $grp '$d/secdesk.db' && chmod 660" "$T_DIR/.err"
 		chgrp "$grp" "$d/secdesk.db"
 	fi
 fi
