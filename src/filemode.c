@@ -86,20 +86,18 @@ filemode_open(const char *path, int flags)
 int
 filemode_mkdir(const char *path)
 {
-	int fd, saved;
+	int saved;
 
 	if (mkdir(path, 0700) < 0)
 		return -1;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || apply(fd, filemode_dir()) < 0) {
+	/* By its name: under umask 0777 the new folder cannot be opened. */
+	if ((policy.shared && chown(path, (uid_t)-1, policy.gid) < 0) ||
+	    chmod(path, filemode_dir()) < 0) {
 		saved = errno;
-		if (fd >= 0)
-			close(fd);
 		rmdir(path);
 		errno = saved;
 		return -1;
 	}
-	close(fd);
 	return 0;
 }
 
