@@ -44,7 +44,8 @@ struct cli_command {
 extern const struct cli_command cli_commands[];
 const struct cli_command *cli_find(const char *name);
 
-/* "secdesk: " + message to stderr. */
+/* "secdesk: " + message to stderr, text from mail in it made safe as
+ * cli_esc_lines() does. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints e->msg and returns e->code (EXIT_SOFTWARE when unset). */
 int cli_fail(const struct err *e);
@@ -122,6 +123,15 @@ int cli_width(void);
  * ("> > text") keeps its quote markers on every piece it is broken into;
  * an unquoted line keeps its leading blanks. Carriage returns are dropped. */
 void cli_wrap(const char *text, int width, const char *indent, struct buf *out);
+
+/* Text from mail for a printf (termsafe.h): s itself when nothing in it
+ * needs an escape, else its escaped form in one of CLI_ESC_SLOTS buffers
+ * reused in turn, so that one printf can take that many. cli_esc() is for
+ * one-line fields (newline and tab escaped too), cli_esc_lines() for text
+ * of several lines (a body). NULL gives "". */
+#define CLI_ESC_SLOTS 8
+const char *cli_esc(const char *s);
+const char *cli_esc_lines(const char *s);
 
 /* Parses a duration "30m", "12h", "7d", "2w" into seconds; -1 when it is
  * not a positive number followed by one of those units. */

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -50,6 +51,8 @@ struct config {
 	struct {
 		char *path;
 		int busy_timeout; /* seconds to wait for a locked store */
+		char *group;      /* NULL: files for the user alone (filemode.h) */
+		gid_t gid;        /* that group's id */
 	} store;
 
 	struct {

@@ -4,7 +4,8 @@
 
 #include "err.h"
 
-/* Takes an exclusive lock on path (created 0600) without waiting; a held
+/* Takes an exclusive lock on path (created as filemode.h says) without
+ * waiting; a held
  * lock is EXIT_TEMPFAIL naming the holder's PID. Returns the fd to keep. */
 int lock_take(const char *path, struct err *e);
 void lock_release(int fd);

@@ -55,7 +55,8 @@ int report_html(const json_t *fig, const struct report_html_opts *o, struct buf 
 		struct err *e);
 
 /* Writes data to path atomically: a temporary file beside it (O_EXCL),
- * written, fsynced, then renamed over path (mode 0644 less the umask).
+ * written, fsynced, then renamed over path (the desk's mode, filemode.h:
+ * the page names queues and counts that staff alone should see).
  * EXIT_CANTCREAT when the file cannot be created there, EXIT_IOERR when a
  * write fails; nothing is left behind on failure. */
 int report_write_file(const char *path, const char *data, size_t len, struct err *e);

@@ -9,19 +9,55 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "termsafe.h"
 #include "ticket.h"
 
+static const char *
+esc_slot(const char *s, unsigned flags)
+{
+	static struct buf slots[CLI_ESC_SLOTS];
+	static unsigned next;
+	struct buf *b;
+	size_t len;
+
+	if (!s)
+		return "";
+	len = strlen(s);
+	if (termsafe_is_clean(s, len, flags))
+		return s;
+	b = &slots[next++ % CLI_ESC_SLOTS];
+	buf_reset(b);
+	if (termsafe_escape(b, s, len, flags) < 0)
+		return "(text too long to show)";
+	return buf_cstr(b);
+}
+
+const char *
+cli_esc(const char *s)
+{
+	return esc_slot(s, 0);
+}
+
+const char *
+cli_esc_lines(const char *s)
+{
+	return esc_slot(s, TERMSAFE_LINES);
+}
+
+/* Messages quote subjects, addresses and servers' replies: escaped whole,
+ * since the format cannot tell which arguments came from mail. */
 void
 cli_error(const char *fmt, ...)
 {
+	struct buf msg = BUF_INIT;
 	va_list ap;
 
 	fflush(stdout);
 	va_start(ap, fmt);
-	fputs("secdesk: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "secdesk: %s\n", cli_esc_lines(buf_cstr(&msg)));
+	buf_release(&msg);
 }
 
 int

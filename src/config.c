@@ -2,6 +2,7 @@
  * the keys secdesk knows (DESIGN.md, "Configuration"). */
 #include "compat.h"
 
+#include <grp.h>
 #include <ini.h>
 #include <libgen.h>
 #include <limits.h>
@@ -24,6 +25,7 @@ enum key_type {
 	KEY_TLS,      /* "none" or "required" */
 	KEY_AFTER,    /* seen | move:FOLDER | delete | keep */
 	KEY_AUTHID, /* an Authentication-Results authserv-id (authres.h) */
+	KEY_GROUP,    /* a group that exists; its id goes to store.gid */
 };
 
 struct key_def {
@@ -54,6 +56,7 @@ static const struct key_def keys[] = {
 	  false },
 	{ "store", "path", KEY_PATH, O(store.path), true },
 	{ "store", "busy_timeout", KEY_DURATION, O(store.busy_timeout), false },
+	{ "store", "group", KEY_GROUP, O(store.group), false },
 	{ "send", "url", KEY_URL, O(send.conn.url), true },
 	{ "send", "user", KEY_STRING, O(send.conn.user), false },
 	{ "send", "password_file", KEY_PATH, O(send.conn.password_file), false },
@@ -240,6 +243,17 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 			return fail_at(lc, "[%s] %s: '%s' is not 'none' or 'required'",
 				       k->section, k->name, value);
 		return 1;
+	case KEY_GROUP: {
+		struct group *g = *value ? getgrnam(value) : NULL;
+
+		if (!g)
+			return fail_at(lc, "[%s] %s: no group '%s' on this system", k->section,
+				       k->name, value);
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		cfg->store.gid = g->gr_gid;
+		return 1;
+	}
 	case KEY_AFTER:
 		free(cfg->mailbox.after_folder);
 		cfg->mailbox.after_folder = NULL;
@@ -381,6 +395,7 @@ config_release(struct config *cfg)
 	free(cfg->mailbox.after_folder);
 	free(cfg->mailbox.trusted_authserv_id);
 	free(cfg->store.path);
+	free(cfg->store.group);
 	conn_release(&cfg->send.conn);
 	free(cfg->rules.dir);
 	free(cfg->templates.dir);

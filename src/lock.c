@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "filemode.h"
 #include "lock.h"
 
 int
@@ -11,7 +12,7 @@ lock_take(const char *path, struct err *e)
 {
 	char pid[32] = "";
 	ssize_t n;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = filemode_open(path, O_RDWR);
 
 	if (fd < 0)
 		return err_set(e, EXIT_CANTCREAT, "cannot open lock file '%s': %s", path,

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "filemode.h"
 #include "log.h"
 #include "store.h"
 #include "xalloc.h"
@@ -162,6 +163,8 @@ prepare(const struct cli_command *cmd, const char *config_arg, struct cli_ctx *c
 	ctx->config_path = *config_path;
 	ctx->cfg = cfg;
 	store_set_busy_timeout(cfg->store.busy_timeout * 1000);
+	if (cfg->store.group)
+		filemode_set_group(cfg->store.gid);
 	if (cmd->needs & (CLI_STORE | CLI_STORE_CREATE)) {
 		unsigned flags = (cmd->needs & CLI_STORE_CREATE) ? STORE_CREATE : 0;
 

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "filemode.h"
 #include "report.h"
 #include "rules.h"
+#include "termsafe.h"
 #include "xalloc.h"
 
 #define WEEK (7 * 86400)
@@ -393,21 +395,25 @@ putf(struct page *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Text or an attribute value from the store: markup characters escaped,
- * controls and invalid UTF-8 replaced, at most max characters (0: all),
- * an ellipsis when cut. */
+/* Text or an attribute value from the store: what could steer a reader
+ * (controls, bidi overrides, invalid UTF-8) shown as termsafe.h escapes, as
+ * the terminal shows them, then markup characters escaped; at most max
+ * characters (0: all), an ellipsis when cut. */
 static void
 esc(struct page *p, const char *s, size_t max)
 {
-	const unsigned char *u = (const unsigned char *)(s ? s : "");
+	struct buf safe = BUF_INIT;
+	const unsigned char *u;
 	size_t chars = 0;
 
-	while (*u) {
+	if (termsafe_escape(&safe, s ? s : "", s ? strlen(s) : 0, 0) < 0)
+		p->full = true;
+	for (u = (const unsigned char *)buf_cstr(&safe); *u;) {
 		size_t l = utf8_len(u);
 
 		if (max && chars == max) {
 			put(p, "\xe2\x80\xa6");
-			return;
+			break;
 		}
 		chars++;
 		switch (*u) {
@@ -417,17 +423,15 @@ esc(struct page *p, const char *s, size_t max)
 		case '"': put(p, "&quot;"); break;
 		case '\'': put(p, "&#39;"); break;
 		default:
-			if (l == 0 || (*u < 0x20 && *u != '\t') || *u == 0x7f) {
-				put(p, l == 0 ? "\xef\xbf\xbd" : " ");
-				l = 1;
-			} else if (buf_add(p->b, u, l) < 0) {
+			/* Valid UTF-8 after termsafe_escape: l is never 0. */
+			if (buf_add(p->b, u, l) < 0)
 				p->full = true;
-			}
 			u += l;
 			continue;
 		}
 		u++;
 	}
+	buf_release(&safe);
 }
 
 /* A queue's display name from the rules, or NULL when it has none other
@@ -834,7 +838,6 @@ report_write_file(const char *path, const char *data, size_t len, struct err *e)
 {
 	char *copy = xstrdup(path), *tmp;
 	const char *dir;
-	mode_t mask;
 	int fd, rc = -1;
 
 	dir = dirname(copy);
@@ -845,9 +848,7 @@ report_write_file(const char *path, const char *data, size_t len, struct err *e)
 		err_set(e, EXIT_CANTCREAT, "cannot write '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	mask = umask(0);
-	umask(mask);
-	if (fd_write_all(fd, data, len) < 0 || fchmod(fd, 0644 & ~mask) < 0 || fsync(fd) < 0) {
+	if (fd_write_all(fd, data, len) < 0 || filemode_fix_fd(fd) < 0 || fsync(fd) < 0) {
 		err_set(e, EXIT_IOERR, "cannot write '%s': %s", path, strerror(errno));
 		close(fd);
 		unlink(tmp);

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "filemode.h"
 #include "log.h"
 #include "search_index.h"
 #include "xalloc.h"
@@ -45,20 +46,17 @@ attached(struct store *s)
 }
 
 /* The store's connection cannot create files it attaches (it is opened
- * without SQLITE_OPEN_CREATE): a missing index file is made here, readable
- * by whom the store is, since it holds the words of the mail. */
+ * without SQLITE_OPEN_CREATE): a missing index file is made here, with the
+ * desk's mode (filemode.h), since it holds the words of the mail. */
 static int
-create_index_file(struct store *s, const char *path, struct err *e)
+create_index_file(const char *path, struct err *e)
 {
-	struct stat st;
 	sqlite3 *db = NULL;
 	int fd;
 
 	if (access(path, F_OK) == 0)
 		return 0;
-	if (stat(store_path(s), &st) < 0)
-		st.st_mode = 0600;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 0666);
+	fd = filemode_create(AT_FDCWD, path, O_WRONLY);
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return 0;
@@ -87,7 +85,7 @@ search_index_attach(struct store *s, struct err *e)
 	if (attached(s))
 		return 0;
 	path = search_index_path(store_path(s));
-	if (create_index_file(s, path, e) < 0) {
+	if (create_index_file(path, e) < 0) {
 		free(path);
 		return -1;
 	}
@@ -99,20 +97,24 @@ search_index_attach(struct store *s, struct err *e)
 	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	free(path);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		free(path);
 		return store_error(s, e, "cannot open the search index");
+	}
 	/* Derived data: a commit need not reach the disk before the next; a
 	 * crash loses at most the last updates, which the next one redoes. */
 	if (store_exec(s, "PRAGMA " SEARCH_SCHEMA ".journal_mode = WAL", e) < 0 ||
 	    store_exec(s, "PRAGMA " SEARCH_SCHEMA ".synchronous = NORMAL", e) < 0 ||
-	    store_exec(s, index_schema, e) < 0) {
+	    store_exec(s, index_schema, e) < 0 ||
+	    filemode_adopt_sqlite(path, e) < 0) {
 		struct err ignored = ERR_INIT;
 
 		store_exec(s, "DETACH DATABASE " SEARCH_SCHEMA, &ignored);
 		err_prefix(e, "search index");
+		free(path);
 		return -1;
 	}
+	free(path);
 	return 0;
 }
 

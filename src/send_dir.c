@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "fdio.h"
+#include "filemode.h"
 #include "send.h"
 #include "xalloc.h"
 
@@ -34,7 +35,7 @@ dir_open(const struct config *cfg, const char *url, void **state, struct err *e)
 	(void)cfg;
 	if (!*url)
 		return err_set(e, EXIT_CONFIG, "[send] url 'dir:' names no folder");
-	if (stat(url, &st) < 0 && errno == ENOENT && mkdir(url, 0700) < 0 && errno != EEXIST)
+	if (stat(url, &st) < 0 && errno == ENOENT && filemode_mkdir(url) < 0 && errno != EEXIST)
 		return err_set(e, EXIT_CANTCREAT, "outbox folder '%s': %s", url, strerror(errno));
 	d = xcalloc(1, sizeof(*d));
 	d->path = xstrdup(url);
@@ -55,10 +56,10 @@ dir_open(const struct config *cfg, const char *url, void **state, struct err *e)
 static int
 tmp_create(struct dir_state *d, const char *tmp)
 {
-	int fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = filemode_create(d->dirfd, tmp, O_WRONLY);
 
 	if (fd < 0 && errno == EEXIST && unlinkat(d->dirfd, tmp, 0) == 0)
-		fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = filemode_create(d->dirfd, tmp, O_WRONLY);
 	return fd;
 }
 

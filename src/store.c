@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "filemode.h"
 #include "store.h"
 #include "store_schema.h"
 #include "walbuf.h"
@@ -221,6 +222,22 @@ sqlite_setup(void)
 	walbuf_ready = walbuf_register() == 0;
 }
 
+/* A new store is made here, empty, with the desk's mode and group
+ * (filemode.h), before SQLite opens it: SQLite gives the files it makes
+ * beside it (-wal, -shm, -journal) the mode of the database file. */
+static int
+create_store_file(const char *path, struct err *e)
+{
+	int fd = filemode_create(AT_FDCWD, path, O_WRONLY);
+
+	if (fd < 0 && errno != EEXIST)
+		return err_set(e, EXIT_CANTCREAT, "store '%s': cannot create: %s", path,
+			       strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
 int
 store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 {
@@ -234,6 +251,8 @@ store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 			return err_set(e, errno == ENOENT ? EXIT_CANTCREAT : EXIT_IOERR,
 				       "store '%s': %s%s", path, strerror(errno),
 				       errno == ENOENT ? " (run 'secdesk db init')" : "");
+		if (create_store_file(path, e) < 0)
+			return -1;
 	} else if (!S_ISREG(st.st_mode)) {
 		return err_set(e, EXIT_CANTCREAT, "store '%s' is not a regular file", path);
 	}
@@ -263,7 +282,8 @@ store_open(const char *path, unsigned flags, struct store **out, struct err *e)
 	     (store_exec(s, "PRAGMA journal_mode = WAL", e) < 0 ||
 	      store_exec(s, "PRAGMA synchronous = FULL", e) < 0 ||
 	      store_exec(s, "PRAGMA cache_size = -12288", e) < 0)) ||
-	    (!(flags & STORE_READONLY) && migrate(s, e) < 0)) {
+	    (!(flags & STORE_READONLY) && migrate(s, e) < 0) ||
+	    filemode_adopt_sqlite(path, e) < 0) {
 		err_prefix(e, "cannot open store");
 		store_close(&s);
 		return -1;

@@ -1,13 +1,16 @@
 /* secdesk db init | check [--json] | backup FILE | reindex */
 #include "compat.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "cli.h"
+#include "filemode.h"
 #include "search_index.h"
 #include "store.h"
 #include "xalloc.h"
@@ -16,7 +19,8 @@ int cmd_db(int argc, char **argv, struct cli_ctx *ctx);
 
 /* Copies the live store to path with SQLite's online backup API, a few
  * pages at a time so that ingest and staff keep writing meanwhile. The copy
- * goes to path.tmp (mode 0600: it holds the mail) and is renamed into place
+ * goes to path.tmp (the desk's mode, filemode.h: it holds the mail) and is
+ * renamed into place
  * only when complete, so path is never a half-written database. */
 static int
 db_backup(struct store *s, const char *path, struct err *e)
@@ -28,7 +32,7 @@ db_backup(struct store *s, const char *path, struct err *e)
 
 	buf_addf(&tmp, "%s.tmp", path);
 	unlink(buf_cstr(&tmp));
-	fd = open(buf_cstr(&tmp), O_WRONLY | O_CREAT | O_EXCL, 0600);
+	fd = filemode_create(AT_FDCWD, buf_cstr(&tmp), O_WRONLY);
 	if (fd < 0) {
 		err_set(e, EXIT_CANTCREAT, "cannot create %s: %s", buf_cstr(&tmp), strerror(errno));
 		goto fail;
@@ -176,6 +180,94 @@ db_index_print(struct store *s)
 	db_index_state_release(&st);
 }
 
+/* ---- file modes: the desk's files readable by more than filemode.h allows */
+
+struct mode_check {
+	const char *group; /* [store] group, NULL when unset */
+	json_t *found;     /* [{path, mode, group, expected, fix}] */
+	size_t outbox_loose;
+	struct buf fix;
+};
+
+static void
+mode_check_one(struct mode_check *mc, const char *path, bool in_outbox)
+{
+	struct stat st;
+	struct group *g;
+	mode_t want;
+	char mode[8], expected[8], gid[24];
+	const char *group;
+
+	if (lstat(path, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) ||
+	    !filemode_too_loose(&st, path, &want, &mc->fix))
+		return;
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
+	snprintf(expected, sizeof(expected), "%04o", (unsigned)want);
+	g = getgrgid(st.st_gid);
+	snprintf(gid, sizeof(gid), "%ld", (long)st.st_gid);
+	group = g ? g->gr_name : gid;
+	json_array_append_new(mc->found, json_pack("{s:s, s:s, s:s, s:s, s:s}", "path", path,
+						   "mode", mode, "group", group, "expected",
+						   expected, "fix", buf_cstr(&mc->fix)));
+	/* The outbox's mails are summed up in one line below. */
+	if (in_outbox) {
+		mc->outbox_loose++;
+		return;
+	}
+	if (mc->group)
+		cli_error("warning: '%s' has mode %s and group %s, looser than %s for group %s:"
+			  " run %s", path, mode, group, expected, mc->group, buf_cstr(&mc->fix));
+	else
+		cli_error("warning: '%s' has mode %s, looser than %s: run %s", path, mode,
+			  expected, buf_cstr(&mc->fix));
+}
+
+/* The store and the files SQLite keeps beside it, the search index, the
+ * run lock, and the outbox folder of a dir: transport with its mails. */
+static json_t *
+db_file_modes(const struct config *cfg)
+{
+	static const char *const side[] = { "", "-wal", "-shm", "-journal" };
+	struct mode_check mc = { cfg->store.group, json_array(), 0, BUF_INIT };
+	char *index = search_index_path(cfg->store.path);
+
+	for (size_t i = 0; i < ARRAY_SIZE(side); i++) {
+		char *p = xasprintf("%s%s", cfg->store.path, side[i]);
+		char *q = xasprintf("%s%s", index, side[i]);
+
+		mode_check_one(&mc, p, false);
+		mode_check_one(&mc, q, false);
+		free(p);
+		free(q);
+	}
+	free(index);
+	mode_check_one(&mc, cfg->desk.lock_file, false);
+	if (strncmp(cfg->send.conn.url, "dir:", 4) == 0) {
+		const char *dir = cfg->send.conn.url + 4;
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		mode_check_one(&mc, dir, false);
+		while (d && (de = readdir(d))) {
+			char *p;
+
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			p = xasprintf("%s/%s", dir, de->d_name);
+			mode_check_one(&mc, p, true);
+			free(p);
+		}
+		if (d)
+			closedir(d);
+		if (mc.outbox_loose)
+			cli_error("warning: %zu mails in the outbox folder '%s' are readable by "
+				  "others: run find '%s' -type f -exec chmod %o {} +",
+				  mc.outbox_loose, dir, dir, (unsigned)filemode_file());
+	}
+	buf_release(&mc.fix);
+	return mc.found;
+}
+
 /* db check --json: the same verdict and exit status as the human form
  * (store_check decides both), with what the pragmas found as fields. */
 static int
@@ -208,6 +300,7 @@ db_check_json(struct cli_ctx *ctx)
 		"foreign_keys", fks,
 		"error", ok ? NULL : e.msg,
 		"search_index", db_index_json(s));
+	json_object_set_new(doc, "file_modes", db_file_modes(ctx->cfg));
 	store_close(&s);
 	cli_print_json(doc);
 	return rc;
@@ -249,6 +342,7 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 			       store_file_version(s));
 			db_index_print(s);
 		}
+		json_decref(db_file_modes(ctx->cfg));
 	} else if (strcmp(argv[1], "reindex") == 0) {
 		int64_t n = 0;
 

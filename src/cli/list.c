@@ -51,25 +51,28 @@ struct list_opts {
 	bool json;
 };
 
-/* Cuts s to at most width display columns (UTF-8 aware) into out, padded
- * with spaces to width when pad is set. */
-static void
-clip(const char *s, int width, bool pad, struct buf *out)
+/* s made safe for the terminal (cli_esc: controls, bidi overrides, line
+ * breaks as visible escapes), cut to at most width display columns (UTF-8
+ * aware; 0: no cut) into out, padded with spaces to pad columns. The
+ * columns are those of the escaped form, which is what the terminal shows. */
+static const char *
+cell(const char *s, int width, int pad, struct buf *out)
 {
 	int cols = 0;
 
 	buf_reset(out);
 	buf_addstr(out, "");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)cli_esc(s); *p; p++) {
 		if ((*p & 0xc0) != 0x80) {
-			if (cols == width)
+			if (width && cols == width)
 				break;
 			cols++;
 		}
-		buf_addch(out, *p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p);
+		buf_addch(out, *p);
 	}
-	for (; pad && cols < width; cols++)
+	for (; cols < pad; cols++)
 		buf_addch(out, ' ');
+	return buf_cstr(out);
 }
 
 static int
@@ -208,13 +211,15 @@ list_print(const struct ticket *t, struct buf *tmp)
 	if (subj_w < 20)
 		subj_w = 20;
 	fmt_time_local(t->updated, when, sizeof(when));
-	printf("%s%-6lld%s %s%-8s%s %-11s %-12s %-16s ", cli_sgr(CLI_YELLOW), (long long)t->id,
-	       cli_sgr(CLI_RESET), cli_status_sgr(t->status), t->status, cli_sgr(CLI_RESET),
-	       t->queue, t->category, when);
-	clip(t->requester, 28, true, tmp);
-	printf("%s ", buf_cstr(tmp));
-	clip(t->subject, subj_w, false, tmp);
-	printf("%s", buf_cstr(tmp));
+	printf("%s%-6lld%s %s%-8s%s ", cli_sgr(CLI_YELLOW), (long long)t->id,
+	       cli_sgr(CLI_RESET), cli_status_sgr(t->status), cli_esc(t->status),
+	       cli_sgr(CLI_RESET));
+	/* Queue and category come from rules, which may copy text from mail. */
+	printf("%s ", cell(t->queue, 0, 11, tmp));
+	printf("%s ", cell(t->category, 0, 12, tmp));
+	printf("%-16s ", when);
+	printf("%s ", cell(t->requester, 28, 28, tmp));
+	printf("%s", cell(t->subject, subj_w, 0, tmp));
 	if (t->flags)
 		printf(" %s[!]%s", cli_sgr(CLI_RED CLI_BOLD), cli_sgr(CLI_RESET));
 	printf("\n");

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "outbound.h"
+#include "xalloc.h"
 
 int cmd_outbox(int argc, char **argv, struct cli_ctx *ctx);
 
@@ -45,7 +46,10 @@ print_rejected(const char *v)
 	while (*v) {
 		size_t l = strcspn(v, "\n");
 
-		printf("       rejected: %.*s\n", (int)l, v);
+		char *line = xstrndup(v, l);
+
+		printf("       rejected: %s\n", cli_esc(line));
+		free(line);
 		v += l;
 		if (*v)
 			v++;
@@ -141,11 +145,13 @@ cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 			if (tid)
 				snprintf(tk, sizeof(tk), "#%lld", (long long)tid);
 			printf("%-6lld %-6s %-7s %-8s %3d  %-20s  %s\n", (long long)id, tk,
-			       col(st, 2), status, sqlite3_column_int(st, 4), t, col(st, 6));
+			       cli_esc(col(st, 2)), cli_esc(status), sqlite3_column_int(st, 4), t,
+			       cli_esc(col(st, 6)));
+			/* A server's reply quotes what it was sent. */
 			if (*col(st, 7))
-				printf("       last error: %s\n", col(st, 7));
+				printf("       last error: %s\n", cli_esc(col(st, 7)));
 			if (*col(st, 12))
-				printf("       delivered before: %s\n", col(st, 12));
+				printf("       delivered before: %s\n", cli_esc(col(st, 12)));
 			print_rejected(col(st, 11));
 		}
 	}

@@ -97,7 +97,7 @@ print_digests(struct cli_ctx *ctx, const struct remind_opts *o, const struct rem
 		const struct remind_digest *d = &p->digests[k];
 		char when[32];
 
-		printf("%s: %zu ticket%s (", d->to, d->n, d->n == 1 ? "" : "s");
+		printf("%s: %zu ticket%s (", cli_esc(d->to), d->n, d->n == 1 ? "" : "s");
 		for (size_t j = 0; j < d->n; j++)
 			printf("%s#%lld", j ? " " : "", (long long)p->tickets[d->tix[j]].id);
 		printf(") %s", state_name(d, dry_run));
@@ -113,7 +113,7 @@ print_digests(struct cli_ctx *ctx, const struct remind_opts *o, const struct rem
 			if (remind_render(ctx->cfg, rs, o, p, d, &text, &e) < 0)
 				cli_error("%s", e.msg);
 			else
-				printf("\n%s\n", buf_cstr(&text));
+				printf("\n%s\n", cli_esc_lines(buf_cstr(&text)));
 			buf_release(&text);
 		}
 	}
@@ -187,12 +187,12 @@ cmd_remind(int argc, char **argv, struct cli_ctx *ctx)
 			if (p.no_address.n) {
 				printf("; assignees without address:");
 				for (size_t i = 0; i < p.no_address.n; i++)
-					printf(" %s", p.no_address.items[i]);
+					printf(" %s", cli_esc(p.no_address.items[i]));
 			}
 			if (p.unmailed.n) {
 				printf("; reaching nobody:");
 				for (size_t i = 0; i < p.unmailed.n; i++)
-					printf(" %s", p.unmailed.items[i]);
+					printf(" %s", cli_esc(p.unmailed.items[i]));
 			}
 			putchar('\n');
 		}

@@ -166,30 +166,41 @@ trace_cb(void *arg, const struct rule_trace_event *ev)
 	switch (ev->kind) {
 	case RULE_TRACE_SKIP:
 		if (o->verbosity > 0)
-			printf("  - %s:%d \"%s\": skipped (%s)\n", ev->file, ev->line, ev->rule,
-			       ev->note);
+			printf("  - %s:%d \"%s\": skipped (%s)\n", cli_esc(ev->file), ev->line,
+			       cli_esc(ev->rule), cli_esc(ev->note));
 		break;
 	case RULE_TRACE_RULE:
-		printf("%s:%d \"%s\"\n", ev->file, ev->line, ev->rule);
+		printf("%s:%d \"%s\"\n", cli_esc(ev->file), ev->line, cli_esc(ev->rule));
 		break;
 	case RULE_TRACE_TEST:
-		printf("    %s %s", ev->matched ? "yes" : "no ", ev->text);
-		if (ev->value)
-			printf("  => \"%.200s\"", ev->value);
+		printf("    %s %s", ev->matched ? "yes" : "no ", cli_esc(ev->text));
+		/* What matched, from the mail: at most 200 bytes of it, cut at
+		 * a character before escaping so that no escape is cut in two. */
+		if (ev->value) {
+			size_t n = strnlen(ev->value, 200);
+			char *shown;
+
+			while (n && n < strlen(ev->value) && ((unsigned char)ev->value[n] & 0xc0) == 0x80)
+				n--;
+			shown = xstrndup(ev->value, n);
+
+			printf("  => \"%s\"", cli_esc(shown));
+			free(shown);
+		}
 		if (ev->note)
-			printf("  (%s)", ev->note);
+			printf("  (%s)", cli_esc(ev->note));
 		putchar('\n');
 		break;
 	case RULE_TRACE_END:
 		printf("  => %s\n", ev->matched ? "MATCHED" : "no match");
 		break;
 	case RULE_TRACE_ERROR:
-		printf("  => SKIPPED: %s\n", ev->note);
+		printf("  => SKIPPED: %s\n", cli_esc(ev->note));
 		break;
 	case RULE_TRACE_ACTION:
-		printf("    do %s", ev->text);
+		printf("    do %s", cli_esc(ev->text));
 		if (ev->note)
-			printf("  (%s)", ev->note);
+			printf("  (%s)", cli_esc(ev->note));
 		putchar('\n');
 		break;
 	}
@@ -266,8 +277,8 @@ rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 	to.verbosity = ctx->verbosity;
 	to.rules = json_array();
 	if (!json)
-		printf("message: %s\nfrom: %s <%s>\nsubject: %s\n\n", file, m.from.name, m.from.addr,
-		       m.subject);
+		printf("message: %s\nfrom: %s <%s>\nsubject: %s\n\n", cli_esc(file),
+		       cli_esc(m.from.name), cli_esc(m.from.addr), cli_esc(m.subject));
 	if (rules_apply_trace(rs, &m, NULL, &o, trace_cb, &to, &e) < 0) {
 		json_decref(to.rules);
 		rc = cli_fail(&e);
@@ -298,16 +309,17 @@ rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 		json_decref(to.rules);
 		printf("\nresult:\n  queue:    %s\n  category: %s\n  priority: %s\n"
 		       "  language: %s%s\n  assignee: %s\n  spam:     %s\n  tags:    ",
-		       o.queue ? o.queue : TICKET_DEFAULT_QUEUE " (default)",
-		       o.category ? o.category : "-", o.priority ? o.priority : "-",
-		       o.language ? o.language : "-",
+		       o.queue ? cli_esc(o.queue) : TICKET_DEFAULT_QUEUE " (default)",
+		       o.category ? cli_esc(o.category) : "-",
+		       o.priority ? cli_esc(o.priority) : "-",
+		       o.language ? cli_esc(o.language) : "-",
 		       lang && o.language && strcmp(lang, o.language) == 0 ? " (detected)" : "",
-		       o.assignee ? o.assignee : "-", o.spam ? "yes" : "no");
+		       o.assignee ? cli_esc(o.assignee) : "-", o.spam ? "yes" : "no");
 		for (size_t i = 0; i < o.tags.n; i++)
-			printf(" %s", o.tags.items[i]);
-		printf("%s\n  acknowledgement: %s\n", o.tags.n ? "" : " -", why);
+			printf(" %s", cli_esc(o.tags.items[i]));
+		printf("%s\n  acknowledgement: %s\n", o.tags.n ? "" : " -", cli_esc(why));
 		for (size_t i = 0; i < o.errors.n; i++)
-			printf("  error: %s\n", o.errors.items[i]);
+			printf("  error: %s\n", cli_esc(o.errors.items[i]));
 	}
 	rc = EXIT_OK;
 out:
@@ -430,9 +442,11 @@ replay_tickets(struct cli_ctx *ctx, const struct ruleset *rs, bool apply)
 				if (!differs(now[k], would[k]))
 					continue;
 				if (!any)
-					printf("#%lld %s\n", (long long)items[i].id, t.subject);
+					printf("#%lld %s\n", (long long)items[i].id,
+					       cli_esc(t.subject));
 				any = true;
-				printf("    %s: %s -> %s\n", f[k], *now[k] ? now[k] : "-", would[k]);
+				printf("    %s: %s -> %s\n", f[k], *now[k] ? cli_esc(now[k]) : "-",
+				       cli_esc(would[k]));
 				if (apply) {
 					if (store_begin(s, &e) < 0 ||
 					    ticket_set_field(s, items[i].id, f[k], would[k], ctx->who,
@@ -487,10 +501,11 @@ replay_folder(const struct ruleset *rs, const char *dir)
 			err_clear(&e);
 			rc = EXIT_DATAERR;
 		} else {
-			printf("%s\t%s\t%s\t%s%s\t%s\n", files.items[i],
-			       o.queue ? o.queue : TICKET_DEFAULT_QUEUE,
-			       o.category ? o.category : "-", o.language ? o.language : "-",
-			       o.spam ? "\tspam" : "", m.subject);
+			printf("%s\t%s\t%s\t%s%s\t%s\n", cli_esc(files.items[i]),
+			       o.queue ? cli_esc(o.queue) : TICKET_DEFAULT_QUEUE,
+			       o.category ? cli_esc(o.category) : "-",
+			       o.language ? cli_esc(o.language) : "-", o.spam ? "\tspam" : "",
+			       cli_esc(m.subject));
 		}
 		rule_outcome_release(&o);
 		message_release(&m);

@@ -379,8 +379,8 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 			/* Coloured as list does it: id and status word. */
 			printf("%s#%lld%s  %s%s%s  %s  %s  %s\n    %s\n", cli_sgr(CLI_YELLOW),
 			       (long long)t.id, cli_sgr(CLI_RESET), cli_status_sgr(t.status),
-			       t.status, cli_sgr(CLI_RESET), t.queue, when, t.subject,
-			       h.v[i].snippet);
+			       cli_esc(t.status), cli_sgr(CLI_RESET), cli_esc(t.queue), when,
+			       cli_esc(t.subject), cli_esc(h.v[i].snippet));
 		}
 		ticket_release(&t);
 	}

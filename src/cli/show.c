@@ -192,11 +192,11 @@ events_print(struct show_events *evs, int64_t until, bool *gap, struct buf *tmp)
 		*gap = false;
 		fmt_time_local(ev->at, when, sizeof(when));
 		buf_reset(tmp);
-		buf_addf(tmp, "%s %s: %s", when, ev->who, ev->what);
+		buf_addf(tmp, "%s %s: %s", when, cli_esc(ev->who), cli_esc(ev->what));
 		if (ev->old)
-			buf_addf(tmp, " %s ->", ev->old);
+			buf_addf(tmp, " %s ->", cli_esc(ev->old));
 		if (ev->new_)
-			buf_addf(tmp, " %s", ev->new_);
+			buf_addf(tmp, " %s", cli_esc(ev->new_));
 		{
 			struct buf w = BUF_INIT;
 
@@ -253,7 +253,8 @@ static void
 print_addr_line(const char *label, const char *value)
 {
 	if (*value)
-		printf("%s%-8s%s %s\n", cli_sgr(CLI_BOLD), label, cli_sgr(CLI_RESET), value);
+		printf("%s%-8s%s %s\n", cli_sgr(CLI_BOLD), label, cli_sgr(CLI_RESET),
+		       cli_esc(value));
 }
 
 static void
@@ -272,7 +273,7 @@ message_print(int64_t ticket, sqlite3_stmt *st, const struct attach_info *atts, 
 	fmt_time_local(t, when, sizeof(when));
 	buf_reset(tmp);
 	buf_addf(tmp, "--- %s  %-3s  %s%s ", when, in ? "in" : "out",
-		 kind_partner(kind) ? "[partner] " : "", kind_label(kind));
+		 kind_partner(kind) ? "[partner] " : "", cli_esc(kind_label(kind)));
 	/* A rule to the width (the text before it is ASCII). */
 	for (size_t n = tmp->len; n < (size_t)cli_width(); n++)
 		buf_addch(tmp, '-');
@@ -300,7 +301,8 @@ message_print(int64_t ticket, sqlite3_stmt *st, const struct attach_info *atts, 
 		printf("%s%-8s %s%s\n", cli_sgr(CLI_RED), "Flags:", buf_cstr(tmp), cli_sgr(CLI_RESET));
 	}
 	if (sqlite3_column_type(st, M_NOTE) != SQLITE_NULL)
-		printf("%s%-8s %s%s\n", cli_sgr(CLI_RED), "Note:", col(st, M_NOTE), cli_sgr(CLI_RESET));
+		printf("%s%-8s %s%s\n", cli_sgr(CLI_RED), "Note:", cli_esc(col(st, M_NOTE)),
+		       cli_sgr(CLI_RESET));
 	for (size_t i = 0; i < natts; i++) {
 		if (atts[i].message_row_id != mid)
 			continue;
@@ -309,13 +311,15 @@ message_print(int64_t ticket, sqlite3_stmt *st, const struct attach_info *atts, 
 			       "Attached:", cli_sgr(CLI_RESET), (long long)ticket);
 		any = true;
 		printf("  %zu. %s (%s, %lld bytes)%s\n", i + 1,
-		       *atts[i].filename ? atts[i].filename : "(no name)", atts[i].content_type,
+		       *atts[i].filename ? cli_esc(atts[i].filename) : "(no name)",
+		       cli_esc(atts[i].content_type),
 		       (long long)atts[i].size,
 		       atts[i].sha256 ? "" : " - not kept: over the size limit");
 	}
 	putchar('\n');
 	buf_reset(tmp);
-	cli_wrap(col(st, M_BODY), cli_width(), "  ", tmp);
+	/* Escaped before wrapping, so that the wrap counts what is shown. */
+	cli_wrap(cli_esc_lines(col(st, M_BODY)), cli_width(), "  ", tmp);
 	fputs(buf_cstr(tmp), stdout);
 }
 
@@ -392,17 +396,17 @@ header_print(const struct ticket *t, size_t natts)
 	fmt_time_local(t->updated, updated, sizeof(updated));
 	ticket_flags_str(t->flags, flags, sizeof(flags));
 	printf("%sTicket #%lld%s  %s%s%s\n", cli_sgr(CLI_YELLOW), (long long)t->id, r, b,
-	       t->subject, r);
-	printf("Status:    %s%s%s\n", cli_status_sgr(t->status), t->status, r);
-	printf("Queue:     %s\nCategory:  %s\nPriority:  %s\n", t->queue, t->category,
-	       t->priority);
+	       cli_esc(t->subject), r);
+	printf("Status:    %s%s%s\n", cli_status_sgr(t->status), cli_esc(t->status), r);
+	printf("Queue:     %s\nCategory:  %s\nPriority:  %s\n", cli_esc(t->queue),
+	       cli_esc(t->category), cli_esc(t->priority));
 	printf("Language:  %s\nRequester: %s%s%s%s\nAssignee:  %s\n",
-	       *t->language ? t->language : "-", t->requester_name,
-	       *t->requester_name ? " <" : "", t->requester, *t->requester_name ? ">" : "",
-	       *t->assignee ? t->assignee : "-");
+	       *t->language ? cli_esc(t->language) : "-", cli_esc(t->requester_name),
+	       *t->requester_name ? " <" : "", cli_esc(t->requester),
+	       *t->requester_name ? ">" : "", *t->assignee ? cli_esc(t->assignee) : "-");
 	printf("Tags:      ");
 	for (size_t i = 0; i < t->tags.n; i++)
-		printf("%s%s", i ? ", " : "", t->tags.items[i]);
+		printf("%s%s", i ? ", " : "", cli_esc(t->tags.items[i]));
 	printf("%s\nCreated:   %s\nUpdated:   %s\n", t->tags.n ? "" : "-", created, updated);
 	if (*flags)
 		printf("Flags:     %s%s%s\n", cli_sgr(CLI_RED), flags, r);
@@ -434,7 +438,7 @@ watchers_print(const struct strlist *w)
 		return;
 	printf("Watchers:  ");
 	for (size_t i = 0; i < w->n; i++)
-		printf("%s%s", i ? ", " : "", w->items[i]);
+		printf("%s%s", i ? ", " : "", cli_esc(w->items[i]));
 	putchar('\n');
 }
 

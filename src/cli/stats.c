@@ -34,7 +34,7 @@ print_counts(const char *title, const json_t *obj, bool statuses)
 	if (!json_object_size(obj))
 		printf("  (none)\n");
 	json_object_foreach((json_t *)obj, k, v)
-		printf("  %s%-16s%s %6lld\n", statuses ? cli_status_sgr(k) : "", k,
+		printf("  %s%-16s%s %6lld\n", statuses ? cli_status_sgr(k) : "", cli_esc(k),
 		       statuses ? cli_sgr(CLI_RESET) : "", (long long)json_integer_value(v));
 }
 
@@ -53,7 +53,7 @@ print_open(const json_t *obj)
 	       cli_sgr(CLI_RESET), cli_status_sgr("open"), "open", cli_sgr(CLI_RESET),
 	       cli_status_sgr("pending"), "pending", cli_sgr(CLI_RESET));
 	json_object_foreach((json_t *)obj, k, v)
-		printf("  %-16s %6lld %6lld %7lld\n", k,
+		printf("  %-16s %6lld %6lld %7lld\n", cli_esc(k),
 		       (long long)json_integer_value(json_object_get(v, "new")),
 		       (long long)json_integer_value(json_object_get(v, "open")),
 		       (long long)json_integer_value(json_object_get(v, "pending")));
@@ -75,7 +75,7 @@ print_answers(const json_t *doc)
 	json_object_foreach(json_object_get(doc, "first_answer_by_queue"), k, v) {
 		report_duration(json_integer_value(json_object_get(v, "median_seconds")), d,
 				sizeof(d));
-		printf("  %-16s %9s  (%lld answered)\n", k, d,
+		printf("  %-16s %9s  (%lld answered)\n", cli_esc(k), d,
 		       (long long)json_integer_value(json_object_get(v, "answered")));
 	}
 	report_duration(json_integer_value(all), d, sizeof(d));

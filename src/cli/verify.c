@@ -120,7 +120,7 @@ check_server(struct cli_ctx *ctx, const struct source_ops *ops, struct source *s
 			json_array_append_new(list, json_pack("{s:s, s:b}", "key", unknown.keys.items[i],
 				"seen", strlist_contains(&seen, unknown.keys.items[i])));
 		else
-			printf("not in the store: %s %s%s\n", id, unknown.keys.items[i],
+			printf("not in the store: %s %s%s\n", cli_esc(id), cli_esc(unknown.keys.items[i]),
 			       strlist_contains(&seen, unknown.keys.items[i]) ? " (seen)" : "");
 		(*missing)++;
 	}
@@ -151,9 +151,9 @@ check_store(struct cli_ctx *ctx, const char *id, long *undone, json_t *list, str
 				"key", (const char *)sqlite3_column_text(q, 0),
 				"state", (const char *)sqlite3_column_text(q, 1)));
 		else
-			printf("not marked done: %s %s (%s)\n", id,
-			       (const char *)sqlite3_column_text(q, 0),
-			       (const char *)sqlite3_column_text(q, 1));
+			printf("not marked done: %s %s (%s)\n", cli_esc(id),
+			       cli_esc((const char *)sqlite3_column_text(q, 0)),
+			       cli_esc((const char *)sqlite3_column_text(q, 1)));
 		(*undone)++;
 	}
 	sqlite3_reset(q);

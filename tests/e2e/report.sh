@@ -40,7 +40,7 @@ check_rc "report --html" 0 at $T report --html "$T_DIR/r.html"
 check "the page was written" test -s "$T_DIR/r.html"
 check_eq "it says where" "report written to $T_DIR/r.html (5 tickets, 4 waiting)" \
 	"$(at $T report --html "$T_DIR/r.html")"
-check_eq "mode 0644 under umask 022" 644 "$(umask 022; at $T report --html "$T_DIR/m.html" >/dev/null; stat -c %a "$T_DIR/m.html")"
+check_eq "mode 0600 under umask 022 and 000 (the desk's files are private)" "600 600" "$(for u in 022 000; do (umask $u; at $T report --html "$T_DIR/m$u.html" >/dev/null; stat -c %a "$T_DIR/m$u.html"); done | tr "\n" " " | sed "s/ $//")"
 check "no temporary file left" sh -c "! ls -a '$T_DIR' | grep -q secdesk-report"
 
 # Well-formed: strict XML parse, and the HTML parser with every tag closed.

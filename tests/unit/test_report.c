@@ -162,7 +162,8 @@ test_html_escapes(void **state)
 	assert_null(strstr(page.data, "<script"));
 	assert_null(strstr(page.data, "\x07"));
 	assert_null(strstr(page.data, "\xff"));
-	assert_non_null(strstr(page.data, "&lt;script&gt;a&amp;b&lt;/script&gt; x\xef\xbf\xbd"));
+	/* The control shown as the terminal shows it (termsafe.h). */
+	assert_non_null(strstr(page.data, "&lt;script&gt;a&amp;b&lt;/script&gt;\\x07x\xef\xbf\xbd"));
 	assert_non_null(strstr(page.data, "<title>Desk &lt;&amp;&gt; &quot;x&quot;: tickets"));
 	assert_non_null(strstr(page.data, "2027-01-07 13:00 CET"));
 	assert_null(strstr(page.data, "http"));
@@ -194,7 +195,8 @@ test_write_file(void **state)
 	fclose(f);
 	assert_string_equal(b, "two!");
 	assert_int_equal(stat(p, &st), 0);
-	assert_int_equal(st.st_mode & 0022, 0);
+	/* The desk's mode (filemode.h), whatever the umask. */
+	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(report_write_file(bad, "x", 1, &e), -1);
 	assert_int_equal(e.code, EXIT_CANTCREAT);
 	assert_non_null(strstr(e.msg, "cannot write"));
