@@ -285,6 +285,7 @@ check_eq "nor A's text to B's requester" 0 "$(cat "$T_DIR"/out/s9/* | grep -c AN
 check_eq "the reply answers A's requester's message (In-Reply-To), without References of others" \
 	"<ma@uni-a.example> <ma@uni-a.example>" "$(reply_field s9 irt) $(reply_field s9 refs)"
 check_eq "the staff text is there" 1 "$(reply_field s9 body | grep -c STAFF-MERGED)"
+check_eq "and no empty quote (no 'you wrote:')" 0 "$(reply_field s9 body | grep -c 'wrote:')"
 
 # Anna answers to all (Bob on Cc): now quoted; Bob's words still never.
 cat >"$T_DIR/ma2.eml" <<MAIL
