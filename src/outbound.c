@@ -2204,7 +2204,8 @@ col_text(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
-/* Stored message id into m: ids, references, subject, body, date. */
+/* Stored message id into m (initialised): ids, references, subject, body,
+ * date. */
 static int
 load_quoted(struct store *s, int64_t id, struct message *m, struct err *e)
 {
@@ -2219,6 +2220,7 @@ load_quoted(struct store *s, int64_t id, struct message *m, struct err *e)
 	if (rc == SQLITE_ROW) {
 		const char *refs = col_text(st, 1);
 
+		free(m->message_id);
 		m->message_id = xstrdup(col_text(st, 0));
 		for (const char *p = refs; *p;) {
 			size_t l = strcspn(p, " ");
@@ -2228,7 +2230,9 @@ load_quoted(struct store *s, int64_t id, struct message *m, struct err *e)
 			p += l;
 			p += strspn(p, " ");
 		}
+		free(m->subject);
 		m->subject = xstrdup(col_text(st, 2));
+		free(m->body);
 		m->body = xstrdup(col_text(st, 3));
 		m->has_date = sqlite3_column_type(st, 4) != SQLITE_NULL;
 		m->date = (time_t)sqlite3_column_int64(st, 4);
@@ -2239,9 +2243,9 @@ load_quoted(struct store *s, int64_t id, struct message *m, struct err *e)
 	return 0;
 }
 
-/* The newest message of ticket_id that r allows, into m (initialised
- * here); *id_r (may be NULL) its id. 1, 0 when there is none (m left
- * empty), -1 on a store error. */
+/* The newest message of ticket_id that r allows, into m (initialised,
+ * empty); *id_r (may be NULL) its id. 1, 0 when there is none (m left
+ * as it was), -1 on a store error. */
 static int
 quotable_message(struct store *s, int64_t ticket_id, const struct quote_rule *r,
 		 struct message *m, int64_t *id_r, struct err *e)
@@ -2253,7 +2257,6 @@ quotable_message(struct store *s, int64_t ticket_id, const struct quote_rule *r,
 	int64_t id = 0;
 	int rc = SQLITE_DONE;
 
-	message_init(m);
 	if (id_r)
 		*id_r = 0;
 	if (!st)
@@ -2275,13 +2278,6 @@ quotable_message(struct store *s, int64_t ticket_id, const struct quote_rule *r,
 	return 1;
 }
 
-static void
-ensure_str(char **p)
-{
-	if (!*p)
-		*p = xstrdup("");
-}
-
 int
 outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struct err *e)
 {
@@ -2296,14 +2292,12 @@ outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struc
 	ticket_init(&t);
 	message_init(&m);
 	if (ticket_load_live(s, ticket_id, &t, e) < 0)
-		return -1;
+		goto out;
 	/* A partner sees the inquiry: what the requester wrote, never
 	 * another partner's answer. */
 	from_requester.author = t.requester;
 	if (quotable_message(s, ticket_id, &from_requester, &m, &inquiry, e) < 0)
 		goto out;
-	ensure_str(&m.message_id);
-	ensure_str(&m.subject);
 	rc = queue_notice(ob, s, &t, &m, inquiry, &tally, &log, e);
 	if (rc == 0)
 		rc = autolog_flush(ob->cfg, s, &log, e);
@@ -2358,7 +2352,8 @@ free_rcpts(struct mime_addr *r, size_t n)
 	free(r);
 }
 
-/* What a reply to rcpts quotes and answers, into m: the newest message
+/* What a reply to rcpts quotes and answers, into m (initialised, empty):
+ * the newest message
  * one of them wrote that all of them had (quote_rule); without one, the
  * requester's newest message for In-Reply-To alone, its text and its
  * References left out. */
@@ -2372,12 +2367,10 @@ reply_answers(struct store *s, const struct ticket *t, const struct mime_addr *r
 
 	if (have != 0)
 		return have < 0 ? -1 : 0;
-	message_release(m);
-	have = quotable_message(s, t->id, &from_requester, m, NULL, e);
-	if (have < 0)
+	if (quotable_message(s, t->id, &from_requester, m, NULL, e) < 0)
 		return -1;
 	free(m->body);
-	m->body = NULL;
+	m->body = xstrdup("");
 	strlist_release(&m->references);
 	return 0;
 }
@@ -2399,7 +2392,7 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 	ticket_init(&t);
 	message_init(&m);
 	if (ticket_load_live(s, ticket_id, &t, e) < 0)
-		return -1;
+		goto out;
 	if (!mime_addr_ok(t.requester)) {
 		err_set(e, EXIT_DATAERR, "ticket #%lld: the requester '%s' is not an address to "
 			"write to", (long long)ticket_id, t.requester);
@@ -2409,8 +2402,6 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 	if (reply_rcpts(s, &t, name, &rcpts, &nrcpts, e) < 0 ||
 	    reply_answers(s, &t, rcpts, nrcpts, &m, e) < 0)
 		goto out;
-	ensure_str(&m.message_id);
-	ensure_str(&m.subject);
 	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t.id);
 	{
 		struct compose c = {

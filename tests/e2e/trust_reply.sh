@@ -62,7 +62,7 @@ sd db init >/dev/null
 cat >"$T_DIR/m1.eml" <<'MAIL'
 From: Hans Meier <hans.meier@charite.de>
 To: secretariat@icpermed.example
-Cc: Eva Colleague <eva@charite.de>
+Cc: Eva Colleague <Eva@Charite.DE>
 Subject: Funding for a genomics project
 Date: Mon, 2 Nov 2026 10:00:00 +0100
 Message-ID: <inq-1@charite.de>
@@ -72,7 +72,7 @@ Content-Type: text/plain; charset=utf-8
 Can a hospital in Berlin lead a consortium? HANS-INQUIRY
 MAIL
 check_rc "the inquiry is ingested" 0 sd ingest "$T_DIR/m1.eml"
-check_eq "routed to Germany, Eva a participant" "DE eva@charite.de" \
+check_eq "routed to Germany, Eva a participant" "DE Eva@Charite.DE" \
 	"$(q "SELECT queue FROM tickets WHERE id = 1") $(q "SELECT addr FROM watchers WHERE ticket_id = 1")"
 deliver s1
 ack=$(msgid 1 ack)
@@ -116,7 +116,7 @@ check_eq "the notice quotes the inquiry, not the partner's answer" "True False" 
 check_rc "reply after the partner's answer" 0 sd reply 1 -m "STAFF-ANSWER-1"
 deliver s2
 check_eq "the reply goes To Hans, Eva on Cc, both in the envelope" \
-	"Hans Meier <hans.meier@charite.de>|eva@charite.de|<hans.meier@charite.de> <eva@charite.de>" \
+	"Hans Meier <hans.meier@charite.de>|Eva@Charite.DE|<hans.meier@charite.de> <Eva@Charite.DE>" \
 	"$(mails s2 "'|'.join([ms[0]['to'], ms[0]['cc'], ms[0]['env']])")"
 check_eq "the reply quotes Hans's inquiry" 1 "$(reply_field s2 body | grep -c '^> .*HANS-INQUIRY')"
 check_eq "the partner's answer is not in the reply" 0 "$(grep -c PARTNER-SECRET "$T_DIR"/out/s2/* | awk -F: '{s+=$2} END {print s}')"
@@ -194,7 +194,7 @@ for x in x1:mallory@evil.example:followup:STRANGER-TEXT a1:hans.meier@charite.de
 		"$(cat "$T_DIR/out/s$n/"* | grep -c "$mark")"
 	check_eq "$f: the reply still quotes the inquiry" 1 \
 		"$(reply_field "s$n" body | grep -c '^> .*HANS-INQUIRY')"
-	check_eq "$f: and goes to Hans and Eva only" "<hans.meier@charite.de> <eva@charite.de>" \
+	check_eq "$f: and goes to Hans and Eva only" "<hans.meier@charite.de> <Eva@Charite.DE>" \
 		"$(mails "s$n" "ms[0]['env']")"
 	n=$((n + 1))
 done
@@ -221,11 +221,12 @@ check_eq "the private follow-up is not quoted to Eva" 0 "$(cat "$T_DIR"/out/s6/*
 check_eq "the inquiry (Eva on its Cc) is" 1 \
 	"$(reply_field s6 body | grep -c '^> .*HANS-INQUIRY')"
 
-# Eva answers to all: Hans had it, so it is quoted.
+# Eva answers to all: Hans had it, so it is quoted (addresses compared
+# without regard to case).
 cat >"$T_DIR/e1.eml" <<'MAIL'
 From: Eva Colleague <eva@charite.de>
 To: secretariat@icpermed.example
-Cc: Hans Meier <hans.meier@charite.de>
+Cc: Hans Meier <HANS.Meier@charite.de>
 Subject: Re: Funding for a genomics project [ICPerMed #1]
 Date: Mon, 2 Nov 2026 17:00:00 +0100
 Message-ID: <e1@charite.de>
