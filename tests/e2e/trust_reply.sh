@@ -318,6 +318,15 @@ check_rc "merge the bounce's ticket into A" 0 sd merge "$C" "$A"
 check_eq "MAILER-DAEMON is no participant" "bob@uni-b.example" \
 	"$(q "SELECT group_concat(addr) FROM watchers WHERE ticket_id = $A")"
 
+# Anna's own duplicate, merged in: she is A's requester, no participant.
+sed -e 's/<ma@uni-a.example>/<ma3@uni-a.example>/' -e 's/^Subject: .*/Subject: Start-up question again/' \
+	"$T_DIR/ma.eml" >"$T_DIR/ma3.eml"
+sd ingest "$T_DIR/ma3.eml" >/dev/null
+D=$(q "SELECT ticket_id FROM messages WHERE message_id = 'ma3@uni-a.example'")
+check_rc "merge Anna's duplicate into A" 0 sd merge "$D" "$A"
+check_eq "the requester herself is no participant" "bob@uni-b.example" \
+	"$(q "SELECT group_concat(addr) FROM watchers WHERE ticket_id = $A")"
+
 # A merged ticket refuses triage, naming the ticket it went into.
 before=$(q "SELECT count(*) FROM events WHERE ticket_id = $B")
 for cmd in "status $B open" "assign $B bob" "take $B" "tag $B x" "untag $B x" "route $B FR" \
@@ -346,6 +355,6 @@ check_eq "waiting: list --status new,open,pending and stats agree" \
 	"$(sd list --json --status new,open,pending | jq_ 'len(d)')" "$(jq_ 'd["waiting"]' <"$T_DIR/st.json")"
 check_eq "total: list and stats agree" "$(sd list --json | jq_ 'len(d)')" "$(jq_ 'd["total"]' <"$T_DIR/st.json")"
 check_eq "merged tickets are listed nowhere" "[]" \
-	"$(sd list --json | jq_ "[t['id'] for t in d if t['id'] in ($B, $C)]")"
+	"$(sd list --json | jq_ "[t['id'] for t in d if t['id'] in ($B, $C, $D)]")"
 
 done_testing
