@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "message.h"
 #include "store.h"
 #include "strlist.h"
 
@@ -25,6 +26,12 @@ enum ticket_flag {
 	TICKET_FLAG_FOLLOWUP = 1 << 6,    /* possible follow-up of related_to */
 	TICKET_FLAG_OVERSIZE = 1 << 7,
 };
+
+/* Only a message a person wrote to the desk themselves (messages.kind
+ * 'inquiry' or 'followup', none of these flags) is ever quoted to the
+ * public or makes its sender a participant: partner correspondence,
+ * bounces, auto-replies and spam never are. */
+#define TICKET_IMPERSONAL_FLAGS (MSG_BOUNCE | MSG_AUTOREPLY | MSG_SPAM | MSG_POISON)
 
 struct ticket {
 	int64_t id;
@@ -54,6 +61,11 @@ void ticket_copy(struct ticket *dst, const struct ticket *src);
 /* Loads ticket id; returns 0, or -1 with EXIT_DATAERR when there is none. */
 int ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e);
 
+/* As ticket_load(), for a command that changes the ticket or writes on
+ * its behalf: a ticket merged into another is refused with EXIT_DATAERR
+ * and a message naming the ticket it went into. */
+int ticket_load_live(struct store *s, int64_t id, struct ticket *t, struct err *e);
+
 bool ticket_status_valid(const char *status);
 
 /* Triage. Each records an event by who; a no-op change records nothing.
@@ -74,6 +86,15 @@ int ticket_add_note(struct store *s, int64_t id, const char *text, const char *w
 void *ticket_flags_json(unsigned flags);
 /* The flags as "bounce,spam" into out. */
 void ticket_flags_str(unsigned flags, char *out, size_t n);
+
+/* Merges ticket from into ticket into: its messages, tags and watchers
+ * move; its requester becomes a watcher (a participant) of into when that
+ * address wrote one of its messages itself (not a bounce's or an
+ * auto-reply's sender). from stays as a closed stub pointing at into, and
+ * tickets merged into from earlier follow it. Both must exist and neither
+ * be merged already (EXIT_DATAERR, naming the ticket it went into). An
+ * event on each; the caller holds the transaction. */
+int ticket_merge(struct store *s, int64_t from, int64_t into, const char *who, struct err *e);
 
 /* Touches updated. */
 int ticket_touch(struct store *s, int64_t id, struct err *e);

@@ -171,8 +171,9 @@ cli_ticket_txn(struct cli_ctx *ctx, int64_t id, const char *field, const char *v
 
 	if (store_begin(ctx->store, &e) < 0)
 		return cli_fail(&e);
-	/* Loaded first so that a missing ticket is its own clear error. */
-	if (ticket_load(ctx->store, id, &t, &e) < 0) {
+	/* Loaded first so that a missing or merged ticket is its own clear
+	 * error. */
+	if (ticket_load_live(ctx->store, id, &t, &e) < 0) {
 		store_rollback(ctx->store);
 		return cli_fail(&e);
 	}

@@ -2449,28 +2449,86 @@ out:
 	return rc;
 }
 
-/* The newest inbound message of a ticket, for threading and quoting; *id_r
- * (may be NULL) gets its id, 0 when there is none. */
-static int
-last_inbound(struct store *s, int64_t ticket_id, struct message *m, int64_t *id_r,
-	     struct err *e)
+/* ---- what a mail may quote ---- */
+
+/* Which stored message a mail may quote or answer: the newest one that a
+ * person wrote to the desk themselves (kind inquiry or followup, none of
+ * TICKET_IMPERSONAL_FLAGS), written by author, or else by one of rcpts.
+ * With shared, only a message that every other address of rcpts had
+ * already (in its To or Cc): what one person wrote privately never
+ * reaches another through a quote. */
+struct quote_rule {
+	const char *author;
+	const struct mime_addr *rcpts;
+	size_t nrcpts;
+	bool shared;
+};
+
+/* Is addr one of the addresses of list, as ingest stores them
+ * ("Name <a@b>, c@d")? A display name that spells an address can only
+ * widen who may see the text of the mail whose author wrote that name. */
+static bool
+addr_listed(const char *list, const char *addr)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT message_id, refs, subject, body, from_addr,"
-					 " date, id FROM messages WHERE ticket_id = ?"
-					 " AND direction = 'in' ORDER BY id DESC LIMIT 1", e);
+	size_t n = strlen(addr);
+
+	if (!n)
+		return false;
+	for (const char *p = list; (p = strcasestr(p, addr)); p++) {
+		char before = p == list ? ' ' : p[-1], after = p[n];
+
+		if ((before == ' ' || before == '<' || before == ',') &&
+		    (after == '\0' || after == '>' || after == ','))
+			return true;
+	}
+	return false;
+}
+
+static bool
+quote_allowed(const struct quote_rule *r, const char *from, const char *to, const char *cc)
+{
+	bool author = r->author && strcasecmp(from, r->author) == 0;
+
+	for (size_t i = 0; !author && !r->author && i < r->nrcpts; i++)
+		author = strcasecmp(from, r->rcpts[i].addr) == 0;
+	if (!author)
+		return false;
+	for (size_t i = 0; r->shared && i < r->nrcpts; i++) {
+		const char *a = r->rcpts[i].addr;
+
+		if (strcasecmp(a, from) != 0 && !addr_listed(to, a) && !addr_listed(cc, a))
+			return false;
+	}
+	return true;
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+/* Stored message id into m (initialised): ids, references, subject, body,
+ * date. */
+static int
+load_quoted(struct store *s, int64_t id, struct message *m, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT message_id, refs, subject, body, date"
+					 " FROM messages WHERE id = ?", e);
 	int rc;
 
-	message_init(m);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, ticket_id);
+	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		const char *refs = (const char *)sqlite3_column_text(st, 1);
+		const char *refs = col_text(st, 1);
 
 		free(m->message_id);
-		m->message_id = xstrdup((const char *)sqlite3_column_text(st, 0));
-		for (const char *p = refs ? refs : ""; *p;) {
+		m->message_id = xstrdup(col_text(st, 0));
+		for (const char *p = refs; *p;) {
 			size_t l = strcspn(p, " ");
 
 			if (l)
@@ -2479,25 +2537,51 @@ last_inbound(struct store *s, int64_t ticket_id, struct message *m, int64_t *id_
 			p += strspn(p, " ");
 		}
 		free(m->subject);
-		m->subject = xstrdup((const char *)sqlite3_column_text(st, 2));
+		m->subject = xstrdup(col_text(st, 2));
 		free(m->body);
-		m->body = xstrdup((const char *)sqlite3_column_text(st, 3));
-		m->has_date = sqlite3_column_type(st, 5) != SQLITE_NULL;
-		m->date = (time_t)sqlite3_column_int64(st, 5);
-		if (id_r)
-			*id_r = sqlite3_column_int64(st, 6);
+		m->body = xstrdup(col_text(st, 3));
+		m->has_date = sqlite3_column_type(st, 4) != SQLITE_NULL;
+		m->date = (time_t)sqlite3_column_int64(st, 4);
 	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_error(s, e, "cannot read the ticket's messages");
+	return 0;
+}
+
+/* The newest message of ticket_id that r allows, into m (initialised,
+ * empty); *id_r (may be NULL) its id. 1, 0 when there is none (m left
+ * as it was), -1 on a store error. */
+static int
+quotable_message(struct store *s, int64_t ticket_id, const struct quote_rule *r,
+		 struct message *m, int64_t *id_r, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT id, from_addr, to_addrs, cc_addrs FROM messages"
+					 " WHERE ticket_id = ? AND direction = 'in'"
+					 " AND kind IN ('inquiry', 'followup') AND (flags & ?) = 0"
+					 " ORDER BY id DESC", e);
+	int64_t id = 0;
+	int rc = SQLITE_DONE;
+
+	if (id_r)
+		*id_r = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, ticket_id);
+	sqlite3_bind_int64(st, 2, TICKET_IMPERSONAL_FLAGS);
+	while (id == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (quote_allowed(r, col_text(st, 1), col_text(st, 2), col_text(st, 3)))
+			id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_error(s, e, "cannot read the ticket's messages");
-	return rc == SQLITE_ROW ? 1 : 0;
-}
-
-static void
-ensure_str(char **p)
-{
-	if (!*p)
-		*p = xstrdup("");
+	if (id == 0)
+		return 0;
+	if (load_quoted(s, id, m, e) < 0)
+		return -1;
+	if (id_r)
+		*id_r = id;
+	return 1;
 }
 
 int
@@ -2507,16 +2591,19 @@ outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struc
 	struct message m;
 	struct autolog log = { .n = 0 };
 	struct ingest_result tally = { 0 };
+	struct quote_rule from_requester = { 0 };
 	int64_t inquiry = 0;
 	int rc = -1;
 
 	ticket_init(&t);
-	if (ticket_load(s, ticket_id, &t, e) < 0)
-		return -1;
-	if (last_inbound(s, ticket_id, &m, &inquiry, e) < 0)
+	message_init(&m);
+	if (ticket_load_live(s, ticket_id, &t, e) < 0)
 		goto out;
-	ensure_str(&m.message_id);
-	ensure_str(&m.subject);
+	/* A partner sees the inquiry: what the requester wrote, never
+	 * another partner's answer. */
+	from_requester.author = t.requester;
+	if (quotable_message(s, ticket_id, &from_requester, &m, &inquiry, e) < 0)
+		goto out;
 	rc = queue_notice(ob, s, &t, &m, inquiry, &tally, &log, e);
 	if (rc == 0)
 		rc = autolog_flush(ob->cfg, s, &log, e);
@@ -2526,79 +2613,112 @@ out:
 	return rc;
 }
 
+/* The reply's recipients: the requester (rcpts[0]), then the ticket's
+ * watchers that are addresses to write to (Cc). The strings of
+ * rcpts[1..] are owned; free with free_rcpts(). */
+static int
+reply_rcpts(struct store *s, const struct ticket *t, const char *name, struct mime_addr **out,
+	    size_t *n_out, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT addr FROM watchers WHERE ticket_id = ?"
+					 " ORDER BY addr", e);
+	struct mime_addr *r = xcalloc(1, sizeof(*r));
+	size_t n = 1;
+	int rc;
+
+	r[0].name = name;
+	r[0].addr = t->requester;
+	*out = r;
+	*n_out = n;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *a = col_text(st, 0);
+
+		if (!mime_addr_ok(a) || strcasecmp(a, t->requester) == 0)
+			continue;
+		r = xreallocarray(r, n + 1, sizeof(*r));
+		r[n].name = NULL;
+		r[n++].addr = xstrdup(a);
+	}
+	sqlite3_reset(st);
+	*out = r;
+	*n_out = n;
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot read watchers");
+	return 0;
+}
+
+static void
+free_rcpts(struct mime_addr *r, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		free((char *)r[i].addr);
+	free(r);
+}
+
+/* What a reply to rcpts quotes and answers, into m (initialised, empty):
+ * the newest message
+ * one of them wrote that all of them had (quote_rule); without one, the
+ * requester's newest message for In-Reply-To alone, its text and its
+ * References left out. */
+static int
+reply_answers(struct store *s, const struct ticket *t, const struct mime_addr *rcpts,
+	      size_t nrcpts, struct message *m, struct err *e)
+{
+	struct quote_rule shared = { .rcpts = rcpts, .nrcpts = nrcpts, .shared = true };
+	struct quote_rule from_requester = { .author = t->requester };
+	int have = quotable_message(s, t->id, &shared, m, NULL, e);
+
+	if (have != 0)
+		return have < 0 ? -1 : 0;
+	if (quotable_message(s, t->id, &from_requester, m, NULL, e) < 0)
+		return -1;
+	free(m->body);
+	m->body = xstrdup("");
+	strlist_release(&m->references);
+	return 0;
+}
+
 int
 outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const char *tmpl_kind,
 	       const char *text, const char *who, int64_t *outbox_id, struct err *e)
 {
+	const char *kind = tmpl_kind ? tmpl_kind : "reply";
 	struct ticket t;
 	struct message m;
 	struct tmpl_ctx *ctx = NULL;
-	const struct tmpl *tp;
-	struct mime_addr to, *cc = NULL;
-	size_t ncc = 0;
+	struct mime_addr *rcpts = NULL;
+	size_t nrcpts = 0;
 	char ref[128];
 	char *name = NULL;
-	int rc = -1, have;
+	int rc = -1;
 
 	ticket_init(&t);
 	message_init(&m);
-	if (ticket_load(s, ticket_id, &t, e) < 0) {
-		message_release(&m);
-		return -1;
-	}
+	if (ticket_load_live(s, ticket_id, &t, e) < 0)
+		goto out;
 	if (!mime_addr_ok(t.requester)) {
 		err_set(e, EXIT_DATAERR, "ticket #%lld: the requester '%s' is not an address to "
 			"write to", (long long)ticket_id, t.requester);
 		goto out;
 	}
-	message_release(&m);
-	have = last_inbound(s, ticket_id, &m, NULL, e);
-	if (have < 0)
-		goto out;
-	ensure_str(&m.message_id);
-	ensure_str(&m.subject);
-	tp = tmpl_set_find(ob->set, tmpl_kind ? tmpl_kind : "reply", t.queue, t.language);
-	ctx = ticket_ctx(ob, &t, &m, template_needs(ob, tp));
-	tmpl_ctx_set(ctx, "text", text);
-	tmpl_ctx_set(ctx, "staff", who);
 	name = clean_name(t.requester_name);
-	to.name = name;
-	to.addr = t.requester;
-	{
-		sqlite3_stmt *st = store_prepare(s, "SELECT addr FROM watchers WHERE ticket_id = ?"
-						 " ORDER BY addr", e);
-		int r;
-
-		if (!st)
-			goto out;
-		sqlite3_bind_int64(st, 1, ticket_id);
-		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *a = (const char *)sqlite3_column_text(st, 0);
-
-			if (!a || !mime_addr_ok(a) || strcasecmp(a, t.requester) == 0)
-				continue;
-			cc = xreallocarray(cc, ncc + 1, sizeof(*cc));
-			cc[ncc].name = NULL;
-			cc[ncc++].addr = xstrdup(a);
-		}
-		sqlite3_reset(st);
-		if (r != SQLITE_DONE) {
-			store_error(s, e, "cannot read watchers");
-			goto out;
-		}
-	}
+	if (reply_rcpts(s, &t, name, &rcpts, &nrcpts, e) < 0 ||
+	    reply_answers(s, &t, rcpts, nrcpts, &m, e) < 0)
+		goto out;
 	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t.id);
 	{
 		struct compose c = {
 			.kind = "reply",
 			.ticket_id = t.id,
 			.ref = ref,
-			.t = tp,
-			.ctx = ctx,
-			.to = &to,
+			.t = tmpl_set_find(ob->set, kind, t.queue, t.language),
+			.to = rcpts,
 			.nto = 1,
-			.cc = cc,
-			.ncc = ncc,
+			.cc = rcpts + 1,
+			.ncc = nrcpts - 1,
 			.automatic = false,
 			.in_reply_to = m.message_id,
 			.refs = &m.references,
@@ -2606,11 +2726,14 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 		};
 
 		if (!c.t) {
-			err_set(e, EXIT_USAGE, "no template '%s' (expected %s/%s.en.txt)",
-				tmpl_kind ? tmpl_kind : "reply", ob->cfg->templates.dir,
-				tmpl_kind ? tmpl_kind : "reply");
+			err_set(e, EXIT_USAGE, "no template '%s' (expected %s/%s.en.txt)", kind,
+				ob->cfg->templates.dir, kind);
 			goto out;
 		}
+		ctx = ticket_ctx(ob, &t, &m, template_needs(ob, c.t));
+		tmpl_ctx_set(ctx, "text", text);
+		tmpl_ctx_set(ctx, "staff", who);
+		c.ctx = ctx;
 		if (compose_queue(ob, s, &c, outbox_id, e) < 0)
 			goto out;
 	}
@@ -2619,9 +2742,7 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 		goto out;
 	rc = 0;
 out:
-	for (size_t i = 0; i < ncc; i++)
-		free((char *)cc[i].addr);
-	free(cc);
+	free_rcpts(rcpts, nrcpts);
 	free(name);
 	tmpl_ctx_free(&ctx);
 	message_release(&m);

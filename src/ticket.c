@@ -327,3 +327,115 @@ ticket_flags_str(unsigned flags, char *out, size_t n)
 			off += (size_t)snprintf(out + off, n - off, "%s%s", off ? "," : "",
 						flag_names[i]);
 }
+
+int
+ticket_load_live(struct store *s, int64_t id, struct ticket *t, struct err *e)
+{
+	int64_t into;
+
+	if (ticket_load(s, id, t, e) < 0)
+		return -1;
+	if (!t->merged_into)
+		return 0;
+	into = t->merged_into;
+	ticket_release(t);
+	return err_set(e, EXIT_DATAERR, "ticket #%lld is merged into #%lld: use #%lld",
+		       (long long)id, (long long)into, (long long)into);
+}
+
+/* One statement of a merge, ?1 the merged ticket, ?2 the one it goes into. */
+static int
+merge_exec(struct store *s, const char *sql, int64_t from, int64_t into, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, e);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, into);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot merge");
+	return 0;
+}
+
+static int
+merge_check(struct store *s, int64_t from, int64_t into, struct err *e)
+{
+	struct ticket a, b;
+	int rc = 0;
+
+	if (from == into)
+		return err_set(e, EXIT_DATAERR, "cannot merge ticket #%lld into itself",
+			       (long long)from);
+	if (ticket_load(s, from, &a, e) < 0)
+		return -1;
+	if (ticket_load(s, into, &b, e) < 0) {
+		ticket_release(&a);
+		return -1;
+	}
+	if (a.merged_into)
+		rc = err_set(e, EXIT_DATAERR, "ticket #%lld is already merged into #%lld",
+			     (long long)from, (long long)a.merged_into);
+	else if (b.merged_into)
+		rc = err_set(e, EXIT_DATAERR, "ticket #%lld is merged into #%lld: merge into that",
+			     (long long)into, (long long)b.merged_into);
+	ticket_release(&a);
+	ticket_release(&b);
+	return rc;
+}
+
+/* from's requester becomes a participant (a watcher) of into, for mail
+ * they wrote themselves: a bounce's MAILER-DAEMON never becomes a
+ * recipient of into's replies. Before the messages move. */
+static int
+merge_participant(struct store *s, int64_t from, int64_t into, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "INSERT OR IGNORE INTO watchers (ticket_id, addr)"
+		" SELECT ?2, f.requester FROM tickets f JOIN tickets i ON i.id = ?2"
+		" WHERE f.id = ?1 AND f.requester <> '' AND f.requester <> i.requester COLLATE NOCASE"
+		" AND EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = ?1"
+		" AND m.direction = 'in' AND m.kind IN ('inquiry', 'followup')"
+		" AND m.from_addr = f.requester COLLATE NOCASE AND (m.flags & ?3) = 0)", e);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, into);
+	sqlite3_bind_int64(st, 3, TICKET_IMPERSONAL_FLAGS);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot merge");
+	return 0;
+}
+
+int
+ticket_merge(struct store *s, int64_t from, int64_t into, const char *who, struct err *e)
+{
+	char sa[32], sb[32];
+
+	if (merge_check(s, from, into, e) < 0)
+		return -1;
+	snprintf(sa, sizeof(sa), "%lld", (long long)from);
+	snprintf(sb, sizeof(sb), "%lld", (long long)into);
+	if (merge_participant(s, from, into, e) < 0 ||
+	    merge_exec(s, "UPDATE messages SET ticket_id = ?2 WHERE ticket_id = ?1", from, into,
+		       e) < 0 ||
+	    merge_exec(s, "INSERT OR IGNORE INTO ticket_tags (ticket_id, tag)"
+			  " SELECT ?2, tag FROM ticket_tags WHERE ticket_id = ?1", from, into, e) < 0 ||
+	    merge_exec(s, "INSERT OR IGNORE INTO watchers (ticket_id, addr)"
+			  " SELECT ?2, addr FROM watchers WHERE ticket_id = ?1", from, into, e) < 0 ||
+	    /* Tickets merged earlier into from follow it. */
+	    merge_exec(s, "UPDATE tickets SET merged_into = ?2 WHERE merged_into = ?1", from, into,
+		       e) < 0 ||
+	    ticket_set_field(s, from, "status", "closed", who, e) < 0 ||
+	    merge_exec(s, "UPDATE tickets SET merged_into = ?2 WHERE id = ?1", from, into, e) < 0 ||
+	    store_event(s, from, who, "merged", NULL, sb, e) < 0 ||
+	    store_event(s, into, who, "merged-from", NULL, sa, e) < 0 || ticket_touch(s, into, e) < 0)
+		return -1;
+	return 0;
+}

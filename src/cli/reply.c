@@ -60,7 +60,7 @@ edit_text(struct cli_ctx *ctx, int64_t id, struct buf *out)
 	FILE *f;
 	int fd, rc = -1;
 
-	if (ticket_load(ctx->store, id, &t, &e) < 0) {
+	if (ticket_load_live(ctx->store, id, &t, &e) < 0) {
 		cli_fail(&e);
 		return -1;
 	}

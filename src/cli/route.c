@@ -39,7 +39,7 @@ cmd_route(int argc, char **argv, struct cli_ctx *ctx)
 	ticket_init(&t);
 	if (outbound_open(ctx->cfg, rs, &ob, &e) < 0 || store_begin(ctx->store, &e) < 0)
 		goto fail;
-	if (ticket_load(ctx->store, id, &t, &e) < 0)
+	if (ticket_load_live(ctx->store, id, &t, &e) < 0)
 		goto fail_txn;
 	if (strcmp(t.queue ? t.queue : "", q->id) == 0) {
 		store_rollback(ctx->store);
