@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "log.h"
 #include "ticket.h"
 
 void
@@ -18,9 +19,7 @@ cli_error(const char *fmt, ...)
 
 	fflush(stdout);
 	va_start(ap, fmt);
-	fputs("secdesk: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	log_vmsg(LOG_LVL_ERROR, fmt, ap);
 	va_end(ap);
 }
 
