@@ -12,6 +12,7 @@
 #include "parse.h"
 #include "rules.h"
 #include "ticket.h"
+#include "verp.h"
 #include "xalloc.h"
 
 struct ingest {
@@ -221,7 +222,36 @@ may_join_by_tag(struct ingest *ing, struct store *s, int64_t id, const char *add
 struct thread_result {
 	int64_t ticket_id;  /* 0: new ticket */
 	int64_t related_to; /* a tagged ticket this one may follow up */
+	struct verp_hit verp; /* sent to the bounce address of this mail */
 };
+
+/* Mail to the desk's bounce address (verp.h) returns a notice or reply the
+ * desk sent: it belongs to that mail's ticket, whatever its headers say.
+ * Gives the ticket id, 0 when the mail is not such, -1 on error. */
+static int64_t
+verp_thread(struct ingest *ing, struct store *s, const struct message *m,
+	    struct thread_result *tr, struct err *e)
+{
+	int r = verp_match(s, ing->cfg->desk.address, m, &tr->verp, e);
+
+	if (r <= 0)
+		return r;
+	return tr->verp.ticket_id;
+}
+
+/* A bounced notice or reply: the ticket says which mail to whom, and is
+ * flagged, so that staff learn that a partner was not told. */
+static int
+note_verp_bounce(struct store *s, int64_t ticket_id, const struct verp_hit *hit,
+		 struct err *e)
+{
+	char what[48];
+
+	snprintf(what, sizeof(what), "%s-bounced", hit->kind);
+	if (store_event(s, ticket_id, "secdesk", what, NULL, hit->rcpts, e) < 0)
+		return -1;
+	return ticket_add_flags(s, ticket_id, TICKET_FLAG_SEND_FAILED, e);
+}
 
 static int
 find_thread(struct ingest *ing, struct store *s, const struct message *m,
@@ -230,9 +260,11 @@ find_thread(struct ingest *ing, struct store *s, const struct message *m,
 	int64_t id = 0, tagged;
 
 	memset(tr, 0, sizeof(*tr));
+	id = verp_thread(ing, s, m, tr, e);
 	/* Our own Message-IDs and the requester's: In-Reply-To, then References
 	 * newest first. */
-	id = ticket_by_msgid(s, m->in_reply_to, e);
+	if (id == 0)
+		id = ticket_by_msgid(s, m->in_reply_to, e);
 	for (size_t i = m->references.n; id == 0 && i > 0; i--)
 		id = ticket_by_msgid(s, m->references.items[i - 1], e);
 	if (id < 0)
@@ -582,6 +614,9 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 		goto out;
 	if (res->kind == INGEST_FOLLOWUP &&
 	    store_event(s, res->ticket_id, "secdesk", "message", NULL, m->from.addr, e) < 0)
+		goto out;
+	if (tr.verp.ticket_id > 0 && (m->flags & MSG_BOUNCE) &&
+	    note_verp_bounce(s, res->ticket_id, &tr.verp, e) < 0)
 		goto out;
 	if (m->natts && attach_store(s, res->message_id, m, e) < 0)
 		goto out;
