@@ -36,33 +36,42 @@ mkdir -p "$conf" "$pf/queue" "$pf/data"
 chown postfix "$pf/data"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-d=$T_DIR/desk
-mkdir -p "$d/outbox"
-chown -R "$PIPE_USER:" "$d"
-chmod 0750 "$d"
-write_desk_config() {
-	cat >"$d/secdesk.conf" <<CONF
-; Pipe mode: no [mailbox]; Postfix hands each mail to secdesk ingest.
-[desk]
-name    = ICPerMed Secretariat
-address = secretariat@icpermed.example
-tag     = ICPerMed
-
-[store]
-path         = $1
-busy_timeout = 1s
-
-[send]
-url = dir:outbox
-
-[rules]
-dir = $TOP/rules
-
-[templates]
-dir = $TOP/templates
-CONF
+# Installed as README.md "Deploying" says, into a root of its own: the
+# program, the config to start from, the user and the store folder.
+root=$T_DIR/root
+mk() { make -C "$TOP" --no-print-directory -o all BUILD="$BUILD" DESTDIR="$root" SERVICE_USER="$PIPE_USER" "$@"; }
+check_rc "make install" 0 mk install
+check_rc "make install-config" 0 mk install-config
+check_rc "make install-service" 0 mk install-service
+d=$root/var/lib/secdesk
+check_eq "the store folder: 0750, the desk's user" "750 $PIPE_USER" "$(stat -c '%a %U' "$d")"
+bin=$root/usr/local/bin/secdesk
+cfg=$root/etc/secdesk/secdesk.conf
+# The admin's edits: pipe mode (no [mailbox]), the outbox to a folder, and
+# this root in front of the installed paths.
+python3 - "$cfg" "$root" <<'PY'
+import re, sys
+path, root = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = re.sub(r"\n\[mailbox\]\n(?:[^\[\n].*\n|\n)*", "\n", text)
+text = re.sub(r"(?m)^url = smtp://\S+.*$", "url = dir:%s/var/lib/secdesk/outbox" % root, text)
+text = re.sub(r"(?m)^(path|dir)(\s*)= /", r"\1\2= %s/" % root, text)
+text = text.replace("[store]\n", "[store]\nbusy_timeout = 1s\n")
+open(path, "w").write(text)
+PY
+check "the installed config has no [mailbox]" sh -c "! grep -q '^\[mailbox\]' '$cfg'"
+as_user mkdir "$d/outbox"
+cp "$cfg" "$T_DIR/good.conf"
+check_rc "the installed config is valid" 0 as_user "$bin" -c "$cfg" rules check
+# set_store PATH: the config with another store path (a fault); no
+# argument: the good config back.
+set_store() {
+	if [ $# -eq 0 ]; then
+		cp "$T_DIR/good.conf" "$cfg"
+	else
+		sed "s|^path = .*|path = $1|" "$T_DIR/good.conf" >"$cfg"
+	fi
 }
-write_desk_config secdesk.db
 
 # main.cf: a private instance that can deliver to nobody but the desk.
 cat >"$conf/main.cf" <<CF
@@ -94,10 +103,6 @@ queue_run_delay = 3600s
 minimal_backoff_time = 3600s
 maximal_backoff_time = 7200s
 CF
-# ... plus the desk's lines exactly as contrib/postfix gives them.
-sed "s|/etc/postfix|$conf|g" "$TOP/contrib/postfix/main.cf.secdesk" >>"$conf/main.cf"
-cp "$TOP/contrib/postfix/transport" "$conf/transport"
-check_rc "postmap of the transport map, as documented" 0 postmap -c "$conf" "$conf/transport"
 
 cat >"$conf/master.cf" <<CF
 127.0.0.1:$port inet n - n - - smtpd
@@ -119,13 +124,18 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 CF
-# The transport as shipped, with this build's binary and config, the test
-# user, and a copy of the syslog lines where the test can read them.
+# The transport as installed, with the test's root in front of its paths,
+# the test user, and a copy of the syslog lines where the test can read them.
+inst=$root/usr/local/share/secdesk/contrib/postfix
+sed "s|/etc/postfix|$conf|g" "$inst/main.cf.secdesk" >>"$conf/main.cf"
 sed -e "s|user=secdesk |user=$PIPE_USER |" \
-	-e "s|argv=/usr/local/bin/secdesk |argv=/usr/bin/env SECDESK_TEST_SYSLOG=$d/syslog $SECDESK |" \
-	-e "s|/etc/secdesk/secdesk.conf|$d/secdesk.conf|" \
-	"$TOP/contrib/postfix/master.cf.secdesk" >>"$conf/master.cf"
-check "the pipe transport runs this build as $PIPE_USER" grep -q "user=$PIPE_USER argv=/usr/bin/env .*$SECDESK -c $d/secdesk.conf ingest" "$conf/master.cf"
+	-e "s|argv=/usr/local/bin/secdesk |argv=/usr/bin/env SECDESK_TEST_SYSLOG=$d/syslog $bin |" \
+	-e "s|/etc/secdesk/secdesk.conf|$cfg|" \
+	"$inst/master.cf.secdesk" >>"$conf/master.cf"
+check "the pipe transport runs the installed secdesk as $PIPE_USER" \
+	grep -q "user=$PIPE_USER argv=/usr/bin/env .*$bin -c $cfg ingest" "$conf/master.cf"
+cp "$inst/transport" "$conf/transport"
+check_rc "postmap of the transport map, as documented" 0 postmap -c "$conf" "$conf/transport"
 
 stop_postfix() {
 	postfix -c "$conf" stop >/dev/null 2>&1
@@ -175,10 +185,14 @@ s.quit()
 print(re.search(rb"queued as (\w+)", resp).group(1).decode())
 PY
 }
-# The final status of queue id $1 in the mail log: status=sent etc.
-log_has() { grep -q "$1: to=<secretariat@icpermed.example>.*status=$2" "$pf/maillog" 2>/dev/null; }
-# wait_status QID STATUS: waits for a delivery attempt with that outcome.
-wait_status() { wait_for log_has "$1" "$2"; log_has "$1" "$2"; }
+# wait_status QID STATUS [N]: waits for attempt N (default 1) of QID and
+# succeeds when its outcome was STATUS (sent, deferred, bounced).
+wait_status() {
+	_n=${3:-1}
+	wait_for sh -c "[ \$(grep -c '$1: to=<secretariat@icpermed.example>.*status=' '$pf/maillog') -ge $_n ]"
+	grep "$1: to=<secretariat@icpermed.example>.*status=" "$pf/maillog" | sed -n "${_n}p" |
+		grep -q "status=$2 "
+}
 in_queue() { postqueue -c "$conf" -p 2>/dev/null | grep -q "^$1"; }
 q() { as_user sqlite3 "$d/secdesk.db" "$1"; }
 stored() { q "SELECT count(*) FROM messages WHERE direction = 'in' AND message_id = '$1'"; }
@@ -240,29 +254,29 @@ fault() {
 fixed() {
 	postqueue -c "$conf" -f
 	retries=$((retries + 1))
-	check "$1 fixed: the flush delivers the mail" wait_status "$fq" sent
+	check "$1 fixed: the flush delivers the mail" wait_status "$fq" sent 2
 	check_eq "$1 fixed: stored once" 1 "$(stored "$2@example.org")"
 	check "$1 fixed: the queue is empty" sh -c "postqueue -c '$conf' -p | grep -q 'Mail queue is empty'"
 }
 
 # A bad config key (a one-minute mistake).
-echo "colour = blue" >>"$d/secdesk.conf"
+echo "colour = blue" >>"$cfg"
 fault "a broken config" broken
 check "the details are in the mail log (syslog)" grep -q "unknown key 'colour'" "$d/syslog"
-write_desk_config secdesk.db
+set_store
 fixed "a broken config" broken
 
 # A store folder that does not exist.
-write_desk_config "$T_DIR/missing/secdesk.db"
+set_store "$T_DIR/missing/secdesk.db"
 fault "a missing store folder" missing
-write_desk_config secdesk.db
+set_store
 fixed "a missing store folder" missing
 
 # A store folder the pipe user cannot write.
 mkdir -p "$T_DIR/rootonly"
-write_desk_config "$T_DIR/rootonly/secdesk.db"
+set_store "$T_DIR/rootonly/secdesk.db"
 fault "an unwritable store folder" unwritable
-write_desk_config secdesk.db
+set_store
 fixed "an unwritable store folder" unwritable
 
 # A read-only store.
@@ -271,10 +285,10 @@ fault "a read-only store" readonly
 chmod 0640 "$d/secdesk.db"
 # SQLite made -shm read-only like the store: db check finds what still bites
 # and says what to run; the admin runs it.
-check_rc "db check names what the pipe user cannot write" 73 as_user "$SECDESK" -c "$d/secdesk.conf" db check
+check_rc "db check names what the pipe user cannot write" 73 as_user "$bin" -c "$cfg" db check
 check "with the command that fixes it" grep -q "secdesk.db-shm' is not readable and writable by $PIPE_USER: run chmod u+rw" "$T_DIR/.err"
 sed -n "s/.*: run chmod u+rw '\(.*\)'$/\1/p" "$T_DIR/.err" | while read -r f; do chmod u+rw "$f"; done
-check_rc "then db check passes" 0 as_user "$SECDESK" -c "$d/secdesk.conf" db check
+check_rc "then db check passes" 0 as_user "$bin" -c "$cfg" db check
 fixed "a read-only store" readonly
 
 # A store locked by another process for longer than busy_timeout.
@@ -299,7 +313,7 @@ fixed "a held lock" locked
 # ---- 3. the whole run ----
 check "no bounce: Postfix sent no non-delivery notification" \
 	sh -c "! grep -q -e 'status=bounced' -e 'non-delivery notification' '$pf/maillog'"
-check_rc "db check as the pipe user" 0 as_user "$SECDESK" -c "$d/secdesk.conf" db check
+check_rc "db check as the pipe user" 0 as_user "$bin" -c "$cfg" db check
 total=$(q "SELECT count(*) FROM messages WHERE direction = 'in'")
 check_eq "25 inquiries stored, each once" "25 25" \
 	"$total $(q "SELECT count(DISTINCT coalesce(nullif(message_id, ''), id)) FROM messages WHERE direction = 'in'")"
