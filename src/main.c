@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -280,6 +281,10 @@ main(int argc, char **argv)
 	}
 	cli_output_init(color);
 	log_setup(ctx.verbosity, cmd->needs & CLI_SYSLOG);
+	/* A server that hangs up (an MTA's error limit) must end a delivery
+	 * with an error, not kill the run with SIGPIPE. */
+	if (cmd->needs & CLI_SYSLOG)
+		signal(SIGPIPE, SIG_IGN);
 	if (cmd->needs & CLI_MTA)
 		log_hide_details();
 	ctx.who = acting_user();

@@ -98,6 +98,10 @@ maillog_file = $pf/maillog
 maillog_file_prefixes = $pf
 smtputf8_enable = no
 biff = no
+# The desk's outbox holds many mails nobody can take: no tarpit for them.
+smtpd_soft_error_limit = 1000
+smtpd_hard_error_limit = 1000
+smtpd_error_sleep_time = 0
 # Retries only when the test flushes the queue.
 queue_run_delay = 3600s
 minimal_backoff_time = 3600s
@@ -117,6 +121,7 @@ verify    unix  -       -       n       -       1       verify
 flush     unix  n       -       n       1000?   0       flush
 proxymap  unix  -       -       n       -       -       proxymap
 showq     unix  n       -       n       -       -       showq
+smtp      unix  -       -       n       -       -       smtp
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
@@ -317,7 +322,45 @@ check_rc "db check as the pipe user" 0 as_user "$bin" -c "$cfg" db check
 total=$(q "SELECT count(*) FROM messages WHERE direction = 'in'")
 check_eq "25 inquiries stored, each once" "25 25" \
 	"$total $(q "SELECT count(DISTINCT coalesce(nullif(message_id, ''), id)) FROM messages WHERE direction = 'in'")"
-echo "# postfix transcript: $(grep -c 'relay=secdesk.*status=sent' "$pf/maillog") deliveries to secdesk," \
-	"$deferrals deferrals, $retries retries (queue flushes), $(q 'SELECT count(*) FROM tickets') tickets," \
-	"$total messages stored, $(grep -c 'status=bounced' "$pf/maillog") bounced"
+summary="$(grep -c 'relay=secdesk.*status=sent' "$pf/maillog") deliveries to secdesk, $deferrals deferrals, $retries retries (queue flushes), $(q 'SELECT count(*) FROM tickets') tickets, $total messages stored, $(grep -c 'status=bounced' "$pf/maillog") bounced"
+
+# ---- 4. a partner notice to a dead address bounces back to its ticket ----
+# The admin points Germany's contact at the partner's own domain and sends
+# through this Postfix, which can deliver nothing but to the desk: the
+# notice bounces, to the bounce address it went out with.
+sed -i 's|contact partner-de@icpermed.example|contact partner-de@partner.example|' \
+	"$root/etc/secdesk/rules/00-queues.rules"
+# partner.example is "relayed" back to this very Postfix: it takes the
+# notice, then finds the mail loops back to itself and bounces it (the
+# error transport would refuse it at once, in the desk's SMTP session).
+echo "partner.example smtp:[127.0.0.1]:$port" >>"$conf/transport"
+postmap -c "$conf" "$conf/transport"
+postfix -c "$conf" reload >/dev/null 2>&1
+sed -i "s|^url = dir:.*|url = smtp://127.0.0.1:$port\\ntls = none|" "$cfg"
+cat >"$T_DIR/de.eml" <<'MAIL'
+From: Hans Meier <hans.meier@charite.de>
+To: secretariat@icpermed.example
+Subject: Funding for a genomics project
+Date: Mon, 2 Nov 2026 10:00:00 +0100
+Message-ID: <inq-de@charite.de>
+
+Hello, can a hospital in Berlin lead a consortium?
+MAIL
+qid=$(smtp_send "$T_DIR/de.eml" hans.meier@charite.de)
+check "the German inquiry is delivered" wait_status "$qid" sent
+tid=$(q "SELECT ticket_id FROM messages WHERE message_id = 'inq-de@charite.de'")
+check_eq "a notice to the partner is queued" "notice partner-de@partner.example" \
+	"$(q "SELECT kind || ' ' || rcpts FROM outbox WHERE ticket_id = $tid AND kind = 'notice'")"
+check_rc "secdesk send hands ack and notice to Postfix" 0 as_user "$bin" -c "$cfg" send
+bounced() { [ "$(q "SELECT count(*) FROM events WHERE ticket_id = $tid AND what = 'notice-bounced'")" -ge 1 ]; }
+wait_for bounced
+check "Postfix bounced the notice to the desk's bounce address" \
+	grep -q "to=<secretariat+bounce-[0-9]*-[0-9a-f]*@icpermed.example>.*relay=secdesk.*status=sent" "$pf/maillog"
+check "the bounce joined the inquiry's ticket as notice-bounced" bounced
+check_eq "naming the partner" partner-de@partner.example \
+	"$(q "SELECT new_value FROM events WHERE ticket_id = $tid AND what = 'notice-bounced'")"
+check "the ticket is flagged" sh -c "runuser -u '$PIPE_USER' -- '$bin' -c '$cfg' show $tid --json | python3 -c \"import json,sys; sys.exit(0 if 'send-failed' in json.load(sys.stdin)['flags'] else 1)\""
+check "the acknowledgement (null sender) caused no bounce" \
+	sh -c "! grep -q 'sender non-delivery notification' '$pf/maillog' || [ \$(grep -c 'sender non-delivery notification' '$pf/maillog') -eq 1 ]"
+echo "# postfix transcript: $summary; then a partner notice bounced back onto ticket #$tid"
 done_testing
