@@ -615,8 +615,8 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 	if (res->kind == INGEST_FOLLOWUP &&
 	    store_event(s, res->ticket_id, "secdesk", "message", NULL, m->from.addr, e) < 0)
 		goto out;
-	if (tr.verp.ticket_id > 0 && (m->flags & MSG_BOUNCE) &&
-	    note_verp_bounce(s, res->ticket_id, &tr.verp, e) < 0)
+	if (tr.verp.ticket_id > 0 && res->kind == INGEST_FOLLOWUP &&
+	    (m->flags & MSG_BOUNCE) && note_verp_bounce(s, res->ticket_id, &tr.verp, e) < 0)
 		goto out;
 	if (m->natts && attach_store(s, res->message_id, m, e) < 0)
 		goto out;
