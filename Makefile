@@ -1,6 +1,15 @@
 # secdesk - build, test, bench, install.  See README.md.
 PREFIX  ?= /usr/local
 DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR  ?= $(DATADIR)/man
+# /etc and /var whatever the PREFIX: where secdesk and the contrib files
+# look for the config and keep the store. A packager may set them.
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+SERVICE_USER  ?= secdesk
 BUILD   ?= build
 
 CC      ?= cc
@@ -21,7 +30,8 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC = $(sort $(wildcard bench/*.c) $(wildcard tests/tools/*.c))
 TOOL_BIN = $(patsubst %.c,$(BUILD)/%,$(TOOL_SRC))
 
-.PHONY: all deps deps-test run check asan bench fuzz install clean format valgrind
+.PHONY: all deps deps-test run check asan bench fuzz install install-config install-service \
+	clean format valgrind
 
 all: deps $(BUILD)/secdesk secdesk
 
@@ -81,17 +91,50 @@ bench: all $(TOOL_BIN)
 fuzz:
 	@tests/fuzz/run.sh
 
+# The paths the contrib files name, replaced by the ones of this install.
+INSTALL_PATHS = sed -e 's|/usr/local/bin/secdesk|$(BINDIR)/secdesk|g' \
+	-e 's|/usr/local/share/secdesk|$(DATADIR)/secdesk|g' \
+	-e 's|/etc/secdesk|$(SYSCONFDIR)/secdesk|g' \
+	-e 's|/var/lib/secdesk|$(LOCALSTATEDIR)/lib/secdesk|g'
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/secdesk
-	install -m 0755 $(BUILD)/secdesk $(DESTDIR)$(PREFIX)/bin/secdesk
-	cp -R rules templates $(DESTDIR)$(PREFIX)/share/secdesk/
-	install -m 0644 contrib/secdesk.conf.example $(DESTDIR)$(PREFIX)/share/secdesk/secdesk.conf.example
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
-	for f in $(wildcard doc/*.1); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/man/man1/; done
-	for f in $(wildcard doc/*.5); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/man/man5/; done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/secdesk
+	install -m 0755 $(BUILD)/secdesk $(DESTDIR)$(BINDIR)/secdesk
+	cp -R rules templates $(DESTDIR)$(DATADIR)/secdesk/
+	install -m 0644 README.md $(DESTDIR)$(DATADIR)/secdesk/README.md
+	$(INSTALL_PATHS) contrib/secdesk.conf.example \
+		>$(DESTDIR)$(DATADIR)/secdesk/secdesk.conf.example
+	for d in cron exim postfix systemd; do \
+		install -d $(DESTDIR)$(DATADIR)/secdesk/contrib/$$d && \
+		for f in contrib/$$d/*; do \
+			$(INSTALL_PATHS) $$f >$(DESTDIR)$(DATADIR)/secdesk/$$f || exit 1; \
+		done; \
+	done
+	install -m 0755 contrib/install-service.sh $(DESTDIR)$(DATADIR)/secdesk/contrib/install-service.sh
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions
+	for f in $(wildcard doc/*.1); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man1/; done
+	for f in $(wildcard doc/*.5); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5/; done
 	install -m 0644 contrib/bash-completion/secdesk \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/secdesk
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/secdesk
+
+# Rules, templates and a config to start from under SYSCONFDIR/secdesk;
+# what is there already is kept (an update never overwrites local edits).
+install-config:
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/secdesk/rules $(DESTDIR)$(SYSCONFDIR)/secdesk/templates
+	for f in rules/* templates/*; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/secdesk/$$f ] || \
+			install -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/secdesk/$$f || exit 1; \
+	done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/secdesk/secdesk.conf ] || \
+		$(INSTALL_PATHS) contrib/secdesk.conf.example >$(DESTDIR)$(SYSCONFDIR)/secdesk/secdesk.conf
+
+# The secdesk user and group, LOCALSTATEDIR/lib/secdesk (0750) and the
+# systemd units (not enabled): contrib/install-service.sh.
+install-service:
+	DESTDIR='$(DESTDIR)' BINDIR='$(BINDIR)' DATADIR='$(DATADIR)' SYSCONFDIR='$(SYSCONFDIR)' \
+	LOCALSTATEDIR='$(LOCALSTATEDIR)' UNITDIR='$(UNITDIR)' SERVICE_USER='$(SERVICE_USER)' \
+		contrib/install-service.sh
 
 format:
 	clang-format -i $(SRC) $(wildcard include/*.h) $(UNIT_SRC)

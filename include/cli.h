@@ -30,6 +30,10 @@ enum cli_needs {
 	CLI_CONFIG = 1 << 0,       /* load the config first */
 	CLI_STORE = 1 << 1,        /* open the store (it must exist) */
 	CLI_STORE_CREATE = 1 << 2, /* open, creating it when missing */
+	/* Run by an MTA (ingest): any failure exits EXIT_TEMPFAIL so that the
+	 * MTA keeps the mail, and what it prints names no local detail. */
+	CLI_MTA = 1 << 3,
+	CLI_SYSLOG = 1 << 4,       /* runs unattended: always logs to syslog */
 };
 
 struct cli_command {

@@ -39,7 +39,7 @@ struct config {
 	} desk;
 
 	struct {
-		struct conn_config conn;
+		struct conn_config conn; /* conn.url NULL: no mailbox (MTA pipe) */
 		enum after_mode after;
 		char *after_folder; /* for move:FOLDER */
 		int batch;          /* messages per transaction, default 100 */
@@ -59,6 +59,7 @@ struct config {
 		struct conn_config conn;
 		int max_attempts;   /* before a mail is failed for good */
 		int retry_base;     /* seconds of the first back-off */
+		bool immediate;     /* ingest hands its acks to the transport at once */
 	} send;
 
 	struct {
@@ -100,6 +101,9 @@ struct config {
 char *config_find(const char *explicit_path, struct err *e);
 
 int config_load(struct config *cfg, const char *path, struct err *e);
+/* 0 when [mailbox] url is set; else -1 with EXIT_CONFIG saying that this
+ * desk is fed by ingest: for the commands that read a mailbox. */
+int config_need_mailbox(const struct config *cfg, struct err *e);
 void config_release(struct config *cfg);
 
 /* Reads a secret: from the file (which must be a regular file of mode 0600

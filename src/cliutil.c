@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "log.h"
 #include "termsafe.h"
 #include "ticket.h"
 
@@ -49,15 +50,12 @@ cli_esc_lines(const char *s)
 void
 cli_error(const char *fmt, ...)
 {
-	struct buf msg = BUF_INIT;
 	va_list ap;
 
 	fflush(stdout);
 	va_start(ap, fmt);
-	buf_vaddf(&msg, fmt, ap);
+	log_vmsg(LOG_LVL_ERROR, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "secdesk: %s\n", cli_esc_lines(buf_cstr(&msg)));
-	buf_release(&msg);
 }
 
 int

@@ -43,7 +43,8 @@ static const struct key_def keys[] = {
 	{ "desk", "address", KEY_STRING, O(desk.address), true },
 	{ "desk", "tag", KEY_STRING, O(desk.tag), false },
 	{ "desk", "lock_file", KEY_PATH, O(desk.lock_file), false },
-	{ "mailbox", "url", KEY_URL, O(mailbox.conn.url), true },
+	/* Optional: a desk fed by an MTA pipe (ingest) has no mailbox. */
+	{ "mailbox", "url", KEY_URL, O(mailbox.conn.url), false },
 	{ "mailbox", "user", KEY_STRING, O(mailbox.conn.user), false },
 	{ "mailbox", "password_file", KEY_PATH, O(mailbox.conn.password_file), false },
 	{ "mailbox", "oauth_token_command", KEY_STRING, O(mailbox.conn.oauth_token_command), false },
@@ -66,6 +67,7 @@ static const struct key_def keys[] = {
 	{ "send", "timeout", KEY_DURATION, O(send.conn.timeout), false },
 	{ "send", "max_attempts", KEY_INT, O(send.max_attempts), false },
 	{ "send", "retry_base", KEY_DURATION, O(send.retry_base), false },
+	{ "send", "immediate", KEY_BOOL, O(send.immediate), false },
 	{ "rules", "dir", KEY_PATH, O(rules.dir), true },
 	{ "templates", "dir", KEY_PATH, O(templates.dir), true },
 	{ "limits", "max_message_size", KEY_SIZE, O(limits.max_message_size), false },
@@ -370,6 +372,15 @@ config_load(struct config *cfg, const char *path, struct err *e)
 	if (!cfg->desk.lock_file)
 		cfg->desk.lock_file = xasprintf("%s.lock", cfg->store.path);
 	return 0;
+}
+
+int
+config_need_mailbox(const struct config *cfg, struct err *e)
+{
+	if (cfg->mailbox.conn.url)
+		return 0;
+	return err_set(e, EXIT_CONFIG, "%s: no [mailbox] url: this desk takes its mail from "
+		       "an MTA pipe (secdesk ingest); use 'secdesk send' for the outbox", cfg->path);
 }
 
 static void

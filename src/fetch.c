@@ -1049,7 +1049,7 @@ int
 fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	  struct fetch_stats *st, struct err *e)
 {
-	const struct source_ops *ops = source_find(cfg->mailbox.conn.url);
+	const struct source_ops *ops = NULL;
 	struct strlist done_keys = STRLIST_INIT;
 	struct source_refs marking = SOURCE_REFS_INIT;
 	/* Stored by the last round; marked once its commit is synced. */
@@ -1067,6 +1067,9 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	unsigned rounds = 0; /* since the WAL last started over */
 	int rc;
 
+	if (config_need_mailbox(cfg, e) < 0)
+		return -1;
+	ops = source_find(cfg->mailbox.conn.url);
 	if (!ops)
 		return err_set(e, EXIT_CONFIG, "[mailbox] url: no mail source for '%s'",
 			       cfg->mailbox.conn.url);

@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "rules.h"
 #include "ticket.h"
+#include "verp.h"
 #include "xalloc.h"
 
 struct ingest {
@@ -242,7 +243,37 @@ sender_belongs(struct ingest *ing, struct store *s, int64_t id, const char *addr
 struct thread_result {
 	int64_t ticket_id;  /* 0: new ticket */
 	int64_t related_to; /* a ticket this one may follow up, not joined */
+	struct verp_hit verp; /* sent to the bounce address of this mail */
 };
+
+/* Mail to the desk's bounce address (verp.h) returns a notice or reply the
+ * desk sent: it belongs to that mail's ticket, whatever its headers say.
+ * Gives the ticket id, 0 when the mail is not such, -1 on error. */
+static int64_t
+verp_thread(struct ingest *ing, struct store *s, const struct message *m,
+	    struct thread_result *tr, struct err *e)
+{
+	int r = verp_match(s, ing->cfg->desk.address, m, &tr->verp, e);
+
+	if (r <= 0)
+		return r;
+	return tr->verp.ticket_id;
+}
+
+/* A bounced notice or reply: the ticket says which mail to whom, and is
+ * flagged, so that staff learn that a partner was not told. */
+static int
+note_verp_bounce(struct store *s, int64_t ticket_id, const struct verp_hit *hit,
+		 struct err *e)
+{
+	char what[48];
+
+	snprintf(what, sizeof(what), "%s-bounced", hit->kind);
+	if (store_event(s, ticket_id, "secdesk", what, NULL, hit->rcpts, e) < 0)
+		return -1;
+	return ticket_add_flags(s, ticket_id, TICKET_FLAG_SEND_FAILED, e);
+}
+
 
 /* A Message-ID the store knows: In-Reply-To, then References newest first;
  * for automatic mail only the desk's own, the returned message's too. */
@@ -293,7 +324,9 @@ find_thread(struct ingest *ing, struct store *s, const struct message *m, bool d
 	int64_t id;
 
 	memset(tr, 0, sizeof(*tr));
-	id = thread_by_msgid(s, m, e);
+	id = verp_thread(ing, s, m, tr, e);
+	if (id == 0)
+		id = thread_by_msgid(s, m, e);
 	if (id == 0 && thread_by_tag(ing, s, m, dmarc_fail, &id, tr, e) < 0)
 		return -1;
 	if (id > 0)
@@ -738,6 +771,9 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 		goto out;
 	if (res->kind == INGEST_FOLLOWUP &&
 	    store_event(s, res->ticket_id, "secdesk", "message", NULL, m->from.addr, e) < 0)
+		goto out;
+	if (tr.verp.ticket_id > 0 && res->kind == INGEST_FOLLOWUP &&
+	    (m->flags & MSG_BOUNCE) && note_verp_bounce(s, res->ticket_id, &tr.verp, e) < 0)
 		goto out;
 	if (m->natts && attach_store(s, res->message_id, m, e) < 0)
 		goto out;

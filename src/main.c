@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -49,12 +50,13 @@ WEAK_CMD(remind);
 #define S CLI_STORE
 #define SC CLI_STORE_CREATE
 #define C CLI_CONFIG
+#define L CLI_SYSLOG
 
 const struct cli_command cli_commands[] = {
-	{ "run", cmd_run, C | SC, "run", "fetch, process and send: the cron job" },
-	{ "fetch", cmd_fetch, C | SC, "fetch", "fetch and process new mail" },
-	{ "send", cmd_send, C | SC, "send [--now]", "deliver the outbox" },
-	{ "ingest", cmd_ingest, C | SC, "ingest [FILE]", "process one message from FILE or stdin" },
+	{ "run", cmd_run, C | SC | L, "run", "fetch, process and send: the cron job" },
+	{ "fetch", cmd_fetch, C | SC | L, "fetch", "fetch and process new mail" },
+	{ "send", cmd_send, C | SC | L, "send [--now]", "deliver the outbox" },
+	{ "ingest", cmd_ingest, C | SC | L | CLI_MTA, "ingest [FILE]", "process one message from FILE or stdin" },
 	{ "list", cmd_list, C | S,
 	  "list [--status S[,S...]] [--queue Q] [--assignee U] [--tag T] [--category C]"
 	  " [--older-than AGE] [--unanswered] [--sort [-]FIELD] [--reverse] [--limit N] [--json]",
@@ -80,7 +82,7 @@ const struct cli_command cli_commands[] = {
 	{ "stats", cmd_stats, C | S, "stats [--json]", "counts by status, queue, age" },
 	{ "report", cmd_report, C | S, "report --html FILE", "an HTML report of the figures" },
 	{ "remind", cmd_remind, C | S, "remind [--dry-run] [--json]", "send digests of waiting tickets" },
-	{ "watch", cmd_watch, C | SC, "watch", "stay connected and process mail as it arrives" },
+	{ "watch", cmd_watch, C | SC | L, "watch", "stay connected and process mail as it arrives" },
 	{ "verify", cmd_verify, C | S, "verify [--json]", "reconcile the mailbox with the store" },
 	{ "db", cmd_db, C, "db init | db check [--json] | db backup FILE | db reindex", "create, verify or back up the store; rebuild the search index" },
 	{ "help", cmd_help, 0, "help [COMMAND]", "show help" },
@@ -132,6 +134,22 @@ paged(const struct cli_command *cmd)
 		if (strcmp(cmd->name, names[i]) == 0)
 			return true;
 	return false;
+}
+
+/* What ingest tells an MTA when the mail is not stored: the MTA keeps the
+ * mail and retries (EX_TEMPFAIL), and passes this text on to the sender
+ * when it finally gives up, so it names no path, user or config line:
+ * those went to syslog (and to stderr on a terminal). */
+static int
+mta_status(int rc)
+{
+	if (rc == EXIT_OK)
+		return rc;
+	if (log_details_hidden())
+		fputs("secdesk: the inquiry desk cannot take this message now; it stays "
+		      "queued and will be retried (details in the mail log)\n", stderr);
+	log_note("ingest: not stored (exit %d): the MTA keeps the message and retries", rc);
+	return EXIT_TEMPFAIL;
 }
 
 /* A short write on stdout (full disk, closed pipe) must not pass as success. */
@@ -265,7 +283,13 @@ main(int argc, char **argv)
 		return finish_stdout(cmd_help(2, hargv, &ctx));
 	}
 	cli_output_init(color);
-	log_setup(ctx.verbosity);
+	log_setup(ctx.verbosity, cmd->needs & CLI_SYSLOG);
+	/* A server that hangs up (an MTA's error limit) must end a delivery
+	 * with an error, not kill the run with SIGPIPE. */
+	if (cmd->needs & CLI_SYSLOG)
+		signal(SIGPIPE, SIG_IGN);
+	if (cmd->needs & CLI_MTA)
+		log_hide_details();
 	ctx.who = acting_user();
 	rc = prepare(cmd, config_arg, &ctx, &cfg, &config_path);
 	if (rc == 0) {
@@ -279,5 +303,7 @@ main(int argc, char **argv)
 	store_close(&ctx.store);
 	config_release(&cfg);
 	free(config_path);
+	if (cmd->needs & CLI_MTA)
+		return mta_status(finish_stdout(rc));
 	return finish_stdout(rc);
 }

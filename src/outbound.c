@@ -17,6 +17,7 @@
 #include "syncer.h"
 #include "ticket.h"
 #include "tmpl.h"
+#include "verp.h"
 #include "xalloc.h"
 
 /* How much of an inquiry a partner notification quotes. */
@@ -2935,6 +2936,29 @@ out:
 	return rc;
 }
 
+/* Notices and replies go out with the desk's bounce address (verp.h) so
+ * that a dead partner address bounces back onto the ticket; the others
+ * keep the envelope sender they were queued with. */
+static int
+use_bounce_address(const struct config *cfg, struct store *s, struct outbox_item *it,
+		   struct err *e)
+{
+	struct err ve = ERR_INIT;
+	char *verp;
+
+	if (!verp_kind(it->kind))
+		return 0;
+	verp = verp_sender(s, cfg->desk.address, it->id, &ve);
+	if (!verp) {
+		if (ve.code)
+			*e = ve;
+		return ve.code ? -1 : 0;
+	}
+	free(it->env_from);
+	it->env_from = verp;
+	return 0;
+}
+
 int
 outbound_send(const struct config *cfg, struct store *s, bool all, struct send_stats *st,
 	      struct err *e)
@@ -2983,6 +3007,10 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 				goto fail;
 			if (lr > 0)
 				continue;
+			if (use_bounce_address(cfg, s, &it, e) < 0) {
+				outbox_item_release(&it);
+				goto fail;
+			}
 			maxr = strlen(it.rcpts) / 2 + 1;
 			rcpts = xreallocarray(rcpts, maxr, sizeof(*rcpts));
 			rstat = xreallocarray(rstat, maxr, sizeof(*rstat));

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -268,6 +270,50 @@ db_file_modes(const struct config *cfg)
 	return mc.found;
 }
 
+/* The files SQLite writes beside the store, and the folder it creates them
+ * in, must be readable and writable by whoever runs the desk (the MTA's
+ * pipe user, cron's): a -shm left read-only by a read-only moment keeps
+ * every later ingest deferring while the store itself looks fine. Says
+ * what to run for each problem (to stderr, and into arr when not NULL);
+ * returns how many there are. */
+static int
+db_check_access(const char *store_path, json_t *arr)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal", "-search",
+						"-search-wal", "-search-shm", "-search-journal" };
+	struct passwd *pw = getpwuid(geteuid());
+	const char *me = pw && pw->pw_name ? pw->pw_name : "this user";
+	char *dircopy = xstrdup(store_path), *dir = dirname(dircopy);
+	int problems = 0;
+
+	for (size_t i = 0; i <= ARRAY_SIZE(suffixes); i++) {
+		bool folder = i == ARRAY_SIZE(suffixes);
+		char *path = folder ? xstrdup(dir) : xasprintf("%s%s", store_path, suffixes[i]);
+		struct stat st;
+		char *fix;
+
+		if (stat(path, &st) < 0 || access(path, folder ? W_OK | X_OK : R_OK | W_OK) == 0) {
+			free(path);
+			continue;
+		}
+		if (st.st_uid != geteuid())
+			fix = xasprintf("chown %s: '%s' (as root)%s", me, path,
+					(st.st_mode & (folder ? 0300 : 0600)) == (folder ? 0300u : 0600u)
+						? "" : folder ? ", then chmod u+wx" : ", then chmod u+rw");
+		else
+			fix = xasprintf("chmod %s '%s'", folder ? "u+rwx" : "u+rw", path);
+		cli_error("%s '%s' is not %s by %s: run %s", folder ? "the store folder" : "file",
+			  path, folder ? "writable" : "readable and writable", me, fix);
+		if (arr)
+			json_array_append_new(arr, json_pack("{s:s, s:s}", "path", path, "fix", fix));
+		free(fix);
+		free(path);
+		problems++;
+	}
+	free(dircopy);
+	return problems;
+}
+
 /* db check --json: the same verdict and exit status as the human form
  * (store_check decides both), with what the pragmas found as fields. */
 static int
@@ -278,8 +324,13 @@ db_check_json(struct cli_ctx *ctx)
 	json_t *integ, *fks, *doc;
 	int rc = EXIT_OK, ok;
 
-	if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
+	json_t *access_problems = json_array();
+	int denied = db_check_access(ctx->cfg->store.path, access_problems);
+
+	if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0) {
+		json_decref(access_problems);
 		return cli_fail(&e);
+	}
 	ok = store_check(s, &e) == 0;
 	if (!ok)
 		rc = cli_fail(&e);
@@ -302,6 +353,11 @@ db_check_json(struct cli_ctx *ctx)
 		"search_index", db_index_json(s));
 	json_object_set_new(doc, "file_modes", db_file_modes(ctx->cfg));
 	store_close(&s);
+	json_object_set_new(doc, "access", access_problems);
+	if (ok && denied) {
+		json_object_set_new(doc, "ok", json_false());
+		rc = EXIT_CANTCREAT;
+	}
 	cli_print_json(doc);
 	return rc;
 }
@@ -333,10 +389,14 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 		printf("store %s: schema version %d\n", ctx->cfg->store.path,
 		       store_file_version(s));
 	} else if (strcmp(argv[1], "check") == 0) {
+		int denied = db_check_access(ctx->cfg->store.path, NULL);
+
 		if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
 			return cli_fail(&e);
 		if (store_check(s, &e) < 0) {
 			rc = cli_fail(&e);
+		} else if (denied) {
+			rc = EXIT_CANTCREAT;
 		} else {
 			printf("store %s: ok, schema version %d\n", ctx->cfg->store.path,
 			       store_file_version(s));

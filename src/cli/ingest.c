@@ -1,5 +1,7 @@
 /* secdesk ingest [FILE]: one message from a file or stdin (an MTA pipe).
- * Exit 75 on a transient failure so that the MTA keeps the mail and retries. */
+ * Exit 0 once the mail is stored (bad mail is stored and flagged); main()
+ * turns every other outcome into 75 so that the MTA keeps the mail and
+ * retries instead of bouncing an inquiry (CLI_MTA). */
 #include "compat.h"
 
 #include <fcntl.h>
@@ -11,7 +13,9 @@
 #include "fdio.h"
 #include "fetch.h"
 #include "ingest.h"
+#include "lock.h"
 #include "log.h"
+#include "outbound.h"
 #include "search_index.h"
 
 #define INGEST_MAX_MESSAGE ((size_t)256 * 1024 * 1024)
@@ -28,6 +32,41 @@ read_all(int fd, struct buf *b, struct err *e)
 	return err_set(e, EXIT_TEMPFAIL, "cannot read message: %s", strerror(errno));
 }
 
+/* One line per mail for the mail log, as an MTA's delivery agent writes. */
+static void
+log_ingested(const struct ingest_result *res, size_t len)
+{
+	if (res->kind == INGEST_DUPLICATE) {
+		log_note("ingest: %zu bytes: already stored", len);
+		return;
+	}
+	log_note("ingest: %zu bytes: %s ticket #%lld%s, acks queued %d, partner notices %d",
+		 len, res->kind == INGEST_NEW_TICKET ? "new" : "added to",
+		 (long long)res->ticket_id, res->msg_flags & MSG_BOUNCE ? " (bounce)" :
+		 res->msg_flags ? " (flagged)" : "", res->acks_queued, res->notices_queued);
+}
+
+/* [send] immediate: the acknowledgement goes out now rather than at the
+ * next `secdesk send`. The mail is stored whatever happens here: a busy
+ * run lock or an unreachable server leave the outbox to the next send. */
+static void
+send_now(struct cli_ctx *ctx)
+{
+	struct send_stats st = { 0 };
+	struct err e = ERR_INIT;
+	int fd = lock_take(ctx->cfg->desk.lock_file, &e);
+
+	if (fd < 0) {
+		log_debug("not sending now: %s", e.msg);
+		return;
+	}
+	if (outbound_send(ctx->cfg, ctx->store, false, &st, &e) < 0)
+		log_warn("the outbox waits for the next send: %s", e.msg);
+	else
+		log_note("send: sent %d, deferred %d, failed %d", st.sent, st.deferred, st.failed);
+	lock_release(fd);
+}
+
 int
 cmd_ingest(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -37,6 +76,7 @@ cmd_ingest(int argc, char **argv, struct cli_ctx *ctx)
 	struct buf b;
 	const char *file = NULL, *source = "stdin";
 	int fd = STDIN_FILENO, rc;
+	size_t b_len;
 
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-' && argv[1][1]))
 		return cli_usage(argv[0]);
@@ -68,23 +108,24 @@ cmd_ingest(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	crashguard_install(ctx->cfg->store.path);
 	rc = intake_one(ing, ctx->store, source, b.data, b.len, &res, &e);
+	b_len = b.len;
 	buf_release(&b);
 	ingest_free(&ing);
-	if (rc < 0) {
-		cli_fail(&e);
-		/* Anything but bad configuration is worth a retry by the MTA:
-		 * the mail stays in its queue, nothing is lost. */
-		return e.code == EXIT_CONFIG ? EXIT_CONFIG : EXIT_TEMPFAIL;
-	}
+	if (rc < 0)
+		return cli_fail(&e);
+	log_ingested(&res, b_len);
 	/* The mail is stored: indexing it is a favour to the next search,
-	 * which catches up anyway (and does so while a fetch indexes). */
+	 * which catches up anyway (and does so while a fetch indexes). A
+	 * busy index is expected with parallel pipes: not worth a log line. */
 	if (res.kind != INGEST_DUPLICATE &&
 	    search_index_update(ctx->store, 0, NULL, &e) < 0) {
 		if (e.code == EXIT_TEMPFAIL)
-			log_info("%s", e.msg);
+			log_debug("%s", e.msg);
 		else
 			log_warn("%s", e.msg);
 	}
+	if (ctx->cfg->send.immediate && res.kind != INGEST_DUPLICATE)
+		send_now(ctx);
 	if (ctx->verbosity >= 0) {
 		if (res.kind == INGEST_DUPLICATE)
 			printf("already stored\n");

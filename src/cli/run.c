@@ -58,7 +58,9 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	crashguard_install(ctx->cfg->store.path);
 	if (ctx->verbosity >= 0 && isatty(STDERR_FILENO))
 		fetch_set_progress(show_progress, NULL);
-	if (fetch_run(ctx->cfg, ctx->store, ing, &st, &e) < 0) {
+	/* A desk fed by an MTA pipe has no mailbox: its run only sends. */
+	if ((ctx->cfg->mailbox.conn.url || !with_send) &&
+	    fetch_run(ctx->cfg, ctx->store, ing, &st, &e) < 0) {
 		cli_fail(&e);
 		rc = e.code ? e.code : EXIT_SOFTWARE;
 		errors++;
@@ -77,6 +79,9 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	}
 	if (ctx->verbosity >= 0)
 		summary(&st, &ss, with_send, errors);
+	log_note("%s: fetched %d, new tickets %d, follow-ups %d, flagged %d, sent %d, "
+		 "deferred %d, failed %d, errors %d", argv[0], st.fetched, st.new_tickets,
+		 st.followups, st.flagged, ss.sent, ss.deferred, ss.failed, errors);
 	log_debug("stage times: source %.2f s, parser wait %.2f s, store %.2f s, commit %.2f s, "
 		  "mark done %.2f s, index wait %.2f s, sync wait %.2f s, composer wait %.2f s",
 		  st.times.source, st.times.parse_wait, st.times.store,

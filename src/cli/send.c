@@ -40,6 +40,8 @@ cmd_send(int argc, char **argv, struct cli_ctx *ctx)
 	lock_release(fd);
 	if (ctx->verbosity >= 0 && (st.sent || st.deferred || st.failed || rc == EXIT_OK))
 		printf("sent %d, deferred %d, failed %d\n", st.sent, st.deferred, st.failed);
+	log_note("send: sent %d, deferred %d, failed %d%s", st.sent, st.deferred, st.failed,
+		 rc == EXIT_OK ? "" : " (stopped early)");
 	if (st.rcpts_rejected || st.rcpts_deferred)
 		log_warn("%d recipient(s) refused for good, %d to retry, of mail sent to the "
 			 "others: see 'secdesk outbox'", st.rcpts_rejected, st.rcpts_deferred);

@@ -188,6 +188,8 @@ cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (optind != argc)
 		return cli_usage(argv[0]);
+	if (config_need_mailbox(ctx->cfg, &e) < 0)
+		return cli_fail(&e);
 	ops = source_find(ctx->cfg->mailbox.conn.url);
 	if (!ops) {
 		err_set(&e, EXIT_CONFIG, "[mailbox] url: no mail source for '%s'",

@@ -78,7 +78,7 @@ pass(struct cli_ctx *ctx, struct ingest *ing)
 static bool
 is_imap(const char *url)
 {
-	return strncmp(url, "imap://", 7) == 0 || strncmp(url, "imaps://", 8) == 0;
+	return url && (strncmp(url, "imap://", 7) == 0 || strncmp(url, "imaps://", 8) == 0);
 }
 
 int cmd_watch(int argc, char **argv, struct cli_ctx *ctx);
@@ -115,7 +115,7 @@ cmd_watch(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (optind != argc)
 		return cli_usage(argv[0]);
-	if (ingest_open(ctx->cfg, &ing, &e) < 0)
+	if (config_need_mailbox(ctx->cfg, &e) < 0 || ingest_open(ctx->cfg, &ing, &e) < 0)
 		return cli_fail(&e);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;

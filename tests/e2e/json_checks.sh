@@ -33,7 +33,7 @@ check_eq "db check --json: foreign_keys is an empty list" "[]" \
 	"$(jf "$T_DIR/db.json" "d['foreign_keys']")"
 check_eq "db check --json: error is null" None "$(jf "$T_DIR/db.json" "d['error']")"
 check_eq "db check --json: exactly these fields" \
-	"error expected_schema_version file_modes foreign_keys integrity integrity_ok ok schema_version search_index store" \
+	"access error expected_schema_version file_modes foreign_keys integrity integrity_ok ok schema_version search_index store" \
 	"$(jf "$T_DIR/db.json" "' '.join(sorted(d))")"
 check_eq "db check --json: search_index has path, ok, indexed_upto, pending, error" \
 	"$d/secdesk.db-search True True 0 None" \

@@ -92,7 +92,9 @@ out("names_requester", "hans.meier@charite.de" in body)
 out("says_how", "[ICPerMed #1]" in body)
 PY
 r() { sed -n "s/^$1=//p" "$T_DIR/n.out"; }
-check_eq "notice: null envelope sender" "<>" "$(r mail_from)"
+check_eq "notice: the desk's bounce address as envelope sender (VERP)" \
+	"secretariat+bounce-$(q "SELECT id FROM outbox WHERE kind = 'notice'")-$(printf %s "$nid" | sha256sum | cut -c1-8)@icpermed.example" \
+	"$(r mail_from)"
 check_eq "notice: envelope recipient the contact" partner-de@icpermed.example "$(r rcpt)"
 check_eq "notice: From the desk" "ICPerMed Secretariat <secretariat@icpermed.example>" "$(r from)"
 check_eq "notice: To the contact" partner-de@icpermed.example "$(r to)"

@@ -156,8 +156,8 @@ test_bad(void **state)
 static void
 test_missing(void **state)
 {
-	static const char *const required[] = { "address = ", "url = maildir", "path = ",
-						"url = dir", "dir = rules", "dir = /etc" };
+	static const char *const required[] = { "address = ", "path = ", "url = dir",
+						"dir = rules", "dir = /etc" };
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
 		struct config cfg;
@@ -176,6 +176,32 @@ test_missing(void **state)
 		config_release(&cfg);
 		free(path);
 	}
+}
+
+/* Pipe mode: without [mailbox] url the config loads, and the commands that
+ * read a mailbox get a config error that says why. */
+static void
+test_no_mailbox(void **state)
+{
+	struct config cfg;
+	struct err e = ERR_INIT;
+	char text[sizeof(base)], *line, *end, *path;
+
+	(void)state;
+	memcpy(text, base, sizeof(base));
+	line = strstr(text, "url = maildir");
+	assert_non_null(line);
+	end = strchr(line, '\n') + 1;
+	memmove(line, end, strlen(end) + 1);
+	path = write_conf(text);
+	assert_int_equal(config_load(&cfg, path, &e), 0);
+	assert_null(cfg.mailbox.conn.url);
+	assert_false(cfg.send.immediate);
+	assert_int_equal(config_need_mailbox(&cfg, &e), -1);
+	assert_int_equal(e.code, EXIT_CONFIG);
+	assert_non_null(strstr(e.msg, "no [mailbox] url"));
+	config_release(&cfg);
+	free(path);
 }
 
 static void
@@ -215,6 +241,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_no_mailbox),
 		cmocka_unit_test(test_secret),
 	};
 
