@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "strlist.h"
 
 enum after_mode { AFTER_SEEN, AFTER_MOVE, AFTER_DELETE, AFTER_KEEP };
 
@@ -35,6 +36,7 @@ struct config {
 		char *address;
 		char *tag;
 		char *lock_file;    /* default: beside the store */
+		struct strlist aliases; /* further addresses of the desk (deskaddr.h) */
 	} desk;
 
 	struct {
@@ -88,6 +90,9 @@ struct config {
 char *config_find(const char *explicit_path, struct err *e);
 
 int config_load(struct config *cfg, const char *path, struct err *e);
+/* Is addr one of the desk's own addresses ([desk] address and aliases, as
+ * deskaddr_is_desk compares them)? */
+bool config_is_desk(const struct config *cfg, const char *addr);
 void config_release(struct config *cfg);
 
 /* Reads a secret: from the file (which must be a regular file of mode 0600

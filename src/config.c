@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "deskaddr.h"
 #include "xalloc.h"
 
 enum key_type {
@@ -22,6 +23,7 @@ enum key_type {
 	KEY_BOOL,
 	KEY_TLS,      /* "none" or "required" */
 	KEY_AFTER,    /* seen | move:FOLDER | delete | keep */
+	KEY_ADDRESSES, /* mail addresses separated by commas and/or blanks */
 };
 
 struct key_def {
@@ -39,6 +41,7 @@ static const struct key_def keys[] = {
 	{ "desk", "address", KEY_STRING, O(desk.address), true },
 	{ "desk", "tag", KEY_STRING, O(desk.tag), false },
 	{ "desk", "lock_file", KEY_PATH, O(desk.lock_file), false },
+	{ "desk", "aliases", KEY_ADDRESSES, O(desk.aliases), false },
 	{ "mailbox", "url", KEY_URL, O(mailbox.conn.url), true },
 	{ "mailbox", "user", KEY_STRING, O(mailbox.conn.user), false },
 	{ "mailbox", "password_file", KEY_PATH, O(mailbox.conn.password_file), false },
@@ -251,6 +254,16 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 			return fail_at(lc, "[mailbox] after: '%s' is not seen, move:FOLDER, "
 					   "delete or keep", value);
 		return 1;
+	case KEY_ADDRESSES: {
+		const char *bad;
+		size_t bad_len;
+
+		if (deskaddr_parse_list(value, (struct strlist *)field, &bad, &bad_len) < 0)
+			return fail_at(lc, "[%s] %s: '%.*s' is not a mail address (expected "
+				       "addresses separated by commas)", k->section, k->name,
+				       (int)bad_len, bad);
+		return 1;
+	}
 	}
 	return fail_at(lc, "internal error");
 }
@@ -363,6 +376,7 @@ config_release(struct config *cfg)
 	free(cfg->desk.address);
 	free(cfg->desk.tag);
 	free(cfg->desk.lock_file);
+	strlist_release(&cfg->desk.aliases);
 	conn_release(&cfg->mailbox.conn);
 	free(cfg->mailbox.after_folder);
 	free(cfg->store.path);
@@ -453,4 +467,10 @@ config_read_secret(const char *file, const char *env, struct err *e)
 	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 		b.data[--b.len] = '\0';
 	return buf_detach(&b, NULL);
+}
+
+bool
+config_is_desk(const struct config *cfg, const char *addr)
+{
+	return deskaddr_is_desk(addr, cfg->desk.address, &cfg->desk.aliases);
 }
