@@ -1369,7 +1369,7 @@ plan_make(struct outbound *ob, const char *queue, struct notice_plan *pl)
 		return;
 	pl->to = xcalloc(q->contacts.n, sizeof(*pl->to));
 	for (size_t i = 0; i < q->contacts.n; i++)
-		if (mime_addr_ok(q->contacts.items[i]))
+		if (mime_addr_ok(q->contacts.items[i]) && !config_is_desk(ob->cfg, q->contacts.items[i]))
 			pl->to[pl->nto++].addr = q->contacts.items[i];
 	if (pl->nto == 0) {
 		free(pl->to);
@@ -1602,6 +1602,7 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 
 	c.enabled = ob->cfg->ack.enabled;
 	c.desk_address = ob->cfg->desk.address;
+	c.desk_aliases = &ob->cfg->desk.aliases;
 	c.rules_no_ack = res->no_ack;
 	c.from_partner = res->partner || is_contact(ob, m->from.addr);
 	c.per_sender_limit = ob->cfg->ack.per_sender_limit;
@@ -2090,9 +2091,10 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 	}
 	if (why == AR_YES && !mime_addr_ok(m->from.addr))
 		why = AR_NO_ADDRESS;
+	/* The desk's own mail come back opens no loop through a partner. */
 	notice_due = res->kind == INGEST_NEW_TICKET && res->routed &&
 		     strcmp(t->queue, TICKET_DEFAULT_QUEUE) != 0 &&
-		     !(m->flags & (MSG_SPAM | MSG_POISON));
+		     !(m->flags & (MSG_SPAM | MSG_POISON)) && !config_is_desk(ob->cfg, m->from.addr);
 	if (j && (why == AR_YES || notice_due)) {
 		job_fill(j, t, m);
 		t = &j->t;
@@ -2269,7 +2271,8 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *a = (const char *)sqlite3_column_text(st, 0);
 
-			if (!a || !mime_addr_ok(a) || strcasecmp(a, t.requester) == 0)
+			if (!a || !mime_addr_ok(a) || strcasecmp(a, t.requester) == 0 ||
+			    config_is_desk(ob->cfg, a))
 				continue;
 			cc = xreallocarray(cc, ncc + 1, sizeof(*cc));
 			cc[ncc].name = NULL;
