@@ -21,9 +21,9 @@ enum key_type {
 	KEY_SIZE,     /* bytes, with an optional K, M or G suffix */
 	KEY_DURATION, /* seconds, with an optional s, m, h or d suffix */
 	KEY_BOOL,
+	KEY_ADDRESSES, /* mail addresses separated by commas and/or blanks */
 	KEY_TLS,      /* "none" or "required" */
 	KEY_AFTER,    /* seen | move:FOLDER | delete | keep */
-	KEY_ADDRESSES, /* mail addresses separated by commas and/or blanks */
 };
 
 struct key_def {
@@ -229,6 +229,16 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 			return fail_at(lc, "[%s] %s: '%s' is not yes or no", k->section, k->name,
 				       value);
 		return 1;
+	case KEY_ADDRESSES: {
+		const char *bad;
+		size_t bad_len;
+
+		if (deskaddr_parse_list(value, (struct strlist *)field, &bad, &bad_len) < 0)
+			return fail_at(lc, "[%s] %s: '%.*s' is not a mail address (expected "
+				       "addresses separated by commas)", k->section, k->name,
+				       (int)bad_len, bad);
+		return 1;
+	}
 	case KEY_TLS:
 		if (!strcmp(value, "none"))
 			*(bool *)field = true;
@@ -254,16 +264,6 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 			return fail_at(lc, "[mailbox] after: '%s' is not seen, move:FOLDER, "
 					   "delete or keep", value);
 		return 1;
-	case KEY_ADDRESSES: {
-		const char *bad;
-		size_t bad_len;
-
-		if (deskaddr_parse_list(value, (struct strlist *)field, &bad, &bad_len) < 0)
-			return fail_at(lc, "[%s] %s: '%.*s' is not a mail address (expected "
-				       "addresses separated by commas)", k->section, k->name,
-				       (int)bad_len, bad);
-		return 1;
-	}
 	}
 	return fail_at(lc, "internal error");
 }
