@@ -9,10 +9,12 @@
 #include <stdbool.h>
 
 #include "message.h"
+#include "strlist.h"
 
 struct autoreply_ctx {
 	bool enabled;               /* [ack] enabled */
 	const char *desk_address;   /* the desk's own address */
+	const struct strlist *desk_aliases; /* and its further ones; NULL: none */
 	bool from_partner;          /* the sender is a contact of a queue */
 	bool rules_no_ack;          /* the rules suppressed the acknowledgement */
 	bool already_acked;         /* the ticket has had its acknowledgement */
@@ -34,7 +36,7 @@ enum autoreply_reason {
 	AR_LIST,            /* List-* headers */
 	AR_PRECEDENCE,      /* Precedence: bulk, list or junk */
 	AR_SUPPRESSED,      /* X-Auto-Response-Suppress: All, OOF, AutoReply */
-	AR_DESK,            /* from the desk itself */
+	AR_DESK,            /* from the desk itself: any of its addresses (deskaddr.h) */
 	AR_PARTNER,         /* from a partner contact */
 	AR_RULES,           /* the rules said no */
 	AR_ALREADY,         /* the ticket was acknowledged already */
@@ -50,7 +52,8 @@ enum autoreply_reason autoreply_decide(const struct message *m, const struct aut
 enum autoreply_reason autoreply_decide_counts(const struct autoreply_ctx *c);
 /* "auto-submitted", "list mail", ...: for events and logs. */
 const char *autoreply_reason_str(enum autoreply_reason r);
-/* Is addr a robot's address (mailer-daemon, no-reply...)? */
+/* Is addr a robot's address (a mail system's, bounce.h; a list server's;
+ * no-reply...)? */
 bool autoreply_robot_addr(const char *addr);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "strlist.h"
 
 enum after_mode { AFTER_SEEN, AFTER_MOVE, AFTER_DELETE, AFTER_KEEP };
 
@@ -36,6 +37,7 @@ struct config {
 		char *address;
 		char *tag;
 		char *lock_file;    /* default: beside the store */
+		struct strlist aliases; /* further addresses of the desk (deskaddr.h) */
 	} desk;
 
 	struct {
@@ -104,6 +106,9 @@ int config_load(struct config *cfg, const char *path, struct err *e);
 /* 0 when [mailbox] url is set; else -1 with EXIT_CONFIG saying that this
  * desk is fed by ingest: for the commands that read a mailbox. */
 int config_need_mailbox(const struct config *cfg, struct err *e);
+/* Is addr one of the desk's own addresses ([desk] address and aliases, as
+ * deskaddr_is_desk compares them)? */
+bool config_is_desk(const struct config *cfg, const char *addr);
 void config_release(struct config *cfg);
 
 /* Reads a secret: from the file (which must be a regular file of mode 0600

@@ -38,7 +38,8 @@ struct remind_opts {
 	int64_t min_interval;        /* seconds between two digests to one address */
 	struct strlist statuses;     /* of tickets that count as waiting */
 	const char *assignee_domain; /* USER@domain for assignees without '@'; NULL */
-	const char *desk_address;    /* never a recipient */
+	const char *desk_address;    /* never a recipient, */
+	const struct strlist *desk_aliases; /* nor these (deskaddr.h); NULL: none */
 };
 
 /* Fills o from cfg->remind (statuses checked: EXIT_CONFIG naming the key);

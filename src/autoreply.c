@@ -5,6 +5,8 @@
 #include <strings.h>
 
 #include "autoreply.h"
+#include "bounce.h"
+#include "deskaddr.h"
 
 static const char *const reasons[] = {
 	[AR_YES] = "yes",
@@ -50,10 +52,10 @@ autoreply_robot_addr(const char *addr)
 
 	if (!at)
 		return false;
+	if (bounce_mailer_sender(addr, NULL))
+		return true;
 	n = (size_t)(at - addr);
-	if (eq_ci(addr, n, "mailer-daemon") || eq_ci(addr, n, "postmaster") ||
-	    eq_ci(addr, n, "mailer_daemon") || eq_ci(addr, n, "post_master") ||
-	    eq_ci(addr, n, "listserv") || eq_ci(addr, n, "majordomo"))
+	if (eq_ci(addr, n, "listserv") || eq_ci(addr, n, "majordomo"))
 		return true;
 	if (n >= 6 && strncasecmp(addr, "owner-", 6) == 0)
 		return true;
@@ -105,48 +107,24 @@ static const char *const list_headers[] = {
 	"Mailing-List", "X-Mailing-List", "X-ML-Name", "X-MLServer", "X-List",
 };
 
-/* Subjects that machines write when they answer or return mail. A person
- * forwarding a bounce gets no ack either: staff see the ticket all the same. */
-static const char *const robot_subjects[] = {
-	"auto reply:", "autoreply:", "auto-reply:", "automatic reply:", "auto response:",
-	"autoresponse:", "out of office", "out of the office", "returned mail:",
-	"undeliverable", "undelivered mail", "delivery status notification",
-	"mail delivery failed", "mail delivery failure", "delivery failure",
-	"failure notice", "warning: message", "abwesenheitsnotiz", "automatische antwort",
-	"r\xc3\xa9ponse automatique", "risposta automatica", "respuesta autom\xc3\xa1tica",
-	"message not delivered", "non remis", "unzustellbar",
-	/* Hotmail's complaint reports (ARF inside multipart/mixed) */
-	"complaint about message from",
-};
-
+/* A subject that machines write when they answer or return mail, in any
+ * of the members' languages (bounce.h). A person forwarding a bounce gets
+ * no ack either: staff see the ticket all the same. */
 static bool
 robot_subject(const char *subject)
 {
-	const char *s = subject ? subject : "";
-	unsigned char c0;
+	bool strong;
 
-	/* Past "Re:", "Fwd:" and blanks. */
-	for (;;) {
-		s += strspn(s, " \t");
-		if (strncasecmp(s, "re:", 3) == 0)
-			s += 3;
-		else if (strncasecmp(s, "fwd:", 4) == 0)
-			s += 4;
-		else if (strncasecmp(s, "fw:", 3) == 0)
-			s += 3;
-		else
-			break;
-	}
-	/* Every mail is checked: the first letter (the list is in lower
-	 * case) rules out most of the list without a comparison. */
-	c0 = (unsigned char)*s;
-	if (c0 >= 'A' && c0 <= 'Z')
-		c0 = (unsigned char)(c0 + 32);
-	for (size_t i = 0; i < ARRAY_SIZE(robot_subjects); i++)
-		if ((unsigned char)robot_subjects[i][0] == c0 &&
-		    strncasecmp(s, robot_subjects[i], strlen(robot_subjects[i])) == 0)
-			return true;
-	return false;
+	return bounce_subject_kind(subject, &strong) != BOUNCE_SUBJECT_NONE && strong;
+}
+
+/* Is the mail from the desk itself: From, Sender or the envelope? */
+static bool
+from_desk(const struct message *m, const struct autoreply_ctx *c)
+{
+	return deskaddr_is_desk(m->from.addr, c->desk_address, c->desk_aliases) ||
+	       deskaddr_is_desk(m->sender.addr, c->desk_address, c->desk_aliases) ||
+	       deskaddr_is_desk(m->return_path, c->desk_address, c->desk_aliases);
 }
 
 /* The headers the decision reads: the first of each name, found in one
@@ -237,7 +215,7 @@ autoreply_decide(const struct message *m, const struct autoreply_ctx *c)
 		return AR_NULL_SENDER;
 	if (!m->from.addr || !strchr(m->from.addr, '@'))
 		return AR_NO_ADDRESS;
-	if (autoreply_robot_addr(m->from.addr) ||
+	if (autoreply_robot_addr(m->from.addr) || bounce_mailer_sender(NULL, m->from.name) ||
 	    (m->return_path && autoreply_robot_addr(m->return_path)))
 		return AR_ROBOT_SENDER;
 	if (h.list)
@@ -265,7 +243,7 @@ autoreply_decide(const struct message *m, const struct autoreply_ctx *c)
 		return AR_AUTO_SUBMITTED;
 	if (m->flags & MSG_LIST)
 		return AR_LIST;
-	if (c->desk_address && strcasecmp(m->from.addr, c->desk_address) == 0)
+	if (from_desk(m, c))
 		return AR_DESK;
 	if (c->from_partner)
 		return AR_PARTNER;

@@ -12,6 +12,7 @@
 #include "authres.h"
 #include "buf.h"
 #include "config.h"
+#include "deskaddr.h"
 #include "xalloc.h"
 
 enum key_type {
@@ -22,6 +23,7 @@ enum key_type {
 	KEY_SIZE,     /* bytes, with an optional K, M or G suffix */
 	KEY_DURATION, /* seconds, with an optional s, m, h or d suffix */
 	KEY_BOOL,
+	KEY_ADDRESSES, /* mail addresses separated by commas and/or blanks */
 	KEY_TLS,      /* "none" or "required" */
 	KEY_AFTER,    /* seen | move:FOLDER | delete | keep */
 	KEY_AUTHID, /* an Authentication-Results authserv-id (authres.h) */
@@ -43,6 +45,7 @@ static const struct key_def keys[] = {
 	{ "desk", "address", KEY_STRING, O(desk.address), true },
 	{ "desk", "tag", KEY_STRING, O(desk.tag), false },
 	{ "desk", "lock_file", KEY_PATH, O(desk.lock_file), false },
+	{ "desk", "aliases", KEY_ADDRESSES, O(desk.aliases), false },
 	/* Optional: a desk fed by an MTA pipe (ingest) has no mailbox. */
 	{ "mailbox", "url", KEY_URL, O(mailbox.conn.url), false },
 	{ "mailbox", "user", KEY_STRING, O(mailbox.conn.user), false },
@@ -236,6 +239,16 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 			return fail_at(lc, "[%s] %s: '%s' is not yes or no", k->section, k->name,
 				       value);
 		return 1;
+	case KEY_ADDRESSES: {
+		const char *bad;
+		size_t bad_len;
+
+		if (deskaddr_parse_list(value, (struct strlist *)field, &bad, &bad_len) < 0)
+			return fail_at(lc, "[%s] %s: '%.*s' is not a mail address (expected "
+				       "addresses separated by commas)", k->section, k->name,
+				       (int)bad_len, bad);
+		return 1;
+	}
 	case KEY_TLS:
 		if (!strcmp(value, "none"))
 			*(bool *)field = true;
@@ -402,6 +415,7 @@ config_release(struct config *cfg)
 	free(cfg->desk.address);
 	free(cfg->desk.tag);
 	free(cfg->desk.lock_file);
+	strlist_release(&cfg->desk.aliases);
 	conn_release(&cfg->mailbox.conn);
 	free(cfg->mailbox.after_folder);
 	free(cfg->mailbox.trusted_authserv_id);
@@ -494,4 +508,10 @@ config_read_secret(const char *file, const char *env, struct err *e)
 	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 		b.data[--b.len] = '\0';
 	return buf_detach(&b, NULL);
+}
+
+bool
+config_is_desk(const struct config *cfg, const char *addr)
+{
+	return deskaddr_is_desk(addr, cfg->desk.address, &cfg->desk.aliases);
 }

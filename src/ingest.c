@@ -458,7 +458,7 @@ add_watchers(struct ingest *ing, struct store *s, int64_t id, bool new_ticket,
 	for (size_t i = 0; i < m->ncc; i++) {
 		const char *a = m->cc[i].addr;
 
-		if (!*a || addr_eq(a, ing->cfg->desk.address) || addr_eq(a, m->from.addr))
+		if (!*a || config_is_desk(ing->cfg, a) || addr_eq(a, m->from.addr))
 			continue;
 		st = store_prepare(s, "INSERT OR IGNORE INTO watchers (ticket_id, addr) "
 				   "VALUES (?, ?)", e);

@@ -1406,7 +1406,7 @@ plan_make(struct outbound *ob, const char *queue, struct notice_plan *pl)
 		return;
 	pl->to = xcalloc(q->contacts.n, sizeof(*pl->to));
 	for (size_t i = 0; i < q->contacts.n; i++)
-		if (mime_addr_ok(q->contacts.items[i]))
+		if (mime_addr_ok(q->contacts.items[i]) && !config_is_desk(ob->cfg, q->contacts.items[i]))
 			pl->to[pl->nto++].addr = q->contacts.items[i];
 	if (pl->nto == 0) {
 		free(pl->to);
@@ -1655,6 +1655,7 @@ decide_ack(struct outbound *ob, struct store *s, const struct message *m,
 
 	c.enabled = ob->cfg->ack.enabled;
 	c.desk_address = ob->cfg->desk.address;
+	c.desk_aliases = &ob->cfg->desk.aliases;
 	c.rules_no_ack = res->no_ack;
 	c.from_partner = res->partner || is_contact(ob, m->from.addr);
 	c.per_sender_limit = ob->cfg->ack.per_sender_limit;
@@ -2403,9 +2404,10 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 	}
 	if (why == AR_YES && !mime_addr_ok(m->from.addr))
 		why = AR_NO_ADDRESS;
+	/* The desk's own mail come back opens no loop through a partner. */
 	notice_due = res->kind == INGEST_NEW_TICKET && res->routed &&
 		     strcmp(t->queue, TICKET_DEFAULT_QUEUE) != 0 &&
-		     !(m->flags & (MSG_SPAM | MSG_POISON));
+		     !(m->flags & (MSG_SPAM | MSG_POISON)) && !config_is_desk(ob->cfg, m->from.addr);
 	if (j && (why == AR_YES || notice_due)) {
 		job_fill(j, t, m);
 		t = &j->t;
@@ -2615,11 +2617,11 @@ out:
 }
 
 /* The reply's recipients: the requester (rcpts[0]), then the ticket's
- * watchers that are addresses to write to (Cc). The strings of
+ * watchers that are addresses to write to and not the desk (Cc). The strings of
  * rcpts[1..] are owned; free with free_rcpts(). */
 static int
-reply_rcpts(struct store *s, const struct ticket *t, const char *name, struct mime_addr **out,
-	    size_t *n_out, struct err *e)
+reply_rcpts(struct outbound *ob, struct store *s, const struct ticket *t, const char *name,
+	    struct mime_addr **out, size_t *n_out, struct err *e)
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT addr FROM watchers WHERE ticket_id = ?"
 					 " ORDER BY addr", e);
@@ -2637,7 +2639,7 @@ reply_rcpts(struct store *s, const struct ticket *t, const char *name, struct mi
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *a = col_text(st, 0);
 
-		if (!mime_addr_ok(a) || strcasecmp(a, t->requester) == 0)
+		if (!mime_addr_ok(a) || strcasecmp(a, t->requester) == 0 || config_is_desk(ob->cfg, a))
 			continue;
 		r = xreallocarray(r, n + 1, sizeof(*r));
 		r[n].name = NULL;
@@ -2706,7 +2708,7 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 		goto out;
 	}
 	name = clean_name(t.requester_name);
-	if (reply_rcpts(s, &t, name, &rcpts, &nrcpts, e) < 0 ||
+	if (reply_rcpts(ob, s, &t, name, &rcpts, &nrcpts, e) < 0 ||
 	    reply_answers(s, &t, rcpts, nrcpts, &m, e) < 0)
 		goto out;
 	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t.id);

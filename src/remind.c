@@ -3,6 +3,7 @@
 
 #include <strings.h>
 
+#include "deskaddr.h"
 #include "mimeout.h"
 #include "outbound.h"
 #include "outbox.h"
@@ -26,6 +27,7 @@ remind_opts_from_config(const struct config *cfg, struct remind_opts *o, struct 
 	o->min_interval = cfg->remind.min_interval;
 	o->assignee_domain = cfg->remind.assignee_domain;
 	o->desk_address = cfg->desk.address;
+	o->desk_aliases = &cfg->desk.aliases;
 	while (*p) {
 		size_t l;
 		char *word;
@@ -302,7 +304,7 @@ add_recipient(struct remind_plan *p, const struct remind_opts *o, const char *ad
 
 	if (!mime_addr_ok(addr))
 		return false;
-	if (o->desk_address && strcasecmp(addr, o->desk_address) == 0) {
+	if (deskaddr_is_desk(addr, o->desk_address, o->desk_aliases)) {
 		p->desk_skipped = true;
 		return false;
 	}

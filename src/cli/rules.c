@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <sys/stat.h>
 
+#include "autoreply.h"
 #include "buf.h"
 #include "cli.h"
 #include "lang.h"
@@ -207,30 +208,35 @@ trace_cb(void *arg, const struct rule_trace_event *ev)
 }
 
 /* Whether an acknowledgement would go out, as far as the message and the
- * rules tell (the outbox also applies per-sender rate limits). */
-static const char *
-ack_reason(const struct message *m, const struct rule_outcome *o, bool *ack)
+ * rules tell: the RFC 3834 decision the desk takes (autoreply.h), without
+ * the store's counts (the ticket's earlier ack, the rate limits). why_r
+ * owns the text it is given. */
+static bool
+ack_decision(const struct config *cfg, const struct ruleset *rs, const struct message *m,
+	     const struct rule_outcome *o, char **why_r)
 {
-	const char *as = message_header(m, "Auto-Submitted");
-	const char *prec = message_header(m, "Precedence");
+	struct autoreply_ctx c = { 0 };
+	enum autoreply_reason why;
 
-	*ack = false;
-	if (o->spam)
-		return "no: marked as spam";
-	if (o->no_ack)
-		return o->no_ack_reason ? o->no_ack_reason : "suppressed by a rule";
-	if (m->flags & MSG_BOUNCE)
-		return "no: a bounce (RFC 3834)";
-	if (m->flags & MSG_AUTOREPLY || (as && strncasecmp(as, "no", 2) != 0))
-		return "no: automatic mail (RFC 3834)";
-	if (m->flags & MSG_LIST ||
-	    (prec && (strcasecmp(prec, "bulk") == 0 || strcasecmp(prec, "list") == 0 ||
-		      strcasecmp(prec, "junk") == 0)))
-		return "no: list or bulk mail (RFC 3834)";
-	if (!*m->from.addr)
-		return "no: no sender address";
-	*ack = true;
-	return "yes: a new inquiry from a person";
+	if (o->spam) {
+		*why_r = xstrdup("no: marked as spam");
+		return false;
+	}
+	if (o->no_ack) {
+		*why_r = xstrdup(o->no_ack_reason ? o->no_ack_reason : "suppressed by a rule");
+		return false;
+	}
+	c.enabled = cfg->ack.enabled;
+	c.desk_address = cfg->desk.address;
+	c.desk_aliases = &cfg->desk.aliases;
+	c.from_partner = rules_contact_queue(rs, m->from.addr) != NULL;
+	why = autoreply_decide(m, &c);
+	if (why != AR_YES) {
+		*why_r = xasprintf("no: %s", autoreply_reason_str(why));
+		return false;
+	}
+	*why_r = xstrdup("yes: a new inquiry from a person");
+	return true;
 }
 
 static json_t *
@@ -262,7 +268,7 @@ rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 	const char *lang;
 	int rc = EXIT_SOFTWARE;
 	bool ack;
-	const char *why;
+	char *why = NULL;
 
 	message_init(&m);
 	rule_outcome_init(&o);
@@ -290,7 +296,7 @@ rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 		lang = lang_detect(sample, strlen(sample), NULL);
 		free(sample);
 	}
-	why = ack_reason(&m, &o, &ack);
+	ack = ack_decision(ctx->cfg, rs, &m, &o, &why);
 	if (json) {
 		json_t *doc = json_pack(
 			"{s:s, s:o, s:{s:s, s:o, s:o, s:o, s:o, s:o, s:b}, s:o, s:{s:b, s:s}, s:o}",
@@ -323,6 +329,7 @@ rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 	}
 	rc = EXIT_OK;
 out:
+	free(why);
 	rule_outcome_release(&o);
 	message_release(&m);
 	free(raw);

@@ -93,6 +93,40 @@ test_values(void **state)
 	free(path);
 }
 
+/* [desk] aliases: a list, blanks forgiven; the desk is any of them. */
+static void
+test_aliases(void **state)
+{
+	struct config cfg;
+	struct err e = ERR_INIT;
+	char *text = NULL, *path;
+
+	(void)state;
+	assert_true(asprintf(&text, "%s[desk]\naliases =  office@icpermed.example ,"
+			     "ICPerMed@DLR.example. ,\n", base) > 0);
+	path = write_conf(text);
+	assert_int_equal(config_load(&cfg, path, &e), 0);
+	assert_int_equal(cfg.desk.aliases.n, 2);
+	assert_string_equal(cfg.desk.aliases.items[0], "office@icpermed.example");
+	assert_string_equal(cfg.desk.aliases.items[1], "ICPerMed@DLR.example.");
+	assert_true(config_is_desk(&cfg, "Secretariat+x@icpermed.example"));
+	assert_true(config_is_desk(&cfg, "icpermed@dlr.example"));
+	assert_true(config_is_desk(&cfg, "office+y@icpermed.example."));
+	assert_false(config_is_desk(&cfg, "office2@icpermed.example"));
+	assert_false(config_is_desk(&cfg, "ana@example.org"));
+	config_release(&cfg);
+	free(path);
+	free(text);
+	/* None given: the address alone. */
+	path = write_conf(base);
+	assert_int_equal(config_load(&cfg, path, &e), 0);
+	assert_int_equal(cfg.desk.aliases.n, 0);
+	assert_true(config_is_desk(&cfg, "secretariat@icpermed.example"));
+	assert_false(config_is_desk(&cfg, "office@icpermed.example"));
+	config_release(&cfg);
+	free(path);
+}
+
 struct bad_case {
 	const char *extra;  /* appended to base */
 	const char *expect; /* part of the error */
@@ -116,6 +150,10 @@ static const struct bad_case bad_cases[] = {
 	{ "[limits]\nmax_message_size = 10X\n", "[limits] max_message_size: '10X' is not a size" },
 	{ "[ack]\nenabled = perhaps\n", "[ack] enabled: 'perhaps' is not yes or no" },
 	{ "[store]\npath = other.db\n", "secdesk.conf:16: [store] path: given twice" },
+	{ "[desk]\naliases = office@icpermed.example, nope\n",
+	  "secdesk.conf:16: [desk] aliases: 'nope' is not a mail address" },
+	{ "[desk]\naliases = a@b.example\naliases = c@d.example\n",
+	  "secdesk.conf:17: [desk] aliases: given twice" },
 	{ "just words\n", "secdesk.conf:15: syntax error" },
 	/* "!" replaces the [send] url line of base instead of appending. */
 	{ "!url = nourl\n", "secdesk.conf:10: [send] url: 'nourl' is not a URL" },
@@ -238,6 +276,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_missing),
