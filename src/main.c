@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -194,6 +195,11 @@ main(int argc, char **argv)
 	char *config_path = NULL;
 	int c, rc;
 
+	/* A peer that goes away (an IMAP, POP3 or SMTP server, a TLS session, a
+	 * pager, a sendmail program) must give EPIPE, which the caller turns
+	 * into its error (75 for a server), not kill the run before its summary
+	 * line. Programs we start get the default back. */
+	signal(SIGPIPE, SIG_IGN);
 	memset(&cfg, 0, sizeof(cfg));
 	/* '+': stop at the command; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:vqVh", opts, NULL)) != -1) {
