@@ -734,6 +734,8 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 			cur = &aside;
 			ro = &none;
 			res->msg_flags = aside.flags;
+			/* A stand-in never joins another ticket. */
+			skip |= STEP_THREAD;
 		} else {
 			skip |= at;
 		}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # A server that goes away is a temporary failure (issue 15, point 11):
-# Dovecot stopped by PID during a large fetch, the SMTP server during a
-# send. Each time: exit 75, the summary line printed, nothing marked done
+# Dovecot stopped by PID during a large IMAPS fetch and a POP3S fetch, the
+# SMTP server during a send. Each time: exit 75, the summary line printed, nothing marked done
 # that is not stored, nothing marked sent that the server did not take; the
 # next run, with the server back, finishes with every mail there once.
 # The stop is placed by progress (rows in the store), never by time.
@@ -58,6 +58,40 @@ else
 	check_eq "all $N \\Seen on the server" "$N" "$(server_seen)"
 	check_eq "no intake row left undone" 0 \
 		"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM intake WHERE done = 0 OR state <> 'stored'")"
+	dovecot_stop
+
+	# ---- POP3: the same during a POP3S fetch, after = delete ----
+	P=3000
+	rm -rf "$DC_MAILDIR/new/"* "$DC_MAILDIR/cur/"* "$DC_MAILDIR/"dovecot*
+	gen_mails "$DC_MAILDIR" 1 "$P" pop
+	dovecot_start "$DC_DIR" || not_ok "Dovecot restarts"
+	p=$T_DIR/pop3
+	desk_config "$p" "pop3s://$DC_USER@localhost:$DC_POP3S_PORT" delete
+	"$SECDESK" -c "$p/secdesk.conf" db init >/dev/null
+	"$SECDESK" -c "$p/secdesk.conf" run >"$T_DIR/pop.out" 2>"$T_DIR/pop.err" &
+	pid=$!
+	wait_rows "$p/secdesk.db" "SELECT count(*) FROM messages WHERE direction = 'in'" 300 "$pid"
+	kill -9 "$DC_PID" $(ps -o pid= --ppid "$DC_PID") 2>/dev/null
+	dovecot_stop
+	wait "$pid"
+	rc=$?
+	mid=$(stored "$p/secdesk.db" | cut -d' ' -f1)
+	echo "# the POP3 server stopped with $mid of $P stored"
+	check "pop3: the stop came mid-fetch ($mid of $P stored)" test "$mid" -lt "$P"
+	check_eq "pop3: run whose server went away exits 75" 75 "$rc"
+	check "pop3: it printed its summary line" grep -q '^fetched [0-9]*, new tickets' "$T_DIR/pop.out"
+	sed 's/^/#   /' "$T_DIR/pop.err" | head -5
+	ls "$DC_MAILDIR/new" "$DC_MAILDIR/cur" | sed -n 's/^17\([0-9]*\)\.M.*/\1/p' |
+		sed 's/^0*//; s/.*/<pop-&@example.org>/' | sort >"$T_DIR/left.ids"
+	seq 1 "$P" | sed 's/.*/<pop-&@example.org>/' | sort >"$T_DIR/all.ids"
+	sqlite3 "$p/secdesk.db" "SELECT '<' || message_id || '>' FROM messages WHERE direction = 'in'" |
+		sort >"$T_DIR/pstored.ids"
+	check_eq "pop3: nothing deleted on the server that is not stored" "" \
+		"$(comm -23 "$T_DIR/all.ids" "$T_DIR/left.ids" | comm -23 - "$T_DIR/pstored.ids" | head -3)"
+	dovecot_start "$DC_DIR" || not_ok "Dovecot restarts"
+	check_rc "pop3: the next run, the server back" 0 "$SECDESK" -c "$p/secdesk.conf" run
+	check_eq "pop3: all $P stored exactly once" "$P $P" "$(stored "$p/secdesk.db")"
+	check_eq "pop3: all deleted on the server" 0 "$(server_count)"
 	dovecot_stop
 fi
 
