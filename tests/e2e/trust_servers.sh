@@ -65,17 +65,18 @@ else
 	rm -rf "$DC_MAILDIR/new/"* "$DC_MAILDIR/cur/"* "$DC_MAILDIR/"dovecot*
 	gen_mails "$DC_MAILDIR" 1 "$P" pop
 	dovecot_start "$DC_DIR" || not_ok "Dovecot restarts"
-	p=$T_DIR/pop3
-	desk_config "$p" "pop3s://$DC_USER@localhost:$DC_POP3S_PORT" delete
-	"$SECDESK" -c "$p/secdesk.conf" db init >/dev/null
-	"$SECDESK" -c "$p/secdesk.conf" run >"$T_DIR/pop.out" 2>"$T_DIR/pop.err" &
+	# (not $p: dovecot_start loops over ports with it)
+	pd=$T_DIR/pop3
+	desk_config "$pd" "pop3s://$DC_USER@localhost:$DC_POP3S_PORT" delete
+	"$SECDESK" -c "$pd/secdesk.conf" db init >/dev/null
+	"$SECDESK" -c "$pd/secdesk.conf" run >"$T_DIR/pop.out" 2>"$T_DIR/pop.err" &
 	pid=$!
-	wait_rows "$p/secdesk.db" "SELECT count(*) FROM messages WHERE direction = 'in'" 300 "$pid"
+	wait_rows "$pd/secdesk.db" "SELECT count(*) FROM messages WHERE direction = 'in'" 300 "$pid"
 	kill -9 "$DC_PID" $(ps -o pid= --ppid "$DC_PID") 2>/dev/null
 	dovecot_stop
 	wait "$pid"
 	rc=$?
-	mid=$(stored "$p/secdesk.db" | cut -d' ' -f1)
+	mid=$(stored "$pd/secdesk.db" | cut -d' ' -f1)
 	echo "# the POP3 server stopped with $mid of $P stored"
 	check "pop3: the stop came mid-fetch ($mid of $P stored)" test "$mid" -lt "$P"
 	check_eq "pop3: run whose server went away exits 75" 75 "$rc"
@@ -84,13 +85,13 @@ else
 	ls "$DC_MAILDIR/new" "$DC_MAILDIR/cur" | sed -n 's/^17\([0-9]*\)\.M.*/\1/p' |
 		sed 's/^0*//; s/.*/<pop-&@example.org>/' | sort >"$T_DIR/left.ids"
 	seq 1 "$P" | sed 's/.*/<pop-&@example.org>/' | sort >"$T_DIR/all.ids"
-	sqlite3 "$p/secdesk.db" "SELECT '<' || message_id || '>' FROM messages WHERE direction = 'in'" |
+	sqlite3 "$pd/secdesk.db" "SELECT '<' || message_id || '>' FROM messages WHERE direction = 'in'" |
 		sort >"$T_DIR/pstored.ids"
 	check_eq "pop3: nothing deleted on the server that is not stored" "" \
 		"$(comm -23 "$T_DIR/all.ids" "$T_DIR/left.ids" | comm -23 - "$T_DIR/pstored.ids" | head -3)"
 	dovecot_start "$DC_DIR" || not_ok "Dovecot restarts"
-	check_rc "pop3: the next run, the server back" 0 "$SECDESK" -c "$p/secdesk.conf" run
-	check_eq "pop3: all $P stored exactly once" "$P $P" "$(stored "$p/secdesk.db")"
+	check_rc "pop3: the next run, the server back" 0 "$SECDESK" -c "$pd/secdesk.conf" run
+	check_eq "pop3: all $P stored exactly once" "$P $P" "$(stored "$pd/secdesk.db")"
 	check_eq "pop3: all deleted on the server" 0 "$(server_count)"
 	dovecot_stop
 fi
