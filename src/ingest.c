@@ -651,10 +651,6 @@ aside_message(struct message *m, const char *raw, size_t len, unsigned flags,
 	free(m->subject);
 	m->subject = xstrdup(subject);
 	m->parse_note = xstrdup(note);
-	m->message_id = xstrdup("");
-	m->in_reply_to = xstrdup("");
-	m->from.name = xstrdup("");
-	m->from.addr = xstrdup("");
 }
 
 /* Why a step failed, "EVENT\nREASON", to be recorded on the ticket. */
@@ -728,6 +724,7 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 		*res = clean;
 		ticket_release(&t);
 		if (at == STEP_TICKET) {
+			message_release(&aside);
 			aside_message(&aside, m->raw, m->raw_len, 0,
 				      "(message set aside: it could not be stored as a ticket)",
 				      "storing this message failed; the raw message is kept");
@@ -767,8 +764,9 @@ ingest_parse(struct ingest *ing, const char *raw, size_t len, struct message *m,
 	message_init(m);
 	if (parse_message(raw, len, &ing->limits, m, e) < 0 ||
 	    testhook_step_fails("parse", m->message_id, e)) {
+		/* Nothing left for the caller to release. */
 		message_release(m);
-		message_init(m);
+		memset(m, 0, sizeof(*m));
 		return -1;
 	}
 	return 0;
