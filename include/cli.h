@@ -88,8 +88,8 @@ void cli_output_init(enum cli_color_when when);
  * else $PAGER, else "less" run by /bin/sh with LESS=FRX (when LESS is
  * unset) and LV=-c; an empty value or "cat" pages nothing. stderr goes to
  * the pager too when it is the same terminal, so that messages stay in
- * order. SIGPIPE is ignored from then on: a user quitting the pager early
- * is not an error (see cli_pager_finish). */
+ * order. A user quitting the pager early is not an error (SIGPIPE is
+ * ignored by main; see cli_pager_finish). */
 void cli_pager_start(void);
 /* True between cli_pager_start() and cli_pager_finish() when a pager runs. */
 bool cli_pager_active(void);

@@ -22,6 +22,7 @@ struct fetch_stats {
 	int followups;
 	int duplicates;
 	int flagged;        /* stored, but flagged for staff (bad mail, bounce...) */
+	int problems;       /* of them, steps that failed (ingest_result.problems) */
 	int poison;
 	int acks_queued;
 	int acks_suppressed;

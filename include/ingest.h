@@ -35,6 +35,10 @@ struct ingest_result {
 	int acks_queued;     /* acknowledgements queued for this message */
 	int acks_suppressed;
 	int notices_queued;  /* partner notifications queued */
+	/* steps that failed for this message alone (a rule's value, threading,
+	 * attachments, the ack, the notice...): left out, the ticket flagged
+	 * TICKET_FLAG_PROCESSING with each reason as an event */
+	int problems;
 };
 
 /* Loads rules and templates per cfg; errors are EXIT_CONFIG with file:line.
@@ -48,8 +52,11 @@ void ingest_free(struct ingest **ing);
  * same sender with the same subject, body and attachments (white space
  * aside), give INGEST_DUPLICATE; the same Message-ID and sender with other
  * content is stored, flagged MSG_MSGID_REUSED. Bad mail is stored and
- * flagged, not refused; -1 only for store errors (e->code EXIT_TEMPFAIL
- * when busy). */
+ * flagged, not refused: a step that fails for this message alone
+ * (threading, its attachments, a rule's value, its ack or notice) is left
+ * out and the ticket flagged with the reason; a message whose rows cannot
+ * be written is set aside (its raw bytes in a flagged ticket of its own).
+ * -1 only for store errors (e->code EXIT_TEMPFAIL when busy). */
 int ingest_message(struct ingest *ing, struct store *s, const char *raw, size_t len,
 		   struct ingest_result *res, struct err *e);
 
@@ -70,7 +77,9 @@ int ingest_parse(struct ingest *ing, const char *raw, size_t len, struct message
 		 struct err *e);
 /* The rules' verdict on a parsed message, as for a new ticket (ro is
  * rule_outcome_init'ed here; empty without rules or for a poison message).
- * Touches no store: runs in the parser thread too. */
+ * Never fails: when the rules cannot be applied, ro is empty but for its
+ * errors, which flag the ticket. Touches no store: runs in the parser
+ * thread too. */
 int ingest_classify(struct ingest *ing, const struct message *m, struct rule_outcome *ro,
 		    struct err *e);
 /* Stores a parsed message (m->raw: the bytes of raw_id) and its ticket. ro is
@@ -83,6 +92,10 @@ int ingest_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct me
  * *waited. */
 int ingest_pipeline_start(struct ingest *ing, struct store *s, struct err *e);
 void ingest_pipeline_stop(struct ingest *ing, struct ingest_result *tally, double *waited);
+/* Stores raw bytes that could not be parsed (why: the parser's error) as a
+ * flagged ticket holding the raw bytes only. */
+int ingest_set_aside(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw,
+		     size_t len, const char *why, struct ingest_result *res, struct err *e);
 /* Processes stored raw bytes. With poison set the message is not parsed:
  * it becomes a flagged ticket holding the raw bytes only. */
 int ingest_raw(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw,

@@ -25,6 +25,9 @@ enum ticket_flag {
 	TICKET_FLAG_SEND_FAILED = 1 << 5, /* an outgoing mail failed for good */
 	TICKET_FLAG_FOLLOWUP = 1 << 6,    /* possible follow-up of related_to */
 	TICKET_FLAG_OVERSIZE = 1 << 7,
+	/* a step of a message's processing failed (a rule's value, threading,
+	 * attachments, the ack, the notice): skipped, the reason an event */
+	TICKET_FLAG_PROCESSING = 1 << 8,
 };
 
 /* Only a message a person wrote to the desk themselves (messages.kind
@@ -32,6 +35,9 @@ enum ticket_flag {
  * public or makes its sender a participant: partner correspondence,
  * bounces, auto-replies and spam never are. */
 #define TICKET_IMPERSONAL_FLAGS (MSG_BOUNCE | MSG_AUTOREPLY | MSG_SPAM | MSG_POISON)
+
+/* The longest tag, category or assignee a ticket takes (bytes). */
+#define TICKET_WORD_MAX 100
 
 struct ticket {
 	int64_t id;
@@ -67,6 +73,14 @@ int ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e);
 int ticket_load_live(struct store *s, int64_t id, struct ticket *t, struct err *e);
 
 bool ticket_status_valid(const char *status);
+/* Is s a tag, category or assignee: one word of 1 to TICKET_WORD_MAX bytes
+ * of UTF-8, without spaces, commas or control characters? */
+bool ticket_word_valid(const char *s);
+
+/* Flags ticket id TICKET_FLAG_PROCESSING and records why as an event
+ * what ("attach-failed", ...) with reason as its value. */
+int ticket_flag_problem(struct store *s, int64_t id, const char *what, const char *reason,
+			struct err *e);
 
 /* Triage. Each records an event by who; a no-op change records nothing.
  * They do not open a transaction: the caller does. */

@@ -27,6 +27,8 @@ auth_run_token_command(const char *command, struct err *e)
 {
 	char *argv[] = { (char *)"sh", (char *)"-c", (char *)command, NULL };
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t dfl;
 	struct buf out;
 	char chunk[4096];
 	int pipefd[2], status;
@@ -40,13 +42,21 @@ auth_run_token_command(const char *command, struct err *e)
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	if (posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ) != 0) {
+	/* main ignores SIGPIPE; the command gets the default back. */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	if (posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ) != 0) {
+		posix_spawnattr_destroy(&attr);
 		posix_spawn_file_actions_destroy(&fa);
 		close(pipefd[0]);
 		close(pipefd[1]);
 		err_set(e, EXIT_TEMPFAIL, "oauth_token_command: cannot run /bin/sh");
 		return NULL;
 	}
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
 	buf_init(&out, AUTH_MAX_SECRET);

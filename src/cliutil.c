@@ -409,6 +409,7 @@ cli_pager_start(void)
 		dup2(fd[0], STDIN_FILENO);
 		close(fd[0]);
 		close(fd[1]);
+		signal(SIGPIPE, SIG_DFL);
 		setenv("LESS", "FRX", 0);
 		setenv("LV", "-c", 0);
 		execl("/bin/sh", "sh", "-c", prog, (char *)NULL);
@@ -423,7 +424,6 @@ cli_pager_start(void)
 	}
 	close(fd[1]);
 	cli_out.pager = pid;
-	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		signal(sigs[i], pager_signal);
 	atexit(pager_atexit);

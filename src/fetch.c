@@ -208,9 +208,11 @@ count(struct fetch_stats *st, const struct ingest_result *r)
 		st->new_tickets++;
 	else
 		st->followups++;
-	if (r->msg_flags & (MSG_PARSE_ERROR | MSG_TRUNCATED | MSG_BOUNCE | MSG_AUTOREPLY |
-			    MSG_SPAM | MSG_OVERSIZE | MSG_MSGID_REUSED | MSG_DMARC_FAIL))
+	if ((r->msg_flags & (MSG_PARSE_ERROR | MSG_TRUNCATED | MSG_BOUNCE | MSG_AUTOREPLY |
+			     MSG_SPAM | MSG_OVERSIZE | MSG_MSGID_REUSED | MSG_DMARC_FAIL)) ||
+	    r->problems)
 		st->flagged++;
+	st->problems += r->problems;
 	if (r->msg_flags & MSG_POISON)
 		st->poison++;
 	st->acks_queued += r->acks_queued;
@@ -310,6 +312,8 @@ process:
 		if (rc == 0) {
 			rc = ingest_parsed(ing, s, raw_id, &m, NULL, &res, e);
 			message_release(&m);
+		} else {
+			rc = ingest_set_aside(ing, s, raw_id, raw, len, e->msg, &res, e);
 		}
 	}
 	free(copy);
@@ -334,11 +338,15 @@ process_parsed_row(struct ingest *ing, struct store *s, struct batch *b, size_t 
 
 	rc = parse_ahead_take(b->pa, (size_t)b->rows[i].parsed, &m, &ro, e, INTAKE_PARSE_ALARM);
 	lap(&st->times.parse_wait, &mark);
-	if (rc < 0)
-		return -1;
-	rc = ingest_parsed(ing, s, b->rows[i].raw_id, &m, &ro, &res, e);
-	message_release(&m);
-	rule_outcome_release(&ro);
+	if (rc < 0) {
+		/* Not parsed: kept raw, flagged; the batch goes on. */
+		rc = ingest_set_aside(ing, s, b->rows[i].raw_id, b->rows[i].raw, b->rows[i].len,
+				      e->msg, &res, e);
+	} else {
+		rc = ingest_parsed(ing, s, b->rows[i].raw_id, &m, &ro, &res, e);
+		message_release(&m);
+		rule_outcome_release(&ro);
+	}
 	if (rc < 0)
 		return -1;
 	count(st, &res);
@@ -1043,6 +1051,9 @@ pipeline_stop(struct ingest *ing, struct fetch_stats *st)
 	st->acks_queued += tally.acks_queued;
 	st->acks_suppressed += tally.acks_suppressed;
 	st->notices_queued += tally.notices_queued;
+	/* An ack or notice that could not be built flags its ticket. */
+	st->flagged += tally.problems;
+	st->problems += tally.problems;
 }
 
 int

@@ -12,6 +12,7 @@
 #include "outbound.h"
 #include "parse.h"
 #include "rules.h"
+#include "testhook.h"
 #include "ticket.h"
 #include "verp.h"
 #include "xalloc.h"
@@ -671,10 +672,20 @@ int
 ingest_classify(struct ingest *ing, const struct message *m, struct rule_outcome *ro,
 		struct err *e)
 {
+	struct err re = ERR_INIT;
+
+	(void)e;
 	rule_outcome_init(ro);
 	if (!ing->rules || (m->flags & MSG_POISON))
 		return 0;
-	return rules_apply(ing->rules, m, NULL, ro, e);
+	if (!testhook_step_fails("rules", m->message_id, &re) &&
+	    rules_apply(ing->rules, m, NULL, ro, &re) == 0)
+		return 0;
+	/* The message goes on without the rules' verdict: stored, flagged. */
+	rule_outcome_release(ro);
+	rule_outcome_init(ro);
+	strlist_add_owned(&ro->errors, xasprintf("the rules could not be applied: %s", re.msg));
+	return 0;
 }
 
 /* Did the desk's own MX find that DMARC failed for the From domain? */
@@ -688,20 +699,189 @@ from_failed_dmarc(const struct ingest *ing, const struct message *m)
 			     AUTHRES_DMARC_FAIL;
 }
 
-/* pre: the outcome of ingest_classify() when the caller ran it already. */
+/* The steps of storing one message whose failure is the message's own (not
+ * the store's): the step is left out, or the message set aside, and the
+ * ticket flagged with the reason. */
+enum ingest_step {
+	STEP_THREAD = 1 << 0, /* left out: the message opens a ticket of its own */
+	STEP_TICKET = 1 << 1, /* the ticket and message rows: the message is set aside */
+	STEP_ATTACH = 1 << 2, /* left out: the raw message still holds them */
+};
+
+static const char *
+step_event(unsigned step)
+{
+	switch (step) {
+	case STEP_THREAD:
+		return "thread-failed";
+	case STEP_ATTACH:
+		return "attach-failed";
+	default:
+		return "ticket-failed";
+	}
+}
+
+/* Stores m: threads it (unless skip has STEP_THREAD), its ticket, the
+ * message, its attachments (unless STEP_ATTACH); *at names the step under
+ * way when it fails. t is the new ticket as inserted. */
+static int
+store_message(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
+	      const struct rule_outcome *ro, bool dmarc_fail, unsigned skip, unsigned *at,
+	      struct ticket *t, struct ingest_result *res, struct err *e)
+{
+	struct thread_result tr = { 0 };
+	const struct queue *partner_q = NULL;
+
+	*at = STEP_THREAD;
+	if (!(skip & STEP_THREAD) && (testhook_step_fails("thread", m->message_id, e) ||
+				       find_thread(ing, s, m, dmarc_fail, &tr, e) < 0))
+		return -1;
+	*at = STEP_TICKET;
+	if (tr.ticket_id == 0) {
+		res->kind = INGEST_NEW_TICKET;
+		res->ticket_id = insert_ticket(s, m, ro, tr.related_to, t, e);
+		if (res->ticket_id < 0)
+			return -1;
+		res->routed = ro->queue && strcmp(ro->queue, TICKET_DEFAULT_QUEUE) != 0;
+		if (add_watchers(ing, s, res->ticket_id, true, m, dmarc_fail, e) < 0)
+			return -1;
+		if (store_event(s, res->ticket_id, "secdesk", "created", NULL,
+				or_default(ro->queue, TICKET_DEFAULT_QUEUE), e) < 0)
+			return -1;
+		if (tr.related_to) {
+			char rel[32];
+
+			snprintf(rel, sizeof(rel), "#%lld", (long long)tr.related_to);
+			if (store_event(s, res->ticket_id, "secdesk", "possible-followup", NULL,
+					rel, e) < 0)
+				return -1;
+		}
+		if (dmarc_fail && store_event(s, res->ticket_id, "secdesk", "dmarc-fail", NULL,
+					      m->from.addr, e) < 0)
+			return -1;
+	} else {
+		res->kind = INGEST_FOLLOWUP;
+		res->ticket_id = tr.ticket_id;
+		if (ticket_load(s, tr.ticket_id, t, e) < 0)
+			return -1;
+		if (ing->rules)
+			partner_q = rules_contact_queue(ing->rules, m->from.addr);
+		res->partner = partner_q && !addr_eq(t->requester, m->from.addr);
+		if (maybe_reopen(s, t, m, res, e) < 0)
+			return -1;
+		if (ticket_add_flags(s, t->id, ticket_flags_for(m->flags), e) < 0 ||
+		    ticket_touch(s, t->id, e) < 0)
+			return -1;
+		if (add_watchers(ing, s, t->id, false, m, dmarc_fail, e) < 0)
+			return -1;
+	}
+	if (testhook_step_fails("ticket", m->message_id, e))
+		return -1;
+	res->message_id = insert_message(s, res->ticket_id, raw_id,
+					 message_kind(m, res->kind == INGEST_NEW_TICKET,
+						      res->partner), m, e);
+	if (res->message_id < 0)
+		return -1;
+	if (res->kind == INGEST_FOLLOWUP &&
+	    store_event(s, res->ticket_id, "secdesk", "message", NULL, m->from.addr, e) < 0)
+		return -1;
+	if (tr.verp.ticket_id > 0 && res->kind == INGEST_FOLLOWUP && (m->flags & MSG_BOUNCE) &&
+	    note_verp_bounce(s, res->ticket_id, &tr.verp, e) < 0)
+		return -1;
+	*at = STEP_ATTACH;
+	if (m->natts && !(skip & STEP_ATTACH) &&
+	    (attach_store(s, res->message_id, m, e) < 0 ||
+	     testhook_step_fails("attach", m->message_id, e)))
+		return -1;
+	return 0;
+}
+
+/* One message's rows are written under a savepoint, so that a step that
+ * fails for this message alone can be undone and the message stored
+ * without it; the batch around it goes on. */
+static int
+savepoint(struct store *s, const char *sql, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, sql, e);
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_error(s, e, "cannot set a savepoint");
+}
+
+/* Did a step fail for its message alone? Not when the store is busy, full
+ * or unwritable, or its transaction is gone: then the batch stops and is
+ * retried. */
+static bool
+message_error(struct store *s, const struct err *e)
+{
+	if (e->code == EXIT_TEMPFAIL || e->code == EXIT_IOERR || e->code == EXIT_CANTCREAT)
+		return false;
+	return !sqlite3_get_autocommit(store_db(s));
+}
+
+/* The stand-in of a message that cannot be stored as it is: its raw bytes
+ * only, in a ticket of its own, flagged for staff. */
+static void
+aside_message(struct message *m, const char *raw, size_t len, unsigned flags,
+	      const char *subject, const char *note)
+{
+	message_init(m);
+	m->raw = raw;
+	m->raw_len = len;
+	m->flags = flags;
+	free(m->subject);
+	m->subject = xstrdup(subject);
+	m->parse_note = xstrdup(note);
+}
+
+/* Why a step failed, "EVENT\nREASON", to be recorded on the ticket. */
+static void
+problem_add(struct strlist *problems, const char *event, const char *reason)
+{
+	strlist_add_owned(problems, xasprintf("%s\n%s", event, reason));
+}
+
+static int
+problems_record(struct store *s, int64_t ticket_id, const struct strlist *problems,
+		struct err *e)
+{
+	for (size_t i = 0; i < problems->n; i++) {
+		char *event = xstrdup(problems->items[i]), *nl = strchr(event, '\n');
+		int rc;
+
+		*nl = '\0';
+		rc = ticket_flag_problem(s, ticket_id, event, nl + 1, e);
+		free(event);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* pre: the outcome of ingest_classify() when the caller ran it already.
+ * problems: the failures of earlier steps (the parser's), recorded too. */
 static int
 process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
-	       const struct rule_outcome *pre, struct ingest_result *res, struct err *e)
+	       const struct rule_outcome *pre, struct strlist *problems,
+	       struct ingest_result *res, struct err *e)
 {
-	struct rule_outcome own;
+	struct rule_outcome own, none;
 	const struct rule_outcome *ro = pre ? pre : &own;
-	struct thread_result tr;
+	struct message aside;
+	struct message *cur = m;
+	struct ingest_result clean;
 	struct ticket t;
-	const struct queue *partner_q = NULL;
 	bool reused, dmarc_fail;
+	unsigned skip = 0, at = 0;
 	int dup, rc = -1;
 
 	rule_outcome_init(&own);
+	rule_outcome_init(&none);
+	message_init(&aside);
 	ticket_init(&t);
 	dup = is_duplicate(s, raw_id, m, &reused, e);
 	if (dup < 0)
@@ -716,8 +896,6 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 	dmarc_fail = from_failed_dmarc(ing, m);
 	if (dmarc_fail)
 		m->flags |= MSG_DMARC_FAIL;
-	if (find_thread(ing, s, m, dmarc_fail, &tr, e) < 0)
-		goto out;
 	if (!pre && ingest_classify(ing, m, &own, e) < 0)
 		goto out;
 	if (ro->spam)
@@ -725,66 +903,50 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 	/* no acknowledgement to an address that may not have written */
 	res->no_ack = ro->no_ack || dmarc_fail;
 	res->msg_flags = m->flags;
-
-	if (tr.ticket_id == 0) {
-		res->kind = INGEST_NEW_TICKET;
-		res->ticket_id = insert_ticket(s, m, ro, tr.related_to, &t, e);
-		if (res->ticket_id < 0)
+	clean = *res;
+	for (;;) {
+		if (savepoint(s, "SAVEPOINT ingest_message", e) < 0)
 			goto out;
-		res->routed = ro->queue && strcmp(ro->queue, TICKET_DEFAULT_QUEUE) != 0;
-		if (add_watchers(ing, s, res->ticket_id, true, m, dmarc_fail, e) < 0)
+		if (store_message(ing, s, raw_id, cur, ro, cur == m && dmarc_fail, skip, &at, &t,
+				  res, e) == 0)
+			break;
+		if (cur == &aside || !message_error(s, e) ||
+		    savepoint(s, "ROLLBACK TO ingest_message", e) < 0)
 			goto out;
-		if (store_event(s, res->ticket_id, "secdesk", "created", NULL,
-				or_default(ro->queue, TICKET_DEFAULT_QUEUE), e) < 0)
-			goto out;
-		if (tr.related_to) {
-			char rel[32];
-
-			snprintf(rel, sizeof(rel), "#%lld", (long long)tr.related_to);
-			if (store_event(s, res->ticket_id, "secdesk", "possible-followup", NULL,
-					rel, e) < 0)
-				goto out;
+		problem_add(problems, step_event(at), e->msg);
+		*res = clean;
+		ticket_release(&t);
+		if (at == STEP_TICKET) {
+			message_release(&aside);
+			aside_message(&aside, m->raw, m->raw_len, 0,
+				      "(message set aside: it could not be stored as a ticket)",
+				      "storing this message failed; the raw message is kept");
+			cur = &aside;
+			ro = &none;
+			res->msg_flags = aside.flags;
+			/* A stand-in never joins another ticket. */
+			skip |= STEP_THREAD;
+		} else {
+			skip |= at;
 		}
-		if (dmarc_fail && store_event(s, res->ticket_id, "secdesk", "dmarc-fail", NULL,
-					      m->from.addr, e) < 0)
-			goto out;
-	} else {
-		res->kind = INGEST_FOLLOWUP;
-		res->ticket_id = tr.ticket_id;
-		if (ticket_load(s, tr.ticket_id, &t, e) < 0)
-			goto out;
-		if (ing->rules)
-			partner_q = rules_contact_queue(ing->rules, m->from.addr);
-		res->partner = partner_q && !addr_eq(t.requester, m->from.addr);
-		if (maybe_reopen(s, &t, m, res, e) < 0)
-			goto out;
-		if (ticket_add_flags(s, t.id, ticket_flags_for(m->flags), e) < 0 ||
-		    ticket_touch(s, t.id, e) < 0)
-			goto out;
-		if (add_watchers(ing, s, t.id, false, m, dmarc_fail, e) < 0)
-			goto out;
 	}
-	res->message_id = insert_message(s, res->ticket_id, raw_id,
-					 message_kind(m, res->kind == INGEST_NEW_TICKET,
-						      res->partner), m, e);
-	if (res->message_id < 0)
+	if (savepoint(s, "RELEASE ingest_message", e) < 0)
 		goto out;
-	if (res->kind == INGEST_FOLLOWUP &&
-	    store_event(s, res->ticket_id, "secdesk", "message", NULL, m->from.addr, e) < 0)
-		goto out;
-	if (tr.verp.ticket_id > 0 && res->kind == INGEST_FOLLOWUP &&
-	    (m->flags & MSG_BOUNCE) && note_verp_bounce(s, res->ticket_id, &tr.verp, e) < 0)
-		goto out;
-	if (m->natts && attach_store(s, res->message_id, m, e) < 0)
+	/* A rule's value that the ticket could not take, a rule skipped. */
+	for (size_t i = 0; res->kind == INGEST_NEW_TICKET && i < ro->errors.n; i++)
+		problem_add(problems, "rule-error", ro->errors.items[i]);
+	res->problems = (int)problems->n;
+	if (problems_record(s, res->ticket_id, problems, e) < 0)
 		goto out;
 	/* A new ticket is handed over as inserted; a follow-up's changed. */
-	if (ing->ob && outbound_after_ingest(ing->ob, s, m,
+	if (ing->ob && outbound_after_ingest(ing->ob, s, cur,
 					     res->kind == INGEST_NEW_TICKET ? &t : NULL, res, e) < 0)
 		goto out;
 	rc = 0;
 out:
 	ticket_release(&t);
 	rule_outcome_release(&own);
+	message_release(&aside);
 	return rc;
 }
 
@@ -793,61 +955,69 @@ ingest_parse(struct ingest *ing, const char *raw, size_t len, struct message *m,
 	     struct err *e)
 {
 	message_init(m);
-	if (parse_message(raw, len, &ing->limits, m, e) < 0) {
+	if (parse_message(raw, len, &ing->limits, m, e) < 0 ||
+	    testhook_step_fails("parse", m->message_id, e)) {
+		/* Nothing left for the caller to release. */
 		message_release(m);
-		message_init(m);
+		memset(m, 0, sizeof(*m));
 		return -1;
 	}
 	return 0;
-}
-
-static void
-ensure(char **p)
-{
-	if (!*p)
-		*p = xstrdup("");
-}
-
-/* A message that is never parsed again: kept raw, flagged for staff. */
-static void
-poison_message(struct message *m, const char *raw, size_t len)
-{
-	message_init(m);
-	m->raw = raw;
-	m->raw_len = len;
-	m->flags = MSG_POISON | MSG_PARSE_ERROR;
-	free(m->subject);
-	m->subject = xstrdup("(message set aside: it could not be parsed)");
-	m->parse_note = xstrdup("the parser failed on this message repeatedly; "
-				"the raw message is kept");
-	ensure(&m->message_id);
-	ensure(&m->in_reply_to);
-	ensure(&m->from.name);
-	ensure(&m->from.addr);
 }
 
 int
 ingest_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
 	      const struct rule_outcome *ro, struct ingest_result *res, struct err *e)
 {
+	struct strlist problems = STRLIST_INIT;
+	int rc;
+
 	memset(res, 0, sizeof(*res));
-	return process_parsed(ing, s, raw_id, m, ro, res, e);
+	rc = process_parsed(ing, s, raw_id, m, ro, &problems, res, e);
+	strlist_release(&problems);
+	return rc;
+}
+
+int
+ingest_set_aside(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw,
+		 size_t len, const char *why, struct ingest_result *res, struct err *e)
+{
+	struct strlist problems = STRLIST_INIT;
+	struct message m;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	aside_message(&m, raw, len, MSG_PARSE_ERROR,
+		      "(message set aside: it could not be parsed)",
+		      "the parser failed on this message; the raw message is kept");
+	problem_add(&problems, "parse-failed", why);
+	rc = process_parsed(ing, s, raw_id, &m, NULL, &problems, res, e);
+	message_release(&m);
+	strlist_release(&problems);
+	return rc;
 }
 
 int
 ingest_raw(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw, size_t len,
 	   bool poison, struct ingest_result *res, struct err *e)
 {
+	struct strlist problems = STRLIST_INIT;
 	struct message m;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (poison)
-		poison_message(&m, raw, len);
-	else if (ingest_parse(ing, raw, len, &m, e) < 0)
-		return -1;
-	rc = process_parsed(ing, s, raw_id, &m, NULL, res, e);
+	if (poison) {
+		/* Never parsed again: kept raw, flagged for staff. */
+		aside_message(&m, raw, len, MSG_POISON | MSG_PARSE_ERROR,
+			      "(message set aside: it could not be parsed)",
+			      "the parser failed on this message repeatedly; "
+			      "the raw message is kept");
+	} else if (ingest_parse(ing, raw, len, &m, e) < 0) {
+		return ingest_set_aside(ing, s, raw_id, raw, len, e->msg, res, e);
+	}
+	rc = process_parsed(ing, s, raw_id, &m, NULL, &problems, res, e);
 	message_release(&m);
+	strlist_release(&problems);
 	return rc;
 }
 

@@ -14,6 +14,10 @@
 #include "store.h"
 #include "xalloc.h"
 
+/* Bytes of a statement or savepoint journal SQLite keeps in memory before
+ * it spills to a temporary file. */
+#define STMT_JOURNAL_IN_MEMORY (4 * 1024 * 1024)
+
 #define CMD(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx)
 /* Commands built by other modules are weak here, so that the table names the
  * whole contract while a module is still on its way; a missing one says so. */
@@ -215,6 +219,15 @@ main(int argc, char **argv)
 	char *config_path = NULL;
 	int c, rc;
 
+	/* A peer that goes away (an IMAP, POP3 or SMTP server, a TLS session, a
+	 * pager, a sendmail program) must give EPIPE, which the caller turns
+	 * into its error (75 for a server), not kill the run before its summary
+	 * line. Programs we start get the default back. */
+	signal(SIGPIPE, SIG_IGN);
+	/* Each inbound message is stored under a savepoint (ingest.c): its
+	 * journal stays in memory rather than in a temporary file. Before
+	 * SQLite is first used; afterwards it would be refused, and harmless. */
+	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_IN_MEMORY);
 	memset(&cfg, 0, sizeof(cfg));
 	/* '+': stop at the command; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:vqVh", opts, NULL)) != -1) {
@@ -284,10 +297,6 @@ main(int argc, char **argv)
 	}
 	cli_output_init(color);
 	log_setup(ctx.verbosity, cmd->needs & CLI_SYSLOG);
-	/* A server that hangs up (an MTA's error limit) must end a delivery
-	 * with an error, not kill the run with SIGPIPE. */
-	if (cmd->needs & CLI_SYSLOG)
-		signal(SIGPIPE, SIG_IGN);
 	if (cmd->needs & CLI_MTA)
 		log_hide_details();
 	ctx.who = acting_user();

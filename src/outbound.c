@@ -15,6 +15,7 @@
 #include "outbox.h"
 #include "send.h"
 #include "syncer.h"
+#include "testhook.h"
 #include "ticket.h"
 #include "tmpl.h"
 #include "verp.h"
@@ -1516,7 +1517,9 @@ item_build(const struct outbound *ob, struct buf *rendered, const struct ticket 
 		tmpl_ctx_set(ctx, "followup", it->followup ? "yes" : "");
 	it->c.ctx = ctx;
 	it->e = (struct err)ERR_INIT;
-	it->rc = compose_build(ob, rendered, &it->c, &it->b, &it->e);
+	it->rc = testhook_step_fails(it->c.kind, m->message_id, &it->e)
+			 ? -1
+			 : compose_build(ob, rendered, &it->c, &it->b, &it->e);
 	it->c.ctx = NULL;
 	tmpl_ctx_free(&ctx);
 }
@@ -1533,13 +1536,15 @@ ack_record(struct outbound *ob, struct store *s, const struct item *it, struct a
 	if (rc == 0)
 		rc = compose_record(ob, s, &it->c, &it->b, NULL, &ce);
 	if (rc < 0) {
-		if (ce.code != EXIT_DATAERR) {
+		/* Building touches no store: its failure is this mail's. */
+		if (it->rc == 0 && ce.code != EXIT_DATAERR) {
 			*e = ce;
 			return -1;
 		}
 		/* Mail we cannot answer well is not answered at all. */
 		tally->acks_suppressed++;
-		return store_event(s, it->c.ticket_id, "secdesk", "ack-failed", NULL, ce.msg, e);
+		tally->problems++;
+		return ticket_flag_problem(s, it->c.ticket_id, "ack-failed", ce.msg, e);
 	}
 	if (autolog_add(ob->cfg, s, log, it->to[0].addr, false, e) < 0)
 		return -1;
@@ -1563,12 +1568,12 @@ notice_record(struct outbound *ob, struct store *s, const struct item *it, struc
 	if (rc == 0)
 		rc = compose_record(ob, s, &it->c, &it->b, NULL, &ce);
 	if (rc < 0) {
-		if (ce.code != EXIT_DATAERR) {
+		if (it->rc == 0 && ce.code != EXIT_DATAERR) {
 			*e = ce;
 			return -1;
 		}
-		return store_event(s, it->c.ticket_id, "secdesk", "notice-failed", NULL, ce.msg,
-				   e);
+		tally->problems++;
+		return ticket_flag_problem(s, it->c.ticket_id, "notice-failed", ce.msg, e);
 	}
 	for (size_t i = 0; i < it->c.nto; i++)
 		if (autolog_add(ob->cfg, s, log, it->to[i].addr, false, e) < 0)
@@ -2351,6 +2356,7 @@ outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double 
 	tally->acks_queued += p->tally.acks_queued;
 	tally->acks_suppressed += p->tally.acks_suppressed;
 	tally->notices_queued += p->tally.notices_queued;
+	tally->problems += p->tally.problems;
 	*waited += p->waited;
 	for (size_t i = 0; i < PIPE_DEPTH; i++) {
 		job_clear(&p->jobs[i]);

@@ -774,6 +774,19 @@ parse_action(struct parser *p, struct rule *r)
 			     "bad language '%s' (expected an ISO 639-1 code such as en or de)", v);
 			goto fail;
 		}
+		if ((a.kind == A_CATEGORY || a.kind == A_ASSIGN) && !ticket_word_valid(v)) {
+			perr(p, a.line, a.col, "bad %s '%s' (expected one word without commas)",
+			     a.kind == A_CATEGORY ? "category" : "assignee", v);
+			goto fail;
+		}
+	}
+	for (size_t k = 0; a.kind == A_TAG && k < a.args.n; k++) {
+		const char *v = a.args.items[k];
+
+		if (!strstr(v, "${") && !ticket_word_valid(v)) {
+			perr(p, a.line, a.col, "bad tag '%s' (expected one word without commas)", v);
+			goto fail;
+		}
 	}
 	a.text = xstrndup(p->src + start, p->pos - start);
 	{

@@ -1222,6 +1222,43 @@ set_once(char **slot, const char *v, const char *rule, char **note)
 	return *slot;
 }
 
+/* A value from mail that an action cannot take: dropped, named in the
+ * trace (*note) and in out->errors, so that the ticket is flagged. */
+static void __attribute__((format(printf, 5, 6)))
+drop_value(const struct rule *r, const struct action *a, struct rule_outcome *out,
+	   char **note, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	free(*note);
+	*note = buf_detach(&b, NULL);
+	strlist_add_owned(&out->errors, xasprintf("%s:%d: rule '%s': %s", r->file, a->line,
+						  r->name, *note));
+}
+
+static bool
+priority_ok(const char *v)
+{
+	return !strcmp(v, "low") || !strcmp(v, "normal") || !strcmp(v, "high") ||
+	       !strcmp(v, "urgent");
+}
+
+/* Two ASCII letters (ISO 639-1), lowercased in place. */
+static bool
+language_ok(char *v)
+{
+	for (char *p = v; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return strlen(v) == 2 && v[0] >= 'a' && v[0] <= 'z' && v[1] >= 'a' && v[1] <= 'z';
+}
+
+/* Values are checked here, once the captures are in: a rule's literal
+ * values were checked when it was loaded, but ${name} brings text from mail. */
 static void
 run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 {
@@ -1234,43 +1271,49 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 		case A_ROUTE: {
 			const struct queue *q = rules_queue(c->rs, arg);
 
-			if (!q) {
-				note = xasprintf("no queue '%s': route ignored", arg);
-				strlist_add_owned(&out->errors,
-						  xasprintf("%s:%d: rule '%s': %s", r->file, a->line,
-							    r->name, note));
-			} else {
+			if (!q)
+				drop_value(r, a, out, &note, "no queue '%s': route dropped", arg);
+			else
 				set_once(&out->queue, q->id, r->name, c->fn ? &note : NULL);
-			}
 			break;
 		}
 		case A_CATEGORY:
-			set_once(&out->category, arg, r->name, c->fn ? &note : NULL);
+			if (!ticket_word_valid(arg))
+				drop_value(r, a, out, &note, "category '%s' dropped: not one word "
+					   "without commas", arg);
+			else
+				set_once(&out->category, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_PRIORITY:
-			if (strcmp(arg, "low") && strcmp(arg, "normal") && strcmp(arg, "high") &&
-			    strcmp(arg, "urgent"))
-				note = xasprintf("no priority '%s': ignored", arg);
+			if (!priority_ok(arg))
+				drop_value(r, a, out, &note, "priority '%s' dropped: not low, normal, "
+					   "high or urgent", arg);
 			else
 				set_once(&out->priority, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_LANGUAGE:
-			for (char *p = arg; *p; p++)
-				if (*p >= 'A' && *p <= 'Z')
-					*p = (char)(*p - 'A' + 'a');
-			if (strlen(arg) != 2)
-				note = xasprintf("no language '%s': ignored", arg);
+			if (!language_ok(arg))
+				drop_value(r, a, out, &note, "language '%s' dropped: not an ISO 639-1 "
+					   "code", arg);
 			else
 				set_once(&out->language, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_ASSIGN:
-			set_once(&out->assignee, arg, r->name, c->fn ? &note : NULL);
+			if (!ticket_word_valid(arg))
+				drop_value(r, a, out, &note, "assignee '%s' dropped: not one word "
+					   "without commas", arg);
+			else
+				set_once(&out->assignee, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_TAG:
 			for (size_t k = 0; k < a->args.n; k++) {
 				char *tag = k == 0 ? xstrdup(arg) : expand(c, a->args.items[k]);
 
-				if (*tag && !strlist_contains(&out->tags, tag))
+				/* An empty capture gives no tag, as no capture would. */
+				if (*tag && !ticket_word_valid(tag))
+					drop_value(r, a, out, &note, "tag '%s' dropped: not one word "
+						   "without commas", tag);
+				else if (*tag && !strlist_contains(&out->tags, tag))
 					strlist_add(&out->tags, tag);
 				free(tag);
 			}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "log.h"
 #include "source.h"
 #include "xalloc.h"
 
@@ -88,6 +89,48 @@ is_seen(const char *name)
 	return info && strchr(info + 3, 'S');
 }
 
+/* What an entry of a Maildir folder is, when not a regular file: a
+ * symlink, fifo, folder or device is never a message, and is never followed
+ * (its target may be any file of the desk's user). */
+static const char *
+file_kind(mode_t mode)
+{
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISFIFO(mode))
+		return "a fifo";
+	if (S_ISDIR(mode))
+		return "a folder";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* A regular file, by the listing's type or else lstat; anything else is
+ * named in a warning and skipped. */
+static bool
+listed_regular(DIR *d, const char *dirpath, const struct dirent *de)
+{
+	struct stat st;
+
+	if (de->d_type == DT_REG)
+		return true;
+	if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		/* Gone meanwhile: nothing to take. */
+		if (errno != ENOENT)
+			log_warn("maildir: skipping '%s/%s': %s", dirpath, de->d_name,
+				 strerror(errno));
+		return false;
+	}
+	if (S_ISREG(st.st_mode))
+		return true;
+	log_warn("maildir: skipping '%s/%s': %s, not a message", dirpath, de->d_name,
+		 file_kind(st.st_mode));
+	return false;
+}
+
 /* Hands every unseen message of sub to cb; nothing is kept, so a backlog
  * of any size costs no memory here. */
 static int
@@ -112,6 +155,8 @@ scan(struct source *src, const char *sub, source_key_cb cb, void *arg, struct er
 		if (de->d_name[0] == '.')
 			continue;
 		if (cur && is_seen(de->d_name) && src->cfg->mailbox.after != AFTER_KEEP)
+			continue;
+		if (!listed_regular(d, dirpath, de))
 			continue;
 		memcpy(key, de->d_name, keylen);
 		key[keylen] = '\0';
@@ -140,15 +185,34 @@ md_list(struct source *src, source_key_cb cb, void *arg, struct err *e)
 	return rc != SRC_OK ? rc : scan(src, "cur", cb, arg, e);
 }
 
+/* Reads the regular file at path into b. An entry that became something
+ * else since the listing (a symlink, a fifo) is not followed and not read:
+ * 1, with a warning. */
 static int
 read_file(const char *path, struct buf *b, struct err *e)
 {
 	char chunk[65536];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	/* O_NONBLOCK: a fifo must not hang the open; no effect on a file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
+	if (fd < 0 && errno == ELOOP) {
+		log_warn("maildir: skipping '%s': a symbolic link, not a message", path);
+		return 1;
+	}
 	if (fd < 0)
 		return err_set(e, EXIT_IOERR, "cannot read '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		err_set(e, EXIT_IOERR, "cannot read '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warn("maildir: skipping '%s': %s, not a message", path, file_kind(st.st_mode));
+		close(fd);
+		return 1;
+	}
 	buf_reset(b);
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		if (buf_add(b, chunk, (size_t)n) < 0) {
@@ -185,6 +249,8 @@ md_fetch(struct source *src, const char *const *refs, size_t n, source_msg_cb cb
 			rc = SRC_MSG_BAD; /* left in place; the others go on */
 			continue;
 		}
+		if (r > 0)
+			continue; /* not a message: skipped, named in a warning */
 		key = xstrndup(ref.name, ref.keylen);
 		r = cb(arg, key, b.data ? b.data : "", b.len);
 		free(key);

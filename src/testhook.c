@@ -29,3 +29,15 @@ testhook_source_stop(unsigned long *handed)
 	if (testhook_nth("SECDESK_FAULT_SOURCE_STOP", handed))
 		raise(SIGSTOP);
 }
+
+bool
+testhook_step_fails(const char *step, const char *msgid, struct err *e)
+{
+	const char *want = getenv("SECDESK_FAULT_STEP");
+	const char *mark = getenv("SECDESK_FAULT_MSGID");
+
+	if (!want || strcmp(want, step) != 0 || !mark || !*mark || !msgid || !strstr(msgid, mark))
+		return false;
+	err_set(e, EXIT_DATAERR, "%s: fault injected by SECDESK_FAULT_STEP", step);
+	return true;
+}

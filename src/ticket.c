@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 
+#include "charset.h"
 #include "ticket.h"
 #include "xalloc.h"
 
@@ -66,6 +67,32 @@ ticket_status_valid(const char *status)
 		if (strcmp(statuses[i], status) == 0)
 			return true;
 	return false;
+}
+
+bool
+ticket_word_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > TICKET_WORD_MAX || !charset_is_utf8(s, len))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p <= ' ' || *p == ',' || *p == 0x7f)
+			return false;
+		/* C1 controls: U+0080..U+009F, C2 80..C2 9F in UTF-8 */
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return false;
+	}
+	return true;
+}
+
+int
+ticket_flag_problem(struct store *s, int64_t id, const char *what, const char *reason,
+		    struct err *e)
+{
+	if (ticket_add_flags(s, id, TICKET_FLAG_PROCESSING, e) < 0)
+		return -1;
+	return store_event(s, id, "secdesk", what, NULL, reason, e);
 }
 
 static char *
@@ -213,7 +240,7 @@ ticket_add_tag(struct store *s, int64_t id, const char *tag, const char *who, st
 	sqlite3_stmt *st;
 	int changes;
 
-	if (!*tag || strpbrk(tag, " \t\r\n,"))
+	if (!ticket_word_valid(tag))
 		return err_set(e, EXIT_DATAERR, "'%s' is not a tag (one word, no commas)", tag);
 	st = store_prepare(s, "INSERT OR IGNORE INTO ticket_tags (ticket_id, tag) "
 			   "SELECT id, ? FROM tickets WHERE id = ?", e);
@@ -302,7 +329,7 @@ ticket_add_note(struct store *s, int64_t id, const char *text, const char *who,
 
 static const char *const flag_names[] = { "parse-error", "bounce", "autoreply", "spam",
 					  "poison", "send-failed", "possible-followup",
-					  "oversize" };
+					  "oversize", "processing-error" };
 
 void *
 ticket_flags_json(unsigned flags)

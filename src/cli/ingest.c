@@ -134,5 +134,9 @@ cmd_ingest(int argc, char **argv, struct cli_ctx *ctx)
 			       res.kind == INGEST_NEW_TICKET ? "new" : "added to",
 			       (long long)res.ticket_id);
 	}
+	if (res.problems)
+		log_warn("ticket #%lld flagged: %d step(s) of its processing failed; see "
+			 "'secdesk show %lld'", (long long)res.ticket_id, res.problems,
+			 (long long)res.ticket_id);
 	return EXIT_OK;
 }

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ run_editor(const char *path)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL); /* main ignores it */
 		execl("/bin/sh", "sh", "-c", "exec $SECDESK_EDITOR_CMD \"$1\"", "sh", path,
 		      (char *)NULL);
 		_exit(127);

@@ -15,9 +15,11 @@
 static void
 summary(const struct fetch_stats *st, const struct send_stats *ss, bool sent, int errors)
 {
-	printf("fetched %d, new tickets %d, follow-ups %d, duplicates %d, flagged %d, "
-	       "poison %d, acks queued %d, acks suppressed %d, partner notices %d",
-	       st->fetched, st->new_tickets, st->followups, st->duplicates, st->flagged,
+	printf("fetched %d, new tickets %d, follow-ups %d, duplicates %d, flagged %d",
+	       st->fetched, st->new_tickets, st->followups, st->duplicates, st->flagged);
+	if (st->problems)
+		printf(" (processing errors %d)", st->problems);
+	printf(", poison %d, acks queued %d, acks suppressed %d, partner notices %d",
 	       st->poison, st->acks_queued, st->acks_suppressed, st->notices_queued);
 	if (sent)
 		printf(", sent %d, deferred %d, failed %d", ss->sent, ss->deferred, ss->failed);
@@ -87,7 +89,10 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 		  st.times.source, st.times.parse_wait, st.times.store,
 		  st.times.commit, st.times.mark_done, st.times.index_wait,
 		  st.times.sync_wait, st.times.compose_wait);
-	if (st.flagged && ctx->verbosity >= 0)
+	if (st.problems)
+		log_warn("%d step(s) of processing failed for single messages, which were "
+			 "stored and flagged processing-error: see 'secdesk list'", st.problems);
+	else if (st.flagged && ctx->verbosity >= 0)
 		log_info("%d message(s) flagged for staff: see 'secdesk list'", st.flagged);
 	if (rc == EXIT_OK && st.skipped)
 		rc = EXIT_DATAERR;

@@ -72,8 +72,11 @@ d=$T_DIR/fail
 desk "$d" 0 0
 for i in 1 2 3 4 5 6; do put "$d" "000$i" "f$i@example.org" "p$i@example.org" "Question $i"; done
 "$SECDESK" -q -c "$d/secdesk.conf" db init >/dev/null 2>&1
-# The store refuses the fourth inquiry: the third one's ack is being built.
-q "$d" "CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.subject = 'Question 4'
+# The store refuses inquiries from the fourth on: the third one's ack is
+# being built. (A refusal of one message alone sets that message aside and
+# the batch goes on: tests/e2e/trust_robust.sh.)
+q "$d" "CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.direction = 'in'
+AND (SELECT count(*) FROM messages WHERE direction = 'in') >= 3
 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
 fetch "$d" >/dev/null
 check "the failing fetch fails" test $? -ne 0
@@ -100,7 +103,8 @@ while [ $i -lt 30 ]; do
 	i=$((i + 1))
 done
 "$SECDESK" -q -c "$d/secdesk.conf" db init >/dev/null 2>&1
-q "$d" "CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.subject = 'Question 28'
+q "$d" "CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.direction = 'in'
+AND (SELECT count(*) FROM messages WHERE direction = 'in') >= 18
 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
 fetch "$d" >/dev/null
 check "the failing fetch fails" test $? -ne 0

@@ -56,6 +56,10 @@ static const struct {
 	{ "queue XY Name\n", "expected the queue's display name as a quoted string" },
 	{ "queue XY \"N\" contact nobody\n", "expected an address after 'contact'" },
 	{ "rule \"a\"\nwhen not\nthen\nstop\nend\n", "expected a test or a group after 'not'" },
+	{ "rule \"a\"\nthen\ntag \"two words\"\nend\n", "10-t.rules:3:1: bad tag 'two words'" },
+	{ "rule \"a\"\nthen\ntag ok, \"a,b\"\nend\n", "bad tag 'a,b'" },
+	{ "rule \"a\"\nthen\ncategory \"x y\"\nend\n", "bad category 'x y'" },
+	{ "rule \"a\"\nthen\nassign \"al ice\"\nend\n", "bad assignee 'al ice'" },
 };
 
 static void
@@ -266,6 +270,90 @@ test_actions(void **state)
 	rule_outcome_release(&o);
 }
 
+/* Values from mail (captures) are checked when the rule runs: a value the
+ * ticket cannot take is dropped and named in the errors (which flag the
+ * ticket); the rule's other actions and later rules still run. */
+static const struct {
+	const char *subject;
+	const char *action; /* with ${v}: the subject after "v=" */
+	const char *want;   /* the field as set, or NULL: dropped */
+	const char *error;  /* in o.errors when dropped */
+} capture_cases[] = {
+	{ "v=acme", "tag org-${v}", "org-acme", NULL },
+	{ "v=Acme,Inc", "tag org-${v}", NULL, "tag 'org-Acme,Inc' dropped: not one word" },
+	{ "v=two words", "tag ${v}", NULL, "tag 'two words' dropped" },
+	{ "v=tab\tbed", "tag ${v}", NULL, "dropped" },
+	{ "v=c1\xc2\x85" "ctl", "tag ${v}", NULL, "dropped" },
+	{ "v=", "tag x${v}", "x", NULL },
+	{ "v=press", "category ${v}", "press", NULL },
+	{ "v=a,b", "category ${v}", NULL, "category 'a,b' dropped" },
+	{ "v=de", "route ${v}", "DE", NULL },
+	{ "v=Lyon", "route ${v}", NULL, "no queue 'Lyon': route dropped" },
+	{ "v=high", "priority ${v}", "high", NULL },
+	{ "v=soon", "priority ${v}", NULL, "priority 'soon' dropped" },
+	{ "v=FR", "language ${v}", "fr", NULL },
+	{ "v=f1", "language ${v}", NULL, "language 'f1' dropped" },
+	{ "v=fra", "language ${v}", NULL, "language 'fra' dropped" },
+	{ "v=\xc3\xa9\xc3\xa9", "language ${v}", NULL, "dropped: not an ISO 639-1 code" },
+	{ "v=alice", "assign ${v}", "alice", NULL },
+	{ "v=al ice", "assign ${v}", NULL, "assignee 'al ice' dropped" },
+};
+
+static const char *
+outcome_field(const struct rule_outcome *o, const char *action)
+{
+	/* the tag under test comes before "after" */
+	if (!strncmp(action, "tag", 3))
+		return o->tags.n && strcmp(o->tags.items[0], "after") ? o->tags.items[0] : NULL;
+	if (!strncmp(action, "category", 8))
+		return o->category;
+	if (!strncmp(action, "route", 5))
+		return o->queue;
+	if (!strncmp(action, "priority", 8))
+		return o->priority;
+	if (!strncmp(action, "language", 8))
+		return o->language;
+	return o->assignee;
+}
+
+static void
+test_capture_values(void **state)
+{
+	struct message m;
+
+	(void)state;
+	sample(&m);
+	for (size_t i = 0; i < ARRAY_SIZE(capture_cases); i++) {
+		char *text = xasprintf("rule \"c\"\nwhen subject matches /^v=(?<v>.*)$/s\nthen\n"
+				       "%s\ntag after\nend\nrule \"next\"\nthen\ntag next\nend\n",
+				       capture_cases[i].action);
+		const char *got;
+		struct rule_outcome o;
+
+		m.subject = (char *)capture_cases[i].subject;
+		apply_text(text, &m, NULL, &o);
+		got = outcome_field(&o, capture_cases[i].action);
+		/* language: the detected one when none was set */
+		if (!strncmp(capture_cases[i].action, "language", 8) && !capture_cases[i].want &&
+		    got && strcmp(got, "de") == 0)
+			got = NULL;
+		if (capture_cases[i].want ? !got || strcmp(got, capture_cases[i].want) : got != NULL)
+			fail_msg("case %zu '%s' on '%s': got '%s'", i, capture_cases[i].action,
+				 capture_cases[i].subject, got ? got : "(none)");
+		if (capture_cases[i].error &&
+		    (o.errors.n != 1 || !strstr(o.errors.items[0], capture_cases[i].error) ||
+		     !strstr(o.errors.items[0], "10-t.rules:4: rule 'c'")))
+			fail_msg("case %zu: errors %zu, '%s' lacks '%s'", i, o.errors.n,
+				 o.errors.n ? o.errors.items[0] : "", capture_cases[i].error);
+		if (!capture_cases[i].error && o.errors.n)
+			fail_msg("case %zu: unexpected error '%s'", i, o.errors.items[0]);
+		if (!strlist_contains(&o.tags, "after") || !strlist_contains(&o.tags, "next"))
+			fail_msg("case %zu: the other actions did not run", i);
+		rule_outcome_release(&o);
+		free(text);
+	}
+}
+
 /* A catastrophic pattern on hostile text: the rule is skipped and named,
  * the next rule still runs. */
 static void
@@ -379,6 +467,7 @@ main(void)
 		cmocka_unit_test(test_every_test), cmocka_unit_test(test_ticket_fields),
 		cmocka_unit_test(test_actions),	   cmocka_unit_test(test_match_limit),
 		cmocka_unit_test(test_literals),   cmocka_unit_test(test_queues),
+		cmocka_unit_test(test_capture_values),
 	};
 
 	return cmocka_run_group_tests(t, unit_dir_setup, unit_dir_teardown);
