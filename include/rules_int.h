@@ -103,7 +103,7 @@ struct node {
 };
 
 enum action_kind { A_ROUTE, A_CATEGORY, A_PRIORITY, A_LANGUAGE, A_TAG, A_ASSIGN, A_NOACK, A_SPAM,
-		   A_STOP };
+		   A_STOP, A_SCORE };
 
 struct action {
 	enum action_kind kind;
@@ -214,6 +214,21 @@ void rules_prefilter_keys_free(struct ruleset *rs);
 /* Forgets every rule's words: each rule is tried on every message (the
  * reference the prefilter is checked against in tests and bench_rules -c). */
 void rules_prefilter_disable(struct ruleset *rs);
+
+/* `score TARGET N` (rules_score.c): adds points to target (a declared
+ * queue, or "category:" and a word) in out, with the evidence line.
+ * Returns a note for the trace when the target is not valid (a value
+ * captured from mail), to free; NULL when the points were added. */
+char *rules_score_add(const struct ruleset *rs, struct rule_outcome *out, const char *target,
+		      const char *points, const char *rule);
+/* Whether s is the points of a `score`: an integer, at most
+ * RULES_SCORE_MAX either way; *points_r gets it. */
+bool rules_score_points(const char *s, int *points_r);
+/* After all rules: the weighing of the queues and categories (see
+ * RULES_SCORE_MARGIN), out->queue and out->category set when they win and
+ * no rule set them, and the reasons. */
+void rules_score_decide(const struct ruleset *rs, struct rule_outcome *out);
+void rule_scores_release(struct rule_outcome *out);
 
 void rules_node_free(struct node *n);
 void rules_rule_release(struct rule *r);

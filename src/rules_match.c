@@ -43,6 +43,7 @@ rule_outcome_release(struct rule_outcome *o)
 	free(o->no_ack_reason);
 	strlist_release(&o->tags);
 	strlist_release(&o->errors);
+	rule_scores_release(o);
 	rule_outcome_init(o);
 }
 
@@ -1295,6 +1296,9 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 		case A_STOP:
 			out->stopped = true;
 			break;
+		case A_SCORE:
+			note = rules_score_add(c->rs, out, arg, a->args.items[1], r->name);
+			break;
 		}
 		trace(c, r, RULE_TRACE_ACTION, a->text, true, arg, note);
 		free(arg);
@@ -2005,6 +2009,7 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 			try_rule(&c, &rs->rules[i], out);
 		}
 	}
+	rules_score_decide(rs, out);
 	if (!out->language && *c.lang)
 		out->language = xstrdup(c.lang);
 

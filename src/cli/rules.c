@@ -238,6 +238,38 @@ jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* The weighing for rules test: the evidence, the totals, and why. */
+static void
+print_weighing(const struct rule_outcome *o)
+{
+	if (!o->nscores)
+		return;
+	printf("\nweighing:\n  evidence:\n");
+	for (size_t i = 0; i < o->evidence.n; i++)
+		printf("    %s\n", o->evidence.items[i]);
+	printf("  totals:  ");
+	for (size_t i = 0; i < o->nscores; i++)
+		printf(" %s %d%s", o->scores[i].target, o->scores[i].points,
+		       i + 1 < o->nscores ? "," : "");
+	printf("\n");
+	if (o->queue_why)
+		printf("  queue:    %s\n", o->queue_why);
+	if (o->category_why)
+		printf("  category: %s\n", o->category_why);
+}
+
+static json_t *
+weighing_json(const struct rule_outcome *o)
+{
+	json_t *totals = json_object();
+
+	for (size_t i = 0; i < o->nscores; i++)
+		json_object_set_new(totals, o->scores[i].target, json_integer(o->scores[i].points));
+	return json_pack("{s:o, s:o, s:o, s:o, s:i}", "evidence", strlist_json(&o->evidence),
+			 "totals", totals, "queue_why", jstr(o->queue_why), "category_why",
+			 jstr(o->category_why), "margin", RULES_SCORE_MARGIN);
+}
+
 static int
 rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 {
@@ -290,12 +322,15 @@ rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 			"detected_language", jstr(lang), "acknowledgement", "sent", ack, "why", why,
 			"errors", strlist_json(&o.errors));
 
+		json_object_set_new(doc, "weighing", weighing_json(&o));
+
 		if (cli_print_json(doc) < 0) {
 			rc = EXIT_IOERR;
 			goto out;
 		}
 	} else {
 		json_decref(to.rules);
+		print_weighing(&o);
 		printf("\nresult:\n  queue:    %s\n  category: %s\n  priority: %s\n"
 		       "  language: %s%s\n  assignee: %s\n  spam:     %s\n  tags:    ",
 		       o.queue ? o.queue : TICKET_DEFAULT_QUEUE " (default)",
