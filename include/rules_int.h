@@ -37,6 +37,10 @@ enum field {
 	F_T_ASSIGNEE = 22 << 2,
 	F_T_TAGS = 23 << 2,
 	F_T_REQUESTER = 24 << 2,
+	F_FROM_INSTITUTION = 25 << 2, /* the gazetteer's member of the sender's domain */
+	F_FROM_COUNTRY = 26 << 2,     /* ... of its country domain */
+	F_SUBJECT_INSTITUTION = 27 << 2, /* members whose institutions the subject names */
+	F_BODY_INSTITUTION = 28 << 2,    /* ... the body names */
 };
 enum { PART_ADDR = 0, PART_NAME = 1, PART_LOCAL = 2, PART_DOMAIN = 3 };
 
@@ -181,6 +185,7 @@ struct ruleset {
 	uint32_t *always; /* the rules without words, in order */
 	size_t nalways;
 	struct strlist hdr_names; /* of header tests, haystacks HAY_HEADER + i */
+	struct gazetteer *gaz;    /* the *.gazetteer files, NULL when none */
 	size_t nhay;
 	bool *hay_used; /* nhay: some rule's word is looked for there */
 };
@@ -229,6 +234,22 @@ bool rules_score_points(const char *s, int *points_r);
  * no rule set them, and the reasons. */
 void rules_score_decide(const struct ruleset *rs, struct rule_outcome *out);
 void rule_scores_release(struct rule_outcome *out);
+
+/* The gazetteer (rules_gazetteer.c): the entries of one file's text added
+ * (errors "file:line:col: ..." to errs; members must be declared queues),
+ * then its name patterns compiled once all are read. */
+struct gazetteer;
+void rules_gazetteer_add(struct ruleset *rs, const char *path, const char *data, size_t len,
+			 struct strlist *errs);
+void rules_gazetteer_finish(struct ruleset *rs, struct strlist *errs);
+void rules_gazetteer_free(struct gazetteer *g);
+/* The member of domain (lowercase) or of its closest listed parent: of an
+ * institution's domain, or with country of a country's suffix; NULL for
+ * none, and for a webmail domain. */
+const char *rules_gazetteer_domain(const struct ruleset *rs, const char *domain, bool country);
+/* The members (at most max, into out) whose names or acronyms s names. */
+size_t rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const char **out,
+			    size_t max);
 
 void rules_node_free(struct node *n);
 void rules_rule_release(struct rule *r);

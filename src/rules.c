@@ -280,6 +280,10 @@ static const struct {
 	{ "ticket.assignee", F_T_ASSIGNEE },
 	{ "ticket.tags", F_T_TAGS },
 	{ "ticket.requester", F_T_REQUESTER },
+	{ "from.institution", F_FROM_INSTITUTION },
+	{ "from.country", F_FROM_COUNTRY },
+	{ "subject.institution", F_SUBJECT_INSTITUTION },
+	{ "body.institution", F_BODY_INSTITUTION },
 };
 
 static const char *const addr_parts[] = { "", ".name", ".local", ".domain" };
@@ -1106,6 +1110,42 @@ read_file(const char *path, char **data, size_t *len)
 	return 0;
 }
 
+/* The *.gazetteer files of dir, in name order, after the queues they name. */
+static void
+load_gazetteers(struct ruleset *rs, const char *dir, struct strlist *errs)
+{
+	struct strlist names = STRLIST_INIT;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' && n > 10 && strcmp(de->d_name + n - 10, ".gazetteer") == 0)
+			strlist_add(&names, de->d_name);
+	}
+	closedir(d);
+	if (names.n)
+		qsort(names.items, names.n, sizeof(*names.items), name_cmp);
+	for (size_t i = 0; i < names.n; i++) {
+		char *path = xasprintf("%s/%s", dir, names.items[i]);
+		char *data = NULL;
+		size_t len = 0;
+
+		if (read_file(path, &data, &len) < 0)
+			strlist_add_owned(errs, xasprintf("%s: cannot read: %s", path,
+							  strerror(errno)));
+		else
+			rules_gazetteer_add(rs, path, data, len, errs);
+		free(data);
+		free(path);
+	}
+	strlist_release(&names);
+	rules_gazetteer_finish(rs, errs);
+}
+
 /* Parses every *.rules file of dir; errors appended to errs. */
 static struct ruleset *
 load_all(const char *dir, struct strlist *errs)
@@ -1160,6 +1200,7 @@ done:
 		q.language = xstrdup("en");
 		queue_add(rs, &q);
 	}
+	load_gazetteers(rs, dir, errs);
 	rules_prefilter_build(rs);
 	return rs;
 }
@@ -1224,6 +1265,7 @@ rules_free(struct ruleset **rsp)
 	free(rs->bucket_ent);
 	rules_prefilter_keys_free(rs);
 	strlist_release(&rs->hdr_names);
+	rules_gazetteer_free(rs->gaz);
 	free(rs->hay_used);
 	free(rs->always);
 	free(rs);

@@ -954,6 +954,33 @@ same_name(const char *a, const char *b)
 	return (a[0] | 0x20) == (b[0] | 0x20) && strcasecmp(a, b) == 0;
 }
 
+/* The gazetteer's members for the sender's domain or named in the text. */
+static void
+gazetteer_values(struct ctx *c, enum field f)
+{
+	const char *found[64];
+	size_t n;
+
+	if (f == F_FROM_INSTITUTION || f == F_FROM_COUNTRY) {
+		const char *member;
+
+		if (!c->from.made)
+			addrv_make(&c->from);
+		member = rules_gazetteer_domain(c->rs, c->from.domain, f == F_FROM_COUNTRY);
+		if (member)
+			val_add(c, member, strlen(member));
+		return;
+	}
+	if (f == F_SUBJECT_INSTITUTION)
+		n = rules_gazetteer_text(c->rs, c->m->subject, c->subject_len, found,
+					 ARRAY_SIZE(found));
+	else
+		n = rules_gazetteer_text(c->rs, c->m->body ? c->m->body : "", c->body_len, found,
+					 ARRAY_SIZE(found));
+	for (size_t i = 0; i < n; i++)
+		val_add(c, found[i], strlen(found[i]));
+}
+
 /* The values a test looks at, into c->vals. A field that does not exist
  * (no ticket, no such header) has no value. */
 static void
@@ -1032,6 +1059,12 @@ field_values(struct ctx *c, const struct test *t)
 	}
 	case F_MESSAGE_ID:
 		val_add(c, m->message_id, strlen(m->message_id));
+		break;
+	case F_FROM_INSTITUTION:
+	case F_FROM_COUNTRY:
+	case F_SUBJECT_INSTITUTION:
+	case F_BODY_INSTITUTION:
+		gazetteer_values(c, t->field);
 		break;
 	default:
 		if (!c->t)
