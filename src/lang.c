@@ -95,7 +95,8 @@ static const struct lang_def langs[] = {
 	  "a v na se je že to s z do o k i jak ale by být jsem jsme jste není nebo "
 	  "které který která také jsou pro od po při už bych bychom mohli mohl "
 	  "prosím děkuji dobrý den vážení vážený vážená pozdravem náš naše naši "
-	  "vaše váš zda kdy co jen" },
+	  "vaše váš zda kdy co jen jsou také velmi může mohu proč této tyto tento "
+	  "ze ke ve není" },
 	{ SCRIPT_LATIN, "da",
 	  "og i at det er en et til på af med for som ikke den de vi jeg har kan "
 	  "vil der fra om men eller også hvad hvordan hvornår hvem mig dig jer jeres "
@@ -143,7 +144,8 @@ static const struct lang_def langs[] = {
 	  "a v na sa je že to s z do o k i ako ale by byť som sme ste nie alebo "
 	  "ktoré ktorý ktorá tiež sú pre od po pri už by mohli mohol prosím "
 	  "ďakujem dobrý deň vážení vážený vážená pozdravom náš naše naši vaše "
-	  "váš či kedy čo len ma vášho vašej vášmu som chcel chcela" },
+	  "váš či kedy čo len ma vášho vašej vášmu som chcel chcela aj iba veľmi môže "
+	  "môžem prečo tejto tieto tento zo ku vo so sú nie" },
 	{ SCRIPT_LATIN, "sl",
 	  "in je da se na za od s z so ali ki kot bi sem smo ste ni ima lahko "
 	  "kdaj kako kje naš naša naše vaš vaša vaše spoštovani spoštovana lep "
@@ -221,7 +223,7 @@ static const struct {
 #define MIN_LETTERS 8
 
 /* Languages whose n-gram profiles are too close to decide between them. */
-static const char *const profile_twins[][2] = { { "da", "no" } };
+static const char *const profile_twins[][2] = { { "da", "no" }, { "cs", "sk" } };
 
 struct stop_word {
 	char word[WORD_MAX];
@@ -550,7 +552,8 @@ profile_points(const char *s, size_t len, double *points)
 	}
 	fp_Done(unknown);
 	/* the profiles do not tell these apart (Danish is closer to any
-	 * Norwegian text than Norwegian is): their words must */
+	 * Norwegian text than Norwegian is, Czech to short Slovak): their
+	 * words must */
 	for (size_t g = 0; g < ARRAY_SIZE(profile_twins); g++) {
 		int a = lang_index(profile_twins[g][0], 2), b = lang_index(profile_twins[g][1], 2);
 		int both = dist[a] < dist[b] ? dist[a] : dist[b];
@@ -614,21 +617,39 @@ detect(const char *s, size_t len, int *score_r)
 	return lang_codes[best];
 }
 
-/* The first LANG_MAX_SCAN bytes of head "\n" text (text NULL: head alone),
- * cut at a character's start. */
+/* Appends the lines of src (len bytes) to s (n bytes so far, at most
+ * LANG_MAX_SCAN) but for quoted ones ("> ..."): in a reply, the quoted
+ * mail is another writer's, often in another language. */
+static size_t
+sample_add(char *s, size_t n, const char *src, size_t len)
+{
+	for (size_t at = 0; at < len && n < LANG_MAX_SCAN;) {
+		const char *nl = memchr(src + at, '\n', len - at);
+		size_t line = nl ? (size_t)(nl - src - at) + 1 : len - at;
+		size_t lead = strspn(src + at, " \t");
+
+		if (lead >= line || src[at + lead] != '>') {
+			size_t k = line < LANG_MAX_SCAN - n ? line : LANG_MAX_SCAN - n;
+
+			memcpy(s + n, src + at, k);
+			n += k;
+		}
+		at += line;
+	}
+	return n;
+}
+
+/* The first LANG_MAX_SCAN bytes of head "\n" text (text NULL: head alone)
+ * without quoted lines. */
 static char *
 sample_make(const char *head, size_t hlen, const char *text, size_t len, size_t *n_r)
 {
-	size_t n = hlen < LANG_MAX_SCAN ? hlen : LANG_MAX_SCAN;
 	char *s = xmalloc(LANG_MAX_SCAN + 1);
+	size_t n = sample_add(s, 0, head, hlen);
 
-	memcpy(s, head, n);
 	if (text && n < LANG_MAX_SCAN) {
 		s[n++] = '\n';
-		if (len > LANG_MAX_SCAN - n)
-			len = LANG_MAX_SCAN - n;
-		memcpy(s + n, text, len);
-		n += len;
+		n = sample_add(s, n, text, len);
 	}
 	s[n] = '\0';
 	*n_r = n;

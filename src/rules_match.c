@@ -1146,7 +1146,9 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 		trace(c, r, RULE_TRACE_TEST, t->text, res, NULL, NULL);
 		return res;
 	}
-	for (size_t i = 0; i < c->nvals && !res; i++) {
+	/* a test that captures reads every value: each match's captures count
+	 * (score ${name} scores them all) */
+	for (size_t i = 0; i < c->nvals && (!res || t->capnames.n); i++) {
 		int rc = pcre2_match(t->re, (PCRE2_SPTR)c->vals[i].s, c->vals[i].len, 0, 0, c->md,
 				     c->rs->mctx);
 
@@ -1166,6 +1168,7 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
 
 			res = 1;
+			free(seen);
 			seen = xstrndup(c->vals[i].s + ov[0], ov[1] - ov[0]);
 			for (size_t k = 0; k < t->capnames.n; k++) {
 				int g = t->capnums[k];
@@ -1256,6 +1259,35 @@ set_once(char **slot, const char *v, const char *rule, char **note)
 	return *slot;
 }
 
+/* score: a target that is one capture, ${name}, scores every value the
+ * rule captured under that name (each once); else the expanded target. */
+static char *
+score_action(const struct ctx *c, const struct rule *r, const struct action *a,
+	     const char *target, struct rule_outcome *out)
+{
+	const char *t = a->args.items[0];
+	size_t n = strlen(t);
+	struct strlist done = STRLIST_INIT;
+	char *note = NULL;
+
+	if (n < 4 || strncmp(t, "${", 2) != 0 || strchr(t, '}') != t + n - 1)
+		return rules_score_add(c->rs, out, target, a->args.items[1], r->name);
+	for (size_t i = 0; i + 1 < c->caps.n; i += 2) {
+		const char *v = c->caps.items[i + 1];
+
+		if (strlen(c->caps.items[i]) != n - 3 || memcmp(c->caps.items[i], t + 2, n - 3) != 0 ||
+		    strlist_contains(&done, v))
+			continue;
+		strlist_add(&done, v);
+		free(note);
+		note = rules_score_add(c->rs, out, v, a->args.items[1], r->name);
+	}
+	if (!done.n)
+		note = rules_score_add(c->rs, out, target, a->args.items[1], r->name);
+	strlist_release(&done);
+	return note;
+}
+
 static void
 run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 {
@@ -1330,7 +1362,7 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 			out->stopped = true;
 			break;
 		case A_SCORE:
-			note = rules_score_add(c->rs, out, arg, a->args.items[1], r->name);
+			note = score_action(c, r, a, arg, out);
 			break;
 		}
 		trace(c, r, RULE_TRACE_ACTION, a->text, true, arg, note);

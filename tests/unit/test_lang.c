@@ -64,6 +64,10 @@ static const struct {
 	{ "Spoštovani, ali mi lahko poveste, kdaj je rok za prijave? Lep pozdrav", "sl" },
 	{ "Gerbiamieji, ar galėtumėte pasakyti, kada baigiasi paraiškų terminas? Pagarbiai", "lt" },
 	{ "Godātie kolēģi, vai jūs varētu pateikt, kad beidzas pieteikumu termiņš? Ar cieņu", "lv" },
+	{ "Vážení,\nNa webovej stránke som nenašiel vaše kontaktné údaje. Komu mám napísať?\nS pozdravom", "sk" },
+	/* a quoted mail in another language does not count */
+	{ "Lugupeetud meeskond,\nKas saaksite selgitada, kuidas uus rahastaja saab liituda?\nLugupidamisega\n\n"
+	  "> Thank you for your message. We will get back to you shortly.\n> ICPerMed Secretariat\n", "et" },
 	/* a foreign name does not change the language */
 	{ "Dear colleagues, I work with Prof. Łukasz Wójcik at Uniwersytet Jagielloński. Could you send me the call text? Kind regards", "en" },
 	/* unsure */
