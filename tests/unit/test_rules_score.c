@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "rules.h"
 #include "rules_int.h"
@@ -183,6 +184,120 @@ test_parser_bad(void **state)
 	}
 }
 
+static const char *gazetteer = "# members\n"
+				"DE tld de\n"
+				"DE domain uni-heidelberg.de\n"
+				"DE name Deutsches Krebsforschungszentrum\n"
+				"DE acronym DKFZ\n"
+				"AT domain meduniwien.ac.at\n"
+				"AT name Medizinische Universität Wien   # trailing blanks and comment\n"
+				"- webmail gmx.de\n"
+				"secretariat tld ch\n";
+
+static const char *institution_rules =
+	"rule \"domain\"\nwhen from.institution matches /^(?<m>.+)$/\nthen\nscore ${m} 6\nend\n"
+	"rule \"country\"\nwhen from.country matches /^(?<m>.+)$/\nthen\nscore ${m} 4\nend\n"
+	"rule \"named\"\nwhen body.institution matches /^(?<m>.+)$/\nthen\nscore ${m} 5\nend\n"
+	"rule \"subject\"\nwhen subject.institution exists\nthen\ntag named-in-subject\nend\n";
+
+/* The total of target in o, 0 when it has none. */
+static int
+points_of(const struct rule_outcome *o, const char *target)
+{
+	for (size_t i = 0; i < o->nscores; i++)
+		if (strcmp(o->scores[i].target, target) == 0)
+			return o->scores[i].points;
+	return 0;
+}
+
+static void
+apply_from(const char *from, const char *body, struct rule_outcome *o)
+{
+	struct ruleset *rs = NULL;
+	struct message m;
+	struct err e = ERR_INIT;
+
+	sample(&m);
+	m.from.addr = (char *)from;
+	m.body = (char *)body;
+	unit_write_file("00-q.rules", queues);
+	unit_write_file("10-t.rules", institution_rules);
+	unit_write_file("m.gazetteer", gazetteer);
+	rule_outcome_init(o);
+	if (rules_load(unit_dir, &rs, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(rules_apply(rs, &m, NULL, o, &e), 0);
+	rules_free(&rs);
+}
+
+/* The gazetteer: an institution's domain and its subdomains, a country
+ * domain, webmail (no evidence), names in any case and acronyms in theirs,
+ * and every member a text names scored. */
+static void
+test_gazetteer(void **state)
+{
+	struct rule_outcome o;
+	char *path = xasprintf("%s/m.gazetteer", unit_dir);
+
+	(void)state;
+	apply_from("a@med.uni-heidelberg.de", "We work with the medizinische universität wien and the DKFZ.",
+		   &o);
+	assert_int_equal(points_of(&o, "DE"), 6 + 5); /* the domain (not the country too), named */
+	assert_int_equal(points_of(&o, "AT"), 5);
+	assert_string_equal(o.queue, "DE");
+	assert_int_equal(o.tags.n, 0);
+	rule_outcome_release(&o);
+
+	apply_from("a@example.de", "A question, dkfz in lower case is no acronym.", &o);
+	assert_int_equal(points_of(&o, "DE"), 4);
+	assert_int_equal(o.nscores, 1);
+	rule_outcome_release(&o);
+
+	apply_from("a@mail.gmx.de", "Deutsches Krebsforschungszentrum", &o);
+	assert_int_equal(points_of(&o, "DE"), 5); /* named only: webmail says nothing */
+	rule_outcome_release(&o);
+
+	apply_from("a@uzh.ch", "Medizinische Universität Wiener Neustadt", &o);
+	assert_int_equal(points_of(&o, "secretariat"), 4);
+	assert_int_equal(points_of(&o, "AT"), 0); /* whole names only */
+	rule_outcome_release(&o);
+	unlink(path);
+	free(path);
+}
+
+static const struct {
+	const char *text;
+	const char *msg;
+} bad_gazetteer[] = {
+	{ "XX domain x.example\n", "g.gazetteer:1:1: unknown member 'XX'" },
+	{ "DE\n", "g.gazetteer:1:1: expected MEMBER KIND VALUE" },
+	{ "DE name\n", "g.gazetteer:1:1: expected MEMBER KIND VALUE" },
+	{ "\n# c\nDE city Berlin\n", "g.gazetteer:3:4: unknown kind 'city'" },
+	{ "- name Somewhere\n", "a name needs a member" },
+};
+
+static void
+test_gazetteer_bad(void **state)
+{
+	char *path = xasprintf("%s/g.gazetteer", unit_dir);
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad_gazetteer); i++) {
+		struct ruleset *rs = NULL;
+		struct err e = ERR_INIT;
+
+		unit_write_file("00-q.rules", queues);
+		unit_write_file("10-t.rules", "");
+		unit_write_file("g.gazetteer", bad_gazetteer[i].text);
+		assert_int_equal(rules_load(unit_dir, &rs, &e), -1);
+		assert_int_equal(e.code, EXIT_CONFIG);
+		if (!strstr(e.msg, bad_gazetteer[i].msg))
+			fail_msg("case %zu: '%s' lacks '%s'", i, e.msg, bad_gazetteer[i].msg);
+	}
+	unlink(path);
+	free(path);
+}
+
 static void
 test_points(void **state)
 {
@@ -207,6 +322,8 @@ main(void)
 		cmocka_unit_test(test_explanation),
 		cmocka_unit_test(test_parser_bad),
 		cmocka_unit_test(test_points),
+		cmocka_unit_test(test_gazetteer),
+		cmocka_unit_test(test_gazetteer_bad),
 	};
 
 	return cmocka_run_group_tests(t, unit_dir_setup, unit_dir_teardown);
