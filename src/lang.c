@@ -216,7 +216,11 @@ static const struct {
 #define PROFILE_SPAN 0.06
 /* The bytes of the sample that the profiles see: enough for a stable
  * profile of a mail, little enough to cost less than the rules. */
-#define PROFILE_BYTES 1024
+#define PROFILE_BYTES 512
+/* The words alone decide (the profiles are not asked) when the first
+ * leads by this much and by this share of its points. */
+#define WORDS_DECIDE_LEAD 6.0
+#define WORDS_DECIDE_SHARE 0.3
 /* Letters enough for the profiles to decide without function words. */
 #define PROFILE_ALONE_LETTERS 40
 /* Fewer letters than this and no language is sure. */
@@ -227,12 +231,20 @@ static const char *const profile_twins[][2] = { { "da", "no" }, { "cs", "sk" } }
 
 struct stop_word {
 	char word[WORD_MAX];
+	uint32_t len;
 	uint32_t mask; /* bit i: lang_codes[i] */
 };
 
 static struct stop_word *stop_words;
 static size_t nstop_words;
+/* the words in an open-addressing table (index + 1, 0 for none) */
+#define WORD_SLOTS 4096
+static uint16_t word_slots[WORD_SLOTS];
+static size_t stop_word_max; /* the longest's bytes: a longer word is none */
 static uint32_t letter_mask[ARRAY_SIZE(letters)];
+/* the index + 1 in letters[] of every code point below LETTER_CPS */
+#define LETTER_CPS 0x250
+static uint8_t letter_of[LETTER_CPS];
 static void *profiles[NLANG]; /* all NULL when one could not be read */
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
@@ -240,6 +252,25 @@ static int
 stop_word_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct stop_word *)a)->word, ((const struct stop_word *)b)->word);
+}
+
+/* FNV-1a, a byte at a time as the scan reads the word */
+#define WORD_HASH_INIT 2166136261u
+
+static inline uint32_t
+word_hash_step(uint32_t h, unsigned char b)
+{
+	return (h ^ b) * 16777619u;
+}
+
+static uint32_t
+word_hash(const char *w, size_t len)
+{
+	uint32_t h = WORD_HASH_INIT;
+
+	for (size_t i = 0; i < len; i++)
+		h = word_hash_step(h, (unsigned char)w[i]);
+	return h;
 }
 
 static int
@@ -284,6 +315,18 @@ stop_words_build(void)
 		else
 			stop_words[nstop_words++] = stop_words[i];
 	}
+	for (size_t i = 0; i < nstop_words; i++) {
+		uint32_t h;
+
+		stop_words[i].len = (uint32_t)strlen(stop_words[i].word);
+		if (stop_words[i].len > stop_word_max)
+			stop_word_max = stop_words[i].len;
+		h = word_hash(stop_words[i].word, stop_words[i].len) & (WORD_SLOTS - 1);
+
+		while (word_slots[h])
+			h = (h + 1) & (WORD_SLOTS - 1);
+		word_slots[h] = (uint16_t)(i + 1);
+	}
 }
 
 static void
@@ -298,6 +341,8 @@ letters_build(void)
 
 			if (l >= 0)
 				letter_mask[i] |= 1u << l;
+			if (letters[i].cp < LETTER_CPS)
+				letter_of[letters[i].cp] = (uint8_t)(i + 1);
 			p += len;
 			p += strspn(p, " ");
 		}
@@ -442,15 +487,20 @@ put_utf8(char *out, uint32_t cp)
 	return 3;
 }
 
+/* The languages of the word of len bytes at w (lowercased; hash its
+ * word_hash()), 0 for none. */
 static uint32_t
-stop_word_mask(const char *w)
+stop_word_mask(const char *w, size_t len, uint32_t hash)
 {
-	struct stop_word key, *hit;
+	if (len > stop_word_max)
+		return 0;
+	for (uint32_t h = hash & (WORD_SLOTS - 1); word_slots[h]; h = (h + 1) & (WORD_SLOTS - 1)) {
+		const struct stop_word *sw = &stop_words[word_slots[h] - 1];
 
-	memset(&key, 0, sizeof(key));
-	snprintf(key.word, sizeof(key.word), "%s", w);
-	hit = bsearch(&key, stop_words, nstop_words, sizeof(*stop_words), stop_word_cmp);
-	return hit ? hit->mask : 0;
+		if (sw->len == len && memcmp(sw->word, w, len) == 0)
+			return sw->mask;
+	}
+	return 0;
 }
 
 /* What one pass over the sample counts. */
@@ -462,30 +512,29 @@ struct tally {
 };
 
 static void
-tally_word(struct tally *t, const char *w)
+tally_word(struct tally *t, const char *w, size_t len, uint32_t hash)
 {
-	uint32_t mask = stop_word_mask(w);
-	bool own = mask && !(mask & (mask - 1));
+	uint32_t mask = stop_word_mask(w, len, hash);
 
-	for (size_t l = 0; mask; l++, mask >>= 1) {
-		t->words[l] += (int)(mask & 1);
-		t->own[l] += own && (mask & 1);
-	}
+	if (mask && !(mask & (mask - 1)))
+		t->own[__builtin_ctz(mask)]++;
+	for (; mask; mask &= mask - 1)
+		t->words[__builtin_ctz(mask)]++;
 }
 
 static void
 tally_letter(struct tally *t, uint32_t lower)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(letters); i++) {
-		if (letters[i].cp != lower)
-			continue;
-		double share = 1.0 / __builtin_popcount(letter_mask[i]);
+	size_t i;
+	double share;
 
-		for (size_t l = 0; l < NLANG; l++)
-			if (letter_mask[i] & (1u << l))
-				t->letters[l] += share;
+	if (lower >= LETTER_CPS || !letter_of[lower])
 		return;
-	}
+	i = letter_of[lower] - 1u;
+	share = 1.0 / __builtin_popcount(letter_mask[i]);
+	for (size_t l = 0; l < NLANG; l++)
+		if (letter_mask[i] & (1u << l))
+			t->letters[l] += share;
 }
 
 static void
@@ -493,12 +542,37 @@ tally_sample(struct tally *t, const char *s, size_t len)
 {
 	char w[WORD_MAX + 4];
 	size_t wl = 0, i = 0;
+	uint32_t h = WORD_HASH_INIT;
 	bool too_long = false;
 
 	memset(t, 0, sizeof(*t));
 	while (i <= len) {
-		uint32_t cp = i < len ? next_cp((const unsigned char *)s, len, &i) : (i++, ' ');
-		enum script sc = cp_script(cp);
+		unsigned char c = i < len ? (unsigned char)s[i] : ' ';
+		uint32_t cp;
+		enum script sc;
+
+		/* most of a mail is ASCII: its letters without decoding */
+		if (c < 0x80) {
+			i++;
+			if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+				t->script[SCRIPT_LATIN]++;
+				if (wl + 1 < WORD_MAX) {
+					w[wl++] = (char)(c | 0x20);
+					h = word_hash_step(h, c | 0x20);
+				} else {
+					too_long = true;
+				}
+				continue;
+			}
+			if (wl && !too_long)
+				tally_word(t, w, wl, h);
+			wl = 0;
+			h = WORD_HASH_INIT;
+			too_long = false;
+			continue;
+		}
+		cp = next_cp((const unsigned char *)s, len, &i);
+		sc = cp_script(cp);
 
 		if (sc != SCRIPT_OTHER) {
 			uint32_t lower = sc == SCRIPT_LATIN ? latin_lower(cp) : cp;
@@ -506,17 +580,21 @@ tally_sample(struct tally *t, const char *s, size_t len)
 			t->script[sc]++;
 			if (sc == SCRIPT_LATIN && lower >= 0x80)
 				tally_letter(t, lower);
-			if (wl + 3 < WORD_MAX)
-				wl += put_utf8(w + wl, lower);
-			else
+			if (wl + 3 < WORD_MAX) {
+				size_t k = put_utf8(w + wl, lower);
+
+				for (size_t b = 0; b < k; b++)
+					h = word_hash_step(h, (unsigned char)w[wl + b]);
+				wl += k;
+			} else {
 				too_long = true;
+			}
 			continue;
 		}
-		if (wl && !too_long) {
-			w[wl] = '\0';
-			tally_word(t, w);
-		}
+		if (wl && !too_long)
+			tally_word(t, w, wl, h);
 		wl = 0;
+		h = WORD_HASH_INIT;
 		too_long = false;
 	}
 }
@@ -524,10 +602,16 @@ tally_sample(struct tally *t, const char *s, size_t len)
 /* The n-gram profiles' distances to the text, scaled to points: the
  * closest gets WEIGHT_PROFILE, one PROFILE_SPAN behind it none. */
 static void
-profile_points(const char *s, size_t len, double *points)
+profile_points(const char *s, size_t len, const double *before, double *points)
 {
 	void *unknown;
 	int dist[NLANG], best = INT32_MAX;
+	double top = 0;
+
+	/* only the languages the profile's points can still make first */
+	for (size_t l = 0; l < NLANG; l++)
+		if (before[l] > top)
+			top = before[l];
 
 	if (!profiles[0])
 		return;
@@ -546,7 +630,9 @@ profile_points(const char *s, size_t len, double *points)
 		return;
 	}
 	for (size_t l = 0; l < NLANG; l++) {
-		dist[l] = profiles[l] ? fp_Compare(profiles[l], unknown, INT32_MAX) : INT32_MAX;
+		bool candidate = profiles[l] && before[l] > top - WEIGHT_PROFILE - 1.0;
+
+		dist[l] = candidate ? fp_Compare(profiles[l], unknown, INT32_MAX) : INT32_MAX;
 		if (dist[l] < best)
 			best = dist[l];
 	}
@@ -561,11 +647,25 @@ profile_points(const char *s, size_t len, double *points)
 		dist[a] = dist[b] = both;
 	}
 	for (size_t l = 0; l < NLANG; l++) {
-		double behind = profiles[l] ? (double)(dist[l] - best) / best : 1.0;
+		double behind = dist[l] < INT32_MAX ? (double)(dist[l] - best) / best : 1.0;
 
 		if (behind < PROFILE_SPAN)
 			points[l] += WEIGHT_PROFILE * (1.0 - behind / PROFILE_SPAN);
 	}
+}
+
+/* The best and the second of points. */
+static void
+leaders(const double *points, size_t *best, size_t *second)
+{
+	*best = 0;
+	for (size_t l = 1; l < NLANG; l++)
+		if (points[l] > points[*best])
+			*best = l;
+	*second = *best == 0 ? 1 : 0;
+	for (size_t l = 0; l < NLANG; l++)
+		if (l != *best && points[l] > points[*second])
+			*second = l;
 }
 
 static const char *
@@ -589,23 +689,21 @@ detect(const char *s, size_t len, int *score_r)
 	}
 	if (latin < MIN_LETTERS)
 		return NULL;
-	profile_points(s, len, profile);
-	for (size_t l = 0; l < NLANG; l++) {
-		points[l] = profile[l];
-		if (langs[l].script != SCRIPT_LATIN) {
-			points[l] = -1;
-			continue;
-		}
-		points[l] += WEIGHT_WORD * t.words[l] + WEIGHT_OWN_WORD * t.own[l] +
-			     WEIGHT_LETTER * t.letters[l];
-	}
-	for (size_t l = 1; l < NLANG; l++)
-		if (points[l] > points[best])
-			best = l;
-	second = best == 0 ? 1 : 0;
 	for (size_t l = 0; l < NLANG; l++)
-		if (l != best && points[l] > points[second])
-			second = l;
+		points[l] = langs[l].script != SCRIPT_LATIN
+				    ? -1
+				    : WEIGHT_WORD * t.words[l] + WEIGHT_OWN_WORD * t.own[l] +
+					      WEIGHT_LETTER * t.letters[l];
+	leaders(points, &best, &second);
+	/* the profiles cost more than all the rest: asked only when the words
+	 * leave it open (neighbours, few function words) */
+	if (points[best] - points[second] < WORDS_DECIDE_LEAD ||
+	    points[best] - points[second] < WORDS_DECIDE_SHARE * points[best]) {
+		profile_points(s, len, points, profile);
+		for (size_t l = 0; l < NLANG; l++)
+			points[l] += profile[l];
+		leaders(points, &best, &second);
+	}
 	*score_r = t.words[best];
 	/* A clear lead, and two function words at least or, in a longer text
 	 * (agglutinative languages have few), the closest profile: a greeting
@@ -693,8 +791,7 @@ lang_word_langs(const char *word, size_t len)
 			return 0;
 		wl += put_utf8(w + wl, sc == SCRIPT_LATIN ? latin_lower(cp) : cp);
 	}
-	w[wl] = '\0';
-	return stop_word_mask(w);
+	return stop_word_mask(w, wl, word_hash(w, wl));
 }
 
 const char *

@@ -12,7 +12,6 @@
  * body.institution (see secdesk-rules(5)). */
 #include "compat.h"
 
-#include "buf.h"
 #include "rules_int.h"
 #include "xalloc.h"
 
@@ -24,47 +23,140 @@ struct gaz_domain {
 	enum gaz_kind kind;
 };
 
-struct gaz_member {
+/* A name or an acronym, found as whole words: names folded (ASCII and
+ * two-byte Latin letters lowercased) and compared folded, acronyms as
+ * they are. Indexed by the hash of their first word, so that a text is
+ * read once, whatever the number of names. */
+struct gaz_name {
+	char *text;
+	size_t len;
 	const char *member;
-	struct buf names;    /* the pattern's alternatives, caseless */
-	struct buf acronyms; /* ... and case-sensitive */
-	pcre2_code *re;
+	bool caseless;
 };
+
+struct gaz_key {
+	uint32_t hash; /* of the first word (folded for a name) */
+	uint32_t name;
+};
+
+#define GAZ_BITS 65536
 
 struct gazetteer {
 	struct gaz_domain *domains;
 	size_t ndomains;
-	struct gaz_member *members;
-	size_t nmembers;
+	struct gaz_name *names;
+	size_t nnames;
+	struct gaz_key *keys; /* one per name, sorted by hash */
+	uint64_t key_bits[GAZ_BITS / 64]; /* bit hash % GAZ_BITS of every key: a
+					     quick no for most words of a text */
 };
 
-static void
-quote_into(struct buf *b, const char *s, size_t len)
+/* A byte of a word: ASCII letters and digits, and every byte of a
+ * multibyte character. */
+static inline bool
+word_byte(unsigned char c)
 {
-	if (b->len)
-		buf_addch(b, '|');
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x80 && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				  (c >= '0' && c <= '9')))
-			buf_addch(b, '\\');
-		buf_addch(b, (char)c);
-	}
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c >= 0x80;
 }
 
-static struct gaz_member *
-gaz_member(struct gazetteer *g, const char *member)
+/* Folds s[*i] (and its continuation byte) into out (*n bytes, as many as
+ * it read), *i moved past it. */
+static inline void
+fold_step(const unsigned char *s, size_t len, size_t *i, unsigned char out[2], size_t *n)
 {
-	for (size_t i = 0; i < g->nmembers; i++)
-		if (g->members[i].member == member)
-			return &g->members[i];
-	g->members = xreallocarray(g->members, g->nmembers + 1, sizeof(*g->members));
-	memset(&g->members[g->nmembers], 0, sizeof(*g->members));
-	g->members[g->nmembers].member = member;
-	buf_init(&g->members[g->nmembers].names, 1024 * 1024);
-	buf_init(&g->members[g->nmembers].acronyms, 1024 * 1024);
-	return &g->members[g->nmembers++];
+	unsigned char c = s[*i];
+
+	if (c < 0x80) {
+		out[0] = c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+		*n = 1;
+		(*i)++;
+		return;
+	}
+	if (c >= 0xc2 && c < 0xe0 && *i + 1 < len && (s[*i + 1] & 0xc0) == 0x80) {
+		out[0] = c;
+		out[1] = s[*i + 1];
+		rules_latin_fold(&out[0], &out[1]);
+		*n = 2;
+		*i += 2;
+		return;
+	}
+	out[0] = c;
+	*n = 1;
+	(*i)++;
+}
+
+#define GAZ_HASH_INIT 2166136261u
+
+/* The hash (FNV-1a) of the word at s (len bytes readable), folded or as it
+ * is; *wlen gets its bytes. */
+static uint32_t
+first_word_hash(const char *s, size_t len, bool fold, size_t *wlen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t h = GAZ_HASH_INIT;
+	size_t i = 0;
+
+	while (i < len && word_byte(u[i])) {
+		unsigned char b[2];
+		size_t n = 1;
+
+		if (fold)
+			fold_step(u, len, &i, b, &n);
+		else
+			b[0] = u[i++];
+		for (size_t k = 0; k < n; k++)
+			h = (h ^ b[k]) * 16777619u;
+	}
+	*wlen = i;
+	return h;
+}
+
+/* first_word_hash() of the word at s, folded and as it is, in one pass. */
+static void
+word_hashes(const char *s, size_t len, uint32_t *folded, uint32_t *exact, size_t *wlen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t f = GAZ_HASH_INIT, e = GAZ_HASH_INIT;
+	size_t i = 0;
+
+	while (i < len && word_byte(u[i])) {
+		unsigned char b[2];
+		size_t at = i, n;
+
+		fold_step(u, len, &i, b, &n);
+		for (size_t k = 0; k < n; k++) {
+			f = (f ^ b[k]) * 16777619u;
+			e = (e ^ u[at + k]) * 16777619u;
+		}
+	}
+	*folded = f;
+	*exact = e;
+	*wlen = i;
+}
+
+static void
+name_add(struct gazetteer *g, const char *member, const char *value, size_t vlen, bool caseless)
+{
+	struct gaz_name *nm;
+
+	g->names = xreallocarray(g->names, g->nnames + 1, sizeof(*g->names));
+	nm = &g->names[g->nnames++];
+	nm->caseless = caseless;
+	nm->member = member;
+	nm->text = xstrndup(value, vlen);
+	nm->len = vlen;
+	if (caseless) {
+		unsigned char *u = (unsigned char *)nm->text;
+
+		for (size_t i = 0; i < vlen;) {
+			unsigned char b[2];
+			size_t at = i, n;
+
+			fold_step(u, vlen, &i, b, &n);
+			memcpy(u + at, b, n);
+		}
+	}
 }
 
 /* The next blank-separated word of *p (moved past it), its length in *len. */
@@ -132,9 +224,7 @@ parse_line(const struct ruleset *rs, struct gazetteer *g, const char *line, size
 		d->kind = KIND_IS("domain") ? GAZ_DOMAIN : KIND_IS("tld") ? GAZ_TLD : GAZ_WEBMAIL;
 		d->member = d->kind == GAZ_WEBMAIL ? NULL : member;
 	} else if ((KIND_IS("name") || KIND_IS("acronym")) && member) {
-		struct gaz_member *m = gaz_member(g, member);
-
-		quote_into(KIND_IS("name") ? &m->names : &m->acronyms, value, vlen);
+		name_add(g, member, value, vlen, KIND_IS("name"));
 	} else {
 		strlist_add_owned(errs, xasprintf("%s:%d:%d: unknown kind '%.*s' (expected domain, "
 						  "tld, webmail, name or acronym%s)",
@@ -148,34 +238,28 @@ out:
 	return rc;
 }
 
-static void
-compile_members(struct gazetteer *g, struct strlist *errs, const char *path)
+static int
+key_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < g->nmembers; i++) {
-		struct gaz_member *m = &g->members[i];
-		char *src = xasprintf("(?<!\\w)(?:%s%s%s%s%s)(?!\\w)", m->names.len ? "(?i:" : "",
-				      m->names.len ? buf_cstr(&m->names) : "", m->names.len ? ")" : "",
-				      m->names.len && m->acronyms.len ? "|" : "",
-				      m->acronyms.len ? buf_cstr(&m->acronyms) : "");
-		int errcode;
-		PCRE2_SIZE off;
+	const struct gaz_key *x = a, *y = b;
 
-		m->re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
-				      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &errcode, &off,
-				      NULL);
-		if (!m->re) {
-			char msg[160];
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
 
-			pcre2_get_error_message(errcode, (PCRE2_UCHAR *)msg, sizeof(msg));
-			strlist_add_owned(errs, xasprintf("%s: the names of '%s': %s", path, m->member,
-							  msg));
-		} else {
-			pcre2_jit_compile(m->re, PCRE2_JIT_COMPLETE);
-		}
-		free(src);
-		buf_release(&m->names);
-		buf_release(&m->acronyms);
+static void
+index_names(struct gazetteer *g)
+{
+	free(g->keys);
+	g->keys = xcalloc(g->nnames + 1, sizeof(*g->keys));
+	for (size_t i = 0; i < g->nnames; i++) {
+		size_t wl;
+
+		/* names are stored folded: their first word hashed as it is */
+		g->keys[i].hash = first_word_hash(g->names[i].text, g->names[i].len, false, &wl);
+		g->keys[i].name = (uint32_t)i;
+		g->key_bits[g->keys[i].hash % GAZ_BITS / 64] |= 1ull << (g->keys[i].hash % 64);
 	}
+	qsort(g->keys, g->nnames, sizeof(*g->keys), key_cmp);
 }
 
 static void
@@ -219,7 +303,8 @@ rules_gazetteer_finish(struct ruleset *rs, struct strlist *errs)
 		return;
 	if (rs->gaz->ndomains)
 		qsort(rs->gaz->domains, rs->gaz->ndomains, sizeof(*rs->gaz->domains), domain_cmp);
-	compile_members(rs->gaz, errs, "gazetteer");
+	(void)errs;
+	index_names(rs->gaz);
 }
 
 void
@@ -230,12 +315,10 @@ rules_gazetteer_free(struct gazetteer *g)
 	for (size_t i = 0; i < g->ndomains; i++)
 		free(g->domains[i].domain);
 	free(g->domains);
-	for (size_t i = 0; i < g->nmembers; i++) {
-		pcre2_code_free(g->members[i].re);
-		buf_release(&g->members[i].names);
-		buf_release(&g->members[i].acronyms);
-	}
-	free(g->members);
+	for (size_t i = 0; i < g->nnames; i++)
+		free(g->names[i].text);
+	free(g->names);
+	free(g->keys);
 	free(g);
 }
 
@@ -288,22 +371,85 @@ rules_gazetteer_domain(const struct ruleset *rs, const char *domain, bool countr
 	return (d->kind == GAZ_TLD) == country ? d->member : NULL;
 }
 
+/* Whether name is at s (len bytes readable), followed by no word byte. */
+static bool
+name_at(const struct gaz_name *name, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k = 0;
+
+	if (!name->caseless) {
+		if (len < name->len || memcmp(s, name->text, name->len) != 0)
+			return false;
+		return len == name->len || !word_byte(u[name->len]);
+	}
+	while (k < name->len && i < len) {
+		unsigned char b[2];
+		size_t n;
+
+		fold_step(u, len, &i, b, &n);
+		if (k + n > name->len || memcmp(name->text + k, b, n) != 0)
+			return false;
+		k += n;
+	}
+	return k == name->len && (i == len || !word_byte(u[i]));
+}
+
+/* Adds to out (each once, at most max) the members of the names of the
+ * given first-word hash that start at s. */
+static void
+names_at(const struct gazetteer *g, const char *s, size_t len, uint32_t hash, const char **out,
+	 size_t *n, size_t max)
+{
+	size_t lo = 0, hi = g->nnames;
+
+	if (!(g->key_bits[hash % GAZ_BITS / 64] & (1ull << (hash % 64))))
+		return;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->keys[mid].hash < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < g->nnames && g->keys[lo].hash == hash; lo++) {
+		const struct gaz_name *name = &g->names[g->keys[lo].name];
+		size_t k;
+
+		if (!name_at(name, s, len))
+			continue;
+		for (k = 0; k < *n && out[k] != name->member; k++)
+			;
+		if (k == *n && *n < max)
+			out[(*n)++] = name->member;
+	}
+}
+
 size_t
 rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const char **out,
 		     size_t max)
 {
-	pcre2_match_data *md;
+	const struct gazetteer *g = rs->gaz;
+	const unsigned char *u = (const unsigned char *)s;
 	size_t n = 0;
 
-	if (!rs->gaz || !rs->gaz->nmembers)
+	if (!g || !g->nnames)
 		return 0;
-	md = pcre2_match_data_create(1, NULL);
-	for (size_t i = 0; i < rs->gaz->nmembers && n < max; i++) {
-		const struct gaz_member *m = &rs->gaz->members[i];
+	/* word to word: each word's hash, folded and as it is, looked up */
+	for (size_t i = 0; i < len;) {
+		size_t wl;
+		uint32_t folded, exact;
 
-		if (m->re && pcre2_match(m->re, (PCRE2_SPTR)s, len, 0, 0, md, rs->mctx) >= 0)
-			out[n++] = m->member;
+		if (!word_byte(u[i])) {
+			i++;
+			continue;
+		}
+		word_hashes(s + i, len - i, &folded, &exact, &wl);
+		names_at(g, s + i, len - i, folded, out, &n, max);
+		if (exact != folded)
+			names_at(g, s + i, len - i, exact, out, &n, max);
+		i += wl;
 	}
-	pcre2_match_data_free(md);
 	return n;
 }
