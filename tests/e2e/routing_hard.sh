@@ -61,4 +61,20 @@ check "rules test gives the totals" grep -q "^  totals:" "$T_DIR/test.out"
 check "rules test says why the winner won" grep -Eq "^  queue: +[A-Z-]+ has [0-9]+ points and leads" "$T_DIR/test.out"
 "$SECDESK" -c "$d/secdesk.conf" rules test --json "$TOP/tests/mail/routing-hard/$f" >"$T_DIR/test.json"
 check "rules test --json has the weighing" grep -q '"queue_why"' "$T_DIR/test.json"
+# rules replay --tickets: tickets made under rules that route nothing
+# would move under the shipped ones; the moves are counted per queue pair
+t=$T_DIR/tickets
+make_config "$t"
+mkdir -p "$t/none"
+cp "$TOP/rules/00-queues.rules" "$t/none/"
+sed -i "s|^dir = $TOP/rules\$|dir = $t/none|" "$t/secdesk.conf"
+(cd "$t" && "$SECDESK" -c secdesk.conf db init) >/dev/null 2>&1
+for f in $(awk -F'\t' '$2 == "DE" && $5 == "own" { print $1 }' "$TOP/tests/mail/routing-hard/MANIFEST"); do
+	(cd "$t" && "$SECDESK" -c secdesk.conf ingest "$TOP/tests/mail/routing-hard/$f") >/dev/null 2>&1
+done
+sed -i "s|^dir = $t/none\$|dir = $TOP/rules|" "$t/secdesk.conf"
+(cd "$t" && "$SECDESK" -c secdesk.conf rules replay --tickets) >"$T_DIR/moves" 2>&1
+check_eq "rules replay --tickets exits 0" 0 $?
+check "rules replay --tickets counts the moves per queue pair" grep -q "^  secretariat -> DE: 2$" "$T_DIR/moves"
+check "rules replay --tickets says how many would change" grep -q "^2 tickets, 2 would change$" "$T_DIR/moves"
 done_testing
