@@ -50,6 +50,8 @@ done
 
 score routing "" 99 99 99
 score routing-hard 4 99 99 99
+# written after the rules, free text (see tests/tools/routing_hard/holdout.py)
+score routing-holdout 4 97 90 97
 
 # the weighing explained: an explicit question about another member's
 # funder beats the writer's own institution, and rules test says why
