@@ -250,6 +250,9 @@ const char *rules_gazetteer_domain(const struct ruleset *rs, const char *domain,
 /* The members (at most max, into out) whose names or acronyms s names. */
 size_t rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const char **out,
 			    size_t max);
+/* The same for a body: its first and last 2 KiB, quoted lines left out. */
+size_t rules_gazetteer_body(const struct ruleset *rs, const char *s, size_t len, const char **out,
+			    size_t max);
 
 void rules_node_free(struct node *n);
 void rules_rule_release(struct rule *r);

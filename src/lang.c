@@ -221,6 +221,9 @@ static const struct {
  * leads by this much and by this share of its points. */
 #define WORDS_DECIDE_LEAD 6.0
 #define WORDS_DECIDE_SHARE 0.3
+/* ... or, against a language that is no neighbour, when the first has
+ * this many function words and a lead of two points */
+#define WORDS_FEW 4
 /* Letters enough for the profiles to decide without function words. */
 #define PROFILE_ALONE_LETTERS 40
 /* Fewer letters than this and no language is sure. */
@@ -654,6 +657,36 @@ profile_points(const char *s, size_t len, const double *before, double *points)
 	}
 }
 
+/* Languages that share many function words: between them, the words
+ * decide only with a wide lead. */
+static const char *const neighbours[] = { "da no sv", "cs sk", "hr sl", "lt lv",
+					  "es ca pt it", "fr ca", "nl de", "et fi" };
+
+static bool
+are_neighbours(size_t a, size_t b)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(neighbours); i++) {
+		const char *g = neighbours[i];
+
+		if (strstr(g, lang_codes[a]) && strstr(g, lang_codes[b]))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the words and letters leave the language open, so that the
+ * profiles must be asked: a narrow lead over a neighbour, or too few
+ * words for any lead to mean much. */
+static bool
+words_undecided(const struct tally *t, const double *points, size_t best, size_t second)
+{
+	double lead = points[best] - points[second];
+
+	if (lead >= WORDS_DECIDE_LEAD && lead >= WORDS_DECIDE_SHARE * points[best])
+		return false;
+	return t->words[best] < WORDS_FEW || lead < 2.0 || are_neighbours(best, second);
+}
+
 /* The best and the second of points. */
 static void
 leaders(const double *points, size_t *best, size_t *second)
@@ -697,8 +730,7 @@ detect(const char *s, size_t len, int *score_r)
 	leaders(points, &best, &second);
 	/* the profiles cost more than all the rest: asked only when the words
 	 * leave it open (neighbours, few function words) */
-	if (points[best] - points[second] < WORDS_DECIDE_LEAD ||
-	    points[best] - points[second] < WORDS_DECIDE_SHARE * points[best]) {
+	if (words_undecided(&t, points, best, second)) {
 		profile_points(s, len, points, profile);
 		for (size_t l = 0; l < NLANG; l++)
 			points[l] += profile[l];

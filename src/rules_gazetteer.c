@@ -43,7 +43,7 @@ struct gaz_key {
 
 struct gazetteer {
 	struct gaz_domain *domains;
-	size_t ndomains;
+	size_t ndomains, capdomains;
 	struct gaz_name *names;
 	size_t nnames;
 	struct gaz_key *keys; /* one per name, sorted by hash */
@@ -101,6 +101,13 @@ first_word_hash(const char *s, size_t len, bool fold, size_t *wlen)
 		unsigned char b[2];
 		size_t n = 1;
 
+		if (u[i] < 0x80) {
+			/* ASCII, most of the text: no fold_step() */
+			unsigned char c = u[i++];
+
+			h = (h ^ (fold && c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
+			continue;
+		}
 		if (fold)
 			fold_step(u, len, &i, b, &n);
 		else
@@ -110,29 +117,6 @@ first_word_hash(const char *s, size_t len, bool fold, size_t *wlen)
 	}
 	*wlen = i;
 	return h;
-}
-
-/* first_word_hash() of the word at s, folded and as it is, in one pass. */
-static void
-word_hashes(const char *s, size_t len, uint32_t *folded, uint32_t *exact, size_t *wlen)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	uint32_t f = GAZ_HASH_INIT, e = GAZ_HASH_INIT;
-	size_t i = 0;
-
-	while (i < len && word_byte(u[i])) {
-		unsigned char b[2];
-		size_t at = i, n;
-
-		fold_step(u, len, &i, b, &n);
-		for (size_t k = 0; k < n; k++) {
-			f = (f ^ b[k]) * 16777619u;
-			e = (e ^ u[at + k]) * 16777619u;
-		}
-	}
-	*folded = f;
-	*exact = e;
-	*wlen = i;
 }
 
 static void
@@ -215,7 +199,10 @@ parse_line(const struct ruleset *rs, struct gazetteer *g, const char *line, size
 	if (KIND_IS("domain") || KIND_IS("tld") || KIND_IS("webmail")) {
 		struct gaz_domain *d;
 
-		g->domains = xreallocarray(g->domains, g->ndomains + 1, sizeof(*g->domains));
+		if (g->ndomains == g->capdomains) {
+			g->capdomains = g->capdomains ? 2 * g->capdomains : 256;
+			g->domains = xreallocarray(g->domains, g->capdomains, sizeof(*g->domains));
+		}
 		d = &g->domains[g->ndomains++];
 		d->domain = xstrndup(value, vlen);
 		for (char *c = d->domain; *c; c++)
@@ -254,8 +241,9 @@ index_names(struct gazetteer *g)
 	for (size_t i = 0; i < g->nnames; i++) {
 		size_t wl;
 
-		/* names are stored folded: their first word hashed as it is */
-		g->keys[i].hash = first_word_hash(g->names[i].text, g->names[i].len, false, &wl);
+		/* every name by its folded first word (a name is stored folded;
+		 * an acronym is compared as it is once found) */
+		g->keys[i].hash = first_word_hash(g->names[i].text, g->names[i].len, true, &wl);
 		g->keys[i].name = (uint32_t)i;
 		g->key_bits[g->keys[i].hash % GAZ_BITS / 64] |= 1ull << (g->keys[i].hash % 64);
 	}
@@ -436,20 +424,55 @@ rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const 
 
 	if (!g || !g->nnames)
 		return 0;
-	/* word to word: each word's hash, folded and as it is, looked up */
+	/* word to word: each word's folded hash looked up */
 	for (size_t i = 0; i < len;) {
 		size_t wl;
-		uint32_t folded, exact;
+		uint32_t folded;
 
 		if (!word_byte(u[i])) {
 			i++;
 			continue;
 		}
-		word_hashes(s + i, len - i, &folded, &exact, &wl);
+		folded = first_word_hash(s + i, len - i, true, &wl);
 		names_at(g, s + i, len - i, folded, out, &n, max);
-		if (exact != folded)
-			names_at(g, s + i, len - i, exact, out, &n, max);
 		i += wl;
+	}
+	return n;
+}
+
+/* The body's lines where a writer names an institution: the opening (who
+ * writes, from where) and the closing (the signature), not what is
+ * quoted from another mail. */
+#define GAZ_BODY_HEAD 2048
+#define GAZ_BODY_TAIL 2048
+
+size_t
+rules_gazetteer_body(const struct ruleset *rs, const char *s, size_t len, const char **out,
+		     size_t max)
+{
+	size_t n = 0, tail = len > GAZ_BODY_TAIL ? len - GAZ_BODY_TAIL : 0;
+
+	if (!rs->gaz || !rs->gaz->nnames)
+		return 0;
+	for (size_t at = 0; at < len;) {
+		const char *nl = memchr(s + at, '\n', len - at);
+		size_t line = nl ? (size_t)(nl - s - at) + 1 : len - at;
+		size_t lead = strspn(s + at, " \t");
+
+		if ((at < GAZ_BODY_HEAD || at + line > tail) && !(lead < line && s[at + lead] == '>')) {
+			const char *found[64];
+			size_t k = rules_gazetteer_text(rs, s + at, line, found, ARRAY_SIZE(found));
+
+			for (size_t i = 0; i < k; i++) {
+				size_t j;
+
+				for (j = 0; j < n && out[j] != found[i]; j++)
+					;
+				if (j == n && n < max)
+					out[n++] = found[i];
+			}
+		}
+		at += line;
 	}
 	return n;
 }

@@ -975,7 +975,7 @@ gazetteer_values(struct ctx *c, enum field f)
 		n = rules_gazetteer_text(c->rs, c->m->subject, c->subject_len, found,
 					 ARRAY_SIZE(found));
 	else
-		n = rules_gazetteer_text(c->rs, c->m->body ? c->m->body : "", c->body_len, found,
+		n = rules_gazetteer_body(c->rs, c->m->body ? c->m->body : "", c->body_len, found,
 					 ARRAY_SIZE(found));
 	for (size_t i = 0; i < n; i++)
 		val_add(c, found[i], strlen(found[i]));
