@@ -45,7 +45,7 @@ gen_rate=$(rate "$tmp/gen.out")
 echo "== rules: with generated rules added (generated mails, then the labelled inquiries)"
 for n in 100 1000 5000; do
 	mkdir -p "$tmp/$n"
-	cp "$top"/rules/*.rules "$tmp/$n/"
+	cp "$top"/rules/*.rules "$top"/rules/*.gazetteer "$tmp/$n/"
 	awk -v n="$n" 'BEGIN {
 		srand(42); split("b c d f g h k l m n p r s t v z", c, " ")
 		for (i = 1; i <= n; i++) {

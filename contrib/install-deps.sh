@@ -6,7 +6,8 @@
 set -eu
 what=${1:-build}
 BUILD_PKGS="gcc make pkg-config libetpan-dev libsqlite3-dev libpcre2-dev libinih-dev
- libjansson-dev libgnutls28-dev libxml2-dev libuchardet-dev"
+ libjansson-dev libgnutls28-dev libxml2-dev libuchardet-dev libexttextcat-dev
+ libexttextcat-data"
 TEST_PKGS="libcmocka-dev dovecot-imapd dovecot-pop3d python3 python3-aiosmtpd
  gnutls-bin isync valgrind mandoc sqlite3 clang libclang-rt-14-dev procps time
  util-linux libsasl2-modules groff-base less postfix"

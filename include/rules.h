@@ -23,6 +23,13 @@ struct queue {
 	struct strlist contacts; /* addresses that get partner notifications */
 };
 
+/* The points that `score` actions gave one target: a queue id, or
+ * "category:" and a category. */
+struct rule_score {
+	char *target;
+	int points;
+};
+
 /* What the rules decided for one message. Strings NULL when not set. */
 struct rule_outcome {
 	char *queue;
@@ -36,6 +43,14 @@ struct rule_outcome {
 	bool spam;
 	bool stopped;
 	struct strlist errors; /* rules skipped for this message (match limit...) */
+	/* the weighing (`score` actions): the totals in the order first
+	 * scored, each piece of evidence ("+6 DE: rule 'NAME'"), and why the
+	 * queue and the category were chosen (NULL when nothing was scored) */
+	struct rule_score *scores;
+	size_t nscores;
+	struct strlist evidence;
+	char *queue_why;
+	char *category_why;
 };
 
 void rule_outcome_init(struct rule_outcome *o);
@@ -99,6 +114,16 @@ typedef void (*rule_trace_fn)(void *arg, const struct rule_trace_event *ev);
  * rule set one). */
 int rules_apply_trace(const struct ruleset *rs, const struct message *m, const struct ticket *t,
 		      struct rule_outcome *out, rule_trace_fn fn, void *arg, struct err *e);
+
+/* The weighing after all rules, when no `route` decided: the queue with
+ * the most points wins when it has more than 0 and leads every other queue
+ * (the secretariat's own points included) by RULES_SCORE_MARGIN or more;
+ * otherwise the secretariat decides. The category with the most points
+ * wins when it has more than 0 and no other has as many; otherwise the
+ * category stays unset (general). A `score` gives at most
+ * RULES_SCORE_MAX points, or takes as many. */
+#define RULES_SCORE_MARGIN 3
+#define RULES_SCORE_MAX 100
 
 /* PCRE2 limits applied to every match (per test, per field value). */
 #define RULES_MATCH_LIMIT 100000

@@ -37,6 +37,10 @@ enum field {
 	F_T_ASSIGNEE = 22 << 2,
 	F_T_TAGS = 23 << 2,
 	F_T_REQUESTER = 24 << 2,
+	F_FROM_INSTITUTION = 25 << 2, /* the gazetteer's member of the sender's domain */
+	F_FROM_COUNTRY = 26 << 2,     /* ... of its country domain */
+	F_SUBJECT_INSTITUTION = 27 << 2, /* members whose institutions the subject names */
+	F_BODY_INSTITUTION = 28 << 2,    /* ... the body names */
 };
 enum { PART_ADDR = 0, PART_NAME = 1, PART_LOCAL = 2, PART_DOMAIN = 3 };
 
@@ -103,7 +107,7 @@ struct node {
 };
 
 enum action_kind { A_ROUTE, A_CATEGORY, A_PRIORITY, A_LANGUAGE, A_TAG, A_ASSIGN, A_NOACK, A_SPAM,
-		   A_STOP };
+		   A_STOP, A_SCORE };
 
 struct action {
 	enum action_kind kind;
@@ -181,6 +185,7 @@ struct ruleset {
 	uint32_t *always; /* the rules without words, in order */
 	size_t nalways;
 	struct strlist hdr_names; /* of header tests, haystacks HAY_HEADER + i */
+	struct gazetteer *gaz;    /* the *.gazetteer files, NULL when none */
 	size_t nhay;
 	bool *hay_used; /* nhay: some rule's word is looked for there */
 };
@@ -214,6 +219,40 @@ void rules_prefilter_keys_free(struct ruleset *rs);
 /* Forgets every rule's words: each rule is tried on every message (the
  * reference the prefilter is checked against in tests and bench_rules -c). */
 void rules_prefilter_disable(struct ruleset *rs);
+
+/* `score TARGET N` (rules_score.c): adds points to target (a declared
+ * queue, or "category:" and a word) in out, with the evidence line.
+ * Returns a note for the trace when the target is not valid (a value
+ * captured from mail), to free; NULL when the points were added. */
+char *rules_score_add(const struct ruleset *rs, struct rule_outcome *out, const char *target,
+		      const char *points, const char *rule);
+/* Whether s is the points of a `score`: an integer, at most
+ * RULES_SCORE_MAX either way; *points_r gets it. */
+bool rules_score_points(const char *s, int *points_r);
+/* After all rules: the weighing of the queues and categories (see
+ * RULES_SCORE_MARGIN), out->queue and out->category set when they win and
+ * no rule set them, and the reasons. */
+void rules_score_decide(const struct ruleset *rs, struct rule_outcome *out);
+void rule_scores_release(struct rule_outcome *out);
+
+/* The gazetteer (rules_gazetteer.c): the entries of one file's text added
+ * (errors "file:line:col: ..." to errs; members must be declared queues),
+ * then its name patterns compiled once all are read. */
+struct gazetteer;
+void rules_gazetteer_add(struct ruleset *rs, const char *path, const char *data, size_t len,
+			 struct strlist *errs);
+void rules_gazetteer_finish(struct ruleset *rs, struct strlist *errs);
+void rules_gazetteer_free(struct gazetteer *g);
+/* The member of domain (lowercase) or of its closest listed parent: of an
+ * institution's domain, or with country of a country's suffix; NULL for
+ * none, and for a webmail domain. */
+const char *rules_gazetteer_domain(const struct ruleset *rs, const char *domain, bool country);
+/* The members (at most max, into out) whose names or acronyms s names. */
+size_t rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const char **out,
+			    size_t max);
+/* The same for a body: its first and last 2 KiB, quoted lines left out. */
+size_t rules_gazetteer_body(const struct ruleset *rs, const char *s, size_t len, const char **out,
+			    size_t max);
 
 void rules_node_free(struct node *n);
 void rules_rule_release(struct rule *r);

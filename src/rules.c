@@ -280,6 +280,10 @@ static const struct {
 	{ "ticket.assignee", F_T_ASSIGNEE },
 	{ "ticket.tags", F_T_TAGS },
 	{ "ticket.requester", F_T_REQUESTER },
+	{ "from.institution", F_FROM_INSTITUTION },
+	{ "from.country", F_FROM_COUNTRY },
+	{ "subject.institution", F_SUBJECT_INSTITUTION },
+	{ "body.institution", F_BODY_INSTITUTION },
 };
 
 static const char *const addr_parts[] = { "", ".name", ".local", ".domain" };
@@ -661,14 +665,16 @@ parse_cond(struct parser *p)
 static const struct {
 	const char *name;
 	enum action_kind k;
-	int arg; /* 0 none, 1 one, 2 list, 3 optional */
+	int arg; /* 0 none, 1 one, 2 list, 3 optional, 4 two (target and points) */
 } actions[] = {
 	{ "route", A_ROUTE, 1 },	{ "category", A_CATEGORY, 1 }, { "priority", A_PRIORITY, 1 },
 	{ "language", A_LANGUAGE, 1 }, { "tag", A_TAG, 2 },	  { "assign", A_ASSIGN, 1 },
 	{ "no-ack", A_NOACK, 3 },	{ "spam", A_SPAM, 0 },	       { "stop", A_STOP, 0 },
+	{ "score", A_SCORE, 4 },
 };
 
-#define ACTION_LIST "route, category, priority, language, tag, assign, no-ack, spam or stop"
+#define ACTION_LIST \
+	"route, score, category, priority, language, tag, assign, no-ack, spam or stop"
 
 /* ${name} in s must be a capture of the rule's tests. */
 static int
@@ -707,6 +713,41 @@ priority_valid(const char *s)
 	       strcmp(s, "urgent") == 0;
 }
 
+/* `score TARGET N`: a declared queue or category:WORD, and whole points. */
+static int
+check_score(struct parser *p, const struct action *a)
+{
+	const char *t;
+	int n;
+
+	if (a->args.n < 2) {
+		perr(p, a->line, a->col,
+		     "expected a queue or category:NAME and points after 'score' (e.g. score DE 4)");
+		return -1;
+	}
+	if (p->tok.kind != T_NL && p->tok.kind != T_EOF) {
+		perr(p, p->tok.line, p->tok.col, "'score' takes a target and points, found %s",
+		     tok_name(&p->tok));
+		return -1;
+	}
+	t = a->args.items[0];
+	if (!strstr(t, "${")) {
+		if (strncmp(t, "category:", 9) == 0 ? t[9] == '\0' : !rules_queue(p->rs, t)) {
+			perr(p, a->line, a->col + 6,
+			     "unknown score target '%s' (expected a declared queue or category:NAME)",
+			     t);
+			return -1;
+		}
+	}
+	if (!rules_score_points(a->args.items[1], &n)) {
+		perr(p, a->line, a->col,
+		     "bad points '%s' for 'score' (expected a whole number from -%d to %d)",
+		     a->args.items[1], RULES_SCORE_MAX, RULES_SCORE_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_action(struct parser *p, struct rule *r)
 {
@@ -741,10 +782,14 @@ parse_action(struct parser *p, struct rule *r)
 			goto fail;
 		strlist_add(&a.args, p->tok.text);
 		lex(p);
+		if (actions[i].arg == 4 && a.args.n < 2)
+			continue;
 		if (actions[i].arg != 2 || p->tok.kind != T_COMMA)
 			break;
 		lex(p);
 	}
+	if (actions[i].arg == 4 && check_score(p, &a) < 0)
+		goto fail;
 	if (actions[i].arg == 1 || actions[i].arg == 2) {
 		if (a.args.n == 0) {
 			perr(p, p->tok.line, p->tok.col, "expected %s after '%s'",
@@ -753,7 +798,7 @@ parse_action(struct parser *p, struct rule *r)
 			goto fail;
 		}
 	}
-	if (a.args.n && !strstr(a.args.items[0], "${")) {
+	if (a.kind != A_SCORE && a.args.n && !strstr(a.args.items[0], "${")) {
 		const char *v = a.args.items[0];
 
 		if (a.kind == A_ROUTE && !rules_queue(p->rs, v)) {
@@ -1078,6 +1123,42 @@ read_file(const char *path, char **data, size_t *len)
 	return 0;
 }
 
+/* The *.gazetteer files of dir, in name order, after the queues they name. */
+static void
+load_gazetteers(struct ruleset *rs, const char *dir, struct strlist *errs)
+{
+	struct strlist names = STRLIST_INIT;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' && n > 10 && strcmp(de->d_name + n - 10, ".gazetteer") == 0)
+			strlist_add(&names, de->d_name);
+	}
+	closedir(d);
+	if (names.n)
+		qsort(names.items, names.n, sizeof(*names.items), name_cmp);
+	for (size_t i = 0; i < names.n; i++) {
+		char *path = xasprintf("%s/%s", dir, names.items[i]);
+		char *data = NULL;
+		size_t len = 0;
+
+		if (read_file(path, &data, &len) < 0)
+			strlist_add_owned(errs, xasprintf("%s: cannot read: %s", path,
+							  strerror(errno)));
+		else
+			rules_gazetteer_add(rs, path, data, len, errs);
+		free(data);
+		free(path);
+	}
+	strlist_release(&names);
+	rules_gazetteer_finish(rs, errs);
+}
+
 /* Parses every *.rules file of dir; errors appended to errs. */
 static struct ruleset *
 load_all(const char *dir, struct strlist *errs)
@@ -1132,6 +1213,7 @@ done:
 		q.language = xstrdup("en");
 		queue_add(rs, &q);
 	}
+	load_gazetteers(rs, dir, errs);
 	rules_prefilter_build(rs);
 	return rs;
 }
@@ -1196,6 +1278,7 @@ rules_free(struct ruleset **rsp)
 	free(rs->bucket_ent);
 	rules_prefilter_keys_free(rs);
 	strlist_release(&rs->hdr_names);
+	rules_gazetteer_free(rs->gaz);
 	free(rs->hay_used);
 	free(rs->always);
 	free(rs);

@@ -43,6 +43,7 @@ rule_outcome_release(struct rule_outcome *o)
 	free(o->no_ack_reason);
 	strlist_release(&o->tags);
 	strlist_release(&o->errors);
+	rule_scores_release(o);
 	rule_outcome_init(o);
 }
 
@@ -953,6 +954,33 @@ same_name(const char *a, const char *b)
 	return (a[0] | 0x20) == (b[0] | 0x20) && strcasecmp(a, b) == 0;
 }
 
+/* The gazetteer's members for the sender's domain or named in the text. */
+static void
+gazetteer_values(struct ctx *c, enum field f)
+{
+	const char *found[64];
+	size_t n;
+
+	if (f == F_FROM_INSTITUTION || f == F_FROM_COUNTRY) {
+		const char *member;
+
+		if (!c->from.made)
+			addrv_make(&c->from);
+		member = rules_gazetteer_domain(c->rs, c->from.domain, f == F_FROM_COUNTRY);
+		if (member)
+			val_add(c, member, strlen(member));
+		return;
+	}
+	if (f == F_SUBJECT_INSTITUTION)
+		n = rules_gazetteer_text(c->rs, c->m->subject, c->subject_len, found,
+					 ARRAY_SIZE(found));
+	else
+		n = rules_gazetteer_body(c->rs, c->m->body ? c->m->body : "", c->body_len, found,
+					 ARRAY_SIZE(found));
+	for (size_t i = 0; i < n; i++)
+		val_add(c, found[i], strlen(found[i]));
+}
+
 /* The values a test looks at, into c->vals. A field that does not exist
  * (no ticket, no such header) has no value. */
 static void
@@ -1031,6 +1059,12 @@ field_values(struct ctx *c, const struct test *t)
 	}
 	case F_MESSAGE_ID:
 		val_add(c, m->message_id, strlen(m->message_id));
+		break;
+	case F_FROM_INSTITUTION:
+	case F_FROM_COUNTRY:
+	case F_SUBJECT_INSTITUTION:
+	case F_BODY_INSTITUTION:
+		gazetteer_values(c, t->field);
 		break;
 	default:
 		if (!c->t)
@@ -1112,7 +1146,9 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 		trace(c, r, RULE_TRACE_TEST, t->text, res, NULL, NULL);
 		return res;
 	}
-	for (size_t i = 0; i < c->nvals && !res; i++) {
+	/* a test that captures reads every value: each match's captures count
+	 * (score ${name} scores them all) */
+	for (size_t i = 0; i < c->nvals && (!res || t->capnames.n); i++) {
 		int rc = pcre2_match(t->re, (PCRE2_SPTR)c->vals[i].s, c->vals[i].len, 0, 0, c->md,
 				     c->rs->mctx);
 
@@ -1132,6 +1168,7 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
 
 			res = 1;
+			free(seen);
 			seen = xstrndup(c->vals[i].s + ov[0], ov[1] - ov[0]);
 			for (size_t k = 0; k < t->capnames.n; k++) {
 				int g = t->capnums[k];
@@ -1220,6 +1257,35 @@ set_once(char **slot, const char *v, const char *rule, char **note)
 	(void)rule;
 	*slot = xstrdup(v);
 	return *slot;
+}
+
+/* score: a target that is one capture, ${name}, scores every value the
+ * rule captured under that name (each once); else the expanded target. */
+static char *
+score_action(const struct ctx *c, const struct rule *r, const struct action *a,
+	     const char *target, struct rule_outcome *out)
+{
+	const char *t = a->args.items[0];
+	size_t n = strlen(t);
+	struct strlist done = STRLIST_INIT;
+	char *note = NULL;
+
+	if (n < 4 || strncmp(t, "${", 2) != 0 || strchr(t, '}') != t + n - 1)
+		return rules_score_add(c->rs, out, target, a->args.items[1], r->name);
+	for (size_t i = 0; i + 1 < c->caps.n; i += 2) {
+		const char *v = c->caps.items[i + 1];
+
+		if (strlen(c->caps.items[i]) != n - 3 || memcmp(c->caps.items[i], t + 2, n - 3) != 0 ||
+		    strlist_contains(&done, v))
+			continue;
+		strlist_add(&done, v);
+		free(note);
+		note = rules_score_add(c->rs, out, v, a->args.items[1], r->name);
+	}
+	if (!done.n)
+		note = rules_score_add(c->rs, out, target, a->args.items[1], r->name);
+	strlist_release(&done);
+	return note;
 }
 
 /* A value from mail that an action cannot take: dropped, named in the
@@ -1337,6 +1403,9 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 			break;
 		case A_STOP:
 			out->stopped = true;
+			break;
+		case A_SCORE:
+			note = score_action(c, r, a, arg, out);
 			break;
 		}
 		trace(c, r, RULE_TRACE_ACTION, a->text, true, arg, note);
@@ -2048,6 +2117,7 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 			try_rule(&c, &rs->rules[i], out);
 		}
 	}
+	rules_score_decide(rs, out);
 	if (!out->language && *c.lang)
 		out->language = xstrdup(c.lang);
 

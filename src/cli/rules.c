@@ -255,6 +255,38 @@ jstr(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* The weighing for rules test: the evidence, the totals, and why. */
+static void
+print_weighing(const struct rule_outcome *o)
+{
+	if (!o->nscores)
+		return;
+	printf("\nweighing:\n  evidence:\n");
+	for (size_t i = 0; i < o->evidence.n; i++)
+		printf("    %s\n", o->evidence.items[i]);
+	printf("  totals:  ");
+	for (size_t i = 0; i < o->nscores; i++)
+		printf(" %s %d%s", o->scores[i].target, o->scores[i].points,
+		       i + 1 < o->nscores ? "," : "");
+	printf("\n");
+	if (o->queue_why)
+		printf("  queue:    %s\n", o->queue_why);
+	if (o->category_why)
+		printf("  category: %s\n", o->category_why);
+}
+
+static json_t *
+weighing_json(const struct rule_outcome *o)
+{
+	json_t *totals = json_object();
+
+	for (size_t i = 0; i < o->nscores; i++)
+		json_object_set_new(totals, o->scores[i].target, json_integer(o->scores[i].points));
+	return json_pack("{s:o, s:o, s:o, s:o, s:i}", "evidence", strlist_json(&o->evidence),
+			 "totals", totals, "queue_why", jstr(o->queue_why), "category_why",
+			 jstr(o->category_why), "margin", RULES_SCORE_MARGIN);
+}
+
 static int
 rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 {
@@ -307,12 +339,15 @@ rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 			"detected_language", jstr(lang), "acknowledgement", "sent", ack, "why", why,
 			"errors", strlist_json(&o.errors));
 
+		json_object_set_new(doc, "weighing", weighing_json(&o));
+
 		if (cli_print_json(doc) < 0) {
 			rc = EXIT_IOERR;
 			goto out;
 		}
 	} else {
 		json_decref(to.rules);
+		print_weighing(&o);
 		printf("\nresult:\n  queue:    %s\n  category: %s\n  priority: %s\n"
 		       "  language: %s%s\n  assignee: %s\n  spam:     %s\n  tags:    ",
 		       o.queue ? cli_esc(o.queue) : TICKET_DEFAULT_QUEUE " (default)",
@@ -385,9 +420,60 @@ differs(const char *now, const char *would)
 	return would && strcmp(now ? now : "", would) != 0;
 }
 
+/* How many tickets would move from one queue to another. */
+struct queue_moves {
+	struct queue_move {
+		char *from, *to;
+		int n;
+	} *v;
+	size_t n;
+};
+
+static void
+queue_moves_add(struct queue_moves *qm, const char *from, const char *to)
+{
+	for (size_t i = 0; i < qm->n; i++)
+		if (strcmp(qm->v[i].from, from) == 0 && strcmp(qm->v[i].to, to) == 0) {
+			qm->v[i].n++;
+			return;
+		}
+	qm->v = xreallocarray(qm->v, qm->n + 1, sizeof(*qm->v));
+	qm->v[qm->n].from = xstrdup(from);
+	qm->v[qm->n].to = xstrdup(to);
+	qm->v[qm->n++].n = 1;
+}
+
+static int
+queue_move_cmp(const void *a, const void *b)
+{
+	const struct queue_move *x = a, *y = b;
+	int c = strcmp(x->from, y->from);
+
+	return c ? c : strcmp(x->to, y->to);
+}
+
+/* The moves per queue pair, then frees them. */
+static void
+queue_moves_print(struct queue_moves *qm, bool apply)
+{
+	if (qm->n) {
+		qsort(qm->v, qm->n, sizeof(*qm->v), queue_move_cmp);
+		printf("queue moves%s:\n", apply ? " (applied)" : "");
+	}
+	for (size_t i = 0; i < qm->n; i++) {
+		printf("  %s -> %s: %d\n", qm->v[i].from, qm->v[i].to, qm->v[i].n);
+		free(qm->v[i].from);
+		free(qm->v[i].to);
+	}
+	free(qm->v);
+	qm->v = NULL;
+	qm->n = 0;
+}
+
 static int
 replay_tickets(struct cli_ctx *ctx, const struct ruleset *rs, bool apply)
 {
+	struct queue_moves moves = { NULL, 0 };
 	struct err e = ERR_INIT;
 	struct store *s = NULL;
 	sqlite3_stmt *st;
@@ -445,6 +531,8 @@ replay_tickets(struct cli_ctx *ctx, const struct ruleset *rs, bool apply)
 						o.priority, o.language };
 			bool any = false;
 
+			if (differs(now[0], would[0]))
+				queue_moves_add(&moves, *now[0] ? now[0] : "-", would[0]);
 			for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
 				if (!differs(now[k], would[k]))
 					continue;
@@ -477,6 +565,7 @@ next:
 	}
 	free(items);
 	store_close(&s);
+	queue_moves_print(&moves, apply);
 	printf("%d tickets, %d would change%s\n", n, changed, apply ? " (applied)" : "");
 	return rc;
 }

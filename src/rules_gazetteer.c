@@ -1,0 +1,478 @@
+/* rules_gazetteer.c - the members' institutions as data: the *.gazetteer
+ * files of the rules folder, one entry a line,
+ *
+ *	MEMBER KIND VALUE
+ *
+ * MEMBER a declared queue; KIND domain (an institution's mail domain and
+ * its subdomains), tld (a country's domain suffix), webmail (a free mail
+ * domain: never evidence; MEMBER "-"), name (an institution's or
+ * funder's name, any case) or acronym (its acronym, this case); VALUE the
+ * rest of the line. The rules read them through the fields
+ * from.institution, from.country, subject.institution and
+ * body.institution (see secdesk-rules(5)). */
+#include "compat.h"
+
+#include "rules_int.h"
+#include "xalloc.h"
+
+enum gaz_kind { GAZ_DOMAIN, GAZ_TLD, GAZ_WEBMAIL };
+
+struct gaz_domain {
+	char *domain; /* lowercase */
+	const char *member; /* a queue's id (owned by the ruleset), NULL for webmail */
+	enum gaz_kind kind;
+};
+
+/* A name or an acronym, found as whole words: names folded (ASCII and
+ * two-byte Latin letters lowercased) and compared folded, acronyms as
+ * they are. Indexed by the hash of their first word, so that a text is
+ * read once, whatever the number of names. */
+struct gaz_name {
+	char *text;
+	size_t len;
+	const char *member;
+	bool caseless;
+};
+
+struct gaz_key {
+	uint32_t hash; /* of the first word (folded for a name) */
+	uint32_t name;
+};
+
+#define GAZ_BITS 65536
+
+struct gazetteer {
+	struct gaz_domain *domains;
+	size_t ndomains, capdomains;
+	struct gaz_name *names;
+	size_t nnames;
+	struct gaz_key *keys; /* one per name, sorted by hash */
+	uint64_t key_bits[GAZ_BITS / 64]; /* bit hash % GAZ_BITS of every key: a
+					     quick no for most words of a text */
+};
+
+/* A byte of a word: ASCII letters and digits, and every byte of a
+ * multibyte character. */
+static inline bool
+word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c >= 0x80;
+}
+
+/* Folds s[*i] (and its continuation byte) into out (*n bytes, as many as
+ * it read), *i moved past it. */
+static inline void
+fold_step(const unsigned char *s, size_t len, size_t *i, unsigned char out[2], size_t *n)
+{
+	unsigned char c = s[*i];
+
+	if (c < 0x80) {
+		out[0] = c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+		*n = 1;
+		(*i)++;
+		return;
+	}
+	if (c >= 0xc2 && c < 0xe0 && *i + 1 < len && (s[*i + 1] & 0xc0) == 0x80) {
+		out[0] = c;
+		out[1] = s[*i + 1];
+		rules_latin_fold(&out[0], &out[1]);
+		*n = 2;
+		*i += 2;
+		return;
+	}
+	out[0] = c;
+	*n = 1;
+	(*i)++;
+}
+
+#define GAZ_HASH_INIT 2166136261u
+
+/* The hash (FNV-1a) of the word at s (len bytes readable), folded or as it
+ * is; *wlen gets its bytes. */
+static uint32_t
+first_word_hash(const char *s, size_t len, bool fold, size_t *wlen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t h = GAZ_HASH_INIT;
+	size_t i = 0;
+
+	while (i < len && word_byte(u[i])) {
+		unsigned char b[2];
+		size_t n = 1;
+
+		if (u[i] < 0x80) {
+			/* ASCII, most of the text: no fold_step() */
+			unsigned char c = u[i++];
+
+			h = (h ^ (fold && c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
+			continue;
+		}
+		if (fold)
+			fold_step(u, len, &i, b, &n);
+		else
+			b[0] = u[i++];
+		for (size_t k = 0; k < n; k++)
+			h = (h ^ b[k]) * 16777619u;
+	}
+	*wlen = i;
+	return h;
+}
+
+static void
+name_add(struct gazetteer *g, const char *member, const char *value, size_t vlen, bool caseless)
+{
+	struct gaz_name *nm;
+
+	g->names = xreallocarray(g->names, g->nnames + 1, sizeof(*g->names));
+	nm = &g->names[g->nnames++];
+	nm->caseless = caseless;
+	nm->member = member;
+	nm->text = xstrndup(value, vlen);
+	nm->len = vlen;
+	if (caseless) {
+		unsigned char *u = (unsigned char *)nm->text;
+
+		for (size_t i = 0; i < vlen;) {
+			unsigned char b[2];
+			size_t at = i, n;
+
+			fold_step(u, vlen, &i, b, &n);
+			memcpy(u + at, b, n);
+		}
+	}
+}
+
+/* The next blank-separated word of *p (moved past it), its length in *len. */
+static const char *
+next_word(const char **p, size_t *len)
+{
+	const char *s = *p + strspn(*p, " \t");
+
+	*len = strcspn(s, " \t");
+	*p = s + *len;
+	return s;
+}
+
+static int
+parse_line(const struct ruleset *rs, struct gazetteer *g, const char *line, size_t n,
+	   const char *path, int lineno, struct strlist *errs)
+{
+	char *copy = xstrndup(line, n), *hash = strchr(copy, '#');
+	const char *p = copy, *member_w, *kind_w, *value;
+	size_t mlen, klen, vlen;
+	const char *member = NULL;
+	int rc = 0;
+
+	if (hash)
+		*hash = '\0';
+	member_w = next_word(&p, &mlen);
+	if (mlen == 0)
+		goto out;
+	kind_w = next_word(&p, &klen);
+	value = p + strspn(p, " \t");
+	vlen = strlen(value);
+	while (vlen && strchr(" \t\r", value[vlen - 1]))
+		vlen--;
+	if (klen == 0 || vlen == 0) {
+		strlist_add_owned(errs, xasprintf("%s:%d:1: expected MEMBER KIND VALUE (kind domain, "
+						  "tld, webmail, name or acronym)",
+						  path, lineno));
+		rc = -1;
+		goto out;
+	}
+	if (!(mlen == 1 && member_w[0] == '-')) {
+		char *id = xstrndup(member_w, mlen);
+		const struct queue *q = rules_queue(rs, id);
+
+		free(id);
+		if (!q) {
+			strlist_add_owned(errs, xasprintf("%s:%d:1: unknown member '%.*s' (expected a "
+							  "declared queue, or - for webmail)",
+							  path, lineno, (int)mlen, member_w));
+			rc = -1;
+			goto out;
+		}
+		member = q->id;
+	}
+#define KIND_IS(w) (klen == strlen(w) && strncmp(kind_w, w, klen) == 0)
+	if (KIND_IS("domain") || KIND_IS("tld") || KIND_IS("webmail")) {
+		struct gaz_domain *d;
+
+		if (g->ndomains == g->capdomains) {
+			g->capdomains = g->capdomains ? 2 * g->capdomains : 256;
+			g->domains = xreallocarray(g->domains, g->capdomains, sizeof(*g->domains));
+		}
+		d = &g->domains[g->ndomains++];
+		d->domain = xstrndup(value, vlen);
+		for (char *c = d->domain; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		d->kind = KIND_IS("domain") ? GAZ_DOMAIN : KIND_IS("tld") ? GAZ_TLD : GAZ_WEBMAIL;
+		d->member = d->kind == GAZ_WEBMAIL ? NULL : member;
+	} else if ((KIND_IS("name") || KIND_IS("acronym")) && member) {
+		name_add(g, member, value, vlen, KIND_IS("name"));
+	} else {
+		strlist_add_owned(errs, xasprintf("%s:%d:%d: unknown kind '%.*s' (expected domain, "
+						  "tld, webmail, name or acronym%s)",
+						  path, lineno, (int)(kind_w - copy) + 1, (int)klen,
+						  kind_w, member ? "" : "; a name needs a member"));
+		rc = -1;
+	}
+#undef KIND_IS
+out:
+	free(copy);
+	return rc;
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct gaz_key *x = a, *y = b;
+
+	return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+static void
+index_names(struct gazetteer *g)
+{
+	free(g->keys);
+	g->keys = xcalloc(g->nnames + 1, sizeof(*g->keys));
+	for (size_t i = 0; i < g->nnames; i++) {
+		size_t wl;
+
+		/* every name by its folded first word (a name is stored folded;
+		 * an acronym is compared as it is once found) */
+		g->keys[i].hash = first_word_hash(g->names[i].text, g->names[i].len, true, &wl);
+		g->keys[i].name = (uint32_t)i;
+		g->key_bits[g->keys[i].hash % GAZ_BITS / 64] |= 1ull << (g->keys[i].hash % 64);
+	}
+	qsort(g->keys, g->nnames, sizeof(*g->keys), key_cmp);
+}
+
+static void
+parse_gazetteer(const struct ruleset *rs, struct gazetteer *g, const char *path, const char *data,
+		size_t len, struct strlist *errs)
+{
+	int lineno = 0;
+
+	for (size_t at = 0; at < len;) {
+		const char *nl = memchr(data + at, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - data - at) : len - at;
+
+		lineno++;
+		parse_line(rs, g, data + at, n, path, lineno, errs);
+		at += n + 1;
+	}
+}
+
+void
+rules_gazetteer_add(struct ruleset *rs, const char *path, const char *data, size_t len,
+		    struct strlist *errs)
+{
+	if (!rs->gaz)
+		rs->gaz = xcalloc(1, sizeof(*rs->gaz));
+	parse_gazetteer(rs, rs->gaz, path, data, len, errs);
+}
+
+static int
+domain_cmp(const void *a, const void *b)
+{
+	const struct gaz_domain *x = a, *y = b;
+	int c = strcmp(x->domain, y->domain);
+
+	return c ? c : (int)x->kind - (int)y->kind;
+}
+
+void
+rules_gazetteer_finish(struct ruleset *rs, struct strlist *errs)
+{
+	if (!rs->gaz)
+		return;
+	if (rs->gaz->ndomains)
+		qsort(rs->gaz->domains, rs->gaz->ndomains, sizeof(*rs->gaz->domains), domain_cmp);
+	(void)errs;
+	index_names(rs->gaz);
+}
+
+void
+rules_gazetteer_free(struct gazetteer *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->ndomains; i++)
+		free(g->domains[i].domain);
+	free(g->domains);
+	for (size_t i = 0; i < g->nnames; i++)
+		free(g->names[i].text);
+	free(g->names);
+	free(g->keys);
+	free(g);
+}
+
+/* The first entry of exactly domain d (sorted: an institution's before a
+ * webmail's before a country's), NULL for none. */
+static const struct gaz_domain *
+domain_find(const struct gazetteer *g, const char *d)
+{
+	size_t lo = 0, hi = g->ndomains;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(g->domains[mid].domain, d) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < g->ndomains && strcmp(g->domains[lo].domain, d) == 0 ? &g->domains[lo] : NULL;
+}
+
+/* The entry of domain or of its closest parent, NULL for none. */
+static const struct gaz_domain *
+domain_entry(const struct gazetteer *g, const char *domain)
+{
+	for (const char *d = domain; *d;) {
+		const struct gaz_domain *hit = domain_find(g, d);
+		const char *dot;
+
+		if (hit)
+			return hit;
+		dot = strchr(d, '.');
+		if (!dot)
+			break;
+		d = dot + 1;
+	}
+	return NULL;
+}
+
+const char *
+rules_gazetteer_domain(const struct ruleset *rs, const char *domain, bool country)
+{
+	const struct gaz_domain *d;
+
+	if (!rs->gaz || !*domain)
+		return NULL;
+	d = domain_entry(rs->gaz, domain);
+	if (!d || d->kind == GAZ_WEBMAIL)
+		return NULL;
+	return (d->kind == GAZ_TLD) == country ? d->member : NULL;
+}
+
+/* Whether name is at s (len bytes readable), followed by no word byte. */
+static bool
+name_at(const struct gaz_name *name, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k = 0;
+
+	if (!name->caseless) {
+		if (len < name->len || memcmp(s, name->text, name->len) != 0)
+			return false;
+		return len == name->len || !word_byte(u[name->len]);
+	}
+	while (k < name->len && i < len) {
+		unsigned char b[2];
+		size_t n;
+
+		fold_step(u, len, &i, b, &n);
+		if (k + n > name->len || memcmp(name->text + k, b, n) != 0)
+			return false;
+		k += n;
+	}
+	return k == name->len && (i == len || !word_byte(u[i]));
+}
+
+/* Adds to out (each once, at most max) the members of the names of the
+ * given first-word hash that start at s. */
+static void
+names_at(const struct gazetteer *g, const char *s, size_t len, uint32_t hash, const char **out,
+	 size_t *n, size_t max)
+{
+	size_t lo = 0, hi = g->nnames;
+
+	if (!(g->key_bits[hash % GAZ_BITS / 64] & (1ull << (hash % 64))))
+		return;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (g->keys[mid].hash < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < g->nnames && g->keys[lo].hash == hash; lo++) {
+		const struct gaz_name *name = &g->names[g->keys[lo].name];
+		size_t k;
+
+		if (!name_at(name, s, len))
+			continue;
+		for (k = 0; k < *n && out[k] != name->member; k++)
+			;
+		if (k == *n && *n < max)
+			out[(*n)++] = name->member;
+	}
+}
+
+size_t
+rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const char **out,
+		     size_t max)
+{
+	const struct gazetteer *g = rs->gaz;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = 0;
+
+	if (!g || !g->nnames)
+		return 0;
+	/* word to word: each word's folded hash looked up */
+	for (size_t i = 0; i < len;) {
+		size_t wl;
+		uint32_t folded;
+
+		if (!word_byte(u[i])) {
+			i++;
+			continue;
+		}
+		folded = first_word_hash(s + i, len - i, true, &wl);
+		names_at(g, s + i, len - i, folded, out, &n, max);
+		i += wl;
+	}
+	return n;
+}
+
+/* The body's lines where a writer names an institution: the opening (who
+ * writes, from where) and the closing (the signature), not what is
+ * quoted from another mail. */
+#define GAZ_BODY_HEAD 2048
+#define GAZ_BODY_TAIL 2048
+
+size_t
+rules_gazetteer_body(const struct ruleset *rs, const char *s, size_t len, const char **out,
+		     size_t max)
+{
+	size_t n = 0, tail = len > GAZ_BODY_TAIL ? len - GAZ_BODY_TAIL : 0;
+
+	if (!rs->gaz || !rs->gaz->nnames)
+		return 0;
+	for (size_t at = 0; at < len;) {
+		const char *nl = memchr(s + at, '\n', len - at);
+		size_t line = nl ? (size_t)(nl - s - at) + 1 : len - at;
+		size_t lead = strspn(s + at, " \t");
+
+		if ((at < GAZ_BODY_HEAD || at + line > tail) && !(lead < line && s[at + lead] == '>')) {
+			const char *found[64];
+			size_t k = rules_gazetteer_text(rs, s + at, line, found, ARRAY_SIZE(found));
+
+			for (size_t i = 0; i < k; i++) {
+				size_t j;
+
+				for (j = 0; j < n && out[j] != found[i]; j++)
+					;
+				if (j == n && n < max)
+					out[n++] = found[i];
+			}
+		}
+		at += line;
+	}
+	return n;
+}

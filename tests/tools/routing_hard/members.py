@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# queue: (language, institution, domain, place, funder (name), funder acronym)
+M = {
+ "AR": ("es", "Universidad de Buenos Aires", "uba.ar", "Buenos Aires", "Ministerio de Ciencia, Tecnología e Innovación", "MINCyT"),
+ "AT": ("de", "Medizinische Universität Wien", "meduniwien.ac.at", "Wien", "Wissenschaftsfonds", "FWF"),
+ "BE": ("nl", "KU Leuven", "kuleuven.be", "Leuven", "Fonds Wetenschappelijk Onderzoek", "FWO"),
+ "CA": ("en", "University of Toronto", "utoronto.ca", "Toronto", "Canadian Institutes of Health Research", "CIHR"),
+ "CY": ("el", "Πανεπιστήμιο Κύπρου", "ucy.ac.cy", "Λευκωσία", "Research and Innovation Foundation", "RIF"),
+ "CZ": ("cs", "Univerzita Karlova", "cuni.cz", "Praha", "Agentura pro zdravotnický výzkum", "AZV"),
+ "DE": ("de", "Universitätsklinikum Heidelberg", "med.uni-heidelberg.de", "Heidelberg", "Bundesministerium für Bildung und Forschung", "BMBF"),
+ "DK": ("da", "Aarhus Universitet", "au.dk", "Aarhus", "Innovationsfonden", "IFD"),
+ "EE": ("et", "Tartu Ülikool", "ut.ee", "Tartu", "Eesti Teadusagentuur", "ETAg"),
+ "ES": ("es", "Hospital Universitario La Paz", "salud.madrid.org", "Madrid", "Instituto de Salud Carlos III", "ISCIII"),
+ "FI": ("fi", "Helsingin yliopisto", "helsinki.fi", "Helsinki", "Suomen Akatemia", "AKA"),
+ "FR": ("fr", "Inserm", "inserm.fr", "Lyon", "Agence nationale de la recherche", "ANR"),
+ "GR": ("el", "Εθνικό και Καποδιστριακό Πανεπιστήμιο Αθηνών", "uoa.gr", "Αθήνα", "Γενική Γραμματεία Έρευνας και Καινοτομίας", "GSRI"),
+ "HR": ("hr", "Sveučilište u Zagrebu", "unizg.hr", "Zagreb", "Hrvatska zaklada za znanost", "HRZZ"),
+ "HU": ("hu", "Semmelweis Egyetem", "semmelweis.hu", "Budapest", "Nemzeti Kutatási, Fejlesztési és Innovációs Hivatal", "NKFIH"),
+ "IE": ("en", "Trinity College Dublin", "tcd.ie", "Dublin", "Health Research Board", "HRB"),
+ "IL": ("he", "אוניברסיטת תל אביב", "tau.ac.il", "תל אביב", "Chief Scientist Office of the Ministry of Health", "CSO-MOH"),
+ "IT": ("it", "Sapienza Università di Roma", "uniroma1.it", "Roma", "Ministero della Salute", "MdS"),
+ "LT": ("lt", "Vilniaus universitetas", "vu.lt", "Vilnius", "Lietuvos mokslo taryba", "LMT"),
+ "LU": ("fr", "Luxembourg Institute of Health", "lih.lu", "Luxembourg", "Fonds National de la Recherche", "FNR"),
+ "LV": ("lv", "Latvijas Universitāte", "lu.lv", "Rīga", "Latvijas Zinātnes padome", "LZP"),
+ "NL": ("nl", "Erasmus MC", "erasmusmc.nl", "Rotterdam", "ZonMw", "ZonMw"),
+ "NO": ("no", "Universitetet i Oslo", "uio.no", "Oslo", "Norges forskningsråd", "RCN"),
+ "PL": ("pl", "Warszawski Uniwersytet Medyczny", "wum.edu.pl", "Warszawa", "Agencja Badań Medycznych", "ABM"),
+ "PT": ("pt", "Universidade de Lisboa", "ulisboa.pt", "Lisboa", "Fundação para a Ciência e a Tecnologia", "FCT"),
+ "SE": ("sv", "Karolinska Institutet", "ki.se", "Stockholm", "Vetenskapsrådet", "VR"),
+ "SI": ("sl", "Univerza v Ljubljani", "uni-lj.si", "Ljubljana", "Javna agencija za znanstvenoraziskovalno in inovacijsko dejavnost", "ARIS"),
+ "TR": ("tr", "Hacettepe Üniversitesi", "hacettepe.edu.tr", "Ankara", "Türkiye Bilimsel ve Teknolojik Araştırma Kurumu", "TÜBİTAK"),
+ "CA-QC": ("fr", "Université de Montréal", "umontreal.ca", "Montréal", "Fonds de recherche du Québec – Santé", "FRQS"),
+ "ES-CT": ("ca", "Hospital Clínic de Barcelona", "clinic.cat", "Barcelona", "Agència de Gestió d'Ajuts Universitaris i de Recerca", "AGAUR"),
+ "ES-AN": ("es", "Universidad de Sevilla", "us.es", "Sevilla", "Fundación Progreso y Salud", "FPS"),
+ "IT-25": ("it", "Università degli Studi di Milano", "unimi.it", "Milano", "Fondazione Regionale per la Ricerca Biomedica", "FRRB"),
+ "IT-52": ("it", "Università degli Studi di Firenze", "unifi.it", "Firenze", "Regione Toscana", "RT"),
+}
+# non-members: (language, institution, domain, place)
+N = {
+ "MX": ("es", "Universidad Nacional Autónoma de México", "unam.mx", "Ciudad de México"),
+ "CH": ("de", "Universität Zürich", "uzh.ch", "Zürich"),
+ "BR": ("pt", "Universidade de São Paulo", "usp.br", "São Paulo"),
+ "BG": ("bg", "Медицински университет – София", "mu-sofia.bg", "София"),
+ "RO": ("ro", "Universitatea de Medicină și Farmacie Carol Davila", "umfcd.ro", "București"),
+ "SK": ("sk", "Univerzita Komenského v Bratislave", "uniba.sk", "Bratislava"),
+ "US": ("en", "Johns Hopkins University", "jhu.edu", "Baltimore"),
+ "MA": ("fr", "Université Mohammed V de Rabat", "um5.ac.ma", "Rabat"),
+}
+# an explicit question about a member's funder, per writing language
+EXPLICIT = {
+ "en": "Could you tell us which national rules of the {acr} ({funder}) apply to our part of the project?",
+ "de": "Welche nationalen Regeln der Förderorganisation {acr} ({funder}) gelten für unseren Teil des Projekts?",
+ "fr": "Pourriez-vous nous dire quelles règles nationales de l'organisme {acr} ({funder}) s'appliquent à notre partie du projet ?",
+ "es": "¿Podrían decirnos qué normas nacionales del organismo {acr} ({funder}) se aplican a nuestra parte del proyecto?",
+ "it": "Potreste dirci quali regole nazionali dell'ente {acr} ({funder}) si applicano alla nostra parte del progetto?",
+ "ca": "Ens podríeu dir quines normes de l'organisme {acr} ({funder}) s'apliquen a la nostra part del projecte?",
+ "nl": "Welke nationale regels van {acr} ({funder}) gelden voor ons deel van het project?",
+ "pt": "Poderiam dizer-nos que regras nacionais da entidade {acr} ({funder}) se aplicam à nossa parte do projeto?",
+}
+# the consortium's conference abroad, per language
+CONF = {
+ "en": "I would like to register for the ICPerMed conference in {place} next spring.",
+ "de": "Ich möchte mich für die ICPerMed-Konferenz im Frühjahr in {place} anmelden.",
+ "fr": "Je voudrais m'inscrire à la conférence ICPerMed du printemps prochain à {place}.",
+ "es": "Quisiera inscribirme en la conferencia de ICPerMed de la próxima primavera en {place}.",
+ "it": "Vorrei iscrivermi alla conferenza ICPerMed della prossima primavera a {place}.",
+ "pl": "Chciałbym zarejestrować się na konferencję ICPerMed, która odbędzie się wiosną w {place}.",
+ "nl": "Ik wil mij graag inschrijven voor de ICPerMed-conferentie in {place} komend voorjaar.",
+ "pt": "Gostaria de me inscrever na conferência ICPerMed da próxima primavera em {place}.",
+}
