@@ -23,7 +23,7 @@ d=$T_DIR/desk
 make_config "$d"
 # The shipped routing, with three contacts for Germany.
 mkdir -p "$T_DIR/rules"
-cp "$TOP/rules/00-queues.rules" "$TOP/rules/50-route-domains.rules" "$T_DIR/rules/"
+cp "$TOP"/rules/* "$T_DIR/rules/"
 sed -i 's|^queue DE "Germany" language de contact .*|queue DE "Germany" language de contact partner-de@icpermed.example, bad-de@icpermed.example, later-de@icpermed.example|' \
 	"$T_DIR/rules/00-queues.rules"
 sed -i "s|^dir = $TOP/rules|dir = $T_DIR/rules|" "$d/secdesk.conf"

@@ -131,8 +131,12 @@ check "report --html: the queue shown escaped" grep -q 'Q\\u202eX' "$T_DIR/r.htm
 sd status 1 "$(printf 'x\033]0;pwned\007')" 2>"$T_DIR/err.out"
 check_eq "an error quoting its input: nothing that steers the terminal" "" "$(unsafe "$T_DIR/err.out")"
 check "an error quoting its input: shown escaped" grep -q "x\\\\x1b\]0;pwned\\\\x07" "$T_DIR/err.out"
-sd tag 1 "$(printf 'vip\033[8m')" >/dev/null 2>&1
+# A tag is one word without control characters: refused, and the refusal
+# quotes it escaped.
+sd tag 1 "$(printf 'vip\033[8m')" >/dev/null 2>"$T_DIR/tag.err"
+check_eq "tag: a tag with an ESC is refused, nothing that steers the terminal" "" "$(unsafe "$T_DIR/tag.err")"
+check "tag: the refusal shows the ESC escaped" grep -q 'vip\\x1b\[8m' "$T_DIR/tag.err"
 sd show 1 >"$T_DIR/show1b.out"
-check "show: a tag with an ESC escaped" grep -q '^Tags:      vip\\x1b\[8m$' "$T_DIR/show1b.out"
+check "show: the refused tag is not on the ticket" sh -c "! grep -q '^Tags:.*vip' '$T_DIR/show1b.out'"
 
 done_testing
