@@ -56,6 +56,15 @@ void store_set_txn_hooks(struct store *s, int (*before_commit)(void *arg, struct
 /* Runs one SQL statement without results (no parameters: for fixed SQL). */
 int store_exec(struct store *s, const char *sql, struct err *e);
 
+struct syncer;
+/* Commits stop waiting for the disk: synchronous=NORMAL, with the WAL
+ * synced by a thread of its own (syncer.h). Returns it, or NULL with e set
+ * when it cannot start (each commit then syncs, as before). */
+struct syncer *store_sync_begin(struct store *s, struct err *e);
+/* Ends store_sync_begin(): when ok, what was committed is on disk when it
+ * returns; commits sync again (synchronous=FULL). Accepts *sy NULL. */
+int store_sync_end(struct store *s, struct syncer **sy, bool ok, struct err *e);
+
 /* Prepares sql (cached per store: the same text gives the same statement,
  * reset and with bindings cleared). The store owns the statement. */
 sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct err *e);

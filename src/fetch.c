@@ -983,38 +983,12 @@ indexer_start(struct store *s)
 static struct syncer *
 syncer_begin(struct store *s)
 {
-	struct syncer *sy;
 	struct err e = ERR_INIT;
+	struct syncer *sy = store_sync_begin(s, &e);
 
-	if (syncer_start(store_wal_path(s), &sy, &e) < 0) {
+	if (!sy)
 		log_warn("%s; each commit syncs", e.msg);
-		return NULL;
-	}
-	if (store_exec(s, "PRAGMA synchronous = NORMAL", &e) < 0) {
-		log_warn("%s; each commit syncs", e.msg);
-		syncer_stop(&sy, &e);
-		return NULL;
-	}
 	return sy;
-}
-
-/* When the fetch went well, what it committed last is on disk too when it
- * returns; and commits sync again. */
-static int
-syncer_end(struct store *s, struct syncer **sy, bool ok, struct err *e)
-{
-	struct err ignored = ERR_INIT;
-	int rc = 0;
-
-	if (!*sy)
-		return 0;
-	if (ok)
-		rc = syncer_wait(*sy, syncer_request(*sy), e);
-	if (syncer_stop(sy, ok && rc == 0 ? e : &ignored) < 0)
-		rc = -1;
-	if (store_exec(s, "PRAGMA synchronous = FULL", rc < 0 ? &ignored : e) < 0)
-		rc = -1;
-	return rc;
 }
 
 static void
@@ -1221,7 +1195,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 		next = cur == &pair[0] ? &pair[1] : &pair[0];
 	}
 	rc = record_done_now(s, cur->source_id, &done_keys, e);
-	if (syncer_end(s, &sy, rc == 0, e) < 0)
+	if (store_sync_end(s, &sy, rc == 0, e) < 0)
 		rc = -1;
 	goto out;
 fail:
@@ -1237,7 +1211,7 @@ out:
 	{
 		struct err ignored = ERR_INIT;
 
-		syncer_end(s, &sy, false, &ignored);
+		store_sync_end(s, &sy, false, &ignored);
 	}
 	source_ahead_stop(&sa);
 	pipeline_stop(ing, st);

@@ -2769,35 +2769,9 @@ out:
 static struct syncer *
 send_syncer_begin(struct store *s)
 {
-	struct syncer *sy;
-	struct err e = ERR_INIT;
-
-	if (syncer_start(store_wal_path(s), &sy, &e) < 0)
-		return NULL;
-	if (store_exec(s, "PRAGMA synchronous = NORMAL", &e) < 0) {
-		syncer_stop(&sy, &e);
-		return NULL;
-	}
-	return sy;
-}
-
-/* The marks committed are on disk when it returns (when ok), and commits
- * sync again. */
-static int
-send_syncer_end(struct store *s, struct syncer **sy, bool ok, struct err *e)
-{
 	struct err ignored = ERR_INIT;
-	int rc = 0;
 
-	if (!*sy)
-		return 0;
-	if (ok)
-		rc = syncer_wait(*sy, syncer_request(*sy), e);
-	if (syncer_stop(sy, ok && rc == 0 ? e : &ignored) < 0)
-		rc = -1;
-	if (store_exec(s, "PRAGMA synchronous = FULL", rc < 0 ? &ignored : e) < 0)
-		rc = -1;
-	return rc;
+	return store_sync_begin(s, &ignored);
 }
 
 /* Splits "a,b" in place into rcpts. */
@@ -3102,7 +3076,7 @@ out:
 	free(rreply);
 	free(ids);
 	send_close(&tr);
-	if (send_syncer_end(s, &sy, rc == 0, e) < 0)
+	if (store_sync_end(s, &sy, rc == 0, e) < 0)
 		rc = -1;
 	/* The rate-limit log only needs its last day. */
 	if (rc == 0) {
