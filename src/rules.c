@@ -1122,6 +1122,25 @@ read_file(const char *path, char **data, size_t *len)
 	*data = buf_detach(&b, len);
 	return 0;
 }
+/* The names in d (closed here) that end in suffix, not hidden, in name
+ * order, into names. */
+static void
+names_ending_in(DIR *d, const char *suffix, struct strlist *names)
+{
+	size_t sl = strlen(suffix);
+	struct dirent *de;
+
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' && n > sl && strcmp(de->d_name + n - sl, suffix) == 0)
+			strlist_add(names, de->d_name);
+	}
+	closedir(d);
+	if (names->n)
+		qsort(names->items, names->n, sizeof(*names->items), name_cmp);
+}
+
 
 /* The *.gazetteer files of dir, in name order, after the queues they name. */
 static void
@@ -1129,19 +1148,10 @@ load_gazetteers(struct ruleset *rs, const char *dir, struct strlist *errs)
 {
 	struct strlist names = STRLIST_INIT;
 	DIR *d = opendir(dir);
-	struct dirent *de;
 
 	if (!d)
 		return;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-
-		if (de->d_name[0] != '.' && n > 10 && strcmp(de->d_name + n - 10, ".gazetteer") == 0)
-			strlist_add(&names, de->d_name);
-	}
-	closedir(d);
-	if (names.n)
-		qsort(names.items, names.n, sizeof(*names.items), name_cmp);
+	names_ending_in(d, ".gazetteer", &names);
 	for (size_t i = 0; i < names.n; i++) {
 		char *path = xasprintf("%s/%s", dir, names.items[i]);
 		char *data = NULL;
@@ -1166,7 +1176,6 @@ load_all(const char *dir, struct strlist *errs)
 	struct ruleset *rs = xcalloc(1, sizeof(*rs));
 	struct strlist names = STRLIST_INIT;
 	DIR *d = opendir(dir);
-	struct dirent *de;
 
 	rs->max_ovector = 1;
 	rs->room = xcalloc(1, sizeof(*rs->room));
@@ -1176,15 +1185,7 @@ load_all(const char *dir, struct strlist *errs)
 						  strerror(errno)));
 		goto done;
 	}
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-
-		if (de->d_name[0] != '.' && n > 6 && strcmp(de->d_name + n - 6, ".rules") == 0)
-			strlist_add(&names, de->d_name);
-	}
-	closedir(d);
-	if (names.n)
-		qsort(names.items, names.n, sizeof(*names.items), name_cmp);
+	names_ending_in(d, ".rules", &names);
 	for (size_t i = 0; i < names.n; i++) {
 		char *path = xasprintf("%s/%s", dir, names.items[i]);
 		char *data = NULL;
