@@ -206,21 +206,20 @@ migrate(struct store *s, struct err *e)
 	for (int v = have; v < want; v++) {
 		char pragma[64];
 
-		if (store_exec(s, store_schema_step(v), e) < 0)
-			goto fail;
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
-		if (store_exec(s, pragma, e) < 0)
-			goto fail;
+		if (store_exec(s, store_schema_step(v), e) < 0 || store_exec(s, pragma, e) < 0)
+			goto out;
 	}
 	if (check_pragma(s, "PRAGMA foreign_key_check", false, e) < 0)
-		goto fail;
+		goto out;
 	rc = store_commit(s, e);
-	goto out;
-fail:
-	store_rollback(s);
 out:
-	if (rc < 0)
+	if (rc < 0) {
+		if (s->in_txn)
+			store_rollback(s);
 		err_prefix(e, "migrating to schema version %d", want);
+	}
+	/* After a failure, that failure is the error to report. */
 	if (store_exec(s, "PRAGMA foreign_keys = ON", rc < 0 ? &ignored : e) < 0)
 		rc = -1;
 	return rc;

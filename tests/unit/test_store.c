@@ -285,16 +285,17 @@ query_text(sqlite3 *db, const char *sql)
 
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *next;
+
 		for (int c = 0; c < sqlite3_column_count(st); c++) {
 			const char *v = (const char *)sqlite3_column_text(st, c);
-			char *next = xasprintf("%s%s%s", out, c ? "|" : "",
-					       sqlite3_column_type(st, c) == SQLITE_NULL ? "NULL" : v);
 
+			next = xasprintf("%s%s%s", out, c ? "|" : "",
+					 sqlite3_column_type(st, c) == SQLITE_NULL ? "NULL" : v);
 			free(out);
 			out = next;
 		}
-		char *next = xasprintf("%s\n", out);
-
+		next = xasprintf("%s\n", out);
 		free(out);
 		out = next;
 	}
