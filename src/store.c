@@ -142,25 +142,39 @@ store_file_version(struct store *s)
 	return pragma_int(s, "PRAGMA user_version");
 }
 
-/* Tells other connections to read the schema again: a step may have
- * edited it in place (PRAGMA writable_schema), which SQLite does not count
- * as a change. In the caller's transaction. */
 static int
-bump_schema_version(struct store *s, struct err *e)
+check_pragma(struct store *s, const char *sql, bool ok_is_row, struct err *e)
 {
-	char pragma[64];
-	int v = pragma_int(s, "PRAGMA schema_version");
+	sqlite3_stmt *st;
+	char msg[600] = "";
+	size_t off = 0;
+	int rc, bad = 0;
 
-	if (v < 0)
-		return store_error(s, e, "cannot read schema version");
-	snprintf(pragma, sizeof(pragma), "PRAGMA schema_version = %d", v + 1);
-	return store_exec(s, pragma, e);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return store_error(s, e, "cannot check");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+
+		if (ok_is_row && t && strcmp(t, "ok") == 0)
+			continue;
+		bad++;
+		if (off < sizeof(msg) - 2)
+			off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s%s",
+						off ? "; " : "", t ? t : "?");
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot check");
+	if (bad)
+		return err_set(e, EXIT_DATAERR, "store '%s': %s", s->path, msg);
+	return 0;
 }
 
 static int
 migrate(struct store *s, struct err *e)
 {
-	int have = store_file_version(s), want = store_schema_steps();
+	int have = store_file_version(s), want = store_schema_steps(), rc = -1;
+	struct err ignored = ERR_INIT;
 
 	if (have < 0)
 		return store_error(s, e, "cannot read schema version");
@@ -183,24 +197,33 @@ migrate(struct store *s, struct err *e)
 		if (n > 0)
 			return err_set(e, EXIT_DATAERR, "'%s' is not a secdesk store", s->path);
 	}
-	if (store_begin(s, e) < 0)
+	/* A step may rebuild a table (new table, copy, drop, rename), which
+	 * SQLite's ALTER TABLE page asks to do with foreign keys off, checked
+	 * before the commit. The pragma does nothing inside a transaction. */
+	if (store_exec(s, "PRAGMA foreign_keys = OFF", e) < 0)
 		return -1;
+	if (store_begin(s, e) < 0)
+		goto out;
 	for (int v = have; v < want; v++) {
 		char pragma[64];
 
-		if (store_exec(s, store_schema_step(v), e) < 0)
-			goto fail;
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
-		if (store_exec(s, pragma, e) < 0)
-			goto fail;
+		if (store_exec(s, store_schema_step(v), e) < 0 || store_exec(s, pragma, e) < 0)
+			goto out;
 	}
-	if (bump_schema_version(s, e) < 0)
-		goto fail;
-	return store_commit(s, e);
-fail:
-	store_rollback(s);
-	err_prefix(e, "migrating to schema version %d", want);
-	return -1;
+	if (check_pragma(s, "PRAGMA foreign_key_check", false, e) < 0)
+		goto out;
+	rc = store_commit(s, e);
+out:
+	if (rc < 0) {
+		if (s->in_txn)
+			store_rollback(s);
+		err_prefix(e, "migrating to schema version %d", want);
+	}
+	/* After a failure, that failure is the error to report. */
+	if (store_exec(s, "PRAGMA foreign_keys = ON", rc < 0 ? &ignored : e) < 0)
+		rc = -1;
+	return rc;
 }
 
 void
@@ -387,34 +410,6 @@ store_set_txn_hooks(struct store *s, int (*before_commit)(void *arg, struct err 
 	s->before_commit = before_commit;
 	s->on_rollback = on_rollback;
 	s->hook_arg = arg;
-}
-
-static int
-check_pragma(struct store *s, const char *sql, bool ok_is_row, struct err *e)
-{
-	sqlite3_stmt *st;
-	char msg[600] = "";
-	size_t off = 0;
-	int rc, bad = 0;
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return store_error(s, e, "cannot check");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-
-		if (ok_is_row && t && strcmp(t, "ok") == 0)
-			continue;
-		bad++;
-		if (off < sizeof(msg) - 2)
-			off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s%s",
-						off ? "; " : "", t ? t : "?");
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot check");
-	if (bad)
-		return err_set(e, EXIT_DATAERR, "store '%s': %s", s->path, msg);
-	return 0;
 }
 
 int

@@ -185,25 +185,94 @@ static const char *const migrations[] = {
 	 * values become ORs of the same tests. SQLite codes "x IN (list)" of
 	 * more than two constants as a temporary b-tree, built each time the
 	 * statement runs: four of them per stored mail (its ticket, its intake
-	 * row inserted and updated, a notice's outbox row), a third of the
-	 * cost of those statements. The constraints are the same, so no row
-	 * changes: the text is edited in place, as sqlite.org/lang_altertable.html
-	 * allows for constraint changes (migrate() bumps schema_version). */
-	"PRAGMA writable_schema = ON;"
-	"UPDATE sqlite_schema SET sql = replace(sql,"
-	"  'CHECK (status IN (''new'',''open'',''pending'',''resolved'',''closed''))',"
-	"  'CHECK (status = ''new'' OR status = ''open'' OR status = ''pending'''"
-	"  || ' OR status = ''resolved'' OR status = ''closed'')')"
-	"  WHERE type = 'table' AND name = 'tickets';"
-	"UPDATE sqlite_schema SET sql = replace(sql,"
-	"  'CHECK (state IN (''pending'',''stored'',''poison''))',"
-	"  'CHECK (state = ''pending'' OR state = ''stored'' OR state = ''poison'')')"
-	"  WHERE type = 'table' AND name = 'intake';"
-	"UPDATE sqlite_schema SET sql = replace(sql,"
-	"  'CHECK (status IN (''pending'',''sent'',''failed''))',"
-	"  'CHECK (status = ''pending'' OR status = ''sent'' OR status = ''failed'')')"
-	"  WHERE type = 'table' AND name = 'outbox';"
-	"PRAGMA writable_schema = RESET;",
+	 * row inserted and updated, a notice's outbox row). A constraint
+	 * changes, so each table is rebuilt the documented way
+	 * (sqlite.org/lang_altertable.html, "Making Other Kinds Of Table
+	 * Schema Changes"): new table, copy, drop, rename, indexes again.
+	 * migrate() turns foreign keys off around it and checks them before
+	 * the commit. No trigger or view refers to these tables. */
+	"CREATE TABLE new_intake ("
+	"  id INTEGER PRIMARY KEY,"
+	"  source TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  raw_id INTEGER NOT NULL REFERENCES raws(id),"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state = 'pending' OR state = 'stored' OR state = 'poison'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  message_id INTEGER REFERENCES messages(id),"
+	"  done INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  UNIQUE (source, key));"
+	"INSERT INTO new_intake (id, source, key, raw_id, state, attempts, message_id, done,"
+	"    created)"
+	"  SELECT id, source, key, raw_id, state, attempts, message_id, done, created"
+	"  FROM intake;"
+	"DROP TABLE intake;"
+	"ALTER TABLE new_intake RENAME TO intake;"
+	"CREATE INDEX intake_pending ON intake(state) WHERE state = 'pending';"
+	"CREATE INDEX intake_raw ON intake(raw_id);"
+
+	"CREATE TABLE new_tickets ("
+	"  id INTEGER PRIMARY KEY,"
+	"  status TEXT NOT NULL DEFAULT 'new'"
+	"    CHECK (status = 'new' OR status = 'open' OR status = 'pending'"
+	" OR status = 'resolved' OR status = 'closed'),"
+	"  queue TEXT NOT NULL DEFAULT 'secretariat',"
+	"  category TEXT NOT NULL DEFAULT 'general',"
+	"  priority TEXT NOT NULL DEFAULT 'normal',"
+	"  language TEXT NOT NULL DEFAULT '',"
+	"  subject TEXT NOT NULL DEFAULT '',"
+	"  requester TEXT NOT NULL DEFAULT '',"
+	"  requester_name TEXT NOT NULL DEFAULT '',"
+	"  assignee TEXT NOT NULL DEFAULT '',"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  merged_into INTEGER REFERENCES tickets(id),"
+	"  related_to INTEGER REFERENCES tickets(id),"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"INSERT INTO new_tickets (id, status, queue, category, priority, language, subject,"
+	"    requester, requester_name, assignee, flags, merged_into, related_to, created,"
+	"    updated)"
+	"  SELECT id, status, queue, category, priority, language, subject, requester,"
+	"    requester_name, assignee, flags, merged_into, related_to, created, updated"
+	"  FROM tickets;"
+	"DROP TABLE tickets;"
+	"ALTER TABLE new_tickets RENAME TO tickets;"
+	"CREATE INDEX tickets_updated ON tickets(updated);"
+	"CREATE INDEX tickets_status ON tickets(status, queue);"
+	"CREATE INDEX tickets_created ON tickets(created);"
+	"CREATE INDEX tickets_priority ON tickets((CASE priority WHEN 'low' THEN 0"
+	"  WHEN 'normal' THEN 1 WHEN 'high' THEN 2 WHEN 'urgent' THEN 3 ELSE 1 END));"
+
+	/* The columns steps 1 and 3 added stay last, as ADD COLUMN put them. */
+	"CREATE TABLE new_outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ticket_id INTEGER REFERENCES tickets(id),"
+	"  message_id INTEGER REFERENCES messages(id),"
+	"  kind TEXT NOT NULL,"
+	"  env_from TEXT NOT NULL DEFAULT '',"
+	"  rcpts TEXT NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (status = 'pending' OR status = 'sent' OR status = 'failed'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  sent_at INTEGER,"
+	" rejected TEXT NOT NULL DEFAULT '',"
+	" delivered TEXT NOT NULL DEFAULT '',"
+	" quote_of INTEGER REFERENCES messages(id),"
+	" quote_at INTEGER);"
+	"INSERT INTO new_outbox (id, ticket_id, message_id, kind, env_from, rcpts, data, status,"
+	"    attempts, next_try, last_error, created, sent_at, rejected, delivered, quote_of,"
+	"    quote_at)"
+	"  SELECT id, ticket_id, message_id, kind, env_from, rcpts, data, status, attempts,"
+	"    next_try, last_error, created, sent_at, rejected, delivered, quote_of, quote_at"
+	"  FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE new_outbox RENAME TO outbox;"
+	"CREATE INDEX outbox_due ON outbox(next_try) WHERE status = 'pending';",
 };
 
 int

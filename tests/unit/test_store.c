@@ -56,7 +56,7 @@ test_foreign_and_newer(void **state)
 {
 	struct store *s = NULL;
 	struct err e = ERR_INIT;
-	char *p = path_of("foreign.db"), *cmd = NULL;
+	char *p = path_of("foreign.db"), *cmd = NULL, *want;
 
 	(void)state;
 	assert_true(asprintf(&cmd, "sqlite3 '%s' 'CREATE TABLE t (x)'", p) > 0);
@@ -74,6 +74,10 @@ test_foreign_and_newer(void **state)
 	assert_int_equal(store_open(p, 0, &s, &e), -1);
 	assert_int_equal(e.code, EXIT_DATAERR);
 	assert_non_null(strstr(e.msg, "newer than this secdesk"));
+	/* Both versions named: the store's and this program's. */
+	want = xasprintf("version 999, newer than this secdesk (%d)", store_schema_version());
+	assert_non_null(strstr(e.msg, want));
+	free(want);
 	free(p);
 
 	p = path_of("garbage.db");
@@ -190,6 +194,252 @@ test_checks_without_temporary_tables(void **state)
 	free(old);
 }
 
+/* A store at schema version `version`, made by the shipped steps before
+ * it, with rows in every table that a version of that age has. Its foreign
+ * keys hold unless `dangling`. */
+static void
+make_old_store(const char *path, int version, bool dangling)
+{
+	/* Each row is valid from schema version `since` on. */
+	static const struct {
+		int since;
+		const char *sql;
+	} rows[] = {
+		{ 1, "INSERT INTO raws VALUES (1, 'aa', 3, x'616263'), (2, 'bb', 1, x'00')" },
+		{ 1, "INSERT INTO tickets (id, status, queue, category, priority, language, subject,"
+		     " requester, requester_name, assignee, flags, created, updated) VALUES"
+		     " (1, 'open', 'grants', 'call', 'high', 'de', 'Frage', 'a@example.org',"
+		     " 'Änne', 'maria', 3, 10, 20),"
+		     " (2, 'closed', 'secretariat', 'general', 'low', 'en', 'Q', 'b@example.org',"
+		     " '', '', 0, 11, 21)" },
+		{ 1, "INSERT INTO tickets (id, status, subject, merged_into, related_to, created,"
+		     " updated) VALUES (3, 'resolved', 'dup', 1, 2, 12, 22)" },
+		{ 1, "INSERT INTO ticket_tags VALUES (1, 'call-2027'), (1, 'urgent'), (3, 'dup')" },
+		{ 1, "INSERT INTO watchers VALUES (1, 'C@Example.org')" },
+		{ 1, "INSERT INTO messages (id, ticket_id, direction, kind, from_addr, subject,"
+		     " date, message_id, body, names, flags, parse_note, raw_id, created) VALUES"
+		     " (1, 1, 'in', 'inquiry', 'a@example.org', 'Frage', 9, '<m1@x>',"
+		     " 'Fördermittel für 2027', 'Änne a@example.org', 1, 'note', 1, 10),"
+		     " (2, 1, 'out', 'ack', 'desk@example.org', 'Re: Frage', 10, '<m2@x>',"
+		     " 'Danke', '', 0, NULL, NULL, 11)" },
+		{ 1, "INSERT INTO intake (id, source, key, raw_id, state, attempts, message_id,"
+		     " done, created) VALUES (1, 'maildir:/m', 'k1', 1, 'stored', 1, 1, 1, 10),"
+		     " (2, 'maildir:/m', 'k2', 2, 'poison', 3, NULL, 0, 11),"
+		     " (3, 'imap:x', 'k3', 2, 'pending', 0, NULL, 0, 12)" },
+		{ 1, "INSERT INTO events (ticket_id, at, who, what, old_value, new_value) VALUES"
+		     " (1, 15, 'maria', 'status', 'new', 'open'), (3, 16, 'maria', 'merge', NULL, '1')" },
+		{ 1, "INSERT INTO blobs VALUES ('cc', 2, x'4142')" },
+		{ 1, "INSERT INTO attachments (message_id, idx, filename, content_type, size, sha256)"
+		     " VALUES (1, 0, 'a.pdf', 'application/pdf', 2, 'cc'), (1, 1, 'big', '', 9, NULL)" },
+		{ 1, "INSERT INTO outbox (id, ticket_id, message_id, kind, env_from, rcpts, data,"
+		     " status, attempts, next_try, last_error, created, sent_at) VALUES"
+		     " (1, 1, 2, 'ack', 'desk@example.org', 'a@example.org', x'6869', 'sent', 1, 11,"
+		     " NULL, 11, 12),"
+		     " (2, 2, NULL, 'notice', '', 'p@example.org', x'00', 'pending', 2, 30, '451 later',"
+		     " 12, NULL),"
+		     " (3, NULL, NULL, 'remind', '', 'q@example.org', x'01', 'failed', 5, 40, '550 no',"
+		     " 13, NULL)" },
+		{ 1, "INSERT INTO autoreply_log VALUES ('a@example.org', 600), ('a@example.org', 610),"
+		     " ('b@example.org', 700)" },
+		{ 1, "INSERT INTO state VALUES ('breaker', 'open'), ('last_remind', '99')" },
+		{ 1, "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')" },
+		{ 2, "INSERT INTO autoreply_count SELECT at / 60, count(*) FROM autoreply_log"
+		     " GROUP BY at / 60" },
+		{ 2, "UPDATE outbox SET rejected = 'x@example.org 550 no', delivered = 'y@example.org'"
+		     " WHERE id = 2" },
+		{ 3, "INSERT INTO state VALUES ('fts_upto', '2')" },
+		{ 4, "UPDATE outbox SET quote_of = 1, quote_at = 17 WHERE id = 2" },
+	};
+	sqlite3 *db;
+	char *pragma = xasprintf("PRAGMA user_version = %d", version);
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	for (int v = 0; v < version; v++)
+		assert_int_equal(sqlite3_exec(db, store_schema_step(v), NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, pragma, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		/* The full-text index lived in the store up to version 3. */
+		if (rows[i].since > version || (strstr(rows[i].sql, "fts") && version > 3))
+			continue;
+		assert_int_equal(sqlite3_exec(db, rows[i].sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	if (dangling) {
+		assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "INSERT INTO events (ticket_id, at, who, what)"
+					      " VALUES (404, 1, 'x', 'y')", NULL, NULL, NULL),
+				 SQLITE_OK);
+	}
+	sqlite3_close(db);
+	free(pragma);
+}
+
+/* Every row the query returns, one line each, values apart by '|'. */
+static char *
+query_text(sqlite3 *db, const char *sql)
+{
+	char *out = xstrdup("");
+	sqlite3_stmt *st;
+	int rc;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *next;
+
+		for (int c = 0; c < sqlite3_column_count(st); c++) {
+			const char *v = (const char *)sqlite3_column_text(st, c);
+
+			next = xasprintf("%s%s%s", out, c ? "|" : "",
+					 sqlite3_column_type(st, c) == SQLITE_NULL ? "NULL" : v);
+			free(out);
+			out = next;
+		}
+		next = xasprintf("%s\n", out);
+		free(out);
+		out = next;
+	}
+	assert_int_equal(rc, SQLITE_DONE);
+	sqlite3_finalize(st);
+	return out;
+}
+
+static char *
+file_query_text(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *out;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	out = query_text(db, sql);
+	sqlite3_close(db);
+	return out;
+}
+
+/* What a store holds that a migration must keep, each query valid at
+ * every schema version from `since` on. */
+static const struct {
+	int since;
+	const char *sql;
+} kept[] = {
+	{ 1, "SELECT * FROM raws ORDER BY id" },
+	{ 1, "SELECT * FROM intake ORDER BY id" },
+	{ 1, "SELECT * FROM tickets ORDER BY id" },
+	{ 1, "SELECT * FROM ticket_tags ORDER BY 1, 2" },
+	{ 1, "SELECT * FROM watchers ORDER BY 1, 2" },
+	{ 1, "SELECT * FROM messages ORDER BY id" },
+	{ 1, "SELECT * FROM events ORDER BY id" },
+	{ 1, "SELECT * FROM blobs ORDER BY 1" },
+	{ 1, "SELECT * FROM attachments ORDER BY id" },
+	{ 1, "SELECT id, ticket_id, message_id, kind, env_from, rcpts, data, status, attempts,"
+	     " next_try, last_error, created, sent_at FROM outbox ORDER BY id" },
+	{ 1, "SELECT * FROM autoreply_log ORDER BY rowid" },
+	{ 1, "SELECT * FROM state WHERE key <> 'fts_upto' AND key <> 'store_id' ORDER BY key" },
+	{ 2, "SELECT rejected, delivered FROM outbox ORDER BY id" },
+	{ 2, "SELECT * FROM autoreply_count ORDER BY minute" },
+	{ 4, "SELECT quote_of, quote_at FROM outbox ORDER BY id" },
+	{ 4, "SELECT value FROM state WHERE key = 'store_id'" },
+};
+
+static const char schema_sql[] =
+	"SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name";
+
+/* A store at each earlier schema version migrates forward with its rows
+ * intact, to the schema a new store has, checks and foreign keys on. */
+static void
+test_migrate_each_version(void **state)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	char *fresh = path_of("fresh.db"), *fresh_schema;
+
+	(void)state;
+	assert_int_equal(store_open(fresh, STORE_CREATE, &s, &e), 0);
+	store_close(&s);
+	fresh_schema = file_query_text(fresh, schema_sql);
+	/* The text of the changed CHECKs, as new stores have had it. */
+	assert_non_null(strstr(fresh_schema, "CHECK (status = 'new' OR status = 'open' OR status ="
+				" 'pending' OR status = 'resolved' OR status = 'closed')"));
+	assert_null(strstr(fresh_schema, "status IN"));
+	assert_null(strstr(fresh_schema, "state IN"));
+	for (int version = 1; version < store_schema_version(); version++) {
+		char *name = xasprintf("migrate-v%d.db", version), *p = path_of(name);
+		char *before[ARRAY_SIZE(kept)] = { NULL }, *after, *schema;
+
+		make_old_store(p, version, false);
+		for (size_t i = 0; i < ARRAY_SIZE(kept); i++)
+			if (kept[i].since <= version)
+				before[i] = file_query_text(p, kept[i].sql);
+		assert_int_equal(store_open(p, 0, &s, &e), 0);
+		assert_int_equal(store_file_version(s), store_schema_version());
+		assert_int_equal(store_check(s, &e), 0);
+		/* Checks and foreign keys hold after it. */
+		assert_int_equal(sqlite3_exec(store_db(s), "UPDATE tickets SET status = 'gone'"
+					      " WHERE id = 1", NULL, NULL, NULL),
+				 SQLITE_CONSTRAINT_CHECK);
+		assert_int_equal(sqlite3_exec(store_db(s), "INSERT INTO events (ticket_id, at, who,"
+					      " what) VALUES (404, 1, 'x', 'y')", NULL, NULL, NULL),
+				 SQLITE_CONSTRAINT_FOREIGNKEY);
+		assert_int_equal(sqlite3_exec(store_db(s), "DELETE FROM tickets WHERE id = 1", NULL,
+					      NULL, NULL), SQLITE_CONSTRAINT_FOREIGNKEY);
+		store_close(&s);
+		for (size_t i = 0; i < ARRAY_SIZE(kept); i++) {
+			if (!before[i])
+				continue;
+			after = file_query_text(p, kept[i].sql);
+			assert_string_equal(after, before[i]);
+			free(after);
+			free(before[i]);
+		}
+		/* What later steps added: defaults and derived rows. */
+		after = file_query_text(p, "SELECT count(*) FROM outbox WHERE rejected = '' AND"
+					" delivered = '' AND quote_of IS NULL AND quote_at IS NULL");
+		assert_string_equal(after, version < 2 ? "3\n" : "2\n");
+		free(after);
+		after = file_query_text(p, "SELECT * FROM autoreply_count ORDER BY minute");
+		assert_string_equal(after, "10|2\n11|1\n");
+		free(after);
+		after = file_query_text(p, "SELECT length(value) FROM state WHERE key = 'store_id'"
+					" OR key = 'fts_upto'");
+		assert_string_equal(after, "32\n");
+		free(after);
+		schema = file_query_text(p, schema_sql);
+		assert_string_equal(schema, fresh_schema);
+		free(schema);
+		free(p);
+		free(name);
+	}
+	free(fresh_schema);
+	free(fresh);
+}
+
+/* A store whose rows already break a foreign key is not migrated: the
+ * check before the commit refuses it, and it stays as it was. */
+static void
+test_migrate_refuses_broken_keys(void **state)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	char *p = path_of("dangling.db"), *before, *after;
+
+	(void)state;
+	make_old_store(p, 4, true);
+	before = file_query_text(p, schema_sql);
+	assert_int_equal(store_open(p, 0, &s, &e), -1);
+	assert_null(s);
+	assert_int_equal(e.code, EXIT_DATAERR);
+	assert_non_null(strstr(e.msg, "migrating to schema version"));
+	assert_non_null(strstr(e.msg, "events"));
+	after = file_query_text(p, schema_sql);
+	assert_string_equal(after, before);
+	free(after);
+	after = file_query_text(p, "PRAGMA user_version");
+	assert_string_equal(after, "4\n");
+	free(after);
+	free(before);
+	free(p);
+}
+
 static void
 test_buf_cap(void **state)
 {
@@ -229,6 +479,8 @@ main(void)
 		cmocka_unit_test(test_foreign_and_newer),
 		cmocka_unit_test(test_ticket_fields_and_events),
 		cmocka_unit_test(test_checks_without_temporary_tables),
+		cmocka_unit_test(test_migrate_each_version),
+		cmocka_unit_test(test_migrate_refuses_broken_keys),
 		cmocka_unit_test(test_buf_cap),
 	};
 
