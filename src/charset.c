@@ -10,15 +10,9 @@
 #include <iconv.h>
 #include <strings.h>
 #include <uchardet/uchardet.h>
-/* SECDESK_NO_SIMD builds the portable code alone (to test it on x86). */
-#if defined(__SSE2__) && !defined(SECDESK_NO_SIMD)
-#define HAVE_SSE2 1
-#include <emmintrin.h>
-#endif
 
 #include "buf.h"
 #include "charset.h"
-#include "unaligned.h"
 #include "xalloc.h"
 
 static const char REPLACEMENT[] = "\xef\xbf\xbd";
@@ -53,109 +47,32 @@ plain_ascii(unsigned c)
 	return (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n';
 }
 
-/* The bytes of x that are not plain_ascii(): the top bit of each such
- * byte set, nothing else. Every sum is taken over seven bits of a byte, so
- * no carry crosses into the next one and each byte is told exactly. */
-static inline uint64_t
-nonplain8(uint64_t x)
-{
-	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full, top = 0x8080808080808080ull;
-	uint64_t nl = x ^ 0x0a0a0a0a0a0a0a0aull, tab = x ^ 0x0909090909090909ull;
-	/* below 0x20 (the top bit clear and the low seven under 0x20) */
-	uint64_t ctl = ~(((x & lo7) + 0x6060606060606060ull) | x) & top;
-	/* 0x7f, or the top bit set */
-	uint64_t high = (((x & lo7) + 0x0101010101010101ull) | x) & top;
+/* The scans below look at blocks of this many bytes, in loops of a
+ * constant count, which -O2 vectorises (its cost model takes no loop whose
+ * count it does not know), then byte by byte where a block fails. */
+#define SCAN_BLOCK 64
 
-	/* zero bytes of nl and tab: the line ends and tabs */
-	nl = ~(((nl & lo7) + lo7) | nl) & top;
-	tab = ~(((tab & lo7) + lo7) | tab) & top;
-	return (ctl & ~(nl | tab)) | high;
+/* Are the SCAN_BLOCK bytes at p all plain_ascii()? */
+static inline bool
+block_plain(const unsigned char *p)
+{
+	unsigned char ok = 1;
+
+	/* plain_ascii() spelt with one compare for the printable range */
+	for (size_t k = 0; k < SCAN_BLOCK; k++)
+		ok &= ((unsigned char)(p[k] - 0x20) < 0x5f) | (p[k] == '\t') | (p[k] == '\n');
+	return ok;
 }
 
-/* The end of the run of plain_ascii() bytes that starts at p, eight bytes
- * a step. */
+/* The end of the run of plain_ascii() bytes that starts at p. */
 static const unsigned char *
 plain_span(const unsigned char *p, const unsigned char *end)
 {
-	while (end - p >= 8) {
-		uint64_t bad = nonplain8(load8(p));
-
-		if (bad) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			return p + (__builtin_ctzll(bad) >> 3);
-#else
-			break;
-#endif
-		}
-		p += 8;
-	}
+	while (end - p >= SCAN_BLOCK && block_plain(p))
+		p += SCAN_BLOCK;
 	while (p < end && plain_ascii(*p))
 		p++;
 	return p;
-}
-
-#if defined(HAVE_SSE2)
-/* plain_ascii() of sixteen bytes: 0xff where it holds, 0 where not. */
-static inline __m128i
-plain16(__m128i v)
-{
-	/* Adding 0x60 takes 0x20..0x7e to 0x80..0xde, the lowest signed
-	 * bytes, and everything else above them. */
-	__m128i t = _mm_add_epi8(v, _mm_set1_epi8(0x60));
-	__m128i ok = _mm_cmplt_epi8(t, _mm_set1_epi8((char)0xdf));
-
-	return _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\t')),
-					     _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
-}
-#endif
-
-/* Copies the run of plain_ascii() bytes that starts at p to o and returns
- * its end. o must have room for the run and 16 bytes more: whole blocks
- * are stored before they are known to be plain (what is past the run is
- * overwritten later or cut off by the NUL). One pass over the text reads
- * and writes it, sixteen bytes a step with SSE2 (all x86-64). */
-static const unsigned char *
-plain_copy(const unsigned char *p, const unsigned char *end, unsigned char *o)
-{
-#if defined(HAVE_SSE2)
-	/* Sixty-four bytes a step while all are plain, then sixteen to find
-	 * where the run ends. */
-	while (end - p >= 64) {
-		__m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)p);
-		__m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-		__m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
-		__m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
-		__m128i ok = _mm_and_si128(_mm_and_si128(plain16(v0), plain16(v1)),
-					   _mm_and_si128(plain16(v2), plain16(v3)));
-
-		if (_mm_movemask_epi8(ok) != 0xffff)
-			break;
-		_mm_storeu_si128((__m128i *)(void *)o, v0);
-		_mm_storeu_si128((__m128i *)(void *)(o + 16), v1);
-		_mm_storeu_si128((__m128i *)(void *)(o + 32), v2);
-		_mm_storeu_si128((__m128i *)(void *)(o + 48), v3);
-		p += 64;
-		o += 64;
-	}
-	while (end - p >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		unsigned mask = (unsigned)_mm_movemask_epi8(plain16(v));
-
-		_mm_storeu_si128((__m128i *)(void *)o, v);
-		if (mask != 0xffff)
-			return p + __builtin_ctz(~mask);
-		p += 16;
-		o += 16;
-	}
-	while (p < end && plain_ascii(*p))
-		*o++ = *p++;
-	return p;
-#else
-	const unsigned char *q = plain_span(p, end);
-
-	memcpy(o, p, (size_t)(q - p));
-	return q;
-#endif
 }
 
 /* charset_clean(), or NULL as soon as an invalid UTF-8 sequence turns up
@@ -170,24 +87,17 @@ clean(const char *s, size_t len, bool strict)
 	struct buf b = BUF_INIT;
 
 	buf_init(&b, 0);
-	if (len + 16 > b.max)
+	if (len >= b.max)
 		return xstrdup("");
-	b.cap = len + 17;
+	b.cap = len + 1;
 	b.data = xmalloc(b.cap);
 	while (p < end) {
-		const unsigned char *q;
+		const unsigned char *q = plain_span(p, end);
 		size_t n;
 
-		/* room for the rest of the input and plain_copy()'s spill */
-		if (b.cap - b.len >= (size_t)(end - p) + 17 || buf_grow(&b, (size_t)(end - p) + 16) == 0) {
-			q = plain_copy(p, end, (unsigned char *)b.data + b.len);
-			b.len += (size_t)(q - p);
-		} else {
-			/* Near the cap (only U+FFFDs grow the text): the run is
-			 * added if it fits, dropped if not, as ever. */
-			q = plain_span(p, end);
-			buf_add(&b, p, (size_t)(q - p));
-		}
+		/* Near the cap (only U+FFFDs grow the text): the run is added
+		 * if it fits, dropped if not, as ever. */
+		buf_add(&b, p, (size_t)(q - p));
 		p = q;
 		if (p == end)
 			break;
@@ -222,6 +132,17 @@ charset_clean(const char *s, size_t len)
 	return clean(s, len, false);
 }
 
+/* Are the SCAN_BLOCK bytes at p all ASCII? */
+static inline bool
+block_ascii(const unsigned char *p)
+{
+	unsigned char high = 0;
+
+	for (size_t k = 0; k < SCAN_BLOCK; k++)
+		high |= p[k];
+	return !(high & 0x80);
+}
+
 bool
 charset_is_utf8(const char *s, size_t len)
 {
@@ -230,8 +151,8 @@ charset_is_utf8(const char *s, size_t len)
 	while (p < end) {
 		size_t n;
 
-		if (end - p >= 8 && !(load8(p) & 0x8080808080808080ull)) {
-			p += 8;
+		if (end - p >= SCAN_BLOCK && block_ascii(p)) {
+			p += SCAN_BLOCK;
 			continue;
 		}
 		if (*p < 0x80) {
@@ -246,21 +167,25 @@ charset_is_utf8(const char *s, size_t len)
 	return true;
 }
 
+/* Does one of the SCAN_BLOCK bytes at p have the top bit set or equal ESC? */
+static inline bool
+block_8bit(const unsigned char *p)
+{
+	unsigned char found = 0;
+
+	for (size_t k = 0; k < SCAN_BLOCK; k++)
+		found |= (p[k] >= 0x80) | (p[k] == 0x1b);
+	return found;
+}
+
 bool
 charset_is_8bit(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 
-	/* eight bytes a step: no top bit set, no byte equal to ESC (a zero
-	 * byte in x ^ 0x1b..., which sets the top bit of y exactly then) */
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x = load8(p + i), z = x ^ 0x1b1b1b1b1b1b1b1bull;
-		uint64_t y = (z - 0x0101010101010101ull) & ~z;
-
-		if ((x | y) & 0x8080808080808080ull)
-			break;
-	}
+	while (i + SCAN_BLOCK <= len && !block_8bit(p + i))
+		i += SCAN_BLOCK;
 	for (; i < len; i++)
 		if (p[i] >= 0x80 || p[i] == 0x1b)
 			return true;

@@ -12,13 +12,6 @@
 #include "compat.h"
 
 #include <strings.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_AVX2_PATH 1
-#endif
 
 #include "buf.h"
 #include "lang.h"
@@ -615,23 +608,6 @@ static inline unsigned char
 canon_byte(unsigned char b)
 {
 	return ascii_word(b) ? b : 0;
-}
-
-/* canon_byte() of each of the eight bytes of x. */
-static inline uint64_t
-canon8(uint64_t x)
-{
-	const uint64_t hi = 0x8080808080808080ull, one = 0x0101010101010101ull;
-	/* each byte's high bit set: a subtraction borrows from no other */
-	uint64_t b = x | hi, x7 = x & ~hi, m;
-
-	/* per byte, bit 7: >= the range's first byte, <= its last one */
-	m = (b - 'a' * one) & (('z' | 0x80) * one - x7);
-	m |= (b - 'A' * one) & (('Z' | 0x80) * one - x7);
-	m |= (b - '0' * one) & (('9' | 0x80) * one - x7);
-	m |= ~((x7 ^ '_' * one) + 0x7f * one); /* == '_' */
-	m &= ~x & hi;                          /* ASCII only */
-	return x & (m >> 7) * 0xff;
 }
 
 /* word_map's hash for a haystack: a multiplier of its own (odd), so that a
@@ -1447,120 +1423,57 @@ hay_addr(struct buf *b, const struct address *a)
 		hay_add(b, a->name, strlen(a->name));
 }
 
-/* dst = src with ASCII capitals lowercased, and canon (unless NULL) =
- * canon_byte() of each byte of dst, in the same pass: thirty-two bytes at
- * a time with AVX2 where the CPU has it, sixteen with SSE2 (every x86-64
- * has it), then eight at a time. True when
- * src holds a byte beyond ASCII. */
-#if defined(HAVE_AVX2_PATH)
-/* lower_ascii()'s pass thirty-two bytes at a time, on a CPU with AVX2
- * (asked at run time: the build is for any x86-64). Returns the bytes
- * done; *beyond: one of them was beyond ASCII. */
-__attribute__((target("avx2"))) static size_t
-lower_ascii_avx2(char *dst, char *canon, const char *src, size_t len, bool *beyond)
+/* lower_ascii() works in blocks of this many bytes: a loop of a constant
+ * count, which -O2 vectorises (its cost model takes no loop whose count it
+ * does not know), then byte by byte for the rest. */
+#define LOWER_BLOCK 32
+
+/* dst = src with ASCII capitals lowercased; the OR of the bytes of src. */
+static inline unsigned char
+lower_run(unsigned char *restrict dst, const unsigned char *restrict src, size_t n)
 {
-	/* (signed compares: a byte beyond ASCII is below them all) */
-	const __m256i cap0 = _mm256_set1_epi8('A' - 1), cap1 = _mm256_set1_epi8('Z' + 1);
-	const __m256i low0 = _mm256_set1_epi8('a' - 1), low1 = _mm256_set1_epi8('z' + 1);
-	const __m256i dig0 = _mm256_set1_epi8('0' - 1), dig1 = _mm256_set1_epi8('9' + 1);
-	const __m256i under = _mm256_set1_epi8('_'), bit5 = _mm256_set1_epi8(0x20);
-	unsigned hi = 0;
-	size_t i = 0;
+	unsigned char high = 0;
 
-	for (; i + 32 <= len; i += 32) {
-		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(src + i)), word;
+	for (size_t k = 0; k < n; k++) {
+		unsigned char ch = src[k];
 
-		hi |= (unsigned)_mm256_movemask_epi8(v);
-		v = _mm256_or_si256(v, _mm256_and_si256(_mm256_and_si256(_mm256_cmpgt_epi8(v, cap0),
-									  _mm256_cmpgt_epi8(cap1, v)),
-							 bit5));
-		_mm256_storeu_si256((__m256i *)(void *)(dst + i), v);
-		if (!canon)
-			continue;
-		/* no capital is left: a-z, 0-9 and _ */
-		word = _mm256_or_si256(
-			_mm256_and_si256(_mm256_cmpgt_epi8(v, low0), _mm256_cmpgt_epi8(low1, v)),
-			_mm256_and_si256(_mm256_cmpgt_epi8(v, dig0), _mm256_cmpgt_epi8(dig1, v)));
-		word = _mm256_or_si256(word, _mm256_cmpeq_epi8(v, under));
-		_mm256_storeu_si256((__m256i *)(void *)(canon + i), _mm256_and_si256(v, word));
+		high |= ch;
+		dst[k] = (unsigned char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
 	}
-	*beyond = hi != 0;
-	return i;
+	return high;
 }
-#endif
 
+/* canon = canon_byte() of each byte of lower (no capital is left in it). */
+static inline void
+canon_run(unsigned char *restrict canon, const unsigned char *restrict lower, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		unsigned char ch = lower[k];
+
+		canon[k] = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ? ch : 0;
+	}
+}
+
+/* dst = src with ASCII capitals lowercased, and canon (unless NULL) =
+ * canon_byte() of each byte of dst, a block at a time. True when src holds
+ * a byte beyond ASCII. */
 static bool
 lower_ascii(char *dst, char *canon, const char *src, size_t len)
 {
+	unsigned char *d = (unsigned char *)dst, *cn = (unsigned char *)canon;
+	const unsigned char *s = (const unsigned char *)src;
+	unsigned char high = 0;
 	size_t i = 0;
-	uint64_t high = 0;
 
-#if defined(HAVE_AVX2_PATH)
-	if (len >= 64 && __builtin_cpu_supports("avx2")) {
-		bool beyond;
-
-		i = lower_ascii_avx2(dst, canon, src, len, &beyond);
-		if (beyond)
-			high = 0x80;
+	for (; i + LOWER_BLOCK <= len; i += LOWER_BLOCK) {
+		high |= lower_run(d + i, s + i, LOWER_BLOCK);
+		if (cn)
+			canon_run(cn + i, d + i, LOWER_BLOCK);
 	}
-#endif
-
-#if defined(__SSE2__)
-	{
-		/* (signed compares: a byte beyond ASCII is below them all) */
-		const __m128i cap0 = _mm_set1_epi8('A' - 1), cap1 = _mm_set1_epi8('Z' + 1);
-		const __m128i low0 = _mm_set1_epi8('a' - 1), low1 = _mm_set1_epi8('z' + 1);
-		const __m128i dig0 = _mm_set1_epi8('0' - 1), dig1 = _mm_set1_epi8('9' + 1);
-		const __m128i under = _mm_set1_epi8('_'), bit5 = _mm_set1_epi8(0x20);
-		int beyond = 0;
-
-		for (; i + 16 <= len; i += 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(src + i)), word;
-
-			beyond |= _mm_movemask_epi8(v);
-			v = _mm_or_si128(v, _mm_and_si128(_mm_and_si128(_mm_cmpgt_epi8(v, cap0),
-									 _mm_cmplt_epi8(v, cap1)),
-							  bit5));
-			_mm_storeu_si128((__m128i *)(void *)(dst + i), v);
-			if (!canon)
-				continue;
-			/* no capital is left: a-z, 0-9 and _ */
-			word = _mm_or_si128(
-				_mm_and_si128(_mm_cmpgt_epi8(v, low0), _mm_cmplt_epi8(v, low1)),
-				_mm_and_si128(_mm_cmpgt_epi8(v, dig0), _mm_cmplt_epi8(v, dig1)));
-			word = _mm_or_si128(word, _mm_cmpeq_epi8(v, under));
-			_mm_storeu_si128((__m128i *)(void *)(canon + i), _mm_and_si128(v, word));
-		}
-		if (beyond)
-			high = 0x80;
-	}
-#endif
-	for (; i + 8 <= len; i += 8) {
-		uint64_t x, hep, upper;
-
-		memcpy(&x, src + i, 8);
-		high |= x;
-		hep = x & 0x7f7f7f7f7f7f7f7full;
-		/* per byte: 0x80 set when >= 'A' (and not when > 'Z'),
-		 * only for ASCII bytes */
-		upper = ((hep + 0x3f3f3f3f3f3f3f3full) ^ (hep + 0x2525252525252525ull)) & ~x &
-			0x8080808080808080ull;
-		x |= upper >> 2;
-		memcpy(dst + i, &x, 8);
-		if (canon) {
-			x = canon8(x);
-			memcpy(canon + i, &x, 8);
-		}
-	}
-	for (; i < len; i++) {
-		unsigned char ch = (unsigned char)src[i];
-
-		high |= ch;
-		dst[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-		if (canon)
-			canon[i] = (char)canon_byte((unsigned char)dst[i]);
-	}
-	return (high & 0x8080808080808080ull) != 0;
+	high |= lower_run(d + i, s + i, len - i);
+	if (cn)
+		canon_run(cn + i, d + i, len - i);
+	return (high & 0x80) != 0;
 }
 
 void
@@ -1780,32 +1693,12 @@ canon_flags(unsigned char *c, size_t n)
 {
 	size_t i = 0;
 
-#if defined(__SSE2__)
-	{
-		const __m128i zero = _mm_setzero_si128(), bit7 = _mm_set1_epi8((char)0x80);
-
-		for (; i + 16 <= n; i += 16) {
-			__m128i cur = _mm_loadu_si128((const __m128i *)(const void *)(c + i));
-			__m128i next = _mm_loadu_si128((const __m128i *)(const void *)(c + i + 1));
-
-			cur = _mm_or_si128(cur, _mm_andnot_si128(_mm_cmpeq_epi8(next, zero), bit7));
-			_mm_storeu_si128((__m128i *)(void *)(c + i), cur);
-		}
-	}
-#endif
-	for (; i + 8 <= n; i += 8) {
-		/* the bytes read are still below 0x80: adding 0x7f sets bit 7
-		 * of those that are not 0, and carries into no other */
-		uint64_t cur, next;
-
-		memcpy(&cur, c + i, 8);
-		memcpy(&next, c + i + 1, 8);
-		cur |= (next + 0x7f7f7f7f7f7f7f7full) & 0x8080808080808080ull;
-		memcpy(c + i, &cur, 8);
-	}
+	/* in blocks of a constant count, as lower_ascii() */
+	for (; i + LOWER_BLOCK <= n; i += LOWER_BLOCK)
+		for (size_t k = i; k < i + LOWER_BLOCK; k++)
+			c[k] |= c[k + 1] ? 0x80 : 0;
 	for (; i < n; i++)
-		if (c[i + 1])
-			c[i] |= 0x80;
+		c[i] |= c[i + 1] ? 0x80 : 0;
 }
 
 /* Fills hay->lower (padded with eight NULs) with the text src lowercased:

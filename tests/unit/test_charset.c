@@ -1,7 +1,6 @@
-/* charset.c's fast paths (eight or sixteen bytes at a time, one pass for
- * text declared UTF-8) against a reference that reads one byte at a time: every
- * kind of byte at every position of the first few eight-byte words, and
- * random mixes. */
+/* charset.c's scans (sixteen-byte blocks, one pass for text declared
+ * UTF-8) against a reference that reads one byte at a time: every kind of
+ * byte at every position of the first block and past it, and random mixes. */
 #include "compat.h"
 
 #include <setjmp.h>
@@ -107,8 +106,8 @@ check(const char *s, size_t len)
 	free(b);
 }
 
-/* Each kind of byte at each position of three eight-byte words, in a run
- * of plain letters of each length around it. */
+/* Each kind of byte at each position of the first block and past it, in
+ * a run of plain letters of each length around it. */
 static void
 test_every_position(void **state)
 {
@@ -129,9 +128,9 @@ test_every_position(void **state)
 			}
 }
 
-/* The same around the edges of the sixteen- and sixty-four-byte steps of
- * the plain copy: one odd byte at each position of a long plain run, and
- * two (the second run starts anywhere after the first odd byte). */
+/* The same over many blocks of a long plain run: one odd byte at each
+ * position, and two (the second run starts anywhere after the first odd
+ * byte). */
 static void
 test_long_runs(void **state)
 {

@@ -202,9 +202,9 @@ test_edges(void **state)
 	}
 }
 
-/* The canonical bytes sixteen or eight at a time are those one at a
- * time, for every byte at every place of a group and in the tail, for
- * every length up to past two groups. */
+/* rules_word_canon() (a block of bytes at a time) against the definition,
+ * one byte at a time: every byte at every place of a block and in the
+ * tail, for lengths across several blocks; nothing written past the end. */
 static void
 test_canon(void **state)
 {
