@@ -87,15 +87,23 @@ read_quoted(const char **pp, struct span *s)
 	return true;
 }
 
-/* RFC 2045 value: token / quoted-string. */
+/* What MTAs write as a property's value (header.b=ab/c+d=,
+ * smtp.mailfrom=a@b): printable ASCII up to white space, ';' or a comment. */
 static bool
-read_value(const char **pp, struct span *s)
+is_pvalue_char(char c)
+{
+	return c > ' ' && c < 0x7f && !strchr(";()\"\\", c);
+}
+
+/* A quoted-string, or a run of the characters is_char takes. */
+static bool
+read_run(const char **pp, struct span *s, bool (*is_char)(char))
 {
 	const char *p = *pp;
 
 	if (*p == '"')
 		return read_quoted(pp, s);
-	while (is_token_char(*p))
+	while (is_char(*p))
 		p++;
 	if (p == *pp)
 		return false;
@@ -106,25 +114,19 @@ read_value(const char **pp, struct span *s)
 	return true;
 }
 
+/* RFC 2045 value: token / quoted-string. */
+static bool
+read_value(const char **pp, struct span *s)
+{
+	return read_run(pp, s, is_token_char);
+}
+
 /* A property's value. RFC 8601 wants a value or [local-part] "@" domain;
- * what MTAs write (header.b=ab/c+d=, smtp.mailfrom=a@b) is read as any run
- * of printable ASCII up to white space, ';' or a comment. */
+ * what MTAs write is read leniently (is_pvalue_char). */
 static bool
 read_pvalue(const char **pp, struct span *s)
 {
-	const char *p = *pp;
-
-	if (*p == '"')
-		return read_quoted(pp, s);
-	while (*p > ' ' && *p < 0x7f && !strchr(";()\"\\", *p))
-		p++;
-	if (p == *pp)
-		return false;
-	s->p = *pp;
-	s->n = (size_t)(p - *pp);
-	s->quoted = false;
-	*pp = p;
-	return true;
+	return read_run(pp, s, is_pvalue_char);
 }
 
 /* Keyword (RFC 8601: an Ldh-str): letters, digits and inner hyphens. */
