@@ -22,7 +22,7 @@ CFLAGS  += $(OPT) $(SAN) $(WARN) -pthread -MMD -MP
 LDFLAGS += $(SAN) -pthread
 LIBS     = -letpan -lsqlite3 -lpcre2-8 -linih -ljansson -lgnutls -lxml2 -luchardet -lexttextcat-2.0 -lm
 
-SRC      = $(sort $(wildcard src/*.c) $(wildcard src/cli/*.c))
+SRC      = $(sort $(wildcard src/*.c) $(wildcard src/*/*.c))
 LIB_SRC  = $(filter-out src/main.c,$(SRC))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))

@@ -35,11 +35,11 @@ else
 fi
 
 # ---- every config key in secdesk.conf(5) ----
-# The key table of src/config.c: { "section", "key", KEY_TYPE, ... }.
+# The key table of src/util/config.c: { "section", "key", KEY_TYPE, ... }.
 keys=$(sed -n 's/^[[:space:]]*{ "\([a-z_]*\)", "\([a-z_]*\)", KEY_[A-Z]*,.*/\1 \2/p' \
-	"$TOP/src/config.c")
+	"$TOP/src/util/config.c")
 nkeys=$(echo "$keys" | grep -c .)
-check "the key table of src/config.c was found ($nkeys keys)" test "$nkeys" -gt 20
+check "the key table of src/util/config.c was found ($nkeys keys)" test "$nkeys" -gt 20
 missing=""
 echo "$keys" | {
 	while read -r section key; do

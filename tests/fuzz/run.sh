@@ -19,8 +19,9 @@ mkdir -p "$out/obj" "$out/corpus"
 flags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Iinclude -I/usr/include/libxml2 -std=c17 -pthread"
 libs="-letpan -lsqlite3 -lpcre2-8 -linih -ljansson -lgnutls -lxml2 -luchardet -lm"
 objs=""
-for src in src/authres.c src/parse.c src/message.c src/charset.c src/rfc2047.c src/html.c src/flowed.c src/tnef.c \
-	src/buf.c src/xalloc.c src/strlist.c src/err.c; do
+for src in src/mime/authres.c src/mime/parse.c src/mime/message.c src/mime/charset.c src/mime/rfc2047.c \
+	src/mime/html.c src/mime/flowed.c src/mime/tnef.c src/util/buf.c src/util/xalloc.c src/util/strlist.c \
+	src/util/err.c; do
 	o=$out/obj/$(basename "$src" .c).o
 	# Always rebuilt: a dozen files, and headers change under them.
 	# shellcheck disable=SC2086
