@@ -51,7 +51,9 @@ struct config {
 	} mailbox;
 
 	struct {
-		char *path;
+		char *path;     /* the SQLite file */
+		char *url;      /* sqlite:PATH; NULL when path is given */
+		char *location; /* what store_open() takes: the url, else the path */
 		int busy_timeout; /* seconds to wait for a locked store */
 		char *group;      /* NULL: files for the user alone (filemode.h) */
 		gid_t gid;        /* that group's id */

@@ -14,10 +14,6 @@
 #include "store.h"
 #include "xalloc.h"
 
-/* Bytes of a statement or savepoint journal SQLite keeps in memory before
- * it spills to a temporary file. */
-#define STMT_JOURNAL_IN_MEMORY (4 * 1024 * 1024)
-
 #define CMD(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx)
 /* Commands built by other modules are weak here, so that the table names the
  * whole contract while a module is still on its way; a missing one says so. */
@@ -190,7 +186,7 @@ prepare(const struct cli_command *cmd, const char *config_arg, struct cli_ctx *c
 	if (cmd->needs & (CLI_STORE | CLI_STORE_CREATE)) {
 		unsigned flags = (cmd->needs & CLI_STORE_CREATE) ? STORE_CREATE : 0;
 
-		if (store_open(cfg->store.path, flags, &ctx->store, &e) < 0)
+		if (store_open(cfg->store.location, flags, &ctx->store, &e) < 0)
 			return cli_fail(&e);
 	}
 	return 0;
@@ -224,10 +220,6 @@ main(int argc, char **argv)
 	 * into its error (75 for a server), not kill the run before its summary
 	 * line. Programs we start get the default back. */
 	signal(SIGPIPE, SIG_IGN);
-	/* Each inbound message is stored under a savepoint (ingest.c): its
-	 * journal stays in memory rather than in a temporary file. Before
-	 * SQLite is first used; afterwards it would be refused, and harmless. */
-	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_IN_MEMORY);
 	memset(&cfg, 0, sizeof(cfg));
 	/* '+': stop at the command; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:vqVh", opts, NULL)) != -1) {

@@ -327,7 +327,7 @@ db_check_json(struct cli_ctx *ctx)
 	json_t *access_problems = json_array();
 	int denied = db_check_access(ctx->cfg->store.path, access_problems);
 
-	if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0) {
+	if (store_open(ctx->cfg->store.location, 0, &s, &e) < 0) {
 		json_decref(access_problems);
 		return cli_fail(&e);
 	}
@@ -345,7 +345,7 @@ db_check_json(struct cli_ctx *ctx)
 		"store", ctx->cfg->store.path,
 		"ok", ok,
 		"schema_version", store_file_version(s),
-		"expected_schema_version", store_schema_version(),
+		"expected_schema_version", store_schema_version(s),
 		"integrity_ok", json_array_size(integ) == 0,
 		"integrity", integ,
 		"foreign_keys", fks,
@@ -370,7 +370,7 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 	int rc = EXIT_OK;
 
 	if (argc == 3 && strcmp(argv[1], "backup") == 0) {
-		if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
+		if (store_open(ctx->cfg->store.location, 0, &s, &e) < 0)
 			return cli_fail(&e);
 		if (db_backup(s, argv[2], &e) < 0)
 			rc = cli_fail(&e);
@@ -384,14 +384,14 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 	if (argc != 2)
 		return cli_usage(argv[0]);
 	if (strcmp(argv[1], "init") == 0) {
-		if (store_open(ctx->cfg->store.path, STORE_CREATE, &s, &e) < 0)
+		if (store_open(ctx->cfg->store.location, STORE_CREATE, &s, &e) < 0)
 			return cli_fail(&e);
 		printf("store %s: schema version %d\n", ctx->cfg->store.path,
 		       store_file_version(s));
 	} else if (strcmp(argv[1], "check") == 0) {
 		int denied = db_check_access(ctx->cfg->store.path, NULL);
 
-		if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
+		if (store_open(ctx->cfg->store.location, 0, &s, &e) < 0)
 			return cli_fail(&e);
 		if (store_check(s, &e) < 0) {
 			rc = cli_fail(&e);
@@ -406,7 +406,7 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 	} else if (strcmp(argv[1], "reindex") == 0) {
 		int64_t n = 0;
 
-		if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
+		if (store_open(ctx->cfg->store.location, 0, &s, &e) < 0)
 			return cli_fail(&e);
 		if (search_index_rebuild(s, &n, &e) < 0)
 			rc = cli_fail(&e);

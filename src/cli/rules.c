@@ -485,7 +485,7 @@ replay_tickets(struct cli_ctx *ctx, const struct ruleset *rs, bool apply)
 	} *items = NULL;
 	size_t nitems = 0;
 
-	if (store_open(ctx->cfg->store.path, 0, &s, &e) < 0)
+	if (store_open(ctx->cfg->store.location, 0, &s, &e) < 0)
 		return cli_fail(&e);
 	/* The first inbound message of every ticket: what the rules saw. */
 	st = store_prepare(s,

@@ -58,7 +58,8 @@ static const struct key_def keys[] = {
 	{ "mailbox", "batch", KEY_INT, O(mailbox.batch), false },
 	{ "mailbox", "trusted_authserv_id", KEY_AUTHID, O(mailbox.trusted_authserv_id),
 	  false },
-	{ "store", "path", KEY_PATH, O(store.path), true },
+	{ "store", "path", KEY_PATH, O(store.path), false },
+	{ "store", "url", KEY_URL, O(store.url), false },
 	{ "store", "busy_timeout", KEY_DURATION, O(store.busy_timeout), false },
 	{ "store", "group", KEY_GROUP, O(store.group), false },
 	{ "send", "url", KEY_URL, O(send.conn.url), true },
@@ -186,7 +187,8 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 		return 1;
 	case KEY_URL: {
 		const char *colon = strchr(value, ':');
-		static const char *const local[] = { "maildir:", "mbox:", "dir:", "sendmail:" };
+		static const char *const local[] = { "maildir:", "mbox:", "dir:", "sendmail:",
+						     "sqlite:" };
 
 		if (!colon || colon == value)
 			return fail_at(lc, "[%s] %s: '%s' is not a URL (expected scheme:...)",
@@ -340,6 +342,26 @@ set_defaults(struct config *cfg)
 	cfg->remind.min_interval = 20 * 3600;
 }
 
+/* [store] path = FILE, or url = sqlite:FILE: one of them, and the
+ * location store_open() takes. */
+static int
+store_location(struct config *cfg, const char *path, struct err *e)
+{
+	if (cfg->store.path && cfg->store.url)
+		return err_set(e, EXIT_CONFIG, "%s: [store]: path and url both given; keep one",
+			       path);
+	if (!cfg->store.path && !cfg->store.url)
+		return err_set(e, EXIT_CONFIG, "%s: missing required key 'path' (or 'url') in "
+			       "[store]", path);
+	if (cfg->store.url && strncmp(cfg->store.url, "sqlite:", 7) != 0)
+		return err_set(e, EXIT_CONFIG, "%s: [store] url: '%s': this secdesk knows "
+			       "sqlite:PATH only", path, cfg->store.url);
+	if (cfg->store.url)
+		cfg->store.path = xstrdup(cfg->store.url + 7);
+	cfg->store.location = xstrdup(cfg->store.url ? cfg->store.url : cfg->store.path);
+	return 0;
+}
+
 int
 config_load(struct config *cfg, const char *path, struct err *e)
 {
@@ -382,6 +404,8 @@ config_load(struct config *cfg, const char *path, struct err *e)
 		cfg->desk.name = xstrdup("Secretariat");
 	if (!cfg->desk.tag)
 		cfg->desk.tag = xstrdup("Desk");
+	if (store_location(cfg, path, e) < 0)
+		return -1;
 	if (!cfg->desk.lock_file)
 		cfg->desk.lock_file = xasprintf("%s.lock", cfg->store.path);
 	return 0;
@@ -420,6 +444,8 @@ config_release(struct config *cfg)
 	free(cfg->mailbox.after_folder);
 	free(cfg->mailbox.trusted_authserv_id);
 	free(cfg->store.path);
+	free(cfg->store.url);
+	free(cfg->store.location);
 	free(cfg->store.group);
 	conn_release(&cfg->send.conn);
 	free(cfg->rules.dir);

@@ -11,7 +11,7 @@
 
 #include "buf.h"
 #include "store.h"
-#include "store_schema.h"
+#include "../../src/store/sqlite_schema.h"
 #include "ticket.h"
 #include "xalloc.h"
 
@@ -40,13 +40,13 @@ test_create_and_version(void **state)
 	assert_int_equal(e.code, EXIT_CANTCREAT);
 	assert_non_null(strstr(e.msg, "db init"));
 	assert_int_equal(store_open(p, STORE_CREATE, &s, &e), 0);
-	assert_int_equal(store_file_version(s), store_schema_version());
+	assert_int_equal(store_file_version(s), store_schema_steps());
 	assert_int_equal(store_check(s, &e), 0);
 	store_close(&s);
 	assert_null(s);
 	/* Reopening migrates nothing and keeps the version. */
 	assert_int_equal(store_open(p, 0, &s, &e), 0);
-	assert_int_equal(store_file_version(s), store_schema_version());
+	assert_int_equal(store_file_version(s), store_schema_steps());
 	store_close(&s);
 	free(p);
 }
@@ -75,7 +75,7 @@ test_foreign_and_newer(void **state)
 	assert_int_equal(e.code, EXIT_DATAERR);
 	assert_non_null(strstr(e.msg, "newer than this secdesk"));
 	/* Both versions named: the store's and this program's. */
-	want = xasprintf("version 999, newer than this secdesk (%d)", store_schema_version());
+	want = xasprintf("version 999, newer than this secdesk (%d)", store_schema_steps());
 	assert_non_null(strstr(e.msg, want));
 	free(want);
 	free(p);
@@ -173,7 +173,7 @@ test_checks_without_temporary_tables(void **state)
 	sqlite3_close(db);
 	for (int f = 0; f < 2; f++) {
 		assert_int_equal(store_open(f ? old : fresh, STORE_CREATE, &s, &e), 0);
-		assert_int_equal(store_file_version(s), store_schema_version());
+		assert_int_equal(store_file_version(s), store_schema_steps());
 		for (size_t i = 0; i < ARRAY_SIZE(stmts); i++)
 			assert_int_equal(ephemeral_tables(store_db(s), stmts[i]), 0);
 		assert_int_equal(sqlite3_exec(store_db(s), "PRAGMA foreign_keys = OFF", NULL, NULL,
@@ -362,7 +362,7 @@ test_migrate_each_version(void **state)
 				" 'pending' OR status = 'resolved' OR status = 'closed')"));
 	assert_null(strstr(fresh_schema, "status IN"));
 	assert_null(strstr(fresh_schema, "state IN"));
-	for (int version = 1; version < store_schema_version(); version++) {
+	for (int version = 1; version < store_schema_steps(); version++) {
 		char *name = xasprintf("migrate-v%d.db", version), *p = path_of(name);
 		char *before[ARRAY_SIZE(kept)] = { NULL }, *after, *schema;
 
@@ -371,7 +371,7 @@ test_migrate_each_version(void **state)
 			if (kept[i].since <= version)
 				before[i] = file_query_text(p, kept[i].sql);
 		assert_int_equal(store_open(p, 0, &s, &e), 0);
-		assert_int_equal(store_file_version(s), store_schema_version());
+		assert_int_equal(store_file_version(s), store_schema_steps());
 		assert_int_equal(store_check(s, &e), 0);
 		/* Checks and foreign keys hold after it. */
 		assert_int_equal(sqlite3_exec(store_db(s), "UPDATE tickets SET status = 'gone'"

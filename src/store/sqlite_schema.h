@@ -1,6 +1,6 @@
-/* store_schema.h - the migrations that build the store's schema. */
-#ifndef SECDESK_STORE_SCHEMA_H
-#define SECDESK_STORE_SCHEMA_H
+/* sqlite_schema.h - the SQLite backend's migrations (private to src/store/). */
+#ifndef SECDESK_SQLITE_SCHEMA_H
+#define SECDESK_SQLITE_SCHEMA_H
 
 /* Number of steps; the schema version the program writes. */
 int store_schema_steps(void);

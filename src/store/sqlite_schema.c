@@ -2,7 +2,7 @@
  * to i + 1. Append, never edit a step that has shipped. */
 #include "compat.h"
 
-#include "store_schema.h"
+#include "sqlite_schema.h"
 
 static const char *const migrations[] = {
 	/* 0 -> 1: the foundation */

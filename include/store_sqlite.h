@@ -1,0 +1,46 @@
+/* store_sqlite.h - the SQLite backend's own calls (src/store/sqlite_*.c).
+ *
+ * Private to src/store/: a file elsewhere that includes it still holds SQL
+ * that belongs in a store operation. Every value from mail is bound,
+ * never formatted into SQL. */
+#ifndef SECDESK_STORE_SQLITE_H
+#define SECDESK_STORE_SQLITE_H
+
+#include <stdbool.h>
+
+#include <sqlite3.h>
+
+#include "err.h"
+
+struct store;
+
+/* The handle of a store that store_backend() calls "sqlite". */
+sqlite3 *store_db(struct store *s);
+/* The store's WAL file, as SQLite names it; valid while the store is open. */
+const char *store_wal_path(struct store *s);
+
+/* Sets the busy timeout back to the default after a caller changed it for
+ * one wait of its own. */
+void store_restore_busy_timeout(struct store *s);
+
+/* Runs one SQL statement without results (no parameters: for fixed SQL). */
+int store_exec(struct store *s, const char *sql, struct err *e);
+
+/* Prepares sql (cached per store: the same text gives the same statement,
+ * reset and with bindings cleared). The store owns the statement. */
+sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct err *e);
+
+/* Fills e from the database's last error (EXIT_TEMPFAIL when busy or
+ * locked, EXIT_IOERR when the disk is full, else EXIT_SOFTWARE); returns -1. */
+int store_error(struct store *s, struct err *e, const char *what);
+
+struct syncer;
+/* Commits stop waiting for the disk: synchronous=NORMAL, with the WAL
+ * synced by a thread of its own (syncer.h). Returns it, or NULL with e set
+ * when it cannot start (each commit then syncs, as before). */
+struct syncer *store_sync_begin(struct store *s, struct err *e);
+/* Ends store_sync_begin(): when ok, what was committed is on disk when it
+ * returns; commits sync again (synchronous=FULL). Accepts *sy NULL. */
+int store_sync_end(struct store *s, struct syncer **sy, bool ok, struct err *e);
+
+#endif
