@@ -1,313 +1,20 @@
-/* secdesk search: full-text search over the messages (the FTS5 index of
- * search_index.h, brought up to date first),
- * results by ticket, best rank first, each with a snippet of its best
- * message. Words found in thousands of messages are ranked among the newest
- * matches only (SEARCH_WINDOW). */
+/* secdesk search: full-text search over the messages (search.h; the index
+ * is brought up to date first), results by ticket, best rank first, each
+ * with a snippet of its best message. */
 #include "compat.h"
 
 #include <getopt.h>
 
-#include "buf.h"
 #include "cli.h"
 #include "log.h"
+#include "search.h"
 #include "search_index.h"
 #include "ticket.h"
 #include "xalloc.h"
 
 int cmd_search(int argc, char **argv, struct cli_ctx *ctx);
 
-#define PREFIX_TERMS_MAX 16
 #define SEARCH_INDEX_WAIT_MS 2000
-
-/* The indexed words that begin with prefix (ASCII, lowercased as the
- * tokenizer does), as an FTS5 "(w1 OR w2 ...)" into q; false when there are
- * none or too many, or the prefix is not plain ASCII: then the prefix query
- * stays. bm25 over a prefix query counts the documents of the whole prefix
- * (FTS5 merges its doclists) at each query; over words it does not merge. */
-static bool
-search_expand_prefix(struct store *s, const char *p, size_t n, struct buf *q)
-{
-	char lo[64], hi[64];
-	sqlite3_stmt *st;
-	struct buf alt = BUF_INIT;
-	struct err ignored = ERR_INIT; /* no vocabulary: the prefix query stays */
-	int rc, found = 0;
-
-	if (n < 3 || n >= sizeof(lo))
-		return false;
-	for (size_t k = 0; k < n; k++) {
-		unsigned char ch = (unsigned char)p[k];
-
-		if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') &&
-		    !(ch >= '0' && ch <= '9'))
-			return false;
-		lo[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-	}
-	lo[n] = '\0';
-	memcpy(hi, lo, n + 1);
-	hi[n - 1]++; /* the first string after every word with the prefix */
-	if (store_exec(s, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab"
-		       " USING fts5vocab(" SEARCH_SCHEMA ", messages_fts, 'row')", &ignored) < 0 ||
-	    !(st = store_prepare(s, "SELECT term FROM temp.search_vocab"
-				 " WHERE term >= ?1 AND term < ?2 LIMIT ?3", &ignored)))
-		return false;
-	sqlite3_bind_text(st, 1, lo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, PREFIX_TERMS_MAX + 1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *term = (const char *)sqlite3_column_text(st, 0);
-
-		buf_addstr(&alt, found++ ? " OR \"" : "(\"");
-		for (; term && *term; term++) {
-			if (*term == '"')
-				buf_addch(&alt, '"');
-			buf_addch(&alt, *term);
-		}
-		buf_addch(&alt, '"');
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE && found > 0 && found <= PREFIX_TERMS_MAX) {
-		buf_addch(&alt, ')');
-		buf_addstr(q, buf_cstr(&alt));
-	} else {
-		found = 0;
-	}
-	buf_release(&alt);
-	return found > 0;
-}
-
-/* The words of the query, each quoted as an FTS5 string: mail text and
- * staff input are data, so '"', '-', ':' or 'NEAR' never become syntax or a
- * parse error. Words are ANDed; a word ending in '*' is a prefix: the words
- * it stands for when they are few, else a prefix query. */
-static void
-search_fts_query(struct store *s, int argc, char **argv, struct buf *q)
-{
-	for (int i = 0; i < argc; i++) {
-		const char *p = argv[i];
-
-		while (*p) {
-			size_t n;
-			bool prefix;
-
-			while (*p == ' ' || *p == '\t' || *p == '\n')
-				p++;
-			if (!*p)
-				break;
-			n = strcspn(p, " \t\n");
-			prefix = n > 1 && p[n - 1] == '*';
-			if (q->len)
-				buf_addch(q, ' ');
-			if (prefix && search_expand_prefix(s, p, n - 1, q)) {
-				p += n;
-				continue;
-			}
-			buf_addch(q, '"');
-			for (size_t k = 0; k < n - (prefix ? 1 : 0); k++) {
-				if (p[k] == '"')
-					buf_addch(q, '"');
-				buf_addch(q, p[k]);
-			}
-			buf_addch(q, '"');
-			if (prefix)
-				buf_addch(q, '*');
-			p += n;
-		}
-	}
-}
-
-struct hit {
-	int64_t id;     /* the ticket */
-	int64_t msg;    /* its best message */
-	double rank;
-	char *snippet;
-};
-
-/* bm25 costs a few microseconds a row, on top of a count of each word's
- * documents: ranking a word found in nearly every one of 200,000 messages
- * took 300 ms. Such a word's IDF is close to zero, so its bm25 is mostly
- * noise; what staff want from it is the recent tickets. So the ranking runs
- * on the SEARCH_WINDOW newest matching messages first, then on older
- * windows (each twice the one before) only while fewer than --limit tickets
- * were found. A query with fewer matches than the first window is ranked
- * whole, as before. */
-#define SEARCH_WINDOW 2000
-
-struct hits {
-	struct hit *v;
-	size_t n, cap;
-};
-
-static bool
-hits_have(const struct hits *h, int64_t id)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (h->v[i].id == id)
-			return true;
-	return false;
-}
-
-/* The rowid of the window-th newest match below upper, or 0 when there
- * are fewer (then the window reaches the oldest match). */
-static int
-search_window_floor(struct store *s, const char *q, int64_t upper, int window,
-		    int64_t *floor_r, struct err *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	st = store_prepare(s, "SELECT rowid FROM " SEARCH_SCHEMA ".messages_fts"
-			   " WHERE messages_fts MATCH ?1"
-			   " AND rowid < ?2 ORDER BY rowid DESC LIMIT 1 OFFSET ?3", e);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, upper);
-	sqlite3_bind_int(st, 3, window - 1);
-	rc = sqlite3_step(st);
-	*floor_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_error(s, e, "cannot search");
-	return 0;
-}
-
-/* The ticket a message counts for: a merged ticket's messages count for
- * the ticket it was merged into. */
-static int
-search_ticket_of(struct store *s, int64_t msg, int64_t *id_r, struct err *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	st = store_prepare(s, "SELECT COALESCE(t.merged_into, t.id) FROM messages m"
-			   " JOIN tickets t ON t.id = m.ticket_id WHERE m.id = ?1", e);
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, msg);
-	rc = sqlite3_step(st);
-	*id_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_error(s, e, "cannot search");
-	return 0;
-}
-
-/* The snippets of the hits' messages: the index keeps no text, so FTS5
- * makes them from the stored text, in a temporary table of those messages
- * with the same tokenizer (the same words are marked as in the index): one
- * insert and one query for all hits. */
-static int
-search_snippets(struct store *s, const char *q, struct hits *h, struct err *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (store_exec(s, "DELETE FROM temp.search_snip", e) < 0 ||
-	    !(st = store_prepare(s, "INSERT INTO temp.search_snip (rowid, subject, body,"
-				 " names) SELECT id, subject, body, names FROM main.messages"
-				 " WHERE id = ?1", e)))
-		return -1;
-	for (size_t i = 0; i < h->n; i++) {
-		sqlite3_bind_int64(st, 1, h->v[i].msg);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_error(s, e, "cannot search");
-	}
-	st = store_prepare(s, "SELECT rowid, snippet(search_snip, -1, '[', ']', '...', 12)"
-			   " FROM temp.search_snip WHERE search_snip MATCH ?1", e);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *snip = (const char *)sqlite3_column_text(st, 1);
-		int64_t msg = sqlite3_column_int64(st, 0);
-
-		for (size_t i = 0; i < h->n; i++)
-			if (h->v[i].msg == msg && !h->v[i].snippet)
-				h->v[i].snippet = xstrdup(snip ? snip : "");
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot search");
-	for (size_t i = 0; i < h->n; i++)
-		if (!h->v[i].snippet)
-			h->v[i].snippet = xstrdup("");
-	return 0;
-}
-
-/* Adds the tickets of the matches in [lower, upper) in rank order, each
- * once, until there are limit; the first hit of a ticket is its best. The
- * query reads messages_fts alone so that FTS5 sorts by rank itself and
- * makes the snippet only for the rows stepped through, not for every
- * match (a join sorts whole result rows, snippets included). */
-static int
-search_rank_window(struct store *s, const char *q, int64_t lower, int64_t upper,
-		   size_t limit, struct hits *h, struct err *e)
-{
-	sqlite3_stmt *st;
-	int rc = SQLITE_DONE;
-
-	st = store_prepare(s, "SELECT rowid, rank FROM " SEARCH_SCHEMA ".messages_fts"
-			   " WHERE messages_fts MATCH ?1"
-			   " AND rowid >= ?2 AND rowid < ?3 ORDER BY rank", e);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, lower);
-	sqlite3_bind_int64(st, 3, upper);
-	while (h->n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id;
-
-		if (search_ticket_of(s, sqlite3_column_int64(st, 0), &id, e) < 0) {
-			sqlite3_reset(st);
-			return -1;
-		}
-		if (!id || hits_have(h, id))
-			continue;
-		if (h->n == h->cap) {
-			h->cap = h->cap ? h->cap * 2 : 16;
-			h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
-		}
-		h->v[h->n].id = id;
-		h->v[h->n].msg = sqlite3_column_int64(st, 0);
-		h->v[h->n].rank = sqlite3_column_double(st, 1);
-		h->v[h->n].snippet = NULL;
-		h->n++;
-	}
-	if (h->n >= limit)
-		rc = SQLITE_DONE;
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot search");
-	return 0;
-}
-
-static int
-search_run(struct store *s, const char *q, size_t limit, struct hits *h, struct err *e)
-{
-	int64_t upper = INT64_MAX, lower;
-	int window = SEARCH_WINDOW;
-
-	if (store_exec(s, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_snip USING fts5("
-		       "subject, body, names, tokenize='unicode61 remove_diacritics 2')", e) < 0)
-		return -1;
-
-	for (;;) {
-		if (search_window_floor(s, q, upper, window, &lower, e) < 0 ||
-		    search_rank_window(s, q, lower, upper, limit, h, e) < 0)
-			return -1;
-		if (h->n >= limit || lower == 0)
-			break;
-		upper = lower;
-		/* Each window costs a fixed bm25 setup: a large --limit
-		 * takes few, growing windows rather than many small ones. */
-		if (window < 1 << 20)
-			window *= 2;
-	}
-	return search_snippets(s, q, h, e);
-}
 
 int
 cmd_search(int argc, char **argv, struct cli_ctx *ctx)
@@ -318,8 +25,7 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err e = ERR_INIT;
-	struct buf q = BUF_INIT;
-	struct hits h = { 0 };
+	struct search_hits h = { 0 };
 	bool json = false;
 	int limit = 50, c, status = EXIT_OK;
 	json_t *arr = NULL;
@@ -341,23 +47,17 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 		log_warn("the search index is being updated: the newest mail may be missing");
 		e = (struct err)ERR_INIT;
 	}
-	search_fts_query(ctx->store, argc - optind, argv + optind, &q);
-	if (!q.len) {
-		buf_release(&q);
-		return cli_usage(argv[0]);
-	}
-	if (search_run(ctx->store, buf_cstr(&q), (size_t)limit, &h, &e) < 0) {
-		buf_release(&q);
-		status = cli_fail(&e);
+	if (store_search(ctx->store, argv + optind, (size_t)(argc - optind), (size_t)limit, &h,
+			 &e) < 0) {
+		status = e.code == EXIT_USAGE ? cli_usage(argv[0]) : cli_fail(&e);
 		goto out;
 	}
-	buf_release(&q);
 	if (json)
 		arr = json_array();
 	for (size_t i = 0; i < h.n; i++) {
 		struct ticket t;
 
-		if (ticket_load(ctx->store, h.v[i].id, &t, &e) < 0) {
+		if (ticket_load(ctx->store, h.v[i].ticket_id, &t, &e) < 0) {
 			status = cli_fail(&e);
 			break;
 		}
@@ -393,8 +93,6 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 		fprintf(stderr, "secdesk: no ticket matches\n");
 	}
 out:
-	for (size_t i = 0; i < h.n; i++)
-		free(h.v[i].snippet);
-	free(h.v);
+	search_hits_release(&h);
 	return status;
 }
