@@ -25,6 +25,10 @@ bad_config "bad tls value" "[mailbox] tls: 'maybe' is not 'none' or 'required'" 
 bad_config "key given twice" "[store] path: given twice" '/^path/p'
 bad_config "syntax error" "secdesk.conf:2: syntax error" '2s/.*/this is not ini/'
 bad_config "not a mail address" "[desk] address: 'nobody' is not a mail address" 's/^address .*/address = nobody/'
+bad_config "store path and url both" "[store]: path and url both given" '/^path/a url = sqlite:other.db'
+bad_config "store neither path nor url" "missing required key 'path' (or 'url') in [store]" '/^path/d'
+bad_config "store url of an unknown kind" "[store] url: 'gopher://db': this secdesk knows sqlite:PATH only" 's|^path = secdesk.db|url = gopher://db|'
+bad_config "store url naming no file" "[store] url: 'sqlite:' names no path" 's|^path = secdesk.db|url = sqlite:|'
 bad_config "unknown mail source" "no mail source for 'gopher://x'" 's|^url   = maildir:inbox|url = gopher://x|'
 
 check_rc "a missing config file exits 78" 78 "$SECDESK" -c "$T_DIR/nope.conf" list
@@ -34,6 +38,17 @@ check_eq "no config anywhere exits 78" 78 "$rc"
 check "and says where it looked" grep -q "SECDESK_CONFIG" "$T_DIR/err"
 cp "$T_DIR/good.conf" "$d/secdesk.conf"
 check_rc "\$SECDESK_CONFIG is used" 0 env SECDESK_CONFIG="$d/secdesk.conf" "$SECDESK" db init
+
+# [store] url = sqlite:PATH is the same store as path = PATH, relative to
+# the config's folder.
+sed 's|^path = secdesk.db|url = sqlite:viaurl.db|' "$T_DIR/good.conf" >"$d/secdesk.conf"
+check_rc "url = sqlite:PATH: db init" 0 "$SECDESK" -c "$d/secdesk.conf" db init
+check "the file is made beside the config" test -s "$d/viaurl.db"
+check_rc "and run takes the mail into it" 0 "$SECDESK" -q -c "$d/secdesk.conf" run
+check_eq "one ticket in the store named by the url" 1 \
+	"$(sqlite3 "$d/viaurl.db" 'SELECT count(*) FROM tickets')"
+cp "$T_DIR/good.conf" "$d/secdesk.conf"
+make_mail "$d/inbox/new/1.M1.host" cfg1@example.org
 
 # A store that cannot be created: a clear error, nothing moved.
 cp "$T_DIR/good.conf" "$d/secdesk.conf"
