@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "log.h"
 #include "search.h"
@@ -16,6 +17,23 @@ int cmd_search(int argc, char **argv, struct cli_ctx *ctx);
 
 #define SEARCH_INDEX_WAIT_MS 2000
 
+/* The words of the command line, joined by blanks, as one query. */
+static int
+search_args_parse(int argc, char **argv, struct search_node **q, struct err *e)
+{
+	struct buf text = BUF_INIT;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			buf_addch(&text, ' ');
+		buf_addstr(&text, argv[i]);
+	}
+	rc = search_parse(buf_cstr(&text), store_now(), q, e);
+	buf_release(&text);
+	return rc;
+}
+
 int
 cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -26,6 +44,7 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct err e = ERR_INIT;
 	struct search_hits h = { 0 };
+	struct search_node *q = NULL;
 	bool json = false;
 	int limit = 50, c, status = EXIT_OK;
 	json_t *arr = NULL;
@@ -47,9 +66,10 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 		log_warn("the search index is being updated: the newest mail may be missing");
 		e = (struct err)ERR_INIT;
 	}
-	if (store_search(ctx->store, argv + optind, (size_t)(argc - optind), (size_t)limit, &h,
-			 &e) < 0) {
-		status = e.code == EXIT_USAGE ? cli_usage(argv[0]) : cli_fail(&e);
+	if (search_args_parse(argc - optind, argv + optind, &q, &e) < 0)
+		return e.code == EXIT_USAGE && !e.msg[0] ? cli_usage(argv[0]) : cli_fail(&e);
+	if (store_search(ctx->store, q, (size_t)limit, &h, &e) < 0) {
+		status = cli_fail(&e);
 		goto out;
 	}
 	if (json)
@@ -93,6 +113,7 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 		fprintf(stderr, "secdesk: no ticket matches\n");
 	}
 out:
+	search_node_free(q);
 	search_hits_release(&h);
 	return status;
 }

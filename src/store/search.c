@@ -6,10 +6,10 @@
 #include "search_ops.h"
 
 int
-store_search(struct store *s, char *const *words, size_t nwords, size_t limit,
+store_search(struct store *s, const struct search_node *q, size_t limit,
 	     struct search_hits *out, struct err *e)
 {
-	return s->ops->search->query(s, words, nwords, limit, out, e);
+	return s->ops->search->query(s, q, limit, out, e);
 }
 
 void

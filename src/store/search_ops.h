@@ -6,7 +6,7 @@
 
 struct store_search_ops {
 	/* store_search(), after the index is brought up to date. */
-	int (*query)(struct store *s, char *const *words, size_t nwords, size_t limit,
+	int (*query)(struct store *s, const struct search_node *q, size_t limit,
 		     struct search_hits *out, struct err *e);
 };
 

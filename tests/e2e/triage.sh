@@ -49,7 +49,8 @@ check_eq "a two-letter prefix (left a prefix query)" "[2]" "$(sd search --json '
 check_eq "a prefix no word has" "[]" "$(sd search --json 'qqqz*' | jq_ 'd')"
 check_eq "words are ANDed" "[2]" "$(sd search --json budget partners | jq_ '[t["id"] for t in d]')"
 check_eq "no match is an empty array" "[]" "$(sd search --json nothingmatchesthis | jq_ 'd')"
-check_rc "FTS5 syntax in the query is plain text" 0 sd search 'a"b NEAR( -x: OR'
+check_rc "FTS5 syntax in the query is plain text" 0 sd search 'a NEAR x: ^b {c} +d *e col:f'
+check_rc "a quote left open is a usage error" 64 sd search 'a"b NEAR( -x: OR'
 check_rc "search without a query is a usage error" 64 sd search
 check "the human snippet stays on one line" sh -c "'$SECDESK' -c '$d/secdesk.conf' search dear | awk '!/^#/ && !/^    / { exit 1 }'"
 check "human search output names the ticket and subject" sh -c "'$SECDESK' -c '$d/secdesk.conf' search budget | grep -q '^#2 .*Budget rules for partners'"
