@@ -62,7 +62,7 @@ const struct cli_command cli_commands[] = {
 	  " [--older-than AGE] [--unanswered] [--sort [-]FIELD] [--reverse] [--limit N] [--json]",
 	  "list tickets" },
 	{ "show", cmd_show, C | S, "show ID [--json]", "show a ticket with its messages and history" },
-	{ "search", cmd_search, C | S, "search QUERY [--limit N] [--json]", "full-text search over tickets" },
+	{ "search", cmd_search, C | S, "search [--limit N] [--json] [--] QUERY", "full-text search over tickets" },
 	{ "status", cmd_status, C | S, "status ID STATUS", "set a ticket's status" },
 	{ "assign", cmd_assign, C | S, "assign ID USER", "assign a ticket" },
 	{ "take", cmd_take, C | S, "take ID", "assign a ticket to yourself" },
