@@ -33,7 +33,8 @@ void store_set_busy_timeout(int ms);
 /* Closes the store; accepts NULL and sets *s to NULL. */
 void store_close(struct store **s);
 
-/* The location as given to store_open(), for messages. */
+/* Where the store is, as the backend names it (for SQLite, the file's
+ * path without "sqlite:"): for messages, and for the files kept beside it. */
 const char *store_path(const struct store *s);
 /* The backend's name: "sqlite". */
 const char *store_backend(const struct store *s);

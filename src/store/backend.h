@@ -19,7 +19,7 @@ struct store_ops;
 
 struct store {
 	const struct store_ops *ops;
-	char *location; /* as given to store_open() */
+	char *location; /* the backend's part of what store_open() was given */
 	bool in_txn;
 	int (*before_commit)(void *arg, struct err *e);
 	void (*on_rollback)(void *arg);

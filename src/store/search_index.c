@@ -12,6 +12,7 @@
 #include "filemode.h"
 #include "log.h"
 #include "search_index.h"
+#include "sqlite_tokenizer.h"
 #include "xalloc.h"
 
 /* The index's own schema. state: 'upto' (the highest message id seen),
@@ -23,7 +24,34 @@ static const char index_schema[] =
 	"  key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
 	"CREATE VIRTUAL TABLE IF NOT EXISTS " SEARCH_SCHEMA ".messages_fts USING fts5("
 	"  subject, body, names, content='',"
-	"  tokenize='unicode61 remove_diacritics 2');";
+	"  tokenize='" SQLITE_TOKENIZER_NAME "');";
+
+/* An index made with another tokenizer (before words were folded) finds
+ * nothing the queries fold: its table is made again, and filled again by
+ * the next update. */
+static int
+index_retokenize(struct store *s, struct err *e)
+{
+	sqlite3_stmt *st;
+	bool current = false;
+
+	if (sqlite3_prepare_v2(store_db(s), "SELECT sql FROM " SEARCH_SCHEMA ".sqlite_schema"
+			       " WHERE name = 'messages_fts'", -1, &st, NULL) != SQLITE_OK)
+		return store_error(s, e, "cannot read the search index");
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *sql = (const char *)sqlite3_column_text(st, 0);
+
+		current = sql && strstr(sql, "tokenize='" SQLITE_TOKENIZER_NAME "'");
+	}
+	sqlite3_finalize(st);
+	if (current)
+		return 0;
+	return store_exec(s, "DROP TABLE IF EXISTS " SEARCH_SCHEMA ".messages_fts;"
+			  "DELETE FROM " SEARCH_SCHEMA ".search_state", e) < 0 ||
+		       store_exec(s, index_schema, e) < 0
+		       ? -1
+		       : 0;
+}
 
 char *
 search_index_path(const char *store_path)
@@ -105,7 +133,7 @@ search_index_attach(struct store *s, struct err *e)
 	 * crash loses at most the last updates, which the next one redoes. */
 	if (store_exec(s, "PRAGMA " SEARCH_SCHEMA ".journal_mode = WAL", e) < 0 ||
 	    store_exec(s, "PRAGMA " SEARCH_SCHEMA ".synchronous = NORMAL", e) < 0 ||
-	    store_exec(s, index_schema, e) < 0 ||
+	    store_exec(s, index_schema, e) < 0 || index_retokenize(s, e) < 0 ||
 	    filemode_adopt_sqlite(path, e) < 0) {
 		struct err ignored = ERR_INIT;
 

@@ -10,6 +10,7 @@
 #include "filemode.h"
 #include "store.h"
 #include "sqlite_schema.h"
+#include "sqlite_tokenizer.h"
 #include "syncer.h"
 #include "walbuf.h"
 #include "xalloc.h"
@@ -304,6 +305,8 @@ configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 
 	sqlite3_busy_timeout(s->db, s->busy_timeout_ms);
 	sqlite3_extended_result_codes(s->db, 1);
+	if (sqlite_tokenizer_register(s->db) != SQLITE_OK)
+		return store_error(base, e, "cannot register the search tokenizer");
 	if (store_exec(base, "PRAGMA foreign_keys = ON", e) < 0)
 		return -1;
 	if (flags & STORE_READONLY)

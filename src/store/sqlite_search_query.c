@@ -5,9 +5,11 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "fold.h"
 #include "search.h"
 #include "search_index.h"
 #include "search_ops.h"
+#include "sqlite_tokenizer.h"
 #include "store_sqlite.h"
 #include "strlist.h"
 #include "xalloc.h"
@@ -38,6 +40,8 @@ search_expand_prefix(struct store *s, const char *p, size_t n, struct buf *q)
 			return false;
 		lo[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
 	}
+	/* The index holds folded words (fold.h). */
+	n = fold_word(lo, n, lo);
 	lo[n] = '\0';
 	memcpy(hi, lo, n + 1);
 	hi[n - 1]++; /* the first string after every word with the prefix */
@@ -265,7 +269,7 @@ search_snippets(struct store *s, const char *q, struct search_hits *h, struct er
 	int rc;
 
 	if (store_exec(s, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_snip USING fts5("
-		       "subject, body, names, tokenize='unicode61 remove_diacritics 2')", e) < 0 ||
+		       "subject, body, names, tokenize='" SQLITE_TOKENIZER_NAME "')", e) < 0 ||
 	    store_exec(s, "DELETE FROM temp.search_snip", e) < 0 ||
 	    !(st = store_prepare(s, "INSERT INTO temp.search_snip (rowid, subject, body,"
 				 " names) SELECT id, subject, body, names FROM main.messages"

@@ -47,7 +47,7 @@ store_open(const char *location, unsigned flags, struct store **out, struct err 
 	if (ops->open(rest, flags, busy_timeout_ms, out, e) < 0)
 		return -1;
 	(*out)->ops = ops;
-	(*out)->location = xstrdup(location);
+	(*out)->location = xstrdup(rest);
 	return 0;
 }
 

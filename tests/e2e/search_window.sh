@@ -46,12 +46,18 @@ check_eq "human output: 50 tickets" 50 "$(sd search dear | grep -c '^#')"
 # order is bm25 over every match, as computed here by SQLite itself.
 python3 - "$d/secdesk.db" >"$T_DIR/want" <<'PY'
 import sqlite3, sys
+# The index's own tokenizer is secdesk's; an index of the same messages
+# with unicode61 ranks this plain English word the same (the same tokens
+# per message), and is made here independently of secdesk.
 db = sqlite3.connect(sys.argv[1])
-db.execute("ATTACH DATABASE ? AS search", (sys.argv[1] + "-search",))
+db.execute("CREATE VIRTUAL TABLE temp.f USING fts5(subject, body, names,"
+           " tokenize='unicode61 remove_diacritics 2')")
+db.execute("INSERT INTO temp.f (rowid, subject, body, names) SELECT id, subject, body, names"
+           " FROM messages WHERE kind NOT IN ('ack', 'notice', 'remind')")
 seen, out = set(), []
-for tid, in db.execute("SELECT COALESCE(t.merged_into, t.id) FROM search.messages_fts f"
+for tid, in db.execute("SELECT COALESCE(t.merged_into, t.id) FROM temp.f"
                        " JOIN messages m ON m.id = f.rowid JOIN tickets t ON t.id = m.ticket_id"
-                       " WHERE messages_fts MATCH '\"eligibility\"' ORDER BY f.rank"):
+                       " WHERE f MATCH '\"eligibility\"' ORDER BY f.rank"):
     if tid not in seen:
         seen.add(tid); out.append(tid)
 print(len(out) < 2000, out[:50])
