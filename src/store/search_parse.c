@@ -109,6 +109,13 @@ ends_word(char c)
 	       c == '"';
 }
 
+/* Can c begin what follows a '-' (a word, a phrase, a group)? */
+static bool
+starts_term(char c)
+{
+	return c == '(' || c == '"' || !ends_word(c);
+}
+
 /* Is the next token the operator op (a whole word)? Consumes it if so. */
 static bool
 take_operator(struct parser *p, const char *op)
@@ -411,8 +418,8 @@ parse_unary(struct parser *p)
 
 	skip_blanks(p);
 	at = p->pos;
-	if (take_operator(p, "NOT") ||
-	    (p->q[p->pos] == '-' && !ends_word(p->q[p->pos + 1]) && ++p->pos)) {
+	if (take_operator(p, "NOT") || (p->q[p->pos] == '-' && starts_term(p->q[p->pos + 1]) &&
+					 ++p->pos)) {
 		if (++p->depth > SEARCH_DEPTH_MAX)
 			return fail_at(p, at, "too deeply nested");
 		inner = p->q[at] == '-' ? parse_primary(p) : parse_unary(p);
