@@ -4,39 +4,8 @@
 #include <gnutls/crypto.h>
 
 #include "mimeout.h"
+#include "utf8.h"
 #include "xalloc.h"
-
-/* The length of the UTF-8 sequence at s (at most n bytes), 0 when invalid:
- * overlong forms, surrogates and code points past U+10FFFF are refused. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t l;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		l = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		l = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		l = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < l)
-		return 0;
-	for (size_t i = 1; i < l; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return l;
-}
 
 static bool
 utf8_valid(const char *s, size_t n)
@@ -50,7 +19,7 @@ utf8_valid(const char *s, size_t n)
 			i++;
 			continue;
 		}
-		l = utf8_seq(p + i, n - i);
+		l = utf8_decode(p + i, n - i, NULL);
 		if (!l)
 			return false;
 		i += l;
@@ -148,8 +117,6 @@ fold_encoded(struct fold *f, const char *s)
 	size_t n = strlen(s), plain = 0;
 	bool b64, fresh = false;
 	static const char hex[] = "0123456789ABCDEF";
-	static const char b64c[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 	for (size_t i = 0; i < n; i++)
 		plain += q_safe(p[i]) || p[i] == ' ';
@@ -172,7 +139,7 @@ fold_encoded(struct fold *f, const char *s)
 			size_t maxbytes = (room - 12) / 4 * 3, take = 0;
 
 			while (i + take < n) {
-				size_t l = utf8_seq(p + i + take, n - i - take);
+				size_t l = utf8_decode(p + i + take, n - i - take, NULL);
 
 				if (!l)
 					l = 1;
@@ -180,23 +147,11 @@ fold_encoded(struct fold *f, const char *s)
 					break;
 				take += l;
 			}
-			for (size_t j = 0; j < take; j += 3) {
-				unsigned v = (unsigned)p[i + j] << 16;
-				size_t r = take - j;
-
-				if (r > 1)
-					v |= (unsigned)p[i + j + 1] << 8;
-				if (r > 2)
-					v |= p[i + j + 2];
-				word[wl++] = b64c[(v >> 18) & 63];
-				word[wl++] = b64c[(v >> 12) & 63];
-				word[wl++] = r > 1 ? b64c[(v >> 6) & 63] : '=';
-				word[wl++] = r > 2 ? b64c[v & 63] : '=';
-			}
+			wl = (size_t)(base64_encode_to(word + wl, p + i, take) - word);
 			i += take;
 		} else {
 			while (i < n) {
-				size_t l = utf8_seq(p + i, n - i), need = 0;
+				size_t l = utf8_decode(p + i, n - i, NULL), need = 0;
 
 				if (!l)
 					l = 1;
@@ -429,174 +384,6 @@ mime_header_addrs(struct buf *b, const char *name, const struct mime_addr *a, si
 		free(dn);
 	}
 	return fold_end(&f, e);
-}
-
-/* The quoted-printable form of byte i of p[0..len) at column col, into enc;
- * its length is returned and *eol says whether a line end follows it. A
- * blank before a line end and "From " at a line start (mangled by mbox
- * writers) are encoded. */
-static size_t
-qp_byte(const unsigned char *p, size_t i, size_t len, size_t col, char enc[3], bool *eol)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	unsigned char c = p[i];
-
-	*eol = i + 1 == len || p[i + 1] == '\n' ||
-	       (p[i + 1] == '\r' && i + 2 < len && p[i + 2] == '\n');
-	if ((c >= 33 && c <= 126 && c != '=' &&
-	     !(col == 0 && c == 'F' && len - i >= 5 && memcmp(p + i, "From ", 5) == 0)) ||
-	    ((c == ' ' || c == '\t') && !*eol)) {
-		enc[0] = (char)c;
-		return 1;
-	}
-	enc[0] = '=';
-	enc[1] = hex[c >> 4];
-	enc[2] = hex[c & 15];
-	return 3;
-}
-
-/* One byte at a time through buf_addch: for a text whose worst case would
- * pass the buffer's cap, where the output may still fit. */
-static void
-qp_encode_checked(struct buf *b, const char *text, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)text;
-	size_t col = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
-		char enc[4];
-		size_t el;
-		bool eol;
-
-		if (c == '\r' && i + 1 < len && p[i + 1] == '\n')
-			continue;
-		if (c == '\n') {
-			buf_addstr(b, "\r\n");
-			col = 0;
-			continue;
-		}
-		el = qp_byte(p, i, len, col, enc, &eol);
-		/* Encoded lines stay within 76 characters, "=" included. */
-		if (col + el > 75 && !(eol && col + el <= 76)) {
-			buf_addstr(b, "=\r\n");
-			col = 0;
-		}
-		if (el == 1)
-			buf_addch(b, enc[0]);
-		else
-			buf_add(b, enc, el);
-		col += el;
-	}
-}
-
-/* What quoted-printable does with each byte: QP_LIT goes as it is (a
- * space or tab only when no line end follows it, a line-initial "From "
- * excepted), the others are looked at one by one. */
-enum { QP_OTHER, QP_LIT };
-static const unsigned char qp_class[256] = {
-	['\t'] = QP_LIT,
-	[' ' ... '<'] = QP_LIT,
-	['>' ... '~'] = QP_LIT,
-};
-
-void
-mime_qp_encode(struct buf *b, const char *text, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)text;
-	size_t col = 0, i = 0, room;
-	char *o;
-
-	/* At most 3 bytes out per byte in, and a soft break (3 bytes) per 73
-	 * of those; one growth, then no check per byte. */
-	room = len + 2 * (len + 1) + len / 8 + 16;
-	if (len > (SIZE_MAX - 16) / 4 || buf_grow(b, room) < 0) {
-		qp_encode_checked(b, text, len);
-		return;
-	}
-	o = b->data + b->len;
-	while (i < len) {
-		unsigned char c = p[i];
-		char enc[3];
-		size_t el;
-		bool eol;
-
-		/* A run of plain characters, copied whole up to column 75; its
-		 * last character is left to the careful path below, since a
-		 * line end may follow it (a trailing blank, the 76th column). */
-		if (qp_class[c] == QP_LIT && col < 75 && !(col == 0 && c == 'F')) {
-			size_t lim = i + (75 - col) + 1, j = i + 1, stop;
-
-			if (lim > len)
-				lim = len;
-			while (j < lim && qp_class[p[j]] == QP_LIT)
-				j++;
-			stop = j - 1;
-			if (stop > i + (75 - col))
-				stop = i + (75 - col);
-			if (stop > i) {
-				memcpy(o, p + i, stop - i);
-				o += stop - i;
-				col += stop - i;
-				i = stop;
-				continue;
-			}
-		}
-		if (c == '\r' && i + 1 < len && p[i + 1] == '\n') {
-			i++;
-			continue;
-		}
-		if (c == '\n') {
-			*o++ = '\r';
-			*o++ = '\n';
-			col = 0;
-			i++;
-			continue;
-		}
-		el = qp_byte(p, i, len, col, enc, &eol);
-		/* Encoded lines stay within 76 characters, "=" included. */
-		if (col + el > 75 && !(eol && col + el <= 76)) {
-			memcpy(o, "=\r\n", 3);
-			o += 3;
-			col = 0;
-		}
-		memcpy(o, enc, el);
-		o += el;
-		col += el;
-		i++;
-	}
-	b->len = (size_t)(o - b->data);
-	b->data[b->len] = '\0';
-}
-
-void
-mime_base64_encode(struct buf *b, const unsigned char *d, size_t len)
-{
-	static const char c[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t col = 0;
-
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)d[i] << 16;
-		size_t r = len - i;
-		char out[4];
-
-		if (r > 1)
-			v |= (unsigned)d[i + 1] << 8;
-		if (r > 2)
-			v |= d[i + 2];
-		out[0] = c[(v >> 18) & 63];
-		out[1] = c[(v >> 12) & 63];
-		out[2] = r > 1 ? c[(v >> 6) & 63] : '=';
-		out[3] = r > 2 ? c[v & 63] : '=';
-		buf_add(b, out, 4);
-		col += 4;
-		if (col >= 76) {
-			buf_addstr(b, "\r\n");
-			col = 0;
-		}
-	}
-	if (col)
-		buf_addstr(b, "\r\n");
 }
 
 /* What mime_text_body makes of each byte: copied, a line end, dropped

@@ -10,78 +10,12 @@
 #include <ctype.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "charset.h"
+#include "encodings.h"
 #include "rfc2047.h"
 #include "xalloc.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Base64 without its rules: characters outside the alphabet are skipped,
- * missing padding is fine (what clients produce). */
-static void
-b64_decode(struct buf *out, const char *s, size_t len)
-{
-	unsigned acc = 0;
-	int bits = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		int v = b64val((unsigned char)s[i]);
-
-		if (s[i] == '=')
-			break;
-		if (v < 0)
-			continue;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf_addch(out, (int)((acc >> bits) & 0xff));
-		}
-	}
-}
-
-static void
-q_decode(struct buf *out, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '_') {
-			buf_addch(out, ' ');
-		} else if (s[i] == '=' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
-			   hexval((unsigned char)s[i + 2]) >= 0) {
-			buf_addch(out, hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
-			i += 2;
-		} else {
-			buf_addch(out, (unsigned char)s[i]);
-		}
-	}
-}
 
 struct word {
 	char charset[64];
@@ -243,9 +177,9 @@ rfc2047_decode(const char *s, size_t len)
 		}
 		snprintf(pending_cs, sizeof(pending_cs), "%s", w.charset);
 		if (w.enc == 'B')
-			b64_decode(&pending, w.text, w.text_len);
+			base64_decode(&pending, w.text, w.text_len, BASE64_PAD_ENDS);
 		else
-			q_decode(&pending, w.text, w.text_len);
+			qp_decode(&pending, w.text, w.text_len, QP_ENCODED_WORD);
 		p = plain = w.end;
 	}
 	flush_pending(&out, &pending, pending_cs);
@@ -358,8 +292,8 @@ static void
 pct_decode(struct buf *out, const char *s)
 {
 	for (; *s; s++) {
-		if (*s == '%' && hexval((unsigned char)s[1]) >= 0 && hexval((unsigned char)s[2]) >= 0) {
-			buf_addch(out, hexval((unsigned char)s[1]) * 16 + hexval((unsigned char)s[2]));
+		if (*s == '%' && ascii_hexval((unsigned char)s[1]) >= 0 && ascii_hexval((unsigned char)s[2]) >= 0) {
+			buf_addch(out, ascii_hexval((unsigned char)s[1]) * 16 + ascii_hexval((unsigned char)s[2]));
 			s += 2;
 		} else {
 			buf_addch(out, (unsigned char)*s);
