@@ -18,11 +18,11 @@
 #include <ctype.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
-#include <libetpan/libetpan.h>
 #include <libxml/parser.h>
 #include <pthread.h>
 #include <strings.h>
 
+#include "addresses.h"
 #include "bounce.h"
 #include "buf.h"
 #include "charset.h"
@@ -44,8 +44,6 @@ const struct parse_limits parse_limits_default = {
 
 /* Longest boundary accepted (RFC 2046 allows 70; clients stay far below). */
 #define MAX_BOUNDARY 200
-/* Address fields handed to libetpan, at most. */
-#define MAX_ADDR_BLOCK (64 * 1024)
 
 enum role {
 	R_BODY = 1 << 0,    /* may give the body */
@@ -806,23 +804,10 @@ walk(struct pctx *c, const char *p, const char *end, unsigned depth, unsigned ro
 
 /* ---- top-level headers ------------------------------------------------ */
 
-/* The address fields, as read_addresses() meets them. */
-enum afield { AF_FROM, AF_SENDER, AF_REPLY_TO, AF_TO, AF_CC };
-
-/* Address fields read without libetpan, at most (more: libetpan reads all). */
-#define MAX_FAST_FIELDS 16
-
 struct top {
 	struct pctx *c;
 	size_t cap;
-	struct buf addr_block; /* From/Sender/Reply-To/To/Cc for libetpan */
-	/* where each field's value lies in addr_block, in order */
-	struct {
-		enum afield kind;
-		size_t off, len;
-	} af[MAX_FAST_FIELDS];
-	size_t naf;
-	bool af_many;
+	struct addr_fields addrs;
 	struct mhdr mh; /* the MIME fields of the block, read once */
 	char *raw_from;
 	char *raw_date;
@@ -831,23 +816,6 @@ struct top {
 	char *raw_refs;
 	char *raw_return_path;
 };
-
-/* The address field a name is, or -1. */
-static int
-addr_kind(const char *name, size_t nlen)
-{
-	if (name_is(name, nlen, "from"))
-		return AF_FROM;
-	if (name_is(name, nlen, "sender"))
-		return AF_SENDER;
-	if (name_is(name, nlen, "reply-to"))
-		return AF_REPLY_TO;
-	if (name_is(name, nlen, "to"))
-		return AF_TO;
-	if (name_is(name, nlen, "cc"))
-		return AF_CC;
-	return -1;
-}
 
 static void
 top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
@@ -865,24 +833,7 @@ top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 	/* printable ASCII (is_field_start()): charset_clean() would copy it */
 	h->name = xstrndup(name, nlen);
 	h->value = rfc2047_decode(v, vlen);
-	{
-		int kind = addr_kind(name, nlen);
-
-		if (kind >= 0 && t->addr_block.len + nlen + vlen + 4 <= MAX_ADDR_BLOCK) {
-			buf_add(&t->addr_block, name, nlen);
-			buf_addstr(&t->addr_block, ": ");
-			if (t->naf < MAX_FAST_FIELDS) {
-				t->af[t->naf].kind = (enum afield)kind;
-				t->af[t->naf].off = t->addr_block.len;
-				t->af[t->naf].len = vlen;
-				t->naf++;
-			} else {
-				t->af_many = true;
-			}
-			buf_add(&t->addr_block, v, vlen);
-			buf_addstr(&t->addr_block, "\r\n");
-		}
-	}
+	addr_fields_add(&t->addrs, name, nlen, v, vlen);
 	if (name_is(name, nlen, "from"))
 		keep = &t->raw_from;
 	else if (name_is(name, nlen, "date"))
@@ -899,431 +850,6 @@ top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 		*keep = xstrndup(v, vlen);
 	/* the MIME fields, for the walk over the same block */
 	mhdr_field(&t->mh, name, nlen, v, vlen);
-}
-
-static void
-set_address_n(struct address *a, const char *name, size_t nlen, const char *addr, size_t alen)
-{
-	free(a->name);
-	free(a->addr);
-	a->name = rfc2047_decode(name ? name : "", name ? nlen : 0);
-	a->addr = charset_clean(addr ? addr : "", addr ? alen : 0);
-	/* An address holds no spaces or line breaks. */
-	for (char *s = a->addr; *s; s++)
-		if (*s == '\n' || *s == '\t')
-			*s = ' ';
-}
-
-static void
-set_address(struct address *a, const char *name, const char *addr)
-{
-	set_address_n(a, name, name ? strlen(name) : 0, addr, addr ? strlen(addr) : 0);
-}
-
-static void
-add_mailbox(struct address **arr, size_t *n, const struct mailimf_mailbox *mb)
-{
-	struct address *a;
-
-	*arr = xreallocarray(*arr, *n + 1, sizeof(**arr));
-	a = &(*arr)[(*n)++];
-	a->name = NULL;
-	a->addr = NULL;
-	set_address(a, mb->mb_display_name, mb->mb_addr_spec);
-}
-
-static void
-add_mailbox_list(struct address **arr, size_t *n, const struct mailimf_mailbox_list *l)
-{
-	for (clistiter *it = l ? clist_begin(l->mb_list) : NULL; it; it = clist_next(it))
-		add_mailbox(arr, n, clist_content(it));
-}
-
-static void
-add_address_list(struct address **arr, size_t *n, const struct mailimf_address_list *l)
-{
-	for (clistiter *it = l ? clist_begin(l->ad_list) : NULL; it; it = clist_next(it)) {
-		struct mailimf_address *ad = clist_content(it);
-
-		if (ad->ad_type == MAILIMF_ADDRESS_MAILBOX)
-			add_mailbox(arr, n, ad->ad_data.ad_mailbox);
-		else if (ad->ad_data.ad_group)
-			add_mailbox_list(arr, n, ad->ad_data.ad_group->grp_mb_list);
-	}
-}
-
-static void
-address_release(struct address *a)
-{
-	free(a->name);
-	free(a->addr);
-}
-
-/* A From that libetpan could not read ("Name <addr" or "addr (Name)" or
- * junk): the bracketed address, else the first word with an @, else
- * nothing; the rest as the name. */
-static void
-from_fallback(struct address *a, const char *v)
-{
-	const char *lt = strrchr(v, '<');
-	char *name = NULL, *addr = NULL;
-
-	if (lt) {
-		size_t n = strcspn(lt + 1, ">");
-
-		addr = xstrndup(lt + 1, n);
-		name = xstrndup(v, (size_t)(lt - v));
-	} else {
-		const char *at = strchr(v, '@');
-
-		if (at) {
-			const char *s = at, *e = at;
-
-			while (s > v && !isspace((unsigned char)s[-1]) && s[-1] != ',' && s[-1] != ';')
-				s--;
-			while (*e && !isspace((unsigned char)*e) && *e != ',' && *e != ';')
-				e++;
-			addr = xstrndup(s, (size_t)(e - s));
-			name = xstrdup("");
-		}
-	}
-	if (addr) {
-		/* Trim the name of spaces and quotes. */
-		char *s = name, *e = name + strlen(name);
-
-		while (*s == ' ' || *s == '"' || *s == '\t')
-			s++;
-		while (e > s && (e[-1] == ' ' || e[-1] == '"' || e[-1] == '\t'))
-			e--;
-		*e = '\0';
-		for (char *q = addr; *q; q++)
-			if (isspace((unsigned char)*q))
-				*q = '\0';
-		set_address(a, s, addr);
-	}
-	free(name);
-	free(addr);
-}
-
-/* ---- plain addresses without libetpan ------------------------------- */
-
-/* Most address fields are "Name <local@domain>" or a bare address, in
- * ASCII atoms. libetpan's parse of them costs more than the rest of the
- * header; these are read here, to exactly what libetpan makes of them (the
- * display name as written, the address as written), and only these: any
- * other field, in any spelling this grammar does not cover (comments,
- * groups, quoted-pairs, runs of whitespace in a name, domain literals,
- * 8-bit bytes, a missing part), sends the whole block to libetpan. */
-
-struct span {
-	const char *p; /* NULL: none */
-	size_t n;
-};
-
-struct mbox_span {
-	struct span name, addr;
-};
-
-/* Mailboxes of all address fields read without libetpan, at most. */
-#define MAX_FAST_MBOXES 64
-
-/* RFC 5322 atext. */
-static bool
-is_atext(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       (ch && strchr("!#$%&'*+-/=?^_`{|}~", ch));
-}
-
-/* The end of the dot-atom at p: atoms joined by single dots; NULL. */
-static const char *
-dot_atom(const char *p, const char *end)
-{
-	for (;;) {
-		const char *s = p;
-
-		while (p < end && is_atext((unsigned char)*p))
-			p++;
-		if (p == s)
-			return NULL;
-		if (p == end || *p != '.')
-			return p;
-		p++;
-	}
-}
-
-/* The end of local@domain at p; NULL. */
-static const char *
-plain_addr_spec(const char *p, const char *end)
-{
-	p = dot_atom(p, end);
-	if (!p || p == end || *p != '@')
-		return NULL;
-	return dot_atom(p + 1, end);
-}
-
-static const char *
-skip_wsp(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	return p;
-}
-
-/* Is [p, end) one encoded word, "=?charset?Q?text?=" (B too), in the
- * spelling libetpan takes for an atom as it is? */
-static bool
-encoded_word(const char *p, const char *end)
-{
-	const char *cs;
-
-	if (end - p < 8 || p[0] != '=' || p[1] != '?')
-		return false;
-	p += 2;
-	cs = p;
-	while (p < end && (isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
-		p++;
-	if (p == cs || end - p < 6 || p[0] != '?' || p[2] != '?')
-		return false;
-	if (p[1] != 'Q' && p[1] != 'q' && p[1] != 'B' && p[1] != 'b')
-		return false;
-	p += 3;
-	cs = p;
-	while (p < end && *p >= '!' && *p <= '~' && *p != '?')
-		p++;
-	return p > cs && end - p == 2 && p[0] == '?' && p[1] == '=';
-}
-
-/* One mailbox at *pp: addr-spec, <addr-spec>, phrase <addr-spec> or
- * "quoted" <addr-spec>. A phrase is words of atext and dots (not starting
- * with a dot) joined by single spaces; a quoted name is printable ASCII
- * without quotes, backslashes or two spaces in a row: libetpan gives both
- * back as written (it folds runs of whitespace into one space). Not in a
- * quoted name: '=' and '?', as libetpan keeps the quotes around an encoded
- * word there. */
-static bool
-plain_mailbox(const char **pp, const char *end, struct mbox_span *mb)
-{
-	const char *p = *pp, *e;
-
-	mb->name.p = NULL;
-	mb->name.n = 0;
-	if (p < end && *p == '"') {
-		const char *q = p + 1;
-
-		while (q < end && *q != '"') {
-			if (*q < ' ' || *q > '~' || *q == '\\' || *q == '=' || *q == '?' ||
-			    (*q == ' ' && q[-1] == ' ' && q - 1 > p))
-				return false;
-			q++;
-		}
-		if (q == end)
-			return false;
-		mb->name.p = p + 1;
-		mb->name.n = (size_t)(q - p - 1);
-		p = skip_wsp(q + 1, end);
-		if (p == end || *p != '<')
-			return false;
-	} else if (p < end && *p != '<') {
-		const char *s = p;
-
-		e = plain_addr_spec(p, end);
-		if (e && (e == end || *e == ',' || *e == ' ' || *e == '\t')) {
-			/* a bare address */
-			mb->addr.p = p;
-			mb->addr.n = (size_t)(e - p);
-			*pp = e;
-			return true;
-		}
-		for (;;) {
-			const char *w = p;
-
-			while (p < end && (is_atext((unsigned char)*p) || (*p == '.' && p > w)))
-				p++;
-			if (p == w)
-				return false;
-			/* libetpan reads "=?" as the start of an encoded word,
-			 * whatever follows: only a whole one is plain. */
-			if (memmem(w, (size_t)(p - w), "=?", 2) && !encoded_word(w, p))
-				return false;
-			if (p + 1 < end && *p == ' ' && p[1] != ' ' && p[1] != '<' && p[1] != '\t')
-				p++;
-			else
-				break;
-		}
-		mb->name.p = s;
-		mb->name.n = (size_t)(p - s);
-		p = skip_wsp(p, end);
-		if (p == end || *p != '<')
-			return false;
-	}
-	if (p == end || *p != '<')
-		return false;
-	e = plain_addr_spec(p + 1, end);
-	if (!e || e == end || *e != '>')
-		return false;
-	mb->addr.p = p + 1;
-	mb->addr.n = (size_t)(e - p - 1);
-	*pp = e + 1;
-	return true;
-}
-
-/* The mailboxes of a field value, appended to mb[*n..max); false when the
- * value is not a plain list. */
-static bool
-plain_mailbox_list(const char *p, const char *end, struct mbox_span *mb, size_t *n, size_t max)
-{
-	if (p == end)
-		return false;
-	for (;;) {
-		if (*n == max || !plain_mailbox(&p, end, &mb[*n]))
-			return false;
-		(*n)++;
-		p = skip_wsp(p, end);
-		if (p == end)
-			return true;
-		if (*p != ',')
-			return false;
-		p = skip_wsp(p + 1, end);
-		if (p == end)
-			return false;
-	}
-}
-
-static void
-add_span_address(struct address **arr, size_t *n, const struct mbox_span *mb)
-{
-	struct address *a;
-
-	*arr = xreallocarray(*arr, *n + 1, sizeof(**arr));
-	a = &(*arr)[(*n)++];
-	a->name = NULL;
-	a->addr = NULL;
-	set_address_n(a, mb->name.p, mb->name.n, mb->addr.p, mb->addr.n);
-}
-
-/* read_addresses() without libetpan when every field is plain; false (and
- * nothing done) when one is not. */
-static bool
-read_plain_addresses(struct message *m, const struct top *t)
-{
-	struct mbox_span mb[MAX_FAST_MBOXES];
-	size_t first[MAX_FAST_FIELDS + 1], n = 0;
-
-	if (t->af_many)
-		return false;
-	for (size_t i = 0; i < t->naf; i++) {
-		const char *v = t->addr_block.data + t->af[i].off;
-
-		first[i] = n;
-		if (!plain_mailbox_list(v, v + t->af[i].len, mb, &n, MAX_FAST_MBOXES))
-			return false;
-		/* Sender: holds one mailbox (libetpan drops a list). */
-		if (t->af[i].kind == AF_SENDER && n - first[i] != 1)
-			return false;
-	}
-	first[t->naf] = n;
-	for (size_t i = 0; i < t->naf; i++) {
-		const struct mbox_span *f = &mb[first[i]];
-		size_t k = first[i + 1] - first[i];
-
-		switch (t->af[i].kind) {
-		case AF_FROM:
-			if (!*m->from.addr)
-				set_address_n(&m->from, f->name.p, f->name.n, f->addr.p, f->addr.n);
-			break;
-		case AF_SENDER:
-			if (!*m->sender.addr)
-				set_address_n(&m->sender, f->name.p, f->name.n, f->addr.p, f->addr.n);
-			break;
-		case AF_TO:
-			for (size_t j = 0; j < k; j++)
-				add_span_address(&m->to, &m->nto, &f[j]);
-			break;
-		case AF_CC:
-			for (size_t j = 0; j < k; j++)
-				add_span_address(&m->cc, &m->ncc, &f[j]);
-			break;
-		case AF_REPLY_TO:
-			if (!*m->reply_to.addr)
-				set_address_n(&m->reply_to, f->name.p, f->name.n, f->addr.p, f->addr.n);
-			break;
-		}
-	}
-	return true;
-}
-
-static void
-read_addresses(struct pctx *c, struct top *t)
-{
-	struct message *m = c->m;
-	struct mailimf_fields *f = NULL;
-	size_t idx = 0;
-
-	if (t->addr_block.len == 0)
-		return;
-	if (read_plain_addresses(m, t))
-		goto checked;
-	buf_addstr(&t->addr_block, "\r\n");
-	if (mailimf_fields_parse(t->addr_block.data, t->addr_block.len, &idx, &f) != MAILIMF_NO_ERROR)
-		f = NULL;
-	for (clistiter *it = f ? clist_begin(f->fld_list) : NULL; it; it = clist_next(it)) {
-		struct mailimf_field *fl = clist_content(it);
-
-		switch (fl->fld_type) {
-		case MAILIMF_FIELD_FROM:
-			if (!*m->from.addr && fl->fld_data.fld_from->frm_mb_list &&
-			    clist_begin(fl->fld_data.fld_from->frm_mb_list->mb_list)) {
-				struct mailimf_mailbox *mb =
-					clist_content(clist_begin(fl->fld_data.fld_from->frm_mb_list->mb_list));
-
-				set_address(&m->from, mb->mb_display_name, mb->mb_addr_spec);
-			}
-			break;
-		case MAILIMF_FIELD_SENDER:
-			if (fl->fld_data.fld_sender->snd_mb && !*m->sender.addr)
-				set_address(&m->sender, fl->fld_data.fld_sender->snd_mb->mb_display_name,
-					    fl->fld_data.fld_sender->snd_mb->mb_addr_spec);
-			break;
-		case MAILIMF_FIELD_TO:
-			add_address_list(&m->to, &m->nto, fl->fld_data.fld_to->to_addr_list);
-			break;
-		case MAILIMF_FIELD_CC:
-			add_address_list(&m->cc, &m->ncc, fl->fld_data.fld_cc->cc_addr_list);
-			break;
-		case MAILIMF_FIELD_REPLY_TO: {
-			struct address *tmp = NULL;
-			size_t n = 0;
-
-			add_address_list(&tmp, &n, fl->fld_data.fld_reply_to->rt_addr_list);
-			if (n && !*m->reply_to.addr) {
-				address_release(&m->reply_to);
-				m->reply_to = tmp[0];
-				tmp[0].name = tmp[0].addr = NULL;
-			}
-			for (size_t i = 0; i < n; i++)
-				address_release(&tmp[i]);
-			free(tmp);
-			break;
-		}
-		default:
-			break;
-		}
-	}
-	if (f)
-		mailimf_fields_free(f);
-checked:
-	/* libetpan accepts some junk as an address ("a b <c@d" gives
-	 * "ab<c@d"): such a From is read again leniently. */
-	if (*m->from.addr && strpbrk(m->from.addr, "<> ,;")) {
-		free(m->from.addr);
-		m->from.addr = xstrdup("");
-	}
-	if (!*m->from.addr && t->raw_from) {
-		from_fallback(&m->from, t->raw_from);
-		if (*m->from.addr)
-			note(c, 0, "a malformed From was read leniently");
-	}
 }
 
 /* msg-ids of a field: each <...>, else bare words with an @ (lenient). */
@@ -1737,12 +1263,13 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 
 	memset(&t, 0, sizeof(t));
 	t.c = &c;
-	buf_init(&t.addr_block, MAX_ADDR_BLOCK + 16);
+	addr_fields_init(&t.addrs);
 	hend = header_end(p, end, &body);
 	fields_each(&c, p, hend, top_field, &t);
 	if (m->nheaders == 0)
 		note(&c, MSG_PARSE_ERROR, "no header fields were found");
-	read_addresses(&c, &t);
+	if (addr_fields_read(&t.addrs, m, t.raw_from))
+		note(&c, 0, "a malformed From was read leniently");
 	{
 		const char *subj = message_header(m, "Subject");
 
@@ -1787,7 +1314,7 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 		m->parse_note = buf_detach(&c.notes, NULL);
 	}
 	buf_release(&c.notes);
-	buf_release(&t.addr_block);
+	addr_fields_release(&t.addrs);
 	mhdr_release(&t.mh);
 	free(t.raw_from);
 	free(t.raw_date);
