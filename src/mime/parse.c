@@ -26,6 +26,7 @@
 #include "bounce.h"
 #include "buf.h"
 #include "charset.h"
+#include "dates.h"
 #include "encodings.h"
 #include "flowed.h"
 #include "html.h"
@@ -921,164 +922,6 @@ set_first_id(char **dst, const char *raw)
 	strlist_release(&l);
 }
 
-/* ---- dates --------------------------------------------------------------- */
-
-static const char *const months[] = { "jan", "feb", "mar", "apr", "may", "jun",
-				      "jul", "aug", "sep", "oct", "nov", "dec" };
-
-static const struct {
-	const char *name;
-	int minutes;
-} zones[] = {
-	{ "ut", 0 }, { "utc", 0 }, { "gmt", 0 }, { "z", 0 }, { "est", -300 }, { "edt", -240 },
-	{ "cst", -360 }, { "cdt", -300 }, { "mst", -420 }, { "mdt", -360 }, { "pst", -480 },
-	{ "pdt", -420 }, { "cet", 60 }, { "cest", 120 }, { "met", 60 }, { "mest", 120 },
-	{ "bst", 60 }, { "eet", 120 }, { "eest", 180 }, { "jst", 540 }, { "ist", 330 },
-};
-
-static const char *
-skip_cfws(const char *p)
-{
-	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p != '(')
-			return p;
-		/* A comment, nested at most a few levels, never past the end. */
-		{
-			int lvl = 0;
-
-			do {
-				if (*p == '(')
-					lvl++;
-				else if (*p == ')')
-					lvl--;
-				else if (*p == '\\' && p[1])
-					p++;
-				p++;
-			} while (*p && lvl > 0);
-		}
-	}
-}
-
-static bool
-read_num(const char **pp, int max_digits, long *out)
-{
-	const char *p = *pp;
-	long v = 0;
-	int n = 0;
-
-	while (isdigit((unsigned char)*p) && n < max_digits) {
-		v = v * 10 + (*p++ - '0');
-		n++;
-	}
-	if (n == 0)
-		return false;
-	*out = v;
-	*pp = p;
-	return true;
-}
-
-/* RFC 5322 dates and what clients really write: the weekday optional, two-
- * or four-digit years, seconds optional, numeric or named zones, comments;
- * also "2026-11-02 10:00:00" and "2026-11-02T10:00:00Z". */
-static bool
-date_parse(const char *v, time_t *out)
-{
-	struct tm tm;
-	const char *p = skip_cfws(v);
-	long day, mon = -1, year, hh, mm, ss = 0, zone = 0;
-
-	memset(&tm, 0, sizeof(tm));
-	if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
-	    isdigit((unsigned char)p[3]) && p[4] == '-') {
-		if (!read_num(&p, 4, &year) || *p++ != '-' || !read_num(&p, 2, &mon) || *p++ != '-' ||
-		    !read_num(&p, 2, &day))
-			return false;
-		mon--;
-		if (*p == 'T' || *p == 't' || *p == ' ')
-			p++;
-	} else {
-		if (isalpha((unsigned char)*p)) {
-			while (isalpha((unsigned char)*p))
-				p++;
-			p = skip_cfws(p);
-		}
-		if (!read_num(&p, 2, &day))
-			return false;
-		while (*p == ' ' || *p == '-' || *p == '\t')
-			p++;
-		for (size_t i = 0; i < ARRAY_SIZE(months); i++)
-			if (!strncasecmp(p, months[i], 3))
-				mon = (long)i;
-		if (mon < 0)
-			return false;
-		while (isalpha((unsigned char)*p) || *p == '.')
-			p++;
-		while (*p == ' ' || *p == '-' || *p == '\t')
-			p++;
-		if (!read_num(&p, 4, &year))
-			return false;
-		/* RFC 5322 4.3: two-digit years. */
-		if (year < 50)
-			year += 2000;
-		else if (year < 1000)
-			year += 1900;
-		p = skip_cfws(p);
-	}
-	if (!read_num(&p, 2, &hh) || *p++ != ':' || !read_num(&p, 2, &mm))
-		return false;
-	if (*p == ':') {
-		p++;
-		if (!read_num(&p, 2, &ss))
-			return false;
-		if (*p == '.')
-			while (isdigit((unsigned char)*++p))
-				;
-	}
-	p = skip_cfws(p);
-	if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-		long z = 0, zh, zm;
-		const char *zs = ++p;
-
-		if (read_num(&p, 4, &z)) {
-			if (p - zs <= 2) {
-				zh = z;
-				zm = 0;
-				if (*p == ':') {
-					p++;
-					if (!read_num(&p, 2, &zm))
-						zm = 0;
-				}
-			} else {
-				zh = z / 100;
-				zm = z % 100;
-			}
-			if (zh <= 14 && zm < 60)
-				zone = sign * (zh * 60 + zm);
-		}
-	} else if (isalpha((unsigned char)*p)) {
-		for (size_t i = 0; i < ARRAY_SIZE(zones); i++) {
-			size_t n = strlen(zones[i].name);
-
-			if (!strncasecmp(p, zones[i].name, n) && !isalpha((unsigned char)p[n]))
-				zone = zones[i].minutes;
-		}
-	}
-	if (year < 1970 || year > 9999 || mon < 0 || mon > 11 || day < 1 || day > 31 || hh > 23 ||
-	    mm > 59 || ss > 60)
-		return false;
-	tm.tm_year = (int)year - 1900;
-	tm.tm_mon = (int)mon;
-	tm.tm_mday = (int)day;
-	tm.tm_hour = (int)hh;
-	tm.tm_min = (int)mm;
-	tm.tm_sec = (int)(ss == 60 ? 59 : ss);
-	*out = timegm(&tm) - zone * 60;
-	return true;
-}
-
 /* ---- classification ---------------------------------------------------- */
 
 static bool
@@ -1291,7 +1134,7 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 		}
 		strlist_release(&l);
 	}
-	if (t.raw_date && date_parse(t.raw_date, &m->date))
+	if (t.raw_date && dates_parse(t.raw_date, &m->date))
 		m->has_date = true;
 
 	/* The MIME walk starts over the same header block, whose MIME fields
