@@ -30,6 +30,7 @@
 #include "encodings.h"
 #include "flowed.h"
 #include "html.h"
+#include "msgid.h"
 #include "parse.h"
 #include "rfc2047.h"
 #include "tnef.h"
@@ -45,6 +46,8 @@ const struct parse_limits parse_limits_default = {
 
 /* Longest boundary accepted (RFC 2046 allows 70; clients stay far below). */
 #define MAX_BOUNDARY 200
+/* msg-ids of References kept, at most. */
+#define MAX_REFERENCES 1000
 
 enum role {
 	R_BODY = 1 << 0,    /* may give the body */
@@ -853,75 +856,6 @@ top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 	mhdr_field(&t->mh, name, nlen, v, vlen);
 }
 
-/* msg-ids of a field: each <...>, else bare words with an @ (lenient). */
-static void
-msgids(const char *v, struct strlist *out, size_t max)
-{
-	const char *p = v;
-	bool bracketed = strchr(v, '<') != NULL;
-
-	while (*p && out->n < max) {
-		const char *s, *e;
-
-		if (bracketed) {
-			s = strchr(p, '<');
-			if (!s)
-				break;
-			s++;
-			e = strchr(s, '>');
-			if (!e) {
-				/* No '>' left: this is the last id (and no
-				 * later '<' is searched to the end again). */
-				e = s + strcspn(s, " \t,<");
-				bracketed = false;
-				max = out->n + 1;
-			}
-		} else {
-			while (*p && (isspace((unsigned char)*p) || *p == ','))
-				p++;
-			s = p;
-			e = s + strcspn(s, " \t,");
-			if (e == s)
-				break;
-			if (!memchr(s, '@', (size_t)(e - s))) {
-				p = e;
-				continue;
-			}
-		}
-		{
-			const char *a = s, *b = e;
-
-			while (a < b && isspace((unsigned char)*a))
-				a++;
-			while (b > a && isspace((unsigned char)b[-1]))
-				b--;
-			if (b > a)
-				strlist_add_owned(out, charset_clean(a, (size_t)(b - a)));
-		}
-		p = *e ? e + 1 : e;
-	}
-}
-
-static void
-set_first_id(char **dst, const char *raw)
-{
-	struct strlist l = STRLIST_INIT;
-
-	if (!raw)
-		return;
-	msgids(raw, &l, 1);
-	if (l.n) {
-		free(*dst);
-		*dst = l.items[0];
-		l.items[0] = NULL;
-		l.n = 0;
-	} else if (*raw && !strpbrk(raw, " \t")) {
-		free(*dst);
-		*dst = charset_clean(raw, strlen(raw));
-	}
-	strlist_release(&l);
-}
-
 /* ---- classification ---------------------------------------------------- */
 
 static bool
@@ -1119,21 +1053,12 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 		free(m->subject);
 		m->subject = xstrdup(subj ? subj : "");
 	}
-	set_first_id(&m->message_id, t.raw_msgid);
-	set_first_id(&m->in_reply_to, t.raw_irt);
+	msgid_first(&m->message_id, t.raw_msgid);
+	msgid_first(&m->in_reply_to, t.raw_irt);
 	if (t.raw_refs)
-		msgids(t.raw_refs, &m->references, 1000);
-	if (t.raw_return_path) {
-		struct strlist l = STRLIST_INIT;
-
-		if (strstr(t.raw_return_path, "<>")) {
-			m->return_path = xstrdup("");
-		} else {
-			msgids(t.raw_return_path, &l, 1);
-			m->return_path = l.n ? xstrdup(l.items[0]) : charset_clean(t.raw_return_path, strlen(t.raw_return_path));
-		}
-		strlist_release(&l);
-	}
+		msgid_list(t.raw_refs, &m->references, MAX_REFERENCES);
+	if (t.raw_return_path)
+		m->return_path = msgid_return_path(t.raw_return_path);
 	if (t.raw_date && dates_parse(t.raw_date, &m->date))
 		m->has_date = true;
 
