@@ -47,6 +47,40 @@ header_has(const struct message *m, const char *name, const char *needle)
 	return v && strcasestr(v, needle);
 }
 
+/* The Subject in the 30 lines before ls (within [p, ls)): a returned
+ * message's Subject usually comes before its Message-ID. */
+static void
+returned_subject_before(struct parse_ctx *c, const char *p, const char *ls, const char *end)
+{
+	const char *back = ls;
+
+	for (int lines = 0; back > p && lines < 30; lines++) {
+		back--;
+		while (back > p && back[-1] != '\n')
+			back--;
+		if (!strncasecmp(back, "Subject:", 8)) {
+			const char *nl = memchr(back, '\n', (size_t)(end - back));
+			const char *s = back + 8;
+
+			while (*s == ' ')
+				s++;
+			c->m->returned_subject = rfc2047_decode(s, (size_t)((nl ? nl : end) - s));
+			return;
+		}
+	}
+}
+
+/* Is hit (at "essage-") the rest of "Message-ID:" that starts a line, or
+ * follows a blank or a quote mark, within [p, end)? */
+static bool
+msgid_field_at(const char *p, const char *hit, const char *end)
+{
+	const char *ls = hit - 1;
+
+	return ls >= p && (ls == p || ls[-1] == '\n' || ls[-1] == ' ' || ls[-1] == '>') &&
+	       (*ls == 'M' || *ls == 'm') && end - hit > 10 && !strncasecmp(hit, "essage-id:", 10);
+}
+
 /* A bounce without multipart/report (qmail, old Exchange): the returned
  * message's headers are somewhere in the body text. */
 static void
@@ -56,41 +90,14 @@ returned_from_text(struct parse_ctx *c, const char *p, const char *end)
 
 	while (q < end && !c->m->returned_message_id) {
 		const char *hit = memmem(q, (size_t)(end - q), "essage-", 7);
-		const char *ls;
 
 		if (!hit)
 			break;
-		ls = hit - 1;
-		if (ls >= p && (ls == p || ls[-1] == '\n' || ls[-1] == ' ' || ls[-1] == '>') &&
-		    (*ls == 'M' || *ls == 'm') && end - hit > 10 && !strncasecmp(hit, "essage-id:", 10)) {
+		if (msgid_field_at(p, hit, end)) {
 			/* That line and what follows it as a header block. */
-			const char *bol = ls;
-
-			while (bol > p && bol[-1] != '\n')
-				bol--;
-			(void)bol;
-			returned_headers_read(c, ls, end);
-			if (!c->m->returned_subject) {
-				/* Subject usually comes before Message-ID: look
-				 * back over the lines just before. */
-				const char *back = ls;
-
-				for (int lines = 0; back > p && lines < 30; lines++) {
-					back--;
-					while (back > p && back[-1] != '\n')
-						back--;
-					if (!strncasecmp(back, "Subject:", 8)) {
-						const char *nl = memchr(back, '\n', (size_t)(end - back));
-						const char *s = back + 8;
-
-						while (*s == ' ')
-							s++;
-						c->m->returned_subject =
-							rfc2047_decode(s, (size_t)((nl ? nl : end) - s));
-						break;
-					}
-				}
-			}
+			returned_headers_read(c, hit - 1, end);
+			if (!c->m->returned_subject)
+				returned_subject_before(c, p, hit - 1, end);
 			break;
 		}
 		q = hit + 7;

@@ -448,7 +448,7 @@ walk(struct parse_ctx *c, const char *p, const char *end, unsigned depth, unsign
 
 /* ---- top-level headers ------------------------------------------------ */
 
-struct top {
+struct top_header {
 	struct parse_ctx *c;
 	size_t cap;
 	struct addr_fields addrs;
@@ -462,9 +462,9 @@ struct top {
 };
 
 static void
-top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
+top_header_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 {
-	struct top *t = arg;
+	struct top_header *t = arg;
 	struct message *m = t->c->m;
 	struct header *h;
 	char **keep = NULL;
@@ -533,12 +533,96 @@ to_lf(const char *raw, size_t len, size_t *len_r)
 	return out;
 }
 
+/* The limits asked for, each 0 replaced by its default. */
+static void
+limits_fill(struct parse_limits *lim, const struct parse_limits *asked)
+{
+	*lim = asked ? *asked : parse_limits_default;
+	if (!lim->max_message_size)
+		lim->max_message_size = parse_limits_default.max_message_size;
+	if (!lim->max_header_size)
+		lim->max_header_size = parse_limits_default.max_header_size;
+	if (!lim->max_line_length)
+		lim->max_line_length = parse_limits_default.max_line_length;
+	if (!lim->max_parts)
+		lim->max_parts = parse_limits_default.max_parts;
+	if (!lim->max_depth)
+		lim->max_depth = parse_limits_default.max_depth;
+}
+
+/* Past an mbox "From " line, which is not a header. */
+static const char *
+skip_mbox_from(const char *p, const char *end)
+{
+	if (end - p > 5 && !strncmp(p, "From ", 5)) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		return nl ? nl + 1 : end;
+	}
+	return p;
+}
+
+/* The top-level header block [p, hend) into m: every field, addresses,
+ * subject, ids, date; its MIME fields into t->mh for the walk. */
+static void
+top_header_read(struct parse_ctx *c, struct top_header *t, const char *p, const char *hend)
+{
+	struct message *m = c->m;
+	const char *subj;
+
+	header_fields_each(c, p, hend, top_header_field, t);
+	if (m->nheaders == 0)
+		parse_note(c, MSG_PARSE_ERROR, "no header fields were found");
+	if (addr_fields_read(&t->addrs, m, t->raw_from))
+		parse_note(c, 0, "a malformed From was read leniently");
+	subj = message_header(m, "Subject");
+	free(m->subject);
+	m->subject = xstrdup(subj ? subj : "");
+	msgid_first(&m->message_id, t->raw_msgid);
+	msgid_first(&m->in_reply_to, t->raw_irt);
+	if (t->raw_refs)
+		msgid_list(t->raw_refs, &m->references, MAX_REFERENCES);
+	if (t->raw_return_path)
+		m->return_path = msgid_return_path(t->raw_return_path);
+	if (t->raw_date && dates_parse(t->raw_date, &m->date))
+		m->has_date = true;
+}
+
+static void
+top_header_release(struct top_header *t)
+{
+	addr_fields_release(&t->addrs);
+	mime_fields_release(&t->mh);
+	free(t->raw_from);
+	free(t->raw_date);
+	free(t->raw_msgid);
+	free(t->raw_irt);
+	free(t->raw_refs);
+	free(t->raw_return_path);
+}
+
+/* The MIME walk from the top, over the header block [p, hend) whose MIME
+ * fields t holds already; a forwarded message gives the body when the
+ * mail has none of its own. */
+static void
+walk_message(struct parse_ctx *c, const struct top_header *t, const char *p, const char *hend,
+	     const char *end)
+{
+	c->pre = &t->mh;
+	c->pre_p = p;
+	c->pre_hend = hend;
+	walk(c, p, end, 0, R_BODY | R_ATT, "text/plain");
+	c->pre = NULL;
+	if (!c->body_set && c->fwd)
+		walk(c, c->fwd, c->fwd_end, c->fwd_depth, R_BODY, "text/plain");
+}
+
 int
 parse_message(const char *raw, size_t len, const struct parse_limits *lim, struct message *m,
 	      struct err *e)
 {
 	struct parse_ctx c;
-	struct top t;
+	struct top_header t;
 	char *lf;
 	const char *p, *end, *body, *hend;
 
@@ -546,17 +630,7 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 	pthread_once(&xml_once, xml_init);
 	memset(&c, 0, sizeof(c));
 	c.m = m;
-	c.lim = lim ? *lim : parse_limits_default;
-	if (!c.lim.max_message_size)
-		c.lim.max_message_size = parse_limits_default.max_message_size;
-	if (!c.lim.max_header_size)
-		c.lim.max_header_size = parse_limits_default.max_header_size;
-	if (!c.lim.max_line_length)
-		c.lim.max_line_length = parse_limits_default.max_line_length;
-	if (!c.lim.max_parts)
-		c.lim.max_parts = parse_limits_default.max_parts;
-	if (!c.lim.max_depth)
-		c.lim.max_depth = parse_limits_default.max_depth;
+	limits_fill(&c.lim, lim);
 	buf_init(&c.body, 0);
 	buf_init(&c.notes, 0);
 	m->raw = raw;
@@ -565,48 +639,13 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 	lf = to_lf(raw, len, &len);
 	p = lf ? lf : raw;
 	end = p + len;
-	/* An mbox "From " line is not a header. */
-	if (len > 5 && !strncmp(p, "From ", 5)) {
-		const char *nl = memchr(p, '\n', len);
-
-		p = nl ? nl + 1 : end;
-	}
-
+	p = skip_mbox_from(p, end);
 	memset(&t, 0, sizeof(t));
 	t.c = &c;
 	addr_fields_init(&t.addrs);
 	hend = header_block_end(p, end, &body);
-	header_fields_each(&c, p, hend, top_field, &t);
-	if (m->nheaders == 0)
-		parse_note(&c, MSG_PARSE_ERROR, "no header fields were found");
-	if (addr_fields_read(&t.addrs, m, t.raw_from))
-		parse_note(&c, 0, "a malformed From was read leniently");
-	{
-		const char *subj = message_header(m, "Subject");
-
-		free(m->subject);
-		m->subject = xstrdup(subj ? subj : "");
-	}
-	msgid_first(&m->message_id, t.raw_msgid);
-	msgid_first(&m->in_reply_to, t.raw_irt);
-	if (t.raw_refs)
-		msgid_list(t.raw_refs, &m->references, MAX_REFERENCES);
-	if (t.raw_return_path)
-		m->return_path = msgid_return_path(t.raw_return_path);
-	if (t.raw_date && dates_parse(t.raw_date, &m->date))
-		m->has_date = true;
-
-	/* The MIME walk starts over the same header block, whose MIME fields
-	 * were read with the others. */
-	c.pre = &t.mh;
-	c.pre_p = p;
-	c.pre_hend = hend;
-	walk(&c, p, end, 0, R_BODY | R_ATT, "text/plain");
-	c.pre = NULL;
-	if (!c.body_set && c.fwd) {
-		/* Only a forwarded message: its text is the body. */
-		walk(&c, c.fwd, c.fwd_end, c.fwd_depth, R_BODY, "text/plain");
-	}
+	top_header_read(&c, &t, p, hend);
+	walk_message(&c, &t, p, hend, end);
 	parse_classify(&c, body, end);
 
 	free(m->body);
@@ -616,14 +655,7 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 		m->parse_note = buf_detach(&c.notes, NULL);
 	}
 	buf_release(&c.notes);
-	addr_fields_release(&t.addrs);
-	mime_fields_release(&t.mh);
-	free(t.raw_from);
-	free(t.raw_date);
-	free(t.raw_msgid);
-	free(t.raw_irt);
-	free(t.raw_refs);
-	free(t.raw_return_path);
+	top_header_release(&t);
 	free(lf);
 	return 0;
 }
