@@ -202,6 +202,69 @@ struct seg {
 
 #define MAX_SEGS 64
 
+/* Reads the value at p (quoted, or up to the ';'), into val when keep;
+ * returns where the next parameter may start. */
+static const char *
+param_value(const char *p, bool keep, struct buf *val)
+{
+	const char *v, *ve;
+
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			if (keep)
+				buf_addch(val, (unsigned char)*p);
+		}
+		if (*p == '"')
+			p++;
+		/* Whatever follows the closing quote up to ';' is junk. */
+		while (*p && *p != ';')
+			p++;
+		return p;
+	}
+	/* Lenient: an unquoted value runs to the ';' (spaces and all),
+	 * trailing space trimmed. */
+	v = p;
+	while (*p && *p != ';')
+		p++;
+	ve = p;
+	while (ve > v && isspace((unsigned char)ve[-1]))
+		ve--;
+	if (keep)
+		buf_add(val, v, (size_t)(ve - v));
+	return p;
+}
+
+/* Files the value of one occurrence of the parameter, whose name goes on
+ * with [rest, ae) ("", "*", "*N" or "*N*"): as the plain value, the
+ * extended one, or segment N. Returns the number of segments. */
+static size_t
+param_occurrence(const char *rest, const char *ae, struct buf *val, struct seg *segs, size_t n,
+		 struct seg *plain, struct seg *ext1)
+{
+	size_t rlen = (size_t)(ae - rest);
+	int idx = 0;
+	const char *d = rest + 1;
+
+	if (rlen == 0 && !plain->value) {
+		plain->value = buf_detach(val, NULL);
+	} else if (rlen == 1 && *rest == '*' && !ext1->value) {
+		ext1->value = buf_detach(val, NULL);
+		ext1->ext = true;
+	} else if (rlen >= 2 && *rest == '*' && isdigit((unsigned char)rest[1]) && n < MAX_SEGS) {
+		while (d < ae && isdigit((unsigned char)*d) && idx < 1000)
+			idx = idx * 10 + (*d++ - '0');
+		if (d == ae || (d + 1 == ae && *d == '*')) {
+			segs[n].idx = idx;
+			segs[n].ext = d + 1 == ae;
+			segs[n].value = buf_detach(val, NULL);
+			n++;
+		}
+	}
+	return n;
+}
+
 /* Parses the parameter list of value (everything after the first ';') and
  * collects the occurrences of name. Returns the number of segments. */
 static size_t
@@ -211,7 +274,7 @@ collect(const char *value, const char *name, struct seg *segs, struct seg *plain
 	size_t nlen = strlen(name), n = 0;
 
 	while (p && *p) {
-		const char *a, *ae, *v;
+		const char *a, *ae;
 		struct buf val = BUF_INIT;
 		bool match;
 
@@ -232,57 +295,9 @@ collect(const char *value, const char *name, struct seg *segs, struct seg *plain
 		/* Only the values of name are kept; the others are skipped
 		 * alike, without a copy. */
 		match = (size_t)(ae - a) >= nlen && strncasecmp(a, name, nlen) == 0;
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				if (match)
-					buf_addch(&val, (unsigned char)*p);
-			}
-			if (*p == '"')
-				p++;
-			/* Whatever follows the closing quote up to ';' is junk. */
-			while (*p && *p != ';')
-				p++;
-		} else {
-			/* Lenient: an unquoted value runs to the ';' (spaces and
-			 * all), trailing space trimmed. */
-			v = p;
-			while (*p && *p != ';')
-				p++;
-			{
-				const char *ve = p;
-
-				while (ve > v && isspace((unsigned char)ve[-1]))
-					ve--;
-				if (match)
-					buf_add(&val, v, (size_t)(ve - v));
-			}
-		}
-		if (match) {
-			const char *rest = a + nlen;
-			size_t rlen = (size_t)(ae - rest);
-
-			if (rlen == 0 && !plain->value) {
-				plain->value = buf_detach(&val, NULL);
-			} else if (rlen == 1 && *rest == '*' && !ext1->value) {
-				ext1->value = buf_detach(&val, NULL);
-				ext1->ext = true;
-			} else if (rlen >= 2 && *rest == '*' && isdigit((unsigned char)rest[1]) &&
-				   n < MAX_SEGS) {
-				int idx = 0;
-				const char *d = rest + 1;
-
-				while (d < ae && isdigit((unsigned char)*d) && idx < 1000)
-					idx = idx * 10 + (*d++ - '0');
-				if (d == ae || (d + 1 == ae && *d == '*')) {
-					segs[n].idx = idx;
-					segs[n].ext = d + 1 == ae;
-					segs[n].value = buf_detach(&val, NULL);
-					n++;
-				}
-			}
-		}
+		p = param_value(p, match, &val);
+		if (match)
+			n = param_occurrence(a + nlen, ae, &val, segs, n, plain, ext1);
 		buf_release(&val);
 	}
 	return n;
