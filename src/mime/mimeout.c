@@ -399,33 +399,6 @@ static const unsigned char body_class[256] = {
 	[0x80 ... 0xff] = BC_HIGH,
 };
 
-/* The first byte from p on that is not BC_PLAIN, or end: eight bytes at a
- * time while none of them is below 0x20 or above 0x7f (a tab stops the
- * word test; the byte test then takes it). */
-static const unsigned char *
-skip_plain(const unsigned char *p, const unsigned char *end)
-{
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-
-	for (;;) {
-		const unsigned char *stop;
-
-		while ((size_t)(end - p) >= 8) {
-			uint64_t x;
-
-			memcpy(&x, p, 8);
-			if (((x & highs) | ((x - 0x20 * ones) & ~x & highs)) != 0)
-				break;
-			p += 8;
-		}
-		stop = (size_t)(end - p) > 8 ? p + 8 : end;
-		while (p < stop && body_class[*p] == BC_PLAIN)
-			p++;
-		if (p < stop || p == end)
-			return p;
-	}
-}
-
 /* What mime_text_body needs to know of text before it writes: 8-bit and
  * control bytes, the longest line (CRs not counted), CRs and LFs. */
 struct body_scan {
@@ -438,14 +411,11 @@ body_scan(const unsigned char *p, const unsigned char *end, struct body_scan *sc
 	size_t cur = 0;
 
 	memset(sc, 0, sizeof(*sc));
-	while (p < end) {
-		const unsigned char *start = p;
-
-		p = skip_plain(p, end);
-		cur += (size_t)(p - start);
-		if (p == end)
-			break;
+	for (; p < end; p++) {
 		switch (body_class[*p]) {
+		case BC_PLAIN:
+			cur++;
+			break;
 		case BC_HIGH:
 			sc->high++;
 			cur++;
@@ -460,7 +430,6 @@ body_scan(const unsigned char *p, const unsigned char *end, struct body_scan *sc
 			sc->ncr++;
 			break;
 		}
-		p++;
 	}
 	if (cur > sc->longest)
 		sc->longest = cur;
@@ -469,25 +438,8 @@ body_scan(const unsigned char *p, const unsigned char *end, struct body_scan *sc
 /* Writes text with CRLF line ends and its CRs dropped at o, which has
  * room for (end - p) + the number of LFs; returns the end. */
 static char *
-body_normalize(char *o, const unsigned char *p, const unsigned char *end, bool has_cr)
+body_normalize(char *o, const unsigned char *p, const unsigned char *end)
 {
-	if (!has_cr) {
-		/* Whole lines copied: memchr finds the line ends. */
-		while (p < end) {
-			const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-			memcpy(o, p, l);
-			o += l;
-			p += l;
-			if (!nl)
-				break;
-			*o++ = '\r';
-			*o++ = '\n';
-			p++;
-		}
-		return o;
-	}
 	for (; p < end; p++) {
 		if (*p == '\r')
 			continue;
@@ -549,7 +501,7 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 		return err_set(e, EXIT_DATAERR, "mail too large");
 	}
 	start = dst->data + dst->len;
-	o = body_normalize(start, p, p + len, sc.ncr > 0);
+	o = body_normalize(start, p, p + len);
 	if (o == start || o[-1] != '\n') {
 		*o++ = '\r';
 		*o++ = '\n';
@@ -564,74 +516,23 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 	return 0;
 }
 
-/* Appends the decimal digits of v at o, at least width of them (zeros
- * first); returns the end. */
-static char *
-put_uint(char *o, unsigned long long v, int width)
-{
-	char d[24];
-	int n = 0;
-
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n < width)
-		d[n++] = '0';
-	while (n)
-		*o++ = d[--n];
-	return o;
-}
-
-/* src (len bytes) into out of n bytes, cut as snprintf cuts. */
-static void
-copy_trunc(char *out, size_t n, const char *src, size_t len)
-{
-	if (n == 0)
-		return;
-	if (len > n - 1)
-		len = n - 1;
-	memcpy(out, src, len);
-	out[len] = '\0';
-}
-
 void
 mime_message_id(const char *domain, char *out, size_t n)
 {
 	unsigned char r[12];
-	char id[320], *o = id;
+	char hex[25];
 	static const char digits[] = "0123456789abcdef";
-	long long now = (long long)time(NULL);
-	size_t dl;
 
-	/* "TIME.HEX.secdesk@DOMAIN", built by hand: one per mail. */
+	/* "TIME.HEX.secdesk@DOMAIN" */
 	if (!domain || !*domain)
 		domain = "localhost";
-	dl = strlen(domain);
-	if (now < 0 || dl > 256) {
-		char hex[25];
-
-		gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
-		for (size_t i = 0; i < sizeof(r); i++) {
-			hex[2 * i] = digits[r[i] >> 4];
-			hex[2 * i + 1] = digits[r[i] & 15];
-		}
-		hex[24] = '\0';
-		snprintf(out, n, "%lld.%s.secdesk@%s", now, hex, domain);
-		return;
-	}
 	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
-	o = put_uint(o, (unsigned long long)now, 1);
-	*o++ = '.';
 	for (size_t i = 0; i < sizeof(r); i++) {
-		*o++ = digits[r[i] >> 4];
-		*o++ = digits[r[i] & 15];
+		hex[2 * i] = digits[r[i] >> 4];
+		hex[2 * i + 1] = digits[r[i] & 15];
 	}
-	memcpy(o, ".secdesk@", 9);
-	o += 9;
-	memcpy(o, domain, dl);
-	o += dl;
-	copy_trunc(out, n, id, (size_t)(o - id));
+	hex[24] = '\0';
+	snprintf(out, n, "%lld.%s.secdesk@%s", (long long)time(NULL), hex, domain);
 }
 
 void
@@ -642,32 +543,8 @@ mime_date(int64_t t, char *out, size_t n)
 					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	time_t tt = (time_t)t;
 	struct tm tm;
-	char d[48], *o = d;
 
 	gmtime_r(&tt, &tm);
-	if (tm.tm_year + 1900 < 0 || tm.tm_year > 100000) {
-		snprintf(out, n, "%s, %d %s %d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
-			 mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-		return;
-	}
-	/* "Sat, 28 Nov 2026 19:30:00 +0000", built by hand: one per mail. */
-	memcpy(o, wd[tm.tm_wday], 3);
-	o += 3;
-	*o++ = ',';
-	*o++ = ' ';
-	o = put_uint(o, (unsigned long long)tm.tm_mday, 1);
-	*o++ = ' ';
-	memcpy(o, mo[tm.tm_mon], 3);
-	o += 3;
-	*o++ = ' ';
-	o = put_uint(o, (unsigned long long)(tm.tm_year + 1900), 1);
-	*o++ = ' ';
-	o = put_uint(o, (unsigned long long)tm.tm_hour, 2);
-	*o++ = ':';
-	o = put_uint(o, (unsigned long long)tm.tm_min, 2);
-	*o++ = ':';
-	o = put_uint(o, (unsigned long long)tm.tm_sec, 2);
-	memcpy(o, " +0000", 6);
-	o += 6;
-	copy_trunc(out, n, d, (size_t)(o - d));
+	snprintf(out, n, "%s, %d %s %d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
+		 mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
