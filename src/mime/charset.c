@@ -58,7 +58,7 @@ plain_span(const unsigned char *p, const unsigned char *end)
  * The buffer is sized from the input once: the output only outgrows it
  * by the U+FFFD of invalid bytes (three for one). */
 static char *
-clean(const char *s, size_t len, bool strict)
+clean_to_utf8(const char *s, size_t len, bool strict)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	struct buf b = BUF_INIT;
@@ -106,7 +106,7 @@ clean(const char *s, size_t len, bool strict)
 char *
 charset_clean(const char *s, size_t len)
 {
-	return clean(s, len, false);
+	return clean_to_utf8(s, len, false);
 }
 
 /* Are the SCAN_BLOCK bytes at p all ASCII? */
@@ -352,7 +352,7 @@ charset_to_utf8(const char *label, const char *s, size_t len)
 	if (!strcasecmp(name, "UTF-8")) {
 		/* Declared UTF-8 that is not: some clients send Latin-1 under
 		 * a UTF-8 label. */
-		res = clean(s, len, true);
+		res = clean_to_utf8(s, len, true);
 		return res ? res : charset_detect_to_utf8(s, len);
 	}
 	/* Pure ASCII is the same in every charset secdesk meets, except the

@@ -66,7 +66,7 @@ parse_note(struct parse_ctx *c, unsigned flag, const char *what)
 /* ---- bodies ------------------------------------------------------------ */
 
 static char *
-text_of(const struct mime_fields *h, const char *type, const char *data, size_t len, struct parse_ctx *c)
+part_text(const struct mime_fields *h, const char *type, const char *data, size_t len, struct parse_ctx *c)
 {
 	char *charset = rfc2231_param_raw(h->ctype, "charset");
 	char *text = charset_to_utf8(charset, data, len);
@@ -133,7 +133,7 @@ static void walk(struct parse_ctx *c, const char *p, const char *end, unsigned d
 		 const char *dflt_type);
 
 static void
-leaf(struct parse_ctx *c, const struct mime_fields *h, const char *type, const char *p, const char *end,
+walk_leaf(struct parse_ctx *c, const struct mime_fields *h, const char *type, const char *p, const char *end,
      unsigned depth, unsigned role)
 {
 	struct buf data = BUF_INIT;
@@ -169,7 +169,7 @@ leaf(struct parse_ctx *c, const struct mime_fields *h, const char *type, const c
 		bool html = type[5] == 'h';
 
 		if (!c->body_set || (c->body_html && !html && c->body.len == 0)) {
-			body_set(c, text_of(h, type, text, tlen, c), html);
+			body_set(c, part_text(h, type, text, tlen, c), html);
 			buf_release(&data);
 			return;
 		}
@@ -180,7 +180,7 @@ leaf(struct parse_ctx *c, const struct mime_fields *h, const char *type, const c
 			 * around an inline image): more body. */
 			if (!fname || !*fname) {
 				free(fname);
-				body_append(c, text_of(h, type, text, tlen, c));
+				body_append(c, part_text(h, type, text, tlen, c));
 				buf_release(&data);
 				return;
 			}
@@ -215,7 +215,7 @@ struct range {
  * search for delim that skips the hits within lines finds, a line at a
  * time (a base64 part holds a line break every 77 bytes but no "--"). */
 static const char *
-line_with(const char *p, const char *q, const char *end, const char *delim, size_t dlen)
+line_starting_with(const char *p, const char *q, const char *end, const char *delim, size_t dlen)
 {
 	if (q != p && q[-1] != '\n') {
 		q = memchr(q, '\n', (size_t)(end - q));
@@ -236,7 +236,7 @@ line_with(const char *p, const char *q, const char *end, const char *delim, size
 /* Splits a multipart body at its delimiter lines. Returns the parts (the
  * caller frees the array); *closed_r says whether the close delimiter came. */
 static struct range *
-split(struct parse_ctx *c, const char *p, const char *end, const char *boundary, size_t *n_r,
+multipart_split(struct parse_ctx *c, const char *p, const char *end, const char *boundary, size_t *n_r,
       bool *closed_r)
 {
 	size_t blen = strlen(boundary), n = 0, cap = 0;
@@ -247,7 +247,7 @@ split(struct parse_ctx *c, const char *p, const char *end, const char *boundary,
 	*closed_r = false;
 	blen += 2;
 	while (q < end) {
-		const char *hit = line_with(p, q, end, delim, blen);
+		const char *hit = line_starting_with(p, q, end, delim, blen);
 		const char *after, *nl;
 
 		if (!hit)
@@ -355,16 +355,16 @@ walk_multipart(struct parse_ctx *c, const struct mime_fields *h, const char *typ
 
 		parse_note(c, MSG_PARSE_ERROR, "a multipart part without a usable boundary was read as text");
 		free(boundary);
-		leaf(c, &plain, "text/plain", p, end, depth, role);
+		walk_leaf(c, &plain, "text/plain", p, end, depth, role);
 		return;
 	}
-	parts = split(c, p, end, boundary, &n, &closed);
+	parts = multipart_split(c, p, end, boundary, &n, &closed);
 	free(boundary);
 	if (n == 0) {
 		struct mime_fields plain = { NULL, h->cte, h->cdisp };
 
 		parse_note(c, MSG_PARSE_ERROR, "a multipart part without any delimiter was read as text");
-		leaf(c, &plain, "text/plain", p, end, depth, role);
+		walk_leaf(c, &plain, "text/plain", p, end, depth, role);
 		free(parts);
 		return;
 	}
@@ -441,7 +441,7 @@ walk(struct parse_ctx *c, const char *p, const char *end, unsigned depth, unsign
 	if (media_type_is(type, "multipart/"))
 		walk_multipart(c, &h, type, body, end, depth, role);
 	else
-		leaf(c, &h, type, body, end, depth, role);
+		walk_leaf(c, &h, type, body, end, depth, role);
 	if (own)
 		mime_fields_release(&h);
 }

@@ -268,7 +268,7 @@ param_occurrence(const char *rest, const char *ae, struct buf *val, struct seg *
 /* Parses the parameter list of value (everything after the first ';') and
  * collects the occurrences of name. Returns the number of segments. */
 static size_t
-collect(const char *value, const char *name, struct seg *segs, struct seg *plain, struct seg *ext1)
+param_collect(const char *value, const char *name, struct seg *segs, struct seg *plain, struct seg *ext1)
 {
 	const char *p = strchr(value, ';');
 	size_t nlen = strlen(name), n = 0;
@@ -339,7 +339,7 @@ param_get(const char *value, const char *name, bool raw)
 
 	if (!value || !name)
 		return NULL;
-	n = collect(value, name, segs, &plain, &ext1);
+	n = param_collect(value, name, segs, &plain, &ext1);
 	buf_init(&b, 0);
 	if (ext1.value) {
 		pct_decode(&b, ext_charset(ext1.value, cs, sizeof(cs)));
