@@ -108,6 +108,66 @@ q_safe(unsigned char c)
 	       c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
 }
 
+/* The length of the character at p (of n bytes); an invalid byte is one. */
+static size_t
+char_len(const unsigned char *p, size_t n)
+{
+	size_t l = utf8_decode(p, n, NULL);
+
+	return l ? l : 1;
+}
+
+/* Appends to word (wl bytes long) the B encoding of the whole characters
+ * of p[0..n) that fit a word of room characters; returns the bytes taken. */
+static size_t
+word_fill_b(char *word, size_t *wl, const unsigned char *p, size_t n, size_t room)
+{
+	/* groups of up to 3 bytes per 4 characters, "?=" after them */
+	size_t maxbytes = (room - 12) / 4 * 3, take = 0;
+
+	while (take < n) {
+		size_t l = char_len(p + take, n - take);
+
+		if (take + l > maxbytes)
+			break;
+		take += l;
+	}
+	*wl = (size_t)(base64_encode_to(word + *wl, p, take) - word);
+	return take;
+}
+
+/* The same in the Q encoding. */
+static size_t
+word_fill_q(char *word, size_t *wl, const unsigned char *p, size_t n, size_t room)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i = 0;
+
+	while (i < n) {
+		size_t l = char_len(p + i, n - i), need = 0;
+
+		for (size_t j = 0; j < l; j++)
+			need += (q_safe(p[i + j]) || p[i + j] == ' ') ? 1 : 3;
+		if (*wl + need + 2 > room)
+			break;
+		for (size_t j = 0; j < l; j++) {
+			unsigned char c = p[i + j];
+
+			if (c == ' ') {
+				word[(*wl)++] = '_';
+			} else if (q_safe(c)) {
+				word[(*wl)++] = (char)c;
+			} else {
+				word[(*wl)++] = '=';
+				word[(*wl)++] = hex[c >> 4];
+				word[(*wl)++] = hex[c & 15];
+			}
+		}
+		i += l;
+	}
+	return i;
+}
+
 /* Appends s as encoded words, none longer than 75 characters and none
  * splitting a character; each goes through the folder. */
 static void
@@ -116,7 +176,6 @@ fold_encoded(struct fold *f, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), plain = 0;
 	bool b64, fresh = false;
-	static const char hex[] = "0123456789ABCDEF";
 
 	for (size_t i = 0; i < n; i++)
 		plain += q_safe(p[i]) || p[i] == ' ';
@@ -125,7 +184,7 @@ fold_encoded(struct fold *f, const char *s)
 	b64 = (plain + 3 * (n - plain)) * 2 > (n + 2) / 3 * 4 * 3;
 	for (size_t i = 0; i < n;) {
 		char word[80];
-		size_t wl = 0, room;
+		size_t wl = 10, room;
 
 		/* A first word shares the line with what is before it, unless
 		 * not even one character fits there: then it starts a line. */
@@ -133,48 +192,10 @@ fold_encoded(struct fold *f, const char *s)
 		if (room > 75)
 			room = 75;
 		memcpy(word, b64 ? "=?UTF-8?B?" : "=?UTF-8?Q?", 10);
-		wl = 10;
-		if (b64) {
-			/* Whole characters, in groups of up to 3 bytes per 4 chars. */
-			size_t maxbytes = (room - 12) / 4 * 3, take = 0;
-
-			while (i + take < n) {
-				size_t l = utf8_decode(p + i + take, n - i - take, NULL);
-
-				if (!l)
-					l = 1;
-				if (take + l > maxbytes)
-					break;
-				take += l;
-			}
-			wl = (size_t)(base64_encode_to(word + wl, p + i, take) - word);
-			i += take;
-		} else {
-			while (i < n) {
-				size_t l = utf8_decode(p + i, n - i, NULL), need = 0;
-
-				if (!l)
-					l = 1;
-				for (size_t j = 0; j < l; j++)
-					need += (q_safe(p[i + j]) || p[i + j] == ' ') ? 1 : 3;
-				if (wl + need + 2 > room)
-					break;
-				for (size_t j = 0; j < l; j++) {
-					unsigned char c = p[i + j];
-
-					if (c == ' ') {
-						word[wl++] = '_';
-					} else if (q_safe(c)) {
-						word[wl++] = (char)c;
-					} else {
-						word[wl++] = '=';
-						word[wl++] = hex[c >> 4];
-						word[wl++] = hex[c & 15];
-					}
-				}
-				i += l;
-			}
-		}
+		if (b64)
+			i += word_fill_b(word, &wl, p + i, n - i, room);
+		else
+			i += word_fill_q(word, &wl, p + i, n - i, room);
 		if (wl == 10) {
 			/* An empty word would read as a blank. */
 			fresh = true;
