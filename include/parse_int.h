@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "buf.h"
 #include "message.h"
@@ -42,8 +43,19 @@ struct parse_ctx {
 	unsigned fwd_depth;
 };
 
-/* Sets flag on the message and adds what (once) to its parse note. */
-void parse_note(struct parse_ctx *c, unsigned flag, const char *what);
+/* Sets flag on the message and adds what (once) to its parse note.
+ * Inline: every file of the parser notes, and none should call up into
+ * parse.c for it. */
+static inline void
+parse_note(struct parse_ctx *c, unsigned flag, const char *what)
+{
+	c->m->flags |= flag;
+	if (c->notes.data && strstr(c->notes.data, what))
+		return;
+	if (c->notes.len)
+		buf_addstr(&c->notes, "; ");
+	buf_addstr(&c->notes, what);
+}
 
 /* ---- header blocks (header.c) ---- */
 

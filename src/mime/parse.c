@@ -51,18 +51,6 @@ enum role {
 	R_ALTREST = 1 << 2, /* a non-chosen alternative: its text is a copy */
 };
 
-void
-parse_note(struct parse_ctx *c, unsigned flag, const char *what)
-{
-	c->m->flags |= flag;
-	/* Each reason once. */
-	if (c->notes.data && strstr(c->notes.data, what))
-		return;
-	if (c->notes.len)
-		buf_addstr(&c->notes, "; ");
-	buf_addstr(&c->notes, what);
-}
-
 /* ---- bodies ------------------------------------------------------------ */
 
 static char *
