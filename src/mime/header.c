@@ -40,7 +40,8 @@ header_is_field_start(const char *p, const char *le)
 }
 
 void
-header_fields_each(struct parse_ctx *c, const char *p, const char *end, header_field_fn fn, void *arg)
+header_fields_each(struct parse_ctx *c, const char *p, const char *end, header_field_fn fn,
+		   void *arg)
 {
 	struct buf val = BUF_INIT;
 

@@ -54,7 +54,8 @@ enum role {
 /* ---- bodies ------------------------------------------------------------ */
 
 static char *
-part_text(const struct mime_fields *h, const char *type, const char *data, size_t len, struct parse_ctx *c)
+part_text(const struct mime_fields *h, const char *type, const char *data, size_t len,
+	  struct parse_ctx *c)
 {
 	char *charset = rfc2231_param_raw(h->ctype, "charset");
 	char *text = charset_to_utf8(charset, data, len);
@@ -121,8 +122,8 @@ static void walk(struct parse_ctx *c, const char *p, const char *end, unsigned d
 		 const char *dflt_type);
 
 static void
-walk_leaf(struct parse_ctx *c, const struct mime_fields *h, const char *type, const char *p, const char *end,
-     unsigned depth, unsigned role)
+walk_leaf(struct parse_ctx *c, const struct mime_fields *h, const char *type, const char *p,
+	  const char *end, unsigned depth, unsigned role)
 {
 	struct buf data = BUF_INIT;
 	bool textual = !strcmp(type, "text/plain") || !strcmp(type, "text/html");
@@ -224,8 +225,8 @@ line_starting_with(const char *p, const char *q, const char *end, const char *de
 /* Splits a multipart body at its delimiter lines. Returns the parts (the
  * caller frees the array); *closed_r says whether the close delimiter came. */
 static struct range *
-multipart_split(struct parse_ctx *c, const char *p, const char *end, const char *boundary, size_t *n_r,
-      bool *closed_r)
+multipart_split(struct parse_ctx *c, const char *p, const char *end, const char *boundary,
+		size_t *n_r, bool *closed_r)
 {
 	size_t blen = strlen(boundary), n = 0, cap = 0;
 	struct range *parts = NULL;
@@ -290,7 +291,8 @@ multipart_split(struct parse_ctx *c, const char *p, const char *end, const char 
 
 /* The media type of a part, from its header block. */
 static void
-part_type(const char *p, const char *end, const char *dflt, char *out, size_t n, struct parse_ctx *c)
+part_type(const char *p, const char *end, const char *dflt, char *out, size_t n,
+	  struct parse_ctx *c)
 {
 	const char *body, *hend = header_block_end(p, end, &body);
 	char *ct = header_block_field(c, p, hend, "content-type");
@@ -327,6 +329,45 @@ pick_alternative(struct parse_ctx *c, const struct range *parts, size_t n)
 	return best;
 }
 
+/* Walks the parts of a multipart: part chosen with the parent's role, the
+ * others with rest_role. */
+static void
+walk_parts(struct parse_ctx *c, const struct range *parts, size_t n, size_t chosen, unsigned depth,
+	   unsigned role, unsigned rest_role, const char *dflt)
+{
+	for (size_t i = 0; i < n; i++)
+		walk(c, parts[i].p, parts[i].end, depth + 1, i == chosen ? role : rest_role, dflt);
+}
+
+/* A multipart that cannot be split, read as one text part (why: noted). */
+static void
+walk_as_text(struct parse_ctx *c, const struct mime_fields *h, const char *p, const char *end,
+	     unsigned depth, unsigned role, const char *why)
+{
+	struct mime_fields plain = { NULL, h->cte, h->cdisp };
+
+	parse_note(c, MSG_PARSE_ERROR, why);
+	walk_leaf(c, &plain, "text/plain", p, end, depth, role);
+}
+
+/* multipart/report: a delivery status is a bounce, any other report an
+ * automatic answer; its first part is the text, the rest attachments. */
+static void
+walk_report(struct parse_ctx *c, const struct mime_fields *h, const struct range *parts, size_t n,
+	    unsigned depth, unsigned role, const char *dflt)
+{
+	char *rt = rfc2231_param_raw(h->ctype, "report-type");
+
+	if (rt && !strcasecmp(rt, "delivery-status"))
+		c->m->flags |= MSG_BOUNCE;
+	else
+		c->m->flags |= MSG_AUTOREPLY;
+	free(rt);
+	c->in_report = true;
+	walk_parts(c, parts, n, 0, depth, role, role & R_ATT, dflt);
+	c->in_report = false;
+}
+
 static void
 walk_multipart(struct parse_ctx *c, const struct mime_fields *h, const char *type, const char *p,
 	       const char *end, unsigned depth, unsigned role)
@@ -339,53 +380,28 @@ walk_multipart(struct parse_ctx *c, const struct mime_fields *h, const char *typ
 	const char *dflt = !strcmp(sub, "digest") ? "message/rfc822" : "text/plain";
 
 	if (!boundary || !*boundary || strlen(boundary) > MAX_BOUNDARY) {
-		struct mime_fields plain = { NULL, h->cte, h->cdisp };
-
-		parse_note(c, MSG_PARSE_ERROR, "a multipart part without a usable boundary was read as text");
 		free(boundary);
-		walk_leaf(c, &plain, "text/plain", p, end, depth, role);
+		walk_as_text(c, h, p, end, depth, role,
+			     "a multipart part without a usable boundary was read as text");
 		return;
 	}
 	parts = multipart_split(c, p, end, boundary, &n, &closed);
 	free(boundary);
-	if (n == 0) {
-		struct mime_fields plain = { NULL, h->cte, h->cdisp };
-
-		parse_note(c, MSG_PARSE_ERROR, "a multipart part without any delimiter was read as text");
-		walk_leaf(c, &plain, "text/plain", p, end, depth, role);
-		free(parts);
-		return;
-	}
-	if (!strcmp(sub, "alternative")) {
-		size_t best = pick_alternative(c, parts, n);
-
-		for (size_t i = 0; i < n; i++)
-			walk(c, parts[i].p, parts[i].end, depth + 1,
-			     i == best ? role : (role & R_ATT) | R_ALTREST, dflt);
-	} else if (!strcmp(sub, "related")) {
-		/* The root (the first part, start= is rarely anything else)
-		 * is the body; the rest are its inline resources. */
-		for (size_t i = 0; i < n; i++)
-			walk(c, parts[i].p, parts[i].end, depth + 1, i == 0 ? role : (role & R_ATT), dflt);
-	} else if (!strcmp(sub, "report")) {
-		char *rt = rfc2231_param_raw(h->ctype, "report-type");
-
-		if (rt && !strcasecmp(rt, "delivery-status"))
-			c->m->flags |= MSG_BOUNCE;
-		else
-			c->m->flags |= MSG_AUTOREPLY;
-		free(rt);
-		c->in_report = true;
-		for (size_t i = 0; i < n; i++)
-			walk(c, parts[i].p, parts[i].end, depth + 1, i == 0 ? role : (role & R_ATT), dflt);
-		c->in_report = false;
-	} else if (!strcmp(sub, "signed")) {
-		for (size_t i = 0; i < n; i++)
-			walk(c, parts[i].p, parts[i].end, depth + 1, i == 0 ? role : (role & R_ATT), dflt);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			walk(c, parts[i].p, parts[i].end, depth + 1, role, dflt);
-	}
+	if (n == 0)
+		walk_as_text(c, h, p, end, depth, role,
+			     "a multipart part without any delimiter was read as text");
+	else if (!strcmp(sub, "alternative"))
+		walk_parts(c, parts, n, pick_alternative(c, parts, n), depth, role,
+			   (role & R_ATT) | R_ALTREST, dflt);
+	else if (!strcmp(sub, "report"))
+		walk_report(c, h, parts, n, depth, role, dflt);
+	else if (!strcmp(sub, "related") || !strcmp(sub, "signed"))
+		/* The root of a related (the first part, start= is rarely
+		 * anything else) is the body, the rest its inline resources;
+		 * a signed one's second part is the signature. */
+		walk_parts(c, parts, n, 0, depth, role, role & R_ATT, dflt);
+	else
+		walk_parts(c, parts, n, 0, depth, role, role, dflt);
 	free(parts);
 }
 

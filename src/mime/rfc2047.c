@@ -268,7 +268,8 @@ param_occurrence(const char *rest, const char *ae, struct buf *val, struct seg *
 /* Parses the parameter list of value (everything after the first ';') and
  * collects the occurrences of name. Returns the number of segments. */
 static size_t
-param_collect(const char *value, const char *name, struct seg *segs, struct seg *plain, struct seg *ext1)
+param_collect(const char *value, const char *name, struct seg *segs, struct seg *plain,
+	      struct seg *ext1)
 {
 	const char *p = strchr(value, ';');
 	size_t nlen = strlen(name), n = 0;
@@ -307,8 +308,11 @@ static void
 pct_decode(struct buf *out, const char *s)
 {
 	for (; *s; s++) {
-		if (*s == '%' && ascii_hexval((unsigned char)s[1]) >= 0 && ascii_hexval((unsigned char)s[2]) >= 0) {
-			buf_addch(out, ascii_hexval((unsigned char)s[1]) * 16 + ascii_hexval((unsigned char)s[2]));
+		int hi = *s == '%' ? ascii_hexval((unsigned char)s[1]) : -1;
+		int lo = hi >= 0 ? ascii_hexval((unsigned char)s[2]) : -1;
+
+		if (lo >= 0) {
+			buf_addch(out, hi * 16 + lo);
 			s += 2;
 		} else {
 			buf_addch(out, (unsigned char)*s);

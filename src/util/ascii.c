@@ -27,7 +27,8 @@ ascii_eq_ci(const char *s, size_t n, const char *lit)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!lit[i] || ascii_lower((unsigned char)s[i]) != ascii_lower((unsigned char)lit[i]))
+		if (!lit[i] ||
+		    ascii_lower((unsigned char)s[i]) != ascii_lower((unsigned char)lit[i]))
 			return false;
 	return lit[i] == '\0';
 }
