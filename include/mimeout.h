@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "buf.h"
+/* the body encoders mime_qp_encode() and mime_base64_encode() */
+#include "encodings.h"
 #include "err.h"
 
 #define MIME_LINE_MAX 78
@@ -55,9 +57,5 @@ int mime_text_body(struct buf *b, const char *text, struct err *e);
 void mime_message_id(const char *domain, char *out, size_t n);
 /* An RFC 5322 date in UTC: "Sat, 28 Nov 2026 19:30:00 +0000". */
 void mime_date(int64_t t, char *out, size_t n);
-
-/* Quoted-printable and base64 bodies, for the tests as well. */
-void mime_qp_encode(struct buf *b, const char *text, size_t len);
-void mime_base64_encode(struct buf *b, const unsigned char *data, size_t len);
 
 #endif

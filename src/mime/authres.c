@@ -5,6 +5,7 @@
 
 #include <strings.h>
 
+#include "ascii.h"
 #include "authres.h"
 
 #define MAX_ID_LEN 255
@@ -167,7 +168,7 @@ read_digits(const char **pp, struct span *s)
 static bool
 span_is(const struct span *s, const char *want)
 {
-	return !s->quoted && s->n == strlen(want) && strncasecmp(s->p, want, s->n) == 0;
+	return !s->quoted && ascii_eq_ci(s->p, s->n, want);
 }
 
 /* Does the value s (a quoted one unescaped) equal want, ignoring ASCII

@@ -7,6 +7,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "ascii.h"
 #include "bounce.h"
 #include "buf.h"
 #include "xalloc.h"
@@ -331,12 +332,6 @@ bounce_subject_kind(const char *subject, bool *strong)
 	return kind;
 }
 
-static bool
-eq_ci(const char *s, size_t n, const char *lit)
-{
-	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
-}
-
 bool
 bounce_mailer_sender(const char *addr, const char *name)
 {
@@ -354,7 +349,7 @@ bounce_mailer_sender(const char *addr, const char *name)
 	size_t n = at ? (size_t)(at - addr) : (addr ? strlen(addr) : 0);
 
 	for (size_t i = 0; n && i < ARRAY_SIZE(locals); i++)
-		if (eq_ci(addr, n, locals[i]))
+		if (ascii_eq_ci(addr, n, locals[i]))
 			return true;
 	if (!name || !*name)
 		return false;
@@ -366,7 +361,7 @@ bounce_mailer_sender(const char *addr, const char *name)
 		n--;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (eq_ci(name, n, names[i]))
+		if (ascii_eq_ci(name, n, names[i]))
 			return true;
 	/* No address at all: "MAILER-DAEMON (Mail Delivery System)" */
 	for (size_t i = 0; (!addr || !*addr) && i < ARRAY_SIZE(locals); i++)

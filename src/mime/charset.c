@@ -13,33 +13,10 @@
 
 #include "buf.h"
 #include "charset.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 static const char REPLACEMENT[] = "\xef\xbf\xbd";
-
-/* Length of the valid UTF-8 sequence at p, or 0 when it is invalid. */
-static size_t
-utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = *p;
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-	if (n == 0 || (size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if (n == 2 && c < 0xc2)
-		return 0;
-	if (n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f)))
-		return 0;
-	if (n == 4 && ((c == 0xf0 && p[1] < 0x90) || c > 0xf4 || (c == 0xf4 && p[1] > 0x8f)))
-		return 0;
-	return n;
-}
 
 static inline bool
 plain_ascii(unsigned c)
@@ -81,7 +58,7 @@ plain_span(const unsigned char *p, const unsigned char *end)
  * The buffer is sized from the input once: the output only outgrows it
  * by the U+FFFD of invalid bytes (three for one). */
 static char *
-clean(const char *s, size_t len, bool strict)
+clean_to_utf8(const char *s, size_t len, bool strict)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	struct buf b = BUF_INIT;
@@ -101,7 +78,7 @@ clean(const char *s, size_t len, bool strict)
 		p = q;
 		if (p == end)
 			break;
-		n = utf8_seq(p, end);
+		n = utf8_decode(p, (size_t)(end - p), NULL);
 		if (n == 0) {
 			if (strict) {
 				buf_release(&b);
@@ -129,7 +106,7 @@ clean(const char *s, size_t len, bool strict)
 char *
 charset_clean(const char *s, size_t len)
 {
-	return clean(s, len, false);
+	return clean_to_utf8(s, len, false);
 }
 
 /* Are the SCAN_BLOCK bytes at p all ASCII? */
@@ -159,7 +136,7 @@ charset_is_utf8(const char *s, size_t len)
 			p++;
 			continue;
 		}
-		n = utf8_seq(p, end);
+		n = utf8_decode(p, (size_t)(end - p), NULL);
 		if (n == 0)
 			return false;
 		p += n;
@@ -375,7 +352,7 @@ charset_to_utf8(const char *label, const char *s, size_t len)
 	if (!strcasecmp(name, "UTF-8")) {
 		/* Declared UTF-8 that is not: some clients send Latin-1 under
 		 * a UTF-8 label. */
-		res = clean(s, len, true);
+		res = clean_to_utf8(s, len, true);
 		return res ? res : charset_detect_to_utf8(s, len);
 	}
 	/* Pure ASCII is the same in every charset secdesk meets, except the

@@ -97,7 +97,7 @@ tag_kind(const char *name)
 }
 
 static void
-stop(struct h2t *h)
+stop_parser(struct h2t *h)
 {
 	if (!h->stopped) {
 		h->stopped = true;
@@ -112,12 +112,12 @@ at_line_start(const struct h2t *h)
 }
 
 static void
-put(struct h2t *h, const char *s, size_t n)
+out_add(struct h2t *h, const char *s, size_t n)
 {
 	if (h->stopped)
 		return;
 	if (h->out.len + n > h->max_out) {
-		stop(h);
+		stop_parser(h);
 		return;
 	}
 	buf_add(&h->out, s, n);
@@ -133,16 +133,16 @@ flush_breaks(struct h2t *h)
 		for (size_t i = h->out.len; i > 0 && h->out.data[i - 1] == '\n' && have < 2; i--)
 			have++;
 		for (int i = have; i < h->newlines; i++)
-			put(h, "\n", 1);
+			out_add(h, "\n", 1);
 	} else if (h->space && !at_line_start(h)) {
-		put(h, " ", 1);
+		out_add(h, " ", 1);
 	}
 	h->newlines = 0;
 	h->space = false;
 }
 
 static void
-block(struct h2t *h, int n)
+want_breaks(struct h2t *h, int n)
 {
 	if (n > h->newlines)
 		h->newlines = n;
@@ -159,7 +159,7 @@ on_text(void *ctx, const xmlChar *ch, int len)
 		return;
 	if (h->pre) {
 		flush_breaks(h);
-		put(h, s, (size_t)len);
+		out_add(h, s, (size_t)len);
 		return;
 	}
 	while (s < end) {
@@ -173,11 +173,11 @@ on_text(void *ctx, const xmlChar *ch, int len)
 		while (s < end && !(*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f'))
 			s++;
 		flush_breaks(h);
-		put(h, w, (size_t)(s - w));
+		out_add(h, w, (size_t)(s - w));
 		/* The rest of the text right after a word, when it surely fits
 		 * under the cap (what it gives is never longer than it): in
 		 * one go, each run of whitespace one space, as flush_breaks()
-		 * and put() would write it a word at a time. */
+		 * and out_add() would write it a word at a time. */
 		if (!h->stopped && h->out.len + (size_t)(end - s) <= h->max_out &&
 		    buf_grow(&h->out, (size_t)(end - s)) == 0) {
 			char *o = h->out.data + h->out.len;
@@ -202,7 +202,7 @@ on_text(void *ctx, const xmlChar *ch, int len)
 }
 
 static const char *
-attr(const xmlChar **atts, const char *name)
+attr_value(const xmlChar **atts, const char *name)
 {
 	for (size_t i = 0; atts && atts[i]; i += 2)
 		if (strcasecmp((const char *)atts[i], name) == 0)
@@ -221,7 +221,7 @@ on_start(void *ctx, const xmlChar *tag, const xmlChar **atts)
 	 * tag: deep nesting times many end tags is quadratic. Real mail nests
 	 * a few dozen levels; past HTML_MAX_DEPTH the rest is not read. */
 	if (++h->depth > h->max_depth) {
-		stop(h);
+		stop_parser(h);
 		return;
 	}
 	kind = tag_kind(name);
@@ -233,36 +233,36 @@ on_start(void *ctx, const xmlChar *tag, const xmlChar **atts)
 	case T_BR:
 		/* A line break, not a paragraph: written at once so that two
 		 * br make an empty line. */
-		put(h, "\n", 1);
+		out_add(h, "\n", 1);
 		h->space = false;
 		h->newlines = 0;
 		break;
 	case T_LI:
-		block(h, 1);
+		want_breaks(h, 1);
 		flush_breaks(h);
-		put(h, "- ", 2);
+		out_add(h, "- ", 2);
 		break;
 	case T_CELL:
 		h->space = true;
 		break;
 	case T_PRE:
-		block(h, 2);
+		want_breaks(h, 2);
 		h->pre++;
 		break;
 	case T_HR:
-		block(h, 2);
+		want_breaks(h, 2);
 		flush_breaks(h);
-		put(h, "----", 4);
-		block(h, 2);
+		out_add(h, "----", 4);
+		want_breaks(h, 2);
 		break;
 	case T_PARA:
-		block(h, 2);
+		want_breaks(h, 2);
 		break;
 	case T_BLOCK:
-		block(h, 1);
+		want_breaks(h, 1);
 		break;
 	case T_A: {
-		const char *href = attr(atts, "href");
+		const char *href = attr_value(atts, "href");
 
 		free(h->href);
 		h->href = href && (!strncasecmp(href, "http", 4) || !strncasecmp(href, "mailto:", 7) ||
@@ -273,13 +273,13 @@ on_start(void *ctx, const xmlChar *tag, const xmlChar **atts)
 		break;
 	}
 	case T_IMG: {
-		const char *alt = attr(atts, "alt");
+		const char *alt = attr_value(atts, "alt");
 
 		if (alt && *alt) {
 			flush_breaks(h);
-			put(h, "[", 1);
-			put(h, alt, strlen(alt));
-			put(h, "]", 1);
+			out_add(h, "[", 1);
+			out_add(h, alt, strlen(alt));
+			out_add(h, "]", 1);
 		}
 		break;
 	}
@@ -310,20 +310,20 @@ on_end(void *ctx, const xmlChar *tag)
 			href += 7;
 		/* The address after the text, unless the text is the address. */
 		if (!(tlen == strlen(href) && !strncmp(text, href, tlen))) {
-			put(h, " <", 2);
-			put(h, h->href, strlen(h->href));
-			put(h, ">", 1);
+			out_add(h, " <", 2);
+			out_add(h, h->href, strlen(h->href));
+			out_add(h, ">", 1);
 		}
 		free(h->href);
 		h->href = NULL;
 	} else if (kind == T_PRE) {
 		if (h->pre)
 			h->pre--;
-		block(h, 2);
+		want_breaks(h, 2);
 	} else if (kind == T_PARA) {
-		block(h, 2);
+		want_breaks(h, 2);
 	} else if (kind == T_BLOCK || kind == T_LI) {
-		block(h, 1);
+		want_breaks(h, 1);
 	}
 }
 
@@ -335,7 +335,7 @@ on_cdata(void *ctx, const xmlChar *ch, int len)
 
 /* Trailing spaces of lines and runs of blank lines go; valid UTF-8 out. */
 static char *
-tidy(const char *s, size_t len)
+tidy_lines(const char *s, size_t len)
 {
 	struct buf b = BUF_INIT;
 	const char *p = s, *end = s + len;
@@ -400,7 +400,7 @@ attr_budget_cut(const char *s, size_t len, size_t *ends_r)
 }
 
 static void
-silent(void *ctx, const char *msg, ...)
+silent_error(void *ctx, const char *msg, ...)
 {
 	(void)ctx;
 	(void)msg;
@@ -437,8 +437,8 @@ html_to_text(const char *html, size_t len, size_t max_in, size_t max_out, bool *
 	sax.endElement = on_end;
 	sax.characters = on_text;
 	sax.cdataBlock = on_cdata;
-	sax.error = silent;
-	sax.warning = silent;
+	sax.error = silent_error;
+	sax.warning = silent_error;
 	memset(&h, 0, sizeof(h));
 	buf_init(&h.out, 0);
 	/* The text is seldom longer than its HTML: one allocation for most. */
@@ -466,7 +466,7 @@ html_to_text(const char *html, size_t len, size_t max_in, size_t max_out, bool *
 		truncated = true;
 	htmlFreeParserCtxt(h.ctxt);
 	free(h.href);
-	res = tidy(buf_cstr(&h.out), h.out.len);
+	res = tidy_lines(buf_cstr(&h.out), h.out.len);
 	buf_release(&h.out);
 	if (truncated_r)
 		*truncated_r = truncated;

@@ -4,39 +4,8 @@
 #include <gnutls/crypto.h>
 
 #include "mimeout.h"
+#include "utf8.h"
 #include "xalloc.h"
-
-/* The length of the UTF-8 sequence at s (at most n bytes), 0 when invalid:
- * overlong forms, surrogates and code points past U+10FFFF are refused. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t l;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		l = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		l = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		l = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < l)
-		return 0;
-	for (size_t i = 1; i < l; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return l;
-}
 
 static bool
 utf8_valid(const char *s, size_t n)
@@ -50,7 +19,7 @@ utf8_valid(const char *s, size_t n)
 			i++;
 			continue;
 		}
-		l = utf8_seq(p + i, n - i);
+		l = utf8_decode(p + i, n - i, NULL);
 		if (!l)
 			return false;
 		i += l;
@@ -139,6 +108,66 @@ q_safe(unsigned char c)
 	       c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
 }
 
+/* The length of the character at p (of n bytes); an invalid byte is one. */
+static size_t
+char_len(const unsigned char *p, size_t n)
+{
+	size_t l = utf8_decode(p, n, NULL);
+
+	return l ? l : 1;
+}
+
+/* Appends to word (wl bytes long) the B encoding of the whole characters
+ * of p[0..n) that fit a word of room characters; returns the bytes taken. */
+static size_t
+word_fill_b(char *word, size_t *wl, const unsigned char *p, size_t n, size_t room)
+{
+	/* groups of up to 3 bytes per 4 characters, "?=" after them */
+	size_t maxbytes = (room - 12) / 4 * 3, take = 0;
+
+	while (take < n) {
+		size_t l = char_len(p + take, n - take);
+
+		if (take + l > maxbytes)
+			break;
+		take += l;
+	}
+	*wl = (size_t)(base64_encode_to(word + *wl, p, take) - word);
+	return take;
+}
+
+/* The same in the Q encoding. */
+static size_t
+word_fill_q(char *word, size_t *wl, const unsigned char *p, size_t n, size_t room)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i = 0;
+
+	while (i < n) {
+		size_t l = char_len(p + i, n - i), need = 0;
+
+		for (size_t j = 0; j < l; j++)
+			need += (q_safe(p[i + j]) || p[i + j] == ' ') ? 1 : 3;
+		if (*wl + need + 2 > room)
+			break;
+		for (size_t j = 0; j < l; j++) {
+			unsigned char c = p[i + j];
+
+			if (c == ' ') {
+				word[(*wl)++] = '_';
+			} else if (q_safe(c)) {
+				word[(*wl)++] = (char)c;
+			} else {
+				word[(*wl)++] = '=';
+				word[(*wl)++] = hex[c >> 4];
+				word[(*wl)++] = hex[c & 15];
+			}
+		}
+		i += l;
+	}
+	return i;
+}
+
 /* Appends s as encoded words, none longer than 75 characters and none
  * splitting a character; each goes through the folder. */
 static void
@@ -147,9 +176,6 @@ fold_encoded(struct fold *f, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), plain = 0;
 	bool b64, fresh = false;
-	static const char hex[] = "0123456789ABCDEF";
-	static const char b64c[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 	for (size_t i = 0; i < n; i++)
 		plain += q_safe(p[i]) || p[i] == ' ';
@@ -158,7 +184,7 @@ fold_encoded(struct fold *f, const char *s)
 	b64 = (plain + 3 * (n - plain)) * 2 > (n + 2) / 3 * 4 * 3;
 	for (size_t i = 0; i < n;) {
 		char word[80];
-		size_t wl = 0, room;
+		size_t wl = 10, room;
 
 		/* A first word shares the line with what is before it, unless
 		 * not even one character fits there: then it starts a line. */
@@ -166,60 +192,10 @@ fold_encoded(struct fold *f, const char *s)
 		if (room > 75)
 			room = 75;
 		memcpy(word, b64 ? "=?UTF-8?B?" : "=?UTF-8?Q?", 10);
-		wl = 10;
-		if (b64) {
-			/* Whole characters, in groups of up to 3 bytes per 4 chars. */
-			size_t maxbytes = (room - 12) / 4 * 3, take = 0;
-
-			while (i + take < n) {
-				size_t l = utf8_seq(p + i + take, n - i - take);
-
-				if (!l)
-					l = 1;
-				if (take + l > maxbytes)
-					break;
-				take += l;
-			}
-			for (size_t j = 0; j < take; j += 3) {
-				unsigned v = (unsigned)p[i + j] << 16;
-				size_t r = take - j;
-
-				if (r > 1)
-					v |= (unsigned)p[i + j + 1] << 8;
-				if (r > 2)
-					v |= p[i + j + 2];
-				word[wl++] = b64c[(v >> 18) & 63];
-				word[wl++] = b64c[(v >> 12) & 63];
-				word[wl++] = r > 1 ? b64c[(v >> 6) & 63] : '=';
-				word[wl++] = r > 2 ? b64c[v & 63] : '=';
-			}
-			i += take;
-		} else {
-			while (i < n) {
-				size_t l = utf8_seq(p + i, n - i), need = 0;
-
-				if (!l)
-					l = 1;
-				for (size_t j = 0; j < l; j++)
-					need += (q_safe(p[i + j]) || p[i + j] == ' ') ? 1 : 3;
-				if (wl + need + 2 > room)
-					break;
-				for (size_t j = 0; j < l; j++) {
-					unsigned char c = p[i + j];
-
-					if (c == ' ') {
-						word[wl++] = '_';
-					} else if (q_safe(c)) {
-						word[wl++] = (char)c;
-					} else {
-						word[wl++] = '=';
-						word[wl++] = hex[c >> 4];
-						word[wl++] = hex[c & 15];
-					}
-				}
-				i += l;
-			}
-		}
+		if (b64)
+			i += word_fill_b(word, &wl, p + i, n - i, room);
+		else
+			i += word_fill_q(word, &wl, p + i, n - i, room);
 		if (wl == 10) {
 			/* An empty word would read as a blank. */
 			fresh = true;
@@ -431,174 +407,6 @@ mime_header_addrs(struct buf *b, const char *name, const struct mime_addr *a, si
 	return fold_end(&f, e);
 }
 
-/* The quoted-printable form of byte i of p[0..len) at column col, into enc;
- * its length is returned and *eol says whether a line end follows it. A
- * blank before a line end and "From " at a line start (mangled by mbox
- * writers) are encoded. */
-static size_t
-qp_byte(const unsigned char *p, size_t i, size_t len, size_t col, char enc[3], bool *eol)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	unsigned char c = p[i];
-
-	*eol = i + 1 == len || p[i + 1] == '\n' ||
-	       (p[i + 1] == '\r' && i + 2 < len && p[i + 2] == '\n');
-	if ((c >= 33 && c <= 126 && c != '=' &&
-	     !(col == 0 && c == 'F' && len - i >= 5 && memcmp(p + i, "From ", 5) == 0)) ||
-	    ((c == ' ' || c == '\t') && !*eol)) {
-		enc[0] = (char)c;
-		return 1;
-	}
-	enc[0] = '=';
-	enc[1] = hex[c >> 4];
-	enc[2] = hex[c & 15];
-	return 3;
-}
-
-/* One byte at a time through buf_addch: for a text whose worst case would
- * pass the buffer's cap, where the output may still fit. */
-static void
-qp_encode_checked(struct buf *b, const char *text, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)text;
-	size_t col = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
-		char enc[4];
-		size_t el;
-		bool eol;
-
-		if (c == '\r' && i + 1 < len && p[i + 1] == '\n')
-			continue;
-		if (c == '\n') {
-			buf_addstr(b, "\r\n");
-			col = 0;
-			continue;
-		}
-		el = qp_byte(p, i, len, col, enc, &eol);
-		/* Encoded lines stay within 76 characters, "=" included. */
-		if (col + el > 75 && !(eol && col + el <= 76)) {
-			buf_addstr(b, "=\r\n");
-			col = 0;
-		}
-		if (el == 1)
-			buf_addch(b, enc[0]);
-		else
-			buf_add(b, enc, el);
-		col += el;
-	}
-}
-
-/* What quoted-printable does with each byte: QP_LIT goes as it is (a
- * space or tab only when no line end follows it, a line-initial "From "
- * excepted), the others are looked at one by one. */
-enum { QP_OTHER, QP_LIT };
-static const unsigned char qp_class[256] = {
-	['\t'] = QP_LIT,
-	[' ' ... '<'] = QP_LIT,
-	['>' ... '~'] = QP_LIT,
-};
-
-void
-mime_qp_encode(struct buf *b, const char *text, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)text;
-	size_t col = 0, i = 0, room;
-	char *o;
-
-	/* At most 3 bytes out per byte in, and a soft break (3 bytes) per 73
-	 * of those; one growth, then no check per byte. */
-	room = len + 2 * (len + 1) + len / 8 + 16;
-	if (len > (SIZE_MAX - 16) / 4 || buf_grow(b, room) < 0) {
-		qp_encode_checked(b, text, len);
-		return;
-	}
-	o = b->data + b->len;
-	while (i < len) {
-		unsigned char c = p[i];
-		char enc[3];
-		size_t el;
-		bool eol;
-
-		/* A run of plain characters, copied whole up to column 75; its
-		 * last character is left to the careful path below, since a
-		 * line end may follow it (a trailing blank, the 76th column). */
-		if (qp_class[c] == QP_LIT && col < 75 && !(col == 0 && c == 'F')) {
-			size_t lim = i + (75 - col) + 1, j = i + 1, stop;
-
-			if (lim > len)
-				lim = len;
-			while (j < lim && qp_class[p[j]] == QP_LIT)
-				j++;
-			stop = j - 1;
-			if (stop > i + (75 - col))
-				stop = i + (75 - col);
-			if (stop > i) {
-				memcpy(o, p + i, stop - i);
-				o += stop - i;
-				col += stop - i;
-				i = stop;
-				continue;
-			}
-		}
-		if (c == '\r' && i + 1 < len && p[i + 1] == '\n') {
-			i++;
-			continue;
-		}
-		if (c == '\n') {
-			*o++ = '\r';
-			*o++ = '\n';
-			col = 0;
-			i++;
-			continue;
-		}
-		el = qp_byte(p, i, len, col, enc, &eol);
-		/* Encoded lines stay within 76 characters, "=" included. */
-		if (col + el > 75 && !(eol && col + el <= 76)) {
-			memcpy(o, "=\r\n", 3);
-			o += 3;
-			col = 0;
-		}
-		memcpy(o, enc, el);
-		o += el;
-		col += el;
-		i++;
-	}
-	b->len = (size_t)(o - b->data);
-	b->data[b->len] = '\0';
-}
-
-void
-mime_base64_encode(struct buf *b, const unsigned char *d, size_t len)
-{
-	static const char c[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t col = 0;
-
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)d[i] << 16;
-		size_t r = len - i;
-		char out[4];
-
-		if (r > 1)
-			v |= (unsigned)d[i + 1] << 8;
-		if (r > 2)
-			v |= d[i + 2];
-		out[0] = c[(v >> 18) & 63];
-		out[1] = c[(v >> 12) & 63];
-		out[2] = r > 1 ? c[(v >> 6) & 63] : '=';
-		out[3] = r > 2 ? c[v & 63] : '=';
-		buf_add(b, out, 4);
-		col += 4;
-		if (col >= 76) {
-			buf_addstr(b, "\r\n");
-			col = 0;
-		}
-	}
-	if (col)
-		buf_addstr(b, "\r\n");
-}
-
 /* What mime_text_body makes of each byte: copied, a line end, dropped
  * (CR), or one that calls for an encoding (8-bit, or a control character
  * other than tab). */
@@ -612,33 +420,6 @@ static const unsigned char body_class[256] = {
 	[0x80 ... 0xff] = BC_HIGH,
 };
 
-/* The first byte from p on that is not BC_PLAIN, or end: eight bytes at a
- * time while none of them is below 0x20 or above 0x7f (a tab stops the
- * word test; the byte test then takes it). */
-static const unsigned char *
-skip_plain(const unsigned char *p, const unsigned char *end)
-{
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-
-	for (;;) {
-		const unsigned char *stop;
-
-		while ((size_t)(end - p) >= 8) {
-			uint64_t x;
-
-			memcpy(&x, p, 8);
-			if (((x & highs) | ((x - 0x20 * ones) & ~x & highs)) != 0)
-				break;
-			p += 8;
-		}
-		stop = (size_t)(end - p) > 8 ? p + 8 : end;
-		while (p < stop && body_class[*p] == BC_PLAIN)
-			p++;
-		if (p < stop || p == end)
-			return p;
-	}
-}
-
 /* What mime_text_body needs to know of text before it writes: 8-bit and
  * control bytes, the longest line (CRs not counted), CRs and LFs. */
 struct body_scan {
@@ -651,14 +432,11 @@ body_scan(const unsigned char *p, const unsigned char *end, struct body_scan *sc
 	size_t cur = 0;
 
 	memset(sc, 0, sizeof(*sc));
-	while (p < end) {
-		const unsigned char *start = p;
-
-		p = skip_plain(p, end);
-		cur += (size_t)(p - start);
-		if (p == end)
-			break;
+	for (; p < end; p++) {
 		switch (body_class[*p]) {
+		case BC_PLAIN:
+			cur++;
+			break;
 		case BC_HIGH:
 			sc->high++;
 			cur++;
@@ -673,7 +451,6 @@ body_scan(const unsigned char *p, const unsigned char *end, struct body_scan *sc
 			sc->ncr++;
 			break;
 		}
-		p++;
 	}
 	if (cur > sc->longest)
 		sc->longest = cur;
@@ -682,25 +459,8 @@ body_scan(const unsigned char *p, const unsigned char *end, struct body_scan *sc
 /* Writes text with CRLF line ends and its CRs dropped at o, which has
  * room for (end - p) + the number of LFs; returns the end. */
 static char *
-body_normalize(char *o, const unsigned char *p, const unsigned char *end, bool has_cr)
+body_normalize(char *o, const unsigned char *p, const unsigned char *end)
 {
-	if (!has_cr) {
-		/* Whole lines copied: memchr finds the line ends. */
-		while (p < end) {
-			const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-			memcpy(o, p, l);
-			o += l;
-			p += l;
-			if (!nl)
-				break;
-			*o++ = '\r';
-			*o++ = '\n';
-			p++;
-		}
-		return o;
-	}
 	for (; p < end; p++) {
 		if (*p == '\r')
 			continue;
@@ -762,7 +522,7 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 		return err_set(e, EXIT_DATAERR, "mail too large");
 	}
 	start = dst->data + dst->len;
-	o = body_normalize(start, p, p + len, sc.ncr > 0);
+	o = body_normalize(start, p, p + len);
 	if (o == start || o[-1] != '\n') {
 		*o++ = '\r';
 		*o++ = '\n';
@@ -777,74 +537,23 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 	return 0;
 }
 
-/* Appends the decimal digits of v at o, at least width of them (zeros
- * first); returns the end. */
-static char *
-put_uint(char *o, unsigned long long v, int width)
-{
-	char d[24];
-	int n = 0;
-
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n < width)
-		d[n++] = '0';
-	while (n)
-		*o++ = d[--n];
-	return o;
-}
-
-/* src (len bytes) into out of n bytes, cut as snprintf cuts. */
-static void
-copy_trunc(char *out, size_t n, const char *src, size_t len)
-{
-	if (n == 0)
-		return;
-	if (len > n - 1)
-		len = n - 1;
-	memcpy(out, src, len);
-	out[len] = '\0';
-}
-
 void
 mime_message_id(const char *domain, char *out, size_t n)
 {
 	unsigned char r[12];
-	char id[320], *o = id;
+	char hex[25];
 	static const char digits[] = "0123456789abcdef";
-	long long now = (long long)time(NULL);
-	size_t dl;
 
-	/* "TIME.HEX.secdesk@DOMAIN", built by hand: one per mail. */
+	/* "TIME.HEX.secdesk@DOMAIN" */
 	if (!domain || !*domain)
 		domain = "localhost";
-	dl = strlen(domain);
-	if (now < 0 || dl > 256) {
-		char hex[25];
-
-		gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
-		for (size_t i = 0; i < sizeof(r); i++) {
-			hex[2 * i] = digits[r[i] >> 4];
-			hex[2 * i + 1] = digits[r[i] & 15];
-		}
-		hex[24] = '\0';
-		snprintf(out, n, "%lld.%s.secdesk@%s", now, hex, domain);
-		return;
-	}
 	gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r));
-	o = put_uint(o, (unsigned long long)now, 1);
-	*o++ = '.';
 	for (size_t i = 0; i < sizeof(r); i++) {
-		*o++ = digits[r[i] >> 4];
-		*o++ = digits[r[i] & 15];
+		hex[2 * i] = digits[r[i] >> 4];
+		hex[2 * i + 1] = digits[r[i] & 15];
 	}
-	memcpy(o, ".secdesk@", 9);
-	o += 9;
-	memcpy(o, domain, dl);
-	o += dl;
-	copy_trunc(out, n, id, (size_t)(o - id));
+	hex[24] = '\0';
+	snprintf(out, n, "%lld.%s.secdesk@%s", (long long)time(NULL), hex, domain);
 }
 
 void
@@ -855,32 +564,8 @@ mime_date(int64_t t, char *out, size_t n)
 					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	time_t tt = (time_t)t;
 	struct tm tm;
-	char d[48], *o = d;
 
 	gmtime_r(&tt, &tm);
-	if (tm.tm_year + 1900 < 0 || tm.tm_year > 100000) {
-		snprintf(out, n, "%s, %d %s %d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
-			 mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-		return;
-	}
-	/* "Sat, 28 Nov 2026 19:30:00 +0000", built by hand: one per mail. */
-	memcpy(o, wd[tm.tm_wday], 3);
-	o += 3;
-	*o++ = ',';
-	*o++ = ' ';
-	o = put_uint(o, (unsigned long long)tm.tm_mday, 1);
-	*o++ = ' ';
-	memcpy(o, mo[tm.tm_mon], 3);
-	o += 3;
-	*o++ = ' ';
-	o = put_uint(o, (unsigned long long)(tm.tm_year + 1900), 1);
-	*o++ = ' ';
-	o = put_uint(o, (unsigned long long)tm.tm_hour, 2);
-	*o++ = ':';
-	o = put_uint(o, (unsigned long long)tm.tm_min, 2);
-	*o++ = ':';
-	o = put_uint(o, (unsigned long long)tm.tm_sec, 2);
-	memcpy(o, " +0000", 6);
-	o += 6;
-	copy_trunc(out, n, d, (size_t)(o - d));
+	snprintf(out, n, "%s, %d %s %d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
+		 mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

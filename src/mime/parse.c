@@ -1,36 +1,35 @@
-/* parse.c - RFC 5322 + MIME into a struct message.
+/* parse.c - RFC 5322 + MIME into a struct message: the entry point, the
+ * top-level header and the walk over the MIME structure.
  *
  * The MIME structure is walked here, not by libetpan: Debian's libetpan
  * 1.9.4 overflows a heap buffer on a boundary="\"" parameter, recurses
  * without a depth limit and cannot be bounded in part count or line length.
- * libetpan only sees a small header block that this file builds out of the
- * address fields (From, Sender, Reply-To, To, Cc), capped in size: its
- * RFC 5322 address grammar is the part worth reusing. Everything else
- * (encoded words, parameters, dates, message-ids, transfer encodings,
- * charsets, HTML, TNEF, bounces) is secdesk's own code, written to degrade
- * byte by byte instead of failing.
+ * libetpan reads only the address fields (addresses.c): its RFC 5322
+ * address grammar is the part worth reusing. Everything else (encoded
+ * words, parameters, dates, message-ids, transfer encodings, charsets,
+ * HTML, TNEF, bounces) is secdesk's own code, written to degrade byte by
+ * byte instead of failing.
  *
  * The limits (struct parse_limits, after Dovecot's message_parser_settings)
  * bound the work: nesting depth, number of parts, header block size, header
  * line length; the attachment bytes kept are bounded by max_message_size. */
 #include "compat.h"
 
-#include <ctype.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-#include <libetpan/libetpan.h>
 #include <libxml/parser.h>
 #include <pthread.h>
 #include <strings.h>
 
-#include "bounce.h"
+#include "addresses.h"
+#include "ascii.h"
 #include "buf.h"
 #include "charset.h"
+#include "dates.h"
+#include "encodings.h"
 #include "flowed.h"
 #include "html.h"
-#include "parse.h"
+#include "msgid.h"
+#include "parse_int.h"
 #include "rfc2047.h"
-#include "tnef.h"
 #include "xalloc.h"
 
 const struct parse_limits parse_limits_default = {
@@ -43,8 +42,8 @@ const struct parse_limits parse_limits_default = {
 
 /* Longest boundary accepted (RFC 2046 allows 70; clients stay far below). */
 #define MAX_BOUNDARY 200
-/* Address fields handed to libetpan, at most. */
-#define MAX_ADDR_BLOCK (64 * 1024)
+/* msg-ids of References kept, at most. */
+#define MAX_REFERENCES 1000
 
 enum role {
 	R_BODY = 1 << 0,    /* may give the body */
@@ -52,510 +51,11 @@ enum role {
 	R_ALTREST = 1 << 2, /* a non-chosen alternative: its text is a copy */
 };
 
-struct pctx {
-	struct message *m;
-	struct parse_limits lim;
-	unsigned nparts;
-	size_t kept;       /* attachment bytes kept */
-	bool body_set;
-	bool body_html;    /* the body came from HTML (a later plain part wins) */
-	struct buf body;
-	struct buf notes;
-	bool in_report;
-	/* The MIME fields of the header block [pre_p, pre_hend), read with
-	 * the top-level fields: the walk does not read them again. */
-	const struct mhdr *pre;
-	const char *pre_p, *pre_hend;
-	/* the first message/rfc822 part, for a body when there is none */
-	const char *fwd;
-	const char *fwd_end;
-	unsigned fwd_depth;
-};
-
-static void
-note(struct pctx *c, unsigned flag, const char *what)
-{
-	c->m->flags |= flag;
-	/* Each reason once. */
-	if (c->notes.data && strstr(c->notes.data, what))
-		return;
-	if (c->notes.len)
-		buf_addstr(&c->notes, "; ");
-	buf_addstr(&c->notes, what);
-}
-
-/* ---- header blocks ---------------------------------------------------- */
-
-/* The end of the header block starting at p: just past the empty line (or
- * end). Lines are LF-terminated (the input was normalised). */
-static const char *
-header_end(const char *p, const char *end, const char **body_r)
-{
-	while (p < end) {
-		const char *nl;
-
-		if (*p == '\n') {
-			*body_r = p + 1;
-			return p;
-		}
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-	*body_r = end;
-	return end;
-}
-
-static bool
-is_field_start(const char *p, const char *le)
-{
-	const char *q = p;
-
-	while (q < le && *q != ':' && *q > ' ' && *q < 0x7f)
-		q++;
-	return q > p && q < le && *q == ':';
-}
-
-/* Calls fn for each field of the block [p, end): name, unfolded raw value.
- * Returns false when the block was cut at the header limits. */
-typedef void (*field_fn)(void *arg, const char *name, size_t nlen, const char *value, size_t vlen);
-
-static void
-fields_each(struct pctx *c, const char *p, const char *end, field_fn fn, void *arg)
-{
-	struct buf val = BUF_INIT;
-
-	if ((size_t)(end - p) > c->lim.max_header_size) {
-		end = p + c->lim.max_header_size;
-		note(c, MSG_TRUNCATED, "a header block over the size limit was cut");
-	}
-	buf_init(&val, 0);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end, *name = p, *colon, *next;
-		bool folded;
-
-		if (!is_field_start(p, le)) {
-			/* Not a field (a stray continuation or junk): skipped. */
-			p = nl ? nl + 1 : end;
-			continue;
-		}
-		colon = memchr(p, ':', (size_t)(le - p));
-		next = nl ? nl + 1 : end;
-		/* A field of one line is read where it lies; only a folded one
-		 * is joined in val. */
-		folded = next < end && (*next == ' ' || *next == '\t');
-		if (folded) {
-			buf_reset(&val);
-			buf_add(&val, colon + 1, (size_t)(le - colon - 1));
-		}
-		/* Continuation lines; the line break goes, the whitespace stays. */
-		while (next < end && (*next == ' ' || *next == '\t')) {
-			const char *nl2 = memchr(next, '\n', (size_t)(end - next));
-			const char *le2 = nl2 ? nl2 : end;
-
-			if (val.len + (size_t)(le2 - next) <= c->lim.max_line_length)
-				buf_add(&val, next, (size_t)(le2 - next));
-			else
-				note(c, MSG_TRUNCATED, "a header field over the line limit was cut");
-			next = nl2 ? nl2 + 1 : end;
-		}
-		{
-			const char *v = folded ? buf_cstr(&val) : colon + 1;
-			size_t vlen = folded ? val.len : (size_t)(le - colon - 1);
-
-			if (vlen > c->lim.max_line_length) {
-				vlen = c->lim.max_line_length;
-				note(c, MSG_TRUNCATED, "a header field over the line limit was cut");
-			}
-			while (vlen && (*v == ' ' || *v == '\t')) {
-				v++;
-				vlen--;
-			}
-			while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-				vlen--;
-			fn(arg, name, (size_t)(colon - name), v, vlen);
-		}
-		p = next;
-	}
-	buf_release(&val);
-}
-
-static bool
-name_is(const char *name, size_t nlen, const char *want)
-{
-	/* the length and the first byte (but for case) before a call */
-	return strlen(want) == nlen && nlen &&
-	       ((unsigned char)name[0] | 0x20) == ((unsigned char)want[0] | 0x20) &&
-	       strncasecmp(name, want, nlen) == 0;
-}
-
-/* The MIME fields of one entity. */
-struct mhdr {
-	char *ctype;
-	char *cte;
-	char *cdisp;
-};
-
-static void
-mhdr_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
-{
-	struct mhdr *h = arg;
-	char **slot = NULL;
-
-	if (name_is(name, nlen, "content-type"))
-		slot = &h->ctype;
-	else if (name_is(name, nlen, "content-transfer-encoding"))
-		slot = &h->cte;
-	else if (name_is(name, nlen, "content-disposition"))
-		slot = &h->cdisp;
-	if (slot && !*slot)
-		*slot = xstrndup(v, vlen);
-}
-
-static void
-mhdr_release(struct mhdr *h)
-{
-	free(h->ctype);
-	free(h->cte);
-	free(h->cdisp);
-}
-
-/* The first value of field name in the block [p, end), raw; NULL. */
-struct find_one {
-	const char *name;
-	char *value;
-};
-
-static void
-find_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
-{
-	struct find_one *f = arg;
-
-	if (!f->value && name_is(name, nlen, f->name))
-		f->value = xstrndup(v, vlen);
-}
-
-static char *
-block_field(struct pctx *c, const char *p, const char *end, const char *name)
-{
-	struct find_one f = { name, NULL };
-
-	fields_each(c, p, end, find_field, &f);
-	return f.value;
-}
-
-/* "type/subtype" lowercased into out; the default when absent or
- * malformed (RFC 2045 5.2). */
-static void
-media_type(const char *v, const char *dflt, char *out, size_t n)
-{
-	size_t i = 0;
-	bool slash = false;
-
-	if (!v)
-		goto dflt;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	for (; *v && *v != ';' && !isspace((unsigned char)*v) && i + 1 < n; v++) {
-		if (*v == '/')
-			slash = true;
-		out[i++] = (char)tolower((unsigned char)*v);
-	}
-	out[i] = '\0';
-	if (slash && out[0] != '/' && out[i - 1] != '/')
-		return;
-dflt:
-	snprintf(out, n, "%s", dflt);
-}
-
-static bool
-type_is(const char *type, const char *prefix)
-{
-	return strncmp(type, prefix, strlen(prefix)) == 0;
-}
-
-/* ---- transfer encodings --------------------------------------------- */
-
-static int
-hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-static const signed char b64tab[256] = {
-	['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,
-	['H'] = 8,  ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14,
-	['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21,
-	['V'] = 22, ['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28,
-	['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35,
-	['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
-	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49,
-	['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
-	['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63,
-	['/'] = 64,
-};
-
-/* Lenient: characters outside the alphabet are skipped, padding and what
- * follows a final '=' end the data. */
-static void
-b64_decode(struct buf *out, const char *s, size_t len)
-{
-	unsigned acc = 0;
-	int bits = 0;
-	unsigned char *o;
-	size_t k = 0;
-
-	if (buf_grow(out, len / 4 * 3 + 3) < 0)
-		return;
-	o = (unsigned char *)out->data + out->len;
-	for (size_t i = 0; i < len; i++) {
-		int v;
-
-		/* Four letters of the alphabet on a byte boundary: three
-		 * bytes at once (most of a line). */
-		if (bits == 0 && len - i >= 4) {
-			int a = b64tab[(unsigned char)s[i]], b = b64tab[(unsigned char)s[i + 1]];
-			int d = b64tab[(unsigned char)s[i + 2]], e = b64tab[(unsigned char)s[i + 3]];
-
-			if (a && b && d && e) {
-				unsigned x = (unsigned)(a - 1) << 18 | (unsigned)(b - 1) << 12 |
-					     (unsigned)(d - 1) << 6 | (unsigned)(e - 1);
-
-				o[k++] = (unsigned char)(x >> 16);
-				o[k++] = (unsigned char)(x >> 8);
-				o[k++] = (unsigned char)x;
-				i += 3;
-				continue;
-			}
-		}
-		v = b64tab[(unsigned char)s[i]];
-		if (v == 0)
-			continue;
-		acc = (acc << 6) | (unsigned)(v - 1);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o[k++] = (unsigned char)(acc >> bits);
-		}
-	}
-	out->len += k;
-	out->data[out->len] = '\0';
-}
-
-static void
-qp_decode(struct buf *out, const char *s, size_t len)
-{
-	const char *p = s, *end = s + len;
-	char *o;
-	size_t k = 0;
-
-	if (buf_grow(out, len) < 0)
-		return;
-	o = out->data + out->len;
-	while (p < end) {
-		const char *eq = memchr(p, '=', (size_t)(end - p));
-		const char *stop = eq ? eq : end;
-
-		/* Trailing whitespace of a line is not text (RFC 2045 6.7). */
-		while (p < stop) {
-			const char *nl = memchr(p, '\n', (size_t)(stop - p));
-			const char *le = nl ? nl : stop, *te = le;
-
-			if (nl)
-				while (te > p && (te[-1] == ' ' || te[-1] == '\t'))
-					te--;
-			memcpy(o + k, p, (size_t)(te - p));
-			k += (size_t)(te - p);
-			if (nl)
-				o[k++] = '\n';
-			p = nl ? nl + 1 : stop;
-		}
-		if (!eq)
-			break;
-		p = eq + 1;
-		if (p < end && *p == '\n') {
-			p++; /* soft line break */
-		} else if (end - p >= 2 && hexval((unsigned char)p[0]) >= 0 &&
-			   hexval((unsigned char)p[1]) >= 0) {
-			o[k++] = (char)(hexval((unsigned char)p[0]) * 16 + hexval((unsigned char)p[1]));
-			p += 2;
-		} else {
-			/* "=" followed by spaces up to the line end is a soft
-			 * break too; anything else stays literally. */
-			const char *q = p;
-
-			while (q < end && (*q == ' ' || *q == '\t'))
-				q++;
-			if (q < end && *q == '\n' && q > p)
-				p = q + 1;
-			else
-				o[k++] = '=';
-		}
-	}
-	out->len += k;
-	out->data[out->len] = '\0';
-}
-
-enum cte { CTE_IDENTITY, CTE_BASE64, CTE_QP };
-
-static enum cte
-cte_kind(const char *cte)
-{
-	char enc[32] = "";
-
-	if (cte) {
-		size_t i = 0;
-
-		while (*cte == ' ' || *cte == '\t' || *cte == '"')
-			cte++;
-		for (; cte[i] && i + 1 < sizeof(enc) && !isspace((unsigned char)cte[i]) && cte[i] != ';' && cte[i] != '"'; i++)
-			enc[i] = (char)tolower((unsigned char)cte[i]);
-		enc[i] = '\0';
-	}
-	if (!strcmp(enc, "base64"))
-		return CTE_BASE64;
-	if (!strcmp(enc, "quoted-printable"))
-		return CTE_QP;
-	return CTE_IDENTITY;
-}
-
-static void
-cte_decode(enum cte kind, const char *s, size_t len, struct buf *out)
-{
-	if (kind == CTE_BASE64)
-		b64_decode(out, s, len);
-	else if (kind == CTE_QP)
-		qp_decode(out, s, len);
-	else
-		buf_add(out, s, len);
-}
-
-/* ---- attachments ---------------------------------------------------- */
-
-static struct attachment *
-att_new(struct pctx *c, const char *filename, const char *type, size_t size)
-{
-	struct message *m = c->m;
-	struct attachment *a;
-
-	m->atts = xreallocarray(m->atts, m->natts + 1, sizeof(*m->atts));
-	a = &m->atts[m->natts++];
-	memset(a, 0, sizeof(*a));
-	a->filename = filename ? xstrdup(filename) : xstrdup("");
-	a->content_type = xstrdup(type);
-	a->size = size;
-	return a;
-}
-
-/* Keeps data (taking it) when the message's allowance has room, else
- * records the part without content. */
-static void
-att_keep(struct pctx *c, struct attachment *a, unsigned char *data)
-{
-	if (a->size > c->lim.max_message_size || c->kept > c->lim.max_message_size - a->size) {
-		free(data);
-		note(c, MSG_OVERSIZE, "parts over the size limit were recorded but not kept");
-		return;
-	}
-	{
-		unsigned char dig[32];
-		static const char hex[] = "0123456789abcdef";
-
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, data ? (const void *)data : "", a->size, dig);
-		for (size_t i = 0; i < 32; i++) {
-			a->sha256[2 * i] = hex[dig[i] >> 4];
-			a->sha256[2 * i + 1] = hex[dig[i] & 15];
-		}
-		a->sha256[64] = '\0';
-	}
-	a->data = data ? data : (unsigned char *)xstrdup("");
-	c->kept += a->size;
-}
-
-static bool
-tnef_file(void *arg, const char *title, size_t tlen, const unsigned char *data, size_t len)
-{
-	struct pctx *c = arg;
-	char *name = charset_detect_to_utf8(title, tlen);
-	struct attachment *a;
-	unsigned char *copy;
-
-	if (++c->nparts > c->lim.max_parts) {
-		free(name);
-		note(c, MSG_TRUNCATED, "more parts than the limit; the rest was not read");
-		return false;
-	}
-	a = att_new(c, name, "application/octet-stream", data ? len : 0);
-	free(name);
-	copy = xmalloc(a->size + 1);
-	if (a->size)
-		memcpy(copy, data, a->size);
-	att_keep(c, a, copy);
-	return true;
-}
-
-static void
-add_attachment(struct pctx *c, const struct mhdr *h, const char *type, struct buf *data)
-{
-	char *name = rfc2231_param(h->cdisp, "filename");
-	struct attachment *a;
-	size_t len = data->len;
-	bool tnef;
-
-	if (!name || !*name) {
-		free(name);
-		name = rfc2231_param(h->ctype, "name");
-	}
-	if ((!name || !*name) && !strcmp(type, "message/rfc822") && data->data) {
-		/* A forwarded message is named after its subject. */
-		const char *body, *hend = header_end(data->data, data->data + len, &body);
-		char *subj = block_field(c, data->data, hend, "subject");
-		char *dec = subj ? rfc2047_decode(subj, strlen(subj)) : xstrdup("");
-		size_t n = strlen(dec);
-
-		free(name);
-		if (n > 100) {
-			/* Cut at a character boundary. */
-			n = 100;
-			while (n > 0 && ((unsigned char)dec[n] & 0xc0) == 0x80)
-				n--;
-		}
-		dec[n] = '\0';
-		for (char *q = dec; *q; q++)
-			if (*q == '/' || *q == '\\')
-				*q = '_';
-		name = xasprintf("%s.eml", *dec ? dec : "message");
-		free(subj);
-		free(dec);
-	}
-	a = att_new(c, name ? name : "", type, len);
-	tnef = !strcmp(type, "application/ms-tnef") || !strcmp(type, "application/vnd.ms-tnef") ||
-	       (name && !strcasecmp(name, "winmail.dat"));
-	free(name);
-	if (tnef && data->data) {
-		/* The TNEF is kept too; its files are listed after it. */
-		unsigned char *copy = xmalloc(len + 1);
-
-		memcpy(copy, data->data, len);
-		att_keep(c, a, copy);
-		tnef_list((const unsigned char *)data->data, len, tnef_file, c);
-		return;
-	}
-	att_keep(c, a, (unsigned char *)buf_detach(data, NULL));
-}
-
 /* ---- bodies ------------------------------------------------------------ */
 
 static char *
-text_of(const struct mhdr *h, const char *type, const char *data, size_t len, struct pctx *c)
+part_text(const struct mime_fields *h, const char *type, const char *data, size_t len,
+	  struct parse_ctx *c)
 {
 	char *charset = rfc2231_param_raw(h->ctype, "charset");
 	char *text = charset_to_utf8(charset, data, len);
@@ -566,7 +66,7 @@ text_of(const struct mhdr *h, const char *type, const char *data, size_t len, st
 		char *plain = html_to_text(text, strlen(text), 0, 0, &cut);
 
 		if (cut)
-			note(c, MSG_TRUNCATED, "an HTML part over the size limit was cut");
+			parse_note(c, MSG_TRUNCATED, "an HTML part over the size limit was cut");
 		free(text);
 		return plain;
 	}
@@ -587,7 +87,7 @@ text_of(const struct mhdr *h, const char *type, const char *data, size_t len, st
 }
 
 static void
-body_set(struct pctx *c, char *text, bool html)
+body_set(struct parse_ctx *c, char *text, bool html)
 {
 	size_t n = strlen(text);
 
@@ -607,7 +107,7 @@ body_set(struct pctx *c, char *text, bool html)
 }
 
 static void
-body_append(struct pctx *c, char *text)
+body_append(struct parse_ctx *c, char *text)
 {
 	if (c->body.len && c->body.data[c->body.len - 1] != '\n')
 		buf_addch(&c->body, '\n');
@@ -618,42 +118,12 @@ body_append(struct pctx *c, char *text)
 
 /* ---- the walk ---------------------------------------------------------- */
 
-static void walk(struct pctx *c, const char *p, const char *end, unsigned depth, unsigned role,
+static void walk(struct parse_ctx *c, const char *p, const char *end, unsigned depth, unsigned role,
 		 const char *dflt_type);
 
-/* The Message-ID and Subject of a returned message (a bounce's
- * message/rfc822 or text/rfc822-headers part). */
 static void
-returned_headers(struct pctx *c, const char *p, const char *end)
-{
-	const char *body;
-	const char *hend = header_end(p, end, &body);
-	char *id, *subj;
-
-	if (c->m->returned_message_id)
-		return;
-	id = block_field(c, p, hend, "message-id");
-	subj = block_field(c, p, hend, "subject");
-	if (id) {
-		const char *lt = strchr(id, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-		const char *s = lt && gt ? lt + 1 : id;
-		size_t n = lt && gt ? (size_t)(gt - lt - 1) : strcspn(id, " \t");
-
-		c->m->returned_message_id = charset_clean(s, n);
-		free(id);
-	}
-	if (subj) {
-		/* a later part's Subject replaces the one of an earlier part
-		 * that had no Message-ID (freed: it leaked) */
-		free(c->m->returned_subject);
-		c->m->returned_subject = rfc2047_decode(subj, strlen(subj));
-		free(subj);
-	}
-}
-
-static void
-leaf(struct pctx *c, const struct mhdr *h, const char *type, const char *p, const char *end,
-     unsigned depth, unsigned role)
+walk_leaf(struct parse_ctx *c, const struct mime_fields *h, const char *type, const char *p,
+	  const char *end, unsigned depth, unsigned role)
 {
 	struct buf data = BUF_INIT;
 	bool textual = !strcmp(type, "text/plain") || !strcmp(type, "text/html");
@@ -665,8 +135,8 @@ leaf(struct pctx *c, const struct mhdr *h, const char *type, const char *p, cons
 	if (h->cdisp) {
 		char d[32];
 
-		media_type(h->cdisp, "inline/x", d, sizeof(d));
-		attached = type_is(d, "attachment");
+		media_type_of(h->cdisp, "inline/x", d, sizeof(d));
+		attached = media_type_is(d, "attachment");
 	}
 	if ((role & R_ALTREST) && textual)
 		return;
@@ -688,7 +158,7 @@ leaf(struct pctx *c, const struct mhdr *h, const char *type, const char *p, cons
 		bool html = type[5] == 'h';
 
 		if (!c->body_set || (c->body_html && !html && c->body.len == 0)) {
-			body_set(c, text_of(h, type, text, tlen, c), html);
+			body_set(c, part_text(h, type, text, tlen, c), html);
 			buf_release(&data);
 			return;
 		}
@@ -699,7 +169,7 @@ leaf(struct pctx *c, const struct mhdr *h, const char *type, const char *p, cons
 			 * around an inline image): more body. */
 			if (!fname || !*fname) {
 				free(fname);
-				body_append(c, text_of(h, type, text, tlen, c));
+				body_append(c, part_text(h, type, text, tlen, c));
 				buf_release(&data);
 				return;
 			}
@@ -710,7 +180,7 @@ leaf(struct pctx *c, const struct mhdr *h, const char *type, const char *p, cons
 		cte_decode(kind, p, (size_t)(end - p), &data);
 	if (c->in_report && (!strcmp(type, "message/rfc822") || !strcmp(type, "text/rfc822-headers") ||
 			     !strcmp(type, "message/rfc822-headers")))
-		returned_headers(c, buf_cstr(&data), buf_cstr(&data) + data.len);
+		returned_headers_read(c, buf_cstr(&data), buf_cstr(&data) + data.len);
 	if (!strcmp(type, "message/rfc822") && !c->fwd && depth < c->lim.max_depth) {
 		/* For a body when the message has none of its own; the range
 		 * is the raw part (only 7bit/8bit parts, as RFC 2046 wants). */
@@ -721,7 +191,7 @@ leaf(struct pctx *c, const struct mhdr *h, const char *type, const char *p, cons
 		}
 	}
 	if (role & R_ATT)
-		add_attachment(c, h, type, &data);
+		attachment_add(c, h, type, &data);
 	buf_release(&data);
 }
 
@@ -734,7 +204,7 @@ struct range {
  * search for delim that skips the hits within lines finds, a line at a
  * time (a base64 part holds a line break every 77 bytes but no "--"). */
 static const char *
-line_with(const char *p, const char *q, const char *end, const char *delim, size_t dlen)
+line_starting_with(const char *p, const char *q, const char *end, const char *delim, size_t dlen)
 {
 	if (q != p && q[-1] != '\n') {
 		q = memchr(q, '\n', (size_t)(end - q));
@@ -755,8 +225,8 @@ line_with(const char *p, const char *q, const char *end, const char *delim, size
 /* Splits a multipart body at its delimiter lines. Returns the parts (the
  * caller frees the array); *closed_r says whether the close delimiter came. */
 static struct range *
-split(struct pctx *c, const char *p, const char *end, const char *boundary, size_t *n_r,
-      bool *closed_r)
+multipart_split(struct parse_ctx *c, const char *p, const char *end, const char *boundary,
+		size_t *n_r, bool *closed_r)
 {
 	size_t blen = strlen(boundary), n = 0, cap = 0;
 	struct range *parts = NULL;
@@ -766,7 +236,7 @@ split(struct pctx *c, const char *p, const char *end, const char *boundary, size
 	*closed_r = false;
 	blen += 2;
 	while (q < end) {
-		const char *hit = line_with(p, q, end, delim, blen);
+		const char *hit = line_starting_with(p, q, end, delim, blen);
 		const char *after, *nl;
 
 		if (!hit)
@@ -791,7 +261,7 @@ split(struct pctx *c, const char *p, const char *end, const char *boundary, size
 			parts[n].end = hit > start && hit[-1] == '\n' ? hit - 1 : hit;
 			n++;
 			if (c->nparts + n > c->lim.max_parts) {
-				note(c, MSG_TRUNCATED, "more parts than the limit; the rest was not read");
+				parse_note(c, MSG_TRUNCATED, "more parts than the limit; the rest was not read");
 				start = NULL;
 				break;
 			}
@@ -821,19 +291,20 @@ split(struct pctx *c, const char *p, const char *end, const char *boundary, size
 
 /* The media type of a part, from its header block. */
 static void
-part_type(const char *p, const char *end, const char *dflt, char *out, size_t n, struct pctx *c)
+part_type(const char *p, const char *end, const char *dflt, char *out, size_t n,
+	  struct parse_ctx *c)
 {
-	const char *body, *hend = header_end(p, end, &body);
-	char *ct = block_field(c, p, hend, "content-type");
+	const char *body, *hend = header_block_end(p, end, &body);
+	char *ct = header_block_field(c, p, hend, "content-type");
 
-	media_type(ct, dflt, out, n);
+	media_type_of(ct, dflt, out, n);
 	free(ct);
 }
 
 /* multipart/alternative: the plain text if there is one, else the last
  * part we can read (the richest, RFC 2046 5.1.4), else the first. */
 static size_t
-pick_alternative(struct pctx *c, const struct range *parts, size_t n)
+pick_alternative(struct parse_ctx *c, const struct range *parts, size_t n)
 {
 	size_t best = 0;
 	int score = -1;
@@ -845,7 +316,7 @@ pick_alternative(struct pctx *c, const struct range *parts, size_t n)
 		part_type(parts[i].p, parts[i].end, "text/plain", t, sizeof(t), c);
 		if (!strcmp(t, "text/plain"))
 			s = 3;
-		else if (type_is(t, "multipart/"))
+		else if (media_type_is(t, "multipart/"))
 			s = 2;
 		else if (!strcmp(t, "text/html"))
 			s = 1;
@@ -858,8 +329,47 @@ pick_alternative(struct pctx *c, const struct range *parts, size_t n)
 	return best;
 }
 
+/* Walks the parts of a multipart: part chosen with the parent's role, the
+ * others with rest_role. */
 static void
-walk_multipart(struct pctx *c, const struct mhdr *h, const char *type, const char *p,
+walk_parts(struct parse_ctx *c, const struct range *parts, size_t n, size_t chosen, unsigned depth,
+	   unsigned role, unsigned rest_role, const char *dflt)
+{
+	for (size_t i = 0; i < n; i++)
+		walk(c, parts[i].p, parts[i].end, depth + 1, i == chosen ? role : rest_role, dflt);
+}
+
+/* A multipart that cannot be split, read as one text part (why: noted). */
+static void
+walk_as_text(struct parse_ctx *c, const struct mime_fields *h, const char *p, const char *end,
+	     unsigned depth, unsigned role, const char *why)
+{
+	struct mime_fields plain = { NULL, h->cte, h->cdisp };
+
+	parse_note(c, MSG_PARSE_ERROR, why);
+	walk_leaf(c, &plain, "text/plain", p, end, depth, role);
+}
+
+/* multipart/report: a delivery status is a bounce, any other report an
+ * automatic answer; its first part is the text, the rest attachments. */
+static void
+walk_report(struct parse_ctx *c, const struct mime_fields *h, const struct range *parts, size_t n,
+	    unsigned depth, unsigned role, const char *dflt)
+{
+	char *rt = rfc2231_param_raw(h->ctype, "report-type");
+
+	if (rt && !strcasecmp(rt, "delivery-status"))
+		c->m->flags |= MSG_BOUNCE;
+	else
+		c->m->flags |= MSG_AUTOREPLY;
+	free(rt);
+	c->in_report = true;
+	walk_parts(c, parts, n, 0, depth, role, role & R_ATT, dflt);
+	c->in_report = false;
+}
+
+static void
+walk_multipart(struct parse_ctx *c, const struct mime_fields *h, const char *type, const char *p,
 	       const char *end, unsigned depth, unsigned role)
 {
 	char *boundary = rfc2231_param_raw(h->ctype, "boundary");
@@ -870,71 +380,46 @@ walk_multipart(struct pctx *c, const struct mhdr *h, const char *type, const cha
 	const char *dflt = !strcmp(sub, "digest") ? "message/rfc822" : "text/plain";
 
 	if (!boundary || !*boundary || strlen(boundary) > MAX_BOUNDARY) {
-		struct mhdr plain = { NULL, h->cte, h->cdisp };
-
-		note(c, MSG_PARSE_ERROR, "a multipart part without a usable boundary was read as text");
 		free(boundary);
-		leaf(c, &plain, "text/plain", p, end, depth, role);
+		walk_as_text(c, h, p, end, depth, role,
+			     "a multipart part without a usable boundary was read as text");
 		return;
 	}
-	parts = split(c, p, end, boundary, &n, &closed);
+	parts = multipart_split(c, p, end, boundary, &n, &closed);
 	free(boundary);
-	if (n == 0) {
-		struct mhdr plain = { NULL, h->cte, h->cdisp };
-
-		note(c, MSG_PARSE_ERROR, "a multipart part without any delimiter was read as text");
-		leaf(c, &plain, "text/plain", p, end, depth, role);
-		free(parts);
-		return;
-	}
-	if (!strcmp(sub, "alternative")) {
-		size_t best = pick_alternative(c, parts, n);
-
-		for (size_t i = 0; i < n; i++)
-			walk(c, parts[i].p, parts[i].end, depth + 1,
-			     i == best ? role : (role & R_ATT) | R_ALTREST, dflt);
-	} else if (!strcmp(sub, "related")) {
-		/* The root (the first part, start= is rarely anything else)
-		 * is the body; the rest are its inline resources. */
-		for (size_t i = 0; i < n; i++)
-			walk(c, parts[i].p, parts[i].end, depth + 1, i == 0 ? role : (role & R_ATT), dflt);
-	} else if (!strcmp(sub, "report")) {
-		char *rt = rfc2231_param_raw(h->ctype, "report-type");
-
-		if (rt && !strcasecmp(rt, "delivery-status"))
-			c->m->flags |= MSG_BOUNCE;
-		else
-			c->m->flags |= MSG_AUTOREPLY;
-		free(rt);
-		c->in_report = true;
-		for (size_t i = 0; i < n; i++)
-			walk(c, parts[i].p, parts[i].end, depth + 1, i == 0 ? role : (role & R_ATT), dflt);
-		c->in_report = false;
-	} else if (!strcmp(sub, "signed")) {
-		for (size_t i = 0; i < n; i++)
-			walk(c, parts[i].p, parts[i].end, depth + 1, i == 0 ? role : (role & R_ATT), dflt);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			walk(c, parts[i].p, parts[i].end, depth + 1, role, dflt);
-	}
+	if (n == 0)
+		walk_as_text(c, h, p, end, depth, role,
+			     "a multipart part without any delimiter was read as text");
+	else if (!strcmp(sub, "alternative"))
+		walk_parts(c, parts, n, pick_alternative(c, parts, n), depth, role,
+			   (role & R_ATT) | R_ALTREST, dflt);
+	else if (!strcmp(sub, "report"))
+		walk_report(c, h, parts, n, depth, role, dflt);
+	else if (!strcmp(sub, "related") || !strcmp(sub, "signed"))
+		/* The root of a related (the first part, start= is rarely
+		 * anything else) is the body, the rest its inline resources;
+		 * a signed one's second part is the signature. */
+		walk_parts(c, parts, n, 0, depth, role, role & R_ATT, dflt);
+	else
+		walk_parts(c, parts, n, 0, depth, role, role, dflt);
 	free(parts);
 }
 
 static void
-walk(struct pctx *c, const char *p, const char *end, unsigned depth, unsigned role,
+walk(struct parse_ctx *c, const char *p, const char *end, unsigned depth, unsigned role,
      const char *dflt_type)
 {
-	struct mhdr h = { NULL, NULL, NULL };
+	struct mime_fields h = { NULL, NULL, NULL };
 	const char *body, *hend;
 	char type[128];
 	bool own = true;
 
 	if (depth > c->lim.max_depth) {
-		note(c, MSG_TRUNCATED, "MIME nesting deeper than the limit was not read");
+		parse_note(c, MSG_TRUNCATED, "MIME nesting deeper than the limit was not read");
 		return;
 	}
 	if (++c->nparts > c->lim.max_parts) {
-		note(c, MSG_TRUNCATED, "more parts than the limit; the rest was not read");
+		parse_note(c, MSG_TRUNCATED, "more parts than the limit; the rest was not read");
 		return;
 	}
 	/* A part that starts with a line that is no field has no header
@@ -942,11 +427,11 @@ walk(struct pctx *c, const char *p, const char *end, unsigned depth, unsigned ro
 	{
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 
-		if (p < end && *p != '\n' && !is_field_start(p, nl ? nl : end)) {
+		if (p < end && *p != '\n' && !header_is_field_start(p, nl ? nl : end)) {
 			hend = p;
 			body = p;
 		} else {
-			hend = header_end(p, end, &body);
+			hend = header_block_end(p, end, &body);
 		}
 	}
 	if (c->pre && p == c->pre_p && hend == c->pre_hend) {
@@ -954,37 +439,24 @@ walk(struct pctx *c, const char *p, const char *end, unsigned depth, unsigned ro
 		own = false;
 		c->pre = NULL;
 	} else {
-		fields_each(c, p, hend, mhdr_field, &h);
+		header_fields_each(c, p, hend, mime_fields_take, &h);
 	}
-	media_type(h.ctype, dflt_type, type, sizeof(type));
-	if (type_is(type, "multipart/"))
+	media_type_of(h.ctype, dflt_type, type, sizeof(type));
+	if (media_type_is(type, "multipart/"))
 		walk_multipart(c, &h, type, body, end, depth, role);
 	else
-		leaf(c, &h, type, body, end, depth, role);
+		walk_leaf(c, &h, type, body, end, depth, role);
 	if (own)
-		mhdr_release(&h);
+		mime_fields_release(&h);
 }
 
 /* ---- top-level headers ------------------------------------------------ */
 
-/* The address fields, as read_addresses() meets them. */
-enum afield { AF_FROM, AF_SENDER, AF_REPLY_TO, AF_TO, AF_CC };
-
-/* Address fields read without libetpan, at most (more: libetpan reads all). */
-#define MAX_FAST_FIELDS 16
-
-struct top {
-	struct pctx *c;
+struct top_header {
+	struct parse_ctx *c;
 	size_t cap;
-	struct buf addr_block; /* From/Sender/Reply-To/To/Cc for libetpan */
-	/* where each field's value lies in addr_block, in order */
-	struct {
-		enum afield kind;
-		size_t off, len;
-	} af[MAX_FAST_FIELDS];
-	size_t naf;
-	bool af_many;
-	struct mhdr mh; /* the MIME fields of the block, read once */
+	struct addr_fields addrs;
+	struct mime_fields mh; /* the MIME fields of the block, read once */
 	char *raw_from;
 	char *raw_date;
 	char *raw_msgid;
@@ -993,27 +465,10 @@ struct top {
 	char *raw_return_path;
 };
 
-/* The address field a name is, or -1. */
-static int
-addr_kind(const char *name, size_t nlen)
-{
-	if (name_is(name, nlen, "from"))
-		return AF_FROM;
-	if (name_is(name, nlen, "sender"))
-		return AF_SENDER;
-	if (name_is(name, nlen, "reply-to"))
-		return AF_REPLY_TO;
-	if (name_is(name, nlen, "to"))
-		return AF_TO;
-	if (name_is(name, nlen, "cc"))
-		return AF_CC;
-	return -1;
-}
-
 static void
-top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
+top_header_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 {
-	struct top *t = arg;
+	struct top_header *t = arg;
 	struct message *m = t->c->m;
 	struct header *h;
 	char **keep = NULL;
@@ -1023,801 +478,26 @@ top_field(void *arg, const char *name, size_t nlen, const char *v, size_t vlen)
 		m->headers = xreallocarray(m->headers, t->cap, sizeof(*m->headers));
 	}
 	h = &m->headers[m->nheaders++];
-	/* printable ASCII (is_field_start()): charset_clean() would copy it */
+	/* printable ASCII (header_is_field_start()): charset_clean() would copy it */
 	h->name = xstrndup(name, nlen);
 	h->value = rfc2047_decode(v, vlen);
-	{
-		int kind = addr_kind(name, nlen);
-
-		if (kind >= 0 && t->addr_block.len + nlen + vlen + 4 <= MAX_ADDR_BLOCK) {
-			buf_add(&t->addr_block, name, nlen);
-			buf_addstr(&t->addr_block, ": ");
-			if (t->naf < MAX_FAST_FIELDS) {
-				t->af[t->naf].kind = (enum afield)kind;
-				t->af[t->naf].off = t->addr_block.len;
-				t->af[t->naf].len = vlen;
-				t->naf++;
-			} else {
-				t->af_many = true;
-			}
-			buf_add(&t->addr_block, v, vlen);
-			buf_addstr(&t->addr_block, "\r\n");
-		}
-	}
-	if (name_is(name, nlen, "from"))
+	addr_fields_add(&t->addrs, name, nlen, v, vlen);
+	if (ascii_eq_ci(name, nlen, "from"))
 		keep = &t->raw_from;
-	else if (name_is(name, nlen, "date"))
+	else if (ascii_eq_ci(name, nlen, "date"))
 		keep = &t->raw_date;
-	else if (name_is(name, nlen, "message-id"))
+	else if (ascii_eq_ci(name, nlen, "message-id"))
 		keep = &t->raw_msgid;
-	else if (name_is(name, nlen, "in-reply-to"))
+	else if (ascii_eq_ci(name, nlen, "in-reply-to"))
 		keep = &t->raw_irt;
-	else if (name_is(name, nlen, "references"))
+	else if (ascii_eq_ci(name, nlen, "references"))
 		keep = &t->raw_refs;
-	else if (name_is(name, nlen, "return-path"))
+	else if (ascii_eq_ci(name, nlen, "return-path"))
 		keep = &t->raw_return_path;
 	if (keep && !*keep)
 		*keep = xstrndup(v, vlen);
 	/* the MIME fields, for the walk over the same block */
-	mhdr_field(&t->mh, name, nlen, v, vlen);
-}
-
-static void
-set_address_n(struct address *a, const char *name, size_t nlen, const char *addr, size_t alen)
-{
-	free(a->name);
-	free(a->addr);
-	a->name = rfc2047_decode(name ? name : "", name ? nlen : 0);
-	a->addr = charset_clean(addr ? addr : "", addr ? alen : 0);
-	/* An address holds no spaces or line breaks. */
-	for (char *s = a->addr; *s; s++)
-		if (*s == '\n' || *s == '\t')
-			*s = ' ';
-}
-
-static void
-set_address(struct address *a, const char *name, const char *addr)
-{
-	set_address_n(a, name, name ? strlen(name) : 0, addr, addr ? strlen(addr) : 0);
-}
-
-static void
-add_mailbox(struct address **arr, size_t *n, const struct mailimf_mailbox *mb)
-{
-	struct address *a;
-
-	*arr = xreallocarray(*arr, *n + 1, sizeof(**arr));
-	a = &(*arr)[(*n)++];
-	a->name = NULL;
-	a->addr = NULL;
-	set_address(a, mb->mb_display_name, mb->mb_addr_spec);
-}
-
-static void
-add_mailbox_list(struct address **arr, size_t *n, const struct mailimf_mailbox_list *l)
-{
-	for (clistiter *it = l ? clist_begin(l->mb_list) : NULL; it; it = clist_next(it))
-		add_mailbox(arr, n, clist_content(it));
-}
-
-static void
-add_address_list(struct address **arr, size_t *n, const struct mailimf_address_list *l)
-{
-	for (clistiter *it = l ? clist_begin(l->ad_list) : NULL; it; it = clist_next(it)) {
-		struct mailimf_address *ad = clist_content(it);
-
-		if (ad->ad_type == MAILIMF_ADDRESS_MAILBOX)
-			add_mailbox(arr, n, ad->ad_data.ad_mailbox);
-		else if (ad->ad_data.ad_group)
-			add_mailbox_list(arr, n, ad->ad_data.ad_group->grp_mb_list);
-	}
-}
-
-static void
-address_release(struct address *a)
-{
-	free(a->name);
-	free(a->addr);
-}
-
-/* A From that libetpan could not read ("Name <addr" or "addr (Name)" or
- * junk): the bracketed address, else the first word with an @, else
- * nothing; the rest as the name. */
-static void
-from_fallback(struct address *a, const char *v)
-{
-	const char *lt = strrchr(v, '<');
-	char *name = NULL, *addr = NULL;
-
-	if (lt) {
-		size_t n = strcspn(lt + 1, ">");
-
-		addr = xstrndup(lt + 1, n);
-		name = xstrndup(v, (size_t)(lt - v));
-	} else {
-		const char *at = strchr(v, '@');
-
-		if (at) {
-			const char *s = at, *e = at;
-
-			while (s > v && !isspace((unsigned char)s[-1]) && s[-1] != ',' && s[-1] != ';')
-				s--;
-			while (*e && !isspace((unsigned char)*e) && *e != ',' && *e != ';')
-				e++;
-			addr = xstrndup(s, (size_t)(e - s));
-			name = xstrdup("");
-		}
-	}
-	if (addr) {
-		/* Trim the name of spaces and quotes. */
-		char *s = name, *e = name + strlen(name);
-
-		while (*s == ' ' || *s == '"' || *s == '\t')
-			s++;
-		while (e > s && (e[-1] == ' ' || e[-1] == '"' || e[-1] == '\t'))
-			e--;
-		*e = '\0';
-		for (char *q = addr; *q; q++)
-			if (isspace((unsigned char)*q))
-				*q = '\0';
-		set_address(a, s, addr);
-	}
-	free(name);
-	free(addr);
-}
-
-/* ---- plain addresses without libetpan ------------------------------- */
-
-/* Most address fields are "Name <local@domain>" or a bare address, in
- * ASCII atoms. libetpan's parse of them costs more than the rest of the
- * header; these are read here, to exactly what libetpan makes of them (the
- * display name as written, the address as written), and only these: any
- * other field, in any spelling this grammar does not cover (comments,
- * groups, quoted-pairs, runs of whitespace in a name, domain literals,
- * 8-bit bytes, a missing part), sends the whole block to libetpan. */
-
-struct span {
-	const char *p; /* NULL: none */
-	size_t n;
-};
-
-struct mbox_span {
-	struct span name, addr;
-};
-
-/* Mailboxes of all address fields read without libetpan, at most. */
-#define MAX_FAST_MBOXES 64
-
-/* RFC 5322 atext. */
-static bool
-is_atext(unsigned char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	       (ch && strchr("!#$%&'*+-/=?^_`{|}~", ch));
-}
-
-/* The end of the dot-atom at p: atoms joined by single dots; NULL. */
-static const char *
-dot_atom(const char *p, const char *end)
-{
-	for (;;) {
-		const char *s = p;
-
-		while (p < end && is_atext((unsigned char)*p))
-			p++;
-		if (p == s)
-			return NULL;
-		if (p == end || *p != '.')
-			return p;
-		p++;
-	}
-}
-
-/* The end of local@domain at p; NULL. */
-static const char *
-plain_addr_spec(const char *p, const char *end)
-{
-	p = dot_atom(p, end);
-	if (!p || p == end || *p != '@')
-		return NULL;
-	return dot_atom(p + 1, end);
-}
-
-static const char *
-skip_wsp(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	return p;
-}
-
-/* Is [p, end) one encoded word, "=?charset?Q?text?=" (B too), in the
- * spelling libetpan takes for an atom as it is? */
-static bool
-encoded_word(const char *p, const char *end)
-{
-	const char *cs;
-
-	if (end - p < 8 || p[0] != '=' || p[1] != '?')
-		return false;
-	p += 2;
-	cs = p;
-	while (p < end && (isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
-		p++;
-	if (p == cs || end - p < 6 || p[0] != '?' || p[2] != '?')
-		return false;
-	if (p[1] != 'Q' && p[1] != 'q' && p[1] != 'B' && p[1] != 'b')
-		return false;
-	p += 3;
-	cs = p;
-	while (p < end && *p >= '!' && *p <= '~' && *p != '?')
-		p++;
-	return p > cs && end - p == 2 && p[0] == '?' && p[1] == '=';
-}
-
-/* One mailbox at *pp: addr-spec, <addr-spec>, phrase <addr-spec> or
- * "quoted" <addr-spec>. A phrase is words of atext and dots (not starting
- * with a dot) joined by single spaces; a quoted name is printable ASCII
- * without quotes, backslashes or two spaces in a row: libetpan gives both
- * back as written (it folds runs of whitespace into one space). Not in a
- * quoted name: '=' and '?', as libetpan keeps the quotes around an encoded
- * word there. */
-static bool
-plain_mailbox(const char **pp, const char *end, struct mbox_span *mb)
-{
-	const char *p = *pp, *e;
-
-	mb->name.p = NULL;
-	mb->name.n = 0;
-	if (p < end && *p == '"') {
-		const char *q = p + 1;
-
-		while (q < end && *q != '"') {
-			if (*q < ' ' || *q > '~' || *q == '\\' || *q == '=' || *q == '?' ||
-			    (*q == ' ' && q[-1] == ' ' && q - 1 > p))
-				return false;
-			q++;
-		}
-		if (q == end)
-			return false;
-		mb->name.p = p + 1;
-		mb->name.n = (size_t)(q - p - 1);
-		p = skip_wsp(q + 1, end);
-		if (p == end || *p != '<')
-			return false;
-	} else if (p < end && *p != '<') {
-		const char *s = p;
-
-		e = plain_addr_spec(p, end);
-		if (e && (e == end || *e == ',' || *e == ' ' || *e == '\t')) {
-			/* a bare address */
-			mb->addr.p = p;
-			mb->addr.n = (size_t)(e - p);
-			*pp = e;
-			return true;
-		}
-		for (;;) {
-			const char *w = p;
-
-			while (p < end && (is_atext((unsigned char)*p) || (*p == '.' && p > w)))
-				p++;
-			if (p == w)
-				return false;
-			/* libetpan reads "=?" as the start of an encoded word,
-			 * whatever follows: only a whole one is plain. */
-			if (memmem(w, (size_t)(p - w), "=?", 2) && !encoded_word(w, p))
-				return false;
-			if (p + 1 < end && *p == ' ' && p[1] != ' ' && p[1] != '<' && p[1] != '\t')
-				p++;
-			else
-				break;
-		}
-		mb->name.p = s;
-		mb->name.n = (size_t)(p - s);
-		p = skip_wsp(p, end);
-		if (p == end || *p != '<')
-			return false;
-	}
-	if (p == end || *p != '<')
-		return false;
-	e = plain_addr_spec(p + 1, end);
-	if (!e || e == end || *e != '>')
-		return false;
-	mb->addr.p = p + 1;
-	mb->addr.n = (size_t)(e - p - 1);
-	*pp = e + 1;
-	return true;
-}
-
-/* The mailboxes of a field value, appended to mb[*n..max); false when the
- * value is not a plain list. */
-static bool
-plain_mailbox_list(const char *p, const char *end, struct mbox_span *mb, size_t *n, size_t max)
-{
-	if (p == end)
-		return false;
-	for (;;) {
-		if (*n == max || !plain_mailbox(&p, end, &mb[*n]))
-			return false;
-		(*n)++;
-		p = skip_wsp(p, end);
-		if (p == end)
-			return true;
-		if (*p != ',')
-			return false;
-		p = skip_wsp(p + 1, end);
-		if (p == end)
-			return false;
-	}
-}
-
-static void
-add_span_address(struct address **arr, size_t *n, const struct mbox_span *mb)
-{
-	struct address *a;
-
-	*arr = xreallocarray(*arr, *n + 1, sizeof(**arr));
-	a = &(*arr)[(*n)++];
-	a->name = NULL;
-	a->addr = NULL;
-	set_address_n(a, mb->name.p, mb->name.n, mb->addr.p, mb->addr.n);
-}
-
-/* read_addresses() without libetpan when every field is plain; false (and
- * nothing done) when one is not. */
-static bool
-read_plain_addresses(struct message *m, const struct top *t)
-{
-	struct mbox_span mb[MAX_FAST_MBOXES];
-	size_t first[MAX_FAST_FIELDS + 1], n = 0;
-
-	if (t->af_many)
-		return false;
-	for (size_t i = 0; i < t->naf; i++) {
-		const char *v = t->addr_block.data + t->af[i].off;
-
-		first[i] = n;
-		if (!plain_mailbox_list(v, v + t->af[i].len, mb, &n, MAX_FAST_MBOXES))
-			return false;
-		/* Sender: holds one mailbox (libetpan drops a list). */
-		if (t->af[i].kind == AF_SENDER && n - first[i] != 1)
-			return false;
-	}
-	first[t->naf] = n;
-	for (size_t i = 0; i < t->naf; i++) {
-		const struct mbox_span *f = &mb[first[i]];
-		size_t k = first[i + 1] - first[i];
-
-		switch (t->af[i].kind) {
-		case AF_FROM:
-			if (!*m->from.addr)
-				set_address_n(&m->from, f->name.p, f->name.n, f->addr.p, f->addr.n);
-			break;
-		case AF_SENDER:
-			if (!*m->sender.addr)
-				set_address_n(&m->sender, f->name.p, f->name.n, f->addr.p, f->addr.n);
-			break;
-		case AF_TO:
-			for (size_t j = 0; j < k; j++)
-				add_span_address(&m->to, &m->nto, &f[j]);
-			break;
-		case AF_CC:
-			for (size_t j = 0; j < k; j++)
-				add_span_address(&m->cc, &m->ncc, &f[j]);
-			break;
-		case AF_REPLY_TO:
-			if (!*m->reply_to.addr)
-				set_address_n(&m->reply_to, f->name.p, f->name.n, f->addr.p, f->addr.n);
-			break;
-		}
-	}
-	return true;
-}
-
-static void
-read_addresses(struct pctx *c, struct top *t)
-{
-	struct message *m = c->m;
-	struct mailimf_fields *f = NULL;
-	size_t idx = 0;
-
-	if (t->addr_block.len == 0)
-		return;
-	if (read_plain_addresses(m, t))
-		goto checked;
-	buf_addstr(&t->addr_block, "\r\n");
-	if (mailimf_fields_parse(t->addr_block.data, t->addr_block.len, &idx, &f) != MAILIMF_NO_ERROR)
-		f = NULL;
-	for (clistiter *it = f ? clist_begin(f->fld_list) : NULL; it; it = clist_next(it)) {
-		struct mailimf_field *fl = clist_content(it);
-
-		switch (fl->fld_type) {
-		case MAILIMF_FIELD_FROM:
-			if (!*m->from.addr && fl->fld_data.fld_from->frm_mb_list &&
-			    clist_begin(fl->fld_data.fld_from->frm_mb_list->mb_list)) {
-				struct mailimf_mailbox *mb =
-					clist_content(clist_begin(fl->fld_data.fld_from->frm_mb_list->mb_list));
-
-				set_address(&m->from, mb->mb_display_name, mb->mb_addr_spec);
-			}
-			break;
-		case MAILIMF_FIELD_SENDER:
-			if (fl->fld_data.fld_sender->snd_mb && !*m->sender.addr)
-				set_address(&m->sender, fl->fld_data.fld_sender->snd_mb->mb_display_name,
-					    fl->fld_data.fld_sender->snd_mb->mb_addr_spec);
-			break;
-		case MAILIMF_FIELD_TO:
-			add_address_list(&m->to, &m->nto, fl->fld_data.fld_to->to_addr_list);
-			break;
-		case MAILIMF_FIELD_CC:
-			add_address_list(&m->cc, &m->ncc, fl->fld_data.fld_cc->cc_addr_list);
-			break;
-		case MAILIMF_FIELD_REPLY_TO: {
-			struct address *tmp = NULL;
-			size_t n = 0;
-
-			add_address_list(&tmp, &n, fl->fld_data.fld_reply_to->rt_addr_list);
-			if (n && !*m->reply_to.addr) {
-				address_release(&m->reply_to);
-				m->reply_to = tmp[0];
-				tmp[0].name = tmp[0].addr = NULL;
-			}
-			for (size_t i = 0; i < n; i++)
-				address_release(&tmp[i]);
-			free(tmp);
-			break;
-		}
-		default:
-			break;
-		}
-	}
-	if (f)
-		mailimf_fields_free(f);
-checked:
-	/* libetpan accepts some junk as an address ("a b <c@d" gives
-	 * "ab<c@d"): such a From is read again leniently. */
-	if (*m->from.addr && strpbrk(m->from.addr, "<> ,;")) {
-		free(m->from.addr);
-		m->from.addr = xstrdup("");
-	}
-	if (!*m->from.addr && t->raw_from) {
-		from_fallback(&m->from, t->raw_from);
-		if (*m->from.addr)
-			note(c, 0, "a malformed From was read leniently");
-	}
-}
-
-/* msg-ids of a field: each <...>, else bare words with an @ (lenient). */
-static void
-msgids(const char *v, struct strlist *out, size_t max)
-{
-	const char *p = v;
-	bool bracketed = strchr(v, '<') != NULL;
-
-	while (*p && out->n < max) {
-		const char *s, *e;
-
-		if (bracketed) {
-			s = strchr(p, '<');
-			if (!s)
-				break;
-			s++;
-			e = strchr(s, '>');
-			if (!e) {
-				/* No '>' left: this is the last id (and no
-				 * later '<' is searched to the end again). */
-				e = s + strcspn(s, " \t,<");
-				bracketed = false;
-				max = out->n + 1;
-			}
-		} else {
-			while (*p && (isspace((unsigned char)*p) || *p == ','))
-				p++;
-			s = p;
-			e = s + strcspn(s, " \t,");
-			if (e == s)
-				break;
-			if (!memchr(s, '@', (size_t)(e - s))) {
-				p = e;
-				continue;
-			}
-		}
-		{
-			const char *a = s, *b = e;
-
-			while (a < b && isspace((unsigned char)*a))
-				a++;
-			while (b > a && isspace((unsigned char)b[-1]))
-				b--;
-			if (b > a)
-				strlist_add_owned(out, charset_clean(a, (size_t)(b - a)));
-		}
-		p = *e ? e + 1 : e;
-	}
-}
-
-static void
-set_first_id(char **dst, const char *raw)
-{
-	struct strlist l = STRLIST_INIT;
-
-	if (!raw)
-		return;
-	msgids(raw, &l, 1);
-	if (l.n) {
-		free(*dst);
-		*dst = l.items[0];
-		l.items[0] = NULL;
-		l.n = 0;
-	} else if (*raw && !strpbrk(raw, " \t")) {
-		free(*dst);
-		*dst = charset_clean(raw, strlen(raw));
-	}
-	strlist_release(&l);
-}
-
-/* ---- dates --------------------------------------------------------------- */
-
-static const char *const months[] = { "jan", "feb", "mar", "apr", "may", "jun",
-				      "jul", "aug", "sep", "oct", "nov", "dec" };
-
-static const struct {
-	const char *name;
-	int minutes;
-} zones[] = {
-	{ "ut", 0 }, { "utc", 0 }, { "gmt", 0 }, { "z", 0 }, { "est", -300 }, { "edt", -240 },
-	{ "cst", -360 }, { "cdt", -300 }, { "mst", -420 }, { "mdt", -360 }, { "pst", -480 },
-	{ "pdt", -420 }, { "cet", 60 }, { "cest", 120 }, { "met", 60 }, { "mest", 120 },
-	{ "bst", 60 }, { "eet", 120 }, { "eest", 180 }, { "jst", 540 }, { "ist", 330 },
-};
-
-static const char *
-skip_cfws(const char *p)
-{
-	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p != '(')
-			return p;
-		/* A comment, nested at most a few levels, never past the end. */
-		{
-			int lvl = 0;
-
-			do {
-				if (*p == '(')
-					lvl++;
-				else if (*p == ')')
-					lvl--;
-				else if (*p == '\\' && p[1])
-					p++;
-				p++;
-			} while (*p && lvl > 0);
-		}
-	}
-}
-
-static bool
-read_num(const char **pp, int max_digits, long *out)
-{
-	const char *p = *pp;
-	long v = 0;
-	int n = 0;
-
-	while (isdigit((unsigned char)*p) && n < max_digits) {
-		v = v * 10 + (*p++ - '0');
-		n++;
-	}
-	if (n == 0)
-		return false;
-	*out = v;
-	*pp = p;
-	return true;
-}
-
-/* RFC 5322 dates and what clients really write: the weekday optional, two-
- * or four-digit years, seconds optional, numeric or named zones, comments;
- * also "2026-11-02 10:00:00" and "2026-11-02T10:00:00Z". */
-static bool
-date_parse(const char *v, time_t *out)
-{
-	struct tm tm;
-	const char *p = skip_cfws(v);
-	long day, mon = -1, year, hh, mm, ss = 0, zone = 0;
-
-	memset(&tm, 0, sizeof(tm));
-	if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
-	    isdigit((unsigned char)p[3]) && p[4] == '-') {
-		if (!read_num(&p, 4, &year) || *p++ != '-' || !read_num(&p, 2, &mon) || *p++ != '-' ||
-		    !read_num(&p, 2, &day))
-			return false;
-		mon--;
-		if (*p == 'T' || *p == 't' || *p == ' ')
-			p++;
-	} else {
-		if (isalpha((unsigned char)*p)) {
-			while (isalpha((unsigned char)*p))
-				p++;
-			p = skip_cfws(p);
-		}
-		if (!read_num(&p, 2, &day))
-			return false;
-		while (*p == ' ' || *p == '-' || *p == '\t')
-			p++;
-		for (size_t i = 0; i < ARRAY_SIZE(months); i++)
-			if (!strncasecmp(p, months[i], 3))
-				mon = (long)i;
-		if (mon < 0)
-			return false;
-		while (isalpha((unsigned char)*p) || *p == '.')
-			p++;
-		while (*p == ' ' || *p == '-' || *p == '\t')
-			p++;
-		if (!read_num(&p, 4, &year))
-			return false;
-		/* RFC 5322 4.3: two-digit years. */
-		if (year < 50)
-			year += 2000;
-		else if (year < 1000)
-			year += 1900;
-		p = skip_cfws(p);
-	}
-	if (!read_num(&p, 2, &hh) || *p++ != ':' || !read_num(&p, 2, &mm))
-		return false;
-	if (*p == ':') {
-		p++;
-		if (!read_num(&p, 2, &ss))
-			return false;
-		if (*p == '.')
-			while (isdigit((unsigned char)*++p))
-				;
-	}
-	p = skip_cfws(p);
-	if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-		long z = 0, zh, zm;
-		const char *zs = ++p;
-
-		if (read_num(&p, 4, &z)) {
-			if (p - zs <= 2) {
-				zh = z;
-				zm = 0;
-				if (*p == ':') {
-					p++;
-					if (!read_num(&p, 2, &zm))
-						zm = 0;
-				}
-			} else {
-				zh = z / 100;
-				zm = z % 100;
-			}
-			if (zh <= 14 && zm < 60)
-				zone = sign * (zh * 60 + zm);
-		}
-	} else if (isalpha((unsigned char)*p)) {
-		for (size_t i = 0; i < ARRAY_SIZE(zones); i++) {
-			size_t n = strlen(zones[i].name);
-
-			if (!strncasecmp(p, zones[i].name, n) && !isalpha((unsigned char)p[n]))
-				zone = zones[i].minutes;
-		}
-	}
-	if (year < 1970 || year > 9999 || mon < 0 || mon > 11 || day < 1 || day > 31 || hh > 23 ||
-	    mm > 59 || ss > 60)
-		return false;
-	tm.tm_year = (int)year - 1900;
-	tm.tm_mon = (int)mon;
-	tm.tm_mday = (int)day;
-	tm.tm_hour = (int)hh;
-	tm.tm_min = (int)mm;
-	tm.tm_sec = (int)(ss == 60 ? 59 : ss);
-	*out = timegm(&tm) - zone * 60;
-	return true;
-}
-
-/* ---- classification ---------------------------------------------------- */
-
-static bool
-header_has(const struct message *m, const char *name, const char *needle)
-{
-	const char *v = message_header(m, name);
-
-	return v && strcasestr(v, needle);
-}
-
-/* A bounce without multipart/report (qmail, old Exchange): the returned
- * message's headers are somewhere in the body text. */
-static void
-returned_from_text(struct pctx *c, const char *p, const char *end)
-{
-	const char *q = p;
-
-	while (q < end && !c->m->returned_message_id) {
-		const char *hit = memmem(q, (size_t)(end - q), "essage-", 7);
-		const char *ls;
-
-		if (!hit)
-			break;
-		ls = hit - 1;
-		if (ls >= p && (ls == p || ls[-1] == '\n' || ls[-1] == ' ' || ls[-1] == '>') &&
-		    (*ls == 'M' || *ls == 'm') && end - hit > 10 && !strncasecmp(hit, "essage-id:", 10)) {
-			/* That line and what follows it as a header block. */
-			const char *bol = ls;
-
-			while (bol > p && bol[-1] != '\n')
-				bol--;
-			(void)bol;
-			returned_headers(c, ls, end);
-			if (!c->m->returned_subject) {
-				/* Subject usually comes before Message-ID: look
-				 * back over the lines just before. */
-				const char *back = ls;
-
-				for (int lines = 0; back > p && lines < 30; lines++) {
-					back--;
-					while (back > p && back[-1] != '\n')
-						back--;
-					if (!strncasecmp(back, "Subject:", 8)) {
-						const char *nl = memchr(back, '\n', (size_t)(end - back));
-						const char *s = back + 8;
-
-						while (*s == ' ')
-							s++;
-						c->m->returned_subject =
-							rfc2047_decode(s, (size_t)((nl ? nl : end) - s));
-						break;
-					}
-				}
-			}
-			break;
-		}
-		q = hit + 7;
-	}
-}
-
-/* Vacation programs' headers other than Auto-Submitted. */
-static bool
-autoreply_headers(const struct message *m)
-{
-	return message_header(m, "X-Autoreply") || message_header(m, "X-Autorespond") ||
-	       header_has(m, "Precedence", "auto_reply") || message_header(m, "X-Autogenerated");
-}
-
-static void
-classify(struct pctx *c, const char *body, const char *end)
-{
-	struct message *m = c->m;
-	const char *as = message_header(m, "Auto-Submitted");
-	bool auto_submitted = as && strncasecmp(as, "no", 2) != 0;
-	bool strong;
-	enum bounce_subject said = bounce_subject_kind(m->subject, &strong);
-	bool mailer = bounce_mailer_sender(m->from.addr, m->from.name);
-	bool null_sender = !*m->from.addr || (m->return_path && !*m->return_path);
-	bool desk_copy = bounce_quotes_desk_mail(body, (size_t)(end - body));
-
-	if (message_header(m, "X-Failed-Recipients"))
-		m->flags |= MSG_BOUNCE;
-	/* A failure phrase from a mail system, the null sender or a robot, or
-	 * beside a returned copy of our own mail: a bounce without
-	 * multipart/report. */
-	if (said == BOUNCE_SUBJECT_FAILURE && (mailer || null_sender || auto_submitted || desk_copy))
-		m->flags |= MSG_BOUNCE;
-	if (mailer && !auto_submitted && !(m->flags & MSG_AUTOREPLY))
-		m->flags |= MSG_BOUNCE;
-	/* RFC 3834 and what vacation programs send instead; a weak phrase
-	 * ("Absence") only from the null sender or a mail system. */
-	if (auto_submitted || autoreply_headers(m) ||
-	    (said == BOUNCE_SUBJECT_AUTOREPLY && (strong || null_sender || mailer)))
-		m->flags |= MSG_AUTOREPLY;
-	/* Our own mail come back, whatever the subject says; an auto-reply
-	 * that quotes it stays an auto-reply. */
-	if (desk_copy && !(m->flags & MSG_AUTOREPLY))
-		m->flags |= MSG_BOUNCE;
-	if (message_header(m, "List-Id") || message_header(m, "List-Unsubscribe") ||
-	    message_header(m, "List-Post") || header_has(m, "Precedence", "bulk") ||
-	    header_has(m, "Precedence", "list") || header_has(m, "Precedence", "junk"))
-		m->flags |= MSG_LIST;
-	if ((m->flags & MSG_BOUNCE) && !m->returned_message_id)
-		returned_from_text(c, body, end);
+	mime_fields_take(&t->mh, name, nlen, v, vlen);
 }
 
 /* ---- the entry point ---------------------------------------------------- */
@@ -1857,12 +537,96 @@ to_lf(const char *raw, size_t len, size_t *len_r)
 	return out;
 }
 
+/* The limits asked for, each 0 replaced by its default. */
+static void
+limits_fill(struct parse_limits *lim, const struct parse_limits *asked)
+{
+	*lim = asked ? *asked : parse_limits_default;
+	if (!lim->max_message_size)
+		lim->max_message_size = parse_limits_default.max_message_size;
+	if (!lim->max_header_size)
+		lim->max_header_size = parse_limits_default.max_header_size;
+	if (!lim->max_line_length)
+		lim->max_line_length = parse_limits_default.max_line_length;
+	if (!lim->max_parts)
+		lim->max_parts = parse_limits_default.max_parts;
+	if (!lim->max_depth)
+		lim->max_depth = parse_limits_default.max_depth;
+}
+
+/* Past an mbox "From " line, which is not a header. */
+static const char *
+skip_mbox_from(const char *p, const char *end)
+{
+	if (end - p > 5 && !strncmp(p, "From ", 5)) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		return nl ? nl + 1 : end;
+	}
+	return p;
+}
+
+/* The top-level header block [p, hend) into m: every field, addresses,
+ * subject, ids, date; its MIME fields into t->mh for the walk. */
+static void
+top_header_read(struct parse_ctx *c, struct top_header *t, const char *p, const char *hend)
+{
+	struct message *m = c->m;
+	const char *subj;
+
+	header_fields_each(c, p, hend, top_header_field, t);
+	if (m->nheaders == 0)
+		parse_note(c, MSG_PARSE_ERROR, "no header fields were found");
+	if (addr_fields_read(&t->addrs, m, t->raw_from))
+		parse_note(c, 0, "a malformed From was read leniently");
+	subj = message_header(m, "Subject");
+	free(m->subject);
+	m->subject = xstrdup(subj ? subj : "");
+	msgid_first(&m->message_id, t->raw_msgid);
+	msgid_first(&m->in_reply_to, t->raw_irt);
+	if (t->raw_refs)
+		msgid_list(t->raw_refs, &m->references, MAX_REFERENCES);
+	if (t->raw_return_path)
+		m->return_path = msgid_return_path(t->raw_return_path);
+	if (t->raw_date && dates_parse(t->raw_date, &m->date))
+		m->has_date = true;
+}
+
+static void
+top_header_release(struct top_header *t)
+{
+	addr_fields_release(&t->addrs);
+	mime_fields_release(&t->mh);
+	free(t->raw_from);
+	free(t->raw_date);
+	free(t->raw_msgid);
+	free(t->raw_irt);
+	free(t->raw_refs);
+	free(t->raw_return_path);
+}
+
+/* The MIME walk from the top, over the header block [p, hend) whose MIME
+ * fields t holds already; a forwarded message gives the body when the
+ * mail has none of its own. */
+static void
+walk_message(struct parse_ctx *c, const struct top_header *t, const char *p, const char *hend,
+	     const char *end)
+{
+	c->pre = &t->mh;
+	c->pre_p = p;
+	c->pre_hend = hend;
+	walk(c, p, end, 0, R_BODY | R_ATT, "text/plain");
+	c->pre = NULL;
+	if (!c->body_set && c->fwd)
+		walk(c, c->fwd, c->fwd_end, c->fwd_depth, R_BODY, "text/plain");
+}
+
 int
 parse_message(const char *raw, size_t len, const struct parse_limits *lim, struct message *m,
 	      struct err *e)
 {
-	struct pctx c;
-	struct top t;
+	struct parse_ctx c;
+	struct top_header t;
 	char *lf;
 	const char *p, *end, *body, *hend;
 
@@ -1870,17 +634,7 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 	pthread_once(&xml_once, xml_init);
 	memset(&c, 0, sizeof(c));
 	c.m = m;
-	c.lim = lim ? *lim : parse_limits_default;
-	if (!c.lim.max_message_size)
-		c.lim.max_message_size = parse_limits_default.max_message_size;
-	if (!c.lim.max_header_size)
-		c.lim.max_header_size = parse_limits_default.max_header_size;
-	if (!c.lim.max_line_length)
-		c.lim.max_line_length = parse_limits_default.max_line_length;
-	if (!c.lim.max_parts)
-		c.lim.max_parts = parse_limits_default.max_parts;
-	if (!c.lim.max_depth)
-		c.lim.max_depth = parse_limits_default.max_depth;
+	limits_fill(&c.lim, lim);
 	buf_init(&c.body, 0);
 	buf_init(&c.notes, 0);
 	m->raw = raw;
@@ -1889,57 +643,14 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 	lf = to_lf(raw, len, &len);
 	p = lf ? lf : raw;
 	end = p + len;
-	/* An mbox "From " line is not a header. */
-	if (len > 5 && !strncmp(p, "From ", 5)) {
-		const char *nl = memchr(p, '\n', len);
-
-		p = nl ? nl + 1 : end;
-	}
-
+	p = skip_mbox_from(p, end);
 	memset(&t, 0, sizeof(t));
 	t.c = &c;
-	buf_init(&t.addr_block, MAX_ADDR_BLOCK + 16);
-	hend = header_end(p, end, &body);
-	fields_each(&c, p, hend, top_field, &t);
-	if (m->nheaders == 0)
-		note(&c, MSG_PARSE_ERROR, "no header fields were found");
-	read_addresses(&c, &t);
-	{
-		const char *subj = message_header(m, "Subject");
-
-		free(m->subject);
-		m->subject = xstrdup(subj ? subj : "");
-	}
-	set_first_id(&m->message_id, t.raw_msgid);
-	set_first_id(&m->in_reply_to, t.raw_irt);
-	if (t.raw_refs)
-		msgids(t.raw_refs, &m->references, 1000);
-	if (t.raw_return_path) {
-		struct strlist l = STRLIST_INIT;
-
-		if (strstr(t.raw_return_path, "<>")) {
-			m->return_path = xstrdup("");
-		} else {
-			msgids(t.raw_return_path, &l, 1);
-			m->return_path = l.n ? xstrdup(l.items[0]) : charset_clean(t.raw_return_path, strlen(t.raw_return_path));
-		}
-		strlist_release(&l);
-	}
-	if (t.raw_date && date_parse(t.raw_date, &m->date))
-		m->has_date = true;
-
-	/* The MIME walk starts over the same header block, whose MIME fields
-	 * were read with the others. */
-	c.pre = &t.mh;
-	c.pre_p = p;
-	c.pre_hend = hend;
-	walk(&c, p, end, 0, R_BODY | R_ATT, "text/plain");
-	c.pre = NULL;
-	if (!c.body_set && c.fwd) {
-		/* Only a forwarded message: its text is the body. */
-		walk(&c, c.fwd, c.fwd_end, c.fwd_depth, R_BODY, "text/plain");
-	}
-	classify(&c, body, end);
+	addr_fields_init(&t.addrs);
+	hend = header_block_end(p, end, &body);
+	top_header_read(&c, &t, p, hend);
+	walk_message(&c, &t, p, hend, end);
+	parse_classify(&c, body, end);
 
 	free(m->body);
 	m->body = buf_detach(&c.body, NULL);
@@ -1948,14 +659,7 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 		m->parse_note = buf_detach(&c.notes, NULL);
 	}
 	buf_release(&c.notes);
-	buf_release(&t.addr_block);
-	mhdr_release(&t.mh);
-	free(t.raw_from);
-	free(t.raw_date);
-	free(t.raw_msgid);
-	free(t.raw_irt);
-	free(t.raw_refs);
-	free(t.raw_return_path);
+	top_header_release(&t);
 	free(lf);
 	return 0;
 }

@@ -10,78 +10,12 @@
 #include <ctype.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "charset.h"
+#include "encodings.h"
 #include "rfc2047.h"
 #include "xalloc.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Base64 without its rules: characters outside the alphabet are skipped,
- * missing padding is fine (what clients produce). */
-static void
-b64_decode(struct buf *out, const char *s, size_t len)
-{
-	unsigned acc = 0;
-	int bits = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		int v = b64val((unsigned char)s[i]);
-
-		if (s[i] == '=')
-			break;
-		if (v < 0)
-			continue;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf_addch(out, (int)((acc >> bits) & 0xff));
-		}
-	}
-}
-
-static void
-q_decode(struct buf *out, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '_') {
-			buf_addch(out, ' ');
-		} else if (s[i] == '=' && i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
-			   hexval((unsigned char)s[i + 2]) >= 0) {
-			buf_addch(out, hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
-			i += 2;
-		} else {
-			buf_addch(out, (unsigned char)s[i]);
-		}
-	}
-}
 
 struct word {
 	char charset[64];
@@ -243,9 +177,9 @@ rfc2047_decode(const char *s, size_t len)
 		}
 		snprintf(pending_cs, sizeof(pending_cs), "%s", w.charset);
 		if (w.enc == 'B')
-			b64_decode(&pending, w.text, w.text_len);
+			base64_decode(&pending, w.text, w.text_len, BASE64_PAD_ENDS);
 		else
-			q_decode(&pending, w.text, w.text_len);
+			qp_decode(&pending, w.text, w.text_len, QP_ENCODED_WORD);
 		p = plain = w.end;
 	}
 	flush_pending(&out, &pending, pending_cs);
@@ -268,16 +202,80 @@ struct seg {
 
 #define MAX_SEGS 64
 
+/* Reads the value at p (quoted, or up to the ';'), into val when keep;
+ * returns where the next parameter may start. */
+static const char *
+param_value(const char *p, bool keep, struct buf *val)
+{
+	const char *v, *ve;
+
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			if (keep)
+				buf_addch(val, (unsigned char)*p);
+		}
+		if (*p == '"')
+			p++;
+		/* Whatever follows the closing quote up to ';' is junk. */
+		while (*p && *p != ';')
+			p++;
+		return p;
+	}
+	/* Lenient: an unquoted value runs to the ';' (spaces and all),
+	 * trailing space trimmed. */
+	v = p;
+	while (*p && *p != ';')
+		p++;
+	ve = p;
+	while (ve > v && isspace((unsigned char)ve[-1]))
+		ve--;
+	if (keep)
+		buf_add(val, v, (size_t)(ve - v));
+	return p;
+}
+
+/* Files the value of one occurrence of the parameter, whose name goes on
+ * with [rest, ae) ("", "*", "*N" or "*N*"): as the plain value, the
+ * extended one, or segment N. Returns the number of segments. */
+static size_t
+param_occurrence(const char *rest, const char *ae, struct buf *val, struct seg *segs, size_t n,
+		 struct seg *plain, struct seg *ext1)
+{
+	size_t rlen = (size_t)(ae - rest);
+	int idx = 0;
+	const char *d = rest + 1;
+
+	if (rlen == 0 && !plain->value) {
+		plain->value = buf_detach(val, NULL);
+	} else if (rlen == 1 && *rest == '*' && !ext1->value) {
+		ext1->value = buf_detach(val, NULL);
+		ext1->ext = true;
+	} else if (rlen >= 2 && *rest == '*' && isdigit((unsigned char)rest[1]) && n < MAX_SEGS) {
+		while (d < ae && isdigit((unsigned char)*d) && idx < 1000)
+			idx = idx * 10 + (*d++ - '0');
+		if (d == ae || (d + 1 == ae && *d == '*')) {
+			segs[n].idx = idx;
+			segs[n].ext = d + 1 == ae;
+			segs[n].value = buf_detach(val, NULL);
+			n++;
+		}
+	}
+	return n;
+}
+
 /* Parses the parameter list of value (everything after the first ';') and
  * collects the occurrences of name. Returns the number of segments. */
 static size_t
-collect(const char *value, const char *name, struct seg *segs, struct seg *plain, struct seg *ext1)
+param_collect(const char *value, const char *name, struct seg *segs, struct seg *plain,
+	      struct seg *ext1)
 {
 	const char *p = strchr(value, ';');
 	size_t nlen = strlen(name), n = 0;
 
 	while (p && *p) {
-		const char *a, *ae, *v;
+		const char *a, *ae;
 		struct buf val = BUF_INIT;
 		bool match;
 
@@ -298,57 +296,9 @@ collect(const char *value, const char *name, struct seg *segs, struct seg *plain
 		/* Only the values of name are kept; the others are skipped
 		 * alike, without a copy. */
 		match = (size_t)(ae - a) >= nlen && strncasecmp(a, name, nlen) == 0;
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				if (match)
-					buf_addch(&val, (unsigned char)*p);
-			}
-			if (*p == '"')
-				p++;
-			/* Whatever follows the closing quote up to ';' is junk. */
-			while (*p && *p != ';')
-				p++;
-		} else {
-			/* Lenient: an unquoted value runs to the ';' (spaces and
-			 * all), trailing space trimmed. */
-			v = p;
-			while (*p && *p != ';')
-				p++;
-			{
-				const char *ve = p;
-
-				while (ve > v && isspace((unsigned char)ve[-1]))
-					ve--;
-				if (match)
-					buf_add(&val, v, (size_t)(ve - v));
-			}
-		}
-		if (match) {
-			const char *rest = a + nlen;
-			size_t rlen = (size_t)(ae - rest);
-
-			if (rlen == 0 && !plain->value) {
-				plain->value = buf_detach(&val, NULL);
-			} else if (rlen == 1 && *rest == '*' && !ext1->value) {
-				ext1->value = buf_detach(&val, NULL);
-				ext1->ext = true;
-			} else if (rlen >= 2 && *rest == '*' && isdigit((unsigned char)rest[1]) &&
-				   n < MAX_SEGS) {
-				int idx = 0;
-				const char *d = rest + 1;
-
-				while (d < ae && isdigit((unsigned char)*d) && idx < 1000)
-					idx = idx * 10 + (*d++ - '0');
-				if (d == ae || (d + 1 == ae && *d == '*')) {
-					segs[n].idx = idx;
-					segs[n].ext = d + 1 == ae;
-					segs[n].value = buf_detach(&val, NULL);
-					n++;
-				}
-			}
-		}
+		p = param_value(p, match, &val);
+		if (match)
+			n = param_occurrence(a + nlen, ae, &val, segs, n, plain, ext1);
 		buf_release(&val);
 	}
 	return n;
@@ -358,8 +308,11 @@ static void
 pct_decode(struct buf *out, const char *s)
 {
 	for (; *s; s++) {
-		if (*s == '%' && hexval((unsigned char)s[1]) >= 0 && hexval((unsigned char)s[2]) >= 0) {
-			buf_addch(out, hexval((unsigned char)s[1]) * 16 + hexval((unsigned char)s[2]));
+		int hi = *s == '%' ? ascii_hexval((unsigned char)s[1]) : -1;
+		int lo = hi >= 0 ? ascii_hexval((unsigned char)s[2]) : -1;
+
+		if (lo >= 0) {
+			buf_addch(out, hi * 16 + lo);
 			s += 2;
 		} else {
 			buf_addch(out, (unsigned char)*s);
@@ -390,7 +343,7 @@ param_get(const char *value, const char *name, bool raw)
 
 	if (!value || !name)
 		return NULL;
-	n = collect(value, name, segs, &plain, &ext1);
+	n = param_collect(value, name, segs, &plain, &ext1);
 	buf_init(&b, 0);
 	if (ext1.value) {
 		pct_decode(&b, ext_charset(ext1.value, cs, sizeof(cs)));

@@ -26,7 +26,7 @@ struct pending {
 };
 
 static bool
-emit(struct pending *a, tnef_file_fn fn, void *arg, int *count)
+pending_emit(struct pending *a, tnef_file_fn fn, void *arg, int *count)
 {
 	bool go = true;
 
@@ -57,7 +57,7 @@ tnef_list(const unsigned char *data, size_t len, tnef_file_fn fn, void *arg)
 			break;
 		if (level == LVL_ATTACHMENT) {
 			if (id == ATT_ATTACH_REND_DATA) {
-				if (!emit(&a, fn, arg, &count))
+				if (!pending_emit(&a, fn, arg, &count))
 					return count;
 				a.open = true;
 			} else if (id == ATT_ATTACH_TITLE && a.open) {
@@ -70,6 +70,6 @@ tnef_list(const unsigned char *data, size_t len, tnef_file_fn fn, void *arg)
 		}
 		off += 11 + (size_t)n;
 	}
-	emit(&a, fn, arg, &count);
+	pending_emit(&a, fn, arg, &count);
 	return count;
 }

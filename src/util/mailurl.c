@@ -3,20 +3,10 @@
 
 #include <ctype.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "mailurl.h"
 #include "xalloc.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* %-decodes s[0..n); NULL for a bad escape or an encoded NUL or control. */
 static char *
@@ -32,8 +22,8 @@ decode(const char *s, size_t n)
 				free(out);
 				return NULL;
 			}
-			h = hexval((unsigned char)s[i + 1]);
-			l = hexval((unsigned char)s[i + 2]);
+			h = ascii_hexval((unsigned char)s[i + 1]);
+			l = ascii_hexval((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0 || (h * 16 + l) < 0x20) {
 				free(out);
 				return NULL;

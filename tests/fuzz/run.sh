@@ -20,8 +20,10 @@ flags="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=
 libs="-letpan -lsqlite3 -lpcre2-8 -linih -ljansson -lgnutls -lxml2 -luchardet -lm"
 objs=""
 for src in src/mime/authres.c src/mime/parse.c src/mime/message.c src/mime/charset.c src/mime/rfc2047.c \
-	src/mime/html.c src/mime/flowed.c src/mime/tnef.c src/util/buf.c src/util/xalloc.c src/util/strlist.c \
-	src/util/err.c; do
+	src/mime/encodings.c src/mime/html.c src/mime/flowed.c src/mime/tnef.c src/util/buf.c src/util/xalloc.c \
+	src/util/strlist.c src/util/err.c src/util/ascii.c src/util/utf8.c src/mime/addresses.c \
+	src/mime/dates.c src/mime/msgid.c src/mime/header.c src/mime/attachments.c src/mime/classify.c \
+	src/mime/bounce.c; do
 	o=$out/obj/$(basename "$src" .c).o
 	# Always rebuilt: a dozen files, and headers change under them.
 	# shellcheck disable=SC2086

@@ -37,7 +37,8 @@
 #define BATCH 100
 #define TEXT_MAX (100 * 1024)
 /* What the parser hands to libetpan of the address fields, at most
- * (parse.c): a From longer than that has no address to answer. */
+ * (ADDR_FIELDS_MAX, addresses.h): a From longer than that has no address
+ * to answer. */
 #define NAME_IN_MAX (40 * 1024)
 
 static uint64_t rng = 0x5ecde5c0ffee1234ull;
