@@ -199,6 +199,10 @@ struct ruleset {
  * UTF-8 letters; a caseless one's are ASCII only. */
 void rules_literals(const char *pattern, bool caseless, struct litset *lits);
 void litset_release(struct litset *l);
+/* Adds a word (lower: folded as the haystacks are; exact: as written for
+ * a case-sensitive word, else NULL) unless the same one is there. */
+void litset_add(struct litset *l, const char *lower, const char *exact, size_t len, unsigned flags,
+		unsigned hay);
 /* The prefilter's folding of a two-byte UTF-8 Latin letter (lowercase
  * where its case pairs simply), and whether a caseless pattern's letter
  * matches exactly the letters of its fold (for the tests). */
@@ -216,8 +220,9 @@ void rules_prefilter_build(struct ruleset *rs);
 /* Frees hay_keys, hay_nkeys and the words (words, hay_words, hay_any,
  * word_keys, word_first). */
 void rules_prefilter_keys_free(struct ruleset *rs);
-/* Forgets every rule's words: each rule is tried on every message (the
- * reference the prefilter is checked against in tests and bench_rules -c). */
+/* Forgets every rule's words: each rule is tried on every message, and
+ * the gazetteer looks up every word (the reference the prefilters are
+ * checked against in tests and bench_rules -c). */
 void rules_prefilter_disable(struct ruleset *rs);
 
 /* `score TARGET N` (rules_score.c): adds points to target (a declared
@@ -243,10 +248,18 @@ void rules_gazetteer_add(struct ruleset *rs, const char *path, const char *data,
 			 struct strlist *errs);
 void rules_gazetteer_finish(struct ruleset *rs, struct strlist *errs);
 void rules_gazetteer_free(struct gazetteer *g);
+/* Every word of a text looked up, none passed over by the sketch of a
+ * name's first bytes (the reference for rules_prefilter_disable()). */
+void rules_gazetteer_sketch_disable(struct gazetteer *g);
 /* The member of domain (lowercase) or of its closest listed parent: of an
  * institution's domain, or with country of a country's suffix; NULL for
  * none, and for a webmail domain. */
 const char *rules_gazetteer_domain(const struct ruleset *rs, const char *domain, bool country);
+/* Adds to lits every name and acronym, each a word of haystack hay that a
+ * text naming it holds (no word boundary asked: the gazetteer's words are
+ * not the prefilter's). 0, or -1 with lits empty when some name is too
+ * short for the prefilter or there is none. */
+int rules_gazetteer_lits(const struct ruleset *rs, unsigned hay, struct litset *lits);
 /* The members (at most max, into out) whose names or acronyms s names. */
 size_t rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const char **out,
 			    size_t max);

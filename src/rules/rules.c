@@ -934,7 +934,6 @@ parse_rule(struct parser *p)
 		     r.name);
 		goto fail;
 	}
-	rules_prefilter_rule(p->rs, &r);
 	p->rs->rules = xreallocarray(p->rs->rules, p->rs->nrules + 1, sizeof(*p->rs->rules));
 	p->rs->rules[p->rs->nrules++] = r;
 	return 0;
@@ -1215,6 +1214,9 @@ done:
 		queue_add(rs, &q);
 	}
 	load_gazetteers(rs, dir, errs);
+	/* after the gazetteer: its names are the words of the institution tests */
+	for (size_t i = 0; i < rs->nrules; i++)
+		rules_prefilter_rule(rs, &rs->rules[i]);
 	rules_prefilter_build(rs);
 	return rs;
 }

@@ -40,6 +40,8 @@ struct gaz_key {
 };
 
 #define GAZ_BITS 65536
+/* The bits of the sketch of a name's first word (word_sketch()). */
+#define GAZ_SKETCH_BITS 32768
 
 struct gazetteer {
 	struct gaz_domain *domains;
@@ -49,6 +51,10 @@ struct gazetteer {
 	struct gaz_key *keys; /* one per name, sorted by hash */
 	uint64_t key_bits[GAZ_BITS / 64]; /* bit hash % GAZ_BITS of every key: a
 					     quick no for most words of a text */
+	/* bit word_sketch() of every name's first word: a no for most words
+	 * of a text before their hash is taken */
+	uint64_t sketch_bits[GAZ_SKETCH_BITS / 64];
+	bool no_sketch; /* every word hashed (the reference for the tests) */
 };
 
 /* A byte of a word: ASCII letters and digits, and every byte of a
@@ -56,12 +62,26 @@ struct gazetteer {
 static inline bool
 word_byte(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c >= 0x80;
+	return (unsigned)((c | 0x20) - 'a') < 26u || (unsigned)(c - '0') < 10u || c >= 0x80;
 }
 
-/* Folds s[*i] (and its continuation byte) into out (*n bytes, as many as
- * it read), *i moved past it. */
+/* A byte of a word as the sketch sees it: ASCII without its case, every
+ * byte beyond ASCII alike (folding keeps a letter beyond ASCII there). */
+static inline unsigned
+sketch_byte(unsigned char c)
+{
+	return c >= 0x80 ? 0 : (c | 0x20) & 31u;
+}
+
+/* Of the word of wlen bytes (1 or more) at w: its length, first and last
+ * byte; the same for a word and its fold. */
+static inline unsigned
+word_sketch(const unsigned char *w, size_t wlen)
+{
+	return (unsigned)(wlen < 31 ? wlen : 31) | sketch_byte(w[0]) << 5 |
+	       sketch_byte(w[wlen - 1]) << 10;
+}
+
 static inline void
 fold_step(const unsigned char *s, size_t len, size_t *i, unsigned char out[2], size_t *n)
 {
@@ -243,9 +263,15 @@ index_names(struct gazetteer *g)
 
 		/* every name by its folded first word (a name is stored folded;
 		 * an acronym is compared as it is once found) */
+		unsigned sk;
+
 		g->keys[i].hash = first_word_hash(g->names[i].text, g->names[i].len, true, &wl);
 		g->keys[i].name = (uint32_t)i;
 		g->key_bits[g->keys[i].hash % GAZ_BITS / 64] |= 1ull << (g->keys[i].hash % 64);
+		if (wl == 0)
+			continue;
+		sk = word_sketch((const unsigned char *)g->names[i].text, wl);
+		g->sketch_bits[sk / 64] |= 1ull << (sk % 64);
 	}
 	qsort(g->keys, g->nnames, sizeof(*g->keys), key_cmp);
 }
@@ -308,6 +334,47 @@ rules_gazetteer_free(struct gazetteer *g)
 	free(g->names);
 	free(g->keys);
 	free(g);
+}
+
+int
+rules_gazetteer_lits(const struct ruleset *rs, unsigned hay, struct litset *lits)
+{
+	const struct gazetteer *g = rs->gaz;
+
+	if (!g || !g->nnames)
+		return -1;
+	for (size_t i = 0; i < g->nnames; i++) {
+		const struct gaz_name *nm = &g->names[i];
+		unsigned char *lower;
+
+		if (nm->len < 3) {
+			litset_release(lits);
+			return -1;
+		}
+		if (nm->caseless) {
+			litset_add(lits, nm->text, NULL, nm->len, 0, hay);
+			continue;
+		}
+		/* an acronym: confirmed as written, indexed folded */
+		lower = (unsigned char *)xstrndup(nm->text, nm->len);
+		for (size_t k = 0; k < nm->len;) {
+			unsigned char b[2];
+			size_t at = k, nb;
+
+			fold_step(lower, nm->len, &k, b, &nb);
+			memcpy(lower + at, b, nb);
+		}
+		litset_add(lits, (const char *)lower, nm->text, nm->len, 0, hay);
+		free(lower);
+	}
+	return 0;
+}
+
+void
+rules_gazetteer_sketch_disable(struct gazetteer *g)
+{
+	if (g)
+		g->no_sketch = true;
 }
 
 /* The first entry of exactly domain d (sorted: an institution's before a
@@ -376,7 +443,8 @@ name_at(const struct gaz_name *name, const char *s, size_t len)
 		size_t n;
 
 		fold_step(u, len, &i, b, &n);
-		if (k + n > name->len || memcmp(name->text + k, b, n) != 0)
+		if (k + n > name->len || (unsigned char)name->text[k] != b[0] ||
+		    (n == 2 && (unsigned char)name->text[k + 1] != b[1]))
 			return false;
 		k += n;
 	}
@@ -424,18 +492,23 @@ rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const 
 
 	if (!g || !g->nnames)
 		return 0;
-	/* word to word: each word's folded hash looked up */
+	/* word to word: a word whose sketch is some name's first word's is
+	 * hashed (folded) and looked up; without the sketch (no_sketch),
+	 * every word */
 	for (size_t i = 0; i < len;) {
-		size_t wl;
-		uint32_t folded;
+		size_t start = i, wl;
+		unsigned sk;
 
 		if (!word_byte(u[i])) {
 			i++;
 			continue;
 		}
-		folded = first_word_hash(s + i, len - i, true, &wl);
-		names_at(g, s + i, len - i, folded, out, &n, max);
-		i += wl;
+		while (i < len && word_byte(u[i]))
+			i++;
+		sk = word_sketch(u + start, i - start);
+		if (g->no_sketch || (g->sketch_bits[sk / 64] & (1ull << (sk % 64))))
+			names_at(g, s + start, len - start,
+				 first_word_hash(s + start, i - start, true, &wl), out, &n, max);
 	}
 	return n;
 }
@@ -446,32 +519,52 @@ rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const 
 #define GAZ_BODY_HEAD 2048
 #define GAZ_BODY_TAIL 2048
 
+/* Adds to out (each once, at most max) the members that the line at s
+ * (len bytes) names, unless it is quoted. */
+static size_t
+line_names(const struct ruleset *rs, const char *s, size_t len, const char **out, size_t n,
+	   size_t max)
+{
+	const char *found[64];
+	size_t lead = strspn(s, " \t"), k;
+
+	if (lead < len && s[lead] == '>')
+		return n;
+	k = rules_gazetteer_text(rs, s, len, found, ARRAY_SIZE(found));
+	for (size_t i = 0; i < k; i++) {
+		size_t j;
+
+		for (j = 0; j < n && out[j] != found[i]; j++)
+			;
+		if (j == n && n < max)
+			out[n++] = found[i];
+	}
+	return n;
+}
+
 size_t
 rules_gazetteer_body(const struct ruleset *rs, const char *s, size_t len, const char **out,
 		     size_t max)
 {
-	size_t n = 0, tail = len > GAZ_BODY_TAIL ? len - GAZ_BODY_TAIL : 0;
+	size_t n = 0, at = 0, tail = len > GAZ_BODY_TAIL ? len - GAZ_BODY_TAIL : 0;
 
 	if (!rs->gaz || !rs->gaz->nnames)
 		return 0;
-	for (size_t at = 0; at < len;) {
-		const char *nl = memchr(s + at, '\n', len - at);
-		size_t line = nl ? (size_t)(nl - s - at) + 1 : len - at;
-		size_t lead = strspn(s + at, " \t");
+	while (at < len) {
+		const char *nl;
+		size_t line;
 
-		if ((at < GAZ_BODY_HEAD || at + line > tail) && !(lead < line && s[at + lead] == '>')) {
-			const char *found[64];
-			size_t k = rules_gazetteer_text(rs, s + at, line, found, ARRAY_SIZE(found));
+		/* past the opening: on at the line that reaches into the
+		 * closing (the lines between are not read at all) */
+		if (at >= GAZ_BODY_HEAD && at < tail) {
+			const char *before = memrchr(s + at, '\n', tail - at);
 
-			for (size_t i = 0; i < k; i++) {
-				size_t j;
-
-				for (j = 0; j < n && out[j] != found[i]; j++)
-					;
-				if (j == n && n < max)
-					out[n++] = found[i];
-			}
+			at = before ? (size_t)(before - s) + 1 : at;
 		}
+		nl = memchr(s + at, '\n', len - at);
+		line = nl ? (size_t)(nl - s - at) + 1 : len - at;
+		if (at < GAZ_BODY_HEAD || at + line > tail)
+			n = line_names(rs, s + at, line, out, n, max);
 		at += line;
 	}
 	return n;

@@ -65,7 +65,7 @@ ascii_word(unsigned char c)
  * kept where the word's own end is an ASCII word character: then "a
  * boundary there" means "no ASCII word character beside it", which the
  * prefilter can check byte-wise. */
-static void
+void
 litset_add(struct litset *l, const char *lower, const char *exact, size_t len, unsigned flags,
 	   unsigned hay)
 {
@@ -524,6 +524,14 @@ node_lits(struct ruleset *rs, const struct node *n, struct litset *lits)
 		unsigned hays[2];
 		size_t nh;
 
+		/* an institution field has a value only where a name of the
+		 * gazetteer is in the subject or the body */
+		if (n->test->op != OP_EXISTS && n->test->op != OP_EMPTY &&
+		    (n->test->field == F_SUBJECT_INSTITUTION || n->test->field == F_BODY_INSTITUTION))
+			return rules_gazetteer_lits(rs, n->test->field == F_SUBJECT_INSTITUTION
+							    ? HAY_SUBJECT
+							    : HAY_BODY,
+						    lits);
 		if (n->test->op == OP_EXISTS || n->test->op == OP_EMPTY || !n->test->lits.n)
 			return -1;
 		nh = test_hays(rs, n->test, hays);
@@ -798,6 +806,7 @@ rules_prefilter_disable(struct ruleset *rs)
 	free(rs->hay_used);
 	free(rs->always);
 	rules_prefilter_build(rs);
+	rules_gazetteer_sketch_disable(rs->gaz);
 }
 
 /* ---------- one message ---------- */
