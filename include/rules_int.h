@@ -87,7 +87,11 @@ struct test {
 	enum field field;
 	char *header;       /* F_HEADER: the header's name */
 	enum test_op op;
-	pcre2_code *re;     /* NULL for EXISTS and EMPTY */
+	pcre2_code *re;     /* NULL for EXISTS, EMPTY and a plain IS */
+	/* IS of words of printable ASCII without k or s (which caseless
+	 * Unicode matching also finds as U+212A and U+017F): compared as they
+	 * are, no pattern compiled; empty otherwise */
+	struct strlist plain;
 	bool caseless, words;
 	uint32_t ncaptures;
 	struct strlist capnames; /* named groups */
@@ -256,9 +260,9 @@ void rules_gazetteer_sketch_disable(struct gazetteer *g);
  * none, and for a webmail domain. */
 const char *rules_gazetteer_domain(const struct ruleset *rs, const char *domain, bool country);
 /* Adds to lits every name and acronym, each a word of haystack hay that a
- * text naming it holds (no word boundary asked: the gazetteer's words are
- * not the prefilter's). 0, or -1 with lits empty when some name is too
- * short for the prefilter or there is none. */
+ * text naming it holds, with a word boundary on each side. 0, or -1 with
+ * lits empty when some name is too short for the prefilter or there is
+ * none. */
 int rules_gazetteer_lits(const struct ruleset *rs, unsigned hay, struct litset *lits);
 /* The members (at most max, into out) whose names or acronyms s names. */
 size_t rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const char **out,

@@ -257,23 +257,18 @@ stop_word_cmp(const void *a, const void *b)
 	return strcmp(((const struct stop_word *)a)->word, ((const struct stop_word *)b)->word);
 }
 
-/* FNV-1a, a byte at a time as the scan reads the word */
-#define WORD_HASH_INIT 2166136261u
-
-static inline uint32_t
-word_hash_step(uint32_t h, unsigned char b)
-{
-	return (h ^ b) * 16777619u;
-}
-
+/* The hash of a word of len bytes at w (eight bytes readable at least):
+ * of its first and its last eight bytes and its length, at once rather
+ * than a step a byte. */
 static uint32_t
 word_hash(const char *w, size_t len)
 {
-	uint32_t h = WORD_HASH_INIT;
+	uint64_t head = 0, tail = 0;
 
-	for (size_t i = 0; i < len; i++)
-		h = word_hash_step(h, (unsigned char)w[i]);
-	return h;
+	memcpy(&head, w, len < 8 ? len : 8);
+	if (len > 8)
+		memcpy(&tail, w + len - 8, 8);
+	return (uint32_t)((head * 0x9e3779b97f4a7c15ull ^ tail * 0xc2b2ae3d27d4eb4full ^ len) >> 32);
 }
 
 static int
@@ -514,10 +509,11 @@ struct tally {
 	double letters[NLANG];           /* shares of rare letters */
 };
 
+/* Counts the word of len bytes at w (lowercased, eight bytes readable). */
 static void
-tally_word(struct tally *t, const char *w, size_t len, uint32_t hash)
+tally_word(struct tally *t, const char *w, size_t len)
 {
-	uint32_t mask = stop_word_mask(w, len, hash);
+	uint32_t mask = len > stop_word_max ? 0 : stop_word_mask(w, len, word_hash(w, len));
 
 	if (mask && !(mask & (mask - 1)))
 		t->own[__builtin_ctz(mask)]++;
@@ -544,8 +540,7 @@ static void
 tally_sample(struct tally *t, const char *s, size_t len)
 {
 	char w[WORD_MAX + 4];
-	size_t wl = 0, i = 0;
-	uint32_t h = WORD_HASH_INIT;
+	size_t wl = 0, i = 0, ascii_letters = 0;
 	bool too_long = false;
 
 	memset(t, 0, sizeof(*t));
@@ -558,19 +553,16 @@ tally_sample(struct tally *t, const char *s, size_t len)
 		if (c < 0x80) {
 			i++;
 			if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
-				t->script[SCRIPT_LATIN]++;
-				if (wl + 1 < WORD_MAX) {
+				ascii_letters++;
+				if (wl + 1 < WORD_MAX)
 					w[wl++] = (char)(c | 0x20);
-					h = word_hash_step(h, c | 0x20);
-				} else {
+				else
 					too_long = true;
-				}
 				continue;
 			}
 			if (wl && !too_long)
-				tally_word(t, w, wl, h);
+				tally_word(t, w, wl);
 			wl = 0;
-			h = WORD_HASH_INIT;
 			too_long = false;
 			continue;
 		}
@@ -583,23 +575,18 @@ tally_sample(struct tally *t, const char *s, size_t len)
 			t->script[sc]++;
 			if (sc == SCRIPT_LATIN && lower >= 0x80)
 				tally_letter(t, lower);
-			if (wl + 3 < WORD_MAX) {
-				size_t k = put_utf8(w + wl, lower);
-
-				for (size_t b = 0; b < k; b++)
-					h = word_hash_step(h, (unsigned char)w[wl + b]);
-				wl += k;
-			} else {
+			if (wl + 3 < WORD_MAX)
+				wl += put_utf8(w + wl, lower);
+			else
 				too_long = true;
-			}
 			continue;
 		}
 		if (wl && !too_long)
-			tally_word(t, w, wl, h);
+			tally_word(t, w, wl);
 		wl = 0;
-		h = WORD_HASH_INIT;
 		too_long = false;
 	}
+	t->script[SCRIPT_LATIN] += ascii_letters;
 }
 
 /* The n-gram profiles' distances to the text, scaled to points: the
@@ -823,7 +810,7 @@ lang_word_langs(const char *word, size_t len)
 			return 0;
 		wl += put_utf8(w + wl, sc == SCRIPT_LATIN ? latin_lower(cp) : cp);
 	}
-	return stop_word_mask(w, wl, word_hash(w, wl));
+	return wl > stop_word_max ? 0 : stop_word_mask(w, wl, word_hash(w, wl));
 }
 
 const char *

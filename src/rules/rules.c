@@ -426,6 +426,7 @@ rules_node_free(struct node *n)
 		free(n->test->text);
 		free(n->test->capnums);
 		strlist_release(&n->test->capnames);
+		strlist_release(&n->test->plain);
 		litset_release(&n->test->lits);
 		free(n->test);
 	}
@@ -448,6 +449,18 @@ parse_strings(struct parser *p, struct strlist *list, const char *what)
 			return 0;
 		lex(p);
 	}
+}
+
+/* Whether each word is printable ASCII without k or s: a caseless match
+ * of the whole value is then an ASCII comparison (see struct test). */
+static bool
+plain_words(const struct strlist *words)
+{
+	for (size_t i = 0; i < words->n; i++)
+		for (const char *c = words->items[i]; *c; c++)
+			if (*c < 0x20 || *c > 0x7e || strchr("kKsS", *c))
+				return false;
+	return true;
 }
 
 /* FIELD (matches /re/flags | contains [any] "s", ... | is [any] "s", ... |
@@ -552,7 +565,10 @@ parse_test(struct parser *p)
 		}
 		buf_addstr(&pat, is ? ")$" : ")");
 		t->caseless = true;
-		if (compile_test(p, t, buf_cstr(&pat), PCRE2_CASELESS, line, n->col) < 0)
+		if (is && plain_words(&words)) {
+			t->plain = words;
+			memset(&words, 0, sizeof(words));
+		} else if (compile_test(p, t, buf_cstr(&pat), PCRE2_CASELESS, line, n->col) < 0)
 			goto out;
 		rules_literals(buf_cstr(&pat), true, &t->lits);
 	} else {

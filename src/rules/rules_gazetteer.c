@@ -57,12 +57,14 @@ struct gazetteer {
 	bool no_sketch; /* every word hashed (the reference for the tests) */
 };
 
-/* A byte of a word: ASCII letters and digits, and every byte of a
- * multibyte character. */
+/* A byte of a word: ASCII letters, digits and '_' (as \w: a name is then
+ * found only where the prefilter's word boundaries allow), and every byte
+ * of a multibyte character. */
 static inline bool
 word_byte(unsigned char c)
 {
-	return (unsigned)((c | 0x20) - 'a') < 26u || (unsigned)(c - '0') < 10u || c >= 0x80;
+	return (unsigned)((c | 0x20) - 'a') < 26u || (unsigned)(c - '0') < 10u || c == '_' ||
+	       c >= 0x80;
 }
 
 /* A byte of a word as the sketch sees it: ASCII without its case, every
@@ -352,7 +354,7 @@ rules_gazetteer_lits(const struct ruleset *rs, unsigned hay, struct litset *lits
 			return -1;
 		}
 		if (nm->caseless) {
-			litset_add(lits, nm->text, NULL, nm->len, 0, hay);
+			litset_add(lits, nm->text, NULL, nm->len, LIT_WB_LEFT | LIT_WB_RIGHT, hay);
 			continue;
 		}
 		/* an acronym: confirmed as written, indexed folded */
@@ -364,7 +366,8 @@ rules_gazetteer_lits(const struct ruleset *rs, unsigned hay, struct litset *lits
 			fold_step(lower, nm->len, &k, b, &nb);
 			memcpy(lower + at, b, nb);
 		}
-		litset_add(lits, (const char *)lower, nm->text, nm->len, 0, hay);
+		litset_add(lits, (const char *)lower, nm->text, nm->len, LIT_WB_LEFT | LIT_WB_RIGHT,
+			   hay);
 		free(lower);
 	}
 	return 0;

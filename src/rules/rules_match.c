@@ -1113,6 +1113,34 @@ pcre2_err_str(int rc, char *buf, size_t n)
 	return buf;
 }
 
+/* ASCII letters alike but for case. */
+static bool
+ascii_caseeq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x != y && ((x | 0x20) != (y | 0x20) || (unsigned)((x | 0x20) - 'a') >= 26u))
+			return false;
+	}
+	return true;
+}
+
+/* A plain IS (struct test): the length of the word the value v is (as
+ * ^(?:word)$ matches: all of it, or all but a final newline), -1 for none. */
+static long
+plain_is(const struct test *t, const struct value *v)
+{
+	for (size_t k = 0; k < t->plain.n; k++) {
+		const char *w = t->plain.items[k];
+		size_t n = strlen(w);
+
+		if ((v->len == n || (v->len == n + 1 && v->s[n] == '\n')) && ascii_caseeq(v->s, w, n))
+			return (long)n;
+	}
+	return -1;
+}
+
 /* 1 matched, 0 not, -1 the rule must be skipped (c->error says why). */
 static int
 eval_test(struct ctx *c, const struct rule *r, const struct test *t)
@@ -1121,6 +1149,16 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 	int res = 0;
 
 	field_values(c, t);
+	if (t->plain.n) {
+		long n = -1;
+
+		for (size_t i = 0; i < c->nvals && n < 0; i++)
+			if ((n = plain_is(t, &c->vals[i])) >= 0)
+				seen = xstrndup(c->vals[i].s, (size_t)n);
+		trace(c, r, RULE_TRACE_TEST, t->text, n >= 0, seen, NULL);
+		free(seen);
+		return n >= 0;
+	}
 	if (t->op == OP_EXISTS || t->op == OP_EMPTY) {
 		bool any = false;
 
@@ -1871,6 +1909,25 @@ u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The candidates in rule order: a few as a rule, sorted in place; many
+ * (thousands of rules) by qsort. */
+static void
+cands_sort(uint32_t *v, size_t n)
+{
+	if (n > 32) {
+		qsort(v, n, sizeof(*v), u32_cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint32_t x = v[i];
+		size_t j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 /* Evaluates one rule and runs its actions when it matches. */
 static void
 try_rule(struct ctx *c, const struct rule *r, struct rule_outcome *out)
@@ -2007,8 +2064,7 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 				if (rs->rules[i].lits.n)
 					c.cands[c.ncands++] = (uint32_t)i;
 		}
-		if (c.ncands > 1)
-			qsort(c.cands, c.ncands, sizeof(*c.cands), u32_cmp);
+		cands_sort(c.cands, c.ncands);
 		while (!out->stopped && (a < rs->nalways || k < c.ncands)) {
 			uint32_t i;
 
