@@ -88,6 +88,10 @@ struct test {
 	char *header;       /* F_HEADER: the header's name */
 	enum test_op op;
 	pcre2_code *re;     /* NULL for EXISTS, EMPTY and a plain IS */
+	/* re's JIT-compiled copy once the ruleset has classified
+	 * RULES_JIT_AFTER messages (rules_jit()), NULL before: a process that
+	 * classifies one mail does not pay for the compiling */
+	_Atomic(pcre2_code *) jit;
 	/* IS of words of printable ASCII without k or s (which caseless
 	 * Unicode matching also finds as U+212A and U+017F): compared as they
 	 * are, no pattern compiled; empty otherwise */
@@ -141,7 +145,17 @@ struct rules_room {
 	char *mem;
 	size_t cap;
 	pcre2_match_data *md;
+	atomic_uint applied; /* messages classified, up to RULES_JIT_AFTER */
+	bool no_jit;         /* SECDESK_PCRE2_NO_JIT was set at load */
 };
+
+/* Messages classified with a ruleset before its patterns are JIT-compiled
+ * (the interpreter until then). */
+#define RULES_JIT_AFTER 16
+/* Compiles every pattern's JIT copy and publishes it (test.jit); called
+ * once, by the rules_apply() that reaches RULES_JIT_AFTER. Other threads
+ * go on matching with the interpreter meanwhile. */
+void rules_jit(const struct ruleset *rs);
 
 struct ruleset {
 	struct rule *rules;
@@ -207,6 +221,9 @@ void litset_release(struct litset *l);
  * a case-sensitive word, else NULL) unless the same one is there. */
 void litset_add(struct litset *l, const char *lower, const char *exact, size_t len, unsigned flags,
 		unsigned hay);
+/* The same without looking for it first (many words, each once). */
+void litset_push(struct litset *l, const char *lower, const char *exact, size_t len,
+		 unsigned flags, unsigned hay);
 /* The prefilter's folding of a two-byte UTF-8 Latin letter (lowercase
  * where its case pairs simply), and whether a caseless pattern's letter
  * matches exactly the letters of its fold (for the tests). */

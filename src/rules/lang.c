@@ -14,7 +14,9 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <fingerprint.h>
 
@@ -248,7 +250,10 @@ static uint32_t letter_mask[ARRAY_SIZE(letters)];
 /* the index + 1 in letters[] of every code point below LETTER_CPS */
 #define LETTER_CPS 0x250
 static uint8_t letter_of[LETTER_CPS];
-static void *profiles[NLANG]; /* all NULL when one could not be read */
+/* read by profile_of(), under profiles_lock; kept to the end */
+static void *profiles[NLANG];
+static atomic_bool profiles_ok; /* every profile is there (none failed to read) */
+static pthread_mutex_t profiles_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static int
@@ -347,33 +352,54 @@ letters_build(void)
 	}
 }
 
+/* The path of language l's profile. */
 static void
-profiles_release(void)
+profile_path(size_t l, char *path, size_t n)
 {
-	for (size_t l = 0; l < NLANG; l++) {
-		if (profiles[l])
-			fp_Done(profiles[l]);
-		profiles[l] = NULL;
-	}
+	snprintf(path, n, "%s/%s.lm", LANG_TEXTCAT_DIR, langs[l].profile);
 }
 
-/* The n-gram profiles of the Latin-script languages; none at all when one
- * is missing, so that the scores stay comparable between mails. */
+/* Whether every Latin-script language's profile is there: the profiles
+ * are read one by one as the detection first needs them (most mails need
+ * none), and none is used when one is missing, so that the scores stay
+ * comparable between mails. */
 static void
-profiles_load(void)
+profiles_check(void)
 {
 	for (size_t l = 0; l < NLANG; l++) {
 		char path[256];
 
 		if (langs[l].script != SCRIPT_LATIN)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s.lm", LANG_TEXTCAT_DIR, langs[l].profile);
-		profiles[l] = fp_Init(lang_codes[l]);
-		if (!profiles[l] || fp_Read(profiles[l], path, 400) == 0) {
-			profiles_release();
+		profile_path(l, path, sizeof(path));
+		if (access(path, R_OK) != 0)
 			return;
-		}
 	}
+	atomic_store(&profiles_ok, true);
+}
+
+/* The profile of language l, read on its first use; NULL for a language
+ * its script decides, and for every language once one could not be read. */
+static void *
+profile_of(size_t l)
+{
+	void *prof = NULL;
+
+	if (langs[l].script != SCRIPT_LATIN)
+		return NULL;
+	pthread_mutex_lock(&profiles_lock);
+	if (atomic_load(&profiles_ok) && !profiles[l]) {
+		char path[256];
+
+		profile_path(l, path, sizeof(path));
+		profiles[l] = fp_Init(lang_codes[l]);
+		if (!profiles[l] || fp_Read(profiles[l], path, 400) == 0)
+			atomic_store(&profiles_ok, false);
+	}
+	if (atomic_load(&profiles_ok))
+		prof = profiles[l];
+	pthread_mutex_unlock(&profiles_lock);
+	return prof;
 }
 
 static void
@@ -381,7 +407,7 @@ tables_build(void)
 {
 	stop_words_build();
 	letters_build();
-	profiles_load();
+	profiles_check();
 }
 
 /* ---- the text, one code point at a time ---- */
@@ -603,7 +629,7 @@ profile_points(const char *s, size_t len, const double *before, double *points)
 		if (before[l] > top)
 			top = before[l];
 
-	if (!profiles[0])
+	if (!atomic_load(&profiles_ok))
 		return;
 	unknown = fp_Init(NULL);
 	if (!unknown)
@@ -620,9 +646,9 @@ profile_points(const char *s, size_t len, const double *before, double *points)
 		return;
 	}
 	for (size_t l = 0; l < NLANG; l++) {
-		bool candidate = profiles[l] && before[l] > top - WEIGHT_PROFILE - 1.0;
+		void *prof = before[l] > top - WEIGHT_PROFILE - 1.0 ? profile_of(l) : NULL;
 
-		dist[l] = candidate ? fp_Compare(profiles[l], unknown, INT32_MAX) : INT32_MAX;
+		dist[l] = prof ? fp_Compare(prof, unknown, INT32_MAX) : INT32_MAX;
 		if (dist[l] < best)
 			best = dist[l];
 	}

@@ -366,11 +366,6 @@ compile_test(struct parser *p, struct test *t, const char *pattern, uint32_t opt
 		     (size_t)erroff);
 		return -1;
 	}
-	/* JIT where the platform has it; the interpreter otherwise, or when
-	 * SECDESK_PCRE2_NO_JIT is set: JIT code reads ahead in words, which
-	 * valgrind reports as invalid reads of the subject. */
-	if (!getenv("SECDESK_PCRE2_NO_JIT"))
-		(void)pcre2_jit_compile(t->re, PCRE2_JIT_COMPLETE);
 	pcre2_pattern_info(t->re, PCRE2_INFO_CAPTURECOUNT, &t->ncaptures);
 	pcre2_pattern_info(t->re, PCRE2_INFO_NAMECOUNT, &namecount);
 	pcre2_pattern_info(t->re, PCRE2_INFO_NAMEENTRYSIZE, &entrysize);
@@ -422,6 +417,7 @@ rules_node_free(struct node *n)
 	free(n->kids);
 	if (n->test) {
 		pcre2_code_free(n->test->re);
+		pcre2_code_free(atomic_load(&n->test->jit));
 		free(n->test->header);
 		free(n->test->text);
 		free(n->test->capnums);
@@ -1195,6 +1191,12 @@ load_all(const char *dir, struct strlist *errs)
 	rs->max_ovector = 1;
 	rs->room = xcalloc(1, sizeof(*rs->room));
 	atomic_init(&rs->room->busy, false);
+	atomic_init(&rs->room->applied, 0);
+	/* JIT where the platform has it (rules_jit()); the interpreter
+	 * otherwise, or when SECDESK_PCRE2_NO_JIT is set: JIT code reads
+	 * ahead in words, which valgrind reports as invalid reads of the
+	 * subject. */
+	rs->room->no_jit = getenv("SECDESK_PCRE2_NO_JIT") != NULL;
 	if (!d) {
 		strlist_add_owned(errs, xasprintf("%s: cannot open the rules folder: %s", dir,
 						  strerror(errno)));
@@ -1302,6 +1304,33 @@ rules_free(struct ruleset **rsp)
 	free(rs->always);
 	free(rs);
 	*rsp = NULL;
+}
+
+static void
+node_jit(struct node *n)
+{
+	pcre2_code *copy;
+
+	for (size_t i = 0; i < n->nkids; i++)
+		node_jit(n->kids[i]);
+	if (!n->test || !n->test->re || atomic_load(&n->test->jit))
+		return;
+	copy = pcre2_code_copy(n->test->re);
+	if (!copy)
+		return;
+	/* a copy, published whole: another thread may be matching re now */
+	if (pcre2_jit_compile(copy, PCRE2_JIT_COMPLETE) == 0)
+		atomic_store_explicit(&n->test->jit, copy, memory_order_release);
+	else
+		pcre2_code_free(copy);
+}
+
+void
+rules_jit(const struct ruleset *rs)
+{
+	for (size_t i = 0; i < rs->nrules; i++)
+		if (rs->rules[i].cond)
+			node_jit(rs->rules[i].cond);
 }
 
 size_t

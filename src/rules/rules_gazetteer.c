@@ -46,6 +46,11 @@ struct gaz_key {
 struct gazetteer {
 	struct gaz_domain *domains;
 	size_t ndomains, capdomains;
+	/* the domains by hash (open addressing): index + 1, 0 for none; for
+	 * a domain listed more than once, its entry of the first kind
+	 * (enum gaz_kind order), the first listed of that kind */
+	uint32_t *slots;
+	size_t nslots;
 	struct gaz_name *names;
 	size_t nnames;
 	struct gaz_key *keys; /* one per name, sorted by hash */
@@ -303,13 +308,42 @@ rules_gazetteer_add(struct ruleset *rs, const char *path, const char *data, size
 	parse_gazetteer(rs, rs->gaz, path, data, len, errs);
 }
 
-static int
-domain_cmp(const void *a, const void *b)
+static uint32_t
+domain_hash(const char *d)
 {
-	const struct gaz_domain *x = a, *y = b;
-	int c = strcmp(x->domain, y->domain);
+	uint32_t h = GAZ_HASH_INIT;
 
-	return c ? c : (int)x->kind - (int)y->kind;
+	for (; *d; d++)
+		h = (h ^ (unsigned char)*d) * 16777619u;
+	return h;
+}
+
+/* The slot of domain d: its entry's, or the empty one where it would go. */
+static size_t
+domain_slot(const struct gazetteer *g, const char *d)
+{
+	size_t mask = g->nslots - 1, i = domain_hash(d) & mask;
+
+	while (g->slots[i] && strcmp(g->domains[g->slots[i] - 1].domain, d) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* The hash table of the domains (half full at most). */
+static void
+index_domains(struct gazetteer *g)
+{
+	free(g->slots);
+	g->nslots = 16;
+	while (g->nslots < 2 * g->ndomains)
+		g->nslots *= 2;
+	g->slots = xcalloc(g->nslots, sizeof(*g->slots));
+	for (size_t i = 0; i < g->ndomains; i++) {
+		size_t k = domain_slot(g, g->domains[i].domain);
+
+		if (!g->slots[k] || g->domains[i].kind < g->domains[g->slots[k] - 1].kind)
+			g->slots[k] = (uint32_t)(i + 1);
+	}
 }
 
 void
@@ -317,9 +351,8 @@ rules_gazetteer_finish(struct ruleset *rs, struct strlist *errs)
 {
 	if (!rs->gaz)
 		return;
-	if (rs->gaz->ndomains)
-		qsort(rs->gaz->domains, rs->gaz->ndomains, sizeof(*rs->gaz->domains), domain_cmp);
 	(void)errs;
+	index_domains(rs->gaz);
 	index_names(rs->gaz);
 }
 
@@ -331,6 +364,7 @@ rules_gazetteer_free(struct gazetteer *g)
 	for (size_t i = 0; i < g->ndomains; i++)
 		free(g->domains[i].domain);
 	free(g->domains);
+	free(g->slots);
 	for (size_t i = 0; i < g->nnames; i++)
 		free(g->names[i].text);
 	free(g->names);
@@ -354,7 +388,7 @@ rules_gazetteer_lits(const struct ruleset *rs, unsigned hay, struct litset *lits
 			return -1;
 		}
 		if (nm->caseless) {
-			litset_add(lits, nm->text, NULL, nm->len, LIT_WB_LEFT | LIT_WB_RIGHT, hay);
+			litset_push(lits, nm->text, NULL, nm->len, LIT_WB_LEFT | LIT_WB_RIGHT, hay);
 			continue;
 		}
 		/* an acronym: confirmed as written, indexed folded */
@@ -366,8 +400,8 @@ rules_gazetteer_lits(const struct ruleset *rs, unsigned hay, struct litset *lits
 			fold_step(lower, nm->len, &k, b, &nb);
 			memcpy(lower + at, b, nb);
 		}
-		litset_add(lits, (const char *)lower, nm->text, nm->len, LIT_WB_LEFT | LIT_WB_RIGHT,
-			   hay);
+		litset_push(lits, (const char *)lower, nm->text, nm->len, LIT_WB_LEFT | LIT_WB_RIGHT,
+			    hay);
 		free(lower);
 	}
 	return 0;
@@ -380,22 +414,13 @@ rules_gazetteer_sketch_disable(struct gazetteer *g)
 		g->no_sketch = true;
 }
 
-/* The first entry of exactly domain d (sorted: an institution's before a
- * webmail's before a country's), NULL for none. */
+/* The entry of exactly domain d, NULL for none. */
 static const struct gaz_domain *
 domain_find(const struct gazetteer *g, const char *d)
 {
-	size_t lo = 0, hi = g->ndomains;
+	size_t k = domain_slot(g, d);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(g->domains[mid].domain, d) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < g->ndomains && strcmp(g->domains[lo].domain, d) == 0 ? &g->domains[lo] : NULL;
+	return g->slots[k] ? &g->domains[g->slots[k] - 1] : NULL;
 }
 
 /* The entry of domain or of its closest parent, NULL for none. */

@@ -78,6 +78,17 @@ litset_add(struct litset *l, const char *lower, const char *exact, size_t len, u
 		    memcmp(l->v[i].lower, lower, len) == 0 && !l->v[i].exact == !exact &&
 		    (!exact || memcmp(l->v[i].exact, exact, len) == 0))
 			return;
+	litset_push(l, lower, exact, len, flags, hay);
+}
+
+void
+litset_push(struct litset *l, const char *lower, const char *exact, size_t len, unsigned flags,
+	    unsigned hay)
+{
+	if (!ascii_word((unsigned char)lower[0]))
+		flags &= ~(unsigned)LIT_WB_LEFT;
+	if (!ascii_word((unsigned char)lower[len - 1]))
+		flags &= ~(unsigned)LIT_WB_RIGHT;
 	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
 	l->v[l->n].lower = xstrndup(lower, len);
 	l->v[l->n].exact = exact ? xstrndup(exact, len) : NULL;
@@ -1145,6 +1156,7 @@ plain_is(const struct test *t, const struct value *v)
 static int
 eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 {
+	const pcre2_code *re;
 	char *seen = NULL;
 	int res = 0;
 
@@ -1171,8 +1183,11 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 	}
 	/* a test that captures reads every value: each match's captures count
 	 * (score ${name} scores them all) */
+	re = atomic_load_explicit(&t->jit, memory_order_acquire);
+	if (!re)
+		re = t->re;
 	for (size_t i = 0; i < c->nvals && (!res || t->capnames.n); i++) {
-		int rc = pcre2_match(t->re, (PCRE2_SPTR)c->vals[i].s, c->vals[i].len, 0, 0, c->md,
+		int rc = pcre2_match(re, (PCRE2_SPTR)c->vals[i].s, c->vals[i].len, 0, 0, c->md,
 				     c->rs->mctx);
 
 		if (rc == PCRE2_ERROR_NOMATCH)
@@ -2027,6 +2042,9 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 			c.body_len--;
 	}
 	c.subject_len = strlen(m->subject);
+	if (rs->room && !rs->room->no_jit &&
+	    atomic_fetch_add(&rs->room->applied, 1) + 1 == RULES_JIT_AFTER)
+		rules_jit(rs);
 	room = room_take(&c, &mine);
 	/* The subject counts too: a short mail may say all in it. */
 	lang = lang_detect_joined(m->subject, c.subject_len, m->body ? m->body : "", c.body_len,
