@@ -62,9 +62,9 @@ struct lit {
 };
 struct litset {
 	struct lit *v;
-	size_t n;
+	size_t n, cap;
 };
-#define LITSET_INIT { NULL, 0 }
+#define LITSET_INIT { NULL, 0, 0 }
 
 /* The prefilter's haystacks: the text of one field each, so that a word
  * only wakes the rules that test the field where it occurs. Header tests

@@ -12,13 +12,16 @@
  * body.institution (see secdesk-rules(5)). */
 #include "compat.h"
 
+#include <strings.h>
+
+#include "buf.h"
 #include "rules_int.h"
 #include "xalloc.h"
 
 enum gaz_kind { GAZ_DOMAIN, GAZ_TLD, GAZ_WEBMAIL };
 
 struct gaz_domain {
-	char *domain; /* lowercase */
+	size_t domain; /* lowercase, at this offset in the gazetteer's text */
 	const char *member; /* a queue's id (owned by the ruleset), NULL for webmail */
 	enum gaz_kind kind;
 };
@@ -46,6 +49,7 @@ struct gaz_key {
 struct gazetteer {
 	struct gaz_domain *domains;
 	size_t ndomains, capdomains;
+	struct buf text; /* the domains, each after the other with its NUL */
 	/* the domains by hash (open addressing): index + 1, 0 for none; for
 	 * a domain listed more than once, its entry of the first kind
 	 * (enum gaz_kind order), the first listed of that kind */
@@ -60,6 +64,7 @@ struct gazetteer {
 	 * of a text before their hash is taken */
 	uint64_t sketch_bits[GAZ_SKETCH_BITS / 64];
 	bool no_sketch; /* every word hashed (the reference for the tests) */
+	const struct queue *last_member; /* while reading: the last line's */
 };
 
 /* A byte of a word: ASCII letters, digits and '_' (as \w: a name is then
@@ -170,86 +175,141 @@ name_add(struct gazetteer *g, const char *member, const char *value, size_t vlen
 	}
 }
 
-/* The next blank-separated word of *p (moved past it), its length in *len. */
-static const char *
-next_word(const char **p, size_t *len)
-{
-	const char *s = *p + strspn(*p, " \t");
+/* One line of a gazetteer file, cut into its three parts (not copied). */
+struct gaz_line {
+	const char *member, *kind, *value;
+	size_t mlen, klen, vlen;
+};
 
-	*len = strcspn(s, " \t");
-	*p = s + *len;
-	return s;
+static bool
+blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* The next blank-separated word of line[*at .. n-1] (*at moved past it). */
+static const char *
+next_word(const char *line, size_t n, size_t *at, size_t *len)
+{
+	size_t i = *at, start;
+
+	while (i < n && blank(line[i]))
+		i++;
+	start = i;
+	while (i < n && !blank(line[i]))
+		i++;
+	*at = i;
+	*len = i - start;
+	return line + start;
+}
+
+/* Cuts line (n bytes, up to a '#') into l; false for a line of nothing. */
+static bool
+split_line(const char *line, size_t n, struct gaz_line *l)
+{
+	const char *hash = memchr(line, '#', n);
+	size_t at = 0;
+
+	if (hash)
+		n = (size_t)(hash - line);
+	l->member = next_word(line, n, &at, &l->mlen);
+	if (l->mlen == 0)
+		return false;
+	l->kind = next_word(line, n, &at, &l->klen);
+	while (at < n && blank(line[at]))
+		at++;
+	l->value = line + at;
+	l->vlen = n - at;
+	while (l->vlen && blank(l->value[l->vlen - 1]))
+		l->vlen--;
+	return true;
+}
+
+static bool
+kind_is(const struct gaz_line *l, const char *kind)
+{
+	return l->klen == strlen(kind) && memcmp(l->kind, kind, l->klen) == 0;
+}
+
+static void
+domain_add(struct gazetteer *g, const struct gaz_line *l, const char *member)
+{
+	struct gaz_domain *d;
+
+	if (g->ndomains == g->capdomains) {
+		g->capdomains = g->capdomains ? 2 * g->capdomains : 256;
+		g->domains = xreallocarray(g->domains, g->capdomains, sizeof(*g->domains));
+	}
+	d = &g->domains[g->ndomains++];
+	/* one text for all (thousands of domains, not as many mallocs) */
+	d->domain = g->text.len;
+	buf_add(&g->text, l->value, l->vlen);
+	buf_addch(&g->text, '\0');
+	for (char *c = g->text.data + d->domain; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	d->kind = kind_is(l, "domain") ? GAZ_DOMAIN : kind_is(l, "tld") ? GAZ_TLD : GAZ_WEBMAIL;
+	d->member = d->kind == GAZ_WEBMAIL ? NULL : member;
+}
+
+/* The queue id of the line's member (NULL for "-"); -1 when none is declared. */
+static int
+line_member(const struct ruleset *rs, struct gazetteer *g, const struct gaz_line *l,
+	    const char **member)
+{
+	char id[64];
+	const struct queue *q;
+
+	*member = NULL;
+	if (l->mlen == 1 && l->member[0] == '-')
+		return 0;
+	if (l->mlen >= sizeof(id))
+		return -1;
+	memcpy(id, l->member, l->mlen);
+	id[l->mlen] = '\0';
+	/* the lines of one member follow each other: its queue is looked up once */
+	q = g->last_member && strcasecmp(g->last_member->id, id) == 0 ? g->last_member
+								       : rules_queue(rs, id);
+	if (!q)
+		return -1;
+	g->last_member = q;
+	*member = q->id;
+	return 0;
 }
 
 static int
 parse_line(const struct ruleset *rs, struct gazetteer *g, const char *line, size_t n,
 	   const char *path, int lineno, struct strlist *errs)
 {
-	char *copy = xstrndup(line, n), *hash = strchr(copy, '#');
-	const char *p = copy, *member_w, *kind_w, *value;
-	size_t mlen, klen, vlen;
-	const char *member = NULL;
-	int rc = 0;
+	struct gaz_line l;
+	const char *member;
 
-	if (hash)
-		*hash = '\0';
-	member_w = next_word(&p, &mlen);
-	if (mlen == 0)
-		goto out;
-	kind_w = next_word(&p, &klen);
-	value = p + strspn(p, " \t");
-	vlen = strlen(value);
-	while (vlen && strchr(" \t\r", value[vlen - 1]))
-		vlen--;
-	if (klen == 0 || vlen == 0) {
+	if (!split_line(line, n, &l))
+		return 0;
+	if (l.klen == 0 || l.vlen == 0) {
 		strlist_add_owned(errs, xasprintf("%s:%d:1: expected MEMBER KIND VALUE (kind domain, "
 						  "tld, webmail, name or acronym)",
 						  path, lineno));
-		rc = -1;
-		goto out;
+		return -1;
 	}
-	if (!(mlen == 1 && member_w[0] == '-')) {
-		char *id = xstrndup(member_w, mlen);
-		const struct queue *q = rules_queue(rs, id);
-
-		free(id);
-		if (!q) {
-			strlist_add_owned(errs, xasprintf("%s:%d:1: unknown member '%.*s' (expected a "
-							  "declared queue, or - for webmail)",
-							  path, lineno, (int)mlen, member_w));
-			rc = -1;
-			goto out;
-		}
-		member = q->id;
+	if (line_member(rs, g, &l, &member) < 0) {
+		strlist_add_owned(errs, xasprintf("%s:%d:1: unknown member '%.*s' (expected a "
+						  "declared queue, or - for webmail)",
+						  path, lineno, (int)l.mlen, l.member));
+		return -1;
 	}
-#define KIND_IS(w) (klen == strlen(w) && strncmp(kind_w, w, klen) == 0)
-	if (KIND_IS("domain") || KIND_IS("tld") || KIND_IS("webmail")) {
-		struct gaz_domain *d;
-
-		if (g->ndomains == g->capdomains) {
-			g->capdomains = g->capdomains ? 2 * g->capdomains : 256;
-			g->domains = xreallocarray(g->domains, g->capdomains, sizeof(*g->domains));
-		}
-		d = &g->domains[g->ndomains++];
-		d->domain = xstrndup(value, vlen);
-		for (char *c = d->domain; *c; c++)
-			if (*c >= 'A' && *c <= 'Z')
-				*c = (char)(*c - 'A' + 'a');
-		d->kind = KIND_IS("domain") ? GAZ_DOMAIN : KIND_IS("tld") ? GAZ_TLD : GAZ_WEBMAIL;
-		d->member = d->kind == GAZ_WEBMAIL ? NULL : member;
-	} else if ((KIND_IS("name") || KIND_IS("acronym")) && member) {
-		name_add(g, member, value, vlen, KIND_IS("name"));
+	if (kind_is(&l, "domain") || kind_is(&l, "tld") || kind_is(&l, "webmail")) {
+		domain_add(g, &l, member);
+	} else if ((kind_is(&l, "name") || kind_is(&l, "acronym")) && member) {
+		name_add(g, member, l.value, l.vlen, kind_is(&l, "name"));
 	} else {
 		strlist_add_owned(errs, xasprintf("%s:%d:%d: unknown kind '%.*s' (expected domain, "
 						  "tld, webmail, name or acronym%s)",
-						  path, lineno, (int)(kind_w - copy) + 1, (int)klen,
-						  kind_w, member ? "" : "; a name needs a member"));
-		rc = -1;
+						  path, lineno, (int)(l.kind - line) + 1, (int)l.klen,
+						  l.kind, member ? "" : "; a name needs a member"));
+		return -1;
 	}
-#undef KIND_IS
-out:
-	free(copy);
-	return rc;
+	return 0;
 }
 
 static int
@@ -303,8 +363,10 @@ void
 rules_gazetteer_add(struct ruleset *rs, const char *path, const char *data, size_t len,
 		    struct strlist *errs)
 {
-	if (!rs->gaz)
+	if (!rs->gaz) {
 		rs->gaz = xcalloc(1, sizeof(*rs->gaz));
+		buf_init(&rs->gaz->text, SIZE_MAX / 4);
+	}
 	parse_gazetteer(rs, rs->gaz, path, data, len, errs);
 }
 
@@ -324,7 +386,7 @@ domain_slot(const struct gazetteer *g, const char *d)
 {
 	size_t mask = g->nslots - 1, i = domain_hash(d) & mask;
 
-	while (g->slots[i] && strcmp(g->domains[g->slots[i] - 1].domain, d) != 0)
+	while (g->slots[i] && strcmp(g->text.data + g->domains[g->slots[i] - 1].domain, d) != 0)
 		i = (i + 1) & mask;
 	return i;
 }
@@ -339,7 +401,7 @@ index_domains(struct gazetteer *g)
 		g->nslots *= 2;
 	g->slots = xcalloc(g->nslots, sizeof(*g->slots));
 	for (size_t i = 0; i < g->ndomains; i++) {
-		size_t k = domain_slot(g, g->domains[i].domain);
+		size_t k = domain_slot(g, g->text.data + g->domains[i].domain);
 
 		if (!g->slots[k] || g->domains[i].kind < g->domains[g->slots[k] - 1].kind)
 			g->slots[k] = (uint32_t)(i + 1);
@@ -361,8 +423,7 @@ rules_gazetteer_free(struct gazetteer *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->ndomains; i++)
-		free(g->domains[i].domain);
+	buf_release(&g->text);
 	free(g->domains);
 	free(g->slots);
 	for (size_t i = 0; i < g->nnames; i++)

@@ -51,7 +51,7 @@ litset_release(struct litset *l)
 	}
 	free(l->v);
 	l->v = NULL;
-	l->n = 0;
+	l->n = l->cap = 0;
 }
 
 static bool
@@ -89,7 +89,10 @@ litset_push(struct litset *l, const char *lower, const char *exact, size_t len, 
 		flags &= ~(unsigned)LIT_WB_LEFT;
 	if (!ascii_word((unsigned char)lower[len - 1]))
 		flags &= ~(unsigned)LIT_WB_RIGHT;
-	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 4;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
 	l->v[l->n].lower = xstrndup(lower, len);
 	l->v[l->n].exact = exact ? xstrndup(exact, len) : NULL;
 	l->v[l->n].len = len;
@@ -104,7 +107,7 @@ litset_move(struct litset *to, struct litset *from)
 	litset_release(to);
 	*to = *from;
 	from->v = NULL;
-	from->n = 0;
+	from->n = from->cap = 0;
 }
 
 /* The shortest word of the set: how selective it is (0 when empty). */
