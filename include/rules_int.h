@@ -1,5 +1,7 @@
-/* rules_int.h - the rule engine's insides, shared by rules.c (parser) and
- * rules_match.c (matcher, prefilter). Not for other modules. */
+/* rules_int.h - the rule engine's insides, shared by its files: rules.c
+ * (parser, loader), ruleset.c (the queues), rules_lits.c (a pattern's
+ * words), rules_gazetteer.c, prefilter.c, rules_score.c and rules_match.c
+ * (applying the rules). Not for other modules. */
 #ifndef SECDESK_RULES_INT_H
 #define SECDESK_RULES_INT_H
 
@@ -7,6 +9,7 @@
 #include <pcre2.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <strings.h>
 
 #include "rules.h"
 
@@ -152,10 +155,7 @@ struct rules_room {
 /* Messages classified with a ruleset before its patterns are JIT-compiled
  * (the interpreter until then). */
 #define RULES_JIT_AFTER 16
-/* Compiles every pattern's JIT copy and publishes it (test.jit); called
- * once, by the rules_apply() that reaches RULES_JIT_AFTER. Other threads
- * go on matching with the interpreter meanwhile. */
-void rules_jit(const struct ruleset *rs);
+
 
 struct ruleset {
 	struct rule *rules;
@@ -211,6 +211,45 @@ struct ruleset {
 #define PREFILTER_BITS 16
 #define PREFILTER_SIZE (1u << PREFILTER_BITS)
 
+/* Header names alike but for case: the first bytes first (a header test
+ * reads every header of a mail). */
+static inline bool
+rules_same_name(const char *a, const char *b)
+{
+	return (a[0] | 0x20) == (b[0] | 0x20) && strcasecmp(a, b) == 0;
+}
+
+/* An ASCII word character (what \w is in ASCII): [A-Za-z0-9_]. */
+static inline bool
+rules_ascii_word(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+/* Latin letters beyond ASCII: a two-byte UTF-8 letter of U+00C0..U+017F
+ * lowercased where its case pairs simply (É to é, Ł to ł), anything else
+ * left as it is. The haystacks and every word's lower form are folded
+ * alike, so that a caseless word may hold such letters. */
+static inline void
+latin_fold(unsigned char *b0, unsigned char *b1)
+{
+	unsigned cp;
+
+	if (*b0 < 0xc3 || *b0 > 0xc5 || (*b1 & 0xc0) != 0x80)
+		return;
+	cp = (unsigned)(*b0 & 0x1f) << 6 | (*b1 & 0x3fu);
+	if (cp >= 0xc0 && cp <= 0xde && cp != 0xd7)
+		cp += 0x20;
+	else if ((cp >= 0x100 && cp <= 0x12f) || (cp >= 0x132 && cp <= 0x137) ||
+		 (cp >= 0x14a && cp <= 0x177))
+		cp |= 1;
+	else if (((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e)) && (cp & 1))
+		cp++;
+	*b0 = (unsigned char)(0xc0 | cp >> 6);
+	*b1 = (unsigned char)(0x80 | (cp & 0x3f));
+}
+
 /* Appends to lits the words (3 bytes or more) of which any match of
  * pattern must contain at least one; leaves lits empty when it cannot tell.
  * A case-sensitive pattern's words keep their case (exact) and may hold
@@ -224,6 +263,10 @@ void litset_add(struct litset *l, const char *lower, const char *exact, size_t l
 /* The same without looking for it first (many words, each once). */
 void litset_push(struct litset *l, const char *lower, const char *exact, size_t len,
 		 unsigned flags, unsigned hay);
+/* to = from (to's words released first), from left empty. */
+void litset_move(struct litset *to, struct litset *from);
+/* The shortest word of the set: how selective it is (0 when empty). */
+size_t lits_score(const struct litset *l);
 /* The prefilter's folding of a two-byte UTF-8 Latin letter (lowercase
  * where its case pairs simply), and whether a caseless pattern's letter
  * matches exactly the letters of its fold (for the tests). */
@@ -241,6 +284,26 @@ void rules_prefilter_build(struct ruleset *rs);
 /* Frees hay_keys, hay_nkeys and the words (words, hay_words, hay_any,
  * word_keys, word_first). */
 void rules_prefilter_keys_free(struct ruleset *rs);
+/* One message through the prefilter (prefilter.c): the rules that may
+ * match it. The caller gives the message's subject and body lengths (the
+ * body cut as the tests see it), room of prefilter_room() bytes, and cand
+ * (one byte per rule, zeroed) and cands (room for every rule); gets cand[i]
+ * set and i in cands (in the order found, ncands of them) for each rule
+ * one of whose words is in the field its test reads, and hazard when the
+ * text holds what the prefilter cannot read (then every rule may match).
+ * The rules without words are not marked: they are always tried. */
+struct prefilter_run {
+	const struct ruleset *rs;
+	const struct message *m;
+	size_t subject_len, body_len;
+	void *room;
+	unsigned char *cand;
+	uint32_t *cands;
+	size_t ncands;
+	bool hazard;
+};
+size_t prefilter_room(const struct ruleset *rs, size_t subject_len, size_t body_len);
+void prefilter_candidates(struct prefilter_run *run);
 /* Forgets every rule's words: each rule is tried on every message, and
  * the gazetteer looks up every word (the reference the prefilters are
  * checked against in tests and bench_rules -c). */
