@@ -743,6 +743,56 @@ hay_room(size_t len)
 	return len + 8 + len + HAY_CANON_PAD;
 }
 
+/* The text of haystack h: the subject or the body as they are (their exact
+ * form set), or the field's values, a line each, gathered in b. */
+static const char *
+hay_text(struct pf_ctx *c, unsigned h, struct buf *b, size_t *len)
+{
+	const struct message *m = c->m;
+
+	*len = 0;
+	switch (h) {
+	case HAY_SUBJECT:
+		*len = c->subject_len;
+		return c->hays[h].exact = m->subject;
+	case HAY_BODY:
+		*len = c->body_len;
+		return c->hays[h].exact = m->body ? m->body : "";
+	case HAY_FROM:
+		hay_addr(b, &m->from);
+		break;
+	case HAY_SENDER:
+		hay_addr(b, &m->sender);
+		break;
+	case HAY_REPLY_TO:
+		hay_addr(b, &m->reply_to);
+		break;
+	case HAY_TO:
+		for (size_t i = 0; i < m->nto; i++)
+			hay_addr(b, &m->to[i]);
+		break;
+	case HAY_CC:
+		for (size_t i = 0; i < m->ncc; i++)
+			hay_addr(b, &m->cc[i]);
+		break;
+	case HAY_ATT_NAME:
+		for (size_t i = 0; i < m->natts; i++)
+			hay_add(b, m->atts[i].filename, strlen(m->atts[i].filename));
+		break;
+	case HAY_ATT_TYPE:
+		for (size_t i = 0; i < m->natts; i++)
+			hay_add(b, m->atts[i].content_type, strlen(m->atts[i].content_type));
+		break;
+	default:
+		for (size_t i = 0; i < m->nheaders; i++)
+			if (rules_same_name(m->headers[i].name, c->rs->hdr_names.items[h - HAY_HEADER]))
+				hay_add(b, m->headers[i].value, strlen(m->headers[i].value));
+		break;
+	}
+	*len = b->len;
+	return b->data ? b->data : "";
+}
+
 /* Marks in c->cand the rules that may match: one of the words of each must
  * occur in the haystack of its test's field. Each haystack is lowercased,
  * then its words found by scan_words() (or scan_maps()). The cost is the
@@ -753,14 +803,13 @@ static void
 prefilter(struct pf_ctx *c)
 {
 	const struct ruleset *rs = c->rs;
-	const struct message *m = c->m;
 	struct haystack *hays = c->hays;
 	uint32_t *seen = NULL;
 
 	for (unsigned h = 0; h < rs->nhay; h++) {
 		struct buf b;
-		const char *src = NULL;
-		size_t len = 0;
+		const char *src;
+		size_t len;
 		bool by_words;
 
 		if (!rs->hay_used[h])
@@ -768,51 +817,7 @@ prefilter(struct pf_ctx *c)
 		/* no cap of its own: the message's parts are bounded already,
 		 * and a haystack cut short would skip rules that match */
 		buf_init(&b, SIZE_MAX / 4);
-		switch (h) {
-		case HAY_SUBJECT:
-			src = hays[h].exact = m->subject;
-			len = c->subject_len;
-			break;
-		case HAY_BODY:
-			src = hays[h].exact = m->body ? m->body : "";
-			len = c->body_len;
-			break;
-		case HAY_FROM:
-			hay_addr(&b, &m->from);
-			break;
-		case HAY_SENDER:
-			hay_addr(&b, &m->sender);
-			break;
-		case HAY_REPLY_TO:
-			hay_addr(&b, &m->reply_to);
-			break;
-		case HAY_TO:
-			for (size_t i = 0; i < m->nto; i++)
-				hay_addr(&b, &m->to[i]);
-			break;
-		case HAY_CC:
-			for (size_t i = 0; i < m->ncc; i++)
-				hay_addr(&b, &m->cc[i]);
-			break;
-		case HAY_ATT_NAME:
-			for (size_t i = 0; i < m->natts; i++)
-				hay_add(&b, m->atts[i].filename, strlen(m->atts[i].filename));
-			break;
-		case HAY_ATT_TYPE:
-			for (size_t i = 0; i < m->natts; i++)
-				hay_add(&b, m->atts[i].content_type,
-					strlen(m->atts[i].content_type));
-			break;
-		default:
-			for (size_t i = 0; i < m->nheaders; i++)
-				if (rules_same_name(m->headers[i].name, rs->hdr_names.items[h - HAY_HEADER]))
-					hay_add(&b, m->headers[i].value, strlen(m->headers[i].value));
-			break;
-		}
-		if (!src) {
-			src = b.data ? b.data : "";
-			len = b.len;
-		}
+		src = hay_text(c, h, &b, &len);
 		/* the text is long enough for scan_words() (it looks up each
 		 * word of the haystack) */
 		by_words = !rs->hay_any[h] && len > rs->hay_words[h + 1] - rs->hay_words[h];

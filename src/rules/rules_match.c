@@ -778,6 +778,100 @@ room_take(struct ctx *c, bool *mine)
 	return mem;
 }
 
+/* c for message m: its addresses, the lengths its tests see. */
+static void
+ctx_init(struct ctx *c, const struct ruleset *rs, const struct message *m,
+	 const struct ticket *t)
+{
+	memset(c, 0, sizeof(*c));
+	c->rs = rs;
+	c->m = m;
+	c->t = t;
+	c->from.src = &m->from;
+	c->sender.src = &m->sender;
+	c->reply_to.src = &m->reply_to;
+	c->to = xcalloc(m->nto + 1, sizeof(*c->to));
+	c->cc = xcalloc(m->ncc + 1, sizeof(*c->cc));
+	for (size_t i = 0; i < m->nto; i++)
+		c->to[i].src = &m->to[i];
+	for (size_t i = 0; i < m->ncc; i++)
+		c->cc[i].src = &m->cc[i];
+	c->body_len = m->body ? strlen(m->body) : 0;
+	if (c->body_len > RULES_BODY_MAX) {
+		c->body_len = RULES_BODY_MAX;
+		while (c->body_len > 0 && ((unsigned char)m->body[c->body_len] & 0xc0) == 0x80)
+			c->body_len--;
+	}
+	c->subject_len = strlen(m->subject);
+}
+
+static void
+ctx_release(struct ctx *c, char *room, bool mine)
+{
+	strlist_release(&c->caps);
+	free(c->error);
+	free(c->vals);
+	if (mine) {
+		atomic_store_explicit(&c->rs->room->busy, false, memory_order_release);
+	} else {
+		free(room);
+		pcre2_match_data_free(c->md);
+	}
+	free(c->from.domain);
+	free(c->sender.domain);
+	free(c->reply_to.domain);
+	for (size_t i = 0; i < c->m->nto; i++)
+		free(c->to[i].domain);
+	for (size_t i = 0; i < c->m->ncc; i++)
+		free(c->cc[i].domain);
+	free(c->to);
+	free(c->cc);
+}
+
+/* For the trace: every rule in order, those the prefilter skips named. */
+static void
+try_every_rule(struct ctx *c, struct rule_outcome *out)
+{
+	const struct ruleset *rs = c->rs;
+
+	for (size_t i = 0; i < rs->nrules && !out->stopped; i++) {
+		if (rs->rules[i].lits.n && !c->pf.cand[i] && !c->pf.hazard) {
+			trace(c, &rs->rules[i], RULE_TRACE_SKIP, NULL, false, NULL,
+			      "none of the words it needs is in the message");
+			continue;
+		}
+		try_rule(c, &rs->rules[i], out);
+	}
+}
+
+/* Only the rules the prefilter let through and those without words, in
+ * order: the cost of a message does not grow with the rules it skips. */
+static void
+try_candidates(struct ctx *c, struct rule_outcome *out)
+{
+	const struct ruleset *rs = c->rs;
+	struct prefilter_run *pf = &c->pf;
+	size_t a = 0, k = 0;
+
+	if (pf->hazard) {
+		/* every rule a candidate, in order */
+		pf->ncands = 0;
+		for (size_t i = 0; i < rs->nrules; i++)
+			if (rs->rules[i].lits.n)
+				pf->cands[pf->ncands++] = (uint32_t)i;
+	}
+	cands_sort(pf->cands, pf->ncands);
+	while (!out->stopped && (a < rs->nalways || k < pf->ncands)) {
+		uint32_t i;
+
+		if (k == pf->ncands || (a < rs->nalways && rs->always[a] < pf->cands[k]))
+			i = rs->always[a++];
+		else
+			i = pf->cands[k++];
+		try_rule(c, &rs->rules[i], out);
+	}
+}
+
 int
 rules_apply_trace(const struct ruleset *rs, const struct message *m, const struct ticket *t,
 		  struct rule_outcome *out, rule_trace_fn fn, void *arg, struct err *e)
@@ -788,28 +882,9 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	bool mine;
 
 	(void)e;
-	memset(&c, 0, sizeof(c));
-	c.rs = rs;
-	c.m = m;
-	c.t = t;
+	ctx_init(&c, rs, m, t);
 	c.fn = fn;
 	c.arg = arg;
-	c.from.src = &m->from;
-	c.sender.src = &m->sender;
-	c.reply_to.src = &m->reply_to;
-	c.to = xcalloc(m->nto + 1, sizeof(*c.to));
-	c.cc = xcalloc(m->ncc + 1, sizeof(*c.cc));
-	for (size_t i = 0; i < m->nto; i++)
-		c.to[i].src = &m->to[i];
-	for (size_t i = 0; i < m->ncc; i++)
-		c.cc[i].src = &m->cc[i];
-	c.body_len = m->body ? strlen(m->body) : 0;
-	if (c.body_len > RULES_BODY_MAX) {
-		c.body_len = RULES_BODY_MAX;
-		while (c.body_len > 0 && ((unsigned char)m->body[c.body_len] & 0xc0) == 0x80)
-			c.body_len--;
-	}
-	c.subject_len = strlen(m->subject);
 	if (rs->room && !rs->room->no_jit &&
 	    atomic_fetch_add(&rs->room->applied, 1) + 1 == RULES_JIT_AFTER)
 		rules_jit(rs);
@@ -823,63 +898,14 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	c.pf.subject_len = c.subject_len;
 	c.pf.body_len = c.body_len;
 	prefilter_candidates(&c.pf);
-
-	if (fn) {
-		/* the trace names every rule, skipped or tried */
-		for (size_t i = 0; i < rs->nrules && !out->stopped; i++) {
-			if (rs->rules[i].lits.n && !c.pf.cand[i] && !c.pf.hazard) {
-				trace(&c, &rs->rules[i], RULE_TRACE_SKIP, NULL, false, NULL,
-				      "none of the words it needs is in the message");
-				continue;
-			}
-			try_rule(&c, &rs->rules[i], out);
-		}
-	} else {
-		/* Only the rules the prefilter let through and those without
-		 * words, in order: the cost of a message does not grow with
-		 * the rules it skips. */
-		size_t a = 0, k = 0;
-
-		if (c.pf.hazard) {
-			/* every rule a candidate, in order */
-			c.pf.ncands = 0;
-			for (size_t i = 0; i < rs->nrules; i++)
-				if (rs->rules[i].lits.n)
-					c.pf.cands[c.pf.ncands++] = (uint32_t)i;
-		}
-		cands_sort(c.pf.cands, c.pf.ncands);
-		while (!out->stopped && (a < rs->nalways || k < c.pf.ncands)) {
-			uint32_t i;
-
-			if (k == c.pf.ncands || (a < rs->nalways && rs->always[a] < c.pf.cands[k]))
-				i = rs->always[a++];
-			else
-				i = c.pf.cands[k++];
-			try_rule(&c, &rs->rules[i], out);
-		}
-	}
+	if (fn)
+		try_every_rule(&c, out);
+	else
+		try_candidates(&c, out);
 	rules_score_decide(rs, out);
 	if (!out->language && *c.lang)
 		out->language = xstrdup(c.lang);
-
-	strlist_release(&c.caps);
-	free(c.error);
-	free(c.vals);
-	if (mine) {
-		atomic_store_explicit(&rs->room->busy, false, memory_order_release);
-	} else {
-		free(room);
-		pcre2_match_data_free(c.md);
-	}
-	free(c.from.domain);
-	free(c.sender.domain);
-	free(c.reply_to.domain);
-	for (size_t i = 0; i < m->nto; i++)
-		free(c.to[i].domain);
-	for (size_t i = 0; i < m->ncc; i++)
-		free(c.cc[i].domain);
-	free(c.to);
-	free(c.cc);
+	ctx_release(&c, room, mine);
 	return 0;
 }
 
