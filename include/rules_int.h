@@ -1,5 +1,7 @@
-/* rules_int.h - the rule engine's insides, shared by rules.c (parser) and
- * rules_match.c (matcher, prefilter). Not for other modules. */
+/* rules_int.h - the rule engine's insides, shared by its files: rules.c
+ * (parser, loader), ruleset.c (the queues), rules_lits.c (a pattern's
+ * words), rules_gazetteer.c, prefilter.c, rules_score.c and rules_match.c
+ * (applying the rules). Not for other modules. */
 #ifndef SECDESK_RULES_INT_H
 #define SECDESK_RULES_INT_H
 
@@ -7,6 +9,7 @@
 #include <pcre2.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <strings.h>
 
 #include "rules.h"
 
@@ -62,9 +65,9 @@ struct lit {
 };
 struct litset {
 	struct lit *v;
-	size_t n;
+	size_t n, cap;
 };
-#define LITSET_INIT { NULL, 0 }
+#define LITSET_INIT { NULL, 0, 0 }
 
 /* The prefilter's haystacks: the text of one field each, so that a word
  * only wakes the rules that test the field where it occurs. Header tests
@@ -87,7 +90,15 @@ struct test {
 	enum field field;
 	char *header;       /* F_HEADER: the header's name */
 	enum test_op op;
-	pcre2_code *re;     /* NULL for EXISTS and EMPTY */
+	pcre2_code *re;     /* NULL for EXISTS, EMPTY and a plain IS */
+	/* re's JIT-compiled copy once the ruleset has classified
+	 * RULES_JIT_AFTER messages (rules_jit()), NULL before: a process that
+	 * classifies one mail does not pay for the compiling */
+	_Atomic(pcre2_code *) jit;
+	/* IS of words of printable ASCII without k or s (which caseless
+	 * Unicode matching also finds as U+212A and U+017F): compared as they
+	 * are, no pattern compiled; empty otherwise */
+	struct strlist plain;
 	bool caseless, words;
 	uint32_t ncaptures;
 	struct strlist capnames; /* named groups */
@@ -137,7 +148,14 @@ struct rules_room {
 	char *mem;
 	size_t cap;
 	pcre2_match_data *md;
+	atomic_uint applied; /* messages classified, up to RULES_JIT_AFTER */
+	bool no_jit;         /* SECDESK_PCRE2_NO_JIT was set at load */
 };
+
+/* Messages classified with a ruleset before its patterns are JIT-compiled
+ * (the interpreter until then). */
+#define RULES_JIT_AFTER 16
+
 
 struct ruleset {
 	struct rule *rules;
@@ -193,12 +211,62 @@ struct ruleset {
 #define PREFILTER_BITS 16
 #define PREFILTER_SIZE (1u << PREFILTER_BITS)
 
+/* Header names alike but for case: the first bytes first (a header test
+ * reads every header of a mail). */
+static inline bool
+rules_same_name(const char *a, const char *b)
+{
+	return (a[0] | 0x20) == (b[0] | 0x20) && strcasecmp(a, b) == 0;
+}
+
+/* An ASCII word character (what \w is in ASCII): [A-Za-z0-9_]. */
+static inline bool
+rules_ascii_word(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+/* Latin letters beyond ASCII: a two-byte UTF-8 letter of U+00C0..U+017F
+ * lowercased where its case pairs simply (É to é, Ł to ł), anything else
+ * left as it is. The haystacks and every word's lower form are folded
+ * alike, so that a caseless word may hold such letters. */
+static inline void
+latin_fold(unsigned char *b0, unsigned char *b1)
+{
+	unsigned cp;
+
+	if (*b0 < 0xc3 || *b0 > 0xc5 || (*b1 & 0xc0) != 0x80)
+		return;
+	cp = (unsigned)(*b0 & 0x1f) << 6 | (*b1 & 0x3fu);
+	if (cp >= 0xc0 && cp <= 0xde && cp != 0xd7)
+		cp += 0x20;
+	else if ((cp >= 0x100 && cp <= 0x12f) || (cp >= 0x132 && cp <= 0x137) ||
+		 (cp >= 0x14a && cp <= 0x177))
+		cp |= 1;
+	else if (((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e)) && (cp & 1))
+		cp++;
+	*b0 = (unsigned char)(0xc0 | cp >> 6);
+	*b1 = (unsigned char)(0x80 | (cp & 0x3f));
+}
+
 /* Appends to lits the words (3 bytes or more) of which any match of
  * pattern must contain at least one; leaves lits empty when it cannot tell.
  * A case-sensitive pattern's words keep their case (exact) and may hold
  * UTF-8 letters; a caseless one's are ASCII only. */
 void rules_literals(const char *pattern, bool caseless, struct litset *lits);
 void litset_release(struct litset *l);
+/* Adds a word (lower: folded as the haystacks are; exact: as written for
+ * a case-sensitive word, else NULL) unless the same one is there. */
+void litset_add(struct litset *l, const char *lower, const char *exact, size_t len, unsigned flags,
+		unsigned hay);
+/* The same without looking for it first (many words, each once). */
+void litset_push(struct litset *l, const char *lower, const char *exact, size_t len,
+		 unsigned flags, unsigned hay);
+/* to = from (to's words released first), from left empty. */
+void litset_move(struct litset *to, struct litset *from);
+/* The shortest word of the set: how selective it is (0 when empty). */
+size_t lits_score(const struct litset *l);
 /* The prefilter's folding of a two-byte UTF-8 Latin letter (lowercase
  * where its case pairs simply), and whether a caseless pattern's letter
  * matches exactly the letters of its fold (for the tests). */
@@ -216,8 +284,29 @@ void rules_prefilter_build(struct ruleset *rs);
 /* Frees hay_keys, hay_nkeys and the words (words, hay_words, hay_any,
  * word_keys, word_first). */
 void rules_prefilter_keys_free(struct ruleset *rs);
-/* Forgets every rule's words: each rule is tried on every message (the
- * reference the prefilter is checked against in tests and bench_rules -c). */
+/* One message through the prefilter (prefilter.c): the rules that may
+ * match it. The caller gives the message's subject and body lengths (the
+ * body cut as the tests see it), room of prefilter_room() bytes, and cand
+ * (one byte per rule, zeroed) and cands (room for every rule); gets cand[i]
+ * set and i in cands (in the order found, ncands of them) for each rule
+ * one of whose words is in the field its test reads, and hazard when the
+ * text holds what the prefilter cannot read (then every rule may match).
+ * The rules without words are not marked: they are always tried. */
+struct prefilter_run {
+	const struct ruleset *rs;
+	const struct message *m;
+	size_t subject_len, body_len;
+	void *room;
+	unsigned char *cand;
+	uint32_t *cands;
+	size_t ncands;
+	bool hazard;
+};
+size_t prefilter_room(const struct ruleset *rs, size_t subject_len, size_t body_len);
+void prefilter_candidates(struct prefilter_run *run);
+/* Forgets every rule's words: each rule is tried on every message, and
+ * the gazetteer looks up every word (the reference the prefilters are
+ * checked against in tests and bench_rules -c). */
 void rules_prefilter_disable(struct ruleset *rs);
 
 /* `score TARGET N` (rules_score.c): adds points to target (a declared
@@ -243,10 +332,18 @@ void rules_gazetteer_add(struct ruleset *rs, const char *path, const char *data,
 			 struct strlist *errs);
 void rules_gazetteer_finish(struct ruleset *rs, struct strlist *errs);
 void rules_gazetteer_free(struct gazetteer *g);
+/* Every word of a text looked up, none passed over by the sketch of a
+ * name's first bytes (the reference for rules_prefilter_disable()). */
+void rules_gazetteer_sketch_disable(struct gazetteer *g);
 /* The member of domain (lowercase) or of its closest listed parent: of an
  * institution's domain, or with country of a country's suffix; NULL for
  * none, and for a webmail domain. */
 const char *rules_gazetteer_domain(const struct ruleset *rs, const char *domain, bool country);
+/* Adds to lits every name and acronym, each a word of haystack hay that a
+ * text naming it holds, with a word boundary on each side. 0, or -1 with
+ * lits empty when some name is too short for the prefilter or there is
+ * none. */
+int rules_gazetteer_lits(const struct ruleset *rs, unsigned hay, struct litset *lits);
 /* The members (at most max, into out) whose names or acronyms s names. */
 size_t rules_gazetteer_text(const struct ruleset *rs, const char *s, size_t len, const char **out,
 			    size_t max);

@@ -14,7 +14,9 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <fingerprint.h>
 
@@ -248,7 +250,10 @@ static uint32_t letter_mask[ARRAY_SIZE(letters)];
 /* the index + 1 in letters[] of every code point below LETTER_CPS */
 #define LETTER_CPS 0x250
 static uint8_t letter_of[LETTER_CPS];
-static void *profiles[NLANG]; /* all NULL when one could not be read */
+/* read by profile_of(), under profiles_lock; kept to the end */
+static void *profiles[NLANG];
+static atomic_bool profiles_ok; /* every profile is there (none failed to read) */
+static pthread_mutex_t profiles_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static int
@@ -257,23 +262,18 @@ stop_word_cmp(const void *a, const void *b)
 	return strcmp(((const struct stop_word *)a)->word, ((const struct stop_word *)b)->word);
 }
 
-/* FNV-1a, a byte at a time as the scan reads the word */
-#define WORD_HASH_INIT 2166136261u
-
-static inline uint32_t
-word_hash_step(uint32_t h, unsigned char b)
-{
-	return (h ^ b) * 16777619u;
-}
-
+/* The hash of a word of len bytes at w (eight bytes readable at least):
+ * of its first and its last eight bytes and its length, at once rather
+ * than a step a byte. */
 static uint32_t
 word_hash(const char *w, size_t len)
 {
-	uint32_t h = WORD_HASH_INIT;
+	uint64_t head = 0, tail = 0;
 
-	for (size_t i = 0; i < len; i++)
-		h = word_hash_step(h, (unsigned char)w[i]);
-	return h;
+	memcpy(&head, w, len < 8 ? len : 8);
+	if (len > 8)
+		memcpy(&tail, w + len - 8, 8);
+	return (uint32_t)((head * 0x9e3779b97f4a7c15ull ^ tail * 0xc2b2ae3d27d4eb4full ^ len) >> 32);
 }
 
 static int
@@ -352,33 +352,54 @@ letters_build(void)
 	}
 }
 
+/* The path of language l's profile. */
 static void
-profiles_release(void)
+profile_path(size_t l, char *path, size_t n)
 {
-	for (size_t l = 0; l < NLANG; l++) {
-		if (profiles[l])
-			fp_Done(profiles[l]);
-		profiles[l] = NULL;
-	}
+	snprintf(path, n, "%s/%s.lm", LANG_TEXTCAT_DIR, langs[l].profile);
 }
 
-/* The n-gram profiles of the Latin-script languages; none at all when one
- * is missing, so that the scores stay comparable between mails. */
+/* Whether every Latin-script language's profile is there: the profiles
+ * are read one by one as the detection first needs them (most mails need
+ * none), and none is used when one is missing, so that the scores stay
+ * comparable between mails. */
 static void
-profiles_load(void)
+profiles_check(void)
 {
 	for (size_t l = 0; l < NLANG; l++) {
 		char path[256];
 
 		if (langs[l].script != SCRIPT_LATIN)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s.lm", LANG_TEXTCAT_DIR, langs[l].profile);
-		profiles[l] = fp_Init(lang_codes[l]);
-		if (!profiles[l] || fp_Read(profiles[l], path, 400) == 0) {
-			profiles_release();
+		profile_path(l, path, sizeof(path));
+		if (access(path, R_OK) != 0)
 			return;
-		}
 	}
+	atomic_store(&profiles_ok, true);
+}
+
+/* The profile of language l, read on its first use; NULL for a language
+ * its script decides, and for every language once one could not be read. */
+static void *
+profile_of(size_t l)
+{
+	void *prof = NULL;
+
+	if (langs[l].script != SCRIPT_LATIN)
+		return NULL;
+	pthread_mutex_lock(&profiles_lock);
+	if (atomic_load(&profiles_ok) && !profiles[l]) {
+		char path[256];
+
+		profile_path(l, path, sizeof(path));
+		profiles[l] = fp_Init(lang_codes[l]);
+		if (!profiles[l] || fp_Read(profiles[l], path, 400) == 0)
+			atomic_store(&profiles_ok, false);
+	}
+	if (atomic_load(&profiles_ok))
+		prof = profiles[l];
+	pthread_mutex_unlock(&profiles_lock);
+	return prof;
 }
 
 static void
@@ -386,7 +407,7 @@ tables_build(void)
 {
 	stop_words_build();
 	letters_build();
-	profiles_load();
+	profiles_check();
 }
 
 /* ---- the text, one code point at a time ---- */
@@ -514,10 +535,11 @@ struct tally {
 	double letters[NLANG];           /* shares of rare letters */
 };
 
+/* Counts the word of len bytes at w (lowercased, eight bytes readable). */
 static void
-tally_word(struct tally *t, const char *w, size_t len, uint32_t hash)
+tally_word(struct tally *t, const char *w, size_t len)
 {
-	uint32_t mask = stop_word_mask(w, len, hash);
+	uint32_t mask = len > stop_word_max ? 0 : stop_word_mask(w, len, word_hash(w, len));
 
 	if (mask && !(mask & (mask - 1)))
 		t->own[__builtin_ctz(mask)]++;
@@ -544,8 +566,7 @@ static void
 tally_sample(struct tally *t, const char *s, size_t len)
 {
 	char w[WORD_MAX + 4];
-	size_t wl = 0, i = 0;
-	uint32_t h = WORD_HASH_INIT;
+	size_t wl = 0, i = 0, ascii_letters = 0;
 	bool too_long = false;
 
 	memset(t, 0, sizeof(*t));
@@ -558,19 +579,16 @@ tally_sample(struct tally *t, const char *s, size_t len)
 		if (c < 0x80) {
 			i++;
 			if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
-				t->script[SCRIPT_LATIN]++;
-				if (wl + 1 < WORD_MAX) {
+				ascii_letters++;
+				if (wl + 1 < WORD_MAX)
 					w[wl++] = (char)(c | 0x20);
-					h = word_hash_step(h, c | 0x20);
-				} else {
+				else
 					too_long = true;
-				}
 				continue;
 			}
 			if (wl && !too_long)
-				tally_word(t, w, wl, h);
+				tally_word(t, w, wl);
 			wl = 0;
-			h = WORD_HASH_INIT;
 			too_long = false;
 			continue;
 		}
@@ -583,23 +601,18 @@ tally_sample(struct tally *t, const char *s, size_t len)
 			t->script[sc]++;
 			if (sc == SCRIPT_LATIN && lower >= 0x80)
 				tally_letter(t, lower);
-			if (wl + 3 < WORD_MAX) {
-				size_t k = put_utf8(w + wl, lower);
-
-				for (size_t b = 0; b < k; b++)
-					h = word_hash_step(h, (unsigned char)w[wl + b]);
-				wl += k;
-			} else {
+			if (wl + 3 < WORD_MAX)
+				wl += put_utf8(w + wl, lower);
+			else
 				too_long = true;
-			}
 			continue;
 		}
 		if (wl && !too_long)
-			tally_word(t, w, wl, h);
+			tally_word(t, w, wl);
 		wl = 0;
-		h = WORD_HASH_INIT;
 		too_long = false;
 	}
+	t->script[SCRIPT_LATIN] += ascii_letters;
 }
 
 /* The n-gram profiles' distances to the text, scaled to points: the
@@ -616,7 +629,7 @@ profile_points(const char *s, size_t len, const double *before, double *points)
 		if (before[l] > top)
 			top = before[l];
 
-	if (!profiles[0])
+	if (!atomic_load(&profiles_ok))
 		return;
 	unknown = fp_Init(NULL);
 	if (!unknown)
@@ -633,9 +646,9 @@ profile_points(const char *s, size_t len, const double *before, double *points)
 		return;
 	}
 	for (size_t l = 0; l < NLANG; l++) {
-		bool candidate = profiles[l] && before[l] > top - WEIGHT_PROFILE - 1.0;
+		void *prof = before[l] > top - WEIGHT_PROFILE - 1.0 ? profile_of(l) : NULL;
 
-		dist[l] = candidate ? fp_Compare(profiles[l], unknown, INT32_MAX) : INT32_MAX;
+		dist[l] = prof ? fp_Compare(prof, unknown, INT32_MAX) : INT32_MAX;
 		if (dist[l] < best)
 			best = dist[l];
 	}
@@ -823,7 +836,7 @@ lang_word_langs(const char *word, size_t len)
 			return 0;
 		wl += put_utf8(w + wl, sc == SCRIPT_LATIN ? latin_lower(cp) : cp);
 	}
-	return stop_word_mask(w, wl, word_hash(w, wl));
+	return wl > stop_word_max ? 0 : stop_word_mask(w, wl, word_hash(w, wl));
 }
 
 const char *

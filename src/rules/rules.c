@@ -366,11 +366,6 @@ compile_test(struct parser *p, struct test *t, const char *pattern, uint32_t opt
 		     (size_t)erroff);
 		return -1;
 	}
-	/* JIT where the platform has it; the interpreter otherwise, or when
-	 * SECDESK_PCRE2_NO_JIT is set: JIT code reads ahead in words, which
-	 * valgrind reports as invalid reads of the subject. */
-	if (!getenv("SECDESK_PCRE2_NO_JIT"))
-		(void)pcre2_jit_compile(t->re, PCRE2_JIT_COMPLETE);
 	pcre2_pattern_info(t->re, PCRE2_INFO_CAPTURECOUNT, &t->ncaptures);
 	pcre2_pattern_info(t->re, PCRE2_INFO_NAMECOUNT, &namecount);
 	pcre2_pattern_info(t->re, PCRE2_INFO_NAMEENTRYSIZE, &entrysize);
@@ -422,10 +417,12 @@ rules_node_free(struct node *n)
 	free(n->kids);
 	if (n->test) {
 		pcre2_code_free(n->test->re);
+		pcre2_code_free(atomic_load(&n->test->jit));
 		free(n->test->header);
 		free(n->test->text);
 		free(n->test->capnums);
 		strlist_release(&n->test->capnames);
+		strlist_release(&n->test->plain);
 		litset_release(&n->test->lits);
 		free(n->test);
 	}
@@ -450,6 +447,126 @@ parse_strings(struct parser *p, struct strlist *list, const char *what)
 	}
 }
 
+/* Whether each word is printable ASCII without k or s: a caseless match
+ * of the whole value is then an ASCII comparison (see struct test). */
+static bool
+plain_words(const struct strlist *words)
+{
+	for (size_t i = 0; i < words->n; i++)
+		for (const char *c = words->items[i]; *c; c++)
+			if (*c < 0x20 || *c > 0x7e || strchr("kKsS", *c))
+				return false;
+	return true;
+}
+
+/* "matches /re/flags" (the current token is 'matches'): t compiled, its
+ * words read. 0, or -1 with the error reported. */
+static int
+parse_matches(struct parser *p, struct test *t)
+{
+	struct buf pat = BUF_INIT;
+	uint32_t opts = 0;
+	int line, col, rc = -1;
+
+	t->op = OP_MATCHES;
+	lex(p);
+	if (p->tok.kind != T_REGEX) {
+		perr(p, p->tok.line, p->tok.col,
+		     "expected a pattern between slashes after 'matches', found %s",
+		     tok_name(&p->tok));
+		return -1;
+	}
+	line = p->tok.line;
+	col = p->tok.col;
+	for (const char *f = p->tok.flags; *f; f++) {
+		switch (*f) {
+		case 'i':
+			opts |= PCRE2_CASELESS;
+			break;
+		case 'm':
+			opts |= PCRE2_MULTILINE;
+			break;
+		case 's':
+			opts |= PCRE2_DOTALL;
+			break;
+		case 'x':
+			opts |= PCRE2_EXTENDED;
+			break;
+		case 'w':
+			t->words = true;
+			break;
+		default:
+			perr(p, line, col, "unknown pattern flag '%c' (expected i, m, s, x or w)", *f);
+			goto out;
+		}
+	}
+	if (t->words)
+		buf_addf(&pat, "\\b(?:%s)\\b", p->tok.text);
+	else
+		buf_addstr(&pat, p->tok.text);
+	t->caseless = opts & PCRE2_CASELESS;
+	if (compile_test(p, t, buf_cstr(&pat), opts, line, col) < 0)
+		goto out;
+	/* the pattern as compiled: the 'w' flag's \b count for the
+	 * prefilter's word-boundary check */
+	if (!(opts & PCRE2_EXTENDED))
+		rules_literals(buf_cstr(&pat), t->caseless, &t->lits);
+	lex(p);
+	rc = 0;
+out:
+	buf_release(&pat);
+	return rc;
+}
+
+/* "contains [any] S, ..." or "is [any] S, ..." or "is empty" (the current
+ * token is 'contains' or 'is'): t compiled (a plain IS is not), its words
+ * read. 0, or -1 with the error reported. */
+static int
+parse_words(struct parser *p, struct test *t, int col)
+{
+	bool is = tok_is(p, "is");
+	struct buf pat = BUF_INIT;
+	struct strlist words = STRLIST_INIT;
+	int line, rc = -1;
+
+	t->op = is ? OP_IS : OP_CONTAINS;
+	lex(p);
+	line = p->tok.line;
+	if (is && tok_is(p, "empty")) {
+		t->op = OP_EMPTY;
+		lex(p);
+		return 0;
+	}
+	if (tok_is(p, "any"))
+		lex(p);
+	if (parse_strings(p, &words, is ? "the value" : "the text to look for") < 0)
+		goto out;
+	buf_addstr(&pat, is ? "^(?:" : "(?:");
+	for (size_t i = 0; i < words.n; i++) {
+		if (!*words.items[i] && !is) {
+			perr(p, line, col, "empty text after 'contains'");
+			goto out;
+		}
+		if (i)
+			buf_addch(&pat, '|');
+		quote_literal(&pat, words.items[i]);
+	}
+	buf_addstr(&pat, is ? ")$" : ")");
+	t->caseless = true;
+	if (is && plain_words(&words)) {
+		t->plain = words;
+		memset(&words, 0, sizeof(words));
+	} else if (compile_test(p, t, buf_cstr(&pat), PCRE2_CASELESS, line, col) < 0) {
+		goto out;
+	}
+	rules_literals(buf_cstr(&pat), true, &t->lits);
+	rc = 0;
+out:
+	buf_release(&pat);
+	strlist_release(&words);
+	return rc;
+}
+
 /* FIELD (matches /re/flags | contains [any] "s", ... | is [any] "s", ... |
  * exists | is empty). The text of the test is kept for the trace. */
 static struct node *
@@ -457,11 +574,7 @@ parse_test(struct parser *p)
 {
 	struct node *n = node_new(N_TEST, p->tok.line, p->tok.col);
 	struct test *t = xcalloc(1, sizeof(*t));
-	size_t start = p->pos - strlen(p->tok.text);
-	struct buf pat = BUF_INIT;
-	struct strlist words = STRLIST_INIT;
-	uint32_t opts = 0;
-	int rc = -1;
+	size_t start = p->pos - strlen(p->tok.text), end;
 
 	n->test = t;
 	if (field_parse(p->tok.text, &t->field, &t->header) < 0) {
@@ -470,113 +583,34 @@ parse_test(struct parser *p)
 		     "sender, reply-to (each also .name, .local, .domain), header:NAME, "
 		     "attachment.name, attachment.type, language, flags, message-id or ticket.FIELD)",
 		     p->tok.text);
-		goto out;
+		goto fail;
 	}
 	lex(p);
 	if (tok_is(p, "exists")) {
 		t->op = OP_EXISTS;
 		lex(p);
 	} else if (tok_is(p, "matches")) {
-		int line, col;
-
-		t->op = OP_MATCHES;
-		lex(p);
-		if (p->tok.kind != T_REGEX) {
-			perr(p, p->tok.line, p->tok.col,
-			     "expected a pattern between slashes after 'matches', found %s",
-			     tok_name(&p->tok));
-			goto out;
-		}
-		line = p->tok.line;
-		col = p->tok.col;
-		for (const char *f = p->tok.flags; *f; f++) {
-			switch (*f) {
-			case 'i':
-				opts |= PCRE2_CASELESS;
-				break;
-			case 'm':
-				opts |= PCRE2_MULTILINE;
-				break;
-			case 's':
-				opts |= PCRE2_DOTALL;
-				break;
-			case 'x':
-				opts |= PCRE2_EXTENDED;
-				break;
-			case 'w':
-				t->words = true;
-				break;
-			default:
-				perr(p, line, col, "unknown pattern flag '%c' (expected i, m, s, x or w)",
-				     *f);
-				goto out;
-			}
-		}
-		if (t->words)
-			buf_addf(&pat, "\\b(?:%s)\\b", p->tok.text);
-		else
-			buf_addstr(&pat, p->tok.text);
-		t->caseless = opts & PCRE2_CASELESS;
-		if (compile_test(p, t, buf_cstr(&pat), opts, line, col) < 0)
-			goto out;
-		/* the pattern as compiled: the 'w' flag's \b count for the
-		 * prefilter's word-boundary check */
-		if (!(opts & PCRE2_EXTENDED))
-			rules_literals(buf_cstr(&pat), t->caseless, &t->lits);
-		lex(p);
+		if (parse_matches(p, t) < 0)
+			goto fail;
 	} else if (tok_is(p, "contains") || tok_is(p, "is")) {
-		bool is = tok_is(p, "is");
-		int line;
-
-		t->op = is ? OP_IS : OP_CONTAINS;
-		lex(p);
-		line = p->tok.line;
-		if (is && tok_is(p, "empty")) {
-			t->op = OP_EMPTY;
-			lex(p);
-			goto done;
-		}
-		if (tok_is(p, "any"))
-			lex(p);
-		if (parse_strings(p, &words, is ? "the value" : "the text to look for") < 0)
-			goto out;
-		buf_addstr(&pat, is ? "^(?:" : "(?:");
-		for (size_t i = 0; i < words.n; i++) {
-			if (!*words.items[i] && !is) {
-				perr(p, line, n->col, "empty text after 'contains'");
-				goto out;
-			}
-			if (i)
-				buf_addch(&pat, '|');
-			quote_literal(&pat, words.items[i]);
-		}
-		buf_addstr(&pat, is ? ")$" : ")");
-		t->caseless = true;
-		if (compile_test(p, t, buf_cstr(&pat), PCRE2_CASELESS, line, n->col) < 0)
-			goto out;
-		rules_literals(buf_cstr(&pat), true, &t->lits);
+		if (parse_words(p, t, n->col) < 0)
+			goto fail;
 	} else {
 		perr(p, p->tok.line, p->tok.col,
 		     "expected matches, contains, is, is empty or exists after the field, found %s",
 		     tok_name(&p->tok));
-		goto out;
+		goto fail;
 	}
-done:
-	t->text = xstrndup(p->src + start, (p->tok.kind == T_NL || p->tok.kind == T_EOF
-						    ? p->pos
-						    : p->pos - (p->tok.text ? strlen(p->tok.text) : 1)) -
-						   start);
+	end = p->tok.kind == T_NL || p->tok.kind == T_EOF
+		      ? p->pos
+		      : p->pos - (p->tok.text ? strlen(p->tok.text) : 1);
+	t->text = xstrndup(p->src + start, end - start);
 	while (*t->text && strchr(" \t\r\n", t->text[strlen(t->text) - 1]))
 		t->text[strlen(t->text) - 1] = '\0';
-	rc = 0;
-out:
-	buf_release(&pat);
-	strlist_release(&words);
-	if (rc < 0) {
-		rules_node_free(n);
-		return NULL;
-	}
 	return n;
+fail:
+	rules_node_free(n);
+	return NULL;
 }
 
 /* Lines of conditions up to 'end' (nested group) or 'then' (the rule's
@@ -934,7 +968,6 @@ parse_rule(struct parser *p)
 		     r.name);
 		goto fail;
 	}
-	rules_prefilter_rule(p->rs, &r);
 	p->rs->rules = xreallocarray(p->rs->rules, p->rs->nrules + 1, sizeof(*p->rs->rules));
 	p->rs->rules[p->rs->nrules++] = r;
 	return 0;
@@ -1180,6 +1213,12 @@ load_all(const char *dir, struct strlist *errs)
 	rs->max_ovector = 1;
 	rs->room = xcalloc(1, sizeof(*rs->room));
 	atomic_init(&rs->room->busy, false);
+	atomic_init(&rs->room->applied, 0);
+	/* JIT where the platform has it (rules_jit()); the interpreter
+	 * otherwise, or when SECDESK_PCRE2_NO_JIT is set: JIT code reads
+	 * ahead in words, which valgrind reports as invalid reads of the
+	 * subject. */
+	rs->room->no_jit = getenv("SECDESK_PCRE2_NO_JIT") != NULL;
 	if (!d) {
 		strlist_add_owned(errs, xasprintf("%s: cannot open the rules folder: %s", dir,
 						  strerror(errno)));
@@ -1215,6 +1254,9 @@ done:
 		queue_add(rs, &q);
 	}
 	load_gazetteers(rs, dir, errs);
+	/* after the gazetteer: its names are the words of the institution tests */
+	for (size_t i = 0; i < rs->nrules; i++)
+		rules_prefilter_rule(rs, &rs->rules[i]);
 	rules_prefilter_build(rs);
 	return rs;
 }
@@ -1286,46 +1328,3 @@ rules_free(struct ruleset **rsp)
 	*rsp = NULL;
 }
 
-size_t
-rules_count(const struct ruleset *rs)
-{
-	return rs->nrules;
-}
-
-size_t
-rules_queue_count(const struct ruleset *rs)
-{
-	return rs->nqueues;
-}
-
-const struct queue *
-rules_queue_at(const struct ruleset *rs, size_t i)
-{
-	return i < rs->nqueues ? &rs->queues[i] : NULL;
-}
-
-const struct queue *
-rules_queue(const struct ruleset *rs, const char *id)
-{
-	if (!rs || !id)
-		return NULL;
-	/* (the first bytes alike but for case first: a route looks the
-	 * queue up among some sixty for each mail it routes) */
-	for (size_t i = 0; i < rs->nqueues; i++)
-		if ((rs->queues[i].id[0] | 0x20) == (id[0] | 0x20) &&
-		    strcasecmp(rs->queues[i].id, id) == 0)
-			return &rs->queues[i];
-	return NULL;
-}
-
-const struct queue *
-rules_contact_queue(const struct ruleset *rs, const char *addr)
-{
-	if (!rs || !addr || !*addr)
-		return NULL;
-	for (size_t i = 0; i < rs->nqueues; i++)
-		for (size_t k = 0; k < rs->queues[i].contacts.n; k++)
-			if (strcasecmp(rs->queues[i].contacts.items[k], addr) == 0)
-				return &rs->queues[i];
-	return NULL;
-}

@@ -49,6 +49,35 @@ score_slot(struct rule_outcome *out, const char *target)
 	return &out->scores[out->nscores++];
 }
 
+/* "+6 DE: rule 'NAME'", without a printf for each piece of evidence (a
+ * mail has a dozen). */
+static char *
+evidence_line(int points, const char *target, const char *rule)
+{
+	char num[16];
+	size_t nlen = 0, tlen = strlen(target), rlen = strlen(rule);
+	unsigned v = points < 0 ? (unsigned)-(long)points : (unsigned)points;
+	char *line, *p;
+
+	do {
+		num[sizeof(num) - 1 - nlen++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	num[sizeof(num) - 1 - nlen++] = points < 0 ? '-' : '+';
+	line = p = xmalloc(nlen + 1 + tlen + 8 + rlen + 2);
+	memcpy(p, num + sizeof(num) - nlen, nlen);
+	p += nlen;
+	*p++ = ' ';
+	memcpy(p, target, tlen);
+	p += tlen;
+	memcpy(p, ": rule '", 8);
+	p += 8;
+	memcpy(p, rule, rlen);
+	p += rlen;
+	memcpy(p, "'", 2);
+	return line;
+}
+
 char *
 rules_score_add(const struct ruleset *rs, struct rule_outcome *out, const char *target,
 		const char *points, const char *rule)
@@ -65,7 +94,7 @@ rules_score_add(const struct ruleset *rs, struct rule_outcome *out, const char *
 		target = q->id;
 	}
 	score_slot(out, target)->points += n;
-	strlist_add_owned(&out->evidence, xasprintf("%+d %s: rule '%s'", n, target, rule));
+	strlist_add_owned(&out->evidence, evidence_line(n, target, rule));
 	return NULL;
 }
 

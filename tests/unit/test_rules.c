@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "lang.h"
 #include "rules.h"
 #include "rules_int.h"
@@ -380,6 +381,100 @@ test_match_limit(void **state)
 	free(body);
 }
 
+/* `is` on words of printable ASCII without k or s is compared without
+ * PCRE2: the same answers as the pattern it stands for, ^(?:w|...)$
+ * caseless (all of the value, or all but a final newline). */
+static const struct {
+	const char *value;
+	const char *words; /* the test's strings, as written in the rule */
+} plain_is_cases[] = {
+	{ "de", "\"de\"" },	   { "DE", "\"de\"" },	{ "De", "\"dE\"" },
+	{ "de\n", "\"de\"" },   { "de\n\n", "\"de\"" }, { "dex", "\"de\"" },
+	{ "xde", "\"de\"" },	   { "", "\"de\"" },	{ "", "\"\"" },
+	{ "\n", "\"\"" },	   { "d", "\"de\"" },	{ "fr", "any \"de\", \"fr\"" },
+	{ "a.b", "\"a.b\"" },	   { "axb", "\"a.b\"" },	{ "A-1 [x]", "\"a-1 [x]\"" },
+	{ "é", "\"de\"" },	   { "d\xc3", "\"de\"" },	{ "\xff", "\"de\"" },
+	{ "Q@", "\"q@\"" },	   { "q`", "\"Q@\"" },	{ "[", "\"{\"" },
+};
+
+static void
+test_plain_is(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(plain_is_cases); i++) {
+		const char *words = plain_is_cases[i].words;
+		char *text = xasprintf("rule \"r\"\nwhen subject is %s\nthen\ntag hit\nend\n", words);
+		struct buf pat = BUF_INIT;
+		struct message m;
+		struct rule_outcome o;
+		pcre2_code *re;
+		pcre2_match_data *md;
+		int errcode;
+		PCRE2_SIZE erroff;
+		bool want;
+
+		/* the reference: the pattern as rules.c would compile it */
+		buf_addstr(&pat, "^(?:");
+		for (const char *w = strchr(words, '"'); w; w = strchr(strchr(w + 1, '"') + 1, '"')) {
+			if (w != strchr(words, '"'))
+				buf_addch(&pat, '|');
+			for (const char *c = w + 1; *c != '"'; c++) {
+				if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+				      (*c >= '0' && *c <= '9') || *c == ' '))
+					buf_addch(&pat, '\\');
+				buf_addch(&pat, *c);
+			}
+		}
+		buf_addstr(&pat, ")$");
+		re = pcre2_compile((PCRE2_SPTR)buf_cstr(&pat), PCRE2_ZERO_TERMINATED,
+				   PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF,
+				   &errcode, &erroff, NULL);
+		assert_non_null(re);
+		md = pcre2_match_data_create_from_pattern(re, NULL);
+		want = pcre2_match(re, (PCRE2_SPTR)plain_is_cases[i].value,
+				   strlen(plain_is_cases[i].value), 0, 0, md, NULL) >= 0;
+		sample(&m);
+		m.subject = (char *)plain_is_cases[i].value;
+		apply_text(text, &m, NULL, &o);
+		if (strlist_contains(&o.tags, "hit") != want)
+			fail_msg("case %zu: '%s' is %s: got %d, PCRE2 says %d", i,
+				 plain_is_cases[i].value, words, !want, want);
+		rule_outcome_release(&o);
+		pcre2_match_data_free(md);
+		pcre2_code_free(re);
+		buf_release(&pat);
+		free(text);
+	}
+}
+
+/* A ruleset JIT-compiles its patterns once it has classified
+ * RULES_JIT_AFTER mails: the outcomes before and after are the same. */
+static void
+test_jit_later(void **state)
+{
+	struct ruleset *rs = NULL;
+	struct err e = ERR_INIT;
+	struct message m;
+
+	(void)state;
+	unit_write_file("10-t.rules",
+			"rule \"lyon\"\nwhen subject matches /\\bly(o)n\\b/i\nthen\ntag lyon\nend\n"
+			"rule \"evil\"\nwhen body matches /^(a|aa)+$/\nthen\ntag evil\nend\n");
+	assert_int_equal(rules_load(unit_dir, &rs, &e), 0);
+	sample(&m);
+	for (int i = 0; i < 2 * RULES_JIT_AFTER; i++) {
+		struct rule_outcome o;
+
+		rule_outcome_init(&o);
+		assert_int_equal(rules_apply(rs, &m, NULL, &o, &e), 0);
+		if (!strlist_contains(&o.tags, "lyon") || strlist_contains(&o.tags, "evil") ||
+		    o.errors.n)
+			fail_msg("mail %d: the outcome changed", i);
+		rule_outcome_release(&o);
+	}
+	rules_free(&rs);
+}
+
 static const struct {
 	const char *pattern;
 	bool ci;
@@ -466,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_parser_bad), cmocka_unit_test(test_check_all_errors),
 		cmocka_unit_test(test_every_test), cmocka_unit_test(test_ticket_fields),
 		cmocka_unit_test(test_actions),	   cmocka_unit_test(test_match_limit),
+		cmocka_unit_test(test_plain_is),   cmocka_unit_test(test_jit_later),
 		cmocka_unit_test(test_literals),   cmocka_unit_test(test_queues),
 		cmocka_unit_test(test_capture_values),
 	};

@@ -265,6 +265,153 @@ test_gazetteer(void **state)
 	free(path);
 }
 
+/* Texts the gazetteer reads in a body, and the members it finds there
+ * ("" for none): whole words only ('_' is a word character, as \w),
+ * names in any case (Latin letters folded), acronyms in theirs, quoted
+ * lines and the middle of a long body left out. */
+static const struct {
+	const char *body;
+	const char *members;
+} gazetteer_texts[] = {
+	{ "DKFZ", "DE" },
+	{ "(DKFZ).", "DE" },
+	{ "the dkfz", "" },
+	{ "x_DKFZ and DKFZ_y", "" },
+	{ "DKFZ2", "" },
+	{ "at the MEDIZINISCHE UNIVERSITÄT WIEN today", "AT" },
+	{ "Medizinische Universität Wiener Neustadt", "" },
+	{ "Medizinische  Universität Wien", "" },
+	{ "DKFZ\nMedizinische Universität Wien\n", "DE AT" },
+	{ "> DKFZ wrote\nthanks", "" },
+	{ "  > quoted DKFZ", "" },
+	{ "Deutsches Krebsforschungszentrum", "DE" },
+	{ "Deutsches Krebsforschungszentrums", "" },
+	{ "Deutsches", "" },
+	{ "ÉDKFZ DKFZé", "" },
+};
+
+/* The members a body names, by the gazetteer as the rules read it. */
+static void
+body_members(struct ruleset *rs, const char *body, char *out, size_t n)
+{
+	const char *found[8];
+	size_t k = rules_gazetteer_body(rs, body, strlen(body), found, ARRAY_SIZE(found));
+
+	out[0] = '\0';
+	for (size_t i = 0; i < k; i++)
+		snprintf(out + strlen(out), n - strlen(out), "%s%s", i ? " " : "", found[i]);
+}
+
+/* Every text gives its members, with the gazetteer's sketch of first words
+ * and with every word looked up (the reference), and rules_apply() finds
+ * them with and without the prefilter (whose words are the names). */
+static void
+test_gazetteer_texts(void **state)
+{
+	struct ruleset *rs = NULL, *all = NULL;
+	struct err e = ERR_INIT;
+	char *path = xasprintf("%s/m.gazetteer", unit_dir);
+
+	(void)state;
+	unit_write_file("00-q.rules", queues);
+	unit_write_file("10-t.rules", institution_rules);
+	unit_write_file("m.gazetteer", gazetteer);
+	if (rules_load(unit_dir, &rs, &e) < 0 || rules_load(unit_dir, &all, &e) < 0)
+		fail_msg("%s", e.msg);
+	rules_prefilter_disable(all);
+	for (size_t i = 0; i < ARRAY_SIZE(gazetteer_texts); i++) {
+		char got[64], ref[64];
+		struct rule_outcome o1, o2;
+		struct message m;
+
+		body_members(rs, gazetteer_texts[i].body, got, sizeof(got));
+		body_members(all, gazetteer_texts[i].body, ref, sizeof(ref));
+		if (strcmp(got, gazetteer_texts[i].members) != 0 || strcmp(ref, got) != 0)
+			fail_msg("case %zu: got '%s', every word '%s', expected '%s'", i, got, ref,
+				 gazetteer_texts[i].members);
+		sample(&m);
+		m.from.addr = (char *)"a@example.org";
+		m.body = (char *)gazetteer_texts[i].body;
+		rule_outcome_init(&o1);
+		rule_outcome_init(&o2);
+		assert_int_equal(rules_apply(rs, &m, NULL, &o1, &e), 0);
+		assert_int_equal(rules_apply(all, &m, NULL, &o2, &e), 0);
+		if (points_of(&o1, "DE") != points_of(&o2, "DE") ||
+		    points_of(&o1, "AT") != points_of(&o2, "AT"))
+			fail_msg("case %zu: the prefilter changes the points", i);
+		rule_outcome_release(&o1);
+		rule_outcome_release(&o2);
+	}
+	rules_free(&rs);
+	rules_free(&all);
+	unlink(path);
+	free(path);
+}
+
+/* A body of 6 KiB: a name in its first and last 2 KiB counts, in the
+ * middle it does not (it is seldom the writer's own there). */
+static void
+test_gazetteer_long_body(void **state)
+{
+	static const struct {
+		size_t at;
+		const char *members;
+	} spots[] = { { 10, "DE" }, { 2000, "DE" }, { 3000, "" }, { 5500, "DE" } };
+	struct ruleset *rs = NULL;
+	struct err e = ERR_INIT;
+	char *body = xmalloc(6 * 1024 + 1), *path = xasprintf("%s/m.gazetteer", unit_dir);
+
+	(void)state;
+	unit_write_file("00-q.rules", queues);
+	unit_write_file("10-t.rules", institution_rules);
+	unit_write_file("m.gazetteer", gazetteer);
+	if (rules_load(unit_dir, &rs, &e) < 0)
+		fail_msg("%s", e.msg);
+	for (size_t i = 0; i < ARRAY_SIZE(spots); i++) {
+		char got[64];
+
+		for (size_t k = 0; k < 6 * 1024; k++)
+			body[k] = k % 60 == 59 ? '\n' : 'x';
+		body[6 * 1024] = '\0';
+		memcpy(body + spots[i].at, " DKFZ ", 6);
+		body_members(rs, body, got, sizeof(got));
+		if (strcmp(got, spots[i].members) != 0)
+			fail_msg("case %zu: got '%s', expected '%s'", i, got, spots[i].members);
+	}
+	rules_free(&rs);
+	unlink(path);
+	free(path);
+	free(body);
+}
+
+/* A domain listed more than once: an institution's entry before a
+ * country's, the first listed of one kind before the next. */
+static void
+test_gazetteer_twice(void **state)
+{
+	struct ruleset *rs = NULL;
+	struct err e = ERR_INIT;
+	char *path = xasprintf("%s/m.gazetteer", unit_dir);
+
+	(void)state;
+	unit_write_file("00-q.rules", queues);
+	unit_write_file("10-t.rules", institution_rules);
+	unit_write_file("m.gazetteer", "AT tld example\nDE domain example\nAT domain example\n"
+					"DE domain b.example\n- webmail c.example\nAT domain c.example\n");
+	if (rules_load(unit_dir, &rs, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_string_equal(rules_gazetteer_domain(rs, "example", false), "DE");
+	assert_null(rules_gazetteer_domain(rs, "example", true));
+	assert_string_equal(rules_gazetteer_domain(rs, "a.b.example", false), "DE");
+	assert_string_equal(rules_gazetteer_domain(rs, "x.example", false), "DE");
+	assert_string_equal(rules_gazetteer_domain(rs, "c.example", false), "AT");
+	assert_null(rules_gazetteer_domain(rs, "", false));
+	assert_null(rules_gazetteer_domain(rs, "other.org", false));
+	rules_free(&rs);
+	unlink(path);
+	free(path);
+}
+
 static const struct {
 	const char *text;
 	const char *msg;
@@ -324,6 +471,9 @@ main(void)
 		cmocka_unit_test(test_points),
 		cmocka_unit_test(test_gazetteer),
 		cmocka_unit_test(test_gazetteer_bad),
+		cmocka_unit_test(test_gazetteer_texts),
+		cmocka_unit_test(test_gazetteer_long_body),
+		cmocka_unit_test(test_gazetteer_twice),
 	};
 
 	return cmocka_run_group_tests(t, unit_dir_setup, unit_dir_teardown);
