@@ -92,6 +92,13 @@ int outbox_mark_partial(struct store *s, int64_t id, const char *delivered,
 /* The back-off before attempt number attempts + 1. */
 int64_t outbox_backoff(int attempts, int retry_base);
 
+/* Whether the store's commits wait for the disk. With lazy, a commit
+ * survives a crash of the program but not of the machine until the next
+ * commit made with lazy false (which makes every earlier one durable too):
+ * the delivery loop records each mail at once and waits for the disk every
+ * few mails and at its end. Off again by lazy false. */
+int outbox_set_lazy_commits(struct store *s, bool lazy, struct err *e);
+
 /* One outbox row as `secdesk outbox` lists it; the strings belong to the
  * store and are valid during the callback only ("" when NULL). */
 struct outbox_row {

@@ -10,9 +10,12 @@
 #include "xalloc.h"
 
 /* Over a transport whose resend replaces (dir:), delivery marks are
- * committed in groups, after the transport's sync; over the others each
- * mail's mark is committed before the next mail goes. A group is at most
- * this many mails or this many milliseconds. */
+ * committed in groups, after the transport's sync: a group is at most
+ * this many mails or this many milliseconds. Over the others each mail's
+ * mark is committed before the next mail goes, without waiting for the
+ * disk (a kill loses nothing committed, a power cut at most the last
+ * marks, whose mails then go again), and every this many marks and at the
+ * end with it. */
 #define SEND_GROUP_MAX 64
 #define SEND_GROUP_MS 250
 /* Ids read from the outbox at once. */
@@ -267,6 +270,8 @@ struct delivery {
 	struct send_stats *stats;
 	struct transport *tr; /* opened at the first mail due */
 	bool grouped;
+	bool lazy;            /* commits do not wait for the disk */
+	int lazy_commits;     /* since the last that did */
 	struct mark marks[SEND_GROUP_MAX];
 	size_t nmarks;
 	double group_start;
@@ -276,16 +281,32 @@ struct delivery {
 	char **rreply;
 };
 
-/* Records the outcomes of a group in one transaction, once the transport
- * made the mails durable. */
+/* Whether the next commit waits for the disk: when durable is true, or
+ * when enough lazy commits went before. Set outside a transaction (SQLite
+ * takes it there only). */
 static int
-flush_marks(struct delivery *d, struct err *e)
+choose_durability(struct delivery *d, bool durable, bool *synced, struct err *e)
 {
+	*synced = d->lazy && (durable || ++d->lazy_commits >= SEND_GROUP_MAX);
+	if (!*synced)
+		return 0;
+	d->lazy_commits = 0;
+	return outbox_set_lazy_commits(d->s, false, e);
+}
+
+/* Records the outcomes of a group in one transaction, once the transport
+ * made the mails durable; with durable, on disk when it returns. */
+static int
+flush_marks(struct delivery *d, bool durable, struct err *e)
+{
+	struct err ignored = ERR_INIT;
+	bool synced = false;
 	int rc = 0;
 
 	if (d->nmarks == 0)
 		return 0;
-	if (send_sync(d->tr, e) < 0 || store_begin(d->s, e) < 0) {
+	if (send_sync(d->tr, e) < 0 || choose_durability(d, durable, &synced, e) < 0 ||
+	    store_begin(d->s, e) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -299,6 +320,8 @@ flush_marks(struct delivery *d, struct err *e)
 	for (size_t i = 0; i < d->nmarks; i++)
 		mark_count(&d->marks[i], d->stats);
 out:
+	if (synced && outbox_set_lazy_commits(d->s, true, rc < 0 ? &ignored : e) < 0)
+		rc = -1;
 	for (size_t i = 0; i < d->nmarks; i++)
 		mark_release(&d->marks[i]);
 	d->nmarks = 0;
@@ -375,8 +398,9 @@ hand_on(struct delivery *d, struct outbox_item *it, bool built, struct send_mail
 	return send_deliver(d->tr, sm, de);
 }
 
-/* Adds the outcome of mail id to the group; records the group when it is
- * full or old, or at once for failures and partial deliveries. */
+/* Adds the outcome of mail id to the group. A group is recorded when it is
+ * full or old, and at once for failures and partial deliveries; a mark
+ * over an ungrouped transport before the next mail goes (deliver_one). */
 static int
 add_mark(struct delivery *d, int64_t id, enum send_status ss, const struct send_mail *sm,
 	 const struct err *de, struct err *e)
@@ -395,9 +419,9 @@ add_mark(struct delivery *d, int64_t id, enum send_status ss, const struct send_
 		free(mk->reply);
 		mk->reply = xstrdup(de->msg);
 	}
-	if (!d->grouped || d->nmarks == SEND_GROUP_MAX || ss != SEND_OK || mk->partial ||
-	    (clock_mono() - d->group_start) * 1000 >= SEND_GROUP_MS)
-		return flush_marks(d, e);
+	if (d->grouped && (d->nmarks == SEND_GROUP_MAX || ss != SEND_OK || mk->partial ||
+			   (clock_mono() - d->group_start) * 1000 >= SEND_GROUP_MS))
+		return flush_marks(d, false, e);
 	return 0;
 }
 
@@ -421,10 +445,12 @@ deliver_one(struct delivery *d, int64_t id, struct err *e)
 	built = build_whole(d->s, &it, &de, e);
 	if (built < 0 && de.code != EXIT_DATAERR)
 		goto out;
+	if (!d->grouped && flush_marks(d, false, e) < 0)
+		goto out;
 	ss = hand_on(d, &it, built == 0, &sm, &de);
 	if (ss == SEND_CONN) {
 		err_set(e, EXIT_TEMPFAIL, "%s", de.msg);
-		(void)flush_marks(d, e);
+		(void)flush_marks(d, true, e);
 	} else {
 		rc = add_mark(d, id, ss, &sm, &de, e);
 	}
@@ -451,6 +477,20 @@ prune_autolog(const struct config *cfg, struct store *s)
 		store_rollback(s);
 }
 
+static int
+open_transport(struct delivery *d, struct err *e)
+{
+	struct err ignored = ERR_INIT;
+
+	if (send_open(d->cfg, &d->tr, e) < 0)
+		return -1;
+	d->grouped = send_resend_replaces(d->tr);
+	/* Where that cannot be, each commit waits for the disk, as before. */
+	if (!d->grouped)
+		d->lazy = outbox_set_lazy_commits(d->s, true, &ignored) == 0;
+	return 0;
+}
+
 /* Delivers what is due, SEND_BATCH ids at a time. */
 static int
 deliver_due(struct delivery *d, bool all, struct err *e)
@@ -468,11 +508,10 @@ deliver_due(struct delivery *d, bool all, struct err *e)
 		}
 		if (n == 0)
 			break;
-		if (!d->tr && send_open(d->cfg, &d->tr, e) < 0) {
+		if (!d->tr && open_transport(d, e) < 0) {
 			rc = -1;
 			break;
 		}
-		d->grouped = send_resend_replaces(d->tr);
 		for (size_t i = 0; i < n && rc == 0; i++) {
 			last = ids[i];
 			rc = deliver_one(d, ids[i], e);
@@ -489,12 +528,17 @@ outbound_send(const struct config *cfg, struct store *s, bool all, struct send_s
 	      struct err *e)
 {
 	struct delivery d = { .cfg = cfg, .s = s, .stats = st };
+	struct err ignored = ERR_INIT;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
 	rc = deliver_due(&d, all, e);
 	if (rc == 0)
-		rc = flush_marks(&d, e);
+		rc = flush_marks(&d, true, e);
+	else if (!d.grouped)
+		(void)flush_marks(&d, true, &ignored); /* the mail that went out */
+	if (d.lazy && outbox_set_lazy_commits(s, false, rc < 0 ? &ignored : e) < 0)
+		rc = -1;
 	for (size_t i = 0; i < d.nmarks; i++)
 		mark_release(&d.marks[i]);
 	free(d.rcpts);

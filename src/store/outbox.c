@@ -193,6 +193,12 @@ outbox_lookup(struct store *s, int64_t id, struct outbox_ref *ref, struct err *e
 	return s->ops->outbox->lookup(s, id, ref, e);
 }
 
+int
+outbox_set_lazy_commits(struct store *s, bool lazy, struct err *e)
+{
+	return s->ops->outbox->set_lazy_commits(s, lazy, e);
+}
+
 void
 outbox_ref_release(struct outbox_ref *ref)
 {

@@ -35,6 +35,7 @@ struct store_outbox_ops {
 	int (*list)(struct store *s, bool all, int (*each)(void *, const struct outbox_row *),
 		    void *arg, struct err *e);
 	int (*lookup)(struct store *s, int64_t id, struct outbox_ref *ref, struct err *e);
+	int (*set_lazy_commits)(struct store *s, bool lazy, struct err *e);
 
 	/* Outgoing messages on tickets. */
 	int (*record_message)(struct store *s, const struct outgoing_message *m, int64_t *id_r,

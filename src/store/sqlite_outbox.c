@@ -311,6 +311,15 @@ sq_lookup(struct store *s, int64_t id, struct outbox_ref *ref, struct err *e)
 	return rc == SQLITE_ROW;
 }
 
+/* In WAL mode synchronous=NORMAL syncs the WAL at checkpoints only, and
+ * FULL at every commit: a FULL commit syncs the frames of the NORMAL ones
+ * before it. */
+static int
+sq_set_lazy_commits(struct store *s, bool lazy, struct err *e)
+{
+	return store_exec(s, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL", e);
+}
+
 /* ---- outgoing messages ---- */
 
 static int
@@ -711,6 +720,7 @@ const struct store_outbox_ops sqlite_outbox_ops = {
 	.set_rcpts = sq_set_rcpts,
 	.list = sq_list,
 	.lookup = sq_lookup,
+	.set_lazy_commits = sq_set_lazy_commits,
 	.record_message = sq_record_message,
 	.ticket_acked = sq_ticket_acked,
 	.message_body = sq_message_body,
