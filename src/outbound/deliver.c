@@ -435,8 +435,12 @@ deliver_one(struct delivery *d, int64_t id, struct err *e)
 	struct send_mail sm;
 	struct err de = ERR_INIT;
 	enum send_status ss;
-	int rc = outbox_load(d->s, id, &it, e), built;
+	int rc, built;
 
+	/* The previous mail's mark, before this one goes. */
+	if (!d->grouped && flush_marks(d, false, e) < 0)
+		return -1;
+	rc = outbox_load(d->s, id, &it, e);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	rc = -1;
@@ -444,8 +448,6 @@ deliver_one(struct delivery *d, int64_t id, struct err *e)
 		goto out;
 	built = build_whole(d->s, &it, &de, e);
 	if (built < 0 && de.code != EXIT_DATAERR)
-		goto out;
-	if (!d->grouped && flush_marks(d, false, e) < 0)
 		goto out;
 	ss = hand_on(d, &it, built == 0, &sm, &de);
 	if (ss == SEND_CONN) {
