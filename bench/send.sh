@@ -6,12 +6,10 @@
 #     counted.
 #  2. rendering: the same generated inquiries ingested with acknowledgements
 #     on and off ([ack] enabled): what templates, MIME and recording the
-#     acks add to ingest (RENDER_N mails, RENDER_RUNS runs of each), and
-#     how long the storing thread waited for the composer thread, which
-#     renders the templates and builds the MIME beside it (secdesk -v).
-#     RENDER_PERF=1 adds the CPU time of the storing and the composer
-#     threads with and without acks, counted by perf (the wall times swing
-#     with the machine's load).
+#     acks add to ingest (RENDER_N mails, RENDER_RUNS runs of each).
+#     RENDER_PERF=1 adds the CPU time of the storing thread with and
+#     without acks, counted by perf (the wall times swing with the
+#     machine's load).
 # Run by bench/run.sh (make bench), or alone: BUILD=build SECDESK=build/secdesk sh bench/send.sh
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -105,7 +103,7 @@ fi
 # off, ...), so that a load that comes and goes on a shared machine falls on
 # both. Reported: the best (shortest) wall time of each, since other
 # processes only ever add time, and what the acks add to it; the same for
-# CPU time (user + sys, both threads).
+# CPU time (user + sys).
 if [ ! -x "$BUILD/bench/gen_mail" ]; then
 	echo "render: skipped (no $BUILD/bench/gen_mail)"
 	exit 0
@@ -136,9 +134,7 @@ while [ $i -lt "$RUNS" ]; do
 			>/dev/null 2>"$out/stages"
 		t1=$(now)
 		acks=$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox WHERE kind = 'ack'")
-		# How long the storing thread waited for the composer thread.
-		cw=$(grep -o 'composer wait [0-9.]*' "$out/stages" | cut -d' ' -f3)
-		echo "$ack $t0 $t1 $(cat "$out/cpu") $acks ${cw:-0}" >>"$out/render.times"
+		echo "$ack $t0 $t1 $(cat "$out/cpu") $acks" >>"$out/render.times"
 	done
 	i=$((i + 1))
 done
@@ -156,8 +152,7 @@ if [ "${RENDER_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
 			perf record -q -F 1000 -e cpu-clock -o "$out/perf.data" \
 				"$SECDESK" -q -c "$d/secdesk.conf" fetch >/dev/null 2>&1
 			ms=$(perf script -i "$out/perf.data" -F comm,pid,tid 2>/dev/null |
-				awk '{ split($2, a, "/"); if (a[1] == a[2]) n++; if ($1 == "secdesk-compose") c++ }
-				     END { print n + 0, c + 0 }')
+				awk '{ split($2, a, "/"); if (a[1] == a[2]) n++ } END { print n + 0 }')
 			echo "$ack $ms" >>"$out/render.perf"
 		done
 		i=$((i + 1))
@@ -180,10 +175,6 @@ for name, v in (("without acks", off), ("with acks   ", on)):
           % (name, n, v[3], v[0], n / v[0], v[1], v[2]))
 print("render: acknowledgements add %.1f%% to ingest time (wall, best of each), %.1f%% CPU"
       % (100.0 * (on[0] - off[0]) / off[0], 100.0 * (on[1] - off[1]) / off[1]))
-waits = sorted(float(x[6]) for x in rows if x[0] == "true")
-print("render: the storing thread waited %.2f s (median) for the templates and MIME of"
-      " the composer thread, %.1f%% of the best run with acks"
-      % (waits[len(waits) // 2], 100.0 * waits[len(waits) // 2] / on[0]))
 PY
 if [ -s "$out/render.perf" ]; then
 	python3 - "$out/render.perf" "$RN" <<'PY'
@@ -191,14 +182,9 @@ import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 n = int(sys.argv[2])
 ms = {a: sorted(int(x[1]) for x in rows if x[0] == a) for a in ("false", "true")}
-cm = {a: sorted(int(x[2]) for x in rows if x[0] == a) for a in ("false", "true")}
 off, on = statistics.median(ms["false"]), statistics.median(ms["true"])
 print("storing thread CPU (perf, median of %d): %.0f ms without acks, %.0f ms with acks"
       " (%.1f us per ack): acknowledgements add %.1f%%"
       % (len(ms["true"]), off, on, 1000.0 * (on - off) / n, 100.0 * (on - off) / off))
-coff, con = statistics.median(cm["false"]), statistics.median(cm["true"])
-print("composer thread CPU (templates and MIME, beside the storing thread): %.0f ms"
-      " without acks (the partner notices), %.0f ms with acks (%.1f us per ack)"
-      % (coff, con, 1000.0 * (con - coff) / n))
 PY
 fi

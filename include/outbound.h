@@ -1,8 +1,10 @@
 /* outbound.h - mail that goes out: acknowledgements (RFC 3834), partner
  * notifications and staff replies, rendered from templates/ into the outbox
  * table, and delivered by a transport (dir:, sendmail:, smtp://, smtps://).
- * Owned by the outbound module (outbound.c, tmpl.c, autoreply.c, mimeout.c,
- * outbox.c, send_*.c). */
+ * src/outbound/: outbound.c (this face), autolimit.c (the RFC 3834 counts,
+ * rate limits and breaker), compose.c, notice.c (acks, notices, digests),
+ * reply.c (staff replies), deliver.c (the delivery loop), send*.c (the
+ * transports); the queue itself is the store's (outbox.h). */
 #ifndef SECDESK_OUTBOUND_H
 #define SECDESK_OUTBOUND_H
 
@@ -42,14 +44,10 @@ void outbound_free(struct outbound **ob);
 int outbound_after_ingest(struct outbound *ob, struct store *s, const struct message *m,
 			  const struct ticket *t, struct ingest_result *res, struct err *e);
 
-/* For a run of many messages (fetch): until outbound_pipeline_stop, the
- * mails of outbound_after_ingest are built (templates, MIME) on a thread of
- * their own while the caller stores the next messages. Up to 16 messages'
- * mails are on their way; they are recorded in their order, at the latest
- * before s commits, and counted meanwhile by the RFC 3834 checks as if
- * recorded; a rollback drops them. Their counts go to *tally at the stop,
- * not to each ingest_result; the seconds the caller waited for them, to
- * *waited. */
+/* Kept for fetch, which starts and stops a composer thread around a run:
+ * the mails of outbound_after_ingest are built in line now, their counts
+ * in each ingest_result, so start does nothing and returns 0, and stop
+ * adds nothing to *tally or *waited. */
 int outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e);
 void outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double *waited);
 

@@ -1,7 +1,12 @@
-/* outbox.h - the outbox table: mail queued in the store, due, sent, retried
- * with exponential back-off, or failed for good (flagged on its ticket).
+/* outbox.h - the store's outbound area (src/store/outbox.c): mail queued in
+ * the store, due, sent, retried with exponential back-off, or failed for
+ * good (flagged on its ticket); the outgoing messages recorded on tickets;
+ * the log and counts of automatic mail that the RFC 3834 limits and the
+ * breaker read; the small state rows (the breaker, digests, reminders); and
+ * what reminders and bounce addresses look up.
  *
- * None of these open a transaction: the caller does. */
+ * None of these open a transaction: the caller does. Errors are the
+ * store's (EXIT_TEMPFAIL when busy, "store 'PATH': ..."). */
 #ifndef SECDESK_OUTBOX_H
 #define SECDESK_OUTBOX_H
 
@@ -11,6 +16,9 @@
 
 #include "err.h"
 #include "store.h"
+#include "strlist.h"
+
+struct message;
 
 struct outbox_item {
 	int64_t id;
@@ -83,5 +91,152 @@ int outbox_mark_partial(struct store *s, int64_t id, const char *delivered,
 			struct err *e);
 /* The back-off before attempt number attempts + 1. */
 int64_t outbox_backoff(int attempts, int retry_base);
+
+/* Whether the store's commits wait for the disk. With lazy, a commit
+ * survives a crash of the program but not of the machine until the next
+ * commit made with lazy false (which makes every earlier one durable too):
+ * the delivery loop records each mail at once and waits for the disk every
+ * few mails and at its end. Off again by lazy false. */
+int outbox_set_lazy_commits(struct store *s, bool lazy, struct err *e);
+
+/* One outbox row as `secdesk outbox` lists it; the strings belong to the
+ * store and are valid during the callback only ("" when NULL). */
+struct outbox_row {
+	int64_t id;
+	int64_t ticket_id;  /* 0 when none */
+	const char *kind;
+	const char *status; /* pending, sent, failed */
+	int attempts;
+	int64_t next_try;
+	int64_t created;
+	int64_t sent_at;    /* 0 when not sent */
+	const char *rcpts;
+	const char *last_error;
+	int64_t size;       /* bytes of the queued mail */
+	const char *rejected;  /* "addr reply" lines */
+	const char *delivered; /* comma-separated */
+};
+
+/* Calls each for the rows not sent, or refused by someone (every row when
+ * all is true), by id; a non-zero return of each stops and is returned. */
+int outbox_list(struct store *s, bool all, int (*each)(void *arg, const struct outbox_row *row),
+		void *arg, struct err *e);
+
+/* What a bounce address (verp.h) points at: outbox row id and its recorded
+ * message. The strings are allocated; outbox_ref_release() frees them. */
+struct outbox_ref {
+	int64_t ticket_id; /* 0 when none */
+	char *kind;
+	char *rcpts;
+	char *message_id;  /* "" when the row has no recorded message */
+};
+/* 1 with ref filled, 0 when there is no row id, -1 on store errors. */
+int outbox_lookup(struct store *s, int64_t id, struct outbox_ref *ref, struct err *e);
+void outbox_ref_release(struct outbox_ref *ref);
+
+/* ---- outgoing messages on tickets ---- */
+
+/* A mail the desk wrote, as the ticket's history keeps it (the values of
+ * a messages row of direction 'out'). */
+struct outgoing_message {
+	int64_t ticket_id;
+	const char *kind;      /* ack, notice, reply */
+	const char *from_name;
+	const char *from_addr;
+	const char *to;        /* "a, b" */
+	const char *cc;
+	const char *subject;
+	const char *message_id; /* without brackets */
+	const char *in_reply_to; /* "" when none */
+	const char *refs;      /* "<a> <b>" */
+	const char *body;
+	const char *names;     /* what the search index finds it by */
+	int64_t date;
+};
+/* Records m on its ticket; *id_r is the message's id. */
+int outbox_record_message(struct store *s, const struct outgoing_message *m, int64_t *id_r,
+			  struct err *e);
+/* *acked: ticket_id has had its acknowledgement. */
+int outbox_ticket_acked(struct store *s, int64_t ticket_id, bool *acked, struct err *e);
+/* The text of stored message id (allocated, "" when it has none): 1, or 0
+ * when there is no such message. */
+int outbox_message_body(struct store *s, int64_t id, char **body, struct err *e);
+/* The newest message of ticket_id that a person wrote to the desk (kind
+ * inquiry or followup, direction in, none of skip_flags) for which pick
+ * (given its From, To and Cc) returns true: its id in *id_r, 0 when none. */
+int outbox_pick_message(struct store *s, int64_t ticket_id, unsigned skip_flags,
+			bool (*pick)(void *arg, const char *from, const char *to, const char *cc),
+			void *arg, int64_t *id_r, struct err *e);
+/* Stored message id into m (message_init'ed by the caller): Message-ID,
+ * References, subject, body, date. */
+int outbox_load_message(struct store *s, int64_t id, struct message *m, struct err *e);
+
+/* ---- automatic mail: the log and counts of RFC 3834's limits ---- */
+
+/* Logs one automatic mail to each of addrs (or counter keys, "notice:Q")
+ * at time at. */
+int outbox_auto_log(struct store *s, const char *const *addrs, size_t n, int64_t at,
+		    struct err *e);
+/* Adds n automatic mails to the count of minute (UTC seconds / 60). */
+int outbox_auto_count(struct store *s, int64_t minute, int64_t n, struct err *e);
+/* *n: the automatic mails logged to addr (compared as ASCII without case)
+ * after since. */
+int outbox_auto_logged(struct store *s, const char *addr, int64_t since, int64_t *n,
+		       struct err *e);
+/* *n: the automatic mails counted in the minutes after minute. */
+int outbox_auto_counted(struct store *s, int64_t minute, int64_t *n, struct err *e);
+/* Forgets the log before log_before and the counts of minutes before
+ * count_before. */
+int outbox_auto_prune(struct store *s, int64_t log_before, int64_t count_before,
+		      struct err *e);
+
+/* ---- the program's state rows ---- */
+
+/* *value: the number kept under key; 1, or 0 (and *value 0) when none. */
+int outbox_state_get(struct store *s, const char *key, int64_t *value, struct err *e);
+int outbox_state_set(struct store *s, const char *key, int64_t value, struct err *e);
+
+/* ---- partner digests ---- */
+
+/* The pending digest whose id the state row key holds and that is due
+ * after due_after: its id in *id_r, 0 when there is none. */
+int outbox_open_digest(struct store *s, const char *key, int64_t due_after, int64_t *id_r,
+		       struct err *e);
+/* An inquiry held for a digest (events 'notice-held' naming it); strings
+ * valid during the callback only. */
+struct digest_entry {
+	int64_t ticket_id;
+	const char *subject;
+	const char *requester_name; /* NULL when none */
+	const char *requester;
+};
+/* Calls each for the inquiries held for digest outbox_id, in the order they
+ * were held; a non-zero return of each stops and is returned. */
+int outbox_digest_entries(struct store *s, int64_t outbox_id,
+			  int (*each)(void *arg, const struct digest_entry *d), void *arg,
+			  struct err *e);
+
+/* ---- reminders ---- */
+
+/* A ticket that may be waiting (remind.h); strings valid during the
+ * callback only ("" when NULL). */
+struct waiting_ticket {
+	int64_t id;
+	const char *subject, *queue, *status, *priority, *assignee, *requester;
+	int64_t created;
+	int64_t last_reply; /* the last staff reply, 0 when none */
+};
+/* Calls each for the tickets, by id, whose status is one of statuses (at
+ * most 5 are looked at), not merged and with none of skip_flags; a
+ * non-zero return of each stops and is returned. each may call the store. */
+int outbox_waiting_tickets(struct store *s, const struct strlist *statuses, unsigned skip_flags,
+			   int (*each)(void *arg, const struct waiting_ticket *t), void *arg,
+			   struct err *e);
+/* *since: the first inquiry or follow-up of ticket_id after after, or
+ * after itself when none came. */
+int outbox_first_word_after(struct store *s, int64_t ticket_id, int64_t after, int64_t *since,
+			    struct err *e);
+/* The tags of ticket_id, in order, appended to out. */
+int outbox_ticket_tags(struct store *s, int64_t ticket_id, struct strlist *out, struct err *e);
 
 #endif

@@ -5,17 +5,10 @@
 
 #include "cli.h"
 #include "outbound.h"
+#include "outbox.h"
 #include "xalloc.h"
 
 int cmd_outbox(int argc, char **argv, struct cli_ctx *ctx);
-
-static const char *
-col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *v = sqlite3_column_text(st, i);
-
-	return v ? (const char *)v : "";
-}
 
 /* The rejected column: one "addr reply" line per recipient refused. */
 static json_t *
@@ -74,6 +67,67 @@ list_json(const char *v)
 	return a;
 }
 
+static json_t *
+row_json(const struct outbox_row *r)
+{
+	bool sent = strcmp(r->status, "sent") == 0;
+	json_t *o = json_object();
+	char t[32], created[32];
+
+	fmt_time_utc(sent ? r->sent_at : r->next_try, t, sizeof(t));
+	fmt_time_utc(r->created, created, sizeof(created));
+	json_object_set_new(o, "id", json_integer(r->id));
+	json_object_set_new(o, "ticket", r->ticket_id ? json_integer(r->ticket_id) : json_null());
+	json_object_set_new(o, "kind", json_string(r->kind));
+	json_object_set_new(o, "status", json_string(r->status));
+	json_object_set_new(o, "attempts", json_integer(r->attempts));
+	json_object_set_new(o, sent ? "sent" : "next_try", json_string(t));
+	json_object_set_new(o, "to", json_string(r->rcpts));
+	json_object_set_new(o, "last_error", *r->last_error ? json_string(r->last_error)
+							    : json_null());
+	json_object_set_new(o, "created", json_string(created));
+	json_object_set_new(o, "size", json_integer(r->size));
+	json_object_set_new(o, "rejected", rejected_json(r->rejected));
+	json_object_set_new(o, "delivered", list_json(r->delivered));
+	return o;
+}
+
+static void
+print_row(const struct outbox_row *r)
+{
+	char t[32], tk[24] = "-";
+
+	fmt_time_utc(strcmp(r->status, "sent") == 0 ? r->sent_at : r->next_try, t, sizeof(t));
+	if (r->ticket_id)
+		snprintf(tk, sizeof(tk), "#%lld", (long long)r->ticket_id);
+	printf("%-6lld %-6s %-7s %-8s %3d  %-20s  %s\n", (long long)r->id, tk,
+	       cli_esc(r->kind), cli_esc(r->status), r->attempts, t, cli_esc(r->rcpts));
+	/* A server's reply quotes what it was sent. */
+	if (*r->last_error)
+		printf("       last error: %s\n", cli_esc(r->last_error));
+	if (*r->delivered)
+		printf("       delivered before: %s\n", cli_esc(r->delivered));
+	print_rejected(r->rejected);
+}
+
+struct listing {
+	json_t *arr; /* NULL: print lines */
+	int rows;
+};
+
+static int
+list_row(void *arg, const struct outbox_row *r)
+{
+	struct listing *l = arg;
+
+	l->rows++;
+	if (l->arr)
+		json_array_append_new(l->arr, row_json(r));
+	else
+		print_row(r);
+	return 0;
+}
+
 int
 cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -84,9 +138,8 @@ cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	bool json = false, all = false;
 	struct err e = ERR_INIT;
-	sqlite3_stmt *st;
-	json_t *arr = NULL;
-	int c, rc, rows = 0;
+	struct listing l = { NULL, 0 };
+	int c;
 	int64_t breaker;
 
 	while ((c = getopt_long(argc, argv, "ja", opts, NULL)) != -1) {
@@ -99,66 +152,13 @@ cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (optind != argc)
 		return cli_usage(argv[0]);
-	st = store_prepare(ctx->store, "SELECT id, coalesce(ticket_id, 0), kind, status,"
-			   " attempts, next_try, rcpts, coalesce(last_error, ''), created,"
-			   " coalesce(sent_at, 0), length(data), rejected, delivered FROM outbox"
-			   " WHERE ?1 OR status <> 'sent' OR rejected <> '' ORDER BY id", &e);
-	if (!st)
-		return cli_fail(&e);
-	sqlite3_bind_int(st, 1, all);
 	if (json)
-		arr = json_array();
+		l.arr = json_array();
 	else
 		printf("%-6s %-6s %-7s %-8s %3s  %-20s  %s\n", "ID", "TICKET", "KIND", "STATUS",
 		       "TRY", "NEXT / SENT", "TO");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0), tid = sqlite3_column_int64(st, 1);
-		const char *status = col(st, 3);
-		int64_t when = strcmp(status, "sent") == 0 ? sqlite3_column_int64(st, 9)
-							   : sqlite3_column_int64(st, 5);
-		char t[32], created[32];
-
-		fmt_time_utc(when, t, sizeof(t));
-		fmt_time_utc(sqlite3_column_int64(st, 8), created, sizeof(created));
-		rows++;
-		if (json) {
-			json_t *o = json_object();
-
-			json_object_set_new(o, "id", json_integer(id));
-			json_object_set_new(o, "ticket", tid ? json_integer(tid) : json_null());
-			json_object_set_new(o, "kind", json_string(col(st, 2)));
-			json_object_set_new(o, "status", json_string(status));
-			json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(st, 4)));
-			json_object_set_new(o, strcmp(status, "sent") == 0 ? "sent" : "next_try",
-					    json_string(t));
-			json_object_set_new(o, "to", json_string(col(st, 6)));
-			json_object_set_new(o, "last_error", *col(st, 7) ? json_string(col(st, 7))
-									 : json_null());
-			json_object_set_new(o, "created", json_string(created));
-			json_object_set_new(o, "size", json_integer(sqlite3_column_int64(st, 10)));
-			json_object_set_new(o, "rejected", rejected_json(col(st, 11)));
-			json_object_set_new(o, "delivered", list_json(col(st, 12)));
-			json_array_append_new(arr, o);
-		} else {
-			char tk[24] = "-";
-
-			if (tid)
-				snprintf(tk, sizeof(tk), "#%lld", (long long)tid);
-			printf("%-6lld %-6s %-7s %-8s %3d  %-20s  %s\n", (long long)id, tk,
-			       cli_esc(col(st, 2)), cli_esc(status), sqlite3_column_int(st, 4), t,
-			       cli_esc(col(st, 6)));
-			/* A server's reply quotes what it was sent. */
-			if (*col(st, 7))
-				printf("       last error: %s\n", cli_esc(col(st, 7)));
-			if (*col(st, 12))
-				printf("       delivered before: %s\n", cli_esc(col(st, 12)));
-			print_rejected(col(st, 11));
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		store_error(ctx->store, &e, "cannot read the outbox");
+	if (outbox_list(ctx->store, all, list_row, &l, &e) < 0) {
+		json_decref(l.arr);
 		return cli_fail(&e);
 	}
 	breaker = outbound_breaker_since(ctx->store);
@@ -170,8 +170,8 @@ cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 			  "at %s", t);
 	}
 	if (json)
-		return cli_print_json(arr);
-	if (rows == 0 && ctx->verbosity >= 0)
+		return cli_print_json(l.arr);
+	if (l.rows == 0 && ctx->verbosity >= 0)
 		printf("(the outbox is empty)\n");
 	return EXIT_OK;
 }

@@ -119,6 +119,31 @@ print_digests(struct cli_ctx *ctx, const struct remind_opts *o, const struct rem
 	}
 }
 
+/* The one line of a run: how many waited, what was queued, who is out of
+ * reach. */
+static void
+print_summary(const struct remind_opts *o, const struct remind_plan *p, bool dry_run,
+	      int queued, int limited, int skipped)
+{
+	char after[32];
+
+	remind_age(o->after, after, sizeof(after));
+	printf("remind: %zu ticket%s waiting more than %s; %d digest%s %s, %d rate-limited, "
+	       "%d skipped", p->ntickets, p->ntickets == 1 ? "" : "s", after, queued,
+	       queued == 1 ? "" : "s", dry_run ? "would be queued" : "queued", limited, skipped);
+	if (p->no_address.n) {
+		printf("; assignees without address:");
+		for (size_t i = 0; i < p->no_address.n; i++)
+			printf(" %s", cli_esc(p->no_address.items[i]));
+	}
+	if (p->unmailed.n) {
+		printf("; reaching nobody:");
+		for (size_t i = 0; i < p->unmailed.n; i++)
+			printf(" %s", cli_esc(p->unmailed.items[i]));
+	}
+	putchar('\n');
+}
+
 int
 cmd_remind(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -133,7 +158,6 @@ cmd_remind(int argc, char **argv, struct cli_ctx *ctx)
 	struct remind_plan p;
 	bool dry_run = false, json = false, in_txn = false;
 	int c, rc, queued = 0, limited = 0, skipped = 0;
-	char after[32];
 
 	while ((c = getopt_long(argc, argv, "nj", opts, NULL)) != -1) {
 		if (c == 'n')
@@ -178,24 +202,8 @@ cmd_remind(int argc, char **argv, struct cli_ctx *ctx)
 	} else {
 		if (ctx->verbosity > 0 || dry_run)
 			print_digests(ctx, &o, &p, dry_run, rs);
-		remind_age(o.after, after, sizeof(after));
-		if (ctx->verbosity >= 0) {
-			printf("remind: %zu ticket%s waiting more than %s; %d digest%s %s, "
-			       "%d rate-limited, %d skipped", p.ntickets, p.ntickets == 1 ? "" : "s",
-			       after, queued, queued == 1 ? "" : "s",
-			       dry_run ? "would be queued" : "queued", limited, skipped);
-			if (p.no_address.n) {
-				printf("; assignees without address:");
-				for (size_t i = 0; i < p.no_address.n; i++)
-					printf(" %s", cli_esc(p.no_address.items[i]));
-			}
-			if (p.unmailed.n) {
-				printf("; reaching nobody:");
-				for (size_t i = 0; i < p.unmailed.n; i++)
-					printf(" %s", cli_esc(p.unmailed.items[i]));
-			}
-			putchar('\n');
-		}
+		if (ctx->verbosity >= 0)
+			print_summary(&o, &p, dry_run, queued, limited, skipped);
 		rc = EXIT_OK;
 	}
 	/* A digest that could not be built is a partial failure for cron. */

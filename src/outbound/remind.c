@@ -153,54 +153,25 @@ clean_text(const unsigned char *s)
 	return buf_detach(&b, NULL);
 }
 
-static int
-since_answer(struct store *s, int64_t id, int64_t answered, int64_t *since, struct err *e)
-{
-	/* The requester's first word after the last staff reply starts the
-	 * wait again; without one, the wait runs from the reply itself. */
-	sqlite3_stmt *st = store_prepare(s, "SELECT min(created) FROM messages WHERE ticket_id = ?"
-					 " AND direction = 'in' AND kind IN ('inquiry','followup')"
-					 " AND created > ?", e);
-	int rc;
-
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, answered);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		*since = sqlite3_column_int64(st, 0);
-	else
-		*since = answered;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return store_error(s, e, "cannot read messages");
-	return 0;
-}
-
+/* The tags of ticket id, cleaned, as "a, b". */
 static int
 ticket_tags(struct store *s, int64_t id, char **out, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT tag FROM ticket_tags WHERE ticket_id = ?"
-					 " ORDER BY tag", e);
+	struct strlist tags = STRLIST_INIT;
 	struct buf b = BUF_INIT;
-	int rc;
 
 	*out = NULL;
-	if (!st)
+	if (outbox_ticket_tags(s, id, &tags, e) < 0) {
+		strlist_release(&tags);
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char *t = clean_text(sqlite3_column_text(st, 0));
+	}
+	for (size_t i = 0; i < tags.n; i++) {
+		char *t = clean_text((const unsigned char *)tags.items[i]);
 
 		buf_addf(&b, "%s%s", b.len ? ", " : "", t);
 		free(t);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		buf_release(&b);
-		return store_error(s, e, "cannot read tags");
-	}
+	strlist_release(&tags);
 	*out = buf_detach(&b, NULL);
 	return 0;
 }
@@ -215,59 +186,52 @@ cmp_ticket(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+struct collecting {
+	struct store *s;
+	const struct remind_opts *o;
+	struct remind_plan *p;
+	size_t cap;
+	struct err *e;
+};
+
+/* Adds ticket w to the plan when it has waited long enough. */
+static int
+collect_ticket(void *arg, const struct waiting_ticket *w)
+{
+	struct collecting *c = arg;
+	struct remind_plan *p = c->p;
+	struct remind_ticket t;
+
+	memset(&t, 0, sizeof(t));
+	t.id = w->id;
+	t.since = w->created;
+	/* The requester's first word after the last staff reply starts the
+	 * wait again; without one, the wait runs from the reply itself. */
+	if (w->last_reply && outbox_first_word_after(c->s, t.id, w->last_reply, &t.since, c->e) < 0)
+		return -1;
+	if (c->o->now - t.since < c->o->after)
+		return 0;
+	t.subject = clean_text((const unsigned char *)w->subject);
+	t.queue = clean_text((const unsigned char *)w->queue);
+	t.status = clean_text((const unsigned char *)w->status);
+	t.priority = clean_text((const unsigned char *)w->priority);
+	t.assignee = clean_text((const unsigned char *)w->assignee);
+	t.requester = clean_text((const unsigned char *)w->requester);
+	if (p->ntickets == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		p->tickets = xreallocarray(p->tickets, c->cap, sizeof(*p->tickets));
+	}
+	p->tickets[p->ntickets++] = t;
+	return ticket_tags(c->s, t.id, &p->tickets[p->ntickets - 1].tags, c->e) < 0 ? -1 : 0;
+}
+
 static int
 load_tickets(struct store *s, const struct remind_opts *o, struct remind_plan *p, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT t.id, t.subject, t.queue, t.status, t.priority,"
-					 " t.assignee, t.requester, t.created, (SELECT max(m.created)"
-					 " FROM messages m WHERE m.ticket_id = t.id AND m.direction ="
-					 " 'out' AND m.kind = 'reply') FROM tickets t"
-					 " WHERE t.merged_into IS NULL AND (t.flags & ?6) = 0"
-					 " AND t.status IN (?1, ?2, ?3, ?4, ?5) ORDER BY t.id", e);
-	size_t cap = 0;
-	int rc;
+	struct collecting c = { .s = s, .o = o, .p = p, .e = e };
 
-	if (!st)
+	if (outbox_waiting_tickets(s, &o->statuses, TICKET_FLAG_SPAM, collect_ticket, &c, e) < 0)
 		return -1;
-	/* Unused places stay NULL, which no status equals. */
-	for (size_t i = 0; i < o->statuses.n && i < REMIND_MAX_STATUSES; i++)
-		sqlite3_bind_text(st, (int)i + 1, o->statuses.items[i], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, TICKET_FLAG_SPAM);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct remind_ticket t;
-
-		memset(&t, 0, sizeof(t));
-		t.id = sqlite3_column_int64(st, 0);
-		t.since = sqlite3_column_int64(st, 7);
-		if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
-			/* Another cached statement (another text): stepping it
-			 * leaves this one where it is. */
-			if (since_answer(s, t.id, sqlite3_column_int64(st, 8), &t.since, e) < 0) {
-				sqlite3_reset(st);
-				return -1;
-			}
-		}
-		if (o->now - t.since < o->after)
-			continue;
-		t.subject = clean_text(sqlite3_column_text(st, 1));
-		t.queue = clean_text(sqlite3_column_text(st, 2));
-		t.status = clean_text(sqlite3_column_text(st, 3));
-		t.priority = clean_text(sqlite3_column_text(st, 4));
-		t.assignee = clean_text(sqlite3_column_text(st, 5));
-		t.requester = clean_text(sqlite3_column_text(st, 6));
-		if (p->ntickets == cap) {
-			cap = cap ? cap * 2 : 64;
-			p->tickets = xreallocarray(p->tickets, cap, sizeof(*p->tickets));
-		}
-		p->tickets[p->ntickets++] = t;
-		if (ticket_tags(s, t.id, &p->tickets[p->ntickets - 1].tags, e) < 0) {
-			sqlite3_reset(st);
-			return -1;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot read tickets");
 	if (p->ntickets > 1)
 		qsort(p->tickets, p->ntickets, sizeof(*p->tickets), cmp_ticket);
 	return 0;
@@ -363,25 +327,11 @@ state_key(const char *addr)
 static int
 last_sent(struct store *s, const char *addr, int64_t *when, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT CAST(value AS INTEGER) FROM state WHERE key = ?",
-					 e);
 	char *key = state_key(addr);
-	int rc;
+	int rc = outbox_state_get(s, key, when, e);
 
-	*when = 0;
-	if (!st) {
-		free(key);
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	free(key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*when = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_error(s, e, "cannot read state");
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 int
@@ -679,26 +629,13 @@ out:
 }
 
 static int
-state_set(struct store *s, const char *addr, int64_t when, struct err *e)
+save_last_sent(struct store *s, const char *addr, int64_t when, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO state (key, value) VALUES (?, ?) "
-					 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", e);
-	char *key = state_key(addr), v[32];
+	char *key = state_key(addr);
+	int rc = outbox_state_set(s, key, when, e);
 
-	if (!st) {
-		free(key);
-		return -1;
-	}
-	snprintf(v, sizeof(v), "%lld", (long long)when);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, v, -1, SQLITE_TRANSIENT);
 	free(key);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_reset(st);
-		return store_error(s, e, "cannot save state");
-	}
-	sqlite3_reset(st);
-	return 0;
+	return rc;
 }
 
 int
@@ -747,7 +684,7 @@ remind_queue(struct store *s, const struct config *cfg, const struct ruleset *ru
 			r = outbox_queue(s, 0, 0, "remind", cfg->desk.address, d->to, msg.data,
 					 msg.len, &d->outbox_id, e);
 		if (r == 0)
-			r = state_set(s, d->to, o->now, e);
+			r = save_last_sent(s, d->to, o->now, e);
 		buf_release(&text);
 		buf_release(&msg);
 		if (r < 0 && me.code == EXIT_DATAERR) {

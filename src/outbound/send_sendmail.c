@@ -78,13 +78,64 @@ read_errors(int fd, char *out, size_t n)
 		out[--len] = '\0';
 }
 
+/* sendmail -oi -f FROM -- RCPT...: argv has room for m->nrcpts + 6. */
+static void
+fill_argv(char **argv, char *path, const struct send_mail *m)
+{
+	int argc = 0;
+
+	argv[argc++] = path;
+	argv[argc++] = (char *)"-oi";
+	argv[argc++] = (char *)"-f";
+	argv[argc++] = (char *)(*m->env_from ? m->env_from : "<>");
+	argv[argc++] = (char *)"--";
+	for (size_t i = 0; i < m->nrcpts; i++)
+		argv[argc++] = (char *)m->rcpts[i];
+	argv[argc] = NULL;
+}
+
+/* What the program's wait status says of the mail (errors: what it wrote
+ * on stderr). */
+static enum send_status
+grade_exit(const char *path, int status, const char *errors, struct err *e)
+{
+	const char *sep = *errors ? ": " : "";
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return SEND_OK;
+	if (!WIFEXITED(status)) {
+		err_set(e, EXIT_TEMPFAIL, "'%s' killed by signal %d%s%s", path, WTERMSIG(status),
+			sep, errors);
+		return SEND_DEFER;
+	}
+	switch (WEXITSTATUS(status)) {
+	case 126:
+	case 127:
+		/* The program cannot run: no mail can go out. */
+		err_set(e, EXIT_CONFIG, "cannot run '%s'%s%s", path, sep, errors);
+		return SEND_CONN;
+	case EXIT_USAGE:
+	case EXIT_DATAERR:
+	case 67: /* EX_NOUSER */
+	case 68: /* EX_NOHOST */
+	case 77: /* EX_NOPERM */
+		err_set(e, EXIT_DATAERR, "'%s' refused the mail (exit %d)%s%s", path,
+			WEXITSTATUS(status), sep, errors);
+		return SEND_REJECT;
+	default:
+		err_set(e, EXIT_TEMPFAIL, "'%s' failed (exit %d)%s%s", path, WEXITSTATUS(status),
+			sep, errors);
+		return SEND_DEFER;
+	}
+}
+
 static enum send_status
 sm_deliver(void *state, const struct send_mail *m, struct err *e)
 {
 	struct sm_state *st = state;
 	char **argv = xcalloc(m->nrcpts + 6, sizeof(*argv));
 	char errors[512], tmpl[] = "/tmp/secdesk-sendmail.XXXXXX";
-	int sv[2] = { -1, -1 }, errfd, status, argc = 0;
+	int sv[2] = { -1, -1 }, errfd, status;
 	pid_t pid;
 	enum send_status rc = SEND_CONN;
 
@@ -93,14 +144,7 @@ sm_deliver(void *state, const struct send_mail *m, struct err *e)
 	for (size_t i = 0; i < m->len; i++)
 		if (!(m->data[i] == '\r' && i + 1 < m->len && m->data[i + 1] == '\n'))
 			buf_addch(&st->data, m->data[i]);
-	argv[argc++] = st->path;
-	argv[argc++] = (char *)"-oi";
-	argv[argc++] = (char *)"-f";
-	argv[argc++] = (char *)(*m->env_from ? m->env_from : "<>");
-	argv[argc++] = (char *)"--";
-	for (size_t i = 0; i < m->nrcpts; i++)
-		argv[argc++] = (char *)m->rcpts[i];
-	argv[argc] = NULL;
+	fill_argv(argv, st->path, m);
 
 	errfd = mkostemp(tmpl, O_CLOEXEC);
 	if (errfd >= 0)
@@ -138,39 +182,7 @@ sm_deliver(void *state, const struct send_mail *m, struct err *e)
 			goto out;
 		}
 	read_errors(errfd, errors, sizeof(errors));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		rc = SEND_OK;
-		goto out;
-	}
-	if (!WIFEXITED(status)) {
-		err_set(e, EXIT_TEMPFAIL, "'%s' killed by signal %d%s%s", st->path,
-			WTERMSIG(status), *errors ? ": " : "", errors);
-		rc = SEND_DEFER;
-		goto out;
-	}
-	switch (WEXITSTATUS(status)) {
-	case 126:
-	case 127:
-		/* The program cannot run: no mail can go out. */
-		err_set(e, EXIT_CONFIG, "cannot run '%s'%s%s", st->path, *errors ? ": " : "",
-			errors);
-		rc = SEND_CONN;
-		break;
-	case EXIT_USAGE:
-	case EXIT_DATAERR:
-	case 67: /* EX_NOUSER */
-	case 68: /* EX_NOHOST */
-	case 77: /* EX_NOPERM */
-		err_set(e, EXIT_DATAERR, "'%s' refused the mail (exit %d)%s%s", st->path,
-			WEXITSTATUS(status), *errors ? ": " : "", errors);
-		rc = SEND_REJECT;
-		break;
-	default:
-		err_set(e, EXIT_TEMPFAIL, "'%s' failed (exit %d)%s%s", st->path,
-			WEXITSTATUS(status), *errors ? ": " : "", errors);
-		rc = SEND_DEFER;
-		break;
-	}
+	rc = grade_exit(st->path, status, errors, e);
 out:
 	if (sv[0] >= 0)
 		close(sv[0]);

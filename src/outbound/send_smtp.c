@@ -322,28 +322,51 @@ add_data(struct buf *b, const char *d, size_t n)
 	buf_addstr(b, ".\r\n");
 }
 
-static enum send_status
-smtp_deliver(void *state, const struct send_mail *m, struct err *e)
+/* Reads n more replies (to commands sent in one group) while the reply
+ * that said why stays the one st->reply holds; false when the connection
+ * is gone. With dot, a 354 among them is answered with an empty mail. */
+static bool
+drain_replies(struct smtp_state *st, size_t n, bool dot)
 {
-	struct smtp_state *st = state;
-	int code, accepted = 0, temp = 0, perm = 0;
-	bool closing = false;
-	/* DATA joins the pipelined group only for one recipient: with more,
-	 * a 354 after a deferred recipient could not be taken back. */
-	bool data_piped = st->pipelining && m->nrcpts == 1;
+	struct buf why = BUF_INIT;
+	bool ok = true;
+	int code;
 
-	if (st->dirty) {
-		if (command(st, "RSET", &code) < 0)
-			return lost(st, e);
-		st->dirty = false;
+	buf_addstr(&why, buf_cstr(&st->reply));
+	for (size_t i = 0; ok && i < n; i++) {
+		ok = read_reply(st, &code) == 0;
+		if (ok && dot && code == 354)
+			ok = command(st, ".", &code) == 0;
 	}
-	if (*m->env_from && !mime_addr_ok(m->env_from))
-		return err_set(e, EXIT_DATAERR, "bad envelope sender '%s'", m->env_from),
-		       SEND_REJECT;
-	for (size_t i = 0; i < m->nrcpts; i++)
-		if (!mime_addr_ok(m->rcpts[i]))
-			return err_set(e, EXIT_DATAERR, "bad recipient '%s'", m->rcpts[i]),
-			       SEND_REJECT;
+	buf_reset(&st->reply);
+	buf_addstr(&st->reply, buf_cstr(&why));
+	buf_release(&why);
+	return ok;
+}
+
+/* A mail whose envelope the server cannot take: bad addresses never leave. */
+static bool
+envelope_ok(const struct send_mail *m, struct err *e)
+{
+	if (*m->env_from && !mime_addr_ok(m->env_from)) {
+		err_set(e, EXIT_DATAERR, "bad envelope sender '%s'", m->env_from);
+		return false;
+	}
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		if (!mime_addr_ok(m->rcpts[i])) {
+			err_set(e, EXIT_DATAERR, "bad recipient '%s'", m->rcpts[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* MAIL FROM, the RCPT TOs and, when piped, DATA; SEND_OK when the server
+ * took MAIL FROM and the RCPT replies are to be read. */
+static enum send_status
+send_envelope(struct smtp_state *st, const struct send_mail *m, bool data_piped, struct err *e)
+{
+	int code;
 
 	st->dirty = true;
 	buf_reset(&st->out);
@@ -360,26 +383,27 @@ smtp_deliver(void *state, const struct send_mail *m, struct err *e)
 		buf_addstr(&st->out, "DATA\r\n");
 	if (flush_out(st) < 0)
 		return lost(st, e);
-	if (st->pipelining) {
-		if (read_reply(st, &code) < 0)
-			return lost(st, e);
-		if (code / 100 != 2) {
-			/* Read the replies to the rest of the group, then say why. */
-			int c2;
-			struct buf why = BUF_INIT;
+	if (!st->pipelining)
+		return SEND_OK;
+	if (read_reply(st, &code) < 0)
+		return lost(st, e);
+	if (code / 100 == 2)
+		return SEND_OK;
+	/* Read the replies to the rest of the group, then say why. */
+	if (!drain_replies(st, m->nrcpts + (data_piped ? 1 : 0), false))
+		return lost(st, e);
+	return grade(st, code, "MAIL FROM", e);
+}
 
-			buf_addstr(&why, buf_cstr(&st->reply));
-			for (size_t i = 0; i < m->nrcpts + (data_piped ? 1 : 0); i++)
-				if (read_reply(st, &c2) < 0) {
-					buf_release(&why);
-					return lost(st, e);
-				}
-			buf_reset(&st->reply);
-			buf_addstr(&st->reply, buf_cstr(&why));
-			buf_release(&why);
-			return grade(st, code, "MAIL FROM", e);
-		}
-	}
+/* The replies to the RCPT TOs, into m's outcomes; SEND_OK when the mail
+ * goes on to DATA. */
+static enum send_status
+read_rcpt_replies(struct smtp_state *st, const struct send_mail *m, bool data_piped,
+		  struct err *e)
+{
+	int code, accepted = 0, temp = 0, perm = 0;
+	bool closing = false;
+
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		if (read_reply(st, &code) < 0)
 			return lost(st, e);
@@ -403,25 +427,19 @@ smtp_deliver(void *state, const struct send_mail *m, struct err *e)
 	 * work later that the caller cannot retry alone: the whole mail is
 	 * retried later (or failed), so that nobody gets it twice. */
 	if (accepted == 0 || closing || (temp && !m->rcpt_status)) {
-		int rcode = closing ? 421 : temp ? temp : perm;
-		struct buf why = BUF_INIT;
-
-		buf_addstr(&why, buf_cstr(&st->reply));
-		if (data_piped) {
-			if (read_reply(st, &code) < 0) {
-				buf_release(&why);
-				return lost(st, e);
-			}
-			if (code == 354 && command(st, ".", &code) < 0) {
-				buf_release(&why);
-				return lost(st, e);
-			}
-		}
-		buf_reset(&st->reply);
-		buf_addstr(&st->reply, buf_cstr(&why));
-		buf_release(&why);
-		return grade(st, rcode, "RCPT TO", e);
+		if (data_piped && !drain_replies(st, 1, true))
+			return lost(st, e);
+		return grade(st, closing ? 421 : temp ? temp : perm, "RCPT TO", e);
 	}
+	return SEND_OK;
+}
+
+/* DATA (unless piped), the mail and its end. */
+static enum send_status
+send_data(struct smtp_state *st, const struct send_mail *m, bool data_piped, struct err *e)
+{
+	int code;
+
 	if (!data_piped) {
 		buf_reset(&st->out);
 		buf_addstr(&st->out, "DATA\r\n");
@@ -440,6 +458,31 @@ smtp_deliver(void *state, const struct send_mail *m, struct err *e)
 	if (code / 100 != 2)
 		return grade(st, code, "end of data", e);
 	return SEND_OK;
+}
+
+static enum send_status
+smtp_deliver(void *state, const struct send_mail *m, struct err *e)
+{
+	struct smtp_state *st = state;
+	/* DATA joins the pipelined group only for one recipient: with more,
+	 * a 354 after a deferred recipient could not be taken back. */
+	bool data_piped = st->pipelining && m->nrcpts == 1;
+	enum send_status ss;
+	int code;
+
+	if (st->dirty) {
+		if (command(st, "RSET", &code) < 0)
+			return lost(st, e);
+		st->dirty = false;
+	}
+	if (!envelope_ok(m, e))
+		return SEND_REJECT;
+	ss = send_envelope(st, m, data_piped, e);
+	if (ss == SEND_OK)
+		ss = read_rcpt_replies(st, m, data_piped, e);
+	if (ss == SEND_OK)
+		ss = send_data(st, m, data_piped, e);
+	return ss;
 }
 
 static void

@@ -4,7 +4,8 @@
 
 #include <ctype.h>
 
-#include "ingest.h"
+#include "outbox.h"
+#include "sha256.h"
 #include "verp.h"
 #include "xalloc.h"
 
@@ -21,43 +22,36 @@ check_of(const char *message_id, char check[9])
 {
 	char hex[65];
 
-	ingest_sha256(message_id, strlen(message_id), hex);
+	sha256_hex(message_id, strlen(message_id), hex);
 	memcpy(check, hex, 8);
 	check[8] = '\0';
 }
 
-/* The Message-ID of outbox row id's mail: 1 found, 0 none, -1 error. */
+/* Outbox row id with its recorded message: 1 found, 0 none (no row, or no
+ * message recorded for it), -1 error. */
 static int
-outbox_message_id(struct store *s, int64_t id, char *out, size_t n, struct err *e)
+sent_mail(struct store *s, int64_t id, struct outbox_ref *ref, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT m.message_id FROM outbox o JOIN messages m "
-					 "ON m.id = o.message_id WHERE o.id = ?", e);
-	int rc;
+	int rc = outbox_lookup(s, id, ref, e);
 
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_text(st, 0) && sqlite3_column_bytes(st, 0) > 0) {
-		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
-		return 1;
+	if (rc > 0 && !*ref->message_id) {
+		outbox_ref_release(ref);
+		rc = 0;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_error(s, e, "cannot read the outbox");
-	return 0;
+	return rc;
 }
 
 char *
 verp_sender(struct store *s, const char *desk_address, int64_t outbox_id, struct err *e)
 {
 	const char *at = strrchr(desk_address, '@');
-	char msgid[1024], check[9];
+	struct outbox_ref ref;
+	char check[9];
 
-	if (!at || outbox_message_id(s, outbox_id, msgid, sizeof(msgid), e) <= 0)
+	if (!at || sent_mail(s, outbox_id, &ref, e) <= 0)
 		return NULL;
-	check_of(msgid, check);
+	check_of(ref.message_id, check);
+	outbox_ref_release(&ref);
 	return xasprintf("%.*s" VERP_TAG "%lld-%s%s", (int)(at - desk_address), desk_address,
 			 (long long)outbox_id, check, at);
 }
@@ -128,9 +122,9 @@ verp_match(struct store *s, const char *desk_address, const struct message *m,
 {
 	static const char *const names[] = { "Delivered-To", "X-Original-To", "Envelope-To",
 					      "To" };
-	char check[9], want[9], msgid[1024];
+	char check[9], want[9];
+	struct outbox_ref ref;
 	int64_t id = 0;
-	sqlite3_stmt *st;
 	int found = 0, rc;
 
 	memset(hit, 0, sizeof(*hit));
@@ -141,27 +135,16 @@ verp_match(struct store *s, const char *desk_address, const struct message *m,
 						      check);
 	if (!found)
 		return 0;
-	rc = outbox_message_id(s, id, msgid, sizeof(msgid), e);
+	rc = sent_mail(s, id, &ref, e);
 	if (rc <= 0)
 		return rc;
-	check_of(msgid, want);
-	if (strcmp(want, check) != 0)
-		return 0;
-	st = store_prepare(s, "SELECT coalesce(ticket_id, 0), kind, rcpts FROM outbox WHERE id = ?",
-			   e);
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	check_of(ref.message_id, want);
+	if (strcmp(want, check) == 0) {
 		hit->outbox_id = id;
-		hit->ticket_id = sqlite3_column_int64(st, 0);
-		snprintf(hit->kind, sizeof(hit->kind), "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(hit->rcpts, sizeof(hit->rcpts), "%s",
-			 (const char *)sqlite3_column_text(st, 2));
+		hit->ticket_id = ref.ticket_id;
+		snprintf(hit->kind, sizeof(hit->kind), "%s", ref.kind);
+		snprintf(hit->rcpts, sizeof(hit->rcpts), "%s", ref.rcpts);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_error(s, e, "cannot read the outbox");
-	return rc == SQLITE_ROW;
+	outbox_ref_release(&ref);
+	return strcmp(want, check) == 0;
 }

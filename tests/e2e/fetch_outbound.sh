@@ -1,11 +1,10 @@
 #!/bin/sh
-# The acknowledgements and notices of a fetch are built on a thread of their
-# own while the next inquiries are stored (outbound_pipeline_start), and
-# recorded later. Every check still counts the mails of the inquiries before
-# it in the same batch, recorded or not (a follow-up is not acknowledged
-# again; the per-sender and hourly limits hold within a batch, also past the
-# 16 inquiries on their way at once), the counts of the summary add up, and
-# a batch that fails drops its mails with it: the rerun queues each once.
+# The acknowledgements and notices of a fetch are built and recorded with
+# each inquiry, inside the batch's transaction. Every check counts the mails
+# of the inquiries before it in the same batch (a follow-up is not
+# acknowledged again; the per-sender and hourly limits hold within a batch,
+# also past 16 inquiries), the counts of the summary add up, and a batch
+# that fails drops its mails with it: the rerun queues each once.
 . "$TOP/tests/lib.sh"
 
 q() { sqlite3 "$1/secdesk.db" "$2"; }
