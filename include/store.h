@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "store_message.h" /* the message area */
 
 struct store;
 
@@ -64,9 +65,6 @@ int64_t store_now(void);
 /* Appends an event to a ticket's history. who is the acting user. */
 int store_event(struct store *s, int64_t ticket_id, const char *who, const char *what,
 		const char *old_value, const char *new_value, struct err *e);
-
-/* The areas' operations. */
-#include "store_message.h"
 
 /* Transitional: the SQLite backend's own interface, for the callers
  * outside src/store/ that still hold SQL. Goes when the last one has
