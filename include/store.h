@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "store_message.h" /* the message area */
 
 struct store;
 

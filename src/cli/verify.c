@@ -19,26 +19,6 @@
 
 #define VERIFY_BATCH 100
 
-static int
-known(struct store *s, const char *sql, const char *a, const char *b, struct err *e)
-{
-	sqlite3_stmt *q = store_prepare(s, sql, e);
-	int r;
-
-	if (!q)
-		return -1;
-	sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
-	if (b)
-		sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
-	r = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (r == SQLITE_ROW)
-		return 1;
-	if (r == SQLITE_DONE)
-		return 0;
-	return store_error(s, e, "cannot read the store");
-}
-
 struct lookup {
 	struct store *s;
 	struct strlist *stored; /* keys whose bytes the store holds */
@@ -53,7 +33,7 @@ lookup_cb(void *arg, const char *key, const char *raw, size_t len)
 	int r;
 
 	ingest_sha256(raw, len, hex);
-	r = known(l->s, "SELECT 1 FROM raws WHERE sha256 = ?", hex, NULL, l->e);
+	r = store_message_raw_known(l->s, hex, l->e);
 	if (r < 0)
 		return 1;
 	if (r == 1)
@@ -94,8 +74,7 @@ check_server(struct cli_ctx *ctx, const struct source_ops *ops, struct source *s
 	int rc = source_list_all(ops, src, &all, e);
 
 	for (size_t i = 0; rc == SRC_OK && i < all.keys.n; i++) {
-		int r = known(ctx->store, "SELECT 1 FROM intake WHERE source = ? AND key = ?", id,
-			      all.keys.items[i], e);
+		int r = store_message_intake_known(ctx->store, id, all.keys.items[i], e);
 
 		if (r < 0)
 			rc = -1;
@@ -131,35 +110,36 @@ check_server(struct cli_ctx *ctx, const struct source_ops *ops, struct source *s
 	return rc == SRC_OK ? 0 : -1;
 }
 
+struct undone_listing {
+	const char *source;
+	json_t *list; /* NULL: printed instead */
+	long *undone;
+};
+
+static int
+list_undone(void *arg, const char *key, const char *state)
+{
+	struct undone_listing *ul = arg;
+
+	if (ul->list)
+		json_array_append_new(ul->list, json_pack("{s:s?, s:s?}", "key", key,
+							  "state", state));
+	else
+		printf("not marked done: %s %s (%s)\n", cli_esc(ul->source), cli_esc(key),
+		       cli_esc(state));
+	(*ul->undone)++;
+	return 0;
+}
+
 /* Stored messages whose source copy was not marked done. */
 static int
 check_store(struct cli_ctx *ctx, const char *id, long *undone, json_t *list, struct err *e)
 {
-	sqlite3_stmt *q;
-	int r;
+	struct undone_listing ul = { id, list, undone };
 
 	if (ctx->cfg->mailbox.after == AFTER_KEEP)
 		return 0;
-	q = store_prepare(ctx->store, "SELECT key, state FROM intake WHERE source = ? AND done = 0 "
-			  "ORDER BY id", e);
-	if (!q)
-		return -1;
-	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		if (list)
-			json_array_append_new(list, json_pack("{s:s?, s:s?}",
-				"key", (const char *)sqlite3_column_text(q, 0),
-				"state", (const char *)sqlite3_column_text(q, 1)));
-		else
-			printf("not marked done: %s %s (%s)\n", cli_esc(id),
-			       cli_esc((const char *)sqlite3_column_text(q, 0)),
-			       cli_esc((const char *)sqlite3_column_text(q, 1)));
-		(*undone)++;
-	}
-	sqlite3_reset(q);
-	if (r != SQLITE_DONE)
-		return store_error(ctx->store, e, "cannot read intake");
-	return 0;
+	return store_message_each_undone_intake(ctx->store, id, list_undone, &ul, e);
 }
 
 int cmd_verify(int argc, char **argv, struct cli_ctx *ctx);

@@ -7,11 +7,11 @@
 
 #include "attach.h"
 #include "authres.h"
-#include "buf.h"
 #include "ingest.h"
 #include "outbound.h"
 #include "parse.h"
 #include "rules.h"
+#include "store_message.h"
 #include "testhook.h"
 #include "ticket.h"
 #include "verp.h"
@@ -101,64 +101,7 @@ int
 ingest_store_raw_hashed(struct store *s, const char *raw, size_t len, const char *sha256,
 			int64_t *raw_id, struct err *e)
 {
-	sqlite3_stmt *st;
-
-	st = store_prepare(s, "INSERT INTO raws (sha256, size, data) VALUES (?, ?, ?) "
-			   "ON CONFLICT (sha256) DO UPDATE SET size = size RETURNING id", e);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, sha256, 64, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)len);
-	sqlite3_bind_blob64(st, 3, raw, len, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		store_error(s, e, "cannot store message");
-		sqlite3_reset(st);
-		return -1;
-	}
-	*raw_id = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return 0;
-}
-
-/* Returns the id of the first row of a one-integer query, 0 when none, -1 on
- * error. Binds: text1 (may be NULL), int2 when non-zero. */
-static int64_t
-query_id(struct store *s, const char *sql, const char *text1, int64_t int2, struct err *e)
-{
-	sqlite3_stmt *st = store_prepare(s, sql, e);
-	int64_t id = 0;
-	int rc;
-
-	if (!st)
-		return -1;
-	if (text1)
-		sqlite3_bind_text(st, 1, text1, -1, SQLITE_STATIC);
-	if (int2)
-		sqlite3_bind_int64(st, 2, int2);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
-		id = store_error(s, e, "cannot query");
-	sqlite3_reset(st);
-	return id;
-}
-
-/* Follows merged tickets to the one that lives on. */
-static int64_t
-live_ticket(struct store *s, int64_t id, struct err *e)
-{
-	for (int hops = 0; id > 0 && hops < 32; hops++) {
-		int64_t next = query_id(s, "SELECT coalesce(merged_into, 0) FROM tickets "
-					"WHERE id = ?2", NULL, id, e);
-
-		if (next < 0)
-			return -1;
-		if (next == 0)
-			return id;
-		id = next;
-	}
-	return id;
+	return store_message_put_raw(s, raw, len, sha256, raw_id, e);
 }
 
 /* A bounce or an auto-reply: no person wrote it, and whoever sends one
@@ -167,26 +110,6 @@ static bool
 is_automatic(const struct message *m)
 {
 	return (m->flags & (MSG_BOUNCE | MSG_AUTOREPLY)) != 0;
-}
-
-/* The ticket of the first stored message with this Message-ID; with
- * desk_only, of a mail the desk sent. */
-static int64_t
-ticket_by_msgid(struct store *s, const char *msgid, bool desk_only, struct err *e)
-{
-	if (!msgid || !*msgid)
-		return 0;
-	if (desk_only)
-		return query_id(s, "SELECT ticket_id FROM messages WHERE message_id = ? "
-				"AND direction = 'out' ORDER BY id LIMIT 1", msgid, 0, e);
-	return query_id(s, "SELECT ticket_id FROM messages WHERE message_id = ? "
-			"ORDER BY id LIMIT 1", msgid, 0, e);
-}
-
-static int64_t
-ticket_exists(struct store *s, int64_t id, struct err *e)
-{
-	return query_id(s, "SELECT id FROM tickets WHERE id = ?2", NULL, id, e);
 }
 
 /* "[TAG #123]" anywhere in the subject: the ticket number, or 0. */
@@ -231,13 +154,8 @@ sender_belongs(struct ingest *ing, struct store *s, int64_t id, const char *addr
 		ok = q && strcmp(q->id, t.queue) == 0;
 	}
 	ticket_release(&t);
-	if (!ok) {
-		int64_t w = query_id(s, "SELECT 1 FROM watchers WHERE addr = ? AND ticket_id = ?",
-				     addr, id, e);
-		if (w < 0)
-			return -1;
-		ok = w > 0;
-	}
+	if (!ok)
+		ok = store_message_is_watcher(s, id, addr, e);
 	return ok;
 }
 
@@ -282,12 +200,12 @@ static int64_t
 thread_by_msgid(struct store *s, const struct message *m, struct err *e)
 {
 	bool automatic = is_automatic(m);
-	int64_t id = ticket_by_msgid(s, m->in_reply_to, automatic, e);
+	int64_t id = store_message_ticket_by_msgid(s, m->in_reply_to, automatic, e);
 
 	for (size_t i = m->references.n; id == 0 && i > 0; i--)
-		id = ticket_by_msgid(s, m->references.items[i - 1], automatic, e);
+		id = store_message_ticket_by_msgid(s, m->references.items[i - 1], automatic, e);
 	if (id == 0 && automatic)
-		id = ticket_by_msgid(s, m->returned_message_id, true, e);
+		id = store_message_ticket_by_msgid(s, m->returned_message_id, true, e);
 	return id;
 }
 
@@ -311,7 +229,7 @@ thread_by_tag(struct ingest *ing, struct store *s, const struct message *m, bool
 		*id = tagged;
 		return 0;
 	}
-	tr->related_to = ticket_exists(s, tagged, e);
+	tr->related_to = store_message_ticket_exists(s, tagged, e);
 	return tr->related_to < 0 ? -1 : 0;
 }
 
@@ -331,7 +249,7 @@ find_thread(struct ingest *ing, struct store *s, const struct message *m, bool d
 	if (id == 0 && thread_by_tag(ing, s, m, dmarc_fail, &id, tr, e) < 0)
 		return -1;
 	if (id > 0)
-		id = live_ticket(s, id, e);
+		id = store_message_live_ticket(s, id, e);
 	if (id < 0)
 		return -1;
 	if (id > 0 && dmarc_fail) {
@@ -340,19 +258,6 @@ find_thread(struct ingest *ing, struct store *s, const struct message *m, bool d
 	}
 	tr->ticket_id = id;
 	return 0;
-}
-
-static void
-join_addrs(struct buf *b, const struct address *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_addstr(b, ", ");
-		if (*a[i].name)
-			buf_addf(b, "%s <%s>", a[i].name, a[i].addr);
-		else
-			buf_addstr(b, a[i].addr);
-	}
 }
 
 static unsigned
@@ -381,61 +286,42 @@ or_default(const char *v, const char *dflt)
 	return v && *v ? v : dflt;
 }
 
+/* The ticket m opens, as the rules say; *t becomes it as inserted, without
+ * reading it back. */
 static int64_t
 insert_ticket(struct store *s, const struct message *m, const struct rule_outcome *ro,
 	      int64_t related_to, struct ticket *t, struct err *e)
 {
-	sqlite3_stmt *st;
-	int64_t now = store_now(), id;
-	unsigned flags = ticket_flags_for(m->flags);
+	struct ticket nt;
 
+	ticket_init(&nt);
+	nt.status = xstrdup("new");
+	nt.queue = xstrdup(or_default(ro->queue, TICKET_DEFAULT_QUEUE));
+	nt.category = xstrdup(or_default(ro->category, "general"));
+	nt.priority = xstrdup(or_default(ro->priority, "normal"));
+	nt.language = xstrdup(or_default(ro->language, ""));
+	nt.subject = xstrdup(m->subject);
+	nt.requester = xstrdup(m->from.addr);
+	nt.requester_name = xstrdup(m->from.name);
+	nt.assignee = xstrdup(or_default(ro->assignee, ""));
+	nt.flags = ticket_flags_for(m->flags);
 	if (related_to)
-		flags |= TICKET_FLAG_FOLLOWUP;
-	st = store_prepare(s, "INSERT INTO tickets (status, queue, category, priority, language,"
-			   " subject, requester, requester_name, assignee, flags, related_to,"
-			   " created, updated) VALUES ('new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, or_default(ro->queue, TICKET_DEFAULT_QUEUE), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, or_default(ro->category, "general"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, or_default(ro->priority, "normal"), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, or_default(ro->language, ""), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, m->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, m->from.addr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, m->from.name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, or_default(ro->assignee, ""), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, flags);
-	if (related_to)
-		sqlite3_bind_int64(st, 10, related_to);
-	sqlite3_bind_int64(st, 11, now);
-	sqlite3_bind_int64(st, 12, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_reset(st);
-		return store_error(s, e, "cannot create ticket");
-	}
-	sqlite3_reset(st);
-	id = sqlite3_last_insert_rowid(store_db(s));
+		nt.flags |= TICKET_FLAG_FOLLOWUP;
+	nt.related_to = related_to;
+	nt.created = nt.updated = store_now();
+	if (store_message_create_ticket(s, &nt, e) < 0)
+		goto fail;
 	for (size_t i = 0; i < ro->tags.n; i++)
-		if (ticket_add_tag(s, id, ro->tags.items[i], "secdesk", e) < 0)
-			return -1;
-	/* The row as inserted, without reading it back. */
+		if (ticket_add_tag(s, nt.id, ro->tags.items[i], "secdesk", e) < 0)
+			goto fail;
+	for (size_t i = 0; i < ro->tags.n; i++)
+		strlist_add(&nt.tags, ro->tags.items[i]);
 	ticket_release(t);
-	t->id = id;
-	t->status = xstrdup("new");
-	t->queue = xstrdup(or_default(ro->queue, TICKET_DEFAULT_QUEUE));
-	t->category = xstrdup(or_default(ro->category, "general"));
-	t->priority = xstrdup(or_default(ro->priority, "normal"));
-	t->language = xstrdup(or_default(ro->language, ""));
-	t->subject = xstrdup(m->subject);
-	t->requester = xstrdup(m->from.addr);
-	t->requester_name = xstrdup(m->from.name);
-	t->assignee = xstrdup(or_default(ro->assignee, ""));
-	t->flags = flags;
-	t->related_to = related_to;
-	t->created = t->updated = now;
-	for (size_t i = 0; i < ro->tags.n; i++)
-		strlist_add(&t->tags, ro->tags.items[i]);
-	return id;
+	*t = nt;
+	return t->id;
+fail:
+	ticket_release(&nt);
+	return -1;
 }
 
 /* The Cc of a person's mail become watchers, who get the staff replies:
@@ -446,8 +332,6 @@ static int
 add_watchers(struct ingest *ing, struct store *s, int64_t id, bool new_ticket,
 	     const struct message *m, bool dmarc_fail, struct err *e)
 {
-	sqlite3_stmt *st;
-
 	if (m->ncc == 0 || is_automatic(m) || dmarc_fail)
 		return 0;
 	if (!new_ticket) {
@@ -461,74 +345,10 @@ add_watchers(struct ingest *ing, struct store *s, int64_t id, bool new_ticket,
 
 		if (!*a || config_is_desk(ing->cfg, a) || addr_eq(a, m->from.addr))
 			continue;
-		st = store_prepare(s, "INSERT OR IGNORE INTO watchers (ticket_id, addr) "
-				   "VALUES (?, ?)", e);
-		if (!st)
+		if (store_message_add_watcher(s, id, a, e) < 0)
 			return -1;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, a, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_reset(st);
-			return store_error(s, e, "cannot add watcher");
-		}
-		sqlite3_reset(st);
 	}
 	return 0;
-}
-
-static int64_t
-insert_message(struct store *s, int64_t ticket_id, int64_t raw_id, const char *kind,
-	       const struct message *m, struct err *e)
-{
-	struct buf to = BUF_INIT, cc = BUF_INIT, refs = BUF_INIT, names = BUF_INIT;
-	sqlite3_stmt *st;
-	int64_t id = -1;
-
-	join_addrs(&to, m->to, m->nto);
-	join_addrs(&cc, m->cc, m->ncc);
-	for (size_t i = 0; i < m->references.n; i++)
-		buf_addf(&refs, "%s%s", i ? " " : "", m->references.items[i]);
-	buf_addf(&names, "%s %s %s %s", m->from.name, m->from.addr, buf_cstr(&to), buf_cstr(&cc));
-
-	st = store_prepare(s, "INSERT INTO messages (ticket_id, direction, kind, from_name,"
-			   " from_addr, to_addrs, cc_addrs, subject, date, message_id, in_reply_to,"
-			   " refs, body, names, flags, parse_note, raw_id, created) VALUES"
-			   " (?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e);
-	if (!st)
-		goto out;
-	sqlite3_bind_int64(st, 1, ticket_id);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->from.name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, m->from.addr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, buf_cstr(&to), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, buf_cstr(&cc), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, m->subject, -1, SQLITE_STATIC);
-	if (m->has_date)
-		sqlite3_bind_int64(st, 8, (sqlite3_int64)m->date);
-	sqlite3_bind_text(st, 9, m->message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, m->in_reply_to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, buf_cstr(&refs), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, m->body ? m->body : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 13, buf_cstr(&names), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 14, m->flags);
-	sqlite3_bind_text(st, 15, m->parse_note, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 16, raw_id);
-	sqlite3_bind_int64(st, 17, store_now());
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_reset(st);
-		store_error(s, e, "cannot store message");
-		goto out;
-	}
-	sqlite3_reset(st);
-	id = sqlite3_last_insert_rowid(store_db(s));
-
-	/* Indexed for search after the commit (search_index.h). */
-out:
-	buf_release(&to);
-	buf_release(&cc);
-	buf_release(&refs);
-	buf_release(&names);
-	return id;
 }
 
 static const char *
@@ -597,33 +417,54 @@ same_text(const char *a, const char *b)
 	return !*skip_blanks(a) && !*skip_blanks(b);
 }
 
+struct attachment_match {
+	const struct message *m;
+	size_t n;  /* stored attachments seen */
+	bool same; /* each so far is m's, in order */
+};
+
+static int
+match_stored_attachment(void *arg, int64_t size, const char *sha256)
+{
+	struct attachment_match *am = arg;
+	const struct attachment *a = am->n < am->m->natts ? &am->m->atts[am->n] : NULL;
+
+	if (!a || (int64_t)a->size != size || strcmp(sha256, a->data ? a->sha256 : "") != 0)
+		am->same = false;
+	am->n++;
+	return 0;
+}
+
 /* Does stored message row hold m's attachments: the same sizes and
  * contents, in order? */
 static int
 same_attachments(struct store *s, int64_t row, const struct message *m, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT size, coalesce(sha256, '') FROM attachments "
-					 "WHERE message_id = ? ORDER BY idx", e);
-	bool same = true;
-	size_t n = 0;
-	int rc;
+	struct attachment_match am = { .m = m, .n = 0, .same = true };
 
-	if (!st)
+	if (store_message_each_attachment(s, row, match_stored_attachment, &am, e) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, row);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const struct attachment *a = n < m->natts ? &m->atts[n] : NULL;
-		const char *sha = (const char *)sqlite3_column_text(st, 1);
+	return am.same && am.n == m->natts;
+}
 
-		if (!a || (sqlite3_int64)a->size != sqlite3_column_int64(st, 0) ||
-		    strcmp(sha ? sha : "", a->data ? a->sha256 : "") != 0)
-			same = false;
-		n++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot query");
-	return same && n == m->natts;
+struct duplicate_match {
+	struct store *s;
+	const struct message *m;
+	bool *reused;
+	struct err *e;
+};
+
+/* 0 to look on, 1 when stored row is m again, -1 on error. */
+static int
+match_same_sender(void *arg, int64_t row_id, const char *subject, const char *body)
+{
+	struct duplicate_match *dm = arg;
+	const struct message *m = dm->m;
+
+	*dm->reused = true;
+	if (same_text(subject, m->subject) && same_text(body, m->body ? m->body : ""))
+		return same_attachments(dm->s, row_id, m, dm->e);
+	return 0;
 }
 
 /* Is m stored already? 1 for the same bytes, or the same Message-ID and
@@ -635,37 +476,16 @@ static int
 is_duplicate(struct store *s, int64_t raw_id, const struct message *m, bool *reused,
 	     struct err *e)
 {
-	int64_t id = query_id(s, "SELECT id FROM messages WHERE raw_id = ?2 LIMIT 1", NULL,
-			      raw_id, e);
-	sqlite3_stmt *st;
-	int rc = SQLITE_DONE, dup = 0;
+	int64_t id = store_message_by_raw(s, raw_id, e);
+	struct duplicate_match dm = { s, m, reused, e };
 
 	*reused = false;
 	if (id != 0)
 		return id < 0 ? -1 : 1;
 	if (!*m->message_id)
 		return 0;
-	st = store_prepare(s, "SELECT id, subject, body FROM messages WHERE message_id = ? "
-			   "AND direction = 'in' AND from_addr = ? COLLATE NOCASE", e);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, m->message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m->from.addr, -1, SQLITE_STATIC);
-	while (dup == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *subject = (const char *)sqlite3_column_text(st, 1);
-		const char *body = (const char *)sqlite3_column_text(st, 2);
-
-		*reused = true;
-		if (same_text(subject ? subject : "", m->subject) &&
-		    same_text(body ? body : "", m->body ? m->body : ""))
-			dup = same_attachments(s, sqlite3_column_int64(st, 0), m, e);
-	}
-	sqlite3_reset(st);
-	if (dup != 0)
-		return dup;
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot query");
-	return 0;
+	return store_message_each_same_sender(s, m->message_id, m->from.addr, match_same_sender,
+					      &dm, e);
 }
 
 int
@@ -777,10 +597,9 @@ store_message(struct ingest *ing, struct store *s, int64_t raw_id, struct messag
 	}
 	if (testhook_step_fails("ticket", m->message_id, e))
 		return -1;
-	res->message_id = insert_message(s, res->ticket_id, raw_id,
-					 message_kind(m, res->kind == INGEST_NEW_TICKET,
-						      res->partner), m, e);
-	if (res->message_id < 0)
+	if (store_message_add_inbound(s, res->ticket_id, raw_id,
+				      message_kind(m, res->kind == INGEST_NEW_TICKET, res->partner),
+				      m, &res->message_id, e) < 0)
 		return -1;
 	if (res->kind == INGEST_FOLLOWUP &&
 	    store_event(s, res->ticket_id, "secdesk", "message", NULL, m->from.addr, e) < 0)
@@ -796,22 +615,6 @@ store_message(struct ingest *ing, struct store *s, int64_t raw_id, struct messag
 	return 0;
 }
 
-/* One message's rows are written under a savepoint, so that a step that
- * fails for this message alone can be undone and the message stored
- * without it; the batch around it goes on. */
-static int
-savepoint(struct store *s, const char *sql, struct err *e)
-{
-	sqlite3_stmt *st = store_prepare(s, sql, e);
-	int rc;
-
-	if (!st)
-		return -1;
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_error(s, e, "cannot set a savepoint");
-}
-
 /* Did a step fail for its message alone? Not when the store is busy, full
  * or unwritable, or its transaction is gone: then the batch stops and is
  * retried. */
@@ -820,7 +623,7 @@ message_error(struct store *s, const struct err *e)
 {
 	if (e->code == EXIT_TEMPFAIL || e->code == EXIT_IOERR || e->code == EXIT_CANTCREAT)
 		return false;
-	return !sqlite3_get_autocommit(store_db(s));
+	return store_txn_active(s);
 }
 
 /* The stand-in of a message that cannot be stored as it is: its raw bytes
@@ -905,13 +708,13 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 	res->msg_flags = m->flags;
 	clean = *res;
 	for (;;) {
-		if (savepoint(s, "SAVEPOINT ingest_message", e) < 0)
+		if (store_savepoint_begin(s, e) < 0)
 			goto out;
 		if (store_message(ing, s, raw_id, cur, ro, cur == m && dmarc_fail, skip, &at, &t,
 				  res, e) == 0)
 			break;
 		if (cur == &aside || !message_error(s, e) ||
-		    savepoint(s, "ROLLBACK TO ingest_message", e) < 0)
+		    store_savepoint_rollback(s, e) < 0)
 			goto out;
 		problem_add(problems, step_event(at), e->msg);
 		*res = clean;
@@ -930,7 +733,7 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 			skip |= at;
 		}
 	}
-	if (savepoint(s, "RELEASE ingest_message", e) < 0)
+	if (store_savepoint_release(s, e) < 0)
 		goto out;
 	/* A rule's value that the ticket could not take, a rule skipped. */
 	for (size_t i = 0; res->kind == INGEST_NEW_TICKET && i < ro->errors.n; i++)
