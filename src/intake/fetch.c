@@ -592,6 +592,20 @@ record_done_now(struct intake *in, struct strlist *keys, struct err *e)
 	return store_commit(in->s, e);
 }
 
+/* A test's stand-in for a commit that fails to reach the disk: it never
+ * returns, the round is rolled back. */
+static bool
+commit_fault(struct intake *in)
+{
+	static unsigned long commits;
+
+	if (!testhook_nth("SECDESK_FAULT_COMMIT", &commits))
+		return false;
+	err_set(in->e, EXIT_IOERR, "store '%s': cannot commit: disk I/O error (test fault)",
+		store_path(in->s));
+	return true;
+}
+
 /* One round's transaction: stores cur, records done_keys, stages next.
  * What the source's fetch returned is in *frc (ferr filled). */
 static int
@@ -607,7 +621,7 @@ round_commit(const struct source_ops *ops, struct source *src, struct intake *in
 		goto fail;
 	/* Whatever was staged before a connection dropped is kept. */
 	*frc = fetch_batch(ops, src, in, &bl->win, next, ferr);
-	if (*frc > 0)
+	if (*frc > 0 || commit_fault(in))
 		goto fail;
 	mark = clock_mono();
 	if (store_commit(in->s, in->e) < 0)
@@ -619,17 +633,21 @@ fail:
 	return -1;
 }
 
-/* The search index takes what the commit stored, on the same connection.
- * Another process indexing is not waited for, and a failure stops only the
- * indexing: search catches up later. */
+/* The search index takes what the commits stored, on the same connection,
+ * every INDEX_EVERY_ROUNDS rounds and at the end: fewer, larger index
+ * segments. Another process indexing is not waited for, and a failure stops
+ * only the indexing: search catches up later. */
+#define INDEX_EVERY_ROUNDS 8
+
 static void
-index_committed(struct intake *in, bool *indexing)
+index_committed(struct intake *in, bool *indexing, unsigned *rounds, bool last)
 {
 	struct err e = ERR_INIT;
 	double mark = clock_mono();
 
-	if (!*indexing)
+	if (!*indexing || (++*rounds < INDEX_EVERY_ROUNDS && !last))
 		return;
+	*rounds = 0;
 	if (search_index_update(in->s, 0, NULL, &e) < 0 && e.code != EXIT_TEMPFAIL) {
 		log_warn("%s; search will catch up", e.msg);
 		*indexing = false;
@@ -691,6 +709,7 @@ fetch_rounds(const struct source_ops *ops, struct source *src, struct intake *in
 	struct batch *cur = &pair[0], *next = &pair[1];
 	size_t handled = 0, total = 0;
 	bool indexing = true;
+	unsigned unindexed = 0;
 	int rc = -1;
 
 	if (progress_fn && store_intake_listing_fresh(in->s, in->source_id, &total, in->e) < 0)
@@ -704,7 +723,7 @@ fetch_rounds(const struct source_ops *ops, struct source *src, struct intake *in
 
 		if (round_commit(ops, src, in, bl, cur, next, &done_keys, &frc, &ferr) < 0)
 			goto out;
-		index_committed(in, &indexing);
+		index_committed(in, &indexing, &unindexed, false);
 		/* A failure leaves the copies to the next run, which finds
 		 * them stored and marks them. */
 		if (mark_committed(ops, src, in, cur, &bl->redo, &done_keys) < 0)
@@ -722,6 +741,7 @@ fetch_rounds(const struct source_ops *ops, struct source *src, struct intake *in
 	}
 	rc = 0;
 out:
+	index_committed(in, &indexing, &unindexed, true);
 	if (rc == 0) {
 		rc = record_done_now(in, &done_keys, in->e);
 	} else {

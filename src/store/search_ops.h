@@ -1,0 +1,25 @@
+/* search_ops.h - the search area of a store backend (private to
+ * src/store/): what include/search_index.h promises, one function per
+ * operation. The writer side: the index kept up to date from the store;
+ * the query side (secdesk search) joins this table. */
+#ifndef SECDESK_SEARCH_OPS_H
+#define SECDESK_SEARCH_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "search_index.h"
+
+struct store_search_ops {
+	/* The writer side. */
+	int (*index_attach)(struct store *s, struct err *e);
+	/* reset: empty the index first (a rebuild). wait_ms < 0: the store's
+	 * own busy timeout. */
+	int (*index_update)(struct store *s, int wait_ms, bool reset, int64_t *added,
+			    struct err *e);
+	int (*index_status)(struct store *s, int64_t *upto, int64_t *pending, struct err *e);
+
+	/* The query side. */
+};
+
+#endif
