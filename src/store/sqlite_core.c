@@ -292,7 +292,8 @@ static void sqlite_close(struct store *base);
 
 /* synchronous=FULL: a commit is on disk when it returns (the send loop
  * syncs in a thread of its own instead, see outbound.c); group commits
- * keep the cost down. The page cache holds a batch and the indexes it looks up. */
+ * keep the cost down, and so do checkpoints of a larger WAL (each one
+ * syncs twice). The page cache holds a batch and the indexes it looks up. */
 static int
 configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 {
@@ -306,7 +307,8 @@ configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 		return 0;
 	if (store_exec(base, "PRAGMA journal_mode = WAL", e) < 0 ||
 	    store_exec(base, "PRAGMA synchronous = FULL", e) < 0 ||
-	    store_exec(base, "PRAGMA cache_size = -12288", e) < 0)
+	    store_exec(base, "PRAGMA cache_size = -12288", e) < 0 ||
+	    store_exec(base, "PRAGMA wal_autocheckpoint = 8000", e) < 0)
 		return -1;
 	return migrate(s, e);
 }
