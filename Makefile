@@ -43,6 +43,13 @@ secdesk: $(BUILD)/secdesk
 $(BUILD)/secdesk: $(BUILD)/src/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# Programs linked from the archive: sqlite_core.c refers to each store
+# area's table weakly, which alone pulls no member in; -u does (for the
+# areas whose file is there).
+comma := ,
+AREA_TABLES = $(foreach a,intake message ticket outbox search admin,\
+	$(if $(wildcard src/store/sqlite_$(a).c),-Wl$(comma)-u$(comma)sqlite_$(a)_ops))
+
 $(BUILD)/libsecdesk.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
@@ -53,15 +60,15 @@ $(BUILD)/%.o: %.c | deps
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsecdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(AREA_TABLES) $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libsecdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(AREA_TABLES) $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libsecdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(AREA_TABLES) $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
 
 # Installs the Debian packages the build needs when one is missing.
 deps:
