@@ -4,11 +4,12 @@
  * The index is an FTS5 table in a SQLite file of its own beside the store
  * (STORE-search), derived from the store's messages: it keeps no text of
  * its own (contentless: the store has the text) and is brought up to date
- * from the store by message id. It is brought up to date right after the commits
- * that store mail, on the same connection (fetch after each batch, ingest
- * after its message), and search catches up before it looks. As with Dovecot's full-text indexes, losing the index loses no
- * data: a missing, damaged or stale one (an index of another store, or of
- * a store since restored from a backup) is rebuilt from the store.
+ * from the store by message id, right after the commits that store mail,
+ * on the same connection (fetch every few batches and at its end, ingest
+ * after its message); search catches up before it looks. As with
+ * Dovecot's full-text indexes, losing the index loses no data: a missing,
+ * damaged or stale one (an index of another store, or of a store since
+ * restored from a backup) is rebuilt from the store.
  *
  * The desk's automatic mail (acknowledgements, partner notices, reminders)
  * is not indexed: it is boilerplate around the inquiry's own text, which is
