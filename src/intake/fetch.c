@@ -1,12 +1,13 @@
-/* The intake loop, on one thread. Each round is one transaction that
- * (1) parses and stores the messages whose raw bytes the round before
- * staged, (2) records which source copies were marked done, and (3) fetches
+/* The intake loop, on one thread. Each round parses the messages whose raw
+ * bytes the round before committed, then, in one transaction, (1) stores
+ * them, (2) records which source copies were marked done, and (3) fetches
  * the next batch and stages its raw bytes. The commit returns only once it
  * is on disk (synchronous=FULL); then the search index takes what it
  * stored, and only then the source copies of (1) are marked done. So a raw
  * message is committed before it is parsed: a parser crash finds it in the
  * store on the next run, which counts the crash against it (crashguard.h)
- * and sets it aside as poison after INTAKE_MAX_ATTEMPTS such crashes.
+ * and sets it aside as poison after INTAKE_MAX_ATTEMPTS such crashes; and
+ * parsing holds no lock on the store.
  *
  * The source's listing goes to the store's temporary space and is read
  * back a window of WINDOW_KEYS keys at a time: memory does not grow with
@@ -42,6 +43,15 @@ fetch_set_progress(fetch_progress_fn fn, void *arg)
 /* The listing is read this many keys at a time. */
 #define WINDOW_KEYS 4096
 
+/* A row's parse, done before the transaction that stores it, so that the
+ * store's write lock is not held while mail is parsed. */
+struct parsed {
+	int rc;                 /* what parse_guarded returned */
+	struct message m;       /* when rc is 0 */
+	struct rule_outcome ro; /* when rc is 0 */
+	struct err err;         /* when rc is -1 */
+};
+
 /* A row staged and not yet processed. */
 struct staged {
 	int64_t intake_id;
@@ -50,6 +60,7 @@ struct staged {
 	char *ref; /* where the source finds it (source.h), or NULL: the key */
 	char *raw; /* a copy of the bytes, or NULL: read them from the store */
 	size_t len;
+	struct parsed *parsed; /* or NULL: parse it when it is stored */
 };
 
 struct batch {
@@ -114,7 +125,7 @@ batch_add(struct batch *b, int64_t intake_id, int64_t raw_id, const char *key, c
 	}
 	r = &b->rows[b->n++];
 	*r = (struct staged){ intake_id, raw_id, xstrdup(key), ref ? xstrdup(ref) : NULL, NULL,
-			      len };
+			      len, NULL };
 	if (raw && b->kept + len <= BATCH_KEEP_BYTES) {
 		r->raw = xmalloc(len + 1);
 		memcpy(r->raw, raw, len);
@@ -124,9 +135,20 @@ batch_add(struct batch *b, int64_t intake_id, int64_t raw_id, const char *key, c
 }
 
 static void
+parsed_release(struct parsed *p)
+{
+	if (p && p->rc == 0) {
+		message_release(&p->m);
+		rule_outcome_release(&p->ro);
+	}
+}
+
+static void
 batch_clear(struct batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
+		parsed_release(b->rows[i].parsed);
+		free(b->rows[i].parsed);
 		free(b->rows[i].key);
 		free(b->rows[i].ref);
 		free(b->rows[i].raw);
@@ -199,29 +221,55 @@ parse_guarded(struct ingest *ing, int64_t intake_id, const char *raw, size_t len
 	return rc;
 }
 
+/* Parses the rows of b whose bytes are in memory, before their
+ * transaction (their raw bytes are committed already). */
+static void
+parse_batch(struct intake *in, struct batch *b)
+{
+	double mark = clock_mono();
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct staged *r = &b->rows[i];
+
+		if (!r->raw || r->parsed)
+			continue;
+		r->parsed = xcalloc(1, sizeof(*r->parsed));
+		r->parsed->err = (struct err)ERR_INIT;
+		r->parsed->rc = parse_guarded(in->ing, r->intake_id, r->raw, r->len, &r->parsed->m,
+					      &r->parsed->ro, &r->parsed->err);
+	}
+	add_elapsed(&in->st->times.parse_wait, &mark);
+}
+
 /* Stores one staged message inside the open transaction (poison: set
- * aside unparsed) and marks its intake row. */
+ * aside unparsed) and marks its intake row. pre is its parse, or NULL:
+ * parsed here. */
 static int
 process_row(struct intake *in, int64_t intake_id, int64_t raw_id, const char *raw, size_t len,
-	    bool poison)
+	    bool poison, struct parsed *pre)
 {
 	struct ingest_result res;
-	struct rule_outcome ro;
-	struct message m;
+	struct parsed own;
 	double mark = clock_mono();
 	int rc;
 
 	if (poison) {
 		rc = ingest_raw(in->ing, in->s, raw_id, raw, len, true, &res, in->e);
-	} else if (parse_guarded(in->ing, intake_id, raw, len, &m, &ro, in->e) == 0) {
-		add_elapsed(&in->st->times.parse_wait, &mark);
-		rc = ingest_parsed(in->ing, in->s, raw_id, &m, &ro, &res, in->e);
-		message_release(&m);
-		rule_outcome_release(&ro);
 	} else {
-		/* Not parsed: kept raw, flagged; the batch goes on. */
-		add_elapsed(&in->st->times.parse_wait, &mark);
-		rc = ingest_set_aside(in->ing, in->s, raw_id, raw, len, in->e->msg, &res, in->e);
+		if (!pre) {
+			own.err = (struct err)ERR_INIT;
+			own.rc = parse_guarded(in->ing, intake_id, raw, len, &own.m, &own.ro,
+					       &own.err);
+			add_elapsed(&in->st->times.parse_wait, &mark);
+			pre = &own;
+		}
+		if (pre->rc == 0)
+			rc = ingest_parsed(in->ing, in->s, raw_id, &pre->m, &pre->ro, &res, in->e);
+		else /* Not parsed: kept raw, flagged; the batch goes on. */
+			rc = ingest_set_aside(in->ing, in->s, raw_id, raw, len, pre->err.msg, &res,
+					      in->e);
+		if (pre == &own)
+			parsed_release(&own);
 	}
 	if (rc < 0)
 		return -1;
@@ -242,12 +290,12 @@ process_staged(struct intake *in, const struct staged *r, bool poison)
 	int rc;
 
 	if (r->raw)
-		return process_row(in, r->intake_id, raw_id, r->raw, r->len, poison);
+		return process_row(in, r->intake_id, raw_id, r->raw, r->len, poison, r->parsed);
 	if (store_intake_pending_raw(in->s, r->intake_id, &raw_id, &copy, &len, in->e) < 0)
 		return -1;
 	if (!copy)
 		return 0;
-	rc = process_row(in, r->intake_id, raw_id, copy, len, poison);
+	rc = process_row(in, r->intake_id, raw_id, copy, len, poison, NULL);
 	free(copy);
 	return rc;
 }
@@ -267,10 +315,11 @@ process_batch(struct intake *in, const struct batch *b)
 
 /* One transaction of its own around process_batch. */
 static int
-process_batch_now(struct intake *in, const struct batch *b)
+process_batch_now(struct intake *in, struct batch *b)
 {
 	if (b->n == 0)
 		return 0;
+	parse_batch(in, b);
 	if (store_begin(in->s, in->e) < 0)
 		return -1;
 	if (process_batch(in, b) < 0) {
@@ -615,6 +664,7 @@ round_commit(const struct source_ops *ops, struct source *src, struct intake *in
 {
 	double mark;
 
+	parse_batch(in, cur);
 	if (store_begin(in->s, in->e) < 0)
 		return -1;
 	if (process_batch(in, cur) < 0 || record_done(in, done_keys, in->e) < 0)
