@@ -4,7 +4,8 @@
 # bare SQLite loop that is this machine's storage limit; peak memory. Then
 # the benches of the other stages, where present (bench/*.sh).
 # BENCH_N sets the number of mails (default 10000), BENCH_SIZE their size,
-# BENCH_RUNS how many times each of the two is run (default 3).
+# BENCH_RUNS how many times each of the two is run (default 3);
+# BENCH_ONLY=intake skips the other benches.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${BUILD:=$top/build}" "${SECDESK:=$BUILD/secdesk}"
@@ -82,6 +83,7 @@ for name, secs in re.findall(r'([a-z ]+) ([0-9.]+) s', best[4]):
     print('  %-13s %6.2f s  %9.0f msgs/s' % (name, float(secs), rate))
 PY
 
+[ "${BENCH_ONLY:-}" = intake ] && exit 0
 for b in "$top"/bench/*.sh; do
 	case "$b" in */run.sh | */lib.sh) continue ;; esac
 	echo "== $(basename "$b")"

@@ -10,6 +10,7 @@
 #ifndef SECDESK_CRASHGUARD_H
 #define SECDESK_CRASHGUARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -20,9 +21,12 @@ void crashguard_install(const char *store_path);
 /* The calling thread now parses intake row id (0: no longer parsing). */
 void crashguard_enter(int64_t intake_id);
 void crashguard_leave(void);
-/* Writes the evidence for intake_id now (a hang noticed by another thread). */
-void crashguard_record(int64_t intake_id);
 /* Counts the evidence into intake.attempts and removes the file. */
 int crashguard_collect(struct store *s, struct err *e);
+
+/* Test hook for the poison path: a message holding the text of
+ * $SECDESK_FAULT_PARSE_CRASH kills the process in the parser, as a parser
+ * crash would. */
+void intake_fault_injection(const char *raw, size_t len);
 
 #endif

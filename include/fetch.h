@@ -1,6 +1,7 @@
-/* fetch.h - the intake loop: source -> raw bytes committed -> processed ->
- * committed -> source copy marked done. Nothing is marked done before its
- * ticket is durable; nothing is stored twice. */
+/* fetch.h - the intake loop, on one thread: source -> raw bytes committed
+ * -> parsed (crash-guarded), threaded, classified, stored -> committed and
+ * synced -> indexed -> source copy marked done. Nothing is marked done
+ * before its ticket is durable; nothing is stored twice. */
 #ifndef SECDESK_FETCH_H
 #define SECDESK_FETCH_H
 
@@ -30,14 +31,14 @@ struct fetch_stats {
 	int marked_done;
 	int skipped;        /* unreadable in the source, left there */
 	char skip_note[1024];
-	/* Wall seconds of the storing thread per stage (secdesk -v prints them):
-	 * taking mail from the source and staging it, waiting for the parser
-	 * thread, storing tickets, committing, marking the source copies done,
-	 * waiting for the indexer thread's checkpoint (search_index.h), waiting
-	 * for a commit's sync before its copies are marked (syncer.h). */
+	/* Wall seconds per stage (secdesk -v prints them): taking mail from the
+	 * source and staging it, parsing and classifying (parse_wait), storing
+	 * tickets, committing (a commit is synced), marking the source copies
+	 * done, indexing for search (index_wait). The intake runs on one
+	 * thread: sync_wait and compose_wait stay 0, kept for the -v line. */
 	struct fetch_times {
 		double source, parse_wait, store, commit, mark_done, index_wait, sync_wait;
-		double compose_wait; /* within store and commit */
+		double compose_wait;
 	} times;
 	struct ingest_result last; /* of the last message processed */ /* why the last one was skipped */
 };

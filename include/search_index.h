@@ -4,13 +4,12 @@
  * The index is an FTS5 table in a SQLite file of its own beside the store
  * (STORE-search), derived from the store's messages: it keeps no text of
  * its own (contentless: the store has the text) and is brought up to date
- * from the store by message id. Keeping it out of the ingest transaction
- * keeps the tokenizing and the index's pages off the path of a stored
- * mail: fetch indexes in a thread of its own while the next batch is
- * stored, ingest indexes after its commit, search catches up before it
- * looks. As with Dovecot's full-text indexes, losing the index loses no
- * data: a missing, damaged or stale one (an index of another store, or of
- * a store since restored from a backup) is rebuilt from the store.
+ * from the store by message id, right after the commits that store mail,
+ * on the same connection (fetch every few batches and at its end, ingest
+ * after its message); search catches up before it looks. As with
+ * Dovecot's full-text indexes, losing the index loses no data: a missing,
+ * damaged or stale one (an index of another store, or of a store since
+ * restored from a backup) is rebuilt from the store.
  *
  * The desk's automatic mail (acknowledgements, partner notices, reminders)
  * is not indexed: it is boilerplate around the inquiry's own text, which is
@@ -45,25 +44,5 @@ int search_index_rebuild(struct store *s, int64_t *added, struct err *e);
 /* The highest message id the index has seen, and how many messages of the
  * store wait to be indexed. */
 int search_index_status(struct store *s, int64_t *upto, int64_t *pending, struct err *e);
-
-/* The indexer of a fetch: a thread with its own connection to the store
- * that indexes what each commit stored and checkpoints the store's WAL,
- * so that neither waits in the storing thread (whose connection then runs
- * with wal_autocheckpoint off). */
-struct search_indexer;
-
-int search_indexer_start(const char *store_path, struct search_indexer **out, struct err *e);
-/* Something was committed: index it and checkpoint. Never blocks. */
-void search_indexer_kick(struct search_indexer *ix);
-/* Waits until the indexer has checkpointed every commit kicked so far, so
- * that the next write transaction can start the WAL from its beginning
- * again (a WAL only restarts when fully checkpointed). */
-void search_indexer_sync(struct search_indexer *ix);
-/* Whether it has, without waiting. */
-bool search_indexer_synced(struct search_indexer *ix);
-/* Indexes what is left, stops the thread and closes its connection. The
- * first error of the indexer, if any, is returned (what was stored is
- * unaffected: search catches up). Accepts NULL. */
-int search_indexer_stop(struct search_indexer **ix, struct err *e);
 
 #endif

@@ -4,10 +4,9 @@
  * but need not stop for the disk meanwhile, asks for a sync (a ticket)
  * and goes on; before it acts, it waits for that ticket. One fdatasync()
  * covers every request made before it started, so syncs group themselves
- * when the disk is slower than the requests. Its use: fetch.c commits a
- * batch with synchronous=NORMAL, asks for the WAL file's sync, and marks
- * the batch's source copies done only once the sync is through, while the
- * next batch is staged and stored. */
+ * when the disk is slower than the requests. Its use: the send loop
+ * (outbound.c) commits each mail's mark with synchronous=NORMAL and has
+ * the WAL synced meanwhile (store_sync_begin). */
 #ifndef SECDESK_SYNCER_H
 #define SECDESK_SYNCER_H
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "crashguard.h"
+#include "store_intake.h"
 
 static char evidence_path[4096];
 static _Thread_local volatile int64_t parsing_id;
@@ -75,12 +76,6 @@ crashguard_leave(void)
 	parsing_id = 0;
 }
 
-void
-crashguard_record(int64_t intake_id)
-{
-	write_evidence(intake_id);
-}
-
 int
 crashguard_collect(struct store *s, struct err *e)
 {
@@ -98,19 +93,8 @@ crashguard_collect(struct store *s, struct err *e)
 		fclose(fp);
 		return -1;
 	}
-	while (rc == 0 && fgets(line, sizeof(line), fp)) {
-		sqlite3_stmt *st = store_prepare(s, "UPDATE intake SET attempts = attempts + 1 "
-						 "WHERE id = ? AND state = 'pending'", e);
-
-		if (!st) {
-			rc = -1;
-			break;
-		}
-		sqlite3_bind_int64(st, 1, strtoll(line, NULL, 10));
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = store_error(s, e, "cannot count a parser crash");
-		sqlite3_reset(st);
-	}
+	while (rc == 0 && fgets(line, sizeof(line), fp))
+		rc = store_intake_crashed(s, strtoll(line, NULL, 10), e);
 	fclose(fp);
 	if (rc < 0) {
 		store_rollback(s);
@@ -121,4 +105,13 @@ crashguard_collect(struct store *s, struct err *e)
 	/* Counted and committed: the evidence has done its work. */
 	unlink(evidence_path);
 	return 0;
+}
+
+void
+intake_fault_injection(const char *raw, size_t len)
+{
+	const char *marker = getenv("SECDESK_FAULT_PARSE_CRASH");
+
+	if (marker && *marker && memmem(raw, len, marker, strlen(marker)))
+		abort();
 }

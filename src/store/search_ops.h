@@ -1,13 +1,33 @@
-/* search_ops.h - a backend's search operations (private to src/store/). */
+/* search_ops.h - the search area of a store backend (private to
+ * src/store/): what include/search_index.h and include/search.h promise,
+ * one function per operation. The writer side keeps the index up to date
+ * from the store; the query side answers secdesk search. */
 #ifndef SECDESK_SEARCH_OPS_H
 #define SECDESK_SEARCH_OPS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "search.h"
+#include "search_index.h"
 
 struct store_search_ops {
-	/* store_search(), after the index is brought up to date. */
+	/* The writer side. */
+	int (*index_attach)(struct store *s, struct err *e);
+	/* reset: empty the index first (a rebuild). wait_ms < 0: the store's
+	 * own busy timeout. */
+	int (*index_update)(struct store *s, int wait_ms, bool reset, int64_t *added,
+			    struct err *e);
+	int (*index_status)(struct store *s, int64_t *upto, int64_t *pending, struct err *e);
+
+	/* The query side: store_search(), after the index is brought up to
+	 * date. */
 	int (*query)(struct store *s, const struct search_node *q, size_t limit,
 		     struct search_hits *out, struct err *e);
 };
+
+/* The SQLite backend's query (sqlite_search_query.c), for its table. */
+int sqlite_search_query(struct store *s, const struct search_node *q, size_t limit,
+			struct search_hits *out, struct err *e);
 
 #endif

@@ -12,7 +12,6 @@
 #include "sqlite_schema.h"
 #include "sqlite_tokenizer.h"
 #include "syncer.h"
-#include "walbuf.h"
 #include "xalloc.h"
 
 #define STORE_STMT_CACHE 64
@@ -244,19 +243,16 @@ out:
 }
 
 static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
-static bool walbuf_ready;
 
 /* Once per process, before the first open. SQLite's memory statistics
  * take a global mutex on every allocation; nothing here reads them. Each
  * inbound message is stored under a savepoint (ingest.c): its journal
- * stays in memory rather than in a temporary file. Registering the VFS
- * comes after: it initialises SQLite, which freezes the config. */
+ * stays in memory rather than in a temporary file. */
 static void
 sqlite_setup(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_IN_MEMORY);
-	walbuf_ready = walbuf_register() == 0;
 }
 
 /* A new store is made here, empty, with the desk's mode and group
@@ -295,9 +291,10 @@ prepare_store_file(const char *path, unsigned flags, struct err *e)
 
 static void sqlite_close(struct store *base);
 
-/* synchronous=FULL: a commit is on disk when it returns (a fetch syncs in
- * a thread of its own instead, see fetch.c); group commits keep the cost
- * down. The page cache holds a batch and the indexes it looks up. */
+/* synchronous=FULL: a commit is on disk when it returns (the send loop
+ * syncs in a thread of its own instead, see outbound.c); group commits
+ * keep the cost down, and so do checkpoints of a larger WAL (each one
+ * syncs twice). The page cache holds a batch and the indexes it looks up. */
 static int
 configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 {
@@ -313,7 +310,8 @@ configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 		return 0;
 	if (store_exec(base, "PRAGMA journal_mode = WAL", e) < 0 ||
 	    store_exec(base, "PRAGMA synchronous = FULL", e) < 0 ||
-	    store_exec(base, "PRAGMA cache_size = -12288", e) < 0)
+	    store_exec(base, "PRAGMA cache_size = -12288", e) < 0 ||
+	    store_exec(base, "PRAGMA wal_autocheckpoint = 8000", e) < 0)
 		return -1;
 	return migrate(s, e);
 }
@@ -334,10 +332,7 @@ sqlite_open(const char *path, unsigned flags, int busy_timeout_ms, struct store 
 	oflags = (flags & STORE_READONLY) ? SQLITE_OPEN_READONLY
 					  : SQLITE_OPEN_READWRITE |
 						    ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
-	/* The WAL's frames go out in a few large writes (walbuf.h); without
-	 * the shim, the default VFS. */
-	if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX,
-			    walbuf_ready ? WALBUF_VFS : NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		store_error(&s->base, e, "cannot open");
 		sqlite_close(&s->base);
 		return -1;

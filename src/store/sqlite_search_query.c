@@ -573,7 +573,7 @@ out:
 	return status;
 }
 
-static int
+int
 sqlite_search_query(struct store *s, const struct search_node *q, size_t limit,
 		    struct search_hits *out, struct err *e)
 {
@@ -587,7 +587,3 @@ sqlite_search_query(struct store *s, const struct search_node *q, size_t limit,
 	buf_release(&fts);
 	return rc;
 }
-
-const struct store_search_ops sqlite_search_ops = {
-	.query = sqlite_search_query,
-};
