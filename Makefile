@@ -50,11 +50,6 @@ secdesk: $(BUILD)/secdesk
 $(BUILD)/secdesk: $(BUILD)/src/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# Programs linked from the archive: sqlite_core.c refers to each store
-# area's table weakly, which alone pulls no member in; -u does (for the
-# areas whose file is there).
-comma := ,
-
 $(BUILD)/libsecdesk.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
