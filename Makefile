@@ -43,6 +43,12 @@ secdesk: $(BUILD)/secdesk
 $(BUILD)/secdesk: $(BUILD)/src/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# A store area's table (sqlite_AREA_ops) is a weak reference in
+# sqlite_core.c, which does not pull its object out of the archive: the
+# programs linked from libsecdesk.a ask by name for each table defined.
+AREA_OPS = $(foreach t,$(shell sed -n 's/^const struct store_[a-z]*_ops \(sqlite_[a-z]*_ops\) =.*/\1/p' \
+	src/store/*.c),-Wl,-u,$(t))
+
 $(BUILD)/libsecdesk.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
@@ -53,15 +59,15 @@ $(BUILD)/%.o: %.c | deps
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsecdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(AREA_OPS) $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libsecdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(AREA_OPS) $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libsecdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(AREA_OPS) $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
 
 # Installs the Debian packages the build needs when one is missing.
 deps:
