@@ -96,8 +96,33 @@ prepare(const struct cli_command *cmd, const char *config_arg, struct cli_ctx *c
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* The options before the command. */
+struct global_opts {
+	const char *config_arg; /* -c */
+	enum cli_color_when color;
+	bool pager;
+	int verbosity;
+};
+
+static int
+parse_color(const char *arg, enum cli_color_when *out)
+{
+	if (!arg || strcmp(arg, "always") == 0)
+		*out = CLI_COLOR_ALWAYS;
+	else if (strcmp(arg, "never") == 0)
+		*out = CLI_COLOR_NEVER;
+	else if (strcmp(arg, "auto") == 0)
+		*out = CLI_COLOR_AUTO;
+	else
+		return -1;
+	return 0;
+}
+
+/* Parses the global options into g, up to the command. Returns -1 to go
+ * on, else the exit status when an option was all there was to do
+ * (--version, --help) or was wrong. */
+static int
+parse_global(int argc, char **argv, struct global_opts *g, struct cli_ctx *ctx)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -110,53 +135,34 @@ main(int argc, char **argv)
 		{ "colour", optional_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum cli_color_when color = CLI_COLOR_AUTO;
-	bool pager = true;
-	struct cli_ctx ctx = { 0 };
-	struct config cfg;
-	const struct cli_command *cmd;
-	cli_command_fn *fn;
-	const char *config_arg = NULL;
-	char *config_path = NULL;
-	int c, rc;
+	int c;
 
-	/* A peer that goes away (an IMAP, POP3 or SMTP server, a TLS session, a
-	 * pager, a sendmail program) must give EPIPE, which the caller turns
-	 * into its error (75 for a server), not kill the run before its summary
-	 * line. Programs we start get the default back. */
-	signal(SIGPIPE, SIG_IGN);
-	memset(&cfg, 0, sizeof(cfg));
 	/* '+': stop at the command; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:vqVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config_arg = optarg;
+			g->config_arg = optarg;
 			break;
 		case 'v':
-			ctx.verbosity++;
+			g->verbosity++;
 			break;
 		case 'q':
-			ctx.verbosity = -1;
+			g->verbosity = -1;
 			break;
 		case 'V':
 			printf("secdesk %s\n", SECDESK_VERSION);
 			return finish_stdout(EXIT_OK);
 		case 'h':
-			cli_output_init(color);
-			if (pager)
+			ctx->verbosity = g->verbosity;
+			cli_output_init(g->color);
+			if (g->pager)
 				cli_pager_start();
-			return finish_stdout(cmd_help(1, argv, &ctx));
+			return finish_stdout(cmd_help(1, argv, ctx));
 		case 'P':
-			pager = false;
+			g->pager = false;
 			break;
 		case 'C':
-			if (!optarg || strcmp(optarg, "always") == 0) {
-				color = CLI_COLOR_ALWAYS;
-			} else if (strcmp(optarg, "never") == 0) {
-				color = CLI_COLOR_NEVER;
-			} else if (strcmp(optarg, "auto") == 0) {
-				color = CLI_COLOR_AUTO;
-			} else {
+			if (parse_color(optarg, &g->color) < 0) {
 				cli_error("--color: '%s' is not always, never or auto", optarg);
 				usage(stderr);
 				return EXIT_USAGE;
@@ -167,6 +173,30 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct global_opts g = { NULL, CLI_COLOR_AUTO, true, 0 };
+	struct cli_ctx ctx = { 0 };
+	struct config cfg;
+	const struct cli_command *cmd;
+	cli_command_fn *fn;
+	char *config_path = NULL;
+	int rc;
+
+	/* A peer that goes away (an IMAP, POP3 or SMTP server, a TLS session, a
+	 * pager, a sendmail program) must give EPIPE, which the caller turns
+	 * into its error (75 for a server), not kill the run before its summary
+	 * line. Programs we start get the default back. */
+	signal(SIGPIPE, SIG_IGN);
+	memset(&cfg, 0, sizeof(cfg));
+	rc = parse_global(argc, argv, &g, &ctx);
+	if (rc >= 0)
+		return rc;
+	ctx.verbosity = g.verbosity;
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -188,22 +218,22 @@ main(int argc, char **argv)
 				  strcmp(argv[optind + 1], "-h") == 0)) {
 		char *hargv[] = { (char *)"help", argv[optind], NULL };
 
-		cli_output_init(color);
-		if (pager)
+		cli_output_init(g.color);
+		if (g.pager)
 			cli_pager_start();
 		return finish_stdout(cmd_help(2, hargv, &ctx));
 	}
-	cli_output_init(color);
+	cli_output_init(g.color);
 	log_setup(ctx.verbosity, cmd->needs & CLI_SYSLOG);
 	if (cmd->needs & CLI_MTA)
 		log_hide_details();
 	ctx.who = acting_user();
-	rc = prepare(cmd, config_arg, &ctx, &cfg, &config_path);
+	rc = prepare(cmd, g.config_arg, &ctx, &cfg, &config_path);
 	if (rc == 0) {
 		argc -= optind;
 		argv += optind;
 		optind = 0; /* getopt_long restarts for the command */
-		if (pager && (cmd->needs & CLI_PAGER))
+		if (g.pager && (cmd->needs & CLI_PAGER))
 			cli_pager_start();
 		rc = fn(argc, argv, &ctx);
 	}

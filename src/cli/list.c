@@ -126,8 +126,9 @@ list_print(const struct ticket *t, struct buf *tmp)
 	printf("\n");
 }
 
-int
-cmd_list(int argc, char **argv, struct cli_ctx *ctx)
+/* Parses the options into o; -1 on a usage error (said). */
+static int
+list_parse_args(int argc, char **argv, struct list_opts *o)
 {
 	static const struct option opts[] = {
 		{ "status", required_argument, NULL, 's' },
@@ -143,76 +144,76 @@ cmd_list(int argc, char **argv, struct cli_ctx *ctx)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct list_opts o = { .status = STRLIST_INIT,
-			       .filter = { .sort = TICKET_SORT_UPDATED, .descending = true } };
-	struct err e = ERR_INIT;
-	struct buf tmp = BUF_INIT;
+	struct ticket_filter *f = &o->filter;
 	bool reverse = false;
-	struct ticket_hit *hits = NULL;
-	size_t n = 0;
-	json_t *arr = NULL;
-	int c, status = EXIT_OK;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "s:q:a:t:n:rj", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (list_parse_status(&o, optarg) < 0)
-				goto usage;
+			if (list_parse_status(o, optarg) < 0)
+				return -1;
 			break;
-		case 'q': o.filter.queue = optarg; break;
-		case 'a': o.filter.assignee = optarg; break;
-		case 't': o.filter.tag = optarg; break;
-		case 'C': o.filter.category = optarg; break;
+		case 'q': f->queue = optarg; break;
+		case 'a': f->assignee = optarg; break;
+		case 't': f->tag = optarg; break;
+		case 'C': f->category = optarg; break;
 		case 'o':
-			o.filter.older_than = cli_parse_duration(optarg);
-			if (o.filter.older_than < 0) {
+			f->older_than = cli_parse_duration(optarg);
+			if (f->older_than < 0) {
 				cli_error("--older-than: '%s' is not a duration like 30m, 12h, 7d, 2w",
 					  optarg);
-				goto usage;
+				return -1;
 			}
 			break;
-		case 'u': o.filter.unanswered = true; break;
+		case 'u': f->unanswered = true; break;
 		case 'S':
-			if (list_parse_sort(&o, optarg) < 0)
-				goto usage;
+			if (list_parse_sort(o, optarg) < 0)
+				return -1;
 			break;
 		case 'r': reverse = true; break;
 		case 'n':
-			o.filter.limit = cli_parse_count(optarg);
-			if (o.filter.limit < 0) {
+			f->limit = cli_parse_count(optarg);
+			if (f->limit < 0) {
 				cli_error("--limit: '%s' is not a positive number", optarg);
-				goto usage;
+				return -1;
 			}
 			break;
-		case 'j': o.json = true; break;
-		default: goto usage;
+		case 'j': o->json = true; break;
+		default: return -1;
 		}
 	}
 	if (optind != argc)
-		goto usage;
+		return -1;
 	if (reverse)
-		o.filter.descending = !o.filter.descending;
-	o.filter.status = &o.status;
+		f->descending = !f->descending;
+	f->status = &o->status;
 	/* answered only for --json: the table does not show it. */
-	o.filter.want_answered = o.json;
-	if (ticket_list(ctx->store, &o.filter, &hits, &n, &e) < 0) {
-		strlist_release(&o.status);
-		return cli_fail(&e);
-	}
-	if (o.json)
-		arr = json_array();
-	else if (n)
+	f->want_answered = o->json;
+	return 0;
+}
+
+/* The tickets of hits, loaded one by one, as a table or as JSON. */
+static int
+list_output(struct store *s, const struct ticket_hit *hits, size_t n, bool json)
+{
+	struct err e = ERR_INIT;
+	struct buf tmp = BUF_INIT;
+	json_t *arr = json ? json_array() : NULL;
+	int status = EXIT_OK;
+
+	if (!json && n)
 		printf("%s%-6s %-8s %-11s %-12s %-16s %-28s %s%s\n", cli_sgr(CLI_BOLD), "ID",
 		       "STATUS", "QUEUE", "CATEGORY", "UPDATED", "REQUESTER", "SUBJECT",
 		       cli_sgr(CLI_RESET));
 	for (size_t i = 0; i < n; i++) {
 		struct ticket t;
 
-		if (ticket_load(ctx->store, hits[i].id, &t, &e) < 0) {
+		if (ticket_load(s, hits[i].id, &t, &e) < 0) {
 			status = cli_fail(&e);
 			break;
 		}
-		if (o.json) {
+		if (json) {
 			json_t *j = cli_ticket_json(&t);
 
 			/* Beyond the fields show and search share: added, never changed. */
@@ -226,19 +227,35 @@ cmd_list(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		ticket_release(&t);
 	}
-	free(hits);
 	buf_release(&tmp);
-	strlist_release(&o.status);
-	if (o.json) {
-		if (status != EXIT_OK) {
-			json_decref(arr);
-			return status;
-		}
-		return cli_print_json(arr);
+	if (!json)
+		return status;
+	if (status != EXIT_OK) {
+		json_decref(arr);
+		return status;
 	}
-	return status;
+	return cli_print_json(arr);
+}
 
-usage:
+int
+cmd_list(int argc, char **argv, struct cli_ctx *ctx)
+{
+	struct list_opts o = { .status = STRLIST_INIT,
+			       .filter = { .sort = TICKET_SORT_UPDATED, .descending = true } };
+	struct err e = ERR_INIT;
+	struct ticket_hit *hits = NULL;
+	size_t n = 0;
+	int status;
+
+	if (list_parse_args(argc, argv, &o) < 0) {
+		strlist_release(&o.status);
+		return cli_usage(argv[0]);
+	}
+	if (ticket_list(ctx->store, &o.filter, &hits, &n, &e) < 0)
+		status = cli_fail(&e);
+	else
+		status = list_output(ctx->store, hits, n, o.json);
+	free(hits);
 	strlist_release(&o.status);
-	return cli_usage(argv[0]);
+	return status;
 }
