@@ -50,6 +50,7 @@ secdesk: $(BUILD)/secdesk
 $(BUILD)/secdesk: $(BUILD)/src/main.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+
 $(BUILD)/libsecdesk.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^

@@ -2,7 +2,8 @@
  *
  * Each command is one file under src/cli/ exporting
  *     int cmd_NAME(int argc, char **argv, struct cli_ctx *ctx);
- * listed in the table in src/main.c with the flags of what it needs.
+ * described in the table of src/cli/commands.c (with the flags of what it
+ * needs) and named in src/cli/dispatch.c, which main calls it through.
  * argv[0] is the command name; options are parsed by the command (getopt_long
  * with optind reset by main). The return value is the exit status (EXIT_*). */
 #ifndef SECDESK_CLI_H
@@ -34,19 +35,27 @@ enum cli_needs {
 	 * MTA keeps the mail, and what it prints names no local detail. */
 	CLI_MTA = 1 << 3,
 	CLI_SYSLOG = 1 << 4,       /* runs unattended: always logs to syslog */
+	/* A read command: on a terminal its output goes through the pager
+	 * (git's USE_PAGER); commands that ask or write stay unpaged. */
+	CLI_PAGER = 1 << 5,
 };
 
 struct cli_command {
 	const char *name;
-	int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
 	unsigned needs;        /* enum cli_needs */
 	const char *usage;     /* "list [--status S] [--json]" */
 	const char *summary;   /* one line for help */
 };
 
-/* The table (src/main.c). */
+/* The table (src/cli/commands.c), ended by a NULL name, and the entry of
+ * a name (NULL when there is none). */
 extern const struct cli_command cli_commands[];
 const struct cli_command *cli_find(const char *name);
+
+typedef int cli_command_fn(int argc, char **argv, struct cli_ctx *ctx);
+/* The function of command name (src/cli/dispatch.c); NULL when this build
+ * has none. */
+cli_command_fn *cli_command_fn_of(const char *name);
 
 /* "secdesk: " + message to stderr, text from mail in it made safe as
  * cli_esc_lines() does. */

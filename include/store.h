@@ -67,6 +67,9 @@ int64_t store_now(void);
 int store_event(struct store *s, int64_t ticket_id, const char *who, const char *what,
 		const char *old_value, const char *new_value, struct err *e);
 
+/* The areas' faces. */
+#include "store_admin.h"
+
 /* Transitional: the SQLite backend's own interface, for the callers
  * outside src/store/ that still hold SQL. Goes when the last one has
  * moved its SQL into a store operation. */

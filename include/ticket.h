@@ -113,4 +113,90 @@ int ticket_merge(struct store *s, int64_t from, int64_t into, const char *who, s
 /* Touches updated. */
 int ticket_touch(struct store *s, int64_t id, struct err *e);
 
+/* ---- reading: lists, a ticket's history and thread ----
+ * Strings in the structs below belong to the store and are valid during
+ * the callback only. A callback's -1 (with e set) stops the walk, which
+ * then returns -1. */
+
+enum ticket_sort {
+	TICKET_SORT_UPDATED, /* the default, with descending: newest activity first */
+	TICKET_SORT_ID,
+	TICKET_SORT_CREATED,
+	TICKET_SORT_PRIORITY, /* low, normal, high, urgent */
+	TICKET_SORT_QUEUE,    /* in any case */
+	TICKET_SORT_STATUS,   /* new, open, pending, resolved, closed */
+};
+
+/* What ticket_list() selects: every filter given must match. "Answered"
+ * means a staff reply (an outgoing message of kind 'reply') is in the
+ * ticket: acknowledgements, partner notices and reminders do not count. */
+struct ticket_filter {
+	const struct strlist *status; /* any of them; NULL or empty: all */
+	const char *queue;            /* in any case; NULL: all */
+	const char *assignee;         /* "": unassigned; NULL: all */
+	const char *tag;
+	const char *category;         /* in any case */
+	int64_t older_than;           /* created at least this many seconds ago; 0: all */
+	bool unanswered;
+	bool want_answered;           /* fill ticket_hit.answered (a lookup per ticket) */
+	enum ticket_sort sort;
+	bool descending;              /* ties by id, the same way */
+	long limit;                   /* 0: all */
+};
+
+struct ticket_hit {
+	int64_t id;
+	bool answered; /* false unless want_answered */
+};
+
+/* The live (never merged) tickets f selects, in its order: *out is an
+ * array of *n the caller frees (NULL when none). */
+int ticket_list(struct store *s, const struct ticket_filter *f, struct ticket_hit **out,
+		size_t *n, struct err *e);
+
+struct ticket_event {
+	int64_t at;
+	const char *who;
+	const char *what;
+	const char *old_value; /* NULL when none */
+	const char *new_value; /* NULL when none */
+};
+typedef int ticket_event_fn(void *arg, const struct ticket_event *ev, struct err *e);
+
+/* The history of ticket id, oldest first (by time, then as recorded). */
+int ticket_events(struct store *s, int64_t id, ticket_event_fn *each, void *arg,
+		  struct err *e);
+
+/* A message of a ticket as the store keeps it. */
+struct ticket_message {
+	int64_t id;
+	const char *direction; /* "in", "out" */
+	const char *kind;      /* inquiry, followup, partner, bounce, autoreply, ack, ... */
+	const char *from_name;
+	const char *from_addr;
+	const char *to_addrs;
+	const char *cc_addrs;
+	const char *subject;
+	bool has_date;
+	int64_t date;          /* its Date: header, when has_date */
+	const char *message_id;
+	const char *in_reply_to;
+	const char *body;
+	unsigned flags;        /* enum msg_flag */
+	const char *parse_note; /* NULL when none */
+	int64_t created;       /* when it reached the store */
+};
+typedef int ticket_message_fn(void *arg, const struct ticket_message *m, struct err *e);
+
+/* The messages of ticket id in the order they reached the store. */
+int ticket_messages(struct store *s, int64_t id, ticket_message_fn *each, void *arg,
+		    struct err *e);
+
+typedef int ticket_raw_fn(void *arg, int64_t ticket_id, const char *raw, size_t len,
+			  struct err *e);
+
+/* For every ticket that has one, by ticket id: its first incoming message
+ * as received (raw, len bytes), which is what the rules saw. */
+int ticket_first_raws(struct store *s, ticket_raw_fn *each, void *arg, struct err *e);
+
 #endif

@@ -1,5 +1,5 @@
-/* secdesk - the command table and what every command needs before it runs
- * (git.c's commands[]). */
+/* secdesk - the global options, and what every command needs before it
+ * runs (the table of commands: src/cli/commands.c). */
 #include "compat.h"
 
 #include <getopt.h>
@@ -14,89 +14,7 @@
 #include "store.h"
 #include "xalloc.h"
 
-#define CMD(name) int cmd_##name(int argc, char **argv, struct cli_ctx *ctx)
-/* Commands built by other modules are weak here, so that the table names the
- * whole contract while a module is still on its way; a missing one says so. */
-#define WEAK_CMD(name) CMD(name) __attribute__((weak))
-
-CMD(run);
-CMD(fetch);
-CMD(ingest);
-CMD(list);
-CMD(show);
-CMD(status);
-CMD(assign);
-CMD(tag);
-CMD(note);
-CMD(db);
-CMD(help);
-WEAK_CMD(send);
-WEAK_CMD(reply);
-WEAK_CMD(outbox);
-WEAK_CMD(templates);
-WEAK_CMD(rules);
-WEAK_CMD(route);
-WEAK_CMD(watch);
-WEAK_CMD(verify);
-WEAK_CMD(attachment);
-WEAK_CMD(search);
-WEAK_CMD(merge);
-WEAK_CMD(untag);
-WEAK_CMD(take);
-WEAK_CMD(stats);
-WEAK_CMD(report);
-WEAK_CMD(remind);
-
-#define S CLI_STORE
-#define SC CLI_STORE_CREATE
-#define C CLI_CONFIG
-#define L CLI_SYSLOG
-
-const struct cli_command cli_commands[] = {
-	{ "run", cmd_run, C | SC | L, "run", "fetch, process and send: the cron job" },
-	{ "fetch", cmd_fetch, C | SC | L, "fetch", "fetch and process new mail" },
-	{ "send", cmd_send, C | SC | L, "send [--now]", "deliver the outbox" },
-	{ "ingest", cmd_ingest, C | SC | L | CLI_MTA, "ingest [FILE]", "process one message from FILE or stdin" },
-	{ "list", cmd_list, C | S,
-	  "list [--status S[,S...]] [--queue Q] [--assignee U] [--tag T] [--category C]"
-	  " [--older-than AGE] [--unanswered] [--sort [-]FIELD] [--reverse] [--limit N] [--json]",
-	  "list tickets" },
-	{ "show", cmd_show, C | S, "show ID [--json]", "show a ticket with its messages and history" },
-	{ "search", cmd_search, C | S, "search [--limit N] [--json] [--] QUERY", "full-text search over tickets" },
-	{ "status", cmd_status, C | S, "status ID STATUS", "set a ticket's status" },
-	{ "assign", cmd_assign, C | S, "assign ID USER", "assign a ticket" },
-	{ "take", cmd_take, C | S, "take ID", "assign a ticket to yourself" },
-	{ "route", cmd_route, C | S, "route ID QUEUE", "route a ticket to a queue" },
-	{ "tag", cmd_tag, C | S, "tag ID TAG", "tag a ticket" },
-	{ "untag", cmd_untag, C | S, "untag ID TAG", "remove a tag" },
-	{ "merge", cmd_merge, C | S, "merge ID INTO", "merge a ticket into another" },
-	{ "note", cmd_note, C | S, "note ID [-m TEXT]", "add an internal note" },
-	{ "reply", cmd_reply, C | S, "reply ID [--template NAME] [-m TEXT]",
-	  "reply to the requester" },
-	{ "outbox", cmd_outbox, C | S, "outbox [--json]", "show the outgoing queue" },
-	{ "attachment", cmd_attachment, C | S, "attachment ID N [-o FILE]",
-	  "write out an attachment" },
-	{ "rules", cmd_rules, C, "rules check [--json] | rules test FILE [--json] | rules replay MAILDIR|--tickets [--apply]",
-	  "lint, trace and replay the rules" },
-	{ "templates", cmd_templates, C, "templates check", "lint the templates" },
-	{ "stats", cmd_stats, C | S, "stats [--json]", "counts by status, queue, age" },
-	{ "report", cmd_report, C | S, "report --html FILE", "an HTML report of the figures" },
-	{ "remind", cmd_remind, C | S, "remind [--dry-run] [--json]", "send digests of waiting tickets" },
-	{ "watch", cmd_watch, C | SC | L, "watch", "stay connected and process mail as it arrives" },
-	{ "verify", cmd_verify, C | S, "verify [--json]", "reconcile the mailbox with the store" },
-	{ "db", cmd_db, C, "db init | db check [--json] | db backup FILE | db reindex", "create, verify or back up the store; rebuild the search index" },
-	{ "help", cmd_help, 0, "help [COMMAND]", "show help" },
-	{ NULL, NULL, 0, NULL, NULL },
-};
-
-const struct cli_command *
-cli_find(const char *name)
-{
-	for (const struct cli_command *c = cli_commands; c->name; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
-}
+int cmd_help(int argc, char **argv, struct cli_ctx *ctx);
 
 static const char *
 acting_user(void)
@@ -120,20 +38,6 @@ usage(FILE *to)
 {
 	fputs("usage: secdesk [-c CONFIG] [-v|-q] [--no-pager] [--color=WHEN] COMMAND [ARGS]\n"
 	      "       secdesk --version | --help | help COMMAND\n", to);
-}
-
-/* The read commands whose output goes through the pager on a terminal
- * (git's USE_PAGER); commands that ask or write stay unpaged. */
-static bool
-paged(const struct cli_command *cmd)
-{
-	static const char *const names[] = { "list", "show", "search", "stats", "outbox",
-					      "help" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (strcmp(cmd->name, names[i]) == 0)
-			return true;
-	return false;
 }
 
 /* What ingest tells an MTA when the mail is not stored: the MTA keeps the
@@ -192,8 +96,33 @@ prepare(const struct cli_command *cmd, const char *config_arg, struct cli_ctx *c
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* The options before the command. */
+struct global_opts {
+	const char *config_arg; /* -c */
+	enum cli_color_when color;
+	bool pager;
+	int verbosity;
+};
+
+static int
+parse_color(const char *arg, enum cli_color_when *out)
+{
+	if (!arg || strcmp(arg, "always") == 0)
+		*out = CLI_COLOR_ALWAYS;
+	else if (strcmp(arg, "never") == 0)
+		*out = CLI_COLOR_NEVER;
+	else if (strcmp(arg, "auto") == 0)
+		*out = CLI_COLOR_AUTO;
+	else
+		return -1;
+	return 0;
+}
+
+/* Parses the global options into g, up to the command. Returns -1 to go
+ * on, else the exit status when an option was all there was to do
+ * (--version, --help) or was wrong. */
+static int
+parse_global(int argc, char **argv, struct global_opts *g, struct cli_ctx *ctx)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -206,52 +135,34 @@ main(int argc, char **argv)
 		{ "colour", optional_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum cli_color_when color = CLI_COLOR_AUTO;
-	bool pager = true;
-	struct cli_ctx ctx = { 0 };
-	struct config cfg;
-	const struct cli_command *cmd;
-	const char *config_arg = NULL;
-	char *config_path = NULL;
-	int c, rc;
+	int c;
 
-	/* A peer that goes away (an IMAP, POP3 or SMTP server, a TLS session, a
-	 * pager, a sendmail program) must give EPIPE, which the caller turns
-	 * into its error (75 for a server), not kill the run before its summary
-	 * line. Programs we start get the default back. */
-	signal(SIGPIPE, SIG_IGN);
-	memset(&cfg, 0, sizeof(cfg));
 	/* '+': stop at the command; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+c:vqVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config_arg = optarg;
+			g->config_arg = optarg;
 			break;
 		case 'v':
-			ctx.verbosity++;
+			g->verbosity++;
 			break;
 		case 'q':
-			ctx.verbosity = -1;
+			g->verbosity = -1;
 			break;
 		case 'V':
 			printf("secdesk %s\n", SECDESK_VERSION);
 			return finish_stdout(EXIT_OK);
 		case 'h':
-			cli_output_init(color);
-			if (pager)
+			ctx->verbosity = g->verbosity;
+			cli_output_init(g->color);
+			if (g->pager)
 				cli_pager_start();
-			return finish_stdout(cmd_help(1, argv, &ctx));
+			return finish_stdout(cmd_help(1, argv, ctx));
 		case 'P':
-			pager = false;
+			g->pager = false;
 			break;
 		case 'C':
-			if (!optarg || strcmp(optarg, "always") == 0) {
-				color = CLI_COLOR_ALWAYS;
-			} else if (strcmp(optarg, "never") == 0) {
-				color = CLI_COLOR_NEVER;
-			} else if (strcmp(optarg, "auto") == 0) {
-				color = CLI_COLOR_AUTO;
-			} else {
+			if (parse_color(optarg, &g->color) < 0) {
 				cli_error("--color: '%s' is not always, never or auto", optarg);
 				usage(stderr);
 				return EXIT_USAGE;
@@ -262,6 +173,30 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct global_opts g = { NULL, CLI_COLOR_AUTO, true, 0 };
+	struct cli_ctx ctx = { 0 };
+	struct config cfg;
+	const struct cli_command *cmd;
+	cli_command_fn *fn;
+	char *config_path = NULL;
+	int rc;
+
+	/* A peer that goes away (an IMAP, POP3 or SMTP server, a TLS session, a
+	 * pager, a sendmail program) must give EPIPE, which the caller turns
+	 * into its error (75 for a server), not kill the run before its summary
+	 * line. Programs we start get the default back. */
+	signal(SIGPIPE, SIG_IGN);
+	memset(&cfg, 0, sizeof(cfg));
+	rc = parse_global(argc, argv, &g, &ctx);
+	if (rc >= 0)
+		return rc;
+	ctx.verbosity = g.verbosity;
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -272,7 +207,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!cmd->fn) {
+	fn = cli_command_fn_of(cmd->name);
+	if (!fn) {
 		cli_error("'%s' is not available in this build", cmd->name);
 		return EXIT_UNAVAILABLE;
 	}
@@ -282,24 +218,24 @@ main(int argc, char **argv)
 				  strcmp(argv[optind + 1], "-h") == 0)) {
 		char *hargv[] = { (char *)"help", argv[optind], NULL };
 
-		cli_output_init(color);
-		if (pager)
+		cli_output_init(g.color);
+		if (g.pager)
 			cli_pager_start();
 		return finish_stdout(cmd_help(2, hargv, &ctx));
 	}
-	cli_output_init(color);
+	cli_output_init(g.color);
 	log_setup(ctx.verbosity, cmd->needs & CLI_SYSLOG);
 	if (cmd->needs & CLI_MTA)
 		log_hide_details();
 	ctx.who = acting_user();
-	rc = prepare(cmd, config_arg, &ctx, &cfg, &config_path);
+	rc = prepare(cmd, g.config_arg, &ctx, &cfg, &config_path);
 	if (rc == 0) {
 		argc -= optind;
 		argv += optind;
 		optind = 0; /* getopt_long restarts for the command */
-		if (pager && paged(cmd))
+		if (g.pager && (cmd->needs & CLI_PAGER))
 			cli_pager_start();
-		rc = cmd->fn(argc, argv, &ctx);
+		rc = fn(argc, argv, &ctx);
 	}
 	store_close(&ctx.store);
 	config_release(&cfg);

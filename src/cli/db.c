@@ -19,95 +19,20 @@
 
 int cmd_db(int argc, char **argv, struct cli_ctx *ctx);
 
-/* Copies the live store to path with SQLite's online backup API, a few
- * pages at a time so that ingest and staff keep writing meanwhile. The copy
- * goes to path.tmp (the desk's mode, filemode.h: it holds the mail) and is
- * renamed into place
- * only when complete, so path is never a half-written database. */
 static int
-db_backup(struct store *s, const char *path, struct err *e)
+integrity_add(void *arg, const char *problem)
 {
-	struct buf tmp = BUF_INIT;
-	sqlite3 *dst = NULL;
-	sqlite3_backup *b;
-	int fd, rc;
-
-	buf_addf(&tmp, "%s.tmp", path);
-	unlink(buf_cstr(&tmp));
-	fd = filemode_create(AT_FDCWD, buf_cstr(&tmp), O_WRONLY);
-	if (fd < 0) {
-		err_set(e, EXIT_CANTCREAT, "cannot create %s: %s", buf_cstr(&tmp), strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	if (sqlite3_open_v2(buf_cstr(&tmp), &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		err_set(e, EXIT_CANTCREAT, "cannot open %s: %s", buf_cstr(&tmp),
-			dst ? sqlite3_errmsg(dst) : "out of memory");
-		goto fail;
-	}
-	b = sqlite3_backup_init(dst, "main", store_db(s), "main");
-	if (!b) {
-		err_set(e, EXIT_IOERR, "cannot back up to %s: %s", path, sqlite3_errmsg(dst));
-		goto fail;
-	}
-	do {
-		rc = sqlite3_backup_step(b, 1024);
-		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-			sqlite3_sleep(20);
-	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-	sqlite3_backup_finish(b);
-	if (rc != SQLITE_DONE) {
-		err_set(e, EXIT_IOERR, "cannot back up to %s: %s", path, sqlite3_errstr(rc));
-		goto fail;
-	}
-	if (sqlite3_close(dst) != SQLITE_OK) {
-		dst = NULL;
-		err_set(e, EXIT_IOERR, "cannot finish %s", buf_cstr(&tmp));
-		goto fail;
-	}
-	dst = NULL;
-	if (rename(buf_cstr(&tmp), path) < 0) {
-		err_set(e, EXIT_CANTCREAT, "cannot rename to %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	buf_release(&tmp);
+	json_array_append_new(arg, json_string(problem));
 	return 0;
-fail:
-	if (dst)
-		sqlite3_close(dst);
-	if (tmp.data)
-		unlink(buf_cstr(&tmp));
-	buf_release(&tmp);
-	return -1;
 }
 
-/* Runs a check pragma and appends what it reports to arr: integrity_check's
- * text lines (its "ok" left out), foreign_key_check's rows as objects.
- * Returns -1 when the pragma could not run. */
 static int
-db_pragma_json(struct store *s, const char *sql, bool fk, json_t *arr)
+dangling_add(void *arg, const struct store_dangling_ref *ref)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-
-		if (!fk) {
-			if (!t || strcmp(t, "ok") != 0)
-				json_array_append_new(arr, json_string(t ? t : "?"));
-			continue;
-		}
-		json_array_append_new(arr, json_pack("{s:s?, s:I, s:s?, s:I}",
-			"table", t,
-			"rowid", (json_int_t)sqlite3_column_int64(st, 1),
-			"parent", (const char *)sqlite3_column_text(st, 2),
-			"fkid", (json_int_t)sqlite3_column_int64(st, 3)));
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	json_array_append_new(arg, json_pack("{s:s?, s:I, s:s?, s:I}", "table", ref->table,
+					     "rowid", (json_int_t)ref->rowid, "parent",
+					     ref->parent, "fkid", (json_int_t)ref->ref));
+	return 0;
 }
 
 /* The search index: derived from the store and rebuilt from it when
@@ -124,26 +49,15 @@ static void
 db_index_state(struct store *s, struct index_state *st)
 {
 	struct err e = ERR_INIT;
-	sqlite3_stmt *q;
 
 	memset(st, 0, sizeof(*st));
 	st->path = search_index_path(store_path(s));
-	if (search_index_status(s, &st->upto, &st->pending, &e) < 0) {
+	if (search_index_status(s, &st->upto, &st->pending, &e) < 0 ||
+	    store_search_index_check(s, &e) < 0) {
 		st->problem = xstrdup(e.msg);
 		return;
 	}
-	if (sqlite3_prepare_v2(store_db(s), "PRAGMA " SEARCH_SCHEMA ".quick_check", -1, &q,
-			       NULL) != SQLITE_OK) {
-		st->problem = xstrdup(sqlite3_errmsg(store_db(s)));
-		return;
-	}
-	if (sqlite3_step(q) != SQLITE_ROW || !sqlite3_column_text(q, 0) ||
-	    strcmp((const char *)sqlite3_column_text(q, 0), "ok") != 0)
-		st->problem = xstrdup(sqlite3_column_text(q, 0)
-					      ? (const char *)sqlite3_column_text(q, 0)
-					      : sqlite3_errmsg(store_db(s)));
-	sqlite3_finalize(q);
-	st->ok = !st->problem;
+	st->ok = true;
 }
 
 static void
@@ -320,7 +234,7 @@ static int
 db_check_json(struct cli_ctx *ctx)
 {
 	struct store *s = NULL;
-	struct err e = ERR_INIT;
+	struct err e = ERR_INIT, ce = ERR_INIT;
 	json_t *integ, *fks, *doc;
 	int rc = EXIT_OK, ok;
 
@@ -336,11 +250,13 @@ db_check_json(struct cli_ctx *ctx)
 		rc = cli_fail(&e);
 	integ = json_array();
 	fks = json_array();
-	if (db_pragma_json(s, "PRAGMA integrity_check", false, integ) < 0)
-		json_array_append_new(integ, json_string(sqlite3_errmsg(store_db(s))));
-	if (db_pragma_json(s, "PRAGMA foreign_key_check", true, fks) < 0)
-		json_array_append_new(fks, json_pack("{s:s}", "error",
-						     sqlite3_errmsg(store_db(s))));
+	/* What the checks could not do is in their lists, as before. */
+	if (store_integrity_problems(s, integrity_add, integ, &ce) < 0)
+		json_array_append_new(integ, json_string(ce.msg));
+	err_clear(&ce);
+	if (store_dangling_refs(s, dangling_add, fks, &ce) < 0)
+		json_array_append_new(fks, json_pack("{s:s}", "error", ce.msg));
+	err_clear(&ce);
 	doc = json_pack("{s:s, s:b, s:i, s:i, s:b, s:o, s:o, s:s?, s:o}",
 		"store", ctx->cfg->store.path,
 		"ok", ok,
@@ -372,7 +288,7 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 	if (argc == 3 && strcmp(argv[1], "backup") == 0) {
 		if (store_open(ctx->cfg->store.location, 0, &s, &e) < 0)
 			return cli_fail(&e);
-		if (db_backup(s, argv[2], &e) < 0)
+		if (store_backup(s, argv[2], &e) < 0)
 			rc = cli_fail(&e);
 		else if (ctx->verbosity >= 0)
 			printf("store %s: backed up to %s\n", ctx->cfg->store.path, argv[2]);

@@ -55,8 +55,7 @@ help_overview(void)
 	printf("usage: secdesk [-c CONFIG] [-v|-q] [--no-pager] [--color=WHEN] COMMAND [ARGS]\n"
 	       "\ncommands:\n");
 	for (const struct cli_command *c = cli_commands; c->name; c++)
-		if (c->fn)
-			printf("  %-11s %s\n", c->name, c->summary);
+		printf("  %-11s %s\n", c->name, c->summary);
 	printf("\noptions before the command:\n"
 	       "  -c CONFIG      the config file\n"
 	       "  -v, -q         more, or less, logging\n"
@@ -91,7 +90,5 @@ cmd_help(int argc, char **argv, struct cli_ctx *ctx)
 	for (size_t i = 0; i < ARRAY_SIZE(help_details); i++)
 		if (strcmp(c->name, help_details[i].name) == 0)
 			printf("\n%s", help_details[i].text);
-	if (!c->fn)
-		printf("(not available in this build)\n");
 	return EXIT_OK;
 }

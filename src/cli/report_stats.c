@@ -10,6 +10,7 @@
 #include "filemode.h"
 #include "report.h"
 #include "rules.h"
+#include "store_admin.h"
 #include "termsafe.h"
 #include "xalloc.h"
 
@@ -76,34 +77,34 @@ json_key(const char *s)
 }
 
 
-/* Runs a two-column (name, count) query into obj, keeping the order. */
+/* Sets key -> n in the object arg, in the order the store gives them. */
 static int
-group(struct store *s, const char *sql, json_t *obj, struct err *e)
+count_set(void *arg, const char *key, int64_t n)
 {
-	sqlite3_stmt *st = store_prepare(s, sql, e);
-	int rc;
+	char *k = json_key(key);
 
-	if (!st)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char *k = json_key((const char *)sqlite3_column_text(st, 0));
+	json_object_set_new(arg, k, json_integer(n));
+	free(k);
+	return 0;
+}
 
-		json_object_set_new(obj, k, json_integer(sqlite3_column_int64(st, 1)));
-		free(k);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot count tickets");
+static int
+queue_status_set(void *arg, const char *queue, const char *status, int64_t n)
+{
+	char *q = json_key(queue);
+	json_t *row = json_object_get(arg, q);
+
+	if (row && status)
+		json_object_set_new(row, status, json_integer(n));
+	free(q);
 	return 0;
 }
 
 static int
 open_by_queue_status(struct store *s, const json_t *waiting_q, json_t *obj, struct err *e)
 {
-	sqlite3_stmt *st;
 	const char *k;
 	json_t *v;
-	int rc;
 
 	/* Every waiting status in every row, so that a chart stacks the same
 	 * series for each queue. */
@@ -114,55 +115,20 @@ open_by_queue_status(struct store *s, const json_t *waiting_q, json_t *obj, stru
 			json_object_set_new(row, waiting_statuses[i], json_integer(0));
 		json_object_set_new(obj, k, row);
 	}
-	st = store_prepare(s, "SELECT queue, status, count(*) FROM tickets WHERE merged_into IS NULL"
-			   " AND status IN ('new','open','pending') GROUP BY queue, status", e);
-	if (!st)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char *q = json_key((const char *)sqlite3_column_text(st, 0));
-		const char *status = (const char *)sqlite3_column_text(st, 1);
-		json_t *row = json_object_get(obj, q);
-
-		if (row && status)
-			json_object_set_new(row, status, json_integer(sqlite3_column_int64(st, 2)));
-		free(q);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot count tickets");
-	return 0;
+	return store_count_waiting_by_queue_status(s, queue_status_set, obj, e);
 }
 
 static int
 waiting_by_age(struct store *s, int64_t now, json_t *obj, int64_t *waiting, struct err *e)
 {
-	/* One scan: each waiting ticket's bucket. Tickets "from the future"
-	 * (a clock set back) fall in the first, so that the buckets always
-	 * sum to the waiting total. */
-	sqlite3_stmt *st = store_prepare(s, "SELECT CASE WHEN ?1 - created < ?2 THEN 0"
-					 " WHEN ?1 - created < ?3 THEN 1 WHEN ?1 - created < ?4 THEN 2"
-					 " WHEN ?1 - created < ?5 THEN 3 ELSE 4 END, count(*)"
-					 " FROM tickets WHERE merged_into IS NULL"
-					 " AND status IN ('new','open','pending') GROUP BY 1", e);
-	int64_t counts[ARRAY_SIZE(report_ages)] = { 0 };
-	int rc;
+	int64_t upto[STORE_AGE_BUCKETS - 1], counts[STORE_AGE_BUCKETS];
 
-	_Static_assert(ARRAY_SIZE(report_ages) == 5, "the query has five buckets");
+	_Static_assert(ARRAY_SIZE(report_ages) == STORE_AGE_BUCKETS, "one name per bucket");
 	*waiting = 0;
-	if (!st)
+	for (size_t i = 0; i < STORE_AGE_BUCKETS - 1; i++)
+		upto[i] = report_ages[i].upto;
+	if (store_count_waiting_by_age(s, now, upto, counts, e) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	for (int i = 0; i < 4; i++)
-		sqlite3_bind_int64(st, i + 2, report_ages[i].upto);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t b = sqlite3_column_int64(st, 0);
-
-		if (b >= 0 && b < (int64_t)ARRAY_SIZE(report_ages))
-			counts[b] = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot count tickets");
 	for (size_t i = 0; i < ARRAY_SIZE(report_ages); i++) {
 		json_object_set_new(obj, report_ages[i].name, json_integer(counts[i]));
 		*waiting += counts[i];
@@ -187,68 +153,74 @@ median(const int64_t *v, size_t n)
 	return v[n / 2 - 1] + (v[n / 2] - v[n / 2 - 1]) / 2;
 }
 
+/* The delays in queue order (each queue's run sorted by the store), and
+ * each run's median into by_queue as it ends. */
+struct answers {
+	json_t *by_queue;
+	int64_t *all;
+	size_t n, cap, run; /* run: where the current queue's delays begin */
+	char *cur;          /* the current queue */
+};
+
+static void
+answers_end_run(struct answers *a)
+{
+	json_t *o;
+
+	if (!a->cur)
+		return;
+	o = json_object();
+	json_object_set_new(o, "answered", json_integer((json_int_t)(a->n - a->run)));
+	json_object_set_new(o, "median_seconds", json_integer(median(a->all + a->run,
+								      a->n - a->run)));
+	json_object_set_new(a->by_queue, a->cur, o);
+	free(a->cur);
+	a->cur = NULL;
+	a->run = a->n;
+}
+
+static int
+answer_add(void *arg, const char *queue, int64_t seconds)
+{
+	struct answers *a = arg;
+	char *q = json_key(queue);
+
+	if (a->cur && strcmp(q, a->cur) != 0)
+		answers_end_run(a);
+	if (!a->cur)
+		a->cur = q;
+	else
+		free(q);
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 256;
+		a->all = xreallocarray(a->all, a->cap, sizeof(*a->all));
+	}
+	a->all[a->n++] = seconds;
+	return 0;
+}
+
 static int
 first_answer(struct store *s, json_t *doc, struct err *e)
 {
-	/* Per ticket: its first staff reply, minus its creation. Ordered by
-	 * queue, then delay, so that each queue's run is sorted already. */
-	sqlite3_stmt *st = store_prepare(s, "SELECT t.queue, max(0, min(m.created) - t.created)"
-					 " FROM tickets t JOIN messages m ON m.ticket_id = t.id"
-					 " WHERE t.merged_into IS NULL AND m.direction = 'out'"
-					 " AND m.kind = 'reply' GROUP BY t.id ORDER BY 1, 2", e);
-	json_t *by_queue = json_object();
-	int64_t *all = NULL;
-	size_t n = 0, cap = 0, run = 0;
-	char *cur = NULL;
+	struct answers a = { json_object(), NULL, 0, 0, 0, NULL };
 	int rc;
 
-	json_object_set_new(doc, "first_answer_by_queue", by_queue);
-	if (!st)
+	json_object_set_new(doc, "first_answer_by_queue", a.by_queue);
+	rc = store_first_answer_delays(s, answer_add, &a, e);
+	answers_end_run(&a);
+	if (rc < 0) {
+		free(a.all);
 		return -1;
-	for (;;) {
-		char *q = NULL;
-
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			q = json_key((const char *)sqlite3_column_text(st, 0));
-		/* A queue's run ends: its median from its own sorted slice. */
-		if (cur && (rc != SQLITE_ROW || strcmp(q, cur) != 0)) {
-			json_t *o = json_object();
-
-			json_object_set_new(o, "answered", json_integer((json_int_t)(n - run)));
-			json_object_set_new(o, "median_seconds",
-					    json_integer(median(all + run, n - run)));
-			json_object_set_new(by_queue, cur, o);
-			free(cur);
-			cur = NULL;
-			run = n;
-		}
-		if (rc != SQLITE_ROW)
-			break;
-		if (!cur)
-			cur = q;
-		else
-			free(q);
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			all = xreallocarray(all, cap, sizeof(*all));
-		}
-		all[n++] = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
-	free(cur);
-	if (rc != SQLITE_DONE) {
-		free(all);
-		return store_error(s, e, "cannot measure first answers");
-	}
-	if (n) {
-		qsort(all, n, sizeof(*all), cmp_i64);
-		json_object_set_new(doc, "first_answer_median_seconds", json_integer(median(all, n)));
+	if (a.n) {
+		qsort(a.all, a.n, sizeof(*a.all), cmp_i64);
+		json_object_set_new(doc, "first_answer_median_seconds",
+				    json_integer(median(a.all, a.n)));
 	} else {
 		json_object_set_new(doc, "first_answer_median_seconds", json_null());
 	}
-	json_object_set_new(doc, "first_answered", json_integer((json_int_t)n));
-	free(all);
+	json_object_set_new(doc, "first_answered", json_integer((json_int_t)a.n));
+	free(a.all);
 	return 0;
 }
 
@@ -266,26 +238,10 @@ static int
 per_week(struct store *s, int64_t now, json_t *arr, struct err *e)
 {
 	int64_t first = week_start(now) - (int64_t)(REPORT_WEEKS - 1) * WEEK;
-	int64_t counts[REPORT_WEEKS] = { 0 };
-	sqlite3_stmt *st = store_prepare(s, "SELECT (created - ?1) / ?2, count(*) FROM tickets"
-					 " WHERE merged_into IS NULL AND created >= ?1"
-					 " AND created < ?1 + ?2 * ?3 GROUP BY 1", e);
-	int rc;
+	int64_t counts[REPORT_WEEKS];
 
-	if (!st)
+	if (store_count_created(s, first, WEEK, REPORT_WEEKS, counts, e) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, first);
-	sqlite3_bind_int64(st, 2, WEEK);
-	sqlite3_bind_int64(st, 3, REPORT_WEEKS);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t w = sqlite3_column_int64(st, 0);
-
-		if (w >= 0 && w < REPORT_WEEKS)
-			counts[w] = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot count tickets per week");
 	for (int i = 0; i < REPORT_WEEKS; i++) {
 		time_t t = (time_t)(first + (int64_t)i * WEEK);
 		struct tm tm;
@@ -327,15 +283,9 @@ report_figures(struct store *s, int64_t now, json_t **out, struct err *e)
 	json_object_set_new(doc, "waiting_by_age", by_age);
 	json_object_set_new(doc, "tickets_per_week", weeks);
 	/* Every status appears, zero or not, so scripts can rely on the keys. */
-	if (group(s, "SELECT s, (SELECT count(*) FROM tickets WHERE status = s"
-		  "  AND merged_into IS NULL) FROM (SELECT 'new' AS s UNION ALL"
-		  "  SELECT 'open' UNION ALL SELECT 'pending' UNION ALL"
-		  "  SELECT 'resolved' UNION ALL SELECT 'closed')", by_status, e) < 0 ||
-	    group(s, "SELECT queue, count(*) FROM tickets WHERE merged_into IS NULL"
-		  " GROUP BY queue ORDER BY count(*) DESC, queue", by_queue, e) < 0 ||
-	    group(s, "SELECT queue, count(*) FROM tickets WHERE merged_into IS NULL"
-		  " AND status IN ('new','open','pending')"
-		  " GROUP BY queue ORDER BY count(*) DESC, queue", waiting_q, e) < 0 ||
+	if (store_count_by_status(s, count_set, by_status, e) < 0 ||
+	    store_count_by_queue(s, false, count_set, by_queue, e) < 0 ||
+	    store_count_by_queue(s, true, count_set, waiting_q, e) < 0 ||
 	    open_by_queue_status(s, waiting_q, open_qs, e) < 0 ||
 	    waiting_by_age(s, now, by_age, &waiting, e) < 0 || first_answer(s, doc, e) < 0 ||
 	    per_week(s, now, weeks, e) < 0) {

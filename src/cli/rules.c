@@ -470,44 +470,109 @@ queue_moves_print(struct queue_moves *qm, bool apply)
 	qm->n = 0;
 }
 
+/* The first inbound message of a ticket, copied out of the store's walk. */
+struct replay_item {
+	int64_t id;
+	char *raw;
+	size_t len;
+};
+
+struct replay_items {
+	struct replay_item *v;
+	size_t n;
+};
+
+static int
+replay_item_add(void *arg, int64_t ticket_id, const char *raw, size_t len, struct err *e)
+{
+	struct replay_items *items = arg;
+	struct replay_item *it;
+
+	(void)e;
+	items->v = xreallocarray(items->v, items->n + 1, sizeof(*items->v));
+	it = &items->v[items->n++];
+	it->id = ticket_id;
+	it->len = len;
+	it->raw = xmalloc(len + 1);
+	memcpy(it->raw, raw, len);
+	it->raw[len] = '\0';
+	return 0;
+}
+
+static void
+replay_items_free(struct replay_items *items)
+{
+	for (size_t i = 0; i < items->n; i++)
+		free(items->v[i].raw);
+	free(items->v);
+}
+
+/* Sets field of ticket id to value in a transaction of its own; says why
+ * not when it fails. */
+static int
+replay_apply(struct cli_ctx *ctx, struct store *s, int64_t id, const char *field,
+	     const char *value)
+{
+	struct err e = ERR_INIT;
+
+	if (store_begin(s, &e) < 0 || ticket_set_field(s, id, field, value, ctx->who, &e) < 0 ||
+	    store_commit(s, &e) < 0) {
+		store_rollback(s);
+		cli_error("ticket #%lld: %s", (long long)id, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Prints (and with apply, makes) what the rules would change in ticket t
+ * given outcome o. Returns whether anything would change; *rc becomes
+ * EXIT_DATAERR when a change could not be applied. */
+static bool
+replay_changes(struct cli_ctx *ctx, struct store *s, const struct ticket *t,
+	       const struct rule_outcome *o, bool apply, struct queue_moves *moves, int *rc)
+{
+	const char *f[] = { "queue", "category", "priority", "language" };
+	const char *now[] = { t->queue, t->category, t->priority, t->language };
+	const char *would[] = { o->queue ? o->queue : TICKET_DEFAULT_QUEUE, o->category,
+				o->priority, o->language };
+	bool any = false;
+
+	if (differs(now[0], would[0]))
+		queue_moves_add(moves, *now[0] ? now[0] : "-", would[0]);
+	for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
+		if (!differs(now[k], would[k]))
+			continue;
+		if (!any)
+			printf("#%lld %s\n", (long long)t->id, cli_esc(t->subject));
+		any = true;
+		printf("    %s: %s -> %s\n", f[k], *now[k] ? cli_esc(now[k]) : "-",
+		       cli_esc(would[k]));
+		if (apply && replay_apply(ctx, s, t->id, f[k], would[k]) < 0)
+			*rc = EXIT_DATAERR;
+	}
+	return any;
+}
+
 static int
 replay_tickets(struct cli_ctx *ctx, const struct ruleset *rs, bool apply)
 {
 	struct queue_moves moves = { NULL, 0 };
 	struct err e = ERR_INIT;
 	struct store *s = NULL;
-	sqlite3_stmt *st;
 	int rc = EXIT_OK, n = 0, changed = 0;
-	struct {
-		int64_t id;
-		char *raw;
-		size_t len;
-	} *items = NULL;
-	size_t nitems = 0;
+	struct replay_items items = { NULL, 0 };
 
 	if (store_open(ctx->cfg->store.location, 0, &s, &e) < 0)
 		return cli_fail(&e);
-	/* The first inbound message of every ticket: what the rules saw. */
-	st = store_prepare(s,
-			   "SELECT m.ticket_id, r.data FROM messages m JOIN raws r ON r.id = m.raw_id"
-			   " WHERE m.direction = 'in' AND m.id = (SELECT min(id) FROM messages"
-			   " WHERE ticket_id = m.ticket_id AND direction = 'in') ORDER BY m.ticket_id",
-			   &e);
-	if (!st) {
+	/* The first inbound message of every ticket: what the rules saw. Copied
+	 * first, so that the walk is over before tickets are changed. */
+	if (ticket_first_raws(s, replay_item_add, &items, &e) < 0) {
+		replay_items_free(&items);
 		store_close(&s);
 		return cli_fail(&e);
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		items = xreallocarray(items, nitems + 1, sizeof(*items));
-		items[nitems].id = sqlite3_column_int64(st, 0);
-		items[nitems].len = (size_t)sqlite3_column_bytes(st, 1);
-		items[nitems].raw = xmalloc(items[nitems].len + 1);
-		memcpy(items[nitems].raw, sqlite3_column_blob(st, 1), items[nitems].len);
-		items[nitems].raw[items[nitems].len] = '\0';
-		nitems++;
-	}
-	sqlite3_reset(st);
-	for (size_t i = 0; i < nitems; i++) {
+	for (size_t i = 0; i < items.n; i++) {
+		const struct replay_item *it = &items.v[i];
 		struct message m;
 		struct rule_outcome o;
 		struct ticket t;
@@ -515,55 +580,20 @@ replay_tickets(struct cli_ctx *ctx, const struct ruleset *rs, bool apply)
 		message_init(&m);
 		rule_outcome_init(&o);
 		ticket_init(&t);
-		if (parse_message(items[i].raw, items[i].len, &parse_limits_default, &m, &e) < 0 ||
-		    ticket_load(s, items[i].id, &t, &e) < 0 ||
-		    rules_apply(rs, &m, NULL, &o, &e) < 0) {
-			cli_error("ticket #%lld: %s", (long long)items[i].id, e.msg);
+		if (parse_message(it->raw, it->len, &parse_limits_default, &m, &e) < 0 ||
+		    ticket_load(s, it->id, &t, &e) < 0 || rules_apply(rs, &m, NULL, &o, &e) < 0) {
+			cli_error("ticket #%lld: %s", (long long)it->id, e.msg);
 			err_clear(&e);
 			rc = EXIT_DATAERR;
-			goto next;
+		} else {
+			n++;
+			changed += replay_changes(ctx, s, &t, &o, apply, &moves, &rc);
 		}
-		n++;
-		{
-			const char *f[] = { "queue", "category", "priority", "language" };
-			const char *now[] = { t.queue, t.category, t.priority, t.language };
-			const char *would[] = { o.queue ? o.queue : TICKET_DEFAULT_QUEUE, o.category,
-						o.priority, o.language };
-			bool any = false;
-
-			if (differs(now[0], would[0]))
-				queue_moves_add(&moves, *now[0] ? now[0] : "-", would[0]);
-			for (size_t k = 0; k < ARRAY_SIZE(f); k++) {
-				if (!differs(now[k], would[k]))
-					continue;
-				if (!any)
-					printf("#%lld %s\n", (long long)items[i].id,
-					       cli_esc(t.subject));
-				any = true;
-				printf("    %s: %s -> %s\n", f[k], *now[k] ? cli_esc(now[k]) : "-",
-				       cli_esc(would[k]));
-				if (apply) {
-					if (store_begin(s, &e) < 0 ||
-					    ticket_set_field(s, items[i].id, f[k], would[k], ctx->who,
-							     &e) < 0 ||
-					    store_commit(s, &e) < 0) {
-						store_rollback(s);
-						cli_error("ticket #%lld: %s", (long long)items[i].id,
-							  e.msg);
-						err_clear(&e);
-						rc = EXIT_DATAERR;
-					}
-				}
-			}
-			changed += any;
-		}
-next:
 		ticket_release(&t);
 		rule_outcome_release(&o);
 		message_release(&m);
-		free(items[i].raw);
 	}
-	free(items);
+	replay_items_free(&items);
 	store_close(&s);
 	queue_moves_print(&moves, apply);
 	printf("%d tickets, %d would change%s\n", n, changed, apply ? " (applied)" : "");

@@ -16,14 +16,6 @@
 
 int cmd_show(int argc, char **argv, struct cli_ctx *ctx);
 
-static const char *
-col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t ? (const char *)t : "";
-}
-
 static json_t *
 message_flags_json(unsigned flags)
 {
@@ -39,13 +31,11 @@ message_flags_json(unsigned flags)
 }
 
 static json_t *
-col_time_json(sqlite3_stmt *st, int i)
+time_json(int64_t t)
 {
 	char buf[32];
 
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return json_null();
-	fmt_time_utc(sqlite3_column_int64(st, i), buf, sizeof(buf));
+	fmt_time_utc(t, buf, sizeof(buf));
 	return json_string(buf);
 }
 
@@ -101,13 +91,13 @@ struct show_event {
 
 struct show_events {
 	struct show_event *v;
-	size_t n, next;
+	size_t n, cap, next;
 };
 
 static char *
-col_dup(sqlite3_stmt *st, int i)
+dup_or_null(const char *s)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : xstrdup(col(st, i));
+	return s ? xstrdup(s) : NULL;
 }
 
 static void
@@ -123,34 +113,22 @@ events_free(struct show_events *evs)
 }
 
 static int
-events_load(struct cli_ctx *ctx, int64_t id, struct show_events *evs, struct err *e)
+event_add(void *arg, const struct ticket_event *in, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(ctx->store,
-		"SELECT at, who, what, old_value, new_value FROM events WHERE ticket_id = ?"
-		" ORDER BY at, id", e);
-	size_t cap = 0;
-	int rc;
+	struct show_events *evs = arg;
+	struct show_event *ev;
 
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct show_event *ev;
-
-		if (evs->n == cap) {
-			cap = cap ? cap * 2 : 16;
-			evs->v = xreallocarray(evs->v, cap, sizeof(*evs->v));
-		}
-		ev = &evs->v[evs->n++];
-		ev->at = sqlite3_column_int64(st, 0);
-		ev->who = xstrdup(col(st, 1));
-		ev->what = xstrdup(col(st, 2));
-		ev->old = col_dup(st, 3);
-		ev->new_ = col_dup(st, 4);
+	(void)e;
+	if (evs->n == evs->cap) {
+		evs->cap = evs->cap ? evs->cap * 2 : 16;
+		evs->v = xreallocarray(evs->v, evs->cap, sizeof(*evs->v));
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(ctx->store, e, "cannot read events");
+	ev = &evs->v[evs->n++];
+	ev->at = in->at;
+	ev->who = xstrdup(in->who);
+	ev->what = xstrdup(in->what);
+	ev->old = dup_or_null(in->old_value);
+	ev->new_ = dup_or_null(in->new_value);
 	return 0;
 }
 
@@ -209,39 +187,35 @@ events_print(struct show_events *evs, int64_t until, bool *gap, struct buf *tmp)
 
 /* ---- messages */
 
-enum { M_ID, M_DIR, M_KIND, M_FROM_NAME, M_FROM, M_TO, M_CC, M_SUBJECT, M_DATE, M_MSGID,
-       M_IRT, M_BODY, M_FLAGS, M_NOTE, M_CREATED };
-
 static json_t *
-message_json(int64_t id, sqlite3_stmt *st, struct err *e)
+message_json(int64_t id, const struct ticket_message *msg, struct err *e)
 {
 	json_error_t je;
 	json_t *m = json_pack_ex(&je, 0,
 		"{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:b, s:b}",
-		"id", (json_int_t)sqlite3_column_int64(st, M_ID), "direction", col(st, M_DIR),
-		"kind", col(st, M_KIND), "from", col(st, M_FROM), "from_name", col(st, M_FROM_NAME),
-		"to", col(st, M_TO), "cc", col(st, M_CC), "subject", col(st, M_SUBJECT),
-		"date", col_time_json(st, M_DATE), "message_id", col(st, M_MSGID),
-		"in_reply_to", col(st, M_IRT), "body", col(st, M_BODY),
-		"flags", message_flags_json((unsigned)sqlite3_column_int64(st, M_FLAGS)),
-		"received", col_time_json(st, M_CREATED),
-		"partner", kind_partner(col(st, M_KIND)),
-		"automatic", kind_automatic(col(st, M_KIND)));
+		"id", (json_int_t)msg->id, "direction", msg->direction,
+		"kind", msg->kind, "from", msg->from_addr, "from_name", msg->from_name,
+		"to", msg->to_addrs, "cc", msg->cc_addrs, "subject", msg->subject,
+		"date", msg->has_date ? time_json(msg->date) : json_null(),
+		"message_id", msg->message_id, "in_reply_to", msg->in_reply_to, "body", msg->body,
+		"flags", message_flags_json(msg->flags),
+		"received", time_json(msg->created),
+		"partner", kind_partner(msg->kind),
+		"automatic", kind_automatic(msg->kind));
 	json_t *note;
 
 	if (!m) {
 		err_set(e, EXIT_DATAERR, "ticket #%lld: message %lld cannot be written as JSON: %s",
-			(long long)id, (long long)sqlite3_column_int64(st, M_ID), je.text);
+			(long long)id, (long long)msg->id, je.text);
 		return NULL;
 	}
-	if (sqlite3_column_type(st, M_NOTE) != SQLITE_NULL) {
-		note = json_string(col(st, M_NOTE));
+	if (msg->parse_note) {
+		note = json_string(msg->parse_note);
 		if (!note) {
 			json_decref(m);
 			err_set(e, EXIT_DATAERR,
 				"ticket #%lld: message %lld cannot be written as JSON: its parse"
-				" note is not UTF-8", (long long)id,
-				(long long)sqlite3_column_int64(st, M_ID));
+				" note is not UTF-8", (long long)id, (long long)msg->id);
 			return NULL;
 		}
 		json_object_set_new(m, "parse_note", note);
@@ -258,15 +232,13 @@ print_addr_line(const char *label, const char *value)
 }
 
 static void
-message_print(int64_t ticket, sqlite3_stmt *st, const struct attach_info *atts, size_t natts,
-	      struct buf *tmp)
+message_print(int64_t ticket, const struct ticket_message *m, const struct attach_info *atts,
+	      size_t natts, struct buf *tmp)
 {
-	const char *dir = col(st, M_DIR), *kind = col(st, M_KIND);
-	bool in = strcmp(dir, "in") == 0;
-	int64_t t = sqlite3_column_type(st, M_DATE) == SQLITE_NULL
-			    ? sqlite3_column_int64(st, M_CREATED)
-			    : sqlite3_column_int64(st, M_DATE);
-	int64_t mid = sqlite3_column_int64(st, M_ID);
+	const char *kind = m->kind;
+	bool in = strcmp(m->direction, "in") == 0;
+	int64_t t = m->has_date ? m->date : m->created;
+	int64_t mid = m->id;
 	char when[32];
 	bool any = false;
 
@@ -280,17 +252,17 @@ message_print(int64_t ticket, sqlite3_stmt *st, const struct attach_info *atts, 
 	printf("\n%s%s", cli_sgr(kind_partner(kind) ? CLI_MAGENTA : CLI_CYAN), buf_cstr(tmp));
 	printf("%s\n", cli_sgr(CLI_RESET));
 	buf_reset(tmp);
-	buf_addstr(tmp, col(st, M_FROM));
-	if (*col(st, M_FROM_NAME)) {
+	buf_addstr(tmp, m->from_addr);
+	if (*m->from_name) {
 		buf_reset(tmp);
-		buf_addf(tmp, "%s <%s>", col(st, M_FROM_NAME), col(st, M_FROM));
+		buf_addf(tmp, "%s <%s>", m->from_name, m->from_addr);
 	}
 	print_addr_line("From:", buf_cstr(tmp));
-	print_addr_line("To:", col(st, M_TO));
-	print_addr_line("Cc:", col(st, M_CC));
-	print_addr_line("Subject:", col(st, M_SUBJECT));
-	if (sqlite3_column_int64(st, M_FLAGS)) {
-		json_t *f = message_flags_json((unsigned)sqlite3_column_int64(st, M_FLAGS));
+	print_addr_line("To:", m->to_addrs);
+	print_addr_line("Cc:", m->cc_addrs);
+	print_addr_line("Subject:", m->subject);
+	if (m->flags) {
+		json_t *f = message_flags_json(m->flags);
 		size_t i;
 		json_t *v;
 
@@ -300,8 +272,8 @@ message_print(int64_t ticket, sqlite3_stmt *st, const struct attach_info *atts, 
 		json_decref(f);
 		printf("%s%-8s %s%s\n", cli_sgr(CLI_RED), "Flags:", buf_cstr(tmp), cli_sgr(CLI_RESET));
 	}
-	if (sqlite3_column_type(st, M_NOTE) != SQLITE_NULL)
-		printf("%s%-8s %s%s\n", cli_sgr(CLI_RED), "Note:", cli_esc(col(st, M_NOTE)),
+	if (m->parse_note)
+		printf("%s%-8s %s%s\n", cli_sgr(CLI_RED), "Note:", cli_esc(m->parse_note),
 		       cli_sgr(CLI_RESET));
 	for (size_t i = 0; i < natts; i++) {
 		if (atts[i].message_row_id != mid)
@@ -319,50 +291,52 @@ message_print(int64_t ticket, sqlite3_stmt *st, const struct attach_info *atts, 
 	putchar('\n');
 	buf_reset(tmp);
 	/* Escaped before wrapping, so that the wrap counts what is shown. */
-	cli_wrap(cli_esc_lines(col(st, M_BODY)), cli_width(), "  ", tmp);
+	cli_wrap(cli_esc_lines(m->body), cli_width(), "  ", tmp);
 	fputs(buf_cstr(tmp), stdout);
+}
+
+struct thread {
+	int64_t id;
+	struct show_events *evs;
+	json_t *msgs; /* NULL: print */
+	const struct attach_info *atts;
+	size_t natts;
+	struct buf tmp;
+	bool gap;
+};
+
+static int
+thread_message(void *arg, const struct ticket_message *m, struct err *e)
+{
+	struct thread *th = arg;
+
+	if (th->msgs) {
+		json_t *j = message_json(th->id, m, e);
+
+		if (!j)
+			return -1;
+		json_array_append_new(th->msgs, j);
+		return 0;
+	}
+	/* Events of the same second come after the message that caused them. */
+	events_print(th->evs, m->created, &th->gap, &th->tmp);
+	message_print(th->id, m, th->atts, th->natts, &th->tmp);
+	th->gap = true;
+	return 0;
 }
 
 static int
 show_thread(struct cli_ctx *ctx, int64_t id, struct show_events *evs, json_t *msgs,
 	    const struct attach_info *atts, size_t natts, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(ctx->store,
-		"SELECT id, direction, kind, from_name, from_addr, to_addrs, cc_addrs, subject,"
-		" date, message_id, in_reply_to, body, flags, parse_note, created"
-		" FROM messages WHERE ticket_id = ? ORDER BY created, id", e);
-	struct buf tmp = BUF_INIT;
-	bool gap = false;
-	int rc;
+	struct thread th = { id, evs, msgs, atts, natts, BUF_INIT, false };
+	int rc = ticket_messages(ctx->store, id, thread_message, &th, e);
 
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (msgs) {
-			json_t *m = message_json(id, st, e);
-
-			if (!m) {
-				sqlite3_reset(st);
-				buf_release(&tmp);
-				return -1;
-			}
-			json_array_append_new(msgs, m);
-		} else {
-			/* Events of the same second come after the message that
-			 * caused them. */
-			events_print(evs, sqlite3_column_int64(st, M_CREATED), &gap, &tmp);
-			message_print(id, st, atts, natts, &tmp);
-			gap = true;
-		}
-	}
-	sqlite3_reset(st);
+	/* What follows the last message, even when a read failed. */
 	if (!msgs)
-		events_print(evs, INT64_MAX, &gap, &tmp);
-	buf_release(&tmp);
-	if (rc != SQLITE_DONE)
-		return store_error(ctx->store, e, "cannot read messages");
-	return 0;
+		events_print(evs, INT64_MAX, &th.gap, &th.tmp);
+	buf_release(&th.tmp);
+	return rc;
 }
 
 /* Numbered as `secdesk attachment ID N` takes them. */
@@ -451,7 +425,7 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct err e = ERR_INIT;
 	struct ticket t;
-	struct show_events evs = { NULL, 0, 0 };
+	struct show_events evs = { NULL, 0, 0, 0 };
 	struct strlist watchers = STRLIST_INIT;
 	struct attach_info *atts = NULL;
 	size_t natts = 0;
@@ -470,7 +444,7 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	if (ticket_load(ctx->store, id, &t, &e) < 0)
 		return cli_fail(&e);
 	if (attach_list(ctx->store, id, &atts, &natts, &e) < 0 ||
-	    events_load(ctx, id, &evs, &e) < 0 ||
+	    ticket_events(ctx->store, id, event_add, &evs, &e) < 0 ||
 	    ticket_watchers(ctx->store, id, &watchers, &e) < 0)
 		goto fail;
 	if (json) {

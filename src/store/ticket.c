@@ -1,10 +1,13 @@
-/* Tickets: load, and the triage changes, each recorded as an event. */
+/* Tickets: the face of the ticket operations (ticket_ops.h): validation,
+ * and each triage change recorded as an event, for every backend. */
 #include "compat.h"
 
 #include <jansson.h>
 
+#include "backend.h"
 #include "charset.h"
 #include "ticket.h"
+#include "ticket_ops.h"
 #include "xalloc.h"
 
 static const char *const statuses[] = { "new", "open", "pending", "resolved", "closed" };
@@ -95,84 +98,45 @@ ticket_flag_problem(struct store *s, int64_t id, const char *what, const char *r
 	return store_event(s, id, "secdesk", what, NULL, reason, e);
 }
 
-static char *
-col_dup(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return xstrdup(t ? (const char *)t : "");
-}
-
 int
 ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	ticket_init(t);
-	st = store_prepare(s, "SELECT id, status, queue, category, priority, language, subject,"
-			   " requester, requester_name, assignee, flags, merged_into, related_to,"
-			   " created, updated FROM tickets WHERE id = ?", e);
-	if (!st)
+	rc = s->ops->ticket->load(s, id, t, e);
+	if (rc < 0) {
+		ticket_release(t);
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
+	}
+	if (rc > 0)
 		return err_set(e, EXIT_DATAERR, "no ticket #%lld", (long long)id);
-	}
-	if (rc != SQLITE_ROW) {
-		store_error(s, e, "cannot read ticket");
-		sqlite3_reset(st);
-		return -1;
-	}
-	t->id = sqlite3_column_int64(st, 0);
-	t->status = col_dup(st, 1);
-	t->queue = col_dup(st, 2);
-	t->category = col_dup(st, 3);
-	t->priority = col_dup(st, 4);
-	t->language = col_dup(st, 5);
-	t->subject = col_dup(st, 6);
-	t->requester = col_dup(st, 7);
-	t->requester_name = col_dup(st, 8);
-	t->assignee = col_dup(st, 9);
-	t->flags = (unsigned)sqlite3_column_int64(st, 10);
-	t->merged_into = sqlite3_column_int64(st, 11);
-	t->related_to = sqlite3_column_int64(st, 12);
-	t->created = sqlite3_column_int64(st, 13);
-	t->updated = sqlite3_column_int64(st, 14);
-	sqlite3_reset(st);
-
-	st = store_prepare(s, "SELECT tag FROM ticket_tags WHERE ticket_id = ? ORDER BY tag", e);
-	if (!st)
-		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		strlist_add_owned(&t->tags, col_dup(st, 0));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		store_error(s, e, "cannot read tags");
-		goto fail;
-	}
 	return 0;
-fail:
-	ticket_release(t);
-	return -1;
 }
 
 int
 ticket_touch(struct store *s, int64_t id, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE tickets SET updated = ? WHERE id = ?", e);
+	return s->ops->ticket->touch(s, id, store_now(), e);
+}
 
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, store_now());
-	sqlite3_bind_int64(st, 2, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_error(s, e, "cannot update ticket");
-	sqlite3_reset(st);
-	return 0;
+/* The current value of a settable field of t. */
+static const char *
+field_value(const struct ticket *t, const char *field)
+{
+	if (!strcmp(field, "status"))
+		return t->status;
+	if (!strcmp(field, "queue"))
+		return t->queue;
+	if (!strcmp(field, "category"))
+		return t->category;
+	if (!strcmp(field, "priority"))
+		return t->priority;
+	if (!strcmp(field, "language"))
+		return t->language;
+	if (!strcmp(field, "assignee"))
+		return t->assignee;
+	return t->subject;
 }
 
 int
@@ -180,11 +144,9 @@ ticket_set_field(struct store *s, int64_t id, const char *field, const char *val
 		 const char *who, struct err *e)
 {
 	struct ticket t;
-	const char *old = NULL;
-	sqlite3_stmt *st;
-	char sql[128];
+	const char *old;
 	bool ok = false;
-	int rc = -1;
+	int rc = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(settable); i++)
 		if (strcmp(settable[i], field) == 0)
@@ -196,40 +158,12 @@ ticket_set_field(struct store *s, int64_t id, const char *field, const char *val
 			       "resolved, closed)", value);
 	if (ticket_load(s, id, &t, e) < 0)
 		return -1;
-	if (!strcmp(field, "status"))
-		old = t.status;
-	else if (!strcmp(field, "queue"))
-		old = t.queue;
-	else if (!strcmp(field, "category"))
-		old = t.category;
-	else if (!strcmp(field, "priority"))
-		old = t.priority;
-	else if (!strcmp(field, "language"))
-		old = t.language;
-	else if (!strcmp(field, "assignee"))
-		old = t.assignee;
-	else
-		old = t.subject;
-	if (strcmp(old, value) == 0) {
-		rc = 0;
-		goto out;
+	old = field_value(&t, field);
+	if (strcmp(old, value) != 0) {
+		if (s->ops->ticket->set_field(s, id, field, value, store_now(), e) < 0 ||
+		    store_event(s, id, who, field, old, value, e) < 0)
+			rc = -1;
 	}
-	/* field is one of the fixed names above, never from input. */
-	snprintf(sql, sizeof(sql), "UPDATE tickets SET %s = ?, updated = ? WHERE id = ?", field);
-	st = store_prepare(s, sql, e);
-	if (!st)
-		goto out;
-	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, store_now());
-	sqlite3_bind_int64(st, 3, id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		store_error(s, e, "cannot update ticket");
-		sqlite3_reset(st);
-		goto out;
-	}
-	sqlite3_reset(st);
-	rc = store_event(s, id, who, field, old, value, e);
-out:
 	ticket_release(&t);
 	return rc;
 }
@@ -237,22 +171,13 @@ out:
 int
 ticket_add_tag(struct store *s, int64_t id, const char *tag, const char *who, struct err *e)
 {
-	sqlite3_stmt *st;
-	int changes;
+	bool added;
 
 	if (!ticket_word_valid(tag))
 		return err_set(e, EXIT_DATAERR, "'%s' is not a tag (one word, no commas)", tag);
-	st = store_prepare(s, "INSERT OR IGNORE INTO ticket_tags (ticket_id, tag) "
-			   "SELECT id, ? FROM tickets WHERE id = ?", e);
-	if (!st)
+	if (s->ops->ticket->add_tag(s, id, tag, &added, e) < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_error(s, e, "cannot tag ticket");
-	sqlite3_reset(st);
-	changes = sqlite3_changes(store_db(s));
-	if (!changes)
+	if (!added)
 		return 0;
 	if (ticket_touch(s, id, e) < 0)
 		return -1;
@@ -263,17 +188,11 @@ int
 ticket_remove_tag(struct store *s, int64_t id, const char *tag, const char *who,
 		  struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "DELETE FROM ticket_tags WHERE ticket_id = ? "
-					 "AND tag = ?", e);
+	bool removed;
 
-	if (!st)
+	if (s->ops->ticket->remove_tag(s, id, tag, &removed, e) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_error(s, e, "cannot untag ticket");
-	sqlite3_reset(st);
-	if (!sqlite3_changes(store_db(s)))
+	if (!removed)
 		return 0;
 	if (ticket_touch(s, id, e) < 0)
 		return -1;
@@ -283,34 +202,13 @@ ticket_remove_tag(struct store *s, int64_t id, const char *tag, const char *who,
 int
 ticket_add_flags(struct store *s, int64_t id, unsigned flags, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "UPDATE tickets SET flags = flags | ? WHERE id = ?", e);
-
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, flags);
-	sqlite3_bind_int64(st, 2, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return store_error(s, e, "cannot flag ticket");
-	sqlite3_reset(st);
-	return 0;
+	return s->ops->ticket->add_flags(s, id, flags, e);
 }
 
 int
 ticket_watchers(struct store *s, int64_t id, struct strlist *out, struct err *e)
 {
-	sqlite3_stmt *st = store_prepare(s, "SELECT addr FROM watchers WHERE ticket_id = ?"
-					 " ORDER BY addr", e);
-	int rc;
-
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		strlist_add(out, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot read watchers");
-	return 0;
+	return s->ops->ticket->watchers(s, id, out, e);
 }
 
 int
@@ -370,24 +268,6 @@ ticket_load_live(struct store *s, int64_t id, struct ticket *t, struct err *e)
 		       (long long)id, (long long)into, (long long)into);
 }
 
-/* One statement of a merge, ?1 the merged ticket, ?2 the one it goes into. */
-static int
-merge_exec(struct store *s, const char *sql, int64_t from, int64_t into, struct err *e)
-{
-	sqlite3_stmt *st = store_prepare(s, sql, e);
-	int rc;
-
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, into);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot merge");
-	return 0;
-}
-
 static int
 merge_check(struct store *s, int64_t from, int64_t into, struct err *e)
 {
@@ -414,32 +294,6 @@ merge_check(struct store *s, int64_t from, int64_t into, struct err *e)
 	return rc;
 }
 
-/* from's requester becomes a participant (a watcher) of into, for mail
- * they wrote themselves: a bounce's MAILER-DAEMON never becomes a
- * recipient of into's replies. Before the messages move. */
-static int
-merge_participant(struct store *s, int64_t from, int64_t into, struct err *e)
-{
-	sqlite3_stmt *st = store_prepare(s, "INSERT OR IGNORE INTO watchers (ticket_id, addr)"
-		" SELECT ?2, f.requester FROM tickets f JOIN tickets i ON i.id = ?2"
-		" WHERE f.id = ?1 AND f.requester <> '' AND f.requester <> i.requester COLLATE NOCASE"
-		" AND EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = ?1"
-		" AND m.direction = 'in' AND m.kind IN ('inquiry', 'followup')"
-		" AND m.from_addr = f.requester COLLATE NOCASE AND (m.flags & ?3) = 0)", e);
-	int rc;
-
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, into);
-	sqlite3_bind_int64(st, 3, TICKET_IMPERSONAL_FLAGS);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_error(s, e, "cannot merge");
-	return 0;
-}
-
 int
 ticket_merge(struct store *s, int64_t from, int64_t into, const char *who, struct err *e)
 {
@@ -449,20 +303,69 @@ ticket_merge(struct store *s, int64_t from, int64_t into, const char *who, struc
 		return -1;
 	snprintf(sa, sizeof(sa), "%lld", (long long)from);
 	snprintf(sb, sizeof(sb), "%lld", (long long)into);
-	if (merge_participant(s, from, into, e) < 0 ||
-	    merge_exec(s, "UPDATE messages SET ticket_id = ?2 WHERE ticket_id = ?1", from, into,
-		       e) < 0 ||
-	    merge_exec(s, "INSERT OR IGNORE INTO ticket_tags (ticket_id, tag)"
-			  " SELECT ?2, tag FROM ticket_tags WHERE ticket_id = ?1", from, into, e) < 0 ||
-	    merge_exec(s, "INSERT OR IGNORE INTO watchers (ticket_id, addr)"
-			  " SELECT ?2, addr FROM watchers WHERE ticket_id = ?1", from, into, e) < 0 ||
-	    /* Tickets merged earlier into from follow it. */
-	    merge_exec(s, "UPDATE tickets SET merged_into = ?2 WHERE merged_into = ?1", from, into,
-		       e) < 0 ||
-	    ticket_set_field(s, from, "status", "closed", who, e) < 0 ||
-	    merge_exec(s, "UPDATE tickets SET merged_into = ?2 WHERE id = ?1", from, into, e) < 0 ||
+	/* Closed first, while it is still a ticket of its own: its status event
+	 * comes before the merge's. */
+	if (ticket_set_field(s, from, "status", "closed", who, e) < 0 ||
+	    s->ops->ticket->merge(s, from, into, e) < 0 ||
 	    store_event(s, from, who, "merged", NULL, sb, e) < 0 ||
 	    store_event(s, into, who, "merged-from", NULL, sa, e) < 0 || ticket_touch(s, into, e) < 0)
 		return -1;
 	return 0;
+}
+
+/* ---- reading ---- */
+
+struct hits {
+	struct ticket_hit *v;
+	size_t n, cap;
+};
+
+static int
+hit_add(void *arg, int64_t id, bool answered)
+{
+	struct hits *h = arg;
+
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 64;
+		h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
+	}
+	h->v[h->n].id = id;
+	h->v[h->n++].answered = answered;
+	return 0;
+}
+
+int
+ticket_list(struct store *s, const struct ticket_filter *f, struct ticket_hit **out,
+	    size_t *n, struct err *e)
+{
+	struct hits h = { NULL, 0, 0 };
+
+	*out = NULL;
+	*n = 0;
+	if (s->ops->ticket->list(s, f, store_now(), hit_add, &h, e) < 0) {
+		free(h.v);
+		return -1;
+	}
+	*out = h.v;
+	*n = h.n;
+	return 0;
+}
+
+int
+ticket_events(struct store *s, int64_t id, ticket_event_fn *each, void *arg, struct err *e)
+{
+	return s->ops->ticket->events(s, id, each, arg, e);
+}
+
+int
+ticket_messages(struct store *s, int64_t id, ticket_message_fn *each, void *arg,
+		struct err *e)
+{
+	return s->ops->ticket->messages(s, id, each, arg, e);
+}
+
+int
+ticket_first_raws(struct store *s, ticket_raw_fn *each, void *arg, struct err *e)
+{
+	return s->ops->ticket->first_raws(s, each, arg, e);
 }

@@ -125,6 +125,202 @@ test_ticket_fields_and_events(void **state)
 	free(p);
 }
 
+/* ---- the ticket reads of list, show and rules replay (ticket.h) ---- */
+
+static int
+hit_ids(const struct ticket_filter *f, struct store *s, char *out, size_t n)
+{
+	struct ticket_hit *h = NULL;
+	struct err e = ERR_INIT;
+	size_t nh = 0, off = 0;
+
+	if (ticket_list(s, f, &h, &nh, &e) < 0)
+		fail_msg("ticket_list: %s", e.msg);
+	out[0] = '\0';
+	for (size_t i = 0; i < nh; i++)
+		off += (size_t)snprintf(out + off, n - off, "%s%lld%s", i ? " " : "",
+					(long long)h[i].id, h[i].answered ? "a" : "");
+	free(h);
+	return (int)nh;
+}
+
+static void
+assert_list(struct store *s, const struct ticket_filter *f, const char *want)
+{
+	char got[256];
+
+	hit_ids(f, s, got, sizeof(got));
+	assert_string_equal(got, want);
+}
+
+static int
+event_line(void *arg, const struct ticket_event *ev, struct err *e)
+{
+	(void)e;
+	buf_addf(arg, "%lld %s %s %s %s|", (long long)ev->at, ev->who, ev->what,
+		 ev->old_value ? ev->old_value : "-", ev->new_value ? ev->new_value : "-");
+	return 0;
+}
+
+static int
+message_line(void *arg, const struct ticket_message *m, struct err *e)
+{
+	(void)e;
+	buf_addf(arg, "%lld %s %s %s %s %lld %s|", (long long)m->id, m->direction, m->kind,
+		 m->from_addr, m->has_date ? "dated" : "undated", (long long)m->created,
+		 m->parse_note ? m->parse_note : "-");
+	return 0;
+}
+
+static int
+message_stop(void *arg, const struct ticket_message *m, struct err *e)
+{
+	(void)arg;
+	(void)m;
+	return err_set(e, EXIT_DATAERR, "stopped");
+}
+
+static int
+raw_line(void *arg, int64_t ticket_id, const char *raw, size_t len, struct err *e)
+{
+	(void)e;
+	buf_addf(arg, "%lld:%.*s|", (long long)ticket_id, (int)len, raw);
+	return 0;
+}
+
+static struct store *
+reads_store(const char *name)
+{
+	static const char *const rows[] = {
+		"INSERT INTO tickets (id, status, queue, priority, requester, created, updated) VALUES"
+		" (1, 'new', 'DE', 'high', 'a@example.org', 100, 500),"
+		" (2, 'open', 'fr', 'low', 'b@example.org', 200, 400),"
+		" (3, 'pending', 'de', 'urgent', 'c@example.org', 300, 300),"
+		" (4, 'new', 'IT', 'normal', 'd@example.org', 350, 350)",
+		"INSERT INTO raws (id, sha256, size, data) VALUES (1, 'x1', 5, 'raw-1'),"
+		" (2, 'x2', 5, 'raw-2'), (4, 'x4', 5, 'raw-4')",
+		"INSERT INTO messages (id, ticket_id, direction, kind, from_addr, date, raw_id,"
+		" parse_note, created) VALUES"
+		" (1, 1, 'in', 'inquiry', 'a@example.org', NULL, 1, NULL, 100),"
+		" (2, 1, 'out', 'reply', 'desk@example.org', 150, NULL, NULL, 150),"
+		" (3, 2, 'in', 'inquiry', 'b@example.org', 200, 2, 'cut short', 200),"
+		" (4, 2, 'out', 'ack', 'desk@example.org', 201, NULL, NULL, 201),"
+		" (5, 4, 'in', 'inquiry', 'd@example.org', 350, 4, NULL, 350)",
+	};
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	char *p = path_of(name);
+
+	assert_int_equal(store_open(p, STORE_CREATE, &s, &e), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		if (store_exec(s, rows[i], &e) < 0)
+			fail_msg("%s: %s", rows[i], e.msg);
+	free(p);
+	return s;
+}
+
+static void
+test_ticket_list_filters(void **state)
+{
+	struct store *s;
+	struct strlist status = STRLIST_INIT;
+	struct ticket_filter f = { .sort = TICKET_SORT_UPDATED, .descending = true };
+
+	(void)state;
+	setenv("SECDESK_NOW", "1000", 1);
+	s = reads_store("list.db");
+	assert_list(s, &f, "1 2 4 3");
+	f.want_answered = true;
+	assert_list(s, &f, "1a 2 4 3");
+	f.want_answered = false;
+	/* Only a staff reply answers: 2's acknowledgement does not. */
+	f.unanswered = true;
+	assert_list(s, &f, "2 4 3");
+	f.unanswered = false;
+	f.queue = "de"; /* in any case */
+	assert_list(s, &f, "1 3");
+	f.queue = NULL;
+	strlist_add(&status, "new");
+	strlist_add(&status, "pending");
+	f.status = &status;
+	assert_list(s, &f, "1 4 3");
+	f.status = NULL;
+	f.older_than = 750; /* created at 250 or before */
+	assert_list(s, &f, "1 2");
+	f.older_than = 0;
+	f.sort = TICKET_SORT_PRIORITY;
+	f.descending = false;
+	assert_list(s, &f, "2 4 1 3");
+	f.sort = TICKET_SORT_QUEUE;
+	assert_list(s, &f, "1 3 2 4");
+	f.descending = true;
+	f.limit = 2;
+	assert_list(s, &f, "4 2");
+	f.limit = 0;
+	f.sort = (enum ticket_sort)99;
+	{
+		struct ticket_hit *h = NULL;
+		struct err e = ERR_INIT;
+		size_t n = 0;
+
+		assert_int_equal(ticket_list(s, &f, &h, &n, &e), -1);
+		assert_int_equal(e.code, EXIT_SOFTWARE);
+		assert_null(h);
+	}
+	strlist_release(&status);
+	store_close(&s);
+	unsetenv("SECDESK_NOW");
+}
+
+static void
+test_ticket_tags_merge_and_thread(void **state)
+{
+	struct store *s;
+	struct err e = ERR_INIT;
+	struct buf b = BUF_INIT;
+	struct ticket_filter f = { .sort = TICKET_SORT_ID };
+	struct strlist w = STRLIST_INIT;
+
+	(void)state;
+	setenv("SECDESK_NOW", "1000", 1);
+	s = reads_store("merge.db");
+	assert_int_equal(ticket_add_tag(s, 4, "call-2027", "maria", &e), 0);
+	assert_int_equal(ticket_remove_tag(s, 4, "absent", "maria", &e), 0); /* no event */
+	assert_int_equal(ticket_add_tag(s, 99, "orphan", "maria", &e), 0);    /* no ticket */
+	/* 4 goes into 1: its message, tag and requester (who wrote it) move. */
+	assert_int_equal(ticket_merge(s, 4, 1, "maria", &e), 0);
+	assert_int_equal(ticket_merge(s, 4, 1, "maria", &e), -1);
+	assert_int_equal(e.code, EXIT_DATAERR);
+	assert_non_null(strstr(e.msg, "already merged into #1"));
+	assert_list(s, &f, "1 2 3");
+	assert_int_equal(ticket_watchers(s, 1, &w, &e), 0);
+	assert_int_equal(w.n, 1);
+	assert_string_equal(w.items[0], "d@example.org");
+	strlist_release(&w);
+
+	assert_int_equal(ticket_events(s, 4, event_line, &b, &e), 0);
+	assert_string_equal(buf_cstr(&b), "1000 maria tag - call-2027|1000 maria status new closed|"
+			    "1000 maria merged - 1|");
+	buf_reset(&b);
+	assert_int_equal(ticket_messages(s, 1, message_line, &b, &e), 0);
+	assert_string_equal(buf_cstr(&b), "1 in inquiry a@example.org undated 100 -|"
+			    "2 out reply desk@example.org dated 150 -|"
+			    "5 in inquiry d@example.org dated 350 -|");
+	buf_reset(&b);
+	assert_int_equal(ticket_messages(s, 2, message_line, &b, &e), 0);
+	assert_non_null(strstr(buf_cstr(&b), "cut short"));
+	/* A callback's error ends the walk with it. */
+	assert_int_equal(ticket_messages(s, 1, message_stop, NULL, &e), -1);
+	assert_string_equal(e.msg, "stopped");
+	buf_reset(&b);
+	/* What the rules saw first, per ticket: 4's message is now 1's second. */
+	assert_int_equal(ticket_first_raws(s, raw_line, &b, &e), 0);
+	assert_string_equal(buf_cstr(&b), "1:raw-1|2:raw-2|");
+	buf_release(&b);
+	store_close(&s);
+	unsetenv("SECDESK_NOW");
+}
+
 /* How many temporary b-trees the statement sql opens when it runs. */
 static int
 ephemeral_tables(sqlite3 *db, const char *sql)
@@ -478,6 +674,8 @@ main(void)
 		cmocka_unit_test(test_create_and_version),
 		cmocka_unit_test(test_foreign_and_newer),
 		cmocka_unit_test(test_ticket_fields_and_events),
+		cmocka_unit_test(test_ticket_list_filters),
+		cmocka_unit_test(test_ticket_tags_merge_and_thread),
 		cmocka_unit_test(test_checks_without_temporary_tables),
 		cmocka_unit_test(test_migrate_each_version),
 		cmocka_unit_test(test_migrate_refuses_broken_keys),
