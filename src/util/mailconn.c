@@ -279,7 +279,7 @@ explain_tls_failure(const struct mailconn_target *t, struct err *e)
 	pr.fd = tcp_connect(t, e);
 	if (pr.fd < 0)
 		return;
-	r = tls_probe(&pr, t->host, t->timeout, &alert);
+	r = tls_probe(&pr, t->host, mailconn_greeting_timeout(), &alert);
 	close(pr.fd);
 	snprintf(port, sizeof(port), "%d", w->tls_port);
 	if (pr.nfirst && !looks_like_tls(pr.first, pr.nfirst)) {
@@ -288,6 +288,10 @@ explain_tls_failure(const struct mailconn_target *t, struct err *e)
 		snprintf(what, sizeof(what), "the server speaks plain %s here: use %s%s or "
 			 "port %s", w->name, w->plain_url, w->starttls, port);
 		fail(t, e, "%s%s", what, NULL);
+	} else if (r == GNUTLS_E_TIMEDOUT || r == GNUTLS_E_PULL_ERROR) {
+		err_set(e, EXIT_TEMPFAIL, "%s server '%s:%d': TLS handshake failed: no answer to "
+			"the TLS hello within %d s (is this its %s port with TLS?)", w->service,
+			t->host, t->port, mailconn_greeting_timeout(), w->name);
 	} else if (alert) {
 		fail(t, e, "TLS handshake failed: the server sent the alert '%s'%s", alert,
 		     " (does it allow this TLS version?)");
@@ -295,6 +299,30 @@ explain_tls_failure(const struct mailconn_target *t, struct err *e)
 		fail(t, e, "TLS handshake failed: %s%s", r ? gnutls_strerror(r) : "unknown reason",
 		     NULL);
 	}
+}
+
+/* libetpan's handshake, whose answer to the server's hello counts as the
+ * greeting. libetpan prints "GnuTLS error: ..." to stderr when it fails:
+ * stderr points at /dev/null meanwhile, since the caller says it better and
+ * a cron job must be able to stay quiet. */
+static mailstream *
+open_tls_quietly(int fd, int timeout, const char *host)
+{
+	int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	mailstream *s;
+
+	fflush(stderr);
+	if (saved >= 0 && null >= 0)
+		dup2(null, STDERR_FILENO);
+	s = mailstream_ssl_open_with_callback_timeout(fd, timeout, tls_sni_callback,
+						      (void *)host);
+	if (saved >= 0 && null >= 0)
+		dup2(saved, STDERR_FILENO);
+	if (saved >= 0)
+		close(saved);
+	if (null >= 0)
+		close(null);
+	return s;
 }
 
 mailstream *
@@ -320,8 +348,7 @@ mailconn_open(struct mailconn_target *t, struct err *e)
 		}
 		return s;
 	}
-	s = mailstream_ssl_open_with_callback_timeout(fd, t->timeout, tls_sni_callback,
-						      (void *)t->host);
+	s = open_tls_quietly(fd, g, t->host);
 	if (!s) {
 		close(fd);
 		explain_tls_failure(t, e);
