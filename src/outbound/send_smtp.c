@@ -240,10 +240,13 @@ smtp_open_common(const struct config *cfg, bool tls, void **state, struct err *e
 
 	buf_init(&st->out, 0);
 	buf_init(&st->reply, 0);
-	if (mailurl_parse(&st->url, cc->url, tls ? 465 : 587, e) < 0)
+	if (mailurl_parse(&st->url, cc->url, tls ? 465 : 587, e) < 0) {
+		config_prefix_err(cfg, "send", "url", e);
 		goto fail;
+	}
 	if (tls && cc->tls_none) {
 		err_set(e, EXIT_CONFIG, "[send] tls = none contradicts url '%s'", cc->url);
+		config_prefix_err(cfg, "send", "tls", e);
 		goto fail;
 	}
 	st->smtp = mailsmtp_new(0, NULL);

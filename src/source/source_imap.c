@@ -227,13 +227,13 @@ imap_conn_open(const struct config *cfg, struct imap_conn **out, struct err *e)
 	c->tls = tls;
 	if (mailurl_parse(&c->url, url, tls ? 993 : 143, e) < 0) {
 		free(c);
-		return SRC_BOX_BAD;
+		return config_prefix_err(cfg, "mailbox", "url", e), SRC_BOX_BAD;
 	}
 	if (tls && cfg->mailbox.conn.tls_none) {
 		mailurl_release(&c->url);
 		free(c);
-		return err_set(e, EXIT_CONFIG, "[mailbox] tls = none contradicts url '%s'", url),
-		       SRC_BOX_BAD;
+		err_set(e, EXIT_CONFIG, "[mailbox] tls = none contradicts url '%s'", url);
+		return config_prefix_err(cfg, "mailbox", "tls", e), SRC_BOX_BAD;
 	}
 	if (!*c->url.path) {
 		free(c->url.path);

@@ -226,18 +226,21 @@ po_open(const struct config *cfg, struct source **out, struct err *e)
 	bool tls = strncmp(url, "pop3s:", 6) == 0;
 	int rc;
 
-	if (cfg->mailbox.after == AFTER_MOVE)
-		return err_set(e, EXIT_CONFIG, "[mailbox] after = move: POP3 has no folders "
-			       "(use seen, delete or keep)"), SRC_BOX_BAD;
-	if (tls && cfg->mailbox.conn.tls_none)
-		return err_set(e, EXIT_CONFIG, "[mailbox] tls = none contradicts url '%s'", url),
-		       SRC_BOX_BAD;
+	if (cfg->mailbox.after == AFTER_MOVE) {
+		err_set(e, EXIT_CONFIG, "[mailbox] after = move: POP3 has no folders (use seen, "
+			"delete or keep)");
+		return config_prefix_err(cfg, "mailbox", "after", e), SRC_BOX_BAD;
+	}
+	if (tls && cfg->mailbox.conn.tls_none) {
+		err_set(e, EXIT_CONFIG, "[mailbox] tls = none contradicts url '%s'", url);
+		return config_prefix_err(cfg, "mailbox", "tls", e), SRC_BOX_BAD;
+	}
 	s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
 	s->tls = tls;
 	if (mailurl_parse(&s->url, url, tls ? 995 : 110, e) < 0) {
 		free(s);
-		return SRC_BOX_BAD;
+		return config_prefix_err(cfg, "mailbox", "url", e), SRC_BOX_BAD;
 	}
 	if ((rc = session_start(s, e)) != SRC_OK) {
 		po_close(s);
