@@ -38,13 +38,20 @@ mailconn_greeting_timeout(void)
 	return s > 0 && s < 3600 ? (int)s : MAILCONN_GREETING_TIMEOUT;
 }
 
+/* "SERVICE server 'HOST:PORT': WHAT", a temporary failure. */
 static int
-fail(const struct mailconn_target *t, struct err *e, const char *fmt, const char *a,
-     const char *b)
+fail(const struct mailconn_target *t, struct err *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+fail(const struct mailconn_target *t, struct err *e, const char *fmt, ...)
 {
 	char what[700];
+	va_list ap;
 
-	snprintf(what, sizeof(what), fmt, a ? a : "", b ? b : "");
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	return err_set(e, EXIT_TEMPFAIL, "%s server '%s:%d': %s", words[t->proto].service,
 		       t->host, t->port, what);
 }
@@ -104,8 +111,8 @@ tcp_connect(const struct mailconn_target *t, struct err *e)
 	snprintf(port, sizeof(port), "%d", t->port);
 	r = getaddrinfo(t->host, port, &hints, &res);
 	if (r != 0) {
-		fail(t, e, "cannot resolve the host name: %s%s (check the host in the url)",
-		     r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r), NULL);
+		fail(t, e, "cannot resolve the host name: %s (check the host in the url)",
+		     r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
@@ -129,7 +136,7 @@ tcp_connect(const struct mailconn_target *t, struct err *e)
 	else
 		snprintf(why, sizeof(why), "%s", connect_hint(last) ? connect_hint(last)
 								 : strerror(last));
-	fail(t, e, "cannot connect: %s%s", why, NULL);
+	fail(t, e, "cannot connect: %s", why);
 	return -1;
 }
 
@@ -220,10 +227,9 @@ static int
 say_tls_answered(const struct mailconn_target *t, struct err *e)
 {
 	const struct proto_words *w = &words[t->proto];
-	char port[16];
 
-	snprintf(port, sizeof(port), "%d", w->plain_port);
-	return fail(t, e, "the server answered with TLS: use %s or port %s", w->tls_url, port);
+	return fail(t, e, "the server answered with TLS: use %s or port %d", w->tls_url,
+		    w->plain_port);
 }
 
 /* Waits for a plain server's first bytes and keeps them in t->said. */
@@ -246,17 +252,15 @@ await_plain_greeting(struct mailconn_target *t, int fd, struct err *e)
 
 		if (tls_probe(&pr, t->host, g, &alert) == 0 || looks_like_tls(pr.first, pr.nfirst))
 			return say_tls_answered(t, e);
-		return err_set(e, EXIT_TEMPFAIL, "%s server '%s:%d': no greeting within %d s: "
-			       "the server accepted the connection but said nothing (is this "
-			       "its %s port?)", words[t->proto].service, t->host, t->port, g,
-			       words[t->proto].name);
+		return fail(t, e, "no greeting within %d s: the server accepted the connection "
+			    "but said nothing (is this its %s port?)", g, words[t->proto].name);
 	}
 	n = r < 0 ? -1 : recv(fd, buf, sizeof(buf) - 1, MSG_PEEK);
 	if (n < 0)
-		return fail(t, e, "cannot read the greeting: %s%s", strerror(errno), NULL);
+		return fail(t, e, "cannot read the greeting: %s", strerror(errno));
 	if (n == 0)
 		return fail(t, e, "the server closed the connection without a greeting "
-			    "(is it overloaded, or refusing this client?)%s%s", NULL, NULL);
+			    "(is it overloaded, or refusing this client?)");
 	if (looks_like_tls(buf, (size_t)n))
 		return say_tls_answered(t, e);
 	for (ssize_t i = 0; i < n && buf[i] != '\r' && buf[i] != '\n'; i++)
@@ -273,7 +277,6 @@ explain_tls_failure(const struct mailconn_target *t, struct err *e)
 	const struct proto_words *w = &words[t->proto];
 	struct probe pr = { .fd = -1 };
 	const char *alert = NULL;
-	char port[16];
 	int r;
 
 	pr.fd = tcp_connect(t, e);
@@ -281,23 +284,17 @@ explain_tls_failure(const struct mailconn_target *t, struct err *e)
 		return;
 	r = tls_probe(&pr, t->host, mailconn_greeting_timeout(), &alert);
 	close(pr.fd);
-	snprintf(port, sizeof(port), "%d", w->tls_port);
 	if (pr.nfirst && !looks_like_tls(pr.first, pr.nfirst)) {
-		char what[200];
-
-		snprintf(what, sizeof(what), "the server speaks plain %s here: use %s%s or "
-			 "port %s", w->name, w->plain_url, w->starttls, port);
-		fail(t, e, "%s%s", what, NULL);
+		fail(t, e, "the server speaks plain %s here: use %s%s or port %d", w->name,
+		     w->plain_url, w->starttls, w->tls_port);
 	} else if (r == GNUTLS_E_TIMEDOUT || r == GNUTLS_E_PULL_ERROR) {
-		err_set(e, EXIT_TEMPFAIL, "%s server '%s:%d': TLS handshake failed: no answer to "
-			"the TLS hello within %d s (is this its %s port with TLS?)", w->service,
-			t->host, t->port, mailconn_greeting_timeout(), w->name);
+		fail(t, e, "TLS handshake failed: no answer to the TLS hello within %d s (is this "
+		     "its %s port with TLS?)", mailconn_greeting_timeout(), w->name);
 	} else if (alert) {
-		fail(t, e, "TLS handshake failed: the server sent the alert '%s'%s", alert,
-		     " (does it allow this TLS version?)");
+		fail(t, e, "TLS handshake failed: the server sent the alert '%s' (does it allow "
+		     "this TLS version?)", alert);
 	} else {
-		fail(t, e, "TLS handshake failed: %s%s", r ? gnutls_strerror(r) : "unknown reason",
-		     NULL);
+		fail(t, e, "TLS handshake failed: %s", r ? gnutls_strerror(r) : "unknown reason");
 	}
 }
 
@@ -344,7 +341,7 @@ mailconn_open(struct mailconn_target *t, struct err *e)
 		s = mailstream_socket_open_timeout(fd, g);
 		if (!s) {
 			close(fd);
-			fail(t, e, "out of memory%s%s", NULL, NULL);
+			fail(t, e, "out of memory");
 		}
 		return s;
 	}
@@ -368,12 +365,11 @@ mailconn_greeted(mailstream *s, int timeout)
 void
 mailconn_no_greeting(const struct mailconn_target *t, struct err *e)
 {
-	const struct proto_words *w = &words[t->proto];
-
-	if (t->said[0])
-		err_set(e, EXIT_TEMPFAIL, "%s server '%s:%d': did not greet in %s: "
-			"it said '%s'", w->service, t->host, t->port, w->name, t->said);
+	if (!strncmp(t->said, "* BYE", 5) || !strncmp(t->said, "-ERR", 4))
+		fail(t, e, "refused the session: '%s'", t->said);
+	else if (t->said[0])
+		fail(t, e, "did not greet in %s: it said '%s'", words[t->proto].name, t->said);
 	else
-		err_set(e, EXIT_TEMPFAIL, "%s server '%s:%d': no greeting within %d s after the "
-			"TLS handshake", w->service, t->host, t->port, mailconn_greeting_timeout());
+		fail(t, e, "no greeting within %d s after the TLS handshake",
+		     mailconn_greeting_timeout());
 }

@@ -61,27 +61,40 @@ fails imap-refused "imap://$DC_USER@127.0.0.1:$closed/INBOX" 75 \
 fails pop3s-refused "pop3s://$DC_USER@127.0.0.1:$closed" 75 \
 	"pop3 server '127.0.0.1:$closed': cannot connect: connection refused"
 
-# A server that accepts the connection and never says a word (nor answers
-# a TLS hello); stopped by its PID.
-python3 -c '
-import socket
+# Servers that accept the connection and never say a word (nor answer a
+# TLS hello), or say what an IMAP server does not; stopped by their PIDs.
+# listen NAME GREETING: starts one; its port in $T_DIR/NAME.port.
+listen() {
+	python3 -c '
+import socket, sys
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
 print(s.getsockname()[1], flush=True)
 held = []
 while True:
-    held.append(s.accept()[0])
-' >"$T_DIR/silent.port" &
-silent_pid=$!
-stop_silent() { kill "$silent_pid" 2>/dev/null; wait "$silent_pid" 2>/dev/null; }
-at_exit stop_silent
-i=0
-while [ ! -s "$T_DIR/silent.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-silent=$(cat "$T_DIR/silent.port")
+    c = s.accept()[0]
+    c.sendall(sys.argv[1].encode())
+    held.append(c)
+' "$2" >"$T_DIR/$1.port" &
+	listen_pids="${listen_pids:-} $!"
+	_i=0
+	while [ ! -s "$T_DIR/$1.port" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+}
+stop_listeners() { for _p in ${listen_pids:-}; do kill "$_p" 2>/dev/null; done; }
+at_exit stop_listeners
+listen silent ""
+listen other "$(printf 'SSH-2.0-OpenSSH_9.2\r\n')"
+listen bye "$(printf '* BYE too many connections\r\n')"
+silent=$(cat "$T_DIR/silent.port") other=$(cat "$T_DIR/other.port") bye=$(cat "$T_DIR/bye.port")
 fails imap-silent "imap://$DC_USER@127.0.0.1:$silent/INBOX" 75 \
 	"imap server '127.0.0.1:$silent': no greeting within 1 s" \
 	"accepted the connection but said nothing (is this its IMAP port?)"
 fails imaps-silent "imaps://$DC_USER@127.0.0.1:$silent/INBOX" 75 \
 	"imap server '127.0.0.1:$silent': TLS handshake failed: no answer to the TLS hello within 1 s"
+
+fails imap-other-protocol "imap://$DC_USER@127.0.0.1:$other/INBOX" 75 \
+	"imap server '127.0.0.1:$other': did not greet in IMAP: it said 'SSH-2.0-OpenSSH_9.2'"
+fails imap-bye "imap://$DC_USER@127.0.0.1:$bye/INBOX" 75 \
+	"imap server '127.0.0.1:$bye': refused the session: '* BYE too many connections'"
 
 # Certificates: refused with 69, with the reason and what to do.
 fails imaps-wrong-name "imaps://$DC_USER@127.0.0.1:$DC_IMAPS_PORT/INBOX" 69 \
