@@ -107,6 +107,28 @@ check_rc "untrusted CA: fails with 69" 69 sd "$T_DIR/ca" fetch
 check "untrusted CA: the reason" grep -qF "certificate not trusted: issued by an unknown CA" "$T_DIR/.err"
 check "untrusted CA: the next step" grep -qF "set ca_file to the CA that issued it" "$T_DIR/.err"
 
+# Checks the mailbox makes of its config name the file and the line of the
+# key (exit 78), before anything is sent.
+desk_config "$T_DIR/tlsnone" "imaps://$DC_USER@localhost:$DC_IMAPS_PORT/INBOX" seen
+sed -i '/^url = imaps/a tls = none' "$T_DIR/tlsnone/secdesk.conf"
+line=$(grep -n '^tls = none' "$T_DIR/tlsnone/secdesk.conf" | cut -d: -f1)
+sd "$T_DIR/tlsnone" db init >/dev/null
+check_rc "imaps with tls = none: 78" 78 sd "$T_DIR/tlsnone" fetch
+check "imaps with tls = none: file:line of tls" grep -qF \
+	"secdesk.conf:$line: [mailbox] tls = none contradicts url" "$T_DIR/.err"
+desk_config "$T_DIR/popmove" "pop3s://$DC_USER@localhost:$DC_POP3S_PORT" move:Done
+line=$(grep -n '^after = move:Done' "$T_DIR/popmove/secdesk.conf" | cut -d: -f1)
+sd "$T_DIR/popmove" db init >/dev/null
+check_rc "pop3 with after = move: 78" 78 sd "$T_DIR/popmove" fetch
+check "pop3 with after = move: file:line of after" grep -qF \
+	"secdesk.conf:$line: [mailbox] after = move: POP3 has no folders" "$T_DIR/.err"
+desk_config "$T_DIR/badurl" "imaps://$DC_USER@localhost:99999/INBOX" seen
+line=$(grep -n '^url = imaps' "$T_DIR/badurl/secdesk.conf" | cut -d: -f1)
+sd "$T_DIR/badurl" db init >/dev/null
+check_rc "a bad port in the url: 78" 78 sd "$T_DIR/badurl" fetch
+check "a bad port in the url: file:line of url" grep -qF \
+	"secdesk.conf:$line: url 'imaps://$DC_USER@localhost:99999/INBOX': bad port" "$T_DIR/.err"
+
 # And the right URL still works, after all that.
 desk_config "$T_DIR/good" "imaps://$DC_USER@localhost:$DC_IMAPS_PORT/INBOX" seen
 sd "$T_DIR/good" db init >/dev/null
