@@ -48,6 +48,9 @@ struct config {
 		/* the authserv-id of the desk's own MX: its Authentication-Results
 		 * are believed (authres.h); NULL: none are read */
 		char *trusted_authserv_id;
+		/* seconds a transient failure of the mailbox lasts before quiet
+		 * (-q) runs say so again, once an hour (default 1h) */
+		int alert_after;
 	} mailbox;
 
 	struct {
@@ -97,6 +100,8 @@ struct config {
 		char *statuses;         /* comma-separated; NULL: "new,open" */
 		char *assignee_domain;  /* USER@domain for assignees without '@'; NULL: none */
 	} remind;
+
+	int *key_lines; /* the line of each key read, for config_prefix_err() */
 };
 
 /* Finds the config file: explicit path, else $SECDESK_CONFIG, else
@@ -112,6 +117,11 @@ int config_need_mailbox(const struct config *cfg, struct err *e);
  * deskaddr_is_desk compares them)? */
 bool config_is_desk(const struct config *cfg, const char *addr);
 void config_release(struct config *cfg);
+/* Prefixes e->msg with "FILE:LINE: " of the line that set [section] key (or
+ * "FILE: " when the key was not in the file), for checks made after
+ * config_load(). */
+void config_prefix_err(const struct config *cfg, const char *section, const char *key,
+		       struct err *e);
 
 /* Reads a secret: from the file (which must be a regular file of mode 0600
  * or stricter) or, when file is NULL, from the environment variable env.

@@ -11,6 +11,7 @@
 #include "lock.h"
 #include "log.h"
 #include "outbound.h"
+#include "outage.h"
 
 static void
 summary(const struct fetch_stats *st, const struct send_stats *ss, bool sent, int errors)
@@ -63,9 +64,11 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	/* A desk fed by an MTA pipe has no mailbox: its run only sends. */
 	if ((ctx->cfg->mailbox.conn.url || !with_send) &&
 	    fetch_run(ctx->cfg, ctx->store, ing, &st, &e) < 0) {
-		cli_fail(&e);
+		outage_mailbox_failed(ctx, &e);
 		rc = e.code ? e.code : EXIT_SOFTWARE;
 		errors++;
+	} else if (ctx->cfg->mailbox.conn.url) {
+		outage_mailbox_ok(ctx);
 	}
 	if (st.skipped) {
 		log_warn("%d message(s) could not be read and were left in the mailbox: %s",

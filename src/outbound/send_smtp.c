@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "mailconn.h"
 #include "mailurl.h"
 #include "mimeout.h"
 #include "send.h"
@@ -203,6 +204,33 @@ smtp_free(struct smtp_state *st)
 	free(st);
 }
 
+/* TCP (and TLS for smtps) by mailconn, which says why it failed, then the
+ * greeting: MAILSMTP_NO_ERROR, or another code with e set (75). */
+static int
+smtp_connect(struct smtp_state *st, bool tls, const struct conn_config *cc, struct err *e)
+{
+	struct mailconn_target t = {
+		.proto = MAILCONN_SMTP, .host = st->url.host, .port = st->url.port, .tls = tls,
+		.timeout = cc->timeout > 0 ? cc->timeout : SMTP_DEFAULT_TIMEOUT,
+	};
+	mailstream *s = mailconn_open(&t, e);
+	int r;
+
+	if (!s)
+		return MAILSMTP_ERROR_CONNECTION_REFUSED;
+	r = mailsmtp_connect(st->smtp, s);
+	if (r == MAILSMTP_NO_ERROR) {
+		mailconn_greeted(st->smtp->stream, t.timeout);
+		return r;
+	}
+	if (st->smtp->response)
+		err_set(e, EXIT_TEMPFAIL, "smtp server '%s:%d': refused the session: %s",
+			st->url.host, st->url.port, st->smtp->response);
+	else
+		mailconn_no_greeting(&t, e);
+	return r;
+}
+
 static int
 smtp_open_common(const struct config *cfg, bool tls, void **state, struct err *e)
 {
@@ -212,26 +240,19 @@ smtp_open_common(const struct config *cfg, bool tls, void **state, struct err *e
 
 	buf_init(&st->out, 0);
 	buf_init(&st->reply, 0);
-	if (mailurl_parse(&st->url, cc->url, tls ? 465 : 587, e) < 0)
+	if (mailurl_parse(&st->url, cc->url, tls ? 465 : 587, e) < 0) {
+		config_prefix_err(cfg, "send", "url", e);
 		goto fail;
+	}
 	if (tls && cc->tls_none) {
 		err_set(e, EXIT_CONFIG, "[send] tls = none contradicts url '%s'", cc->url);
+		config_prefix_err(cfg, "send", "tls", e);
 		goto fail;
 	}
 	st->smtp = mailsmtp_new(0, NULL);
 	mailsmtp_set_timeout(st->smtp, cc->timeout > 0 ? cc->timeout : SMTP_DEFAULT_TIMEOUT);
-	if (tls)
-		r = mailsmtp_ssl_connect_with_callback(st->smtp, st->url.host,
-						       (uint16_t)st->url.port, tls_sni_callback,
-						       st->url.host);
-	else
-		r = mailsmtp_socket_connect(st->smtp, st->url.host, (uint16_t)st->url.port);
-	if (r != MAILSMTP_NO_ERROR) {
-		err_set(e, EXIT_TEMPFAIL, "smtp server '%s:%d': cannot connect%s%s%s",
-			st->url.host, st->url.port, tls ? " with TLS" : "",
-			st->smtp->response ? ": " : "", st->smtp->response ? st->smtp->response : "");
+	if ((r = smtp_connect(st, tls, cc, e)) != MAILSMTP_NO_ERROR)
 		goto fail;
-	}
 	if (tls && tls_verify_stream(st->smtp->stream, "smtp", st->url.host, cc->ca_file, e) < 0)
 		goto fail;
 	if (ehlo(st, e) < 0)

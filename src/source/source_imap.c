@@ -17,6 +17,7 @@
 #include <libetpan/libetpan.h>
 
 #include "auth.h"
+#include "mailconn.h"
 #include "mailurl.h"
 #include "source.h"
 #include "source_imap.h"
@@ -119,22 +120,31 @@ read_capabilities(struct imap_conn *c)
 }
 
 static int
+imap_timeout(const struct config *cfg)
+{
+	return cfg->mailbox.conn.timeout > 0 ? cfg->mailbox.conn.timeout : IMAP_DEFAULT_TIMEOUT;
+}
+
+static int
 connect_tls(struct imap_conn *c, struct err *e)
 {
 	const struct conn_config *cc = &c->cfg->mailbox.conn;
 	int r;
 
-	if (c->tls) {
-		r = mailimap_ssl_connect_with_callback(c->imap, c->url.host, (uint16_t)c->url.port,
-						       tls_sni_callback, c->url.host);
-	} else {
-		r = mailimap_socket_connect(c->imap, c->url.host, (uint16_t)c->url.port);
-	}
+	struct mailconn_target t = {
+		.proto = MAILCONN_IMAP, .host = c->url.host, .port = c->url.port,
+		.tls = c->tls, .timeout = imap_timeout(c->cfg),
+	};
+	mailstream *s = mailconn_open(&t, e);
+
+	if (!s)
+		return SRC_CONN_BAD;
+	r = mailimap_connect(c->imap, s);
 	if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
-		err_set(e, EXIT_TEMPFAIL, "imap server '%s:%d': cannot connect%s", c->url.host,
-			c->url.port, c->tls ? " with TLS" : "");
+		mailconn_no_greeting(&t, e);
 		return SRC_CONN_BAD;
 	}
+	mailconn_greeted(c->imap->imap_stream, t.timeout);
 	if (c->tls) {
 		if (tls_verify_stream(c->imap->imap_stream, "imap", c->url.host, cc->ca_file, e) < 0)
 			return e->code == EXIT_UNAVAILABLE ? SRC_CONN_BAD : SRC_BOX_BAD;
@@ -217,21 +227,20 @@ imap_conn_open(const struct config *cfg, struct imap_conn **out, struct err *e)
 	c->tls = tls;
 	if (mailurl_parse(&c->url, url, tls ? 993 : 143, e) < 0) {
 		free(c);
-		return SRC_BOX_BAD;
+		return config_prefix_err(cfg, "mailbox", "url", e), SRC_BOX_BAD;
 	}
 	if (tls && cfg->mailbox.conn.tls_none) {
 		mailurl_release(&c->url);
 		free(c);
-		return err_set(e, EXIT_CONFIG, "[mailbox] tls = none contradicts url '%s'", url),
-		       SRC_BOX_BAD;
+		err_set(e, EXIT_CONFIG, "[mailbox] tls = none contradicts url '%s'", url);
+		return config_prefix_err(cfg, "mailbox", "tls", e), SRC_BOX_BAD;
 	}
 	if (!*c->url.path) {
 		free(c->url.path);
 		c->url.path = xstrdup("INBOX");
 	}
 	c->imap = mailimap_new(0, NULL);
-	mailimap_set_timeout(c->imap, cfg->mailbox.conn.timeout > 0 ? cfg->mailbox.conn.timeout
-								   : IMAP_DEFAULT_TIMEOUT);
+	mailimap_set_timeout(c->imap, imap_timeout(cfg));
 	if ((rc = connect_tls(c, e)) != SRC_OK || (rc = login(c, e)) != SRC_OK)
 		goto fail;
 	/* after = keep (and verify) changes nothing: the mailbox is opened

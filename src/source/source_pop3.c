@@ -15,6 +15,7 @@
 #include <libetpan/libetpan.h>
 
 #include "auth.h"
+#include "mailconn.h"
 #include "mailurl.h"
 #include "source.h"
 #include "testhook.h"
@@ -104,21 +105,31 @@ has_capa(struct source *s, const char *name, const char *param)
 }
 
 static int
+pop3_timeout(const struct config *cfg)
+{
+	return cfg->mailbox.conn.timeout > 0 ? cfg->mailbox.conn.timeout : POP3_DEFAULT_TIMEOUT;
+}
+
+static int
 connect_tls(struct source *s, struct err *e)
 {
 	const struct conn_config *cc = &s->cfg->mailbox.conn;
 	int r;
 
-	if (s->tls)
-		r = mailpop3_ssl_connect_with_callback(s->pop, s->url.host, (uint16_t)s->url.port,
-						       tls_sni_callback, s->url.host);
-	else
-		r = mailpop3_socket_connect(s->pop, s->url.host, (uint16_t)s->url.port);
+	struct mailconn_target t = {
+		.proto = MAILCONN_POP3, .host = s->url.host, .port = s->url.port,
+		.tls = s->tls, .timeout = pop3_timeout(s->cfg),
+	};
+	mailstream *stream = mailconn_open(&t, e);
+
+	if (!stream)
+		return SRC_CONN_BAD;
+	r = mailpop3_connect(s->pop, stream);
 	if (r != MAILPOP3_NO_ERROR) {
-		err_set(e, EXIT_TEMPFAIL, "pop3 server '%s:%d': cannot connect%s", s->url.host,
-			s->url.port, s->tls ? " with TLS" : "");
+		mailconn_no_greeting(&t, e);
 		return SRC_CONN_BAD;
 	}
+	mailconn_greeted(s->pop->pop3_stream, t.timeout);
 	if (!s->tls) {
 		if (cc->tls_none)
 			return SRC_OK;
@@ -182,9 +193,7 @@ session_start(struct source *s, struct err *e)
 	int rc;
 
 	s->pop = mailpop3_new(0, NULL);
-	mailpop3_set_timeout(s->pop, s->cfg->mailbox.conn.timeout > 0
-					     ? s->cfg->mailbox.conn.timeout
-					     : POP3_DEFAULT_TIMEOUT);
+	mailpop3_set_timeout(s->pop, pop3_timeout(s->cfg));
 	if ((rc = connect_tls(s, e)) != SRC_OK)
 		return rc;
 	return login(s, e);
@@ -217,18 +226,21 @@ po_open(const struct config *cfg, struct source **out, struct err *e)
 	bool tls = strncmp(url, "pop3s:", 6) == 0;
 	int rc;
 
-	if (cfg->mailbox.after == AFTER_MOVE)
-		return err_set(e, EXIT_CONFIG, "[mailbox] after = move: POP3 has no folders "
-			       "(use seen, delete or keep)"), SRC_BOX_BAD;
-	if (tls && cfg->mailbox.conn.tls_none)
-		return err_set(e, EXIT_CONFIG, "[mailbox] tls = none contradicts url '%s'", url),
-		       SRC_BOX_BAD;
+	if (cfg->mailbox.after == AFTER_MOVE) {
+		err_set(e, EXIT_CONFIG, "[mailbox] after = move: POP3 has no folders (use seen, "
+			"delete or keep)");
+		return config_prefix_err(cfg, "mailbox", "after", e), SRC_BOX_BAD;
+	}
+	if (tls && cfg->mailbox.conn.tls_none) {
+		err_set(e, EXIT_CONFIG, "[mailbox] tls = none contradicts url '%s'", url);
+		return config_prefix_err(cfg, "mailbox", "tls", e), SRC_BOX_BAD;
+	}
 	s = xcalloc(1, sizeof(*s));
 	s->cfg = cfg;
 	s->tls = tls;
 	if (mailurl_parse(&s->url, url, tls ? 995 : 110, e) < 0) {
 		free(s);
-		return SRC_BOX_BAD;
+		return config_prefix_err(cfg, "mailbox", "url", e), SRC_BOX_BAD;
 	}
 	if ((rc = session_start(s, e)) != SRC_OK) {
 		po_close(s);

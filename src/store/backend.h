@@ -55,6 +55,8 @@ struct store_ops {
 	const struct store_search_ops *search;   /* the search index and queries */
 
 	const struct store_admin_ops *admin;     /* backup, reindex, stats, reports */
+
+	const struct store_state_ops *state;     /* the program's key/value state */
 };
 
 extern const struct store_ops sqlite_store_ops;

@@ -486,6 +486,7 @@ AREA_TABLE(ticket);
 AREA_TABLE(outbox);
 AREA_TABLE(search);
 AREA_TABLE(admin);
+AREA_TABLE(state);
 
 const struct store_ops sqlite_store_ops = {
 	.name = "sqlite",
@@ -504,4 +505,5 @@ const struct store_ops sqlite_store_ops = {
 	.outbox = &sqlite_outbox_ops,
 	.search = &sqlite_search_ops,
 	.admin = &sqlite_admin_ops,
+	.state = &sqlite_state_ops,
 };

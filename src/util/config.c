@@ -80,6 +80,7 @@ static const struct key_def keys[] = {
 	{ "ack", "per_sender_window", KEY_DURATION, O(ack.per_sender_window), false },
 	{ "ack", "hourly_limit", KEY_INT, O(ack.hourly_limit), false },
 	{ "notice", "hourly_limit_per_partner", KEY_INT, O(notice.hourly_limit_per_partner), false },
+	{ "mailbox", "alert_after", KEY_DURATION, O(mailbox.alert_after), false },
 	{ "remind", "after", KEY_DURATION, O(remind.after), false },
 	{ "remind", "min_interval", KEY_DURATION, O(remind.min_interval), false },
 	{ "remind", "statuses", KEY_STRING, O(remind.statuses), false },
@@ -316,6 +317,7 @@ handle(void *user, const char *section, const char *name, const char *value)
 		if (lc->seen[i])
 			return fail_at(lc, "[%s] %s: given twice", section, name);
 		lc->seen[i] = true;
+		lc->cfg->key_lines[i] = lc->line;
 		return set_value(lc, &keys[i], value);
 	}
 	if (!known_section)
@@ -340,6 +342,49 @@ set_defaults(struct config *cfg)
 	cfg->notice.hourly_limit_per_partner = 20;
 	cfg->remind.after = 3 * 86400;
 	cfg->remind.min_interval = 20 * 3600;
+	cfg->mailbox.alert_after = 3600;
+	cfg->key_lines = xcalloc(ARRAY_SIZE(keys), sizeof(*cfg->key_lines));
+}
+
+static int
+key_index(const char *section, const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, key))
+			return (int)i;
+	return -1;
+}
+
+void
+config_prefix_err(const struct config *cfg, const char *section, const char *key,
+		  struct err *e)
+{
+	int i = key_index(section, key);
+
+	if (i >= 0 && cfg->key_lines && cfg->key_lines[i] > 0)
+		err_prefix(e, "%s:%d", cfg->path, cfg->key_lines[i]);
+	else
+		err_prefix(e, "%s", cfg->path);
+}
+
+/* For the checks after parsing: "FILE:LINE: [section] key: WHAT". */
+static int
+fail_key(const struct config *cfg, const char *section, const char *key, struct err *e,
+	 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+fail_key(const struct config *cfg, const char *section, const char *key, struct err *e,
+	 const char *fmt, ...)
+{
+	char what[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	err_set(e, EXIT_CONFIG, "[%s] %s: %s", section, key, what);
+	config_prefix_err(cfg, section, key, e);
+	return -1;
 }
 
 /* [store] path = FILE, or url = sqlite:FILE: one of them, and the
@@ -348,14 +393,13 @@ static int
 store_location(struct config *cfg, const char *path, struct err *e)
 {
 	if (cfg->store.path && cfg->store.url)
-		return err_set(e, EXIT_CONFIG, "%s: [store]: path and url both given; keep one",
-			       path);
+		return fail_key(cfg, "store", "url", e, "path and url both given; keep one");
 	if (!cfg->store.path && !cfg->store.url)
 		return err_set(e, EXIT_CONFIG, "%s: missing required key 'path' (or 'url') in "
 			       "[store]", path);
 	if (cfg->store.url && strncmp(cfg->store.url, "sqlite:", 7) != 0)
-		return err_set(e, EXIT_CONFIG, "%s: [store] url: '%s': this secdesk knows "
-			       "sqlite:PATH only", path, cfg->store.url);
+		return fail_key(cfg, "store", "url", e, "'%s': this secdesk knows sqlite:PATH "
+				"only", cfg->store.url);
 	if (cfg->store.url)
 		cfg->store.path = xstrdup(cfg->store.url + 7);
 	cfg->store.location = xstrdup(cfg->store.url ? cfg->store.url : cfg->store.path);
@@ -396,10 +440,12 @@ config_load(struct config *cfg, const char *path, struct err *e)
 			return err_set(e, EXIT_CONFIG, "%s: missing required key '%s' in [%s]",
 				       path, keys[i].name, keys[i].section);
 	if (!strchr(cfg->desk.address, '@'))
-		return err_set(e, EXIT_CONFIG, "%s: [desk] address: '%s' is not a mail address",
-			       path, cfg->desk.address);
+		return fail_key(cfg, "desk", "address", e, "'%s' is not a mail address (expected "
+				"user@domain)", cfg->desk.address);
 	if (cfg->mailbox.batch < 1 || cfg->mailbox.batch > 10000)
-		return err_set(e, EXIT_CONFIG, "%s: [mailbox] batch: must be 1 to 10000", path);
+		return fail_key(cfg, "mailbox", "batch", e, "must be 1 to 10000");
+	if (cfg->mailbox.alert_after < 0)
+		return fail_key(cfg, "mailbox", "alert_after", e, "must not be negative");
 	if (!cfg->desk.name)
 		cfg->desk.name = xstrdup("Secretariat");
 	if (!cfg->desk.tag)
@@ -452,6 +498,7 @@ config_release(struct config *cfg)
 	free(cfg->templates.dir);
 	free(cfg->remind.statuses);
 	free(cfg->remind.assignee_domain);
+	free(cfg->key_lines);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

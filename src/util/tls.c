@@ -62,6 +62,17 @@ describe(unsigned status, const char *host, char *out, size_t n)
 		snprintf(out, n, "verification failed (status 0x%x)", status);
 }
 
+/* What to do about it, for the two a configuration can mend. */
+static const char *
+next_step(unsigned status)
+{
+	if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+		return ": use the host name the certificate names in the url";
+	if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+		return ": set ca_file to the CA that issued it";
+	return "";
+}
+
 int
 tls_verify_stream(mailstream *s, const char *service, const char *host,
 		  const char *ca_file, struct err *e)
@@ -131,11 +142,9 @@ tls_verify_stream(mailstream *s, const char *service, const char *host,
 	}
 	if (status != 0) {
 		describe(status, host, why, sizeof(why));
-		err_set(e, EXIT_UNAVAILABLE, "%s server '%s': certificate not trusted: %s%s%s",
-			service, host, why, ca_file ? " (CAs from " : "",
-			ca_file ? ca_file : "");
-		if (ca_file)
-			snprintf(e->msg + strlen(e->msg), sizeof(e->msg) - strlen(e->msg), ")");
+		err_set(e, EXIT_UNAVAILABLE, "%s server '%s': certificate not trusted: %s%s%s%s%s",
+			service, host, why, ca_file ? " (CAs from " : "", ca_file ? ca_file : "",
+			ca_file ? ")" : "", next_step(status));
 		goto out;
 	}
 	rc = 0;

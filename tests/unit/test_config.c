@@ -138,7 +138,11 @@ static const struct bad_case bad_cases[] = {
 	{ "[mailbox]\nafter = later\n", "secdesk.conf:16: [mailbox] after: 'later' is not" },
 	{ "[mailbox]\nafter = move:\n", "[mailbox] after: 'move:' is not" },
 	{ "[mailbox]\nbatch = -3\n", "[mailbox] batch: '-3' is not a number" },
-	{ "[mailbox]\nbatch = 0\n", "[mailbox] batch: must be 1 to 10000" },
+	{ "[mailbox]\nbatch = 0\n", "secdesk.conf:16: [mailbox] batch: must be 1 to 10000" },
+	{ "[mailbox]\nalert_after = soon\n",
+	  "secdesk.conf:16: [mailbox] alert_after: 'soon' is not a duration" },
+	{ "[store]\nurl = sqlite:other.db\n",
+	  "secdesk.conf:16: [store] url: path and url both given" },
 	{ "[mailbox]\ntrusted_authserv_id = mx.example.org; dmarc=pass\n",
 	  "secdesk.conf:16: [mailbox] trusted_authserv_id: 'mx.example.org; dmarc=pass' is not an "
 	  "authserv-id" },
@@ -158,6 +162,9 @@ static const struct bad_case bad_cases[] = {
 	/* "!" replaces the [send] url line of base instead of appending. */
 	{ "!url = nourl\n", "secdesk.conf:10: [send] url: 'nourl' is not a URL" },
 	{ "!url = dir:\n", "secdesk.conf:10: [send] url: 'dir:' names no path" },
+	/* "@" replaces the [desk] address line. */
+	{ "@address = secretariat\n",
+	  "secdesk.conf:3: [desk] address: 'secretariat' is not a mail address" },
 };
 
 static void
@@ -170,12 +177,14 @@ test_bad(void **state)
 		char *text = NULL, *path;
 
 		/* Duplicated sections are allowed by INI; keys are checked. */
-		if (bad_cases[i].extra[0] == '!') {
-			const char *at = strstr(base, "url = dir:outbox\n");
+		if (bad_cases[i].extra[0] == '!' || bad_cases[i].extra[0] == '@') {
+			const char *line = bad_cases[i].extra[0] == '!'
+						   ? "url = dir:outbox\n"
+						   : "address = secretariat@icpermed.example ; the desk\n";
+			const char *at = strstr(base, line);
 
 			assert_true(asprintf(&text, "%.*s%s%s", (int)(at - base), base,
-					     bad_cases[i].extra + 1,
-					     at + strlen("url = dir:outbox\n")) > 0);
+					     bad_cases[i].extra + 1, at + strlen(line)) > 0);
 		} else {
 			assert_true(asprintf(&text, "%s%s", base, bad_cases[i].extra) > 0);
 		}
