@@ -70,8 +70,9 @@ HBA
 }
 
 # The database and its two roles (issue 17, least privilege): the run role
-# owns the database and its schema; the staff role may connect and use
-# tables (grants per table come with the schema: pg_grant_staff).
+# owns the database and its schema (secdesk db init creates the tables as
+# it); the staff role may connect and read and write rows of every table the
+# run role makes, but create nothing (no DDL).
 pg_make_roles() {
 	PG_PSQL_DB=postgres pg_psql <<SQL || return 1
 CREATE ROLE $PG_RUN_USER LOGIN PASSWORD '$PG_RUN_PASS';
@@ -84,14 +85,10 @@ SQL
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 ALTER SCHEMA public OWNER TO $PG_RUN_USER;
 GRANT USAGE ON SCHEMA public TO $PG_STAFF_USER;
-SQL
-}
-
-# Staff may read and change rows, never the schema: after the schema exists.
-pg_grant_staff() {
-	pg_psql <<SQL
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO $PG_STAFF_USER;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO $PG_STAFF_USER;
+ALTER DEFAULT PRIVILEGES FOR ROLE $PG_RUN_USER IN SCHEMA public
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO $PG_STAFF_USER;
+ALTER DEFAULT PRIVILEGES FOR ROLE $PG_RUN_USER IN SCHEMA public
+  GRANT USAGE, SELECT ON SEQUENCES TO $PG_STAFF_USER;
 SQL
 }
 
