@@ -31,7 +31,8 @@ pg_of(struct store *s)
 }
 
 /* libpq's messages run over lines ("...failed: Connection refused\n\tIs
- * the server running..."): one line, parts joined by "; ". */
+ * the server running..."): one line, parts joined by "; ", runs of
+ * spaces ("FATAL:  password...") as one. */
 static void
 one_line(const char *msg, char *out, size_t size)
 {
@@ -52,6 +53,8 @@ one_line(const char *msg, char *out, size_t size)
 			if (!*p)
 				break;
 		}
+		if (*p == ' ' && o > 0 && out[o - 1] == ' ')
+			continue;
 		out[o++] = *p;
 	}
 	out[o] = '\0';
@@ -435,11 +438,11 @@ exit_code_of_connect_failure(PGconn *conn)
 	static const char *const transient[] = {
 		"shutting down", "starting up", "recovery", "too many", "timeout", "timed out",
 		"Connection refused", "closed the connection", "SSL SYSCALL", "No route",
-		"unreachable", "Network is",
+		"unreachable", "Network is", "could not translate host name",
 	};
 	static const char *const config[] = {
 		"authentication failed", "pg_hba.conf", "does not exist", "SSL", "certificate",
-		"sslmode", "ssl", "invalid", "password", "permission denied", "not permitted",
+		"permission denied", "not permitted",
 	};
 	const char *msg = PQerrorMessage(conn);
 
