@@ -33,6 +33,14 @@ open(path, "w").write(text)
 PY
 }
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
+wait_for() { # COMMAND...: up to 20 s, by polling its answer
+	_w=0
+	until "$@"; do
+		[ $_w -ge 400 ] && return 1
+		sleep 0.05
+		_w=$((_w + 1))
+	done
+}
 
 set_store "url = $PG_URL" "password_file = run.pw"
 check_rc "an incomplete PostgreSQL store is refused (78)" 78 sd db init
@@ -47,6 +55,30 @@ check_eq "  the tables made, by the run role" "14 $PG_RUN_USER" \
 	"$(pg_psql -At -F' ' -c "SELECT count(*), min(tableowner) FROM pg_tables WHERE schemaname = 'public'")"
 check_rc "db init again" 0 sd db init
 check_eq "  changes nothing" "1" "$(pg_psql -At -c 'SELECT count(*) FROM schema_version')"
+
+# First runs at once on a new database: one makes the schema, the others
+# wait for it (an advisory lock) and find it made. The test holds that
+# lock until all four wait for it, so that they start together.
+PG_PSQL_DB=postgres pg_psql -c "CREATE DATABASE race OWNER $PG_RUN_USER"
+set_store "url = postgresql://$PG_RUN_USER@127.0.0.1:$PG_PORT/race" "password_file = run.pw"
+advisory() { # GRANTED WAITING
+	[ "$(pg_psql -At -c "SELECT count(*) FILTER (WHERE granted) || ' ' || count(*) FILTER
+		(WHERE NOT granted) FROM pg_locks WHERE locktype = 'advisory'")" = "$1 $2" ]
+}
+PG_PSQL_DB=race pg_psql -c 'SELECT pg_advisory_lock(7105310517)' -c 'SELECT pg_sleep(600)' \
+	>/dev/null 2>&1 &
+holder=$!
+check "the test holds the schema lock" wait_for advisory 1 0
+pids=""
+for i in 1 2 3 4; do sd db init >"$T_DIR/race$i.out" 2>&1 & pids="$pids $!"; done
+check "four db init wait for it" wait_for advisory 1 4
+pg_psql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(600)'" >/dev/null
+for p in $pids; do wait "$p"; done
+wait "$holder" 2>/dev/null
+check_eq "four db init at once all succeed" "4" \
+	"$(cat "$T_DIR"/race?.out | grep -c "schema version 1$")"
+check_eq "  and the schema is made once" "1 1" \
+	"$(PG_PSQL_DB=race pg_psql -At -F' ' -c 'SELECT count(*), max(version) FROM schema_version')"
 
 set_store "url = postgres://$PG_RUN_USER@127.0.0.1:$PG_PORT/$PG_DB" "password_file = run.pw"
 check_rc "postgres:// is the same backend" 0 sd db init
@@ -83,14 +115,6 @@ set_store "url = $PG_URL" "password_file = run.pw"
 # (here: a sleeping query) and turns new connections away meanwhile.
 pg_psql -c 'SELECT pg_sleep(600)' >/dev/null 2>&1 &
 sleeper=$!
-wait_for() { # COMMAND...: up to 20 s, by polling its answer
-	_w=0
-	until "$@"; do
-		[ $_w -ge 400 ] && return 1
-		sleep 0.05
-		_w=$((_w + 1))
-	done
-}
 sleeping() { [ "$(pg_psql -At -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")" = 1 ]; }
 check "a session stays on the server" wait_for sleeping
 kill -TERM "$PG_PID"
