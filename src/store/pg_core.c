@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "config.h"
 #include "pg_core.h"
@@ -238,9 +239,10 @@ percent_decode(const char *s, size_t n)
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		unsigned hi, lo;
+		int hi = i + 2 < n && s[i] == '%' ? ascii_hexval(s[i + 1]) : -1;
+		int lo = hi >= 0 ? ascii_hexval(s[i + 2]) : -1;
 
-		if (s[i] == '%' && i + 2 < n + 1 && sscanf(s + i + 1, "%1x%1x", &hi, &lo) == 2) {
+		if (lo >= 0) {
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
@@ -561,10 +563,26 @@ pg_begin(struct store *s, struct err *e)
 	return pg_exec(pg_of(s), "BEGIN", "cannot begin", e);
 }
 
+/* PostgreSQL answers COMMIT in a transaction that an error has aborted by
+ * rolling it back, without an error: that must not pass for a commit. */
 static int
-pg_commit(struct store *s, struct err *e)
+pg_commit(struct store *base, struct err *e)
 {
-	return pg_exec(pg_of(s), "COMMIT", "cannot commit", e);
+	struct pg_store *s = pg_of(base);
+	PGresult *res;
+	int rc = 0;
+
+	if (PQtransactionStatus(s->conn) == PQTRANS_INERROR)
+		return err_set(e, EXIT_SOFTWARE, "store '%s': cannot commit: a statement of the "
+			       "transaction failed", s->name);
+	res = PQexec(s->conn, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pg_error(s, res, "cannot commit", e);
+	else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
+		rc = err_set(e, EXIT_SOFTWARE, "store '%s': cannot commit: the server rolled "
+			     "the transaction back", s->name);
+	PQclear(res);
+	return rc;
 }
 
 static void

@@ -86,6 +86,10 @@ check_rc "postgres:// is the same backend" 0 sd db init
 set_store "url = postgresql://$PG_RUN_USER@/$PG_DB?host=$PG_DIR/run&port=$PG_PORT"
 check_rc "the socket form of the URL" 0 sd db init
 
+cp -p "$d/run.pw" "$d/pass word&50%.pw"
+set_store "url = $PG_URL" "password_file = pass word&50%.pw"
+check_rc "a password file whose name has a space, & and %" 0 sd db init
+
 set_store "url = $PG_URL" "password_file = run.pw"
 chmod 0644 "$d/run.pw"
 check_rc "a password file others can read is refused (78)" 78 sd db init

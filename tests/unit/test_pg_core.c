@@ -54,14 +54,14 @@ env_of(const char *key)
 	return NULL;
 }
 
-static char *
+static void
 write_secret(const char *name, const char *text, mode_t mode)
 {
 	char *p = xasprintf("%s/%s", unit_dir, name);
 
 	unit_write_file(name, text);
 	assert_int_equal(chmod(p, mode), 0);
-	return p;
+	free(p);
 }
 
 static int
@@ -300,6 +300,14 @@ test_transactions_and_events(void **state)
 	assert_non_null(strstr(e.msg, "cannot record event"));
 	assert_null(strchr(e.msg, '\n'));
 	store_rollback(s);
+	/* Committing after a failed statement fails, and keeps nothing of
+	 * the transaction (PostgreSQL answers such a COMMIT with a rollback). */
+	assert_int_equal(store_begin(s, &e), 0);
+	assert_int_equal(store_event(s, atoll(id), "frank", "x", NULL, NULL, &e), 0);
+	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), -1);
+	assert_int_equal(store_commit(s, &e), -1);
+	assert_non_null(strstr(e.msg, "cannot commit"));
+	assert_sql("t_txn", "SELECT count(*) FROM events WHERE who = 'frank'", "0");
 	assert_int_equal(store_begin(s, &e), 0);
 	assert_int_equal(store_event(s, atoll(id), "erin", "tag", NULL, "x", &e), 0);
 	assert_int_equal(store_commit(s, &e), 0);
