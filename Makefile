@@ -17,10 +17,10 @@ OPT     ?= -O2 -g
 SAN     ?=
 WARN     = -std=c17 -Wall -Wextra -Werror -Wformat-security -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wwrite-strings -Wshadow
-CPPFLAGS += -Iinclude -I/usr/include/libxml2 -I/usr/include/libexttextcat
+CPPFLAGS += -Iinclude -I/usr/include/libxml2 -I/usr/include/libexttextcat -I/usr/include/postgresql
 CFLAGS  += $(OPT) $(SAN) $(WARN) -pthread -MMD -MP
 LDFLAGS += $(SAN) -pthread
-LIBS     = -letpan -lsqlite3 -lpcre2-8 -linih -ljansson -lgnutls -lxml2 -luchardet -lexttextcat-2.0 -lm
+LIBS     = -letpan -lsqlite3 -lpcre2-8 -linih -ljansson -lgnutls -lxml2 -luchardet -lexttextcat-2.0 -lpq -lm
 
 SRC      = $(sort $(wildcard src/*.c) $(wildcard src/*/*.c))
 LIB_SRC  = $(filter-out src/main.c,$(SRC))

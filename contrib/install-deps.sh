@@ -7,10 +7,10 @@ set -eu
 what=${1:-build}
 BUILD_PKGS="gcc make pkg-config libetpan-dev libsqlite3-dev libpcre2-dev libinih-dev
  libjansson-dev libgnutls28-dev libxml2-dev libuchardet-dev libexttextcat-dev
- libexttextcat-data"
+ libexttextcat-data libpq-dev"
 TEST_PKGS="libcmocka-dev dovecot-imapd dovecot-pop3d python3 python3-aiosmtpd
  gnutls-bin isync valgrind mandoc sqlite3 clang libclang-rt-14-dev procps time
- util-linux libsasl2-modules groff-base less postfix"
+ util-linux libsasl2-modules groff-base less postgresql postfix"
 
 case $what in
 build) pkgs=$BUILD_PKGS ;;
@@ -59,3 +59,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # Dovecot's package starts a system instance where it can; the tests run
 # their own on free loopback ports and never use it.
+# PostgreSQL's package likewise makes and starts a "main" cluster; the tests
+# run a private server of their own (tests/harness/pg.sh).

@@ -54,12 +54,14 @@ struct config {
 	} mailbox;
 
 	struct {
-		char *path;     /* the SQLite file */
-		char *url;      /* sqlite:PATH; NULL when path is given */
+		char *path;     /* the SQLite file; for PostgreSQL, the url (for messages) */
+		char *url;      /* sqlite:PATH or postgresql://...; NULL when path is given */
 		char *location; /* what store_open() takes: the url, else the path */
 		int busy_timeout; /* seconds to wait for a locked store */
 		char *group;      /* NULL: files for the user alone (filemode.h) */
 		gid_t gid;        /* that group's id */
+		char *password_file; /* PostgreSQL: NULL for libpq's own (PGPASSFILE) */
+		char *ca_file;       /* PostgreSQL: the CAs for TLS; NULL: libpq's default */
 	} store;
 
 	struct {

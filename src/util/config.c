@@ -2,6 +2,7 @@
  * the keys secdesk knows (DESIGN.md, "Configuration"). */
 #include "compat.h"
 
+#include <ctype.h>
 #include <grp.h>
 #include <ini.h>
 #include <libgen.h>
@@ -62,6 +63,8 @@ static const struct key_def keys[] = {
 	{ "store", "url", KEY_URL, O(store.url), false },
 	{ "store", "busy_timeout", KEY_DURATION, O(store.busy_timeout), false },
 	{ "store", "group", KEY_GROUP, O(store.group), false },
+	{ "store", "password_file", KEY_PATH, O(store.password_file), false },
+	{ "store", "ca_file", KEY_PATH, O(store.ca_file), false },
 	{ "send", "url", KEY_URL, O(send.conn.url), true },
 	{ "send", "user", KEY_STRING, O(send.conn.user), false },
 	{ "send", "password_file", KEY_PATH, O(send.conn.password_file), false },
@@ -387,8 +390,50 @@ fail_key(const struct config *cfg, const char *section, const char *key, struct 
 	return -1;
 }
 
-/* [store] path = FILE, or url = sqlite:FILE: one of them, and the
- * location store_open() takes. */
+/* Appends "&KEY=VALUE" (the first: "?") to the URL in b, VALUE
+ * percent-encoded as a URL's query wants it. */
+static void
+url_add_param(struct buf *b, const char *key, const char *value)
+{
+	buf_addf(b, "%c%s=", strchr(buf_cstr(b), '?') ? '&' : '?', key);
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if (isalnum(*p) || strchr("-._~/", *p))
+			buf_addch(b, *p);
+		else
+			buf_addf(b, "%%%02X", *p);
+	}
+}
+
+/* url = postgresql://...: the location is the URL with the password file
+ * and the CA file as parameters (pg_core.h); the "path" names the URL in
+ * messages, and the run lock, which has no store file to sit beside,
+ * defaults to the config's folder. */
+static int
+store_location_pg(struct config *cfg)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_addstr(&b, cfg->store.url);
+	if (cfg->store.password_file)
+		url_add_param(&b, "password_file", cfg->store.password_file);
+	if (cfg->store.ca_file)
+		url_add_param(&b, "sslrootcert", cfg->store.ca_file);
+	cfg->store.location = buf_detach(&b, NULL);
+	cfg->store.path = xstrdup(cfg->store.url);
+	if (!cfg->desk.lock_file)
+		cfg->desk.lock_file = xasprintf("%s/secdesk.lock", cfg->dir);
+	return 0;
+}
+
+static bool
+is_pg_url(const char *url)
+{
+	return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
+}
+
+/* [store] path = FILE, url = sqlite:FILE or url = postgresql://...: one
+ * of them, and the location store_open() takes. */
 static int
 store_location(struct config *cfg, const char *path, struct err *e)
 {
@@ -397,9 +442,14 @@ store_location(struct config *cfg, const char *path, struct err *e)
 	if (!cfg->store.path && !cfg->store.url)
 		return err_set(e, EXIT_CONFIG, "%s: missing required key 'path' (or 'url') in "
 			       "[store]", path);
+	if (cfg->store.url && is_pg_url(cfg->store.url))
+		return store_location_pg(cfg);
+	if (cfg->store.password_file || cfg->store.ca_file)
+		return fail_key(cfg, "store", cfg->store.password_file ? "password_file" : "ca_file",
+				e, "only for a postgresql:// url");
 	if (cfg->store.url && strncmp(cfg->store.url, "sqlite:", 7) != 0)
-		return fail_key(cfg, "store", "url", e, "'%s': this secdesk knows sqlite:PATH "
-				"only", cfg->store.url);
+		return fail_key(cfg, "store", "url", e, "'%s': this secdesk knows sqlite:PATH and "
+				"postgresql://USER@HOST[:PORT]/DB", cfg->store.url);
 	if (cfg->store.url)
 		cfg->store.path = xstrdup(cfg->store.url + 7);
 	cfg->store.location = xstrdup(cfg->store.url ? cfg->store.url : cfg->store.path);
@@ -493,6 +543,8 @@ config_release(struct config *cfg)
 	free(cfg->store.url);
 	free(cfg->store.location);
 	free(cfg->store.group);
+	free(cfg->store.password_file);
+	free(cfg->store.ca_file);
 	conn_release(&cfg->send.conn);
 	free(cfg->rules.dir);
 	free(cfg->templates.dir);

@@ -27,7 +27,7 @@ bad_config "syntax error" "secdesk.conf:2: syntax error" '2s/.*/this is not ini/
 bad_config "not a mail address" "secdesk.conf:3: [desk] address: 'nobody' is not a mail address" 's/^address .*/address = nobody/'
 bad_config "store path and url both" "secdesk.conf:12: [store] url: path and url both given" '/^path/a url = sqlite:other.db'
 bad_config "store neither path nor url" "missing required key 'path' (or 'url') in [store]" '/^path/d'
-bad_config "store url of an unknown kind" "[store] url: 'gopher://db': this secdesk knows sqlite:PATH only" 's|^path = secdesk.db|url = gopher://db|'
+bad_config "store url of an unknown kind" "[store] url: 'gopher://db': this secdesk knows sqlite:PATH and postgresql://USER@HOST[:PORT]/DB" 's|^path = secdesk.db|url = gopher://db|'
 bad_config "store url naming no file" "[store] url: 'sqlite:' names no path" 's|^path = secdesk.db|url = sqlite:|'
 bad_config "unknown mail source" "no mail source for 'gopher://x'" 's|^url   = maildir:inbox|url = gopher://x|'
 
