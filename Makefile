@@ -29,13 +29,6 @@ UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC = $(sort $(wildcard bench/*.c) $(wildcard tests/tools/*.c))
 TOOL_BIN = $(patsubst %.c,$(BUILD)/%,$(TOOL_SRC))
-# The store's area tables (sqlite_AREA_ops in src/store/sqlite_*.c) are weak
-# references in sqlite_core.c, and a weak reference never pulls a member out
-# of libsecdesk.a: each table defined is named as undefined, so that tests
-# and tools get it too.
-comma := ,
-STORE_AREA_TABLES := $(shell sed -n 's/^const struct store_[a-z_]*_ops \(sqlite_[a-z_]*_ops\) =.*/\1/p' src/store/sqlite_*.c)
-LDFLAGS += $(patsubst %,-Wl$(comma)-u$(comma)%,$(STORE_AREA_TABLES))
 
 .PHONY: all deps deps-test run check asan bench fuzz install install-config install-service \
 	clean format valgrind
@@ -59,9 +52,10 @@ $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# Unit tests may look inside the store (src/store/'s private headers).
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsecdesk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS) -lcmocka
+	$(CC) $(CPPFLAGS) -Isrc/store $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libsecdesk.a
 	@mkdir -p $(dir $@)

@@ -70,10 +70,6 @@ int store_event(struct store *s, int64_t ticket_id, const char *who, const char 
 /* The areas' faces. */
 #include "store_admin.h"
 
-/* Transitional: the SQLite backend's own interface, for the callers
- * outside src/store/ that still hold SQL. Goes when the last one has
- * moved its SQL into a store operation. */
-#include "store_sqlite.h"
 #include "store_state.h"
 
 #endif

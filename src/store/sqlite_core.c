@@ -11,6 +11,7 @@
 #include "store.h"
 #include "sqlite_schema.h"
 #include "sqlite_tokenizer.h"
+#include "store_sqlite.h"
 #include "syncer.h"
 #include "xalloc.h"
 
@@ -476,10 +477,8 @@ store_sync_end(struct store *s, struct syncer **sy, bool ok, struct err *e)
 	return rc;
 }
 
-/* Each area's table is defined in its sqlite_AREA.c. Weak while the areas
- * move in: one not yet there is NULL. */
-#define AREA_TABLE(area) \
-	extern const struct store_##area##_ops sqlite_##area##_ops __attribute__((weak))
+/* Each area's table is defined in its sqlite_AREA.c. */
+#define AREA_TABLE(area) extern const struct store_##area##_ops sqlite_##area##_ops
 AREA_TABLE(intake);
 AREA_TABLE(message);
 AREA_TABLE(ticket);

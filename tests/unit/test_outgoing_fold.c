@@ -29,6 +29,7 @@
 #include "outbound.h"
 #include "parse.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "ticket.h"
 #include "xalloc.h"
 #include "unit.h"

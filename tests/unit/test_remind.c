@@ -17,6 +17,7 @@
 #include "remind.h"
 #include "rules.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "ticket.h"
 #include "xalloc.h"
 

@@ -13,6 +13,7 @@
 
 #include "report.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "xalloc.h"
 
 static char tmpdir[64];

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "../../src/store/sqlite_schema.h"
 #include "ticket.h"
 #include "xalloc.h"

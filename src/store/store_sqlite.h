@@ -1,8 +1,6 @@
-/* store_sqlite.h - the SQLite backend's own calls (src/store/sqlite_*.c).
- *
- * Private to src/store/: a file elsewhere that includes it still holds SQL
- * that belongs in a store operation. Every value from mail is bound,
- * never formatted into SQL. */
+/* store_sqlite.h - the SQLite backend's own calls, shared by its files
+ * (src/store/sqlite_*.c; private to src/store/). Every value from mail is
+ * bound, never formatted into SQL. */
 #ifndef SECDESK_STORE_SQLITE_H
 #define SECDESK_STORE_SQLITE_H
 
