@@ -152,16 +152,6 @@ store_check(struct store *s, struct err *e)
 	return s->ops->check(s, e);
 }
 
-int64_t
-store_now(void)
-{
-	const char *fake = getenv("SECDESK_NOW");
-
-	if (fake && *fake)
-		return strtoll(fake, NULL, 10);
-	return (int64_t)time(NULL);
-}
-
 int
 store_event(struct store *s, int64_t ticket_id, const char *who, const char *what,
 	    const char *old_value, const char *new_value, struct err *e)
