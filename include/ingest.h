@@ -62,9 +62,6 @@ int ingest_message(struct ingest *ing, struct store *s, const char *raw, size_t 
 
 /* The lower half, for callers that commit the raw bytes before parsing
  * (fetch.c, the poison-message path). */
-
-/* Hex SHA-256 of raw. */
-void ingest_sha256(const char *raw, size_t len, char hex[65]);
 /* Stores raw once (by SHA-256); gives its raws.id. */
 int ingest_store_raw(struct store *s, const char *raw, size_t len, int64_t *raw_id,
 		     struct err *e);
@@ -86,12 +83,6 @@ int ingest_classify(struct ingest *ing, const struct message *m, struct rule_out
  * what ingest_classify() gave for m, or NULL to classify it here. */
 int ingest_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
 		  const struct rule_outcome *ro, struct ingest_result *res, struct err *e);
-/* For a run of many messages (fetch): acknowledgements and notices are
- * built on a thread of their own meanwhile (outbound_pipeline_start); the
- * stop adds their counts to *tally and the seconds waited for them to
- * *waited. */
-int ingest_pipeline_start(struct ingest *ing, struct store *s, struct err *e);
-void ingest_pipeline_stop(struct ingest *ing, struct ingest_result *tally, double *waited);
 /* Stores raw bytes that could not be parsed (why: the parser's error) as a
  * flagged ticket holding the raw bytes only. */
 int ingest_set_aside(struct ingest *ing, struct store *s, int64_t raw_id, const char *raw,

@@ -44,13 +44,6 @@ void outbound_free(struct outbound **ob);
 int outbound_after_ingest(struct outbound *ob, struct store *s, const struct message *m,
 			  const struct ticket *t, struct ingest_result *res, struct err *e);
 
-/* Kept for fetch, which starts and stops a composer thread around a run:
- * the mails of outbound_after_ingest are built in line now, their counts
- * in each ingest_result, so start does nothing and returns 0, and stop
- * adds nothing to *tally or *waited. */
-int outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e);
-void outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double *waited);
-
 /* Queues the partner notification after a re-route by staff. */
 int outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,
 		      struct err *e);

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "ingest.h"
+#include "sha256.h"
 #include "source.h"
 #include "source_imap.h"
 #include "xalloc.h"
@@ -32,7 +33,7 @@ lookup_cb(void *arg, const char *key, const char *raw, size_t len)
 	char hex[65];
 	int r;
 
-	ingest_sha256(raw, len, hex);
+	sha256_hex(raw, len, hex);
 	r = store_message_raw_known(l->s, hex, l->e);
 	if (r < 0)
 		return 1;

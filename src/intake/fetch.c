@@ -22,6 +22,7 @@
 #include "log.h"
 #include "rules.h"
 #include "search_index.h"
+#include "sha256.h"
 #include "source.h"
 #include "store_intake.h"
 #include "testhook.h"
@@ -388,7 +389,7 @@ intake_one(struct ingest *ing, struct store *s, const char *source_id, const cha
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
-	ingest_sha256(raw, len, key);
+	sha256_hex(raw, len, key);
 	if (store_begin(s, e) < 0)
 		return -1;
 	if (stage_message(&in, &b, key, NULL, raw, len) < 0) {

@@ -2,7 +2,6 @@
  * outbound mail. Runs inside the caller's transaction. */
 #include "compat.h"
 
-#include <gnutls/crypto.h>
 #include <strings.h>
 
 #include "attach.h"
@@ -15,6 +14,7 @@
 #include "testhook.h"
 #include "ticket.h"
 #include "verp.h"
+#include "sha256.h"
 #include "xalloc.h"
 
 struct ingest {
@@ -46,19 +46,6 @@ fail:
 	return -1;
 }
 
-int
-ingest_pipeline_start(struct ingest *ing, struct store *s, struct err *e)
-{
-	return ing->ob ? outbound_pipeline_start(ing->ob, s, e) : 0;
-}
-
-void
-ingest_pipeline_stop(struct ingest *ing, struct ingest_result *tally, double *waited)
-{
-	if (ing->ob)
-		outbound_pipeline_stop(ing->ob, tally, waited);
-}
-
 void
 ingest_free(struct ingest **ingp)
 {
@@ -73,27 +60,13 @@ ingest_free(struct ingest **ingp)
 	*ingp = NULL;
 }
 
-void
-ingest_sha256(const char *raw, size_t len, char hex[65])
-{
-	unsigned char d[32];
-	static const char digits[] = "0123456789abcdef";
-
-	gnutls_hash_fast(GNUTLS_DIG_SHA256, raw, len, d);
-	for (int i = 0; i < 32; i++) {
-		hex[2 * i] = digits[d[i] >> 4];
-		hex[2 * i + 1] = digits[d[i] & 15];
-	}
-	hex[64] = '\0';
-}
-
 int
 ingest_store_raw(struct store *s, const char *raw, size_t len, int64_t *raw_id,
 		 struct err *e)
 {
 	char hex[65];
 
-	ingest_sha256(raw, len, hex);
+	sha256_hex(raw, len, hex);
 	return ingest_store_raw_hashed(s, raw, len, hex, raw_id, e);
 }
 

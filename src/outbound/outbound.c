@@ -60,23 +60,6 @@ outbound_free(struct outbound **obp)
 	*obp = NULL;
 }
 
-int
-outbound_pipeline_start(struct outbound *ob, struct store *s, struct err *e)
-{
-	(void)ob;
-	(void)s;
-	(void)e;
-	return 0;
-}
-
-void
-outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double *waited)
-{
-	(void)ob;
-	(void)tally;
-	(void)waited;
-}
-
 /* Whether new ticket t, opened by m, gets its partner notice. The desk's
  * own mail come back opens no loop through a partner. */
 static bool

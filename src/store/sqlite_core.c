@@ -12,7 +12,6 @@
 #include "sqlite_schema.h"
 #include "sqlite_tokenizer.h"
 #include "store_sqlite.h"
-#include "syncer.h"
 #include "xalloc.h"
 
 #define STORE_STMT_CACHE 64
@@ -443,38 +442,6 @@ sqlite_event(struct store *s, int64_t ticket_id, const char *who, const char *wh
 		return store_error(s, e, "cannot record event");
 	sqlite3_reset(st);
 	return 0;
-}
-
-struct syncer *
-store_sync_begin(struct store *s, struct err *e)
-{
-	struct syncer *sy;
-	struct err ignored = ERR_INIT;
-
-	if (syncer_start(store_wal_path(s), &sy, e) < 0)
-		return NULL;
-	if (store_exec(s, "PRAGMA synchronous = NORMAL", e) < 0) {
-		syncer_stop(&sy, &ignored);
-		return NULL;
-	}
-	return sy;
-}
-
-int
-store_sync_end(struct store *s, struct syncer **sy, bool ok, struct err *e)
-{
-	struct err ignored = ERR_INIT;
-	int rc = 0;
-
-	if (!*sy)
-		return 0;
-	if (ok)
-		rc = syncer_wait(*sy, syncer_request(*sy), e);
-	if (syncer_stop(sy, ok && rc == 0 ? e : &ignored) < 0)
-		rc = -1;
-	if (store_exec(s, "PRAGMA synchronous = FULL", rc < 0 ? &ignored : e) < 0)
-		rc = -1;
-	return rc;
 }
 
 /* Each area's table is defined in its sqlite_AREA.c. */

@@ -32,13 +32,4 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct err *e);
  * locked, EXIT_IOERR when the disk is full, else EXIT_SOFTWARE); returns -1. */
 int store_error(struct store *s, struct err *e, const char *what);
 
-struct syncer;
-/* Commits stop waiting for the disk: synchronous=NORMAL, with the WAL
- * synced by a thread of its own (syncer.h). Returns it, or NULL with e set
- * when it cannot start (each commit then syncs, as before). */
-struct syncer *store_sync_begin(struct store *s, struct err *e);
-/* Ends store_sync_begin(): when ok, what was committed is on disk when it
- * returns; commits sync again (synchronous=FULL). Accepts *sy NULL. */
-int store_sync_end(struct store *s, struct syncer **sy, bool ok, struct err *e);
-
 #endif
