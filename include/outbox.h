@@ -84,4 +84,19 @@ int outbox_mark_partial(struct store *s, int64_t id, const char *delivered,
 /* The back-off before attempt number attempts + 1. */
 int64_t outbox_backoff(int attempts, int retry_base);
 
+/* Held mail: an acknowledgement or notice that no template can render
+ * yet, kept unrendered (status 'held', never due) until
+ * outbound_release_held renders it. why is its last_error ("held:
+ * template error: file:line: ..."); answers the stored message it answers
+ * or quotes (quote_of; 0: none); data what the caller needs to render it
+ * later (a C string). */
+int outbox_hold(struct store *s, int64_t ticket_id, int64_t answers, const char *kind,
+		const char *rcpts, const char *data, const char *why, int64_t *id_r,
+		struct err *e);
+/* Every held mail, oldest first, into *items (allocated; release each):
+ * id, ticket_id, kind, rcpts, data and quote_of (what it answers). */
+int outbox_held(struct store *s, struct outbox_item **items, size_t *n, struct err *e);
+/* Removes held mail id, once it is queued anew. */
+int outbox_drop_held(struct store *s, int64_t id, struct err *e);
+
 #endif

@@ -56,6 +56,7 @@ struct notice_plan {
 	struct mime_addr *to;
 	size_t nto;
 	const struct tmpl *t;
+	const struct tmpl *broken; /* the queue's own template, passed by */
 	unsigned need;
 };
 
@@ -216,6 +217,12 @@ outbound_open(const struct config *cfg, const struct ruleset *rules, struct outb
 	}
 	*out = ob;
 	return 0;
+}
+
+const char *
+outbound_template_problems(const struct outbound *ob, int *count)
+{
+	return tmpl_set_problems(ob->set, count);
 }
 
 void
@@ -1201,7 +1208,7 @@ compose_build(const struct outbound *ob, struct buf *rendered, const struct comp
 	size_t nh = 0;
 	char *body, date[64];
 	struct mime_addr from = { ob->cfg->desk.name, ob->cfg->desk.address };
-	bool kept = false, have_subject = false;
+	bool kept = false, have_subject = false, have_lang = false;
 	size_t elide_at = SIZE_MAX, body_len, quote_len = 0;
 	int rc = -1;
 
@@ -1259,12 +1266,17 @@ compose_build(const struct outbound *ob, struct buf *rendered, const struct comp
 	if (c->automatic)
 		buf_addstr(msg, "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n");
 	for (size_t i = 0; i < nh; i++) {
+		if (strcasecmp(h[i].name, "Content-Language") == 0)
+			have_lang = true;
 		if (strcasecmp(h[i].name, "Subject") == 0 ||
 		    (c->reply_to_desk && strcasecmp(h[i].name, "Reply-To") == 0))
 			continue;
 		if (mime_header(msg, h[i].name, h[i].value, e) < 0)
 			goto out;
 	}
+	/* The language the mail is written in (RFC 3282), from its template. */
+	if (!have_lang && mime_header(msg, "Content-Language", tmpl_lang(c->t), e) < 0)
+		goto out;
 	if (c->elide && elide_at != SIZE_MAX && elide_at >= (size_t)(body - rendered->data)) {
 		const char *v = tmpl_ctx_get(c->ctx, c->elide);
 
@@ -1362,6 +1374,11 @@ struct item {
 	bool to_shared;       /* to is a notice plan's (ob->plans), not own */
 	char *to_name;        /* an ack's recipient's display name */
 	char *count_key;      /* a notice's counter for its partner's limit */
+	/* The template passed by because it is broken: c.t is the fallback,
+	 * or NULL when none works and the mail is held (hold_item). */
+	const struct tmpl *broken;
+	int64_t inquiry_id;   /* the stored message it answers or quotes */
+	const char *queue;    /* the queue it was made for (ack: the ticket's) */
 	char ref[128];        /* c.ref */
 	struct built b;
 	int rc;
@@ -1415,7 +1432,7 @@ plan_make(struct outbound *ob, const char *queue, struct notice_plan *pl)
 		return;
 	}
 	pl->queue_id = q->id;
-	pl->t = tmpl_set_find(ob->set, "partner", queue, q->language);
+	pl->t = tmpl_set_find_checked(ob->set, "partner", queue, q->language, &pl->broken);
 	pl->need = template_needs(ob, pl->t);
 }
 
@@ -1455,6 +1472,9 @@ notice_prepare(struct outbound *ob, const struct ticket *t, int64_t quote_of, st
 	it->to = pl->to;
 	it->to_shared = pl != &own;
 	it->queue_id = pl->queue_id;
+	it->queue = pl->queue_id;
+	it->broken = pl->broken;
+	it->inquiry_id = quote_of;
 	it->count_key = xasprintf("notice:%s", pl->queue_id);
 	it->c = (struct compose){
 		.kind = "notice",
@@ -1473,10 +1493,11 @@ notice_prepare(struct outbound *ob, const struct ticket *t, int64_t quote_of, st
 	return true;
 }
 
-/* The acknowledgement of m, on ticket t; m must outlive it. */
+/* The acknowledgement of m (stored as message_id), on ticket t; t and m
+ * must outlive it. */
 static void
-ack_prepare(struct outbound *ob, const struct ticket *t, const struct message *m, bool followup,
-	    struct item *it)
+ack_prepare(struct outbound *ob, const struct ticket *t, const struct message *m,
+	    int64_t message_id, bool followup, struct item *it)
 {
 	it->to_name = clean_name(m->from.name);
 	it->to = xcalloc(1, sizeof(*it->to));
@@ -1487,13 +1508,15 @@ ack_prepare(struct outbound *ob, const struct ticket *t, const struct message *m
 		.kind = "ack",
 		.ticket_id = t->id,
 		.ref = it->ref,
-		.t = tmpl_set_find(ob->set, "ack", t->queue, t->language),
+		.t = tmpl_set_find_checked(ob->set, "ack", t->queue, t->language, &it->broken),
 		.to = it->to,
 		.nto = 1,
 		.automatic = true,
 		.in_reply_to = m->message_id,
 		.refs = &m->references,
 	};
+	it->inquiry_id = message_id;
+	it->queue = t->queue;
 	it->need = template_needs(ob, it->c.t);
 	it->used = true;
 }
@@ -1507,8 +1530,8 @@ item_build(const struct outbound *ob, struct buf *rendered, const struct ticket 
 	struct tmpl_ctx *ctx;
 
 	it->rc = 0;
-	if (!it->c.t && strcmp(it->c.kind, "notice") == 0)
-		return; /* recorded as skipped */
+	if (!it->c.t)
+		return; /* recorded as skipped or held */
 	/* c.ref, made here rather than on the storing thread. */
 	snprintf(it->ref, sizeof(it->ref), "[%s #%lld]", ob->cfg->desk.tag,
 		 (long long)it->c.ticket_id);
@@ -1524,6 +1547,81 @@ item_build(const struct outbound *ob, struct buf *rendered, const struct ticket 
 	tmpl_ctx_free(&ctx);
 }
 
+/* ---- mail whose template is broken ---- */
+
+/* A mail sent with a fallback template because its own is broken: told in
+ * the ticket's history and counted. */
+static int
+fallback_note(struct store *s, const struct item *it, struct ingest_result *tally,
+	      struct err *e)
+{
+	char *note;
+	int rc;
+
+	if (!it->broken)
+		return 0;
+	note = xasprintf("%s; sent with %s", tmpl_problem(it->broken), tmpl_file(it->c.t));
+	rc = store_event(s, it->c.ticket_id, "secdesk", "template-fallback", it->c.kind, note, e);
+	free(note);
+	tally->template_fallbacks++;
+	return rc;
+}
+
+/* it, for which no template works, goes into the outbox held (outbox_hold)
+ * with what outbound_release_held needs to render it once one does: the
+ * ticket, the message it answers, its recipients, and in data the lines
+ * "queue=ID" and "followup=yes|". It counts for the RFC 3834 limits as
+ * the mail itself would have. */
+static int
+hold_item(struct outbound *ob, struct store *s, const struct item *it, const char *tmpl_kind,
+	  struct autolog *log, struct ingest_result *tally, struct err *e)
+{
+	struct buf rcpts = BUF_INIT;
+	const struct tmpl *en = NULL;
+	char *reason, *why;
+	char *data = xasprintf("queue=%s\nfollowup=%s\n", it->queue ? it->queue : "",
+			       it->followup ? "yes" : "");
+	char *what = NULL;
+	int64_t id = 0;
+	int rc = -1;
+
+	/* The English one is broken too (or missing): both are named. */
+	(void)tmpl_set_find_checked(ob->set, tmpl_kind, it->queue, "en", &en);
+	if (!it->broken)
+		reason = xasprintf("no template '%s' (expected %s/%s.en.txt)", tmpl_kind,
+				   ob->cfg->templates.dir, tmpl_kind);
+	else if (en && en != it->broken)
+		reason = xasprintf("%s; %s", tmpl_problem(it->broken), tmpl_problem(en));
+	else
+		reason = xstrdup(tmpl_problem(it->broken));
+	why = xasprintf("held: template error: %s", reason);
+	for (size_t i = 0; i < it->c.nto; i++) {
+		if (i)
+			buf_addch(&rcpts, ',');
+		buf_addstr(&rcpts, it->c.to[i].addr);
+	}
+	if (outbox_hold(s, it->c.ticket_id, it->inquiry_id, it->c.kind, buf_cstr(&rcpts), data,
+			why, &id, e) < 0)
+		goto out;
+	what = xasprintf("%s, outbox #%lld", it->c.kind, (long long)id);
+	if (store_event(s, it->c.ticket_id, "secdesk", "template-held", what, reason, e) < 0)
+		goto out;
+	for (size_t i = 0; i < it->c.nto; i++)
+		if (autolog_add(ob->cfg, s, log, it->c.to[i].addr, false, e) < 0)
+			goto out;
+	if (it->count_key && autolog_add(ob->cfg, s, log, it->count_key, true, e) < 0)
+		goto out;
+	tally->held++;
+	rc = 0;
+out:
+	buf_release(&rcpts);
+	free(reason);
+	free(why);
+	free(data);
+	free(what);
+	return rc;
+}
+
 /* Records the built acknowledgement it, or that it could not be built
  * (counted in tally). */
 static int
@@ -1533,6 +1631,8 @@ ack_record(struct outbound *ob, struct store *s, const struct item *it, struct a
 	struct err ce = it->e;
 	int rc = it->rc;
 
+	if (!it->c.t)
+		return hold_item(ob, s, it, "ack", log, tally, e);
 	if (rc == 0)
 		rc = compose_record(ob, s, &it->c, &it->b, NULL, &ce);
 	if (rc < 0) {
@@ -1546,7 +1646,8 @@ ack_record(struct outbound *ob, struct store *s, const struct item *it, struct a
 		tally->problems++;
 		return ticket_flag_problem(s, it->c.ticket_id, "ack-failed", ce.msg, e);
 	}
-	if (autolog_add(ob->cfg, s, log, it->to[0].addr, false, e) < 0)
+	if (autolog_add(ob->cfg, s, log, it->to[0].addr, false, e) < 0 ||
+	    fallback_note(s, it, tally, e) < 0)
 		return -1;
 	tally->acks_queued++;
 	return 0;
@@ -1560,6 +1661,8 @@ notice_record(struct outbound *ob, struct store *s, const struct item *it, struc
 	struct err ce = it->e;
 	int rc = it->rc;
 
+	if (!it->c.t && it->broken)
+		return hold_item(ob, s, it, "partner", log, tally, e);
 	if (!it->c.t) {
 		/* No partner template shipped: staff see it in the history. */
 		return store_event(s, it->c.ticket_id, "secdesk", "notice-skipped", NULL,
@@ -1580,7 +1683,8 @@ notice_record(struct outbound *ob, struct store *s, const struct item *it, struc
 			return -1;
 	if (autolog_add(ob->cfg, s, log, it->count_key, true, e) < 0)
 		return -1;
-	if (store_event(s, it->c.ticket_id, "secdesk", "notified", NULL, it->queue_id, e) < 0)
+	if (store_event(s, it->c.ticket_id, "secdesk", "notified", NULL, it->queue_id, e) < 0 ||
+	    fallback_note(s, it, tally, e) < 0)
 		return -1;
 	tally->notices_queued++;
 	return 0;
@@ -1589,13 +1693,14 @@ notice_record(struct outbound *ob, struct store *s, const struct item *it, struc
 /* Without the composer thread: build and record at once. */
 static int
 queue_ack(struct outbound *ob, struct store *s, const struct ticket *t, const struct message *m,
-	  bool followup, struct ingest_result *tally, struct autolog *log, struct err *e)
+	  int64_t message_id, bool followup, struct ingest_result *tally, struct autolog *log,
+	  struct err *e)
 {
 	struct item it;
 	int rc;
 
 	item_init(&it);
-	ack_prepare(ob, t, m, followup, &it);
+	ack_prepare(ob, t, m, message_id, followup, &it);
 	item_build(ob, &ob->rendered, t, m, &it);
 	rc = ack_record(ob, s, &it, log, tally, e);
 	item_release(&it);
@@ -2357,6 +2462,8 @@ outbound_pipeline_stop(struct outbound *ob, struct ingest_result *tally, double 
 	tally->acks_suppressed += p->tally.acks_suppressed;
 	tally->notices_queued += p->tally.notices_queued;
 	tally->problems += p->tally.problems;
+	tally->template_fallbacks += p->tally.template_fallbacks;
+	tally->held += p->tally.held;
 	*waited += p->waited;
 	for (size_t i = 0; i < PIPE_DEPTH; i++) {
 		job_clear(&p->jobs[i]);
@@ -2420,8 +2527,10 @@ outbound_after_ingest(struct outbound *ob, struct store *s, const struct message
 	}
 	if (why == AR_YES) {
 		if (j)
-			ack_prepare(ob, t, &j->m, res->kind == INGEST_FOLLOWUP, &j->ack);
-		else if (queue_ack(ob, s, t, m, res->kind == INGEST_FOLLOWUP, res, &log, e) < 0)
+			ack_prepare(ob, t, &j->m, res->message_id, res->kind == INGEST_FOLLOWUP,
+				    &j->ack);
+		else if (queue_ack(ob, s, t, m, res->message_id, res->kind == INGEST_FOLLOWUP, res,
+				   &log, e) < 0)
 			goto out;
 	} else {
 		res->acks_suppressed++;
@@ -2622,6 +2731,164 @@ out:
 	return rc;
 }
 
+/* ---- held mail released ---- */
+
+/* The value of "key=value" in the lines of a held mail's data, a copy ("" when
+ * missing). */
+static char *
+held_value(const char *data, size_t len, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = data, *end = data + len; p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t l = eol ? (size_t)(eol - p) : (size_t)(end - p);
+
+		if (l > kl && memcmp(p, key, kl) == 0 && p[kl] == '=')
+			return xstrndup(p + kl + 1, l - kl - 1);
+		p += l + 1;
+	}
+	return xstrdup("");
+}
+
+/* The recipients of held mail row (its rcpts, split in place), into it:
+ * the requester by name. */
+static void
+held_rcpts(struct outbox_item *row, const struct ticket *t, struct item *it)
+{
+	size_t n = 1;
+
+	for (const char *p = row->rcpts; *p; p++)
+		n += *p == ',';
+	it->to = xcalloc(n, sizeof(*it->to));
+	it->c.nto = 0;
+	for (char *p = row->rcpts, *comma; p; p = comma ? comma + 1 : NULL) {
+		comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (!*p)
+			continue;
+		if (!it->to_name && strcasecmp(p, t->requester) == 0) {
+			it->to_name = clean_name(t->requester_name);
+			it->to[it->c.nto].name = it->to_name;
+		}
+		it->to[it->c.nto++].addr = p;
+	}
+	it->c.to = it->to;
+}
+
+/* Renders and queues held mail row when a template works for it now: 1
+ * when released, 0 when it stays held; -1 on store errors. */
+static int
+release_one(struct outbound *ob, struct store *s, struct outbox_item *row, struct err *e)
+{
+	struct ticket t;
+	struct message m;
+	struct item it;
+	struct err ce = ERR_INIT;
+	char *queue = held_value(row->data, row->len, "queue");
+	char *followup = held_value(row->data, row->len, "followup");
+	bool ack = strcmp(row->kind, "ack") == 0;
+	char *what = NULL, *now = NULL;
+	int64_t id = 0;
+	int rc = -1;
+
+	ticket_init(&t);
+	message_init(&m);
+	item_init(&it);
+	if (ticket_load(s, row->ticket_id, &t, e) < 0 ||
+	    (row->quote_of > 0 && load_quoted(s, row->quote_of, &m, e) < 0))
+		goto out;
+	if (!ack && *queue) {
+		/* A notice is about the queue it was made for. */
+		free(t.queue);
+		t.queue = xstrdup(queue);
+	}
+	it.c = (struct compose){
+		.kind = ack ? "ack" : "notice",
+		.ticket_id = t.id,
+		.ref = it.ref,
+		.automatic = true,
+		.reply_to_desk = !ack,
+		.in_reply_to = ack ? m.message_id : NULL,
+		.refs = ack ? &m.references : NULL,
+		.elide = ack ? NULL : "quoted",
+		.quote_of = ack ? 0 : row->quote_of,
+	};
+	if (ack) {
+		it.c.t = tmpl_set_find_checked(ob->set, "ack", t.queue, t.language, &it.broken);
+	} else {
+		const struct queue *q = ob->rules ? rules_queue(ob->rules, t.queue) : NULL;
+
+		it.c.t = tmpl_set_find_checked(ob->set, "partner", t.queue,
+					       q ? q->language : NULL, &it.broken);
+	}
+	if (!it.c.t) {
+		rc = 0;
+		goto out;
+	}
+	held_rcpts(row, &t, &it);
+	it.followup = *followup != '\0';
+	it.need = template_needs(ob, it.c.t);
+	it.used = true;
+	item_build(ob, &ob->rendered, &t, &m, &it);
+	if (it.rc < 0) {
+		/* This mail cannot be built from its data: as when it was new. */
+		rc = ticket_flag_problem(s, t.id, ack ? "ack-failed" : "notice-failed", it.e.msg, e);
+	} else {
+		if (compose_record(ob, s, &it.c, &it.b, &id, &ce) < 0) {
+			*e = ce;
+			goto out;
+		}
+		now = xasprintf("outbox #%lld", (long long)id);
+		rc = 0;
+	}
+	what = xasprintf("%s, outbox #%lld", it.c.kind, (long long)row->id);
+	if (rc < 0 || outbox_drop_held(s, row->id, e) < 0 ||
+	    store_event(s, t.id, "secdesk", "template-released", what, now, e) < 0 ||
+	    (id && it.broken && fallback_note(s, &it, &(struct ingest_result){ 0 }, e) < 0)) {
+		rc = -1;
+		goto out;
+	}
+	rc = 1;
+out:
+	free(queue);
+	free(followup);
+	free(what);
+	free(now);
+	item_release(&it);
+	message_release(&m);
+	ticket_release(&t);
+	return rc;
+}
+
+int
+outbound_release_held(struct outbound *ob, struct store *s, int *released, int *held,
+		      struct err *e)
+{
+	struct outbox_item *rows = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	*released = *held = 0;
+	if (outbox_held(s, &rows, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int r = release_one(ob, s, &rows[i], e);
+
+		if (r < 0)
+			rc = -1;
+		else if (r)
+			(*released)++;
+		else
+			(*held)++;
+	}
+	for (size_t i = 0; i < n; i++)
+		outbox_item_release(&rows[i]);
+	free(rows);
+	return rc;
+}
+
 /* The reply's recipients: the requester (rcpts[0]), then the ticket's
  * watchers that are addresses to write to and not the desk (Cc). The strings of
  * rcpts[1..] are owned; free with free_rcpts(). */
@@ -2695,6 +2962,7 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 	       const char *text, const char *who, int64_t *outbox_id, struct err *e)
 {
 	const char *kind = tmpl_kind ? tmpl_kind : "reply";
+	const struct tmpl *broken = NULL;
 	struct ticket t;
 	struct message m;
 	struct tmpl_ctx *ctx = NULL;
@@ -2723,7 +2991,7 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 			.kind = "reply",
 			.ticket_id = t.id,
 			.ref = ref,
-			.t = tmpl_set_find(ob->set, kind, t.queue, t.language),
+			.t = tmpl_set_find_checked(ob->set, kind, t.queue, t.language, &broken),
 			.to = rcpts,
 			.nto = 1,
 			.cc = rcpts + 1,
@@ -2734,6 +3002,12 @@ outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id, const ch
 			.index = true,
 		};
 
+		/* Staff are there to fix it: no reply in another template. */
+		if (broken) {
+			err_set(e, EXIT_CONFIG, "template '%s' cannot be used: %s", kind,
+				tmpl_problem(broken));
+			goto out;
+		}
 		if (!c.t) {
 			err_set(e, EXIT_USAGE, "no template '%s' (expected %s/%s.en.txt)", kind,
 				ob->cfg->templates.dir, kind);

@@ -333,3 +333,96 @@ outbox_mark_partial(struct store *s, int64_t id, const char *delivered,
 		return outbox_mark_sent(s, id, e);
 	return outbox_mark_failed(s, id, defer_reply, false, max_attempts, retry_base, e);
 }
+
+/* ---- held mail (status 'held') ----
+ * STORE HELPER: the three functions below are the SQL of held mail, kept
+ * here as small as they go, to move into src/store/ with the rest of the
+ * outbox. They need schema version 6 (the 'held' status, store_schema.c). */
+
+int
+outbox_hold(struct store *s, int64_t ticket_id, int64_t answers, const char *kind,
+	    const char *rcpts, const char *data, const char *why, int64_t *id_r, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "INSERT INTO outbox (ticket_id, kind, rcpts, data,"
+					 " status, next_try, created, last_error, quote_of)"
+					 " VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?)", e);
+	int64_t now = store_now();
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, ticket_id);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, rcpts, -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 4, data, strlen(data), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_text(st, 7, why, -1, SQLITE_STATIC);
+	if (answers > 0)
+		sqlite3_bind_int64(st, 8, answers);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, e, "cannot hold mail in the outbox");
+	}
+	sqlite3_reset(st);
+	if (id_r)
+		*id_r = sqlite3_last_insert_rowid(store_db(s));
+	return 0;
+}
+
+int
+outbox_held(struct store *s, struct outbox_item **items, size_t *n, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT id, coalesce(ticket_id, 0), kind, rcpts, data,"
+					 " coalesce(quote_of, 0) FROM outbox"
+					 " WHERE status = 'held' ORDER BY id", e);
+	size_t cap = 0;
+	int rc;
+
+	*items = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct outbox_item *it;
+		int len = sqlite3_column_bytes(st, 4);
+
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*items = xreallocarray(*items, cap, sizeof(**items));
+		}
+		it = &(*items)[(*n)++];
+		memset(it, 0, sizeof(*it));
+		it->id = sqlite3_column_int64(st, 0);
+		it->ticket_id = sqlite3_column_int64(st, 1);
+		it->kind = col_str(st, 2);
+		it->env_from = xstrdup("");
+		it->rcpts = col_str(st, 3);
+		it->data = xmalloc((size_t)len + 1);
+		if (len)
+			memcpy(it->data, sqlite3_column_blob(st, 4), (size_t)len);
+		it->data[len] = '\0';
+		it->len = (size_t)len;
+		it->quote_of = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot read the outbox");
+	return 0;
+}
+
+int
+outbox_drop_held(struct store *s, int64_t id, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "DELETE FROM outbox WHERE id = ? AND status = 'held'",
+					 e);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return store_error(s, e, "cannot update the outbox");
+	}
+	sqlite3_reset(st);
+	return 0;
+}

@@ -284,6 +284,7 @@ test_folder_lint(void **state)
 	struct buf problems = BUF_INIT;
 	static const char *const known[] = { "id", NULL };
 	char *want;
+	int n;
 
 	(void)state;
 	put("reply.en.txt", "Subject: {{id}}\nDate: now\nbroken line\n\n{{> nosuch}}{{idd}}\n");
@@ -303,13 +304,111 @@ test_folder_lint(void **state)
 			 "%s/reply.en.txt:5: unknown variable 'idd'\n",
 			 tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
 	assert_string_equal(buf_cstr(&problems), want);
+	/* Loading keeps the folder: each broken template is passed by, with
+	 * its first problem, and the others work. */
+	assert_int_equal(tmpl_set_load(tmpdir, known, &set, &e), 0);
+	assert_non_null(set);
+	assert_string_equal(tmpl_set_problems(set, &n), want);
+	assert_int_equal(n, 8);
+	{
+		const struct tmpl *broken = NULL, *t;
+
+		t = tmpl_set_find_checked(set, "notice", NULL, "en", &broken);
+		assert_null(t);
+		assert_non_null(broken);
+		assert_non_null(strstr(tmpl_problem(broken),
+				       "notice.en.txt:3: section 'a' is never closed"));
+		t = tmpl_set_find_checked(set, "reply", NULL, "de", &broken);
+		assert_null(t);
+		assert_non_null(strstr(tmpl_problem(broken), "reply.en.txt:2: header 'Date'"));
+		t = tmpl_set_find_checked(set, "ack", NULL, "de", &broken);
+		assert_non_null(t);
+		assert_null(broken);
+		assert_null(tmpl_problem(t));
+	}
 	buf_release(&problems);
 	free(want);
-	/* Loading refuses the folder with the first problem and file:line. */
-	assert_int_equal(tmpl_set_load(tmpdir, known, &set, &e), -1);
-	assert_null(set);
+	tmpl_set_free(&set);
+}
+
+/* A broken template affects only the mail that uses it: the fallback
+ * order passes it by (and says which one it passed), a template whose
+ * partial is broken (directly or through another partial) is broken too,
+ * and a folder that cannot be read stays an error. */
+static void
+test_broken_fallback(void **state)
+{
+	struct tmpl_set *set = NULL;
+	struct err e = ERR_INIT;
+	const struct tmpl *t, *broken;
+	static const char *const known[] = { "id", NULL };
+	char *s;
+	int n;
+
+	(void)state;
+	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+	assert_non_null(mkdtemp(tmpdir));
+	put("ack.en.txt", "Subject: ack {{id}}\n\nen\n{{> sig}}\n");
+	put("ack.de.txt", "Subject: {{id}\n\nde\n");                   /* syntax */
+	put("ack.fr.txt", "Subject: x\n\n{{subjet}}\n");                 /* unknown name */
+	put("ack.it.txt", "Subject: x\n\nit\n{{> sig}}\n");              /* partial broken */
+	put("ack.pl.txt", "Subject: x\n\npl\n{{> outer}}\n");            /* through another */
+	put("ack.nl.txt", "Subject: x {{id}}\n\nnl\n{{> sig}}\n");       /* works */
+	put("_sig.txt", "-- \nsig\n");
+	put("_sig.it.txt", "-- \n{{#id}}\n");
+	put("_outer.pl.txt", "{{> inner}}\n");
+	put("_inner.pl.txt", "{{nosuch}}\n");
+	put("_inner.txt", "fine\n");
+	put("DE/ack.de.txt", "From: x\nSubject: x\n\nDE\n");           /* reserved header */
+	assert_int_equal(tmpl_set_load(tmpdir, known, &set, &e), 0);
+	(void)tmpl_set_problems(set, &n);
+	assert_int_equal(n, 5);
+
+	t = tmpl_set_find_checked(set, "ack", "DE", "de", &broken);
+	assert_non_null(t);
+	assert_string_equal(tmpl_lang(t), "en");
+	assert_non_null(strstr(tmpl_problem(broken), "DE/ack.de.txt:1: header 'From'"));
+	t = tmpl_set_find_checked(set, "ack", NULL, "de", &broken);
+	assert_non_null(strstr(tmpl_problem(broken), "ack.de.txt:1: '{{' without a closing"));
+	t = tmpl_set_find_checked(set, "ack", NULL, "fr", &broken);
+	assert_non_null(strstr(tmpl_problem(broken), "ack.fr.txt:3: unknown variable 'subjet'"));
+	t = tmpl_set_find_checked(set, "ack", NULL, "it", &broken);
+	assert_string_equal(tmpl_lang(t), "en");
+	assert_non_null(strstr(tmpl_problem(broken), "_sig.it.txt:2: section 'id' is never"));
+	assert_non_null(strstr(tmpl_problem(broken), "the partial 'sig' of "));
+	/* _outer.pl includes _inner.pl, which is broken: a partial of a
+	 * partial. */
+	t = tmpl_set_find_checked(set, "ack", NULL, "pl", &broken);
+	assert_string_equal(tmpl_lang(t), "en");
+	assert_non_null(broken);
+	assert_non_null(strstr(tmpl_problem(broken), "_inner.pl.txt:1: unknown variable"));
+	t = tmpl_set_find_checked(set, "ack", NULL, "nl", &broken);
+	assert_string_equal(tmpl_lang(t), "nl");
+	assert_null(broken);
+	assert_true(tmpl_set_has(set, "ack", "nl"));
+	assert_true(tmpl_set_has(set, "ack", "en"));
+	assert_false(tmpl_set_has(set, "ack", "de"));
+	assert_false(tmpl_set_has(set, "ack", "it"));
+	assert_false(tmpl_set_has(set, "reply", "en"));
+	s = render_found(set, "ack", NULL, "it");
+	assert_string_equal(s, "Subject: ack 7\n\nen\n-- \nsig\n");
+	free(s);
+
+	/* English broken too: nothing works, the first broken one is told. */
+	put("ack.en.txt", "Subject: ack\n\n{{> nosuch}}\n");
+	tmpl_set_free(&set);
+	assert_int_equal(tmpl_set_load(tmpdir, known, &set, &e), 0);
+	assert_null(tmpl_set_find_checked(set, "ack", NULL, "de", &broken));
+	assert_non_null(strstr(tmpl_problem(broken), "ack.de.txt"));
+	assert_null(tmpl_set_find_checked(set, "ack", NULL, "en", &broken));
+	assert_non_null(strstr(tmpl_problem(broken), "ack.en.txt:3: no partial 'nosuch'"));
+	assert_non_null(tmpl_set_find(set, "ack", NULL, "nl"));
+	tmpl_set_free(&set);
+
+	/* No folder: a configuration error, as before. */
+	assert_int_equal(tmpl_set_load("/nonexistent/templates", known, &set, &e), -1);
 	assert_int_equal(e.code, EXIT_CONFIG);
-	assert_non_null(strstr(e.msg, "notice.en.txt:3: section 'a' is never closed"));
+	assert_null(set);
 }
 
 /* Values bound without a copy (owned, borrowed) render as copies do, and
@@ -389,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_output_cap),
 		cmocka_unit_test(test_folder),
 		cmocka_unit_test(test_folder_lint),
+		cmocka_unit_test(test_broken_fallback),
 		cmocka_unit_test(test_uses),
 		cmocka_unit_test(test_mark_and_bindings),
 	};
