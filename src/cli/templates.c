@@ -10,14 +10,15 @@
 
 int cmd_templates(int argc, char **argv, struct cli_ctx *ctx);
 
-/* The detected languages without a working KIND.LANG.txt, into out. */
+/* The detected languages without a working KIND.LANG.txt, into out
+ * (English, the fallback, is a problem of its own when missing). */
 static int
 missing_languages(const struct tmpl_set *set, const char *kind, struct buf *out)
 {
 	int n = 0;
 
 	for (size_t i = 0; lang_codes[i]; i++)
-		if (!tmpl_set_has(set, kind, lang_codes[i])) {
+		if (strcmp(lang_codes[i], "en") != 0 && !tmpl_set_has(set, kind, lang_codes[i])) {
 			buf_addf(out, "%s%s", n ? ", " : "", lang_codes[i]);
 			n++;
 		}

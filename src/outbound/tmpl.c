@@ -267,6 +267,11 @@ parse_into(struct pstate *ps, struct err *e)
 		if (!end)
 			return err_set(e, EXIT_CONFIG, "%s:%d: '{{' without a closing '%s'",
 				       ps->file, line, close);
+		/* A comment ends at its first '}}': one that names a tag would
+		 * leave the rest of itself in the mail. */
+		if (sigil == '!' && memmem(ns, (size_t)(end - ns), "{{", 2))
+			return err_set(e, EXIT_CONFIG, "%s:%d: a comment must not hold '{{' (it "
+				       "ends at the first '}}')", ps->file, line);
 		if (sigil != '!' && memchr(ns, '\n', (size_t)(end - ns)))
 			return err_set(e, EXIT_CONFIG, "%s:%d: a tag must not span lines",
 				       ps->file, line);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "lang.h"
+#include "outbound.h"
 #include "tmpl.h"
 #include "xalloc.h"
 
@@ -103,6 +105,7 @@ static const struct {
 	{ "{{=<% %>=}}", "t.txt:1: changing the delimiters is not supported" },
 	{ "{{a\n}}", "t.txt:1: a tag must not span lines" },
 	{ "{{{a}}", "t.txt:1: '{{' without a closing '}}}'" },
+	{ "x\n{{! about {{text}} here }}", "t.txt:2: a comment must not hold '{{'" },
 };
 
 static void
@@ -479,6 +482,91 @@ test_mark_and_bindings(void **state)
 	rmdir(tmpdir);
 }
 
+/* ---- the shipped templates ---- */
+
+static bool
+utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
+			: (*p & 0xf8) == 0xf0 ? 3 : -1;
+
+		if (n < 0 || (n == 1 && *p < 0xc2))
+			return false;
+		p++;
+		for (int i = 0; i < n; i++, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/* Every kind in every detected language (lang_codes) exists in templates/
+ * and renders: the language's own file (no fallback, nothing broken),
+ * every tag replaced, valid UTF-8, a Subject, the values where they
+ * belong, with and without the requester's name. */
+static void
+test_shipped_languages(void **state)
+{
+	static const char *const kinds[] = { "ack", "reply", "partner" };
+	const char *top = getenv("TOP");
+	char *dir = xasprintf("%s/templates", top && *top ? top : ".");
+	struct tmpl_set *set = NULL;
+	struct err e = ERR_INIT;
+	int nproblems = -1;
+
+	(void)state;
+	assert_int_equal(tmpl_set_load(dir, outbound_template_vars, &set, &e), 0);
+	(void)tmpl_set_problems(set, &nproblems);
+	assert_int_equal(nproblems, 0);
+	for (size_t i = 0; lang_codes[i]; i++) {
+		for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+			const struct tmpl *broken = NULL;
+			const struct tmpl *t = tmpl_set_find_checked(set, kinds[k], NULL,
+								     lang_codes[i], &broken);
+
+			assert_non_null(t);
+			assert_null(broken);
+			assert_string_equal(tmpl_lang(t), lang_codes[i]);
+			for (int named = 0; named < 2; named++) {
+				struct tmpl_ctx *c = tmpl_ctx_new();
+				struct buf out = BUF_INIT;
+				const char *o;
+
+				for (size_t v = 0; outbound_template_vars[v]; v++)
+					tmpl_ctx_set(c, outbound_template_vars[v], "V");
+				tmpl_ctx_set(c, "id", "4711");
+				tmpl_ctx_set(c, "ref", "[ICPerMed #4711]");
+				tmpl_ctx_set(c, "requester_name", named ? "Ana Nowak" : "");
+				tmpl_ctx_set(c, "text", "THE STAFF TEXT");
+				tmpl_ctx_set(c, "quoted", "> THE QUOTE");
+				tmpl_ctx_set(c, "desk_name", "ICPerMed Secretariat");
+				if (tmpl_set_render(set, t, c, &out, &e) < 0)
+					fail_msg("%s: %s", tmpl_file(t), e.msg);
+				o = buf_cstr(&out);
+				if (strstr(o, "{{") || strstr(o, "}}") || !utf8_valid(o) ||
+				    strncmp(o, "Subject: ", 9) != 0 || !strstr(o, "\n\n") ||
+				    !strstr(o, "[ICPerMed #4711]") ||
+				    (strcmp(kinds[k], "reply") != 0 && !strstr(o, "4711\n") &&
+				     !strstr(o, "#4711")) ||
+				    (strcmp(kinds[k], "reply") == 0 &&
+				     (!strstr(o, "THE STAFF TEXT") || !strstr(o, "> THE QUOTE"))) ||
+				    (strcmp(kinds[k], "partner") == 0 && !strstr(o, "> THE QUOTE")) ||
+				    (strcmp(kinds[k], "partner") != 0 &&
+				     (strstr(o, "Ana Nowak") != NULL) != named) ||
+				    !strstr(o, "-- \nICPerMed Secretariat\n"))
+					fail_msg("%s (%s): %s", tmpl_file(t), named ? "named" : "no name", o);
+				buf_release(&out);
+				tmpl_ctx_free(&c);
+			}
+		}
+	}
+	tmpl_set_free(&set);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -489,6 +577,7 @@ main(void)
 		cmocka_unit_test(test_folder),
 		cmocka_unit_test(test_folder_lint),
 		cmocka_unit_test(test_broken_fallback),
+		cmocka_unit_test(test_shipped_languages),
 		cmocka_unit_test(test_uses),
 		cmocka_unit_test(test_mark_and_bindings),
 	};
