@@ -49,7 +49,8 @@ struct ingest_result {
  * A broken template is no error (it affects only the mail that uses it):
  * it is logged as a warning. cfg must outlive the struct. */
 int ingest_open(const struct config *cfg, struct ingest **out, struct err *e);
-/* outbound_release_held, inside the caller's transaction. */
+/* outbound_release_held in a transaction of its own: the mail held for a
+ * broken template is queued once a template works for it. */
 int ingest_release_held(struct ingest *ing, struct store *s, int *released, int *held,
 			struct err *e);
 void ingest_free(struct ingest **ing);

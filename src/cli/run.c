@@ -41,24 +41,6 @@ show_progress(void *arg, size_t done, size_t total)
 	fflush(stderr);
 }
 
-/* Queues the held mail whose template works now (outbound_release_held);
- * *held counts what stays held. */
-static int
-release_held(struct cli_ctx *ctx, struct ingest *ing, int *released, int *held)
-{
-	struct err e = ERR_INIT;
-
-	if (store_begin(ctx->store, &e) < 0 ||
-	    ingest_release_held(ing, ctx->store, released, held, &e) < 0 ||
-	    store_commit(ctx->store, &e) < 0) {
-		store_rollback(ctx->store);
-		*released = *held = 0;
-		cli_fail(&e);
-		return -1;
-	}
-	return 0;
-}
-
 /* Shared by run and fetch: with_send says whether the outbox goes out too. */
 static int
 run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
@@ -83,8 +65,11 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	if (ctx->verbosity >= 0 && isatty(STDERR_FILENO))
 		fetch_set_progress(show_progress, NULL);
 	/* Mail held for a broken template goes once its template works. */
-	if (release_held(ctx, ing, &released, &st.held) < 0)
+	if (ingest_release_held(ing, ctx->store, &released, &st.held, &e) < 0) {
+		cli_fail(&e);
+		err_clear(&e);
 		errors++;
+	}
 	/* A desk fed by an MTA pipe has no mailbox: its run only sends. */
 	if ((ctx->cfg->mailbox.conn.url || !with_send) &&
 	    fetch_run(ctx->cfg, ctx->store, ing, &st, &e) < 0) {

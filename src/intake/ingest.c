@@ -79,7 +79,15 @@ ingest_release_held(struct ingest *ing, struct store *s, int *released, int *hel
 		    struct err *e)
 {
 	*released = *held = 0;
-	return ing->ob ? outbound_release_held(ing->ob, s, released, held, e) : 0;
+	if (!ing->ob)
+		return 0;
+	if (store_begin(s, e) < 0 || outbound_release_held(ing->ob, s, released, held, e) < 0 ||
+	    store_commit(s, e) < 0) {
+		store_rollback(s);
+		*released = *held = 0;
+		return -1;
+	}
+	return 0;
 }
 
 void
