@@ -218,6 +218,8 @@ count(struct fetch_stats *st, const struct ingest_result *r)
 	st->acks_queued += r->acks_queued;
 	st->acks_suppressed += r->acks_suppressed;
 	st->notices_queued += r->notices_queued;
+	st->template_fallbacks += r->template_fallbacks;
+	st->held += r->held;
 }
 
 static void
@@ -1025,6 +1027,8 @@ pipeline_stop(struct ingest *ing, struct fetch_stats *st)
 	st->acks_queued += tally.acks_queued;
 	st->acks_suppressed += tally.acks_suppressed;
 	st->notices_queued += tally.notices_queued;
+	st->template_fallbacks += tally.template_fallbacks;
+	st->held += tally.held;
 	/* An ack or notice that could not be built flags its ticket. */
 	st->flagged += tally.problems;
 	st->problems += tally.problems;
