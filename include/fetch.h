@@ -28,6 +28,8 @@ struct fetch_stats {
 	int acks_queued;
 	int acks_suppressed;
 	int notices_queued;
+	int template_fallbacks; /* acks and notices sent with a fallback template */
+	int held;               /* held in the outbox: no template works */
 	int marked_done;
 	int skipped;        /* unreadable in the source, left there */
 	char skip_note[1024];

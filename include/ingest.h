@@ -35,6 +35,10 @@ struct ingest_result {
 	int acks_queued;     /* acknowledgements queued for this message */
 	int acks_suppressed;
 	int notices_queued;  /* partner notifications queued */
+	/* acks and notices whose own template is broken (tmpl.h): sent with
+	 * the fallback template, or held in the outbox when none works */
+	int template_fallbacks;
+	int held;
 	/* steps that failed for this message alone (a rule's value, threading,
 	 * attachments, the ack, the notice...): left out, the ticket flagged
 	 * TICKET_FLAG_PROCESSING with each reason as an event */
@@ -42,8 +46,13 @@ struct ingest_result {
 };
 
 /* Loads rules and templates per cfg; errors are EXIT_CONFIG with file:line.
- * cfg must outlive the struct. */
+ * A broken template is no error (it affects only the mail that uses it):
+ * it is logged as a warning. cfg must outlive the struct. */
 int ingest_open(const struct config *cfg, struct ingest **out, struct err *e);
+/* outbound_release_held in a transaction of its own: the mail held for a
+ * broken template is queued once a template works for it. */
+int ingest_release_held(struct ingest *ing, struct store *s, int *released, int *held,
+			struct err *e);
 void ingest_free(struct ingest **ing);
 
 /* Stores raw (len bytes) inside the open transaction of s: the raw bytes

@@ -44,6 +44,14 @@ void outbound_free(struct outbound **ob);
 int outbound_after_ingest(struct outbound *ob, struct store *s, const struct message *m,
 			  const struct ticket *t, struct ingest_result *res, struct err *e);
 
+/* Queues the acknowledgements and notices held in the outbox because no
+ * template worked for them (outbox_hold), for which one works now: each
+ * rendered as when it was new, recorded on its ticket ('template-released'
+ * in its history) and due at once. *released counts them, *held those
+ * still held. Inside the caller's transaction; -1 on store errors. */
+int outbound_release_held(struct outbound *ob, struct store *s, int *released, int *held,
+			  struct err *e);
+
 /* Queues the partner notification after a re-route by staff. */
 int outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,
 		      struct err *e);
@@ -55,6 +63,10 @@ int outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,
 int outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id,
 		   const char *tmpl_kind, const char *text, const char *who, int64_t *outbox_id,
 		   struct err *e);
+
+/* The problems of the templates (tmpl_set_problems): a line each, "" when
+ * none; *count how many. */
+const char *outbound_template_problems(const struct outbound *ob, int *count);
 
 /* The variables templates may use (NULL-terminated), for linting. */
 extern const char *const outbound_template_vars[];

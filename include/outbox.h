@@ -1,6 +1,7 @@
 /* outbox.h - the store's outbound area (src/store/outbox.c): mail queued in
  * the store, due, sent, retried with exponential back-off, or failed for
- * good (flagged on its ticket); the outgoing messages recorded on tickets;
+ * good (flagged on its ticket), or held unrendered while no template works
+ * for it; the outgoing messages recorded on tickets;
  * the log and counts of automatic mail that the RFC 3834 limits and the
  * breaker read; the small state rows (the breaker, digests, reminders); and
  * what reminders and bounce addresses look up.
@@ -105,7 +106,7 @@ struct outbox_row {
 	int64_t id;
 	int64_t ticket_id;  /* 0 when none */
 	const char *kind;
-	const char *status; /* pending, sent, failed */
+	const char *status; /* pending, sent, failed, held */
 	int attempts;
 	int64_t next_try;
 	int64_t created;
@@ -238,5 +239,22 @@ int outbox_first_word_after(struct store *s, int64_t ticket_id, int64_t after, i
 			    struct err *e);
 /* The tags of ticket_id, in order, appended to out. */
 int outbox_ticket_tags(struct store *s, int64_t ticket_id, struct strlist *out, struct err *e);
+
+/* ---- held mail ---- */
+
+/* Held mail: an acknowledgement or notice that no template can render
+ * yet, kept unrendered (status 'held', never due) until
+ * outbound_release_held renders it. why is its last_error ("held:
+ * template error: file:line: ..."); answers the stored message it answers
+ * or quotes (quote_of; 0: none); data what the caller needs to render it
+ * later (a C string). */
+int outbox_hold(struct store *s, int64_t ticket_id, int64_t answers, const char *kind,
+		const char *rcpts, const char *data, const char *why, int64_t *id_r,
+		struct err *e);
+/* Every held mail, oldest first, into *items (allocated; release each):
+ * id, ticket_id, kind, rcpts, data and quote_of (what it answers). */
+int outbox_held(struct store *s, struct outbox_item **items, size_t *n, struct err *e);
+/* Removes held mail id, once it is queued anew. */
+int outbox_drop_held(struct store *s, int64_t id, struct err *e);
 
 #endif

@@ -73,24 +73,42 @@ void tmpl_walk(const struct tmpl *t, void (*fn)(void *arg, const char *name, boo
 /* The template folder. */
 struct tmpl_set;
 
-/* Loads every template of dir and its queue folders and checks them as
- * tmpl_set_check does; the first problem is the error (EXIT_CONFIG). */
+/* Loads every template of dir and its queue folders and checks each: the
+ * syntax, the header lines (Name: value, a Subject, an empty line before
+ * the body, no header that secdesk sets itself), partials that exist and,
+ * when known is a NULL-terminated list, variable names outside it. A
+ * template with a problem, or that includes a partial with one, is kept
+ * as broken: tmpl_set_find passes it by, so that it affects only the mail
+ * that would use it. -1 (EXIT_CONFIG) only when dir cannot be read. */
 int tmpl_set_load(const char *dir, const char *const *known, struct tmpl_set **out,
 		  struct err *e);
 void tmpl_set_free(struct tmpl_set **set);
-/* Lints dir: syntax, the header lines (Name: value, a Subject, an empty line
- * before the body, no header that secdesk sets itself), partials that
- * exist, and, when known is a NULL-terminated list, variable names outside
- * it. Appends one "file:line: message\n" per problem to problems and
+/* The problems tmpl_set_load found, one "file:line: message\n" each (""
+ * when none), owned by set; *count (may be NULL) how many. */
+const char *tmpl_set_problems(const struct tmpl_set *set, int *count);
+/* Lints dir as tmpl_set_load does: appends its problems to problems and
  * returns how many; -1 when dir cannot be read. */
 int tmpl_set_check(const char *dir, const char *const *known, struct buf *problems,
 		   struct err *e);
 
-/* The template for kind in queue (NULL: none) and language lang (NULL or
- * "": English), falling back queue -> top folder and lang -> en. NULL when
- * there is none at all. */
+/* The first template without a problem for kind in queue (NULL: none) and
+ * language lang (NULL or "": English), in this order: QUEUE/KIND.LANG,
+ * KIND.LANG, QUEUE/KIND.en, KIND.en. NULL when none works. */
 const struct tmpl *tmpl_set_find(const struct tmpl_set *set, const char *kind,
 				 const char *queue, const char *lang);
+/* tmpl_set_find, also giving in *broken the first template of that order
+ * that was passed by because it has a problem (NULL when none was): the
+ * caller says so, or holds the mail when nothing works. */
+const struct tmpl *tmpl_set_find_checked(const struct tmpl_set *set, const char *kind,
+					 const char *queue, const char *lang,
+					 const struct tmpl **broken);
+/* Is there a KIND.LANG template at the top of the folder, without a
+ * problem? For "templates check" to list the languages without one. */
+bool tmpl_set_has(const struct tmpl_set *set, const char *kind, const char *lang);
+/* The first problem of t, "file:line: what"; NULL when it has none. */
+const char *tmpl_problem(const struct tmpl *t);
+/* The language of t, from its file name ("en" when the name has none). */
+const char *tmpl_lang(const struct tmpl *t);
 /* Renders t of this set (partials looked up in it). */
 int tmpl_set_render(const struct tmpl_set *set, const struct tmpl *t, const struct tmpl_ctx *c,
 		    struct buf *out, struct err *e);

@@ -14,7 +14,8 @@
 #include "outage.h"
 
 static void
-summary(const struct fetch_stats *st, const struct send_stats *ss, bool sent, int errors)
+summary(const struct fetch_stats *st, int released, const struct send_stats *ss, bool sent,
+	int errors)
 {
 	printf("fetched %d, new tickets %d, follow-ups %d, duplicates %d, flagged %d",
 	       st->fetched, st->new_tickets, st->followups, st->duplicates, st->flagged);
@@ -22,6 +23,9 @@ summary(const struct fetch_stats *st, const struct send_stats *ss, bool sent, in
 		printf(" (processing errors %d)", st->problems);
 	printf(", poison %d, acks queued %d, acks suppressed %d, partner notices %d",
 	       st->poison, st->acks_queued, st->acks_suppressed, st->notices_queued);
+	if (st->template_fallbacks || st->held || released)
+		printf(", template errors: %d sent with a fallback template, %d held, "
+		       "%d released", st->template_fallbacks, st->held, released);
 	if (sent)
 		printf(", sent %d, deferred %d, failed %d", ss->sent, ss->deferred, ss->failed);
 	printf(", errors %d\n", errors);
@@ -46,7 +50,7 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	struct send_stats ss = { 0 };
 	struct ingest *ing = NULL;
 	struct err e = ERR_INIT, se = ERR_INIT;
-	int lock_fd, rc = EXIT_OK, errors = 0;
+	int lock_fd, rc = EXIT_OK, errors = 0, released = 0;
 
 	if (argc > 1)
 		return cli_usage(argv[0]);
@@ -61,6 +65,12 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	crashguard_install(ctx->cfg->store.path);
 	if (ctx->verbosity >= 0 && isatty(STDERR_FILENO))
 		fetch_set_progress(show_progress, NULL);
+	/* Mail held for a broken template goes once its template works. */
+	if (ingest_release_held(ing, ctx->store, &released, &st.held, &e) < 0) {
+		cli_fail(&e);
+		err_clear(&e);
+		errors++;
+	}
 	/* A desk fed by an MTA pipe has no mailbox: its run only sends. */
 	if ((ctx->cfg->mailbox.conn.url || !with_send) &&
 	    fetch_run(ctx->cfg, ctx->store, ing, &st, &e) < 0) {
@@ -83,7 +93,7 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 			rc = se.code ? se.code : EXIT_TEMPFAIL;
 	}
 	if (ctx->verbosity >= 0)
-		summary(&st, &ss, with_send, errors);
+		summary(&st, released, &ss, with_send, errors);
 	log_note("%s: fetched %d, new tickets %d, follow-ups %d, flagged %d, sent %d, "
 		 "deferred %d, failed %d, errors %d", argv[0], st.fetched, st.new_tickets,
 		 st.followups, st.flagged, ss.sent, ss.deferred, ss.failed, errors);
@@ -92,6 +102,10 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 		  st.times.source, st.times.parse_wait, st.times.store,
 		  st.times.commit, st.times.mark_done, st.times.index_wait,
 		  st.times.sync_wait, st.times.compose_wait);
+	if (st.held)
+		log_warn("%d mail(s) held in the outbox: no template works for them; fix the "
+			 "templates ('secdesk templates check') and the next run sends them",
+			 st.held);
 	if (st.problems)
 		log_warn("%d step(s) of processing failed for single messages, which were "
 			 "stored and flagged processing-error: see 'secdesk list'", st.problems);

@@ -48,13 +48,17 @@ pass(struct cli_ctx *ctx, struct ingest *ing)
 	struct fetch_stats st = { 0 };
 	struct send_stats ss = { 0 };
 	struct err e = ERR_INIT;
-	int lock_fd, rc = 0;
+	int lock_fd, rc = 0, released = 0, held = 0;
 
 	lock_fd = lock_take(ctx->cfg->desk.lock_file, &e);
 	if (lock_fd < 0) {
 		log_info("%s: waiting", e.msg);
 		return EXIT_TEMPFAIL;
 	}
+	/* Mail held for a broken template (templates are read at the start). */
+	if (ingest_release_held(ing, ctx->store, &released, &held, &e) < 0)
+		log_warn("%s", e.msg);
+	err_clear(&e);
 	if (fetch_run(ctx->cfg, ctx->store, ing, &st, &e) < 0) {
 		log_warn("%s", e.msg);
 		rc = e.code ? e.code : EXIT_SOFTWARE;

@@ -196,6 +196,8 @@ tally_result(struct fetch_stats *st, const struct ingest_result *r)
 	st->acks_queued += r->acks_queued;
 	st->acks_suppressed += r->acks_suppressed;
 	st->notices_queued += r->notices_queued;
+	st->template_fallbacks += r->template_fallbacks;
+	st->held += r->held;
 }
 
 /* Parses and classifies raw under the crash guard: a crash or a hang

@@ -7,6 +7,7 @@
 #include "attach.h"
 #include "authres.h"
 #include "ingest.h"
+#include "log.h"
 #include "outbound.h"
 #include "parse.h"
 #include "rules.h"
@@ -25,6 +26,19 @@ struct ingest {
 	char *tag_open; /* "[TAG #" */
 };
 
+/* Broken templates stop no run: said once, with the first problem. */
+static void
+warn_templates(const struct outbound *ob)
+{
+	int n;
+	const char *p = outbound_template_problems(ob, &n);
+
+	if (n > 0)
+		log_warn("%.*s%s: the mail that uses a broken template is sent with the English "
+			 "one, or held in the outbox; see 'secdesk templates check'",
+			 (int)strcspn(p, "\n"), p, n > 1 ? " (and more)" : "");
+}
+
 int
 ingest_open(const struct config *cfg, struct ingest **out, struct err *e)
 {
@@ -39,11 +53,28 @@ ingest_open(const struct config *cfg, struct ingest **out, struct err *e)
 		goto fail;
 	if (outbound_open(cfg, ing->rules, &ing->ob, e) < 0)
 		goto fail;
+	warn_templates(ing->ob);
 	*out = ing;
 	return 0;
 fail:
 	ingest_free(&ing);
 	return -1;
+}
+
+int
+ingest_release_held(struct ingest *ing, struct store *s, int *released, int *held,
+		    struct err *e)
+{
+	*released = *held = 0;
+	if (!ing->ob)
+		return 0;
+	if (store_begin(s, e) < 0 || outbound_release_held(ing->ob, s, released, held, e) < 0 ||
+	    store_commit(s, e) < 0) {
+		store_rollback(s);
+		*released = *held = 0;
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -409,6 +409,7 @@ write_headers(const struct outbound *ob, const struct compose *c, const struct t
 {
 	struct mime_addr from = { ob->cfg->desk.name, ob->cfg->desk.address };
 	struct buf *msg = &b->msg;
+	bool have_lang = false;
 	char date[64];
 
 	mime_message_id(ob->domain, b->msgid, sizeof(b->msgid));
@@ -433,12 +434,17 @@ write_headers(const struct outbound *ob, const struct compose *c, const struct t
 	if (c->automatic)
 		buf_addstr(msg, "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n");
 	for (size_t i = 0; i < nh; i++) {
+		if (strcasecmp(h[i].name, "Content-Language") == 0)
+			have_lang = true;
 		if (strcasecmp(h[i].name, "Subject") == 0 ||
 		    (c->reply_to_desk && strcasecmp(h[i].name, "Reply-To") == 0))
 			continue;
 		if (mime_header(msg, h[i].name, h[i].value, e) < 0)
 			return -1;
 	}
+	/* The language the mail is written in (RFC 3282), from its template. */
+	if (!have_lang && mime_header(msg, "Content-Language", tmpl_lang(c->t), e) < 0)
+		return -1;
 	return 0;
 }
 

@@ -1,7 +1,11 @@
 /* The automatic mail about an inquiry (outbound_int.h): its
  * acknowledgement, its partner notice, and the hourly digest that holds
- * the notices over a partner's limit. */
+ * the notices over a partner's limit. A template that is broken affects
+ * only its own mail: it goes with the English one, or is held in the
+ * outbox until a template works for it. */
 #include "compat.h"
+
+#include <strings.h>
 
 #include "outbound_int.h"
 #include "testhook.h"
@@ -25,6 +29,11 @@ struct item {
 	bool to_shared;       /* to is a notice plan's (ob->plans), not own */
 	char *to_name;        /* an ack's recipient's display name */
 	char *count_key;      /* a notice's counter for its partner's limit */
+	/* The template passed by because it is broken: c.t is the fallback,
+	 * or NULL when none works and the mail is held (hold_item). */
+	const struct tmpl *broken;
+	int64_t inquiry_id;   /* the stored message it answers or quotes */
+	const char *queue;    /* the queue it was made for (ack: the ticket's) */
 	char ref[128];        /* c.ref */
 	int rc;               /* of the build */
 	struct err e;
@@ -61,7 +70,7 @@ plan_make(struct outbound *ob, const char *queue, struct notice_plan *pl)
 		return;
 	}
 	pl->queue_id = q->id;
-	pl->t = tmpl_set_find(ob->set, "partner", queue, q->language);
+	pl->t = tmpl_set_find_checked(ob->set, "partner", queue, q->language, &pl->broken);
 	pl->need = template_needs(ob, pl->t);
 }
 
@@ -104,7 +113,7 @@ notice_plans_release(struct outbound *ob)
 
 /* The partner notice of t, quoting stored message quote_of; false when its
  * queue has no one to tell. c.t is NULL when no partner template is
- * shipped. */
+ * shipped, or none works (broken set). */
 static bool
 notice_prepare(struct outbound *ob, const struct ticket *t, int64_t quote_of, struct item *it)
 {
@@ -115,6 +124,9 @@ notice_prepare(struct outbound *ob, const struct ticket *t, int64_t quote_of, st
 	it->to = pl->to;
 	it->to_shared = pl != &own;
 	it->queue_id = pl->queue_id;
+	it->queue = pl->queue_id;
+	it->broken = pl->broken;
+	it->inquiry_id = quote_of;
 	it->count_key = xasprintf("notice:%s", pl->queue_id);
 	it->c = (struct compose){
 		.kind = "notice",
@@ -132,10 +144,11 @@ notice_prepare(struct outbound *ob, const struct ticket *t, int64_t quote_of, st
 	return true;
 }
 
-/* The acknowledgement of m, on ticket t; m must outlive it. */
+/* The acknowledgement of m (stored as message_id), on ticket t; t and m
+ * must outlive it. */
 static void
-ack_prepare(struct outbound *ob, const struct ticket *t, const struct message *m, bool followup,
-	    struct item *it)
+ack_prepare(struct outbound *ob, const struct ticket *t, const struct message *m,
+	    int64_t message_id, bool followup, struct item *it)
 {
 	it->to_name = clean_name(m->from.name);
 	it->to = xcalloc(1, sizeof(*it->to));
@@ -146,13 +159,15 @@ ack_prepare(struct outbound *ob, const struct ticket *t, const struct message *m
 		.kind = "ack",
 		.ticket_id = t->id,
 		.ref = it->ref,
-		.t = tmpl_set_find(ob->set, "ack", t->queue, t->language),
+		.t = tmpl_set_find_checked(ob->set, "ack", t->queue, t->language, &it->broken),
 		.to = it->to,
 		.nto = 1,
 		.automatic = true,
 		.in_reply_to = m->message_id,
 		.refs = &m->references,
 	};
+	it->inquiry_id = message_id;
+	it->queue = t->queue;
 	it->need = template_needs(ob, it->c.t);
 }
 
@@ -164,8 +179,8 @@ item_build(struct outbound *ob, const struct ticket *t, const struct message *m,
 	struct tmpl_ctx *ctx;
 
 	it->rc = 0;
-	if (!it->c.t && strcmp(it->c.kind, "notice") == 0)
-		return; /* recorded as skipped */
+	if (!it->c.t)
+		return; /* recorded as skipped or held */
 	snprintf(it->ref, sizeof(it->ref), "[%s #%lld]", ob->cfg->desk.tag,
 		 (long long)it->c.ticket_id);
 	ctx = ticket_ctx(ob, t, m, it->need);
@@ -180,17 +195,18 @@ item_build(struct outbound *ob, const struct ticket *t, const struct message *m,
 	tmpl_ctx_free(&ctx);
 }
 
-/* Records the built mail of it; 1 when it could not be built or recorded
- * for this data alone (ce says why), -1 on store errors. */
+/* Records the built mail of it (its outbox id in *outbox_id, may be
+ * NULL); 1 when it could not be built or recorded for this data alone (ce
+ * says why), -1 on store errors. */
 static int
-item_record(struct outbound *ob, struct store *s, const struct item *it, struct err *ce,
-	    struct err *e)
+item_record(struct outbound *ob, struct store *s, const struct item *it, int64_t *outbox_id,
+	    struct err *ce, struct err *e)
 {
 	int rc = it->rc;
 
 	*ce = it->e;
 	if (rc == 0)
-		rc = compose_record(ob, s, &it->c, &ob->built, NULL, ce);
+		rc = compose_record(ob, s, &it->c, &ob->built, outbox_id, ce);
 	built_reset(&ob->built);
 	if (rc == 0)
 		return 0;
@@ -202,15 +218,102 @@ item_record(struct outbound *ob, struct store *s, const struct item *it, struct 
 	return 1;
 }
 
-/* Records the built acknowledgement it, or that it could not be built
- * (counted in tally). */
+/* ---- mail whose template is broken ---- */
+
+/* A mail sent with a fallback template because its own is broken: told in
+ * the ticket's history and counted. */
+static int
+fallback_note(struct store *s, const struct item *it, struct ingest_result *tally,
+	      struct err *e)
+{
+	char *note;
+	int rc;
+
+	if (!it->broken)
+		return 0;
+	note = xasprintf("%s; sent with %s", tmpl_problem(it->broken), tmpl_file(it->c.t));
+	rc = store_event(s, it->c.ticket_id, "secdesk", "template-fallback", it->c.kind, note, e);
+	free(note);
+	tally->template_fallbacks++;
+	return rc;
+}
+
+/* Why no template works for it (allocated): the problem of its own
+ * template and of the English one, or that there is none. */
+static char *
+held_reason(const struct outbound *ob, const struct item *it, const char *tmpl_kind)
+{
+	const struct tmpl *en = NULL;
+
+	if (!it->broken)
+		return xasprintf("no template '%s' (expected %s/%s.en.txt)", tmpl_kind,
+				 ob->cfg->templates.dir, tmpl_kind);
+	/* The English one is broken too (or missing): both are named. */
+	(void)tmpl_set_find_checked(ob->set, tmpl_kind, it->queue, "en", &en);
+	if (en && en != it->broken)
+		return xasprintf("%s; %s", tmpl_problem(it->broken), tmpl_problem(en));
+	return xstrdup(tmpl_problem(it->broken));
+}
+
+/* it, for which no template works, goes into the outbox held (outbox_hold)
+ * with what outbound_release_held needs to render it once one does: the
+ * ticket, the message it answers, its recipients, and in data the lines
+ * "queue=ID" and "followup=yes|". It counts for the RFC 3834 limits as
+ * the mail itself would have. */
+static int
+hold_item(struct outbound *ob, struct store *s, const struct item *it, const char *tmpl_kind,
+	  struct autolog *log, struct ingest_result *tally, struct err *e)
+{
+	struct buf rcpts = BUF_INIT;
+	char *reason = held_reason(ob, it, tmpl_kind);
+	char *why = xasprintf("held: template error: %s", reason);
+	char *data = xasprintf("queue=%s\nfollowup=%s\n", it->queue ? it->queue : "",
+			       it->followup ? "yes" : "");
+	char *what = NULL;
+	int64_t id = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < it->c.nto; i++) {
+		if (i)
+			buf_addch(&rcpts, ',');
+		buf_addstr(&rcpts, it->c.to[i].addr);
+	}
+	if (outbox_hold(s, it->c.ticket_id, it->inquiry_id, it->c.kind, buf_cstr(&rcpts), data,
+			why, &id, e) < 0)
+		goto out;
+	what = xasprintf("%s, outbox #%lld", it->c.kind, (long long)id);
+	if (store_event(s, it->c.ticket_id, "secdesk", "template-held", what, reason, e) < 0)
+		goto out;
+	for (size_t i = 0; i < it->c.nto; i++)
+		if (autolog_add(ob->cfg, s, log, it->c.to[i].addr, false, e) < 0)
+			goto out;
+	if (it->count_key && autolog_add(ob->cfg, s, log, it->count_key, true, e) < 0)
+		goto out;
+	tally->held++;
+	rc = 0;
+out:
+	buf_release(&rcpts);
+	free(reason);
+	free(why);
+	free(data);
+	free(what);
+	return rc;
+}
+
+/* ---- recording ---- */
+
+/* Records the built acknowledgement it, held when no template works, or
+ * that it could not be built (counted in tally). */
 static int
 ack_record(struct outbound *ob, struct store *s, const struct item *it, struct autolog *log,
 	   struct ingest_result *tally, struct err *e)
 {
 	struct err ce;
-	int rc = item_record(ob, s, it, &ce, e);
+	int rc;
 
+	if (!it->c.t)
+		return hold_item(ob, s, it, "ack", log, tally, e);
+	rc = item_record(ob, s, it, NULL, &ce, e);
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
@@ -219,13 +322,15 @@ ack_record(struct outbound *ob, struct store *s, const struct item *it, struct a
 		tally->problems++;
 		return ticket_flag_problem(s, it->c.ticket_id, "ack-failed", ce.msg, e);
 	}
-	if (autolog_add(ob->cfg, s, log, it->to[0].addr, false, e) < 0)
+	if (autolog_add(ob->cfg, s, log, it->to[0].addr, false, e) < 0 ||
+	    fallback_note(s, it, tally, e) < 0)
 		return -1;
 	tally->acks_queued++;
 	return 0;
 }
 
-/* Records the built partner notice it, or why there is none. */
+/* Records the built partner notice it, held when no template works, or
+ * why there is none. */
 static int
 notice_record(struct outbound *ob, struct store *s, const struct item *it, struct autolog *log,
 	      struct ingest_result *tally, struct err *e)
@@ -233,12 +338,14 @@ notice_record(struct outbound *ob, struct store *s, const struct item *it, struc
 	struct err ce;
 	int rc;
 
+	if (!it->c.t && it->broken)
+		return hold_item(ob, s, it, "partner", log, tally, e);
 	if (!it->c.t) {
 		/* No partner template shipped: staff see it in the history. */
 		return store_event(s, it->c.ticket_id, "secdesk", "notice-skipped", NULL,
 				   "no partner template", e);
 	}
-	rc = item_record(ob, s, it, &ce, e);
+	rc = item_record(ob, s, it, NULL, &ce, e);
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
@@ -250,7 +357,8 @@ notice_record(struct outbound *ob, struct store *s, const struct item *it, struc
 			return -1;
 	if (autolog_add(ob->cfg, s, log, it->count_key, true, e) < 0)
 		return -1;
-	if (store_event(s, it->c.ticket_id, "secdesk", "notified", NULL, it->queue_id, e) < 0)
+	if (store_event(s, it->c.ticket_id, "secdesk", "notified", NULL, it->queue_id, e) < 0 ||
+	    fallback_note(s, it, tally, e) < 0)
 		return -1;
 	tally->notices_queued++;
 	return 0;
@@ -258,14 +366,14 @@ notice_record(struct outbound *ob, struct store *s, const struct item *it, struc
 
 int
 notice_queue_ack(struct outbound *ob, struct store *s, const struct ticket *t,
-		 const struct message *m, bool followup, struct ingest_result *tally,
-		 struct autolog *log, struct err *e)
+		 const struct message *m, int64_t message_id, bool followup,
+		 struct ingest_result *tally, struct autolog *log, struct err *e)
 {
 	struct item it;
 	int rc;
 
 	memset(&it, 0, sizeof(it));
-	ack_prepare(ob, t, m, followup, &it);
+	ack_prepare(ob, t, m, message_id, followup, &it);
 	item_build(ob, t, m, &it);
 	rc = ack_record(ob, s, &it, log, tally, e);
 	item_release(&it);
@@ -393,5 +501,180 @@ notice_maybe_hold(struct outbound *ob, struct store *s, const struct ticket *t, 
 out:
 	if (pl == &own)
 		free(own.to);
+	return rc;
+}
+
+/* ---- held mail released ---- */
+
+/* The value of "key=value" in the lines of a held mail's data, a copy ("" when
+ * missing). */
+static char *
+held_value(const char *data, size_t len, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = data, *end = data + len; p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t l = eol ? (size_t)(eol - p) : (size_t)(end - p);
+
+		if (l > kl && memcmp(p, key, kl) == 0 && p[kl] == '=')
+			return xstrndup(p + kl + 1, l - kl - 1);
+		p += l + 1;
+	}
+	return xstrdup("");
+}
+
+/* The recipients of held mail row (its rcpts, split in place), into it:
+ * the requester by name. */
+static void
+held_rcpts(struct outbox_item *row, const struct ticket *t, struct item *it)
+{
+	size_t n = 1;
+
+	for (const char *p = row->rcpts; *p; p++)
+		n += *p == ',';
+	it->to = xcalloc(n, sizeof(*it->to));
+	it->c.nto = 0;
+	for (char *p = row->rcpts, *comma; p; p = comma ? comma + 1 : NULL) {
+		comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (!*p)
+			continue;
+		if (!it->to_name && strcasecmp(p, t->requester) == 0) {
+			it->to_name = clean_name(t->requester_name);
+			it->to[it->c.nto].name = it->to_name;
+		}
+		it->to[it->c.nto++].addr = p;
+	}
+	it->c.to = it->to;
+}
+
+/* Held mail row about t (for a notice, t's queue is the one it was made
+ * for), answering or quoting m, made ready to build into it as when it was
+ * new: false when still no template works for it. */
+static bool
+held_prepare(struct outbound *ob, struct outbox_item *row, const struct ticket *t,
+	     const struct message *m, bool followup, struct item *it)
+{
+	bool ack = strcmp(row->kind, "ack") == 0;
+
+	it->c = (struct compose){
+		.kind = ack ? "ack" : "notice",
+		.ticket_id = t->id,
+		.ref = it->ref,
+		.automatic = true,
+		.reply_to_desk = !ack,
+		.in_reply_to = ack ? m->message_id : NULL,
+		.refs = ack ? &m->references : NULL,
+		.elide = ack ? NULL : "quoted",
+		.quote_of = ack ? 0 : row->quote_of,
+	};
+	if (ack) {
+		it->c.t = tmpl_set_find_checked(ob->set, "ack", t->queue, t->language, &it->broken);
+	} else {
+		const struct queue *q = ob->rules ? rules_queue(ob->rules, t->queue) : NULL;
+
+		it->c.t = tmpl_set_find_checked(ob->set, "partner", t->queue,
+						q ? q->language : NULL, &it->broken);
+	}
+	if (!it->c.t)
+		return false;
+	held_rcpts(row, t, it);
+	it->followup = followup;
+	it->need = template_needs(ob, it->c.t);
+	return true;
+}
+
+/* Builds and queues held mail row prepared in it, or flags its ticket when
+ * this mail cannot be built, as when it was new; either way the held row
+ * goes, told in the ticket's history. -1 on store errors. */
+static int
+held_requeue(struct outbound *ob, struct store *s, const struct outbox_item *row,
+	     const struct ticket *t, const struct message *m, struct item *it, struct err *e)
+{
+	struct err ce;
+	int64_t id = 0;
+	char *what, *now = NULL;
+	int rc;
+
+	item_build(ob, t, m, it);
+	rc = item_record(ob, s, it, &id, &ce, e);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		rc = ticket_flag_problem(s, t->id, strcmp(it->c.kind, "ack") == 0 ? "ack-failed"
+						   : "notice-failed", ce.msg, e);
+	else
+		now = xasprintf("outbox #%lld", (long long)id);
+	what = xasprintf("%s, outbox #%lld", it->c.kind, (long long)row->id);
+	if (rc < 0 || outbox_drop_held(s, row->id, e) < 0 ||
+	    store_event(s, t->id, "secdesk", "template-released", what, now, e) < 0 ||
+	    (id && fallback_note(s, it, &(struct ingest_result){ 0 }, e) < 0))
+		rc = -1;
+	free(what);
+	free(now);
+	return rc;
+}
+
+/* Renders and queues held mail row when a template works for it now: 1
+ * when released, 0 when it stays held; -1 on store errors. */
+static int
+release_one(struct outbound *ob, struct store *s, struct outbox_item *row, struct err *e)
+{
+	struct ticket t;
+	struct message m;
+	struct item it;
+	char *queue = held_value(row->data, row->len, "queue");
+	char *followup = held_value(row->data, row->len, "followup");
+	int rc = -1;
+
+	ticket_init(&t);
+	message_init(&m);
+	memset(&it, 0, sizeof(it));
+	if (ticket_load(s, row->ticket_id, &t, e) < 0 ||
+	    (row->quote_of > 0 && outbox_load_message(s, row->quote_of, &m, e) < 0))
+		goto out;
+	if (strcmp(row->kind, "ack") != 0 && *queue) {
+		/* A notice is about the queue it was made for. */
+		free(t.queue);
+		t.queue = xstrdup(queue);
+	}
+	rc = 0;
+	if (held_prepare(ob, row, &t, &m, *followup != '\0', &it))
+		rc = held_requeue(ob, s, row, &t, &m, &it, e) < 0 ? -1 : 1;
+out:
+	free(queue);
+	free(followup);
+	item_release(&it);
+	message_release(&m);
+	ticket_release(&t);
+	return rc;
+}
+
+int
+outbound_release_held(struct outbound *ob, struct store *s, int *released, int *held,
+		      struct err *e)
+{
+	struct outbox_item *rows = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	*released = *held = 0;
+	if (outbox_held(s, &rows, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int r = release_one(ob, s, &rows[i], e);
+
+		if (r < 0)
+			rc = -1;
+		else if (r)
+			(*released)++;
+		else
+			(*held)++;
+	}
+	for (size_t i = 0; i < n; i++)
+		outbox_item_release(&rows[i]);
+	free(rows);
 	return rc;
 }

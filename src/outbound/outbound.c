@@ -43,6 +43,12 @@ outbound_open(const struct config *cfg, const struct ruleset *rules, struct outb
 	return 0;
 }
 
+const char *
+outbound_template_problems(const struct outbound *ob, int *count)
+{
+	return tmpl_set_problems(ob->set, count);
+}
+
 void
 outbound_free(struct outbound **obp)
 {
@@ -96,7 +102,8 @@ queue_inquiry_mail(struct outbound *ob, struct store *s, const struct message *m
 	int held;
 
 	if (why == AR_YES) {
-		if (notice_queue_ack(ob, s, t, m, res->kind == INGEST_FOLLOWUP, res, &log, e) < 0)
+		if (notice_queue_ack(ob, s, t, m, res->message_id, res->kind == INGEST_FOLLOWUP, res,
+				     &log, e) < 0)
 			return -1;
 	} else if (ack_withheld(s, t, why, res, e) < 0) {
 		return -1;

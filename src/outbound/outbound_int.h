@@ -2,7 +2,8 @@
  *   outbound.c  the handle, and what ingest and staff ask for
  *   autolimit.c the RFC 3834 decision's counts, rate limits and the breaker
  *   compose.c   one mail from a template: context, MIME, recorded and queued
- *   notice.c    acknowledgements, partner notices and their hourly digests
+ *   notice.c    acknowledgements, partner notices and their hourly digests;
+ *               those whose template is broken: fallback, held, released
  *   reply.c     staff replies and what a mail may quote
  *   deliver.c   the delivery loop over a transport (send*.c) */
 #ifndef SECDESK_OUTBOUND_INT_H
@@ -43,6 +44,7 @@ struct notice_plan {
 	struct mime_addr *to;
 	size_t nto;
 	const struct tmpl *t;
+	const struct tmpl *broken; /* the queue's own template, passed by */
 	unsigned need;
 };
 
@@ -173,9 +175,11 @@ void addrset_release(struct addrset *set);
 
 /* ---- notice.c ---- */
 void notice_plans_release(struct outbound *ob);
+/* The acknowledgement of m, stored as message_id, on t: with the English
+ * template when its own is broken, held in the outbox when none works. */
 int notice_queue_ack(struct outbound *ob, struct store *s, const struct ticket *t,
-		     const struct message *m, bool followup, struct ingest_result *tally,
-		     struct autolog *log, struct err *e);
+		     const struct message *m, int64_t message_id, bool followup,
+		     struct ingest_result *tally, struct autolog *log, struct err *e);
 /* The partner notice of t, quoting stored message quote_of (its text m). */
 int notice_queue(struct outbound *ob, struct store *s, const struct ticket *t,
 		 const struct message *m, int64_t quote_of, struct ingest_result *tally,

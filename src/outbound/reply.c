@@ -178,12 +178,13 @@ reply_queue(struct outbound *ob, struct store *s, const struct ticket *t, const 
 	    const struct message *m, const struct mime_addr *rcpts, size_t nrcpts,
 	    const char *text, const char *who, int64_t *outbox_id, struct err *e)
 {
+	const struct tmpl *broken = NULL;
 	char ref[128];
 	struct compose c = {
 		.kind = "reply",
 		.ticket_id = t->id,
 		.ref = ref,
-		.t = tmpl_set_find(ob->set, kind, t->queue, t->language),
+		.t = tmpl_set_find_checked(ob->set, kind, t->queue, t->language, &broken),
 		.to = rcpts,
 		.nto = 1,
 		.cc = rcpts + 1,
@@ -196,6 +197,10 @@ reply_queue(struct outbound *ob, struct store *s, const struct ticket *t, const 
 	int rc;
 
 	snprintf(ref, sizeof(ref), "[%s #%lld]", ob->cfg->desk.tag, (long long)t->id);
+	/* Staff are there to fix it: no reply in another template. */
+	if (broken)
+		return err_set(e, EXIT_CONFIG, "template '%s' cannot be used: %s", kind,
+			       tmpl_problem(broken));
 	if (!c.t)
 		return err_set(e, EXIT_USAGE, "no template '%s' (expected %s/%s.en.txt)", kind,
 			       ob->cfg->templates.dir, kind);

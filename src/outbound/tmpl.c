@@ -159,6 +159,10 @@ struct tmpl {
 	char *lang;    /* "" when the name has none */
 	char *text;    /* the source, kept for linting */
 	size_t text_len;
+	/* Its first problem ("file:line: what"), NULL when it has none: a
+	 * template with a problem is never rendered (tmpl_set_find passes
+	 * it by). */
+	char *problem;
 	struct node root;
 };
 
@@ -263,6 +267,11 @@ parse_into(struct pstate *ps, struct err *e)
 		if (!end)
 			return err_set(e, EXIT_CONFIG, "%s:%d: '{{' without a closing '%s'",
 				       ps->file, line, close);
+		/* A comment ends at its first '}}': one that names a tag would
+		 * leave the rest of itself in the mail. */
+		if (sigil == '!' && memmem(ns, (size_t)(end - ns), "{{", 2))
+			return err_set(e, EXIT_CONFIG, "%s:%d: a comment must not hold '{{' (it "
+				       "ends at the first '}}')", ps->file, line);
 		if (sigil != '!' && memchr(ns, '\n', (size_t)(end - ns)))
 			return err_set(e, EXIT_CONFIG, "%s:%d: a tag must not span lines",
 				       ps->file, line);
@@ -393,6 +402,7 @@ tmpl_free(struct tmpl **tp)
 	free(t->queue);
 	free(t->lang);
 	free(t->text);
+	free(t->problem);
 	free(t);
 	*tp = NULL;
 }
@@ -401,6 +411,18 @@ const char *
 tmpl_file(const struct tmpl *t)
 {
 	return t->file;
+}
+
+const char *
+tmpl_problem(const struct tmpl *t)
+{
+	return t->problem;
+}
+
+const char *
+tmpl_lang(const struct tmpl *t)
+{
+	return *t->lang ? t->lang : "en";
 }
 
 static void
@@ -537,6 +559,8 @@ render_node(struct rstate *rs, const struct tmpl *t, const struct node *k)
 		if (!p)
 			return err_set(rs->e, EXIT_CONFIG, "%s:%d: no partial '%s'", t->file,
 				       k->line, k->s);
+		if (p->problem)
+			return err_set(rs->e, EXIT_CONFIG, "%s", p->problem);
 		return render_nodes(rs, p, &p->root);
 	}
 	}
@@ -595,8 +619,10 @@ tmpl_render(const struct tmpl *t, const struct tmpl_ctx *c, tmpl_partial_fn part
 
 struct tmpl_set {
 	char *dir;
-	struct tmpl **t;
+	struct tmpl **t;   /* broken ones too, with their problem */
 	size_t n;
+	struct buf problems; /* every problem, one "file:line: what" a line */
+	int nproblems;
 };
 
 static const struct tmpl *
@@ -637,13 +663,39 @@ find_partial(void *arg, const struct tmpl *from, const char *name)
 	return p;
 }
 
+/* The template of key in queue, else at the top, that has no problem;
+ * the first one with a problem passed by goes to *broken (when not set
+ * yet). */
+static const struct tmpl *
+find_working(const struct tmpl_set *set, const char *queue, const char *key,
+	     const struct tmpl **broken)
+{
+	const struct tmpl *in_queue = queue && *queue ? set_get(set, queue, key) : NULL;
+	const struct tmpl *top = set_get(set, NULL, key);
+
+	for (int i = 0; i < 2; i++) {
+		const struct tmpl *t = i == 0 ? in_queue : top;
+
+		if (!t)
+			continue;
+		if (!t->problem)
+			return t;
+		if (!*broken)
+			*broken = t;
+	}
+	return NULL;
+}
+
 const struct tmpl *
-tmpl_set_find(const struct tmpl_set *set, const char *kind, const char *queue,
-	      const char *lang)
+tmpl_set_find_checked(const struct tmpl_set *set, const char *kind, const char *queue,
+		      const char *lang, const struct tmpl **broken)
 {
 	char key[256], l[8] = "";
-	const struct tmpl *t = NULL;
+	const struct tmpl *t = NULL, *own_broken = NULL;
 
+	if (!broken)
+		broken = &own_broken;
+	*broken = NULL;
 	/* "pt-BR" and "PT" both mean pt. */
 	if (lang && *lang) {
 		size_t i;
@@ -654,16 +706,31 @@ tmpl_set_find(const struct tmpl_set *set, const char *kind, const char *queue,
 	}
 	if (*l && strcmp(l, "en") != 0) {
 		snprintf(key, sizeof(key), "%s.%s", kind, l);
-		t = set_get(set, queue, key);
-		if (!t)
-			t = set_get(set, NULL, key);
+		t = find_working(set, queue, key, broken);
 	}
-	snprintf(key, sizeof(key), "%s.en", kind);
-	if (!t)
-		t = set_get(set, queue, key);
-	if (!t)
-		t = set_get(set, NULL, key);
+	if (!t) {
+		snprintf(key, sizeof(key), "%s.en", kind);
+		t = find_working(set, queue, key, broken);
+	}
 	return t;
+}
+
+const struct tmpl *
+tmpl_set_find(const struct tmpl_set *set, const char *kind, const char *queue,
+	      const char *lang)
+{
+	return tmpl_set_find_checked(set, kind, queue, lang, NULL);
+}
+
+bool
+tmpl_set_has(const struct tmpl_set *set, const char *kind, const char *lang)
+{
+	char key[256];
+	const struct tmpl *t;
+
+	snprintf(key, sizeof(key), "%s.%s", kind, lang);
+	t = set_get(set, NULL, key);
+	return t && !t->problem;
 }
 
 int
@@ -727,6 +794,7 @@ tmpl_set_free(struct tmpl_set **sp)
 		tmpl_free(&set->t[i]);
 	free(set->t);
 	free(set->dir);
+	buf_release(&set->problems);
 	free(set);
 	*sp = NULL;
 }
@@ -761,20 +829,25 @@ slurp(const char *path, size_t *len, struct err *e)
 	return buf_detach(&b, len);
 }
 
+/* Records a problem of the set: a line of set->problems, and t's first
+ * problem when it is about template t (NULL: about the folder). */
 static void
-problem(struct buf *problems, int *count, const char *fmt, ...)
+problem(struct tmpl_set *set, struct tmpl *t, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
-problem(struct buf *problems, int *count, const char *fmt, ...)
+problem(struct tmpl_set *set, struct tmpl *t, const char *fmt, ...)
 {
 	va_list ap;
+	size_t start = set->problems.len;
 
 	va_start(ap, fmt);
-	buf_vaddf(problems, fmt, ap);
+	buf_vaddf(&set->problems, fmt, ap);
 	va_end(ap);
-	buf_addch(problems, '\n');
-	(*count)++;
+	if (t && !t->problem)
+		t->problem = xstrndup(set->problems.data + start, set->problems.len - start);
+	buf_addch(&set->problems, '\n');
+	set->nproblems++;
 }
 
 /* Headers secdesk writes itself: a template must not set them. */
@@ -785,7 +858,7 @@ static const char *const reserved_headers[] = {
 };
 
 static void
-check_headers(const struct tmpl *t, struct buf *problems, int *count)
+check_headers(struct tmpl_set *set, struct tmpl *t)
 {
 	const char *p = t->text;
 	int line = 1;
@@ -807,8 +880,8 @@ check_headers(const struct tmpl *t, struct buf *problems, int *count)
 			nl++;
 		if (is_blank(p[0])) {
 			if (line == 1)
-				problem(problems, count, "%s:%d: a continuation line before any "
-					"header", t->file, line);
+				problem(set, t, "%s:%d: a continuation line before any header",
+					t->file, line);
 		} else if (p[0] == '{' && p[1] == '{' && p[2] == '!') {
 			/* A comment, perhaps over several lines. */
 			const char *end = strstr(p, "}}");
@@ -820,7 +893,7 @@ check_headers(const struct tmpl *t, struct buf *problems, int *count)
 				eol = strchr(end, '\n');
 			}
 		} else if (nl == 0 || nl >= l || p[nl] != ':') {
-			problem(problems, count, "%s:%d: expected a header line 'Name: value' "
+			problem(set, t, "%s:%d: expected a header line 'Name: value' "
 				"(or an empty line before the body)", t->file, line);
 		} else {
 			if (nl == 7 && strncasecmp(p, "Subject", 7) == 0)
@@ -828,9 +901,8 @@ check_headers(const struct tmpl *t, struct buf *problems, int *count)
 			for (int i = 0; reserved_headers[i]; i++)
 				if (strlen(reserved_headers[i]) == nl &&
 				    strncasecmp(p, reserved_headers[i], nl) == 0)
-					problem(problems, count, "%s:%d: header '%.*s' is set by "
-						"secdesk, not by templates", t->file, line,
-						(int)nl, p);
+					problem(set, t, "%s:%d: header '%.*s' is set by secdesk, "
+						"not by templates", t->file, line, (int)nl, p);
 		}
 		line++;
 		if (!eol)
@@ -838,18 +910,17 @@ check_headers(const struct tmpl *t, struct buf *problems, int *count)
 		p = eol + 1;
 	}
 	if (!subject)
-		problem(problems, count, "%s:1: no Subject header", t->file);
+		problem(set, t, "%s:1: no Subject header", t->file);
 	if (!blank)
-		problem(problems, count, "%s:%d: no empty line between the header lines and "
-			"the body", t->file, line);
+		problem(set, t, "%s:%d: no empty line between the header lines and the body",
+			t->file, line);
 }
 
 struct lint {
-	const struct tmpl_set *set;
-	const struct tmpl *t;
+	struct tmpl_set *set;
+	struct tmpl *t;
 	const char *const *known;
-	struct buf *problems;
-	int *count;
+	bool changed; /* a template found broken by its partial */
 };
 
 static void
@@ -858,9 +929,9 @@ lint_name(void *arg, const char *name, bool is_partial, int line)
 	struct lint *l = arg;
 
 	if (is_partial) {
-		if (!find_partial((void *)l->set, l->t, name))
-			problem(l->problems, l->count, "%s:%d: no partial '%s' (expected a "
-				"file _%s.txt)", l->t->file, line, name, name);
+		if (!find_partial(l->set, l->t, name))
+			problem(l->set, l->t, "%s:%d: no partial '%s' (expected a file _%s.txt)",
+				l->t->file, line, name, name);
 		return;
 	}
 	if (!l->known)
@@ -868,47 +939,74 @@ lint_name(void *arg, const char *name, bool is_partial, int line)
 	for (int i = 0; l->known[i]; i++)
 		if (strcmp(l->known[i], name) == 0)
 			return;
-	problem(l->problems, l->count, "%s:%d: unknown variable '%s'", l->t->file, line, name);
+	problem(l->set, l->t, "%s:%d: unknown variable '%s'", l->t->file, line, name);
 }
 
-/* Adds dir/name (a template file) to set under queue. */
+/* A template that includes a broken partial is broken too: its problem is
+ * the partial's, which templates check lists already. */
 static void
-add_file(struct tmpl_set *set, const char *path, const char *queue, const char *base,
-	 struct buf *problems, int *count)
+lint_partial_broken(void *arg, const char *name, bool is_partial, int line)
 {
-	struct err e = ERR_INIT;
-	struct tmpl *t;
-	size_t len;
-	char *text = slurp(path, &len, &e), *dot;
+	struct lint *l = arg;
+	const struct tmpl *p;
 
-	if (!text) {
-		problem(problems, count, "%s", e.msg);
+	if (!is_partial || l->t->problem)
 		return;
+	p = find_partial(l->set, l->t, name);
+	if (p && p->problem) {
+		l->t->problem = xasprintf("%s (the partial '%s' of %s:%d)", p->problem, name,
+					  l->t->file, line);
+		l->changed = true;
 	}
-	if (tmpl_parse(path, text, len, &t, &e) < 0) {
-		problem(problems, count, "%s", e.msg);
-		free(text);
-		return;
+}
+
+/* A template of set under queue, named base (KIND.LANG.txt, _NAME.txt),
+ * parsed from text, or broken with problem (then text is ""). */
+static struct tmpl *
+set_add(struct tmpl_set *set, const char *path, const char *queue, const char *base,
+	struct tmpl *t)
+{
+	const char *first = strchr(base, '.'), *dot = strrchr(base, '.');
+
+	if (!t) {
+		t = xcalloc(1, sizeof(*t));
+		t->file = xstrdup(path);
+		t->text = xstrdup("");
+	} else {
+		free(t->key);
+		free(t->queue);
+		free(t->lang);
 	}
-	free(text);
-	free(t->key);
-	free(t->queue);
-	free(t->lang);
 	t->key = *queue ? xasprintf("%s/%.*s", queue, (int)(strlen(base) - 4), base)
 			: xstrndup(base, strlen(base) - 4);
 	t->queue = xstrdup(queue);
 	/* The language is the last dot part of kind.LANG / _name.LANG. */
-	dot = strrchr(base, '.');
-	{
-		const char *first = strchr(base, '.');
-
-		if (first && first < dot)
-			t->lang = xstrndup(first + 1, (size_t)(dot - first - 1));
-		else
-			t->lang = xstrdup("");
-	}
+	if (first && first < dot)
+		t->lang = xstrndup(first + 1, (size_t)(dot - first - 1));
+	else
+		t->lang = xstrdup("");
 	set->t = xreallocarray(set->t, set->n + 1, sizeof(*set->t));
 	set->t[set->n++] = t;
+	return t;
+}
+
+/* Adds dir/name (a template file) to set under queue; one that cannot be
+ * read or parsed is added as broken. */
+static void
+add_file(struct tmpl_set *set, const char *path, const char *queue, const char *base)
+{
+	struct err e = ERR_INIT;
+	struct tmpl *t = NULL;
+	size_t len;
+	char *text = slurp(path, &len, &e);
+
+	if (text && tmpl_parse(path, text, len, &t, &e) == 0) {
+		set_add(set, path, queue, base, t);
+	} else {
+		t = set_add(set, path, queue, base, NULL);
+		problem(set, t, "%s", e.msg);
+	}
+	free(text);
 }
 
 static int
@@ -949,8 +1047,7 @@ is_template_name(const char *name)
 }
 
 static void
-load_dir(struct tmpl_set *set, const char *dir, const char *queue, struct buf *problems,
-	 int *count)
+load_dir(struct tmpl_set *set, const char *dir, const char *queue)
 {
 	size_t n;
 	char **names = list_dir(dir, &n);
@@ -961,9 +1058,9 @@ load_dir(struct tmpl_set *set, const char *dir, const char *queue, struct buf *p
 
 		if (stat(path, &st) == 0) {
 			if (S_ISDIR(st.st_mode) && !*queue)
-				load_dir(set, path, names[i], problems, count);
+				load_dir(set, path, names[i]);
 			else if (S_ISREG(st.st_mode) && is_template_name(names[i]))
-				add_file(set, path, queue, names[i], problems, count);
+				add_file(set, path, queue, names[i]);
 		}
 		free(path);
 		free(names[i]);
@@ -971,13 +1068,13 @@ load_dir(struct tmpl_set *set, const char *dir, const char *queue, struct buf *p
 	free(names);
 }
 
-static int
-set_build(const char *dir, const char *const *known, struct tmpl_set **out,
-	  struct buf *problems, struct err *e)
+int
+tmpl_set_load(const char *dir, const char *const *known, struct tmpl_set **out,
+	      struct err *e)
 {
 	struct tmpl_set *set;
 	struct stat st;
-	int count = 0;
+	struct lint l = { .known = known };
 
 	*out = NULL;
 	if (stat(dir, &st) < 0)
@@ -986,41 +1083,41 @@ set_build(const char *dir, const char *const *known, struct tmpl_set **out,
 		return err_set(e, EXIT_CONFIG, "templates folder '%s': not a folder", dir);
 	set = xcalloc(1, sizeof(*set));
 	set->dir = xstrdup(dir);
-	load_dir(set, dir, "", problems, &count);
+	buf_init(&set->problems, 0);
+	load_dir(set, dir, "");
+	l.set = set;
 	for (size_t i = 0; i < set->n; i++) {
-		const struct tmpl *t = set->t[i];
+		struct tmpl *t = set->t[i];
 		const char *base = strrchr(t->key, '/');
-		struct lint l = { set, t, known, problems, &count };
 
+		if (t->problem)
+			continue; /* not parsed */
 		base = base ? base + 1 : t->key;
 		if (base[0] != '_')
-			check_headers(t, problems, &count);
+			check_headers(set, t);
+		l.t = t;
 		tmpl_walk(t, lint_name, &l);
 	}
-	if (!tmpl_set_find(set, "ack", NULL, "en"))
-		problem(problems, &count, "%s: no acknowledgement template (expected ack.en.txt)",
-			dir);
+	/* Partials include partials: until nothing changes. */
+	do {
+		l.changed = false;
+		for (size_t i = 0; i < set->n; i++) {
+			l.t = set->t[i];
+			tmpl_walk(l.t, lint_partial_broken, &l);
+		}
+	} while (l.changed);
+	if (!set_get(set, NULL, "ack.en"))
+		problem(set, NULL, "%s: no acknowledgement template (expected ack.en.txt)", dir);
 	*out = set;
-	return count;
+	return 0;
 }
 
-int
-tmpl_set_load(const char *dir, const char *const *known, struct tmpl_set **out,
-	      struct err *e)
+const char *
+tmpl_set_problems(const struct tmpl_set *set, int *count)
 {
-	struct buf problems = BUF_INIT;
-	int n = set_build(dir, known, out, &problems, e);
-
-	if (n > 0) {
-		const char *eol = strchr(problems.data, '\n');
-
-		err_set(e, EXIT_CONFIG, "%.*s%s", (int)(eol - problems.data), problems.data,
-			n > 1 ? " (and more: see 'secdesk templates check')" : "");
-		tmpl_set_free(out);
-		n = -1;
-	}
-	buf_release(&problems);
-	return n < 0 ? -1 : 0;
+	if (count)
+		*count = set->nproblems;
+	return buf_cstr(&set->problems);
 }
 
 int
@@ -1028,8 +1125,11 @@ tmpl_set_check(const char *dir, const char *const *known, struct buf *problems,
 	       struct err *e)
 {
 	struct tmpl_set *set = NULL;
-	int n = set_build(dir, known, &set, problems, e);
+	int n;
 
+	if (tmpl_set_load(dir, known, &set, e) < 0)
+		return -1;
+	buf_addstr(problems, tmpl_set_problems(set, &n));
 	tmpl_set_free(&set);
 	return n;
 }

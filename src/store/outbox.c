@@ -320,3 +320,25 @@ outbox_ticket_tags(struct store *s, int64_t ticket_id, struct strlist *out, stru
 {
 	return s->ops->outbox->ticket_tags(s, ticket_id, out, e);
 }
+
+/* ---- held mail ---- */
+
+int
+outbox_hold(struct store *s, int64_t ticket_id, int64_t answers, const char *kind,
+	    const char *rcpts, const char *data, const char *why, int64_t *id_r, struct err *e)
+{
+	return s->ops->outbox->hold(s, ticket_id, answers, kind, rcpts, data, why, store_now(),
+				    id_r, e);
+}
+
+int
+outbox_held(struct store *s, struct outbox_item **items, size_t *n, struct err *e)
+{
+	return s->ops->outbox->held(s, items, n, e);
+}
+
+int
+outbox_drop_held(struct store *s, int64_t id, struct err *e)
+{
+	return s->ops->outbox->drop_held(s, id, e);
+}

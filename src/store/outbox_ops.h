@@ -1,6 +1,6 @@
 /* outbox_ops.h - what a backend provides for the outbound area (private to
  * src/store/): the outbox, outgoing messages, the log and counts of
- * automatic mail, state rows, digests, reminders. outbox.c holds the
+ * automatic mail, state rows, digests, reminders, held mail. outbox.c holds the
  * public functions (include/outbox.h) and what every backend shares (the
  * back-off, flagging a ticket whose mail failed). */
 #ifndef SECDESK_STORE_OUTBOX_OPS_H
@@ -75,6 +75,17 @@ struct store_outbox_ops {
 				int64_t *since, struct err *e);
 	int (*ticket_tags)(struct store *s, int64_t ticket_id, struct strlist *out,
 			   struct err *e);
+
+	/* Held mail (status 'held': never due, never delivered). answers 0:
+	 * it answers no stored message. */
+	int (*hold)(struct store *s, int64_t ticket_id, int64_t answers, const char *kind,
+		    const char *rcpts, const char *data, const char *why, int64_t now,
+		    int64_t *id_r, struct err *e);
+	/* Every held row, oldest first; *items allocated (the caller releases
+	 * each and frees the array). */
+	int (*held)(struct store *s, struct outbox_item **items, size_t *n, struct err *e);
+	/* Deletes row id if it is held. */
+	int (*drop_held)(struct store *s, int64_t id, struct err *e);
 };
 
 extern const struct store_outbox_ops sqlite_outbox_ops;

@@ -129,7 +129,7 @@ static const char *const migrations[] = {
 	"  rcpts TEXT NOT NULL,"
 	"  data BYTEA NOT NULL,"
 	"  status TEXT NOT NULL DEFAULT 'pending'"
-	"    CHECK (status IN ('pending','sent','failed')),"
+	"    CHECK (status IN ('pending','sent','failed','held')),"
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
 	"  next_try BIGINT NOT NULL,"
 	"  last_error TEXT,"
@@ -140,6 +140,7 @@ static const char *const migrations[] = {
 	"  quote_of BIGINT REFERENCES messages(id),"
 	"  quote_at BIGINT);"
 	"CREATE INDEX outbox_due ON outbox(next_try) WHERE status = 'pending';"
+	"CREATE INDEX outbox_held ON outbox(id) WHERE status = 'held';"
 
 	"CREATE TABLE autoreply_log ("
 	"  addr TEXT NOT NULL,"

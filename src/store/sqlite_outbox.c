@@ -708,6 +708,82 @@ sq_ticket_tags(struct store *s, int64_t ticket_id, struct strlist *out, struct e
 	return rc == SQLITE_DONE ? 0 : store_error(s, e, "cannot read tags");
 }
 
+/* ---- held mail ---- */
+
+/* A held row has no message yet (message_id NULL), is never due and keeps
+ * why it is held in last_error; quote_of is what it will answer. */
+static int
+sq_hold(struct store *s, int64_t ticket_id, int64_t answers, const char *kind,
+	const char *rcpts, const char *data, const char *why, int64_t now, int64_t *id_r,
+	struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "INSERT INTO outbox (ticket_id, kind, rcpts, data,"
+					 " status, next_try, created, last_error, quote_of)"
+					 " VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?)", e);
+
+	if (!st)
+		return -1;
+	if (ticket_id > 0)
+		sqlite3_bind_int64(st, 1, ticket_id);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, rcpts, -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 4, data, strlen(data), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_text(st, 7, why, -1, SQLITE_STATIC);
+	if (answers > 0)
+		sqlite3_bind_int64(st, 8, answers);
+	if (step_done(s, st, "cannot hold mail in the outbox", e) < 0)
+		return -1;
+	if (id_r)
+		*id_r = sqlite3_last_insert_rowid(store_db(s));
+	return 0;
+}
+
+static int
+sq_held(struct store *s, struct outbox_item **items, size_t *n, struct err *e)
+{
+	/* The columns of item_from_row, then the id. */
+	sqlite3_stmt *st = store_prepare(s, "SELECT coalesce(ticket_id, 0), kind, env_from,"
+					 " rcpts, data, attempts, coalesce(quote_of, 0), 0, id"
+					 " FROM outbox WHERE status = 'held' ORDER BY id", e);
+	size_t cap = 0;
+	int rc;
+
+	*items = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*items = xreallocarray(*items, cap, sizeof(**items));
+		}
+		item_from_row(st, sqlite3_column_int64(st, 8), &(*items)[(*n)++]);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		outbox_item_release(&(*items)[i]);
+	free(*items);
+	*items = NULL;
+	*n = 0;
+	return store_error(s, e, "cannot read the outbox");
+}
+
+static int
+sq_drop_held(struct store *s, int64_t id, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "DELETE FROM outbox WHERE id = ? AND status = 'held'",
+					 e);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return step_done(s, st, "cannot update the outbox", e);
+}
+
 const struct store_outbox_ops sqlite_outbox_ops = {
 	.queue = sq_queue,
 	.set_next_try = sq_set_next_try,
@@ -738,4 +814,7 @@ const struct store_outbox_ops sqlite_outbox_ops = {
 	.waiting_tickets = sq_waiting_tickets,
 	.first_word_after = sq_first_word_after,
 	.ticket_tags = sq_ticket_tags,
+	.hold = sq_hold,
+	.held = sq_held,
+	.drop_held = sq_drop_held,
 };

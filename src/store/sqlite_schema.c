@@ -273,6 +273,36 @@ static const char *const migrations[] = {
 	"DROP TABLE outbox;"
 	"ALTER TABLE new_outbox RENAME TO outbox;"
 	"CREATE INDEX outbox_due ON outbox(next_try) WHERE status = 'pending';",
+
+	/* 5 -> 6: an outbox row may be 'held': an acknowledgement or notice
+	 * that no template can render waits there, unrendered, until a run
+	 * finds one that works (outbox_hold in outbox.h). The CHECK changes:
+	 * the table is rebuilt as in 4 -> 5. */
+	"CREATE TABLE new_outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ticket_id INTEGER REFERENCES tickets(id),"
+	"  message_id INTEGER REFERENCES messages(id),"
+	"  kind TEXT NOT NULL,"
+	"  env_from TEXT NOT NULL DEFAULT '',"
+	"  rcpts TEXT NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (status = 'pending' OR status = 'sent' OR status = 'failed'"
+	" OR status = 'held'),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  sent_at INTEGER,"
+	" rejected TEXT NOT NULL DEFAULT '',"
+	" delivered TEXT NOT NULL DEFAULT '',"
+	" quote_of INTEGER REFERENCES messages(id),"
+	" quote_at INTEGER);"
+	"INSERT INTO new_outbox SELECT * FROM outbox;"
+	"DROP TABLE outbox;"
+	"ALTER TABLE new_outbox RENAME TO outbox;"
+	"CREATE INDEX outbox_due ON outbox(next_try) WHERE status = 'pending';"
+	"CREATE INDEX outbox_held ON outbox(id) WHERE status = 'held';",
 };
 
 int

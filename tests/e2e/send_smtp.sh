@@ -174,5 +174,15 @@ printf 'Subject: {{#id}}x\n\nbody\n' >"$T_DIR/tpl/broken.en.txt"
 sed -i "s|^dir = $TOP/templates|dir = $T_DIR/tpl|" "$d/secdesk.conf"
 check_rc "templates check fails" 78 sd templates check
 check "with file:line" grep -q "broken.en.txt:1: section 'id' is never closed" "$T_DIR/.err"
-check_rc "ingest refuses to run with broken templates: 75, the MTA keeps the mail" 75 sd ingest "$T_DIR/m1.eml"
+# A broken template stops no mail but its own (issue 18, point 2): the
+# inquiry is stored and acknowledged as usual; only a reply with that
+# template is refused, naming the file and line.
+sed -e 's/Message-ID: <inq-1@example.de>/Message-ID: <inq-9@example.de>/' \
+	-e 's/juergen@example.de/juergen9@example.de/' "$T_DIR/m1.eml" >"$T_DIR/m9.eml"
+check_rc "ingest is not stopped by a broken template it does not use" 0 sd ingest "$T_DIR/m9.eml"
+check_eq "its inquiry is acknowledged" 1 \
+	"$(q "SELECT count(*) FROM outbox WHERE kind = 'ack' AND status = 'pending' AND rcpts = 'juergen9@example.de'")"
+check_rc "reply --template broken is refused: 78" 78 sd reply 1 --template broken -m "x"
+check "with file:line" grep -q "template 'broken' cannot be used: .*broken.en.txt:1: section 'id' is never closed" "$T_DIR/.err"
+check_rc "another reply still goes" 0 sd reply 1 -m "Still working."
 done_testing

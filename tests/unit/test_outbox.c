@@ -1,7 +1,7 @@
 /* The store's outbound area (outbox.h) on a real SQLite store: the queue's
  * states and back-off, partial deliveries, the log and counts of automatic
- * mail, state rows, bounce-address look-ups, lazy commits, and the errors
- * of a store that cannot be written. */
+ * mail, state rows, bounce-address look-ups, lazy commits, held mail, and
+ * the errors of a store that cannot be written. */
 #include "compat.h"
 
 #include <setjmp.h>
@@ -321,6 +321,76 @@ test_lazy_commits(void **state)
 	store_rollback(f->s);
 }
 
+/* A recorded outgoing message of ticket 7, for held mail to answer. */
+static int64_t
+record_message(struct store *s)
+{
+	struct err e = ERR_INIT;
+	struct outgoing_message m = {
+		.ticket_id = 7, .kind = "reply", .from_name = "Desk", .from_addr = "d@x.org",
+		.to = "r@x.org", .cc = "", .subject = "Re: A question", .message_id = "m1@x.org",
+		.in_reply_to = "", .refs = "", .body = "text", .names = "", .date = NOW,
+	};
+	int64_t id = 0;
+
+	if (outbox_record_message(s, &m, &id, &e) < 0)
+		fail_msg("%s", e.msg);
+	return id;
+}
+
+/* Held mail is never due nor loaded for delivery, comes back whole from
+ * outbox_held, oldest first, and only a held row is dropped. */
+static void
+test_held(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = ERR_INIT;
+	struct outbox_item it, *rows;
+	int64_t mid = record_message(f->s), a = 0, b = 0, c, *ids;
+	size_t n;
+
+	assert_int_equal(outbox_hold(f->s, 7, mid, "ack", "r@x.org", "queue=DE\nfollowup=\n",
+				     "held: template error: ack.en.txt:3: x", &a, &e), 0);
+	assert_int_equal(outbox_hold(f->s, 7, 0, "notice", "p@x.org,q@x.org", "queue=DE\n",
+				     "held: b", &b, &e), 0);
+	assert_true(a > 0 && b > a);
+	c = queue(f->s, 7, "p@x.org");
+	assert_int_equal(outbox_due(f->s, true, NOW + 86400, 0, 10, &ids, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], c);
+	free(ids);
+	assert_int_equal(outbox_load(f->s, a, &it, &e), 1);
+	assert_string_equal(row_of(f->s, a).status, "held");
+	assert_string_equal(row_of(f->s, a).last_error, "held: template error: ack.en.txt:3: x");
+
+	assert_int_equal(outbox_held(f->s, &rows, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(rows[0].id, a);
+	assert_int_equal(rows[0].ticket_id, 7);
+	assert_string_equal(rows[0].kind, "ack");
+	assert_string_equal(rows[0].rcpts, "r@x.org");
+	assert_string_equal(rows[0].env_from, "");
+	assert_string_equal(rows[0].data, "queue=DE\nfollowup=\n");
+	assert_int_equal(rows[0].len, strlen("queue=DE\nfollowup=\n"));
+	assert_int_equal(rows[0].quote_of, mid);
+	assert_int_equal(rows[1].id, b);
+	assert_string_equal(rows[1].rcpts, "p@x.org,q@x.org");
+	assert_int_equal(rows[1].quote_of, 0);
+	for (size_t i = 0; i < n; i++)
+		outbox_item_release(&rows[i]);
+	free(rows);
+
+	/* A pending row is not held mail: it stays. */
+	assert_int_equal(outbox_drop_held(f->s, c, &e), 0);
+	assert_string_equal(row_of(f->s, c).status, "pending");
+	assert_int_equal(outbox_drop_held(f->s, a, &e), 0);
+	assert_int_equal(outbox_held(f->s, &rows, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, b);
+	outbox_item_release(&rows[0]);
+	free(rows);
+}
+
 /* A store opened read-only refuses every write with the store's error. */
 static void
 test_readonly(void **state)
@@ -342,6 +412,9 @@ test_readonly(void **state)
 	e = (struct err)ERR_INIT;
 	assert_int_equal(outbox_state_set(ro, "k", 1, &e), -1);
 	assert_non_null(strstr(e.msg, "cannot save state"));
+	e = (struct err)ERR_INIT;
+	assert_int_equal(outbox_hold(ro, 7, 0, "ack", "a@x.org", "", "held: x", &id, &e), -1);
+	assert_non_null(strstr(e.msg, "cannot hold mail in the outbox"));
 	store_close(&ro);
 }
 
@@ -357,6 +430,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_autolog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lazy_commits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 	};
 

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "lang.h"
+#include "outbound.h"
 #include "tmpl.h"
 #include "xalloc.h"
 
@@ -103,6 +105,7 @@ static const struct {
 	{ "{{=<% %>=}}", "t.txt:1: changing the delimiters is not supported" },
 	{ "{{a\n}}", "t.txt:1: a tag must not span lines" },
 	{ "{{{a}}", "t.txt:1: '{{' without a closing '}}}'" },
+	{ "x\n{{! about {{text}} here }}", "t.txt:2: a comment must not hold '{{'" },
 };
 
 static void
@@ -284,6 +287,7 @@ test_folder_lint(void **state)
 	struct buf problems = BUF_INIT;
 	static const char *const known[] = { "id", NULL };
 	char *want;
+	int n;
 
 	(void)state;
 	put("reply.en.txt", "Subject: {{id}}\nDate: now\nbroken line\n\n{{> nosuch}}{{idd}}\n");
@@ -303,13 +307,111 @@ test_folder_lint(void **state)
 			 "%s/reply.en.txt:5: unknown variable 'idd'\n",
 			 tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
 	assert_string_equal(buf_cstr(&problems), want);
+	/* Loading keeps the folder: each broken template is passed by, with
+	 * its first problem, and the others work. */
+	assert_int_equal(tmpl_set_load(tmpdir, known, &set, &e), 0);
+	assert_non_null(set);
+	assert_string_equal(tmpl_set_problems(set, &n), want);
+	assert_int_equal(n, 8);
+	{
+		const struct tmpl *broken = NULL, *t;
+
+		t = tmpl_set_find_checked(set, "notice", NULL, "en", &broken);
+		assert_null(t);
+		assert_non_null(broken);
+		assert_non_null(strstr(tmpl_problem(broken),
+				       "notice.en.txt:3: section 'a' is never closed"));
+		t = tmpl_set_find_checked(set, "reply", NULL, "de", &broken);
+		assert_null(t);
+		assert_non_null(strstr(tmpl_problem(broken), "reply.en.txt:2: header 'Date'"));
+		t = tmpl_set_find_checked(set, "ack", NULL, "de", &broken);
+		assert_non_null(t);
+		assert_null(broken);
+		assert_null(tmpl_problem(t));
+	}
 	buf_release(&problems);
 	free(want);
-	/* Loading refuses the folder with the first problem and file:line. */
-	assert_int_equal(tmpl_set_load(tmpdir, known, &set, &e), -1);
-	assert_null(set);
+	tmpl_set_free(&set);
+}
+
+/* A broken template affects only the mail that uses it: the fallback
+ * order passes it by (and says which one it passed), a template whose
+ * partial is broken (directly or through another partial) is broken too,
+ * and a folder that cannot be read stays an error. */
+static void
+test_broken_fallback(void **state)
+{
+	struct tmpl_set *set = NULL;
+	struct err e = ERR_INIT;
+	const struct tmpl *t, *broken;
+	static const char *const known[] = { "id", NULL };
+	char *s;
+	int n;
+
+	(void)state;
+	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+	assert_non_null(mkdtemp(tmpdir));
+	put("ack.en.txt", "Subject: ack {{id}}\n\nen\n{{> sig}}\n");
+	put("ack.de.txt", "Subject: {{id}\n\nde\n");                   /* syntax */
+	put("ack.fr.txt", "Subject: x\n\n{{subjet}}\n");                 /* unknown name */
+	put("ack.it.txt", "Subject: x\n\nit\n{{> sig}}\n");              /* partial broken */
+	put("ack.pl.txt", "Subject: x\n\npl\n{{> outer}}\n");            /* through another */
+	put("ack.nl.txt", "Subject: x {{id}}\n\nnl\n{{> sig}}\n");       /* works */
+	put("_sig.txt", "-- \nsig\n");
+	put("_sig.it.txt", "-- \n{{#id}}\n");
+	put("_outer.pl.txt", "{{> inner}}\n");
+	put("_inner.pl.txt", "{{nosuch}}\n");
+	put("_inner.txt", "fine\n");
+	put("DE/ack.de.txt", "From: x\nSubject: x\n\nDE\n");           /* reserved header */
+	assert_int_equal(tmpl_set_load(tmpdir, known, &set, &e), 0);
+	(void)tmpl_set_problems(set, &n);
+	assert_int_equal(n, 5);
+
+	t = tmpl_set_find_checked(set, "ack", "DE", "de", &broken);
+	assert_non_null(t);
+	assert_string_equal(tmpl_lang(t), "en");
+	assert_non_null(strstr(tmpl_problem(broken), "DE/ack.de.txt:1: header 'From'"));
+	t = tmpl_set_find_checked(set, "ack", NULL, "de", &broken);
+	assert_non_null(strstr(tmpl_problem(broken), "ack.de.txt:1: '{{' without a closing"));
+	t = tmpl_set_find_checked(set, "ack", NULL, "fr", &broken);
+	assert_non_null(strstr(tmpl_problem(broken), "ack.fr.txt:3: unknown variable 'subjet'"));
+	t = tmpl_set_find_checked(set, "ack", NULL, "it", &broken);
+	assert_string_equal(tmpl_lang(t), "en");
+	assert_non_null(strstr(tmpl_problem(broken), "_sig.it.txt:2: section 'id' is never"));
+	assert_non_null(strstr(tmpl_problem(broken), "the partial 'sig' of "));
+	/* _outer.pl includes _inner.pl, which is broken: a partial of a
+	 * partial. */
+	t = tmpl_set_find_checked(set, "ack", NULL, "pl", &broken);
+	assert_string_equal(tmpl_lang(t), "en");
+	assert_non_null(broken);
+	assert_non_null(strstr(tmpl_problem(broken), "_inner.pl.txt:1: unknown variable"));
+	t = tmpl_set_find_checked(set, "ack", NULL, "nl", &broken);
+	assert_string_equal(tmpl_lang(t), "nl");
+	assert_null(broken);
+	assert_true(tmpl_set_has(set, "ack", "nl"));
+	assert_true(tmpl_set_has(set, "ack", "en"));
+	assert_false(tmpl_set_has(set, "ack", "de"));
+	assert_false(tmpl_set_has(set, "ack", "it"));
+	assert_false(tmpl_set_has(set, "reply", "en"));
+	s = render_found(set, "ack", NULL, "it");
+	assert_string_equal(s, "Subject: ack 7\n\nen\n-- \nsig\n");
+	free(s);
+
+	/* English broken too: nothing works, the first broken one is told. */
+	put("ack.en.txt", "Subject: ack\n\n{{> nosuch}}\n");
+	tmpl_set_free(&set);
+	assert_int_equal(tmpl_set_load(tmpdir, known, &set, &e), 0);
+	assert_null(tmpl_set_find_checked(set, "ack", NULL, "de", &broken));
+	assert_non_null(strstr(tmpl_problem(broken), "ack.de.txt"));
+	assert_null(tmpl_set_find_checked(set, "ack", NULL, "en", &broken));
+	assert_non_null(strstr(tmpl_problem(broken), "ack.en.txt:3: no partial 'nosuch'"));
+	assert_non_null(tmpl_set_find(set, "ack", NULL, "nl"));
+	tmpl_set_free(&set);
+
+	/* No folder: a configuration error, as before. */
+	assert_int_equal(tmpl_set_load("/nonexistent/templates", known, &set, &e), -1);
 	assert_int_equal(e.code, EXIT_CONFIG);
-	assert_non_null(strstr(e.msg, "notice.en.txt:3: section 'a' is never closed"));
+	assert_null(set);
 }
 
 /* Values bound without a copy (owned, borrowed) render as copies do, and
@@ -380,6 +482,91 @@ test_mark_and_bindings(void **state)
 	rmdir(tmpdir);
 }
 
+/* ---- the shipped templates ---- */
+
+static bool
+utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
+			: (*p & 0xf8) == 0xf0 ? 3 : -1;
+
+		if (n < 0 || (n == 1 && *p < 0xc2))
+			return false;
+		p++;
+		for (int i = 0; i < n; i++, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/* Every kind in every detected language (lang_codes) exists in templates/
+ * and renders: the language's own file (no fallback, nothing broken),
+ * every tag replaced, valid UTF-8, a Subject, the values where they
+ * belong, with and without the requester's name. */
+static void
+test_shipped_languages(void **state)
+{
+	static const char *const kinds[] = { "ack", "reply", "partner" };
+	const char *top = getenv("TOP");
+	char *dir = xasprintf("%s/templates", top && *top ? top : ".");
+	struct tmpl_set *set = NULL;
+	struct err e = ERR_INIT;
+	int nproblems = -1;
+
+	(void)state;
+	assert_int_equal(tmpl_set_load(dir, outbound_template_vars, &set, &e), 0);
+	(void)tmpl_set_problems(set, &nproblems);
+	assert_int_equal(nproblems, 0);
+	for (size_t i = 0; lang_codes[i]; i++) {
+		for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+			const struct tmpl *broken = NULL;
+			const struct tmpl *t = tmpl_set_find_checked(set, kinds[k], NULL,
+								     lang_codes[i], &broken);
+
+			assert_non_null(t);
+			assert_null(broken);
+			assert_string_equal(tmpl_lang(t), lang_codes[i]);
+			for (int named = 0; named < 2; named++) {
+				struct tmpl_ctx *c = tmpl_ctx_new();
+				struct buf out = BUF_INIT;
+				const char *o;
+
+				for (size_t v = 0; outbound_template_vars[v]; v++)
+					tmpl_ctx_set(c, outbound_template_vars[v], "V");
+				tmpl_ctx_set(c, "id", "4711");
+				tmpl_ctx_set(c, "ref", "[ICPerMed #4711]");
+				tmpl_ctx_set(c, "requester_name", named ? "Ana Nowak" : "");
+				tmpl_ctx_set(c, "text", "THE STAFF TEXT");
+				tmpl_ctx_set(c, "quoted", "> THE QUOTE");
+				tmpl_ctx_set(c, "desk_name", "ICPerMed Secretariat");
+				if (tmpl_set_render(set, t, c, &out, &e) < 0)
+					fail_msg("%s: %s", tmpl_file(t), e.msg);
+				o = buf_cstr(&out);
+				if (strstr(o, "{{") || strstr(o, "}}") || !utf8_valid(o) ||
+				    strncmp(o, "Subject: ", 9) != 0 || !strstr(o, "\n\n") ||
+				    !strstr(o, "[ICPerMed #4711]") ||
+				    (strcmp(kinds[k], "reply") != 0 && !strstr(o, "4711\n") &&
+				     !strstr(o, "#4711")) ||
+				    (strcmp(kinds[k], "reply") == 0 &&
+				     (!strstr(o, "THE STAFF TEXT") || !strstr(o, "> THE QUOTE"))) ||
+				    (strcmp(kinds[k], "partner") == 0 && !strstr(o, "> THE QUOTE")) ||
+				    (strcmp(kinds[k], "partner") != 0 &&
+				     (strstr(o, "Ana Nowak") != NULL) != named) ||
+				    !strstr(o, "-- \nICPerMed Secretariat\n"))
+					fail_msg("%s (%s): %s", tmpl_file(t), named ? "named" : "no name", o);
+				buf_release(&out);
+				tmpl_ctx_free(&c);
+			}
+		}
+	}
+	tmpl_set_free(&set);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -389,6 +576,8 @@ main(void)
 		cmocka_unit_test(test_output_cap),
 		cmocka_unit_test(test_folder),
 		cmocka_unit_test(test_folder_lint),
+		cmocka_unit_test(test_broken_fallback),
+		cmocka_unit_test(test_shipped_languages),
 		cmocka_unit_test(test_uses),
 		cmocka_unit_test(test_mark_and_bindings),
 	};
