@@ -423,6 +423,7 @@ rules_node_free(struct node *n)
 		free(n->test->capnums);
 		strlist_release(&n->test->capnames);
 		strlist_release(&n->test->plain);
+		strlist_release(&n->test->is_values);
 		litset_release(&n->test->lits);
 		free(n->test);
 	}
@@ -553,6 +554,9 @@ parse_words(struct parser *p, struct test *t, int col)
 	}
 	buf_addstr(&pat, is ? ")$" : ")");
 	t->caseless = true;
+	if (is)
+		for (size_t i = 0; i < words.n; i++)
+			strlist_add(&t->is_values, words.items[i]);
 	if (is && plain_words(&words)) {
 		t->plain = words;
 		memset(&words, 0, sizeof(words));
@@ -1324,6 +1328,8 @@ rules_free(struct ruleset **rsp)
 	rules_gazetteer_free(rs->gaz);
 	free(rs->hay_used);
 	free(rs->always);
+	free(rs->gated);
+	strlist_release(&rs->gate_langs);
 	free(rs);
 	*rsp = NULL;
 }
