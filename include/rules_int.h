@@ -313,6 +313,14 @@ struct prefilter_run {
 	size_t ncands;
 	bool hazard;
 };
+/* A pattern \b(w1|w2|...)\b or \b(?:w1|...)\b whose words are grouped
+ * by their first letter, a(?:w1'|w5')|..., so that PCRE2 tries each letter
+ * once: the same texts match at the same places. NULL when the pattern has
+ * no such shape, has anything its words' order could change (see
+ * rules_factor.c) or no two words with a first letter alike. The caller
+ * frees it. */
+char *rules_factor_alternation(const char *pattern);
+
 size_t prefilter_room(const struct ruleset *rs, size_t subject_len, size_t body_len);
 /* Marks in run->cand (PREFILTER_GATED) the rules whose lang_gate the
  * message's language lang fails: neither their words are looked for nor
