@@ -99,6 +99,9 @@ struct test {
 	 * Unicode matching also finds as U+212A and U+017F): compared as they
 	 * are, no pattern compiled; empty otherwise */
 	struct strlist plain;
+	/* IS: the values as written (every IS, plain or not), for the
+	 * language gate (rules_prefilter_build()) */
+	struct strlist is_values;
 	bool caseless, words;
 	uint32_t ncaptures;
 	struct strlist capnames; /* named groups */
@@ -136,6 +139,11 @@ struct rule {
 	size_t nacts;
 	struct litset lits; /* the rule cannot match unless one of these appears in its
 			       haystack; empty: no prefilter */
+	/* the languages (bits of ruleset.gate_langs) of a test `language is
+	 * ...` that the whole condition needs (the rule's only test, or one of
+	 * a top-level all), its values ASCII: on mail in another language the
+	 * rule cannot match and is not tried; 0: no such test */
+	uint64_t lang_gate;
 };
 
 /* What rules_apply() uses for one message and keeps for the next: its
@@ -202,6 +210,9 @@ struct ruleset {
 				 words: most words stop there */
 	uint32_t *always; /* the rules without words, in order */
 	size_t nalways;
+	uint32_t *gated; /* the rules with a lang_gate, in order */
+	size_t ngated;
+	struct strlist gate_langs; /* the values of the gates, lowercased, at most 64 */
 	struct strlist hdr_names; /* of header tests, haystacks HAY_HEADER + i */
 	struct gazetteer *gaz;    /* the *.gazetteer files, NULL when none */
 	size_t nhay;
@@ -302,8 +313,23 @@ struct prefilter_run {
 	size_t ncands;
 	bool hazard;
 };
+/* A pattern \b(w1|w2|...)\b or \b(?:w1|...)\b whose words are grouped
+ * by their first letter, a(?:w1'|w5')|..., so that PCRE2 tries each letter
+ * once: the same texts match at the same places. NULL when the pattern has
+ * no such shape, has anything its words' order could change (see
+ * rules_factor.c) or no two words with a first letter alike. The caller
+ * frees it. */
+char *rules_factor_alternation(const char *pattern);
+
 size_t prefilter_room(const struct ruleset *rs, size_t subject_len, size_t body_len);
+/* Marks in run->cand (PREFILTER_GATED) the rules whose lang_gate the
+ * message's language lang fails: neither their words are looked for nor
+ * are they tried. Before prefilter_candidates(). */
+void prefilter_gate_language(struct prefilter_run *run, const char *lang);
 void prefilter_candidates(struct prefilter_run *run);
+/* run->cand of a rule that cannot match (prefilter_gate_language()); 1 is
+ * a candidate */
+#define PREFILTER_GATED 2
 /* Forgets every rule's words: each rule is tried on every message, and
  * the gazetteer looks up every word (the reference the prefilters are
  * checked against in tests and bench_rules -c). */

@@ -294,11 +294,93 @@ words_build(struct ruleset *rs)
 	free(fill);
 }
 
+/* Whether t is a `language is` test the gate can decide: its values ASCII,
+ * as the detected language is, so that comparing them ignoring ASCII case
+ * is what its pattern does. */
+static bool
+gate_test(const struct test *t)
+{
+	if (t->field != F_LANGUAGE || t->op != OP_IS || !t->is_values.n)
+		return false;
+	for (size_t i = 0; i < t->is_values.n; i++)
+		for (const char *v = t->is_values.items[i]; *v; v++)
+			if ((unsigned char)*v >= 0x80)
+				return false;
+	return true;
+}
+
+/* The `language is` test that condition n cannot hold without, or NULL. */
+static const struct test *
+lang_gate_of(const struct node *n)
+{
+	if (!n)
+		return NULL;
+	if (n->kind == N_TEST)
+		return gate_test(n->test) ? n->test : NULL;
+	if (n->kind == N_ALL)
+		for (size_t i = 0; i < n->nkids; i++)
+			if (n->kids[i]->kind == N_TEST && gate_test(n->kids[i]->test))
+				return n->kids[i]->test;
+	return NULL;
+}
+
+/* The bit of language value v (ASCII) in rs->gate_langs, added when new;
+ * 0 once there are 64. */
+static uint64_t
+gate_bit(struct ruleset *rs, const char *v)
+{
+	char low[64];
+	size_t n = strlen(v);
+
+	if (n >= sizeof(low))
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		low[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] | 0x20 : v[i]);
+	for (size_t i = 0; i < rs->gate_langs.n; i++)
+		if (strcmp(rs->gate_langs.items[i], low) == 0)
+			return (uint64_t)1 << i;
+	if (rs->gate_langs.n == 64)
+		return 0;
+	strlist_add(&rs->gate_langs, low);
+	return (uint64_t)1 << (rs->gate_langs.n - 1);
+}
+
+static void
+gates_build(struct ruleset *rs)
+{
+	rs->ngated = 0;
+	rs->gated = xcalloc(rs->nrules + 1, sizeof(*rs->gated));
+	strlist_release(&rs->gate_langs);
+	for (size_t r = 0; r < rs->nrules; r++) {
+		const struct test *t = lang_gate_of(rs->rules[r].cond);
+		uint64_t mask = 0;
+
+		rs->rules[r].lang_gate = 0;
+		if (!t)
+			continue;
+		for (size_t i = 0; i < t->is_values.n; i++) {
+			uint64_t bit = gate_bit(rs, t->is_values.items[i]);
+
+			if (!bit) {
+				mask = 0;
+				break;
+			}
+			mask |= bit;
+		}
+		if (!mask)
+			continue;
+		rs->rules[r].lang_gate = mask;
+		rs->gated[rs->ngated++] = (uint32_t)r;
+	}
+}
+
 void
 rules_prefilter_build(struct ruleset *rs)
 {
 	size_t total = 0;
 	uint32_t *fill;
+
+	gates_build(rs);
 
 	rs->nhay = HAY_HEADER + rs->hdr_names.n;
 	rs->hay_used = xcalloc(rs->nhay, sizeof(*rs->hay_used));
@@ -381,7 +463,12 @@ rules_prefilter_disable(struct ruleset *rs)
 	rules_prefilter_keys_free(rs);
 	free(rs->hay_used);
 	free(rs->always);
+	free(rs->gated);
 	rules_prefilter_build(rs);
+	/* the reference tries every rule: no gate either */
+	for (size_t i = 0; i < rs->ngated; i++)
+		rs->rules[rs->gated[i]].lang_gate = 0;
+	rs->ngated = 0;
 	rules_gazetteer_sketch_disable(rs->gaz);
 }
 
@@ -859,6 +946,38 @@ prefilter_room(const struct ruleset *rs, size_t subject_len, size_t body_len)
 {
 	return align16(rs->nhay * sizeof(struct haystack)) + hay_room(subject_len) +
 	       hay_room(body_len);
+}
+
+/* The bits of rs->gate_langs that language lang (as lang_detect() gives
+ * it) is, ignoring ASCII case as the gates' patterns ^(?:v|...)$ do; all
+ * of them for a value that is not ASCII, which no gate decides. */
+static uint64_t
+gate_langs_of(const struct ruleset *rs, const char *lang)
+{
+	for (const char *p = lang; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			return ~(uint64_t)0;
+	for (size_t i = 0; i < rs->gate_langs.n; i++)
+		if (strcasecmp(rs->gate_langs.items[i], lang) == 0)
+			return (uint64_t)1 << i;
+	return 0;
+}
+
+void
+prefilter_gate_language(struct prefilter_run *run, const char *lang)
+{
+	const struct ruleset *rs = run->rs;
+	uint64_t is;
+
+	if (!rs->ngated)
+		return;
+	is = gate_langs_of(rs, lang);
+	for (size_t i = 0; i < rs->ngated; i++) {
+		uint32_t r = rs->gated[i];
+
+		if (!(rs->rules[r].lang_gate & is))
+			run->cand[r] = PREFILTER_GATED;
+	}
 }
 
 void

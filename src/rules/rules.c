@@ -354,10 +354,19 @@ compile_test(struct parser *p, struct test *t, const char *pattern, uint32_t opt
 	PCRE2_SIZE erroff;
 	uint32_t namecount = 0, entrysize = 0;
 	PCRE2_SPTR table = NULL;
+	char *factored = opts & PCRE2_EXTENDED ? NULL : rules_factor_alternation(pattern);
 
-	t->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-			      opts | PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &errcode,
-			      &erroff, NULL);
+	/* a word list grouped by first letter matches where it does, faster;
+	 * errors are the pattern's as written */
+	if (factored)
+		t->re = pcre2_compile((PCRE2_SPTR)factored, PCRE2_ZERO_TERMINATED,
+				      opts | PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &errcode,
+				      &erroff, NULL);
+	free(factored);
+	if (!t->re)
+		t->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+				      opts | PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF,
+				      &errcode, &erroff, NULL);
 	if (!t->re) {
 		PCRE2_UCHAR msg[256];
 
@@ -423,6 +432,7 @@ rules_node_free(struct node *n)
 		free(n->test->capnums);
 		strlist_release(&n->test->capnames);
 		strlist_release(&n->test->plain);
+		strlist_release(&n->test->is_values);
 		litset_release(&n->test->lits);
 		free(n->test);
 	}
@@ -553,6 +563,9 @@ parse_words(struct parser *p, struct test *t, int col)
 	}
 	buf_addstr(&pat, is ? ")$" : ")");
 	t->caseless = true;
+	if (is)
+		for (size_t i = 0; i < words.n; i++)
+			strlist_add(&t->is_values, words.items[i]);
 	if (is && plain_words(&words)) {
 		t->plain = words;
 		memset(&words, 0, sizeof(words));
@@ -1324,6 +1337,8 @@ rules_free(struct ruleset **rsp)
 	rules_gazetteer_free(rs->gaz);
 	free(rs->hay_used);
 	free(rs->always);
+	free(rs->gated);
+	strlist_release(&rs->gate_langs);
 	free(rs);
 	*rsp = NULL;
 }

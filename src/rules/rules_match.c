@@ -854,10 +854,11 @@ try_candidates(struct ctx *c, struct rule_outcome *out)
 	size_t a = 0, k = 0;
 
 	if (pf->hazard) {
-		/* every rule a candidate, in order */
+		/* every rule a candidate, in order, but those its language
+		 * rules out */
 		pf->ncands = 0;
 		for (size_t i = 0; i < rs->nrules; i++)
-			if (rs->rules[i].lits.n)
+			if (rs->rules[i].lits.n && pf->cand[i] != PREFILTER_GATED)
 				pf->cands[pf->ncands++] = (uint32_t)i;
 	}
 	cands_sort(pf->cands, pf->ncands);
@@ -868,7 +869,8 @@ try_candidates(struct ctx *c, struct rule_outcome *out)
 			i = rs->always[a++];
 		else
 			i = pf->cands[k++];
-		try_rule(c, &rs->rules[i], out);
+		if (pf->cand[i] != PREFILTER_GATED)
+			try_rule(c, &rs->rules[i], out);
 	}
 }
 
@@ -897,6 +899,8 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	c.pf.m = m;
 	c.pf.subject_len = c.subject_len;
 	c.pf.body_len = c.body_len;
+	if (!fn)
+		prefilter_gate_language(&c.pf, c.lang);
 	prefilter_candidates(&c.pf);
 	if (fn)
 		try_every_rule(&c, out);
