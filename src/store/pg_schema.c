@@ -1,6 +1,6 @@
 /* The PostgreSQL schema, as a list of migrations: migrations[i] takes the
  * version in schema_version from i to i + 1. Append, never edit a step
- * that has shipped. Step 1 is SQLite's schema as its step 5 leaves it
+ * that has shipped. Step 1 is SQLite's schema as its step 6 leaves it
  * (sqlite_schema.c), in PostgreSQL's types, so that a desk copies from
  * one backend to the other row for row. */
 #include "compat.h"
