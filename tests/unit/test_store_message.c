@@ -13,6 +13,7 @@
 #include "attach.h"
 #include "ingest.h"
 #include "parse.h"
+#include "sha256.h"
 #include "store.h"
 #include "store_message.h"
 #include "ticket.h"
@@ -101,7 +102,7 @@ test_raw_once(void **state)
 	(void)state;
 	assert_int_equal(store_begin(s, &e), 0);
 	for (size_t i = 0; i < 3; i++) {
-		ingest_sha256(raws[i], strlen(raws[i]), hex);
+		sha256_hex(raws[i], strlen(raws[i]), hex);
 		assert_int_equal(store_message_put_raw(s, raws[i], strlen(raws[i]), hex, &ids[i],
 						       &e), 0);
 	}
@@ -109,9 +110,9 @@ test_raw_once(void **state)
 	assert_true(ids[0] != ids[1]);
 	/* The same bytes give the same row. */
 	assert_true(ids[0] == ids[2]);
-	ingest_sha256("two", 3, hex);
+	sha256_hex("two", 3, hex);
 	assert_int_equal(store_message_raw_known(s, hex, &e), 1);
-	ingest_sha256("three", 5, hex);
+	sha256_hex("three", 5, hex);
 	assert_int_equal(store_message_raw_known(s, hex, &e), 0);
 	assert_int_equal(store_commit(s, &e), 0);
 	store_close(&s);
@@ -160,7 +161,7 @@ test_message_lookups(void **state)
 	(void)state;
 	parse_mail(mail_a, &m);
 	assert_int_equal(store_begin(s, &e), 0);
-	ingest_sha256(mail_a, strlen(mail_a), hex);
+	sha256_hex(mail_a, strlen(mail_a), hex);
 	assert_int_equal(store_message_put_raw(s, mail_a, strlen(mail_a), hex, &raw, &e), 0);
 	t1 = new_ticket(s, "ann@example.org");
 	assert_int_equal(store_message_add_inbound(s, t1, raw, "inquiry", &m, &row, &e), 0);
