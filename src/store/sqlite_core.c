@@ -372,12 +372,6 @@ store_db(struct store *s)
 	return sqlite_of(s)->db;
 }
 
-const char *
-store_wal_path(struct store *s)
-{
-	return sqlite3_filename_wal(sqlite3_db_filename(sqlite_of(s)->db, "main"));
-}
-
 static int
 sqlite_begin(struct store *s, struct err *e)
 {

@@ -434,13 +434,13 @@ sql_date(const struct search_node *n, struct sql_query *sq, struct buf *order, s
 	buf_addstr(&sq->sql, "(m.created >= ");
 	if (sql_bind_int(sq, n->from, order, e) < 0)
 		return -1;
-	buf_addstr(&sq->sql, " AND (");
-	if (sql_bind_int(sq, n->until, order, e) < 0)
-		return -1;
-	buf_addstr(&sq->sql, " = 0 OR m.created < ");
-	if (sql_bind_int(sq, n->until, order, e) < 0)
-		return -1;
-	buf_addstr(&sq->sql, "))");
+	/* until 0: the range is open at its end. */
+	if (n->until) {
+		buf_addstr(&sq->sql, " AND m.created < ");
+		if (sql_bind_int(sq, n->until, order, e) < 0)
+			return -1;
+	}
+	buf_addch(&sq->sql, ')');
 	return 0;
 }
 

@@ -4,8 +4,6 @@
 #ifndef SECDESK_STORE_SQLITE_H
 #define SECDESK_STORE_SQLITE_H
 
-#include <stdbool.h>
-
 #include <sqlite3.h>
 
 #include "err.h"
@@ -14,8 +12,6 @@ struct store;
 
 /* The handle of a store that store_backend() calls "sqlite". */
 sqlite3 *store_db(struct store *s);
-/* The store's WAL file, as SQLite names it; valid while the store is open. */
-const char *store_wal_path(struct store *s);
 
 /* Sets the busy timeout back to the default after a caller changed it for
  * one wait of its own. */
