@@ -704,6 +704,18 @@ pg_event(struct store *base, int64_t ticket_id, const char *who, const char *wha
 	return rc;
 }
 
+/* Each area's table is defined in its pg_AREA.c; weak until then, so an
+ * area not yet written is a NULL pointer and pg_store_complete() says so. */
+#define PG_AREA_TABLE(area) \
+	extern const struct store_##area##_ops pg_##area##_ops __attribute__((weak))
+PG_AREA_TABLE(intake);
+PG_AREA_TABLE(message);
+PG_AREA_TABLE(ticket);
+PG_AREA_TABLE(outbox);
+PG_AREA_TABLE(search);
+PG_AREA_TABLE(admin);
+PG_AREA_TABLE(state);
+
 const struct store_ops pg_store_ops = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -715,7 +727,13 @@ const struct store_ops pg_store_ops = {
 	.file_version = pg_file_version,
 	.check = pg_check,
 	.event = pg_event,
-	/* The areas come with issue 17's next steps (pg_AREA.c). */
+	.intake = &pg_intake_ops,
+	.message = &pg_message_ops,
+	.ticket = &pg_ticket_ops,
+	.outbox = &pg_outbox_ops,
+	.search = &pg_search_ops,
+	.admin = &pg_admin_ops,
+	.state = &pg_state_ops,
 };
 
 bool
@@ -723,5 +741,6 @@ pg_store_complete(void)
 {
 	const struct store_ops *o = &pg_store_ops;
 
-	return o->intake && o->message && o->ticket && o->outbox && o->search && o->admin;
+	return o->intake && o->message && o->ticket && o->outbox && o->search && o->admin &&
+	       o->state;
 }
