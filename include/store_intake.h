@@ -90,4 +90,14 @@ int store_intake_raw(struct store *s, int64_t raw_id, char **raw, size_t *len, s
 int store_intake_pending_raw(struct store *s, int64_t intake_id, int64_t *raw_id, char **raw,
 			     size_t *len, struct err *e);
 
+/* ---- several hosts ---- */
+
+/* Takes the mailbox for this host's run or fetch, after the local lock
+ * file (lock.h) and held until store_mailbox_unlock or the store's close:
+ * a store that hosts share (PostgreSQL) holds it for one of them at a
+ * time; another host's run holding it is EXIT_TEMPFAIL at once, like the
+ * local lock. A store of one host (SQLite) has nothing more to take. */
+int store_mailbox_lock(struct store *s, struct err *e);
+void store_mailbox_unlock(struct store *s);
+
 #endif

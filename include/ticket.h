@@ -86,6 +86,10 @@ int ticket_flag_problem(struct store *s, int64_t id, const char *what, const cha
  * They do not open a transaction: the caller does. */
 int ticket_set_field(struct store *s, int64_t id, const char *field, const char *value,
 		     const char *who, struct err *e);
+/* Assigns ticket id to who unless another has it (EXIT_DATAERR naming
+ * them: two staff taking one ticket at once, one wins, on every backend);
+ * taking one's own ticket again changes nothing. */
+int ticket_take(struct store *s, int64_t id, const char *who, struct err *e);
 int ticket_add_tag(struct store *s, int64_t id, const char *tag, const char *who, struct err *e);
 int ticket_remove_tag(struct store *s, int64_t id, const char *tag, const char *who,
 		      struct err *e);

@@ -11,6 +11,7 @@
 #include "lock.h"
 #include "log.h"
 #include "outbound.h"
+#include "store_intake.h"
 #include "outage.h"
 
 static void
@@ -58,6 +59,12 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	if (ingest_open(ctx->cfg, &ing, &e) < 0)
 		return cli_fail(&e);
 	lock_fd = lock_take(ctx->cfg->desk.lock_file, &e);
+	/* The lock file keeps this host's runs apart; a store that hosts
+	 * share keeps theirs apart too. */
+	if (lock_fd >= 0 && store_mailbox_lock(ctx->store, &e) < 0) {
+		lock_release(lock_fd);
+		lock_fd = -1;
+	}
 	if (lock_fd < 0) {
 		ingest_free(&ing);
 		return cli_fail(&e);
@@ -113,6 +120,7 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 		log_info("%d message(s) flagged for staff: see 'secdesk list'", st.flagged);
 	if (rc == EXIT_OK && st.skipped)
 		rc = EXIT_DATAERR;
+	store_mailbox_unlock(ctx->store);
 	lock_release(lock_fd);
 	ingest_free(&ing);
 	return rc;

@@ -17,6 +17,17 @@ remove_tag(struct store *s, int64_t id, const char *field, const char *value, co
 	return ticket_remove_tag(s, id, value, who, e);
 }
 
+/* Atomic (ticket_take): of two staff taking one ticket, the second is
+ * told who has it. */
+static int
+take(struct store *s, int64_t id, const char *field, const char *value, const char *who,
+     struct err *e)
+{
+	(void)field;
+	(void)value;
+	return ticket_take(s, id, who, e);
+}
+
 int
 cmd_untag(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -34,5 +45,5 @@ cmd_take(int argc, char **argv, struct cli_ctx *ctx)
 
 	if (cli_plain_args(&argc, argv) < 0 || argc != 2 || (id = cli_parse_id(argv[1])) < 0)
 		return cli_usage(argv[0]);
-	return cli_ticket_txn(ctx, id, "assignee", ctx->who, ticket_set_field);
+	return cli_ticket_txn(ctx, id, "assignee", ctx->who, take);
 }

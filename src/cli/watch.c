@@ -17,6 +17,7 @@
 #include "log.h"
 #include "outbound.h"
 #include "source_imap.h"
+#include "store_intake.h"
 
 #define WATCH_BACKOFF_MIN 2
 #define WATCH_BACKOFF_MAX 300
@@ -51,6 +52,10 @@ pass(struct cli_ctx *ctx, struct ingest *ing)
 	int lock_fd, rc = 0, released = 0, held = 0;
 
 	lock_fd = lock_take(ctx->cfg->desk.lock_file, &e);
+	if (lock_fd >= 0 && store_mailbox_lock(ctx->store, &e) < 0) {
+		lock_release(lock_fd);
+		lock_fd = -1;
+	}
 	if (lock_fd < 0) {
 		log_info("%s: waiting", e.msg);
 		return EXIT_TEMPFAIL;
@@ -69,6 +74,7 @@ pass(struct cli_ctx *ctx, struct ingest *ing)
 	err_clear(&e);
 	if (outbound_send(ctx->cfg, ctx->store, false, &ss, &e) < 0)
 		log_warn("%s", e.msg);
+	store_mailbox_unlock(ctx->store);
 	lock_release(lock_fd);
 	if (st.fetched && ctx->verbosity >= 0) {
 		printf("fetched %d, new tickets %d, follow-ups %d, duplicates %d, acks queued %d, "

@@ -103,3 +103,21 @@ store_intake_pending_raw(struct store *s, int64_t intake_id, int64_t *raw_id, ch
 	*len = 0;
 	return s->ops->intake->pending_raw(s, intake_id, raw_id, raw, len, e);
 }
+
+int
+store_mailbox_lock(struct store *s, struct err *e)
+{
+	if (!s->ops->intake->mailbox_lock)
+		return 0;
+	return s->ops->intake->mailbox_lock(s, true, e);
+}
+
+void
+store_mailbox_unlock(struct store *s)
+{
+	struct err ignored = ERR_INIT;
+
+	/* A lost connection released it with the session. */
+	if (s && s->ops->intake->mailbox_lock)
+		s->ops->intake->mailbox_lock(s, false, &ignored);
+}

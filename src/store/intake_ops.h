@@ -25,6 +25,9 @@ struct store_intake_ops {
 	int (*raw)(struct store *s, int64_t raw_id, char **raw, size_t *len, struct err *e);
 	int (*pending_raw)(struct store *s, int64_t intake_id, int64_t *raw_id, char **raw,
 			   size_t *len, struct err *e);
+	/* The mailbox for one host at a time (take, or release when !take); NULL
+	 * for a store only one host uses, where the local lock file does it. */
+	int (*mailbox_lock)(struct store *s, bool take, struct err *e);
 };
 
 #endif

@@ -105,6 +105,24 @@ pg_error(struct pg_store *s, const PGresult *res, const char *what, struct err *
 		       line);
 }
 
+PGconn *
+pg_conn(struct store *s)
+{
+	return pg_of(s)->conn;
+}
+
+const char *
+pg_name(struct store *s)
+{
+	return pg_of(s)->name;
+}
+
+int
+pg_fail(struct store *s, const PGresult *res, const char *what, struct err *e)
+{
+	return pg_error(pg_of(s), res, what, e);
+}
+
 /* Runs sql (one statement or several, without parameters). */
 static int
 pg_exec(struct pg_store *s, const char *sql, const char *what, struct err *e)
@@ -708,13 +726,13 @@ pg_event(struct store *base, int64_t ticket_id, const char *who, const char *wha
  * area not yet written is a NULL pointer and pg_store_complete() says so. */
 #define PG_AREA_TABLE(area) \
 	extern const struct store_##area##_ops pg_##area##_ops __attribute__((weak))
-PG_AREA_TABLE(intake);
-PG_AREA_TABLE(message);
-PG_AREA_TABLE(ticket);
+extern const struct store_intake_ops pg_intake_ops;
+extern const struct store_message_ops pg_message_ops;
+extern const struct store_ticket_ops pg_ticket_ops;
 PG_AREA_TABLE(outbox);
 PG_AREA_TABLE(search);
 PG_AREA_TABLE(admin);
-PG_AREA_TABLE(state);
+extern const struct store_state_ops pg_state_ops;
 
 const struct store_ops pg_store_ops = {
 	.name = "postgresql",

@@ -130,6 +130,39 @@ sqlite_ticket_set_field(struct store *s, int64_t id, const char *field, const ch
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A conditional update, then (when it changed nothing) who has it. */
+static int
+sqlite_ticket_claim(struct store *s, int64_t id, const char *who, int64_t now, bool *changed,
+		    char **holder, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "UPDATE tickets SET assignee = ?1, updated = ?2"
+					 " WHERE id = ?3 AND assignee = ''", e);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, who, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_error(s, e, "cannot update ticket");
+	*changed = sqlite3_changes(store_db(s)) == 1;
+	if (*changed)
+		return 0;
+	if (!(st = store_prepare(s, "SELECT assignee FROM tickets WHERE id = ?", e)))
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && strcmp(column_text(st, 0), who) != 0)
+		*holder = xstrdup(column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, e, "cannot read ticket");
+	return rc == SQLITE_DONE || *holder ? 1 : 0;
+}
+
 /* Runs st (bound: ?1 the ticket, ?2 the tag); *changed when a row changed. */
 static int
 tag_step(struct store *s, sqlite3_stmt *st, int64_t id, const char *tag, bool *changed,
@@ -466,6 +499,7 @@ const struct store_ticket_ops sqlite_ticket_ops = {
 	.load = sqlite_ticket_load,
 	.touch = sqlite_ticket_touch,
 	.set_field = sqlite_ticket_set_field,
+	.claim = sqlite_ticket_claim,
 	.add_tag = sqlite_ticket_add_tag,
 	.remove_tag = sqlite_ticket_remove_tag,
 	.add_flags = sqlite_ticket_add_flags,

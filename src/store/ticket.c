@@ -169,6 +169,28 @@ ticket_set_field(struct store *s, int64_t id, const char *field, const char *val
 }
 
 int
+ticket_take(struct store *s, int64_t id, const char *who, struct err *e)
+{
+	char *holder = NULL;
+	bool changed = false;
+	int rc = s->ops->ticket->claim(s, id, who, store_now(), &changed, &holder, e);
+
+	if (rc < 0)
+		return -1;
+	if (rc > 0 && !holder)
+		return err_set(e, EXIT_DATAERR, "no ticket #%lld", (long long)id);
+	if (rc > 0) {
+		err_set(e, EXIT_DATAERR, "ticket #%lld is taken by %s (to take it over: secdesk "
+			"assign %lld %s)", (long long)id, holder, (long long)id, who);
+		free(holder);
+		return -1;
+	}
+	if (!changed)
+		return 0;
+	return store_event(s, id, who, "assignee", "", who, e);
+}
+
+int
 ticket_add_tag(struct store *s, int64_t id, const char *tag, const char *who, struct err *e)
 {
 	bool added;

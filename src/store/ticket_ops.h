@@ -25,6 +25,13 @@ struct store_ticket_ops {
 	 * becomes now. */
 	int (*set_field)(struct store *s, int64_t id, const char *field, const char *value,
 			 int64_t now, struct err *e);
+	/* Assigns ticket id to who (updated becomes now) if nobody has it, in
+	 * one statement: of two staff taking it at once one wins. 0 when it
+	 * is who's now (*changed: it was nobody's before); 1 when it is not:
+	 * *holder (the caller frees it) names who has it, NULL when there is
+	 * no ticket id. */
+	int (*claim)(struct store *s, int64_t id, const char *who, int64_t now, bool *changed,
+		     char **holder, struct err *e);
 	/* *changed: whether the tag was added (not there yet, the ticket
 	 * exists) or removed (it was there). */
 	int (*add_tag)(struct store *s, int64_t id, const char *tag, bool *changed,
