@@ -22,6 +22,11 @@ check_eq "take assigns to the acting user" alice "$(sd show 1 --json | jq_ 'd["a
 check_eq "take is an assignee event by alice" "alice alice" \
 	"$(sd show 1 --json | jq_ '[(e["who"]+" "+e["new"]) for e in d["events"] if e["what"]=="assignee"][0]')"
 check_rc "take of a missing ticket is bad data" 65 sd take 99
+check_rc "take of one's own ticket again" 0 sd take 1
+check_rc "take of a ticket another has is refused (65)" 65 env SECDESK_USER=bob "$SECDESK" -c "$d/secdesk.conf" take 1
+check "  naming who has it" grep -q "ticket #1 is taken by alice" "$T_DIR/.err"
+check_eq "  and it stays alice's, one assignee event" "alice 1" \
+	"$(sd show 1 --json | jq_ 'd["assignee"] + " " + str(len([e for e in d["events"] if e["what"]=="assignee"]))')"
 check_rc "take without an id is a usage error" 64 sd take
 check_rc "take of a non-number is a usage error" 64 sd take abc
 
