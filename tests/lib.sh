@@ -112,3 +112,10 @@ done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAILED" -eq 0 ]
 }
+
+# on_tty CMD...: runs CMD on a pseudo-terminal (its stdin, stdout and
+# stderr), as staff at a terminal run it: for the editor's paths. What it
+# writes comes out on stdout; its exit status is CMD's.
+on_tty() {
+	python3 -c 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))' "$@"
+}
