@@ -8,6 +8,7 @@ T_FAILED=0
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-test.XXXXXX")
 t_cleanup_hooks=""
 t_cleanup() {
+	[ -n "${KEEP:-}" ] && { echo "kept $T_DIR"; return; }
 	for h in $t_cleanup_hooks; do $h; done
 	rm -rf "$T_DIR"
 }
