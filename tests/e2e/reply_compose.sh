@@ -104,6 +104,13 @@ TZ=Asia/Tokyo "$SECDESK" -c "$d/systz.conf" reply 1 -m "Tokyo." --dry-run >"$T_D
 python3 "$T_DIR/mailinfo.py" "$T_DIR/tokyo.eml" >/dev/null
 check_eq "without the key: the system's zone (TZ)" 1 "$(grep -c -F 'Am 30.11.2026 um 17:15 schrieb' "$T_DIR/tokyo.eml.text")"
 
+# In English, for an English inquiry (Date 10:00 UTC: 11:00 in Berlin).
+make_mail "$T_DIR/m2.eml" en-1@example.org person@example.org "A question about the joint call"
+sd ingest "$T_DIR/m2.eml" >/dev/null
+check_rc "an English reply, dry" 0 sd reply 2 -m "Thank you." --dry-run
+check "the attribution in English" grep -q -F "On 2 Nov 2026, at 11:00, Test Person wrote:" "$T_DIR/.out"
+check_eq "above the quote" "> Dear secretariat," "$(grep -A1 -F "On 2 Nov 2026, at 11:00" "$T_DIR/.out" | tail -1)"
+
 # ---- --to, --cc: the quote only what they all had ----
 check_rc "reply --to --cc" 0 sd reply 1 -m "Kurz." --to other@example.org --cc boss@example.org
 sd send >/dev/null
