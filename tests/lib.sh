@@ -7,10 +7,10 @@ T_N=0
 T_FAILED=0
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-test.XXXXXX")
 t_cleanup_hooks=""
+# KEEP=1 keeps the folder for a look after a failure (its servers stopped).
 t_cleanup() {
-	[ -n "${KEEP:-}" ] && { echo "kept $T_DIR"; return; }
 	for h in $t_cleanup_hooks; do $h; done
-	rm -rf "$T_DIR"
+	if [ -n "${KEEP:-}" ]; then echo "# kept $T_DIR"; else rm -rf "$T_DIR"; fi
 }
 trap t_cleanup EXIT
 trap 'exit 1' INT TERM
