@@ -71,6 +71,17 @@ int cli_usage(const char *name);
  * "tag 1 -- -x" tags "-x"). "-" alone is an argument. */
 int cli_plain_args(int *argc, char **argv);
 
+/* The line of an editor's draft below which nothing is sent. */
+#define CLI_EDIT_MARKER "# ---- everything below this line is not sent ----"
+/* Lets the user write in $VISUAL, else $EDITOR, else vi, on a draft of
+ * above and, when below is not NULL, the marker line and below (for
+ * reference). What is left above the marker, lines starting with '#'
+ * dropped and blank lines at either end trimmed, goes into out; out is
+ * left empty when that is empty or what above was: the user cancelled.
+ * EXIT_USAGE without a terminal (stdin and stdout), another code when the
+ * draft or the editor fails; each said on stderr. */
+int cli_edit(const char *above, const char *below, struct buf *out);
+
 /* Parses a ticket id argument; -1 when not a positive integer. */
 int64_t cli_parse_id(const char *s);
 

@@ -27,6 +27,7 @@
 #define EXIT_OK 0
 #define EXIT_USAGE 64
 #define EXIT_DATAERR 65
+#define EXIT_NOINPUT 66 /* an input file missing or unreadable */
 #define EXIT_UNAVAILABLE 69
 #define EXIT_SOFTWARE 70
 #define EXIT_CANTCREAT 73

@@ -38,6 +38,9 @@ struct config {
 		char *tag;
 		char *lock_file;    /* default: beside the store */
 		struct strlist aliases; /* further addresses of the desk (deskaddr.h) */
+		/* the time zone replies state times in ("Europe/Berlin"); NULL:
+		 * the system's */
+		char *timezone;
 	} desk;
 
 	struct {

@@ -52,6 +52,30 @@ int mime_header_addrs(struct buf *b, const char *name, const struct mime_addr *a
  * Content-Transfer-Encoding the text needs, the empty line and the encoded
  * body (LF or CRLF in text; CRLF out). text must be valid UTF-8. */
 int mime_text_body(struct buf *b, const char *text, struct err *e);
+/* mime_text_body's part with flags: MIME_TEXT_VERSION writes the
+ * MIME-Version line (a whole message's body; not inside a multipart),
+ * MIME_TEXT_FLOWED says format=flowed (RFC 3676; text already flowed,
+ * flowed_encode). */
+#define MIME_TEXT_VERSION 1u
+#define MIME_TEXT_FLOWED 2u
+int mime_text_part(struct buf *b, const char *text, unsigned flags, struct err *e);
+/* A file to attach: its name (a path: the last component is used), its
+ * type, its bytes. */
+struct mime_file {
+	const char *name;
+	const char *type;
+	const unsigned char *data;
+	size_t len;
+};
+/* The type of a file from its name's extension (the common document,
+ * image and archive kinds); "application/octet-stream" when unknown. */
+const char *mime_type_guess(const char *filename);
+/* Appends an attachment's part headers (Content-Type type with the name,
+ * Content-Disposition attachment with the file name: the last component
+ * of filename, RFC 2231-encoded when not ASCII) and data in base64, ending
+ * in CRLF. EXIT_DATAERR when the name or type cannot go in a header. */
+int mime_attachment_part(struct buf *b, const char *filename, const char *type,
+			 const unsigned char *data, size_t len, struct err *e);
 
 /* "<unique@domain>" without the angle brackets, into out. */
 void mime_message_id(const char *domain, char *out, size_t n);

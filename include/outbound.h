@@ -15,6 +15,7 @@
 #include "err.h"
 #include "ingest.h"
 #include "message.h"
+#include "mimeout.h"
 #include "rules.h"
 #include "store.h"
 
@@ -56,13 +57,49 @@ int outbound_release_held(struct outbound *ob, struct store *s, int *released, i
 int outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,
 		      struct err *e);
 
-/* A staff reply to the requester of ticket_id (Cc its watchers): the
- * template tmpl_kind ("reply" when NULL) rendered with text, queued from the
- * desk's address, recorded on the ticket (kind 'reply'), the ticket set to
- * pending by who. Runs inside the caller's transaction. */
+/* What staff put in a reply (outbound_reply_with). */
+struct reply_opts {
+	const char *tmpl_kind;  /* "reply" when NULL */
+	/* The template's {{text}} (-m); NULL: none. A template without
+	 * {{text}} refuses one, and one with it needs one (or above), both
+	 * EXIT_USAGE. */
+	const char *text;
+	/* What staff wrote above the quote in an editor, instead of the
+	 * template's greeting, text and signature; NULL: the template's. */
+	const char *above;
+	const char *who;
+	/* The To addresses instead of the requester's (or the Reply-To of the
+	 * mail answered); NULL: those. Further Cc addresses beside the
+	 * ticket's watchers. Checked: EXIT_USAGE for one that is not an
+	 * address. */
+	const struct strlist *to;
+	const struct strlist *cc;
+	const struct mime_file *files; /* attached (mimeout.h) */
+	size_t nfiles;
+	/* Not NULL: the mail is built into it and nothing is stored. */
+	struct buf *dry_run;
+};
+
+/* A staff reply to the requester of ticket_id, or to the Reply-To of the
+ * requester's mail it answers (RFC 5322 3.6.2), Cc its watchers: the
+ * template rendered with o's text, its body sent as format=flowed, staff's
+ * text then the signature then the attribution ("Am 30.11.2026 um 09:15
+ * schrieb ...:", in the reply's language and [desk] timezone) and the
+ * quote; queued from the desk's address, recorded on the ticket (kind
+ * 'reply'), the ticket set to pending by o->who. Runs inside the caller's
+ * transaction. */
+int outbound_reply_with(struct outbound *ob, struct store *s, int64_t ticket_id,
+			const struct reply_opts *o, int64_t *outbox_id, struct err *e);
+/* outbound_reply_with with the template tmpl_kind and text only. */
 int outbound_reply(struct outbound *ob, struct store *s, int64_t ticket_id,
 		   const char *tmpl_kind, const char *text, const char *who, int64_t *outbox_id,
 		   struct err *e);
+/* The editor's draft of that reply: the template rendered without text,
+ * what stands above the quote into above, the attribution and the quote
+ * into quote ("" when none). EXIT_USAGE as outbound_reply_with for -m. */
+int outbound_reply_draft(struct outbound *ob, struct store *s, int64_t ticket_id,
+			 const struct reply_opts *o, struct buf *above, struct buf *quote,
+			 struct err *e);
 
 /* The problems of the templates (tmpl_set_problems): a line each, "" when
  * none; *count how many. */

@@ -257,4 +257,33 @@ int outbox_held(struct store *s, struct outbox_item **items, size_t *n, struct e
 /* Removes held mail id, once it is queued anew. */
 int outbox_drop_held(struct store *s, int64_t id, struct err *e);
 
+/* ---- staff's hands on queued mail (secdesk outbox hold|release|cancel) ---- */
+
+/* What staff may do with outbox row id. */
+struct outbox_state {
+	int64_t ticket_id;  /* 0 when none */
+	char kind[32];
+	char status[16];    /* pending, sent, failed, held */
+	bool has_message;   /* recorded on its ticket (not a digest, a reminder, or
+			     * mail held unrendered for a template error) */
+};
+
+/* Keeps pending mail id from being sent (status held, "held by WHO") or,
+ * with hold false, makes mail held that way due again at once; an event
+ * 'outbox-held' / 'outbox-released' on its ticket by who. Refused, with
+ * EXIT_DATAERR and a message saying why, for mail already sent or failed,
+ * not held by staff (release), held for a template error, or without a
+ * recorded message (a digest, a reminder). EXIT_DATAERR when there is no
+ * mail id. */
+int outbox_staff_hold(struct store *s, int64_t id, bool hold, const char *who, struct err *e);
+/* Takes pending or held mail id out of the outbox for good; an event
+ * 'outbox-cancelled' (old value its kind, new value its recipients) on
+ * its ticket by who. Sent or failed mail is refused (EXIT_DATAERR). */
+int outbox_staff_cancel(struct store *s, int64_t id, const char *who, struct err *e);
+/* The raw bytes of stored message message_id (allocated, NUL-terminated,
+ * *len): 1, or 0 when it was not stored from raw bytes (a mail the desk
+ * wrote). */
+int outbox_message_raw(struct store *s, int64_t message_id, char **raw, size_t *len,
+		       struct err *e);
+
 #endif

@@ -7,9 +7,10 @@ T_N=0
 T_FAILED=0
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-test.XXXXXX")
 t_cleanup_hooks=""
+# KEEP=1 keeps the folder for a look after a failure (its servers stopped).
 t_cleanup() {
 	for h in $t_cleanup_hooks; do $h; done
-	rm -rf "$T_DIR"
+	if [ -n "${KEEP:-}" ]; then echo "# kept $T_DIR"; else rm -rf "$T_DIR"; fi
 }
 trap t_cleanup EXIT
 trap 'exit 1' INT TERM
@@ -111,4 +112,11 @@ kill_at_progress() {
 done_testing() {
 	echo "1..$T_N"
 	[ "$T_FAILED" -eq 0 ]
+}
+
+# on_tty CMD...: runs CMD on a pseudo-terminal (its stdin, stdout and
+# stderr), as staff at a terminal run it: for the editor's paths. What it
+# writes comes out on stdout; its exit status is CMD's.
+on_tty() {
+	python3 -c 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))' "$@"
 }

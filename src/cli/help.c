@@ -47,6 +47,32 @@ static const struct {
 	  "  --json             the ticket with 'messages', 'attachments' and\n"
 	  "                     'events'; times in UTC. A message that cannot be\n"
 	  "                     written as JSON is an error (exit 65), never left out.\n" },
+	{ "reply",
+	  "The mail: your text, the signature, then the attribution ('On 30 Nov 2026,\n"
+	  "at 09:15, NAME wrote:', in the reply's language and [desk] timezone) and\n"
+	  "the quote; sent as format=flowed, to the Reply-To of the requester's mail\n"
+	  "when it has one.\n"
+	  "  -m TEXT            the text, where the template has {{text}}; -m - reads\n"
+	  "                     stdin. A template without {{text}} refuses -m.\n"
+	  "  --no-edit          send the template as it is (a canned reply)\n"
+	  "  --template NAME    templates/NAME.LANG.txt instead of reply\n"
+	  "  --to ADDR          instead of the requester (repeatable)\n"
+	  "  --cc ADDR          one more Cc (repeatable)\n"
+	  "  --attach FILE      attach FILE (repeatable; 16 files, 5 MiB at most);\n"
+	  "                     a missing or unreadable file: exit 66, nothing queued\n"
+	  "  --dry-run          print the mail; nothing is queued\n"
+	  "Without -m or --no-edit, $VISUAL or $EDITOR opens the rendered template,\n"
+	  "the line '# ---- everything below this line is not sent ----' and the\n"
+	  "quote below it. Saved empty or unchanged: 'reply cancelled', exit 0.\n"
+	  "Without a terminal there is no editor: exit 64.\n" },
+	{ "outbox",
+	  "  --all              sent mail too\n"
+	  "  --json             an array of the mails\n"
+	  "  hold ID            keep queued mail ID from being sent\n"
+	  "  release ID         make mail held that way due again\n"
+	  "  cancel ID          take pending or held mail ID out of the outbox\n"
+	  "Each is an event on the mail's ticket. Mail sent already, failed, or held\n"
+	  "for a template error is refused (exit 65).\n" },
 };
 
 static void

@@ -1,4 +1,5 @@
-/* secdesk outbox [--all] [--json]: the outgoing queue. */
+/* secdesk outbox [--all] [--json]: the outgoing queue; secdesk outbox
+ * hold|release|cancel ID: staff's hands on one queued mail. */
 #include "compat.h"
 
 #include <getopt.h>
@@ -128,6 +129,43 @@ list_row(void *arg, const struct outbox_row *r)
 	return 0;
 }
 
+/* outbox hold|release|cancel ID, in one transaction. */
+static int
+outbox_staff_command(int argc, char **argv, struct cli_ctx *ctx)
+{
+	const char *verb = argv[1];
+	struct err e = ERR_INIT;
+	int64_t id;
+	int rc;
+
+	if (argc != 3 || (id = cli_parse_id(argv[2])) < 0) {
+		fprintf(stderr, "usage: secdesk outbox %s ID\n", verb);
+		return EXIT_USAGE;
+	}
+	if (store_begin(ctx->store, &e) < 0)
+		return cli_fail(&e);
+	if (strcmp(verb, "cancel") == 0)
+		rc = outbox_staff_cancel(ctx->store, id, ctx->who, &e);
+	else
+		rc = outbox_staff_hold(ctx->store, id, strcmp(verb, "hold") == 0, ctx->who, &e);
+	if (rc < 0 || store_commit(ctx->store, &e) < 0) {
+		store_rollback(ctx->store);
+		return cli_fail(&e);
+	}
+	if (ctx->verbosity >= 0)
+		printf("outbox mail %lld %s\n", (long long)id,
+		       strcmp(verb, "hold") == 0      ? "held: 'secdesk outbox release' sends it"
+		       : strcmp(verb, "release") == 0 ? "released: the next send delivers it"
+						      : "cancelled: it will not be sent");
+	return EXIT_OK;
+}
+
+static bool
+is_staff_verb(const char *v)
+{
+	return strcmp(v, "hold") == 0 || strcmp(v, "release") == 0 || strcmp(v, "cancel") == 0;
+}
+
 int
 cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -142,6 +180,8 @@ cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 	int c;
 	int64_t breaker;
 
+	if (argc >= 2 && is_staff_verb(argv[1]))
+		return outbox_staff_command(argc, argv, ctx);
 	while ((c = getopt_long(argc, argv, "ja", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = true;

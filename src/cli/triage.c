@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "ticket.h"
+#include "xalloc.h"
 
 int cmd_status(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_assign(int argc, char **argv, struct cli_ctx *ctx);
@@ -84,6 +85,30 @@ read_stdin(struct buf *b)
 	return n < 0 ? -1 : 0;
 }
 
+/* The note's draft in the editor, after a check that the ticket takes
+ * one (a merged ticket refuses it before any editor runs). */
+static int
+cli_note_draft(struct cli_ctx *ctx, int64_t id, struct buf *out)
+{
+	struct err e = ERR_INIT;
+	struct ticket t;
+	char *below;
+	int rc;
+
+	ticket_init(&t);
+	if (ticket_load_live(ctx->store, id, &t, &e) < 0) {
+		ticket_release(&t);
+		return cli_fail(&e);
+	}
+	below = xasprintf("# An internal note on ticket #%lld, \"%s\": staff see it, the requester\n"
+			  "# and partners never do. Save it empty to add nothing.\n",
+			  (long long)t.id, cli_esc(t.subject));
+	ticket_release(&t);
+	rc = cli_edit("", below, out);
+	free(below);
+	return rc;
+}
+
 int
 cmd_note(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -105,9 +130,16 @@ cmd_note(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage(argv[0]);
 	buf_init(&b, 1024 * 1024);
 	if (!text) {
-		/* Without -m the note is read from stdin (a pipe or a terminal). */
-		if (isatty(STDIN_FILENO))
-			fprintf(stderr, "Type the note, end with Ctrl-D:\n");
+		/* As reply does: $EDITOR on a terminal, "-m -" for a pipe. */
+		rc = cli_note_draft(ctx, id, &b);
+		if (rc != EXIT_OK || b.len == 0) {
+			if (rc == EXIT_OK)
+				printf("note cancelled: the text was empty; nothing added\n");
+			buf_release(&b);
+			return rc;
+		}
+		text = buf_cstr(&b);
+	} else if (strcmp(text, "-") == 0) {
 		if (read_stdin(&b) < 0) {
 			buf_release(&b);
 			cli_error("cannot read the note from stdin");

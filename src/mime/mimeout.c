@@ -1,6 +1,8 @@
 /* Well-formed MIME for outgoing mail (mimeout.h). */
 #include "compat.h"
 
+#include <strings.h>
+
 #include <gnutls/crypto.h>
 
 #include "mimeout.h"
@@ -474,6 +476,12 @@ body_normalize(char *o, const unsigned char *p, const unsigned char *end)
 int
 mime_text_body(struct buf *b, const char *text, struct err *e)
 {
+	return mime_text_part(b, text, MIME_TEXT_VERSION, e);
+}
+
+int
+mime_text_part(struct buf *b, const char *text, unsigned flags, struct err *e)
+{
 	const unsigned char *p = (const unsigned char *)text;
 	size_t len = strlen(text), room, nlen;
 	struct body_scan sc;
@@ -512,8 +520,10 @@ mime_text_body(struct buf *b, const char *text, struct err *e)
 		cte = "quoted-printable";
 	else
 		cte = "base64";
-	if (buf_addstr(b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-		       "Content-Transfer-Encoding: ") < 0 || buf_addstr(b, cte) < 0 ||
+	if (((flags & MIME_TEXT_VERSION) && buf_addstr(b, "MIME-Version: 1.0\r\n") < 0) ||
+	    buf_addstr(b, "Content-Type: text/plain; charset=utf-8") < 0 ||
+	    ((flags & MIME_TEXT_FLOWED) && buf_addstr(b, "; format=flowed") < 0) ||
+	    buf_addstr(b, "\r\nContent-Transfer-Encoding: ") < 0 || buf_addstr(b, cte) < 0 ||
 	    buf_add(b, "\r\n\r\n", 4) < 0)
 		return err_set(e, EXIT_DATAERR, "mail too large");
 	dst = cte[0] == '7' ? b : &norm;
@@ -568,4 +578,114 @@ mime_date(int64_t t, char *out, size_t n)
 	gmtime_r(&tt, &tm);
 	snprintf(out, n, "%s, %d %s %d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
 		 mo[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* A file name as a MIME parameter: a quoted string when it is printable
+ * ASCII, else RFC 2231's charset'' percent-encoding (name*=). */
+static void
+file_param(struct buf *b, const char *param, const char *filename)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	bool plain = true;
+
+	for (const unsigned char *p = (const unsigned char *)filename; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			plain = false;
+	buf_addf(b, "; %s", param);
+	if (plain) {
+		buf_addstr(b, "=\"");
+		for (const char *p = filename; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_addch(b, '\\');
+			buf_addch(b, *p);
+		}
+		buf_addch(b, '"');
+		return;
+	}
+	buf_addstr(b, "*=utf-8''");
+	for (const unsigned char *p = (const unsigned char *)filename; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+			buf_addch(b, (char)*p);
+		} else {
+			buf_addch(b, '%');
+			buf_addch(b, hex[*p >> 4]);
+			buf_addch(b, hex[*p & 15]);
+		}
+	}
+}
+
+int
+mime_attachment_part(struct buf *b, const char *filename, const char *type,
+		     const unsigned char *data, size_t len, struct err *e)
+{
+	const char *name = strrchr(filename, '/');
+
+	name = name ? name + 1 : filename;
+	if (!mime_value_ok(name) || !*name)
+		return err_set(e, EXIT_DATAERR, "attachment '%s': not a name for mail", filename);
+	for (const char *p = type; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == ';' || *p == '"')
+			return err_set(e, EXIT_DATAERR, "attachment '%s': bad type '%s'", filename,
+				       type);
+	/* The headers, and base64's 4 bytes per 3 in lines of 76 with CRLF:
+	 * room made once, so that no append below can fail. */
+	if (len > SIZE_MAX / 2 || buf_grow(b, len / 3 * 4 + len / 57 * 2 + 16 + 12 * strlen(name) +
+					   strlen(type) + 256) < 0)
+		return err_set(e, EXIT_DATAERR, "attachment '%s': the mail would be too large",
+			       filename);
+	buf_addstr(b, "Content-Type: ");
+	buf_addstr(b, type);
+	file_param(b, "name", name);
+	buf_addstr(b, "\r\nContent-Disposition: attachment");
+	file_param(b, "filename", name);
+	buf_addstr(b, "\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+	mime_base64_encode(b, data, len);
+	if (b->len < 2 || memcmp(b->data + b->len - 2, "\r\n", 2) != 0)
+		buf_add(b, "\r\n", 2);
+	return 0;
+}
+
+const char *
+mime_type_guess(const char *filename)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ "pdf", "application/pdf" },
+		{ "txt", "text/plain" },
+		{ "csv", "text/csv" },
+		{ "html", "text/html" },
+		{ "htm", "text/html" },
+		{ "xml", "application/xml" },
+		{ "json", "application/json" },
+		{ "rtf", "application/rtf" },
+		{ "doc", "application/msword" },
+		{ "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
+		{ "xls", "application/vnd.ms-excel" },
+		{ "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+		{ "ppt", "application/vnd.ms-powerpoint" },
+		{ "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation" },
+		{ "odt", "application/vnd.oasis.opendocument.text" },
+		{ "ods", "application/vnd.oasis.opendocument.spreadsheet" },
+		{ "odp", "application/vnd.oasis.opendocument.presentation" },
+		{ "png", "image/png" },
+		{ "jpg", "image/jpeg" },
+		{ "jpeg", "image/jpeg" },
+		{ "gif", "image/gif" },
+		{ "svg", "image/svg+xml" },
+		{ "zip", "application/zip" },
+		{ "gz", "application/gzip" },
+		{ "ics", "text/calendar" },
+	};
+	const char *base = strrchr(filename, '/'), *dot;
+
+	base = base ? base + 1 : filename;
+	dot = strrchr(base, '.');
+	if (!dot || dot == base)
+		return "application/octet-stream";
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+		if (strcasecmp(dot + 1, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
 }

@@ -5,6 +5,7 @@
 
 #include <strings.h>
 
+#include "flowed.h"
 #include "outbound_int.h"
 #include "testhook.h"
 #include "ticket.h"
@@ -448,6 +449,52 @@ write_headers(const struct outbound *ob, const struct compose *c, const struct t
 	return 0;
 }
 
+/* A reply's body: staff's text as format=flowed, in a multipart/mixed
+ * with the attached files when there are any; the ticket's copy as it was
+ * written. */
+static int
+write_reply_body(const struct compose *c, const char *body, size_t body_len, struct built *b,
+		 struct err *e)
+{
+	struct buf *msg = &b->msg;
+	char *text = c->flowed ? flowed_encode(body, body_len, REPLY_WIDTH) : xstrdup(body);
+	unsigned flags = c->flowed ? MIME_TEXT_FLOWED : 0;
+	char boundary[80];
+	int rc = -1;
+
+	buf_addstr(&b->body, body);
+	if (c->nfiles == 0) {
+		rc = mime_text_part(msg, text, flags | MIME_TEXT_VERSION, e);
+		goto out;
+	}
+	/* "=_" appears in neither quoted-printable nor base64. */
+	snprintf(boundary, sizeof(boundary), "=_secdesk_%.40s", b->msgid);
+	for (char *p = boundary; *p; p++)
+		if (*p == '@')
+			*p = '_';
+	buf_addf(msg, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n"
+		 "\r\nThis is a message in several parts (MIME).\r\n--%s\r\n", boundary, boundary);
+	if (mime_text_part(msg, text, flags, e) < 0)
+		goto out;
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const struct mime_file *f = &c->files[i];
+
+		if (buf_addf(msg, "--%s\r\n", boundary) < 0)
+			goto too_large;
+		if (mime_attachment_part(msg, f->name, f->type, f->data, f->len, e) < 0)
+			goto out;
+	}
+	if (buf_addf(msg, "--%s--\r\n", boundary) < 0)
+		goto too_large;
+	rc = 0;
+	goto out;
+too_large:
+	rc = err_set(e, EXIT_DATAERR, "the mail with its attachments is too large");
+out:
+	free(text);
+	return rc;
+}
+
 /* The body of c's mail (body_len bytes; the template put elide's value at
  * elide_at of it, SIZE_MAX when not) into b: the ticket's copy, and the
  * mail, encoded, or by reference without its quote (c->quote_of). */
@@ -459,6 +506,8 @@ write_body(const struct compose *c, const char *body, size_t body_len, size_t el
 	size_t quote_len = 0;
 	bool kept = false;
 
+	if (c->flowed || c->nfiles)
+		return write_reply_body(c, body, body_len, b, e);
 	if (c->elide && elide_at != SIZE_MAX) {
 		const char *v = tmpl_ctx_get(c->ctx, c->elide);
 
@@ -490,30 +539,112 @@ write_body(const struct compose *c, const char *body, size_t body_len, size_t el
 	return 0;
 }
 
+/* Where the line holding offset at of body starts (body_len when at is
+ * SIZE_MAX: the variable was not shown). */
+static size_t
+line_start(const char *body, size_t body_len, size_t at)
+{
+	if (at == SIZE_MAX || at > body_len)
+		return body_len;
+	while (at > 0 && body[at - 1] != '\n')
+		at--;
+	return at;
+}
+
+/* Staff's edited text c->above in place of what the template put above
+ * the quote (which starts at quote_at of body), into out. */
+static void
+replace_above(const struct compose *c, const char *body, size_t body_len, size_t quote_at,
+	      struct buf *out)
+{
+	size_t l = strlen(c->above);
+
+	buf_add(out, c->above, l);
+	if (l && c->above[l - 1] != '\n')
+		buf_addch(out, '\n');
+	if (quote_at < body_len) {
+		buf_addch(out, '\n');
+		buf_add(out, body + quote_at, body_len - quote_at);
+	}
+}
+
+/* Renders c's template into ob->rendered: its header fields into h (*nh),
+ * where its body starts (*body_off) and where the mark variable's value
+ * went in it (*mark_at, relative to the body; SIZE_MAX: not shown). */
+static int
+render_split(struct outbound *ob, const struct compose *c, struct tmpl_header *h, size_t max,
+	     size_t *nh, size_t *body_off, size_t *mark_at, struct err *e)
+{
+	struct buf *rendered = &ob->rendered;
+	const char *mark = c->elide ? c->elide : c->split_var;
+	size_t at = SIZE_MAX;
+	char *body;
+
+	buf_reset(rendered);
+	*nh = 0;
+	if (tmpl_set_render_mark(ob->set, c->t, c->ctx, mark, &at, rendered, e) < 0)
+		return -1;
+	*nh = split_rendered(rendered->data ? rendered->data : (char *)"", h, max, &body);
+	*body_off = (size_t)(body - (rendered->data ? rendered->data : body));
+	*mark_at = at != SIZE_MAX && at >= *body_off ? at - *body_off : SIZE_MAX;
+	return 0;
+}
+
+int
+compose_split(struct outbound *ob, const struct compose *c, struct buf *above,
+	      struct buf *below, struct err *e)
+{
+	struct tmpl_header h[32];
+	size_t nh = 0, body_off = 0, mark_at, body_len, at;
+	const char *body;
+	int rc = -1;
+
+	memset(h, 0, sizeof(h));
+	if (render_split(ob, c, h, ARRAY_SIZE(h), &nh, &body_off, &mark_at, e) < 0)
+		goto out;
+	body = ob->rendered.data ? ob->rendered.data + body_off : "";
+	body_len = ob->rendered.len - body_off;
+	at = line_start(body, body_len, mark_at);
+	buf_add(above, body, at);
+	buf_add(below, body + at, body_len - at);
+	rc = 0;
+out:
+	for (size_t i = 0; i < nh; i++) {
+		free(h[i].name);
+		free(h[i].value);
+	}
+	scratch_done(&ob->rendered);
+	return rc;
+}
+
 int
 compose_build(struct outbound *ob, const struct compose *c, struct built *b, struct err *e)
 {
 	struct buf *rendered = &ob->rendered;
+	struct buf edited = BUF_INIT;
 	struct tmpl_header h[32];
-	size_t nh = 0, elide_at = SIZE_MAX, body_len, body_off;
+	size_t nh = 0, elide_at = SIZE_MAX, body_len, body_off = 0;
 	char *body;
 	int rc = -1;
 
 	memset(h, 0, sizeof(h));
-	buf_reset(rendered);
-	if (tmpl_set_render_mark(ob->set, c->t, c->ctx, c->elide, &elide_at, rendered, e) < 0)
+	if (render_split(ob, c, h, ARRAY_SIZE(h), &nh, &body_off, &elide_at, e) < 0)
 		goto out;
-	nh = split_rendered(rendered->data ? rendered->data : (char *)"", h, ARRAY_SIZE(h), &body);
-	body_off = (size_t)(body - (rendered->data ? rendered->data : body));
+	body = rendered->data ? rendered->data + body_off : (char *)"";
 	body_len = rendered->len - body_off;
+	if (c->above) {
+		buf_init(&edited, TMPL_MAX_OUTPUT);
+		replace_above(c, body, body_len, line_start(body, body_len, elide_at), &edited);
+		body = edited.data ? edited.data : (char *)"";
+		body_len = edited.len;
+		elide_at = SIZE_MAX;
+	}
 	/* The header lines take a few hundred bytes; the body grows by its
 	 * line ends or its encoding: one allocation. */
 	buf_grow(&b->msg, body_len + body_len / 8 + 2048);
 	subject_and_refs(c, h, nh, b);
 	if (write_headers(ob, c, h, nh, b, e) < 0)
 		goto out;
-	if (elide_at != SIZE_MAX)
-		elide_at = elide_at >= body_off ? elide_at - body_off : SIZE_MAX;
 	if (write_body(c, body, body_len, elide_at, b, e) < 0)
 		goto out;
 	built_values(ob, c, b);
@@ -523,6 +654,7 @@ out:
 		free(h[i].name);
 		free(h[i].value);
 	}
+	buf_release(&edited);
 	scratch_done(rendered);
 	return rc;
 }

@@ -5,6 +5,7 @@
  *   notice.c    acknowledgements, partner notices and their hourly digests;
  *               those whose template is broken: fallback, held, released
  *   reply.c     staff replies and what a mail may quote
+ *   attribution.c  the line above a reply's quote, per language
  *   deliver.c   the delivery loop over a transport (send*.c) */
 #ifndef SECDESK_OUTBOUND_INT_H
 #define SECDESK_OUTBOUND_INT_H
@@ -19,6 +20,9 @@
 #include "outbox.h"
 #include "tmpl.h"
 
+/* The longest line of a reply's text (RFC 3676 suggests at most 78). */
+#define REPLY_WIDTH 72
+
 /* How much of an inquiry a partner notification quotes. */
 #define NOTICE_BODY_MAX (64 * 1024)
 
@@ -28,7 +32,7 @@ enum {
 	V_ID, V_TAG, V_REF, V_SUBJECT, V_REQUESTER, V_REQUESTER_NAME, V_REQUESTER_ADDRESS,
 	V_QUEUE, V_QUEUE_NAME, V_LANGUAGE, V_CATEGORY, V_PRIORITY, V_STATUS, V_DESK_NAME,
 	V_DESK_ADDRESS, V_RECEIVED, V_BODY, V_QUOTED, V_TEXT, V_STAFF, V_FOLLOWUP,
-	V_MESSAGE_SUBJECT, V_COUNT
+	V_MESSAGE_SUBJECT, V_ATTRIBUTION, V_QUOTE_BELOW, V_COUNT
 };
 #define NEED(v) (1u << (v))
 #define NEED_CACHE 64
@@ -115,6 +119,15 @@ struct compose {
 	 * then keeps the mail without the quote, which delivery puts back
 	 * (deliver.c), so the inquiry's text is stored once. */
 	int64_t quote_of;
+	/* A staff reply: the body goes as format=flowed (RFC 3676); the
+	 * variable whose line starts the quote (its attribution), and the
+	 * text staff edited that replaces everything above it (NULL: the
+	 * template's); the files attached (multipart/mixed). */
+	bool flowed;
+	const char *split_var;
+	const char *above;
+	const struct mime_file *files;
+	size_t nfiles;
 };
 
 /* ---- compose.c ---- */
@@ -137,10 +150,21 @@ int compose_build(struct outbound *ob, const struct compose *c, struct built *b,
 /* Records the mail b built from c on the ticket and queues it. */
 int compose_record(const struct outbound *ob, struct store *s, const struct compose *c,
 		   const struct built *b, int64_t *outbox_id, struct err *e);
+/* Renders c into the part of its body above c->split_var's line (above)
+ * and the rest (below, "" when the variable is not shown): an editor's
+ * draft. */
+int compose_split(struct outbound *ob, const struct compose *c, struct buf *above,
+		  struct buf *below, struct err *e);
 /* compose_build and compose_record in one: EXIT_DATAERR when the mail
  * cannot be built (nothing is stored then). */
 int compose_queue(struct outbound *ob, struct store *s, const struct compose *c,
 		  int64_t *outbox_id, struct err *e);
+
+/* ---- attribution.c ---- */
+/* "Am 30.11.2026 um 09:15 schrieb AUTHOR:": the line above a reply's quote
+ * in language lang (English when it has none), date (UTC seconds) told in
+ * zone tz (NULL: the system's). Allocated. */
+char *attribution_line(const char *lang, int64_t date, const char *author, const char *tz);
 
 /* ---- autolimit.c ---- */
 

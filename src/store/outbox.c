@@ -342,3 +342,112 @@ outbox_drop_held(struct store *s, int64_t id, struct err *e)
 {
 	return s->ops->outbox->drop_held(s, id, e);
 }
+
+/* ---- staff's hands on queued mail ---- */
+
+/* A backend whose table predates these operations says so. */
+static int
+staff_ops_missing(struct store *s, struct err *e)
+{
+	const struct store_outbox_ops *o = s->ops->outbox;
+
+	if (o->row_state && o->staff_hold && o->cancel)
+		return 0;
+	return err_set(e, EXIT_SOFTWARE, "the %s store cannot hold or cancel outbox mail",
+		       store_backend(s));
+}
+
+/* Row id's state, or EXIT_DATAERR when there is none. */
+static int
+staff_row(struct store *s, int64_t id, struct outbox_state *st, struct err *e)
+{
+	int found = s->ops->outbox->row_state(s, id, st, e);
+
+	if (found < 0)
+		return -1;
+	if (found == 0)
+		return err_set(e, EXIT_DATAERR, "there is no outbox mail %lld", (long long)id);
+	if (strcmp(st->status, "sent") == 0)
+		return err_set(e, EXIT_DATAERR, "outbox mail %lld was sent already", (long long)id);
+	if (strcmp(st->status, "failed") == 0)
+		return err_set(e, EXIT_DATAERR, "outbox mail %lld failed for good: it is not in "
+			       "the queue", (long long)id);
+	return 0;
+}
+
+/* Why row st cannot be held or released by staff; NULL when it can. */
+static const char *
+staff_hold_refusal(const struct outbox_state *st, bool hold)
+{
+	if (!st->has_message && strcmp(st->status, "held") == 0)
+		return "is held for a template error (the next run sends it once the template "
+		       "is fixed)";
+	if (!st->has_message)
+		return "is not a ticket's mail (a digest or a reminder): it can be cancelled, "
+		       "not held";
+	if (hold && strcmp(st->status, "held") == 0)
+		return "is held already";
+	if (!hold && strcmp(st->status, "held") != 0)
+		return "is not held";
+	return NULL;
+}
+
+int
+outbox_staff_hold(struct store *s, int64_t id, bool hold, const char *who, struct err *e)
+{
+	struct outbox_state st;
+	const char *refusal;
+	char *why;
+	bool changed = false;
+	int rc;
+
+	if (staff_ops_missing(s, e) < 0 || staff_row(s, id, &st, e) < 0)
+		return -1;
+	refusal = staff_hold_refusal(&st, hold);
+	if (refusal)
+		return err_set(e, EXIT_DATAERR, "outbox mail %lld %s", (long long)id, refusal);
+	why = xasprintf("held by %s", who);
+	rc = s->ops->outbox->staff_hold(s, id, hold, why, store_now(), &changed, e);
+	free(why);
+	if (rc < 0)
+		return -1;
+	if (!changed)
+		return err_set(e, EXIT_TEMPFAIL, "outbox mail %lld changed meanwhile: try again",
+			       (long long)id);
+	if (st.ticket_id == 0)
+		return 0;
+	return store_event(s, st.ticket_id, who, hold ? "outbox-held" : "outbox-released", st.kind,
+			   NULL, e);
+}
+
+int
+outbox_staff_cancel(struct store *s, int64_t id, const char *who, struct err *e)
+{
+	struct outbox_state st;
+	struct outbox_ref ref;
+	bool changed = false;
+	int rc;
+
+	if (staff_ops_missing(s, e) < 0 || staff_row(s, id, &st, e) < 0)
+		return -1;
+	if (outbox_lookup(s, id, &ref, e) < 0)
+		return -1;
+	rc = s->ops->outbox->cancel(s, id, &changed, e);
+	if (rc == 0 && !changed)
+		rc = err_set(e, EXIT_TEMPFAIL, "outbox mail %lld changed meanwhile: try again",
+			     (long long)id);
+	if (rc == 0 && st.ticket_id)
+		rc = store_event(s, st.ticket_id, who, "outbox-cancelled", st.kind, ref.rcpts, e);
+	outbox_ref_release(&ref);
+	return rc;
+}
+
+int
+outbox_message_raw(struct store *s, int64_t message_id, char **raw, size_t *len, struct err *e)
+{
+	*raw = NULL;
+	*len = 0;
+	if (!s->ops->outbox->message_raw)
+		return 0;
+	return s->ops->outbox->message_raw(s, message_id, raw, len, e);
+}

@@ -86,6 +86,23 @@ struct store_outbox_ops {
 	int (*held)(struct store *s, struct outbox_item **items, size_t *n, struct err *e);
 	/* Deletes row id if it is held. */
 	int (*drop_held)(struct store *s, int64_t id, struct err *e);
+
+	/* Staff's hands on queued mail (outbox_staff_*). A mail staff hold is
+	 * 'held' with its recorded message (message_id set), which the held
+	 * mail above never has: held() must not return it. */
+	/* Row id's state: 1 with *st filled, 0 when there is no row id. */
+	int (*row_state)(struct store *s, int64_t id, struct outbox_state *st, struct err *e);
+	/* hold: a pending row with a recorded message becomes held, why its
+	 * last_error; !hold: such a held row is pending again, due at now.
+	 * *changed: whether the row was in the state to change. */
+	int (*staff_hold)(struct store *s, int64_t id, bool hold, const char *why, int64_t now,
+			  bool *changed, struct err *e);
+	/* Deletes row id if it is pending or held; *changed whether it was. */
+	int (*cancel)(struct store *s, int64_t id, bool *changed, struct err *e);
+	/* The raw bytes stored message message_id was parsed from (allocated,
+	 * NUL-terminated; *len): 1, or 0 when it has none. */
+	int (*message_raw)(struct store *s, int64_t message_id, char **raw, size_t *len,
+			   struct err *e);
 };
 
 extern const struct store_outbox_ops sqlite_outbox_ops;

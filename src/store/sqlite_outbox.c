@@ -746,7 +746,8 @@ sq_held(struct store *s, struct outbox_item **items, size_t *n, struct err *e)
 	/* The columns of item_from_row, then the id. */
 	sqlite3_stmt *st = store_prepare(s, "SELECT coalesce(ticket_id, 0), kind, env_from,"
 					 " rcpts, data, attempts, coalesce(quote_of, 0), 0, id"
-					 " FROM outbox WHERE status = 'held' ORDER BY id", e);
+					 " FROM outbox WHERE status = 'held' AND message_id IS NULL"
+					 " ORDER BY id", e);
 	size_t cap = 0;
 	int rc;
 
@@ -784,6 +785,101 @@ sq_drop_held(struct store *s, int64_t id, struct err *e)
 	return step_done(s, st, "cannot update the outbox", e);
 }
 
+/* ---- staff's hands on queued mail ---- */
+
+static int
+sq_row_state(struct store *s, int64_t id, struct outbox_state *out, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT coalesce(ticket_id, 0), kind, status,"
+					 " message_id IS NOT NULL FROM outbox WHERE id = ?", e);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->ticket_id = sqlite3_column_int64(st, 0);
+		snprintf(out->kind, sizeof(out->kind), "%s", col_text(st, 1));
+		snprintf(out->status, sizeof(out->status), "%s", col_text(st, 2));
+		out->has_message = sqlite3_column_int(st, 3) != 0;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, e, "cannot read the outbox");
+	return rc == SQLITE_ROW;
+}
+
+static int
+sq_staff_hold(struct store *s, int64_t id, bool hold, const char *why, int64_t now,
+	      bool *changed, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, hold
+		? "UPDATE outbox SET status = 'held', last_error = ?1 WHERE id = ?3"
+		  " AND status = 'pending' AND message_id IS NOT NULL"
+		: "UPDATE outbox SET status = 'pending', last_error = NULL, next_try = ?2"
+		  " WHERE id = ?3 AND status = 'held' AND message_id IS NOT NULL", e);
+
+	*changed = false;
+	if (!st)
+		return -1;
+	if (hold)
+		sqlite3_bind_text(st, 1, why, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, id);
+	if (step_done(s, st, "cannot update the outbox", e) < 0)
+		return -1;
+	*changed = sqlite3_changes(store_db(s)) > 0;
+	return 0;
+}
+
+static int
+sq_cancel(struct store *s, int64_t id, bool *changed, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "DELETE FROM outbox WHERE id = ?"
+					 " AND status IN ('pending', 'held')", e);
+
+	*changed = false;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (step_done(s, st, "cannot update the outbox", e) < 0)
+		return -1;
+	*changed = sqlite3_changes(store_db(s)) > 0;
+	return 0;
+}
+
+static int
+sq_message_raw(struct store *s, int64_t message_id, char **raw, size_t *len, struct err *e)
+{
+	sqlite3_stmt *st = store_prepare(s, "SELECT r.data FROM messages m JOIN raws r"
+					 " ON r.id = m.raw_id WHERE m.id = ?", e);
+	int rc;
+
+	*raw = NULL;
+	*len = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, message_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+		const void *d = sqlite3_column_blob(st, 0);
+
+		*raw = xmalloc((size_t)n + 1);
+		if (n)
+			memcpy(*raw, d, (size_t)n);
+		(*raw)[n] = '\0';
+		*len = (size_t)n;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_error(s, e, "cannot read a stored message");
+	return rc == SQLITE_ROW;
+}
+
 const struct store_outbox_ops sqlite_outbox_ops = {
 	.queue = sq_queue,
 	.set_next_try = sq_set_next_try,
@@ -817,4 +913,8 @@ const struct store_outbox_ops sqlite_outbox_ops = {
 	.hold = sq_hold,
 	.held = sq_held,
 	.drop_held = sq_drop_held,
+	.row_state = sq_row_state,
+	.staff_hold = sq_staff_hold,
+	.cancel = sq_cancel,
+	.message_raw = sq_message_raw,
 };

@@ -47,6 +47,7 @@ static const struct key_def keys[] = {
 	{ "desk", "tag", KEY_STRING, O(desk.tag), false },
 	{ "desk", "lock_file", KEY_PATH, O(desk.lock_file), false },
 	{ "desk", "aliases", KEY_ADDRESSES, O(desk.aliases), false },
+	{ "desk", "timezone", KEY_STRING, O(desk.timezone), false },
 	/* Optional: a desk fed by an MTA pipe (ingest) has no mailbox. */
 	{ "mailbox", "url", KEY_URL, O(mailbox.conn.url), false },
 	{ "mailbox", "user", KEY_STRING, O(mailbox.conn.user), false },
@@ -375,6 +376,25 @@ static int
 fail_key(const struct config *cfg, const char *section, const char *key, struct err *e,
 	 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Is name a zone of the tz database (a file under $TZDIR, else
+ * /usr/share/zoneinfo)? glibc takes an unknown name for UTC without a
+ * word: a typo must not shift every date a reply states. */
+static bool
+timezone_known(const char *name)
+{
+	const char *dir = getenv("TZDIR");
+	char path[4096];
+	struct stat st;
+
+	if (strcmp(name, "UTC") == 0)
+		return true;
+	if (!*name || name[0] == '/' || strstr(name, "..") || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz0123456789/_+-") != strlen(name))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static int
 fail_key(const struct config *cfg, const char *section, const char *key, struct err *e,
 	 const char *fmt, ...)
@@ -492,6 +512,10 @@ config_load(struct config *cfg, const char *path, struct err *e)
 	if (!strchr(cfg->desk.address, '@'))
 		return fail_key(cfg, "desk", "address", e, "'%s' is not a mail address (expected "
 				"user@domain)", cfg->desk.address);
+	if (cfg->desk.timezone && !timezone_known(cfg->desk.timezone))
+		return fail_key(cfg, "desk", "timezone", e, "unknown time zone '%s' (expected a "
+				"name of the tz database, e.g. Europe/Berlin, or UTC)",
+				cfg->desk.timezone);
 	if (cfg->mailbox.batch < 1 || cfg->mailbox.batch > 10000)
 		return fail_key(cfg, "mailbox", "batch", e, "must be 1 to 10000");
 	if (cfg->mailbox.alert_after < 0)
@@ -535,6 +559,7 @@ config_release(struct config *cfg)
 	free(cfg->desk.address);
 	free(cfg->desk.tag);
 	free(cfg->desk.lock_file);
+	free(cfg->desk.timezone);
 	strlist_release(&cfg->desk.aliases);
 	conn_release(&cfg->mailbox.conn);
 	free(cfg->mailbox.after_folder);

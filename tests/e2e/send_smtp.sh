@@ -162,7 +162,10 @@ cat >"$T_DIR/editor.sh" <<'ED'
 printf 'Written in the editor.\n# a comment line\n' >"$1"
 ED
 chmod +x "$T_DIR/editor.sh"
-check_rc "reply through \$EDITOR" 0 sde EDITOR="$T_DIR/editor.sh" VISUAL= -- reply 1
+check_rc "reply without -m and without a terminal: a usage error, no editor" 64 \
+	sde EDITOR="$T_DIR/editor.sh" VISUAL= -- reply 1
+check_rc "reply through \$EDITOR on a terminal" 0 \
+	on_tty env EDITOR="$T_DIR/editor.sh" VISUAL= "$SECDESK" -c "$d/secdesk.conf" reply 1
 check_eq "the editor's text, comments dropped" 1 \
 	"$(q "SELECT count(*) FROM messages WHERE kind = 'reply' AND body LIKE '%Written in the editor.%' AND body NOT LIKE '%comment line%'")"
 

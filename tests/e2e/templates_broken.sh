@@ -44,7 +44,10 @@ check "naming file:line and the error" grep -q "canned-typo.en.txt:1: '{{' witho
 check_rc "reply --template canned-typo is refused: 78" 78 sd reply 1 --template canned-typo -m x
 check "with file:line" grep -q "template 'canned-typo' cannot be used: .*canned-typo.en.txt:1: '{{' without a closing '}}'" "$T_DIR/.err"
 check_eq "nothing queued for it" 0 "$(q "SELECT count(*) FROM outbox WHERE kind = 'reply'")"
-check_rc "another canned reply goes" 0 sd reply 1 --template canned-call -m x
+check_rc "a canned reply without {{text}} refuses -m (issue 18: never dropped silently)" 64 \
+	sd reply 1 --template canned-call -m x
+check "saying so" grep -q "template 'canned-call' has no {{text}} for -m" "$T_DIR/.err"
+check_rc "another canned reply goes as it is (--no-edit)" 0 sd reply 1 --template canned-call --no-edit
 check_rc "so does a plain reply" 0 sd reply 1 -m "Thank you for your question."
 check_eq "two replies queued" 2 "$(q "SELECT count(*) FROM outbox WHERE kind = 'reply'")"
 rm "$d/tpl/canned-typo.en.txt"

@@ -38,7 +38,8 @@ desk() {
 		sd search funding >/dev/null &&
 		sd db backup "$_d/backup.db" >/dev/null &&
 		sd report --html "$_d/report.html" >/dev/null &&
-		DB="$_d/secdesk.db" MODES="$_d/open-modes" EDITOR="$T_DIR/editor.sh" sd reply 1 >/dev/null
+		on_tty env DB="$_d/secdesk.db" MODES="$_d/open-modes" EDITOR="$T_DIR/editor.sh" \
+			"$SECDESK" -c "$_d/secdesk.conf" reply 1 >/dev/null
 	)
 }
 

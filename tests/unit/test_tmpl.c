@@ -543,6 +543,8 @@ test_shipped_languages(void **state)
 				tmpl_ctx_set(c, "text", "THE STAFF TEXT");
 				tmpl_ctx_set(c, "quoted", "> THE QUOTE");
 				tmpl_ctx_set(c, "desk_name", "ICPerMed Secretariat");
+				/* Set by replies only: the quote below the signature. */
+				tmpl_ctx_set(c, "quote_below", "");
 				if (tmpl_set_render(set, t, c, &out, &e) < 0)
 					fail_msg("%s: %s", tmpl_file(t), e.msg);
 				o = buf_cstr(&out);
@@ -558,6 +560,14 @@ test_shipped_languages(void **state)
 				     (strstr(o, "Ana Nowak") != NULL) != named) ||
 				    !strstr(o, "-- \nICPerMed Secretariat\n"))
 					fail_msg("%s (%s): %s", tmpl_file(t), named ? "named" : "no name", o);
+				/* With the quote below it, the signature has no "-- ": mail
+				 * clients would hide the quote with the signature. */
+				tmpl_ctx_set(c, "quote_below", "yes");
+				buf_reset(&out);
+				if (tmpl_set_render(set, t, c, &out, &e) < 0 ||
+				    strstr(buf_cstr(&out), "\n-- \n") ||
+				    !strstr(buf_cstr(&out), "\nICPerMed Secretariat\n"))
+					fail_msg("%s: '-- ' above the quote", tmpl_file(t));
 				buf_release(&out);
 				tmpl_ctx_free(&c);
 			}
