@@ -147,7 +147,7 @@ cmd_reply(int argc, char **argv, struct cli_ctx *ctx)
 		else
 			return cli_usage(argv[0]);
 	}
-	if (optind != argc - 1 || (id = cli_parse_id(argv[optind])) < 0)
+	if (optind != argc - 1 || (id = cli_ticket_arg(argv[0], argv[optind])) < 0)
 		return cli_usage(argv[0]);
 	if (tmpl && (!*tmpl || strchr(tmpl, '/') || strchr(tmpl, '.'))) {
 		cli_error("'%s' is not a template name (e.g. reply)", tmpl);
