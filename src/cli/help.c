@@ -3,8 +3,6 @@
  * COMMANDS section of secdesk(1), so that the page is made from it. */
 #include "compat.h"
 
-#include <ctype.h>
-
 #include "buf.h"
 #include "cli.h"
 
@@ -88,7 +86,7 @@ help_command(const struct cli_command *c)
 	const struct cli_help *h = cli_help_of(c->name);
 	struct buf out = BUF_INIT, term = BUF_INIT;
 
-	buf_addf(&out, "usage: secdesk %s\n\n%s\n", c->usage, c->summary);
+	buf_addf(&out, "usage: secdesk %s\n", c->usage);
 	if (h && h->text)
 		each_paragraph(h->text, plain_paragraph, &out);
 	if (h && h->options && h->options[0].help) {
@@ -106,29 +104,57 @@ help_command(const struct cli_command *c)
 
 /* ---- the same as mdoc, for secdesk(1) ---- */
 
-/* One line of text for mdoc: a backslash escaped, a leading '.' or '\''
- * (a request) made text. */
+/* Text for mdoc: a backslash escaped, UTF-8 as \[uXXXX], a lone "--" as
+ * \-\- (else read as an em dash). No spaces are added, so that the
+ * escaped text wraps as the text does. */
+static void
+mdoc_escape(const char *s, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\\') {
+			buf_addstr(out, "\\e");
+		} else if (c == '-' && i + 1 < n && s[i + 1] == '-' && (i == 0 || s[i - 1] == ' ') &&
+			   (i + 2 == n || s[i + 2] == ' ')) {
+			buf_addstr(out, "\\-\\-");
+			i++;
+		} else if (c >= 0xc0 && c < 0xe0 && i + 1 < n) {
+			buf_addf(out, "\\[u%04X]", ((c & 0x1fu) << 6) | ((unsigned char)s[i + 1] & 0x3fu));
+			i++;
+		} else if (c >= 0xe0 && c < 0xf0 && i + 2 < n) {
+			buf_addf(out, "\\[u%04X]", ((c & 0x0fu) << 12) |
+				 (((unsigned char)s[i + 1] & 0x3fu) << 6) |
+				 ((unsigned char)s[i + 2] & 0x3fu));
+			i += 2;
+		} else {
+			buf_addch(out, (char)c);
+		}
+	}
+}
+
+/* One line of escaped text: a leading '.' or '\'' (a request) made text. */
 static void
 mdoc_line(const char *s, size_t n, struct buf *out)
 {
 	if (n && (s[0] == '.' || s[0] == '\''))
 		buf_addstr(out, "\\&");
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\')
-			buf_addstr(out, "\\e");
-		else
-			buf_addch(out, s[i]);
-	}
+	buf_add(out, s, n);
 	buf_addch(out, '\n');
 }
 
 /* Prose as mandoc wants it: each sentence on a line of its own, lines of
  * at most 78 bytes, broken between words. */
 static void
-mdoc_prose(const char *p, size_t n, struct buf *out)
+mdoc_prose(const char *text, size_t len, struct buf *out)
 {
-	size_t start = 0;
+	struct buf esc = BUF_INIT;
+	const char *p;
+	size_t n, start = 0;
 
+	mdoc_escape(text, len, &esc);
+	p = buf_cstr(&esc);
+	n = esc.len;
 	while (start < n) {
 		size_t end = start, line_end, last_space = 0;
 
@@ -157,6 +183,7 @@ mdoc_prose(const char *p, size_t n, struct buf *out)
 		while (start < n && p[start] == ' ')
 			start++;
 	}
+	buf_release(&esc);
 }
 
 /* Lines that begin with two spaces (examples), as they are. */
@@ -168,7 +195,11 @@ mdoc_literal(const char *p, size_t n, struct buf *out)
 		const char *nl = memchr(p, '\n', n);
 		size_t len = nl ? (size_t)(nl - p) : n;
 
-		mdoc_line(p + 2, len > 2 ? len - 2 : 0, out);
+		struct buf esc = BUF_INIT;
+
+		mdoc_escape(p + 2, len > 2 ? len - 2 : 0, &esc);
+		mdoc_line(esc.data ? esc.data : "", esc.len, out);
+		buf_release(&esc);
 		p += len + (nl ? 1 : 0);
 		n -= len + (nl ? 1 : 0);
 	}
@@ -195,19 +226,13 @@ mdoc_command(const struct cli_command *c, struct buf *out)
 {
 	const struct cli_help *h = cli_help_of(c->name);
 	const char *rest = c->usage + strlen(c->name);
-	struct buf summary = BUF_INIT;
-
 	while (*rest == ' ')
 		rest++;
 	buf_addf(out, ".It Cm %s", c->name);
 	if (*rest)
 		buf_addf(out, " Li \"%s\"", rest);
 	buf_addch(out, '\n');
-	/* The summary as the first sentence. */
-	buf_addf(&summary, "%c%s.", toupper((unsigned char)c->summary[0]), c->summary + 1);
-	mdoc_prose(summary.data, summary.len, out);
-	buf_release(&summary);
-	/* The first paragraph goes on after the summary; the others after .Pp. */
+	/* Paragraphs after the first begin with .Pp. */
 	for (const char *t = h && h->text ? h->text : ""; *t;) {
 		const char *end = strstr(t, "\n\n");
 		size_t n = end ? (size_t)(end - t) : strlen(t);
