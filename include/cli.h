@@ -61,7 +61,9 @@ struct cli_option {
 	 * @statuses @queues @templates @assignees @ids @file @dir; NULL for
 	 * nothing to offer. */
 	const char *values;
-	const char *help;   /* one paragraph, unwrapped */
+	/* One paragraph, unwrapped. For a command with subcommands, it begins
+	 * with the subcommands it belongs to ("check: ...; test: ..."). */
+	const char *help;
 };
 
 /* The help of a command (src/cli/help_text.c): the one source of

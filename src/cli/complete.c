@@ -222,25 +222,47 @@ print_operand(struct cli_ctx *ctx, const struct cli_help *h, long n)
 	return rc;
 }
 
+/* Whether option o of a command with subcommands is one of sub: its help
+ * names the subcommands it belongs to ("check: ...; test: ..."). */
+static bool
+option_of(const struct cli_option *o, const char *sub)
+{
+	size_t n = strlen(sub);
+
+	if (!sub[0])
+		return true;
+	if (strncmp(o->help, sub, n) == 0 && (o->help[n] == ':' || o->help[n] == ' '))
+		return true;
+	for (const char *p = o->help; (p = strstr(p, sub)); p += n)
+		if (p > o->help && (p[-1] == ' ' || p[-1] == ';') && p[n] == ':')
+			return true;
+	return false;
+}
+
 static int
-print_options(const struct cli_help *h)
+print_options(const struct cli_help *h, const char *sub)
 {
 	for (const struct cli_option *o = h->options; o && o->help; o++)
-		if (o->name)
+		if (o->name && (!h->subcommands || option_of(o, sub)))
 			printf("--%s\n", o->name);
 	return EXIT_OK;
 }
 
+/* The values of option opt ("--status", "-s"); EXIT_DATAERR, printing
+ * nothing, when it takes none (so that the shell offers options). */
 static int
 print_values(struct cli_ctx *ctx, const struct cli_help *h, const char *opt)
 {
-	while (*opt == '-')
-		opt++;
-	for (const struct cli_option *o = h->options; o && o->help; o++)
-		if ((o->name && strcmp(o->name, opt) == 0) ||
-		    (o->short_name && opt[0] == o->short_name && !opt[1]))
-			return print_spec(ctx, o->values);
-	return EXIT_OK;
+	bool is_long = strncmp(opt, "--", 2) == 0;
+
+	opt += is_long ? 2 : opt[0] == '-';
+	for (const struct cli_option *o = h->options; o && o->help; o++) {
+		if (is_long ? !(o->name && strcmp(o->name, opt) == 0)
+			    : !(o->short_name && opt[0] == o->short_name && !opt[1]))
+			continue;
+		return o->arg ? print_spec(ctx, o->values) : EXIT_DATAERR;
+	}
+	return EXIT_DATAERR;
 }
 
 int
@@ -262,8 +284,8 @@ cmd_complete(int argc, char **argv, struct cli_ctx *ctx)
 		return print_from_tickets(ctx, true);
 	if (argc == 2 && strcmp(what, "ids") == 0)
 		return print_from_tickets(ctx, false);
-	if (argc == 3 && h && strcmp(what, "options") == 0)
-		return print_options(h);
+	if ((argc == 3 || argc == 4) && h && strcmp(what, "options") == 0)
+		return print_options(h, argc == 4 ? argv[3] : "");
 	if (argc == 3 && h && strcmp(what, "subcommands") == 0)
 		return print_spec(ctx, h->subcommands);
 	if (argc == 4 && h && strcmp(what, "values") == 0)
