@@ -134,9 +134,13 @@ const struct queue *cli_queue_arg(const struct ruleset *rs, const char *what, co
  * Returns EXIT_OK, or the exit status (said): EXIT_USAGE for an unknown
  * queue, the rules' own error when they cannot be loaded. */
 int cli_check_queue(struct cli_ctx *ctx, const char *what, const char *arg);
-/* The command of the table nearest to the mistyped name (a few edits
- * away, or a prefix of one), NULL when none is near. */
-const char *cli_nearest_command(const char *name);
+/* The commands of the table nearest to the mistyped name, at most two
+ * edits away (a letter added, dropped, changed or two swapped), appended
+ * to out as "status or stats"; false (nothing appended) when none is. */
+bool cli_nearest_commands(const char *name, struct buf *out);
+/* "secdesk: 'NAME' is not a secdesk command; did you mean list?" (or
+ * "see 'secdesk help'" when none is near). */
+void cli_unknown_command(const char *name);
 /* Checks argv (argv[0] the command) against the options the help table
  * gives the command (cli_help_of), before any config is read: an unknown
  * option or a missing value is said and gives EXIT_USAGE; else EXIT_OK. */

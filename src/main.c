@@ -215,14 +215,7 @@ main(int argc, char **argv)
 	}
 	cmd = cli_find(argv[optind]);
 	if (!cmd) {
-		const char *near = cli_nearest_command(argv[optind]);
-
-		if (near)
-			cli_error("'%s' is not a secdesk command; did you mean %s?", argv[optind],
-				  near);
-		else
-			cli_error("'%s' is not a secdesk command; see 'secdesk help'",
-				  argv[optind]);
+		cli_unknown_command(argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -203,31 +203,43 @@ edit_distance(const char *a, const char *b)
 	return r;
 }
 
-const char *
-cli_nearest_command(const char *name)
+bool
+cli_nearest_commands(const char *name, struct buf *out)
 {
-	const char *best = NULL;
-	size_t best_d = SIZE_MAX, len = strlen(name);
+	const struct cli_command *near[3];
+	size_t best_d = SIZE_MAX, len = strlen(name), n = 0;
 
 	for (const struct cli_command *c = cli_commands; c->name; c++) {
 		size_t dist;
 
 		if (c->needs & CLI_HIDDEN)
 			continue;
-		/* "rep" for "report": a prefix of one command only is near. */
-		dist = len >= 2 && strncasecmp(c->name, name, len) == 0 ? 1
-								       : edit_distance(name, c->name);
+		dist = edit_distance(name, c->name);
 		if (dist < best_d) {
 			best_d = dist;
-			best = c->name;
-		} else if (dist == best_d) {
-			best = NULL; /* two as near: suggest neither */
+			n = 0;
 		}
+		if (dist == best_d && n < ARRAY_SIZE(near))
+			near[n++] = c;
 	}
 	/* At most two edits, and fewer than half the letters. */
-	if (best_d > 2 || best_d * 2 >= (len > 1 ? len : 2))
-		return NULL;
-	return best;
+	if (!n || best_d > 2 || best_d * 2 >= len)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		buf_addf(out, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", near[i]->name);
+	return true;
+}
+
+void
+cli_unknown_command(const char *name)
+{
+	struct buf near = BUF_INIT;
+
+	if (cli_nearest_commands(name, &near))
+		cli_error("'%s' is not a secdesk command; did you mean %s?", name, buf_cstr(&near));
+	else
+		cli_error("'%s' is not a secdesk command; see 'secdesk help'", name);
+	buf_release(&near);
 }
 
 /* The option --name (n bytes of it, as getopt_long takes it: whole, or a

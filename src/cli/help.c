@@ -297,12 +297,7 @@ cmd_help(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	c = cli_find(argv[1]);
 	if (!c) {
-		const char *near = cli_nearest_command(argv[1]);
-
-		if (near)
-			cli_error("'%s' is not a secdesk command; did you mean %s?", argv[1], near);
-		else
-			cli_error("'%s' is not a secdesk command; see 'secdesk help'", argv[1]);
+		cli_unknown_command(argv[1]);
 		return cli_usage("help");
 	}
 	help_command(c);
