@@ -90,7 +90,7 @@ run_table <<'TABLE'
 0  | #2: queue is already DE                  | route 2 de
 0  | #1: tagged keep                          | tag 1 keep
 0  | #1: already tagged keep                  | tag 1 keep
-0  | #1: assignee bob -> alice                | take 1
+0  | #1: assignee bob -> alice                | assign 1 alice
 0  | #1: assignee is already alice            | take 1
 # -- a merged ticket refuses changes and names where it went -----------------
 0  | #3: merged into #1                       | merge 3 1
@@ -164,7 +164,7 @@ run_table <"$T_DIR/every"
 check "the table has many rows ($rows)" test "$rows" -gt 100
 check_eq "nothing changed on the merged ticket" "closed [] 1" \
 	"$(sd show 3 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["tags"], d["merged_into"])')"
-check_eq "no event for the no-ops (one tag event for keep, two take events)" "1 3" \
+check_eq "no event for the no-ops (one tag event for keep, three assignee events)" "1 3" \
 	"$(sd show 1 --json | python3 -c '
 import json,sys
 d=json.load(sys.stdin)
