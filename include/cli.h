@@ -134,6 +134,14 @@ const struct queue *cli_queue_arg(const struct ruleset *rs, const char *what, co
  * Returns EXIT_OK, or the exit status (said): EXIT_USAGE for an unknown
  * queue, the rules' own error when they cannot be loaded. */
 int cli_check_queue(struct cli_ctx *ctx, const char *what, const char *arg);
+/* The names of the templates in dir: NAME of every NAME.LANG.txt or
+ * NAME.LANG.tmpl (README and _partials are none), each once, added to
+ * names. A folder that cannot be read adds nothing. */
+struct strlist;
+void cli_template_names(const char *dir, struct strlist *names);
+/* Checks that name is a template of ctx's templates folder: EXIT_OK, or
+ * EXIT_USAGE (said, with the templates there are). */
+int cli_check_template(struct cli_ctx *ctx, const char *what, const char *name);
 /* The commands of the table nearest to the mistyped name, at most two
  * edits away (a letter added, dropped, changed or two swapped), appended
  * to out as "status or stats"; false (nothing appended) when none is. */

@@ -3,6 +3,7 @@
 #include "compat.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -161,6 +162,59 @@ cli_check_queue(struct cli_ctx *ctx, const char *what, const char *arg)
 	if (!cli_queue_arg(rs, what, arg))
 		rc = EXIT_USAGE;
 	rules_free(&rs);
+	return rc;
+}
+
+void
+cli_template_names(const char *dir, struct strlist *names)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		const char *dot = strchr(de->d_name, '.');
+		const char *ext = strrchr(de->d_name, '.');
+		char *name;
+
+		if (!dot || dot == de->d_name || de->d_name[0] == '_' || dot == ext ||
+		    (strcmp(ext, ".txt") != 0 && strcmp(ext, ".tmpl") != 0))
+			continue;
+		name = xstrndup(de->d_name, (size_t)(dot - de->d_name));
+		if (strlist_contains(names, name))
+			free(name);
+		else
+			strlist_add_owned(names, name);
+	}
+	closedir(dh);
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+cli_check_template(struct cli_ctx *ctx, const char *what, const char *name)
+{
+	struct strlist names = STRLIST_INIT;
+	struct buf all = BUF_INIT;
+	int rc = EXIT_OK;
+
+	cli_template_names(ctx->cfg->templates.dir, &names);
+	if (!strlist_contains(&names, name)) {
+		if (names.n)
+			qsort(names.items, names.n, sizeof(*names.items), cmp_name);
+		for (size_t i = 0; i < names.n; i++)
+			buf_addf(&all, "%s%s", i ? ", " : "", names.items[i]);
+		cli_error("%s: '%s' is not a template; the templates: %s", what, name,
+			  all.len ? buf_cstr(&all) : "(none)");
+		rc = EXIT_USAGE;
+	}
+	buf_release(&all);
+	strlist_release(&names);
 	return rc;
 }
 

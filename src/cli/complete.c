@@ -5,8 +5,6 @@
  * shell completes itself is named: "@file", "@dir". Hidden from help. */
 #include "compat.h"
 
-#include <dirent.h>
-
 #include "cli.h"
 #include "config.h"
 #include "rules.h"
@@ -67,33 +65,6 @@ print_queues(struct cli_ctx *ctx)
 	return rc;
 }
 
-/* NAME of every NAME.LANG.txt or NAME.LANG.tmpl in dir (README and
- * _partials are no templates), added to names. */
-static void
-template_names(const char *dir, struct strlist *names)
-{
-	DIR *dh = opendir(dir);
-	struct dirent *de;
-
-	if (!dh)
-		return;
-	while ((de = readdir(dh))) {
-		const char *dot = strchr(de->d_name, '.');
-		const char *ext = strrchr(de->d_name, '.');
-		char *name;
-
-		if (!dot || dot == de->d_name || de->d_name[0] == '_' || dot == ext ||
-		    (strcmp(ext, ".txt") != 0 && strcmp(ext, ".tmpl") != 0))
-			continue;
-		name = xstrndup(de->d_name, (size_t)(dot - de->d_name));
-		if (strlist_contains(names, name))
-			free(name);
-		else
-			strlist_add_owned(names, name);
-	}
-	closedir(dh);
-}
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -117,7 +88,7 @@ print_templates(struct cli_ctx *ctx)
 	int rc = desk_open(ctx, false, &d);
 
 	if (rc == EXIT_OK) {
-		template_names(d.cfg.templates.dir, &names);
+		cli_template_names(d.cfg.templates.dir, &names);
 		print_sorted(&names);
 	}
 	strlist_release(&names);

@@ -153,6 +153,8 @@ cmd_reply(int argc, char **argv, struct cli_ctx *ctx)
 		cli_error("'%s' is not a template name (e.g. reply)", tmpl);
 		return EXIT_USAGE;
 	}
+	if (tmpl && cli_check_template(ctx, "reply --template", tmpl) != EXIT_OK)
+		return EXIT_USAGE;
 	buf_init(&b, REPLY_MAX);
 	if (text && strcmp(text, "-") == 0) {
 		if (fd_read_all(STDIN_FILENO, &b) < 0) {
