@@ -30,10 +30,14 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC = $(sort $(wildcard bench/*.c) $(wildcard tests/tools/*.c))
 TOOL_BIN = $(patsubst %.c,$(BUILD)/%,$(TOOL_SRC))
 
-.PHONY: all deps deps-test run check asan bench fuzz install install-config install-service \
+.PHONY: all man deps deps-test run check asan bench fuzz install install-config install-service \
 	clean format valgrind
 
 all: deps $(BUILD)/secdesk secdesk
+
+# secdesk(1)'s COMMANDS section, made from the help table (src/cli/help_text.c).
+man: all
+	tests/tools/man_commands.sh $(BUILD)/secdesk doc/secdesk.1 --write
 
 secdesk: $(BUILD)/secdesk
 	@if [ "$(BUILD)" = build ]; then cp $(BUILD)/secdesk secdesk; fi

@@ -21,6 +21,7 @@
 
 struct cli_ctx {
 	const char *config_path; /* the file read, NULL when not needed */
+	const char *config_arg;  /* -c CONFIG as given, NULL when none */
 	struct config *cfg;      /* loaded when the command needs it */
 	struct store *store;     /* opened when the command needs it */
 	const char *who;         /* the acting user: $SECDESK_USER, else login */
@@ -38,6 +39,8 @@ enum cli_needs {
 	/* A read command: on a terminal its output goes through the pager
 	 * (git's USE_PAGER); commands that ask or write stay unpaged. */
 	CLI_PAGER = 1 << 5,
+	/* Not for people: left out of help and suggestions (complete). */
+	CLI_HIDDEN = 1 << 6,
 };
 
 struct cli_command {
@@ -46,6 +49,41 @@ struct cli_command {
 	const char *usage;     /* "list [--status S] [--json]" */
 	const char *summary;   /* one line for help */
 };
+
+/* One option of a command: what its help, the man page's section, the
+ * check before the config (cli_check_options) and the completion
+ * (secdesk complete) know of it. */
+struct cli_option {
+	const char *name;   /* "status" for --status; NULL when short only */
+	char short_name;    /* 'r' for -r; 0 when none */
+	const char *arg;    /* the value's name ("S[,S...]"), NULL when none */
+	/* What completes the value: words ("csv tsv json"), or one of
+	 * @statuses @queues @templates @assignees @ids @file @dir; NULL for
+	 * nothing to offer. */
+	const char *values;
+	/* One paragraph, unwrapped. For a command with subcommands, it begins
+	 * with the subcommands it belongs to ("check: ...; test: ..."). */
+	const char *help;
+};
+
+/* The help of a command (src/cli/help_text.c): the one source of
+ * `secdesk help CMD`, `secdesk CMD --help` and the command's entry in
+ * secdesk(1) (`secdesk help --mdoc`; tests/e2e/cli_help.sh checks that
+ * doc/secdesk.1 holds what it gives). text is paragraphs separated by a
+ * blank line, each unwrapped; a paragraph whose lines all begin with two
+ * spaces is shown as it is (examples). */
+struct cli_help {
+	const char *name;
+	const char *text;
+	const struct cli_option *options; /* ended by { NULL, 0, ... }; may be NULL */
+	const char *subcommands;          /* "check test replay", NULL when none */
+	/* What completes the operands in turn, as cli_option.values; the
+	 * last repeats. NULL: nothing. "@ids @statuses" for status ID STATUS. */
+	const char *operands;
+};
+
+/* The help of command name, NULL when it has none. */
+const struct cli_help *cli_help_of(const char *name);
 
 /* The table (src/cli/commands.c), ended by a NULL name, and the entry of
  * a name (NULL when there is none). */
@@ -84,6 +122,48 @@ int cli_edit(const char *above, const char *below, struct buf *out);
 
 /* Parses a ticket id argument; -1 when not a positive integer. */
 int64_t cli_parse_id(const char *s);
+/* cli_parse_id() for command cmd: when arg is no ticket number, says so
+ * ("show: 'abc' is not a ticket number") and returns -1. */
+int64_t cli_ticket_arg(const char *cmd, const char *arg);
+
+/* The conventions every command keeps (doc/secdesk.1, tests/e2e/
+ * cli_conventions.sh): a name (status, queue) in any case; an unknown one
+ * refused with the valid ones (EXIT_USAGE); each change one line on stdout
+ * unless -q; a no-op said and exit 0. */
+
+/* The statuses, in their order (new ... closed), ended by NULL. */
+extern const char *const cli_statuses[];
+/* The status arg names, in any case; NULL (said, with the valid ones) when
+ * it names none. what is the option or command that took it. */
+const char *cli_status_arg(const char *what, const char *arg);
+/* The queue arg names in rs, in any case; NULL (said, with every queue of
+ * the rules) when there is none. */
+struct ruleset;
+struct queue;
+const struct queue *cli_queue_arg(const struct ruleset *rs, const char *what, const char *arg);
+/* For a filter: loads the rules of ctx and checks that arg names a queue.
+ * Returns EXIT_OK, or the exit status (said): EXIT_USAGE for an unknown
+ * queue, the rules' own error when they cannot be loaded. */
+int cli_check_queue(struct cli_ctx *ctx, const char *what, const char *arg);
+/* The names of the templates in dir: NAME of every NAME.LANG.txt or
+ * NAME.LANG.tmpl (README and _partials are none), each once, added to
+ * names. A folder that cannot be read adds nothing. */
+struct strlist;
+void cli_template_names(const char *dir, struct strlist *names);
+/* Checks that name is a template of ctx's templates folder: EXIT_OK, or
+ * EXIT_USAGE (said, with the templates there are). */
+int cli_check_template(struct cli_ctx *ctx, const char *what, const char *name);
+/* The commands of the table nearest to the mistyped name, at most two
+ * edits away (a letter added, dropped, changed or two swapped), appended
+ * to out as "status or stats"; false (nothing appended) when none is. */
+bool cli_nearest_commands(const char *name, struct buf *out);
+/* "secdesk: 'NAME' is not a secdesk command; did you mean list?" (or
+ * "see 'secdesk help'" when none is near). */
+void cli_unknown_command(const char *name);
+/* Checks argv (argv[0] the command) against the options the help table
+ * gives the command (cli_help_of), before any config is read: an unknown
+ * option or a missing value is said and gives EXIT_USAGE; else EXIT_OK. */
+int cli_check_options(int argc, char **argv);
 
 /* Prints one JSON document to stdout, then a newline; takes the reference. */
 int cli_print_json(json_t *doc);
@@ -165,7 +245,11 @@ long cli_parse_count(const char *s);
 
 /* The "begin; check the ticket exists; op; commit" of every triage command.
  * op is ticket_set_field or has its shape; it gets ctx->who as who. Prints
- * the error and rolls back on failure; returns the exit status. */
+ * the error and rolls back on failure; returns the exit status. A merged
+ * ticket is refused (EXIT_DATAERR, naming where it went). field is the
+ * ticket field set ("status", "assignee"), or "tag", "untag", "note": the
+ * change is said in one line ("#5: status open -> pending") unless
+ * ctx->verbosity < 0, and so is a no-op ("#1: not tagged x"), exit 0. */
 typedef int cli_ticket_op(struct store *s, int64_t id, const char *field, const char *value,
 			  const char *who, struct err *e);
 int cli_ticket_txn(struct cli_ctx *ctx, int64_t id, const char *field, const char *value,

@@ -96,6 +96,17 @@ prepare(const struct cli_command *cmd, const char *config_arg, struct cli_ctx *c
 	return 0;
 }
 
+/* Whether the command's arguments ask for its help: --help or -h before
+ * any "--". */
+static bool
+asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
 /* The options before the command. */
 struct global_opts {
 	const char *config_arg; /* -c */
@@ -197,13 +208,14 @@ main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	ctx.verbosity = g.verbosity;
+	ctx.config_arg = g.config_arg;
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	cmd = cli_find(argv[optind]);
 	if (!cmd) {
-		cli_error("'%s' is not a secdesk command; see 'secdesk help'", argv[optind]);
+		cli_unknown_command(argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -212,16 +224,21 @@ main(int argc, char **argv)
 		cli_error("'%s' is not available in this build", cmd->name);
 		return EXIT_UNAVAILABLE;
 	}
-	/* "secdesk CMD --help" (first argument) is "secdesk help CMD", before
-	 * any config is needed. */
-	if (optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
-				  strcmp(argv[optind + 1], "-h") == 0)) {
+	/* "secdesk CMD --help" (anywhere before "--") is "secdesk help CMD",
+	 * before any config is needed. */
+	if (asks_help(argc - optind, argv + optind)) {
 		char *hargv[] = { (char *)"help", argv[optind], NULL };
 
 		cli_output_init(g.color);
 		if (g.pager)
 			cli_pager_start();
 		return finish_stdout(cmd_help(2, hargv, &ctx));
+	}
+	/* A mistyped option is a usage error before the config is read. */
+	if (!(cmd->needs & CLI_HIDDEN) &&
+	    cli_check_options(argc - optind, argv + optind) != EXIT_OK) {
+		cli_usage(cmd->name);
+		return (cmd->needs & CLI_MTA) ? EXIT_TEMPFAIL : EXIT_USAGE;
 	}
 	cli_output_init(g.color);
 	log_setup(ctx.verbosity, cmd->needs & CLI_SYSLOG);

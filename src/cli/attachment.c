@@ -62,7 +62,7 @@ cmd_attachment(int argc, char **argv, struct cli_ctx *ctx)
 		else
 			return cli_usage(argv[0]);
 	}
-	if (optind != argc - 2 || (id = cli_parse_id(argv[optind])) < 0 ||
+	if (optind != argc - 2 || (id = cli_ticket_arg(argv[0], argv[optind])) < 0 ||
 	    (num = cli_parse_id(argv[optind + 1])) < 0)
 		return cli_usage(argv[0]);
 	if (attach_list(ctx->store, id, &list, &n, &e) < 0)

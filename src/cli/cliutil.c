@@ -3,6 +3,7 @@
 #include "compat.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -10,8 +11,10 @@
 
 #include "cli.h"
 #include "log.h"
+#include "rules.h"
 #include "termsafe.h"
 #include "ticket.h"
+#include "xalloc.h"
 
 static const char *
 esc_slot(const char *s, unsigned flags)
@@ -109,6 +112,281 @@ cli_parse_id(const char *s)
 	return v;
 }
 
+int64_t
+cli_ticket_arg(const char *cmd, const char *arg)
+{
+	int64_t id = cli_parse_id(arg);
+
+	if (id < 0)
+		cli_error("%s: '%s' is not a ticket number", cmd, arg ? arg : "");
+	return id;
+}
+
+const char *const cli_statuses[] = { "new", "open", "pending", "resolved", "closed", NULL };
+
+const char *
+cli_status_arg(const char *what, const char *arg)
+{
+	for (size_t i = 0; cli_statuses[i]; i++)
+		if (strcasecmp(cli_statuses[i], arg) == 0)
+			return cli_statuses[i];
+	cli_error("%s: '%s' is not a status; the statuses: new, open, pending, resolved, closed",
+		  what, arg);
+	return NULL;
+}
+
+const struct queue *
+cli_queue_arg(const struct ruleset *rs, const char *what, const char *arg)
+{
+	const struct queue *q = rules_queue(rs, arg);
+	struct buf all = BUF_INIT;
+
+	if (q)
+		return q;
+	for (size_t i = 0; i < rules_queue_count(rs); i++)
+		buf_addf(&all, "%s%s", i ? ", " : "", rules_queue_at(rs, i)->id);
+	cli_error("%s: '%s' is not a queue; the queues: %s", what, arg, buf_cstr(&all));
+	buf_release(&all);
+	return NULL;
+}
+
+int
+cli_check_queue(struct cli_ctx *ctx, const char *what, const char *arg)
+{
+	struct err e = ERR_INIT;
+	struct ruleset *rs = NULL;
+	int rc = EXIT_OK;
+
+	if (rules_load(ctx->cfg->rules.dir, &rs, &e) < 0)
+		return cli_fail(&e);
+	if (!cli_queue_arg(rs, what, arg))
+		rc = EXIT_USAGE;
+	rules_free(&rs);
+	return rc;
+}
+
+void
+cli_template_names(const char *dir, struct strlist *names)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		const char *dot = strchr(de->d_name, '.');
+		const char *ext = strrchr(de->d_name, '.');
+		char *name;
+
+		if (!dot || dot == de->d_name || de->d_name[0] == '_' || dot == ext ||
+		    (strcmp(ext, ".txt") != 0 && strcmp(ext, ".tmpl") != 0))
+			continue;
+		name = xstrndup(de->d_name, (size_t)(dot - de->d_name));
+		if (strlist_contains(names, name))
+			free(name);
+		else
+			strlist_add_owned(names, name);
+	}
+	closedir(dh);
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+cli_check_template(struct cli_ctx *ctx, const char *what, const char *name)
+{
+	struct strlist names = STRLIST_INIT;
+	struct buf all = BUF_INIT;
+	int rc = EXIT_OK;
+
+	cli_template_names(ctx->cfg->templates.dir, &names);
+	if (!strlist_contains(&names, name)) {
+		if (names.n)
+			qsort(names.items, names.n, sizeof(*names.items), cmp_name);
+		for (size_t i = 0; i < names.n; i++)
+			buf_addf(&all, "%s%s", i ? ", " : "", names.items[i]);
+		cli_error("%s: '%s' is not a template; the templates: %s", what, name,
+			  all.len ? buf_cstr(&all) : "(none)");
+		rc = EXIT_USAGE;
+	}
+	buf_release(&all);
+	strlist_release(&names);
+	return rc;
+}
+
+/* Optimal string alignment distance (Damerau-Levenshtein with adjacent
+ * swaps), in any case: "lst" is 1 from "list", "sohw" 1 from "show". */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *d;
+	size_t r;
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	d = xcalloc((la + 1) * (lb + 1), sizeof(*d));
+#define D(i, j) d[(i) * (lb + 1) + (j)]
+	for (size_t i = 0; i <= la; i++)
+		D(i, 0) = i;
+	for (size_t j = 0; j <= lb; j++)
+		D(0, j) = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = tolower((unsigned char)a[i - 1]) !=
+				      tolower((unsigned char)b[j - 1]);
+			size_t v = D(i - 1, j) + 1;
+
+			if (D(i, j - 1) + 1 < v)
+				v = D(i, j - 1) + 1;
+			if (D(i - 1, j - 1) + cost < v)
+				v = D(i - 1, j - 1) + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    D(i - 2, j - 2) + 1 < v)
+				v = D(i - 2, j - 2) + 1;
+			D(i, j) = v;
+		}
+	}
+	r = D(la, lb);
+#undef D
+	free(d);
+	return r;
+}
+
+bool
+cli_nearest_commands(const char *name, struct buf *out)
+{
+	const struct cli_command *near[3];
+	size_t best_d = SIZE_MAX, len = strlen(name), n = 0;
+
+	for (const struct cli_command *c = cli_commands; c->name; c++) {
+		size_t dist;
+
+		if (c->needs & CLI_HIDDEN)
+			continue;
+		dist = edit_distance(name, c->name);
+		if (dist < best_d) {
+			best_d = dist;
+			n = 0;
+		}
+		if (dist == best_d && n < ARRAY_SIZE(near))
+			near[n++] = c;
+	}
+	/* At most two edits, and fewer than half the letters. */
+	if (!n || best_d > 2 || best_d * 2 >= len)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		buf_addf(out, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", near[i]->name);
+	return true;
+}
+
+void
+cli_unknown_command(const char *name)
+{
+	struct buf near = BUF_INIT;
+
+	if (cli_nearest_commands(name, &near))
+		cli_error("'%s' is not a secdesk command; did you mean %s?", name, buf_cstr(&near));
+	else
+		cli_error("'%s' is not a secdesk command; see 'secdesk help'", name);
+	buf_release(&near);
+}
+
+/* The option --name (n bytes of it, as getopt_long takes it: whole, or a
+ * prefix of one option only); NULL when none, *ambiguous when several. */
+static const struct cli_option *
+option_long(const struct cli_option *opts, const char *name, size_t n, bool *ambiguous)
+{
+	const struct cli_option *found = NULL;
+	int prefixes = 0;
+
+	*ambiguous = false;
+	for (const struct cli_option *o = opts; o && o->help; o++) {
+		if (!o->name || strncmp(o->name, name, n) != 0)
+			continue;
+		if (o->name[n] == '\0')
+			return o;
+		found = o;
+		prefixes++;
+	}
+	*ambiguous = prefixes > 1;
+	return prefixes == 1 ? found : NULL;
+}
+
+static const struct cli_option *
+option_short(const struct cli_option *opts, char c)
+{
+	for (const struct cli_option *o = opts; o && o->help; o++)
+		if (o->short_name == c)
+			return o;
+	return NULL;
+}
+
+/* Checks the option argv[*i] (which begins with '-'), stepping *i over
+ * its value when that is the next argument. */
+static int
+check_option(const struct cli_option *opts, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *eq;
+	const struct cli_option *o;
+	bool ambiguous;
+
+	if (a[1] == '-') {
+		eq = strchr(a + 2, '=');
+		o = option_long(opts, a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2), &ambiguous);
+		if (!o) {
+			cli_error("%s: %s option '%s'; put -- before an argument that begins with '-'",
+				  argv[0], ambiguous ? "ambiguous" : "unknown", a);
+			return -1;
+		}
+		if (!o->arg && eq) {
+			cli_error("%s: option '--%s' takes no value", argv[0], o->name);
+			return -1;
+		}
+		if (o->arg && !eq && ++*i >= argc) {
+			cli_error("%s: option '--%s' needs a value (%s)", argv[0], o->name, o->arg);
+			return -1;
+		}
+		return 0;
+	}
+	for (const char *p = a + 1; *p; p++) {
+		o = option_short(opts, *p);
+		if (!o) {
+			cli_error("%s: unknown option '-%c'%s%s%s; put -- before an argument that "
+				  "begins with '-'", argv[0], *p, p > a + 1 || p[1] ? " in '" : "",
+				  p > a + 1 || p[1] ? a : "", p > a + 1 || p[1] ? "'" : "");
+			return -1;
+		}
+		if (o->arg) {
+			if (!p[1] && ++*i >= argc) {
+				cli_error("%s: option '-%c' needs a value (%s)", argv[0], *p, o->arg);
+				return -1;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+cli_check_options(int argc, char **argv)
+{
+	const struct cli_help *h = cli_help_of(argv[0]);
+	const struct cli_option *opts = h ? h->options : NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (argv[i][0] == '-' && argv[i][1] && check_option(opts, argc, argv, &i) < 0)
+			return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 int
 cli_print_json(json_t *doc)
 {
@@ -160,27 +438,90 @@ cli_ticket_json(const struct ticket *t)
 			 ticket_flags_json(t->flags));
 }
 
+/* The value field has in t, for the line that says what changed. */
+static const char *
+ticket_field(const struct ticket *t, const char *field)
+{
+	if (strcmp(field, "status") == 0)
+		return t->status;
+	if (strcmp(field, "assignee") == 0)
+		return t->assignee;
+	if (strcmp(field, "queue") == 0)
+		return t->queue;
+	return NULL;
+}
+
+/* Whether op would change nothing on t; then says so when say. */
+static bool
+ticket_noop(const struct ticket *t, const char *field, const char *value, bool say)
+{
+	const char *old = ticket_field(t, field);
+	bool tagged = strlist_contains(&t->tags, value);
+
+	if (!say)
+		return (old && strcmp(old, value) == 0) ||
+		       (strcmp(field, "tag") == 0 && tagged) ||
+		       (strcmp(field, "untag") == 0 && !tagged);
+	if (old && strcmp(old, value) == 0)
+		printf("#%lld: %s is already %s\n", (long long)t->id, field, cli_esc(value));
+	else if (strcmp(field, "tag") == 0 && tagged)
+		printf("#%lld: already tagged %s\n", (long long)t->id, cli_esc(value));
+	else if (strcmp(field, "untag") == 0 && !tagged)
+		printf("#%lld: not tagged %s\n", (long long)t->id, cli_esc(value));
+	else
+		return false;
+	return true;
+}
+
+/* The line that says what op did to t (as it was before). */
+static void
+ticket_said(const struct ticket *t, const char *field, const char *value)
+{
+	const char *old = ticket_field(t, field);
+
+	if (old)
+		printf("#%lld: %s %s -> %s\n", (long long)t->id, field,
+		       *old ? cli_esc(old) : "(none)", cli_esc(value));
+	else if (strcmp(field, "tag") == 0)
+		printf("#%lld: tagged %s\n", (long long)t->id, cli_esc(value));
+	else if (strcmp(field, "untag") == 0)
+		printf("#%lld: untagged %s\n", (long long)t->id, cli_esc(value));
+	else
+		printf("#%lld: %s added\n", (long long)t->id, field);
+}
+
 int
 cli_ticket_txn(struct cli_ctx *ctx, int64_t id, const char *field, const char *value,
 	       cli_ticket_op *op)
 {
 	struct err e = ERR_INIT;
 	struct ticket t;
+	bool noop;
 
 	if (store_begin(ctx->store, &e) < 0)
 		return cli_fail(&e);
 	/* Loaded first so that a missing or merged ticket is its own clear
-	 * error. */
+	 * error, and the change can be said. */
 	if (ticket_load_live(ctx->store, id, &t, &e) < 0) {
 		store_rollback(ctx->store);
 		return cli_fail(&e);
 	}
-	ticket_release(&t);
+	noop = ticket_noop(&t, field, value, false);
+	if (noop) {
+		store_rollback(ctx->store);
+		ticket_noop(&t, field, value, ctx->verbosity >= 0);
+		ticket_release(&t);
+		return EXIT_OK;
+	}
 	if (op(ctx->store, id, field, value, ctx->who, &e) < 0 ||
 	    store_commit(ctx->store, &e) < 0) {
 		store_rollback(ctx->store);
+		ticket_release(&t);
 		return cli_fail(&e);
 	}
+	if (ctx->verbosity >= 0)
+		ticket_said(&t, field, value);
+	ticket_release(&t);
 	return EXIT_OK;
 }
 

@@ -47,6 +47,8 @@ const struct cli_command cli_commands[] = {
 	{ "verify", C | S, "verify [--json]", "reconcile the mailbox with the store" },
 	{ "db", C, "db init | db check [--json] | db backup FILE | db reindex", "create, verify or back up the store; rebuild the search index" },
 	{ "help", P, "help [COMMAND]", "show help" },
+	{ "complete", CLI_HIDDEN, "complete WHAT [CMD [N|OPTION]]",
+	  "the candidates of the shell's completion" },
 	{ NULL, 0, NULL, NULL },
 };
 

@@ -21,6 +21,7 @@ CMD(tag);
 CMD(note);
 CMD(db);
 CMD(help);
+CMD(complete);
 WEAK_CMD(send);
 WEAK_CMD(reply);
 WEAK_CMD(outbox);
@@ -47,7 +48,7 @@ static const struct {
 	FN(run), FN(fetch), FN(send), FN(ingest), FN(list), FN(show), FN(search),
 	FN(status), FN(assign), FN(take), FN(route), FN(tag), FN(untag), FN(merge),
 	FN(note), FN(reply), FN(outbox), FN(attachment), FN(rules), FN(templates),
-	FN(stats), FN(report), FN(remind), FN(watch), FN(verify), FN(db), FN(help),
+	FN(stats), FN(report), FN(remind), FN(watch), FN(verify), FN(db), FN(help), FN(complete),
 };
 
 cli_command_fn *

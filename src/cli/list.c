@@ -84,13 +84,12 @@ list_parse_status(struct list_opts *o, const char *arg)
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
 		char *one = xstrndup(p, n);
+		const char *status = cli_status_arg("list --status", one);
 
-		if (!ticket_status_valid(one)) {
-			cli_error("'%s' is not a status (new, open, pending, resolved, closed)", one);
-			free(one);
+		free(one);
+		if (!status)
 			return -1;
-		}
-		strlist_add_owned(&o->status, one);
+		strlist_add(&o->status, status);
 		p += n + (comma ? 1 : 0);
 	}
 	if (!o->status.n) {
@@ -250,6 +249,12 @@ cmd_list(int argc, char **argv, struct cli_ctx *ctx)
 	if (list_parse_args(argc, argv, &o) < 0) {
 		strlist_release(&o.status);
 		return cli_usage(argv[0]);
+	}
+	/* A queue the rules do not know is a mistake, not an empty list. */
+	if (o.filter.queue &&
+	    (status = cli_check_queue(ctx, "list --queue", o.filter.queue)) != EXIT_OK) {
+		strlist_release(&o.status);
+		return status;
 	}
 	if (ticket_list(ctx->store, &o.filter, &hits, &n, &e) < 0)
 		status = cli_fail(&e);

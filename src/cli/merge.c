@@ -16,7 +16,9 @@ cmd_merge(int argc, char **argv, struct cli_ctx *ctx)
 	struct err e = ERR_INIT;
 	int64_t from, into;
 
-	if (argc != 3 || (from = cli_parse_id(argv[1])) < 0 || (into = cli_parse_id(argv[2])) < 0)
+	if (cli_plain_args(&argc, argv) < 0 || argc != 3 ||
+	    (from = cli_ticket_arg(argv[0], argv[1])) < 0 ||
+	    (into = cli_ticket_arg(argv[0], argv[2])) < 0)
 		return cli_usage(argv[0]);
 	if (store_begin(ctx->store, &e) < 0)
 		return cli_fail(&e);
@@ -26,6 +28,6 @@ cmd_merge(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_fail(&e);
 	}
 	if (ctx->verbosity >= 0)
-		printf("ticket #%lld merged into #%lld\n", (long long)from, (long long)into);
+		printf("#%lld: merged into #%lld\n", (long long)from, (long long)into);
 	return EXIT_OK;
 }

@@ -79,7 +79,7 @@ read_attachments(const struct strlist *paths, struct attached *a)
 }
 
 static int
-parse_args(int argc, char **argv, struct reply_args *a)
+parse_args(int argc, char **argv, struct cli_ctx *ctx, struct reply_args *a)
 {
 	static const struct option opts[] = {
 		{ "template", required_argument, NULL, 't' },
@@ -111,12 +111,14 @@ parse_args(int argc, char **argv, struct reply_args *a)
 		else
 			return cli_usage(argv[0]);
 	}
-	if (optind != argc - 1 || (a->id = cli_parse_id(argv[optind])) < 0)
+	if (optind != argc - 1 || (a->id = cli_ticket_arg(argv[0], argv[optind])) < 0)
 		return cli_usage(argv[0]);
 	if (a->tmpl && (!*a->tmpl || strchr(a->tmpl, '/') || strchr(a->tmpl, '.'))) {
 		cli_error("'%s' is not a template name (e.g. reply)", a->tmpl);
 		return EXIT_USAGE;
 	}
+	if (a->tmpl && cli_check_template(ctx, "reply --template", a->tmpl) != EXIT_OK)
+		return EXIT_USAGE;
 	if (a->text && a->no_edit) {
 		cli_error("-m and --no-edit: -m already sends without an editor");
 		return EXIT_USAGE;
@@ -214,7 +216,7 @@ cmd_reply(int argc, char **argv, struct cli_ctx *ctx)
 	struct err e = ERR_INIT;
 	struct buf text = BUF_INIT, dry = BUF_INIT;
 	struct reply_opts o = { .who = ctx->who };
-	int rc = parse_args(argc, argv, &a);
+	int rc = parse_args(argc, argv, ctx, &a);
 
 	buf_init(&text, REPLY_MAX);
 	buf_init(&dry, 0);

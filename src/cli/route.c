@@ -20,21 +20,15 @@ cmd_route(int argc, char **argv, struct cli_ctx *ctx)
 	int64_t id;
 	int rc;
 
-	if (argc != 3)
-		return cli_usage("route");
-	id = cli_parse_id(argv[1]);
-	if (id < 0) {
-		cli_error("bad ticket id '%s'", argv[1]);
-		return EXIT_USAGE;
-	}
+	if (cli_plain_args(&argc, argv) < 0 || argc != 3 ||
+	    (id = cli_ticket_arg(argv[0], argv[1])) < 0)
+		return cli_usage(argv[0]);
 	if (rules_load(ctx->cfg->rules.dir, &rs, &e) < 0)
 		return cli_fail(&e);
-	q = rules_queue(rs, argv[2]);
+	q = cli_queue_arg(rs, argv[0], argv[2]);
 	if (!q) {
-		cli_error("unknown queue '%s' (see %s/00-queues.rules)", argv[2],
-			  ctx->cfg->rules.dir);
 		rules_free(&rs);
-		return EXIT_DATAERR;
+		return EXIT_USAGE;
 	}
 	ticket_init(&t);
 	if (outbound_open(ctx->cfg, rs, &ob, &e) < 0 || store_begin(ctx->store, &e) < 0)
@@ -44,7 +38,7 @@ cmd_route(int argc, char **argv, struct cli_ctx *ctx)
 	if (strcmp(t.queue ? t.queue : "", q->id) == 0) {
 		store_rollback(ctx->store);
 		if (ctx->verbosity >= 0)
-			printf("#%lld is already in queue %s\n", (long long)id, q->id);
+			printf("#%lld: queue is already %s\n", (long long)id, q->id);
 		rc = EXIT_OK;
 		goto out;
 	}
@@ -52,7 +46,8 @@ cmd_route(int argc, char **argv, struct cli_ctx *ctx)
 	    outbound_on_route(ob, ctx->store, id, &e) < 0 || store_commit(ctx->store, &e) < 0)
 		goto fail_txn;
 	if (ctx->verbosity >= 0)
-		printf("#%lld routed to %s (%s)\n", (long long)id, q->id, q->name);
+		printf("#%lld: queue %s -> %s (%s)\n", (long long)id, cli_esc(t.queue), q->id,
+		       cli_esc(q->name));
 	rc = EXIT_OK;
 	goto out;
 fail_txn:

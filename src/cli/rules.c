@@ -659,7 +659,9 @@ cmd_rules(int argc, char **argv, struct cli_ctx *ctx)
 	sub = argv[1];
 	argc--;
 	argv++;
-	optind = 1;
+	/* 0, not 1: getopt starts afresh, permuting (FILE --json as --json
+	 * FILE), not in main's "+" mode. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':

@@ -439,7 +439,7 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 			return cli_usage(argv[0]);
 		json = true;
 	}
-	if (optind != argc - 1 || (id = cli_parse_id(argv[optind])) < 0)
+	if (optind != argc - 1 || (id = cli_ticket_arg(argv[0], argv[optind])) < 0)
 		return cli_usage(argv[0]);
 	if (ticket_load(ctx->store, id, &t, &e) < 0)
 		return cli_fail(&e);

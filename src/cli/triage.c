@@ -31,10 +31,14 @@ add_note(struct store *s, int64_t id, const char *field, const char *value, cons
 	return ticket_add_note(s, id, value, who, e);
 }
 
+/* ID VALUE, "--" allowed before a value that starts with '-'; argv[2] the
+ * value afterwards. */
 static int
 id_and_value(int argc, char **argv, int64_t *id)
 {
-	if (cli_plain_args(&argc, argv) < 0 || argc != 3 || (*id = cli_parse_id(argv[1])) < 0)
+	if (cli_plain_args(&argc, argv) < 0 || argc != 3)
+		return cli_usage(argv[0]);
+	if ((*id = cli_ticket_arg(argv[0], argv[1])) < 0)
 		return cli_usage(argv[0]);
 	return 0;
 }
@@ -42,15 +46,15 @@ id_and_value(int argc, char **argv, int64_t *id)
 int
 cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 {
+	const char *status;
 	int64_t id = 0;
 
 	if (id_and_value(argc, argv, &id))
 		return EXIT_USAGE;
-	if (!ticket_status_valid(argv[2])) {
-		cli_error("'%s' is not a status (new, open, pending, resolved, closed)", argv[2]);
+	status = cli_status_arg(argv[0], argv[2]);
+	if (!status)
 		return EXIT_USAGE;
-	}
-	return cli_ticket_txn(ctx, id, "status", argv[2], ticket_set_field);
+	return cli_ticket_txn(ctx, id, "status", status, ticket_set_field);
 }
 
 int
@@ -126,7 +130,7 @@ cmd_note(int argc, char **argv, struct cli_ctx *ctx)
 			return cli_usage(argv[0]);
 		text = optarg;
 	}
-	if (optind != argc - 1 || (id = cli_parse_id(argv[optind])) < 0)
+	if (optind != argc - 1 || (id = cli_ticket_arg(argv[0], argv[optind])) < 0)
 		return cli_usage(argv[0]);
 	buf_init(&b, 1024 * 1024);
 	if (!text) {

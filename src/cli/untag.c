@@ -33,9 +33,10 @@ cmd_untag(int argc, char **argv, struct cli_ctx *ctx)
 {
 	int64_t id;
 
-	if (cli_plain_args(&argc, argv) < 0 || argc != 3 || (id = cli_parse_id(argv[1])) < 0)
+	if (cli_plain_args(&argc, argv) < 0 || argc != 3 ||
+	    (id = cli_ticket_arg(argv[0], argv[1])) < 0)
 		return cli_usage(argv[0]);
-	return cli_ticket_txn(ctx, id, "tag", argv[2], remove_tag);
+	return cli_ticket_txn(ctx, id, "untag", argv[2], remove_tag);
 }
 
 int
@@ -43,7 +44,8 @@ cmd_take(int argc, char **argv, struct cli_ctx *ctx)
 {
 	int64_t id;
 
-	if (cli_plain_args(&argc, argv) < 0 || argc != 2 || (id = cli_parse_id(argv[1])) < 0)
+	if (cli_plain_args(&argc, argv) < 0 || argc != 2 ||
+	    (id = cli_ticket_arg(argv[0], argv[1])) < 0)
 		return cli_usage(argv[0]);
 	return cli_ticket_txn(ctx, id, "assignee", ctx->who, take);
 }
