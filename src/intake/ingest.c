@@ -6,6 +6,7 @@
 
 #include "attach.h"
 #include "authres.h"
+#include "dates.h"
 #include "ingest.h"
 #include "log.h"
 #include "outbound.h"
@@ -312,7 +313,8 @@ insert_ticket(struct store *s, const struct message *m, const struct rule_outcom
 	if (related_to)
 		nt.flags |= TICKET_FLAG_FOLLOWUP;
 	nt.related_to = related_to;
-	nt.created = nt.updated = store_now();
+	/* A backlog's ages count from when each mail was written. */
+	nt.created = nt.updated = dates_written(m->has_date, m->date, store_now());
 	if (store_message_create_ticket(s, &nt, e) < 0)
 		goto fail;
 	for (size_t i = 0; i < ro->tags.n; i++)
@@ -383,6 +385,17 @@ maybe_reopen(struct store *s, const struct ticket *t, const struct message *m,
 		return -1;
 	res->reopened = strcmp(t->status, "resolved") == 0;
 	return 0;
+}
+
+/* The ticket's newest activity: this mail as written, never earlier
+ * than what the ticket had. */
+static int
+touch_as_written(struct store *s, const struct ticket *t, const struct message *m,
+		 struct err *e)
+{
+	int64_t written = dates_written(m->has_date, m->date, store_now());
+
+	return ticket_touch_at(s, t->id, written > t->updated ? written : t->updated, e);
 }
 
 static bool
@@ -594,7 +607,7 @@ store_message(struct ingest *ing, struct store *s, int64_t raw_id, struct messag
 		if (maybe_reopen(s, t, m, res, e) < 0)
 			return -1;
 		if (ticket_add_flags(s, t->id, ticket_flags_for(m->flags), e) < 0 ||
-		    ticket_touch(s, t->id, e) < 0)
+		    touch_as_written(s, t, m, e) < 0)
 			return -1;
 		if (add_watchers(ing, s, t->id, false, m, dmarc_fail, e) < 0)
 			return -1;
