@@ -39,13 +39,15 @@ static const struct {
 	  "The ticket, then its thread: the messages in the order they reached the\n"
 	  "store, each with its date in local time, its direction (in/out), its kind,\n"
 	  "From, To, Cc, its attachments (numbered as 'secdesk attachment ID N' takes\n"
-	  "them) and its text wrapped to the terminal (78 columns when piped), quote\n"
-	  "markers kept. Partner correspondence is marked [partner]; automatic mail\n"
-	  "(acknowledgements, partner notifications, reminders, auto-replies,\n"
-	  "bounces) says so. The history's events stand between the messages at\n"
-	  "their time, each with who did what.\n"
+	  "them) and its text as written, lines longer than the terminal (78 columns\n"
+	  "when piped) wrapped, quote markers kept. Partner correspondence is marked\n"
+	  "[partner]; automatic mail (acknowledgements, partner notifications,\n"
+	  "reminders, auto-replies, bounces) says so. The history's events stand\n"
+	  "between the messages at their time, each with who did what.\n"
 	  "  --json             the ticket with 'messages', 'attachments' and\n"
-	  "                     'events'; times in UTC. A message that cannot be\n"
+	  "                     'events', 'follow_up_of' and 'continued_in' (the\n"
+	  "                     closed ticket it continues, the tickets that\n"
+	  "                     continue it); times in UTC. A message that cannot be\n"
 	  "                     written as JSON is an error (exit 65), never left out.\n" },
 };
 

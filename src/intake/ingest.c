@@ -374,21 +374,21 @@ or_default(const char *v, const char *dflt)
 	return v && *v ? v : dflt;
 }
 
-/* subject without the tag of ticket id: a new ticket that continues a
- * closed one must not carry the closed one's tag into its own mail. */
+/* subject without the desk's tag it carries: a new ticket that continues
+ * a closed one must not carry the old thread's tag into its own mail. */
 static char *
-subject_without_tag(const struct ingest *ing, const char *subject, int64_t id)
+subject_without_tag(const struct ingest *ing, const char *subject)
 {
+	int64_t id = subject_tag(ing, subject);
 	char *ref = xasprintf("%s%lld]", ing->tag_open, (long long)id);
-	const char *hit = strcasestr(subject, ref);
+	const char *hit = id ? strcasestr(subject, ref) : NULL;
 	char *out;
 
-	if (!hit) {
-		free(ref);
-		return xstrdup(subject);
-	}
-	out = xasprintf("%.*s%s", (int)(hit - subject), subject,
-			hit + strlen(ref) + (hit[strlen(ref)] == ' ' ? 1 : 0));
+	if (hit)
+		out = xasprintf("%.*s%s", (int)(hit - subject), subject,
+				hit + strlen(ref) + (hit[strlen(ref)] == ' ' ? 1 : 0));
+	else
+		out = xstrdup(subject);
 	free(ref);
 	return out;
 }
@@ -409,7 +409,7 @@ insert_ticket(struct ingest *ing, struct store *s, const struct message *m,
 	nt.category = xstrdup(or_default(ro->category, "general"));
 	nt.priority = xstrdup(or_default(ro->priority, "normal"));
 	nt.language = xstrdup(or_default(ro->language, ""));
-	nt.subject = tr->continues ? subject_without_tag(ing, m->subject, tr->continues)
+	nt.subject = tr->continues ? subject_without_tag(ing, m->subject)
 				   : xstrdup(m->subject);
 	nt.requester = xstrdup(m->from.addr);
 	nt.requester_name = xstrdup(m->from.name);

@@ -188,11 +188,13 @@ check_eq "#1 is still continued in #2 only" "[2]" "$(show_ 1 'd["continued_in"]'
 # `run` from the Maildir: a new ticket continues the newest of the chain.
 sd status 2 closed >/dev/null
 mail "$d/inbox/new/late3.eml" "Ana Person <ana@example.org>" late3@example.org \
-	"Re: Eligibility of our consortium" "In-Reply-To: <q@example.org>"
+	"Re: [ICPerMed #1] Eligibility of our consortium" "In-Reply-To: <q@example.org>"
 check_rc "run fetches it" 0 sd run
 check_eq "a new ticket" 4 "$(ntickets)"
 check_eq "it follows up #2, the newest of the chain" 2 "$(show_ 4 'd["follow_up_of"]')"
 check_eq "#2 continued in #4" "[4]" "$(show_ 2 'd["continued_in"]')"
+check_eq "its subject drops the old thread's tag" "Re: Eligibility of our consortium" \
+	"$(show_ 4 'd["subject"]')"
 check_eq "#1 and #2 stay closed" "closed closed" "$(status 1) $(status 2)"
 check_eq "acknowledged" 1 "$(acks_to 4)"
 
