@@ -225,7 +225,9 @@ int cli_width(void);
  * points), each output line starting with indent. A line is broken only at
  * spaces; a word longer than the width stays whole (URLs). A quoted line
  * ("> > text") keeps its quote markers on every piece it is broken into;
- * an unquoted line keeps its leading blanks. Carriage returns are dropped. */
+ * an unquoted line keeps its leading blanks. Only lines longer than the
+ * width are broken; lines are never joined (the writer's line breaks stay).
+ * Carriage returns are dropped. */
 void cli_wrap(const char *text, int width, const char *indent, struct buf *out);
 
 /* Text from mail for a printf (termsafe.h): s itself when nothing in it

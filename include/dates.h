@@ -14,4 +14,13 @@
  * (years 1970 to 9999). */
 bool dates_parse(const char *v, time_t *out);
 
+/* How long before its receipt a mail's Date is still believed. */
+#define DATES_WRITTEN_MAX_AGE (30 * 24 * 60 * 60)
+
+/* When a mail was written, for ticket ages, response times and weekly
+ * counts: its Date (date, when has_date) when that is not after received
+ * and at most DATES_WRITTEN_MAX_AGE before it; otherwise received (a
+ * clock that is wrong, a date made up, a mail resent years later). */
+time_t dates_written(bool has_date, time_t date, time_t received);
+
 #endif

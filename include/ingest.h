@@ -28,6 +28,7 @@ struct ingest_result {
 	int64_t ticket_id;
 	int64_t message_id;  /* messages.id of the stored message */
 	bool reopened;       /* a resolved ticket was reopened */
+	int64_t continues;   /* the new ticket follows up this closed one; 0: none */
 	bool partner;        /* correspondence from the ticket queue's partner */
 	bool routed;         /* the rules set the queue of a new ticket */
 	bool no_ack;         /* the rules suppressed the acknowledgement, or DMARC failed */

@@ -114,8 +114,9 @@ void ticket_flags_str(unsigned flags, char *out, size_t n);
  * event on each; the caller holds the transaction. */
 int ticket_merge(struct store *s, int64_t from, int64_t into, const char *who, struct err *e);
 
-/* Touches updated. */
+/* Touches updated: to now, or to when. */
 int ticket_touch(struct store *s, int64_t id, struct err *e);
+int ticket_touch_at(struct store *s, int64_t id, int64_t when, struct err *e);
 
 /* ---- reading: lists, a ticket's history and thread ----
  * Strings in the structs below belong to the store and are valid during

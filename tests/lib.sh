@@ -86,6 +86,13 @@ Best regards
 MAIL
 }
 
+# written_at T FILE: FILE's Date: becomes the time T (epoch seconds). For
+# tests that play a mail's arrival at a fake time (SECDESK_NOW=T): a
+# ticket's age counts from its mail's Date when that is plausible.
+written_at() {
+	sed -i "s/^Date: .*/Date: $(LC_ALL=C date -u -R -d "@$1")/" "$2"
+}
+
 # kill_at_progress DB SEED SPREAD CMD...: runs CMD (a secdesk run or
 # fetch) in the background and kills it with SIGKILL once the store DB
 # shows a pseudo-random amount of progress picked by SEED: 1 to SPREAD rows

@@ -821,24 +821,20 @@ line_prefix(const char *line, size_t len, bool *quoted)
 	return pre;
 }
 
-/* Wraps one line whose first pre bytes are its prefix; returns how many
- * output lines it took, and in *last where the words of the last one
- * start in o. */
-static int
+/* Wraps one line whose first pre bytes are its prefix. */
+static void
 wrap_line(const char *line, size_t len, size_t pre, bool quoted, int width, const char *indent,
-	  struct buf *o, size_t *last_line, size_t *last_words)
+	  struct buf *o)
 {
 	/* Pieces after the first repeat the prefix; ">text" goes on as "> ". */
 	bool cont_space = quoted && line[pre - 1] != ' ', first = true;
 	/* "- item" goes on under its text. */
 	int hang = !quoted && pre + 1 < len && strchr("-*+", line[pre]) && line[pre + 1] == ' '
 			   ? 2 : 0;
-	int col = cols_of(line, pre), pieces = 1;
+	int col = cols_of(line, pre);
 
-	*last_line = o->len;
 	buf_addstr(o, indent);
 	buf_add(o, line, pre);
-	*last_words = o->len;
 	for (size_t i = pre; i < len;) {
 		size_t w = i, we;
 		int wc;
@@ -852,17 +848,14 @@ wrap_line(const char *line, size_t len, size_t pre, bool quoted, int width, cons
 		wc = cols_of(line + w, we - w);
 		if (!first && col + 1 + wc > width) {
 			buf_addch(o, '\n');
-			*last_line = o->len;
 			buf_addstr(o, indent);
 			buf_add(o, line, pre);
 			if (cont_space)
 				buf_addch(o, ' ');
 			for (int h = 0; h < hang; h++)
 				buf_addch(o, ' ');
-			*last_words = o->len;
 			col = cols_of(line, pre) + (cont_space ? 1 : 0) + hang;
 			first = true;
-			pieces++;
 		}
 		if (!first) {
 			buf_addch(o, ' ');
@@ -874,79 +867,37 @@ wrap_line(const char *line, size_t len, size_t pre, bool quoted, int width, cons
 		i = we;
 	}
 	buf_addch(o, '\n');
-	return pieces;
 }
 
-/* Whether the words cut off the end of a wrapped line may go on at the
- * start of the next one: the same paragraph (same prefix, text, not a
- * list item or a signature). */
-static bool
-line_continues(const char *line, size_t pre, const char *next, size_t nlen)
-{
-	bool q;
-	size_t npre = line_prefix(next, nlen, &q);
-	const char *t = next + npre;
-
-	if (npre != pre || memcmp(line, next, pre) != 0 || npre == nlen)
-		return false;
-	if (strchr("-*+#|", *t) || (nlen - npre >= 3 && memcmp(t, "\xe2\x80\xa2", 3) == 0))
-		return false;
-	return true;
-}
-
+/* The writer's line breaks are kept: a short line is never joined to the
+ * next (a list, an address, a signature), and what a long line leaves over
+ * stays on lines of its own. Paragraphs of format=flowed mail arrive here
+ * as one line each (flowed_decode()), so they still flow to the width. */
 void
 cli_wrap(const char *text, int width, const char *indent, struct buf *o)
 {
-	struct buf carry = BUF_INIT, joined = BUF_INIT;
 	int w = width - cols_of(indent, strlen(indent));
 
 	if (w < 20)
 		w = 20;
 	while (*text) {
-		const char *eol = strchr(text, '\n'), *line = text, *next;
-		size_t n = eol ? (size_t)(eol - text) : strlen(text), pre, last_line, last_words;
+		const char *eol = strchr(text, '\n');
+		size_t n = eol ? (size_t)(eol - text) : strlen(text), pre;
+		const char *next = eol ? eol + 1 : text + n;
 		bool quoted;
 
-		next = eol ? eol + 1 : text + n;
-		while (n && line[n - 1] == '\r')
+		while (n && text[n - 1] == '\r')
 			n--;
-		pre = line_prefix(line, n, &quoted);
-		if (carry.len) {
-			buf_reset(&joined);
-			buf_add(&joined, line, pre);
-			buf_add(&joined, carry.data, carry.len);
-			buf_addch(&joined, ' ');
-			buf_add(&joined, line + pre, n - pre);
-			buf_reset(&carry);
-			line = joined.data;
-			n = joined.len;
-		}
+		pre = line_prefix(text, n, &quoted);
 		if (pre == n && !quoted) {
 			buf_addch(o, '\n'); /* blank: no trailing indent */
-		} else if (cols_of(line, n) <= w) {
+		} else if (cols_of(text, n) <= w) {
 			buf_addstr(o, indent);
-			buf_add(o, line, n);
+			buf_add(o, text, n);
 			buf_addch(o, '\n');
-		} else if (wrap_line(line, n, pre, quoted, w, indent, o, &last_line,
-				     &last_words) > 1 && *next && !(n - pre == 3 && memcmp(line + pre, "-- ", 3) == 0)) {
-			const char *ne = strchr(next, '\n');
-			size_t nn = ne ? (size_t)(ne - next) : strlen(next);
-
-			while (nn && next[nn - 1] == '\r')
-				nn--;
-			if (line_continues(line, pre, next, nn)) {
-				buf_add(&carry, o->data + last_words, o->len - 1 - last_words);
-				o->len = last_line;
-				o->data[o->len] = '\0';
-			}
+		} else {
+			wrap_line(text, n, pre, quoted, w, indent, o);
 		}
 		text = next;
 	}
-	if (carry.len) { /* not reached: carry is only kept when a line follows */
-		buf_addstr(o, indent);
-		buf_add(o, carry.data, carry.len);
-		buf_addch(o, '\n');
-	}
-	buf_release(&carry);
-	buf_release(&joined);
 }

@@ -48,7 +48,9 @@ static const struct cli_option list_opts[] = {
 };
 
 static const struct cli_option show_opts[] = {
-	JSON_J("The ticket with 'messages', 'attachments' and 'events' arrays and, in 'watchers', "
+	JSON_J("The ticket with 'messages', 'attachments' and 'events' arrays, 'follow_up_of' "
+	     "(the closed ticket it continues, or null) and 'continued_in' (the tickets that "
+	     "continue it) and, in 'watchers', "
 	     "the addresses besides the requester that staff replies go to (shown as Watchers: "
 	     "without it); times in UTC. A message that cannot be written as JSON is an error "
 	     "(exit 65), never left out."),
@@ -193,7 +195,8 @@ static const struct cli_help helps[] = {
 	  "headed by its date in local time, its direction (in or out) and its kind (inquiry, "
 	  "follow-up, staff reply, partner correspondence, an acknowledgement ...), then From, "
 	  "To, Cc, Subject, its attachments, numbered as attachment takes them, and its text "
-	  "wrapped to the width (78 columns when piped), quote markers kept. Correspondence "
+	  "as written: only lines longer than the width (78 columns when piped) are wrapped, "
+	  "short lines are never joined, quote markers are kept. Correspondence "
 	  "with a partner (its mail in, the desk's notification out) is marked [partner]; "
 	  "automatic mail (acknowledgements, partner notifications, reminders, auto-replies, "
 	  "bounces) is labelled automatic. The events of the history stand between the messages "

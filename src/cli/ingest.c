@@ -129,6 +129,9 @@ cmd_ingest(int argc, char **argv, struct cli_ctx *ctx)
 	if (ctx->verbosity >= 0) {
 		if (res.kind == INGEST_DUPLICATE)
 			printf("already stored\n");
+		else if (res.continues)
+			printf("new ticket #%lld, follow-up of closed #%lld\n",
+			       (long long)res.ticket_id, (long long)res.continues);
 		else
 			printf("%s ticket #%lld\n",
 			       res.kind == INGEST_NEW_TICKET ? "new" : "added to",

@@ -360,8 +360,44 @@ attachments_json(int64_t id, const struct attach_info *list, size_t n, json_t *a
 	return 0;
 }
 
+/* The closed ticket t follows up (its mail came after that one was
+ * closed), 0 when none: a possible follow-up is only named, not followed. */
+static int64_t
+follow_up_of(const struct ticket *t)
+{
+	return (t->flags & TICKET_FLAG_FOLLOWUP) ? 0 : t->related_to;
+}
+
+/* The tickets this closed one was continued in, from its history, in turn
+ * to each (ids as "#N" in the events' new value). */
 static void
-header_print(const struct ticket *t, size_t natts)
+each_continuation(const struct show_events *evs, void (*each)(void *arg, int64_t id),
+		  void *arg)
+{
+	for (size_t i = 0; i < evs->n; i++) {
+		long long n;
+
+		if (strcmp(evs->v[i].what, "continued-in") == 0 && evs->v[i].new_ &&
+		    sscanf(evs->v[i].new_, "#%lld", &n) == 1 && n > 0)
+			each(arg, n);
+	}
+}
+
+static void
+continuation_print(void *arg, int64_t id)
+{
+	(void)arg;
+	printf("Continued in #%lld (mail came after this ticket was closed)\n", (long long)id);
+}
+
+static void
+continuation_json(void *arg, int64_t id)
+{
+	json_array_append_new(arg, json_integer(id));
+}
+
+static void
+header_print(const struct ticket *t, const struct show_events *evs, size_t natts)
 {
 	char created[32], updated[32], flags[128];
 	const char *b = cli_sgr(CLI_BOLD), *r = cli_sgr(CLI_RESET);
@@ -389,9 +425,13 @@ header_print(const struct ticket *t, size_t natts)
 		       natts == 1 ? "" : "s", (long long)t->id);
 	if (t->merged_into)
 		printf("Merged into #%lld\n", (long long)t->merged_into);
-	if (t->related_to)
+	if (follow_up_of(t))
+		printf("Follow-up of #%lld (written to it after it was closed)\n",
+		       (long long)follow_up_of(t));
+	else if (t->related_to)
 		printf("Possible follow-up of #%lld (it names that ticket, was not added to it)\n",
 		       (long long)t->related_to);
+	each_continuation(evs, continuation_print, NULL);
 }
 
 /* Who gets the staff replies besides the requester. */
@@ -462,6 +502,10 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 		json_object_set_new(doc, "events", evj);
 		json_object_set_new(doc, "related_to",
 				    t.related_to ? json_integer(t.related_to) : json_null());
+		json_object_set_new(doc, "follow_up_of",
+				    follow_up_of(&t) ? json_integer(follow_up_of(&t)) : json_null());
+		json_object_set_new(doc, "continued_in", json_array());
+		each_continuation(&evs, continuation_json, json_object_get(doc, "continued_in"));
 		json_object_set_new(doc, "watchers", watchers_json(&watchers));
 		if (show_thread(ctx, id, &evs, msgs, atts, natts, &e) < 0 ||
 		    attachments_json(id, atts, natts, attj, &e) < 0 ||
@@ -470,7 +514,7 @@ cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 		rc = cli_print_json(doc);
 		doc = NULL;
 	} else {
-		header_print(&t, natts);
+		header_print(&t, &evs, natts);
 		watchers_print(&watchers);
 		if (show_thread(ctx, id, &evs, NULL, atts, natts, &e) < 0)
 			goto fail;

@@ -6,6 +6,7 @@
 
 #include "attach.h"
 #include "authres.h"
+#include "dates.h"
 #include "ingest.h"
 #include "log.h"
 #include "outbound.h"
@@ -116,6 +117,15 @@ is_automatic(const struct message *m)
 	return (m->flags & (MSG_BOUNCE | MSG_AUTOREPLY)) != 0;
 }
 
+/* Mail that moves no ticket along its lifecycle: automatic mail, list or
+ * bulk mail, spam. It joins the ticket it threads into, closed or not,
+ * and reopens nothing. */
+static bool
+is_impersonal(const struct message *m)
+{
+	return (m->flags & (TICKET_IMPERSONAL_FLAGS | MSG_LIST)) != 0;
+}
+
 /* "[TAG #123]" anywhere in the subject: the ticket number, or 0. */
 static int64_t
 subject_tag(const struct ingest *ing, const char *subject)
@@ -166,6 +176,7 @@ sender_belongs(struct ingest *ing, struct store *s, int64_t id, const char *addr
 struct thread_result {
 	int64_t ticket_id;  /* 0: new ticket */
 	int64_t related_to; /* a ticket this one may follow up, not joined */
+	int64_t continues;  /* the closed ticket the new one follows up */
 	struct verp_hit verp; /* sent to the bounce address of this mail */
 };
 
@@ -237,6 +248,77 @@ thread_by_tag(struct ingest *ing, struct store *s, const struct message *m, bool
 	return tr->related_to < 0 ? -1 : 0;
 }
 
+/* How many closed tickets, each continued in the next, are followed. */
+#define CONTINUE_HOPS_MAX 32
+
+struct continuation {
+	int64_t newest; /* the ticket of the newest "continued-in" event, 0: none */
+};
+
+static int
+continuation_event(void *arg, const struct ticket_event *ev, struct err *e)
+{
+	struct continuation *c = arg;
+	long long n;
+
+	(void)e;
+	if (strcmp(ev->what, "continued-in") == 0 && ev->new_value &&
+	    sscanf(ev->new_value, "#%lld", &n) == 1 && n > 0)
+		c->newest = n;
+	return 0;
+}
+
+/* The ticket closed ticket id was last continued in (merges followed), 0
+ * when none. */
+static int64_t
+continued_in(struct store *s, int64_t id, struct err *e)
+{
+	struct continuation c = { 0 };
+
+	if (ticket_events(s, id, continuation_event, &c, e) < 0)
+		return -1;
+	return c.newest ? store_message_live_ticket(s, c.newest, e) : 0;
+}
+
+static int
+ticket_is_closed(struct store *s, int64_t id, struct err *e)
+{
+	struct ticket t;
+	int closed;
+
+	if (ticket_load(s, id, &t, e) < 0)
+		return -1;
+	closed = strcmp(t.status, "closed") == 0;
+	ticket_release(&t);
+	return closed;
+}
+
+/* A person's mail to a closed ticket opens a new one that continues it;
+ * more such mail joins that one while it is not closed, so that the
+ * replies-all to one closing answer make one new ticket, not one each.
+ * *id becomes the ticket to join, or 0 with *continues the closed ticket
+ * a new one follows up. */
+static int
+follow_closed(struct store *s, int64_t *id, int64_t *continues, struct err *e)
+{
+	for (int hops = 0; hops < CONTINUE_HOPS_MAX; hops++) {
+		int closed = ticket_is_closed(s, *id, e);
+		int64_t next;
+
+		if (closed <= 0)
+			return closed;
+		next = continued_in(s, *id, e);
+		if (next < 0)
+			return -1;
+		if (next == 0 || next == *id)
+			break;
+		*id = next;
+	}
+	*continues = *id;
+	*id = 0;
+	return 0;
+}
+
 /* Which ticket m joins. Mail whose From failed DMARC at the trusted MX
  * joins none: it may be anybody's, so it opens a ticket of its own, a
  * possible follow-up of the one it names. */
@@ -260,6 +342,8 @@ find_thread(struct ingest *ing, struct store *s, const struct message *m, bool d
 		tr->related_to = id;
 		id = 0;
 	}
+	if (id > 0 && !is_impersonal(m) && follow_closed(s, &id, &tr->continues, e) < 0)
+		return -1;
 	tr->ticket_id = id;
 	return 0;
 }
@@ -290,11 +374,32 @@ or_default(const char *v, const char *dflt)
 	return v && *v ? v : dflt;
 }
 
+/* subject without the desk's tag it carries: a new ticket that continues
+ * a closed one must not carry the old thread's tag into its own mail. */
+static char *
+subject_without_tag(const struct ingest *ing, const char *subject)
+{
+	int64_t id = subject_tag(ing, subject);
+	char *ref = xasprintf("%s%lld]", ing->tag_open, (long long)id);
+	const char *hit = id ? strcasestr(subject, ref) : NULL;
+	char *out;
+
+	if (hit)
+		out = xasprintf("%.*s%s", (int)(hit - subject), subject,
+				hit + strlen(ref) + (hit[strlen(ref)] == ' ' ? 1 : 0));
+	else
+		out = xstrdup(subject);
+	free(ref);
+	return out;
+}
+
 /* The ticket m opens, as the rules say; *t becomes it as inserted, without
- * reading it back. */
+ * reading it back. It follows up tr->continues (closed) or possibly
+ * tr->related_to (named by a stranger or a doubtful sender). */
 static int64_t
-insert_ticket(struct store *s, const struct message *m, const struct rule_outcome *ro,
-	      int64_t related_to, struct ticket *t, struct err *e)
+insert_ticket(struct ingest *ing, struct store *s, const struct message *m,
+	      const struct rule_outcome *ro, const struct thread_result *tr, struct ticket *t,
+	      struct err *e)
 {
 	struct ticket nt;
 
@@ -304,15 +409,17 @@ insert_ticket(struct store *s, const struct message *m, const struct rule_outcom
 	nt.category = xstrdup(or_default(ro->category, "general"));
 	nt.priority = xstrdup(or_default(ro->priority, "normal"));
 	nt.language = xstrdup(or_default(ro->language, ""));
-	nt.subject = xstrdup(m->subject);
+	nt.subject = tr->continues ? subject_without_tag(ing, m->subject)
+				   : xstrdup(m->subject);
 	nt.requester = xstrdup(m->from.addr);
 	nt.requester_name = xstrdup(m->from.name);
 	nt.assignee = xstrdup(or_default(ro->assignee, ""));
 	nt.flags = ticket_flags_for(m->flags);
-	if (related_to)
+	if (tr->related_to)
 		nt.flags |= TICKET_FLAG_FOLLOWUP;
-	nt.related_to = related_to;
-	nt.created = nt.updated = store_now();
+	nt.related_to = tr->continues ? tr->continues : tr->related_to;
+	/* A backlog's ages count from when each mail was written. */
+	nt.created = nt.updated = dates_written(m->has_date, m->date, store_now());
 	if (store_message_create_ticket(s, &nt, e) < 0)
 		goto fail;
 	for (size_t i = 0; i < ro->tags.n; i++)
@@ -367,15 +474,15 @@ message_kind(const struct message *m, bool new_ticket, bool partner)
 	return new_ticket ? "inquiry" : "followup";
 }
 
-/* A requester writing again wants an answer: resolved or pending tickets
- * go back to open. */
+/* The requester or another participant writing again wants an answer:
+ * resolved or pending tickets go back to open. Whoever threads in here
+ * belongs to the ticket (find_thread() checked that, or they answered a
+ * mail of its thread); automatic, list and spam mail reopen nothing. */
 static int
 maybe_reopen(struct store *s, const struct ticket *t, const struct message *m,
 	     struct ingest_result *res, struct err *e)
 {
-	if (m->flags & (MSG_BOUNCE | MSG_AUTOREPLY))
-		return 0;
-	if (!addr_eq(t->requester, m->from.addr))
+	if (is_impersonal(m))
 		return 0;
 	if (strcmp(t->status, "resolved") != 0 && strcmp(t->status, "pending") != 0)
 		return 0;
@@ -383,6 +490,17 @@ maybe_reopen(struct store *s, const struct ticket *t, const struct message *m,
 		return -1;
 	res->reopened = strcmp(t->status, "resolved") == 0;
 	return 0;
+}
+
+/* The ticket's newest activity: this mail as written, never earlier
+ * than what the ticket had. */
+static int
+touch_as_written(struct store *s, const struct ticket *t, const struct message *m,
+		 struct err *e)
+{
+	int64_t written = dates_written(m->has_date, m->date, store_now());
+
+	return ticket_touch_at(s, t->id, written > t->updated ? written : t->updated, e);
 }
 
 static bool
@@ -545,6 +663,77 @@ step_event(unsigned step)
 	}
 }
 
+/* The two ends of a continuation, each an event: the new ticket is a
+ * "follow-up-of" the closed one, which is "continued-in" the new one. */
+static int
+link_continuation(struct store *s, int64_t closed, struct ingest_result *res, struct err *e)
+{
+	char from[32], to[32];
+
+	snprintf(from, sizeof(from), "#%lld", (long long)closed);
+	snprintf(to, sizeof(to), "#%lld", (long long)res->ticket_id);
+	res->continues = closed;
+	if (store_event(s, res->ticket_id, "secdesk", "follow-up-of", NULL, from, e) < 0)
+		return -1;
+	return store_event(s, closed, "secdesk", "continued-in", NULL, to, e);
+}
+
+/* m opens a ticket of its own (*t as inserted), with its watchers and the
+ * events that say why. */
+static int
+open_ticket(struct ingest *ing, struct store *s, const struct message *m,
+	    const struct rule_outcome *ro, const struct thread_result *tr, bool dmarc_fail,
+	    struct ticket *t, struct ingest_result *res, struct err *e)
+{
+	res->kind = INGEST_NEW_TICKET;
+	res->ticket_id = insert_ticket(ing, s, m, ro, tr, t, e);
+	if (res->ticket_id < 0)
+		return -1;
+	res->routed = ro->queue && strcmp(ro->queue, TICKET_DEFAULT_QUEUE) != 0;
+	if (add_watchers(ing, s, res->ticket_id, true, m, dmarc_fail, e) < 0)
+		return -1;
+	if (store_event(s, res->ticket_id, "secdesk", "created", NULL,
+			or_default(ro->queue, TICKET_DEFAULT_QUEUE), e) < 0)
+		return -1;
+	if (tr->related_to) {
+		char rel[32];
+
+		snprintf(rel, sizeof(rel), "#%lld", (long long)tr->related_to);
+		if (store_event(s, res->ticket_id, "secdesk", "possible-followup", NULL, rel,
+				e) < 0)
+			return -1;
+	}
+	if (tr->continues && link_continuation(s, tr->continues, res, e) < 0)
+		return -1;
+	if (dmarc_fail &&
+	    store_event(s, res->ticket_id, "secdesk", "dmarc-fail", NULL, m->from.addr, e) < 0)
+		return -1;
+	return 0;
+}
+
+/* m joins ticket id (loaded into *t as it was): reopened when a person
+ * wrote, flagged as m is, touched, and its Cc watch it. */
+static int
+join_ticket(struct ingest *ing, struct store *s, const struct message *m, int64_t id,
+	    bool dmarc_fail, struct ticket *t, struct ingest_result *res, struct err *e)
+{
+	const struct queue *partner_q = NULL;
+
+	res->kind = INGEST_FOLLOWUP;
+	res->ticket_id = id;
+	if (ticket_load(s, id, t, e) < 0)
+		return -1;
+	if (ing->rules)
+		partner_q = rules_contact_queue(ing->rules, m->from.addr);
+	res->partner = partner_q && !addr_eq(t->requester, m->from.addr);
+	if (maybe_reopen(s, t, m, res, e) < 0)
+		return -1;
+	if (ticket_add_flags(s, t->id, ticket_flags_for(m->flags), e) < 0 ||
+	    touch_as_written(s, t, m, e) < 0)
+		return -1;
+	return add_watchers(ing, s, t->id, false, m, dmarc_fail, e);
+}
+
 /* Stores m: threads it (unless skip has STEP_THREAD), its ticket, the
  * message, its attachments (unless STEP_ATTACH); *at names the step under
  * way when it fails. t is the new ticket as inserted. */
@@ -554,51 +743,15 @@ store_message(struct ingest *ing, struct store *s, int64_t raw_id, struct messag
 	      struct ticket *t, struct ingest_result *res, struct err *e)
 {
 	struct thread_result tr = { 0 };
-	const struct queue *partner_q = NULL;
 
 	*at = STEP_THREAD;
 	if (!(skip & STEP_THREAD) && (testhook_step_fails("thread", m->message_id, e) ||
 				       find_thread(ing, s, m, dmarc_fail, &tr, e) < 0))
 		return -1;
 	*at = STEP_TICKET;
-	if (tr.ticket_id == 0) {
-		res->kind = INGEST_NEW_TICKET;
-		res->ticket_id = insert_ticket(s, m, ro, tr.related_to, t, e);
-		if (res->ticket_id < 0)
-			return -1;
-		res->routed = ro->queue && strcmp(ro->queue, TICKET_DEFAULT_QUEUE) != 0;
-		if (add_watchers(ing, s, res->ticket_id, true, m, dmarc_fail, e) < 0)
-			return -1;
-		if (store_event(s, res->ticket_id, "secdesk", "created", NULL,
-				or_default(ro->queue, TICKET_DEFAULT_QUEUE), e) < 0)
-			return -1;
-		if (tr.related_to) {
-			char rel[32];
-
-			snprintf(rel, sizeof(rel), "#%lld", (long long)tr.related_to);
-			if (store_event(s, res->ticket_id, "secdesk", "possible-followup", NULL,
-					rel, e) < 0)
-				return -1;
-		}
-		if (dmarc_fail && store_event(s, res->ticket_id, "secdesk", "dmarc-fail", NULL,
-					      m->from.addr, e) < 0)
-			return -1;
-	} else {
-		res->kind = INGEST_FOLLOWUP;
-		res->ticket_id = tr.ticket_id;
-		if (ticket_load(s, tr.ticket_id, t, e) < 0)
-			return -1;
-		if (ing->rules)
-			partner_q = rules_contact_queue(ing->rules, m->from.addr);
-		res->partner = partner_q && !addr_eq(t->requester, m->from.addr);
-		if (maybe_reopen(s, t, m, res, e) < 0)
-			return -1;
-		if (ticket_add_flags(s, t->id, ticket_flags_for(m->flags), e) < 0 ||
-		    ticket_touch(s, t->id, e) < 0)
-			return -1;
-		if (add_watchers(ing, s, t->id, false, m, dmarc_fail, e) < 0)
-			return -1;
-	}
+	if (tr.ticket_id == 0 ? open_ticket(ing, s, m, ro, &tr, dmarc_fail, t, res, e) < 0
+			      : join_ticket(ing, s, m, tr.ticket_id, dmarc_fail, t, res, e) < 0)
+		return -1;
 	if (testhook_step_fails("ticket", m->message_id, e))
 		return -1;
 	if (store_message_add_inbound(s, res->ticket_id, raw_id,

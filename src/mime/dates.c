@@ -210,3 +210,11 @@ dates_parse(const char *v, time_t *out)
 	*out = timegm(&tm) - d.zone * 60;
 	return true;
 }
+
+time_t
+dates_written(bool has_date, time_t date, time_t received)
+{
+	if (has_date && date <= received && received - date <= DATES_WRITTEN_MAX_AGE)
+		return date;
+	return received;
+}

@@ -120,6 +120,12 @@ ticket_touch(struct store *s, int64_t id, struct err *e)
 	return s->ops->ticket->touch(s, id, store_now(), e);
 }
 
+int
+ticket_touch_at(struct store *s, int64_t id, int64_t when, struct err *e)
+{
+	return s->ops->ticket->touch(s, id, when, e);
+}
+
 /* The current value of a settable field of t. */
 static const char *
 field_value(const struct ticket *t, const char *field)

@@ -9,7 +9,8 @@
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-at() { _t=$1; shift; env SECDESK_NOW=$_t "$SECDESK" -c "$d/secdesk.conf" "$@"; }
+# A mail ingested at a fake time was written then: its Date says so.
+at() { _t=$1; shift; [ "$1" = ingest ] && [ -f "${2:-}" ] && written_at "$_t" "$2"; env SECDESK_NOW=$_t "$SECDESK" -c "$d/secdesk.conf" "$@"; }
 ids() { python3 -c 'import json,sys; print(" ".join(str(t["id"]) for t in json.load(sys.stdin)))'; }
 export SECDESK_USER=alice
 t0=1794999960

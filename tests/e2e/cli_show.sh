@@ -93,7 +93,7 @@ check "the text with umlauts" grep -q 'Zürich' "$T_DIR/show.txt"
 sd show 1 --json >"$T_DIR/s.json"
 j() { python3 -c "import json,sys; d=json.load(open('$T_DIR/s.json')); print($1)"; }
 check_eq "ticket keys" \
-	"id status queue category priority language subject requester requester_name assignee tags created updated merged_into flags messages attachments events related_to watchers" \
+	"id status queue category priority language subject requester requester_name assignee tags created updated merged_into flags messages attachments events related_to follow_up_of continued_in watchers" \
 	"$(j '" ".join(d.keys())')"
 check_eq "message keys" \
 	"id direction kind from from_name to cc subject date message_id in_reply_to body flags received partner automatic" \

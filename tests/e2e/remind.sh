@@ -22,7 +22,8 @@ min_interval    = 1d
 assignee_domain = icpermed.example
 CONF
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-at() { _t=$1; shift; SECDESK_NOW=$_t "$SECDESK" -c "$d/secdesk.conf" "$@"; }
+# A mail ingested at a fake time was written then: its Date says so.
+at() { _t=$1; shift; [ "$1" = ingest ] && [ -f "${2:-}" ] && written_at "$_t" "$2"; SECDESK_NOW=$_t "$SECDESK" -c "$d/secdesk.conf" "$@"; }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 export SECDESK_USER=staff
 T=1795608000

@@ -42,14 +42,35 @@ static const struct {
 	  "see\nhttps://example.org/a/very/long/link/that/is/long\nnow\n" },
 	/* list items hang */
 	{ "- one two three four five six seven", 20, "", "- one two three four\n  five six seven\n" },
-	/* the end of a wrapped line joins the next line of its paragraph */
+	/* the writer's lines are kept: what a long line leaves over stays on
+	 * a line of its own, never joined to the next (issue 18, point 5) */
 	{ "one two three four five six\nseven eight", 20, "",
-	  "one two three four\nfive six seven eight\n" },
-	/* but not a list item, a quote of another depth, or after a blank */
+	  "one two three four\nfive six\nseven eight\n" },
 	{ "one two three four five six\n- seven", 20, "", "one two three four\nfive six\n- seven\n" },
 	{ "> one two three four five six\n>> seven", 20, "",
 	  "> one two three four\n> five six\n>> seven\n" },
+	{ "> one two three four five six\n> seven", 20, "",
+	  "> one two three four\n> five six\n> seven\n" },
 	{ "one two three four five six\n\nseven", 20, "", "one two three four\nfive six\n\nseven\n" },
+	/* short lines one after another: a list without markers, a signature */
+	{ "Point 1: yes\nPoint 2: no\nPoint 3: maybe", 20, "",
+	  "Point 1: yes\nPoint 2: no\nPoint 3: maybe\n" },
+	{ "Point 1: the budget is one two three\nPoint 2: no\nPoint 3: maybe", 20, "  ",
+	  "  Point 1: the budget\n  is one two three\n  Point 2: no\n  Point 3: maybe\n" },
+	{ "I look forward to hearing from you soon.\nThank you,\nAhmet Yilmaz", 20, "",
+	  "I look forward to\nhearing from you\nsoon.\nThank you,\nAhmet Yilmaz\n" },
+	/* a line of exactly the width stays whole; one column more breaks */
+	{ "abcde fghij klmno pq", 20, "", "abcde fghij klmno pq\n" },
+	{ "abcde fghij klmno pqr", 20, "", "abcde fghij klmno\npqr\n" },
+	/* a flowed paragraph (one line after flowed_decode()) flows to the width */
+	{ "Dear desk, this paragraph was sent as format=flowed and is one line now.\n"
+	  "Kind regards", 30, "",
+	  "Dear desk, this paragraph was\nsent as format=flowed and is\none line now.\n"
+	  "Kind regards\n" },
+	/* the signature separator stays as it is */
+	{ "-- \nAhmet", 20, "", "-- \nAhmet\n" },
+	/* no newline at the end, a carriage return there */
+	{ "one\r", 20, "", "one\n" },
 	/* UTF-8 counts by characters */
 	{ "äää ööö üüü äää ööö üüü", 20, "", "äää ööö üüü äää ööö\nüüü\n" },
 	/* carriage returns go */

@@ -246,6 +246,33 @@ test_dates(void **state)
 	}
 }
 
+/* The Date a backlog's age counts from, and the receipt it falls back to. */
+static void
+test_dates_written(void **state)
+{
+	static const struct {
+		bool has_date;
+		time_t date, received, want;
+	} cases[] = {
+		{ true, 1000000, 1000000, 1000000 },             /* written as received */
+		{ true, 1000000 - 5 * 86400, 1000000, 1000000 - 5 * 86400 }, /* a backlog */
+		{ true, 1000000 - DATES_WRITTEN_MAX_AGE, 1000000, 1000000 - DATES_WRITTEN_MAX_AGE },
+		{ true, 1000000 - DATES_WRITTEN_MAX_AGE - 1, 1000000, 1000000 }, /* too old */
+		{ true, 1000001, 1000000, 1000000 },             /* in the future */
+		{ true, 0, 1000000 + DATES_WRITTEN_MAX_AGE, 1000000 + DATES_WRITTEN_MAX_AGE },
+		{ false, 999000, 1000000, 1000000 },             /* no Date: */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		time_t got = dates_written(cases[i].has_date, cases[i].date, cases[i].received);
+
+		if (got != cases[i].want)
+			fail_msg("case %zu: got %lld, want %lld", i, (long long)got,
+				 (long long)cases[i].want);
+	}
+}
+
 static void
 test_msgids(void **state)
 {
@@ -292,7 +319,8 @@ main(void)
 		cmocka_unit_test(test_base64_decode), cmocka_unit_test(test_qp_decode),
 		cmocka_unit_test(test_base64_encode), cmocka_unit_test(test_cte_kind),
 		cmocka_unit_test(test_ascii),         cmocka_unit_test(test_utf8_decode),
-		cmocka_unit_test(test_dates),         cmocka_unit_test(test_msgids),
+		cmocka_unit_test(test_dates),         cmocka_unit_test(test_dates_written),
+		cmocka_unit_test(test_msgids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
