@@ -11,6 +11,7 @@
 #include "rules.h"
 #include "ticket.h"
 #include "tmpl.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 /* ---- options ---- */
@@ -125,23 +126,14 @@ static char *
 clean_text(const unsigned char *s)
 {
 	struct buf b = BUF_INIT;
+	const unsigned char *end;
 
 	if (!s)
 		return xstrdup("");
+	end = s + strlen((const char *)s);
 	while (*s) {
-		size_t n = 0;
+		size_t n = utf8_decode(s, (size_t)(end - s), NULL);
 
-		if (*s < 0x80)
-			n = 1;
-		else if (*s >= 0xc2 && *s <= 0xdf)
-			n = 2;
-		else if (*s >= 0xe0 && *s <= 0xef)
-			n = 3;
-		else if (*s >= 0xf0 && *s <= 0xf4)
-			n = 4;
-		for (size_t i = 1; i < n; i++)
-			if ((s[i] & 0xc0) != 0x80)
-				n = 0;
 		if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7f))) {
 			buf_addch(&b, n == 0 ? '?' : ' ');
 			s++;
