@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "authres.h"
+#include "ascii.h"
 #include "buf.h"
 #include "config.h"
 #include "deskaddr.h"
@@ -292,7 +292,7 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 					   "delete or keep", value);
 		return 1;
 	case KEY_AUTHID:
-		if (!authres_id_ok(value))
+		if (!ascii_is_token(value, CONFIG_AUTHSERV_ID_MAX))
 			return fail_at(lc, "[%s] %s: '%s' is not an authserv-id (a host name "
 					   "such as mx.example.org, as your MX writes it)",
 				       k->section, k->name, value);
