@@ -123,6 +123,83 @@ tok_clear(struct tok *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* A "string" (the opening quote read): \" and \\ are escapes. */
+static void
+lex_string(struct parser *p)
+{
+	struct buf b = BUF_INIT;
+	int c;
+
+	while ((c = peekc(p, 0)) != '"') {
+		if (c == -1 || c == '\n') {
+			perr(p, p->tok.line, p->tok.col, "unterminated string (expected '\"')");
+			buf_release(&b);
+			p->tok.kind = T_EOF;
+			return;
+		}
+		if (c == '\\' && (peekc(p, 1) == '"' || peekc(p, 1) == '\\')) {
+			advance(p);
+			c = peekc(p, 0);
+		}
+		buf_addch(&b, c);
+		advance(p);
+	}
+	advance(p);
+	p->tok.kind = T_STRING;
+	p->tok.text = buf_detach(&b, NULL);
+}
+
+/* A /pattern/flags (the opening slash read): \/ is a slash, any other
+ * escape is kept for PCRE2. */
+static void
+lex_pattern(struct parser *p)
+{
+	struct buf b = BUF_INIT;
+	int c;
+
+	while ((c = peekc(p, 0)) != '/') {
+		if (c == -1 || c == '\n') {
+			perr(p, p->tok.line, p->tok.col,
+			     "unterminated pattern (expected '/' before the end of the line)");
+			buf_release(&b);
+			p->tok.kind = T_EOF;
+			return;
+		}
+		if (c == '\\' && peekc(p, 1) == '/') {
+			advance(p);
+			c = '/';
+		} else if (c == '\\' && peekc(p, 1) != -1 && peekc(p, 1) != '\n') {
+			buf_addch(&b, c);
+			advance(p);
+			c = peekc(p, 0);
+		}
+		buf_addch(&b, c);
+		advance(p);
+	}
+	advance(p);
+	p->tok.kind = T_REGEX;
+	p->tok.text = buf_detach(&b, NULL);
+	while ((c = peekc(p, 0)) != -1 && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
+		buf_addch(&b, c);
+		advance(p);
+	}
+	p->tok.flags = buf_detach(&b, NULL);
+}
+
+static void
+lex_word(struct parser *p)
+{
+	struct buf b = BUF_INIT;
+	int c;
+
+	while ((c = peekc(p, 0)) != -1 && is_word_char(c)) {
+		buf_addch(&b, c);
+		advance(p);
+	}
+	p->tok.kind = T_WORD;
+	p->tok.text = buf_detach(&b, NULL);
+}
+
 /* Reads the next token into p->tok. A newline after a comma is no end of
  * line: long lists may go on over several lines. Errors become a T_EOF
  * after perr (the statement fails, recovery skips on). */
@@ -130,7 +207,6 @@ static void
 lex(struct parser *p)
 {
 	bool after_comma = p->tok.kind == T_COMMA;
-	struct buf b = BUF_INIT;
 	int c;
 
 	tok_clear(&p->tok);
@@ -159,65 +235,16 @@ again:
 		p->tok.kind = T_COMMA;
 		return;
 	}
-	if (c == '"') {
+	if (c == '"' || c == '/') {
 		advance(p);
-		while ((c = peekc(p, 0)) != '"') {
-			if (c == -1 || c == '\n') {
-				perr(p, p->tok.line, p->tok.col, "unterminated string (expected '\"')");
-				buf_release(&b);
-				p->tok.kind = T_EOF;
-				return;
-			}
-			if (c == '\\' && (peekc(p, 1) == '"' || peekc(p, 1) == '\\')) {
-				advance(p);
-				c = peekc(p, 0);
-			}
-			buf_addch(&b, c);
-			advance(p);
-		}
-		advance(p);
-		p->tok.kind = T_STRING;
-		p->tok.text = buf_detach(&b, NULL);
-		return;
-	}
-	if (c == '/') {
-		advance(p);
-		while ((c = peekc(p, 0)) != '/') {
-			if (c == -1 || c == '\n') {
-				perr(p, p->tok.line, p->tok.col,
-				     "unterminated pattern (expected '/' before the end of the line)");
-				buf_release(&b);
-				p->tok.kind = T_EOF;
-				return;
-			}
-			if (c == '\\' && peekc(p, 1) == '/') {
-				advance(p);
-				c = '/';
-			} else if (c == '\\' && peekc(p, 1) != -1 && peekc(p, 1) != '\n') {
-				buf_addch(&b, c);
-				advance(p);
-				c = peekc(p, 0);
-			}
-			buf_addch(&b, c);
-			advance(p);
-		}
-		advance(p);
-		p->tok.kind = T_REGEX;
-		p->tok.text = buf_detach(&b, NULL);
-		while ((c = peekc(p, 0)) != -1 && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
-			buf_addch(&b, c);
-			advance(p);
-		}
-		p->tok.flags = buf_detach(&b, NULL);
+		if (c == '"')
+			lex_string(p);
+		else
+			lex_pattern(p);
 		return;
 	}
 	if (is_word_char(c)) {
-		while ((c = peekc(p, 0)) != -1 && is_word_char(c)) {
-			buf_addch(&b, c);
-			advance(p);
-		}
-		p->tok.kind = T_WORD;
-		p->tok.text = buf_detach(&b, NULL);
+		lex_word(p);
 		return;
 	}
 	perr(p, p->tok.line, p->tok.col, "unexpected character '%c'", c);
