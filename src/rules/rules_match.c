@@ -578,6 +578,33 @@ language_ok(char *v)
 	return strlen(v) == 2 && v[0] >= 'a' && v[0] <= 'z' && v[1] >= 'a' && v[1] <= 'z';
 }
 
+/* The tag action: each of its words (arg the first, expanded), those
+ * that are no word dropped with a note. */
+static void
+add_tags(struct ctx *c, const struct rule *r, const struct action *a, const char *arg,
+	 struct rule_outcome *out, char **note)
+{
+	for (size_t k = 0; k < a->args.n; k++) {
+		char *tag = k == 0 ? xstrdup(arg) : expand(c, a->args.items[k]);
+
+		/* An empty capture gives no tag, as no capture would. */
+		if (*tag && !ticket_word_valid(tag))
+			drop_value(r, a, out, note, "tag '%s' dropped: not one word without commas",
+				   tag);
+		else if (*tag && !strlist_contains(&out->tags, tag))
+			strlist_add(&out->tags, tag);
+		free(tag);
+	}
+}
+
+/* No acknowledgement, for the reason why (taken). */
+static void
+suppress_ack(struct rule_outcome *out, char *why)
+{
+	out->no_ack = true;
+	out->no_ack_reason = why;
+}
+
 /* Values are checked here, once the captures are in: a rule's literal
  * values were checked when it was loaded, but ${name} brings text from mail. */
 static void
@@ -627,34 +654,19 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 				set_once(&out->assignee, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_TAG:
-			for (size_t k = 0; k < a->args.n; k++) {
-				char *tag = k == 0 ? xstrdup(arg) : expand(c, a->args.items[k]);
-
-				/* An empty capture gives no tag, as no capture would. */
-				if (*tag && !ticket_word_valid(tag))
-					drop_value(r, a, out, &note, "tag '%s' dropped: not one word "
-						   "without commas", tag);
-				else if (*tag && !strlist_contains(&out->tags, tag))
-					strlist_add(&out->tags, tag);
-				free(tag);
-			}
+			add_tags(c, r, a, arg, out, &note);
 			break;
 		case A_NOACK:
-			if (!out->no_ack) {
-				out->no_ack = true;
-				out->no_ack_reason = arg && *arg
-							     ? xasprintf("rule '%s': %s", r->name, arg)
-							     : xasprintf("rule '%s'", r->name);
-			} else {
+			if (!out->no_ack)
+				suppress_ack(out, arg && *arg ? xasprintf("rule '%s': %s", r->name, arg)
+							      : xasprintf("rule '%s'", r->name));
+			else
 				note = xstrdup("already suppressed");
-			}
 			break;
 		case A_SPAM:
 			out->spam = true;
-			if (!out->no_ack) {
-				out->no_ack = true;
-				out->no_ack_reason = xasprintf("rule '%s': spam", r->name);
-			}
+			if (!out->no_ack)
+				suppress_ack(out, xasprintf("rule '%s': spam", r->name));
 			break;
 		case A_STOP:
 			out->stopped = true;
