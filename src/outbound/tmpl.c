@@ -778,8 +778,8 @@ tmpl_set_render_mark(const struct tmpl_set *set, const struct tmpl *t,
 }
 
 static bool
-uses(const struct tmpl_set *set, const struct tmpl *t, const struct node *n, const char *name,
-     int depth)
+node_uses_name(const struct tmpl_set *set, const struct tmpl *t, const struct node *n,
+	       const char *name, int depth)
 {
 	if (depth > TMPL_MAX_DEPTH)
 		return true; /* render refuses it anyway: say yes, to be safe */
@@ -789,12 +789,12 @@ uses(const struct tmpl_set *set, const struct tmpl *t, const struct node *n, con
 		if (k->type == N_PARTIAL) {
 			const struct tmpl *p = find_partial((void *)set, t, k->s);
 
-			if (p && uses(set, p, &p->root, name, depth + 1))
+			if (p && node_uses_name(set, p, &p->root, name, depth + 1))
 				return true;
 		} else if (k->type != N_TEXT && strcmp(k->s, name) == 0) {
 			return true;
 		}
-		if (uses(set, t, k, name, depth + 1))
+		if (node_uses_name(set, t, k, name, depth + 1))
 			return true;
 	}
 	return false;
@@ -803,7 +803,7 @@ uses(const struct tmpl_set *set, const struct tmpl *t, const struct node *n, con
 bool
 tmpl_set_uses(const struct tmpl_set *set, const struct tmpl *t, const char *name)
 {
-	return uses(set, t, &t->root, name, 0);
+	return node_uses_name(set, t, &t->root, name, 0);
 }
 
 size_t

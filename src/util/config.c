@@ -330,7 +330,7 @@ set_key(struct load_ctx *lc, const struct key_def *k, const char *value)
 }
 
 static int
-handle(void *user, const char *section, const char *name, const char *value)
+on_ini_entry(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *lc = user;
 	bool known_section = false;
@@ -502,7 +502,7 @@ config_load(struct config *cfg, const char *path, struct err *e)
 	if (!lc.fp)
 		return err_set(e, EXIT_CONFIG, "cannot read config '%s': %s", path,
 			       strerror(errno));
-	rc = ini_parse_stream(read_line, &lc, handle, &lc);
+	rc = ini_parse_stream(read_line, &lc, on_ini_entry, &lc);
 	fclose(lc.fp);
 	if (lc.failed)
 		return -1;
