@@ -90,6 +90,20 @@ is_pvalue_char(char c)
 	return c > ' ' && c < 0x7f && !strchr(";()\"\\", c);
 }
 
+/* The unquoted text from *pp to end into s, *pp moved past it; false when
+ * it is empty. */
+static bool
+take_span(const char **pp, const char *end, struct span *s)
+{
+	if (end == *pp)
+		return false;
+	s->p = *pp;
+	s->n = (size_t)(end - *pp);
+	s->quoted = false;
+	*pp = end;
+	return true;
+}
+
 /* A quoted-string, or a run of the characters is_char takes. */
 static bool
 read_run(const char **pp, struct span *s, bool (*is_char)(char))
@@ -100,13 +114,7 @@ read_run(const char **pp, struct span *s, bool (*is_char)(char))
 		return read_quoted(pp, s);
 	while (is_char(*p))
 		p++;
-	if (p == *pp)
-		return false;
-	s->p = *pp;
-	s->n = (size_t)(p - *pp);
-	s->quoted = false;
-	*pp = p;
-	return true;
+	return take_span(pp, p, s);
 }
 
 /* RFC 2045 value: token / quoted-string. */
@@ -136,11 +144,7 @@ read_keyword(const char **pp, struct span *s)
 		p++;
 	if (p[-1] == '-')
 		return false;
-	s->p = *pp;
-	s->n = (size_t)(p - *pp);
-	s->quoted = false;
-	*pp = p;
-	return true;
+	return take_span(pp, p, s);
 }
 
 static bool
@@ -150,13 +154,7 @@ read_digits(const char **pp, struct span *s)
 
 	while (*p >= '0' && *p <= '9')
 		p++;
-	if (p == *pp)
-		return false;
-	s->p = *pp;
-	s->n = (size_t)(p - *pp);
-	s->quoted = false;
-	*pp = p;
-	return true;
+	return take_span(pp, p, s);
 }
 
 static bool
