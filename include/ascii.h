@@ -13,4 +13,12 @@ int ascii_hexval(int ch);
  * case? A shorter or longer s is not equal. */
 bool ascii_eq_ci(const char *s, size_t n, const char *lit);
 
+/* Is ch an RFC 2045 token character: printable ASCII but SPACE and the
+ * tspecials? */
+bool ascii_is_token_char(char ch);
+
+/* Is s a non-empty RFC 2045 token of at most max_len bytes? false for
+ * NULL. */
+bool ascii_is_token(const char *s, size_t max_len);
+
 #endif

@@ -15,6 +15,9 @@
 #include "err.h"
 #include "strlist.h"
 
+/* The longest [mailbox] trusted_authserv_id (bytes). */
+#define CONFIG_AUTHSERV_ID_MAX 255
+
 enum after_mode { AFTER_SEEN, AFTER_MOVE, AFTER_DELETE, AFTER_KEEP };
 
 /* Settings shared by [mailbox] and [send] for talking to a server. */

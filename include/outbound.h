@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "err.h"
-#include "ingest.h"
+#include "ingest_result.h"
 #include "message.h"
 #include "mimeout.h"
 #include "rules.h"

@@ -10,9 +10,9 @@
 #include "err.h"
 #include "message.h"
 #include "strlist.h"
-#include "ticket.h"
 
 struct ruleset;
+struct ticket;
 
 /* A routing target: a partner country (ISO 3166-1 alpha-2), a region, the
  * European Commission ("EC") or the secretariat's own default queue. */

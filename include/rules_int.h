@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "rules.h"
+#include "ticket_record.h"
 
 /* Address fields take a part in their low two bits. */
 #define FIELD_PART_MASK 3u

@@ -12,6 +12,7 @@
 #include "rules.h"
 #include "store_admin.h"
 #include "termsafe.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #define WEEK (7 * 86400)
@@ -32,26 +33,12 @@ static const char *const waiting_statuses[] = { "new", "open", "pending" };
 
 /* ---- the figures ---- */
 
-/* The length of the UTF-8 sequence at s, 0 when it is not valid. */
+/* The length of the UTF-8 sequence at s (NUL-terminated), 0 when it is
+ * not valid. */
 static size_t
 utf8_len(const unsigned char *s)
 {
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
+	return utf8_decode(s, strnlen((const char *)s, 4), NULL);
 }
 
 /* A JSON key from the store: jansson refuses keys that are not UTF-8, and

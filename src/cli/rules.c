@@ -119,51 +119,68 @@ struct trace_out {
 	int verbosity;
 };
 
+/* One event of the trace into the JSON document: a rule object per rule,
+ * its tests and actions inside it. */
 static void
-trace_cb(void *arg, const struct rule_trace_event *ev)
+trace_json(struct trace_out *o, const struct rule_trace_event *ev)
 {
-	struct trace_out *o = arg;
+	json_t *entry;
 
-	if (o->json) {
-		json_t *item;
-
-		switch (ev->kind) {
-		case RULE_TRACE_SKIP:
-			json_array_append_new(o->rules,
-					      json_pack("{s:s, s:s, s:i, s:s, s:s}", "rule", ev->rule,
-							"file", ev->file, "line", ev->line,
-							"result", "skipped", "why", ev->note));
-			break;
-		case RULE_TRACE_RULE:
-			o->cur = json_pack("{s:s, s:s, s:i, s:[], s:[]}", "rule", ev->rule, "file",
-					   ev->file, "line", ev->line, "tests", "actions");
-			json_array_append_new(o->rules, o->cur);
-			break;
-		case RULE_TRACE_TEST:
-			item = json_pack("{s:s, s:b}", "test", ev->text, "matched", ev->matched);
-			if (ev->value)
-				json_object_set_new(item, "captured", json_string(ev->value));
-			if (ev->note)
-				json_object_set_new(item, "error", json_string(ev->note));
-			json_array_append_new(json_object_get(o->cur, "tests"), item);
-			break;
-		case RULE_TRACE_END:
-			json_object_set_new(o->cur, "result",
-					    json_string(ev->matched ? "matched" : "no match"));
-			break;
-		case RULE_TRACE_ERROR:
-			json_object_set_new(o->cur, "result", json_string("error"));
-			json_object_set_new(o->cur, "error", json_string(ev->note));
-			break;
-		case RULE_TRACE_ACTION:
-			item = json_pack("{s:s}", "action", ev->text);
-			if (ev->note)
-				json_object_set_new(item, "note", json_string(ev->note));
-			json_array_append_new(json_object_get(o->cur, "actions"), item);
-			break;
-		}
-		return;
+	switch (ev->kind) {
+	case RULE_TRACE_SKIP:
+		json_array_append_new(o->rules,
+				      json_pack("{s:s, s:s, s:i, s:s, s:s}", "rule", ev->rule, "file",
+						ev->file, "line", ev->line, "result", "skipped", "why",
+						ev->note));
+		break;
+	case RULE_TRACE_RULE:
+		o->cur = json_pack("{s:s, s:s, s:i, s:[], s:[]}", "rule", ev->rule, "file", ev->file,
+				   "line", ev->line, "tests", "actions");
+		json_array_append_new(o->rules, o->cur);
+		break;
+	case RULE_TRACE_TEST:
+		entry = json_pack("{s:s, s:b}", "test", ev->text, "matched", ev->matched);
+		if (ev->value)
+			json_object_set_new(entry, "captured", json_string(ev->value));
+		if (ev->note)
+			json_object_set_new(entry, "error", json_string(ev->note));
+		json_array_append_new(json_object_get(o->cur, "tests"), entry);
+		break;
+	case RULE_TRACE_END:
+		json_object_set_new(o->cur, "result", json_string(ev->matched ? "matched" : "no match"));
+		break;
+	case RULE_TRACE_ERROR:
+		json_object_set_new(o->cur, "result", json_string("error"));
+		json_object_set_new(o->cur, "error", json_string(ev->note));
+		break;
+	case RULE_TRACE_ACTION:
+		entry = json_pack("{s:s}", "action", ev->text);
+		if (ev->note)
+			json_object_set_new(entry, "note", json_string(ev->note));
+		json_array_append_new(json_object_get(o->cur, "actions"), entry);
+		break;
 	}
+}
+
+/* What a test matched, from the mail: at most 200 bytes of it, cut at a
+ * character before escaping so that no escape is cut in two. */
+static void
+print_captured(const char *captured)
+{
+	size_t n = strnlen(captured, 200);
+	char *shown;
+
+	while (n && n < strlen(captured) && ((unsigned char)captured[n] & 0xc0) == 0x80)
+		n--;
+	shown = xstrndup(captured, n);
+	printf("  => \"%s\"", cli_esc(shown));
+	free(shown);
+}
+
+/* One event of the trace as a line of text. */
+static void
+trace_text(const struct trace_out *o, const struct rule_trace_event *ev)
+{
 	switch (ev->kind) {
 	case RULE_TRACE_SKIP:
 		if (o->verbosity > 0)
@@ -175,19 +192,8 @@ trace_cb(void *arg, const struct rule_trace_event *ev)
 		break;
 	case RULE_TRACE_TEST:
 		printf("    %s %s", ev->matched ? "yes" : "no ", cli_esc(ev->text));
-		/* What matched, from the mail: at most 200 bytes of it, cut at
-		 * a character before escaping so that no escape is cut in two. */
-		if (ev->value) {
-			size_t n = strnlen(ev->value, 200);
-			char *shown;
-
-			while (n && n < strlen(ev->value) && ((unsigned char)ev->value[n] & 0xc0) == 0x80)
-				n--;
-			shown = xstrndup(ev->value, n);
-
-			printf("  => \"%s\"", cli_esc(shown));
-			free(shown);
-		}
+		if (ev->value)
+			print_captured(ev->value);
 		if (ev->note)
 			printf("  (%s)", cli_esc(ev->note));
 		putchar('\n');
@@ -205,6 +211,17 @@ trace_cb(void *arg, const struct rule_trace_event *ev)
 		putchar('\n');
 		break;
 	}
+}
+
+static void
+trace_cb(void *arg, const struct rule_trace_event *ev)
+{
+	struct trace_out *o = arg;
+
+	if (o->json)
+		trace_json(o, ev);
+	else
+		trace_text(o, ev);
 }
 
 /* Whether an acknowledgement would go out, as far as the message and the
@@ -287,6 +304,55 @@ weighing_json(const struct rule_outcome *o)
 			 jstr(o->category_why), "margin", RULES_SCORE_MARGIN);
 }
 
+/* The language of the mail's subject and body (lang.h), or NULL. */
+static const char *
+detect_language(const struct message *m)
+{
+	char *sample = xasprintf("%s\n%s", m->subject, m->body ? m->body : "");
+	const char *lang = lang_detect(sample, strlen(sample), NULL);
+
+	free(sample);
+	return lang;
+}
+
+/* The result of rules test as one JSON document; takes the trace's rules
+ * array. */
+static int
+print_test_json(const char *file, json_t *trace_rules, const struct rule_outcome *o,
+		const char *lang, bool ack, const char *why)
+{
+	json_t *doc = json_pack(
+		"{s:s, s:o, s:{s:s, s:o, s:o, s:o, s:o, s:o, s:b}, s:o, s:{s:b, s:s}, s:o}", "file",
+		file, "rules", trace_rules, "ticket", "queue",
+		o->queue ? o->queue : TICKET_DEFAULT_QUEUE, "category", jstr(o->category),
+		"priority", jstr(o->priority), "language", jstr(o->language), "assignee",
+		jstr(o->assignee), "tags", strlist_json(&o->tags), "spam", o->spam,
+		"detected_language", jstr(lang), "acknowledgement", "sent", ack, "why", why, "errors",
+		strlist_json(&o->errors));
+
+	json_object_set_new(doc, "weighing", weighing_json(o));
+	return cli_print_json(doc) < 0 ? EXIT_IOERR : EXIT_OK;
+}
+
+/* The result of rules test as text, after the trace. */
+static void
+print_test_text(const struct rule_outcome *o, const char *lang, const char *why)
+{
+	print_weighing(o);
+	printf("\nresult:\n  queue:    %s\n  category: %s\n  priority: %s\n"
+	       "  language: %s%s\n  assignee: %s\n  spam:     %s\n  tags:    ",
+	       o->queue ? cli_esc(o->queue) : TICKET_DEFAULT_QUEUE " (default)",
+	       o->category ? cli_esc(o->category) : "-", o->priority ? cli_esc(o->priority) : "-",
+	       o->language ? cli_esc(o->language) : "-",
+	       lang && o->language && strcmp(lang, o->language) == 0 ? " (detected)" : "",
+	       o->assignee ? cli_esc(o->assignee) : "-", o->spam ? "yes" : "no");
+	for (size_t i = 0; i < o->tags.n; i++)
+		printf(" %s", cli_esc(o->tags.items[i]));
+	printf("%s\n  acknowledgement: %s\n", o->tags.n ? "" : " -", cli_esc(why));
+	for (size_t i = 0; i < o->errors.n; i++)
+		printf("  error: %s\n", cli_esc(o->errors.items[i]));
+}
+
 static int
 rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 {
@@ -322,47 +388,15 @@ rules_test_cmd(struct cli_ctx *ctx, const char *file, bool json)
 		rc = cli_fail(&e);
 		goto out;
 	}
-	{
-		char *sample = xasprintf("%s\n%s", m.subject, m.body ? m.body : "");
-
-		lang = lang_detect(sample, strlen(sample), NULL);
-		free(sample);
-	}
+	lang = detect_language(&m);
 	ack = ack_decision(ctx->cfg, rs, &m, &o, &why);
 	if (json) {
-		json_t *doc = json_pack(
-			"{s:s, s:o, s:{s:s, s:o, s:o, s:o, s:o, s:o, s:b}, s:o, s:{s:b, s:s}, s:o}",
-			"file", file, "rules", to.rules, "ticket", "queue",
-			o.queue ? o.queue : TICKET_DEFAULT_QUEUE, "category", jstr(o.category),
-			"priority", jstr(o.priority), "language", jstr(o.language), "assignee",
-			jstr(o.assignee), "tags", strlist_json(&o.tags), "spam", o.spam,
-			"detected_language", jstr(lang), "acknowledgement", "sent", ack, "why", why,
-			"errors", strlist_json(&o.errors));
-
-		json_object_set_new(doc, "weighing", weighing_json(&o));
-
-		if (cli_print_json(doc) < 0) {
-			rc = EXIT_IOERR;
-			goto out;
-		}
+		rc = print_test_json(file, to.rules, &o, lang, ack, why);
 	} else {
 		json_decref(to.rules);
-		print_weighing(&o);
-		printf("\nresult:\n  queue:    %s\n  category: %s\n  priority: %s\n"
-		       "  language: %s%s\n  assignee: %s\n  spam:     %s\n  tags:    ",
-		       o.queue ? cli_esc(o.queue) : TICKET_DEFAULT_QUEUE " (default)",
-		       o.category ? cli_esc(o.category) : "-",
-		       o.priority ? cli_esc(o.priority) : "-",
-		       o.language ? cli_esc(o.language) : "-",
-		       lang && o.language && strcmp(lang, o.language) == 0 ? " (detected)" : "",
-		       o.assignee ? cli_esc(o.assignee) : "-", o.spam ? "yes" : "no");
-		for (size_t i = 0; i < o.tags.n; i++)
-			printf(" %s", cli_esc(o.tags.items[i]));
-		printf("%s\n  acknowledgement: %s\n", o.tags.n ? "" : " -", cli_esc(why));
-		for (size_t i = 0; i < o.errors.n; i++)
-			printf("  error: %s\n", cli_esc(o.errors.items[i]));
+		print_test_text(&o, lang, why);
+		rc = EXIT_OK;
 	}
-	rc = EXIT_OK;
 out:
 	free(why);
 	rule_outcome_release(&o);

@@ -34,6 +34,39 @@ search_args_parse(int argc, char **argv, struct search_node **q, struct err *e)
 	return rc;
 }
 
+/* Mail stored since the index's last update is indexed first. While a
+ * fetch is indexing, what is indexed so far is searched. */
+static int
+refresh_index(struct cli_ctx *ctx, struct err *e)
+{
+	if (search_index_update(ctx->store, SEARCH_INDEX_WAIT_MS, NULL, e) >= 0)
+		return 0;
+	if (e->code != EXIT_TEMPFAIL || search_index_attach(ctx->store, e) < 0)
+		return -1;
+	log_warn("the search index is being updated: the newest mail may be missing");
+	*e = (struct err)ERR_INIT;
+	return 0;
+}
+
+/* A hit as two lines of text, coloured as list does it: id and status
+ * word. hit's snippet is made one line. */
+static void
+print_hit(const struct ticket *t, struct search_hit *hit)
+{
+	char when[32];
+
+	/* One line per snippet: its line breaks would start the next line at
+	 * column 0. */
+	for (char *sp = hit->snippet; *sp; sp++)
+		if (*sp == '\n' || *sp == '\r' || *sp == '\t')
+			*sp = ' ';
+	fmt_time_local(t->updated, when, sizeof(when));
+	printf("%s#%lld%s  %s%s%s  %s  %s  %s\n    %s\n", cli_sgr(CLI_YELLOW), (long long)t->id,
+	       cli_sgr(CLI_RESET), cli_status_sgr(t->status), cli_esc(t->status),
+	       cli_sgr(CLI_RESET), cli_esc(t->queue), when, cli_esc(t->subject),
+	       cli_esc(hit->snippet));
+}
+
 int
 cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -58,14 +91,8 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (optind >= argc || limit <= 0)
 		return cli_usage(argv[0]);
-	/* Mail stored since the index's last update is indexed first. While
-	 * a fetch is indexing, what is indexed so far is searched. */
-	if (search_index_update(ctx->store, SEARCH_INDEX_WAIT_MS, NULL, &e) < 0) {
-		if (e.code != EXIT_TEMPFAIL || search_index_attach(ctx->store, &e) < 0)
-			return cli_fail(&e);
-		log_warn("the search index is being updated: the newest mail may be missing");
-		e = (struct err)ERR_INIT;
-	}
+	if (refresh_index(ctx, &e) < 0)
+		return cli_fail(&e);
 	if (search_args_parse(argc - optind, argv + optind, &q, &e) < 0)
 		return e.code == EXIT_USAGE && !e.msg[0] ? cli_usage(argv[0]) : cli_fail(&e);
 	if (store_search(ctx->store, q, (size_t)limit, &h, &e) < 0) {
@@ -88,19 +115,7 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 			json_object_set_new(o, "rank", json_real(h.v[i].rank));
 			json_array_append_new(arr, o);
 		} else {
-			char when[32];
-
-			/* One line per snippet: its line breaks would start the
-			 * next line at column 0. */
-			for (char *sp = h.v[i].snippet; *sp; sp++)
-				if (*sp == '\n' || *sp == '\r' || *sp == '\t')
-					*sp = ' ';
-			fmt_time_local(t.updated, when, sizeof(when));
-			/* Coloured as list does it: id and status word. */
-			printf("%s#%lld%s  %s%s%s  %s  %s  %s\n    %s\n", cli_sgr(CLI_YELLOW),
-			       (long long)t.id, cli_sgr(CLI_RESET), cli_status_sgr(t.status),
-			       cli_esc(t.status), cli_sgr(CLI_RESET), cli_esc(t.queue), when,
-			       cli_esc(t.subject), cli_esc(h.v[i].snippet));
+			print_hit(&t, &h.v[i]);
 		}
 		ticket_release(&t);
 	}

@@ -36,7 +36,7 @@ on_stop(int sig)
 
 /* Sleeps up to seconds, waking early on a stop request. */
 static void
-nap(int seconds)
+sleep_unless_stopped(int seconds)
 {
 	for (int i = 0; i < seconds * 10 && !stop_requested; i++)
 		usleep(100000);
@@ -44,7 +44,7 @@ nap(int seconds)
 
 /* One fetch + send pass. Returns 0, or the exit code of a failure. */
 static int
-pass(struct cli_ctx *ctx, struct ingest *ing)
+fetch_and_send(struct cli_ctx *ctx, struct ingest *ing)
 {
 	struct fetch_stats st = { 0 };
 	struct send_stats ss = { 0 };
@@ -91,97 +91,129 @@ is_imap(const char *url)
 	return url && (strncmp(url, "imap://", 7) == 0 || strncmp(url, "imaps://", 8) == 0);
 }
 
-int cmd_watch(int argc, char **argv, struct cli_ctx *ctx);
+/* What watch keeps from one round to the next. */
+struct watch {
+	struct cli_ctx *ctx;
+	struct ingest *ing;
+	struct imap_conn *conn; /* the IDLE connection; NULL: none open */
+	bool imap;              /* the mailbox is IMAP: wait with IDLE, else poll */
+	int idle_s, poll_s;
+	int backoff;            /* seconds to wait after the next failure */
+};
 
-int
-cmd_watch(int argc, char **argv, struct cli_ctx *ctx)
+static void
+back_off(struct watch *w)
+{
+	sleep_unless_stopped(w->backoff);
+	w->backoff = w->backoff * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX : w->backoff * 2;
+}
+
+/* --idle SECONDS and --poll SECONDS; -1 for a usage error. */
+static int
+parse_watch_options(int argc, char **argv, struct watch *w)
 {
 	static const struct option opts[] = {
 		{ "idle", required_argument, NULL, 'i' },
 		{ "poll", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sigaction sa;
-	struct ingest *ing = NULL;
-	struct imap_conn *conn = NULL;
-	struct err e = ERR_INIT;
-	int idle_s = WATCH_IDLE_DEFAULT, poll_s = WATCH_POLL_DEFAULT;
-	int backoff = WATCH_BACKOFF_MIN, c, rc = EXIT_OK;
-	bool imap = is_imap(ctx->cfg->mailbox.conn.url);
+	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end;
-		long v;
+		long seconds;
 
 		if (c != 'i' && c != 'p')
-			return cli_usage(argv[0]);
-		v = strtol(optarg, &end, 10);
-		if (*end || v < 1 || v > 29 * 60)
-			return cli_usage(argv[0]);
+			return -1;
+		seconds = strtol(optarg, &end, 10);
+		if (*end || seconds < 1 || seconds > 29 * 60)
+			return -1;
 		if (c == 'i')
-			idle_s = (int)v;
+			w->idle_s = (int)seconds;
 		else
-			poll_s = (int)v;
+			w->poll_s = (int)seconds;
 	}
-	if (optind != argc)
-		return cli_usage(argv[0]);
-	if (config_need_mailbox(ctx->cfg, &e) < 0 || ingest_open(ctx->cfg, &ing, &e) < 0)
-		return cli_fail(&e);
+	return optind == argc ? 0 : -1;
+}
+
+static void
+install_stop_handlers(void)
+{
+	struct sigaction sa;
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: the signal must end a wait in poll(). */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+}
+
+/* One round: (re)connect for IDLE, a pass, then wait for mail or the next
+ * poll. 0 to go on, EXIT_CONFIG to stop. */
+static int
+watch_round(struct watch *w)
+{
+	struct err e = ERR_INIT;
+	int rc;
+
+	/* The IDLE connection is opened before the pass, so that mail
+	 * arriving during the pass is announced to it. */
+	if (w->imap && !w->conn && imap_conn_open(w->ctx->cfg, &w->conn, &e) != SRC_OK) {
+		if (e.code == EXIT_CONFIG) {
+			cli_fail(&e);
+			return EXIT_CONFIG;
+		}
+		log_warn("%s; retrying in %d s", e.msg, w->backoff);
+		back_off(w);
+		return 0;
+	}
+	rc = fetch_and_send(w->ctx, w->ing);
+	if (rc == EXIT_CONFIG)
+		return rc;
+	if (rc != 0) {
+		log_info("retrying in %d s", w->backoff);
+		imap_conn_free(&w->conn);
+		back_off(w);
+		return 0;
+	}
+	w->backoff = WATCH_BACKOFF_MIN;
+	if (!w->imap) {
+		sleep_unless_stopped(w->poll_s);
+		return 0;
+	}
+	if (imap_conn_idle(w->conn, w->idle_s, &e) < 0) {
+		log_warn("%s; reconnecting", e.msg);
+		imap_conn_free(&w->conn);
+	}
+	return 0;
+}
+
+int cmd_watch(int argc, char **argv, struct cli_ctx *ctx);
+
+int
+cmd_watch(int argc, char **argv, struct cli_ctx *ctx)
+{
+	struct watch w = {
+		.ctx = ctx, .imap = is_imap(ctx->cfg->mailbox.conn.url),
+		.idle_s = WATCH_IDLE_DEFAULT, .poll_s = WATCH_POLL_DEFAULT,
+		.backoff = WATCH_BACKOFF_MIN,
+	};
+	struct err e = ERR_INIT;
+	int rc = EXIT_OK;
+
+	if (parse_watch_options(argc, argv, &w) < 0)
+		return cli_usage(argv[0]);
+	if (config_need_mailbox(ctx->cfg, &e) < 0 || ingest_open(ctx->cfg, &w.ing, &e) < 0)
+		return cli_fail(&e);
+	install_stop_handlers();
 	crashguard_install(ctx->cfg->store.path);
 	if (ctx->verbosity >= 0)
 		log_info("watching %s", ctx->cfg->mailbox.conn.url);
-	while (!stop_requested) {
-		int r;
-
-		/* The IDLE connection is opened before the pass, so that mail
-		 * arriving during the pass is announced to it. */
-		if (imap && !conn) {
-			err_clear(&e);
-			if (imap_conn_open(ctx->cfg, &conn, &e) != SRC_OK) {
-				if (e.code == EXIT_CONFIG) {
-					cli_fail(&e);
-					rc = EXIT_CONFIG;
-					break;
-				}
-				log_warn("%s; retrying in %d s", e.msg, backoff);
-				nap(backoff);
-				backoff = backoff * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX
-									 : backoff * 2;
-				continue;
-			}
-		}
-		r = pass(ctx, ing);
-		if (r == EXIT_CONFIG) {
-			rc = r;
-			break;
-		}
-		if (r != 0) {
-			log_info("retrying in %d s", backoff);
-			imap_conn_free(&conn);
-			nap(backoff);
-			backoff = backoff * 2 > WATCH_BACKOFF_MAX ? WATCH_BACKOFF_MAX : backoff * 2;
-			continue;
-		}
-		backoff = WATCH_BACKOFF_MIN;
-		if (!imap) {
-			nap(poll_s);
-			continue;
-		}
-		err_clear(&e);
-		r = imap_conn_idle(conn, idle_s, &e);
-		if (r < 0) {
-			log_warn("%s; reconnecting", e.msg);
-			imap_conn_free(&conn);
-		}
-	}
-	imap_conn_free(&conn);
-	ingest_free(&ing);
+	while (!stop_requested && rc == EXIT_OK)
+		rc = watch_round(&w);
+	imap_conn_free(&w.conn);
+	ingest_free(&w.ing);
 	if (ctx->verbosity >= 0 && rc == EXIT_OK)
 		log_info("watch stopped");
 	return rc;

@@ -7,8 +7,9 @@
 
 #include "ascii.h"
 #include "authres.h"
+#include "config.h"
 
-#define MAX_ID_LEN 255
+#define MAX_ID_LEN CONFIG_AUTHSERV_ID_MAX
 
 /* A token or quoted-string as it lies in the value: quoted ones keep
  * their quotes and escapes. */
@@ -22,13 +23,6 @@ static bool
 is_wsp(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* RFC 2045 token characters: printable ASCII but SPACE and tspecials. */
-static bool
-is_token_char(char c)
-{
-	return c > ' ' && c < 0x7f && !strchr("()<>@,;:\\\"/[]?=", c);
 }
 
 static bool
@@ -96,6 +90,20 @@ is_pvalue_char(char c)
 	return c > ' ' && c < 0x7f && !strchr(";()\"\\", c);
 }
 
+/* The unquoted text from *pp to end into s, *pp moved past it; false when
+ * it is empty. */
+static bool
+take_span(const char **pp, const char *end, struct span *s)
+{
+	if (end == *pp)
+		return false;
+	s->p = *pp;
+	s->n = (size_t)(end - *pp);
+	s->quoted = false;
+	*pp = end;
+	return true;
+}
+
 /* A quoted-string, or a run of the characters is_char takes. */
 static bool
 read_run(const char **pp, struct span *s, bool (*is_char)(char))
@@ -106,20 +114,14 @@ read_run(const char **pp, struct span *s, bool (*is_char)(char))
 		return read_quoted(pp, s);
 	while (is_char(*p))
 		p++;
-	if (p == *pp)
-		return false;
-	s->p = *pp;
-	s->n = (size_t)(p - *pp);
-	s->quoted = false;
-	*pp = p;
-	return true;
+	return take_span(pp, p, s);
 }
 
 /* RFC 2045 value: token / quoted-string. */
 static bool
 read_value(const char **pp, struct span *s)
 {
-	return read_run(pp, s, is_token_char);
+	return read_run(pp, s, ascii_is_token_char);
 }
 
 /* A property's value. RFC 8601 wants a value or [local-part] "@" domain;
@@ -142,11 +144,7 @@ read_keyword(const char **pp, struct span *s)
 		p++;
 	if (p[-1] == '-')
 		return false;
-	s->p = *pp;
-	s->n = (size_t)(p - *pp);
-	s->quoted = false;
-	*pp = p;
-	return true;
+	return take_span(pp, p, s);
 }
 
 static bool
@@ -156,13 +154,7 @@ read_digits(const char **pp, struct span *s)
 
 	while (*p >= '0' && *p <= '9')
 		p++;
-	if (p == *pp)
-		return false;
-	s->p = *pp;
-	s->n = (size_t)(p - *pp);
-	s->quoted = false;
-	*pp = p;
-	return true;
+	return take_span(pp, p, s);
 }
 
 static bool
@@ -329,14 +321,7 @@ read_field(const char *value, const char *trusted_id, const char *from_domain, b
 bool
 authres_id_ok(const char *id)
 {
-	size_t n = 0;
-
-	if (!id)
-		return false;
-	for (; id[n]; n++)
-		if (!is_token_char(id[n]))
-			return false;
-	return n > 0 && n <= MAX_ID_LEN;
+	return ascii_is_token(id, MAX_ID_LEN);
 }
 
 enum authres_dmarc

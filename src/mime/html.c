@@ -17,7 +17,8 @@
 #define HTML_MAX_DEPTH 256
 #define HTML_MIN_DEPTH 32
 #define HTML_ATTR_BUDGET ((uint64_t)50 * 1000 * 1000)
-/* End tags times stack depth that libxml2 may scan: about 0.2 s. */
+/* End tags times stack depth that libxml2 may scan: a bound on the time
+ * one hostile part can take. */
 #define HTML_SCAN_BUDGET ((size_t)40 * 1000 * 1000)
 
 struct h2t {

@@ -4,6 +4,7 @@
 
 #include <strings.h>
 
+#include "ascii.h"
 #include "autoreply.h"
 #include "bounce.h"
 #include "deskaddr.h"
@@ -36,12 +37,6 @@ autoreply_reason_str(enum autoreply_reason r)
 	return "unknown";
 }
 
-static bool
-eq_ci(const char *s, size_t n, const char *lit)
-{
-	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
-}
-
 bool
 autoreply_robot_addr(const char *addr)
 {
@@ -55,7 +50,7 @@ autoreply_robot_addr(const char *addr)
 	if (bounce_mailer_sender(addr, NULL))
 		return true;
 	n = (size_t)(at - addr);
-	if (eq_ci(addr, n, "listserv") || eq_ci(addr, n, "majordomo"))
+	if (ascii_eq_ci(addr, n, "listserv") || ascii_eq_ci(addr, n, "majordomo"))
 		return true;
 	if (n >= 6 && strncasecmp(addr, "owner-", 6) == 0)
 		return true;

@@ -11,6 +11,7 @@
 #include "rules.h"
 #include "ticket.h"
 #include "tmpl.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 /* ---- options ---- */
@@ -125,23 +126,14 @@ static char *
 clean_text(const unsigned char *s)
 {
 	struct buf b = BUF_INIT;
+	const unsigned char *end;
 
 	if (!s)
 		return xstrdup("");
+	end = s + strlen((const char *)s);
 	while (*s) {
-		size_t n = 0;
+		size_t n = utf8_decode(s, (size_t)(end - s), NULL);
 
-		if (*s < 0x80)
-			n = 1;
-		else if (*s >= 0xc2 && *s <= 0xdf)
-			n = 2;
-		else if (*s >= 0xe0 && *s <= 0xef)
-			n = 3;
-		else if (*s >= 0xf0 && *s <= 0xf4)
-			n = 4;
-		for (size_t i = 1; i < n; i++)
-			if ((s[i] & 0xc0) != 0x80)
-				n = 0;
 		if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7f))) {
 			buf_addch(&b, n == 0 ? '?' : ' ');
 			s++;
@@ -545,19 +537,16 @@ static const char *const own_headers[] = {
 	"Content-Transfer-Encoding", "Return-Path", "Sender", NULL,
 };
 
-/* Builds the RFC 5322 message from the rendered template text. */
+/* The header lines of the rendered template (unfolded) into names and
+ * values, and where its body begins (*body NULL when no empty line ends
+ * the header lines). */
 static int
-build_mail(const struct config *cfg, const char *rendered, const char *to, struct buf *msg,
-	   struct err *e)
+read_template_headers(const char *rendered, struct strlist *names, struct strlist *values,
+		      const char **body, struct err *e)
 {
-	struct mime_addr from = { cfg->desk.name, cfg->desk.address }, rcpt = { NULL, to };
-	const char *at = strrchr(cfg->desk.address, '@'), *p = rendered, *body = NULL;
-	struct strlist names = STRLIST_INIT, values = STRLIST_INIT;
-	char msgid[256], date[64];
-	const char *subject = NULL;
-	int rc = -1;
+	const char *p = rendered;
 
-	/* The header lines of the template (unfolded), then the body. */
+	*body = NULL;
 	while (*p) {
 		const char *eol = strchr(p, '\n'), *colon;
 		size_t l = eol ? (size_t)(eol - p) : strlen(p);
@@ -565,40 +554,65 @@ build_mail(const struct config *cfg, const char *rendered, const char *to, struc
 		if (l && p[l - 1] == '\r')
 			l--;
 		if (l == 0) {
-			body = eol ? eol + 1 : p;
+			*body = eol ? eol + 1 : p;
 			break;
 		}
-		if ((*p == ' ' || *p == '\t') && values.n) {
-			char *joined = xasprintf("%s %.*s", values.items[values.n - 1], (int)l,
+		if ((*p == ' ' || *p == '\t') && values->n) {
+			char *joined = xasprintf("%s %.*s", values->items[values->n - 1], (int)l,
 						 p + strspn(p, " \t"));
 
-			free(values.items[values.n - 1]);
-			values.items[values.n - 1] = joined;
+			free(values->items[values->n - 1]);
+			values->items[values->n - 1] = joined;
 		} else if ((colon = memchr(p, ':', l))) {
 			const char *v = colon + 1;
 
 			v += strspn(v, " \t");
-			strlist_add_owned(&names, xstrndup(p, (size_t)(colon - p)));
-			strlist_add_owned(&values, xstrndup(v, l - (size_t)(v - p)));
+			strlist_add_owned(names, xstrndup(p, (size_t)(colon - p)));
+			strlist_add_owned(values, xstrndup(v, l - (size_t)(v - p)));
 		} else {
-			err_set(e, EXIT_CONFIG, "reminder template: '%.*s' is not a header line",
-				(int)(l > 60 ? 60 : l), p);
-			goto out;
+			return err_set(e, EXIT_CONFIG, "reminder template: '%.*s' is not a header line",
+				       (int)(l > 60 ? 60 : l), p);
 		}
 		if (!eol)
 			break;
 		p = eol + 1;
 	}
-	for (size_t i = 0; i < names.n; i++) {
-		if (strcasecmp(names.items[i], "Subject") == 0 && !subject)
-			subject = values.items[i];
+	return 0;
+}
+
+/* The template's Subject into *subject; a header secdesk sets itself is
+ * refused. */
+static int
+check_template_headers(const struct strlist *names, const struct strlist *values,
+		       const char **subject, struct err *e)
+{
+	*subject = NULL;
+	for (size_t i = 0; i < names->n; i++) {
+		if (strcasecmp(names->items[i], "Subject") == 0 && !*subject)
+			*subject = values->items[i];
 		for (int k = 0; own_headers[k]; k++)
-			if (strcasecmp(names.items[i], own_headers[k]) == 0) {
-				err_set(e, EXIT_CONFIG, "reminder template: header '%s' is set by "
-					"secdesk, not by templates", own_headers[k]);
-				goto out;
-			}
+			if (strcasecmp(names->items[i], own_headers[k]) == 0)
+				return err_set(e, EXIT_CONFIG, "reminder template: header '%s' is "
+					       "set by secdesk, not by templates", own_headers[k]);
 	}
+	return 0;
+}
+
+/* Builds the RFC 5322 message from the rendered template text. */
+static int
+build_mail(const struct config *cfg, const char *rendered, const char *to, struct buf *msg,
+	   struct err *e)
+{
+	struct mime_addr from = { cfg->desk.name, cfg->desk.address }, rcpt = { NULL, to };
+	const char *at = strrchr(cfg->desk.address, '@'), *body = NULL;
+	struct strlist names = STRLIST_INIT, values = STRLIST_INIT;
+	char msgid[256], date[64];
+	const char *subject = NULL;
+	int rc = -1;
+
+	if (read_template_headers(rendered, &names, &values, &body, e) < 0 ||
+	    check_template_headers(&names, &values, &subject, e) < 0)
+		goto out;
 	if (!subject || !body) {
 		err_set(e, EXIT_CONFIG, "reminder template: %s", !subject ? "no Subject header"
 			: "no empty line between the header lines and the body");

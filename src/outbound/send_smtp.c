@@ -311,7 +311,7 @@ grade(struct smtp_state *st, int code, const char *what, struct err *e)
 }
 
 static enum send_status
-lost(struct smtp_state *st, struct err *e)
+connection_lost(struct smtp_state *st, struct err *e)
 {
 	err_set(e, EXIT_TEMPFAIL, "smtp server '%s:%d': connection lost", st->url.host,
 		st->url.port);
@@ -394,7 +394,7 @@ send_envelope(struct smtp_state *st, const struct send_mail *m, bool data_piped,
 	buf_addf(&st->out, "MAIL FROM:<%s>\r\n", m->env_from);
 	if (!st->pipelining) {
 		if (flush_out(st) < 0 || read_reply(st, &code) < 0)
-			return lost(st, e);
+			return connection_lost(st, e);
 		if (code / 100 != 2)
 			return grade(st, code, "MAIL FROM", e);
 	}
@@ -403,16 +403,16 @@ send_envelope(struct smtp_state *st, const struct send_mail *m, bool data_piped,
 	if (data_piped)
 		buf_addstr(&st->out, "DATA\r\n");
 	if (flush_out(st) < 0)
-		return lost(st, e);
+		return connection_lost(st, e);
 	if (!st->pipelining)
 		return SEND_OK;
 	if (read_reply(st, &code) < 0)
-		return lost(st, e);
+		return connection_lost(st, e);
 	if (code / 100 == 2)
 		return SEND_OK;
 	/* Read the replies to the rest of the group, then say why. */
 	if (!drain_replies(st, m->nrcpts + (data_piped ? 1 : 0), false))
-		return lost(st, e);
+		return connection_lost(st, e);
 	return grade(st, code, "MAIL FROM", e);
 }
 
@@ -427,7 +427,7 @@ read_rcpt_replies(struct smtp_state *st, const struct send_mail *m, bool data_pi
 
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		if (read_reply(st, &code) < 0)
-			return lost(st, e);
+			return connection_lost(st, e);
 		if (code / 100 == 2) {
 			accepted++;
 			continue;
@@ -449,7 +449,7 @@ read_rcpt_replies(struct smtp_state *st, const struct send_mail *m, bool data_pi
 	 * retried later (or failed), so that nobody gets it twice. */
 	if (accepted == 0 || closing || (temp && !m->rcpt_status)) {
 		if (data_piped && !drain_replies(st, 1, true))
-			return lost(st, e);
+			return connection_lost(st, e);
 		return grade(st, closing ? 421 : temp ? temp : perm, "RCPT TO", e);
 	}
 	return SEND_OK;
@@ -465,16 +465,16 @@ send_data(struct smtp_state *st, const struct send_mail *m, bool data_piped, str
 		buf_reset(&st->out);
 		buf_addstr(&st->out, "DATA\r\n");
 		if (flush_out(st) < 0)
-			return lost(st, e);
+			return connection_lost(st, e);
 	}
 	if (read_reply(st, &code) < 0)
-		return lost(st, e);
+		return connection_lost(st, e);
 	if (code != 354)
 		return grade(st, code, "DATA", e);
 	buf_reset(&st->out);
 	add_data(&st->out, m->data, m->len);
 	if (flush_out(st) < 0 || read_reply(st, &code) < 0)
-		return lost(st, e);
+		return connection_lost(st, e);
 	st->dirty = false;
 	if (code / 100 != 2)
 		return grade(st, code, "end of data", e);
@@ -493,7 +493,7 @@ smtp_deliver(void *state, const struct send_mail *m, struct err *e)
 
 	if (st->dirty) {
 		if (command(st, "RSET", &code) < 0)
-			return lost(st, e);
+			return connection_lost(st, e);
 		st->dirty = false;
 	}
 	if (!envelope_ok(m, e))

@@ -242,110 +242,139 @@ pcur(struct pstate *ps)
 	return n;
 }
 
+/* One {{tag}} as read: where it stands (the whole line when it stands
+ * alone on it), its sigil ('#', '^', '/', '!', '>', '{' or 0 for a
+ * variable) and its name, trimmed. */
+struct tag {
+	const char *start, *after;
+	const char *name, *name_end;
+	char sigil;
+	int line;
+};
+
+/* Reads the tag whose "{{" is at p; -1 with e set when it is malformed. */
+static int
+read_tag(const struct pstate *ps, const char *p, struct tag *tg, struct err *e)
+{
+	const char *close = "}}", *end;
+
+	tg->start = p;
+	tg->line = line_at(ps->text, p);
+	tg->sigil = p[2];
+	tg->name = p + 2;
+	if (tg->sigil == '{') {
+		close = "}}}";
+		tg->name++;
+	} else if (strchr("&#^/!>=", tg->sigil) && tg->sigil) {
+		tg->name++;
+	} else {
+		tg->sigil = 0;
+	}
+	end = strstr(tg->name, close);
+	if (!end)
+		return err_set(e, EXIT_CONFIG, "%s:%d: '{{' without a closing '%s'", ps->file,
+			       tg->line, close);
+	/* A comment ends at its first '}}': one that names a tag would leave
+	 * the rest of itself in the mail. */
+	if (tg->sigil == '!' && memmem(tg->name, (size_t)(end - tg->name), "{{", 2))
+		return err_set(e, EXIT_CONFIG, "%s:%d: a comment must not hold '{{' (it ends at "
+			       "the first '}}')", ps->file, tg->line);
+	if (tg->sigil != '!' && memchr(tg->name, '\n', (size_t)(end - tg->name)))
+		return err_set(e, EXIT_CONFIG, "%s:%d: a tag must not span lines", ps->file,
+			       tg->line);
+	tg->after = end + strlen(close);
+	if (tg->sigil == '=')
+		return err_set(e, EXIT_CONFIG, "%s:%d: changing the delimiters is not supported",
+			       ps->file, tg->line);
+	tg->name_end = end;
+	while (tg->name < tg->name_end && is_blank(*tg->name))
+		tg->name++;
+	while (tg->name_end > tg->name && is_blank(tg->name_end[-1]))
+		tg->name_end--;
+	if (tg->sigil != '!' && !name_ok(tg->name, (size_t)(tg->name_end - tg->name)))
+		return err_set(e, EXIT_CONFIG, "%s:%d: '%.*s' is not a name (letters, digits, "
+			       "'_', '.', '-')", ps->file, tg->line,
+			       (int)(tg->name_end - tg->name), tg->name);
+	return 0;
+}
+
+/* Standalone: a section, comment or partial tag alone on its line (text
+ * from seg on not yet taken) takes the line. */
+static void
+take_standalone_line(const char *text, const char *seg, struct tag *tg)
+{
+	const char *ls = tg->start, *q = tg->after;
+
+	if (!tg->sigil || !strchr("#^/!>", tg->sigil))
+		return;
+	while (ls > seg && is_blank(ls[-1]))
+		ls--;
+	while (is_blank(*q))
+		q++;
+	if ((ls == text || ls[-1] == '\n') && ls >= seg &&
+	    (*q == '\n' || *q == '\0' || (q[0] == '\r' && q[1] == '\n'))) {
+		tg->start = ls;
+		tg->after = *q == '\r' ? q + 2 : *q == '\n' ? q + 1 : q;
+	}
+}
+
+/* The tag into the tree: a section opened or closed, a partial, a
+ * variable; a comment adds nothing. */
+static int
+add_tag_node(struct pstate *ps, const struct tag *tg, struct err *e)
+{
+	struct node *cur = pcur(ps);
+	const char *name = tg->name;
+	size_t len = (size_t)(tg->name_end - tg->name);
+
+	switch (tg->sigil) {
+	case '!':
+		break;
+	case '#':
+	case '^':
+		if (ps->depth >= TMPL_MAX_DEPTH)
+			return err_set(e, EXIT_CONFIG, "%s:%d: sections nested too deeply", ps->file,
+				       tg->line);
+		node_add(cur, tg->sigil == '#' ? N_SECTION : N_INVERTED, name, len, tg->line);
+		ps->path[ps->depth++] = cur->nkids - 1;
+		break;
+	case '/':
+		if (ps->depth == 0)
+			return err_set(e, EXIT_CONFIG, "%s:%d: '{{/%.*s}}' closes no section",
+				       ps->file, tg->line, (int)len, name);
+		if (strlen(cur->s) != len || strncmp(cur->s, name, len) != 0)
+			return err_set(e, EXIT_CONFIG, "%s:%d: '{{/%.*s}}' where '{{/%s}}' "
+				       "(opened on line %d) was expected", ps->file, tg->line,
+				       (int)len, name, cur->s, cur->line);
+		ps->depth--;
+		break;
+	case '>':
+		node_add(cur, N_PARTIAL, name, len, tg->line);
+		break;
+	default:
+		node_add(cur, N_VAR, name, len, tg->line);
+		break;
+	}
+	return 0;
+}
+
 static int
 parse_into(struct pstate *ps, struct err *e)
 {
 	const char *text = ps->text, *p = text, *seg = text;
 
 	while ((p = strstr(p, "{{"))) {
-		const char *tag = p, *ns, *ne, *end, *after;
-		char sigil = p[2];
-		const char *close = "}}";
-		int line = line_at(text, tag);
-		bool standalone_kind;
+		struct tag tg = { 0 };
 
-		ns = p + 2;
-		if (sigil == '{') {
-			close = "}}}";
-			ns++;
-		} else if (strchr("&#^/!>=", sigil) && sigil) {
-			ns++;
-		} else {
-			sigil = 0;
-		}
-		end = strstr(ns, close);
-		if (!end)
-			return err_set(e, EXIT_CONFIG, "%s:%d: '{{' without a closing '%s'",
-				       ps->file, line, close);
-		/* A comment ends at its first '}}': one that names a tag would
-		 * leave the rest of itself in the mail. */
-		if (sigil == '!' && memmem(ns, (size_t)(end - ns), "{{", 2))
-			return err_set(e, EXIT_CONFIG, "%s:%d: a comment must not hold '{{' (it "
-				       "ends at the first '}}')", ps->file, line);
-		if (sigil != '!' && memchr(ns, '\n', (size_t)(end - ns)))
-			return err_set(e, EXIT_CONFIG, "%s:%d: a tag must not span lines",
-				       ps->file, line);
-		after = end + strlen(close);
-		if (sigil == '=')
-			return err_set(e, EXIT_CONFIG,
-				       "%s:%d: changing the delimiters is not supported",
-				       ps->file, line);
-		ne = end;
-		while (ns < ne && is_blank(*ns))
-			ns++;
-		while (ne > ns && is_blank(ne[-1]))
-			ne--;
-		if (sigil != '!' && !name_ok(ns, (size_t)(ne - ns)))
-			return err_set(e, EXIT_CONFIG, "%s:%d: '%.*s' is not a name "
-				       "(letters, digits, '_', '.', '-')", ps->file, line,
-				       (int)(ne - ns), ns);
-
-		/* Standalone: the tag alone on its line takes the line. */
-		standalone_kind = sigil && strchr("#^/!>", sigil);
-		if (standalone_kind) {
-			const char *ls = tag, *q = after;
-
-			while (ls > seg && is_blank(ls[-1]))
-				ls--;
-			while (is_blank(*q))
-				q++;
-			if ((ls == text || ls[-1] == '\n') && ls >= seg &&
-			    (*q == '\n' || *q == '\0' || (q[0] == '\r' && q[1] == '\n'))) {
-				tag = ls;
-				after = *q == '\r' ? q + 2 : *q == '\n' ? q + 1 : q;
-			}
-		}
-		if (tag > seg)
-			node_add(pcur(ps), N_TEXT, seg, (size_t)(tag - seg), line_at(text, seg));
-		seg = after;
-		p = after;
-
-		switch (sigil) {
-		case '!':
-			break;
-		case '#':
-		case '^': {
-			struct node *cur = pcur(ps);
-
-			if (ps->depth >= TMPL_MAX_DEPTH)
-				return err_set(e, EXIT_CONFIG, "%s:%d: sections nested too deeply",
-					       ps->file, line);
-			node_add(cur, sigil == '#' ? N_SECTION : N_INVERTED, ns, (size_t)(ne - ns),
-				 line);
-			ps->path[ps->depth++] = cur->nkids - 1;
-			break;
-		}
-		case '/': {
-			struct node *cur = pcur(ps);
-
-			if (ps->depth == 0)
-				return err_set(e, EXIT_CONFIG, "%s:%d: '{{/%.*s}}' closes no section",
-					       ps->file, line, (int)(ne - ns), ns);
-			if (strlen(cur->s) != (size_t)(ne - ns) ||
-			    strncmp(cur->s, ns, (size_t)(ne - ns)) != 0)
-				return err_set(e, EXIT_CONFIG, "%s:%d: '{{/%.*s}}' where '{{/%s}}' "
-					       "(opened on line %d) was expected", ps->file, line,
-					       (int)(ne - ns), ns, cur->s, cur->line);
-			ps->depth--;
-			break;
-		}
-		case '>':
-			node_add(pcur(ps), N_PARTIAL, ns, (size_t)(ne - ns), line);
-			break;
-		default:
-			node_add(pcur(ps), N_VAR, ns, (size_t)(ne - ns), line);
-			break;
-		}
+		if (read_tag(ps, p, &tg, e) < 0)
+			return -1;
+		take_standalone_line(text, seg, &tg);
+		if (tg.start > seg)
+			node_add(pcur(ps), N_TEXT, seg, (size_t)(tg.start - seg), line_at(text, seg));
+		seg = tg.after;
+		p = tg.after;
+		if (add_tag_node(ps, &tg, e) < 0)
+			return -1;
 	}
 	if (*seg)
 		node_add(pcur(ps), N_TEXT, seg, strlen(seg), line_at(text, seg));
@@ -749,8 +778,8 @@ tmpl_set_render_mark(const struct tmpl_set *set, const struct tmpl *t,
 }
 
 static bool
-uses(const struct tmpl_set *set, const struct tmpl *t, const struct node *n, const char *name,
-     int depth)
+node_uses_name(const struct tmpl_set *set, const struct tmpl *t, const struct node *n,
+	       const char *name, int depth)
 {
 	if (depth > TMPL_MAX_DEPTH)
 		return true; /* render refuses it anyway: say yes, to be safe */
@@ -760,12 +789,12 @@ uses(const struct tmpl_set *set, const struct tmpl *t, const struct node *n, con
 		if (k->type == N_PARTIAL) {
 			const struct tmpl *p = find_partial((void *)set, t, k->s);
 
-			if (p && uses(set, p, &p->root, name, depth + 1))
+			if (p && node_uses_name(set, p, &p->root, name, depth + 1))
 				return true;
 		} else if (k->type != N_TEXT && strcmp(k->s, name) == 0) {
 			return true;
 		}
-		if (uses(set, t, k, name, depth + 1))
+		if (node_uses_name(set, t, k, name, depth + 1))
 			return true;
 	}
 	return false;
@@ -774,7 +803,7 @@ uses(const struct tmpl_set *set, const struct tmpl *t, const struct node *n, con
 bool
 tmpl_set_uses(const struct tmpl_set *set, const struct tmpl *t, const char *name)
 {
-	return uses(set, t, &t->root, name, 0);
+	return node_uses_name(set, t, &t->root, name, 0);
 }
 
 size_t

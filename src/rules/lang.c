@@ -21,6 +21,7 @@
 #include <fingerprint.h>
 
 #include "lang.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #ifndef LANG_TEXTCAT_DIR
@@ -417,39 +418,17 @@ tables_build(void)
 static uint32_t
 next_cp(const unsigned char *s, size_t len, size_t *i)
 {
-	unsigned char c = s[*i];
-	uint32_t cp;
+	unsigned cp;
 	size_t n;
 
-	if (c < 0x80) {
-		(*i)++;
-		return c;
-	}
-	if (c >= 0xc2 && c < 0xe0) {
-		n = 1;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c < 0xf0) {
-		n = 2;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c < 0xf5) {
-		n = 3;
-		cp = c & 0x07;
-	} else {
+	if (s[*i] < 0x80)
+		return s[(*i)++];
+	n = utf8_decode(s + *i, len - *i, &cp);
+	if (n == 0) {
 		(*i)++;
 		return 0xfffd;
 	}
-	if (n >= len - *i) {
-		(*i)++;
-		return 0xfffd;
-	}
-	for (size_t k = 1; k <= n; k++) {
-		if ((s[*i + k] & 0xc0) != 0x80) {
-			(*i)++;
-			return 0xfffd;
-		}
-		cp = cp << 6 | (s[*i + k] & 0x3f);
-	}
-	*i += n + 1;
+	*i += n;
 	return cp;
 }
 

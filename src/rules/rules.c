@@ -123,6 +123,83 @@ tok_clear(struct tok *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* A "string" (the opening quote read): \" and \\ are escapes. */
+static void
+lex_string(struct parser *p)
+{
+	struct buf b = BUF_INIT;
+	int c;
+
+	while ((c = peekc(p, 0)) != '"') {
+		if (c == -1 || c == '\n') {
+			perr(p, p->tok.line, p->tok.col, "unterminated string (expected '\"')");
+			buf_release(&b);
+			p->tok.kind = T_EOF;
+			return;
+		}
+		if (c == '\\' && (peekc(p, 1) == '"' || peekc(p, 1) == '\\')) {
+			advance(p);
+			c = peekc(p, 0);
+		}
+		buf_addch(&b, c);
+		advance(p);
+	}
+	advance(p);
+	p->tok.kind = T_STRING;
+	p->tok.text = buf_detach(&b, NULL);
+}
+
+/* A /pattern/flags (the opening slash read): \/ is a slash, any other
+ * escape is kept for PCRE2. */
+static void
+lex_pattern(struct parser *p)
+{
+	struct buf b = BUF_INIT;
+	int c;
+
+	while ((c = peekc(p, 0)) != '/') {
+		if (c == -1 || c == '\n') {
+			perr(p, p->tok.line, p->tok.col,
+			     "unterminated pattern (expected '/' before the end of the line)");
+			buf_release(&b);
+			p->tok.kind = T_EOF;
+			return;
+		}
+		if (c == '\\' && peekc(p, 1) == '/') {
+			advance(p);
+			c = '/';
+		} else if (c == '\\' && peekc(p, 1) != -1 && peekc(p, 1) != '\n') {
+			buf_addch(&b, c);
+			advance(p);
+			c = peekc(p, 0);
+		}
+		buf_addch(&b, c);
+		advance(p);
+	}
+	advance(p);
+	p->tok.kind = T_REGEX;
+	p->tok.text = buf_detach(&b, NULL);
+	while ((c = peekc(p, 0)) != -1 && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
+		buf_addch(&b, c);
+		advance(p);
+	}
+	p->tok.flags = buf_detach(&b, NULL);
+}
+
+static void
+lex_word(struct parser *p)
+{
+	struct buf b = BUF_INIT;
+	int c;
+
+	while ((c = peekc(p, 0)) != -1 && is_word_char(c)) {
+		buf_addch(&b, c);
+		advance(p);
+	}
+	p->tok.kind = T_WORD;
+	p->tok.text = buf_detach(&b, NULL);
+}
+
 /* Reads the next token into p->tok. A newline after a comma is no end of
  * line: long lists may go on over several lines. Errors become a T_EOF
  * after perr (the statement fails, recovery skips on). */
@@ -130,7 +207,6 @@ static void
 lex(struct parser *p)
 {
 	bool after_comma = p->tok.kind == T_COMMA;
-	struct buf b = BUF_INIT;
 	int c;
 
 	tok_clear(&p->tok);
@@ -159,65 +235,16 @@ again:
 		p->tok.kind = T_COMMA;
 		return;
 	}
-	if (c == '"') {
+	if (c == '"' || c == '/') {
 		advance(p);
-		while ((c = peekc(p, 0)) != '"') {
-			if (c == -1 || c == '\n') {
-				perr(p, p->tok.line, p->tok.col, "unterminated string (expected '\"')");
-				buf_release(&b);
-				p->tok.kind = T_EOF;
-				return;
-			}
-			if (c == '\\' && (peekc(p, 1) == '"' || peekc(p, 1) == '\\')) {
-				advance(p);
-				c = peekc(p, 0);
-			}
-			buf_addch(&b, c);
-			advance(p);
-		}
-		advance(p);
-		p->tok.kind = T_STRING;
-		p->tok.text = buf_detach(&b, NULL);
-		return;
-	}
-	if (c == '/') {
-		advance(p);
-		while ((c = peekc(p, 0)) != '/') {
-			if (c == -1 || c == '\n') {
-				perr(p, p->tok.line, p->tok.col,
-				     "unterminated pattern (expected '/' before the end of the line)");
-				buf_release(&b);
-				p->tok.kind = T_EOF;
-				return;
-			}
-			if (c == '\\' && peekc(p, 1) == '/') {
-				advance(p);
-				c = '/';
-			} else if (c == '\\' && peekc(p, 1) != -1 && peekc(p, 1) != '\n') {
-				buf_addch(&b, c);
-				advance(p);
-				c = peekc(p, 0);
-			}
-			buf_addch(&b, c);
-			advance(p);
-		}
-		advance(p);
-		p->tok.kind = T_REGEX;
-		p->tok.text = buf_detach(&b, NULL);
-		while ((c = peekc(p, 0)) != -1 && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
-			buf_addch(&b, c);
-			advance(p);
-		}
-		p->tok.flags = buf_detach(&b, NULL);
+		if (c == '"')
+			lex_string(p);
+		else
+			lex_pattern(p);
 		return;
 	}
 	if (is_word_char(c)) {
-		while ((c = peekc(p, 0)) != -1 && is_word_char(c)) {
-			buf_addch(&b, c);
-			advance(p);
-		}
-		p->tok.kind = T_WORD;
-		p->tok.text = buf_detach(&b, NULL);
+		lex_word(p);
 		return;
 	}
 	perr(p, p->tok.line, p->tok.col, "unexpected character '%c'", c);
@@ -709,7 +736,7 @@ parse_cond(struct parser *p)
 
 /* ---------- actions ---------- */
 
-static const struct {
+static const struct action_def {
 	const char *name;
 	enum action_kind k;
 	int arg; /* 0 none, 1 one, 2 list, 3 optional, 4 two (target and points) */
@@ -795,106 +822,129 @@ check_score(struct parser *p, const struct action *a)
 	return 0;
 }
 
+/* The action's arguments up to the end of the line, as many as def takes:
+ * words or strings, a list separated by commas for a list. */
+static int
+parse_action_args(struct parser *p, const struct action_def *def, struct action *a)
+{
+	if (def->arg == 0 && p->tok.kind != T_NL && p->tok.kind != T_EOF) {
+		perr(p, p->tok.line, p->tok.col, "'%s' takes no argument, found %s", def->name,
+		     tok_name(&p->tok));
+		return -1;
+	}
+	while (def->arg != 0 && p->tok.kind != T_NL && p->tok.kind != T_EOF) {
+		if (p->tok.kind != T_WORD && p->tok.kind != T_STRING) {
+			perr(p, p->tok.line, p->tok.col, "expected a word or a string after '%s', found %s",
+			     def->name, tok_name(&p->tok));
+			return -1;
+		}
+		if (check_refs(p, p->tok.text, p->tok.line, p->tok.col) < 0)
+			return -1;
+		strlist_add(&a->args, p->tok.text);
+		lex(p);
+		if (def->arg == 4 && a->args.n < 2)
+			continue;
+		if (def->arg != 2 || p->tok.kind != T_COMMA)
+			break;
+		lex(p);
+	}
+	if (def->arg == 4 && check_score(p, a) < 0)
+		return -1;
+	if ((def->arg == 1 || def->arg == 2) && a->args.n == 0) {
+		perr(p, p->tok.line, p->tok.col, "expected %s after '%s'",
+		     a->kind == A_ROUTE ? "a queue" : a->kind == A_TAG ? "a tag" : "a value",
+		     def->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* A value known when the rules are read (no ${...} in it) must be one
+ * its action takes: a declared queue, a priority, a language code, one
+ * word for a category, an assignee or each tag. */
+static int
+check_action_values(struct parser *p, const struct action *a)
+{
+	if (a->kind != A_SCORE && a->args.n && !strstr(a->args.items[0], "${")) {
+		const char *v = a->args.items[0];
+
+		if (a->kind == A_ROUTE && !rules_queue(p->rs, v)) {
+			perr(p, a->line, a->col + 6,
+			     "unknown queue '%s' (expected a queue declared with 'queue', e.g. DE, EC "
+			     "or secretariat)",
+			     v);
+			return -1;
+		}
+		if (a->kind == A_PRIORITY && !priority_valid(v)) {
+			perr(p, a->line, a->col + 9,
+			     "unknown priority '%s' (expected low, normal, high or urgent)", v);
+			return -1;
+		}
+		if (a->kind == A_LANGUAGE &&
+		    (strlen(v) != 2 || v[0] < 'a' || v[0] > 'z' || v[1] < 'a' || v[1] > 'z')) {
+			perr(p, a->line, a->col + 9,
+			     "bad language '%s' (expected an ISO 639-1 code such as en or de)", v);
+			return -1;
+		}
+		if ((a->kind == A_CATEGORY || a->kind == A_ASSIGN) && !ticket_word_valid(v)) {
+			perr(p, a->line, a->col, "bad %s '%s' (expected one word without commas)",
+			     a->kind == A_CATEGORY ? "category" : "assignee", v);
+			return -1;
+		}
+	}
+	for (size_t k = 0; a->kind == A_TAG && k < a->args.n; k++) {
+		const char *v = a->args.items[k];
+
+		if (!strstr(v, "${") && !ticket_word_valid(v)) {
+			perr(p, a->line, a->col, "bad tag '%s' (expected one word without commas)", v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The action as written, from start to the end of its line, without a
+ * comment or trailing blanks (for traces). */
+static char *
+action_source_text(const struct parser *p, size_t start)
+{
+	char *text = xstrndup(p->src + start, p->pos - start);
+	char *nl = strpbrk(text, "\n#");
+
+	if (nl)
+		*nl = '\0';
+	while (*text && strchr(" \t\r", text[strlen(text) - 1]))
+		text[strlen(text) - 1] = '\0';
+	return text;
+}
+
 static int
 parse_action(struct parser *p, struct rule *r)
 {
 	struct action a = { 0 };
-	size_t i;
+	const struct action_def *def = NULL;
 	size_t start = p->pos - strlen(p->tok.text);
 
 	a.line = p->tok.line;
 	a.col = p->tok.col;
-	for (i = 0; i < ARRAY_SIZE(actions); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(actions) && !def; i++)
 		if (strcmp(actions[i].name, p->tok.text) == 0)
-			break;
-	if (i == ARRAY_SIZE(actions)) {
+			def = &actions[i];
+	if (!def) {
 		perr(p, p->tok.line, p->tok.col, "unknown action '%s' (expected " ACTION_LIST ")",
 		     p->tok.text);
 		return -1;
 	}
-	a.kind = actions[i].k;
+	a.kind = def->k;
 	lex(p);
-	if (actions[i].arg == 0 && p->tok.kind != T_NL && p->tok.kind != T_EOF) {
-		perr(p, p->tok.line, p->tok.col, "'%s' takes no argument, found %s", actions[i].name,
-		     tok_name(&p->tok));
+	if (parse_action_args(p, def, &a) < 0 || check_action_values(p, &a) < 0) {
+		strlist_release(&a.args);
 		return -1;
 	}
-	while (actions[i].arg != 0 && p->tok.kind != T_NL && p->tok.kind != T_EOF) {
-		if (p->tok.kind != T_WORD && p->tok.kind != T_STRING) {
-			perr(p, p->tok.line, p->tok.col, "expected a word or a string after '%s', found %s",
-			     actions[i].name, tok_name(&p->tok));
-			goto fail;
-		}
-		if (check_refs(p, p->tok.text, p->tok.line, p->tok.col) < 0)
-			goto fail;
-		strlist_add(&a.args, p->tok.text);
-		lex(p);
-		if (actions[i].arg == 4 && a.args.n < 2)
-			continue;
-		if (actions[i].arg != 2 || p->tok.kind != T_COMMA)
-			break;
-		lex(p);
-	}
-	if (actions[i].arg == 4 && check_score(p, &a) < 0)
-		goto fail;
-	if (actions[i].arg == 1 || actions[i].arg == 2) {
-		if (a.args.n == 0) {
-			perr(p, p->tok.line, p->tok.col, "expected %s after '%s'",
-			     a.kind == A_ROUTE ? "a queue" : a.kind == A_TAG ? "a tag" : "a value",
-			     actions[i].name);
-			goto fail;
-		}
-	}
-	if (a.kind != A_SCORE && a.args.n && !strstr(a.args.items[0], "${")) {
-		const char *v = a.args.items[0];
-
-		if (a.kind == A_ROUTE && !rules_queue(p->rs, v)) {
-			perr(p, a.line, a.col + 6,
-			     "unknown queue '%s' (expected a queue declared with 'queue', e.g. DE, EC "
-			     "or secretariat)",
-			     v);
-			goto fail;
-		}
-		if (a.kind == A_PRIORITY && !priority_valid(v)) {
-			perr(p, a.line, a.col + 9,
-			     "unknown priority '%s' (expected low, normal, high or urgent)", v);
-			goto fail;
-		}
-		if (a.kind == A_LANGUAGE &&
-		    (strlen(v) != 2 || v[0] < 'a' || v[0] > 'z' || v[1] < 'a' || v[1] > 'z')) {
-			perr(p, a.line, a.col + 9,
-			     "bad language '%s' (expected an ISO 639-1 code such as en or de)", v);
-			goto fail;
-		}
-		if ((a.kind == A_CATEGORY || a.kind == A_ASSIGN) && !ticket_word_valid(v)) {
-			perr(p, a.line, a.col, "bad %s '%s' (expected one word without commas)",
-			     a.kind == A_CATEGORY ? "category" : "assignee", v);
-			goto fail;
-		}
-	}
-	for (size_t k = 0; a.kind == A_TAG && k < a.args.n; k++) {
-		const char *v = a.args.items[k];
-
-		if (!strstr(v, "${") && !ticket_word_valid(v)) {
-			perr(p, a.line, a.col, "bad tag '%s' (expected one word without commas)", v);
-			goto fail;
-		}
-	}
-	a.text = xstrndup(p->src + start, p->pos - start);
-	{
-		char *nl = strpbrk(a.text, "\n#");
-
-		if (nl)
-			*nl = '\0';
-		while (*a.text && strchr(" \t\r", a.text[strlen(a.text) - 1]))
-			a.text[strlen(a.text) - 1] = '\0';
-	}
+	a.text = action_source_text(p, start);
 	r->acts = xreallocarray(r->acts, r->nacts + 1, sizeof(*r->acts));
 	r->acts[r->nacts++] = a;
 	return 0;
-fail:
-	strlist_release(&a.args);
-	return -1;
 }
 
 /* ---------- rules and queues ---------- */

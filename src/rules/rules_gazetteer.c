@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "rules_int.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 enum gaz_kind { GAZ_DOMAIN, GAZ_TLD, GAZ_WEBMAIL };
@@ -105,7 +106,7 @@ fold_step(const unsigned char *s, size_t len, size_t *i, unsigned char out[2], s
 		(*i)++;
 		return;
 	}
-	if (c >= 0xc2 && c < 0xe0 && *i + 1 < len && (s[*i + 1] & 0xc0) == 0x80) {
+	if (utf8_decode(s + *i, len - *i, NULL) == 2) {
 		out[0] = c;
 		out[1] = s[*i + 1];
 		rules_latin_fold(&out[0], &out[1]);

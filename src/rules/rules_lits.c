@@ -192,6 +192,242 @@ run_add(struct run *run, const char *s, size_t n, bool at_start, bool after_wb)
 	}
 }
 
+/* Reading one branch: where it stands in the pattern, the best set of
+ * words found so far and the word being read. at_start / after_wb tell
+ * whether the next atom opens the branch or follows a \b; was_start /
+ * was_wb are the same for the atom being read. */
+struct seq {
+	const char *p;
+	size_t *i;
+	bool ci;
+	int depth;
+	struct litset *out;
+	size_t bestscore;
+	struct run run;
+	bool at_start, after_wb;
+	bool was_start, was_wb;
+};
+
+static void
+seq_flush(struct seq *st, unsigned endflags)
+{
+	flush_run(&st->run, st->ci, st->out, &st->bestscore, endflags);
+}
+
+/* A backslash escape: a letter or digit one (\d, \w, \b...) ends the word,
+ * \b marking its edges; any other escaped byte stands for itself and is
+ * handed back in *lit. 1 when dealt with, 0 when *lit is to be read as a
+ * literal, -2 beyond reading. */
+static int
+atom_escape(struct seq *st, unsigned char *lit)
+{
+	const char *p = st->p;
+	size_t *i = st->i;
+	unsigned char n = (unsigned char)p[*i + 1];
+
+	if (!n || n >= 0x80 || strchr("pPxkgNocQEuUlLC", n))
+		return -2;
+	if ((n >= 'a' && n <= 'z') || (n >= 'A' && n <= 'Z') || (n >= '0' && n <= '9')) {
+		*i += 2;
+		seq_flush(st, n == 'b' ? LIT_WB_RIGHT : 0);
+		if (skip_quant(p, i) < 0 && n == 'b') {
+			st->after_wb = true;
+			st->at_start = st->was_start;
+		}
+		return 1;
+	}
+	*lit = n;
+	(*i)++;
+	return 0;
+}
+
+/* A character class [...] (with its quantifier): it ends the word. */
+static int
+atom_class(struct seq *st)
+{
+	const char *p = st->p;
+	size_t *i = st->i;
+
+	seq_flush(st, 0);
+	(*i)++;
+	if (p[*i] == '^')
+		(*i)++;
+	if (p[*i] == ']')
+		(*i)++;
+	while (p[*i] && p[*i] != ']') {
+		if (p[*i] == '\\' && p[*i + 1])
+			(*i)++;
+		else if (p[*i] == '[' && p[*i + 1] == ':') {
+			const char *e = strstr(p + *i, ":]");
+
+			if (e)
+				*i = (size_t)(e - p) + 1;
+		}
+		(*i)++;
+	}
+	if (!p[*i])
+		return -2;
+	(*i)++;
+	(void)skip_quant(p, i);
+	return 0;
+}
+
+/* Past a group's "(?:", "(?<name>" or "(?P<name>"; -2 for any other "(?". */
+static int
+skip_group_opening(const char *p, size_t *i)
+{
+	if (p[*i] != '?')
+		return 0;
+	if (p[*i + 1] == ':') {
+		*i += 2;
+		return 0;
+	}
+	if ((p[*i + 1] == '<' && p[*i + 2] != '=' && p[*i + 2] != '!') ||
+	    (p[*i + 1] == 'P' && p[*i + 2] == '<')) {
+		while (p[*i] && p[*i] != '>')
+			(*i)++;
+		if (p[*i])
+			(*i)++;
+		return 0;
+	}
+	return -2;
+}
+
+/* The group's first and last words inherit what stands around the group
+ * (quant: what skip_quant() said of the group's quantifier); a repeated
+ * group's words have no single occurrence bounded on both sides. */
+static void
+group_edge_flags(const struct seq *st, struct litset *sub, int quant)
+{
+	const char *p = st->p;
+	size_t i = *st->i;
+
+	for (size_t k = 0; k < sub->n; k++) {
+		unsigned f = sub->v[k].flags & (LIT_WB_LEFT | LIT_WB_RIGHT);
+
+		if (quant < 0 && (sub->v[k].flags & LIT_AT_START))
+			f |= st->was_wb ? LIT_WB_LEFT : st->was_start ? LIT_AT_START : 0u;
+		if (quant < 0 && (sub->v[k].flags & LIT_AT_END)) {
+			if (p[i] == '\\' && p[i + 1] == 'b')
+				f |= LIT_WB_RIGHT;
+			else if (!p[i] || p[i] == '|' || p[i] == ')')
+				f |= LIT_AT_END;
+		}
+		sub->v[k].flags = f;
+	}
+}
+
+/* A group (...) with its quantifier: its alternatives' words replace the
+ * best set when they are more selective and the group must occur. */
+static int
+atom_group(struct seq *st)
+{
+	const char *p = st->p;
+	size_t *i = st->i;
+	struct litset sub = LITSET_INIT;
+	int quant, alt_rc;
+
+	seq_flush(st, 0);
+	(*i)++;
+	if (skip_group_opening(p, i) < 0 || st->depth > 20)
+		return -2;
+	alt_rc = lits_alt(p, i, st->ci, &sub, st->depth + 1);
+	if (alt_rc == -2 || p[*i] != ')') {
+		litset_release(&sub);
+		return -2;
+	}
+	(*i)++;
+	quant = skip_quant(p, i);
+	group_edge_flags(st, &sub, quant);
+	if (quant != 1 && alt_rc == 0 && lits_score(&sub) >= 3 &&
+	    lits_score(&sub) > st->bestscore) {
+		st->bestscore = lits_score(&sub);
+		litset_move(st->out, &sub);
+	}
+	litset_release(&sub);
+	return 0;
+}
+
+/* A literal of n bytes at s followed by a quantifier quant: an optional one
+ * ends the word, a repeated one is its last byte. */
+static void
+atom_literal(struct seq *st, const char *s, size_t n, int quant)
+{
+	if (quant == 1) {
+		seq_flush(st, 0);
+		return;
+	}
+	run_add(&st->run, s, n, st->was_start, st->was_wb);
+	if (quant == 0)
+		seq_flush(st, 0);
+}
+
+/* A letter beyond ASCII (its UTF-8 bytes). Caseless, it may have other
+ * forms (and other lengths): the word stops there, but at the Latin
+ * letters latin_fold() folds. Case-sensitive, its bytes are the word's. */
+static void
+atom_non_ascii(struct seq *st)
+{
+	const char *p = st->p;
+	size_t *i = st->i;
+	size_t start = *i, n;
+	int quant;
+
+	(*i)++;
+	while (((unsigned char)p[*i] & 0xc0) == 0x80)
+		(*i)++;
+	n = *i - start;
+	quant = skip_quant(p, i);
+	if (st->ci && !(n == 2 && latin_caseless_safe((unsigned char)p[start],
+						      (unsigned char)p[start + 1]))) {
+		seq_flush(st, 0);
+		return;
+	}
+	atom_literal(st, p + start, n, quant);
+}
+
+/* The atom at p[*i] and its quantifier; 0, or -2 beyond reading. */
+static int
+seq_atom(struct seq *st)
+{
+	unsigned char c = (unsigned char)st->p[*st->i];
+	char ch;
+	int rc;
+
+	switch (c) {
+	case '\\':
+		rc = atom_escape(st, &c);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+		break;
+	case '[':
+		return atom_class(st);
+	case '(':
+		return atom_group(st);
+	case '.':
+	case '^':
+	case '$':
+		seq_flush(st, 0);
+		(*st->i)++;
+		(void)skip_quant(st->p, st->i);
+		return 0;
+	case '*':
+	case '+':
+	case '?':
+		return -2;
+	default:
+		if (c >= 0x80) {
+			atom_non_ascii(st);
+			return 0;
+		}
+		break;
+	}
+	(*st->i)++;
+	ch = (char)c;
+	atom_literal(st, &ch, 1, skip_quant(st->p, st->i));
+	return 0;
+}
+
 /* One branch of an alternation: the best set of required words of its
  * items. 0 with out filled (maybe empty), -2 when the pattern is beyond this
  * reading (then no prefilter at all). Words that open or close the branch
@@ -200,166 +436,25 @@ run_add(struct run *run, const char *s, size_t n, bool at_start, bool after_wb)
 static int
 lits_seq(const char *p, size_t *i, bool ci, struct litset *out, int depth)
 {
-	struct run run = { BUF_INIT, BUF_INIT, 0 };
-	size_t bestscore = 0;
-	bool at_start = true, after_wb = false;
+	struct seq st = {
+		.p = p, .i = i, .ci = ci, .depth = depth, .out = out,
+		.run = { BUF_INIT, BUF_INIT, 0 }, .at_start = true,
+	};
 	int rc = 0;
 
 	while (p[*i] && p[*i] != '|' && p[*i] != ')') {
-		unsigned char c = (unsigned char)p[*i];
-		bool was_start = at_start, was_wb = after_wb;
-
-		at_start = false;
-		after_wb = false;
-		if (c == '\\') {
-			unsigned char n = (unsigned char)p[*i + 1];
-
-			if (!n || n >= 0x80 || strchr("pPxkgNocQEuUlLC", n)) {
-				rc = -2;
-				goto out;
-			}
-			if ((n >= 'a' && n <= 'z') || (n >= 'A' && n <= 'Z') || (n >= '0' && n <= '9')) {
-				*i += 2;
-				flush_run(&run, ci, out, &bestscore, n == 'b' ? LIT_WB_RIGHT : 0);
-				if (skip_quant(p, i) < 0 && n == 'b') {
-					after_wb = true;
-					at_start = was_start;
-				}
-				continue;
-			}
-			c = n;
-			(*i)++;
-		} else if (c == '[') {
-			flush_run(&run, ci, out, &bestscore, 0);
-			(*i)++;
-			if (p[*i] == '^')
-				(*i)++;
-			if (p[*i] == ']')
-				(*i)++;
-			while (p[*i] && p[*i] != ']') {
-				if (p[*i] == '\\' && p[*i + 1])
-					(*i)++;
-				else if (p[*i] == '[' && p[*i + 1] == ':') {
-					const char *e = strstr(p + *i, ":]");
-
-					if (e)
-						*i = (size_t)(e - p) + 1;
-				}
-				(*i)++;
-			}
-			if (!p[*i]) {
-				rc = -2;
-				goto out;
-			}
-			(*i)++;
-			(void)skip_quant(p, i);
-			continue;
-		} else if (c == '(') {
-			struct litset sub = LITSET_INIT;
-			int q, src;
-			unsigned keep;
-
-			flush_run(&run, ci, out, &bestscore, 0);
-			(*i)++;
-			if (p[*i] == '?') {
-				if (p[*i + 1] == ':')
-					*i += 2;
-				else if ((p[*i + 1] == '<' && p[*i + 2] != '=' && p[*i + 2] != '!') ||
-					 (p[*i + 1] == 'P' && p[*i + 2] == '<')) {
-					while (p[*i] && p[*i] != '>')
-						(*i)++;
-					if (p[*i])
-						(*i)++;
-				} else {
-					rc = -2;
-					goto out;
-				}
-			}
-			if (depth > 20) {
-				rc = -2;
-				goto out;
-			}
-			src = lits_alt(p, i, ci, &sub, depth + 1);
-			if (src == -2 || p[*i] != ')') {
-				litset_release(&sub);
-				rc = -2;
-				goto out;
-			}
-			(*i)++;
-			q = skip_quant(p, i);
-			/* The branch's first and last words inherit what stands
-			 * around the group; a repeated group's words have no
-			 * single occurrence bounded on both sides. */
-			keep = LIT_WB_LEFT | LIT_WB_RIGHT;
-			for (size_t k = 0; k < sub.n; k++) {
-				unsigned f = sub.v[k].flags & keep;
-
-				if (q < 0 && (sub.v[k].flags & LIT_AT_START))
-					f |= was_wb ? LIT_WB_LEFT : was_start ? LIT_AT_START : 0u;
-				if (q < 0 && (sub.v[k].flags & LIT_AT_END)) {
-					if (p[*i] == '\\' && p[*i + 1] == 'b')
-						f |= LIT_WB_RIGHT;
-					else if (!p[*i] || p[*i] == '|' || p[*i] == ')')
-						f |= LIT_AT_END;
-				}
-				sub.v[k].flags = f;
-			}
-			if (q != 1 && src == 0 && lits_score(&sub) >= 3 &&
-			    lits_score(&sub) > bestscore) {
-				bestscore = lits_score(&sub);
-				litset_move(out, &sub);
-			}
-			litset_release(&sub);
-			continue;
-		} else if (c == '.' || c == '^' || c == '$') {
-			flush_run(&run, ci, out, &bestscore, 0);
-			(*i)++;
-			(void)skip_quant(p, i);
-			continue;
-		} else if (c == '*' || c == '+' || c == '?') {
-			rc = -2;
-			goto out;
-		} else if (c >= 0x80) {
-			size_t start = *i, n;
-			int q;
-
-			(*i)++;
-			while (((unsigned char)p[*i] & 0xc0) == 0x80)
-				(*i)++;
-			n = *i - start;
-			q = skip_quant(p, i);
-			/* Caseless, a letter beyond ASCII may have other forms
-			 * (and other lengths): the word stops there, but at the
-			 * Latin letters latin_fold() folds. Case-sensitive, its
-			 * bytes are the word's. */
-			if (q == 1 || (ci && !(n == 2 && latin_caseless_safe((unsigned char)p[start],
-									    (unsigned char)p[start + 1])))) {
-				flush_run(&run, ci, out, &bestscore, 0);
-				continue;
-			}
-			run_add(&run, p + start, n, was_start, was_wb);
-			if (q == 0)
-				flush_run(&run, ci, out, &bestscore, 0);
-			continue;
-		}
-		(*i)++;
-		{
-			int q = skip_quant(p, i);
-			char ch = (char)c;
-
-			if (q == 1) {
-				flush_run(&run, ci, out, &bestscore, 0);
-				continue;
-			}
-			run_add(&run, &ch, 1, was_start, was_wb);
-			if (q == 0)
-				flush_run(&run, ci, out, &bestscore, 0);
-		}
+		st.was_start = st.at_start;
+		st.was_wb = st.after_wb;
+		st.at_start = false;
+		st.after_wb = false;
+		rc = seq_atom(&st);
+		if (rc < 0)
+			break;
 	}
-	flush_run(&run, ci, out, &bestscore, LIT_AT_END);
-out:
-	buf_release(&run.lower);
-	buf_release(&run.exact);
+	if (rc == 0)
+		seq_flush(&st, LIT_AT_END);
+	buf_release(&st.run.lower);
+	buf_release(&st.run.exact);
 	return rc;
 }
 

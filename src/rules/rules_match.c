@@ -176,6 +176,66 @@ gazetteer_values(struct ctx *c, enum field f)
 		val_add(c, found[i], strlen(found[i]));
 }
 
+/* The message's flags by name (enum message_flag), for "flags has". */
+static void
+flag_values(struct ctx *c)
+{
+	static const struct {
+		unsigned f;
+		const char *name;
+	} fl[] = {
+		{ MSG_PARSE_ERROR, "parse-error" }, { MSG_BOUNCE, "bounce" },
+		{ MSG_AUTOREPLY, "autoreply" },     { MSG_LIST, "list" },
+		{ MSG_OVERSIZE, "oversize" },	    { MSG_TRUNCATED, "truncated" },
+		{ MSG_SPAM, "spam" },		    { MSG_POISON, "poison" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(fl); i++)
+		if (c->m->flags & fl[i].f)
+			val_add(c, fl[i].name, strlen(fl[i].name));
+}
+
+/* A ticket field's values (ticket.queue...); none without a ticket. */
+static void
+ticket_values(struct ctx *c, enum field f)
+{
+	const struct ticket *t = c->t;
+	const char *v = NULL;
+
+	if (!t)
+		return;
+	switch (f) {
+	case F_T_QUEUE:
+		v = t->queue;
+		break;
+	case F_T_STATUS:
+		v = t->status;
+		break;
+	case F_T_CATEGORY:
+		v = t->category;
+		break;
+	case F_T_PRIORITY:
+		v = t->priority;
+		break;
+	case F_T_LANGUAGE:
+		v = t->language;
+		break;
+	case F_T_ASSIGNEE:
+		v = t->assignee;
+		break;
+	case F_T_REQUESTER:
+		v = t->requester;
+		break;
+	case F_T_TAGS:
+		for (size_t i = 0; i < t->tags.n; i++)
+			val_add(c, t->tags.items[i], strlen(t->tags.items[i]));
+		return;
+	default:
+		return;
+	}
+	val_add(c, tstr(v), strlen(tstr(v)));
+}
+
 /* The values a test looks at, into c->vals. A field that does not exist
  * (no ticket, no such header) has no value. */
 static void
@@ -237,21 +297,9 @@ field_values(struct ctx *c, const struct test *t)
 	case F_LANGUAGE:
 		val_add(c, c->lang, strlen(c->lang));
 		break;
-	case F_FLAGS: {
-		static const struct {
-			unsigned f;
-			const char *name;
-		} fl[] = {
-			{ MSG_PARSE_ERROR, "parse-error" }, { MSG_BOUNCE, "bounce" },
-			{ MSG_AUTOREPLY, "autoreply" },     { MSG_LIST, "list" },
-			{ MSG_OVERSIZE, "oversize" },	    { MSG_TRUNCATED, "truncated" },
-			{ MSG_SPAM, "spam" },		    { MSG_POISON, "poison" },
-		};
-		for (size_t i = 0; i < ARRAY_SIZE(fl); i++)
-			if (m->flags & fl[i].f)
-				val_add(c, fl[i].name, strlen(fl[i].name));
+	case F_FLAGS:
+		flag_values(c);
 		break;
-	}
 	case F_MESSAGE_ID:
 		val_add(c, m->message_id, strlen(m->message_id));
 		break;
@@ -262,37 +310,7 @@ field_values(struct ctx *c, const struct test *t)
 		gazetteer_values(c, t->field);
 		break;
 	default:
-		if (!c->t)
-			break;
-		switch ((enum field)t->field) {
-		case F_T_QUEUE:
-			val_add(c, tstr(c->t->queue), strlen(tstr(c->t->queue)));
-			break;
-		case F_T_STATUS:
-			val_add(c, tstr(c->t->status), strlen(tstr(c->t->status)));
-			break;
-		case F_T_CATEGORY:
-			val_add(c, tstr(c->t->category), strlen(tstr(c->t->category)));
-			break;
-		case F_T_PRIORITY:
-			val_add(c, tstr(c->t->priority), strlen(tstr(c->t->priority)));
-			break;
-		case F_T_LANGUAGE:
-			val_add(c, tstr(c->t->language), strlen(tstr(c->t->language)));
-			break;
-		case F_T_ASSIGNEE:
-			val_add(c, tstr(c->t->assignee), strlen(tstr(c->t->assignee)));
-			break;
-		case F_T_REQUESTER:
-			val_add(c, tstr(c->t->requester), strlen(tstr(c->t->requester)));
-			break;
-		case F_T_TAGS:
-			for (size_t i = 0; i < c->t->tags.n; i++)
-				val_add(c, c->t->tags.items[i], strlen(c->t->tags.items[i]));
-			break;
-		default:
-			break;
-		}
+		ticket_values(c, (enum field)t->field);
 		break;
 	}
 }
@@ -560,6 +578,33 @@ language_ok(char *v)
 	return strlen(v) == 2 && v[0] >= 'a' && v[0] <= 'z' && v[1] >= 'a' && v[1] <= 'z';
 }
 
+/* The tag action: each of its words (arg the first, expanded), those
+ * that are no word dropped with a note. */
+static void
+add_tags(struct ctx *c, const struct rule *r, const struct action *a, const char *arg,
+	 struct rule_outcome *out, char **note)
+{
+	for (size_t k = 0; k < a->args.n; k++) {
+		char *tag = k == 0 ? xstrdup(arg) : expand(c, a->args.items[k]);
+
+		/* An empty capture gives no tag, as no capture would. */
+		if (*tag && !ticket_word_valid(tag))
+			drop_value(r, a, out, note, "tag '%s' dropped: not one word without commas",
+				   tag);
+		else if (*tag && !strlist_contains(&out->tags, tag))
+			strlist_add(&out->tags, tag);
+		free(tag);
+	}
+}
+
+/* No acknowledgement, for the reason why (taken). */
+static void
+suppress_ack(struct rule_outcome *out, char *why)
+{
+	out->no_ack = true;
+	out->no_ack_reason = why;
+}
+
 /* Values are checked here, once the captures are in: a rule's literal
  * values were checked when it was loaded, but ${name} brings text from mail. */
 static void
@@ -609,34 +654,19 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 				set_once(&out->assignee, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_TAG:
-			for (size_t k = 0; k < a->args.n; k++) {
-				char *tag = k == 0 ? xstrdup(arg) : expand(c, a->args.items[k]);
-
-				/* An empty capture gives no tag, as no capture would. */
-				if (*tag && !ticket_word_valid(tag))
-					drop_value(r, a, out, &note, "tag '%s' dropped: not one word "
-						   "without commas", tag);
-				else if (*tag && !strlist_contains(&out->tags, tag))
-					strlist_add(&out->tags, tag);
-				free(tag);
-			}
+			add_tags(c, r, a, arg, out, &note);
 			break;
 		case A_NOACK:
-			if (!out->no_ack) {
-				out->no_ack = true;
-				out->no_ack_reason = arg && *arg
-							     ? xasprintf("rule '%s': %s", r->name, arg)
-							     : xasprintf("rule '%s'", r->name);
-			} else {
+			if (!out->no_ack)
+				suppress_ack(out, arg && *arg ? xasprintf("rule '%s': %s", r->name, arg)
+							      : xasprintf("rule '%s'", r->name));
+			else
 				note = xstrdup("already suppressed");
-			}
 			break;
 		case A_SPAM:
 			out->spam = true;
-			if (!out->no_ack) {
-				out->no_ack = true;
-				out->no_ack_reason = xasprintf("rule '%s': spam", r->name);
-			}
+			if (!out->no_ack)
+				suppress_ack(out, xasprintf("rule '%s': spam", r->name));
 			break;
 		case A_STOP:
 			out->stopped = true;

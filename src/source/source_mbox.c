@@ -224,84 +224,65 @@ hex_key(gnutls_hash_hd_t h)
 	return xstrdup(hex);
 }
 
-/* Scans the file: where each message is, its key, whether it is seen. */
-static int
-scan(struct source *s, struct err *e)
+/* Where scan() stands in the file: the message being read and its running
+ * hash, empty lines not hashed yet, and whether the last line was empty. */
+struct mbox_scan {
+	struct mb_msg *cur;
+	gnutls_hash_hd_t h;
+	size_t cap;
+	size_t pending_blank;
+	off_t pos;
+	bool prev_blank, in_headers;
+};
+
+/* Ends the message being read (if any) at the From line at sc->pos and
+ * starts the next one, whose text begins after the len bytes of that line. */
+static void
+scan_from_line(struct source *s, struct mbox_scan *sc, ssize_t len)
 {
-	FILE *fp;
-	char *line = NULL;
-	size_t lcap = 0, cap = 0;
-	ssize_t len;
-	off_t pos = 0;
-	bool prev_blank = true, in_headers = false;
-	size_t pending_blank = 0;
-	gnutls_hash_hd_t h = NULL;
-	struct mb_msg *cur = NULL;
-	int dupfd = dup(s->fd);
+	if (sc->cur) {
+		sc->cur->key = hex_key(sc->h);
+		/* The empty line before this From belongs to the separator. */
+		sc->cur->end = sc->pos > sc->cur->start ? sc->pos - 1 : sc->cur->start;
+	}
+	if (s->n == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 256;
+		s->msgs = xreallocarray(s->msgs, sc->cap, sizeof(*s->msgs));
+	}
+	sc->cur = &s->msgs[s->n++];
+	memset(sc->cur, 0, sizeof(*sc->cur));
+	sc->cur->from = sc->pos;
+	sc->cur->start = sc->pos + len;
+	gnutls_hash_init(&sc->h, GNUTLS_DIG_SHA256);
+	sc->pending_blank = 0;
+	sc->in_headers = true;
+}
 
-	clear_msgs(s);
-	if (dupfd < 0 || lseek(dupfd, 0, SEEK_SET) < 0 || !(fp = fdopen(dupfd, "r"))) {
-		if (dupfd >= 0)
-			close(dupfd);
-		return err_set(e, EXIT_IOERR, "mbox '%s': %s", s->path, strerror(errno)),
-		       SRC_BOX_BAD;
+/* A line of the message being read: into its key, and its Status: header
+ * read for the R (seen) flag. */
+static void
+scan_message_line(struct mbox_scan *sc, const char *line, ssize_t len, bool blank)
+{
+	if (blank) {
+		/* Hashed once a line follows: trailing empty lines (the
+		 * separator) are no part of the key. */
+		sc->pending_blank++;
+	} else {
+		for (; sc->pending_blank > 0; sc->pending_blank--)
+			gnutls_hash(sc->h, "\n", 1);
+		gnutls_hash(sc->h, line, (size_t)len);
 	}
-	while ((len = getline(&line, &lcap, fp)) > 0) {
-		bool blank = len == 1 && line[0] == '\n';
+	if (sc->in_headers && blank)
+		sc->in_headers = false;
+	else if (sc->in_headers && strncasecmp(line, "Status:", 7) == 0 && strchr(line + 7, 'R'))
+		sc->cur->seen = true;
+}
 
-		if (prev_blank && len >= 5 && memcmp(line, "From ", 5) == 0) {
-			if (cur) {
-				cur->key = hex_key(h);
-				/* The empty line before this From belongs to the separator. */
-				cur->end = pos > cur->start ? pos - 1 : cur->start;
-			}
-			if (s->n == cap) {
-				cap = cap ? cap * 2 : 256;
-				s->msgs = xreallocarray(s->msgs, cap, sizeof(*s->msgs));
-			}
-			cur = &s->msgs[s->n++];
-			memset(cur, 0, sizeof(*cur));
-			cur->from = pos;
-			cur->start = pos + len;
-			gnutls_hash_init(&h, GNUTLS_DIG_SHA256);
-			pending_blank = 0;
-			in_headers = true;
-			pos += len;
-			prev_blank = false;
-			continue;
-		}
-		if (cur && blank) {
-			/* Hashed once a line follows: trailing empty lines (the
-			 * separator) are no part of the key. */
-			pending_blank++;
-		} else if (cur) {
-			for (; pending_blank > 0; pending_blank--)
-				gnutls_hash(h, "\n", 1);
-			gnutls_hash(h, line, (size_t)len);
-		}
-		if (cur) {
-			if (in_headers && blank)
-				in_headers = false;
-			else if (in_headers && strncasecmp(line, "Status:", 7) == 0 &&
-				 strchr(line + 7, 'R'))
-				cur->seen = true;
-		}
-		pos += len;
-		prev_blank = blank;
-	}
-	free(line);
-	if (ferror(fp)) {
-		fclose(fp);
-		if (cur)
-			gnutls_hash_deinit(h, NULL);
-		return err_set(e, EXIT_IOERR, "mbox '%s': read error", s->path), SRC_BOX_BAD;
-	}
-	fclose(fp);
-	if (cur) {
-		cur->key = hex_key(h);
-		cur->end = prev_blank && pos > cur->start ? pos - 1 : pos;
-	}
-	/* Two copies of the same bytes are two messages. */
+/* Two copies of the same bytes are two messages: the second one's key
+ * gets "/2", the third's "/3"... */
+static void
+number_copies(struct source *s)
+{
 	for (size_t i = 1; i < s->n; i++) {
 		int copy = 1;
 
@@ -315,6 +296,51 @@ scan(struct source *s, struct err *e)
 			s->msgs[i].key = k;
 		}
 	}
+}
+
+/* Scans the file: where each message is, its key, whether it is seen. */
+static int
+scan(struct source *s, struct err *e)
+{
+	FILE *fp;
+	char *line = NULL;
+	size_t lcap = 0;
+	ssize_t len;
+	struct mbox_scan sc = { .prev_blank = true };
+	int dupfd = dup(s->fd);
+
+	clear_msgs(s);
+	if (dupfd < 0 || lseek(dupfd, 0, SEEK_SET) < 0 || !(fp = fdopen(dupfd, "r"))) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return err_set(e, EXIT_IOERR, "mbox '%s': %s", s->path, strerror(errno)),
+		       SRC_BOX_BAD;
+	}
+	while ((len = getline(&line, &lcap, fp)) > 0) {
+		bool blank = len == 1 && line[0] == '\n';
+
+		if (sc.prev_blank && len >= 5 && memcmp(line, "From ", 5) == 0) {
+			scan_from_line(s, &sc, len);
+			blank = false;
+		} else if (sc.cur) {
+			scan_message_line(&sc, line, len, blank);
+		}
+		sc.pos += len;
+		sc.prev_blank = blank;
+	}
+	free(line);
+	if (ferror(fp)) {
+		fclose(fp);
+		if (sc.cur)
+			gnutls_hash_deinit(sc.h, NULL);
+		return err_set(e, EXIT_IOERR, "mbox '%s': read error", s->path), SRC_BOX_BAD;
+	}
+	fclose(fp);
+	if (sc.cur) {
+		sc.cur->key = hex_key(sc.h);
+		sc.cur->end = sc.prev_blank && sc.pos > sc.cur->start ? sc.pos - 1 : sc.pos;
+	}
+	number_copies(s);
 	return SRC_OK;
 }
 

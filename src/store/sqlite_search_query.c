@@ -173,9 +173,9 @@ fts_expr(struct store *s, const struct search_node *n, struct buf *q)
 	buf_addch(q, ')');
 }
 
-/* bm25 costs a few microseconds a row, on top of a count of each word's
- * documents: ranking a word found in nearly every one of 200,000 messages
- * took 300 ms. Such a word's IDF is close to zero, so its bm25 is mostly
+/* bm25 costs time for every matching row, on top of a count of each
+ * word's documents, so a word found in nearly every message is slow to
+ * rank. Such a word's IDF is close to zero, so its bm25 is mostly
  * noise; what staff want from it is the recent tickets. So the ranking runs
  * on the SEARCH_WINDOW newest matching messages first, then on older
  * windows (each twice the one before) only while fewer than --limit tickets

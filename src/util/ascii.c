@@ -32,3 +32,22 @@ ascii_eq_ci(const char *s, size_t n, const char *lit)
 			return false;
 	return lit[i] == '\0';
 }
+
+bool
+ascii_is_token_char(char ch)
+{
+	return ch > ' ' && ch < 0x7f && !strchr("()<>@,;:\\\"/[]?=", ch);
+}
+
+bool
+ascii_is_token(const char *s, size_t max_len)
+{
+	size_t n = 0;
+
+	if (!s)
+		return false;
+	for (; s[n]; n++)
+		if (!ascii_is_token_char(s[n]))
+			return false;
+	return n > 0 && n <= max_len;
+}

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "authres.h"
+#include "ascii.h"
 #include "buf.h"
 #include "config.h"
 #include "deskaddr.h"
@@ -167,8 +167,91 @@ parse_number(const char *v, long long *out, const char *suffixes, const long lon
 	return 0;
 }
 
+/* A URL: the path of a local scheme (maildir:, mbox:, dir:, sendmail:,
+ * sqlite:) resolved like any path. */
 static int
-set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
+set_url(struct load_ctx *lc, const struct key_def *k, char **field, const char *text)
+{
+	static const char *const local[] = { "maildir:", "mbox:", "dir:", "sendmail:", "sqlite:" };
+	const char *colon = strchr(text, ':');
+
+	if (!colon || colon == text)
+		return fail_at(lc, "[%s] %s: '%s' is not a URL (expected scheme:...)", k->section,
+			       k->name, text);
+	free(*field);
+	*field = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(local); i++) {
+		size_t l = strlen(local[i]);
+
+		if (strncmp(text, local[i], l) == 0 && text[l] != '/' && text[l]) {
+			char *abs = resolve_path(lc->cfg, text + l);
+
+			*field = xasprintf("%.*s%s", (int)l, text, abs);
+			free(abs);
+		} else if (strncmp(text, local[i], l) == 0 && !text[l]) {
+			return fail_at(lc, "[%s] %s: '%s' names no path", k->section, k->name, text);
+		}
+	}
+	if (!*field)
+		*field = xstrdup(text);
+	return 1;
+}
+
+static int
+set_bool(struct load_ctx *lc, const struct key_def *k, bool *field, const char *text)
+{
+	if (!strcmp(text, "yes") || !strcmp(text, "true") || !strcmp(text, "on") ||
+	    !strcmp(text, "1"))
+		*field = true;
+	else if (!strcmp(text, "no") || !strcmp(text, "false") || !strcmp(text, "off") ||
+		 !strcmp(text, "0"))
+		*field = false;
+	else
+		return fail_at(lc, "[%s] %s: '%s' is not yes or no", k->section, k->name, text);
+	return 1;
+}
+
+/* A group of this system: its name kept, its id in cfg->store.gid. */
+static int
+set_group(struct load_ctx *lc, const struct key_def *k, char **field, const char *text)
+{
+	struct group *g = *text ? getgrnam(text) : NULL;
+
+	if (!g)
+		return fail_at(lc, "[%s] %s: no group '%s' on this system", k->section, k->name,
+			       text);
+	free(*field);
+	*field = xstrdup(text);
+	lc->cfg->store.gid = g->gr_gid;
+	return 1;
+}
+
+/* [mailbox] after: seen, delete, keep or move:FOLDER. */
+static int
+set_after(struct load_ctx *lc, const char *text)
+{
+	struct config *cfg = lc->cfg;
+
+	free(cfg->mailbox.after_folder);
+	cfg->mailbox.after_folder = NULL;
+	if (!strcmp(text, "seen"))
+		cfg->mailbox.after = AFTER_SEEN;
+	else if (!strcmp(text, "delete"))
+		cfg->mailbox.after = AFTER_DELETE;
+	else if (!strcmp(text, "keep"))
+		cfg->mailbox.after = AFTER_KEEP;
+	else if (!strncmp(text, "move:", 5) && text[5]) {
+		cfg->mailbox.after = AFTER_MOVE;
+		cfg->mailbox.after_folder = xstrdup(text + 5);
+	} else
+		return fail_at(lc, "[mailbox] after: '%s' is not seen, move:FOLDER, delete or keep",
+			       text);
+	return 1;
+}
+
+/* Sets the field of key k from its text; 1, or -1 after fail_at(). */
+static int
+set_key(struct load_ctx *lc, const struct key_def *k, const char *value)
 {
 	static const long long size_mult[] = { 1024LL, 1024LL * 1024, 1024LL * 1024 * 1024,
 					       1024LL, 1024LL * 1024, 1024LL * 1024 * 1024 };
@@ -190,33 +273,8 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 		free(*(char **)field);
 		*(char **)field = resolve_path(cfg, value);
 		return 1;
-	case KEY_URL: {
-		const char *colon = strchr(value, ':');
-		static const char *const local[] = { "maildir:", "mbox:", "dir:", "sendmail:",
-						     "sqlite:" };
-
-		if (!colon || colon == value)
-			return fail_at(lc, "[%s] %s: '%s' is not a URL (expected scheme:...)",
-				       k->section, k->name, value);
-		free(*(char **)field);
-		*(char **)field = NULL;
-		for (size_t i = 0; i < ARRAY_SIZE(local); i++) {
-			size_t l = strlen(local[i]);
-
-			if (strncmp(value, local[i], l) == 0 && value[l] != '/' && value[l]) {
-				char *abs = resolve_path(cfg, value + l);
-
-				*(char **)field = xasprintf("%.*s%s", (int)l, value, abs);
-				free(abs);
-			} else if (strncmp(value, local[i], l) == 0 && !value[l]) {
-				return fail_at(lc, "[%s] %s: '%s' names no path", k->section,
-					       k->name, value);
-			}
-		}
-		if (!*(char **)field)
-			*(char **)field = xstrdup(value);
-		return 1;
-	}
+	case KEY_URL:
+		return set_url(lc, k, (char **)field, value);
 	case KEY_INT:
 		if (parse_number(value, &n, "", NULL) < 0 || n > INT_MAX)
 			return fail_at(lc, "[%s] %s: '%s' is not a number", k->section, k->name,
@@ -236,16 +294,7 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 		*(int *)field = (int)n;
 		return 1;
 	case KEY_BOOL:
-		if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "on") ||
-		    !strcmp(value, "1"))
-			*(bool *)field = true;
-		else if (!strcmp(value, "no") || !strcmp(value, "false") ||
-			 !strcmp(value, "off") || !strcmp(value, "0"))
-			*(bool *)field = false;
-		else
-			return fail_at(lc, "[%s] %s: '%s' is not yes or no", k->section, k->name,
-				       value);
-		return 1;
+		return set_bool(lc, k, (bool *)field, value);
 	case KEY_ADDRESSES: {
 		const char *bad;
 		size_t bad_len;
@@ -265,35 +314,12 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 			return fail_at(lc, "[%s] %s: '%s' is not 'none' or 'required'",
 				       k->section, k->name, value);
 		return 1;
-	case KEY_GROUP: {
-		struct group *g = *value ? getgrnam(value) : NULL;
-
-		if (!g)
-			return fail_at(lc, "[%s] %s: no group '%s' on this system", k->section,
-				       k->name, value);
-		free(*(char **)field);
-		*(char **)field = xstrdup(value);
-		cfg->store.gid = g->gr_gid;
-		return 1;
-	}
+	case KEY_GROUP:
+		return set_group(lc, k, (char **)field, value);
 	case KEY_AFTER:
-		free(cfg->mailbox.after_folder);
-		cfg->mailbox.after_folder = NULL;
-		if (!strcmp(value, "seen"))
-			cfg->mailbox.after = AFTER_SEEN;
-		else if (!strcmp(value, "delete"))
-			cfg->mailbox.after = AFTER_DELETE;
-		else if (!strcmp(value, "keep"))
-			cfg->mailbox.after = AFTER_KEEP;
-		else if (!strncmp(value, "move:", 5) && value[5]) {
-			cfg->mailbox.after = AFTER_MOVE;
-			cfg->mailbox.after_folder = xstrdup(value + 5);
-		} else
-			return fail_at(lc, "[mailbox] after: '%s' is not seen, move:FOLDER, "
-					   "delete or keep", value);
-		return 1;
+		return set_after(lc, value);
 	case KEY_AUTHID:
-		if (!authres_id_ok(value))
+		if (!ascii_is_token(value, CONFIG_AUTHSERV_ID_MAX))
 			return fail_at(lc, "[%s] %s: '%s' is not an authserv-id (a host name "
 					   "such as mx.example.org, as your MX writes it)",
 				       k->section, k->name, value);
@@ -305,7 +331,7 @@ set_value(struct load_ctx *lc, const struct key_def *k, const char *value)
 }
 
 static int
-handle(void *user, const char *section, const char *name, const char *value)
+on_ini_entry(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *lc = user;
 	bool known_section = false;
@@ -322,7 +348,7 @@ handle(void *user, const char *section, const char *name, const char *value)
 			return fail_at(lc, "[%s] %s: given twice", section, name);
 		lc->seen[i] = true;
 		lc->cfg->key_lines[i] = lc->line;
-		return set_value(lc, &keys[i], value);
+		return set_key(lc, &keys[i], value);
 	}
 	if (!known_section)
 		return fail_at(lc, "unknown section [%s]", section);
@@ -496,7 +522,7 @@ config_load(struct config *cfg, const char *path, struct err *e)
 	if (!lc.fp)
 		return err_set(e, EXIT_CONFIG, "cannot read config '%s': %s", path,
 			       strerror(errno));
-	rc = ini_parse_stream(read_line, &lc, handle, &lc);
+	rc = ini_parse_stream(read_line, &lc, on_ini_entry, &lc);
 	fclose(lc.fp);
 	if (lc.failed)
 		return -1;

@@ -35,7 +35,7 @@ filemode_dir(void)
 /* The group first: a chown by a user who is not root clears the set-group
  * bit that the chmod then sets. */
 static int
-apply(int fd, mode_t mode)
+set_owner_and_mode(int fd, mode_t mode)
 {
 	if (policy.shared && fchown(fd, (uid_t)-1, policy.gid) < 0)
 		return -1;
@@ -45,7 +45,7 @@ apply(int fd, mode_t mode)
 int
 filemode_fix_fd(int fd)
 {
-	return apply(fd, filemode_file());
+	return set_owner_and_mode(fd, filemode_file());
 }
 
 int
@@ -57,7 +57,7 @@ filemode_create(int dirfd, const char *path, int flags)
 
 	if (fd < 0)
 		return -1;
-	if (apply(fd, filemode_file()) < 0) {
+	if (set_owner_and_mode(fd, filemode_file()) < 0) {
 		saved = errno;
 		close(fd);
 		unlinkat(dirfd, path, 0);
@@ -102,7 +102,7 @@ filemode_mkdir(const char *path)
 }
 
 static int
-adopt(const char *path)
+give_shared_group(const char *path)
 {
 	struct stat st;
 
@@ -124,7 +124,7 @@ filemode_adopt_sqlite(const char *db, struct err *e)
 		return 0;
 	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
 		char *side = xasprintf("%s%s", db, suffixes[i]);
-		int rc = adopt(side);
+		int rc = give_shared_group(side);
 
 		if (rc < 0)
 			err_set(e, EXIT_CANTCREAT, "'%s': cannot give it to the group of [store] "

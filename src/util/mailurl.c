@@ -41,10 +41,84 @@ decode(const char *s, size_t n)
 	return out;
 }
 
+/* The user name before the last '@' of auth..slash (a user name may hold
+ * an encoded one), if any; *hp gets where the host begins. */
+static int
+parse_user(struct mailurl *u, const char *url, const char *auth, const char *slash,
+	   const char **hp, struct err *e)
+{
+	const char *at = NULL;
+
+	for (const char *c = auth; c < slash; c++)
+		if (*c == '@')
+			at = c;
+	*hp = at ? at + 1 : auth;
+	if (!at)
+		return 0;
+	if (memchr(auth, ':', (size_t)(at - auth)))
+		return err_set(e, EXIT_CONFIG, "url '%s': a password does not belong in the "
+			       "url; use password_file or the environment", url);
+	u->user = decode(auth, (size_t)(at - auth));
+	if (!u->user || !*u->user)
+		return err_set(e, EXIT_CONFIG, "url '%s': bad user name", url);
+	return 0;
+}
+
+/* The host at hp (a name, an address or an [IPv6] literal) up to slash;
+ * *colon gets the ':' before a port, NULL when there is none. */
+static int
+parse_host(struct mailurl *u, const char *url, const char *hp, const char *slash,
+	   const char **colon, struct err *e)
+{
+	*colon = NULL;
+	if (*hp == '[') {
+		const char *hend = memchr(hp, ']', (size_t)(slash - hp));
+
+		if (!hend)
+			return err_set(e, EXIT_CONFIG, "url '%s': unclosed '[' in the host", url);
+		u->host = xstrndup(hp + 1, (size_t)(hend - hp - 1));
+		if (hend + 1 < slash) {
+			if (hend[1] != ':')
+				return err_set(e, EXIT_CONFIG, "url '%s': bad host", url);
+			*colon = hend + 1;
+		}
+	} else {
+		*colon = memchr(hp, ':', (size_t)(slash - hp));
+		u->host = xstrndup(hp, (size_t)((*colon ? *colon : slash) - hp));
+	}
+	if (!*u->host)
+		return err_set(e, EXIT_CONFIG, "url '%s': no host", url);
+	for (const char *c = u->host; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr(".-_:", *c))
+			return err_set(e, EXIT_CONFIG, "url '%s': bad character in the host", url);
+	return 0;
+}
+
+/* The port after colon (up to slash), else default_port. */
+static int
+parse_port(struct mailurl *u, const char *url, const char *colon, const char *slash,
+	   int default_port, struct err *e)
+{
+	u->port = default_port;
+	if (colon) {
+		char *end;
+		long port;
+
+		errno = 0;
+		port = strtol(colon + 1, &end, 10);
+		if (end != slash || end == colon + 1 || errno || port < 1 || port > 65535)
+			return err_set(e, EXIT_CONFIG, "url '%s': bad port", url);
+		u->port = (int)port;
+	}
+	if (u->port <= 0)
+		return err_set(e, EXIT_CONFIG, "url '%s': no port", url);
+	return 0;
+}
+
 int
 mailurl_parse(struct mailurl *u, const char *url, int default_port, struct err *e)
 {
-	const char *p = strstr(url, "://"), *auth, *at, *hp, *slash, *hend, *colon = NULL;
+	const char *p = strstr(url, "://"), *auth, *hp, *slash, *colon;
 
 	memset(u, 0, sizeof(*u));
 	if (!p || p == url)
@@ -56,76 +130,19 @@ mailurl_parse(struct mailurl *u, const char *url, int default_port, struct err *
 	slash = strchr(auth, '/');
 	if (!slash)
 		slash = auth + strlen(auth);
-	/* The last '@' before the path: a user name may hold an encoded one. */
-	at = NULL;
-	for (const char *c = auth; c < slash; c++)
-		if (*c == '@')
-			at = c;
-	if (at) {
-		if (memchr(auth, ':', (size_t)(at - auth))) {
-			mailurl_release(u);
-			return err_set(e, EXIT_CONFIG, "url '%s': a password does not belong in the "
-				       "url; use password_file or the environment", url);
-		}
-		u->user = decode(auth, (size_t)(at - auth));
-		if (!u->user || !*u->user) {
-			mailurl_release(u);
-			return err_set(e, EXIT_CONFIG, "url '%s': bad user name", url);
-		}
-		hp = at + 1;
-	} else {
-		hp = auth;
-	}
-	if (*hp == '[') {
-		hend = memchr(hp, ']', (size_t)(slash - hp));
-		if (!hend) {
-			mailurl_release(u);
-			return err_set(e, EXIT_CONFIG, "url '%s': unclosed '[' in the host", url);
-		}
-		u->host = xstrndup(hp + 1, (size_t)(hend - hp - 1));
-		if (hend + 1 < slash) {
-			if (hend[1] != ':') {
-				mailurl_release(u);
-				return err_set(e, EXIT_CONFIG, "url '%s': bad host", url);
-			}
-			colon = hend + 1;
-		}
-	} else {
-		colon = memchr(hp, ':', (size_t)(slash - hp));
-		u->host = xstrndup(hp, (size_t)((colon ? colon : slash) - hp));
-	}
-	if (!*u->host) {
-		mailurl_release(u);
-		return err_set(e, EXIT_CONFIG, "url '%s': no host", url);
-	}
-	for (const char *c = u->host; *c; c++)
-		if (!isalnum((unsigned char)*c) && !strchr(".-_:", *c)) {
-			mailurl_release(u);
-			return err_set(e, EXIT_CONFIG, "url '%s': bad character in the host", url);
-		}
-	u->port = default_port;
-	if (colon) {
-		char *end;
-		long port;
-
-		errno = 0;
-		port = strtol(colon + 1, &end, 10);
-		if (end != slash || end == colon + 1 || errno || port < 1 || port > 65535) {
-			mailurl_release(u);
-			return err_set(e, EXIT_CONFIG, "url '%s': bad port", url);
-		}
-		u->port = (int)port;
-	}
-	if (u->port <= 0) {
-		mailurl_release(u);
-		return err_set(e, EXIT_CONFIG, "url '%s': no port", url);
-	}
+	if (parse_user(u, url, auth, slash, &hp, e) < 0 ||
+	    parse_host(u, url, hp, slash, &colon, e) < 0 ||
+	    parse_port(u, url, colon, slash, default_port, e) < 0)
+		goto fail;
 	u->path = decode(*slash ? slash + 1 : slash, strlen(*slash ? slash + 1 : slash));
 	if (!u->path) {
-		mailurl_release(u);
-		return err_set(e, EXIT_CONFIG, "url '%s': bad %%-escape in the path", url);
+		err_set(e, EXIT_CONFIG, "url '%s': bad %%-escape in the path", url);
+		goto fail;
 	}
 	return 0;
+fail:
+	mailurl_release(u);
+	return -1;
 }
 
 void

@@ -73,16 +73,94 @@ next_step(unsigned status)
 	return "";
 }
 
+/* The server's certificates (DER, from chain) into certs, at most
+ * TLS_MAX_CHAIN; *ncerts counts those to deinit, also on failure. */
+static int
+import_chain(carray *chain, gnutls_x509_crt_t *certs, unsigned *ncerts, const char *service,
+	     const char *host, struct err *e)
+{
+	for (unsigned i = 0; i < carray_count(chain); i++) {
+		MMAPString *der = carray_get(chain, i);
+		gnutls_datum_t d = { (unsigned char *)der->str, (unsigned)der->len };
+
+		if (*ncerts == TLS_MAX_CHAIN)
+			break;
+		if (gnutls_x509_crt_init(&certs[*ncerts]) < 0)
+			return -1;
+		if (gnutls_x509_crt_import(certs[*ncerts], &d, GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(certs[*ncerts]);
+			err_set(e, EXIT_UNAVAILABLE, "%s server '%s': certificate not trusted: "
+				"it cannot be parsed", service, host);
+			return -1;
+		}
+		(*ncerts)++;
+	}
+	return 0;
+}
+
+/* The CAs to check against: those of ca_file, else the system's. *tl is
+ * set as soon as it is made (the caller frees it). */
+static int
+open_trust_list(gnutls_x509_trust_list_t *tl, const char *ca_file, const char *service,
+		const char *host, struct err *e)
+{
+	int r;
+
+	if (gnutls_x509_trust_list_init(tl, 0) < 0) {
+		*tl = NULL;
+		return err_set(e, EXIT_SOFTWARE, "cannot set up certificate checks");
+	}
+	if (ca_file) {
+		r = gnutls_x509_trust_list_add_trust_file(*tl, ca_file, NULL, GNUTLS_X509_FMT_PEM,
+							  0, 0);
+		if (r <= 0)
+			return err_set(e, EXIT_CONFIG, "ca_file '%s': %s", ca_file,
+				       r < 0 ? gnutls_strerror(r) : "holds no certificate");
+		return 0;
+	}
+	r = gnutls_x509_trust_list_add_system_trust(*tl, 0, 0);
+	if (r <= 0)
+		return err_set(e, EXIT_UNAVAILABLE, "%s server '%s': no system CA to check its "
+			       "certificate against (set [mailbox] ca_file)", service, host);
+	return 0;
+}
+
+/* Does the chain lead to a CA of tl, for host, as a TLS server? */
+static int
+check_chain(gnutls_x509_trust_list_t tl, gnutls_x509_crt_t *certs, unsigned ncerts,
+	    const char *service, const char *host, const char *ca_file, struct err *e)
+{
+	gnutls_typed_vdata_st vdata[2] = {
+		{ GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)host, 0 },
+		{ GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0 },
+	};
+	unsigned status = 0;
+	char why[512];
+	int r;
+
+	r = gnutls_x509_trust_list_verify_crt2(tl, certs, ncerts, vdata, 2, 0, &status, NULL);
+	if (r < 0)
+		return err_set(e, EXIT_UNAVAILABLE, "%s server '%s': certificate not trusted: %s",
+			       service, host, gnutls_strerror(r));
+	if (status != 0) {
+		describe(status, host, why, sizeof(why));
+		return err_set(e, EXIT_UNAVAILABLE,
+			       "%s server '%s': certificate not trusted: %s%s%s%s%s", service,
+			       host, why, ca_file ? " (CAs from " : "", ca_file ? ca_file : "",
+			       ca_file ? ")" : "", next_step(status));
+	}
+	return 0;
+}
+
 int
 tls_verify_stream(mailstream *s, const char *service, const char *host,
 		  const char *ca_file, struct err *e)
 {
 	gnutls_x509_crt_t certs[TLS_MAX_CHAIN];
 	gnutls_x509_trust_list_t tl = NULL;
-	unsigned ncerts = 0, status = 0;
+	unsigned ncerts = 0;
 	carray *chain;
-	char why[512];
-	int rc = -1, r;
+	int rc = -1;
 
 	chain = s ? mailstream_get_certificate_chain(s) : NULL;
 	if (!chain || carray_count(chain) == 0) {
@@ -90,63 +168,10 @@ tls_verify_stream(mailstream *s, const char *service, const char *host,
 			host);
 		goto out;
 	}
-	for (unsigned i = 0; i < carray_count(chain); i++) {
-		MMAPString *der = carray_get(chain, i);
-		gnutls_datum_t d = { (unsigned char *)der->str, (unsigned)der->len };
-
-		if (ncerts == TLS_MAX_CHAIN)
-			break;
-		if (gnutls_x509_crt_init(&certs[ncerts]) < 0)
-			goto out;
-		if (gnutls_x509_crt_import(certs[ncerts], &d, GNUTLS_X509_FMT_DER) < 0) {
-			gnutls_x509_crt_deinit(certs[ncerts]);
-			err_set(e, EXIT_UNAVAILABLE, "%s server '%s': certificate not trusted: "
-				"it cannot be parsed", service, host);
-			goto out;
-		}
-		ncerts++;
-	}
-	if (gnutls_x509_trust_list_init(&tl, 0) < 0) {
-		err_set(e, EXIT_SOFTWARE, "cannot set up certificate checks");
+	if (import_chain(chain, certs, &ncerts, service, host, e) < 0 ||
+	    open_trust_list(&tl, ca_file, service, host, e) < 0 ||
+	    check_chain(tl, certs, ncerts, service, host, ca_file, e) < 0)
 		goto out;
-	}
-	if (ca_file) {
-		r = gnutls_x509_trust_list_add_trust_file(tl, ca_file, NULL, GNUTLS_X509_FMT_PEM,
-							  0, 0);
-		if (r <= 0) {
-			err_set(e, EXIT_CONFIG, "ca_file '%s': %s", ca_file,
-				r < 0 ? gnutls_strerror(r) : "holds no certificate");
-			goto out;
-		}
-	} else {
-		r = gnutls_x509_trust_list_add_system_trust(tl, 0, 0);
-		if (r <= 0) {
-			err_set(e, EXIT_UNAVAILABLE, "%s server '%s': no system CA to check its "
-				"certificate against (set [mailbox] ca_file)", service, host);
-			goto out;
-		}
-	}
-	{
-		gnutls_typed_vdata_st vdata[2] = {
-			{ GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)host, 0 },
-			{ GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0 },
-		};
-
-		r = gnutls_x509_trust_list_verify_crt2(tl, certs, ncerts, vdata, 2, 0, &status,
-						       NULL);
-	}
-	if (r < 0) {
-		err_set(e, EXIT_UNAVAILABLE, "%s server '%s': certificate not trusted: %s",
-			service, host, gnutls_strerror(r));
-		goto out;
-	}
-	if (status != 0) {
-		describe(status, host, why, sizeof(why));
-		err_set(e, EXIT_UNAVAILABLE, "%s server '%s': certificate not trusted: %s%s%s%s%s",
-			service, host, why, ca_file ? " (CAs from " : "", ca_file ? ca_file : "",
-			ca_file ? ")" : "", next_step(status));
-		goto out;
-	}
 	rc = 0;
 out:
 	for (unsigned i = 0; i < ncerts; i++)

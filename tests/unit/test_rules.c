@@ -14,6 +14,7 @@
 #include "lang.h"
 #include "rules.h"
 #include "rules_int.h"
+#include "ticket.h"
 #include "xalloc.h"
 
 #include "unit.h"

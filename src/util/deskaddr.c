@@ -1,4 +1,5 @@
-/* The desk's own addresses (deskaddr.h). */
+/* The desk's own addresses (deskaddr.h): plain string work on local@domain,
+ * below the config that names them. */
 #include "compat.h"
 
 #include <strings.h>
