@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "strlist.h"
 #include "store_message.h" /* the message area */
 
 struct store;
@@ -37,6 +38,12 @@ void store_close(struct store **s);
 /* Where the store is, as the backend names it (for SQLite, the file's
  * path without "sqlite:"): for messages, and for the files kept beside it. */
 const char *store_path(const struct store *s);
+/* The files the store at location is kept in, whether they exist or not,
+ * appended to files (strlist.h): for SQLite the database, the files SQLite
+ * makes beside it, then the search index and its own; none for a store
+ * that is not files, or a location no backend takes. */
+void store_files(const char *location, struct strlist *files);
+
 /* The backend's name: "sqlite". */
 const char *store_backend(const struct store *s);
 

@@ -16,6 +16,7 @@
 #include "store.h"
 
 struct store_ops;
+struct strlist;
 
 struct store {
 	const struct store_ops *ops;
@@ -28,6 +29,9 @@ struct store {
 
 struct store_ops {
 	const char *name; /* "sqlite" */
+	/* store_files(), given the backend's part of the location; NULL for a
+	 * backend that keeps no files. */
+	void (*files)(const char *location, struct strlist *files);
 	/* Opens location (the backend's part of it: a path for SQLite);
 	 * fills *out with a store whose ops and location store.c sets. */
 	int (*open)(const char *location, unsigned flags, int busy_timeout_ms,

@@ -8,6 +8,8 @@
 
 #include "backend.h"
 #include "filemode.h"
+#include "search_index.h"
+#include "strlist.h"
 #include "store.h"
 #include "sqlite_schema.h"
 #include "sqlite_tokenizer.h"
@@ -291,6 +293,43 @@ prepare_store_file(const char *path, unsigned flags, struct err *e)
 
 static void sqlite_close(struct store *base);
 
+const char *const sqlite_side_suffixes[] = { "-wal", "-shm", "-journal", NULL };
+
+/* SQLite gives the files it makes beside a database the database's mode
+ * but the group of whoever opened it first. */
+int
+sqlite_adopt_side_files(const char *db, struct err *e)
+{
+	for (size_t i = 0; sqlite_side_suffixes[i]; i++) {
+		char *side = xasprintf("%s%s", db, sqlite_side_suffixes[i]);
+		int rc = filemode_adopt(side, e);
+
+		free(side);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The database and its side files, in that order. */
+static void
+add_with_sides(const char *db, struct strlist *files)
+{
+	strlist_add(files, db);
+	for (size_t i = 0; sqlite_side_suffixes[i]; i++)
+		strlist_add_owned(files, xasprintf("%s%s", db, sqlite_side_suffixes[i]));
+}
+
+static void
+sqlite_files(const char *path, struct strlist *files)
+{
+	char *index = search_index_path(path);
+
+	add_with_sides(path, files);
+	add_with_sides(index, files);
+	free(index);
+}
+
 /* synchronous=FULL: a commit is on disk when it returns (the send loop
  * syncs in a thread of its own instead, see outbound.c); group commits
  * keep the cost down, and so do checkpoints of a larger WAL (each one
@@ -337,7 +376,7 @@ sqlite_open(const char *path, unsigned flags, int busy_timeout_ms, struct store 
 		sqlite_close(&s->base);
 		return -1;
 	}
-	if (configure_connection(s, flags, e) < 0 || filemode_adopt_sqlite(path, e) < 0) {
+	if (configure_connection(s, flags, e) < 0 || sqlite_adopt_side_files(path, e) < 0) {
 		err_prefix(e, "cannot open store");
 		sqlite_close(&s->base);
 		return -1;
@@ -450,6 +489,7 @@ AREA_TABLE(state);
 
 const struct store_ops sqlite_store_ops = {
 	.name = "sqlite",
+	.files = sqlite_files,
 	.open = sqlite_open,
 	.close = sqlite_close,
 	.begin = sqlite_begin,

@@ -65,6 +65,17 @@ store_open(const char *location, unsigned flags, struct store **out, struct err 
 }
 
 void
+store_files(const char *location, struct strlist *files)
+{
+	struct err ignored = ERR_INIT;
+	const char *rest;
+	const struct store_ops *ops = backend_for(location, &rest, &ignored);
+
+	if (ops && ops->files)
+		ops->files(rest, files);
+}
+
+void
 store_close(struct store **sp)
 {
 	struct store *s = *sp;
