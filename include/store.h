@@ -74,6 +74,15 @@ int64_t store_now(void);
 int store_event(struct store *s, int64_t ticket_id, const char *who, const char *what,
 		const char *old_value, const char *new_value, struct err *e);
 
+/* A backend that commits to a log first (SQLite's WAL) moves the log into
+ * the store proper now and then: by default the commit that fills it does.
+ * store_set_commit_checkpoints(s, false) leaves that to store_checkpoint()
+ * calls on another connection (a helper thread's), so that s's commits
+ * return sooner; a log that grows far all the same is still moved by a
+ * commit. store_checkpoint moves what it can without waiting for anyone. */
+int store_checkpoint(struct store *s, struct err *e);
+int store_set_commit_checkpoints(struct store *s, bool on, struct err *e);
+
 /* The areas' faces. */
 #include "store_admin.h"
 

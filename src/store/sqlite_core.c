@@ -17,6 +17,11 @@
 #include "xalloc.h"
 
 #define STORE_STMT_CACHE 64
+/* A commit that leaves the WAL at least this many pages long checkpoints
+ * it; one that leaves it FAR_PAGES long does so even when another
+ * connection has taken the checkpoints over (it has fallen behind). */
+#define WAL_CHECKPOINT_PAGES "8000"
+#define WAL_CHECKPOINT_FAR_PAGES "64000"
 /* A savepoint's journal up to this size stays in memory. */
 #define STMT_JOURNAL_IN_MEMORY (4 * 1024 * 1024)
 
@@ -350,7 +355,7 @@ configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 	if (store_exec(base, "PRAGMA journal_mode = WAL", e) < 0 ||
 	    store_exec(base, "PRAGMA synchronous = FULL", e) < 0 ||
 	    store_exec(base, "PRAGMA cache_size = -12288", e) < 0 ||
-	    store_exec(base, "PRAGMA wal_autocheckpoint = 8000", e) < 0)
+	    store_exec(base, "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_PAGES, e) < 0)
 		return -1;
 	return migrate(s, e);
 }
@@ -487,6 +492,25 @@ AREA_TABLE(search);
 AREA_TABLE(admin);
 AREA_TABLE(state);
 
+/* PASSIVE: copies the frames no reader still needs, and never waits. */
+static int
+sqlite_checkpoint(struct store *base, struct err *e)
+{
+	int rc = sqlite3_wal_checkpoint_v2(sqlite_of(base)->db, "main", SQLITE_CHECKPOINT_PASSIVE,
+					   NULL, NULL);
+
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return store_error(base, e, "cannot checkpoint");
+	return 0;
+}
+
+static int
+sqlite_commit_checkpoints(struct store *base, bool on, struct err *e)
+{
+	return store_exec(base, on ? "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_PAGES
+				   : "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_FAR_PAGES, e);
+}
+
 const struct store_ops sqlite_store_ops = {
 	.name = "sqlite",
 	.files = sqlite_files,
@@ -499,6 +523,8 @@ const struct store_ops sqlite_store_ops = {
 	.file_version = sqlite_file_version,
 	.check = sqlite_check,
 	.event = sqlite_event,
+	.checkpoint = sqlite_checkpoint,
+	.commit_checkpoints = sqlite_commit_checkpoints,
 	.intake = &sqlite_intake_ops,
 	.message = &sqlite_message_ops,
 	.ticket = &sqlite_ticket_ops,

@@ -169,3 +169,15 @@ store_event(struct store *s, int64_t ticket_id, const char *who, const char *wha
 {
 	return s->ops->event(s, ticket_id, who, what, old_value, new_value, e);
 }
+
+int
+store_checkpoint(struct store *s, struct err *e)
+{
+	return s->ops->checkpoint ? s->ops->checkpoint(s, e) : 0;
+}
+
+int
+store_set_commit_checkpoints(struct store *s, bool on, struct err *e)
+{
+	return s->ops->commit_checkpoints ? s->ops->commit_checkpoints(s, on, e) : 0;
+}
