@@ -17,11 +17,11 @@
 #include "xalloc.h"
 
 #define STORE_STMT_CACHE 64
-/* A commit that leaves the WAL at least this many pages long checkpoints
- * it; one that leaves it FAR_PAGES long does so even when another
- * connection has taken the checkpoints over (it has fallen behind). */
-#define WAL_CHECKPOINT_PAGES "8000"
-#define WAL_CHECKPOINT_FAR_PAGES "64000"
+/* A commit that leaves the WAL at least this long checkpoints it; one
+ * that leaves it FAR this long does so even when another connection has
+ * taken the checkpoints over (it has fallen behind). */
+#define WAL_CHECKPOINT_BYTES ((int64_t)32 * 1024 * 1024)
+#define WAL_CHECKPOINT_FAR_BYTES ((int64_t)256 * 1024 * 1024)
 /* A savepoint's journal up to this size stays in memory. */
 #define STMT_JOURNAL_IN_MEMORY (4 * 1024 * 1024)
 
@@ -335,6 +335,21 @@ sqlite_files(const char *path, struct strlist *files)
 	free(index);
 }
 
+/* SQLite counts the WAL's length for its checkpoints in pages, whose size
+ * is the file's. */
+static int
+set_wal_checkpoint(struct sqlite_store *s, int64_t bytes, struct err *e)
+{
+	int page_size = pragma_int(s, "PRAGMA page_size");
+	char pragma[64];
+
+	if (page_size <= 0)
+		return store_error(&s->base, e, "cannot read the page size");
+	snprintf(pragma, sizeof(pragma), "PRAGMA wal_autocheckpoint = %lld",
+		 (long long)(bytes / page_size));
+	return store_exec(&s->base, pragma, e);
+}
+
 /* synchronous=FULL: a commit is on disk when it returns (the send loop
  * syncs in a thread of its own instead, see outbound.c); group commits
  * keep the cost down, and so do checkpoints of a larger WAL (each one
@@ -359,7 +374,7 @@ configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 	    store_exec(base, "PRAGMA journal_mode = WAL", e) < 0 ||
 	    store_exec(base, "PRAGMA synchronous = FULL", e) < 0 ||
 	    store_exec(base, "PRAGMA cache_size = -12288", e) < 0 ||
-	    store_exec(base, "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_PAGES, e) < 0)
+	    set_wal_checkpoint(s, WAL_CHECKPOINT_BYTES, e) < 0)
 		return -1;
 	return migrate(s, e);
 }
@@ -511,8 +526,8 @@ sqlite_checkpoint(struct store *base, struct err *e)
 static int
 sqlite_commit_checkpoints(struct store *base, bool on, struct err *e)
 {
-	return store_exec(base, on ? "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_PAGES
-				   : "PRAGMA wal_autocheckpoint = " WAL_CHECKPOINT_FAR_PAGES, e);
+	return set_wal_checkpoint(sqlite_of(base), on ? WAL_CHECKPOINT_BYTES
+						 : WAL_CHECKPOINT_FAR_BYTES, e);
 }
 
 const struct store_ops sqlite_store_ops = {
