@@ -20,6 +20,8 @@ done
 sd -v fetch >/dev/null 2>"$T_DIR/fetch.err"
 check_eq "a fetch with the index thread stores everything" 0 $?
 check "the index thread ran (secdesk -v says so)" grep -q "on a helper thread" "$T_DIR/fetch.err"
+check "secdesk -v gives the stage times" grep -q "stage times: source .* index wait" "$T_DIR/fetch.err"
+check "and no longer the waits of threads that are gone" sh -c "! grep -q 'sync wait\|composer wait' '$T_DIR/fetch.err'"
 check "it did not fall back to the fetch's thread" sh -c "! grep -q \"indexing on the fetch's thread\" '$T_DIR/fetch.err'"
 check_eq "thirty tickets" 30 "$(sd list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 check_eq "the index left nothing pending" 0 "$(pending)"
