@@ -3,7 +3,8 @@
 # secdesk fetch each of 10,000 and of BENCH_MEM_N (default 100,000) unseen
 # generated mails, into a fresh store, peak RSS by /usr/bin/time. A fetch
 # keeps the mailbox's listing on disk and holds a window of it (fetch.c),
-# so the two should be about the same, and both under 64 MB.
+# so the two should be about the same, and both under 64 MB. Each fetch
+# plain and with [store] index_thread = yes (BENCH_MODES picks).
 #   BUILD=$PWD/build SECDESK=$PWD/build/secdesk sh bench/memory.sh
 # BENCH_MEM_SIZE: the mails' size (default 2048 bytes: the backlog's
 # length is what counts here, and small mails keep the run short).
@@ -16,9 +17,11 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-membench.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 . "$top/bench/lib.sh"
 
+for mode in ${BENCH_MODES:-plain thread}; do
 for n in 10000 "$BIG"; do
 	d=$out/$n
 	bench_conf "$d"
+	[ "$mode" = thread ] && sed -i 's/^\[store\]/[store]\nindex_thread = yes/' "$d/secdesk.conf"
 	"$BUILD/bench/gen_mail" "$d/inbox" "$n" "$SIZE" >/dev/null
 	"$SECDESK" -c "$d/secdesk.conf" db init >/dev/null
 	if ! /usr/bin/env time -f '%M %e' -o "$d/time" "$SECDESK" -c "$d/secdesk.conf" fetch \
@@ -28,6 +31,7 @@ for n in 10000 "$BIG"; do
 		exit 1
 	fi
 	set -- $(tail -n 1 "$d/time")
-	echo "$n unseen mails of ~$SIZE bytes: peak RSS $(($1 / 1024)) MB ($2 s); left in new/: $(ls "$d/inbox/new" | wc -l)"
+	echo "$n unseen mails of ~$SIZE bytes ($mode): peak RSS $(($1 / 1024)) MB ($2 s); left in new/: $(ls "$d/inbox/new" | wc -l)"
 	rm -rf "$d"
+done
 done

@@ -4,7 +4,9 @@
 # bare SQLite loop that is this machine's storage limit; peak memory. Then
 # the benches of the other stages, where present (bench/*.sh).
 # BENCH_N sets the number of mails (default 10000), BENCH_SIZE their size,
-# BENCH_RUNS how many times each of the two is run (default 3);
+# BENCH_RUNS how many times each is run (default 3); BENCH_MODES which
+# secdesk fetches are run: plain (one thread, the default config) and
+# thread ([store] index_thread = yes), default both;
 # BENCH_ONLY=intake skips the other benches.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,8 +28,13 @@ bytes=$(du -sb "$out/gen/new" | cut -f1)
 # alternating, and compared best to best; every run is shown.
 RUNS=${BENCH_RUNS:-3}
 . "$top/bench/lib.sh"
-bench_conf "$out/desk"
-: >"$out/runs"
+MODES=${BENCH_MODES:-plain thread}
+for mode in $MODES; do
+	bench_conf "$out/desk-$mode"
+	[ "$mode" = thread ] &&
+		sed -i 's/^\[store\]/[store]\nindex_thread = yes/' "$out/desk-$mode/secdesk.conf"
+	: >"$out/runs-$mode"
+done
 i=1
 while [ $i -le "$RUNS" ]; do
 	echo "== run $i of $RUNS: bare SQLite loop (same FTS5 index, commits of 100, synchronous=FULL)"
@@ -37,27 +44,31 @@ while [ $i -le "$RUNS" ]; do
 	bare=$(rate "$N" "$t0" "$t1")
 	echo "bare loop: $bare mails/s"
 
-	echo "== run $i of $RUNS: secdesk fetch, end to end (maildir -> parse -> rules -> store -> outbox)"
-	rm -rf "$out/desk/inbox" "$out/desk/outbox" "$out/desk"/secdesk.db*
-	mkdir -p "$out/desk/outbox"
-	cp -R "$out/gen" "$out/desk/inbox"
-	sync
-	t0=$(now)
-	/usr/bin/env time -f '%M' -o "$out/rss" "$SECDESK" -v -c "$out/desk/secdesk.conf" fetch \
-		>"$out/desk.out" 2>"$out/desk.err" || { echo "secdesk fetch failed:"; cat "$out/desk.err"; }
-	t1=$(now)
-	sd=$(rate "$N" "$t0" "$t1")
-	rss_kb=$(tail -n 1 "$out/rss")
-	left=$(ls "$out/desk/inbox/new" | wc -l)
-	echo "secdesk: $sd mails/s end to end; peak RSS $((rss_kb / 1024)) MB; left in new/: $left"
-	python3 -c "print('ratio to the bare loop of this run: %.0f%%' % (100.0 * $sd / $bare))"
-	stages=$(grep -o 'stage times: .*' "$out/desk.err" || true)
-	echo "$stages"
-	echo "$bare $sd $rss_kb $(python3 -c "print('%.3f' % ($t1 - $t0))")|$stages" >>"$out/runs"
+	for mode in $MODES; do
+		d=$out/desk-$mode
+		echo "== run $i of $RUNS: secdesk fetch ($mode), end to end (maildir -> parse -> rules -> store -> outbox)"
+		rm -rf "$d/inbox" "$d/outbox" "$d"/secdesk.db*
+		mkdir -p "$d/outbox"
+		cp -R "$out/gen" "$d/inbox"
+		sync
+		t0=$(now)
+		/usr/bin/env time -f '%M' -o "$out/rss" "$SECDESK" -v -c "$d/secdesk.conf" fetch \
+			>"$out/desk.out" 2>"$out/desk.err" || { echo "secdesk fetch failed:"; cat "$out/desk.err"; }
+		t1=$(now)
+		sd=$(rate "$N" "$t0" "$t1")
+		rss_kb=$(tail -n 1 "$out/rss")
+		left=$(ls "$d/inbox/new" | wc -l)
+		echo "secdesk ($mode): $sd mails/s end to end; peak RSS $((rss_kb / 1024)) MB; left in new/: $left"
+		python3 -c "print('ratio to the bare loop of this run: %.0f%%' % (100.0 * $sd / $bare))"
+		stages=$(grep -o 'stage times: .*' "$out/desk.err" || true)
+		echo "$stages"
+		echo "$bare $sd $rss_kb $(python3 -c "print('%.3f' % ($t1 - $t0))")|$stages" >>"$out/runs-$mode"
+	done
 	i=$((i + 1))
 done
-echo "== secdesk against the bare loop, $RUNS runs each"
-python3 - "$N" "$bytes" "$out/runs" <<'PY' || true
+for mode in $MODES; do
+echo "== secdesk ($mode) against the bare loop, $RUNS runs each"
+python3 - "$N" "$bytes" "$out/runs-$mode" <<'PY' || true
 import re, statistics, sys
 n, nbytes = int(sys.argv[1]), int(sys.argv[2])
 runs = []
@@ -82,6 +93,7 @@ for name, secs in re.findall(r'([a-z ]+) ([0-9.]+) s', best[4]):
     rate = n / float(secs) if float(secs) > 0 else float('inf')
     print('  %-13s %6.2f s  %9.0f msgs/s' % (name, float(secs), rate))
 PY
+done
 
 [ "${BENCH_ONLY:-}" = intake ] && exit 0
 for b in "$top"/bench/*.sh; do

@@ -1,4 +1,5 @@
-/* fetch.h - the intake loop, on one thread: source -> raw bytes committed
+/* fetch.h - the intake loop, on one thread (the search index and the
+ * checkpoints optionally on a second, index_thread.h): source -> raw bytes committed
  * -> parsed (crash-guarded), threaded, classified, stored -> committed and
  * synced -> indexed -> source copy marked done. Nothing is marked done
  * before its ticket is durable; nothing is stored twice. */
@@ -36,11 +37,9 @@ struct fetch_stats {
 	/* Wall seconds per stage (secdesk -v prints them): taking mail from the
 	 * source and staging it, parsing and classifying (parse_wait), storing
 	 * tickets, committing (a commit is synced), marking the source copies
-	 * done, indexing for search (index_wait). The intake runs on one
-	 * thread: sync_wait and compose_wait stay 0, kept for the -v line. */
+	 * done, indexing for search (index_wait). */
 	struct fetch_times {
-		double source, parse_wait, store, commit, mark_done, index_wait, sync_wait;
-		double compose_wait;
+		double source, parse_wait, store, commit, mark_done, index_wait;
 	} times;
 	struct ingest_result last; /* of the last message processed */ /* why the last one was skipped */
 };

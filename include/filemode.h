@@ -45,13 +45,12 @@ int filemode_mkdir(const char *path);
 /* Gives the file open as fd the desk's file mode and group. -1 with errno. */
 int filemode_fix_fd(int fd);
 
-/* For the files SQLite makes beside the database db (-wal, -shm,
- * -journal): it gives them the database's mode but the group of whoever
- * opened it first. With a group set, each that this process owns and that
- * has another group is given the desk's group; missing ones are skipped.
- * Returns 0, or -1 with e set (EXIT_CANTCREAT) when a group cannot be
+/* For files another library made (a database's side files: the store
+ * lists them): with a group set, path, when this process owns it and it
+ * has another group, is given the desk's group; a missing path is skipped.
+ * Returns 0, or -1 with e set (EXIT_CANTCREAT) when its group cannot be
  * changed. */
-int filemode_adopt_sqlite(const char *db, struct err *e);
+int filemode_adopt(const char *path, struct err *e);
 
 /* Whether st (of a file, or of a folder) lets more people in than the
  * rule: permission bits beyond the desk's mode, or group bits for another

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "strlist.h"
 #include "store_message.h" /* the message area */
 
 struct store;
@@ -37,6 +38,12 @@ void store_close(struct store **s);
 /* Where the store is, as the backend names it (for SQLite, the file's
  * path without "sqlite:"): for messages, and for the files kept beside it. */
 const char *store_path(const struct store *s);
+/* The files the store at location is kept in, whether they exist or not,
+ * appended to files (strlist.h): for SQLite the database, the files SQLite
+ * makes beside it, then the search index and its own; none for a store
+ * that is not files, or a location no backend takes. */
+void store_files(const char *location, struct strlist *files);
+
 /* The backend's name: "sqlite". */
 const char *store_backend(const struct store *s);
 
@@ -66,6 +73,15 @@ int64_t store_now(void);
 /* Appends an event to a ticket's history. who is the acting user. */
 int store_event(struct store *s, int64_t ticket_id, const char *who, const char *what,
 		const char *old_value, const char *new_value, struct err *e);
+
+/* A backend that commits to a log first (SQLite's WAL) moves the log into
+ * the store proper now and then: by default the commit that fills it does.
+ * store_set_commit_checkpoints(s, false) leaves that to store_checkpoint()
+ * calls on another connection (a helper thread's), so that s's commits
+ * return sooner; a log that grows far all the same is still moved by a
+ * commit. store_checkpoint moves what it can without waiting for anyone. */
+int store_checkpoint(struct store *s, struct err *e);
+int store_set_commit_checkpoints(struct store *s, bool on, struct err *e);
 
 /* The areas' faces. */
 #include "store_admin.h"

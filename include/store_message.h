@@ -75,7 +75,7 @@ int store_message_create_ticket(struct store *s, struct ticket *t, struct err *e
  * space-separated, names the text the search index reads for people. */
 struct store_message_row {
 	int64_t ticket_id;
-	int64_t raw_id;
+	int64_t raw_id;        /* 0: none (mail the desk wrote) */
 	const char *direction; /* "in" or "out" */
 	const char *kind;      /* inquiry, followup, partner, bounce, autoreply... */
 	const char *from_name;

@@ -57,6 +57,7 @@ after = seen
 
 [store]
 path = secdesk.db
+${SECDESK_TEST_INDEX_THREAD:+index_thread = yes}
 
 [send]
 url = dir:outbox

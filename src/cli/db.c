@@ -138,25 +138,19 @@ mode_check_one(struct mode_check *mc, const char *path, bool in_outbox)
 			  expected, buf_cstr(&mc->fix));
 }
 
-/* The store and the files SQLite keeps beside it, the search index, the
- * run lock, and the outbox folder of a dir: transport with its mails. */
+/* The store's files (store_files: the database, the search index and the
+ * files beside them), the run lock, and the outbox folder of a dir:
+ * transport with its mails. */
 static json_t *
 db_file_modes(const struct config *cfg)
 {
-	static const char *const side[] = { "", "-wal", "-shm", "-journal" };
 	struct mode_check mc = { cfg->store.group, json_array(), 0, BUF_INIT };
-	char *index = search_index_path(cfg->store.path);
+	struct strlist files = STRLIST_INIT;
 
-	for (size_t i = 0; i < ARRAY_SIZE(side); i++) {
-		char *p = xasprintf("%s%s", cfg->store.path, side[i]);
-		char *q = xasprintf("%s%s", index, side[i]);
-
-		mode_check_one(&mc, p, false);
-		mode_check_one(&mc, q, false);
-		free(p);
-		free(q);
-	}
-	free(index);
+	store_files(cfg->store.location, &files);
+	for (size_t i = 0; i < files.n; i++)
+		mode_check_one(&mc, files.items[i], false);
+	strlist_release(&files);
 	mode_check_one(&mc, cfg->desk.lock_file, false);
 	if (strncmp(cfg->send.conn.url, "dir:", 4) == 0) {
 		const char *dir = cfg->send.conn.url + 4;
@@ -184,25 +178,25 @@ db_file_modes(const struct config *cfg)
 	return mc.found;
 }
 
-/* The files SQLite writes beside the store, and the folder it creates them
- * in, must be readable and writable by whoever runs the desk (the MTA's
- * pipe user, cron's): a -shm left read-only by a read-only moment keeps
- * every later ingest deferring while the store itself looks fine. Says
- * what to run for each problem (to stderr, and into arr when not NULL);
- * returns how many there are. */
+/* The store's files (store_files), and the folder the database library
+ * creates its side files in, must be readable and writable by whoever runs
+ * the desk (the MTA's pipe user, cron's): a side file left read-only by a
+ * read-only moment keeps every later ingest deferring while the store
+ * itself looks fine. Says what to run for each problem (to stderr, and
+ * into arr when not NULL); returns how many there are. */
 static int
-db_check_access(const char *store_path, json_t *arr)
+db_check_access(const struct config *cfg, json_t *arr)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal", "-search",
-						"-search-wal", "-search-shm", "-search-journal" };
 	struct passwd *pw = getpwuid(geteuid());
 	const char *me = pw && pw->pw_name ? pw->pw_name : "this user";
-	char *dircopy = xstrdup(store_path), *dir = dirname(dircopy);
+	char *dircopy = xstrdup(cfg->store.path), *dir = dirname(dircopy);
+	struct strlist files = STRLIST_INIT;
 	int problems = 0;
 
-	for (size_t i = 0; i <= ARRAY_SIZE(suffixes); i++) {
-		bool folder = i == ARRAY_SIZE(suffixes);
-		char *path = folder ? xstrdup(dir) : xasprintf("%s%s", store_path, suffixes[i]);
+	store_files(cfg->store.location, &files);
+	for (size_t i = 0; i <= files.n; i++) {
+		bool folder = i == files.n;
+		char *path = xstrdup(folder ? dir : files.items[i]);
 		struct stat st;
 		char *fix;
 
@@ -224,6 +218,7 @@ db_check_access(const char *store_path, json_t *arr)
 		free(path);
 		problems++;
 	}
+	strlist_release(&files);
 	free(dircopy);
 	return problems;
 }
@@ -239,7 +234,7 @@ db_check_json(struct cli_ctx *ctx)
 	int rc = EXIT_OK, ok;
 
 	json_t *access_problems = json_array();
-	int denied = db_check_access(ctx->cfg->store.path, access_problems);
+	int denied = db_check_access(ctx->cfg, access_problems);
 
 	if (store_open(ctx->cfg->store.location, 0, &s, &e) < 0) {
 		json_decref(access_problems);
@@ -305,7 +300,7 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 		printf("store %s: schema version %d\n", ctx->cfg->store.path,
 		       store_file_version(s));
 	} else if (strcmp(argv[1], "check") == 0) {
-		int denied = db_check_access(ctx->cfg->store.path, NULL);
+		int denied = db_check_access(ctx->cfg, NULL);
 
 		if (store_open(ctx->cfg->store.location, 0, &s, &e) < 0)
 			return cli_fail(&e);

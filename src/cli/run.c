@@ -105,10 +105,9 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 		 "deferred %d, failed %d, errors %d", argv[0], st.fetched, st.new_tickets,
 		 st.followups, st.flagged, ss.sent, ss.deferred, ss.failed, errors);
 	log_debug("stage times: source %.2f s, parser wait %.2f s, store %.2f s, commit %.2f s, "
-		  "mark done %.2f s, index wait %.2f s, sync wait %.2f s, composer wait %.2f s",
+		  "mark done %.2f s, index wait %.2f s",
 		  st.times.source, st.times.parse_wait, st.times.store,
-		  st.times.commit, st.times.mark_done, st.times.index_wait,
-		  st.times.sync_wait, st.times.compose_wait);
+		  st.times.commit, st.times.mark_done, st.times.index_wait);
 	if (st.held)
 		log_warn("%d mail(s) held in the outbox: no template works for them; fix the "
 			 "templates ('secdesk templates check') and the next run sends them",

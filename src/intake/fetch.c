@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "crashguard.h"
 #include "fetch.h"
+#include "index_thread.h"
 #include "log.h"
 #include "rules.h"
 #include "search_index.h"
@@ -77,6 +78,7 @@ struct intake {
 	const char *source_id;
 	struct fetch_stats *st;
 	struct err *e;
+	struct index_thread *indexer; /* or NULL: fetch_rounds indexes */
 };
 
 /* The fresh keys read from the listing and not yet fetched. */
@@ -353,7 +355,7 @@ int
 intake_recover(struct ingest *ing, struct store *s, const char *source_id,
 	       struct fetch_stats *st, struct err *e)
 {
-	struct intake in = { ing, s, source_id, st, e };
+	struct intake in = { ing, s, source_id, st, e, NULL };
 	struct batch b = { 0 }, poison = { 0 };
 	struct intake_pending *rows = NULL;
 	size_t n = 0;
@@ -385,7 +387,7 @@ intake_one(struct ingest *ing, struct store *s, const char *source_id, const cha
 	   size_t len, struct ingest_result *res, struct err *e)
 {
 	struct fetch_stats st = { 0 };
-	struct intake in = { ing, s, source_id, &st, e };
+	struct intake in = { ing, s, source_id, &st, e, NULL };
 	struct batch b = { 0 };
 	char key[65];
 	int rc = -1;
@@ -761,7 +763,7 @@ fetch_rounds(const struct source_ops *ops, struct source *src, struct intake *in
 	struct batch pair[2] = { { 0 }, { 0 } };
 	struct batch *cur = &pair[0], *next = &pair[1];
 	size_t handled = 0, total = 0;
-	bool indexing = true;
+	bool indexing = !in->indexer;
 	unsigned unindexed = 0;
 	int rc = -1;
 
@@ -776,6 +778,8 @@ fetch_rounds(const struct source_ops *ops, struct source *src, struct intake *in
 
 		if (round_commit(ops, src, in, bl, cur, next, &done_keys, &frc, &ferr) < 0)
 			goto out;
+		if (in->indexer)
+			index_thread_poke(in->indexer);
 		index_committed(in, &indexing, &unindexed, false);
 		/* A failure leaves the copies to the next run, which finds
 		 * them stored and marks them. */
@@ -811,13 +815,28 @@ out:
 	return rc;
 }
 
+/* With [store] index_thread, the index and the checkpoints go to a helper
+ * thread; when it cannot start, the fetch indexes as without it. */
+static void
+start_index_thread(const struct config *cfg, struct intake *in)
+{
+	struct err e = ERR_INIT;
+
+	if (!cfg->store.index_thread)
+		return;
+	if (index_thread_start(cfg->store.location, in->s, &in->indexer, &e) < 0)
+		log_warn("%s; indexing on the fetch's thread", e.msg);
+	else
+		log_debug("indexing and checkpoints on a helper thread ([store] index_thread)");
+}
+
 int
 fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	  struct fetch_stats *st, struct err *e)
 {
 	const struct source_ops *ops;
 	struct backlog bl = { .s = s, .batch_size = (size_t)cfg->mailbox.batch };
-	struct intake in = { ing, s, NULL, st, e };
+	struct intake in = { ing, s, NULL, st, e, NULL };
 	struct source *src = NULL;
 	int rc;
 
@@ -835,8 +854,11 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 	bl.window_keys = testhook_size("SECDESK_TEST_WINDOW", WINDOW_KEYS);
 	rc = -1;
 	if (intake_recover(ing, s, bl.source_id, st, e) == 0 && list_keys(ops, src, s, e) == 0 &&
-	    settle_unlisted(s, bl.source_id, e) == 0)
+	    settle_unlisted(s, bl.source_id, e) == 0) {
+		start_index_thread(cfg, &in);
 		rc = fetch_rounds(ops, src, &in, &bl);
+		st->times.index_wait += index_thread_finish(in.indexer, s);
+	}
 	backlog_release(&bl);
 	ops->close(src);
 	return rc;

@@ -16,6 +16,7 @@
 #include "store.h"
 
 struct store_ops;
+struct strlist;
 
 struct store {
 	const struct store_ops *ops;
@@ -28,6 +29,9 @@ struct store {
 
 struct store_ops {
 	const char *name; /* "sqlite" */
+	/* store_files(), given the backend's part of the location; NULL for a
+	 * backend that keeps no files. */
+	void (*files)(const char *location, struct strlist *files);
 	/* Opens location (the backend's part of it: a path for SQLite);
 	 * fills *out with a store whose ops and location store.c sets. */
 	int (*open)(const char *location, unsigned flags, int busy_timeout_ms,
@@ -42,6 +46,10 @@ struct store_ops {
 	int (*check)(struct store *s, struct err *e);
 	int (*event)(struct store *s, int64_t ticket_id, const char *who, const char *what,
 		     const char *old_value, const char *new_value, struct err *e);
+	/* store_checkpoint() and store_set_commit_checkpoints(); NULL when
+	 * the backend has no log of its own to move. */
+	int (*checkpoint)(struct store *s, struct err *e);
+	int (*commit_checkpoints)(struct store *s, bool on, struct err *e);
 
 	/* The areas, each a table of its own, declared in src/store/AREA_ops.h. */
 	const struct store_intake_ops *intake;   /* raws, the fetch window, marks */

@@ -7,6 +7,7 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "message_ops.h"
 #include "outbox_ops.h"
 #include "ticket.h"
 #include "xalloc.h"
@@ -212,7 +213,27 @@ int
 outbox_record_message(struct store *s, const struct outgoing_message *m, int64_t *id_r,
 		      struct err *e)
 {
-	return s->ops->outbox->record_message(s, m, id_r, e);
+	/* The one way a message row is written, as for received mail. */
+	struct store_message_row row = {
+		.ticket_id = m->ticket_id,
+		.direction = "out",
+		.kind = m->kind,
+		.from_name = m->from_name,
+		.from_addr = m->from_addr,
+		.to_addrs = m->to,
+		.cc_addrs = m->cc,
+		.subject = m->subject,
+		.has_date = true,
+		.date = m->date,
+		.message_id = m->message_id,
+		.in_reply_to = m->in_reply_to ? m->in_reply_to : "",
+		.refs = m->refs,
+		.body = m->body,
+		.names = m->names,
+		.created = m->date,
+	};
+
+	return s->ops->message->add_message(s, &row, id_r, e);
 }
 
 int

@@ -37,9 +37,8 @@ struct store_outbox_ops {
 	int (*lookup)(struct store *s, int64_t id, struct outbox_ref *ref, struct err *e);
 	int (*set_lazy_commits)(struct store *s, bool lazy, struct err *e);
 
-	/* Outgoing messages on tickets. */
-	int (*record_message)(struct store *s, const struct outgoing_message *m, int64_t *id_r,
-			      struct err *e);
+	/* Outgoing messages on tickets (recorded by the message area's
+	 * add_message). */
 	int (*ticket_acked)(struct store *s, int64_t ticket_id, bool *acked, struct err *e);
 	int (*message_body)(struct store *s, int64_t id, char **body, struct err *e);
 	int (*pick_message)(struct store *s, int64_t ticket_id, unsigned skip_flags,

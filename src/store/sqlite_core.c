@@ -8,6 +8,8 @@
 
 #include "backend.h"
 #include "filemode.h"
+#include "search_index.h"
+#include "strlist.h"
 #include "store.h"
 #include "sqlite_schema.h"
 #include "sqlite_tokenizer.h"
@@ -15,6 +17,11 @@
 #include "xalloc.h"
 
 #define STORE_STMT_CACHE 64
+/* A commit that leaves the WAL at least this long checkpoints it; one
+ * that leaves it FAR this long does so even when another connection has
+ * taken the checkpoints over (it has fallen behind). */
+#define WAL_CHECKPOINT_BYTES ((int64_t)32 * 1024 * 1024)
+#define WAL_CHECKPOINT_FAR_BYTES ((int64_t)256 * 1024 * 1024)
 /* A savepoint's journal up to this size stays in memory. */
 #define STMT_JOURNAL_IN_MEMORY (4 * 1024 * 1024)
 
@@ -291,6 +298,58 @@ prepare_store_file(const char *path, unsigned flags, struct err *e)
 
 static void sqlite_close(struct store *base);
 
+const char *const sqlite_side_suffixes[] = { "-wal", "-shm", "-journal", NULL };
+
+/* SQLite gives the files it makes beside a database the database's mode
+ * but the group of whoever opened it first. */
+int
+sqlite_adopt_side_files(const char *db, struct err *e)
+{
+	for (size_t i = 0; sqlite_side_suffixes[i]; i++) {
+		char *side = xasprintf("%s%s", db, sqlite_side_suffixes[i]);
+		int rc = filemode_adopt(side, e);
+
+		free(side);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The database and its side files, in that order. */
+static void
+add_with_sides(const char *db, struct strlist *files)
+{
+	strlist_add(files, db);
+	for (size_t i = 0; sqlite_side_suffixes[i]; i++)
+		strlist_add_owned(files, xasprintf("%s%s", db, sqlite_side_suffixes[i]));
+}
+
+static void
+sqlite_files(const char *path, struct strlist *files)
+{
+	char *index = search_index_path(path);
+
+	add_with_sides(path, files);
+	add_with_sides(index, files);
+	free(index);
+}
+
+/* SQLite counts the WAL's length for its checkpoints in pages, whose size
+ * is the file's. */
+static int
+set_wal_checkpoint(struct sqlite_store *s, int64_t bytes, struct err *e)
+{
+	int page_size = pragma_int(s, "PRAGMA page_size");
+	char pragma[64];
+
+	if (page_size <= 0)
+		return store_error(&s->base, e, "cannot read the page size");
+	snprintf(pragma, sizeof(pragma), "PRAGMA wal_autocheckpoint = %lld",
+		 (long long)(bytes / page_size));
+	return store_exec(&s->base, pragma, e);
+}
+
 /* synchronous=FULL: a commit is on disk when it returns (the send loop
  * syncs in a thread of its own instead, see outbound.c); group commits
  * keep the cost down, and so do checkpoints of a larger WAL (each one
@@ -308,10 +367,14 @@ configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 		return -1;
 	if (flags & STORE_READONLY)
 		return 0;
-	if (store_exec(base, "PRAGMA journal_mode = WAL", e) < 0 ||
+	/* Large pages for a store of whole mails (raw bytes, bodies): fewer
+	 * overflow pages and WAL frames per mail. SQLite applies it to a new
+	 * file only, before journal_mode writes the first page. */
+	if (store_exec(base, "PRAGMA page_size = 65536", e) < 0 ||
+	    store_exec(base, "PRAGMA journal_mode = WAL", e) < 0 ||
 	    store_exec(base, "PRAGMA synchronous = FULL", e) < 0 ||
 	    store_exec(base, "PRAGMA cache_size = -12288", e) < 0 ||
-	    store_exec(base, "PRAGMA wal_autocheckpoint = 8000", e) < 0)
+	    set_wal_checkpoint(s, WAL_CHECKPOINT_BYTES, e) < 0)
 		return -1;
 	return migrate(s, e);
 }
@@ -337,7 +400,7 @@ sqlite_open(const char *path, unsigned flags, int busy_timeout_ms, struct store 
 		sqlite_close(&s->base);
 		return -1;
 	}
-	if (configure_connection(s, flags, e) < 0 || filemode_adopt_sqlite(path, e) < 0) {
+	if (configure_connection(s, flags, e) < 0 || sqlite_adopt_side_files(path, e) < 0) {
 		err_prefix(e, "cannot open store");
 		sqlite_close(&s->base);
 		return -1;
@@ -448,8 +511,28 @@ AREA_TABLE(search);
 AREA_TABLE(admin);
 AREA_TABLE(state);
 
+/* PASSIVE: copies the frames no reader still needs, and never waits. */
+static int
+sqlite_checkpoint(struct store *base, struct err *e)
+{
+	int rc = sqlite3_wal_checkpoint_v2(sqlite_of(base)->db, "main", SQLITE_CHECKPOINT_PASSIVE,
+					   NULL, NULL);
+
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return store_error(base, e, "cannot checkpoint");
+	return 0;
+}
+
+static int
+sqlite_commit_checkpoints(struct store *base, bool on, struct err *e)
+{
+	return set_wal_checkpoint(sqlite_of(base), on ? WAL_CHECKPOINT_BYTES
+						 : WAL_CHECKPOINT_FAR_BYTES, e);
+}
+
 const struct store_ops sqlite_store_ops = {
 	.name = "sqlite",
+	.files = sqlite_files,
 	.open = sqlite_open,
 	.close = sqlite_close,
 	.begin = sqlite_begin,
@@ -459,6 +542,8 @@ const struct store_ops sqlite_store_ops = {
 	.file_version = sqlite_file_version,
 	.check = sqlite_check,
 	.event = sqlite_event,
+	.checkpoint = sqlite_checkpoint,
+	.commit_checkpoints = sqlite_commit_checkpoints,
 	.intake = &sqlite_intake_ops,
 	.message = &sqlite_message_ops,
 	.ticket = &sqlite_ticket_ops,

@@ -225,11 +225,14 @@ sqlite_add_message(struct store *s, const struct store_message_row *row, int64_t
 	sqlite3_bind_text(st, 14, row->names, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 15, row->flags);
 	sqlite3_bind_text(st, 16, row->parse_note, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 17, row->raw_id);
+	if (row->raw_id > 0) /* else NULL: mail the desk wrote has no raw bytes */
+		sqlite3_bind_int64(st, 17, row->raw_id);
 	sqlite3_bind_int64(st, 18, row->created);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		sqlite3_reset(st);
-		return store_error(s, e, "cannot store message");
+		return store_error(s, e, strcmp(row->direction, "out") == 0
+						 ? "cannot record outgoing mail"
+						 : "cannot store message");
 	}
 	sqlite3_reset(st);
 	*id = sqlite3_last_insert_rowid(store_db(s));

@@ -320,40 +320,7 @@ sq_set_lazy_commits(struct store *s, bool lazy, struct err *e)
 	return store_exec(s, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL", e);
 }
 
-/* ---- outgoing messages ---- */
-
-static int
-sq_record_message(struct store *s, const struct outgoing_message *m, int64_t *id_r,
-		  struct err *e)
-{
-	sqlite3_stmt *st = store_prepare(s, "INSERT INTO messages (ticket_id, direction, kind,"
-					 " from_name, from_addr, to_addrs, cc_addrs, subject, date,"
-					 " message_id, in_reply_to, refs, body, names, created) VALUES"
-					 " (?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e);
-
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, m->ticket_id);
-	sqlite3_bind_text(st, 2, m->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->from_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, m->from_addr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, m->to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, m->cc, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, m->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, m->date);
-	sqlite3_bind_text(st, 9, m->message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, m->in_reply_to ? m->in_reply_to : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, m->refs, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, m->body, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 13, m->names, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 14, m->date);
-	/* Full-text indexing happens at commit (store_commit): an FTS5 insert
-	 * in the middle of a transaction is flushed by every later statement. */
-	if (step_done(s, st, "cannot record outgoing mail", e) < 0)
-		return -1;
-	*id_r = sqlite3_last_insert_rowid(store_db(s));
-	return 0;
-}
+/* ---- outgoing messages (recorded through the message area) ---- */
 
 static int
 sq_ticket_acked(struct store *s, int64_t ticket_id, bool *acked, struct err *e)
@@ -893,7 +860,6 @@ const struct store_outbox_ops sqlite_outbox_ops = {
 	.list = sq_list,
 	.lookup = sq_lookup,
 	.set_lazy_commits = sq_set_lazy_commits,
-	.record_message = sq_record_message,
 	.ticket_acked = sq_ticket_acked,
 	.message_body = sq_message_body,
 	.pick_message = sq_pick_message,

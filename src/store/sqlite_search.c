@@ -129,7 +129,7 @@ sqlite_index_attach(struct store *s, struct err *e)
 	if (store_exec(s, "PRAGMA " SEARCH_SCHEMA ".journal_mode = WAL", e) < 0 ||
 	    store_exec(s, "PRAGMA " SEARCH_SCHEMA ".synchronous = NORMAL", e) < 0 ||
 	    store_exec(s, index_schema, e) < 0 || index_retokenize(s, e) < 0 ||
-	    filemode_adopt_sqlite(path, e) < 0) {
+	    sqlite_adopt_side_files(path, e) < 0) {
 		struct err ignored = ERR_INIT;
 
 		store_exec(s, "DETACH DATABASE " SEARCH_SCHEMA, &ignored);
@@ -145,18 +145,18 @@ sqlite_index_attach(struct store *s, struct err *e)
 static int
 replace_index(struct store *s, struct err *e)
 {
-	char *path = search_index_path(store_path(s)), *side;
+	char *path = search_index_path(store_path(s));
 	struct err ignored = ERR_INIT;
 
 	log_warn("search index '%s' is damaged: building it again", path);
 	store_exec(s, "DETACH DATABASE " SEARCH_SCHEMA, &ignored);
 	unlink(path);
-	side = xasprintf("%s-wal", path);
-	unlink(side);
-	free(side);
-	side = xasprintf("%s-shm", path);
-	unlink(side);
-	free(side);
+	for (size_t i = 0; sqlite_side_suffixes[i]; i++) {
+		char *side = xasprintf("%s%s", path, sqlite_side_suffixes[i]);
+
+		unlink(side);
+		free(side);
+	}
 	free(path);
 	return sqlite_index_attach(s, e);
 }

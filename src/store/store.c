@@ -65,6 +65,17 @@ store_open(const char *location, unsigned flags, struct store **out, struct err 
 }
 
 void
+store_files(const char *location, struct strlist *files)
+{
+	struct err ignored = ERR_INIT;
+	const char *rest;
+	const struct store_ops *ops = backend_for(location, &rest, &ignored);
+
+	if (ops && ops->files)
+		ops->files(rest, files);
+}
+
+void
 store_close(struct store **sp)
 {
 	struct store *s = *sp;
@@ -157,4 +168,16 @@ store_event(struct store *s, int64_t ticket_id, const char *who, const char *wha
 	    const char *old_value, const char *new_value, struct err *e)
 {
 	return s->ops->event(s, ticket_id, who, what, old_value, new_value, e);
+}
+
+int
+store_checkpoint(struct store *s, struct err *e)
+{
+	return s->ops->checkpoint ? s->ops->checkpoint(s, e) : 0;
+}
+
+int
+store_set_commit_checkpoints(struct store *s, bool on, struct err *e)
+{
+	return s->ops->commit_checkpoints ? s->ops->commit_checkpoints(s, on, e) : 0;
 }

@@ -28,4 +28,11 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct err *e);
  * locked, EXIT_IOERR when the disk is full, else EXIT_SOFTWARE); returns -1. */
 int store_error(struct store *s, struct err *e, const char *what);
 
+/* The names SQLite documents for the files it makes beside a database
+ * (tempfiles.html), NULL-terminated. */
+extern const char *const sqlite_side_suffixes[];
+
+/* filemode_adopt() for each of the files SQLite made beside db. */
+int sqlite_adopt_side_files(const char *db, struct err *e);
+
 #endif

@@ -64,6 +64,7 @@ static const struct key_def keys[] = {
 	{ "store", "url", KEY_URL, O(store.url), false },
 	{ "store", "busy_timeout", KEY_DURATION, O(store.busy_timeout), false },
 	{ "store", "group", KEY_GROUP, O(store.group), false },
+	{ "store", "index_thread", KEY_BOOL, O(store.index_thread), false },
 	{ "store", "password_file", KEY_PATH, O(store.password_file), false },
 	{ "store", "ca_file", KEY_PATH, O(store.ca_file), false },
 	{ "send", "url", KEY_URL, O(send.conn.url), true },

@@ -115,25 +115,12 @@ give_shared_group(const char *path)
 }
 
 int
-filemode_adopt_sqlite(const char *db, struct err *e)
+filemode_adopt(const char *path, struct err *e)
 {
-	/* The names SQLite documents for them (tempfiles.html). */
-	static const char *const suffixes[] = { "-wal", "-shm", "-journal" };
-
-	if (!policy.shared)
+	if (!policy.shared || give_shared_group(path) == 0)
 		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
-		char *side = xasprintf("%s%s", db, suffixes[i]);
-		int rc = give_shared_group(side);
-
-		if (rc < 0)
-			err_set(e, EXIT_CANTCREAT, "'%s': cannot give it to the group of [store] "
-				"group: %s", side, strerror(errno));
-		free(side);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
+	return err_set(e, EXIT_CANTCREAT, "'%s': cannot give it to the group of [store] group: %s",
+		       path, strerror(errno));
 }
 
 /* path quoted for sh: in single quotes, a single quote as '\''. */

@@ -33,21 +33,18 @@ special_letter(const char *w, size_t n, size_t *used)
 	return NULL;
 }
 
-/* German's ae, oe, ue for ä, ö, ü: the e goes. */
+/* Appends c to out (o bytes long): German's ae, oe, ue for ä, ö, ü lose
+ * their e, also where a letter above made them. */
 static size_t
-drop_umlaut_e(char *w, size_t n)
+put_folded(char *out, size_t o, char c)
 {
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (w[i] == 'e' && o > 0 &&
-		    (w[o - 1] == 'a' || w[o - 1] == 'o' || w[o - 1] == 'u'))
-			continue;
-		w[o++] = w[i];
-	}
-	return o;
+	if (c == 'e' && o > 0 && (out[o - 1] == 'a' || out[o - 1] == 'o' || out[o - 1] == 'u'))
+		return o;
+	out[o] = c;
+	return o + 1;
 }
 
+/* One pass, out may be w: it never gets ahead of what is read. */
 size_t
 fold_word(const char *w, size_t n, char *out)
 {
@@ -57,13 +54,13 @@ fold_word(const char *w, size_t n, char *out)
 		const char *as = special_letter(w + i, n - i, &used);
 
 		if (!as) {
-			out[o++] = w[i++];
+			o = put_folded(out, o, w[i++]);
 			continue;
 		}
 		/* Never longer than the two bytes it replaces. */
 		for (; *as; as++)
-			out[o++] = *as;
+			o = put_folded(out, o, *as);
 		i += used;
 	}
-	return drop_umlaut_e(out, o);
+	return o;
 }

@@ -668,6 +668,33 @@ test_buf_cap(void **state)
 	buf_release(&b);
 }
 
+/* The store names its files; nothing outside src/store/ knows SQLite's. */
+static void
+test_files(void **state)
+{
+	static const char *const want[] = { "/d/s.db", "/d/s.db-wal", "/d/s.db-shm",
+					     "/d/s.db-journal", "/d/s.db-search",
+					     "/d/s.db-search-wal", "/d/s.db-search-shm",
+					     "/d/s.db-search-journal" };
+	static const char *const locations[] = { "/d/s.db", "sqlite:/d/s.db" };
+	struct strlist files = STRLIST_INIT;
+
+	(void)state;
+	for (size_t l = 0; l < ARRAY_SIZE(locations); l++) {
+		store_files(locations[l], &files);
+		assert_int_equal(files.n, ARRAY_SIZE(want));
+		for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+			assert_string_equal(files.items[i], want[i]);
+		strlist_release(&files);
+	}
+	/* A server's store, and a location no backend takes: no files. */
+	store_files("postgresql://desk@localhost/desk", &files);
+	store_files("ftp://x/y", &files);
+	store_files("sqlite:", &files);
+	assert_int_equal(files.n, 0);
+	strlist_release(&files);
+}
+
 int
 main(void)
 {
@@ -681,6 +708,7 @@ main(void)
 		cmocka_unit_test(test_migrate_each_version),
 		cmocka_unit_test(test_migrate_refuses_broken_keys),
 		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_files),
 	};
 
 	return cmocka_run_group_tests(tests, unit_dir_setup, unit_dir_teardown);
