@@ -594,6 +594,18 @@ pg_rollback(struct store *base)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
 
+PGconn *
+pg_conn(struct store *s)
+{
+	return pg_of(s)->conn;
+}
+
+int
+pg_fail(struct store *s, const PGresult *res, const char *what, struct err *e)
+{
+	return pg_error(pg_of(s), res, what, e);
+}
+
 static int
 pg_schema_version(void)
 {
@@ -711,7 +723,7 @@ pg_event(struct store *base, int64_t ticket_id, const char *who, const char *wha
 PG_AREA_TABLE(intake);
 PG_AREA_TABLE(message);
 PG_AREA_TABLE(ticket);
-PG_AREA_TABLE(outbox);
+extern const struct store_outbox_ops pg_outbox_ops;
 PG_AREA_TABLE(search);
 PG_AREA_TABLE(admin);
 PG_AREA_TABLE(state);

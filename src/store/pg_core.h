@@ -2,6 +2,7 @@
 #ifndef SECDESK_PG_CORE_H
 #define SECDESK_PG_CORE_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "backend.h"
@@ -15,5 +16,11 @@ extern const struct store_ops pg_store_ops;
 /* Does this backend implement every area (tickets, intake, ...)? Until it
  * does, store_open() refuses it outside the core's tests. */
 bool pg_store_complete(void);
+
+/* For the areas' files (pg_AREA.c): the store's connection, and e set
+ * from a failed result (res NULL: from the connection) as "store 'NAME':
+ * what: reason", with the exit code its SQLSTATE means; returns -1. */
+PGconn *pg_conn(struct store *s);
+int pg_fail(struct store *s, const PGresult *res, const char *what, struct err *e);
 
 #endif
