@@ -724,7 +724,7 @@ PG_AREA_TABLE(intake);
 PG_AREA_TABLE(message);
 PG_AREA_TABLE(ticket);
 extern const struct store_outbox_ops pg_outbox_ops;
-PG_AREA_TABLE(search);
+extern const struct store_search_ops pg_search_ops;
 PG_AREA_TABLE(admin);
 PG_AREA_TABLE(state);
 
