@@ -725,7 +725,7 @@ PG_AREA_TABLE(message);
 PG_AREA_TABLE(ticket);
 extern const struct store_outbox_ops pg_outbox_ops;
 extern const struct store_search_ops pg_search_ops;
-PG_AREA_TABLE(admin);
+extern const struct store_admin_ops pg_admin_ops;
 PG_AREA_TABLE(state);
 
 const struct store_ops pg_store_ops = {
