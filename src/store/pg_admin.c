@@ -56,7 +56,7 @@ run_pg_dump(const char *conninfo, const char *password, const char *tmp, struct 
 	int status;
 
 	if (pid < 0)
-		return err_set(e, EXIT_OSERR, "cannot run pg_dump: %s", strerror(errno));
+		return err_set(e, EXIT_SOFTWARE, "cannot run pg_dump: %s", strerror(errno));
 	if (pid == 0) {
 		if (password)
 			setenv("PGPASSWORD", password, 1);
@@ -66,7 +66,7 @@ run_pg_dump(const char *conninfo, const char *password, const char *tmp, struct 
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return err_set(e, EXIT_OSERR, "pg_dump: %s", strerror(errno));
+			return err_set(e, EXIT_SOFTWARE, "pg_dump: %s", strerror(errno));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return err_set(e, EXIT_UNAVAILABLE, "cannot run pg_dump (the postgresql-client "
 			       "package)");
