@@ -102,6 +102,13 @@ pd() { "$SECDESK" -c "$p/secdesk.conf" "$@"; }
 check_rc "db check on the copy" 0 pd db check
 check "  ok" grep -q "ok, schema version 1" "$T_DIR/.out"
 
+check_rc "db backup of the PostgreSQL store (pg_dump)" 0 pd db backup "$T_DIR/pg.dump"
+check "  a dump pg_restore reads, with the tickets' rows" sh -c \
+	"'$PG_BIN/pg_restore' --list '$T_DIR/pg.dump' | grep -q 'TABLE DATA public tickets'"
+check_eq "  readable by its owner only" "600" "$(stat -c %a "$T_DIR/pg.dump")"
+check "  no temporary file left" test ! -e "$T_DIR/pg.dump.tmp"
+check_rc "db backup into a folder that is not there" 73 pd db backup "$T_DIR/nowhere/pg.dump"
+
 # And back: from PostgreSQL into a new SQLite file, the same rows.
 check_rc "db copy --to sqlite:FILE from the PostgreSQL store" 0 pd db copy --to "sqlite:$T_DIR/back.db"
 check_rc "db check on the copy back" 0 sqlite3 "$T_DIR/back.db" 'PRAGMA integrity_check'

@@ -10,9 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "config.h"
+#include "outbound.h"
 #include "message.h"
 #include "outbox.h"
 #include "outbox_ops.h"
@@ -402,12 +405,102 @@ test_senders_claim(void **state)
 	store_close(&b);
 }
 
+#define SENDS 120
+
+/* One sender (a child process, as on another host): the whole outbox
+ * through a sendmail program that logs each mail's first line. */
+static int
+sender(const char *conf)
+{
+	struct config cfg;
+	struct store *s = NULL;
+	struct send_stats st;
+	struct err e = ERR_INIT;
+	int rc;
+
+	if (config_load(&cfg, conf, &e) < 0 ||
+	    store_open(cfg.store.location, 0, &s, &e) < 0) {
+		fprintf(stderr, "# sender: %s\n", e.msg);
+		return 1;
+	}
+	rc = outbound_send(&cfg, s, false, &st, &e);
+	if (rc < 0)
+		fprintf(stderr, "# sender: %s\n", e.msg);
+	store_close(&s);
+	config_release(&cfg);
+	return rc < 0;
+}
+
+/* send on two hosts at once: every mail goes out once, none twice, and
+ * each is recorded as sent. */
+static void
+test_two_senders(void **state)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	char *url = pg_make_db("t_send"), *conf, *text, *log, *cmd;
+	pid_t pids[2];
+	int status;
+
+	(void)state;
+	ok(store_open(url, STORE_CREATE, &s, &e), &e);
+	ok(store_begin(s, &e), &e);
+	for (int i = 0; i < SENDS; i++) {
+		char data[64];
+
+		snprintf(data, sizeof(data), "X-Id: %d\r\n\r\nbody\r\n", i);
+		ok(outbox_queue(s, 0, 0, "ack", "desk@example.org", "r@example.org", data,
+				strlen(data), NULL, &e), &e);
+	}
+	ok(store_commit(s, &e), &e);
+	log = xasprintf("%s/sent.log", unit_dir);
+	text = xasprintf("#!/bin/sh\nhead -n 1 | tr -d '\\r' >>'%s'\n", log);
+	unit_write_file("sm.sh", text);
+	free(text);
+	cmd = xasprintf("%s/sm.sh", unit_dir);
+	assert_int_equal(chmod(cmd, 0755), 0);
+	text = xasprintf("[desk]\nname = Desk\naddress = desk@example.org\n[store]\n"
+			 "url = postgresql://%s@127.0.0.1:%s/t_send\npassword_file = %s/run.pw\n"
+			 "[send]\nurl = sendmail:%s\n[rules]\ndir = %s\n[templates]\ndir = %s\n",
+			 pg_env("PG_RUN_USER"), pg_env("PG_PORT"), unit_dir, cmd, unit_dir, unit_dir);
+	unit_write_file("send.conf", text);
+	free(text);
+	free(cmd);
+	conf = xasprintf("%s/send.conf", unit_dir);
+	for (int i = 0; i < 2; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			_exit(sender(conf));
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	cmd = xasprintf("test $(wc -l <'%s') -eq %d && test $(sort -u '%s' | wc -l) -eq %d", log,
+			SENDS, log, SENDS);
+	if (system(cmd) != 0) {
+		free(cmd);
+		cmd = xasprintf("wc -l <'%s'; sort '%s' | uniq -d | head -5", log, log);
+		(void)system(cmd);
+		fail_msg("not every mail sent exactly once");
+	}
+	free(cmd);
+	pg_assert_sql("t_send", "SELECT count(*) FILTER (WHERE status = 'sent' AND attempts = 1)"
+		      " FROM outbox", "120");
+	store_close(&s);
+	free(conf);
+	free(log);
+	free(url);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_as_sqlite),
 		cmocka_unit_test(test_senders_claim),
+		cmocka_unit_test(test_two_senders),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
