@@ -139,20 +139,20 @@ static const struct {
 	const char *table, *column, *parent, *key, *rowid;
 	int ref;
 } references[] = {
-	{ "tickets", "merged_into", "tickets", "id", "id", 0 },
-	{ "tickets", "related_to", "tickets", "id", "id", 1 },
+	{ "tickets", "merged_into", "tickets", "id", "c.id", 0 },
+	{ "tickets", "related_to", "tickets", "id", "c.id", 1 },
 	{ "ticket_tags", "ticket_id", "tickets", "id", "0", 0 },
 	{ "watchers", "ticket_id", "tickets", "id", "0", 0 },
-	{ "messages", "ticket_id", "tickets", "id", "id", 0 },
-	{ "messages", "raw_id", "raws", "id", "id", 1 },
-	{ "intake", "raw_id", "raws", "id", "id", 0 },
-	{ "intake", "message_id", "messages", "id", "id", 1 },
-	{ "events", "ticket_id", "tickets", "id", "id", 0 },
-	{ "attachments", "message_id", "messages", "id", "id", 0 },
-	{ "attachments", "sha256", "blobs", "sha256", "id", 1 },
-	{ "outbox", "ticket_id", "tickets", "id", "id", 0 },
-	{ "outbox", "message_id", "messages", "id", "id", 1 },
-	{ "outbox", "quote_of", "messages", "id", "id", 2 },
+	{ "messages", "ticket_id", "tickets", "id", "c.id", 0 },
+	{ "messages", "raw_id", "raws", "id", "c.id", 1 },
+	{ "intake", "raw_id", "raws", "id", "c.id", 0 },
+	{ "intake", "message_id", "messages", "id", "c.id", 1 },
+	{ "events", "ticket_id", "tickets", "id", "c.id", 0 },
+	{ "attachments", "message_id", "messages", "id", "c.id", 0 },
+	{ "attachments", "sha256", "blobs", "sha256", "c.id", 1 },
+	{ "outbox", "ticket_id", "tickets", "id", "c.id", 0 },
+	{ "outbox", "message_id", "messages", "id", "c.id", 1 },
+	{ "outbox", "quote_of", "messages", "id", "c.id", 2 },
 };
 
 static int
@@ -160,7 +160,7 @@ pg_dangling_refs(struct store *s, int (*each)(void *arg, const struct store_dang
 		 void *arg, struct err *e)
 {
 	for (size_t k = 0; k < ARRAY_SIZE(references); k++) {
-		char *sql = xasprintf("SELECT c.%s FROM %s c WHERE c.%s IS NOT NULL AND NOT EXISTS"
+		char *sql = xasprintf("SELECT %s FROM %s c WHERE c.%s IS NOT NULL AND NOT EXISTS"
 				      " (SELECT 1 FROM %s p WHERE p.%s = c.%s)", references[k].rowid,
 				      references[k].table, references[k].column,
 				      references[k].parent, references[k].key,
@@ -302,7 +302,7 @@ pg_first_answer_delays(struct store *s, int (*each)(void *arg, const char *queue
 	PGresult *r = pgq_exec(s, "SELECT t.queue, greatest(0, min(m.created) - t.created)"
 			       " FROM tickets t JOIN messages m ON m.ticket_id = t.id"
 			       " WHERE t.merged_into IS NULL AND m.direction = 'out'"
-			       " AND m.kind = 'reply' GROUP BY t.id ORDER BY 1 COLLATE \"C\", 2", NULL,
+			       " AND m.kind = 'reply' GROUP BY t.id ORDER BY t.queue COLLATE \"C\", 2", NULL,
 			       "cannot measure first answers", e);
 	int rc = 0;
 
