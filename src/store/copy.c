@@ -363,12 +363,15 @@ pg_upsert_state(struct writer *w, const struct cell *cells, struct err *e)
 	char *sql;
 	int rc;
 
-	for (size_t i = 0; i < w->c->n; i++)
-		pgq_text(&q, cells[i].kind == CELL_NULL ? NULL : cells[i].p);
-	if (w->c->n != 2 || cells[0].kind != CELL_TEXT ||
-	    (cells[1].kind != CELL_TEXT && cells[1].kind != CELL_NULL))
+	if (w->c->n != 2 || cells[0].kind != CELL_TEXT || cells[1].kind == CELL_BYTES)
 		return err_set(e, EXIT_DATAERR, "store '%s': unexpected state row",
 			       store_path(w->s));
+	pgq_text(&q, cells[0].p);
+	/* SQLite may hold a number where PostgreSQL has text. */
+	if (cells[1].kind == CELL_INT)
+		pgq_int(&q, cells[1].i);
+	else
+		pgq_text(&q, cells[1].kind == CELL_NULL ? NULL : cells[1].p);
 	sql = xasprintf("INSERT INTO state (%s, %s) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE"
 			" SET value = excluded.value", w->c->v[0].name, w->c->v[1].name);
 	rc = pgq_do(w->s, sql, &q, "cannot write the store", e);
