@@ -52,7 +52,11 @@ db_index_state(struct store *s, struct index_state *st)
 	struct err e = ERR_INIT;
 
 	memset(st, 0, sizeof(*st));
-	st->path = search_index_path(store_path(s));
+	/* PostgreSQL keeps the index in the store (messages.search_words). */
+	st->path = strcmp(store_backend(s), "postgresql") == 0
+			   ? xasprintf("%.*s (messages.search_words)",
+				       (int)strcspn(store_path(s), "?"), store_path(s))
+			   : search_index_path(store_path(s));
 	if (search_index_status(s, &st->upto, &st->pending, &e) < 0 ||
 	    store_search_index_check(s, &e) < 0) {
 		st->problem = xstrdup(e.msg);
@@ -367,8 +371,9 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 		if (search_index_rebuild(s, &n, &e) < 0)
 			rc = cli_fail(&e);
 		else if (ctx->verbosity >= 0)
-			printf("search index %s-search: %lld messages indexed\n",
-			       ctx->cfg->store.path, (long long)n);
+			printf("search index %s%s: %lld messages indexed\n", ctx->cfg->store.path,
+			       strcmp(store_backend(s), "postgresql") == 0 ? "" : "-search",
+			       (long long)n);
 	} else {
 		return cli_usage(argv[0]);
 	}

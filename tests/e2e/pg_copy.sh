@@ -101,6 +101,14 @@ sed -i "s|^path = secdesk.db|url = $PG_URL\npassword_file = run.pw|" "$p/secdesk
 pd() { "$SECDESK" -c "$p/secdesk.conf" "$@"; }
 check_rc "db check on the copy" 0 pd db check
 check "  ok" grep -q "ok, schema version 1" "$T_DIR/.out"
+check "  its search index in the store, nothing waiting" grep -qx \
+	"search index $PG_URL (messages.search_words): ok, 0 messages waiting to be indexed" "$T_DIR/.out"
+check_rc "db reindex on the copy" 0 pd db reindex
+people=$(lite "$d/secdesk.db" "SELECT count(*) FROM messages WHERE kind NOT IN ('ack','notice','remind')")
+check "  indexes every message people wrote ($people)" grep -qx \
+	"search index $PG_URL: $people messages indexed" "$T_DIR/.out"
+check_rc "db check --json on the copy" 0 pd db check --json
+check_eq "  integrity and references ok" "True [] True" "$(python3 -c "import json,sys; d=json.load(sys.stdin); print(d['integrity_ok'], d['foreign_keys'], d['search_index']['ok'])" <"$T_DIR/.out")"
 
 check_rc "db backup of the PostgreSQL store (pg_dump)" 0 pd db backup "$T_DIR/pg.dump"
 check "  a dump pg_restore reads, with the tickets' rows" sh -c \
