@@ -171,27 +171,26 @@ message_vector(const char *const cols[3], struct buf *out, struct err *e)
 	return 0;
 }
 
-static int
-index_row(struct store *s, const PGresult *r, int row, struct buf *vec, struct err *e)
+/* Appends s to an array literal as a quoted element. */
+static void
+array_element(struct buf *arr, const char *v)
 {
-	const char *cols[3] = { pgq_get_text(r, row, 1), pgq_get_text(r, row, 2),
-				pgq_get_text(r, row, 3) };
-	struct pgq q = { 0 };
-
-	if (message_vector(cols, vec, e) < 0)
-		return -1;
-	pgq_int(&q, pgq_get_int(r, row, 0));
-	pgq_text(&q, buf_cstr(vec));
-	return pgq_do(s, "UPDATE messages SET search_words = $2::tsvector WHERE id = $1", &q,
-		      "cannot index messages", e);
+	buf_addstr(arr, arr->len > 1 ? ",\"" : "\"");
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			buf_addch(arr, '\\');
+		buf_addch(arr, *v);
+	}
+	buf_addch(arr, '"');
 }
 
-/* Indexes one batch of the messages not yet indexed; *n how many. Rows
- * another indexer is at are skipped (it indexes them). */
+/* Indexes one batch of the messages not yet indexed, in one statement;
+ * *n how many. Rows another indexer is at are skipped (it indexes them). */
 static int
 index_batch(struct store *s, int64_t *n, struct err *e)
 {
-	struct buf vec = BUF_INIT;
+	struct buf vec = BUF_INIT, ids = BUF_INIT, vecs = BUF_INIT;
+	struct pgq q = { 0 };
 	PGresult *r;
 	int rc = 0;
 
@@ -201,10 +200,28 @@ index_batch(struct store *s, int64_t *n, struct err *e)
 	if (!r)
 		return -1;
 	*n = PQntuples(r);
-	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		rc = index_row(s, r, i, &vec, e);
+	buf_addch(&ids, '{');
+	buf_addch(&vecs, '{');
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		const char *cols[3] = { pgq_get_text(r, i, 1), pgq_get_text(r, i, 2),
+					pgq_get_text(r, i, 3) };
+
+		rc = message_vector(cols, &vec, e);
+		buf_addf(&ids, "%s%s", i ? "," : "", PQgetvalue(r, i, 0));
+		array_element(&vecs, buf_cstr(&vec));
+	}
+	buf_addch(&ids, '}');
+	buf_addch(&vecs, '}');
 	PQclear(r);
+	pgq_text(&q, buf_cstr(&ids));
+	pgq_text(&q, buf_cstr(&vecs));
+	if (rc == 0 && *n > 0)
+		rc = pgq_do(s, "UPDATE messages m SET search_words = v.words::tsvector FROM"
+			    " unnest($1::bigint[], $2::text[]) AS v(id, words) WHERE m.id = v.id",
+			    &q, "cannot index messages", e);
 	buf_release(&vec);
+	buf_release(&ids);
+	buf_release(&vecs);
 	return rc;
 }
 
