@@ -105,6 +105,24 @@ pg_error(struct pg_store *s, const PGresult *res, const char *what, struct err *
 		       line);
 }
 
+PGconn *
+pg_conn(struct store *s)
+{
+	return pg_of(s)->conn;
+}
+
+const char *
+pg_name(struct store *s)
+{
+	return pg_of(s)->name;
+}
+
+int
+pg_fail(struct store *s, const PGresult *res, const char *what, struct err *e)
+{
+	return pg_error(pg_of(s), res, what, e);
+}
+
 /* Runs sql (one statement or several, without parameters). */
 static int
 pg_exec(struct pg_store *s, const char *sql, const char *what, struct err *e)
@@ -592,18 +610,6 @@ pg_rollback(struct store *base)
 
 	if (PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
-}
-
-PGconn *
-pg_conn(struct store *s)
-{
-	return pg_of(s)->conn;
-}
-
-int
-pg_fail(struct store *s, const PGresult *res, const char *what, struct err *e)
-{
-	return pg_error(pg_of(s), res, what, e);
 }
 
 static int

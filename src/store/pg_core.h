@@ -2,8 +2,9 @@
 #ifndef SECDESK_PG_CORE_H
 #define SECDESK_PG_CORE_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
+
+#include <libpq-fe.h>
 
 #include "backend.h"
 
@@ -13,14 +14,15 @@
  * [store] ca_file comes as libpq's own sslrootcert=PATH. */
 extern const struct store_ops pg_store_ops;
 
+/* For the areas' pg_AREA.c: the connection, and an error from a failed
+ * result (NULL: from the connection) worded as every store error,
+ * "store 'URL': what: reason", its exit code by SQLSTATE. Returns -1. */
+PGconn *pg_conn(struct store *s);
+const char *pg_name(struct store *s); /* the URL for messages: no password_file */
+int pg_fail(struct store *s, const PGresult *res, const char *what, struct err *e);
+
 /* Does this backend implement every area (tickets, intake, ...)? Until it
  * does, store_open() refuses it outside the core's tests. */
 bool pg_store_complete(void);
-
-/* For the areas' files (pg_AREA.c): the store's connection, and e set
- * from a failed result (res NULL: from the connection) as "store 'NAME':
- * what: reason", with the exit code its SQLSTATE means; returns -1. */
-PGconn *pg_conn(struct store *s);
-int pg_fail(struct store *s, const PGresult *res, const char *what, struct err *e);
 
 #endif

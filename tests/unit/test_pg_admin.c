@@ -20,6 +20,7 @@
 
 #include "unit.h"
 #include "pg_unit.h"
+#include "pg_unit_sql.h"
 
 static struct store *lite, *pg;
 
@@ -222,5 +223,9 @@ main(void)
 		cmocka_unit_test(test_backup),
 	};
 
+	/* pg_unit.h's per-backend cases: these groups run both backends in
+	 * each case. */
+	(void)unit_backend_sqlite;
+	(void)unit_backend_pg;
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
