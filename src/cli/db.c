@@ -1,4 +1,4 @@
-/* secdesk db init | check [--json] | backup FILE | reindex */
+/* secdesk db init | check [--json] | backup FILE | reindex | copy --to LOCATION */
 #include "compat.h"
 
 #include <dirent.h>
@@ -15,6 +15,7 @@
 #include "filemode.h"
 #include "search_index.h"
 #include "store.h"
+#include "store_copy.h"
 #include "xalloc.h"
 
 int cmd_db(int argc, char **argv, struct cli_ctx *ctx);
@@ -51,7 +52,11 @@ db_index_state(struct store *s, struct index_state *st)
 	struct err e = ERR_INIT;
 
 	memset(st, 0, sizeof(*st));
-	st->path = search_index_path(store_path(s));
+	/* PostgreSQL keeps the index in the store (messages.search_words). */
+	st->path = strcmp(store_backend(s), "postgresql") == 0
+			   ? xasprintf("%.*s (messages.search_words)",
+				       (int)strcspn(store_path(s), "?"), store_path(s))
+			   : search_index_path(store_path(s));
 	if (search_index_status(s, &st->upto, &st->pending, &e) < 0 ||
 	    store_search_index_check(s, &e) < 0) {
 		st->problem = xstrdup(e.msg);
@@ -273,6 +278,43 @@ db_check_json(struct cli_ctx *ctx)
 	return rc;
 }
 
+static int
+db_copy_count(void *arg, const char *table, int64_t from_rows, int64_t to_rows)
+{
+	(void)arg;
+	printf("  %-16s %8lld %8lld%s\n", table, (long long)from_rows, (long long)to_rows,
+	       from_rows == to_rows ? "" : "  DIFFERENT");
+	return 0;
+}
+
+/* db copy --to LOCATION: the desk into an empty store (another backend's),
+ * then each table's rows counted on both and both checked. */
+static int
+db_copy(struct cli_ctx *ctx, const char *to_location)
+{
+	struct store *from = NULL, *to = NULL;
+	struct err e = ERR_INIT;
+	int rc = EXIT_OK;
+
+	if (store_open(ctx->cfg->store.location, STORE_READONLY, &from, &e) < 0)
+		return cli_fail(&e);
+	if (store_open(to_location, STORE_CREATE, &to, &e) < 0) {
+		store_close(&from);
+		return cli_fail(&e);
+	}
+	printf("copying store %s to %s\n  %-16s %8s %8s\n", store_path(from), store_path(to),
+	       "table", "from", "to");
+	if (store_copy(from, to, db_copy_count, NULL, &e) < 0 || store_check(from, &e) < 0 ||
+	    store_check(to, &e) < 0)
+		rc = cli_fail(&e);
+	else
+		printf("store %s: ok, schema version %d, the same rows as %s\n", store_path(to),
+		       store_file_version(to), store_path(from));
+	store_close(&to);
+	store_close(&from);
+	return rc;
+}
+
 int
 cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -290,6 +332,8 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 		store_close(&s);
 		return rc;
 	}
+	if (argc == 4 && strcmp(argv[1], "copy") == 0 && strcmp(argv[2], "--to") == 0)
+		return db_copy(ctx, argv[3]);
 	if (argc == 3 && strcmp(argv[1], "check") == 0 && strcmp(argv[2], "--json") == 0)
 		return db_check_json(ctx);
 	if (argc != 2)
@@ -322,8 +366,9 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 		if (search_index_rebuild(s, &n, &e) < 0)
 			rc = cli_fail(&e);
 		else if (ctx->verbosity >= 0)
-			printf("search index %s-search: %lld messages indexed\n",
-			       ctx->cfg->store.path, (long long)n);
+			printf("search index %s%s: %lld messages indexed\n", ctx->cfg->store.path,
+			       strcmp(store_backend(s), "postgresql") == 0 ? "" : "-search",
+			       (long long)n);
 	} else {
 		return cli_usage(argv[0]);
 	}

@@ -149,6 +149,9 @@ static const struct cli_option db_opts[] = {
 	     "'search_index' ('path', 'ok', 'indexed_upto', 'pending', 'error') and "
 	     "'file_modes', the files that are too open, each with 'path', 'mode', 'group', "
 	     "'expected' and 'fix' (the command to run); the exit status is the same."),
+	{ "to", 0, "LOCATION", NULL,
+	  "copy: the store to copy into: postgresql://USER@HOST/DB or sqlite:PATH; it must be "
+	  "empty." },
 	END,
 };
 
@@ -338,8 +341,15 @@ static const struct cli_help helps[] = {
 	  "run. The search index is the file STORE-search beside the store: derived from it, "
 	  "not backed up, and rebuilt from the store when it is missing, damaged or outdated "
 	  "(as after a restore); what is wrong with it is reported by db check but does not "
-	  "change its exit status. db reindex rebuilds it at once.",
-	  db_opts, "init check backup reindex", NULL },
+	  "change its exit status. db reindex rebuilds it at once. On a PostgreSQL store, db "
+	  "backup runs pg_dump (custom format, read by pg_restore) and the search index is "
+	  "the column messages.search_words. db copy --to LOCATION copies the desk into an "
+	  "empty store of either backend, table by table with ticket ids, Message-IDs, "
+	  "events, outbox state and attachments kept (the target keeps its own store id), "
+	  "prints the rows of each table on both sides, builds the target's search index and "
+	  "checks both stores; it exits 65 when the counts differ and 73 when the target is "
+	  "not empty.",
+	  db_opts, "init check backup reindex copy", NULL },
 	{ "help",
 	  "The commands, or one command's help: what secdesk COMMAND --help and this page's "
 	  "entry for it say.",

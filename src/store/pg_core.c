@@ -722,16 +722,13 @@ pg_event(struct store *base, int64_t ticket_id, const char *who, const char *wha
 	return rc;
 }
 
-/* Each area's table is defined in its pg_AREA.c; weak until then, so an
- * area not yet written is a NULL pointer and pg_store_complete() says so. */
-#define PG_AREA_TABLE(area) \
-	extern const struct store_##area##_ops pg_##area##_ops __attribute__((weak))
+/* Each area's table is defined in its pg_AREA.c. */
 extern const struct store_intake_ops pg_intake_ops;
 extern const struct store_message_ops pg_message_ops;
 extern const struct store_ticket_ops pg_ticket_ops;
-PG_AREA_TABLE(outbox);
-PG_AREA_TABLE(search);
-PG_AREA_TABLE(admin);
+extern const struct store_outbox_ops pg_outbox_ops;
+extern const struct store_search_ops pg_search_ops;
+extern const struct store_admin_ops pg_admin_ops;
 extern const struct store_state_ops pg_state_ops;
 
 const struct store_ops pg_store_ops = {
@@ -753,12 +750,3 @@ const struct store_ops pg_store_ops = {
 	.admin = &pg_admin_ops,
 	.state = &pg_state_ops,
 };
-
-bool
-pg_store_complete(void)
-{
-	const struct store_ops *o = &pg_store_ops;
-
-	return o->intake && o->message && o->ticket && o->outbox && o->search && o->admin &&
-	       o->state;
-}

@@ -23,6 +23,5 @@ int pg_fail(struct store *s, const PGresult *res, const char *what, struct err *
 
 /* Does this backend implement every area (tickets, intake, ...)? Until it
  * does, store_open() refuses it outside the core's tests. */
-bool pg_store_complete(void);
 
 #endif

@@ -4,6 +4,7 @@
  * snippets' table uses it too, so that the words found are marked. */
 #include "compat.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "fold.h"
@@ -100,4 +101,67 @@ sqlite_tokenizer_register(sqlite3 *db)
 	if (!api)
 		return SQLITE_ERROR;
 	return api->xCreateTokenizer(api, SQLITE_TOKENIZER_NAME, api, &folding, NULL);
+}
+
+/* sqlite_tokenize's tokenizer: one, made at the first call on a connection
+ * to an in-memory database that is never closed (FTS5 hands its tokenizers
+ * out only through a connection). */
+static struct {
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	fts5_tokenizer api;
+	Fts5Tokenizer *tok;
+	bool failed;
+} shared = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool
+shared_tokenizer(void)
+{
+	fts5_api *api;
+	void *arg;
+
+	if (shared.tok || shared.failed)
+		return shared.tok != NULL;
+	shared.failed = true;
+	if (sqlite3_open_v2(":memory:", &shared.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite_tokenizer_register(shared.db) != SQLITE_OK || !(api = fts5_api_of(shared.db)) ||
+	    api->xFindTokenizer(api, SQLITE_TOKENIZER_NAME, &arg, &shared.api) != SQLITE_OK ||
+	    shared.api.xCreate(arg, NULL, 0, &shared.tok) != SQLITE_OK)
+		return false;
+	shared.failed = false;
+	return true;
+}
+
+struct word_sink {
+	int (*each)(void *arg, const char *word, int len, int start, int end);
+	void *arg;
+};
+
+static int
+word_to_sink(void *ctx, int flags, const char *token, int n, int start, int end)
+{
+	struct word_sink *sink = ctx;
+
+	(void)flags;
+	return sink->each(sink->arg, token, n, start, end) ? SQLITE_DONE : SQLITE_OK;
+}
+
+int
+sqlite_tokenize(const char *text, size_t n,
+		int (*each)(void *arg, const char *word, int len, int start, int end), void *arg)
+{
+	struct word_sink sink = { each, arg };
+	int rc = -1;
+
+	if (n > INT32_MAX)
+		n = INT32_MAX;
+	pthread_mutex_lock(&shared.lock);
+	if (shared_tokenizer()) {
+		int st = shared.api.xTokenize(shared.tok, &sink, FTS5_TOKENIZE_DOCUMENT, text, (int)n,
+					      word_to_sink);
+
+		rc = st == SQLITE_OK || st == SQLITE_DONE ? 0 : -1;
+	}
+	pthread_mutex_unlock(&shared.lock);
+	return rc;
 }

@@ -29,14 +29,8 @@ backend_for(const char *location, const char **rest, struct err *e)
 	}
 	if (strncmp(location, "postgresql://", 13) == 0 ||
 	    strncmp(location, "postgres://", 11) == 0) {
-		/* The whole URL: libpq reads it. Its areas still missing, only
-		 * the core's tests may open it. */
+		/* The whole URL: libpq reads it. */
 		*rest = location;
-		if (!pg_store_complete() && !getenv("SECDESK_TEST_PG_CORE")) {
-			err_set(e, EXIT_CONFIG, "[store] url: PostgreSQL store: not complete in "
-				"this build");
-			return NULL;
-		}
 		return &pg_store_ops;
 	}
 	if (strstr(location, "://")) {

@@ -47,7 +47,6 @@ sql() { pg_psql -At -c "$1"; }
 sessions() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$PG_DB' AND $1")" = "$2" ]; }
 
 # The areas written so far (outbox, search and admin come separately).
-export SECDESK_TEST_PG_CORE=1
 set_store "url = $PG_URL" "password_file = run.pw"
 check_rc "db init by the run role" 0 sd db init
 sql "INSERT INTO tickets (created, updated, subject) SELECT 1, 1, 't' || g FROM generate_series(1, 3) g" >/dev/null

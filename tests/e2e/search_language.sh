@@ -55,7 +55,8 @@ sqlite3 "$d/secdesk.db" "UPDATE tickets SET category = 'general';
 	UPDATE tickets SET category = 'press' WHERE id = 6;
 	UPDATE tickets SET category = 'funding' WHERE id IN (1, 4)"
 
-# The table: query <TAB> the tickets it finds, in id order.
+# The table (shared with test_pg_search, which runs it against both
+# backends): query <TAB> the tickets it finds, in id order.
 ids() { python3 -c "import json,sys; print(' '.join(str(i) for i in sorted(t['id'] for t in json.load(sys.stdin))))"; }
 n=0
 while IFS='	' read -r query want; do
@@ -64,68 +65,7 @@ while IFS='	' read -r query want; do
 	# shellcheck disable=SC2086
 	got=$(sd search --json -- $query 2>"$T_DIR/err" | ids)
 	check_eq "search $query" "$want" "$got"
-done <<'TABLE'
-call	1 3 4 5
-call budget	4
-call AND budget	4
-budget OR membership	2 4
-call -budget	1 3 5
-call NOT budget	1 3 5
--call	2 6 7
-NOT call	2 6 7
-(budget OR membership) -joint	2
-budget OR (membership annual)	2 4
-"joint call"	1 4
-"call joint"	
-memb*	2
-subject:call	1
-subject:"budget rules"	4
-body:budget	4
-body:eligibility	
-from:anna	1
-from:charite.de	1
-to:giulia	2
-queue:IT	2
-queue:it	2
-queue:es call	4
-status:closed	3
--status:closed call	1 4 5
-tag:urgent	1 4
-tag:URGENT -budget	1
-category:funding	1 4
-category:press OR category:membership	2 6
-assignee:bob	5
-id:3	3
-id:#4	4
-date:2026-11	1 2 3
-date:2026-11-10	2
-date:2026-11-15..2026-12-01	3 4
-date:2026-12..	4 5 6 7
-date:..2026-11-10	1 2
-after:2026-12-05	5 6 7
-before:2026-12-05	1 2 3 4
-date:2026	1 2 3 4 5 6 7
-or	
-Re: call	
-call OR queue:IT	1 2 3 4 5
-NOT (call OR membership)	6 7
-# Folding: the letters unicode61 keeps (ł ß æ ø đ þ) and German ae/oe/ue.
-Pawel	7
-from:pawel	7
-zglosic	7
-zgłosić	7
-Grusse	7
-Grüsse	7
-gruesse	7
-foerderfahigkeit	7
-foerderfaehigkeit	7
-Forderfahigkeit	7
-aero	7
-Ærø	7
-dakovo	7
-thorshofn	7
-zglo*	7
-TABLE
+done <"$TOP/tests/e2e/search_language.table"
 check "the table had its rows ($n)" test "$n" -ge 55
 
 # Relative dates count back from now (SECDESK_NOW).

@@ -97,8 +97,6 @@ pg_unit_setup(void **state)
 		return -1;
 	free(pw);
 	unsetenv("PGPASSWORD");
-	/* The areas of other tests' (outbox, search, admin) may be missing. */
-	setenv("SECDESK_TEST_PG_CORE", "1", 1);
 	setenv("PGPASSFILE", "/nonexistent/pgpass", 1);
 	store_set_busy_timeout(20000);
 	return 0;

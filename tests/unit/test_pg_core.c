@@ -451,6 +451,5 @@ main(void)
 		cmocka_unit_test(test_remote_host_requires_tls),
 	};
 
-	setenv("SECDESK_TEST_PG_CORE", "1", 1);
 	return cmocka_run_group_tests(tests, server_setup, server_teardown);
 }
