@@ -19,7 +19,8 @@ const struct cli_command cli_commands[] = {
 	{ "ingest", C | SC | L | CLI_MTA, "ingest [FILE]", "process one message from FILE or stdin" },
 	{ "list", C | S | P,
 	  "list [--status S[,S...]] [--queue Q] [--assignee U] [--tag T] [--category C]"
-	  " [--older-than AGE] [--unanswered] [--sort [-]FIELD] [--reverse] [--limit N] [--json]",
+	  " [--older-than AGE] [--unanswered] [--sort [-]FIELD] [--reverse] [--limit N] [--all]"
+	  " [--format table|csv|tsv|json|TEMPLATE] [--json]",
 	  "list tickets" },
 	{ "show", C | S | P, "show ID [--json]", "show a ticket with its messages and history" },
 	{ "search", C | S | P, "search [--limit N] [--json] [--] QUERY", "full-text search over tickets" },
