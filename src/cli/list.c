@@ -121,7 +121,7 @@ cell(const char *s, int width, int pad, struct buf *out)
 		int w = k ? cp_width(cp) : 1;
 
 		k = k ? k : 1;
-		if (room > 0 && cols + w > room)
+		if (width > 0 && cols + w > room)
 			break;
 		buf_add(out, p, k);
 		cols += w;

@@ -617,7 +617,7 @@ tally_sample(struct tally *t, const char *s, size_t len)
 
 /* The distance of the text's profile unknown to language l's, INT32_MAX
  * when l has no profile or is farther than cutoff (fp_Compare() stops
- * there). */
+ * there and gives MAXSCORE, which is INT_MAX). */
 static int
 profile_distance(size_t l, void *unknown, int cutoff)
 {
