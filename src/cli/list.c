@@ -103,27 +103,32 @@ text_width(const char *s)
  * breaks as visible escapes), cut to at most width display columns with
  * "…" where it was cut (0: no cut) into out, padded with spaces to pad
  * columns. The columns are those of the escaped form, which is what the
- * terminal shows. */
+ * terminal shows; a character is escaped alone so that a cut never splits
+ * its escape. */
 static const char *
 cell(const char *s, int width, int pad, struct buf *out)
 {
-	const char *esc = cli_esc(s);
-	const unsigned char *p = (const unsigned char *)esc;
-	size_t n = strlen(esc);
-	bool cut = width > 0 && text_width(esc) > width;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	bool cut = width > 0 && text_width(cli_esc(s)) > width;
 	int cols = 0, room = cut ? width - 1 : width;
 
 	buf_reset(out);
 	buf_addstr(out, "");
 	while (n) {
-		unsigned cp;
-		size_t k = utf8_decode(p, n, &cp);
-		int w = k ? cp_width(cp) : 1;
+		char one[5];
+		size_t k = utf8_decode(p, n, NULL);
+		const char *esc;
+		int w;
 
 		k = k ? k : 1;
+		memcpy(one, p, k);
+		one[k] = '\0';
+		esc = cli_esc(one);
+		w = text_width(esc);
 		if (width > 0 && cols + w > room)
 			break;
-		buf_add(out, p, k);
+		buf_addstr(out, esc);
 		cols += w;
 		p += k;
 		n -= k;
