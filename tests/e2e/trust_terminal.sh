@@ -72,8 +72,8 @@ check_eq "list: nothing that steers the terminal" "" "$(unsafe "$T_DIR/list.out"
 check "list: the override and the C1 control as escapes" grep -q 'Inv \\u202egpj.exe' "$T_DIR/list.out"
 check "list: C1 control as \\u009b" grep -q 'c1\\u009b31m end' "$T_DIR/list.out"
 check "list: Hebrew, Arabic and emoji unchanged" grep -q "$(printf 'שלום مرحبا \360\237\230\200')" "$T_DIR/list.out"
-# The columns: 6 id, 8 status, 11 queue, 12 category, 16 date, 28
-# requester, each with a space after it; the subject is cut to 60 columns.
+# The columns, found by the header: the category where the escaped queue's
+# padding puts it; the subject cut without splitting an escape.
 sd list --json >"$T_DIR/list.json"
 python3 - "$T_DIR/list.out" "$T_DIR/list.json" >"$T_DIR/cols" <<'EOF'
 import json, sys
