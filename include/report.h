@@ -38,6 +38,16 @@ struct ruleset;
  *   generated                           now, RFC 3339 UTC
  * Store errors as store_error() gives them. */
 int report_figures(struct store *s, int64_t now, json_t **out, struct err *e);
+/* As report_figures(), counting only the tickets created in [since, until)
+ * (0: no bound), the weeks up to until's; adds since and until (UTC, null
+ * for none). */
+int report_figures_period(struct store *s, int64_t now, int64_t since, int64_t until,
+			  json_t **out, struct err *e);
+/* --since and --until (NULL: not given) as a creation window: dates of the
+ * search language (YYYY-MM-DD ... in local time, or 7d ago); --until's day
+ * counts. -1 (said) when one is no date or the window is empty. */
+int report_parse_period(const char *since, const char *until, int64_t now, int64_t *from,
+			int64_t *to);
 
 /* A duration for people: "3d 4h", "5h 12m", "12m", "40s". */
 void report_duration(int64_t secs, char *out, size_t n);

@@ -178,12 +178,19 @@ struct ruleset {
 	/* prefilter: the rules' words indexed by the hash of their haystack
 	 * and first trigram (CSR layout: entries of bucket h are
 	 * bucket_ent[bucket_start[h] .. bucket_start[h+1]-1]), each entry a
-	 * rule index and a literal index. */
+	 * rule index and a literal index, with the literal's haystack and
+	 * the key of its last 4-gram (quad_key(), UINT32_MAX when it has
+	 * none), so that most are ruled out without reading the literal. */
 	uint32_t *bucket_start;
 	struct prefilter_ent {
 		uint32_t rule;
 		uint32_t lit;
+		uint32_t hay;
+		uint32_t last_quad;
 	} *bucket_ent;
+	/* bit k set: bucket k has entries (a map that stays in cache, where
+	 * bucket_start would be read for every trigram of a text) */
+	uint64_t *bucket_used;
 	/* for each haystack, the keys of its nonempty buckets (hay_keys[h][0 ..
 	 * hay_nkeys[h]-1]): over a text longer than that list, the prefilter
 	 * looks up those keys once the text is hashed rather than every key

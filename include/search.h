@@ -68,6 +68,12 @@ struct search_node {
  * malformed query is EXIT_USAGE with a message that names the column and
  * shows the spot. *out is the caller's: search_node_free(). */
 int search_parse(const char *query, int64_t now, struct search_node **out, struct err *e);
+
+/* The period [*start, *end) that date s names as the search language's
+ * date: takes it (YYYY, YYYY-MM, YYYY-MM-DD, today, yesterday, in local
+ * time; or Nd, Nw, Nm, Ny ago, a moment: *start == *end); false when s is
+ * none of those. */
+bool search_date_period(const char *s, int64_t now, int64_t *start, int64_t *end);
 void search_node_free(struct search_node *n);
 
 /* The query as the parser understood it, fully parenthesised: for tests

@@ -19,7 +19,8 @@ const struct cli_command cli_commands[] = {
 	{ "ingest", C | SC | L | CLI_MTA, "ingest [FILE]", "process one message from FILE or stdin" },
 	{ "list", C | S | P,
 	  "list [--status S[,S...]] [--queue Q] [--assignee U] [--tag T] [--category C]"
-	  " [--older-than AGE] [--unanswered] [--sort [-]FIELD] [--reverse] [--limit N] [--json]",
+	  " [--older-than AGE] [--unanswered] [--sort [-]FIELD] [--reverse] [--limit N] [--all]"
+	  " [--format table|csv|tsv|json|TEMPLATE] [--json]",
 	  "list tickets" },
 	{ "show", C | S | P, "show ID [--json]", "show a ticket with its messages and history" },
 	{ "search", C | S | P, "search [--limit N] [--json] [--] QUERY", "full-text search over tickets" },
@@ -40,8 +41,8 @@ const struct cli_command cli_commands[] = {
 	{ "rules", C, "rules check [--json] | rules test FILE [--json] | rules replay MAILDIR|--tickets [--apply]",
 	  "lint, trace and replay the rules" },
 	{ "templates", C, "templates check", "lint the templates" },
-	{ "stats", C | S | P, "stats [--json]", "counts by status, queue, age" },
-	{ "report", C | S, "report --html FILE", "an HTML report of the figures" },
+	{ "stats", C | S | P, "stats [--since DATE] [--until DATE] [--json]", "counts by status, queue, age" },
+	{ "report", C | S, "report --html FILE [--since DATE] [--until DATE]", "an HTML report of the figures" },
 	{ "remind", C | S, "remind [--dry-run] [--json]", "send digests of waiting tickets" },
 	{ "watch", C | SC | L, "watch", "stay connected and process mail as it arrives" },
 	{ "verify", C | S, "verify [--json]", "reconcile the mailbox with the store" },

@@ -41,7 +41,20 @@ static const struct cli_option list_opts[] = {
 	  "normal, high, urgent; statuses new, open, pending, resolved, closed; ties are broken "
 	  "by id." },
 	{ "reverse", 'r', NULL, NULL, "The other way round." },
-	{ "limit", 'n', "N", NULL, "At most N tickets." },
+	{ "limit", 'n', "N", NULL, "At most N tickets (of those shown)." },
+	{ "all", 0, NULL, NULL,
+	  "Closed tickets and spam too: without it (and without --status closed or --category "
+	  "spam) they are left out." },
+	{ "format", 0, "FORMAT", "table csv tsv json",
+	  "table (the default): a header line, then a line a ticket, requester and subject cut "
+	  "with an ellipsis to the terminal's width, COLUMNS, or 78 columns when piped (widths "
+	  "in display columns; on a narrow terminal the category column is left out); csv or "
+	  "tsv: a header line of the keys, then a line a ticket (CSV as RFC 4180; TSV with "
+	  "tab, newline, carriage return and backslash written \\t \\n \\r \\\\); json: "
+	  "as --json; or a template such as '%{id} %{subject}' with the keys id, status, queue, "
+	  "category, priority, language, assignee, requester, requester_name, subject, "
+	  "created, updated, flags and tags (%% a percent sign, \\n and \\t a newline and a "
+	  "tab; an unknown key exits 64). CSV, TSV, templates and JSON give times in UTC." },
 	JSON_J("An array of tickets as show gives them, without messages, each with 'answered' and "
 	     "'related_to'."),
 	END,
@@ -108,14 +121,22 @@ static const struct cli_option rules_opts[] = {
 	END,
 };
 
+#define SINCE_UNTIL(what)                                                                  \
+	{ "since", 0, "DATE", "today yesterday 7d 30d", "Count only tickets created from "  \
+	  "the start of DATE: YYYY-MM-DD, YYYY-MM, YYYY, today, yesterday (local time) or a "  \
+	  "time ago (7d, 2w, 3m, 1y), as in search." },                                      \
+	{ "until", 0, "DATE", "today yesterday", "Up to the end of DATE; " what }
+
 static const struct cli_option stats_opts[] = {
+	SINCE_UNTIL("the weeks end with its week."),
 	JSON_J("The counts as one object: 'total', 'by_status', 'by_queue', 'waiting', "
-	     "'waiting_by_age' and more."),
+	     "'waiting_by_age' and more, with 'since' and 'until' (UTC, null when not given)."),
 	END,
 };
 
 static const struct cli_option report_opts[] = {
 	{ "html", 0, "FILE", "@file", "The page to write (required)." },
+	SINCE_UNTIL("the page names the window in local time."),
 	END,
 };
 
@@ -188,10 +209,14 @@ static const struct cli_help helps[] = {
 	  "only when that is a terminal.",
 	  NULL, NULL, "@file" },
 	{ "list",
-	  "Tickets, newest activity first. Merged tickets are not listed. The filters given "
+	  "Tickets, newest activity first. Merged tickets are not listed, nor closed tickets "
+	  "and spam unless --all, --status closed or --category spam asks for them. The "
+	  "filters given "
 	  "must all match. Dates are shown in local time (TZ); they are stored, and given by "
 	  "--json, in UTC (RFC 3339). A row ends in [!] when the ticket is flagged (a parse "
-	  "error, a bounce, spam, a failed send, a processing error ...): show says which.",
+	  "error, a bounce, spam, a failed send, a processing error ...): show says which. On "
+	  "a terminal the status is coloured: new bold yellow, open green, pending cyan, "
+	  "resolved blue, closed dim.",
 	  list_opts, NULL, NULL },
 	{ "show",
 	  "One ticket, then its thread: the messages in the order they reached the store, each "
@@ -268,7 +293,8 @@ static const struct cli_help helps[] = {
 	  reply_opts, NULL, "@ids" },
 	{ "outbox",
 	  "Show the outgoing queue: each mail with its ticket, kind, status, tries, when it is "
-	  "due or was sent, and its recipients; the last error of a mail that failed. outbox "
+	  "due or was sent (local time; UTC with --json), and its recipients; the last error "
+	  "of a mail that failed. outbox "
 	  "hold ID keeps queued mail ID from being sent, outbox release ID makes it due "
 	  "again, outbox cancel ID takes pending or held mail out of the outbox; each is an "
 	  "event on the mail's ticket. Mail sent already, failed, or held for a template "

@@ -98,7 +98,8 @@ print_row(const struct outbox_row *r)
 {
 	char t[32], tk[24] = "-";
 
-	fmt_time_utc(strcmp(r->status, "sent") == 0 ? r->sent_at : r->next_try, t, sizeof(t));
+	/* local time for the person reading; --json keeps UTC */
+	fmt_time_local(strcmp(r->status, "sent") == 0 ? r->sent_at : r->next_try, t, sizeof(t));
 	if (r->ticket_id)
 		snprintf(tk, sizeof(tk), "#%lld", (long long)r->ticket_id);
 	printf("%-6lld %-6s %-7s %-8s %3d  %-20s  %s\n", (long long)r->id, tk,
@@ -205,7 +206,7 @@ cmd_outbox(int argc, char **argv, struct cli_ctx *ctx)
 	if (breaker) {
 		char t[32];
 
-		fmt_time_utc(breaker, t, sizeof(t));
+		fmt_time_local(breaker, t, sizeof(t));
 		cli_error("automatic mail was stopped by the hourly limit ([ack] hourly_limit) "
 			  "at %s", t);
 	}

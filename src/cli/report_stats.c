@@ -9,7 +9,9 @@
 #include "fdio.h"
 #include "filemode.h"
 #include "report.h"
+#include "cli.h"
 #include "rules.h"
+#include "search.h"
 #include "store_admin.h"
 #include "termsafe.h"
 #include "utf8.h"
@@ -246,8 +248,72 @@ per_week(struct store *s, int64_t now, json_t *arr, struct err *e)
 	return 0;
 }
 
+static int figures(struct store *s, int64_t now, int64_t last, json_t **out, struct err *e);
+
 int
 report_figures(struct store *s, int64_t now, json_t **out, struct err *e)
+{
+	return report_figures_period(s, now, 0, 0, out, e);
+}
+
+/* A time for the JSON: UTC (RFC 3339), null for no bound. */
+static json_t *
+bound_json(int64_t t)
+{
+	char buf[32];
+
+	if (!t)
+		return json_null();
+	fmt_time_utc(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+int
+report_figures_period(struct store *s, int64_t now, int64_t since, int64_t until, json_t **out,
+		      struct err *e)
+{
+	int rc;
+
+	store_set_count_period(s, since, until);
+	rc = figures(s, now, until ? until - 1 : now, out, e);
+	store_set_count_period(s, 0, 0);
+	if (rc == 0) {
+		json_object_set_new(*out, "since", bound_json(since));
+		json_object_set_new(*out, "until", bound_json(until));
+	}
+	return rc;
+}
+
+int
+report_parse_period(const char *since, const char *until, int64_t now, int64_t *from,
+		    int64_t *to)
+{
+	int64_t start, end;
+
+	*from = *to = 0;
+	if (since && !search_date_period(since, now, from, &end)) {
+		cli_error("--since: '%s' is not a date (YYYY-MM-DD, YYYY-MM, YYYY, today, "
+			  "yesterday, or 7d, 2w, 3m, 1y ago)",
+			  since);
+		return -1;
+	}
+	/* --until names the last day (month, year) counted, or a moment */
+	if (until && !search_date_period(until, now, &start, to)) {
+		cli_error("--until: '%s' is not a date (YYYY-MM-DD, YYYY-MM, YYYY, today, "
+			  "yesterday, or 7d, 2w, 3m, 1y ago)",
+			  until);
+		return -1;
+	}
+	if (since && until && *from >= *to) {
+		cli_error("--since %s is not before --until %s", since, until);
+		return -1;
+	}
+	return 0;
+}
+
+/* The figures at now, the weeks up to the week of last. */
+static int
+figures(struct store *s, int64_t now, int64_t last, json_t **out, struct err *e)
 {
 	json_t *doc = json_object(), *by_status = json_object(), *by_queue = json_object();
 	json_t *waiting_q = json_object(), *open_qs = json_object(), *by_age = json_object();
@@ -275,7 +341,7 @@ report_figures(struct store *s, int64_t now, json_t **out, struct err *e)
 	    store_count_by_queue(s, true, count_set, waiting_q, e) < 0 ||
 	    open_by_queue_status(s, waiting_q, open_qs, e) < 0 ||
 	    waiting_by_age(s, now, by_age, &waiting, e) < 0 || first_answer(s, doc, e) < 0 ||
-	    per_week(s, now, weeks, e) < 0) {
+	    per_week(s, last, weeks, e) < 0) {
 		json_decref(doc);
 		return -1;
 	}

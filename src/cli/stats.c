@@ -96,32 +96,62 @@ print_weeks(const json_t *arr)
 		       (long long)json_integer_value(json_object_get(v, "tickets")));
 }
 
+/* The creation window, in local time, as ", created from A to B". */
+static void
+print_period(int64_t from, int64_t to)
+{
+	char a[32], b[32];
+
+	if (from)
+		fmt_time_local(from, a, sizeof(a));
+	if (to)
+		fmt_time_local(to, b, sizeof(b));
+	if (from && to)
+		printf(", created from %s to %s", a, b);
+	else if (from)
+		printf(", created since %s", a);
+	else if (to)
+		printf(", created before %s", b);
+}
+
 int
 cmd_stats(int argc, char **argv, struct cli_ctx *ctx)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct err e = ERR_INIT;
 	json_t *doc;
 	bool json = false;
+	const char *since = NULL, *until = NULL;
+	int64_t now = store_now(), from, to;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (c != 'j')
+		if (c == 'j')
+			json = true;
+		else if (c == 's')
+			since = optarg;
+		else if (c == 'u')
+			until = optarg;
+		else
 			return cli_usage(argv[0]);
-		json = true;
 	}
 	if (optind != argc)
 		return cli_usage(argv[0]);
-	if (report_figures(ctx->store, store_now(), &doc, &e) < 0)
+	if (report_parse_period(since, until, now, &from, &to) < 0)
+		return cli_usage(argv[0]);
+	if (report_figures_period(ctx->store, now, from, to, &doc, &e) < 0)
 		return cli_fail(&e);
 	if (json)
 		return cli_print_json(doc);
-	printf("%lld tickets, %lld waiting\n\n",
-	       (long long)json_integer_value(json_object_get(doc, "total")),
+	printf("%lld tickets, %lld waiting", (long long)json_integer_value(json_object_get(doc, "total")),
 	       (long long)json_integer_value(json_object_get(doc, "waiting")));
+	print_period(from, to);
+	printf("\n\n");
 	print_counts("By status", json_object_get(doc, "by_status"), true);
 	print_counts("\nBy queue", json_object_get(doc, "by_queue"), false);
 	print_counts("\nWaiting, by queue", json_object_get(doc, "waiting_by_queue"), false);

@@ -594,19 +594,28 @@ tally_sample(struct tally *t, const char *s, size_t len)
 	t->script[SCRIPT_LATIN] += ascii_letters;
 }
 
+/* The distance of the text's profile unknown to language l's, INT32_MAX
+ * when l has no profile or is farther than cutoff (fp_Compare() stops
+ * there and gives MAXSCORE, which is INT_MAX). */
+static int
+profile_distance(size_t l, void *unknown, int cutoff)
+{
+	void *prof = profile_of(l);
+
+	return prof ? fp_Compare(prof, unknown, cutoff) : INT32_MAX;
+}
+
 /* The n-gram profiles' distances to the text, scaled to points: the
- * closest gets WEIGHT_PROFILE, one PROFILE_SPAN behind it none. */
+ * closest gets WEIGHT_PROFILE, one PROFILE_SPAN behind it none. The leader
+ * by the words (lead) is compared first: its distance bounds the others',
+ * and one twice PROFILE_SPAN behind the closest so far is not followed to
+ * its end, as it gets no points whatever the closest turns out to be. */
 static void
-profile_points(const char *s, size_t len, const double *before, double *points)
+profile_points(const char *s, size_t len, const double *before, size_t lead, double *points)
 {
 	void *unknown;
 	int dist[NLANG], best = INT32_MAX;
-	double top = 0;
-
-	/* only the languages the profile's points can still make first */
-	for (size_t l = 0; l < NLANG; l++)
-		if (before[l] > top)
-			top = before[l];
+	double top = before[lead];
 
 	if (!atomic_load(&profiles_ok))
 		return;
@@ -624,10 +633,15 @@ profile_points(const char *s, size_t len, const double *before, double *points)
 		fp_Done(unknown);
 		return;
 	}
-	for (size_t l = 0; l < NLANG; l++) {
-		void *prof = before[l] > top - WEIGHT_PROFILE - 1.0 ? profile_of(l) : NULL;
+	/* only the languages the profile's points can still make first */
+	for (size_t k = 0; k <= NLANG; k++) {
+		size_t l = k == 0 ? lead : k - 1;
+		int cutoff = best == INT32_MAX ? INT32_MAX : best + (int)(2 * PROFILE_SPAN * best);
 
-		dist[l] = prof ? fp_Compare(prof, unknown, INT32_MAX) : INT32_MAX;
+		if (k > 0 && l == lead)
+			continue;
+		dist[l] = before[l] > top - WEIGHT_PROFILE - 1.0 ? profile_distance(l, unknown, cutoff)
+							       : INT32_MAX;
 		if (dist[l] < best)
 			best = dist[l];
 	}
@@ -679,6 +693,16 @@ words_undecided(const struct tally *t, const double *points, size_t best, size_t
 	return t->words[best] < WORDS_FEW || lead < 2.0 || are_neighbours(best, second);
 }
 
+/* Whether the profiles' points could change the answer: they add at most
+ * WEIGHT_PROFILE to a language, so a wider lead (and the two function
+ * words the answer needs, which they do not replace) leaves it as it is. */
+static bool
+profile_may_matter(const struct tally *t, const double *points, size_t best, size_t second)
+{
+	/* the margin keeps rounding from deciding */
+	return points[best] - points[second] <= WEIGHT_PROFILE + 0.5 + 1e-6 || t->words[best] < 2;
+}
+
 /* The best and the second of points. */
 static void
 leaders(const double *points, size_t *best, size_t *second)
@@ -722,8 +746,9 @@ detect(const char *s, size_t len, int *score_r)
 	leaders(points, &best, &second);
 	/* the profiles cost more than all the rest: asked only when the words
 	 * leave it open (neighbours, few function words) */
-	if (words_undecided(&t, points, best, second)) {
-		profile_points(s, len, points, profile);
+	if (words_undecided(&t, points, best, second) &&
+	    profile_may_matter(&t, points, best, second)) {
+		profile_points(s, len, points, best, profile);
 		for (size_t l = 0; l < NLANG; l++)
 			points[l] += profile[l];
 		leaders(points, &best, &second);

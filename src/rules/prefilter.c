@@ -399,8 +399,12 @@ rules_prefilter_build(struct ruleset *rs)
 			total++;
 		}
 	}
-	for (size_t h = 0; h < PREFILTER_SIZE; h++)
+	rs->bucket_used = xcalloc(PREFILTER_SIZE / 64, sizeof(*rs->bucket_used));
+	for (size_t h = 0; h < PREFILTER_SIZE; h++) {
+		if (rs->bucket_start[h + 1])
+			rs->bucket_used[h / 64] |= (uint64_t)1 << (h % 64);
 		rs->bucket_start[h + 1] += rs->bucket_start[h];
+	}
 	rs->bucket_ent = xcalloc(total ? total : 1, sizeof(*rs->bucket_ent));
 	fill = xcalloc(PREFILTER_SIZE, sizeof(*fill));
 	for (size_t r = 0; r < rs->nrules; r++)
@@ -412,6 +416,8 @@ rules_prefilter_build(struct ruleset *rs)
 
 			ent->rule = (uint32_t)r;
 			ent->lit = (uint32_t)k;
+			ent->hay = l->hay;
+			ent->last_quad = l->len >= 4 ? quad_key(l->hay, load4(w + l->len - 4)) : UINT32_MAX;
 		}
 	free(fill);
 	rs->hay_keys = xcalloc(rs->nhay, sizeof(*rs->hay_keys));
@@ -419,7 +425,7 @@ rules_prefilter_build(struct ruleset *rs)
 	for (uint32_t k = 0; k < PREFILTER_SIZE; k++)
 		for (uint32_t e = rs->bucket_start[k]; e < rs->bucket_start[k + 1]; e++) {
 			const struct prefilter_ent *ent = &rs->bucket_ent[e];
-			unsigned h = rs->rules[ent->rule].lits.v[ent->lit].hay;
+			unsigned h = ent->hay;
 			size_t n = rs->hay_nkeys[h];
 
 			if (n && rs->hay_keys[h][n - 1] == k)
@@ -444,6 +450,8 @@ rules_prefilter_keys_free(struct ruleset *rs)
 	free(rs->hay_any);
 	free(rs->word_keys);
 	free(rs->word_first);
+	free(rs->bucket_used);
+	rs->bucket_used = NULL;
 	rs->hay_keys = NULL;
 	rs->hay_nkeys = NULL;
 	rs->words = NULL;
@@ -671,6 +679,8 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 			uint32_t k4 = quad_key(h, x);
 
 			quad_map[k4] = c->gen;
+			if (!(rs->bucket_used[k / 64] & (uint64_t)1 << (k % 64)))
+				continue;
 			if (tri_map[k] != c->gen) {
 				tri_map[k] = c->gen;
 				seen[nseen++] = k;
@@ -686,11 +696,14 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 			const unsigned char *w;
 			bool all = true;
 
+			/* the word's last 4-gram (one of those checked below)
+			 * first: most words are ruled out by it alone */
+			if (ent->hay != h ||
+			    (ent->last_quad != UINT32_MAX && quad_map[ent->last_quad] != c->gen))
+				continue;
 			if (c->cand[ent->rule])
 				continue;
 			l = &rs->rules[ent->rule].lits.v[ent->lit];
-			if (l->hay != h)
-				continue;
 			w = (const unsigned char *)l->lower;
 			for (size_t j = 0; j + 3 < l->len && all; j++) {
 				uint32_t k2 = quad_key(h, load4(w + j));

@@ -537,3 +537,11 @@ search_node_str(const struct search_node *n)
 	node_str(n, &b);
 	return buf_detach(&b, NULL);
 }
+
+bool
+search_date_period(const char *s, int64_t now, int64_t *start, int64_t *end)
+{
+	bool relative;
+
+	return date_period(s, strlen(s), now, start, end, &relative);
+}

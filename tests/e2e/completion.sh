@@ -62,7 +62,7 @@ check_eq "the command after --color=never and --no-pager" "list" \
 check_eq "list's options by prefix" "--older-than" "$(comp list --o)"
 check_eq "list's options after a global option" "--queue" "$(comp --no-pager list --q)"
 check_eq "all of list's options" \
-	"--assignee --category --json --limit --older-than --queue --reverse --sort --status --tag --unanswered" \
+	"--all --assignee --category --format --json --limit --older-than --queue --reverse --sort --status --tag --unanswered" \
 	"$(comp list --)"
 check_eq "statuses after --status" "closed new open pending resolved" "$(comp list --status '')"
 check_eq "a comma list after --status: the next status completed" \
