@@ -35,3 +35,9 @@ search_index_status(struct store *s, int64_t *upto, int64_t *pending, struct err
 {
 	return s->ops->search->index_status(s, upto, pending, e);
 }
+
+int
+search_index_current(struct store *s, bool *current, struct err *e)
+{
+	return s->ops->search->index_current(s, current, e);
+}
