@@ -420,19 +420,27 @@ cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 	/* Mail stored again is no longer missing. */
 	moved_missing -= reingested;
 	if (json) {
-		cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:b, s:o, s:o, s:s?, s:b, s:I, s:I, s:o}",
+		json_t *doc = json_pack("{s:s, s:b, s:I, s:I, s:b, s:o, s:o}",
 			"source", id,
 			"ok", !missing && !undone && !moved_missing,
 			"not_in_store", (json_int_t)missing,
 			"not_marked_done", (json_int_t)undone,
 			"marks_checked", ctx->cfg->mailbox.after != AFTER_KEEP,
 			"missing", not_stored,
-			"undone", not_done,
-			"moved_folder", move ? ctx->cfg->mailbox.after_folder : NULL,
-			"moved_checked", moved_checked,
-			"moved_not_in_store", (json_int_t)moved_missing,
-			"reingested", (json_int_t)reingested,
-			"moved_missing", moved_list));
+			"undone", not_done);
+
+		/* The folder's fields only where there is one: the others' document
+		 * stays as it was. */
+		if (move)
+			json_object_update_new(doc, json_pack("{s:s, s:b, s:I, s:I, s:o}",
+				"moved_folder", ctx->cfg->mailbox.after_folder,
+				"moved_checked", moved_checked,
+				"moved_not_in_store", (json_int_t)moved_missing,
+				"reingested", (json_int_t)reingested,
+				"moved_missing", moved_list));
+		else
+			json_decref(moved_list);
+		cli_print_json(doc);
 		free(id);
 		return missing || undone || moved_missing ? EXIT_DATAERR : EXIT_OK;
 	}

@@ -84,7 +84,8 @@ quotable_message(struct store *s, int64_t ticket_id, const struct quote_rule *r,
 }
 
 int
-outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struct err *e)
+outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,
+		  const char *old_queue, struct err *e)
 {
 	struct ticket t;
 	struct message m;
@@ -103,7 +104,7 @@ outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struc
 	from_requester.author = t.requester;
 	if (quotable_message(s, ticket_id, &from_requester, &m, &inquiry, e) < 0)
 		goto out;
-	rc = notice_queue(ob, s, &t, &m, inquiry, &tally, &log, e);
+	rc = notice_queue_route(ob, s, &t, &m, inquiry, old_queue, &tally, &log, e);
 	if (rc == 0)
 		rc = autolog_flush(ob->cfg, s, &log, e);
 out:
@@ -207,6 +208,10 @@ reply_queue(struct outbound *ob, struct store *s, const struct ticket *t, const 
 	ctx = ticket_ctx(ob, t, m, template_needs(ob, c.t));
 	tmpl_ctx_set(ctx, "text", text);
 	tmpl_ctx_set(ctx, "staff", who);
+	if (staff_vars(ob->cfg, who, ctx, e) < 0) {
+		tmpl_ctx_free(&ctx);
+		return -1;
+	}
 	c.ctx = ctx;
 	rc = compose_queue(ob, s, &c, outbox_id, e);
 	tmpl_ctx_free(&ctx);
