@@ -203,6 +203,30 @@ db_file_modes(const struct config *cfg)
 	return mc.found;
 }
 
+/* With [store] group, the store's folder should be the group's with the
+ * set-group-ID bit, so that what SQLite creates there (-wal, -shm) is the
+ * group's from the start rather than the group of whoever ran first.
+ * Warns (stderr) with the commands to run; the store itself works
+ * without it, since secdesk hands those files to the group. */
+static void
+db_check_folder_group(const struct config *cfg)
+{
+	char *copy, *dir;
+	struct stat st;
+
+	if (!cfg->store.group || !cfg->store.path)
+		return;
+	copy = xstrdup(cfg->store.path);
+	dir = dirname(copy);
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_gid != cfg->store.gid || !(st.st_mode & S_ISGID) ||
+	     (st.st_mode & 070) != 070))
+		cli_error("warning: the store's folder '%s' is not shared with group %s: run "
+			  "chgrp %s '%s' && chmod 2770 '%s' (secdesk.conf(5), [store] group)", dir,
+			  cfg->store.group, cfg->store.group, dir, dir);
+	free(copy);
+}
+
 /* The files SQLite writes beside the store, and the folder it creates them
  * in, must be readable and writable by whoever runs the desk (the MTA's
  * pipe user, cron's): a -shm left read-only by a read-only moment keeps
@@ -288,6 +312,7 @@ db_check_json(struct cli_ctx *ctx)
 		"error", ok ? NULL : e.msg,
 		"search_index", db_index_json(s, &stale));
 	json_object_set_new(doc, "file_modes", db_file_modes(ctx->cfg));
+	db_check_folder_group(ctx->cfg);
 	store_close(&s);
 	json_object_set_new(doc, "access", access_problems);
 	if (ok && denied) {
@@ -343,6 +368,7 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 				rc = EXIT_DATAERR;
 		}
 		json_decref(db_file_modes(ctx->cfg));
+		db_check_folder_group(ctx->cfg);
 	} else if (strcmp(argv[1], "reindex") == 0) {
 		int64_t n = 0;
 

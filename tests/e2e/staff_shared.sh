@@ -101,6 +101,17 @@ check_eq "a reply of the second user carries their signature file" \
 	"-- |Dr. Bea B.|Grants officer, ICPerMed Secretariat" \
 	"$(body "$(reply_of "$ub" 5)" | grep -A2 '^-- $' | paste -sd'|')"
 
+# db check: the folder as the manual says gives no warning; without its
+# set-group-ID bit it warns with the commands to run.
+as "$ua" db check >/dev/null 2>"$T_DIR/chk1.err"
+check_not_grep() { ! grep -q "$1" "$2"; }
+check "db check: a folder of the group, setgid: no folder warning" check_not_grep "store's folder" "$T_DIR/chk1.err"
+chmod g-s "$d"
+as "$ua" db check >/dev/null 2>"$T_DIR/chk2.err"
+check "without setgid db check says what to run" \
+	grep -q "the store's folder '$d' is not shared with group $g: run chgrp $g '$d' && chmod 2770 '$d'" "$T_DIR/chk2.err"
+chmod 2770 "$d"
+
 # A user without a [staff] section: the desk's signature.
 check_rc "SECDESK_USER=carol replies" 0 env SECDESK_USER=carol "$SECDESK" -c "$d/secdesk.conf" reply 6 -m "Answer from carol"
 "$SECDESK" -c "$d/secdesk.conf" send >/dev/null 2>&1
