@@ -80,6 +80,7 @@ wait "$pa" "$pb"
 check_eq "the first user's commands all succeeded" 0 "$(cat "$T_DIR/$ua.rc")"
 check_eq "the second user's commands all succeeded" 0 "$(cat "$T_DIR/$ub.rc")"
 check "no read-only store met" sh -c "! grep -qi 'readonly\\|read-only\\|permission' '$T_DIR/$ua.err' '$T_DIR/$ub.err'"
+sed 's/^/#   /' "$T_DIR/$ua.err" "$T_DIR/$ub.err" | head -20
 check_eq "six replies and 36 notes, each once" "6 36" \
 	"$(sqlite3 "$d/secdesk.db" "SELECT (SELECT count(*) FROM messages WHERE kind = 'reply'),
 		(SELECT count(*) FROM events WHERE what = 'note')" | tr '|' ' ')"
