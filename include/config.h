@@ -101,6 +101,9 @@ struct config {
 		/* partner notices per queue per hour; past it, an hourly digest
 		 * (0: no limit) */
 		int hourly_limit_per_partner;
+		/* [notice] attach: the inquiry's attachments ride along up to
+		 * this many bytes in all; 0: none (no), SIZE_MAX: all (yes) */
+		size_t attach_max;
 	} notice;
 
 	struct {
@@ -111,7 +114,21 @@ struct config {
 	} remind;
 
 	int *key_lines; /* the line of each key read, for config_prefix_err() */
+
+	/* [staff "USER"]: how a member of staff signs replies. */
+	struct config_staff *staff;
+	size_t nstaff;
 };
+
+struct config_staff {
+	char *user;           /* the Unix user (or SECDESK_USER) */
+	char *name;           /* NULL when not set */
+	char *signature;      /* "\n" in it made line ends; NULL when not set */
+	char *signature_file; /* absolute; NULL when not set */
+};
+
+/* The [staff "USER"] section of user; NULL when there is none. */
+const struct config_staff *config_staff_find(const struct config *cfg, const char *user);
 
 /* Finds the config file: explicit path, else $SECDESK_CONFIG, else
  * ./secdesk.conf, else /etc/secdesk/secdesk.conf. Returns an allocated path,

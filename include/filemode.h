@@ -19,7 +19,9 @@
 
 /* Shares the desk's files with group gid from now on, for the whole
  * process (main calls it once the config is read, as it sets the store's
- * busy timeout). Without a call the files are the user's alone. */
+ * busy timeout), and clears the group bits of the umask, so that the files
+ * SQLite makes beside the store are the group's to write from the moment
+ * they exist. Without a call the files are the user's alone. */
 void filemode_set_group(gid_t gid);
 
 /* The modes of the desk's files and folders: 0600 / 0700, or 0660 / 02770

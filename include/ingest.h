@@ -27,6 +27,12 @@ int ingest_release_held(struct ingest *ing, struct store *s, int *released, int 
 			struct err *e);
 void ingest_free(struct ingest **ing);
 
+/* Mail the desk processed once already and stores again (verify
+ * --reingest, after a restore lost it): stored and threaded as usual, with
+ * a "reingested" event, but no acknowledgement or partner notice is queued,
+ * since they were queued with the mail the first time. */
+void ingest_set_replay(struct ingest *ing, bool replay);
+
 /* Stores raw (len bytes) inside the open transaction of s: the raw bytes
  * first, then the parsed message, its ticket, events and outbound mail.
  * Idempotent: the same bytes (SHA-256), or the same Message-ID from the

@@ -53,9 +53,11 @@ int outbound_after_ingest(struct outbound *ob, struct store *s, const struct mes
 int outbound_release_held(struct outbound *ob, struct store *s, int *released, int *held,
 			  struct err *e);
 
-/* Queues the partner notification after a re-route by staff. */
+/* Queues the partner notifications after a re-route by staff from
+ * old_queue (NULL or "": none): to the new queue's contacts where it came
+ * from and whether staff answered, to old_queue's that it moved. */
 int outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,
-		      struct err *e);
+		      const char *old_queue, struct err *e);
 
 /* What staff put in a reply (outbound_reply_with). */
 struct reply_opts {

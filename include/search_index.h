@@ -18,6 +18,7 @@
 #ifndef SECDESK_SEARCH_INDEX_H
 #define SECDESK_SEARCH_INDEX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -45,5 +46,11 @@ int search_index_rebuild(struct store *s, int64_t *added, struct err *e);
 /* The highest message id the index has seen, and how many messages of the
  * store wait to be indexed. */
 int search_index_status(struct store *s, int64_t *upto, int64_t *pending, struct err *e);
+
+/* Whether the index belongs to this store as it is now: *current false for
+ * an index of another store, or one that saw messages a store restored
+ * from a backup no longer has (secdesk db reindex, or the next search,
+ * builds it again). */
+int search_index_current(struct store *s, bool *current, struct err *e);
 
 #endif

@@ -45,7 +45,7 @@ const struct cli_command cli_commands[] = {
 	{ "report", C | S, "report --html FILE [--since DATE] [--until DATE]", "an HTML report of the figures" },
 	{ "remind", C | S, "remind [--dry-run] [--json]", "send digests of waiting tickets" },
 	{ "watch", C | SC | L, "watch", "stay connected and process mail as it arrives" },
-	{ "verify", C | S, "verify [--json]", "reconcile the mailbox with the store" },
+	{ "verify", C | S, "verify [--reingest] [--json]", "reconcile the mailbox with the store" },
 	{ "db", C, "db init | db check [--json] | db backup FILE | db reindex | db copy --to URL", "create, verify, back up or copy the store; rebuild the search index" },
 	{ "help", P, "help [COMMAND]", "show help" },
 	{ "complete", CLI_HIDDEN, "complete WHAT [CMD [N|OPTION]]",

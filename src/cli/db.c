@@ -42,6 +42,7 @@ dangling_add(void *arg, const struct store_dangling_ref *ref)
 struct index_state {
 	char *path;
 	bool ok;
+	bool stale; /* another store's, or this one's before a restore */
 	int64_t upto, pending;
 	char *problem;
 };
@@ -50,6 +51,7 @@ static void
 db_index_state(struct store *s, struct index_state *st)
 {
 	struct err e = ERR_INIT;
+	bool current = true;
 
 	memset(st, 0, sizeof(*st));
 	/* PostgreSQL keeps the index in the store (messages.search_words). */
@@ -58,8 +60,14 @@ db_index_state(struct store *s, struct index_state *st)
 				       (int)strcspn(store_path(s), "?"), store_path(s))
 			   : search_index_path(store_path(s));
 	if (search_index_status(s, &st->upto, &st->pending, &e) < 0 ||
-	    store_search_index_check(s, &e) < 0) {
+	    store_search_index_check(s, &e) < 0 || search_index_current(s, &current, &e) < 0) {
 		st->problem = xstrdup(e.msg);
+		return;
+	}
+	if (!current) {
+		st->stale = true;
+		st->problem = xstrdup("stale: it does not belong to this store (another store's, or"
+				      " this store's before it was restored from a backup)");
 		return;
 	}
 	st->ok = true;
@@ -72,33 +80,44 @@ db_index_state_release(struct index_state *st)
 	free(st->problem);
 }
 
+/* *stale (may be NULL) is set when the index is another store's. */
 static json_t *
-db_index_json(struct store *s)
+db_index_json(struct store *s, bool *stale)
 {
 	struct index_state st;
 	json_t *o;
 
 	db_index_state(s, &st);
-	o = json_pack("{s:s, s:b, s:I, s:I, s:s?}", "path", st.path, "ok", st.ok,
-		      "indexed_upto", (json_int_t)st.upto, "pending", (json_int_t)st.pending,
-		      "error", st.problem);
+	o = json_pack("{s:s, s:b, s:b, s:I, s:I, s:s?}", "path", st.path, "ok", st.ok,
+		      "stale", st.stale, "indexed_upto", (json_int_t)st.upto,
+		      "pending", (json_int_t)st.pending, "error", st.problem);
+	if (stale)
+		*stale = st.stale;
 	db_index_state_release(&st);
 	return o;
 }
 
-static void
+/* Whether the index is stale: the store's verdict stays ok, but check
+ * fails, since search would answer from another store's mail until the
+ * index is built again. */
+static bool
 db_index_print(struct store *s)
 {
 	struct index_state st;
+	bool stale;
 
 	db_index_state(s, &st);
-	if (st.ok)
+	stale = st.stale;
+	if (st.stale)
+		cli_error("search index %s: %s: run 'secdesk db reindex'", st.path, st.problem);
+	else if (st.ok)
 		printf("search index %s: ok, %lld messages waiting to be indexed\n", st.path,
 		       (long long)st.pending);
 	else
 		printf("search index %s: %s (it is rebuilt from the store by the next search,"
 		       " or by 'secdesk db reindex')\n", st.path, st.problem);
 	db_index_state_release(&st);
+	return stale;
 }
 
 /* ---- file modes: the desk's files readable by more than filemode.h allows */
@@ -183,6 +202,30 @@ db_file_modes(const struct config *cfg)
 	return mc.found;
 }
 
+/* With [store] group, the store's folder should be the group's with the
+ * set-group-ID bit, so that what SQLite creates there (-wal, -shm) is the
+ * group's from the start rather than the group of whoever ran first.
+ * Warns (stderr) with the commands to run; the store itself works
+ * without it, since secdesk hands those files to the group. */
+static void
+db_check_folder_group(const struct config *cfg)
+{
+	char *copy, *dir;
+	struct stat st;
+
+	if (!cfg->store.group || !cfg->store.path)
+		return;
+	copy = xstrdup(cfg->store.path);
+	dir = dirname(copy);
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_gid != cfg->store.gid || !(st.st_mode & S_ISGID) ||
+	     (st.st_mode & 070) != 070))
+		cli_error("warning: the store's folder '%s' is not shared with group %s: run "
+			  "chgrp %s '%s' && chmod 2770 '%s' (secdesk.conf(5), [store] group)", dir,
+			  cfg->store.group, cfg->store.group, dir, dir);
+	free(copy);
+}
+
 /* The store's files (store_files), and the folder the database library
  * creates its side files in, must be readable and writable by whoever runs
  * the desk (the MTA's pipe user, cron's): a side file left read-only by a
@@ -237,6 +280,7 @@ db_check_json(struct cli_ctx *ctx)
 	struct err e = ERR_INIT, ce = ERR_INIT;
 	json_t *integ, *fks, *doc;
 	int rc = EXIT_OK, ok;
+	bool stale = false;
 
 	json_t *access_problems = json_array();
 	int denied = db_check_access(ctx->cfg, access_problems);
@@ -266,13 +310,17 @@ db_check_json(struct cli_ctx *ctx)
 		"integrity", integ,
 		"foreign_keys", fks,
 		"error", ok ? NULL : e.msg,
-		"search_index", db_index_json(s));
+		"search_index", db_index_json(s, &stale));
 	json_object_set_new(doc, "file_modes", db_file_modes(ctx->cfg));
+	db_check_folder_group(ctx->cfg);
 	store_close(&s);
 	json_object_set_new(doc, "access", access_problems);
 	if (ok && denied) {
 		json_object_set_new(doc, "ok", json_false());
 		rc = EXIT_CANTCREAT;
+	} else if (ok && stale) {
+		json_object_set_new(doc, "ok", json_false());
+		rc = EXIT_DATAERR;
 	}
 	cli_print_json(doc);
 	return rc;
@@ -355,9 +403,11 @@ cmd_db(int argc, char **argv, struct cli_ctx *ctx)
 		} else {
 			printf("store %s: ok, schema version %d\n", ctx->cfg->store.path,
 			       store_file_version(s));
-			db_index_print(s);
+			if (db_index_print(s))
+				rc = EXIT_DATAERR;
 		}
 		json_decref(db_file_modes(ctx->cfg));
+		db_check_folder_group(ctx->cfg);
 	} else if (strcmp(argv[1], "reindex") == 0) {
 		int64_t n = 0;
 

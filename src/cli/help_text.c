@@ -157,9 +157,18 @@ static const struct cli_option watch_opts[] = {
 };
 
 static const struct cli_option verify_opts[] = {
+	{ "reingest", 0, NULL, NULL,
+	  "Store the mail of the after = move: folder that the store lacks again, through the "
+	  "usual intake, each message once (running it again stores nothing twice), in the "
+	  "order it came, with a 'reingested' event on its ticket; its acknowledgement and "
+	  "partner notice are not sent again (they were queued with the mail the first time). "
+	  "The tickets get new numbers. Needs after = move:; mail still in the inbox is taken "
+	  "by the next run." },
 	JSON("An object with 'source', 'ok', 'not_in_store' and 'not_marked_done' (the counts), "
 	     "'marks_checked' (false when [mailbox] after is keep), 'missing' (each with 'key' "
-	     "and 'seen') and 'undone' (each with 'key' and 'state')."),
+	     "and 'seen') and 'undone' (each with 'key' and 'state'); with after = move: also "
+	     "'moved_folder', 'moved_checked', 'moved_not_in_store' and 'reingested' (counts) "
+	     "and 'moved_missing' (each with 'key', and 'ticket' when reingested)."),
 	END,
 };
 
@@ -167,7 +176,7 @@ static const struct cli_option db_opts[] = {
 	JSON("check: an object with 'store', 'ok', 'schema_version', 'expected_schema_version', "
 	     "'integrity_ok', 'integrity' (the integrity check's findings), 'foreign_keys' (each "
 	     "with 'table', 'rowid', 'parent' and 'fkid'), 'error' (null when ok), "
-	     "'search_index' ('path', 'ok', 'indexed_upto', 'pending', 'error') and "
+	     "'search_index' ('path', 'ok', 'stale', 'indexed_upto', 'pending', 'error') and "
 	     "'file_modes', the files that are too open, each with 'path', 'mode', 'group', "
 	     "'expected' and 'fix' (the command to run); the exit status is the same."),
 	{ "to", 0, "LOCATION", NULL,
@@ -353,20 +362,27 @@ static const struct cli_help helps[] = {
 	  "Reconcile the mailbox with the store: list every message in the mailbox that the "
 	  "store lacks (with (seen) when an IMAP mailbox says it was read elsewhere) and every "
 	  "stored message whose copy in the mailbox was not marked done, then the two counts. "
-	  "Exits 0 when both are zero, 65 when not.",
+	  "With [mailbox] after = move:FOLDER it reads that folder too (a Maildir++ subfolder, "
+	  "an mbox beside the inbox, an IMAP folder on the same server): each message there "
+	  "that the store lacks (looked up by its bytes) is listed as processed, not in the "
+	  "store; after a restore from a backup this is the mail processed since the backup. "
+	  "Exits 0 when nothing is missing (mail reingested counts as found), 65 when "
+	  "something is.",
 	  verify_opts, NULL, NULL },
 	{ "db",
 	  "Create or verify the store, rebuild its search index, or copy the store while it is "
 	  "in use (SQLite online backup) to FILE, mode 0600 (0660 with [store] group), written "
 	  "to FILE.tmp and renamed when complete. db check runs SQLite's integrity and foreign "
-	  "key checks and compares the schema version; it exits 65 when something is wrong. It "
+	  "key checks and compares the schema version; it exits 65 when something is wrong, or "
+	  "when the search index is stale: built for another store, or for this one before it "
+	  "was restored from a backup (db reindex fixes that). It "
 	  "also warns, on standard error and without changing the exit status, about each of "
 	  "the store, its -wal, -shm and -journal files, the search index, the run lock and a "
 	  "dir: outbox folder and its mails that is readable by more people than the desk's "
 	  "mode allows (see [store] group in secdesk.conf(5)), and gives the chmod command to "
 	  "run. The search index is the file STORE-search beside the store: derived from it, "
 	  "not backed up, and rebuilt from the store when it is missing, damaged or outdated "
-	  "(as after a restore); what is wrong with it is reported by db check but does not "
+	  "(as after a restore); other faults of it are reported by db check but do not "
 	  "change its exit status. db reindex rebuilds it at once. On a PostgreSQL store, db "
 	  "backup runs pg_dump (custom format, read by pg_restore) and the search index is "
 	  "the column messages.search_words. db copy --to LOCATION copies the desk into an "

@@ -1,5 +1,6 @@
-/* secdesk route ID QUEUE: staff re-route a ticket; recorded as an event,
- * and the new queue's partner is notified. */
+/* secdesk route ID QUEUE: staff re-route a ticket; recorded as an event;
+ * the new queue's partner is told where it came from, the old one that it
+ * moved. */
 #include "compat.h"
 
 #include "cli.h"
@@ -43,7 +44,7 @@ cmd_route(int argc, char **argv, struct cli_ctx *ctx)
 		goto out;
 	}
 	if (ticket_set_field(ctx->store, id, "queue", q->id, ctx->who, &e) < 0 ||
-	    outbound_on_route(ob, ctx->store, id, &e) < 0 || store_commit(ctx->store, &e) < 0)
+	    outbound_on_route(ob, ctx->store, id, t.queue, &e) < 0 || store_commit(ctx->store, &e) < 0)
 		goto fail_txn;
 	if (ctx->verbosity >= 0)
 		printf("#%lld: queue %s -> %s (%s)\n", (long long)id, cli_esc(t.queue), q->id,

@@ -1,18 +1,31 @@
-/* secdesk verify: reconciles the mailbox with the store, the audit for
- * silent loss. Lists every message on the server that the store lacks
+/* secdesk verify [--reingest] [--json]: reconciles the mailbox with the
+ * store, the audit for silent loss. Lists every message on the server that the store lacks
  * (all of them, whatever [mailbox] after would skip: mail read by someone
  * else before secdesk took it shows up too), and every stored message whose
  * copy on the server was not marked done. A message offered under a key the
  * store does not know (a changed UIDVALIDITY) is downloaded and looked up by
  * its SHA-256 before it is called missing. Exit 0 when both lists are
  * empty, 65 when not, another code when the check could not run. With
- * --json the same figures and lists are one JSON document. */
+ * --json the same figures and lists are one JSON document.
+ *
+ * With after = move:FOLDER the folder is read too: mail there was
+ * processed, and the store must have it (by its bytes); what it lacks was
+ * lost by a restore from a backup. --reingest stores that mail again
+ * through the usual intake, once, without repeating its acknowledgement
+ * and partner notice (ingest_set_replay). */
 #include "compat.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <sys/stat.h>
 
 #include "cli.h"
+#include "fetch.h"
 #include "ingest.h"
+#include "log.h"
+#include "mailurl.h"
+#include "search_index.h"
 #include "sha256.h"
 #include "source.h"
 #include "source_imap.h"
@@ -143,6 +156,190 @@ check_store(struct cli_ctx *ctx, const char *id, long *undone, json_t *list, str
 	return store_message_each_undone_intake(ctx->store, id, list_undone, &ul, e);
 }
 
+/* ---- the folder of after = move:FOLDER ---- */
+
+/* The URL of the folder processed mail is moved to, as each source moves
+ * it (a Maildir++ subfolder, an mbox beside the inbox, an IMAP folder on
+ * the same server); NULL when the source has none. */
+static char *
+moved_url(const struct config *cfg, struct err *e)
+{
+	const char *url = cfg->mailbox.conn.url, *folder = cfg->mailbox.after_folder;
+
+	if (strncmp(url, "maildir:", 8) == 0)
+		return xasprintf("%s/.%s", url, folder);
+	if (strncmp(url, "mbox:", 5) == 0) {
+		char *copy = xstrdup(url + 5), *dir = dirname(copy);
+		char *u = folder[0] == '/' ? xasprintf("mbox:%s", folder)
+					   : xasprintf("mbox:%s/%s", dir, folder);
+
+		free(copy);
+		return u;
+	}
+	if (strncmp(url, "imap://", 7) == 0 || strncmp(url, "imaps://", 8) == 0) {
+		struct mailurl u;
+		char *out;
+
+		if (mailurl_parse(&u, url, url[4] == 's' ? 993 : 143, e) < 0)
+			return NULL;
+		free(u.path);
+		u.path = xstrdup(folder);
+		out = mailurl_format(&u, url[4] == 's' ? 993 : 143);
+		mailurl_release(&u);
+		return out;
+	}
+	err_set(e, EXIT_CONFIG, "[mailbox] after = move: not for '%s'", url);
+	return NULL;
+}
+
+struct moved_check {
+	struct cli_ctx *ctx;
+	struct ingest *ing; /* --reingest: the intake to store with, else NULL */
+	const char *source;
+	json_t *list;       /* NULL: printed instead */
+	long missing, reingested;
+	struct err *e;
+};
+
+static int
+moved_cb(void *arg, const char *key, const char *raw, size_t len)
+{
+	struct moved_check *mc = arg;
+	struct ingest_result res;
+	char hex[65];
+	int r;
+
+	sha256_hex(raw, len, hex);
+	r = store_message_raw_known(mc->ctx->store, hex, mc->e);
+	if (r != 0)
+		return r < 0 ? 1 : 0;
+	mc->missing++;
+	if (mc->ing) {
+		if (intake_one(mc->ing, mc->ctx->store, mc->source, raw, len, &res, mc->e) < 0)
+			return 1;
+		mc->reingested++;
+	}
+	if (mc->list) {
+		json_t *o = json_pack("{s:s}", "key", key);
+
+		if (mc->ing)
+			json_object_set_new(o, "ticket", json_integer(res.ticket_id));
+		json_array_append_new(mc->list, o);
+	}
+	else if (mc->ing)
+		printf("processed, not in the store: %s %s: reingested into ticket #%lld\n",
+		       cli_esc(mc->source), cli_esc(key), (long long)res.ticket_id);
+	else
+		printf("processed, not in the store: %s %s\n", cli_esc(mc->source), cli_esc(key));
+	return 0;
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A source whose listing order means nothing is taken in the order of its
+ * keys (fetch does the same), so that mail is stored again in the order it
+ * came: its ref is found after its key, joined by a NUL-free separator. */
+static void
+refs_sort_by_key(struct source_refs *all)
+{
+	char **pairs = xcalloc(all->keys.n ? all->keys.n : 1, sizeof(*pairs));
+	size_t n = all->keys.n;
+
+	for (size_t i = 0; i < n; i++)
+		pairs[i] = xasprintf("%s%c%s", all->keys.items[i], '\001', all->refs.items[i]);
+	qsort(pairs, n, sizeof(*pairs), key_cmp);
+	source_refs_release(all);
+	for (size_t i = 0; i < n; i++) {
+		char *sep = strchr(pairs[i], '\001');
+
+		*sep = '\0';
+		source_refs_add(all, pairs[i], sep + 1);
+		free(pairs[i]);
+	}
+	free(pairs);
+}
+
+/* Every message of the folder is read and looked up by its bytes: its key
+ * there is not the one it was taken in under. */
+static int
+check_moved(struct moved_check *mc, const struct config *cfg)
+{
+	const struct source_ops *ops = source_find(cfg->mailbox.conn.url);
+	struct source_refs all = SOURCE_REFS_INIT;
+	struct source *src = NULL;
+	int rc;
+
+	if (!ops)
+		return err_set(mc->e, EXIT_CONFIG, "no mail source for '%s'", cfg->mailbox.conn.url);
+	rc = ops->open(cfg, &src, mc->e);
+	if (rc != SRC_OK)
+		return -1;
+	mc->source = ops->id(src);
+	rc = source_list_all(ops, src, &all, mc->e);
+	if (rc == SRC_OK && ops->by_key)
+		refs_sort_by_key(&all);
+	for (size_t off = 0; rc == SRC_OK && off < all.refs.n; off += VERIFY_BATCH) {
+		size_t n = all.refs.n - off < VERIFY_BATCH ? all.refs.n - off : VERIFY_BATCH;
+
+		rc = ops->fetch(src, (const char *const *)all.refs.items + off, n, moved_cb, mc,
+				mc->e);
+		if (rc == SRC_MSG_BAD)
+			rc = SRC_OK;
+	}
+	source_refs_release(&all);
+	ops->close(src);
+	mc->source = NULL;
+	return rc == SRC_OK ? 0 : -1;
+}
+
+/* Opens the folder as a source of its own (after = keep: nothing marked).
+ * A folder that is not there yet has had nothing moved to it: *checked
+ * false, no error. */
+static int
+verify_moved(struct cli_ctx *ctx, bool reingest, json_t *list, long *missing, long *reingested,
+	     bool *checked, struct err *e)
+{
+	struct config moved = *ctx->cfg; /* shares the strings of ctx->cfg */
+	struct moved_check mc = { ctx, NULL, NULL, list, 0, 0, e };
+	char *url = moved_url(ctx->cfg, e);
+	struct stat st;
+	int rc = -1;
+
+	*checked = false;
+	if (!url)
+		return -1;
+	moved.mailbox.conn.url = url;
+	moved.mailbox.after = AFTER_KEEP;
+	if ((strncmp(url, "maildir:", 8) == 0 || strncmp(url, "mbox:", 5) == 0) &&
+	    stat(strchr(url, ':') + 1, &st) < 0 && errno == ENOENT) {
+		free(url);
+		return 0;
+	}
+	if (reingest) {
+		if (ingest_open(ctx->cfg, &mc.ing, e) < 0)
+			goto out;
+		ingest_set_replay(mc.ing, true);
+	}
+	rc = check_moved(&mc, &moved);
+	*checked = rc == 0;
+	*missing = mc.missing;
+	*reingested = mc.reingested;
+	if (mc.reingested) {
+		struct err ie = ERR_INIT;
+
+		if (search_index_update(ctx->store, -1, NULL, &ie) < 0)
+			log_warn("%s", ie.msg);
+	}
+out:
+	ingest_free(&mc.ing);
+	free(url);
+	return rc;
+}
+
 int cmd_verify(int argc, char **argv, struct cli_ctx *ctx);
 
 int
@@ -154,23 +351,33 @@ cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 	struct err e = ERR_INIT;
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "reingest", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	json_t *not_stored = NULL, *not_done = NULL;
-	long missing = 0, undone = 0;
-	bool json = false;
+	json_t *not_stored = NULL, *not_done = NULL, *moved_list = NULL;
+	long missing = 0, undone = 0, moved_missing = 0, reingested = 0;
+	bool json = false, reingest = false, moved_checked = false;
+	bool move = ctx->cfg->mailbox.after == AFTER_MOVE;
 	char *id;
 	int rc, c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
+		if (c == 'j')
+			json = true;
+		else if (c == 'r')
+			reingest = true;
+		else
 			return cli_usage(argv[0]);
-		json = true;
 	}
 	if (optind != argc)
 		return cli_usage(argv[0]);
 	if (config_need_mailbox(ctx->cfg, &e) < 0)
 		return cli_fail(&e);
+	if (reingest && !move) {
+		cli_error("verify --reingest: needs [mailbox] after = move:FOLDER, where processed"
+			  " mail is kept (mail still in the inbox is taken by the next run)");
+		return EXIT_USAGE;
+	}
 	ops = source_find(ctx->cfg->mailbox.conn.url);
 	if (!ops) {
 		err_set(&e, EXIT_CONFIG, "[mailbox] url: no mail source for '%s'",
@@ -191,34 +398,62 @@ cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 	if (json) {
 		not_stored = json_array();
 		not_done = json_array();
+		moved_list = json_array();
 	}
 	rc = check_server(ctx, ops, src, &missing, not_stored, &e);
 	/* The mailbox stays locked (mbox) or connected only as long as needed. */
 	ops->close(src);
 	if (rc == 0)
 		rc = check_store(ctx, id, &undone, not_done, &e);
+	if (rc == 0 && move)
+		rc = verify_moved(ctx, reingest, moved_list, &moved_missing, &reingested,
+				  &moved_checked, &e);
 	if (rc < 0) {
 		free(id);
 		json_decref(not_stored);
 		json_decref(not_done);
+		json_decref(moved_list);
 		if (!e.code)
 			e.code = EXIT_TEMPFAIL;
 		return cli_fail(&e);
 	}
+	/* Mail stored again is no longer missing. */
+	moved_missing -= reingested;
 	if (json) {
-		cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:b, s:o, s:o}",
+		json_t *doc = json_pack("{s:s, s:b, s:I, s:I, s:b, s:o, s:o}",
 			"source", id,
-			"ok", !missing && !undone,
+			"ok", !missing && !undone && !moved_missing,
 			"not_in_store", (json_int_t)missing,
 			"not_marked_done", (json_int_t)undone,
 			"marks_checked", ctx->cfg->mailbox.after != AFTER_KEEP,
 			"missing", not_stored,
-			"undone", not_done));
+			"undone", not_done);
+
+		/* The folder's fields only where there is one: the others' document
+		 * stays as it was. */
+		if (move)
+			json_object_update_new(doc, json_pack("{s:s, s:b, s:I, s:I, s:o}",
+				"moved_folder", ctx->cfg->mailbox.after_folder,
+				"moved_checked", moved_checked,
+				"moved_not_in_store", (json_int_t)moved_missing,
+				"reingested", (json_int_t)reingested,
+				"moved_missing", moved_list));
+		else
+			json_decref(moved_list);
+		cli_print_json(doc);
 		free(id);
-		return missing || undone ? EXIT_DATAERR : EXIT_OK;
+		return missing || undone || moved_missing ? EXIT_DATAERR : EXIT_OK;
 	}
 	free(id);
 	printf("on the server, not in the store: %ld; stored, not marked done: %ld\n", missing,
 	       undone);
-	return missing || undone ? EXIT_DATAERR : EXIT_OK;
+	if (move && moved_checked)
+		printf("processed into %s, not in the store: %ld%s; reingested: %ld\n",
+		       cli_esc(ctx->cfg->mailbox.after_folder), moved_missing,
+		       moved_missing ? " (secdesk verify --reingest stores them again)" : "",
+		       reingested);
+	else if (move)
+		printf("processed into %s: the folder is not there yet, nothing to check\n",
+		       cli_esc(ctx->cfg->mailbox.after_folder));
+	return missing || undone || moved_missing ? EXIT_DATAERR : EXIT_OK;
 }

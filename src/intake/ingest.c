@@ -25,6 +25,7 @@ struct ingest {
 	struct outbound *ob;
 	struct parse_limits limits;
 	char *tag_open; /* "[TAG #" */
+	bool replay;    /* ingest_set_replay() */
 };
 
 /* Broken templates stop no run: said once, with the first problem. */
@@ -38,6 +39,12 @@ warn_templates(const struct outbound *ob)
 		log_warn("%.*s%s: the mail that uses a broken template is sent with the English "
 			 "one, or held in the outbox; see 'secdesk templates check'",
 			 (int)strcspn(p, "\n"), p, n > 1 ? " (and more)" : "");
+}
+
+void
+ingest_set_replay(struct ingest *ing, bool replay)
+{
+	ing->replay = replay;
 }
 
 int
@@ -898,8 +905,12 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 	res->problems = (int)problems->n;
 	if (problems_record(s, res->ticket_id, problems, e) < 0)
 		goto out;
+	if (ing->replay && store_event(s, res->ticket_id, "secdesk", "reingested", NULL,
+				       "processed before a restore; ack and notice not repeated",
+				       e) < 0)
+		goto out;
 	/* A new ticket is handed over as inserted; a follow-up's changed. */
-	if (ing->ob && outbound_after_ingest(ing->ob, s, cur,
+	if (ing->ob && !ing->replay && outbound_after_ingest(ing->ob, s, cur,
 					     res->kind == INGEST_NEW_TICKET ? &t : NULL, res, e) < 0)
 		goto out;
 	rc = 0;

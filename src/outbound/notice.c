@@ -7,6 +7,8 @@
 
 #include <strings.h>
 
+#include "attach.h"
+#include "encodings.h"
 #include "outbound_int.h"
 #include "testhook.h"
 #include "ticket.h"
@@ -37,6 +39,14 @@ struct item {
 	char ref[128];        /* c.ref */
 	int rc;               /* of the build */
 	struct err e;
+	/* A notice's context: the inquiry's attachments listed (one line
+	 * each, "" when none), those it carries ([notice] attach), and
+	 * after a re-route the queue it came from and when staff answered. */
+	char *attachments;
+	struct attach_info *carry;
+	size_t ncarry;
+	const char *routed_from;
+	char *answered;
 };
 
 static void
@@ -46,7 +56,195 @@ item_release(struct item *it)
 		free(it->to);
 	free(it->to_name);
 	free(it->count_key);
+	free(it->attachments);
+	attach_list_free(it->carry, it->ncarry);
+	free(it->answered);
 	memset(it, 0, sizeof(*it));
+}
+
+/* ---- what a notice tells beyond the ticket: attachments, a re-route ---- */
+
+static void
+size_text(int64_t n, char *out, size_t len)
+{
+	if (n < 1024)
+		snprintf(out, len, "%lld bytes", (long long)n);
+	else if (n < 1024 * 1024)
+		snprintf(out, len, "%lld KB", (long long)((n + 1023) / 1024));
+	else
+		snprintf(out, len, "%.1f MB", (double)n / (1024.0 * 1024.0));
+}
+
+/* The attachments of the inquiry it quotes, listed into it->attachments
+ * ("    name (type, size)" lines), and those that fit [notice] attach
+ * chosen into it->carry: kept ones, in order, while their sum fits. A
+ * notice that carries any goes whole into the outbox (not by reference). */
+static int
+notice_attachments(const struct outbound *ob, struct store *s, struct item *it, struct err *e)
+{
+	struct attach_info *all = NULL;
+	struct buf text = BUF_INIT;
+	size_t n = 0, room = ob->cfg->notice.attach_max;
+
+	if (it->inquiry_id <= 0)
+		return 0;
+	if (attach_list(s, it->c.ticket_id, &all, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct attach_info *a = &all[i];
+		bool carried = false;
+		char size[32];
+
+		if (a->message_row_id != it->inquiry_id)
+			continue;
+		if (a->sha256 && room > 0 && (uint64_t)a->size <= room) {
+			room -= (size_t)a->size;
+			it->carry = xreallocarray(it->carry, it->ncarry + 1, sizeof(*it->carry));
+			it->carry[it->ncarry++] = *a;
+			memset(a, 0, sizeof(*a));
+			carried = true;
+		}
+		size_text(carried ? it->carry[it->ncarry - 1].size : a->size, size, sizeof(size));
+		buf_addf(&text, "    %s (%s, %s)%s\n",
+			 carried ? it->carry[it->ncarry - 1].filename : a->filename,
+			 carried ? it->carry[it->ncarry - 1].content_type : a->content_type, size,
+			 carried || ob->cfg->notice.attach_max == 0 ? "" : " - not attached");
+	}
+	attach_list_free(all, n);
+	/* The section ends its own line: the last line end is the template's. */
+	if (text.len && text.data[text.len - 1] == '\n')
+		text.data[--text.len] = '\0';
+	it->attachments = text.len ? buf_detach(&text, NULL) : xstrdup("");
+	buf_release(&text);
+	if (it->ncarry)
+		it->c.quote_of = 0;
+	return 0;
+}
+
+/* A MIME token (type/subtype) as RFC 2045 allows, else a safe default. */
+static const char *
+carry_type(const char *type)
+{
+	const char *slash = type ? strchr(type, '/') : NULL;
+
+	if (!slash || slash == type || !slash[1] || strlen(type) > 100)
+		return "application/octet-stream";
+	for (const char *p = type; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("()<>@,;:\\\"[]?=", *p))
+			return "application/octet-stream";
+	return type;
+}
+
+/* name as a MIME parameter: quoted when plain ASCII, else RFC 2231. */
+static void
+carry_param(struct buf *b, const char *param, const char *name)
+{
+	bool plain = true;
+	size_t len = strlen(name);
+
+	if (len > 200)
+		len = 200;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] < ' ' || (unsigned char)name[i] >= 0x7f ||
+		    name[i] == '"' || name[i] == '\\')
+			plain = false;
+	if (plain) {
+		buf_addf(b, "; %s=\"%.*s\"", param, (int)len, name);
+		return;
+	}
+	buf_addf(b, "; %s*=utf-8''", param);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("!#$&+-.^_`|~", c))
+			buf_addch(b, (char)c);
+		else
+			buf_addf(b, "%%%02X", c);
+	}
+}
+
+/* Makes the built single-part notice in msg a multipart/mixed one with the
+ * attachments of it->carry after its text. An attachment gone from the
+ * store is left out (the list says what there was). */
+static int
+notice_carry(const struct item *it, struct store *s, struct buf *msg, struct err *e)
+{
+	static const char mv[] = "MIME-Version: 1.0\r\nContent-Type: text/plain";
+	struct buf out = BUF_INIT;
+	const char *at = NULL, *p = msg->data;
+	char boundary[96];
+	size_t pos;
+
+	while (p && (p = memmem(p, msg->len - (size_t)(p - msg->data), mv, sizeof(mv) - 1))) {
+		at = p;
+		p += sizeof(mv) - 1;
+	}
+	if (!at)
+		return 0;
+	pos = (size_t)(at - msg->data);
+	snprintf(boundary, sizeof(boundary), "=_secdesk_%s", it->carry[0].sha256);
+	buf_add(&out, msg->data, pos);
+	buf_addf(&out, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n"
+		 "\r\nThis is a message in several parts (MIME).\r\n--%s\r\n", boundary, boundary);
+	buf_add(&out, at + 19, msg->len - pos - 19);
+	if (out.len < 2 || memcmp(out.data + out.len - 2, "\r\n", 2) != 0)
+		buf_addstr(&out, "\r\n");
+	for (size_t i = 0; i < it->ncarry; i++) {
+		const struct attach_info *a = &it->carry[i];
+		unsigned char *data = NULL;
+		size_t len = 0;
+
+		if (attach_read(s, a->sha256, &data, &len, e) < 0) {
+			if (e->code != EXIT_DATAERR) {
+				buf_release(&out);
+				return -1;
+			}
+			err_clear(e);
+			continue;
+		}
+		buf_addf(&out, "--%s\r\nContent-Type: %s", boundary, carry_type(a->content_type));
+		carry_param(&out, "name", a->filename ? a->filename : "attachment");
+		buf_addstr(&out, "\r\nContent-Disposition: attachment");
+		carry_param(&out, "filename", a->filename ? a->filename : "attachment");
+		buf_addstr(&out, "\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+		mime_base64_encode(&out, data, len);
+		free(data);
+	}
+	buf_addf(&out, "--%s--\r\n", boundary);
+	buf_release(msg);
+	*msg = out;
+	return 0;
+}
+
+struct answered_scan {
+	int64_t at;
+};
+
+static int
+answered_each(void *arg, const struct ticket_message *m, struct err *e)
+{
+	struct answered_scan *as = arg;
+
+	(void)e;
+	if (strcmp(m->direction, "out") == 0 && strcmp(m->kind, "reply") == 0)
+		as->at = m->created;
+	return 0;
+}
+
+/* When staff last replied on the ticket, as a mail date; "" when never. */
+static int
+ticket_answered(struct store *s, int64_t ticket_id, char **out, struct err *e)
+{
+	struct answered_scan as = { 0 };
+	char date[64] = "";
+
+	if (ticket_messages(s, ticket_id, answered_each, &as, e) < 0)
+		return -1;
+	if (as.at)
+		mime_date(as.at, date, sizeof(date));
+	*out = xstrdup(date);
+	return 0;
 }
 
 /* ---- the notice plans ---- */
@@ -186,6 +384,12 @@ item_build(struct outbound *ob, const struct ticket *t, const struct message *m,
 	ctx = ticket_ctx(ob, t, m, it->need);
 	if (strcmp(it->c.kind, "ack") == 0)
 		tmpl_ctx_set(ctx, "followup", it->followup ? "yes" : "");
+	if (it->need & NEED(V_ATTACHMENTS))
+		tmpl_ctx_set(ctx, "attachments", it->attachments ? it->attachments : "");
+	if (it->need & NEED(V_ROUTED_FROM))
+		tmpl_ctx_set(ctx, "routed_from", it->routed_from ? it->routed_from : "");
+	if (it->need & NEED(V_ANSWERED))
+		tmpl_ctx_set(ctx, "answered", it->answered ? it->answered : "");
 	it->c.ctx = ctx;
 	it->e = (struct err)ERR_INIT;
 	it->rc = testhook_step_fails(it->c.kind, m->message_id, &it->e)
@@ -380,6 +584,31 @@ notice_queue_ack(struct outbound *ob, struct store *s, const struct ticket *t,
 	return rc;
 }
 
+/* Builds and records the prepared notice it: its attachments listed (and
+ * carried, [notice] attach), then as notice_record says. */
+static int
+notice_send(struct outbound *ob, struct store *s, const struct ticket *t,
+	    const struct message *m, struct item *it, struct ingest_result *tally,
+	    struct autolog *log, struct err *e)
+{
+	int rc;
+
+	if (it->need & NEED(V_ATTACHMENTS) || ob->cfg->notice.attach_max) {
+		if (notice_attachments(ob, s, it, e) < 0)
+			return -1;
+	}
+	item_build(ob, t, m, it);
+	if (it->rc == 0 && it->c.t && it->ncarry && notice_carry(it, s, &ob->built.msg, e) < 0) {
+		built_reset(&ob->built);
+		return -1;
+	}
+	rc = notice_record(ob, s, it, log, tally, e);
+	/* The log holds the item's counter key: written before it goes. */
+	if (rc == 0)
+		rc = autolog_flush(ob->cfg, s, log, e);
+	return rc;
+}
+
 int
 notice_queue(struct outbound *ob, struct store *s, const struct ticket *t,
 	     const struct message *m, int64_t quote_of, struct ingest_result *tally,
@@ -389,14 +618,96 @@ notice_queue(struct outbound *ob, struct store *s, const struct ticket *t,
 	int rc = 0;
 
 	memset(&it, 0, sizeof(it));
+	if (notice_prepare(ob, t, quote_of, &it))
+		rc = notice_send(ob, s, t, m, &it, tally, log, e);
+	item_release(&it);
+	return rc;
+}
+
+/* The moved notice to old_queue's contacts, when it has any and a
+ * "moved" template works. */
+static int
+notice_moved(struct outbound *ob, struct store *s, const struct ticket *t,
+	     const struct message *m, const char *old_queue, const char *old_name,
+	     struct autolog *log, struct err *e)
+{
+	struct notice_plan own, *pl = plan_find(ob, old_queue, &own);
+	const struct queue *q = ob->rules ? rules_queue(ob->rules, old_queue) : NULL;
+	struct item it;
+	struct err ce;
+	int rc = 0;
+
+	memset(&it, 0, sizeof(it));
+	if (pl->nto == 0)
+		goto out;
+	it.to = pl->to;
+	it.to_shared = true;
+	it.routed_from = old_name;
+	it.c = (struct compose){
+		.kind = "notice",
+		.ticket_id = t->id,
+		.ref = it.ref,
+		.t = tmpl_set_find_checked(ob->set, "moved", old_queue, q ? q->language : NULL,
+					   &it.broken),
+		.to = it.to,
+		.nto = pl->nto,
+		.automatic = true,
+		.reply_to_desk = true,
+	};
+	if (!it.c.t) {
+		rc = store_event(s, t->id, "secdesk", "notice-skipped", old_queue,
+				 "no moved template", e);
+		goto out;
+	}
+	it.need = template_needs(ob, it.c.t);
+	item_build(ob, t, m, &it);
+	rc = item_record(ob, s, &it, NULL, &ce, e);
+	if (rc > 0)
+		rc = ticket_flag_problem(s, t->id, "notice-failed", ce.msg, e);
+	else if (rc == 0)
+		for (size_t i = 0; rc == 0 && i < it.c.nto; i++)
+			rc = autolog_add(ob->cfg, s, log, it.c.to[i].addr, false, e);
+	if (rc == 0)
+		rc = store_event(s, t->id, "secdesk", "notified-moved", NULL, pl->queue_id, e);
+out:
+	if (pl == &own)
+		free(own.to);
+	it.to = NULL;
+	item_release(&it);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+notice_queue_route(struct outbound *ob, struct store *s, const struct ticket *t,
+		   const struct message *m, int64_t quote_of, const char *old_queue,
+		   struct ingest_result *tally, struct autolog *log, struct err *e)
+{
+	const struct queue *oq = ob->rules ? rules_queue(ob->rules, old_queue) : NULL;
+	const char *old_name = oq && oq->name && *oq->name ? oq->name : old_queue;
+	struct item it;
+	int rc = 0;
+
+	memset(&it, 0, sizeof(it));
 	if (notice_prepare(ob, t, quote_of, &it)) {
-		item_build(ob, t, m, &it);
-		rc = notice_record(ob, s, &it, log, tally, e);
-		/* The log holds the item's counter key: written before it goes. */
+		const struct queue *q = ob->rules ? rules_queue(ob->rules, t->queue) : NULL;
+		const struct tmpl *broken = NULL;
+		const struct tmpl *rt = tmpl_set_find_checked(ob->set, "reroute", t->queue,
+							      q ? q->language : NULL, &broken);
+
+		/* Without a working reroute template, the first notice's. */
+		if (rt) {
+			it.c.t = rt;
+			it.broken = broken;
+			it.need = template_needs(ob, rt);
+		}
+		it.routed_from = old_name;
+		rc = ticket_answered(s, t->id, &it.answered, e);
 		if (rc == 0)
-			rc = autolog_flush(ob->cfg, s, log, e);
+			rc = notice_send(ob, s, t, m, &it, tally, log, e);
 	}
 	item_release(&it);
+	if (rc == 0 && old_queue && *old_queue)
+		rc = notice_moved(ob, s, t, m, old_queue, old_name, log, e);
 	return rc;
 }
 

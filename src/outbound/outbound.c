@@ -12,7 +12,8 @@ const char *const outbound_template_vars[] = {
 	"id", "tag", "ref", "subject", "requester", "requester_name", "requester_address",
 	"queue", "queue_name", "language", "category", "priority", "status", "desk_name",
 	"desk_address", "received", "body", "quoted", "text", "staff", "followup",
-	"message_subject", "attribution", "quote_below", NULL,
+	"message_subject", "attribution", "quote_below", "attachments", "routed_from",
+	"answered", "staff_name", "staff_signature", NULL,
 };
 _Static_assert(ARRAY_SIZE(outbound_template_vars) == V_COUNT + 1,
 	       "outbound_template_vars and the V_ names differ");

@@ -32,7 +32,8 @@ enum {
 	V_ID, V_TAG, V_REF, V_SUBJECT, V_REQUESTER, V_REQUESTER_NAME, V_REQUESTER_ADDRESS,
 	V_QUEUE, V_QUEUE_NAME, V_LANGUAGE, V_CATEGORY, V_PRIORITY, V_STATUS, V_DESK_NAME,
 	V_DESK_ADDRESS, V_RECEIVED, V_BODY, V_QUOTED, V_TEXT, V_STAFF, V_FOLLOWUP,
-	V_MESSAGE_SUBJECT, V_ATTRIBUTION, V_QUOTE_BELOW, V_COUNT
+	V_MESSAGE_SUBJECT, V_ATTRIBUTION, V_QUOTE_BELOW, V_ATTACHMENTS, V_ROUTED_FROM,
+	V_ANSWERED, V_STAFF_NAME, V_STAFF_SIGNATURE, V_COUNT
 };
 #define NEED(v) (1u << (v))
 #define NEED_CACHE 64
@@ -197,6 +198,12 @@ int autolimit_notice_over(struct outbound *ob, struct store *s, const struct not
 int autolimit_trip_breaker(struct store *s, struct err *e);
 void addrset_release(struct addrset *set);
 
+/* ---- staffsig.c ---- */
+/* Binds staff_name and staff_signature from [staff "who"] (its
+ * signature_file read now); nothing when who has no such section.
+ * EXIT_CONFIG when the file cannot be read. */
+int staff_vars(const struct config *cfg, const char *who, struct tmpl_ctx *ctx, struct err *e);
+
 /* ---- notice.c ---- */
 void notice_plans_release(struct outbound *ob);
 /* The acknowledgement of m, stored as message_id, on t: with the English
@@ -208,6 +215,14 @@ int notice_queue_ack(struct outbound *ob, struct store *s, const struct ticket *
 int notice_queue(struct outbound *ob, struct store *s, const struct ticket *t,
 		 const struct message *m, int64_t quote_of, struct ingest_result *tally,
 		 struct autolog *log, struct err *e);
+/* After staff moved t from queue old_queue: the notice to t's (new) queue,
+ * saying where it came from and whether staff answered already (template
+ * "reroute", else "partner"), and a short one to old_queue's contacts
+ * that it moved (template "moved"; none when old_queue has no one to tell
+ * or no such template is shipped). */
+int notice_queue_route(struct outbound *ob, struct store *s, const struct ticket *t,
+		       const struct message *m, int64_t quote_of, const char *old_queue,
+		       struct ingest_result *tally, struct autolog *log, struct err *e);
 /* Holds the notice of new ticket t for its partner's digest when over a
  * limit: 1 held, 0 it goes, -1 on store errors. */
 int notice_maybe_hold(struct outbound *ob, struct store *s, const struct ticket *t, bool acked,

@@ -85,7 +85,8 @@ quotable_message(struct store *s, int64_t ticket_id, const struct quote_rule *r,
 }
 
 int
-outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struct err *e)
+outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id,
+		  const char *old_queue, struct err *e)
 {
 	struct ticket t;
 	struct message m;
@@ -104,7 +105,7 @@ outbound_on_route(struct outbound *ob, struct store *s, int64_t ticket_id, struc
 	from_requester.author = t.requester;
 	if (quotable_message(s, ticket_id, &from_requester, &m, &inquiry, e) < 0)
 		goto out;
-	rc = notice_queue(ob, s, &t, &m, inquiry, &tally, &log, e);
+	rc = notice_queue_route(ob, s, &t, &m, inquiry, old_queue, &tally, &log, e);
 	if (rc == 0)
 		rc = autolog_flush(ob->cfg, s, &log, e);
 out:
@@ -322,6 +323,10 @@ plan_make(struct outbound *ob, struct store *s, int64_t ticket_id, const struct 
 	p->ctx = ticket_ctx(ob, &p->t, &p->m, need);
 	tmpl_ctx_set(p->ctx, "text", o->text ? o->text : "");
 	tmpl_ctx_set(p->ctx, "staff", o->who);
+	if (staff_vars(ob->cfg, o->who, p->ctx, e) < 0) {
+		free(author);
+		return -1;
+	}
 	/* A template that shows the quote shows it below the signature. */
 	quoted = tmpl_ctx_get(p->ctx, "quoted");
 	if ((need & NEED(V_QUOTED)) && quoted && *quoted) {

@@ -35,3 +35,14 @@ search_index_status(struct store *s, int64_t *upto, int64_t *pending, struct err
 {
 	return s->ops->search->index_status(s, upto, pending, e);
 }
+
+int
+search_index_current(struct store *s, bool *current, struct err *e)
+{
+	/* A backend whose index lives inside the store cannot go stale. */
+	if (!s->ops->search->index_current) {
+		*current = true;
+		return 0;
+	}
+	return s->ops->search->index_current(s, current, e);
+}

@@ -24,6 +24,10 @@ struct store_search_ops {
 	 * date. */
 	int (*query)(struct store *s, const struct search_node *q, size_t limit,
 		     struct search_hits *out, struct err *e);
+
+	/* Whether the index follows this store as it is now (not another
+	 * store's, nor this one's before a restore from a backup). */
+	int (*index_current)(struct store *s, bool *current, struct err *e);
 };
 
 /* The SQLite backend's query (sqlite_search_query.c), for its table. */

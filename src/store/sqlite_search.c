@@ -397,9 +397,26 @@ sqlite_index_status(struct store *s, int64_t *upto, int64_t *pending, struct err
 	return 0;
 }
 
+static int
+sqlite_index_current(struct store *s, bool *current, struct err *e)
+{
+	int64_t upto;
+
+	*current = false;
+	if (sqlite_index_attach(s, e) < 0 || (upto = index_upto(s, e)) < 0)
+		return -1;
+	/* An index that has seen nothing holds nothing wrong: it is only behind. */
+	if (upto == 0) {
+		*current = true;
+		return 0;
+	}
+	return index_is_current(s, upto, current, e);
+}
+
 const struct store_search_ops sqlite_search_ops = {
 	.index_attach = sqlite_index_attach,
 	.index_update = sqlite_index_update,
 	.index_status = sqlite_index_status,
 	.query = sqlite_search_query,
+	.index_current = sqlite_index_current,
 };

@@ -29,6 +29,7 @@ enum key_type {
 	KEY_AFTER,    /* seen | move:FOLDER | delete | keep */
 	KEY_AUTHID, /* an Authentication-Results authserv-id (authres.h) */
 	KEY_GROUP,    /* a group that exists; its id goes to store.gid */
+	KEY_ATTACH,   /* no | yes | under:SIZE, into a size_t (0, SIZE_MAX, SIZE) */
 };
 
 struct key_def {
@@ -85,6 +86,7 @@ static const struct key_def keys[] = {
 	{ "ack", "per_sender_window", KEY_DURATION, O(ack.per_sender_window), false },
 	{ "ack", "hourly_limit", KEY_INT, O(ack.hourly_limit), false },
 	{ "notice", "hourly_limit_per_partner", KEY_INT, O(notice.hourly_limit_per_partner), false },
+	{ "notice", "attach", KEY_ATTACH, O(notice.attach_max), false },
 	{ "mailbox", "alert_after", KEY_DURATION, O(mailbox.alert_after), false },
 	{ "remind", "after", KEY_DURATION, O(remind.after), false },
 	{ "remind", "min_interval", KEY_DURATION, O(remind.min_interval), false },
@@ -288,6 +290,17 @@ set_key(struct load_ctx *lc, const struct key_def *k, const char *value)
 				       k->name, value);
 		*(size_t *)field = (size_t)n;
 		return 1;
+	case KEY_ATTACH:
+		if (!strcmp(value, "no"))
+			n = 0;
+		else if (!strcmp(value, "yes"))
+			n = -1;
+		else if (strncmp(value, "under:", 6) != 0 ||
+			 parse_number(value + 6, &n, "KMGkmg", size_mult) < 0 || n == 0)
+			return fail_at(lc, "[%s] %s: '%s' is not no, yes or under:SIZE (like "
+					   "under:10M)", k->section, k->name, value);
+		*(size_t *)field = n < 0 ? SIZE_MAX : (size_t)n;
+		return 1;
 	case KEY_DURATION:
 		if (parse_number(value, &n, "smhd", dur_mult) < 0 || n > INT_MAX)
 			return fail_at(lc, "[%s] %s: '%s' is not a duration (like 30s, 10m, 1h)",
@@ -331,6 +344,87 @@ set_key(struct load_ctx *lc, const struct key_def *k, const char *value)
 	return fail_at(lc, "internal error");
 }
 
+/* A staff user name: what a Unix login may be. */
+static bool
+staff_user_ok(const char *u, size_t len)
+{
+	if (len == 0 || len > 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(isalnum((unsigned char)u[i]) || strchr("._-", u[i])))
+			return false;
+	return true;
+}
+
+/* "\n" in a one-line signature value: a line end. */
+static char *
+unescape_lines(const char *v)
+{
+	char *out = xstrdup(v), *o = out;
+
+	for (const char *p = v; *p; p++) {
+		if (p[0] == '\\' && p[1] == 'n') {
+			*o++ = '\n';
+			p++;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* A key of [staff "USER"]: name, signature, signature_file. */
+static int
+handle_staff(struct load_ctx *lc, const char *section, const char *name, const char *value)
+{
+	struct config *cfg = lc->cfg;
+	const char *u = section + 7;
+	size_t len = strlen(u);
+	struct config_staff *st = NULL;
+	char **field;
+
+	if (len < 1 || u[len - 1] != '"' || !staff_user_ok(u, len - 1))
+		return fail_at(lc, "[%s]: expected [staff \"USER\"], USER a login name", section);
+	for (size_t i = 0; i < cfg->nstaff && !st; i++)
+		if (strlen(cfg->staff[i].user) == len - 1 && !strncmp(cfg->staff[i].user, u, len - 1))
+			st = &cfg->staff[i];
+	if (!st) {
+		cfg->staff = xreallocarray(cfg->staff, cfg->nstaff + 1, sizeof(*cfg->staff));
+		st = &cfg->staff[cfg->nstaff++];
+		memset(st, 0, sizeof(*st));
+		st->user = xstrndup(u, len - 1);
+	}
+	if (!strcmp(name, "name"))
+		field = &st->name;
+	else if (!strcmp(name, "signature"))
+		field = &st->signature;
+	else if (!strcmp(name, "signature_file"))
+		field = &st->signature_file;
+	else
+		return fail_at(lc, "unknown key '%s' in [%s] (name, signature, signature_file)",
+			       name, section);
+	if (*field)
+		return fail_at(lc, "[%s] %s: given twice", section, name);
+	if (!*value)
+		return fail_at(lc, "[%s] %s: empty value", section, name);
+	*field = field == &st->signature_file ? resolve_path(cfg, value)
+	       : field == &st->signature      ? unescape_lines(value)
+					      : xstrdup(value);
+	if (st->signature && st->signature_file)
+		return fail_at(lc, "[%s]: signature and signature_file: give one", section);
+	return 1;
+}
+
+const struct config_staff *
+config_staff_find(const struct config *cfg, const char *user)
+{
+	for (size_t i = 0; user && i < cfg->nstaff; i++)
+		if (strcmp(cfg->staff[i].user, user) == 0)
+			return &cfg->staff[i];
+	return NULL;
+}
+
 static int
 on_ini_entry(void *user, const char *section, const char *name, const char *value)
 {
@@ -339,6 +433,8 @@ on_ini_entry(void *user, const char *section, const char *name, const char *valu
 
 	if (lc->failed)
 		return 0;
+	if (strncmp(section, "staff \"", 7) == 0)
+		return handle_staff(lc, section, name, value);
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (strcmp(keys[i].section, section) != 0)
 			continue;
@@ -603,6 +699,13 @@ config_release(struct config *cfg)
 	free(cfg->remind.statuses);
 	free(cfg->remind.assignee_domain);
 	free(cfg->key_lines);
+	for (size_t i = 0; i < cfg->nstaff; i++) {
+		free(cfg->staff[i].user);
+		free(cfg->staff[i].name);
+		free(cfg->staff[i].signature);
+		free(cfg->staff[i].signature_file);
+	}
+	free(cfg->staff);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -16,8 +16,16 @@ static struct {
 void
 filemode_set_group(gid_t gid)
 {
+	mode_t old = umask(0);
+
 	policy.shared = true;
 	policy.gid = gid;
+	/* SQLite makes -wal and -shm with the store's mode less the umask and
+	 * widens them a moment later: another member of the group opening
+	 * them in that moment found them read-only ("attempt to write a
+	 * readonly database"). Without group bits in the umask they are the
+	 * group's to write from the start. */
+	umask(old & ~(mode_t)070);
 }
 
 mode_t

@@ -125,7 +125,12 @@ else
 		"660 $grp|660 $grp|660 $grp|" "$(tr '\n' '|' <"$d/open-modes")"
 	sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
 	check_rc "group: db check passes" 0 sd db check
-	check_eq "group: db check has no warning" "" "$(cat "$T_DIR/.err")"
+	check_eq "group: db check warns only that the folder is not the group's, setgid" \
+		"secdesk: warning: the store's folder '$d' is not shared with group $grp: run chgrp $grp '$d' && chmod 2770 '$d' (secdesk.conf(5), [store] group)" \
+		"$(cat "$T_DIR/.err")"
+	chgrp "$grp" "$d" && chmod 2770 "$d"
+	check_rc "group: db check passes in a folder set up as the manual says" 0 sd db check
+	check_eq "group: db check has no warning then" "" "$(cat "$T_DIR/.err")"
 	chmod 644 "$d/secdesk.db"
 	check_rc "group: db check on a 0644 store" 0 sd db check
 	check "group: db check says chmod 660" grep -q "has mode 0644 and group $grp, looser than 0660 for group $grp: run chmod 660 '$d/secdesk.db'" "$T_DIR/.err"

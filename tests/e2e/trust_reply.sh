@@ -108,10 +108,14 @@ check_eq "the reminder does not carry the partner's answer" 0 \
 	"$(mails s1r "sum('PARTNER-SECRET' in m['body'] for m in ms)")"
 check_rc "route 1 FR" 0 sd route 1 FR
 deliver s1n
-check_eq "a notice to the French contact" "<partner-fr@icpermed.example>" \
-	"$(mails s1n "' '.join(m['env'] for m in ms)")"
+check_eq "a notice to the French contact, a moved notice to the German one" \
+	"<partner-de@icpermed.example> <partner-fr@icpermed.example>" \
+	"$(mails s1n "' '.join(sorted(m['env'] for m in ms))")"
+fr="[m for m in ms if 'partner-fr@' in m['env']][0]"
 check_eq "the notice quotes the inquiry, not the partner's answer" "True False" \
-	"$(mails s1n "str('HANS-INQUIRY' in ms[0]['body']) + ' ' + str('PARTNER-SECRET' in ms[0]['body'])")"
+	"$(mails s1n "str('HANS-INQUIRY' in $fr['body']) + ' ' + str('PARTNER-SECRET' in $fr['body'])")"
+check_eq "the moved notice carries neither" "False False" \
+	"$(mails s1n "' '.join(str(w in [m for m in ms if 'partner-de@' in m['env']][0]['body']) for w in ('HANS-INQUIRY', 'PARTNER-SECRET'))")"
 
 check_rc "reply after the partner's answer" 0 sd reply 1 -m "STAFF-ANSWER-1"
 deliver s2

@@ -93,6 +93,54 @@ test_values(void **state)
 	free(path);
 }
 
+/* [notice] attach and [staff "USER"] sections. */
+static void
+test_notice_staff(void **state)
+{
+	static const struct {
+		const char *value;
+		size_t want;
+	} attach[] = {
+		{ "no", 0 }, { "yes", SIZE_MAX }, { "under:10K", 10 * 1024 }, { "under:2M", 2 << 20 },
+	};
+	struct config cfg;
+	struct err e = ERR_INIT;
+	char *text = NULL, *path, *want = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(attach); i++) {
+		assert_true(asprintf(&text, "%s[notice]\nattach = %s\n", base, attach[i].value) > 0);
+		path = write_conf(text);
+		assert_int_equal(config_load(&cfg, path, &e), 0);
+		assert_true(cfg.notice.attach_max == attach[i].want);
+		config_release(&cfg);
+		free(text);
+		free(path);
+	}
+	path = write_conf(base);
+	assert_int_equal(config_load(&cfg, path, &e), 0);
+	assert_true(cfg.notice.attach_max == 0);
+	assert_null(config_staff_find(&cfg, "alice"));
+	config_release(&cfg);
+	free(path);
+	assert_true(asprintf(&text, "%s[staff \"alice\"]\nname = Alice Martin\n"
+			     "[staff \"bob.b\"]\nsignature = Bob\\nDLR\n[staff \"alice\"]\n"
+			     "signature_file = sig/alice\n", base) > 0);
+	path = write_conf(text);
+	assert_int_equal(config_load(&cfg, path, &e), 0);
+	assert_int_equal(cfg.nstaff, 2);
+	assert_string_equal(config_staff_find(&cfg, "alice")->name, "Alice Martin");
+	assert_true(asprintf(&want, "%s/sig/alice", cfg.dir) > 0);
+	assert_string_equal(config_staff_find(&cfg, "alice")->signature_file, want);
+	assert_string_equal(config_staff_find(&cfg, "bob.b")->signature, "Bob\nDLR");
+	assert_null(config_staff_find(&cfg, "bob.b")->name);
+	assert_null(config_staff_find(&cfg, "carol"));
+	config_release(&cfg);
+	free(want);
+	free(text);
+	free(path);
+}
+
 /* [desk] aliases: a list, blanks forgiven; the desk is any of them. */
 static void
 test_aliases(void **state)
@@ -159,6 +207,16 @@ static const struct bad_case bad_cases[] = {
 	{ "[desk]\naliases = a@b.example\naliases = c@d.example\n",
 	  "secdesk.conf:17: [desk] aliases: given twice" },
 	{ "just words\n", "secdesk.conf:15: syntax error" },
+	{ "[notice]\nattach = maybe\n",
+	  "secdesk.conf:16: [notice] attach: 'maybe' is not no, yes or under:SIZE" },
+	{ "[notice]\nattach = under:\n", "[notice] attach: 'under:' is not" },
+	{ "[notice]\nattach = under:0\n", "[notice] attach: 'under:0' is not" },
+	{ "[staff \"al ice\"]\nname = A\n", "secdesk.conf:16: [staff \"al ice\"]: expected" },
+	{ "[staff alice]\nname = A\n", "unknown section [staff alice]" },
+	{ "[staff \"alice\"]\nphone = 1\n", "secdesk.conf:16: unknown key 'phone' in [staff" },
+	{ "[staff \"alice\"]\nname = A\nname = B\n", "secdesk.conf:17: [staff \"alice\"] name: given twice" },
+	{ "[staff \"alice\"]\nsignature = A\nsignature_file = a.sig\n",
+	  "secdesk.conf:17: [staff \"alice\"]: signature and signature_file: give one" },
 	/* "!" replaces the [send] url line of base instead of appending. */
 	{ "!url = nourl\n", "secdesk.conf:10: [send] url: 'nourl' is not a URL" },
 	{ "!url = dir:\n", "secdesk.conf:10: [send] url: 'dir:' names no path" },
@@ -287,6 +345,7 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_notice_staff),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_no_mailbox),
