@@ -95,12 +95,12 @@ as "$ua" send >/dev/null 2>&1
 reply_of() { grep -l "Answer from $1 on $2" "$d"/outbox/* | head -1; }
 body() { tr -d '\r' <"$1"; }
 check "a reply of the first user is signed with their name above the desk's" \
-	sh -c "tr -d '\\r' <'$(reply_of "$ua" 2)' | grep -A3 '^-- \$' | grep -q 'Anna Alpha'"
-check_eq "then the desk's name and address" "-- |Anna Alpha|ICPerMed Secretariat|secretariat@icpermed.example" \
-	"$(body "$(reply_of "$ua" 2)" | grep -A3 '^-- $' | paste -sd'|')"
+	sh -c "tr -d '\\r' <'$(reply_of "$ua" 2)' | grep -A3 '^Kind regards,\$' | grep -q 'Anna Alpha'"
+check_eq "then the desk's name and address" "Kind regards,|Anna Alpha|ICPerMed Secretariat|secretariat@icpermed.example" \
+	"$(body "$(reply_of "$ua" 2)" | grep -A3 '^Kind regards,$' | paste -sd'|')"
 check_eq "a reply of the second user carries their signature file" \
-	"-- |Dr. Bea B.|Grants officer, ICPerMed Secretariat" \
-	"$(body "$(reply_of "$ub" 5)" | grep -A2 '^-- $' | paste -sd'|')"
+	"Kind regards,|Dr. Bea B.|Grants officer, ICPerMed Secretariat" \
+	"$(body "$(reply_of "$ub" 5)" | grep -A2 '^Kind regards,$' | paste -sd'|')"
 
 # db check: the folder as the manual says gives no warning; without its
 # set-group-ID bit it warns with the commands to run.
@@ -116,8 +116,8 @@ chmod 2770 "$d"
 # A user without a [staff] section: the desk's signature.
 check_rc "SECDESK_USER=carol replies" 0 env SECDESK_USER=carol "$SECDESK" -c "$d/secdesk.conf" reply 6 -m "Answer from carol"
 "$SECDESK" -c "$d/secdesk.conf" send >/dev/null 2>&1
-check_eq "without [staff], the desk signs" "-- |ICPerMed Secretariat|secretariat@icpermed.example" \
-	"$(body "$(grep -l 'Answer from carol' "$d"/outbox/*)" | grep -A2 '^-- $' | paste -sd'|')"
+check_eq "without [staff], the desk signs" "Kind regards,|ICPerMed Secretariat|secretariat@icpermed.example" \
+	"$(body "$(grep -l 'Answer from carol' "$d"/outbox/*)" | grep -A2 '^Kind regards,$' | paste -sd'|')"
 
 # Failure paths: a signature file that cannot be read refuses the reply
 # (nothing queued); signature and signature_file together; a bad section.

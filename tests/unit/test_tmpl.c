@@ -543,8 +543,11 @@ test_shipped_languages(void **state)
 				tmpl_ctx_set(c, "text", "THE STAFF TEXT");
 				tmpl_ctx_set(c, "quoted", "> THE QUOTE");
 				tmpl_ctx_set(c, "desk_name", "ICPerMed Secretariat");
-				/* Set by replies only: the quote below the signature. */
+				/* Set by replies only: the quote below the signature, and
+				 * the acting staff member's signature when configured. */
 				tmpl_ctx_set(c, "quote_below", "");
+				tmpl_ctx_set(c, "staff_name", "");
+				tmpl_ctx_set(c, "staff_signature", "");
 				if (tmpl_set_render(set, t, c, &out, &e) < 0)
 					fail_msg("%s: %s", tmpl_file(t), e.msg);
 				o = buf_cstr(&out);
