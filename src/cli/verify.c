@@ -342,24 +342,131 @@ out:
 
 int cmd_verify(int argc, char **argv, struct cli_ctx *ctx);
 
-int
-cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
+/* What verify found: the counts, and with --json the lists. */
+struct verify_found {
+	json_t *not_stored, *not_done, *moved_list; /* NULL without --json */
+	long missing, undone, moved_missing, reingested;
+	bool moved_checked;
+};
+
+static void
+verify_found_release(struct verify_found *f)
+{
+	json_decref(f->not_stored);
+	json_decref(f->not_done);
+	json_decref(f->moved_list);
+	f->not_stored = f->not_done = f->moved_list = NULL;
+}
+
+/* The mailbox opened as for after = keep, so that it lists every message
+ * and verify marks nothing; *id its name (the caller frees it). */
+static int
+open_whole_mailbox(struct cli_ctx *ctx, const struct source_ops **ops, struct source **src,
+		   char **id, struct err *e)
+{
+	struct config all;
+	int rc;
+
+	*ops = source_find(ctx->cfg->mailbox.conn.url);
+	if (!*ops)
+		return err_set(e, EXIT_CONFIG, "[mailbox] url: no mail source for '%s'",
+			       ctx->cfg->mailbox.conn.url);
+	/* The copy shares the strings of ctx->cfg. */
+	all = *ctx->cfg;
+	all.mailbox.after = AFTER_KEEP;
+	rc = (*ops)->open(&all, src, e);
+	if (rc != SRC_OK) {
+		if (!e->code)
+			e->code = rc == SRC_CONN_BAD ? EXIT_TEMPFAIL : EXIT_UNAVAILABLE;
+		return -1;
+	}
+	*id = xstrdup((*ops)->id(*src));
+	return 0;
+}
+
+/* The mailbox, the store's marks and the move folder compared. */
+static int
+verify_all(struct cli_ctx *ctx, bool reingest, struct verify_found *f, char **id,
+	   struct err *e)
 {
 	const struct source_ops *ops;
 	struct source *src = NULL;
-	struct config all;
-	struct err e = ERR_INIT;
+	int rc;
+
+	if (open_whole_mailbox(ctx, &ops, &src, id, e) < 0)
+		return -1;
+	rc = check_server(ctx, ops, src, &f->missing, f->not_stored, e);
+	/* The mailbox stays locked (mbox) or connected only as long as needed. */
+	ops->close(src);
+	if (rc == 0)
+		rc = check_store(ctx, *id, &f->undone, f->not_done, e);
+	if (rc == 0 && ctx->cfg->mailbox.after == AFTER_MOVE)
+		rc = verify_moved(ctx, reingest, f->moved_list, &f->moved_missing,
+				  &f->reingested, &f->moved_checked, e);
+	/* Mail stored again is no longer missing. */
+	f->moved_missing -= f->reingested;
+	return rc;
+}
+
+static void
+print_verify_json(struct cli_ctx *ctx, const char *id, struct verify_found *f)
+{
+	json_t *doc = json_pack("{s:s, s:b, s:I, s:I, s:b, s:o, s:o}",
+		"source", id,
+		"ok", !f->missing && !f->undone && !f->moved_missing,
+		"not_in_store", (json_int_t)f->missing,
+		"not_marked_done", (json_int_t)f->undone,
+		"marks_checked", ctx->cfg->mailbox.after != AFTER_KEEP,
+		"missing", f->not_stored,
+		"undone", f->not_done);
+
+	f->not_stored = f->not_done = NULL; /* the document has them */
+	/* The folder's fields only where there is one: the others' document
+	 * stays as it was. */
+	if (ctx->cfg->mailbox.after == AFTER_MOVE) {
+		json_object_update_new(doc, json_pack("{s:s, s:b, s:I, s:I, s:o}",
+			"moved_folder", ctx->cfg->mailbox.after_folder,
+			"moved_checked", f->moved_checked,
+			"moved_not_in_store", (json_int_t)f->moved_missing,
+			"reingested", (json_int_t)f->reingested,
+			"moved_missing", f->moved_list));
+		f->moved_list = NULL;
+	}
+	cli_print_json(doc);
+}
+
+static void
+print_verify_text(struct cli_ctx *ctx, const struct verify_found *f)
+{
+	const char *folder = ctx->cfg->mailbox.after_folder;
+
+	printf("on the server, not in the store: %ld; stored, not marked done: %ld\n",
+	       f->missing, f->undone);
+	if (ctx->cfg->mailbox.after != AFTER_MOVE)
+		return;
+	if (f->moved_checked)
+		printf("processed into %s, not in the store: %ld%s; reingested: %ld\n",
+		       cli_esc(folder), f->moved_missing,
+		       f->moved_missing ? " (secdesk verify --reingest stores them again)" : "",
+		       f->reingested);
+	else
+		printf("processed into %s: the folder is not there yet, nothing to check\n",
+		       cli_esc(folder));
+}
+
+int
+cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
+{
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "reingest", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	json_t *not_stored = NULL, *not_done = NULL, *moved_list = NULL;
-	long missing = 0, undone = 0, moved_missing = 0, reingested = 0;
-	bool json = false, reingest = false, moved_checked = false;
-	bool move = ctx->cfg->mailbox.after == AFTER_MOVE;
-	char *id;
-	int rc, c;
+	struct verify_found f = { 0 };
+	struct err e = ERR_INIT;
+	bool json = false, reingest = false;
+	char *id = NULL;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'j')
@@ -373,87 +480,29 @@ cmd_verify(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage(argv[0]);
 	if (config_need_mailbox(ctx->cfg, &e) < 0)
 		return cli_fail(&e);
-	if (reingest && !move) {
+	if (reingest && ctx->cfg->mailbox.after != AFTER_MOVE) {
 		cli_error("verify --reingest: needs [mailbox] after = move:FOLDER, where processed"
 			  " mail is kept (mail still in the inbox is taken by the next run)");
 		return EXIT_USAGE;
 	}
-	ops = source_find(ctx->cfg->mailbox.conn.url);
-	if (!ops) {
-		err_set(&e, EXIT_CONFIG, "[mailbox] url: no mail source for '%s'",
-			ctx->cfg->mailbox.conn.url);
-		return cli_fail(&e);
-	}
-	/* The source opened as for after = keep lists every message, and
-	 * verify marks nothing. The copy shares the strings of ctx->cfg. */
-	all = *ctx->cfg;
-	all.mailbox.after = AFTER_KEEP;
-	rc = ops->open(&all, &src, &e);
-	if (rc != SRC_OK) {
-		if (!e.code)
-			e.code = rc == SRC_CONN_BAD ? EXIT_TEMPFAIL : EXIT_UNAVAILABLE;
-		return cli_fail(&e);
-	}
-	id = xstrdup(ops->id(src));
 	if (json) {
-		not_stored = json_array();
-		not_done = json_array();
-		moved_list = json_array();
+		f.not_stored = json_array();
+		f.not_done = json_array();
+		f.moved_list = json_array();
 	}
-	rc = check_server(ctx, ops, src, &missing, not_stored, &e);
-	/* The mailbox stays locked (mbox) or connected only as long as needed. */
-	ops->close(src);
-	if (rc == 0)
-		rc = check_store(ctx, id, &undone, not_done, &e);
-	if (rc == 0 && move)
-		rc = verify_moved(ctx, reingest, moved_list, &moved_missing, &reingested,
-				  &moved_checked, &e);
-	if (rc < 0) {
+	if (verify_all(ctx, reingest, &f, &id, &e) < 0) {
 		free(id);
-		json_decref(not_stored);
-		json_decref(not_done);
-		json_decref(moved_list);
+		verify_found_release(&f);
 		if (!e.code)
 			e.code = EXIT_TEMPFAIL;
 		return cli_fail(&e);
 	}
-	/* Mail stored again is no longer missing. */
-	moved_missing -= reingested;
-	if (json) {
-		json_t *doc = json_pack("{s:s, s:b, s:I, s:I, s:b, s:o, s:o}",
-			"source", id,
-			"ok", !missing && !undone && !moved_missing,
-			"not_in_store", (json_int_t)missing,
-			"not_marked_done", (json_int_t)undone,
-			"marks_checked", ctx->cfg->mailbox.after != AFTER_KEEP,
-			"missing", not_stored,
-			"undone", not_done);
-
-		/* The folder's fields only where there is one: the others' document
-		 * stays as it was. */
-		if (move)
-			json_object_update_new(doc, json_pack("{s:s, s:b, s:I, s:I, s:o}",
-				"moved_folder", ctx->cfg->mailbox.after_folder,
-				"moved_checked", moved_checked,
-				"moved_not_in_store", (json_int_t)moved_missing,
-				"reingested", (json_int_t)reingested,
-				"moved_missing", moved_list));
-		else
-			json_decref(moved_list);
-		cli_print_json(doc);
-		free(id);
-		return missing || undone || moved_missing ? EXIT_DATAERR : EXIT_OK;
-	}
+	if (json)
+		print_verify_json(ctx, id, &f);
+	else
+		print_verify_text(ctx, &f);
 	free(id);
-	printf("on the server, not in the store: %ld; stored, not marked done: %ld\n", missing,
-	       undone);
-	if (move && moved_checked)
-		printf("processed into %s, not in the store: %ld%s; reingested: %ld\n",
-		       cli_esc(ctx->cfg->mailbox.after_folder), moved_missing,
-		       moved_missing ? " (secdesk verify --reingest stores them again)" : "",
-		       reingested);
-	else if (move)
-		printf("processed into %s: the folder is not there yet, nothing to check\n",
-		       cli_esc(ctx->cfg->mailbox.after_folder));
-	return missing || undone || moved_missing ? EXIT_DATAERR : EXIT_OK;
+	verify_found_release(&f);
+	rc = f.missing || f.undone || f.moved_missing ? EXIT_DATAERR : EXIT_OK;
+	return rc;
 }

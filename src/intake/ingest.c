@@ -829,6 +829,64 @@ problems_record(struct store *s, int64_t ticket_id, const struct strlist *proble
 	return 0;
 }
 
+/* Before storing: a duplicate is said (1) and nothing more done; else the
+ * message's flags set, the rules run unless the caller ran them (pre), and
+ * whether it may be acknowledged (0). */
+static int
+judge_message(struct ingest *ing, struct store *s, int64_t raw_id, struct message *m,
+	      const struct rule_outcome *pre, struct rule_outcome *own, bool *dmarc_fail,
+	      struct ingest_result *res, struct err *e)
+{
+	const struct rule_outcome *ro = pre ? pre : own;
+	bool reused;
+	int dup = is_duplicate(s, raw_id, m, &reused, e);
+
+	if (dup < 0)
+		return -1;
+	if (dup) {
+		res->kind = INGEST_DUPLICATE;
+		return 1;
+	}
+	if (reused)
+		m->flags |= MSG_MSGID_REUSED;
+	*dmarc_fail = from_failed_dmarc(ing, m);
+	if (*dmarc_fail)
+		m->flags |= MSG_DMARC_FAIL;
+	if (!pre && ingest_classify(ing, m, own, e) < 0)
+		return -1;
+	if (ro->spam)
+		m->flags |= MSG_SPAM;
+	/* no acknowledgement to an address that may not have written */
+	res->no_ack = ro->no_ack || *dmarc_fail;
+	res->msg_flags = m->flags;
+	return 0;
+}
+
+/* After storing: the problems and rule errors as events, then the
+ * acknowledgement and notices (not for mail stored again after a restore). */
+static int
+after_stored(struct ingest *ing, struct store *s, struct message *cur,
+	     const struct rule_outcome *ro, const struct ticket *t, struct strlist *problems,
+	     struct ingest_result *res, struct err *e)
+{
+	/* A rule's value that the ticket could not take, a rule skipped. */
+	for (size_t i = 0; res->kind == INGEST_NEW_TICKET && i < ro->errors.n; i++)
+		problem_add(problems, "rule-error", ro->errors.items[i]);
+	res->problems = (int)problems->n;
+	if (problems_record(s, res->ticket_id, problems, e) < 0)
+		return -1;
+	if (ing->replay && store_event(s, res->ticket_id, "secdesk", "reingested", NULL,
+				       "processed before a restore; ack and notice not repeated",
+				       e) < 0)
+		return -1;
+	/* A new ticket is handed over as inserted; a follow-up's changed. */
+	if (ing->ob && !ing->replay &&
+	    outbound_after_ingest(ing->ob, s, cur, res->kind == INGEST_NEW_TICKET ? t : NULL, res,
+				  e) < 0)
+		return -1;
+	return 0;
+}
+
 /* pre: the outcome of ingest_classify() when the caller ran it already.
  * problems: the failures of earlier steps (the parser's), recorded too. */
 static int
@@ -842,34 +900,19 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 	struct message *cur = m;
 	struct ingest_result clean;
 	struct ticket t;
-	bool reused, dmarc_fail;
+	bool dmarc_fail = false;
 	unsigned skip = 0, at = 0;
-	int dup, rc = -1;
+	int judged, rc = -1;
 
 	rule_outcome_init(&own);
 	rule_outcome_init(&none);
 	message_init(&aside);
 	ticket_init(&t);
-	dup = is_duplicate(s, raw_id, m, &reused, e);
-	if (dup < 0)
-		goto out;
-	if (dup) {
-		res->kind = INGEST_DUPLICATE;
-		rc = 0;
+	judged = judge_message(ing, s, raw_id, m, pre, &own, &dmarc_fail, res, e);
+	if (judged != 0) {
+		rc = judged > 0 ? 0 : -1;
 		goto out;
 	}
-	if (reused)
-		m->flags |= MSG_MSGID_REUSED;
-	dmarc_fail = from_failed_dmarc(ing, m);
-	if (dmarc_fail)
-		m->flags |= MSG_DMARC_FAIL;
-	if (!pre && ingest_classify(ing, m, &own, e) < 0)
-		goto out;
-	if (ro->spam)
-		m->flags |= MSG_SPAM;
-	/* no acknowledgement to an address that may not have written */
-	res->no_ack = ro->no_ack || dmarc_fail;
-	res->msg_flags = m->flags;
 	clean = *res;
 	for (;;) {
 		if (store_savepoint_begin(s, e) < 0)
@@ -897,21 +940,8 @@ process_parsed(struct ingest *ing, struct store *s, int64_t raw_id, struct messa
 			skip |= at;
 		}
 	}
-	if (store_savepoint_release(s, e) < 0)
-		goto out;
-	/* A rule's value that the ticket could not take, a rule skipped. */
-	for (size_t i = 0; res->kind == INGEST_NEW_TICKET && i < ro->errors.n; i++)
-		problem_add(problems, "rule-error", ro->errors.items[i]);
-	res->problems = (int)problems->n;
-	if (problems_record(s, res->ticket_id, problems, e) < 0)
-		goto out;
-	if (ing->replay && store_event(s, res->ticket_id, "secdesk", "reingested", NULL,
-				       "processed before a restore; ack and notice not repeated",
-				       e) < 0)
-		goto out;
-	/* A new ticket is handed over as inserted; a follow-up's changed. */
-	if (ing->ob && !ing->replay && outbound_after_ingest(ing->ob, s, cur,
-					     res->kind == INGEST_NEW_TICKET ? &t : NULL, res, e) < 0)
+	if (store_savepoint_release(s, e) < 0 ||
+	    after_stored(ing, s, cur, ro, &t, problems, res, e) < 0)
 		goto out;
 	rc = 0;
 out:

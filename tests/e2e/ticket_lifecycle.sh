@@ -17,7 +17,7 @@ status() { show_ "$1" 'd["status"]'; }
 # event ID WHAT: "old>new" of ticket ID's last event WHAT, "" when none.
 event() { show_ "$1" "next((str(e.get('old') or '') + '>' + str(e.get('new') or '') for e in reversed(d['events']) if e['what'] == '$2'), '')"; }
 nin() { show_ "$1" 'len([m for m in d["messages"] if m["direction"] == "in"])'; }
-ntickets() { sd list --json | jq_ 'len(d)'; }
+ntickets() { sd list --all --json | jq_ 'len(d)'; }
 acks_to() { sd outbox --all --json | jq_ "len([o for o in d if o['kind'] == 'ack' and o['ticket'] == $1])"; }
 last_out() { show_ "$1" '[m for m in d["messages"] if m["direction"] == "out"][-1]["message_id"]'; }
 export SECDESK_USER=alice
