@@ -49,6 +49,11 @@ int store_search_index_check(struct store *s, struct err *e);
 
 /* ---- counts for the figures ---- */
 
+/* The counts below take only tickets created in [since, until) (0: no
+ * bound on that side) until it is set again: stats and report
+ * --since/--until. */
+void store_set_count_period(struct store *s, int64_t since, int64_t until);
+
 typedef int store_count_fn(void *arg, const char *key, int64_t n);
 
 /* Tickets per status: every status, in the order new, open, pending,

@@ -31,6 +31,13 @@ store_search_index_check(struct store *s, struct err *e)
 	return s->ops->admin->search_index_check(s, e);
 }
 
+void
+store_set_count_period(struct store *s, int64_t since, int64_t until)
+{
+	s->period_since = since;
+	s->period_until = until;
+}
+
 int
 store_count_by_status(struct store *s, store_count_fn *each, void *arg, struct err *e)
 {

@@ -25,6 +25,9 @@ struct store {
 	int (*before_commit)(void *arg, struct err *e);
 	void (*on_rollback)(void *arg);
 	void *hook_arg;
+	/* the counts of store_admin.h: tickets created in [since, until);
+	 * 0: no bound */
+	int64_t period_since, period_until;
 };
 
 struct store_ops {

@@ -158,6 +158,18 @@ sqlite_search_index_check(struct store *s, struct err *e)
 
 /* ---- counts ---- */
 
+/* The creation window of store_set_count_period(), as :since and :until
+ * in a statement that has them. */
+#define PERIOD " AND created >= :since AND created < :until"
+
+static void
+bind_period(struct store *s, sqlite3_stmt *st)
+{
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":since"), s->period_since);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":until"),
+			   s->period_until ? s->period_until : INT64_MAX);
+}
+
 /* Runs a two-column (key, count) query, in its order. */
 static int
 count_rows(struct store *s, const char *sql, store_count_fn *each, void *arg, struct err *e)
@@ -167,6 +179,7 @@ count_rows(struct store *s, const char *sql, store_count_fn *each, void *arg, st
 
 	if (!st)
 		return -1;
+	bind_period(s, st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (each(arg, (const char *)sqlite3_column_text(st, 0),
 			 sqlite3_column_int64(st, 1)) < 0)
@@ -183,7 +196,7 @@ static int
 sqlite_count_by_status(struct store *s, store_count_fn *each, void *arg, struct err *e)
 {
 	return count_rows(s, "SELECT s, (SELECT count(*) FROM tickets WHERE status = s"
-			  "  AND merged_into IS NULL) FROM (SELECT 'new' AS s UNION ALL"
+			  "  AND merged_into IS NULL" PERIOD ") FROM (SELECT 'new' AS s UNION ALL"
 			  "  SELECT 'open' UNION ALL SELECT 'pending' UNION ALL"
 			  "  SELECT 'resolved' UNION ALL SELECT 'closed')", each, arg, e);
 }
@@ -194,10 +207,10 @@ sqlite_count_by_queue(struct store *s, bool waiting_only, store_count_fn *each, 
 {
 	if (waiting_only)
 		return count_rows(s, "SELECT queue, count(*) FROM tickets WHERE merged_into IS NULL"
-				  " AND status IN ('new','open','pending')"
+				  " AND status IN ('new','open','pending')" PERIOD
 				  " GROUP BY queue ORDER BY count(*) DESC, queue", each, arg, e);
 	return count_rows(s, "SELECT queue, count(*) FROM tickets WHERE merged_into IS NULL"
-			  " GROUP BY queue ORDER BY count(*) DESC, queue", each, arg, e);
+			  PERIOD " GROUP BY queue ORDER BY count(*) DESC, queue", each, arg, e);
 }
 
 static int
@@ -208,12 +221,13 @@ sqlite_count_waiting_by_queue_status(struct store *s,
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT queue, status, count(*) FROM tickets"
 					 " WHERE merged_into IS NULL"
-					 " AND status IN ('new','open','pending')"
+					 " AND status IN ('new','open','pending')" PERIOD
 					 " GROUP BY queue, status", e);
 	int rc;
 
 	if (!st)
 		return -1;
+	bind_period(s, st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (each(arg, (const char *)sqlite3_column_text(st, 0),
 			 (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2)) < 0)
@@ -236,7 +250,7 @@ sqlite_count_waiting_by_age(struct store *s, int64_t now,
 					 " WHEN ?1 - created < ?3 THEN 1 WHEN ?1 - created < ?4 THEN 2"
 					 " WHEN ?1 - created < ?5 THEN 3 ELSE 4 END, count(*)"
 					 " FROM tickets WHERE merged_into IS NULL"
-					 " AND status IN ('new','open','pending') GROUP BY 1", e);
+					 " AND status IN ('new','open','pending')" PERIOD " GROUP BY 1", e);
 	int rc;
 
 	_Static_assert(STORE_AGE_BUCKETS == 5, "the query has five buckets");
@@ -247,6 +261,7 @@ sqlite_count_waiting_by_age(struct store *s, int64_t now,
 	sqlite3_bind_int64(st, 1, now);
 	for (int i = 0; i < STORE_AGE_BUCKETS - 1; i++)
 		sqlite3_bind_int64(st, i + 2, upto[i]);
+	bind_period(s, st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t b = sqlite3_column_int64(st, 0);
 
@@ -268,11 +283,13 @@ sqlite_first_answer_delays(struct store *s,
 	sqlite3_stmt *st = store_prepare(s, "SELECT t.queue, max(0, min(m.created) - t.created)"
 					 " FROM tickets t JOIN messages m ON m.ticket_id = t.id"
 					 " WHERE t.merged_into IS NULL AND m.direction = 'out'"
-					 " AND m.kind = 'reply' GROUP BY t.id ORDER BY 1, 2", e);
+					 " AND m.kind = 'reply' AND t.created >= :since"
+					 " AND t.created < :until GROUP BY t.id ORDER BY 1, 2", e);
 	int rc;
 
 	if (!st)
 		return -1;
+	bind_period(s, st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (each(arg, (const char *)sqlite3_column_text(st, 0),
 			 sqlite3_column_int64(st, 1)) < 0)
@@ -291,7 +308,7 @@ sqlite_count_created(struct store *s, int64_t first, int64_t len, size_t n, int6
 {
 	sqlite3_stmt *st = store_prepare(s, "SELECT (created - ?1) / ?2, count(*) FROM tickets"
 					 " WHERE merged_into IS NULL AND created >= ?1"
-					 " AND created < ?1 + ?2 * ?3 GROUP BY 1", e);
+					 " AND created < ?1 + ?2 * ?3" PERIOD " GROUP BY 1", e);
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
@@ -301,6 +318,7 @@ sqlite_count_created(struct store *s, int64_t first, int64_t len, size_t n, int6
 	sqlite3_bind_int64(st, 1, first);
 	sqlite3_bind_int64(st, 2, len);
 	sqlite3_bind_int64(st, 3, (int64_t)n);
+	bind_period(s, st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t w = sqlite3_column_int64(st, 0);
 
