@@ -229,10 +229,10 @@ pg_add_message(struct store *s, const struct store_message_row *row, int64_t *id
 	pg_arg_text(&a, row->names);
 	pg_arg_int(&a, row->flags);
 	pg_arg_text(&a, row->parse_note);
-	if (row->raw_id > 0) /* else NULL: mail the desk wrote has no raw bytes */
+	if (row->raw_id > 0)
 		pg_arg_int(&a, row->raw_id);
 	else
-		pg_arg_text(&a, NULL);
+		pg_arg_text(&a, NULL); /* outgoing mail: no raw */
 	pg_arg_int(&a, row->created);
 	res = pg_run(s, "INSERT INTO messages (ticket_id, direction, kind, from_name, from_addr, "
 		     "to_addrs, cc_addrs, subject, date, message_id, in_reply_to, refs, body, "
