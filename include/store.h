@@ -47,6 +47,10 @@ void store_files(const char *location, struct strlist *files);
 /* The backend's name: "sqlite". */
 const char *store_backend(const struct store *s);
 
+/* Whether the store's server went away (never, for a file): nothing more
+ * can be done with it in this process. */
+bool store_lost(struct store *s);
+
 /* Transactions. begin takes the write lock at once, so that a busy store
  * is noticed before any work. */
 int store_begin(struct store *s, struct err *e);

@@ -81,7 +81,13 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	/* A desk fed by an MTA pipe has no mailbox: its run only sends. */
 	if ((ctx->cfg->mailbox.conn.url || !with_send) &&
 	    fetch_run(ctx->cfg, ctx->store, ing, &st, &e) < 0) {
-		outage_mailbox_failed(ctx, &e);
+		/* A store server gone is no mailbox outage, and nothing can be sent. */
+		if (store_lost(ctx->store)) {
+			cli_fail(&e);
+			with_send = false;
+		} else {
+			outage_mailbox_failed(ctx, &e);
+		}
 		rc = e.code ? e.code : EXIT_SOFTWARE;
 		errors++;
 	} else if (ctx->cfg->mailbox.conn.url) {

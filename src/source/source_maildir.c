@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "log.h"
 #include "source.h"
+#include "testhook.h"
 #include "xalloc.h"
 
 /* A mail larger than this is left in the Maildir and reported. */
@@ -231,6 +232,7 @@ static int
 md_fetch(struct source *src, const char *const *refs, size_t n, source_msg_cb cb, void *arg,
 	 struct err *e)
 {
+	static unsigned long handed; /* messages given to cb, over the run (fault injection) */
 	struct buf b;
 	int rc = SRC_OK;
 
@@ -258,6 +260,7 @@ md_fetch(struct source *src, const char *const *refs, size_t n, source_msg_cb cb
 			rc = r;
 			break;
 		}
+		testhook_source_stop(&handed);
 	}
 	buf_release(&b);
 	return rc;

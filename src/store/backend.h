@@ -53,6 +53,8 @@ struct store_ops {
 	 * the backend has no log of its own to move. */
 	int (*checkpoint)(struct store *s, struct err *e);
 	int (*commit_checkpoints)(struct store *s, bool on, struct err *e);
+	/* store_lost(); NULL for a backend without a connection. */
+	bool (*lost)(struct store *s);
 
 	/* The areas, each a table of its own, declared in src/store/AREA_ops.h. */
 	const struct store_intake_ops *intake;   /* raws, the fetch window, marks */

@@ -206,10 +206,27 @@ pg_search_index_check(struct store *s, struct err *e)
 
 /* ---- counts ---- */
 
+/* The creation window of store_set_count_period() (sqlite_admin.c's
+ * :since and :until), as parameters $A and $B of a statement; period_args()
+ * appends their values. */
+#define PERIOD(a, b) " AND created >= $" #a " AND created < $" #b
+
+static void
+period_args(struct store *s, struct pgq *q)
+{
+	pgq_int(q, s->period_since);
+	pgq_int(q, s->period_until ? s->period_until : INT64_MAX);
+}
+
+/* A two-column (key, count) query whose parameters $1, $2 are the window. */
 static int
 count_rows(struct store *s, const char *sql, store_count_fn *each, void *arg, struct err *e)
 {
-	PGresult *r = pgq_exec(s, sql, NULL, "cannot count tickets", e);
+	struct pgq q = { 0 };
+	PGresult *r;
+
+	period_args(s, &q);
+	r = pgq_exec(s, sql, &q, "cannot count tickets", e);
 	int rc = 0;
 
 	if (!r)
@@ -224,7 +241,7 @@ static int
 pg_count_by_status(struct store *s, store_count_fn *each, void *arg, struct err *e)
 {
 	return count_rows(s, "SELECT v.s, (SELECT count(*) FROM tickets WHERE status = v.s"
-			  " AND merged_into IS NULL) FROM (VALUES (1, 'new'), (2, 'open'),"
+			  " AND merged_into IS NULL" PERIOD(1, 2) ") FROM (VALUES (1, 'new'), (2, 'open'),"
 			  " (3, 'pending'), (4, 'resolved'), (5, 'closed')) v(i, s) ORDER BY v.i",
 			  each, arg, e);
 }
@@ -236,10 +253,10 @@ pg_count_by_queue(struct store *s, bool waiting_only, store_count_fn *each, void
 {
 	if (waiting_only)
 		return count_rows(s, "SELECT queue, count(*) FROM tickets WHERE merged_into IS NULL"
-				  " AND status IN ('new','open','pending') GROUP BY queue"
+				  " AND status IN ('new','open','pending')" PERIOD(1, 2) " GROUP BY queue"
 				  " ORDER BY count(*) DESC, queue COLLATE \"C\"", each, arg, e);
 	return count_rows(s, "SELECT queue, count(*) FROM tickets WHERE merged_into IS NULL"
-			  " GROUP BY queue ORDER BY count(*) DESC, queue COLLATE \"C\"", each, arg,
+			  PERIOD(1, 2) " GROUP BY queue ORDER BY count(*) DESC, queue COLLATE \"C\"", each, arg,
 			  e);
 }
 
@@ -249,11 +266,15 @@ pg_count_waiting_by_queue_status(struct store *s,
 					     int64_t n),
 				 void *arg, struct err *e)
 {
-	PGresult *r = pgq_exec(s, "SELECT queue, status, count(*) FROM tickets WHERE merged_into"
-			       " IS NULL AND status IN ('new','open','pending') GROUP BY queue,"
-			       " status ORDER BY queue COLLATE \"C\", status COLLATE \"C\"", NULL,
-			       "cannot count tickets", e);
+	struct pgq q = { 0 };
+	PGresult *r;
 	int rc = 0;
+
+	period_args(s, &q);
+	r = pgq_exec(s, "SELECT queue, status, count(*) FROM tickets WHERE merged_into IS NULL"
+		     " AND status IN ('new','open','pending')" PERIOD(1, 2) " GROUP BY queue,"
+		     " status ORDER BY queue COLLATE \"C\", status COLLATE \"C\"", &q,
+		     "cannot count tickets", e);
 
 	if (!r)
 		return -1;
@@ -278,10 +299,11 @@ pg_count_waiting_by_age(struct store *s, int64_t now, const int64_t upto[STORE_A
 	pgq_int(&q, now);
 	for (int i = 0; i < STORE_AGE_BUCKETS - 1; i++)
 		pgq_int(&q, upto[i]);
+	period_args(s, &q);
 	r = pgq_exec(s, "SELECT CASE WHEN $1 - created < $2 THEN 0 WHEN $1 - created < $3 THEN 1"
 		     " WHEN $1 - created < $4 THEN 2 WHEN $1 - created < $5 THEN 3 ELSE 4 END,"
 		     " count(*) FROM tickets WHERE merged_into IS NULL"
-		     " AND status IN ('new','open','pending') GROUP BY 1", &q,
+		     " AND status IN ('new','open','pending')" PERIOD(6, 7) " GROUP BY 1", &q,
 		     "cannot count tickets", e);
 	if (!r)
 		return -1;
@@ -299,12 +321,17 @@ static int
 pg_first_answer_delays(struct store *s, int (*each)(void *arg, const char *queue, int64_t seconds),
 		       void *arg, struct err *e)
 {
-	PGresult *r = pgq_exec(s, "SELECT t.queue, greatest(0, min(m.created) - t.created)"
-			       " FROM tickets t JOIN messages m ON m.ticket_id = t.id"
-			       " WHERE t.merged_into IS NULL AND m.direction = 'out'"
-			       " AND m.kind = 'reply' GROUP BY t.id ORDER BY t.queue COLLATE \"C\", 2", NULL,
-			       "cannot measure first answers", e);
+	struct pgq q = { 0 };
+	PGresult *r;
 	int rc = 0;
+
+	period_args(s, &q);
+	r = pgq_exec(s, "SELECT t.queue, greatest(0, min(m.created) - t.created)"
+		     " FROM tickets t JOIN messages m ON m.ticket_id = t.id"
+		     " WHERE t.merged_into IS NULL AND m.direction = 'out' AND m.kind = 'reply'"
+		     " AND t.created >= $1 AND t.created < $2"
+		     " GROUP BY t.id ORDER BY t.queue COLLATE \"C\", 2", &q,
+		     "cannot measure first answers", e);
 
 	if (!r)
 		return -1;
@@ -326,8 +353,9 @@ pg_count_created(struct store *s, int64_t first, int64_t len, size_t n, int64_t 
 	pgq_int(&q, first);
 	pgq_int(&q, len);
 	pgq_int(&q, (int64_t)n);
+	period_args(s, &q);
 	r = pgq_exec(s, "SELECT (created - $1) / $2, count(*) FROM tickets WHERE merged_into IS NULL"
-		     " AND created >= $1 AND created < $1 + $2 * $3 GROUP BY 1", &q,
+		     " AND created >= $1 AND created < $1 + $2 * $3" PERIOD(4, 5) " GROUP BY 1", &q,
 		     "cannot count tickets per week", e);
 	if (!r)
 		return -1;

@@ -563,6 +563,12 @@ pg_open(const char *location, unsigned flags, int busy_timeout_ms, struct store 
 	return 0;
 }
 
+static bool
+pg_lost(struct store *base)
+{
+	return PQstatus(pg_conn(base)) != CONNECTION_OK;
+}
+
 static void
 pg_close(struct store *base)
 {
@@ -735,6 +741,7 @@ const struct store_ops pg_store_ops = {
 	.name = "postgresql",
 	.open = pg_open,
 	.close = pg_close,
+	.lost = pg_lost,
 	.begin = pg_begin,
 	.commit = pg_commit,
 	.rollback = pg_rollback,

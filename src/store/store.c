@@ -97,6 +97,12 @@ store_backend(const struct store *s)
 	return s->ops->name;
 }
 
+bool
+store_lost(struct store *s)
+{
+	return s->ops->lost && s->ops->lost(s);
+}
+
 int
 store_begin(struct store *s, struct err *e)
 {

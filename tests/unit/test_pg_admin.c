@@ -140,6 +140,34 @@ test_figures_same_as_sqlite(void **state)
 	buf_release(&b);
 }
 
+/* stats and report --since/--until: every count takes only the tickets
+ * created in the window, as on SQLite; 0 on a side is no bound. */
+static void
+test_figures_in_period(void **state)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT;
+
+	(void)state;
+	store_set_count_period(lite, 1000, 700000);
+	store_set_count_period(pg, 1000, 700000);
+	figures(lite, &a);
+	figures(pg, &b);
+	assert_string_equal(buf_cstr(&b), buf_cstr(&a));
+	assert_string_equal(buf_cstr(&b), "new=1 open=1 pending=0 resolved=0 closed=1 | IT=2 ES=1 "
+			    "| IT=2 | 0 0 0 2 0 | IT:3600 | 3 0 0 0 0 0 ");
+	buf_reset(&a);
+	buf_reset(&b);
+	store_set_count_period(lite, 600000, 0);
+	store_set_count_period(pg, 600000, 0);
+	figures(lite, &a);
+	figures(pg, &b);
+	assert_string_equal(buf_cstr(&b), buf_cstr(&a));
+	store_set_count_period(lite, 0, 0);
+	store_set_count_period(pg, 0, 0);
+	buf_release(&a);
+	buf_release(&b);
+}
+
 static int
 problem_line(void *arg, const char *problem)
 {
@@ -219,6 +247,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_figures_same_as_sqlite),
+		cmocka_unit_test(test_figures_in_period),
 		cmocka_unit_test(test_checks),
 		cmocka_unit_test(test_backup),
 	};
