@@ -110,14 +110,14 @@ check "and where it was before" body_has partner-it "In
 precedenza era assegnata a France."
 check "the French partner hears it moved (French)" body_has partner-fr "Vous n'avez plus à vous en occuper."
 
-# ---- 4. a partner language without a reroute template: English
+# ---- 4. the Belgian partner, in Dutch
 check_rc "route 1 BE (Dutch)" 0 sd route 1 BE
 sd send >/dev/null 2>&1
-check "the Belgian partner gets the English re-route notice" \
-	body_has partner-be "has passed an inquiry on to you (Belgium). It was
-with Italy before."
-check "it says the desk replied" body_has partner-be "Answered:  yes, the desk last replied"
-check "the English one lists the attachments too" body_has partner-be "Attachments:"
+check "the Belgian partner gets the Dutch re-route notice" \
+	body_has partner-be "heeft een vraag aan u doorgestuurd (Belgium). Deze lag
+eerder bij Italy."
+check "it says the desk replied" body_has partner-be "Beantwoord: ja, laatste antwoord"
+check "the Dutch one lists the attachments too" body_has partner-be "Bijlagen:"
 check "the Italian partner hears it moved (Italian)" body_has partner-it "Non dovete più occuparvene."
 
 # ---- 5. [notice] attach = under:10K: the PDF rides along, the sheet does not

@@ -61,6 +61,8 @@ check "  and some were sent" test "$(outbox_files "$pg")" -gt 0
 check_eq "  every mail marked seen in the Maildir" 40 "$(ls "$pg/inbox/cur" | grep -c ':2,.*S')"
 both_eq "list: the same tickets, queues and categories" list --sort id
 both_eq "stats: the same counts by status and queue" stats
+both_eq "stats --since/--until: the same counts in a window" stats --since 2026-11-01 --until 2026-12-31
+both_eq "stats --json --since: the same window" stats --json --since 2026-11-15
 both_eq "show 1: the same ticket" show 1
 for q in workshop "call eligibility" förderfähigkeit 'from:anna.schmidt@web.com'; do
 	check_eq "search '$q': the same hits" "$(search_ids "$lite" "$q")" "$(search_ids "$pg" "$q")"
