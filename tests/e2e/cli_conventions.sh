@@ -69,7 +69,7 @@ run_table <<'TABLE'
 64 | list --queue: 'XX' is not a queue; the queues: secretariat, EC,           | list --queue XX
 64 | --sort: 'bogus' is not one of id, created, updated, priority, queue, status | list --sort bogus
 64 | is not a template name                   | reply 1 --template ../x -m hi
-64 | reply --template: 'bogus' is not a template; the templates: ack, partner, remind, reply | reply 1 --template bogus -m hi
+64 | reply --template: 'bogus' is not a template; the templates: ack, moved, partner, remind, reply, reroute | reply 1 --template bogus -m hi
 # -- every change in one line; -q silent -------------------------------------
 0  | #1: assignee (none) -> alice             | take 1
 0  | #1: assignee alice -> bob                | assign 1 bob
