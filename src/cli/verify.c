@@ -359,12 +359,12 @@ verify_found_release(struct verify_found *f)
 }
 
 /* The mailbox opened as for after = keep, so that it lists every message
- * and verify marks nothing; *id its name (the caller frees it). */
+ * and verify marks nothing; *id its name (the caller frees it). The source
+ * keeps pointing at *all: it must outlive the source. */
 static int
-open_whole_mailbox(struct cli_ctx *ctx, const struct source_ops **ops, struct source **src,
-		   char **id, struct err *e)
+open_whole_mailbox(struct cli_ctx *ctx, struct config *all, const struct source_ops **ops,
+		   struct source **src, char **id, struct err *e)
 {
-	struct config all;
 	int rc;
 
 	*ops = source_find(ctx->cfg->mailbox.conn.url);
@@ -372,9 +372,9 @@ open_whole_mailbox(struct cli_ctx *ctx, const struct source_ops **ops, struct so
 		return err_set(e, EXIT_CONFIG, "[mailbox] url: no mail source for '%s'",
 			       ctx->cfg->mailbox.conn.url);
 	/* The copy shares the strings of ctx->cfg. */
-	all = *ctx->cfg;
-	all.mailbox.after = AFTER_KEEP;
-	rc = (*ops)->open(&all, src, e);
+	*all = *ctx->cfg;
+	all->mailbox.after = AFTER_KEEP;
+	rc = (*ops)->open(all, src, e);
 	if (rc != SRC_OK) {
 		if (!e->code)
 			e->code = rc == SRC_CONN_BAD ? EXIT_TEMPFAIL : EXIT_UNAVAILABLE;
@@ -391,9 +391,10 @@ verify_all(struct cli_ctx *ctx, bool reingest, struct verify_found *f, char **id
 {
 	const struct source_ops *ops;
 	struct source *src = NULL;
+	struct config all;
 	int rc;
 
-	if (open_whole_mailbox(ctx, &ops, &src, id, e) < 0)
+	if (open_whole_mailbox(ctx, &all, &ops, &src, id, e) < 0)
 		return -1;
 	rc = check_server(ctx, ops, src, &f->missing, f->not_stored, e);
 	/* The mailbox stays locked (mbox) or connected only as long as needed. */
