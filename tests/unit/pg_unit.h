@@ -29,7 +29,7 @@ const void *const pg_unit_linked[] = { &sqlite_intake_ops, &sqlite_message_ops,
 				       &sqlite_ticket_ops, &sqlite_state_ops };
 
 /* The two backends a case runs on, as its cmocka initial state. */
-static char unit_backend_sqlite[] = "sqlite", unit_backend_pg[] = "pg";
+static UNIT_UNUSED char unit_backend_sqlite[] = "sqlite", unit_backend_pg[] = "pg";
 #define BOTH(fn)                                                                  \
 	{ .name = #fn " (sqlite)", .test_func = fn, .initial_state = unit_backend_sqlite }, \
 	{ .name = #fn " (pg)", .test_func = fn, .initial_state = unit_backend_pg }

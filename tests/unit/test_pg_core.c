@@ -22,37 +22,7 @@
 #include "xalloc.h"
 
 #include "unit.h"
-
-/* What the harness printed: PG_PORT, PG_RUN_USER, ... */
-static char harness_env[2048];
-static char *pg_dir;
-
-/* The harness's value of key; the pointer stays valid to the end. */
-static const char *
-env_of(const char *key)
-{
-	static struct {
-		char key[32];
-		char val[256];
-	} seen[32];
-	static int nseen;
-	size_t klen = strlen(key);
-
-	for (int i = 0; i < nseen; i++)
-		if (strcmp(seen[i].key, key) == 0)
-			return seen[i].val;
-	for (const char *p = harness_env; nseen < 32 && (p = strstr(p, key)); p += klen) {
-		if ((p == harness_env || p[-1] == ' ' || p[-1] == '\n') && p[klen] == '=') {
-			size_t n = strcspn(p + klen + 1, " \n");
-
-			snprintf(seen[nseen].key, sizeof(seen[0].key), "%s", key);
-			snprintf(seen[nseen].val, sizeof(seen[0].val), "%.*s", (int)n, p + klen + 1);
-			return seen[nseen++].val;
-		}
-	}
-	fail_msg("harness gave no %s", key);
-	return NULL;
-}
+#include "pg_unit.h"
 
 static void
 write_secret(const char *name, const char *text, mode_t mode)
@@ -67,92 +37,25 @@ write_secret(const char *name, const char *text, mode_t mode)
 static int
 server_setup(void **state)
 {
-	const char *top = getenv("TOP") ? getenv("TOP") : ".";
-	char *cmd, *envfile;
-	FILE *f;
-	size_t n;
-
-	if (unit_dir_setup(state) < 0)
+	if (pg_unit_setup(state) < 0)
 		return -1;
-	pg_dir = xasprintf("%s/pg", unit_dir);
-	envfile = xasprintf("%s/pg.env", unit_dir);
-	cmd = xasprintf("sh '%s/tests/harness/pg.sh' start '%s' >'%s'", top, pg_dir, envfile);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "# cannot start PostgreSQL (tests/harness/pg.sh): is the "
-			"postgresql package installed (contrib/install-deps.sh test)?\n");
-		return -1;
-	}
-	f = fopen(envfile, "r");
-	n = f ? fread(harness_env, 1, sizeof(harness_env) - 1, f) : 0;
-	harness_env[n] = '\0';
-	if (f)
-		fclose(f);
-	free(cmd);
-	free(envfile);
-	write_secret("run.pw", env_of("PG_RUN_PASS"), 0600);
-	write_secret("staff.pw", env_of("PG_STAFF_PASS"), 0600);
+	write_secret("staff.pw", pg_env("PG_STAFF_PASS"), 0600);
 	write_secret("wrong.pw", "not-the-password\n", 0600);
-	write_secret("open.pw", env_of("PG_RUN_PASS"), 0644);
-	unsetenv("PGPASSWORD");
-	setenv("PGPASSFILE", "/nonexistent/pgpass", 1);
+	write_secret("open.pw", pg_env("PG_RUN_PASS"), 0644);
 	store_set_busy_timeout(5000);
 	return 0;
-}
-
-static int
-server_teardown(void **state)
-{
-	char *cmd = xasprintf("sh '%s/tests/harness/pg.sh' stop '%s'",
-			      getenv("TOP") ? getenv("TOP") : ".", pg_dir);
-	int rc = system(cmd);
-
-	free(cmd);
-	free(pg_dir);
-	return unit_dir_teardown(state) < 0 || rc != 0 ? -1 : 0;
-}
-
-/* The superuser over the socket (trusted), for what the test checks. */
-static PGconn *
-admin(const char *db)
-{
-	char *sock = xasprintf("%s/run", pg_dir);
-	const char *kw[] = { "host", "port", "user", "dbname", NULL };
-	const char *val[] = { sock, env_of("PG_PORT"), env_of("PG_ADMIN"), db, NULL };
-	PGconn *c = PQconnectdbParams(kw, val, 0);
-
-	free(sock);
-	if (PQstatus(c) != CONNECTION_OK)
-		fail_msg("admin connection: %s", PQerrorMessage(c));
-	return c;
-}
-
-/* Runs sql as the superuser in db; the first value of the first row
- * (allocated), or "" when there is none. */
-static char *
-admin_sql(const char *db, const char *sql)
-{
-	PGconn *c = admin(db);
-	PGresult *r = PQexec(c, sql);
-	char *v;
-
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("'%s': %s", sql, PQerrorMessage(c));
-	v = xstrdup(PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "");
-	PQclear(r);
-	PQfinish(c);
-	return v;
 }
 
 static void
 admin_do(const char *db, const char *sql)
 {
-	free(admin_sql(db, sql));
+	free(pg_admin_sql(db, sql));
 }
 
 static void
 assert_sql(const char *db, const char *sql, const char *want)
 {
-	char *got = admin_sql(db, sql);
+	char *got = pg_admin_sql(db, sql);
 
 	if (strcmp(got, want) != 0)
 		fail_msg("'%s': expected '%s', got '%s'", sql, want, got);
@@ -163,7 +66,7 @@ assert_sql(const char *db, const char *sql, const char *want)
 static void
 make_db(const char *name)
 {
-	char *sql = xasprintf("CREATE DATABASE %s OWNER %s", name, env_of("PG_RUN_USER"));
+	char *sql = xasprintf("CREATE DATABASE %s OWNER %s", name, pg_env("PG_RUN_USER"));
 
 	admin_do("postgres", sql);
 	free(sql);
@@ -174,13 +77,13 @@ static char *
 url_as(const char *user, const char *pwfile, const char *db, const char *more)
 {
 	return xasprintf("postgresql://%s@127.0.0.1:%s/%s?password_file=%s/%s%s", user,
-			 env_of("PG_PORT"), db, unit_dir, pwfile, more);
+			 pg_env("PG_PORT"), db, unit_dir, pwfile, more);
 }
 
 static char *
 url_for(const char *db, const char *more)
 {
-	return url_as(env_of("PG_RUN_USER"), "run.pw", db, more);
+	return url_as(pg_env("PG_RUN_USER"), "run.pw", db, more);
 }
 
 /* store_open fails with code, and its message, one line, has want in it. */
@@ -274,7 +177,7 @@ test_transactions_and_events(void **state)
 	(void)state;
 	make_db("t_txn");
 	assert_int_equal(store_open(url, STORE_CREATE, &s, &e), 0);
-	id = admin_sql("t_txn", "INSERT INTO tickets (created, updated) VALUES (1, 1) "
+	id = pg_admin_sql("t_txn", "INSERT INTO tickets (created, updated) VALUES (1, 1) "
 		       "RETURNING id");
 	setenv("SECDESK_NOW", "1234567890", 1);
 	assert_int_equal(store_begin(s, &e), 0);
@@ -332,8 +235,8 @@ test_staff_role(void **state)
 {
 	struct store *s = NULL;
 	struct err e = ERR_INIT;
-	const char *db = env_of("PG_DB");
-	char *run = url_for(db, ""), *staff = url_as(env_of("PG_STAFF_USER"), "staff.pw", db, "");
+	const char *db = pg_env("PG_DB");
+	char *run = url_for(db, ""), *staff = url_as(pg_env("PG_STAFF_USER"), "staff.pw", db, "");
 	char *id;
 
 	(void)state;
@@ -341,7 +244,7 @@ test_staff_role(void **state)
 	assert_int_equal(store_open(run, STORE_CREATE, &s, &e), 0);
 	store_close(&s);
 	assert_int_equal(store_open(staff, 0, &s, &e), 0);
-	id = admin_sql(db, "INSERT INTO tickets (created, updated) VALUES (1, 1) RETURNING id");
+	id = pg_admin_sql(db, "INSERT INTO tickets (created, updated) VALUES (1, 1) RETURNING id");
 	assert_int_equal(store_event(s, atoll(id), "staff", "status", "new", "open", &e), 0);
 	assert_int_equal(store_check(s, &e), 0);
 	store_close(&s);
@@ -369,7 +272,7 @@ closed_port(void)
 static void
 test_connection_failures(void **state)
 {
-	const char *port = env_of("PG_PORT"), *db = env_of("PG_DB");
+	const char *port = pg_env("PG_PORT"), *db = pg_env("PG_DB");
 	char *url;
 
 	(void)state;
@@ -379,7 +282,7 @@ test_connection_failures(void **state)
 	assert_open_fails(url, 0, EXIT_TEMPFAIL, "Connection refused");
 	free(url);
 	/* Refused logins: configuration. */
-	url = url_as(env_of("PG_RUN_USER"), "wrong.pw", db, "");
+	url = url_as(pg_env("PG_RUN_USER"), "wrong.pw", db, "");
 	assert_open_fails(url, 0, EXIT_CONFIG, "password authentication failed");
 	free(url);
 	url = xasprintf("postgresql://desk_run@127.0.0.1:%s/%s", port, db);
@@ -425,9 +328,9 @@ test_remote_host_requires_tls(void **state)
 {
 	struct store *s = NULL;
 	struct err e = ERR_INIT;
-	const char *db = env_of("PG_DB");
+	const char *db = pg_env("PG_DB");
 	char *url = xasprintf("postgresql://desk_run@db.example.org:%s/%s?hostaddr=127.0.0.1"
-			      "&password_file=%s/run.pw", env_of("PG_PORT"), db, unit_dir);
+			      "&password_file=%s/run.pw", pg_env("PG_PORT"), db, unit_dir);
 	char *plain = xasprintf("%s&sslmode=disable", url);
 
 	(void)state;
@@ -451,5 +354,5 @@ main(void)
 		cmocka_unit_test(test_remote_host_requires_tls),
 	};
 
-	return cmocka_run_group_tests(tests, server_setup, server_teardown);
+	return cmocka_run_group_tests(tests, server_setup, pg_unit_teardown);
 }
