@@ -13,7 +13,7 @@
 #include "backend.h"
 #include "buf.h"
 #include "pg_core.h"
-#include "pg_query.h"
+#include "pg_run.h"
 #include "pg_schema.h"
 #include "search_index.h"
 #include "store_copy.h"
@@ -66,13 +66,15 @@ columns_of(struct store *s, const char *table, struct columns *c, struct err *e)
 {
 	*c = (struct columns){ 0 };
 	if (is_pg(s)) {
-		struct pgq q = { 0 };
+		struct pg_args q = { 0 };
 		PGresult *r;
 
-		pgq_text(&q, table);
-		r = pgq_exec(s, "SELECT column_name, data_type FROM information_schema.columns"
-			     " WHERE table_schema = current_schema() AND table_name = $1"
-			     " ORDER BY ordinal_position", &q, "cannot read the schema", e);
+		pg_arg_text(&q, table);
+		r = pg_run(s,
+			   "SELECT column_name, data_type FROM information_schema.columns"
+			   " WHERE table_schema = current_schema() AND table_name = $1"
+			   " ORDER BY ordinal_position",
+			   &q, false, "cannot read the schema", e);
 		if (!r)
 			return -1;
 		for (int i = 0; i < PQntuples(r); i++)
@@ -359,22 +361,22 @@ copy_flush(struct writer *w, struct err *e)
 static int
 pg_upsert_state(struct writer *w, const struct cell *cells, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	char *sql;
 	int rc;
 
 	if (w->c->n != 2 || cells[0].kind != CELL_TEXT || cells[1].kind == CELL_BYTES)
 		return err_set(e, EXIT_DATAERR, "store '%s': unexpected state row",
 			       store_path(w->s));
-	pgq_text(&q, cells[0].p);
+	pg_arg_text(&q, cells[0].p);
 	/* SQLite may hold a number where PostgreSQL has text. */
 	if (cells[1].kind == CELL_INT)
-		pgq_int(&q, cells[1].i);
+		pg_arg_int(&q, cells[1].i);
 	else
-		pgq_text(&q, cells[1].kind == CELL_NULL ? NULL : cells[1].p);
+		pg_arg_text(&q, cells[1].kind == CELL_NULL ? NULL : cells[1].p);
 	sql = xasprintf("INSERT INTO state (%s, %s) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE"
 			" SET value = excluded.value", w->c->v[0].name, w->c->v[1].name);
-	rc = pgq_do(w->s, sql, &q, "cannot write the store", e);
+	rc = pg_do(w->s, sql, &q, NULL, "cannot write the store", e);
 	free(sql);
 	return rc;
 }
@@ -445,7 +447,7 @@ count_rows(struct store *s, const char *table, int64_t *n, struct err *e)
 	int rc = 0;
 
 	if (is_pg(s)) {
-		rc = pgq_int64(s, sql, NULL, n, "cannot count rows", e) < 0 ? -1 : 0;
+		rc = pg_first_int(s, sql, NULL, n, "cannot count rows", e) < 0 ? -1 : 0;
 	} else {
 		sqlite3_stmt *st = store_prepare(s, sql, e);
 
@@ -523,7 +525,7 @@ set_sequences(struct store *to, struct err *e)
 		char *sql = xasprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'),"
 				      " coalesce(max(id), 1), max(id) IS NOT NULL) FROM %s",
 				      id_tables[i], id_tables[i]);
-		int rc = pgq_do(to, sql, NULL, "cannot set the id sequences", e);
+		int rc = pg_do(to, sql, NULL, NULL, "cannot set the id sequences", e);
 
 		free(sql);
 		if (rc < 0)
@@ -537,8 +539,8 @@ static int
 source_begin(struct store *from, struct err *e)
 {
 	if (is_pg(from))
-		return pgq_do(from, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL,
-			      "cannot begin", e);
+		return pg_do(from, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, NULL,
+			     "cannot begin", e);
 	return store_exec(from, "BEGIN", e);
 }
 
@@ -548,7 +550,7 @@ source_end(struct store *from)
 	struct err ignored = ERR_INIT;
 
 	if (is_pg(from))
-		pgq_do(from, "ROLLBACK", NULL, "cannot roll back", &ignored);
+		pg_do(from, "ROLLBACK", NULL, NULL, "cannot roll back", &ignored);
 	else
 		store_exec(from, "ROLLBACK", &ignored);
 }

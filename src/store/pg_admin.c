@@ -16,7 +16,7 @@
 #include "buf.h"
 #include "filemode.h"
 #include "pg_core.h"
-#include "pg_query.h"
+#include "pg_run.h"
 #include "xalloc.h"
 
 /* ---- backup: pg_dump ---- */
@@ -115,14 +115,16 @@ static int
 pg_integrity_problems(struct store *s, int (*each)(void *arg, const char *problem), void *arg,
 		      struct err *e)
 {
-	PGresult *r = pgq_exec(s, "SELECT 'invalid index ' || c.relname FROM pg_catalog.pg_index i"
-			       " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
-			       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-			       " WHERE n.nspname = current_schema() AND NOT (i.indisvalid AND"
-			       " i.indisready) UNION ALL SELECT 'constraint not validated ' ||"
-			       " conname FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_namespace"
-			       " n ON n.oid = c.connamespace WHERE n.nspname = current_schema() AND"
-			       " NOT c.convalidated", NULL, "cannot check", e);
+	PGresult *r = pg_run(s,
+			     "SELECT 'invalid index ' || c.relname FROM pg_catalog.pg_index i"
+			     " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+			     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			     " WHERE n.nspname = current_schema() AND NOT (i.indisvalid AND"
+			     " i.indisready) UNION ALL SELECT 'constraint not validated ' ||"
+			     " conname FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_namespace"
+			     " n ON n.oid = c.connamespace WHERE n.nspname = current_schema() AND"
+			     " NOT c.convalidated",
+			     NULL, false, "cannot check", e);
 	int rc = 0;
 
 	if (!r)
@@ -165,7 +167,7 @@ pg_dangling_refs(struct store *s, int (*each)(void *arg, const struct store_dang
 				      references[k].table, references[k].column,
 				      references[k].parent, references[k].key,
 				      references[k].column);
-		PGresult *r = pgq_exec(s, sql, NULL, "cannot check", e);
+		PGresult *r = pg_run(s, sql, NULL, false, "cannot check", e);
 		int rc = 0;
 
 		free(sql);
@@ -174,7 +176,7 @@ pg_dangling_refs(struct store *s, int (*each)(void *arg, const struct store_dang
 		for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
 			struct store_dangling_ref ref = {
 				.table = references[k].table,
-				.rowid = pgq_get_int(r, i, 0),
+				.rowid = pg_int(r, i, 0),
 				.parent = references[k].parent,
 				.ref = references[k].ref,
 			};
@@ -195,9 +197,11 @@ pg_search_index_check(struct store *s, struct err *e)
 {
 	int64_t ok = 0;
 
-	if (pgq_int64(s, "SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c"
-		      " ON c.oid = i.indexrelid WHERE c.oid = to_regclass('messages_search')"
-		      " AND i.indisvalid AND i.indisready", NULL, &ok, "cannot check", e) < 0)
+	if (pg_first_int(s,
+			 "SELECT count(*) FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c"
+			 " ON c.oid = i.indexrelid WHERE c.oid = to_regclass('messages_search')"
+			 " AND i.indisvalid AND i.indisready",
+			 NULL, &ok, "cannot check", e) < 0)
 		return -1;
 	return ok == 1 ? 0
 		       : err_set(e, EXIT_DATAERR, "the index messages_search is missing or "
@@ -212,27 +216,27 @@ pg_search_index_check(struct store *s, struct err *e)
 #define PERIOD(a, b) " AND created >= $" #a " AND created < $" #b
 
 static void
-period_args(struct store *s, struct pgq *q)
+period_args(struct store *s, struct pg_args *q)
 {
-	pgq_int(q, s->period_since);
-	pgq_int(q, s->period_until ? s->period_until : INT64_MAX);
+	pg_arg_int(q, s->period_since);
+	pg_arg_int(q, s->period_until ? s->period_until : INT64_MAX);
 }
 
 /* A two-column (key, count) query whose parameters $1, $2 are the window. */
 static int
 count_rows(struct store *s, const char *sql, store_count_fn *each, void *arg, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 
 	period_args(s, &q);
-	r = pgq_exec(s, sql, &q, "cannot count tickets", e);
+	r = pg_run(s, sql, &q, false, "cannot count tickets", e);
 	int rc = 0;
 
 	if (!r)
 		return -1;
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		rc = each(arg, PQgetvalue(r, i, 0), pgq_get_int(r, i, 1)) < 0 ? -1 : 0;
+		rc = each(arg, PQgetvalue(r, i, 0), pg_int(r, i, 1)) < 0 ? -1 : 0;
 	PQclear(r);
 	return rc;
 }
@@ -266,22 +270,23 @@ pg_count_waiting_by_queue_status(struct store *s,
 					     int64_t n),
 				 void *arg, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 	int rc = 0;
 
 	period_args(s, &q);
-	r = pgq_exec(s, "SELECT queue, status, count(*) FROM tickets WHERE merged_into IS NULL"
-		     " AND status IN ('new','open','pending')" PERIOD(1, 2) " GROUP BY queue,"
-		     " status ORDER BY queue COLLATE \"C\", status COLLATE \"C\"", &q,
-		     "cannot count tickets", e);
+	r = pg_run(s,
+		   "SELECT queue, status, count(*) FROM tickets WHERE merged_into IS NULL"
+		   " AND status IN ('new','open','pending')" PERIOD(
+			   1, 2) " GROUP BY queue,"
+				 " status ORDER BY queue COLLATE \"C\", status COLLATE \"C\"",
+		   &q, false, "cannot count tickets", e);
 
 	if (!r)
 		return -1;
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		rc = each(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), pgq_get_int(r, i, 2)) < 0
-			     ? -1
-			     : 0;
+		rc = each(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), pg_int(r, i, 2)) < 0 ? -1
+											      : 0;
 	PQclear(r);
 	return rc;
 }
@@ -290,28 +295,29 @@ static int
 pg_count_waiting_by_age(struct store *s, int64_t now, const int64_t upto[STORE_AGE_BUCKETS - 1],
 			int64_t counts[STORE_AGE_BUCKETS], struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 
 	_Static_assert(STORE_AGE_BUCKETS == 5, "the query has five buckets");
 	for (int i = 0; i < STORE_AGE_BUCKETS; i++)
 		counts[i] = 0;
-	pgq_int(&q, now);
+	pg_arg_int(&q, now);
 	for (int i = 0; i < STORE_AGE_BUCKETS - 1; i++)
-		pgq_int(&q, upto[i]);
+		pg_arg_int(&q, upto[i]);
 	period_args(s, &q);
-	r = pgq_exec(s, "SELECT CASE WHEN $1 - created < $2 THEN 0 WHEN $1 - created < $3 THEN 1"
-		     " WHEN $1 - created < $4 THEN 2 WHEN $1 - created < $5 THEN 3 ELSE 4 END,"
-		     " count(*) FROM tickets WHERE merged_into IS NULL"
-		     " AND status IN ('new','open','pending')" PERIOD(6, 7) " GROUP BY 1", &q,
-		     "cannot count tickets", e);
+	r = pg_run(s,
+		   "SELECT CASE WHEN $1 - created < $2 THEN 0 WHEN $1 - created < $3 THEN 1"
+		   " WHEN $1 - created < $4 THEN 2 WHEN $1 - created < $5 THEN 3 ELSE 4 END,"
+		   " count(*) FROM tickets WHERE merged_into IS NULL"
+		   " AND status IN ('new','open','pending')" PERIOD(6, 7) " GROUP BY 1",
+		   &q, false, "cannot count tickets", e);
 	if (!r)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++) {
-		int64_t b = pgq_get_int(r, i, 0);
+		int64_t b = pg_int(r, i, 0);
 
 		if (b >= 0 && b < STORE_AGE_BUCKETS)
-			counts[b] = pgq_get_int(r, i, 1);
+			counts[b] = pg_int(r, i, 1);
 	}
 	PQclear(r);
 	return 0;
@@ -321,22 +327,23 @@ static int
 pg_first_answer_delays(struct store *s, int (*each)(void *arg, const char *queue, int64_t seconds),
 		       void *arg, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 	int rc = 0;
 
 	period_args(s, &q);
-	r = pgq_exec(s, "SELECT t.queue, greatest(0, min(m.created) - t.created)"
-		     " FROM tickets t JOIN messages m ON m.ticket_id = t.id"
-		     " WHERE t.merged_into IS NULL AND m.direction = 'out' AND m.kind = 'reply'"
-		     " AND t.created >= $1 AND t.created < $2"
-		     " GROUP BY t.id ORDER BY t.queue COLLATE \"C\", 2", &q,
-		     "cannot measure first answers", e);
+	r = pg_run(s,
+		   "SELECT t.queue, greatest(0, min(m.created) - t.created)"
+		   " FROM tickets t JOIN messages m ON m.ticket_id = t.id"
+		   " WHERE t.merged_into IS NULL AND m.direction = 'out' AND m.kind = 'reply'"
+		   " AND t.created >= $1 AND t.created < $2"
+		   " GROUP BY t.id ORDER BY t.queue COLLATE \"C\", 2",
+		   &q, false, "cannot measure first answers", e);
 
 	if (!r)
 		return -1;
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		rc = each(arg, PQgetvalue(r, i, 0), pgq_get_int(r, i, 1)) < 0 ? -1 : 0;
+		rc = each(arg, PQgetvalue(r, i, 0), pg_int(r, i, 1)) < 0 ? -1 : 0;
 	PQclear(r);
 	return rc;
 }
@@ -345,25 +352,26 @@ static int
 pg_count_created(struct store *s, int64_t first, int64_t len, size_t n, int64_t *counts,
 		 struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 
 	for (size_t i = 0; i < n; i++)
 		counts[i] = 0;
-	pgq_int(&q, first);
-	pgq_int(&q, len);
-	pgq_int(&q, (int64_t)n);
+	pg_arg_int(&q, first);
+	pg_arg_int(&q, len);
+	pg_arg_int(&q, (int64_t)n);
 	period_args(s, &q);
-	r = pgq_exec(s, "SELECT (created - $1) / $2, count(*) FROM tickets WHERE merged_into IS NULL"
-		     " AND created >= $1 AND created < $1 + $2 * $3" PERIOD(4, 5) " GROUP BY 1", &q,
-		     "cannot count tickets per week", e);
+	r = pg_run(s,
+		   "SELECT (created - $1) / $2, count(*) FROM tickets WHERE merged_into IS NULL"
+		   " AND created >= $1 AND created < $1 + $2 * $3" PERIOD(4, 5) " GROUP BY 1",
+		   &q, false, "cannot count tickets per week", e);
 	if (!r)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++) {
-		int64_t w = pgq_get_int(r, i, 0);
+		int64_t w = pg_int(r, i, 0);
 
 		if (w >= 0 && w < (int64_t)n)
-			counts[w] = pgq_get_int(r, i, 1);
+			counts[w] = pg_int(r, i, 1);
 	}
 	PQclear(r);
 	return 0;

@@ -17,7 +17,7 @@
 #include "message.h"
 #include "outbox_ops.h"
 #include "pg_core.h"
-#include "pg_query.h"
+#include "pg_run.h"
 #include "xalloc.h"
 
 /* The advisory lock class of outbox claims (the key's first half; the
@@ -31,24 +31,26 @@ pg_queue(struct store *s, int64_t ticket_id, int64_t message_id, const char *kin
 	 const char *env_from, const char *rcpts, const char *data, size_t len, int64_t quote_of,
 	 int64_t quote_at, int64_t now, int64_t *id_r, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	int64_t id;
 
-	pgq_ref(&q, ticket_id);
-	pgq_ref(&q, message_id);
-	pgq_text(&q, kind);
-	pgq_text(&q, env_from);
-	pgq_text(&q, rcpts);
-	pgq_bytes(&q, data, len);
-	pgq_int(&q, now);
-	pgq_ref(&q, quote_of);
+	pg_arg_ref(&q, ticket_id);
+	pg_arg_ref(&q, message_id);
+	pg_arg_text(&q, kind);
+	pg_arg_text(&q, env_from);
+	pg_arg_text(&q, rcpts);
+	pg_arg_bytes(&q, data, len);
+	pg_arg_int(&q, now);
+	pg_arg_ref(&q, quote_of);
 	if (quote_of > 0)
-		pgq_int(&q, quote_at);
+		pg_arg_int(&q, quote_at);
 	else
-		pgq_text(&q, NULL);
-	if (pgq_int64(s, "INSERT INTO outbox (ticket_id, message_id, kind, env_from, rcpts, data,"
-		      " next_try, created, quote_of, quote_at) VALUES ($1, $2, $3, $4, $5, $6,"
-		      " $7, $7, $8, $9) RETURNING id", &q, &id, "cannot queue mail", e) < 0)
+		pg_arg_text(&q, NULL);
+	if (pg_first_int(s,
+			 "INSERT INTO outbox (ticket_id, message_id, kind, env_from, rcpts, data,"
+			 " next_try, created, quote_of, quote_at) VALUES ($1, $2, $3, $4, $5, $6,"
+			 " $7, $7, $8, $9) RETURNING id",
+			 &q, &id, "cannot queue mail", e) < 0)
 		return -1;
 	if (id_r)
 		*id_r = id;
@@ -58,12 +60,12 @@ pg_queue(struct store *s, int64_t ticket_id, int64_t message_id, const char *kin
 static int
 pg_set_next_try(struct store *s, int64_t id, int64_t when, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_int(&q, when);
-	pgq_int(&q, id);
-	return pgq_do(s, "UPDATE outbox SET next_try = $1 WHERE id = $2", &q,
-		      "cannot update the outbox", e);
+	pg_arg_int(&q, when);
+	pg_arg_int(&q, id);
+	return pg_do(s, "UPDATE outbox SET next_try = $1 WHERE id = $2", &q, NULL,
+		     "cannot update the outbox", e);
 }
 
 /* Gives up this session's claims: all, or those of rows whose mark is
@@ -73,21 +75,23 @@ pg_set_next_try(struct store *s, int64_t id, int64_t when, struct err *e)
 static int
 release_claims(struct store *s, bool all, int64_t now, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	int64_t n = 1;
 
 	if (s->in_txn)
 		return 0;
-	pgq_bool(&q, all);
-	pgq_int(&q, now);
+	pg_arg_bool(&q, all);
+	pg_arg_int(&q, now);
 	for (int i = 0; i < 8 && n > 0; i++)
-		if (pgq_int64(s, "SELECT count(pg_advisory_unlock(" CLAIM_CLASS ", l.objid::bigint::int))"
-			      " FROM pg_locks l WHERE l.locktype = 'advisory'"
-			      " AND l.pid = pg_backend_pid() AND l.classid = " CLAIM_CLASS
-			      " AND l.objsubid = 2 AND ($1 OR NOT EXISTS (SELECT 1 FROM outbox o"
-			      " WHERE o.id = l.objid::bigint AND o.status = 'pending'"
-			      " AND o.next_try <= $2))", &q, &n, "cannot release outbox claims",
-			      e) < 0)
+		if (pg_first_int(s,
+				 "SELECT count(pg_advisory_unlock(" CLAIM_CLASS
+				 ", l.objid::bigint::int))"
+				 " FROM pg_locks l WHERE l.locktype = 'advisory'"
+				 " AND l.pid = pg_backend_pid() AND l.classid = " CLAIM_CLASS
+				 " AND l.objsubid = 2 AND ($1 OR NOT EXISTS (SELECT 1 FROM outbox o"
+				 " WHERE o.id = l.objid::bigint AND o.status = 'pending'"
+				 " AND o.next_try <= $2))",
+				 &q, &n, "cannot release outbox claims", e) < 0)
 			return -1;
 	return 0;
 }
@@ -96,7 +100,7 @@ static int
 pg_due(struct store *s, bool all, int64_t now, int64_t after_id, size_t max, int64_t **ids,
        size_t *n, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 
 	*ids = NULL;
@@ -104,18 +108,20 @@ pg_due(struct store *s, bool all, int64_t now, int64_t after_id, size_t max, int
 	/* A new pass: what this sender claimed before is recorded. */
 	if (after_id == 0 && release_claims(s, true, now, e) < 0)
 		return -1;
-	pgq_bool(&q, all);
-	pgq_int(&q, now);
-	pgq_int(&q, after_id);
-	pgq_int(&q, (int64_t)max);
-	r = pgq_exec(s, "SELECT id FROM outbox WHERE status = 'pending' AND ($1 OR next_try <= $2)"
-		     " AND id > $3 ORDER BY id LIMIT $4", &q, "cannot read the outbox", e);
+	pg_arg_bool(&q, all);
+	pg_arg_int(&q, now);
+	pg_arg_int(&q, after_id);
+	pg_arg_int(&q, (int64_t)max);
+	r = pg_run(s,
+		   "SELECT id FROM outbox WHERE status = 'pending' AND ($1 OR next_try <= $2)"
+		   " AND id > $3 ORDER BY id LIMIT $4",
+		   &q, false, "cannot read the outbox", e);
 	if (!r)
 		return -1;
 	*n = (size_t)PQntuples(r);
 	*ids = *n ? xreallocarray(NULL, *n, sizeof(**ids)) : NULL;
 	for (size_t i = 0; i < *n; i++)
-		(*ids)[i] = pgq_get_int(r, (int)i, 0);
+		(*ids)[i] = pg_int(r, (int)i, 0);
 	PQclear(r);
 	return 0;
 }
@@ -128,24 +134,24 @@ static void
 item_from_row(const PGresult *r, int row, int64_t id, int64_t quote_at, struct outbox_item *it)
 {
 	it->id = id;
-	it->ticket_id = pgq_get_int(r, row, 0);
-	it->kind = xstrdup(pgq_get_text(r, row, 1));
-	it->env_from = xstrdup(pgq_get_text(r, row, 2));
-	it->rcpts = xstrdup(pgq_get_text(r, row, 3));
-	it->data = pgq_get_bytes(r, row, 4, &it->len);
-	it->attempts = (int)pgq_get_int(r, row, 5);
-	it->quote_of = pgq_get_int(r, row, 6);
+	it->ticket_id = pg_int(r, row, 0);
+	it->kind = xstrdup(pg_text(r, row, 1));
+	it->env_from = xstrdup(pg_text(r, row, 2));
+	it->rcpts = xstrdup(pg_text(r, row, 3));
+	it->data = pg_unescape_bytes(r, row, 4, &it->len);
+	it->attempts = (int)pg_int(r, row, 5);
+	it->quote_of = pg_int(r, row, 6);
 	it->quote_at = quote_at;
 }
 
 static int
 unclaim(struct store *s, int64_t id, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_int(&q, id);
-	return pgq_do(s, "SELECT pg_advisory_unlock(" CLAIM_CLASS ", $1::int)", &q,
-		      "cannot release an outbox claim", e);
+	pg_arg_int(&q, id);
+	return pg_do(s, "SELECT pg_advisory_unlock(" CLAIM_CLASS ", $1::int)", &q, NULL,
+		     "cannot release an outbox claim", e);
 }
 
 /* Claims row id for this sender (the file's head comment): 1 when another
@@ -153,24 +159,25 @@ unclaim(struct store *s, int64_t id, struct err *e)
 static int
 pg_load(struct store *s, int64_t id, struct outbox_item *it, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	int64_t got = 0;
 	PGresult *r;
 
 	memset(it, 0, sizeof(*it));
 	if (release_claims(s, false, store_now(), e) < 0)
 		return -1;
-	pgq_int(&q, id);
-	if (pgq_int64(s, "SELECT pg_try_advisory_lock(" CLAIM_CLASS ", $1::int)::int", &q, &got,
-		      "cannot claim mail of the outbox", e) < 0)
+	pg_arg_int(&q, id);
+	if (pg_first_int(s, "SELECT pg_try_advisory_lock(" CLAIM_CLASS ", $1::int)::int", &q, &got,
+			 "cannot claim mail of the outbox", e) < 0)
 		return -1;
 	if (!got)
 		return 1;
-	r = pgq_exec(s, "SELECT " ITEM_COLUMNS ", coalesce(quote_at, 0) FROM outbox"
-		     " WHERE id = $1 AND status = 'pending' FOR UPDATE SKIP LOCKED", &q,
-		     "cannot read the outbox", e);
+	r = pg_run(s,
+		   "SELECT " ITEM_COLUMNS ", coalesce(quote_at, 0) FROM outbox"
+		   " WHERE id = $1 AND status = 'pending' FOR UPDATE SKIP LOCKED",
+		   &q, false, "cannot read the outbox", e);
 	if (r && PQntuples(r) == 1) {
-		item_from_row(r, 0, id, pgq_get_int(r, 0, 7), it);
+		item_from_row(r, 0, id, pg_int(r, 0, 7), it);
 		PQclear(r);
 		return 0;
 	}
@@ -187,21 +194,21 @@ pg_load(struct store *s, int64_t id, struct outbox_item *it, struct err *e)
 static int
 pg_attempts(struct store *s, int64_t id, int64_t *ticket_id, int *attempts, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 	int found;
 
 	*ticket_id = 0;
 	*attempts = 0;
-	pgq_int(&q, id);
-	r = pgq_exec(s, "SELECT coalesce(ticket_id, 0), attempts FROM outbox WHERE id = $1", &q,
-		     "cannot read the outbox", e);
+	pg_arg_int(&q, id);
+	r = pg_run(s, "SELECT coalesce(ticket_id, 0), attempts FROM outbox WHERE id = $1", &q,
+		   false, "cannot read the outbox", e);
 	if (!r)
 		return -1;
 	found = PQntuples(r) == 1;
 	if (found) {
-		*ticket_id = pgq_get_int(r, 0, 0);
-		*attempts = (int)pgq_get_int(r, 0, 1);
+		*ticket_id = pg_int(r, 0, 0);
+		*attempts = (int)pg_int(r, 0, 1);
 	}
 	PQclear(r);
 	return found;
@@ -210,85 +217,92 @@ pg_attempts(struct store *s, int64_t id, int64_t *ticket_id, int *attempts, stru
 static int
 pg_mark_sent(struct store *s, int64_t id, int64_t now, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_int(&q, now);
-	pgq_int(&q, id);
-	return pgq_do(s, "UPDATE outbox SET status = 'sent', attempts = attempts + 1,"
-		      " sent_at = $1, last_error = NULL WHERE id = $2", &q,
-		      "cannot update the outbox", e);
+	pg_arg_int(&q, now);
+	pg_arg_int(&q, id);
+	return pg_do(s,
+		     "UPDATE outbox SET status = 'sent', attempts = attempts + 1,"
+		     " sent_at = $1, last_error = NULL WHERE id = $2",
+		     &q, NULL, "cannot update the outbox", e);
 }
 
 static int
 pg_mark_attempt(struct store *s, int64_t id, bool failed, int attempts, int64_t next_try,
 		const char *reply, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_text(&q, failed ? "failed" : "pending");
-	pgq_int(&q, attempts);
-	pgq_int(&q, next_try);
-	pgq_text(&q, reply ? reply : "");
-	pgq_int(&q, id);
-	return pgq_do(s, "UPDATE outbox SET status = $1, attempts = $2, next_try = $3,"
-		      " last_error = $4 WHERE id = $5", &q, "cannot update the outbox", e);
+	pg_arg_text(&q, failed ? "failed" : "pending");
+	pg_arg_int(&q, attempts);
+	pg_arg_int(&q, next_try);
+	pg_arg_text(&q, reply ? reply : "");
+	pg_arg_int(&q, id);
+	return pg_do(s,
+		     "UPDATE outbox SET status = $1, attempts = $2, next_try = $3,"
+		     " last_error = $4 WHERE id = $5",
+		     &q, NULL, "cannot update the outbox", e);
 }
 
 static int
 pg_add_outcome(struct store *s, int64_t id, const char *delivered, const char *rejected,
 	       struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_text(&q, delivered ? delivered : "");
-	pgq_text(&q, rejected ? rejected : "");
-	pgq_int(&q, id);
-	return pgq_do(s, "UPDATE outbox SET delivered = delivered || CASE WHEN delivered = ''"
-		      " OR $1 = '' THEN '' ELSE ',' END || $1, rejected = rejected || $2"
-		      " WHERE id = $3", &q, "cannot update the outbox", e);
+	pg_arg_text(&q, delivered ? delivered : "");
+	pg_arg_text(&q, rejected ? rejected : "");
+	pg_arg_int(&q, id);
+	return pg_do(s,
+		     "UPDATE outbox SET delivered = delivered || CASE WHEN delivered = ''"
+		     " OR $1 = '' THEN '' ELSE ',' END || $1, rejected = rejected || $2"
+		     " WHERE id = $3",
+		     &q, NULL, "cannot update the outbox", e);
 }
 
 static int
 pg_set_rcpts(struct store *s, int64_t id, const char *rcpts, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_text(&q, rcpts);
-	pgq_int(&q, id);
-	return pgq_do(s, "UPDATE outbox SET rcpts = $1 WHERE id = $2", &q,
-		      "cannot update the outbox", e);
+	pg_arg_text(&q, rcpts);
+	pg_arg_int(&q, id);
+	return pg_do(s, "UPDATE outbox SET rcpts = $1 WHERE id = $2", &q, NULL,
+		     "cannot update the outbox", e);
 }
 
 static int
 pg_list(struct store *s, bool all, int (*each)(void *, const struct outbox_row *), void *arg,
 	struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 	int stop = 0;
 
-	pgq_bool(&q, all);
-	r = pgq_exec(s, "SELECT id, coalesce(ticket_id, 0), kind, status, attempts, next_try,"
-		     " rcpts, coalesce(last_error, ''), created, coalesce(sent_at, 0),"
-		     " length(data), rejected, delivered FROM outbox WHERE $1 OR status <> 'sent'"
-		     " OR rejected <> '' ORDER BY id", &q, "cannot read the outbox", e);
+	pg_arg_bool(&q, all);
+	r = pg_run(s,
+		   "SELECT id, coalesce(ticket_id, 0), kind, status, attempts, next_try,"
+		   " rcpts, coalesce(last_error, ''), created, coalesce(sent_at, 0),"
+		   " length(data), rejected, delivered FROM outbox WHERE $1 OR status <> 'sent'"
+		   " OR rejected <> '' ORDER BY id",
+		   &q, false, "cannot read the outbox", e);
 	if (!r)
 		return -1;
 	for (int i = 0; stop == 0 && i < PQntuples(r); i++) {
 		struct outbox_row row = {
-			.id = pgq_get_int(r, i, 0),
-			.ticket_id = pgq_get_int(r, i, 1),
-			.kind = pgq_get_text(r, i, 2),
-			.status = pgq_get_text(r, i, 3),
-			.attempts = (int)pgq_get_int(r, i, 4),
-			.next_try = pgq_get_int(r, i, 5),
-			.rcpts = pgq_get_text(r, i, 6),
-			.last_error = pgq_get_text(r, i, 7),
-			.created = pgq_get_int(r, i, 8),
-			.sent_at = pgq_get_int(r, i, 9),
-			.size = pgq_get_int(r, i, 10),
-			.rejected = pgq_get_text(r, i, 11),
-			.delivered = pgq_get_text(r, i, 12),
+			.id = pg_int(r, i, 0),
+			.ticket_id = pg_int(r, i, 1),
+			.kind = pg_text(r, i, 2),
+			.status = pg_text(r, i, 3),
+			.attempts = (int)pg_int(r, i, 4),
+			.next_try = pg_int(r, i, 5),
+			.rcpts = pg_text(r, i, 6),
+			.last_error = pg_text(r, i, 7),
+			.created = pg_int(r, i, 8),
+			.sent_at = pg_int(r, i, 9),
+			.size = pg_int(r, i, 10),
+			.rejected = pg_text(r, i, 11),
+			.delivered = pg_text(r, i, 12),
 		};
 
 		stop = each(arg, &row);
@@ -300,23 +314,24 @@ pg_list(struct store *s, bool all, int (*each)(void *, const struct outbox_row *
 static int
 pg_lookup(struct store *s, int64_t id, struct outbox_ref *ref, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 	int found;
 
 	memset(ref, 0, sizeof(*ref));
-	pgq_int(&q, id);
-	r = pgq_exec(s, "SELECT coalesce(o.ticket_id, 0), o.kind, o.rcpts, m.message_id"
-		     " FROM outbox o LEFT JOIN messages m ON m.id = o.message_id WHERE o.id = $1",
-		     &q, "cannot read the outbox", e);
+	pg_arg_int(&q, id);
+	r = pg_run(s,
+		   "SELECT coalesce(o.ticket_id, 0), o.kind, o.rcpts, m.message_id"
+		   " FROM outbox o LEFT JOIN messages m ON m.id = o.message_id WHERE o.id = $1",
+		   &q, false, "cannot read the outbox", e);
 	if (!r)
 		return -1;
 	found = PQntuples(r) == 1;
 	if (found) {
-		ref->ticket_id = pgq_get_int(r, 0, 0);
-		ref->kind = xstrdup(pgq_get_text(r, 0, 1));
-		ref->rcpts = xstrdup(pgq_get_text(r, 0, 2));
-		ref->message_id = xstrdup(pgq_get_text(r, 0, 3));
+		ref->ticket_id = pg_int(r, 0, 0);
+		ref->kind = xstrdup(pg_text(r, 0, 1));
+		ref->rcpts = xstrdup(pg_text(r, 0, 2));
+		ref->message_id = xstrdup(pg_text(r, 0, 3));
 	}
 	PQclear(r);
 	return found;
@@ -328,8 +343,8 @@ pg_lookup(struct store *s, int64_t id, struct outbox_ref *ref, struct err *e)
 static int
 pg_set_lazy_commits(struct store *s, bool lazy, struct err *e)
 {
-	return pgq_do(s, lazy ? "SET synchronous_commit = off" : "RESET synchronous_commit", NULL,
-		      "cannot set the commit mode", e);
+	return pg_do(s, lazy ? "SET synchronous_commit = off" : "RESET synchronous_commit", NULL,
+		     NULL, "cannot set the commit mode", e);
 }
 
 /* ---- outgoing messages ---- */
@@ -337,13 +352,15 @@ pg_set_lazy_commits(struct store *s, bool lazy, struct err *e)
 static int
 pg_ticket_acked(struct store *s, int64_t ticket_id, bool *acked, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	int64_t v;
 	int rc;
 
-	pgq_int(&q, ticket_id);
-	rc = pgq_int64(s, "SELECT 1 FROM messages WHERE ticket_id = $1 AND direction = 'out'"
-		       " AND kind = 'ack' LIMIT 1", &q, &v, "cannot query", e);
+	pg_arg_int(&q, ticket_id);
+	rc = pg_first_int(s,
+			  "SELECT 1 FROM messages WHERE ticket_id = $1 AND direction = 'out'"
+			  " AND kind = 'ack' LIMIT 1",
+			  &q, &v, "cannot query", e);
 	*acked = rc > 0;
 	return rc < 0 ? -1 : 0;
 }
@@ -351,19 +368,19 @@ pg_ticket_acked(struct store *s, int64_t ticket_id, bool *acked, struct err *e)
 static int
 pg_message_body(struct store *s, int64_t id, char **body, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 	int found;
 
 	*body = NULL;
-	pgq_int(&q, id);
-	r = pgq_exec(s, "SELECT body FROM messages WHERE id = $1", &q,
-		     "cannot read the message a mail quotes", e);
+	pg_arg_int(&q, id);
+	r = pg_run(s, "SELECT body FROM messages WHERE id = $1", &q, false,
+		   "cannot read the message a mail quotes", e);
 	if (!r)
 		return -1;
 	found = PQntuples(r) == 1;
 	if (found)
-		*body = xstrdup(pgq_get_text(r, 0, 0));
+		*body = xstrdup(pg_text(r, 0, 0));
 	PQclear(r);
 	return found;
 }
@@ -373,21 +390,22 @@ pg_pick_message(struct store *s, int64_t ticket_id, unsigned skip_flags,
 		bool (*pick)(void *, const char *, const char *, const char *), void *arg,
 		int64_t *id_r, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 
 	*id_r = 0;
-	pgq_int(&q, ticket_id);
-	pgq_int(&q, skip_flags);
-	r = pgq_exec(s, "SELECT id, from_addr, to_addrs, cc_addrs FROM messages WHERE ticket_id = $1"
-		     " AND direction = 'in' AND kind IN ('inquiry', 'followup')"
-		     " AND (flags & $2::int) = 0 ORDER BY id DESC", &q,
-		     "cannot read the ticket's messages", e);
+	pg_arg_int(&q, ticket_id);
+	pg_arg_int(&q, skip_flags);
+	r = pg_run(s,
+		   "SELECT id, from_addr, to_addrs, cc_addrs FROM messages WHERE ticket_id = $1"
+		   " AND direction = 'in' AND kind IN ('inquiry', 'followup')"
+		   " AND (flags & $2::int) = 0 ORDER BY id DESC",
+		   &q, false, "cannot read the ticket's messages", e);
 	if (!r)
 		return -1;
 	for (int i = 0; *id_r == 0 && i < PQntuples(r); i++)
-		if (pick(arg, pgq_get_text(r, i, 1), pgq_get_text(r, i, 2), pgq_get_text(r, i, 3)))
-			*id_r = pgq_get_int(r, i, 0);
+		if (pick(arg, pg_text(r, i, 1), pg_text(r, i, 2), pg_text(r, i, 3)))
+			*id_r = pg_int(r, i, 0);
 	PQclear(r);
 	return 0;
 }
@@ -409,12 +427,12 @@ add_refs(struct message *m, const char *refs)
 static int
 pg_load_message(struct store *s, int64_t id, struct message *m, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 
-	pgq_int(&q, id);
-	r = pgq_exec(s, "SELECT message_id, refs, subject, body, date FROM messages WHERE id = $1",
-		     &q, "cannot read the ticket's messages", e);
+	pg_arg_int(&q, id);
+	r = pg_run(s, "SELECT message_id, refs, subject, body, date FROM messages WHERE id = $1",
+		   &q, false, "cannot read the ticket's messages", e);
 	if (!r)
 		return -1;
 	if (PQntuples(r) != 1) {
@@ -423,14 +441,14 @@ pg_load_message(struct store *s, int64_t id, struct message *m, struct err *e)
 			       "#%lld", (long long)id);
 	}
 	free(m->message_id);
-	m->message_id = xstrdup(pgq_get_text(r, 0, 0));
-	add_refs(m, pgq_get_text(r, 0, 1));
+	m->message_id = xstrdup(pg_text(r, 0, 0));
+	add_refs(m, pg_text(r, 0, 1));
 	free(m->subject);
-	m->subject = xstrdup(pgq_get_text(r, 0, 2));
+	m->subject = xstrdup(pg_text(r, 0, 2));
 	free(m->body);
-	m->body = xstrdup(pgq_get_text(r, 0, 3));
+	m->body = xstrdup(pg_text(r, 0, 3));
 	m->has_date = !PQgetisnull(r, 0, 4);
-	m->date = (time_t)pgq_get_int(r, 0, 4);
+	m->date = (time_t)pg_int(r, 0, 4);
 	PQclear(r);
 	return 0;
 }
@@ -441,12 +459,12 @@ static int
 pg_auto_log(struct store *s, const char *const *addrs, size_t n, int64_t at, struct err *e)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct pgq q = { 0 };
+		struct pg_args q = { 0 };
 
-		pgq_text(&q, addrs[i]);
-		pgq_int(&q, at);
-		if (pgq_do(s, "INSERT INTO autoreply_log (addr, at) VALUES ($1, $2)", &q,
-			   "cannot log automatic mail", e) < 0)
+		pg_arg_text(&q, addrs[i]);
+		pg_arg_int(&q, at);
+		if (pg_do(s, "INSERT INTO autoreply_log (addr, at) VALUES ($1, $2)", &q, NULL,
+			  "cannot log automatic mail", e) < 0)
 			return -1;
 	}
 	return 0;
@@ -455,13 +473,14 @@ pg_auto_log(struct store *s, const char *const *addrs, size_t n, int64_t at, str
 static int
 pg_auto_count(struct store *s, int64_t minute, int64_t n, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_int(&q, minute);
-	pgq_int(&q, n);
-	return pgq_do(s, "INSERT INTO autoreply_count (minute, n) VALUES ($1, $2) ON CONFLICT"
-		      " (minute) DO UPDATE SET n = autoreply_count.n + excluded.n", &q,
-		      "cannot count automatic mail", e);
+	pg_arg_int(&q, minute);
+	pg_arg_int(&q, n);
+	return pg_do(s,
+		     "INSERT INTO autoreply_count (minute, n) VALUES ($1, $2) ON CONFLICT"
+		     " (minute) DO UPDATE SET n = autoreply_count.n + excluded.n",
+		     &q, NULL, "cannot count automatic mail", e);
 }
 
 /* SQLite compares the address without case (COLLATE NOCASE): lower() on
@@ -469,40 +488,42 @@ pg_auto_count(struct store *s, int64_t minute, int64_t n, struct err *e)
 static int
 pg_auto_logged(struct store *s, const char *addr, int64_t since, int64_t *n, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_text(&q, addr);
-	pgq_int(&q, since);
-	return pgq_int64(s, "SELECT count(*) FROM autoreply_log WHERE lower(addr) = lower($1)"
-			 " AND at > $2", &q, n, "cannot query", e) < 0
-		       ? -1
-		       : 0;
+	pg_arg_text(&q, addr);
+	pg_arg_int(&q, since);
+	return pg_first_int(s,
+			    "SELECT count(*) FROM autoreply_log WHERE lower(addr) = lower($1)"
+			    " AND at > $2",
+			    &q, n, "cannot query", e) < 0
+		? -1
+		: 0;
 }
 
 static int
 pg_auto_counted(struct store *s, int64_t minute, int64_t *n, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_int(&q, minute);
-	return pgq_int64(s, "SELECT coalesce(sum(n), 0) FROM autoreply_count WHERE minute > $1",
-			 &q, n, "cannot query", e) < 0
-		       ? -1
-		       : 0;
+	pg_arg_int(&q, minute);
+	return pg_first_int(s, "SELECT coalesce(sum(n), 0) FROM autoreply_count WHERE minute > $1",
+			    &q, n, "cannot query", e) < 0
+		? -1
+		: 0;
 }
 
 static int
 pg_auto_prune(struct store *s, int64_t log_before, int64_t count_before, struct err *e)
 {
-	struct pgq q = { 0 }, q2 = { 0 };
+	struct pg_args q = { 0 }, q2 = { 0 };
 
-	pgq_int(&q, log_before);
-	pgq_int(&q2, count_before);
-	if (pgq_do(s, "DELETE FROM autoreply_log WHERE at < $1", &q,
-		   "cannot prune the automatic mail log", e) < 0)
+	pg_arg_int(&q, log_before);
+	pg_arg_int(&q2, count_before);
+	if (pg_do(s, "DELETE FROM autoreply_log WHERE at < $1", &q, NULL,
+		  "cannot prune the automatic mail log", e) < 0)
 		return -1;
-	return pgq_do(s, "DELETE FROM autoreply_count WHERE minute < $1", &q2,
-		      "cannot prune the automatic mail count", e);
+	return pg_do(s, "DELETE FROM autoreply_count WHERE minute < $1", &q2, NULL,
+		     "cannot prune the automatic mail count", e);
 }
 
 /* ---- state rows ---- */
@@ -512,22 +533,26 @@ pg_auto_prune(struct store *s, int64_t log_before, int64_t count_before, struct 
 static int
 pg_state_get(struct store *s, const char *key, int64_t *value, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_text(&q, key);
-	return pgq_int64(s, "SELECT coalesce(substring(value FROM '^\\s*[-+]?[0-9]+')::bigint, 0)"
-			 " FROM state WHERE key = $1", &q, value, "cannot read state", e);
+	pg_arg_text(&q, key);
+	return pg_first_int(s,
+			    "SELECT coalesce(substring(value FROM '^\\s*[-+]?[0-9]+')::bigint, 0)"
+			    " FROM state WHERE key = $1",
+			    &q, value, "cannot read state", e);
 }
 
 static int
 pg_state_set(struct store *s, const char *key, int64_t value, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_text(&q, key);
-	pgq_int(&q, value);
-	return pgq_do(s, "INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key)"
-		      " DO UPDATE SET value = excluded.value", &q, "cannot save state", e);
+	pg_arg_text(&q, key);
+	pg_arg_int(&q, value);
+	return pg_do(s,
+		     "INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key)"
+		     " DO UPDATE SET value = excluded.value",
+		     &q, NULL, "cannot save state", e);
 }
 
 /* ---- digests ---- */
@@ -536,40 +561,43 @@ static int
 pg_open_digest(struct store *s, const char *key, int64_t due_after, int64_t *id_r,
 	       struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_text(&q, key);
-	pgq_int(&q, due_after);
-	return pgq_int64(s, "SELECT o.id FROM state st JOIN outbox o ON o.id::text = st.value"
-			 " WHERE st.key = $1 AND o.status = 'pending' AND o.kind = 'digest'"
-			 " AND o.next_try > $2", &q, id_r, "cannot query", e) < 0
-		       ? -1
-		       : 0;
+	pg_arg_text(&q, key);
+	pg_arg_int(&q, due_after);
+	return pg_first_int(s,
+			    "SELECT o.id FROM state st JOIN outbox o ON o.id::text = st.value"
+			    " WHERE st.key = $1 AND o.status = 'pending' AND o.kind = 'digest'"
+			    " AND o.next_try > $2",
+			    &q, id_r, "cannot query", e) < 0
+		? -1
+		: 0;
 }
 
 static int
 pg_digest_entries(struct store *s, int64_t outbox_id,
 		  int (*each)(void *, const struct digest_entry *), void *arg, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	char what[64];
 	PGresult *r;
 	int stop = 0;
 
 	snprintf(what, sizeof(what), "outbox #%lld", (long long)outbox_id);
-	pgq_text(&q, what);
-	r = pgq_exec(s, "SELECT t.id, t.subject, t.requester_name, t.requester FROM events e"
-		     " JOIN tickets t ON t.id = e.ticket_id WHERE e.what = 'notice-held'"
-		     " AND e.old_value = $1 ORDER BY e.id", &q,
-		     "cannot read the inquiries of a digest", e);
+	pg_arg_text(&q, what);
+	r = pg_run(s,
+		   "SELECT t.id, t.subject, t.requester_name, t.requester FROM events e"
+		   " JOIN tickets t ON t.id = e.ticket_id WHERE e.what = 'notice-held'"
+		   " AND e.old_value = $1 ORDER BY e.id",
+		   &q, false, "cannot read the inquiries of a digest", e);
 	if (!r)
 		return -1;
 	for (int i = 0; stop == 0 && i < PQntuples(r); i++) {
 		struct digest_entry d = {
-			.ticket_id = pgq_get_int(r, i, 0),
-			.subject = pgq_get_text(r, i, 1),
+			.ticket_id = pg_int(r, i, 0),
+			.subject = pg_text(r, i, 1),
 			.requester_name = PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2),
-			.requester = pgq_get_text(r, i, 3),
+			.requester = pg_text(r, i, 3),
 		};
 
 		stop = each(arg, &d);
@@ -584,33 +612,34 @@ static int
 pg_waiting_tickets(struct store *s, const struct strlist *statuses, unsigned skip_flags,
 		   int (*each)(void *, const struct waiting_ticket *), void *arg, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 	int stop = 0;
 
 	/* Unused places stay NULL, which no status equals. */
 	for (size_t i = 0; i < 5; i++)
-		pgq_text(&q, i < statuses->n ? statuses->items[i] : NULL);
-	pgq_int(&q, skip_flags);
-	r = pgq_exec(s, "SELECT t.id, t.subject, t.queue, t.status, t.priority, t.assignee,"
-		     " t.requester, t.created, (SELECT max(m.created) FROM messages m"
-		     " WHERE m.ticket_id = t.id AND m.direction = 'out' AND m.kind = 'reply')"
-		     " FROM tickets t WHERE t.merged_into IS NULL AND (t.flags & $6::int) = 0"
-		     " AND t.status IN ($1, $2, $3, $4, $5) ORDER BY t.id", &q,
-		     "cannot read tickets", e);
+		pg_arg_text(&q, i < statuses->n ? statuses->items[i] : NULL);
+	pg_arg_int(&q, skip_flags);
+	r = pg_run(s,
+		   "SELECT t.id, t.subject, t.queue, t.status, t.priority, t.assignee,"
+		   " t.requester, t.created, (SELECT max(m.created) FROM messages m"
+		   " WHERE m.ticket_id = t.id AND m.direction = 'out' AND m.kind = 'reply')"
+		   " FROM tickets t WHERE t.merged_into IS NULL AND (t.flags & $6::int) = 0"
+		   " AND t.status IN ($1, $2, $3, $4, $5) ORDER BY t.id",
+		   &q, false, "cannot read tickets", e);
 	if (!r)
 		return -1;
 	for (int i = 0; stop == 0 && i < PQntuples(r); i++) {
 		struct waiting_ticket t = {
-			.id = pgq_get_int(r, i, 0),
-			.subject = pgq_get_text(r, i, 1),
-			.queue = pgq_get_text(r, i, 2),
-			.status = pgq_get_text(r, i, 3),
-			.priority = pgq_get_text(r, i, 4),
-			.assignee = pgq_get_text(r, i, 5),
-			.requester = pgq_get_text(r, i, 6),
-			.created = pgq_get_int(r, i, 7),
-			.last_reply = pgq_get_int(r, i, 8),
+			.id = pg_int(r, i, 0),
+			.subject = pg_text(r, i, 1),
+			.queue = pg_text(r, i, 2),
+			.status = pg_text(r, i, 3),
+			.priority = pg_text(r, i, 4),
+			.assignee = pg_text(r, i, 5),
+			.requester = pg_text(r, i, 6),
+			.created = pg_int(r, i, 7),
+			.last_reply = pg_int(r, i, 8),
 		};
 
 		stop = each(arg, &t);
@@ -623,19 +652,20 @@ static int
 pg_first_word_after(struct store *s, int64_t ticket_id, int64_t after, int64_t *since,
 		    struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 
 	*since = after;
-	pgq_int(&q, ticket_id);
-	pgq_int(&q, after);
-	r = pgq_exec(s, "SELECT min(created) FROM messages WHERE ticket_id = $1"
-		     " AND direction = 'in' AND kind IN ('inquiry','followup') AND created > $2",
-		     &q, "cannot read messages", e);
+	pg_arg_int(&q, ticket_id);
+	pg_arg_int(&q, after);
+	r = pg_run(s,
+		   "SELECT min(created) FROM messages WHERE ticket_id = $1"
+		   " AND direction = 'in' AND kind IN ('inquiry','followup') AND created > $2",
+		   &q, false, "cannot read messages", e);
 	if (!r)
 		return -1;
 	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
-		*since = pgq_get_int(r, 0, 0);
+		*since = pg_int(r, 0, 0);
 	PQclear(r);
 	return 0;
 }
@@ -643,17 +673,17 @@ pg_first_word_after(struct store *s, int64_t ticket_id, int64_t after, int64_t *
 static int
 pg_ticket_tags(struct store *s, int64_t ticket_id, struct strlist *out, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 
-	pgq_int(&q, ticket_id);
+	pg_arg_int(&q, ticket_id);
 	/* COLLATE "C": SQLite's order, by bytes. */
-	r = pgq_exec(s, "SELECT tag FROM ticket_tags WHERE ticket_id = $1 ORDER BY tag COLLATE \"C\"",
-		     &q, "cannot read tags", e);
+	r = pg_run(s, "SELECT tag FROM ticket_tags WHERE ticket_id = $1 ORDER BY tag COLLATE \"C\"",
+		   &q, false, "cannot read tags", e);
 	if (!r)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++)
-		strlist_add(out, pgq_get_text(r, i, 0));
+		strlist_add(out, pg_text(r, i, 0));
 	PQclear(r);
 	return 0;
 }
@@ -665,19 +695,22 @@ pg_hold(struct store *s, int64_t ticket_id, int64_t answers, const char *kind,
 	const char *rcpts, const char *data, const char *why, int64_t now, int64_t *id_r,
 	struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	int64_t id;
 
-	pgq_ref(&q, ticket_id);
-	pgq_text(&q, kind);
-	pgq_text(&q, rcpts);
-	pgq_bytes(&q, data, strlen(data));
-	pgq_int(&q, now);
-	pgq_text(&q, why);
-	pgq_ref(&q, answers);
-	if (pgq_int64(s, "INSERT INTO outbox (ticket_id, kind, rcpts, data, status, next_try,"
-		      " created, last_error, quote_of) VALUES ($1, $2, $3, $4, 'held', $5, $5, $6,"
-		      " $7) RETURNING id", &q, &id, "cannot hold mail in the outbox", e) < 0)
+	pg_arg_ref(&q, ticket_id);
+	pg_arg_text(&q, kind);
+	pg_arg_text(&q, rcpts);
+	pg_arg_bytes(&q, data, strlen(data));
+	pg_arg_int(&q, now);
+	pg_arg_text(&q, why);
+	pg_arg_ref(&q, answers);
+	if (pg_first_int(
+		    s,
+		    "INSERT INTO outbox (ticket_id, kind, rcpts, data, status, next_try,"
+		    " created, last_error, quote_of) VALUES ($1, $2, $3, $4, 'held', $5, $5, $6,"
+		    " $7) RETURNING id",
+		    &q, &id, "cannot hold mail in the outbox", e) < 0)
 		return -1;
 	if (id_r)
 		*id_r = id;
@@ -693,15 +726,16 @@ pg_held(struct store *s, struct outbox_item **items, size_t *n, struct err *e)
 	*n = 0;
 	/* Held for a template error: unrendered, no message yet (staff's holds
 	 * have one and wait for release instead). */
-	r = pgq_exec(s, "SELECT " ITEM_COLUMNS ", id FROM outbox WHERE status = 'held'"
-		     " AND message_id IS NULL ORDER BY id",
-		     NULL, "cannot read the outbox", e);
+	r = pg_run(s,
+		   "SELECT " ITEM_COLUMNS ", id FROM outbox WHERE status = 'held'"
+		   " AND message_id IS NULL ORDER BY id",
+		   NULL, false, "cannot read the outbox", e);
 	if (!r)
 		return -1;
 	*n = (size_t)PQntuples(r);
 	*items = *n ? xcalloc(*n, sizeof(**items)) : NULL;
 	for (size_t i = 0; i < *n; i++)
-		item_from_row(r, (int)i, pgq_get_int(r, (int)i, 7), 0, &(*items)[i]);
+		item_from_row(r, (int)i, pg_int(r, (int)i, 7), 0, &(*items)[i]);
 	PQclear(r);
 	return 0;
 }
@@ -709,11 +743,11 @@ pg_held(struct store *s, struct outbox_item **items, size_t *n, struct err *e)
 static int
 pg_drop_held(struct store *s, int64_t id, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_int(&q, id);
-	return pgq_do(s, "DELETE FROM outbox WHERE id = $1 AND status = 'held'", &q,
-		      "cannot update the outbox", e);
+	pg_arg_int(&q, id);
+	return pg_do(s, "DELETE FROM outbox WHERE id = $1 AND status = 'held'", &q, NULL,
+		     "cannot update the outbox", e);
 }
 
 /* ---- staff's hands on queued mail ---- */
@@ -721,22 +755,24 @@ pg_drop_held(struct store *s, int64_t id, struct err *e)
 static int
 pg_row_state(struct store *s, int64_t id, struct outbox_state *out, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 	int found;
 
 	memset(out, 0, sizeof(*out));
-	pgq_int(&q, id);
-	r = pgq_exec(s, "SELECT coalesce(ticket_id, 0), kind, status, message_id IS NOT NULL"
-		     " FROM outbox WHERE id = $1", &q, "cannot read the outbox", e);
+	pg_arg_int(&q, id);
+	r = pg_run(s,
+		   "SELECT coalesce(ticket_id, 0), kind, status, message_id IS NOT NULL"
+		   " FROM outbox WHERE id = $1",
+		   &q, false, "cannot read the outbox", e);
 	if (!r)
 		return -1;
 	found = PQntuples(r) > 0;
 	if (found) {
-		out->ticket_id = pgq_get_int(r, 0, 0);
-		snprintf(out->kind, sizeof(out->kind), "%s", pgq_get_text(r, 0, 1));
-		snprintf(out->status, sizeof(out->status), "%s", pgq_get_text(r, 0, 2));
-		out->has_message = strcmp(pgq_get_text(r, 0, 3), "t") == 0;
+		out->ticket_id = pg_int(r, 0, 0);
+		snprintf(out->kind, sizeof(out->kind), "%s", pg_text(r, 0, 1));
+		snprintf(out->status, sizeof(out->status), "%s", pg_text(r, 0, 2));
+		out->has_message = strcmp(pg_text(r, 0, 3), "t") == 0;
 	}
 	PQclear(r);
 	return found;
@@ -744,10 +780,9 @@ pg_row_state(struct store *s, int64_t id, struct outbox_state *out, struct err *
 
 /* Runs a change and sets *changed when it touched a row. */
 static int
-change_rows(struct store *s, const char *sql, const struct pgq *q, bool *changed,
-	    struct err *e)
+change_rows(struct store *s, const char *sql, const struct pg_args *q, bool *changed, struct err *e)
 {
-	PGresult *r = pgq_exec(s, sql, q, "cannot update the outbox", e);
+	PGresult *r = pg_run(s, sql, q, false, "cannot update the outbox", e);
 
 	*changed = false;
 	if (!r)
@@ -761,16 +796,16 @@ static int
 pg_staff_hold(struct store *s, int64_t id, bool hold, const char *why, int64_t now,
 	      bool *changed, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_int(&q, id);
+	pg_arg_int(&q, id);
 	if (hold) {
-		pgq_text(&q, why);
+		pg_arg_text(&q, why);
 		return change_rows(s, "UPDATE outbox SET status = 'held', last_error = $2"
 				   " WHERE id = $1 AND status = 'pending' AND message_id IS NOT NULL",
 				   &q, changed, e);
 	}
-	pgq_int(&q, now);
+	pg_arg_int(&q, now);
 	return change_rows(s, "UPDATE outbox SET status = 'pending', last_error = NULL,"
 			   " next_try = $2 WHERE id = $1 AND status = 'held'"
 			   " AND message_id IS NOT NULL", &q, changed, e);
@@ -779,9 +814,9 @@ pg_staff_hold(struct store *s, int64_t id, bool hold, const char *why, int64_t n
 static int
 pg_cancel(struct store *s, int64_t id, bool *changed, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 
-	pgq_int(&q, id);
+	pg_arg_int(&q, id);
 	return change_rows(s, "DELETE FROM outbox WHERE id = $1 AND status IN ('pending', 'held')",
 			   &q, changed, e);
 }
@@ -789,20 +824,22 @@ pg_cancel(struct store *s, int64_t id, bool *changed, struct err *e)
 static int
 pg_message_raw(struct store *s, int64_t message_id, char **raw, size_t *len, struct err *e)
 {
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 	int found;
 
 	*raw = NULL;
 	*len = 0;
-	pgq_int(&q, message_id);
-	r = pgq_exec(s, "SELECT r.data FROM messages m JOIN raws r ON r.id = m.raw_id"
-		     " WHERE m.id = $1", &q, "cannot read a stored message", e);
+	pg_arg_int(&q, message_id);
+	r = pg_run(s,
+		   "SELECT r.data FROM messages m JOIN raws r ON r.id = m.raw_id"
+		   " WHERE m.id = $1",
+		   &q, false, "cannot read a stored message", e);
 	if (!r)
 		return -1;
 	found = PQntuples(r) > 0;
 	if (found)
-		*raw = pgq_get_bytes(r, 0, 0, len);
+		*raw = pg_unescape_bytes(r, 0, 0, len);
 	PQclear(r);
 	return found;
 }

@@ -46,6 +46,21 @@ pg_arg_bytes(struct pg_args *a, const void *p, size_t n)
 	a->fmt[a->n++] = 1;
 }
 
+void
+pg_arg_ref(struct pg_args *a, int64_t id)
+{
+	if (id > 0)
+		pg_arg_int(a, id);
+	else
+		pg_arg_text(a, NULL);
+}
+
+void
+pg_arg_bool(struct pg_args *a, bool v)
+{
+	pg_arg_text(a, v ? "t" : "f");
+}
+
 static bool
 args_ok(struct store *s, const struct pg_args *a, const char *what, struct err *e)
 {
@@ -88,6 +103,23 @@ pg_do(struct store *s, const char *sql, const struct pg_args *a, int64_t *rows,
 		*rows = strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	return 0;
+}
+
+int
+pg_first_int(struct store *s, const char *sql, const struct pg_args *a, int64_t *out,
+	     const char *what, struct err *e)
+{
+	PGresult *res = pg_run(s, sql, a, false, what, e);
+	int found;
+
+	*out = 0;
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found)
+		*out = pg_int(res, 0, 0);
+	PQclear(res);
+	return found;
 }
 
 /* Reads what is left of a query sent, so that the connection is ready for
@@ -174,5 +206,22 @@ pg_copy_bytes(const PGresult *res, int r, int col, size_t *len)
 	if (*len)
 		memcpy(out, PQgetvalue(res, r, col), *len);
 	out[*len] = '\0';
+	return out;
+}
+
+char *
+pg_unescape_bytes(const PGresult *res, int r, int col, size_t *len)
+{
+	size_t n = 0;
+	unsigned char *raw = PQgetisnull(res, r, col)
+		? NULL
+		: PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, col), &n);
+	char *out = xmalloc(n + 1);
+
+	if (raw && n)
+		memcpy(out, raw, n);
+	out[n] = '\0';
+	PQfreemem(raw);
+	*len = n;
 	return out;
 }

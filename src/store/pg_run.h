@@ -32,6 +32,8 @@ struct pg_args {
 void pg_arg_text(struct pg_args *a, const char *v); /* NULL: SQL NULL */
 void pg_arg_int(struct pg_args *a, int64_t v);
 void pg_arg_bytes(struct pg_args *a, const void *p, size_t n); /* a bytea */
+void pg_arg_ref(struct pg_args *a, int64_t id); /* id <= 0: SQL NULL (no reference) */
+void pg_arg_bool(struct pg_args *a, bool v);
 
 /* Runs sql: the result (the caller PQclears it), or NULL with e set.
  * binary: every column comes in binary form (a bytea as its bytes; cast
@@ -42,6 +44,10 @@ PGresult *pg_run(struct store *s, const char *sql, const struct pg_args *a, bool
  * returned) or -1 with e set. */
 int pg_do(struct store *s, const char *sql, const struct pg_args *a, int64_t *rows,
 	  const char *what, struct err *e);
+/* The first column of sql's first row as a number (NULL: 0) into *out:
+ * 1 when there was a row, 0 when none (*out 0), -1 with e set. */
+int pg_first_int(struct store *s, const char *sql, const struct pg_args *a, int64_t *out,
+		 const char *what, struct err *e);
 /* Each row of sql in turn, fetched one at a time (a large result is never
  * held whole): each(arg, row) sees a result of one row. A non-zero return
  * from each stops the walk (the rest is read and dropped) and is returned. */
@@ -55,5 +61,8 @@ const char *pg_text(const PGresult *res, int r, int col);
 const char *pg_text_or_null(const PGresult *res, int r, int col);
 /* A binary-form column's bytes as a NUL-terminated copy (xmalloc). */
 void *pg_copy_bytes(const PGresult *res, int r, int col, size_t *len);
+/* A text-form bytea column decoded, as a NUL-terminated copy (xmalloc);
+ * NULL gives "". */
+char *pg_unescape_bytes(const PGresult *res, int r, int col, size_t *len);
 
 #endif

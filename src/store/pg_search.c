@@ -11,7 +11,7 @@
 #include "backend.h"
 #include "buf.h"
 #include "pg_core.h"
-#include "pg_query.h"
+#include "pg_run.h"
 #include "search.h"
 #include "search_ops.h"
 #include "sqlite_tokenizer.h"
@@ -190,21 +190,22 @@ static int
 index_batch(struct store *s, int64_t *n, struct err *e)
 {
 	struct buf vec = BUF_INIT, ids = BUF_INIT, vecs = BUF_INIT;
-	struct pgq q = { 0 };
+	struct pg_args q = { 0 };
 	PGresult *r;
 	int rc = 0;
 
-	r = pgq_exec(s, "SELECT id, subject, body, names FROM messages WHERE search_words IS NULL"
-		     " AND " INDEXED_KINDS " ORDER BY id LIMIT 200"
-		     " FOR UPDATE SKIP LOCKED", NULL, "cannot read the messages", e);
+	r = pg_run(s,
+		   "SELECT id, subject, body, names FROM messages WHERE search_words IS NULL"
+		   " AND " INDEXED_KINDS " ORDER BY id LIMIT 200"
+		   " FOR UPDATE SKIP LOCKED",
+		   NULL, false, "cannot read the messages", e);
 	if (!r)
 		return -1;
 	*n = PQntuples(r);
 	buf_addch(&ids, '{');
 	buf_addch(&vecs, '{');
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-		const char *cols[3] = { pgq_get_text(r, i, 1), pgq_get_text(r, i, 2),
-					pgq_get_text(r, i, 3) };
+		const char *cols[3] = { pg_text(r, i, 1), pg_text(r, i, 2), pg_text(r, i, 3) };
 
 		rc = message_vector(cols, &vec, e);
 		buf_addf(&ids, "%s%s", i ? "," : "", PQgetvalue(r, i, 0));
@@ -213,12 +214,13 @@ index_batch(struct store *s, int64_t *n, struct err *e)
 	buf_addch(&ids, '}');
 	buf_addch(&vecs, '}');
 	PQclear(r);
-	pgq_text(&q, buf_cstr(&ids));
-	pgq_text(&q, buf_cstr(&vecs));
+	pg_arg_text(&q, buf_cstr(&ids));
+	pg_arg_text(&q, buf_cstr(&vecs));
 	if (rc == 0 && *n > 0)
-		rc = pgq_do(s, "UPDATE messages m SET search_words = v.words::tsvector FROM"
-			    " unnest($1::bigint[], $2::text[]) AS v(id, words) WHERE m.id = v.id",
-			    &q, "cannot index messages", e);
+		rc = pg_do(s,
+			   "UPDATE messages m SET search_words = v.words::tsvector FROM"
+			   " unnest($1::bigint[], $2::text[]) AS v(id, words) WHERE m.id = v.id",
+			   &q, NULL, "cannot index messages", e);
 	buf_release(&vec);
 	buf_release(&ids);
 	buf_release(&vecs);
@@ -242,14 +244,17 @@ pg_index_update(struct store *s, int wait_ms, bool reset, int64_t *added, struct
 	(void)wait_ms; /* rows another indexer holds are skipped, not waited for */
 	if (added)
 		*added = 0;
-	if (reset && pgq_do(s, "UPDATE messages SET search_words = NULL WHERE search_words IS NOT"
-			    " NULL", NULL, "cannot empty the search index", e) < 0)
+	if (reset &&
+	    pg_do(s,
+		  "UPDATE messages SET search_words = NULL WHERE search_words IS NOT"
+		  " NULL",
+		  NULL, NULL, "cannot empty the search index", e) < 0)
 		goto fail;
 	do {
-		if (own && pgq_do(s, "BEGIN", NULL, "cannot begin", e) < 0)
+		if (own && pg_do(s, "BEGIN", NULL, NULL, "cannot begin", e) < 0)
 			goto fail;
-		if (index_batch(s, &n, e) < 0 || (own && pgq_do(s, "COMMIT", NULL,
-								 "cannot commit", e) < 0))
+		if (index_batch(s, &n, e) < 0 ||
+		    (own && pg_do(s, "COMMIT", NULL, NULL, "cannot commit", e) < 0))
 			goto fail;
 		if (added)
 			*added += n;
@@ -265,15 +270,16 @@ fail:
 static int
 pg_index_status(struct store *s, int64_t *upto, int64_t *pending, struct err *e)
 {
-	PGresult *r = pgq_exec(s, "SELECT coalesce(max(id) FILTER (WHERE search_words IS NOT"
-			       " NULL), 0), count(*) FILTER (WHERE search_words IS NULL) FROM"
-			       " messages WHERE " INDEXED_KINDS, NULL,
-			       "cannot read the search index", e);
+	PGresult *r = pg_run(s,
+			     "SELECT coalesce(max(id) FILTER (WHERE search_words IS NOT"
+			     " NULL), 0), count(*) FILTER (WHERE search_words IS NULL) FROM"
+			     " messages WHERE " INDEXED_KINDS,
+			     NULL, false, "cannot read the search index", e);
 
 	if (!r)
 		return -1;
-	*upto = pgq_get_int(r, 0, 0);
-	*pending = pgq_get_int(r, 0, 1);
+	*upto = pg_int(r, 0, 0);
+	*pending = pg_int(r, 0, 1);
 	PQclear(r);
 	return 0;
 }
@@ -592,7 +598,7 @@ window_floor(struct store *s, struct pg_query_text *qt, int64_t upper, int windo
 	free(sql);
 	if (!r)
 		return -1;
-	*floor_r = PQntuples(r) ? pgq_get_int(r, 0, 0) : 0;
+	*floor_r = PQntuples(r) ? pg_int(r, 0, 0) : 0;
 	PQclear(r);
 	return 0;
 }
@@ -642,10 +648,10 @@ rank_window(struct store *s, struct pg_query_text *qt, int64_t lower, int64_t up
 	if (!r)
 		return -1;
 	for (int i = 0; h->n < limit && i < PQntuples(r); i++) {
-		int64_t id = pgq_get_int(r, i, 1);
+		int64_t id = pg_int(r, i, 1);
 
 		if (!hits_have(h, id))
-			hits_add(h, id, pgq_get_int(r, i, 0), strtod(PQgetvalue(r, i, 2), NULL));
+			hits_add(h, id, pg_int(r, i, 0), strtod(PQgetvalue(r, i, 2), NULL));
 	}
 	PQclear(r);
 	return 0;
@@ -866,9 +872,9 @@ make_snippets(struct store *s, struct pg_query_text *qt, struct search_hits *h)
 		return -1;
 	}
 	for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
-		const char *cols[3] = { pgq_get_text(r, row, 1), pgq_get_text(r, row, 2),
-					pgq_get_text(r, row, 3) };
-		int64_t msg = pgq_get_int(r, row, 0);
+		const char *cols[3] = { pg_text(r, row, 1), pg_text(r, row, 2),
+					pg_text(r, row, 3) };
+		int64_t msg = pg_int(r, row, 0);
 		char *snip = NULL;
 
 		rc = message_snippet(cols, &qt->terms, &snip, qt->e);
