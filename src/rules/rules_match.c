@@ -382,7 +382,7 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 		long n = -1;
 
 		for (size_t i = 0; i < c->nvals && n < 0; i++)
-			if ((n = plain_is(t, &c->vals[i])) >= 0)
+			if ((n = plain_is(t, &c->vals[i])) >= 0 && c->fn)
 				seen = xstrndup(c->vals[i].s, (size_t)n);
 		trace(c, r, RULE_TRACE_TEST, t->text, n >= 0, seen, NULL);
 		free(seen);
@@ -423,8 +423,11 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
 
 			res = 1;
-			free(seen);
-			seen = xstrndup(c->vals[i].s + ov[0], ov[1] - ov[0]);
+			/* what matched is for the trace only */
+			if (c->fn) {
+				free(seen);
+				seen = xstrndup(c->vals[i].s + ov[0], ov[1] - ov[0]);
+			}
 			for (size_t k = 0; k < t->capnames.n; k++) {
 				int g = t->capnums[k];
 				const char *v = "";
@@ -475,7 +478,7 @@ eval_node(struct ctx *c, const struct rule *r, const struct node *n)
 
 /* s with ${name} replaced by the rule's captures (the last one of a name). */
 static char *
-expand(const struct ctx *c, const char *s)
+expand_captures(const struct ctx *c, const char *s)
 {
 	struct buf b = BUF_INIT;
 
@@ -497,6 +500,21 @@ expand(const struct ctx *c, const char *s)
 		buf_addch(&b, *s++);
 	}
 	return buf_detach(&b, NULL);
+}
+
+static char *
+expand(const struct ctx *c, const char *s)
+{
+	return strstr(s, "${") ? expand_captures(c, s) : xstrdup(s);
+}
+
+/* An action's argument as it applies: the argument itself when it names no
+ * capture (*owned NULL), else its expansion (*owned, to free). */
+static const char *
+action_arg(const struct ctx *c, const char *s, char **owned)
+{
+	*owned = strstr(s, "${") ? expand_captures(c, s) : NULL;
+	return *owned ? *owned : s;
 }
 
 /* Sets *slot when still unset: the first rule to decide a field wins. */
@@ -612,8 +630,8 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 {
 	for (size_t i = 0; i < r->nacts && !out->stopped; i++) {
 		const struct action *a = &r->acts[i];
-		char *arg = a->args.n ? expand(c, a->args.items[0]) : NULL;
-		char *note = NULL;
+		char *owned = NULL, *note = NULL;
+		const char *arg = a->args.n ? action_arg(c, a->args.items[0], &owned) : NULL;
 
 		switch (a->kind) {
 		case A_ROUTE: {
@@ -640,7 +658,10 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 				set_once(&out->priority, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_LANGUAGE:
-			if (!language_ok(arg))
+			/* lowercased in place, as the trace then shows it */
+			if (!owned)
+				arg = owned = xstrdup(arg);
+			if (!language_ok(owned))
 				drop_value(r, a, out, &note, "language '%s' dropped: not an ISO 639-1 "
 					   "code", arg);
 			else
@@ -676,7 +697,7 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 			break;
 		}
 		trace(c, r, RULE_TRACE_ACTION, a->text, true, arg, note);
-		free(arg);
+		free(owned);
 		free(note);
 	}
 }
