@@ -320,6 +320,9 @@ struct prefilter_run {
 	uint32_t *cands;
 	size_t ncands;
 	bool hazard;
+	/* the bits of rs->gate_langs that the message's language is (see
+	 * rules_gated()); every bit when no language gates */
+	uint64_t langs;
 };
 /* A pattern \b(w1|w2|...)\b or \b(?:w1|...)\b whose words are grouped
  * by their first letter, a(?:w1'|w5')|..., so that PCRE2 tries each letter
@@ -330,13 +333,19 @@ struct prefilter_run {
 char *rules_factor_alternation(const char *pattern);
 
 size_t prefilter_room(const struct ruleset *rs, size_t subject_len, size_t body_len);
-/* Marks in run->cand (PREFILTER_GATED) the rules whose lang_gate the
- * message's language lang fails: neither their words are looked for nor
- * are they tried. Before prefilter_candidates(). */
+/* Sets run->langs for the message's language lang: the rules whose
+ * lang_gate it fails (rules_gated()) are not tried, nor are their words
+ * confirmed. Before prefilter_candidates(). */
 void prefilter_gate_language(struct prefilter_run *run, const char *lang);
+/* Whether rule r cannot match mail in the languages langs (a run's). */
+static inline bool
+rules_gated(const struct rule *r, uint64_t langs)
+{
+	return r->lang_gate && !(r->lang_gate & langs);
+}
 void prefilter_candidates(struct prefilter_run *run);
-/* run->cand of a rule that cannot match (prefilter_gate_language()); 1 is
- * a candidate */
+/* run->cand of a rule that cannot match (rules_gated()), once one of its
+ * words was seen; 1 is a candidate */
 #define PREFILTER_GATED 2
 /* Forgets every rule's words: each rule is tried on every message, and
  * the gazetteer looks up every word (the reference the prefilters are

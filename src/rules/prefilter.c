@@ -31,6 +31,7 @@ struct pf_ctx {
 	unsigned char *cand;
 	uint32_t *cands;
 	size_t ncands;
+	uint64_t langs; /* prefilter_run.langs */
 };
 
 /* The haystacks a test's field is found in: 0, 1 or 2 of them. */
@@ -703,6 +704,10 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 				continue;
 			if (c->cand[ent->rule])
 				continue;
+			if (rules_gated(&rs->rules[ent->rule], c->langs)) {
+				c->cand[ent->rule] = PREFILTER_GATED;
+				continue;
+			}
 			l = &rs->rules[ent->rule].lits.v[ent->lit];
 			w = (const unsigned char *)l->lower;
 			for (size_t j = 0; j + 3 < l->len && all; j++) {
@@ -766,6 +771,10 @@ scan_words(struct pf_ctx *c, unsigned h, const struct haystack *hay)
 		k = rs->word_keys + pw->keys;
 		if (c->cand[pw->rule])
 			continue;
+		if (rules_gated(&rs->rules[pw->rule], c->langs)) {
+			c->cand[pw->rule] = PREFILTER_GATED;
+			continue;
+		}
 		for (uint32_t j = pw->nkeys; j-- > 0 && pass;)
 			pass = word_map[k[j]] == gen;
 		pass = pass && (word_map[k[pw->nkeys]] == gen || word_map[k[pw->nkeys + 1]] == gen);
@@ -971,7 +980,7 @@ gate_langs_of(const struct ruleset *rs, const char *lang)
 		if ((unsigned char)*p >= 0x80)
 			return ~(uint64_t)0;
 	for (size_t i = 0; i < rs->gate_langs.n; i++)
-		if (strcasecmp(rs->gate_langs.items[i], lang) == 0)
+		if (rules_same_name(rs->gate_langs.items[i], lang))
 			return (uint64_t)1 << i;
 	return 0;
 }
@@ -979,18 +988,7 @@ gate_langs_of(const struct ruleset *rs, const char *lang)
 void
 prefilter_gate_language(struct prefilter_run *run, const char *lang)
 {
-	const struct ruleset *rs = run->rs;
-	uint64_t is;
-
-	if (!rs->ngated)
-		return;
-	is = gate_langs_of(rs, lang);
-	for (size_t i = 0; i < rs->ngated; i++) {
-		uint32_t r = rs->gated[i];
-
-		if (!(rs->rules[r].lang_gate & is))
-			run->cand[r] = PREFILTER_GATED;
-	}
+	run->langs = gate_langs_of(run->rs, lang);
 }
 
 void
@@ -1010,6 +1008,7 @@ prefilter_candidates(struct prefilter_run *run)
 	c.body_mem = c.subject_mem + hay_room(run->subject_len);
 	c.cand = run->cand;
 	c.cands = run->cands;
+	c.langs = run->langs;
 	if (++map_gen == 0) {
 		memset(tri_map, 0, sizeof(tri_map));
 		memset(quad_map, 0, sizeof(quad_map));

@@ -909,7 +909,7 @@ try_candidates(struct ctx *c, struct rule_outcome *out)
 		 * rules out */
 		pf->ncands = 0;
 		for (size_t i = 0; i < rs->nrules; i++)
-			if (rs->rules[i].lits.n && pf->cand[i] != PREFILTER_GATED)
+			if (rs->rules[i].lits.n && !rules_gated(&rs->rules[i], pf->langs))
 				pf->cands[pf->ncands++] = (uint32_t)i;
 	}
 	cands_sort(pf->cands, pf->ncands);
@@ -920,7 +920,7 @@ try_candidates(struct ctx *c, struct rule_outcome *out)
 			i = rs->always[a++];
 		else
 			i = pf->cands[k++];
-		if (pf->cand[i] != PREFILTER_GATED)
+		if (!rules_gated(&rs->rules[i], pf->langs))
 			try_rule(c, &rs->rules[i], out);
 	}
 }
@@ -950,6 +950,8 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	c.pf.m = m;
 	c.pf.subject_len = c.subject_len;
 	c.pf.body_len = c.body_len;
+	/* the trace tries every rule the prefilter lets through */
+	c.pf.langs = ~(uint64_t)0;
 	if (!fn)
 		prefilter_gate_language(&c.pf, c.lang);
 	prefilter_candidates(&c.pf);
