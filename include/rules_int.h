@@ -56,6 +56,10 @@ enum {
 	LIT_WB_RIGHT = 2, /* ... and after it */
 	LIT_AT_START = 4, /* (while reading a pattern: the word opens its branch) */
 	LIT_AT_END = 8,   /* (... closes it) */
+	/* an occurrence with an ASCII byte that is no word character (or
+	 * the text's edge) on each side proves that the test matches: the
+	 * word is one whole alternative of \b(...)\b (rules_sure_words()) */
+	LIT_SURE = 16,
 };
 struct lit {
 	char *lower;   /* ASCII lowercased: the trigram index, caseless confirmation */
@@ -331,6 +335,12 @@ struct prefilter_run {
  * rules_factor.c) or no two words with a first letter alike. The caller
  * frees it. */
 char *rules_factor_alternation(const char *pattern);
+/* Flags LIT_SURE the words of lits (a test's, from the same pattern) that
+ * are one whole alternative of a pattern \b(w1|w2|...)\b or
+ * \b(?:w1|...)\b, written as plain ASCII (letters, digits, space, '-'
+ * and '\''), perhaps followed by \w*: such a word beside no word
+ * character is a match of the pattern. */
+void rules_sure_words(const char *pattern, struct litset *lits);
 
 size_t prefilter_room(const struct ruleset *rs, size_t subject_len, size_t body_len);
 /* Sets run->langs for the message's language lang: the rules whose
@@ -347,6 +357,8 @@ void prefilter_candidates(struct prefilter_run *run);
 /* run->cand of a rule that cannot match (rules_gated()), once one of its
  * words was seen; 1 is a candidate */
 #define PREFILTER_GATED 2
+/* ... of a rule known to match (its one test's LIT_SURE word seen) */
+#define PREFILTER_SURE 3
 /* Forgets every rule's words: each rule is tried on every message, and
  * the gazetteer looks up every word (the reference the prefilters are
  * checked against in tests and bench_rules -c). */

@@ -155,12 +155,32 @@ node_lits(struct ruleset *rs, const struct node *n, struct litset *lits)
 	return -1;
 }
 
+/* Whether a sure word of n's (LIT_SURE) seen in the text proves that
+ * the rule matches: n is the rule's only test, a pattern on the subject,
+ * the body or both, that captures nothing (no value for the actions). */
+static bool
+sure_cond(const struct node *n)
+{
+	enum field f;
+
+	/* a lone test may stand in an all or an any of its own */
+	while (n && (n->kind == N_ALL || n->kind == N_ANY) && n->nkids == 1)
+		n = n->kids[0];
+	if (!n || n->kind != N_TEST || n->test->op != OP_MATCHES || n->test->capnames.n)
+		return false;
+	f = n->test->field;
+	return f == F_SUBJECT || f == F_BODY || f == F_TEXT;
+}
+
 void
 rules_prefilter_rule(struct ruleset *rs, struct rule *r)
 {
 	litset_release(&r->lits);
 	if (r->cond && node_lits(rs, r->cond, &r->lits) < 0)
 		litset_release(&r->lits);
+	if (!sure_cond(r->cond))
+		for (size_t k = 0; k < r->lits.n; k++)
+			r->lits.v[k].flags &= ~(unsigned)LIT_SURE;
 }
 
 /* Four bytes are one number in the host's order (load4): a haystack's
@@ -598,10 +618,21 @@ fold_hazard(const char *s, size_t len)
 	return false;
 }
 
+/* Whether the byte at p (within base .. end, end excluded) is the text's
+ * edge or an ASCII byte that is no word character: a word boundary there
+ * in every reading (PCRE2's \b under UCP too). */
+static bool
+plain_edge(const char *base, const char *end, const char *p)
+{
+	return p < base || p == end || ((unsigned char)*p < 0x80 && !rules_ascii_word((unsigned char)*p));
+}
+
 /* Does word l occur in h, with the word boundaries it needs? A boundary
  * fails for certain only beside an ASCII word character; beside any other
- * byte (a UTF-8 letter perhaps) the occurrence counts. */
-static bool
+ * byte (a UTF-8 letter perhaps) the occurrence counts. 0: no; 1: yes; 2:
+ * yes, and l is a sure word (LIT_SURE) with a plain_edge() on each side
+ * of the occurrence. */
+static int
 lit_found(const struct haystack *h, const struct lit *l)
 {
 	const char *base = h->exact && l->exact ? h->exact : h->lower;
@@ -613,7 +644,10 @@ lit_found(const struct haystack *h, const struct lit *l)
 		if ((!(l->flags & LIT_WB_LEFT) || p == base || !rules_ascii_word((unsigned char)p[-1])) &&
 		    (!(l->flags & LIT_WB_RIGHT) || p + l->len == end ||
 		     !rules_ascii_word((unsigned char)p[l->len])))
-			return true;
+			return (l->flags & LIT_SURE) && plain_edge(base, end, p - 1) &&
+					       plain_edge(base, end, p + l->len)
+				       ? 2
+				       : 1;
 		/* The word is there, but inside another ("pers" of
 		 * "personalised", often many times): the next occurrences
 		 * by the first byte, without memmem's setup each time. */
@@ -622,7 +656,7 @@ lit_found(const struct haystack *h, const struct lit *l)
 		       ((size_t)(end - p) < l->len || memcmp(p, w, l->len) != 0))
 			p++;
 	}
-	return false;
+	return 0;
 }
 
 /* The trigrams and 4-grams seen in a message: a byte a key, holding the
@@ -633,10 +667,11 @@ lit_found(const struct haystack *h, const struct lit *l)
 static _Thread_local uint8_t tri_map[PREFILTER_SIZE], quad_map[PREFILTER_SIZE];
 static _Thread_local uint8_t map_gen;
 
+/* found: lit_found()'s answer, not 0 */
 static void
-cand_mark(struct pf_ctx *c, uint32_t rule)
+cand_mark(struct pf_ctx *c, uint32_t rule, int found)
 {
-	c->cand[rule] = 1;
+	c->cand[rule] = found == 2 ? PREFILTER_SURE : 1;
 	c->cands[c->ncands++] = rule;
 }
 
@@ -696,6 +731,7 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 			const struct lit *l;
 			const unsigned char *w;
 			bool all = true;
+			int found;
 
 			/* the word's last 4-gram (one of those checked below)
 			 * first: most words are ruled out by it alone */
@@ -718,8 +754,8 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 			/* The trigrams can all be there apart ("gen" and "ent" of
 			 * "genomics" and "patients" for "gent"): confirm the word
 			 * itself, which costs far less than a PCRE2 scan. */
-			if (all && lit_found(hay, l))
-				cand_mark(c, ent->rule);
+			if (all && (found = lit_found(hay, l)) > 0)
+				cand_mark(c, ent->rule, found);
 		}
 	}
 }
@@ -763,6 +799,7 @@ scan_words(struct pf_ctx *c, unsigned h, const struct haystack *hay)
 		const struct prefilter_word *pw;
 		const uint16_t *k;
 		bool pass = true;
+		int found;
 
 		if (word_map[rs->word_first[2 * w]] != gen &&
 		    word_map[rs->word_first[2 * w + 1]] != gen)
@@ -778,8 +815,8 @@ scan_words(struct pf_ctx *c, unsigned h, const struct haystack *hay)
 		for (uint32_t j = pw->nkeys; j-- > 0 && pass;)
 			pass = word_map[k[j]] == gen;
 		pass = pass && (word_map[k[pw->nkeys]] == gen || word_map[k[pw->nkeys + 1]] == gen);
-		if (pass && lit_found(hay, &rs->rules[pw->rule].lits.v[pw->lit]))
-			cand_mark(c, pw->rule);
+		if (pass && (found = lit_found(hay, &rs->rules[pw->rule].lits.v[pw->lit])) > 0)
+			cand_mark(c, pw->rule, found);
 	}
 }
 

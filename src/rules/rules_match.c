@@ -766,15 +766,16 @@ rules_jit(const struct ruleset *rs)
 			node_jit(rs->rules[i].cond);
 }
 
-/* Evaluates one rule and runs its actions when it matches. */
+/* Evaluates one rule and runs its actions when it matches; sure: the
+ * prefilter saw a word that proves it does (PREFILTER_SURE). */
 static void
-try_rule(struct ctx *c, const struct rule *r, struct rule_outcome *out)
+try_rule(struct ctx *c, const struct rule *r, struct rule_outcome *out, bool sure)
 {
 	int v;
 
 	trace(c, r, RULE_TRACE_RULE, NULL, false, NULL, NULL);
 	strlist_release(&c->caps);
-	v = r->cond ? eval_node(c, r, r->cond) : 1;
+	v = r->cond && !sure ? eval_node(c, r, r->cond) : 1;
 	if (v < 0) {
 		strlist_add(&out->errors, c->error);
 		trace(c, r, RULE_TRACE_ERROR, NULL, false, NULL, c->error);
@@ -891,7 +892,7 @@ try_every_rule(struct ctx *c, struct rule_outcome *out)
 			      "none of the words it needs is in the message");
 			continue;
 		}
-		try_rule(c, &rs->rules[i], out);
+		try_rule(c, &rs->rules[i], out, false);
 	}
 }
 
@@ -921,7 +922,7 @@ try_candidates(struct ctx *c, struct rule_outcome *out)
 		else
 			i = pf->cands[k++];
 		if (!rules_gated(&rs->rules[i], pf->langs))
-			try_rule(c, &rs->rules[i], out);
+			try_rule(c, &rs->rules[i], out, pf->cand[i] == PREFILTER_SURE);
 	}
 }
 
