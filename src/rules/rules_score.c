@@ -115,12 +115,14 @@ why(const char *fmt, ...)
 	va_start(ap, fmt);
 	for (const char *p = fmt; *p; p++) {
 		char num[16];
-		size_t k = sizeof(num);
+		size_t k = sizeof(num), run = strcspn(p, "%");
 		int v;
 		unsigned u;
 
-		if (p[0] != '%' || (p[1] != 's' && p[1] != 'd')) {
-			buf_addch(&b, *p);
+		if (run || (p[1] != 's' && p[1] != 'd')) {
+			run = run ? run : 1;
+			buf_add(&b, p, run);
+			p += run - 1;
 			continue;
 		}
 		if (*++p == 's') {
