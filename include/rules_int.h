@@ -299,6 +299,9 @@ bool rules_latin_caseless_safe(unsigned char b0, unsigned char b1);
  * ASCII word character ([a-z0-9_]) made 0, as the prefilter's pass over a
  * long text makes it, for its 4-gram map (for the tests). */
 void rules_word_canon(char *dst, const char *src, size_t len);
+/* The prefilter's index key of trigram tri (lowercase; its three bytes
+ * and one more readable) in haystack hay (for the tests). */
+uint32_t rules_tri_key(unsigned hay, const char *tri);
 /* Computes r->lits from its tests, each word with the haystack of its
  * test's field (header names are added to rs->hdr_names). */
 void rules_prefilter_rule(struct ruleset *rs, struct rule *r);

@@ -26,7 +26,8 @@ struct pf_ctx {
 	size_t subject_len, body_len;
 	struct haystack *hays;
 	char *subject_mem, *body_mem;
-	uint8_t gen; /* marks the maps' entries of this message */
+	uint8_t gen;     /* marks quad_map's and word_map's entries of this message */
+	uint8_t tri_gen; /* ... tri_map's of the haystack being read */
 	bool hazard;
 	unsigned char *cand;
 	uint32_t *cands;
@@ -197,6 +198,12 @@ tri_key(unsigned hay, uint32_t x)
 	x &= 0xffffffu;
 #endif
 	return ((x | (uint32_t)hay << 24) * 2654435761u) >> (32 - PREFILTER_BITS);
+}
+
+uint32_t
+rules_tri_key(unsigned hay, const char *tri)
+{
+	return tri_key(hay, load4((const unsigned char *)tri));
 }
 
 /* The key of the 4-gram x in a haystack's 4-gram map. */
@@ -659,13 +666,17 @@ lit_found(const struct haystack *h, const struct lit *l)
 	return 0;
 }
 
-/* The trigrams and 4-grams seen in a message: a byte a key, holding the
- * number of the message (mod 256) that last saw it, so that nothing is
- * cleared between messages but every 255th. A byte map costs fewer
+/* The trigrams seen in a haystack and the 4-grams seen in a message: a
+ * byte a key, holding the number of the haystack or message (mod 256)
+ * that last saw it, so that nothing is cleared between them but every
+ * 255th. The 4-grams of another haystack only let a word through to
+ * lit_found(); but a trigram marked is one whose words were looked up,
+ * and a key of one haystack's trigram may be that of another's (the keys
+ * hash the haystack in, but collide): tri_map counts haystacks. A byte map costs fewer
  * instructions a text byte than a bitmap; per thread, as a run may
  * classify on several. Only scan_maps() uses them. */
 static _Thread_local uint8_t tri_map[PREFILTER_SIZE], quad_map[PREFILTER_SIZE];
-static _Thread_local uint8_t map_gen;
+static _Thread_local uint8_t map_gen, tri_gen;
 
 /* found: lit_found()'s answer, not 0 */
 static void
@@ -702,11 +713,11 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 		for (size_t i = 0; i + 2 < len; i++) {
 			uint32_t x = load4((const unsigned char *)lo + i);
 
-			tri_map[tri_key(h, x)] = c->gen;
+			tri_map[tri_key(h, x)] = c->tri_gen;
 			quad_map[quad_key(h, x)] = c->gen;
 		}
 		for (size_t j = 0; j < rs->hay_nkeys[h]; j++)
-			if (tri_map[rs->hay_keys[h][j]] == c->gen)
+			if (tri_map[rs->hay_keys[h][j]] == c->tri_gen)
 				seen[nseen++] = rs->hay_keys[h][j];
 	} else {
 		for (size_t i = 0; i + 2 < len; i++) {
@@ -717,8 +728,8 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 			quad_map[k4] = c->gen;
 			if (!(rs->bucket_used[k / 64] & (uint64_t)1 << (k % 64)))
 				continue;
-			if (tri_map[k] != c->gen) {
-				tri_map[k] = c->gen;
+			if (tri_map[k] != c->tri_gen) {
+				tri_map[k] = c->tri_gen;
 				seen[nseen++] = k;
 			}
 		}
@@ -939,6 +950,30 @@ hay_text(struct pf_ctx *c, unsigned h, struct buf *b, size_t *len)
 	return b->data ? b->data : "";
 }
 
+/* A number of its own for the next message's marks in quad_map and
+ * word_map. */
+static void
+maps_next_message(struct pf_ctx *c)
+{
+	if (++map_gen == 0) {
+		memset(quad_map, 0, sizeof(quad_map));
+		memset(word_map, 0, sizeof(word_map));
+		map_gen = 1;
+	}
+	c->gen = map_gen;
+}
+
+/* ... for the next haystack's in tri_map. */
+static void
+maps_next_haystack(struct pf_ctx *c)
+{
+	if (++tri_gen == 0) {
+		memset(tri_map, 0, sizeof(tri_map));
+		tri_gen = 1;
+	}
+	c->tri_gen = tri_gen;
+}
+
 /* Marks in c->cand the rules that may match: one of the words of each must
  * occur in the haystack of its test's field. Each haystack is lowercased,
  * then its words found by scan_words() (or scan_maps()). The cost is the
@@ -977,6 +1012,7 @@ prefilter(struct pf_ctx *c)
 			buf_release(&b);
 			break;
 		}
+		maps_next_haystack(c);
 		if (by_words) {
 			scan_words(c, h, &hays[h]);
 		} else {
@@ -1046,13 +1082,7 @@ prefilter_candidates(struct prefilter_run *run)
 	c.cand = run->cand;
 	c.cands = run->cands;
 	c.langs = run->langs;
-	if (++map_gen == 0) {
-		memset(tri_map, 0, sizeof(tri_map));
-		memset(quad_map, 0, sizeof(quad_map));
-		memset(word_map, 0, sizeof(word_map));
-		map_gen = 1;
-	}
-	c.gen = map_gen;
+	maps_next_message(&c);
 	prefilter(&c);
 	run->ncands = c.ncands;
 	run->hazard = c.hazard;
