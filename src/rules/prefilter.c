@@ -27,7 +27,7 @@ struct pf_ctx {
 	struct haystack *hays;
 	char *subject_mem, *body_mem;
 	uint8_t gen;     /* marks quad_map's and word_map's entries of this message */
-	uint8_t tri_gen; /* ... tri_map's of the haystack being read */
+	uint16_t tri_gen; /* ... tri_map's of the haystack being read */
 	bool hazard;
 	unsigned char *cand;
 	uint32_t *cands;
@@ -667,16 +667,17 @@ lit_found(const struct haystack *h, const struct lit *l)
 }
 
 /* The trigrams seen in a haystack and the 4-grams seen in a message: a
- * byte a key, holding the number of the haystack or message (mod 256)
- * that last saw it, so that nothing is cleared between them but every
- * 255th. The 4-grams of another haystack only let a word through to
- * lit_found(); but a trigram marked is one whose words were looked up,
- * and a key of one haystack's trigram may be that of another's (the keys
- * hash the haystack in, but collide): tri_map counts haystacks. A byte map costs fewer
- * instructions a text byte than a bitmap; per thread, as a run may
- * classify on several. Only scan_maps() uses them. */
-static _Thread_local uint8_t tri_map[PREFILTER_SIZE], quad_map[PREFILTER_SIZE];
-static _Thread_local uint8_t map_gen, tri_gen;
+ * byte a key (tri_map: two), holding the number of the haystack (mod
+ * 65536) or of the message (mod 256) that last saw it, so that nothing is
+ * cleared but at the wrap. The 4-grams of another haystack only let a
+ * word through to lit_found(); but a trigram marked is one whose words
+ * were looked up, and a key of one haystack's trigram may be that of
+ * another's (the keys hash the haystack in, but collide): tri_map counts
+ * haystacks, and a message has several, hence its wider count. A byte map
+ * costs fewer instructions a text byte than a bitmap; per thread, as a run
+ * may classify on several. Only scan_maps() uses them. */
+static _Thread_local uint8_t quad_map[PREFILTER_SIZE], map_gen;
+static _Thread_local uint16_t tri_map[PREFILTER_SIZE], tri_gen;
 
 /* found: lit_found()'s answer, not 0 */
 static void
