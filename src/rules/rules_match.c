@@ -59,6 +59,10 @@ struct ctx {
 	rule_trace_fn fn;
 	void *arg;
 	struct addrv from, sender, reply_to, *to, *cc;
+	/* to and cc of a mail with few recipients, and the first values of a
+	 * test: no malloc for each mail */
+	struct addrv to_few[4], cc_few[4];
+	struct value vals_few[16];
 	size_t body_len;
 	size_t subject_len;
 	const char *text; /* subject "\n" body, made when a test asks */
@@ -99,8 +103,13 @@ val_add(struct ctx *c, const char *s, size_t len)
 	if (!s)
 		return;
 	if (c->nvals == c->capvals) {
-		c->capvals = c->capvals ? c->capvals * 2 : 16;
-		c->vals = xreallocarray(c->vals, c->capvals, sizeof(*c->vals));
+		struct value *more = xreallocarray(c->vals == c->vals_few ? NULL : c->vals,
+						   c->capvals * 2, sizeof(*c->vals));
+
+		if (c->vals == c->vals_few)
+			memcpy(more, c->vals_few, sizeof(c->vals_few));
+		c->vals = more;
+		c->capvals *= 2;
 	}
 	c->vals[c->nvals].s = s;
 	c->vals[c->nvals].len = len;
@@ -842,8 +851,10 @@ ctx_init(struct ctx *c, const struct ruleset *rs, const struct message *m,
 	c->from.src = &m->from;
 	c->sender.src = &m->sender;
 	c->reply_to.src = &m->reply_to;
-	c->to = xcalloc(m->nto + 1, sizeof(*c->to));
-	c->cc = xcalloc(m->ncc + 1, sizeof(*c->cc));
+	c->to = m->nto <= ARRAY_SIZE(c->to_few) ? c->to_few : xcalloc(m->nto, sizeof(*c->to));
+	c->cc = m->ncc <= ARRAY_SIZE(c->cc_few) ? c->cc_few : xcalloc(m->ncc, sizeof(*c->cc));
+	c->vals = c->vals_few;
+	c->capvals = ARRAY_SIZE(c->vals_few);
 	for (size_t i = 0; i < m->nto; i++)
 		c->to[i].src = &m->to[i];
 	for (size_t i = 0; i < m->ncc; i++)
@@ -862,7 +873,8 @@ ctx_release(struct ctx *c, char *room, bool mine)
 {
 	strlist_release(&c->caps);
 	free(c->error);
-	free(c->vals);
+	if (c->vals != c->vals_few)
+		free(c->vals);
 	if (mine) {
 		atomic_store_explicit(&c->rs->room->busy, false, memory_order_release);
 	} else {
@@ -876,8 +888,10 @@ ctx_release(struct ctx *c, char *room, bool mine)
 		free(c->to[i].domain);
 	for (size_t i = 0; i < c->m->ncc; i++)
 		free(c->cc[i].domain);
-	free(c->to);
-	free(c->cc);
+	if (c->to != c->to_few)
+		free(c->to);
+	if (c->cc != c->cc_few)
+		free(c->cc);
 }
 
 /* For the trace: every rule in order, those the prefilter skips named. */
