@@ -413,6 +413,55 @@ test_key_shared(void **state)
 	buf_release(&rules);
 }
 
+/* More recipients than the context holds without allocating (four each of
+ * To and Cc), and more values of one test than its first sixteen: the
+ * last of each is read, with and without the prefilter. */
+static void
+test_many_values(void **state)
+{
+	struct address to[6], cc[6];
+	struct header hs[20];
+	char addrs[12][32], vals[20][32];
+	struct ruleset *rs = NULL, *all = NULL;
+	struct err e = ERR_INIT;
+	struct message m;
+	struct rule_outcome o;
+
+	(void)state;
+	for (int i = 0; i < 12; i++) {
+		snprintf(addrs[i], sizeof(addrs[i]), "%s%d@partner.example", i < 6 ? "to" : "cc",
+			 i % 6);
+		(i < 6 ? to : cc)[i % 6] = (struct address){ (char *)"", addrs[i] };
+	}
+	for (int i = 0; i < 20; i++) {
+		snprintf(vals[i], sizeof(vals[i]), "value %d", i);
+		hs[i] = (struct header){ (char *)"X-Tag", vals[i] };
+	}
+	write_rules("rule \"to\"\nwhen to matches /^to5@/\nthen\ntag hit-to\nend\n"
+		    "rule \"cc\"\nwhen cc matches /^cc5@/\nthen\ntag hit-cc\nend\n"
+		    "rule \"h\"\nwhen header:X-Tag matches /^value 19$/\nthen\ntag hit-h\nend\n");
+	assert_int_equal(rules_load(unit_dir, &rs, &e), 0);
+	assert_int_equal(rules_load(unit_dir, &all, &e), 0);
+	rules_prefilter_disable(all);
+	sample(&m, "Question", "a body");
+	m.to = to;
+	m.nto = 6;
+	m.cc = cc;
+	m.ncc = 6;
+	m.headers = hs;
+	m.nheaders = 20;
+	(void)hit_alike(rs, all, &m, "many values");
+	rule_outcome_init(&o);
+	assert_int_equal(rules_apply(rs, &m, NULL, &o, &e), 0);
+	assert_int_equal(o.tags.n, 3);
+	assert_true(strlist_contains(&o.tags, "hit-to"));
+	assert_true(strlist_contains(&o.tags, "hit-cc"));
+	assert_true(strlist_contains(&o.tags, "hit-h"));
+	rule_outcome_release(&o);
+	rules_free(&rs);
+	rules_free(&all);
+}
+
 int
 main(void)
 {
@@ -421,6 +470,7 @@ main(void)
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_random_long),
 		cmocka_unit_test(test_key_shared),
+		cmocka_unit_test(test_many_values),
 	};
 
 	return cmocka_run_group_tests(t, unit_dir_setup, unit_dir_teardown);
