@@ -144,6 +144,11 @@ struct rule {
 	size_t nacts;
 	struct litset lits; /* the rule cannot match unless one of these appears in its
 			       haystack; empty: no prefilter */
+	/* the test whose words lits are, when their LIT_SURE ones prove it
+	 * true (the rule's one test, or one of its top-level all): the
+	 * prefilter seeing one (PREFILTER_SURE), rules_apply() takes the
+	 * test as matched without PCRE2; NULL for none */
+	const struct test *sure;
 	/* the languages (bits of ruleset.gate_langs) of a test `language is
 	 * ...` that the whole condition needs (the rule's only test, or one of
 	 * a top-level all), its values ASCII: on mail in another language the
@@ -360,7 +365,7 @@ void prefilter_candidates(struct prefilter_run *run);
 /* run->cand of a rule that cannot match (rules_gated()), once one of its
  * words was seen; 1 is a candidate */
 #define PREFILTER_GATED 2
-/* ... of a rule known to match (its one test's LIT_SURE word seen) */
+/* ... of a rule whose sure test is known to match (a LIT_SURE word seen) */
 #define PREFILTER_SURE 3
 /* Forgets every rule's words: each rule is tried on every message, and
  * the gazetteer looks up every word (the reference the prefilters are

@@ -93,10 +93,14 @@ test_hays(struct ruleset *rs, const struct test *t, unsigned hays[2])
 	}
 }
 
-/* 0 with lits filled, -1 when the node needs no particular word. */
+/* 0 with lits filled, -1 when the node needs no particular word. *from:
+ * the test whose words they are when one test's alone (n, or the kid of an
+ * all that gave them), else NULL. */
 static int
-node_lits(struct ruleset *rs, const struct node *n, struct litset *lits)
+node_lits(struct ruleset *rs, const struct node *n, struct litset *lits,
+	  const struct test **from)
 {
+	*from = NULL;
 	switch (n->kind) {
 	case N_TEST: {
 		unsigned hays[2];
@@ -121,6 +125,7 @@ node_lits(struct ruleset *rs, const struct node *n, struct litset *lits)
 
 				litset_add(lits, l->lower, l->exact, l->len, l->flags, hays[h]);
 			}
+		*from = n->test;
 		return 0;
 	}
 	case N_NOT:
@@ -132,54 +137,57 @@ node_lits(struct ruleset *rs, const struct node *n, struct litset *lits)
 
 		for (size_t i = 0; i < n->nkids; i++) {
 			struct litset l = LITSET_INIT;
+			const struct test *t;
 
-			if (node_lits(rs, n->kids[i], &l) == 0 && lits_score(&l) > bestscore) {
+			if (node_lits(rs, n->kids[i], &l, &t) == 0 && lits_score(&l) > bestscore) {
 				bestscore = lits_score(&l);
 				litset_move(&best, &l);
+				*from = t;
 			}
 			litset_release(&l);
 		}
-		if (!best.n)
+		if (!best.n) {
+			*from = NULL;
 			return -1;
+		}
 		litset_move(lits, &best);
 		return 0;
 	}
 	case N_ANY:
 		/* any branch without a word can match alone: none is needed */
-		for (size_t i = 0; i < n->nkids; i++)
-			if (node_lits(rs, n->kids[i], lits) < 0) {
+		for (size_t i = 0; i < n->nkids; i++) {
+			const struct test *t;
+
+			if (node_lits(rs, n->kids[i], lits, &t) < 0) {
 				litset_release(lits);
 				return -1;
 			}
+		}
 		return 0;
 	}
 	return -1;
 }
 
-/* Whether a sure word of n's (LIT_SURE) seen in the text proves that
- * the rule matches: n is the rule's only test, a pattern on the subject,
- * the body or both, that captures nothing (no value for the actions). */
+/* Whether a sure word of t's (LIT_SURE) seen in the text proves that t
+ * matches: a pattern on the subject, the body or both, that captures
+ * nothing (no value for the actions). */
 static bool
-sure_cond(const struct node *n)
+sure_test(const struct test *t)
 {
-	enum field f;
-
-	/* a lone test may stand in an all or an any of its own */
-	while (n && (n->kind == N_ALL || n->kind == N_ANY) && n->nkids == 1)
-		n = n->kids[0];
-	if (!n || n->kind != N_TEST || n->test->op != OP_MATCHES || n->test->capnames.n)
-		return false;
-	f = n->test->field;
-	return f == F_SUBJECT || f == F_BODY || f == F_TEXT;
+	return t && t->op == OP_MATCHES && !t->capnames.n &&
+	       (t->field == F_SUBJECT || t->field == F_BODY || t->field == F_TEXT);
 }
 
 void
 rules_prefilter_rule(struct ruleset *rs, struct rule *r)
 {
+	const struct test *from = NULL;
+
 	litset_release(&r->lits);
-	if (r->cond && node_lits(rs, r->cond, &r->lits) < 0)
+	if (r->cond && node_lits(rs, r->cond, &r->lits, &from) < 0)
 		litset_release(&r->lits);
-	if (!sure_cond(r->cond))
+	r->sure = r->lits.n && sure_test(from) ? from : NULL;
+	if (!r->sure)
 		for (size_t k = 0; k < r->lits.n; k++)
 			r->lits.v[k].flags &= ~(unsigned)LIT_SURE;
 }
@@ -492,8 +500,10 @@ rules_prefilter_keys_free(struct ruleset *rs)
 void
 rules_prefilter_disable(struct ruleset *rs)
 {
-	for (size_t r = 0; r < rs->nrules; r++)
+	for (size_t r = 0; r < rs->nrules; r++) {
 		litset_release(&rs->rules[r].lits);
+		rs->rules[r].sure = NULL;
+	}
 	free(rs->bucket_start);
 	free(rs->bucket_ent);
 	rules_prefilter_keys_free(rs);

@@ -77,6 +77,7 @@ struct ctx {
 	size_t nvals, capvals;
 	struct strlist caps; /* name, value, name, value... of the current rule */
 	char *error;         /* why the current rule was skipped */
+	const struct test *sure; /* the current rule's test known to match */
 };
 
 static void
@@ -386,6 +387,8 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 	char *seen = NULL;
 	int res = 0;
 
+	if (t == c->sure)
+		return 1;
 	field_values(c, t);
 	if (t->plain.n) {
 		long n = -1;
@@ -776,7 +779,8 @@ rules_jit(const struct ruleset *rs)
 }
 
 /* Evaluates one rule and runs its actions when it matches; sure: the
- * prefilter saw a word that proves it does (PREFILTER_SURE). */
+ * prefilter saw a word that proves its sure test matches (PREFILTER_SURE),
+ * which is then not run. */
 static void
 try_rule(struct ctx *c, const struct rule *r, struct rule_outcome *out, bool sure)
 {
@@ -784,7 +788,8 @@ try_rule(struct ctx *c, const struct rule *r, struct rule_outcome *out, bool sur
 
 	trace(c, r, RULE_TRACE_RULE, NULL, false, NULL, NULL);
 	strlist_release(&c->caps);
-	v = r->cond && !sure ? eval_node(c, r, r->cond) : 1;
+	c->sure = sure ? r->sure : NULL;
+	v = r->cond ? eval_node(c, r, r->cond) : 1;
 	if (v < 0) {
 		strlist_add(&out->errors, c->error);
 		trace(c, r, RULE_TRACE_ERROR, NULL, false, NULL, c->error);

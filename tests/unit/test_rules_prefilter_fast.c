@@ -196,6 +196,14 @@ static const struct {
 	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "fundingé ébudget", false },
 	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "éfunding, co-funding", true },
 	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "refunding xbudget", false },
+	/* ... and the test of an all that gave the rule its words: the
+	 * other test still decides */
+	{ "all\n\tbody matches /\\b(journalist|reporter)\\b/i\n\tbody matches /\\bconsortium\\b/i",
+	  "A journalist asks the consortium", true },
+	{ "all\n\tbody matches /\\b(journalist|reporter)\\b/i\n\tbody matches /\\bconsortium\\b/i",
+	  "A journalist asks", false },
+	{ "all\n\tbody matches /\\b(journalist|reporter)\\b/i\n\tbody matches /\\bconsortium\\b/i",
+	  "the consortium's reporters", false },
 	{ "body matches /\\b(?:Gent|Liège)\\b/", "in Gent.", true },
 	{ "body matches /\\b(?:Gent|Liège)\\b/", "in GENT.", false },
 	/* a text too short for a 4-gram or for the word */
