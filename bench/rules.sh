@@ -14,7 +14,19 @@
 #     the partner notices that routing queues in the store); and, since
 #     classification runs in the parser thread, how long the storing thread
 #     waited for that thread (secdesk -v's "parser wait").
+#  0. first, when valgrind is installed: instructions per classification
+#     (callgrind), over the labelled inquiries and the generated mails:
+#     bench_rules -i 3 and -i 1 over the same mails, the difference divided
+#     by twice the mails (loading and parsing cancel out). Issue 20's
+#     target compares it with commit cb83334 (before the weighted rules),
+#     measured the same way with that commit's bench_rules and rules:
+#       git worktree add /tmp/rbase cb83334
+#       make -C /tmp/rbase -j2 build/bench/bench_rules
+#       RULES_BASE=/tmp/rbase BUILD=build bench/rules.sh
+#     prints "labelled: N instr/mail, X.XXx cb83334"; without valgrind
+#     (or with RULES_INSTR=0) the step says so and is skipped.
 #     BUILD=build bench/rules.sh
+# RULES_BASE: a built checkout to compare with in 0 (see above);
 # RULES_BENCH_MAILS: generated mails for 1 and 2 (default 1000);
 # RULES_E2E_N: mails for 3 (default BENCH_N, else 10000; 0 skips it);
 # BENCH_SIZE: their size (default 10240 bytes).
@@ -35,6 +47,39 @@ nrouting=$(ls "$routing"/*.eml | wc -l)
 rate() { sed -n 's/^[0-9]* rules: \([0-9]*\) msgs\/s.*/\1/p' "$1" | tail -n 1; }
 
 "$BUILD/bench/gen_mail" "$tmp/gen" "$M" "$SIZE"
+
+# Instructions per mail of bench_rules $1 with the rules of $2 over the mail
+# of $3 (see 0 above); empty when valgrind fails.
+instr() {
+	for i in 1 3; do
+		valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$i" "$1" -i "$i" "$2" "$3" \
+			>"$tmp/cg.out" 2>/dev/null || return 0
+	done
+	awk -v a="$(sed -n 's/^summary: //p' "$tmp/cg.1")" \
+	    -v c="$(sed -n 's/^summary: //p' "$tmp/cg.3")" \
+	    -v n="$(sed -n 's/.* passes over \([0-9]*\) messages.*/\1/p' "$tmp/cg.out")" \
+	    'BEGIN { if (n > 0 && c > a) printf "%d\n", (c - a) / (2 * n) }'
+}
+echo "== rules: instructions per classification (callgrind)"
+if [ "${RULES_INSTR:-1}" = 0 ] || ! command -v valgrind >/dev/null 2>&1; then
+	echo "skipped: no valgrind (or RULES_INSTR=0)"
+else
+	for set in labelled generated; do
+		mails=$routing
+		[ "$set" = generated ] && mails=$tmp/gen
+		n=$(instr "$b" "$top/rules" "$mails")
+		base=
+		[ -n "${RULES_BASE:-}" ] &&
+			base=$(instr "$RULES_BASE/build/bench/bench_rules" "$RULES_BASE/rules" "$mails")
+		if [ -n "$n" ] && [ -n "$base" ]; then
+			awk -v s="$set" -v n="$n" -v b="$base" \
+			    'BEGIN { printf "%s: %d instr/mail, %.2fx cb83334 (%d)\n", s, n, n / b, b }'
+		else
+			echo "$set: ${n:-?} instr/mail"
+		fi
+	done
+fi
+
 echo "== rules: classification alone, shipped rules"
 echo "-- $M generated mails of ~$SIZE bytes"
 "$b" -c "$top/rules" "$tmp/gen" 2 | tee "$tmp/gen.out"

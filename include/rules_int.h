@@ -56,6 +56,10 @@ enum {
 	LIT_WB_RIGHT = 2, /* ... and after it */
 	LIT_AT_START = 4, /* (while reading a pattern: the word opens its branch) */
 	LIT_AT_END = 8,   /* (... closes it) */
+	/* an occurrence with an ASCII byte that is no word character (or
+	 * the text's edge) on each side proves that the test matches: the
+	 * word is one whole alternative of \b(...)\b (rules_sure_words()) */
+	LIT_SURE = 16,
 };
 struct lit {
 	char *lower;   /* ASCII lowercased: the trigram index, caseless confirmation */
@@ -140,6 +144,11 @@ struct rule {
 	size_t nacts;
 	struct litset lits; /* the rule cannot match unless one of these appears in its
 			       haystack; empty: no prefilter */
+	/* the test whose words lits are, when their LIT_SURE ones prove it
+	 * true (the rule's one test, or one of its top-level all): the
+	 * prefilter seeing one (PREFILTER_SURE), rules_apply() takes the
+	 * test as matched without PCRE2; NULL for none */
+	const struct test *sure;
 	/* the languages (bits of ruleset.gate_langs) of a test `language is
 	 * ...` that the whole condition needs (the rule's only test, or one of
 	 * a top-level all), its values ASCII: on mail in another language the
@@ -295,6 +304,9 @@ bool rules_latin_caseless_safe(unsigned char b0, unsigned char b1);
  * ASCII word character ([a-z0-9_]) made 0, as the prefilter's pass over a
  * long text makes it, for its 4-gram map (for the tests). */
 void rules_word_canon(char *dst, const char *src, size_t len);
+/* The prefilter's index key of trigram tri (lowercase; its three bytes
+ * and one more readable) in haystack hay (for the tests). */
+uint32_t rules_tri_key(unsigned hay, const char *tri);
 /* Computes r->lits from its tests, each word with the haystack of its
  * test's field (header names are added to rs->hdr_names). */
 void rules_prefilter_rule(struct ruleset *rs, struct rule *r);
@@ -320,6 +332,9 @@ struct prefilter_run {
 	uint32_t *cands;
 	size_t ncands;
 	bool hazard;
+	/* the bits of rs->gate_langs that the message's language is (see
+	 * rules_gated()); every bit when no language gates */
+	uint64_t langs;
 };
 /* A pattern \b(w1|w2|...)\b or \b(?:w1|...)\b whose words are grouped
  * by their first letter, a(?:w1'|w5')|..., so that PCRE2 tries each letter
@@ -328,16 +343,30 @@ struct prefilter_run {
  * rules_factor.c) or no two words with a first letter alike. The caller
  * frees it. */
 char *rules_factor_alternation(const char *pattern);
+/* Flags LIT_SURE the words of lits (a test's, from the same pattern) that
+ * are one whole alternative of a pattern \b(w1|w2|...)\b or
+ * \b(?:w1|...)\b, written as plain ASCII (letters, digits, space, '-'
+ * and '\''), perhaps followed by \w*: such a word beside no word
+ * character is a match of the pattern. */
+void rules_sure_words(const char *pattern, struct litset *lits);
 
 size_t prefilter_room(const struct ruleset *rs, size_t subject_len, size_t body_len);
-/* Marks in run->cand (PREFILTER_GATED) the rules whose lang_gate the
- * message's language lang fails: neither their words are looked for nor
- * are they tried. Before prefilter_candidates(). */
+/* Sets run->langs for the message's language lang: the rules whose
+ * lang_gate it fails (rules_gated()) are not tried, nor are their words
+ * confirmed. Before prefilter_candidates(). */
 void prefilter_gate_language(struct prefilter_run *run, const char *lang);
+/* Whether rule r cannot match mail in the languages langs (a run's). */
+static inline bool
+rules_gated(const struct rule *r, uint64_t langs)
+{
+	return r->lang_gate && !(r->lang_gate & langs);
+}
 void prefilter_candidates(struct prefilter_run *run);
-/* run->cand of a rule that cannot match (prefilter_gate_language()); 1 is
- * a candidate */
+/* run->cand of a rule that cannot match (rules_gated()), once one of its
+ * words was seen; 1 is a candidate */
 #define PREFILTER_GATED 2
+/* ... of a rule whose sure test is known to match (a LIT_SURE word seen) */
+#define PREFILTER_SURE 3
 /* Forgets every rule's words: each rule is tried on every message, and
  * the gazetteer looks up every word (the reference the prefilters are
  * checked against in tests and bench_rules -c). */

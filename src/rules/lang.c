@@ -786,12 +786,11 @@ sample_add(char *s, size_t n, const char *src, size_t len)
 	return n;
 }
 
-/* The first LANG_MAX_SCAN bytes of head "\n" text (text NULL: head alone)
- * without quoted lines. */
-static char *
-sample_make(const char *head, size_t hlen, const char *text, size_t len, size_t *n_r)
+/* s (LANG_MAX_SCAN + 1 bytes) = the first LANG_MAX_SCAN bytes of head
+ * "\n" text (text NULL: head alone) without quoted lines. */
+static void
+sample_make(char *s, const char *head, size_t hlen, const char *text, size_t len, size_t *n_r)
 {
-	char *s = xmalloc(LANG_MAX_SCAN + 1);
 	size_t n = sample_add(s, 0, head, hlen);
 
 	if (text && n < LANG_MAX_SCAN) {
@@ -800,7 +799,6 @@ sample_make(const char *head, size_t hlen, const char *text, size_t len, size_t 
 	}
 	s[n] = '\0';
 	*n_r = n;
-	return s;
 }
 
 static const char *
@@ -808,16 +806,17 @@ detect_sample(const char *head, size_t hlen, const char *text, size_t len, int *
 {
 	int score = 0;
 	size_t n;
-	char *s;
+	/* on the stack: a block of this size from malloc, each mail, costs
+	 * more than reading it */
+	char s[LANG_MAX_SCAN + 1];
 	const char *code;
 
 	if (score_r)
 		*score_r = 0;
 	if (!head)
 		return NULL;
-	s = sample_make(head, hlen, text, len, &n);
+	sample_make(s, head, hlen, text, len, &n);
 	code = detect(s, n, &score);
-	free(s);
 	if (score_r)
 		*score_r = score;
 	return code;

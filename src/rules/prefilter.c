@@ -26,11 +26,13 @@ struct pf_ctx {
 	size_t subject_len, body_len;
 	struct haystack *hays;
 	char *subject_mem, *body_mem;
-	uint8_t gen; /* marks the maps' entries of this message */
+	uint8_t gen;     /* marks quad_map's and word_map's entries of this message */
+	uint16_t tri_gen; /* ... tri_map's of the haystack being read */
 	bool hazard;
 	unsigned char *cand;
 	uint32_t *cands;
 	size_t ncands;
+	uint64_t langs; /* prefilter_run.langs */
 };
 
 /* The haystacks a test's field is found in: 0, 1 or 2 of them. */
@@ -91,10 +93,14 @@ test_hays(struct ruleset *rs, const struct test *t, unsigned hays[2])
 	}
 }
 
-/* 0 with lits filled, -1 when the node needs no particular word. */
+/* 0 with lits filled, -1 when the node needs no particular word. *from:
+ * the test whose words they are when one test's alone (n, or the kid of an
+ * all that gave them), else NULL. */
 static int
-node_lits(struct ruleset *rs, const struct node *n, struct litset *lits)
+node_lits(struct ruleset *rs, const struct node *n, struct litset *lits,
+	  const struct test **from)
 {
+	*from = NULL;
 	switch (n->kind) {
 	case N_TEST: {
 		unsigned hays[2];
@@ -119,6 +125,7 @@ node_lits(struct ruleset *rs, const struct node *n, struct litset *lits)
 
 				litset_add(lits, l->lower, l->exact, l->len, l->flags, hays[h]);
 			}
+		*from = n->test;
 		return 0;
 	}
 	case N_NOT:
@@ -130,36 +137,59 @@ node_lits(struct ruleset *rs, const struct node *n, struct litset *lits)
 
 		for (size_t i = 0; i < n->nkids; i++) {
 			struct litset l = LITSET_INIT;
+			const struct test *t;
 
-			if (node_lits(rs, n->kids[i], &l) == 0 && lits_score(&l) > bestscore) {
+			if (node_lits(rs, n->kids[i], &l, &t) == 0 && lits_score(&l) > bestscore) {
 				bestscore = lits_score(&l);
 				litset_move(&best, &l);
+				*from = t;
 			}
 			litset_release(&l);
 		}
-		if (!best.n)
+		if (!best.n) {
+			*from = NULL;
 			return -1;
+		}
 		litset_move(lits, &best);
 		return 0;
 	}
 	case N_ANY:
 		/* any branch without a word can match alone: none is needed */
-		for (size_t i = 0; i < n->nkids; i++)
-			if (node_lits(rs, n->kids[i], lits) < 0) {
+		for (size_t i = 0; i < n->nkids; i++) {
+			const struct test *t;
+
+			if (node_lits(rs, n->kids[i], lits, &t) < 0) {
 				litset_release(lits);
 				return -1;
 			}
+		}
 		return 0;
 	}
 	return -1;
 }
 
+/* Whether a sure word of t's (LIT_SURE) seen in the text proves that t
+ * matches: a pattern on the subject, the body or both, that captures
+ * nothing (no value for the actions). */
+static bool
+sure_test(const struct test *t)
+{
+	return t && t->op == OP_MATCHES && !t->capnames.n &&
+	       (t->field == F_SUBJECT || t->field == F_BODY || t->field == F_TEXT);
+}
+
 void
 rules_prefilter_rule(struct ruleset *rs, struct rule *r)
 {
+	const struct test *from = NULL;
+
 	litset_release(&r->lits);
-	if (r->cond && node_lits(rs, r->cond, &r->lits) < 0)
+	if (r->cond && node_lits(rs, r->cond, &r->lits, &from) < 0)
 		litset_release(&r->lits);
+	r->sure = r->lits.n && sure_test(from) ? from : NULL;
+	if (!r->sure)
+		for (size_t k = 0; k < r->lits.n; k++)
+			r->lits.v[k].flags &= ~(unsigned)LIT_SURE;
 }
 
 /* Four bytes are one number in the host's order (load4): a haystack's
@@ -176,6 +206,12 @@ tri_key(unsigned hay, uint32_t x)
 	x &= 0xffffffu;
 #endif
 	return ((x | (uint32_t)hay << 24) * 2654435761u) >> (32 - PREFILTER_BITS);
+}
+
+uint32_t
+rules_tri_key(unsigned hay, const char *tri)
+{
+	return tri_key(hay, load4((const unsigned char *)tri));
 }
 
 /* The key of the 4-gram x in a haystack's 4-gram map. */
@@ -464,8 +500,10 @@ rules_prefilter_keys_free(struct ruleset *rs)
 void
 rules_prefilter_disable(struct ruleset *rs)
 {
-	for (size_t r = 0; r < rs->nrules; r++)
+	for (size_t r = 0; r < rs->nrules; r++) {
 		litset_release(&rs->rules[r].lits);
+		rs->rules[r].sure = NULL;
+	}
 	free(rs->bucket_start);
 	free(rs->bucket_ent);
 	rules_prefilter_keys_free(rs);
@@ -597,10 +635,21 @@ fold_hazard(const char *s, size_t len)
 	return false;
 }
 
+/* Whether the byte at p (within base .. end, end excluded) is the text's
+ * edge or an ASCII byte that is no word character: a word boundary there
+ * in every reading (PCRE2's \b under UCP too). */
+static bool
+plain_edge(const char *base, const char *end, const char *p)
+{
+	return p < base || p == end || ((unsigned char)*p < 0x80 && !rules_ascii_word((unsigned char)*p));
+}
+
 /* Does word l occur in h, with the word boundaries it needs? A boundary
  * fails for certain only beside an ASCII word character; beside any other
- * byte (a UTF-8 letter perhaps) the occurrence counts. */
-static bool
+ * byte (a UTF-8 letter perhaps) the occurrence counts. 0: no; 1: yes; 2:
+ * yes, and l is a sure word (LIT_SURE) with a plain_edge() on each side
+ * of the occurrence. */
+static int
 lit_found(const struct haystack *h, const struct lit *l)
 {
 	const char *base = h->exact && l->exact ? h->exact : h->lower;
@@ -612,7 +661,10 @@ lit_found(const struct haystack *h, const struct lit *l)
 		if ((!(l->flags & LIT_WB_LEFT) || p == base || !rules_ascii_word((unsigned char)p[-1])) &&
 		    (!(l->flags & LIT_WB_RIGHT) || p + l->len == end ||
 		     !rules_ascii_word((unsigned char)p[l->len])))
-			return true;
+			return (l->flags & LIT_SURE) && plain_edge(base, end, p - 1) &&
+					       plain_edge(base, end, p + l->len)
+				       ? 2
+				       : 1;
 		/* The word is there, but inside another ("pers" of
 		 * "personalised", often many times): the next occurrences
 		 * by the first byte, without memmem's setup each time. */
@@ -621,21 +673,27 @@ lit_found(const struct haystack *h, const struct lit *l)
 		       ((size_t)(end - p) < l->len || memcmp(p, w, l->len) != 0))
 			p++;
 	}
-	return false;
+	return 0;
 }
 
-/* The trigrams and 4-grams seen in a message: a byte a key, holding the
- * number of the message (mod 256) that last saw it, so that nothing is
- * cleared between messages but every 255th. A byte map costs fewer
- * instructions a text byte than a bitmap; per thread, as a run may
- * classify on several. Only scan_maps() uses them. */
-static _Thread_local uint8_t tri_map[PREFILTER_SIZE], quad_map[PREFILTER_SIZE];
-static _Thread_local uint8_t map_gen;
+/* The trigrams seen in a haystack and the 4-grams seen in a message: a
+ * byte a key (tri_map: two), holding the number of the haystack (mod
+ * 65536) or of the message (mod 256) that last saw it, so that nothing is
+ * cleared but at the wrap. The 4-grams of another haystack only let a
+ * word through to lit_found(); but a trigram marked is one whose words
+ * were looked up, and a key of one haystack's trigram may be that of
+ * another's (the keys hash the haystack in, but collide): tri_map counts
+ * haystacks, and a message has several, hence its wider count. A byte map
+ * costs fewer instructions a text byte than a bitmap; per thread, as a run
+ * may classify on several. Only scan_maps() uses them. */
+static _Thread_local uint8_t quad_map[PREFILTER_SIZE], map_gen;
+static _Thread_local uint16_t tri_map[PREFILTER_SIZE], tri_gen;
 
+/* found: lit_found()'s answer, not 0 */
 static void
-cand_mark(struct pf_ctx *c, uint32_t rule)
+cand_mark(struct pf_ctx *c, uint32_t rule, int found)
 {
-	c->cand[rule] = 1;
+	c->cand[rule] = found == 2 ? PREFILTER_SURE : 1;
 	c->cands[c->ncands++] = rule;
 }
 
@@ -666,11 +724,11 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 		for (size_t i = 0; i + 2 < len; i++) {
 			uint32_t x = load4((const unsigned char *)lo + i);
 
-			tri_map[tri_key(h, x)] = c->gen;
+			tri_map[tri_key(h, x)] = c->tri_gen;
 			quad_map[quad_key(h, x)] = c->gen;
 		}
 		for (size_t j = 0; j < rs->hay_nkeys[h]; j++)
-			if (tri_map[rs->hay_keys[h][j]] == c->gen)
+			if (tri_map[rs->hay_keys[h][j]] == c->tri_gen)
 				seen[nseen++] = rs->hay_keys[h][j];
 	} else {
 		for (size_t i = 0; i + 2 < len; i++) {
@@ -681,8 +739,8 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 			quad_map[k4] = c->gen;
 			if (!(rs->bucket_used[k / 64] & (uint64_t)1 << (k % 64)))
 				continue;
-			if (tri_map[k] != c->gen) {
-				tri_map[k] = c->gen;
+			if (tri_map[k] != c->tri_gen) {
+				tri_map[k] = c->tri_gen;
 				seen[nseen++] = k;
 			}
 		}
@@ -695,6 +753,7 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 			const struct lit *l;
 			const unsigned char *w;
 			bool all = true;
+			int found;
 
 			/* the word's last 4-gram (one of those checked below)
 			 * first: most words are ruled out by it alone */
@@ -703,6 +762,10 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 				continue;
 			if (c->cand[ent->rule])
 				continue;
+			if (rules_gated(&rs->rules[ent->rule], c->langs)) {
+				c->cand[ent->rule] = PREFILTER_GATED;
+				continue;
+			}
 			l = &rs->rules[ent->rule].lits.v[ent->lit];
 			w = (const unsigned char *)l->lower;
 			for (size_t j = 0; j + 3 < l->len && all; j++) {
@@ -713,8 +776,8 @@ scan_maps(struct pf_ctx *c, unsigned h, const struct haystack *hay, uint32_t *se
 			/* The trigrams can all be there apart ("gen" and "ent" of
 			 * "genomics" and "patients" for "gent"): confirm the word
 			 * itself, which costs far less than a PCRE2 scan. */
-			if (all && lit_found(hay, l))
-				cand_mark(c, ent->rule);
+			if (all && (found = lit_found(hay, l)) > 0)
+				cand_mark(c, ent->rule, found);
 		}
 	}
 }
@@ -758,6 +821,7 @@ scan_words(struct pf_ctx *c, unsigned h, const struct haystack *hay)
 		const struct prefilter_word *pw;
 		const uint16_t *k;
 		bool pass = true;
+		int found;
 
 		if (word_map[rs->word_first[2 * w]] != gen &&
 		    word_map[rs->word_first[2 * w + 1]] != gen)
@@ -766,11 +830,15 @@ scan_words(struct pf_ctx *c, unsigned h, const struct haystack *hay)
 		k = rs->word_keys + pw->keys;
 		if (c->cand[pw->rule])
 			continue;
+		if (rules_gated(&rs->rules[pw->rule], c->langs)) {
+			c->cand[pw->rule] = PREFILTER_GATED;
+			continue;
+		}
 		for (uint32_t j = pw->nkeys; j-- > 0 && pass;)
 			pass = word_map[k[j]] == gen;
 		pass = pass && (word_map[k[pw->nkeys]] == gen || word_map[k[pw->nkeys + 1]] == gen);
-		if (pass && lit_found(hay, &rs->rules[pw->rule].lits.v[pw->lit]))
-			cand_mark(c, pw->rule);
+		if (pass && (found = lit_found(hay, &rs->rules[pw->rule].lits.v[pw->lit])) > 0)
+			cand_mark(c, pw->rule, found);
 	}
 }
 
@@ -893,6 +961,30 @@ hay_text(struct pf_ctx *c, unsigned h, struct buf *b, size_t *len)
 	return b->data ? b->data : "";
 }
 
+/* A number of its own for the next message's marks in quad_map and
+ * word_map. */
+static void
+maps_next_message(struct pf_ctx *c)
+{
+	if (++map_gen == 0) {
+		memset(quad_map, 0, sizeof(quad_map));
+		memset(word_map, 0, sizeof(word_map));
+		map_gen = 1;
+	}
+	c->gen = map_gen;
+}
+
+/* ... for the next haystack's in tri_map. */
+static void
+maps_next_haystack(struct pf_ctx *c)
+{
+	if (++tri_gen == 0) {
+		memset(tri_map, 0, sizeof(tri_map));
+		tri_gen = 1;
+	}
+	c->tri_gen = tri_gen;
+}
+
 /* Marks in c->cand the rules that may match: one of the words of each must
  * occur in the haystack of its test's field. Each haystack is lowercased,
  * then its words found by scan_words() (or scan_maps()). The cost is the
@@ -931,6 +1023,7 @@ prefilter(struct pf_ctx *c)
 			buf_release(&b);
 			break;
 		}
+		maps_next_haystack(c);
 		if (by_words) {
 			scan_words(c, h, &hays[h]);
 		} else {
@@ -971,7 +1064,7 @@ gate_langs_of(const struct ruleset *rs, const char *lang)
 		if ((unsigned char)*p >= 0x80)
 			return ~(uint64_t)0;
 	for (size_t i = 0; i < rs->gate_langs.n; i++)
-		if (strcasecmp(rs->gate_langs.items[i], lang) == 0)
+		if (rules_same_name(rs->gate_langs.items[i], lang))
 			return (uint64_t)1 << i;
 	return 0;
 }
@@ -979,18 +1072,7 @@ gate_langs_of(const struct ruleset *rs, const char *lang)
 void
 prefilter_gate_language(struct prefilter_run *run, const char *lang)
 {
-	const struct ruleset *rs = run->rs;
-	uint64_t is;
-
-	if (!rs->ngated)
-		return;
-	is = gate_langs_of(rs, lang);
-	for (size_t i = 0; i < rs->ngated; i++) {
-		uint32_t r = rs->gated[i];
-
-		if (!(rs->rules[r].lang_gate & is))
-			run->cand[r] = PREFILTER_GATED;
-	}
+	run->langs = gate_langs_of(run->rs, lang);
 }
 
 void
@@ -1010,13 +1092,8 @@ prefilter_candidates(struct prefilter_run *run)
 	c.body_mem = c.subject_mem + hay_room(run->subject_len);
 	c.cand = run->cand;
 	c.cands = run->cands;
-	if (++map_gen == 0) {
-		memset(tri_map, 0, sizeof(tri_map));
-		memset(quad_map, 0, sizeof(quad_map));
-		memset(word_map, 0, sizeof(word_map));
-		map_gen = 1;
-	}
-	c.gen = map_gen;
+	c.langs = run->langs;
+	maps_next_message(&c);
 	prefilter(&c);
 	run->ncands = c.ncands;
 	run->hazard = c.hazard;

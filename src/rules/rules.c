@@ -546,8 +546,10 @@ parse_matches(struct parser *p, struct test *t)
 		goto out;
 	/* the pattern as compiled: the 'w' flag's \b count for the
 	 * prefilter's word-boundary check */
-	if (!(opts & PCRE2_EXTENDED))
+	if (!(opts & PCRE2_EXTENDED)) {
 		rules_literals(buf_cstr(&pat), t->caseless, &t->lits);
+		rules_sure_words(buf_cstr(&pat), &t->lits);
+	}
 	lex(p);
 	rc = 0;
 out:

@@ -194,3 +194,61 @@ rules_factor_alternation(const char *pattern)
 	free(alts);
 	return res;
 }
+
+/* Whether alternative a (len bytes) is plain ASCII text that matches
+ * itself (caseless, its ASCII letters in either case), with *any_word set
+ * when \w* ends it. */
+static bool
+plain_alt(const char *a, size_t len, bool *any_word)
+{
+	*any_word = len > 3 && memcmp(a + len - 3, "\\w*", 3) == 0;
+	if (*any_word)
+		len -= 3;
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!rules_ascii_word((unsigned char)a[i]) && !strchr(" -'", a[i]))
+			return false;
+	return true;
+}
+
+void
+rules_sure_words(const char *pattern, struct litset *lits)
+{
+	static const char *const opens[] = { "\\b(?:", "\\b(" };
+	size_t len = strlen(pattern), blen = 0, n = 0;
+	const char *body = NULL;
+	struct alt *alts;
+
+	for (size_t i = 0; i < ARRAY_SIZE(opens) && !body; i++)
+		if (strncmp(pattern, opens[i], strlen(opens[i])) == 0) {
+			body = pattern + strlen(opens[i]);
+			blen = len - strlen(opens[i]);
+		}
+	if (!body || blen < 3 || strcmp(pattern + len - 3, ")\\b") != 0 || *body == '?' ||
+	    *body == '*')
+		return;
+	blen -= 3;
+	alts = xcalloc(blen + 1, sizeof(*alts));
+	if (split_alts(body, blen, alts, blen + 1, &n))
+		for (size_t i = 0; i < n; i++) {
+			const char *a = body + alts[i].start;
+			size_t wlen = alts[i].len;
+			bool any_word;
+
+			if (!plain_alt(a, wlen, &any_word))
+				continue;
+			wlen -= any_word ? 3 : 0;
+			/* the word as rules_literals() read it: whole, with a
+			 * boundary before it, and after it unless \w* follows */
+			for (size_t k = 0; k < lits->n; k++) {
+				struct lit *l = &lits->v[k];
+				unsigned wb = LIT_WB_LEFT | (any_word ? 0u : LIT_WB_RIGHT);
+
+				if (l->len == wlen && (l->flags & (LIT_WB_LEFT | LIT_WB_RIGHT)) == wb &&
+				    strncasecmp(l->lower, a, wlen) == 0)
+					l->flags |= LIT_SURE;
+			}
+		}
+	free(alts);
+}

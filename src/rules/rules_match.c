@@ -59,6 +59,10 @@ struct ctx {
 	rule_trace_fn fn;
 	void *arg;
 	struct addrv from, sender, reply_to, *to, *cc;
+	/* to and cc of a mail with few recipients, and the first values of a
+	 * test: no malloc for each mail */
+	struct addrv to_few[4], cc_few[4];
+	struct value vals_few[16];
 	size_t body_len;
 	size_t subject_len;
 	const char *text; /* subject "\n" body, made when a test asks */
@@ -73,6 +77,7 @@ struct ctx {
 	size_t nvals, capvals;
 	struct strlist caps; /* name, value, name, value... of the current rule */
 	char *error;         /* why the current rule was skipped */
+	const struct test *sure; /* the current rule's test known to match */
 };
 
 static void
@@ -99,8 +104,13 @@ val_add(struct ctx *c, const char *s, size_t len)
 	if (!s)
 		return;
 	if (c->nvals == c->capvals) {
-		c->capvals = c->capvals ? c->capvals * 2 : 16;
-		c->vals = xreallocarray(c->vals, c->capvals, sizeof(*c->vals));
+		struct value *more = xreallocarray(c->vals == c->vals_few ? NULL : c->vals,
+						   c->capvals * 2, sizeof(*c->vals));
+
+		if (c->vals == c->vals_few)
+			memcpy(more, c->vals_few, sizeof(c->vals_few));
+		c->vals = more;
+		c->capvals *= 2;
 	}
 	c->vals[c->nvals].s = s;
 	c->vals[c->nvals].len = len;
@@ -377,12 +387,14 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 	char *seen = NULL;
 	int res = 0;
 
+	if (t == c->sure)
+		return 1;
 	field_values(c, t);
 	if (t->plain.n) {
 		long n = -1;
 
 		for (size_t i = 0; i < c->nvals && n < 0; i++)
-			if ((n = plain_is(t, &c->vals[i])) >= 0)
+			if ((n = plain_is(t, &c->vals[i])) >= 0 && c->fn)
 				seen = xstrndup(c->vals[i].s, (size_t)n);
 		trace(c, r, RULE_TRACE_TEST, t->text, n >= 0, seen, NULL);
 		free(seen);
@@ -423,8 +435,11 @@ eval_test(struct ctx *c, const struct rule *r, const struct test *t)
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md);
 
 			res = 1;
-			free(seen);
-			seen = xstrndup(c->vals[i].s + ov[0], ov[1] - ov[0]);
+			/* what matched is for the trace only */
+			if (c->fn) {
+				free(seen);
+				seen = xstrndup(c->vals[i].s + ov[0], ov[1] - ov[0]);
+			}
 			for (size_t k = 0; k < t->capnames.n; k++) {
 				int g = t->capnums[k];
 				const char *v = "";
@@ -475,7 +490,7 @@ eval_node(struct ctx *c, const struct rule *r, const struct node *n)
 
 /* s with ${name} replaced by the rule's captures (the last one of a name). */
 static char *
-expand(const struct ctx *c, const char *s)
+expand_captures(const struct ctx *c, const char *s)
 {
 	struct buf b = BUF_INIT;
 
@@ -497,6 +512,21 @@ expand(const struct ctx *c, const char *s)
 		buf_addch(&b, *s++);
 	}
 	return buf_detach(&b, NULL);
+}
+
+static char *
+expand(const struct ctx *c, const char *s)
+{
+	return strstr(s, "${") ? expand_captures(c, s) : xstrdup(s);
+}
+
+/* An action's argument as it applies: the argument itself when it names no
+ * capture (*owned NULL), else its expansion (*owned, to free). */
+static const char *
+action_arg(const struct ctx *c, const char *s, char **owned)
+{
+	*owned = strstr(s, "${") ? expand_captures(c, s) : NULL;
+	return *owned ? *owned : s;
 }
 
 /* Sets *slot when still unset: the first rule to decide a field wins. */
@@ -612,8 +642,8 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 {
 	for (size_t i = 0; i < r->nacts && !out->stopped; i++) {
 		const struct action *a = &r->acts[i];
-		char *arg = a->args.n ? expand(c, a->args.items[0]) : NULL;
-		char *note = NULL;
+		char *owned = NULL, *note = NULL;
+		const char *arg = a->args.n ? action_arg(c, a->args.items[0], &owned) : NULL;
 
 		switch (a->kind) {
 		case A_ROUTE: {
@@ -640,7 +670,10 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 				set_once(&out->priority, arg, r->name, c->fn ? &note : NULL);
 			break;
 		case A_LANGUAGE:
-			if (!language_ok(arg))
+			/* lowercased in place, as the trace then shows it */
+			if (!owned)
+				arg = owned = xstrdup(arg);
+			if (!language_ok(owned))
 				drop_value(r, a, out, &note, "language '%s' dropped: not an ISO 639-1 "
 					   "code", arg);
 			else
@@ -676,7 +709,7 @@ run_actions(struct ctx *c, const struct rule *r, struct rule_outcome *out)
 			break;
 		}
 		trace(c, r, RULE_TRACE_ACTION, a->text, true, arg, note);
-		free(arg);
+		free(owned);
 		free(note);
 	}
 }
@@ -745,14 +778,17 @@ rules_jit(const struct ruleset *rs)
 			node_jit(rs->rules[i].cond);
 }
 
-/* Evaluates one rule and runs its actions when it matches. */
+/* Evaluates one rule and runs its actions when it matches; sure: the
+ * prefilter saw a word that proves its sure test matches (PREFILTER_SURE),
+ * which is then not run. */
 static void
-try_rule(struct ctx *c, const struct rule *r, struct rule_outcome *out)
+try_rule(struct ctx *c, const struct rule *r, struct rule_outcome *out, bool sure)
 {
 	int v;
 
 	trace(c, r, RULE_TRACE_RULE, NULL, false, NULL, NULL);
 	strlist_release(&c->caps);
+	c->sure = sure ? r->sure : NULL;
 	v = r->cond ? eval_node(c, r, r->cond) : 1;
 	if (v < 0) {
 		strlist_add(&out->errors, c->error);
@@ -820,8 +856,10 @@ ctx_init(struct ctx *c, const struct ruleset *rs, const struct message *m,
 	c->from.src = &m->from;
 	c->sender.src = &m->sender;
 	c->reply_to.src = &m->reply_to;
-	c->to = xcalloc(m->nto + 1, sizeof(*c->to));
-	c->cc = xcalloc(m->ncc + 1, sizeof(*c->cc));
+	c->to = m->nto <= ARRAY_SIZE(c->to_few) ? c->to_few : xcalloc(m->nto, sizeof(*c->to));
+	c->cc = m->ncc <= ARRAY_SIZE(c->cc_few) ? c->cc_few : xcalloc(m->ncc, sizeof(*c->cc));
+	c->vals = c->vals_few;
+	c->capvals = ARRAY_SIZE(c->vals_few);
 	for (size_t i = 0; i < m->nto; i++)
 		c->to[i].src = &m->to[i];
 	for (size_t i = 0; i < m->ncc; i++)
@@ -840,7 +878,8 @@ ctx_release(struct ctx *c, char *room, bool mine)
 {
 	strlist_release(&c->caps);
 	free(c->error);
-	free(c->vals);
+	if (c->vals != c->vals_few)
+		free(c->vals);
 	if (mine) {
 		atomic_store_explicit(&c->rs->room->busy, false, memory_order_release);
 	} else {
@@ -854,8 +893,10 @@ ctx_release(struct ctx *c, char *room, bool mine)
 		free(c->to[i].domain);
 	for (size_t i = 0; i < c->m->ncc; i++)
 		free(c->cc[i].domain);
-	free(c->to);
-	free(c->cc);
+	if (c->to != c->to_few)
+		free(c->to);
+	if (c->cc != c->cc_few)
+		free(c->cc);
 }
 
 /* For the trace: every rule in order, those the prefilter skips named. */
@@ -870,7 +911,7 @@ try_every_rule(struct ctx *c, struct rule_outcome *out)
 			      "none of the words it needs is in the message");
 			continue;
 		}
-		try_rule(c, &rs->rules[i], out);
+		try_rule(c, &rs->rules[i], out, false);
 	}
 }
 
@@ -888,7 +929,7 @@ try_candidates(struct ctx *c, struct rule_outcome *out)
 		 * rules out */
 		pf->ncands = 0;
 		for (size_t i = 0; i < rs->nrules; i++)
-			if (rs->rules[i].lits.n && pf->cand[i] != PREFILTER_GATED)
+			if (rs->rules[i].lits.n && !rules_gated(&rs->rules[i], pf->langs))
 				pf->cands[pf->ncands++] = (uint32_t)i;
 	}
 	cands_sort(pf->cands, pf->ncands);
@@ -899,8 +940,8 @@ try_candidates(struct ctx *c, struct rule_outcome *out)
 			i = rs->always[a++];
 		else
 			i = pf->cands[k++];
-		if (pf->cand[i] != PREFILTER_GATED)
-			try_rule(c, &rs->rules[i], out);
+		if (!rules_gated(&rs->rules[i], pf->langs))
+			try_rule(c, &rs->rules[i], out, pf->cand[i] == PREFILTER_SURE);
 	}
 }
 
@@ -929,6 +970,8 @@ rules_apply_trace(const struct ruleset *rs, const struct message *m, const struc
 	c.pf.m = m;
 	c.pf.subject_len = c.subject_len;
 	c.pf.body_len = c.body_len;
+	/* the trace tries every rule the prefilter lets through */
+	c.pf.langs = ~(uint64_t)0;
 	if (!fn)
 		prefilter_gate_language(&c.pf, c.lang);
 	prefilter_candidates(&c.pf);

@@ -40,10 +40,14 @@ is_category_target(const char *target)
 static struct rule_score *
 score_slot(struct rule_outcome *out, const char *target)
 {
-	for (size_t i = 0; i < out->nscores; i++)
+	size_t n = out->nscores;
+
+	for (size_t i = 0; i < n; i++)
 		if (strcmp(out->scores[i].target, target) == 0)
 			return &out->scores[i];
-	out->scores = xreallocarray(out->scores, out->nscores + 1, sizeof(*out->scores));
+	/* room for 4, then doubled whenever full: a power of two from 4 on */
+	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0))
+		out->scores = xreallocarray(out->scores, n ? 2 * n : 4, sizeof(*out->scores));
 	out->scores[out->nscores].target = xstrdup(target);
 	out->scores[out->nscores].points = 0;
 	return &out->scores[out->nscores++];
@@ -98,6 +102,47 @@ rules_score_add(const struct ruleset *rs, struct rule_outcome *out, const char *
 	return NULL;
 }
 
+/* The reasons of the weighing: fmt's %s (a string) and %d (an int), nothing
+ * else; composed without printf, which a mail would pay for twice. */
+static char *__attribute__((format(printf, 1, 2)))
+why(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	/* the longest reason and its names, in one allocation */
+	(void)buf_grow(&b, 160);
+	va_start(ap, fmt);
+	for (const char *p = fmt; *p; p++) {
+		char num[16];
+		size_t k = sizeof(num), run = strcspn(p, "%");
+		int v;
+		unsigned u;
+
+		if (run || (p[1] != 's' && p[1] != 'd')) {
+			run = run ? run : 1;
+			buf_add(&b, p, run);
+			p += run - 1;
+			continue;
+		}
+		if (*++p == 's') {
+			buf_addstr(&b, va_arg(ap, const char *));
+			continue;
+		}
+		v = va_arg(ap, int);
+		u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+		do {
+			num[--k] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (v < 0)
+			num[--k] = '-';
+		buf_add(&b, num + k, sizeof(num) - k);
+	}
+	va_end(ap);
+	return buf_detach(&b, NULL);
+}
+
 /* The best and the runner-up of the queue (categories false) or the
  * category targets; -1 for none. */
 static void
@@ -135,23 +180,23 @@ decide_queue(struct rule_outcome *out)
 		rival = 0;
 	lead = out->scores[best].points - rival;
 	if (out->queue) {
-		out->queue_why = xasprintf("a rule routed it to %s: the points did not count",
+		out->queue_why = why("a rule routed it to %s: the points did not count",
 					   out->queue);
 		return;
 	}
 	if (out->scores[best].points <= 0) {
-		out->queue_why = xasprintf("no queue has more than 0 points: the secretariat decides");
+		out->queue_why = why("no queue has more than 0 points: the secretariat decides");
 		return;
 	}
 	if (lead < RULES_SCORE_MARGIN) {
-		out->queue_why = xasprintf(
+		out->queue_why = why(
 			"%s leads %s by %d point%s, less than %d: the secretariat decides", winner,
 			second < 0 ? "no other queue" : out->scores[second].target, lead,
 			lead == 1 ? "" : "s", RULES_SCORE_MARGIN);
 		return;
 	}
 	out->queue = xstrdup(winner);
-	out->queue_why = xasprintf("%s has %d points and leads %s by %d (%d needed)", winner,
+	out->queue_why = why("%s has %d points and leads %s by %d (%d needed)", winner,
 				   out->scores[best].points,
 				   second < 0 ? "every other queue" : out->scores[second].target,
 				   lead, RULES_SCORE_MARGIN);
@@ -168,23 +213,23 @@ decide_category(struct rule_outcome *out)
 		return;
 	winner = out->scores[best].target + strlen(CATEGORY_PREFIX);
 	if (out->category) {
-		out->category_why = xasprintf("a rule set it to %s: the points did not count",
+		out->category_why = why("a rule set it to %s: the points did not count",
 					      out->category);
 		return;
 	}
 	if (out->scores[best].points <= 0) {
-		out->category_why = xasprintf("no category has more than 0 points");
+		out->category_why = why("no category has more than 0 points");
 		return;
 	}
 	if (second >= 0 && out->scores[second].points == out->scores[best].points) {
-		out->category_why = xasprintf("%s and %s have %d points each: no category wins",
+		out->category_why = why("%s and %s have %d points each: no category wins",
 					      winner,
 					      out->scores[second].target + strlen(CATEGORY_PREFIX),
 					      out->scores[best].points);
 		return;
 	}
 	out->category = xstrdup(winner);
-	out->category_why = xasprintf("%s has the most points (%d)", winner,
+	out->category_why = why("%s has the most points (%d)", winner,
 				      out->scores[best].points);
 }
 

@@ -184,6 +184,28 @@ static const struct {
 	{ "body matches /École/", "\xc3" "École", true },
 	{ "body matches /école/i", "x\xc3\xc3\x89" "COLE", true },
 	{ "body matches /\\bnwo\\b/i", "\xc3 nwo \xc5", true },
+	/* a word list whose plain words, seen with no word character beside
+	 * them, decide without PCRE2 (LIT_SURE): beside a UTF-8 letter, or
+	 * within a longer word, PCRE2 still does */
+	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "Funding.", true },
+	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "the BUDGET", true },
+	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "budgetary", true },
+	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "budgetär", true },
+	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "the Press Office", true },
+	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "press  office", false },
+	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "fundingé ébudget", false },
+	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "éfunding, co-funding", true },
+	{ "body matches /\\b(funding|budget\\w*|press office)\\b/i", "refunding xbudget", false },
+	/* ... and the test of an all that gave the rule its words: the
+	 * other test still decides */
+	{ "all\n\tbody matches /\\b(journalist|reporter)\\b/i\n\tbody matches /\\bconsortium\\b/i",
+	  "A journalist asks the consortium", true },
+	{ "all\n\tbody matches /\\b(journalist|reporter)\\b/i\n\tbody matches /\\bconsortium\\b/i",
+	  "A journalist asks", false },
+	{ "all\n\tbody matches /\\b(journalist|reporter)\\b/i\n\tbody matches /\\bconsortium\\b/i",
+	  "the consortium's reporters", false },
+	{ "body matches /\\b(?:Gent|Liège)\\b/", "in Gent.", true },
+	{ "body matches /\\b(?:Gent|Liège)\\b/", "in GENT.", false },
 	/* a text too short for a 4-gram or for the word */
 	{ "body matches /abcd/", "abc", false },
 	{ "body matches /abcd/", "a", false },
@@ -343,6 +365,111 @@ test_random_long(void **state)
 	buf_release(&rules);
 }
 
+/* A word of the body whose first trigram has the index key of one of the
+ * subject's (the keys hash the haystack in, but collide): the body's pass
+ * over the maps must still look it up, though the subject's pass marked
+ * that key (the maps once marked a message's trigrams, not a haystack's,
+ * and the word was lost; more often with smaller maps). A three-byte
+ * word without boundaries keeps each haystack in the maps, and fillers
+ * with trigrams of their own make the body shorter than its list of keys
+ * (its trigrams looked up one by one). */
+static void
+test_key_shared(void **state)
+{
+	static int32_t body_of[1u << PREFILTER_BITS];
+	char a[4] = "", b[4] = "", t[4] = "";
+	struct buf rules = BUF_INIT;
+	struct ruleset *rs = NULL, *all = NULL;
+	struct err e = ERR_INIT;
+	struct message m;
+
+	(void)state;
+	memset(body_of, 0xff, sizeof(body_of));
+	for (int i = 0; i < 26 * 26 * 26; i++) {
+		t[0] = (char)('a' + i / 676), t[1] = (char)('a' + i / 26 % 26),
+		t[2] = (char)('a' + i % 26);
+		body_of[rules_tri_key(HAY_BODY, t)] = i;
+	}
+	for (int i = 0; i < 26 * 26 * 26 && !a[0]; i++) {
+		int j;
+
+		t[0] = (char)('a' + i / 676), t[1] = (char)('a' + i / 26 % 26),
+		t[2] = (char)('a' + i % 26);
+		j = body_of[rules_tri_key(HAY_SUBJECT, t)];
+		if (j >= 0 && j != i && !strpbrk(t, "qx")) {
+			memcpy(a, t, 4);
+			b[0] = (char)('a' + j / 676), b[1] = (char)('a' + j / 26 % 26),
+			b[2] = (char)('a' + j % 26);
+		}
+	}
+	assert_true(a[0] && b[0]);
+	buf_addstr(&rules, "rule \"s\"\nwhen subject contains \"qqq\"\nthen\ntag s\nend\n"
+			   "rule \"any\"\nwhen body contains \"xyz\"\nthen\ntag any\nend\n");
+	for (int k = 0; k < 10; k++)
+		buf_addf(&rules, "rule \"f%d\"\nwhen body contains \"k%02dfiller\"\nthen\ntag f%d\nend\n",
+			 k, k, k);
+	buf_addf(&rules, "rule \"t\"\nwhen body matches /\\b%s\\b/\nthen\ntag hit\nend\n", b);
+	write_rules(buf_cstr(&rules));
+	assert_int_equal(rules_load(unit_dir, &rs, &e), 0);
+	assert_int_equal(rules_load(unit_dir, &all, &e), 0);
+	rules_prefilter_disable(all);
+	sample(&m, a, b);
+	if (!hit_alike(rs, all, &m, "shared key"))
+		fail_msg("subject '%s', body '%s': no match", a, b);
+	rules_free(&rs);
+	rules_free(&all);
+	buf_release(&rules);
+}
+
+/* More recipients than the context holds without allocating (four each of
+ * To and Cc), and more values of one test than its first sixteen: the
+ * last of each is read, with and without the prefilter. */
+static void
+test_many_values(void **state)
+{
+	struct address to[6], cc[6];
+	struct header hs[20];
+	char addrs[12][32], vals[20][32];
+	struct ruleset *rs = NULL, *all = NULL;
+	struct err e = ERR_INIT;
+	struct message m;
+	struct rule_outcome o;
+
+	(void)state;
+	for (int i = 0; i < 12; i++) {
+		snprintf(addrs[i], sizeof(addrs[i]), "%s%d@partner.example", i < 6 ? "to" : "cc",
+			 i % 6);
+		(i < 6 ? to : cc)[i % 6] = (struct address){ (char *)"", addrs[i] };
+	}
+	for (int i = 0; i < 20; i++) {
+		snprintf(vals[i], sizeof(vals[i]), "value %d", i);
+		hs[i] = (struct header){ (char *)"X-Tag", vals[i] };
+	}
+	write_rules("rule \"to\"\nwhen to matches /^to5@/\nthen\ntag hit-to\nend\n"
+		    "rule \"cc\"\nwhen cc matches /^cc5@/\nthen\ntag hit-cc\nend\n"
+		    "rule \"h\"\nwhen header:X-Tag matches /^value 19$/\nthen\ntag hit-h\nend\n");
+	assert_int_equal(rules_load(unit_dir, &rs, &e), 0);
+	assert_int_equal(rules_load(unit_dir, &all, &e), 0);
+	rules_prefilter_disable(all);
+	sample(&m, "Question", "a body");
+	m.to = to;
+	m.nto = 6;
+	m.cc = cc;
+	m.ncc = 6;
+	m.headers = hs;
+	m.nheaders = 20;
+	(void)hit_alike(rs, all, &m, "many values");
+	rule_outcome_init(&o);
+	assert_int_equal(rules_apply(rs, &m, NULL, &o, &e), 0);
+	assert_int_equal(o.tags.n, 3);
+	assert_true(strlist_contains(&o.tags, "hit-to"));
+	assert_true(strlist_contains(&o.tags, "hit-cc"));
+	assert_true(strlist_contains(&o.tags, "hit-h"));
+	rule_outcome_release(&o);
+	rules_free(&rs);
+	rules_free(&all);
+}
+
 int
 main(void)
 {
@@ -350,6 +477,8 @@ main(void)
 		cmocka_unit_test(test_canon),
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_random_long),
+		cmocka_unit_test(test_key_shared),
+		cmocka_unit_test(test_many_values),
 	};
 
 	return cmocka_run_group_tests(t, unit_dir_setup, unit_dir_teardown);
