@@ -96,16 +96,27 @@ check "  no mail touched" untouched
 
 # ---- a schema newer than this secdesk: 65, both versions named ----
 set_store "url = $PG_URL" "password_file = run.pw"
+v=$(pg_psql -At -c 'SELECT version FROM schema_version')
 pg_psql -c "UPDATE schema_version SET version = 99"
 check_rc "a store of a newer schema: run exits 65" 65 sd run
-check "  naming both versions, on one line" one_line "schema version 99, newer than this secdesk (1)"
+check "  naming both versions, on one line" one_line "schema version 99, newer than this secdesk ($v)"
 check "  no mail touched" untouched
 check_rc "  list too" 65 sd list
 check_rc "  and db init" 65 sd db init
 check_eq "  which left the version alone" 99 "$(pg_psql -At -c 'SELECT version FROM schema_version')"
-pg_psql -c "UPDATE schema_version SET version = 1"
+pg_psql -c "UPDATE schema_version SET version = $v"
 check_rc "with the version back, the run goes" 0 sd run
 check "  and stores the three" grep -q "new tickets 3," "$T_DIR/.out"
+# A store of schema version 1 (its indexes as step 1 made them) is
+# brought to this version by the next command, step 2's indexes made.
+pg_psql -c "DROP INDEX messages_unindexed" -c "DROP INDEX messages_raw_first" \
+	-c "CREATE INDEX messages_raw ON messages(raw_id)" -c "UPDATE schema_version SET version = 1"
+check_rc "a store of schema version 1: list migrates it" 0 sd list
+check_eq "  to this version, with step 2's indexes" "$v messages_raw_first messages_unindexed" \
+	"$(pg_psql -At -c "SELECT (SELECT version FROM schema_version) || ' ' || string_agg(indexname, ' '
+	   ORDER BY indexname) FROM pg_indexes WHERE indexname IN ('messages_raw', 'messages_raw_first',
+	   'messages_unindexed')")"
+check_rc "  db check" 0 sd db check
 
 # ---- TLS: verify-full by default for a host elsewhere ----
 certs=$T_DIR/certs
