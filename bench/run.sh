@@ -7,10 +7,15 @@
 # BENCH_RUNS how many times each is run (default 3); BENCH_MODES which
 # secdesk fetches are run: plain (one thread, the default config) and
 # thread ([store] index_thread = yes), default both;
-# BENCH_ONLY=intake skips the other benches.
+# BENCH_ONLY=intake skips the other benches; BENCH_ONLY=NAME runs only
+# bench/NAME.sh (pg: PostgreSQL's intake and triage; triage: SQLite's).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${BUILD:=$top/build}" "${SECDESK:=$BUILD/secdesk}"
+case "${BENCH_ONLY:-intake}" in
+intake) ;;
+*) exec env BUILD="$BUILD" SECDESK="$SECDESK" sh "$top/bench/$BENCH_ONLY.sh" ;;
+esac
 N=${BENCH_N:-10000}
 SIZE=${BENCH_SIZE:-10240}
 out=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-bench.XXXXXX")

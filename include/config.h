@@ -69,6 +69,9 @@ struct config {
 		char *password_file; /* PostgreSQL: NULL for libpq's own (PGPASSFILE) */
 		char *ca_file;       /* PostgreSQL: the CAs for TLS; NULL: libpq's default */
 		bool index_thread;   /* fetch indexes on a helper thread (index_thread.h) */
+		/* the parser's crash evidence (crashguard.h): beside the SQLite
+		 * file; for PostgreSQL, in the config's folder (a file of this host) */
+		char *crash_file;
 	} store;
 
 	struct {

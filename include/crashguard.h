@@ -3,7 +3,8 @@
  * While a thread parses a message it names the message's intake id here.
  * If the process then dies of a crash signal (SIGSEGV, SIGBUS, SIGFPE,
  * SIGILL, SIGABRT) or of the parse alarm (SIGALRM), a handler appends that
- * id to a file beside the store before the process ends. The next run
+ * id to a file of this host (config.h: store.crash_file) before the
+ * process ends. The next run
  * counts one attempt against each id listed, so that a poison message is
  * set aside after INTAKE_MAX_ATTEMPTS, while a kill -9 from outside, which
  * leaves no evidence, blames no message. */
@@ -16,8 +17,8 @@
 #include "err.h"
 #include "store.h"
 
-/* Installs the handlers; the evidence file is STORE_PATH.crashes. */
-void crashguard_install(const char *store_path);
+/* Installs the handlers; the evidence goes to the file at path. */
+void crashguard_install(const char *path);
 /* The calling thread now parses intake row id (0: no longer parsing). */
 void crashguard_enter(int64_t intake_id);
 void crashguard_leave(void);

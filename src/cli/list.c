@@ -667,13 +667,29 @@ cmd_list(int argc, char **argv, struct cli_ctx *ctx)
 		return status;
 	}
 	/* The limit counts the tickets shown: spam is left out after the
-	 * store has chosen. */
+	 * store has chosen. The store is asked for as many, and for four
+	 * times more while spam left fewer and there may be more: never
+	 * for every ticket of a big store to show a few. */
 	limit = o.filter.limit;
-	o.filter.limit = 0;
-	if (ticket_list(ctx->store, &o.filter, &hits, &n, &e) < 0)
-		status = cli_fail(&e);
-	else
+	for (long want = limit;; want *= 4) {
+		o.filter.limit = want;
+		if (ticket_list(ctx->store, &o.filter, &hits, &n, &e) < 0) {
+			status = cli_fail(&e);
+			break;
+		}
 		status = list_load(ctx->store, &o, hits, n, limit, &ts, &answered, &nt);
+		if (status != EXIT_OK || !limit || nt >= (size_t)limit || n < (size_t)want)
+			break;
+		for (size_t i = 0; i < nt; i++)
+			ticket_release(&ts[i]);
+		free(ts);
+		free(answered);
+		free(hits);
+		ts = NULL;
+		answered = NULL;
+		hits = NULL;
+		n = nt = 0;
+	}
 	if (status == EXIT_OK)
 		status = list_output(&o, ts, answered, nt);
 	for (size_t i = 0; i < nt; i++)

@@ -235,6 +235,14 @@ migrate(struct pg_store *s, unsigned flags, struct err *e)
 	return 0;
 fail:
 	pg_exec(s, "ROLLBACK", "cannot roll back", &(struct err)ERR_INIT);
+	/* A staff role (no DDL) that runs db init: say whose job it is. */
+	if (e->code == EXIT_CANTCREAT) {
+		char reason[sizeof(e->msg)];
+
+		memcpy(reason, e->msg, sizeof(reason));
+		err_set(e, EXIT_CANTCREAT, "%s (db init needs the role that owns the schema)",
+			reason);
+	}
 	err_prefix(e, "migrating to schema version %d", want);
 	return -1;
 newer:

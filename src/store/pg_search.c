@@ -19,6 +19,7 @@
 #include "xalloc.h"
 
 /* The desk's own automatic mail is not indexed (search_index.h). */
+/* The predicate of pg_schema.c's index messages_unindexed too: keep them one. */
 #define INDEXED_KINDS "kind NOT IN ('ack', 'notice', 'remind')"
 /* Messages indexed per transaction (also in index_batch's SQL). */
 #define INDEX_BATCH 200

@@ -28,22 +28,12 @@ exec_ids(struct store *s, const char *sql, int64_t a, int64_t b, const char *wha
 	return pg_do(s, sql, &args, NULL, what, e);
 }
 
-static int
-load_tags(struct store *s, int64_t id, struct strlist *tags, struct err *e)
-{
-	struct pg_args a = PG_ARGS_INIT;
-	PGresult *res;
-
-	pg_arg_int(&a, id);
-	res = pg_run(s, "SELECT tag FROM ticket_tags WHERE ticket_id = $1 ORDER BY tag COLLATE "
-		     "\"C\"", &a, false, "cannot read tags", e);
-	if (!res)
-		return -1;
-	for (int r = 0; r < PQntuples(res); r++)
-		strlist_add(tags, pg_text(res, r, 0));
-	PQclear(res);
-	return 0;
-}
+/* The ticket and its tags in one statement (a row per tag, the tag NULL
+ * when it has none): listing many tickets costs one round trip each. */
+#define TICKET_COLUMNS "t.id, t.status, t.queue, t.category, t.priority, t.language," \
+	" t.subject, t.requester, t.requester_name, t.assignee, t.flags, t.merged_into," \
+	" t.related_to, t.created, t.updated, g.tag FROM tickets t LEFT JOIN ticket_tags g" \
+	" ON g.ticket_id = t.id WHERE t.id = $1"
 
 static int
 pg_ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e)
@@ -54,12 +44,9 @@ pg_ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e)
 
 	pg_arg_int(&a, id);
 	res = pg_run(s, in_txn
-		? "SELECT id, status, queue, category, priority, language, subject, requester,"
-		  " requester_name, assignee, flags, merged_into, related_to, created, updated"
-		  " FROM tickets WHERE id = $1 FOR NO KEY UPDATE"
-		: "SELECT id, status, queue, category, priority, language, subject, requester,"
-		  " requester_name, assignee, flags, merged_into, related_to, created, updated"
-		  " FROM tickets WHERE id = $1", &a, false, "cannot read ticket", e);
+		? "SELECT " TICKET_COLUMNS " ORDER BY g.tag COLLATE \"C\" FOR NO KEY UPDATE OF t"
+		: "SELECT " TICKET_COLUMNS " ORDER BY g.tag COLLATE \"C\"",
+		&a, false, "cannot read ticket", e);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 0) {
@@ -81,8 +68,11 @@ pg_ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e)
 	t->related_to = pg_int(res, 0, 12);
 	t->created = pg_int(res, 0, 13);
 	t->updated = pg_int(res, 0, 14);
+	for (int r = 0; r < PQntuples(res); r++)
+		if (!PQgetisnull(res, r, 15))
+			strlist_add(&t->tags, pg_text(res, r, 15));
 	PQclear(res);
-	return load_tags(s, id, &t->tags, e);
+	return 0;
 }
 
 static int

@@ -566,6 +566,7 @@ store_location_pg(struct config *cfg)
 	cfg->store.path = xstrdup(cfg->store.url);
 	if (!cfg->desk.lock_file)
 		cfg->desk.lock_file = xasprintf("%s/secdesk.lock", cfg->dir);
+	cfg->store.crash_file = xasprintf("%s/secdesk.crashes", cfg->dir);
 	return 0;
 }
 
@@ -651,6 +652,8 @@ config_load(struct config *cfg, const char *path, struct err *e)
 		return -1;
 	if (!cfg->desk.lock_file)
 		cfg->desk.lock_file = xasprintf("%s.lock", cfg->store.path);
+	if (!cfg->store.crash_file)
+		cfg->store.crash_file = xasprintf("%s.crashes", cfg->store.path);
 	return 0;
 }
 
@@ -693,6 +696,7 @@ config_release(struct config *cfg)
 	free(cfg->store.group);
 	free(cfg->store.password_file);
 	free(cfg->store.ca_file);
+	free(cfg->store.crash_file);
 	conn_release(&cfg->send.conn);
 	free(cfg->rules.dir);
 	free(cfg->templates.dir);

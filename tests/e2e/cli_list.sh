@@ -128,4 +128,12 @@ check "the usage line is printed" grep -q "^usage: secdesk list " "$T_DIR/.err"
 check "it names the option" grep -q "bogus" "$T_DIR/.err"
 check_rc "a bad --sort says so" 64 sd list --sort nope
 check "with the fields" grep -q "id, created, updated, priority, queue, status" "$T_DIR/.err"
+
+# --limit counts the tickets shown: the store is asked for as many, then
+# for more while spam, left out, leaves fewer.
+sqlite3 "$d/secdesk.db" "UPDATE tickets SET category = 'spam' WHERE id IN (1, 4)"
+check_eq "--limit 2 with the two newest spam: the next two" "3 2" "$(L --limit 2)"
+check_eq "--limit 1 likewise" "3" "$(L --limit 1)"
+check_eq "--all --limit 2: the spam too" "1 4" "$(L --all --limit 2)"
+check_eq "--limit 5: all there are" "3 2" "$(L --limit 5)"
 done_testing

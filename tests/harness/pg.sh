@@ -149,8 +149,9 @@ pg_stop() {
 	return 0
 }
 
-case "${0##*/}" in
-pg.sh)
+# Run, not sourced (bench/pg.sh, which sources it, has the same name).
+case "$0" in
+*harness/pg.sh)
 	case "${1:-}" in
 	start)
 		pg_start "$2" || {
