@@ -4,7 +4,8 @@
 # generated mails, into a fresh store, peak RSS by /usr/bin/time. A fetch
 # keeps the mailbox's listing on disk and holds a window of it (fetch.c),
 # so the two should be about the same, and both under 64 MB. Each fetch
-# plain and with [store] index_thread = yes (BENCH_MODES picks).
+# plain ([store] index_thread = no) and with the thread, the default
+# (BENCH_MODES picks).
 #   BUILD=$PWD/build SECDESK=$PWD/build/secdesk sh bench/memory.sh
 # BENCH_MEM_SIZE: the mails' size (default 2048 bytes: the backlog's
 # length is what counts here, and small mails keep the run short).
@@ -21,7 +22,7 @@ for mode in ${BENCH_MODES:-plain thread}; do
 for n in 10000 "$BIG"; do
 	d=$out/$n
 	bench_conf "$d"
-	[ "$mode" = thread ] && sed -i 's/^\[store\]/[store]\nindex_thread = yes/' "$d/secdesk.conf"
+	[ "$mode" = plain ] && sed -i 's/^\[store\]/[store]\nindex_thread = no/' "$d/secdesk.conf"
 	"$BUILD/bench/gen_mail" "$d/inbox" "$n" "$SIZE" >/dev/null
 	"$SECDESK" -c "$d/secdesk.conf" db init >/dev/null
 	if ! /usr/bin/env time -f '%M %e' -o "$d/time" "$SECDESK" -c "$d/secdesk.conf" fetch \

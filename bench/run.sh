@@ -5,8 +5,8 @@
 # the benches of the other stages, where present (bench/*.sh).
 # BENCH_N sets the number of mails (default 10000), BENCH_SIZE their size,
 # BENCH_RUNS how many times each is run (default 3); BENCH_MODES which
-# secdesk fetches are run: plain (one thread, the default config) and
-# thread ([store] index_thread = yes), default both;
+# secdesk fetches are run: plain (one thread, [store] index_thread = no) and
+# thread (index_thread = yes, the default config), default both;
 # BENCH_ONLY=intake skips the other benches; BENCH_ONLY=NAME runs only
 # bench/NAME.sh (pg: PostgreSQL's intake and triage; triage: SQLite's).
 set -eu
@@ -36,8 +36,8 @@ RUNS=${BENCH_RUNS:-3}
 MODES=${BENCH_MODES:-plain thread}
 for mode in $MODES; do
 	bench_conf "$out/desk-$mode"
-	[ "$mode" = thread ] &&
-		sed -i 's/^\[store\]/[store]\nindex_thread = yes/' "$out/desk-$mode/secdesk.conf"
+	[ "$mode" = plain ] &&
+		sed -i 's/^\[store\]/[store]\nindex_thread = no/' "$out/desk-$mode/secdesk.conf"
 	: >"$out/runs-$mode"
 done
 i=1

@@ -68,7 +68,8 @@ struct config {
 		gid_t gid;        /* that group's id */
 		char *password_file; /* PostgreSQL: NULL for libpq's own (PGPASSFILE) */
 		char *ca_file;       /* PostgreSQL: the CAs for TLS; NULL: libpq's default */
-		bool index_thread;   /* fetch indexes on a helper thread (index_thread.h) */
+		bool index_thread;   /* fetch indexes on a helper thread (index_thread.h);
+				 * default yes, no for PostgreSQL */
 		/* the parser's crash evidence (crashguard.h): beside the SQLite
 		 * file; for PostgreSQL, in the config's folder (a file of this host) */
 		char *crash_file;

@@ -1,5 +1,5 @@
 /* fetch.h - the intake loop, on one thread (the search index and the
- * checkpoints optionally on a second, index_thread.h): source -> raw bytes committed
+ * checkpoints on a second unless [store] index_thread = no, index_thread.h): source -> raw bytes committed
  * -> parsed (crash-guarded), threaded, classified, stored -> committed and
  * synced -> indexed -> source copy marked done. Nothing is marked done
  * before its ticket is durable; nothing is stored twice. */

@@ -1,10 +1,10 @@
-/* index_thread.h - the optional helper thread of a fetch ([store]
- * index_thread = yes): on a store connection of its own, it brings the
+/* index_thread.h - the helper thread of a fetch ([store] index_thread,
+ * default yes on SQLite): on a store connection of its own, it brings the
  * search index up to date after the fetch's commits and checkpoints the
  * store, so that the fetch's own commits need not. The fetch's path is the
  * same either way; the index is derived data, and nothing marked done in
  * the mailbox waits for it. Without the thread, fetch.c indexes on its own
- * connection every few rounds. */
+ * connection every few rounds: the one-thread reference path. */
 #ifndef SECDESK_INDEX_THREAD_H
 #define SECDESK_INDEX_THREAD_H
 

@@ -77,6 +77,23 @@ const char *mime_type_guess(const char *filename);
 int mime_attachment_part(struct buf *b, const char *filename, const char *type,
 			 const unsigned char *data, size_t len, struct err *e);
 
+/* A multipart/mixed body (RFC 2046 5.1.3), the one way outgoing mail
+ * carries files: mime_multipart_begin appends the MIME-Version and
+ * Content-Type lines, the empty line, the preamble and the first part's
+ * delimiter, after which the caller writes the first part (a
+ * mime_text_part); mime_multipart_file appends a delimiter and a file's
+ * part (as mime_attachment_part; on an error nothing is appended);
+ * mime_multipart_end the closing delimiter. The boundary is made from seed
+ * (a Message-ID, a digest). EXIT_DATAERR when the mail grows too large. */
+struct mime_multipart {
+	char boundary[64];
+};
+int mime_multipart_begin(struct buf *b, struct mime_multipart *mp, const char *seed,
+			 struct err *e);
+int mime_multipart_file(struct buf *b, const struct mime_multipart *mp,
+			const struct mime_file *f, struct err *e);
+int mime_multipart_end(struct buf *b, const struct mime_multipart *mp, struct err *e);
+
 /* "<unique@domain>" without the angle brackets, into out. */
 void mime_message_id(const char *domain, char *out, size_t n);
 /* An RFC 5322 date in UTC: "Sat, 28 Nov 2026 19:30:00 +0000". */

@@ -5,9 +5,9 @@
  * (STORE-search), derived from the store's messages: it keeps no text of
  * its own (contentless: the store has the text) and is brought up to date
  * from the store by message id, right after the commits that store mail,
- * on the same connection (fetch every few batches and at its end, ingest
- * after its message; with [store] index_thread, fetch's helper thread on a
- * connection of its own, index_thread.h); search catches up before it looks. As with
+ * by fetch's helper thread on a connection of its own (index_thread.h; with
+ * [store] index_thread = no, fetch itself every few batches and at its end),
+ * and by ingest after its message; search catches up before it looks. As with
  * Dovecot's full-text indexes, losing the index loses no data: a missing,
  * damaged or stale one (an index of another store, or of a store since
  * restored from a backup) is rebuilt from the store.

@@ -42,7 +42,8 @@ check_rc() {
 	fi
 }
 
-# A config for the embedded default under $1 (maildir in, dir out).
+# A config for the embedded default under $1 (maildir in, dir out);
+# SECDESK_TEST_INDEX_THREAD=yes or no writes [store] index_thread.
 make_config() {
 	mkdir -p "$1/inbox/new" "$1/inbox/cur" "$1/inbox/tmp" "$1/outbox"
 	cat >"$1/secdesk.conf" <<CONF
@@ -57,7 +58,7 @@ after = seen
 
 [store]
 path = secdesk.db
-${SECDESK_TEST_INDEX_THREAD:+index_thread = yes}
+${SECDESK_TEST_INDEX_THREAD:+index_thread = $SECDESK_TEST_INDEX_THREAD}
 
 [send]
 url = dir:outbox

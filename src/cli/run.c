@@ -43,6 +43,45 @@ show_progress(void *arg, size_t done, size_t total)
 	fflush(stderr);
 }
 
+/* The run lock: this host's lock file, then the store's, for stores that
+ * hosts share. The lock file's descriptor, or -1 (e says why). */
+static int
+take_run_lock(struct cli_ctx *ctx, struct err *e)
+{
+	int lock_fd = lock_take(ctx->cfg->desk.lock_file, e);
+
+	if (lock_fd >= 0 && store_mailbox_lock(ctx->store, e) < 0) {
+		lock_release(lock_fd);
+		lock_fd = -1;
+	}
+	return lock_fd;
+}
+
+/* What the run did: the summary line, the log's, and what staff must see to. */
+static void
+report_run(const struct cli_ctx *ctx, const char *cmd, const struct fetch_stats *st,
+	   int released, const struct send_stats *ss, bool with_send, int errors)
+{
+	if (ctx->verbosity >= 0)
+		summary(st, released, ss, with_send, errors);
+	log_note("%s: fetched %d, new tickets %d, follow-ups %d, flagged %d, sent %d, "
+		 "deferred %d, failed %d, errors %d", cmd, st->fetched, st->new_tickets,
+		 st->followups, st->flagged, ss->sent, ss->deferred, ss->failed, errors);
+	log_debug("stage times: source %.2f s, parser wait %.2f s, store %.2f s, commit %.2f s, "
+		  "mark done %.2f s, index wait %.2f s",
+		  st->times.source, st->times.parse_wait, st->times.store,
+		  st->times.commit, st->times.mark_done, st->times.index_wait);
+	if (st->held)
+		log_warn("%d mail(s) held in the outbox: no template works for them; fix the "
+			 "templates ('secdesk templates check') and the next run sends them",
+			 st->held);
+	if (st->problems)
+		log_warn("%d step(s) of processing failed for single messages, which were "
+			 "stored and flagged processing-error: see 'secdesk list'", st->problems);
+	else if (st->flagged && ctx->verbosity >= 0)
+		log_info("%d message(s) flagged for staff: see 'secdesk list'", st->flagged);
+}
+
 /* Shared by run and fetch: with_send says whether the outbox goes out too. */
 static int
 run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
@@ -58,13 +97,7 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 	/* Rules and templates are checked before any mail is touched. */
 	if (ingest_open(ctx->cfg, &ing, &e) < 0)
 		return cli_fail(&e);
-	lock_fd = lock_take(ctx->cfg->desk.lock_file, &e);
-	/* The lock file keeps this host's runs apart; a store that hosts
-	 * share keeps theirs apart too. */
-	if (lock_fd >= 0 && store_mailbox_lock(ctx->store, &e) < 0) {
-		lock_release(lock_fd);
-		lock_fd = -1;
-	}
+	lock_fd = take_run_lock(ctx, &e);
 	if (lock_fd < 0) {
 		ingest_free(&ing);
 		return cli_fail(&e);
@@ -105,24 +138,7 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 		if (rc == EXIT_OK)
 			rc = se.code ? se.code : EXIT_TEMPFAIL;
 	}
-	if (ctx->verbosity >= 0)
-		summary(&st, released, &ss, with_send, errors);
-	log_note("%s: fetched %d, new tickets %d, follow-ups %d, flagged %d, sent %d, "
-		 "deferred %d, failed %d, errors %d", argv[0], st.fetched, st.new_tickets,
-		 st.followups, st.flagged, ss.sent, ss.deferred, ss.failed, errors);
-	log_debug("stage times: source %.2f s, parser wait %.2f s, store %.2f s, commit %.2f s, "
-		  "mark done %.2f s, index wait %.2f s",
-		  st.times.source, st.times.parse_wait, st.times.store,
-		  st.times.commit, st.times.mark_done, st.times.index_wait);
-	if (st.held)
-		log_warn("%d mail(s) held in the outbox: no template works for them; fix the "
-			 "templates ('secdesk templates check') and the next run sends them",
-			 st.held);
-	if (st.problems)
-		log_warn("%d step(s) of processing failed for single messages, which were "
-			 "stored and flagged processing-error: see 'secdesk list'", st.problems);
-	else if (st.flagged && ctx->verbosity >= 0)
-		log_info("%d message(s) flagged for staff: see 'secdesk list'", st.flagged);
+	report_run(ctx, argv[0], &st, released, &ss, with_send, errors);
 	if (rc == EXIT_OK && st.skipped)
 		rc = EXIT_DATAERR;
 	store_mailbox_unlock(ctx->store);

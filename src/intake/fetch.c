@@ -688,10 +688,11 @@ fail:
 	return -1;
 }
 
-/* The search index takes what the commits stored, on the same connection,
- * every INDEX_EVERY_ROUNDS rounds and at the end: fewer, larger index
- * segments. Another process indexing is not waited for, and a failure stops
- * only the indexing: search catches up later. */
+/* Without the helper thread (index_thread = no), the search index takes
+ * what the commits stored, on the same connection, every
+ * INDEX_EVERY_ROUNDS rounds and at the end: fewer, larger index segments.
+ * Another process indexing is not waited for, and a failure stops only the
+ * indexing: search catches up later. */
 #define INDEX_EVERY_ROUNDS 8
 
 static void

@@ -1,4 +1,4 @@
-/* The fetch's optional helper thread (index_thread.h). */
+/* The fetch's helper thread (index_thread.h). */
 #include "compat.h"
 
 #include <pthread.h>

@@ -646,6 +646,47 @@ mime_attachment_part(struct buf *b, const char *filename, const char *type,
 	return 0;
 }
 
+int
+mime_multipart_begin(struct buf *b, struct mime_multipart *mp, const char *seed, struct err *e)
+{
+	/* "=_" appears in neither quoted-printable nor base64; the rest is
+	 * kept to what a boundary may hold, and under its 70 characters. */
+	snprintf(mp->boundary, sizeof(mp->boundary), "=_secdesk_%.40s", seed);
+	for (char *p = mp->boundary; *p; p++)
+		if (!(*p >= '0' && *p <= '9') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= 'a' && *p <= 'z') && !strchr("'()+_,-./:=?", *p))
+			*p = '_';
+	if (buf_addf(b, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n"
+		     "\r\nThis is a message in several parts (MIME).\r\n--%s\r\n", mp->boundary,
+		     mp->boundary) < 0)
+		return err_set(e, EXIT_DATAERR, "mail too large");
+	return 0;
+}
+
+int
+mime_multipart_file(struct buf *b, const struct mime_multipart *mp, const struct mime_file *f,
+		    struct err *e)
+{
+	size_t mark = b->len;
+
+	if (buf_addf(b, "--%s\r\n", mp->boundary) < 0)
+		return err_set(e, EXIT_DATAERR, "the mail with its attachments is too large");
+	if (mime_attachment_part(b, f->name, f->type, f->data, f->len, e) < 0) {
+		b->len = mark;
+		b->data[mark] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int
+mime_multipart_end(struct buf *b, const struct mime_multipart *mp, struct err *e)
+{
+	if (buf_addf(b, "--%s--\r\n", mp->boundary) < 0)
+		return err_set(e, EXIT_DATAERR, "the mail with its attachments is too large");
+	return 0;
+}
+
 const char *
 mime_type_guess(const char *filename)
 {

@@ -459,7 +459,7 @@ write_reply_body(const struct compose *c, const char *body, size_t body_len, str
 	struct buf *msg = &b->msg;
 	char *text = c->flowed ? flowed_encode(body, body_len, REPLY_WIDTH) : xstrdup(body);
 	unsigned flags = c->flowed ? MIME_TEXT_FLOWED : 0;
-	char boundary[80];
+	struct mime_multipart mp;
 	int rc = -1;
 
 	buf_addstr(&b->body, body);
@@ -467,29 +467,13 @@ write_reply_body(const struct compose *c, const char *body, size_t body_len, str
 		rc = mime_text_part(msg, text, flags | MIME_TEXT_VERSION, e);
 		goto out;
 	}
-	/* "=_" appears in neither quoted-printable nor base64. */
-	snprintf(boundary, sizeof(boundary), "=_secdesk_%.40s", b->msgid);
-	for (char *p = boundary; *p; p++)
-		if (*p == '@')
-			*p = '_';
-	buf_addf(msg, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n"
-		 "\r\nThis is a message in several parts (MIME).\r\n--%s\r\n", boundary, boundary);
-	if (mime_text_part(msg, text, flags, e) < 0)
+	if (mime_multipart_begin(msg, &mp, b->msgid, e) < 0 ||
+	    mime_text_part(msg, text, flags, e) < 0)
 		goto out;
-	for (size_t i = 0; i < c->nfiles; i++) {
-		const struct mime_file *f = &c->files[i];
-
-		if (buf_addf(msg, "--%s\r\n", boundary) < 0)
-			goto too_large;
-		if (mime_attachment_part(msg, f->name, f->type, f->data, f->len, e) < 0)
+	for (size_t i = 0; i < c->nfiles; i++)
+		if (mime_multipart_file(msg, &mp, &c->files[i], e) < 0)
 			goto out;
-	}
-	if (buf_addf(msg, "--%s--\r\n", boundary) < 0)
-		goto too_large;
-	rc = 0;
-	goto out;
-too_large:
-	rc = err_set(e, EXIT_DATAERR, "the mail with its attachments is too large");
+	rc = mime_multipart_end(msg, &mp, e);
 out:
 	free(text);
 	return rc;

@@ -135,33 +135,27 @@ carry_type(const char *type)
 	return type;
 }
 
-/* name as a MIME parameter: quoted when plain ASCII, else RFC 2231. */
-static void
-carry_param(struct buf *b, const char *param, const char *name)
+/* The name an attachment is carried under: the last part of its own, cut to
+ * 200 bytes at a character's start, when it can go in a header; else
+ * "attachment". out holds at least 201 bytes. */
+static const char *
+carry_name(const char *filename, char *out)
 {
-	bool plain = true;
-	size_t len = strlen(name);
+	const char *base = filename ? strrchr(filename, '/') : NULL;
+	size_t len;
 
-	if (len > 200)
+	base = base ? base + 1 : filename;
+	if (!base)
+		return "attachment";
+	len = strlen(base);
+	if (len > 200) {
 		len = 200;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)name[i] < ' ' || (unsigned char)name[i] >= 0x7f ||
-		    name[i] == '"' || name[i] == '\\')
-			plain = false;
-	if (plain) {
-		buf_addf(b, "; %s=\"%.*s\"", param, (int)len, name);
-		return;
+		while (len > 0 && ((unsigned char)base[len] & 0xC0) == 0x80)
+			len--;
 	}
-	buf_addf(b, "; %s*=utf-8''", param);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("!#$&+-.^_`|~", c))
-			buf_addch(b, (char)c);
-		else
-			buf_addf(b, "%%%02X", c);
-	}
+	memcpy(out, base, len);
+	out[len] = '\0';
+	return len && mime_value_ok(out) ? out : "attachment";
 }
 
 /* Makes the built single-part notice in msg a multipart/mixed one with the
@@ -172,9 +166,9 @@ notice_carry(const struct item *it, struct store *s, struct buf *msg, struct err
 {
 	static const char mv[] = "MIME-Version: 1.0\r\nContent-Type: text/plain";
 	struct buf out = BUF_INIT;
+	struct mime_multipart mp;
 	const char *at = NULL, *p = msg->data;
-	char boundary[96];
-	size_t pos;
+	size_t pos, skip = strlen("MIME-Version: 1.0\r\n");
 
 	while (p && (p = memmem(p, msg->len - (size_t)(p - msg->data), mv, sizeof(mv) - 1))) {
 		at = p;
@@ -183,38 +177,41 @@ notice_carry(const struct item *it, struct store *s, struct buf *msg, struct err
 	if (!at)
 		return 0;
 	pos = (size_t)(at - msg->data);
-	snprintf(boundary, sizeof(boundary), "=_secdesk_%s", it->carry[0].sha256);
 	buf_add(&out, msg->data, pos);
-	buf_addf(&out, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n"
-		 "\r\nThis is a message in several parts (MIME).\r\n--%s\r\n", boundary, boundary);
-	buf_add(&out, at + 19, msg->len - pos - 19);
+	if (mime_multipart_begin(&out, &mp, it->carry[0].sha256, e) < 0)
+		goto fail;
+	/* The text part: the notice's own Content-Type onwards. */
+	buf_add(&out, at + skip, msg->len - pos - skip);
 	if (out.len < 2 || memcmp(out.data + out.len - 2, "\r\n", 2) != 0)
 		buf_addstr(&out, "\r\n");
 	for (size_t i = 0; i < it->ncarry; i++) {
 		const struct attach_info *a = &it->carry[i];
+		char name[201];
+		struct mime_file f = { carry_name(a->filename, name), carry_type(a->content_type),
+				       NULL, 0 };
 		unsigned char *data = NULL;
-		size_t len = 0;
+		int rc;
 
-		if (attach_read(s, a->sha256, &data, &len, e) < 0) {
-			if (e->code != EXIT_DATAERR) {
-				buf_release(&out);
-				return -1;
-			}
+		if (attach_read(s, a->sha256, &data, &f.len, e) < 0) {
+			if (e->code != EXIT_DATAERR)
+				goto fail;
 			err_clear(e);
 			continue;
 		}
-		buf_addf(&out, "--%s\r\nContent-Type: %s", boundary, carry_type(a->content_type));
-		carry_param(&out, "name", a->filename ? a->filename : "attachment");
-		buf_addstr(&out, "\r\nContent-Disposition: attachment");
-		carry_param(&out, "filename", a->filename ? a->filename : "attachment");
-		buf_addstr(&out, "\r\nContent-Transfer-Encoding: base64\r\n\r\n");
-		mime_base64_encode(&out, data, len);
+		f.data = data;
+		rc = mime_multipart_file(&out, &mp, &f, e);
 		free(data);
+		if (rc < 0)
+			goto fail;
 	}
-	buf_addf(&out, "--%s--\r\n", boundary);
+	if (mime_multipart_end(&out, &mp, e) < 0)
+		goto fail;
 	buf_release(msg);
 	*msg = out;
 	return 0;
+fail:
+	buf_release(&out);
+	return -1;
 }
 
 struct answered_scan {

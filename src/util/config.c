@@ -458,6 +458,7 @@ set_defaults(struct config *cfg)
 	cfg->mailbox.after = AFTER_SEEN;
 	cfg->mailbox.batch = 100;
 	cfg->store.busy_timeout = 30;
+	cfg->store.index_thread = true;
 	cfg->mailbox.conn.timeout = 60;
 	cfg->send.conn.timeout = 60;
 	cfg->send.max_attempts = 10;
@@ -600,6 +601,15 @@ store_location(struct config *cfg, const char *path, struct err *e)
 	return 0;
 }
 
+static bool
+key_given(const struct load_ctx *lc, const char *section, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return lc->seen[i];
+	return false;
+}
+
 int
 config_load(struct config *cfg, const char *path, struct err *e)
 {
@@ -650,6 +660,10 @@ config_load(struct config *cfg, const char *path, struct err *e)
 		cfg->desk.tag = xstrdup("Desk");
 	if (store_location(cfg, path, e) < 0)
 		return -1;
+	/* The helper thread is SQLite's default; on PostgreSQL a fetch keeps
+	 * to one connection unless the key asks for a second. */
+	if (cfg->store.url && is_pg_url(cfg->store.url) && !key_given(&lc, "store", "index_thread"))
+		cfg->store.index_thread = false;
 	if (!cfg->desk.lock_file)
 		cfg->desk.lock_file = xasprintf("%s.lock", cfg->store.path);
 	if (!cfg->store.crash_file)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # search on a store where a word is in every message: the ranking runs on
-# windows of the newest 2,000 matching messages (src/cli/search.c), so the
+# windows of the newest 2,000 matching messages (src/cli/search_cmd.c), so the
 # results must still be complete (--limit beyond a window), distinct, in
 # rank order within the window, and a query with fewer matches than a window
 # must rank exactly as bm25 over all its matches did.

@@ -93,6 +93,43 @@ test_values(void **state)
 	free(path);
 }
 
+/* [store] index_thread: yes by default on SQLite, no on PostgreSQL; the
+ * key, when given, decides on either. */
+static void
+test_index_thread(void **state)
+{
+	static const struct {
+		const char *store; /* the [store] section's lines */
+		bool want;
+	} cases[] = {
+		{ "path = secdesk.db\n", true },
+		{ "url = sqlite:secdesk.db\n", true },
+		{ "path = secdesk.db\nindex_thread = no\n", false },
+		{ "url = postgresql://desk@localhost/desk\n", false },
+		{ "url = postgres://desk@localhost/desk\nindex_thread = no\n", false },
+		{ "url = postgresql://desk@localhost/desk\nindex_thread = yes\n", true },
+	};
+	const char *line = strstr(base, "path = secdesk.db\n");
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct config cfg;
+		struct err e = ERR_INIT;
+		char *text = NULL, *path;
+
+		assert_true(asprintf(&text, "%.*s%s%s", (int)(line - base), base, cases[i].store,
+				     line + strlen("path = secdesk.db\n")) > 0);
+		path = write_conf(text);
+		assert_int_equal(config_load(&cfg, path, &e), 0);
+		if (cfg.store.index_thread != cases[i].want)
+			fail_msg("case %zu (%s): index_thread %d", i, cases[i].store,
+				 cfg.store.index_thread);
+		config_release(&cfg);
+		free(text);
+		free(path);
+	}
+}
+
 /* [notice] attach and [staff "USER"] sections. */
 static void
 test_notice_staff(void **state)
@@ -345,6 +382,7 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_index_thread),
 		cmocka_unit_test(test_notice_staff),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_missing),

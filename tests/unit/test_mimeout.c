@@ -599,6 +599,70 @@ test_ids_and_dates(void **state)
 	assert_int_equal(strlen(a), 5);
 }
 
+/* multipart/mixed: the frame as replies and notices always wrote it, the
+ * parts as libetpan reads them, a boundary that RFC 2046 allows from any
+ * seed, and a refused file that leaves nothing behind. */
+static void
+test_multipart(void **state)
+{
+	static const unsigned char pdf[] = { 0x25, 0x50, 0x44, 0x46, 0x00, 0xff, 0x10 };
+	const struct mime_file files[] = {
+		{ "/tmp/x/Projektskizze.pdf", "application/pdf", pdf, sizeof(pdf) },
+		{ "Budget Übersicht.xlsx", "application/octet-stream", (const unsigned char *)"abc",
+		  3 },
+	};
+	const struct mime_file bad = { "line\nbreak.txt", "text/plain",
+				       (const unsigned char *)"x", 1 };
+	struct buf b = BUF_INIT;
+	struct mime_multipart mp;
+	struct err e = ERR_INIT;
+	struct mailmime *mime = NULL, *body;
+	clistiter *it;
+	size_t idx = 0, len, nparts = 0;
+	const char *seed = "1795851000.0123456789abcdef01234567.secdesk@icpermed.example";
+
+	(void)state;
+	assert_int_equal(mime_multipart_begin(&b, &mp, seed, &e), 0);
+	assert_string_equal(mp.boundary, "=_secdesk_1795851000.0123456789abcdef01234567.secd");
+	assert_string_equal(b.data, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\""
+			    "=_secdesk_1795851000.0123456789abcdef01234567.secd\"\r\n\r\nThis is a "
+			    "message in several parts (MIME).\r\n--=_secdesk_1795851000.0123456789"
+			    "abcdef01234567.secd\r\n");
+	assert_int_equal(mime_text_part(&b, "Hello,\nthe outline.\n", 0, &e), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		assert_int_equal(mime_multipart_file(&b, &mp, &files[i], &e), 0);
+	len = b.len;
+	assert_int_equal(mime_multipart_file(&b, &mp, &bad, &e), -1);
+	assert_int_equal(e.code, EXIT_DATAERR);
+	assert_int_equal(b.len, len);
+	assert_int_equal(b.data[len], '\0');
+	assert_int_equal(mime_multipart_end(&b, &mp, &e), 0);
+	assert_lines(b.data, 998);
+	assert_non_null(strstr(b.data, "\r\n--=_secdesk_1795851000.0123456789abcdef01234567.secd"
+				"--\r\n"));
+	assert_int_equal(mailmime_parse(b.data, b.len, &idx, &mime), MAILIMF_NO_ERROR);
+	/* A message of headers whose body is the multipart. */
+	assert_int_equal(mime->mm_type, MAILMIME_MESSAGE);
+	body = mime->mm_data.mm_message.mm_msg_mime;
+	assert_non_null(body);
+	assert_int_equal(body->mm_type, MAILMIME_MULTIPLE);
+	for (it = clist_begin(body->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
+		nparts++;
+	assert_int_equal(nparts, 3);
+	mailmime_free(mime);
+	assert_non_null(strstr(b.data, "name=\"Projektskizze.pdf\""));
+	assert_non_null(strstr(b.data, "filename*=utf-8''Budget%20%C3%9Cbersicht.xlsx"));
+	buf_release(&b);
+
+	/* Whatever the seed, a boundary of bchars (RFC 2046) under 70. */
+	buf_init(&b, 0);
+	assert_int_equal(mime_multipart_begin(&b, &mp, "a b\"c@d;e<f>\x01ü" "0123456789012345678901"
+					      "234567890123456789", &e), 0);
+	assert_true(strlen(mp.boundary) <= 70);
+	assert_string_equal(mp.boundary, "=_secdesk_a_b_c_d_e_f____0123456789012345678901234");
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -613,6 +677,7 @@ main(void)
 		cmocka_unit_test(test_qp_same_as_before),
 		cmocka_unit_test(test_text_body_same_as_before),
 		cmocka_unit_test(test_ids_and_dates),
+		cmocka_unit_test(test_multipart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
