@@ -580,27 +580,80 @@ run_query(struct store *s, struct pg_query_text *qt, const char *sql, const char
 	return r;
 }
 
-/* The id of the window-th newest match below upper, 0 when fewer. */
+/* How many ids the first probe of window_floor spans, in windows; each
+ * next probe spans twice the one before. */
+#define PROBE_WINDOWS 4
+
+/* Of the matches with ids in [lower, upper), the newest up to want: how
+ * many (*found) and the id of the oldest of them (*oldest). A bounded
+ * range lets the planner walk the primary key newest-first for a common
+ * word and stop at want, or use the word index for a rare one, and either
+ * way it reads no more than the range: its estimate of a word's matches
+ * (a prefix's above all) can be far off. */
 static int
-window_floor(struct store *s, struct pg_query_text *qt, int64_t upper, int window,
-	     int64_t *floor_r)
+probe_range(struct store *s, struct pg_query_text *qt, int64_t lower, int64_t upper, int want,
+	    int *found, int64_t *oldest)
 {
-	char up[32], off[32];
-	const char *extra[2] = { up, off };
+	char lo[32], up[32], lim[32];
+	const char *extra[3] = { lo, up, lim };
 	size_t k = qt->params.n;
 	char *sql;
 	PGresult *r;
 
+	snprintf(lo, sizeof(lo), "%lld", (long long)lower);
 	snprintf(up, sizeof(up), "%lld", (long long)upper);
-	snprintf(off, sizeof(off), "%d", window - 1);
-	sql = xasprintf("SELECT m.id%s%s) AND m.id < $%zu::bigint ORDER BY m.id DESC LIMIT 1"
-			" OFFSET $%zu::bigint", from_messages, buf_cstr(&qt->where), k + 1, k + 2);
-	r = run_query(s, qt, sql, extra, 2);
+	snprintf(lim, sizeof(lim), "%d", want);
+	sql = xasprintf("SELECT count(*), coalesce(min(id), 0) FROM (SELECT m.id%s%s)"
+			" AND m.id >= $%zu::bigint AND m.id < $%zu::bigint ORDER BY m.id DESC"
+			" LIMIT $%zu::bigint) w", from_messages, buf_cstr(&qt->where), k + 1,
+			k + 2, k + 3);
+	r = run_query(s, qt, sql, extra, 3);
 	free(sql);
 	if (!r)
 		return -1;
-	*floor_r = PQntuples(r) ? pg_int(r, 0, 0) : 0;
+	*found = (int)pg_int(r, 0, 0);
+	*oldest = pg_int(r, 0, 1);
 	PQclear(r);
+	return 0;
+}
+
+/* The id above every message's; 1 when there are none. */
+static int
+id_ceiling(struct store *s, struct pg_query_text *qt, int64_t *ceiling)
+{
+	if (pg_first_int(s, "SELECT coalesce(max(id), 0) + 1 FROM messages", NULL, ceiling,
+			 "cannot search", qt->e) < 0)
+		return -1;
+	return 0;
+}
+
+/* The id of the window-th newest match below upper, 0 when fewer: looked
+ * for in ranges of ids going back from upper, each twice as wide as the
+ * one before, counting the matches each had. */
+static int
+window_floor(struct store *s, struct pg_query_text *qt, int64_t upper, int window,
+	     int64_t *floor_r)
+{
+	int64_t span = (int64_t)window * PROBE_WINDOWS, oldest = 0;
+	int want = window, found = 0;
+
+	if (upper == INT64_MAX && id_ceiling(s, qt, &upper) < 0)
+		return -1;
+	while (upper > 1) {
+		int64_t lower = upper > span ? upper - span : 1;
+
+		if (probe_range(s, qt, lower, upper, want, &found, &oldest) < 0)
+			return -1;
+		if (found == want) {
+			*floor_r = oldest;
+			return 0;
+		}
+		want -= found;
+		upper = lower;
+		if (span < INT64_MAX / 2)
+			span *= 2;
+	}
+	*floor_r = 0;
 	return 0;
 }
 
