@@ -315,6 +315,7 @@ struct pg_query_text {
 	struct strlist params; /* $1 ... in order */
 	struct buf ranked;     /* the tsquery that ranks; empty: none */
 	struct phrases terms;  /* the ranking texts, marked in snippets */
+	bool tickets;          /* where names the ticket t */
 	struct err *e;
 };
 
@@ -448,6 +449,7 @@ where_field(struct pg_query_text *qt, const struct search_node *n)
 {
 	char num[32];
 
+	qt->tickets = true;
 	switch (n->attr) {
 	case SEARCH_TAG:
 		buf_addstr(&qt->where, "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id"
@@ -557,6 +559,8 @@ static const char from_messages[] =
 	" FROM messages m JOIN tickets t0 ON t0.id = m.ticket_id"
 	" JOIN tickets t ON t.id = COALESCE(t0.merged_into, t0.id)"
 	" WHERE m." INDEXED_KINDS " AND (";
+/* The same messages when the query names no ticket: each has one. */
+static const char from_messages_only[] = " FROM messages m WHERE m." INDEXED_KINDS " AND (";
 
 static PGresult *
 run_query(struct store *s, struct pg_query_text *qt, const char *sql, const char *extra[],
@@ -581,7 +585,8 @@ run_query(struct store *s, struct pg_query_text *qt, const char *sql, const char
 }
 
 /* How many ids the first probe of window_floor spans, in windows; each
- * next probe spans twice the one before. */
+ * next probe spans four times the one before (few probes for a rare word,
+ * each a pass over its index entries). */
 #define PROBE_WINDOWS 4
 
 /* Of the matches with ids in [lower, upper), the newest up to want: how
@@ -605,7 +610,8 @@ probe_range(struct store *s, struct pg_query_text *qt, int64_t lower, int64_t up
 	snprintf(lim, sizeof(lim), "%d", want);
 	sql = xasprintf("SELECT count(*), coalesce(min(id), 0) FROM (SELECT m.id%s%s)"
 			" AND m.id >= $%zu::bigint AND m.id < $%zu::bigint ORDER BY m.id DESC"
-			" LIMIT $%zu::bigint) w", from_messages, buf_cstr(&qt->where), k + 1,
+			" LIMIT $%zu::bigint) w", qt->tickets ? from_messages : from_messages_only,
+			buf_cstr(&qt->where), k + 1,
 			k + 2, k + 3);
 	r = run_query(s, qt, sql, extra, 3);
 	free(sql);
@@ -628,8 +634,8 @@ id_ceiling(struct store *s, struct pg_query_text *qt, int64_t *ceiling)
 }
 
 /* The id of the window-th newest match below upper, 0 when fewer: looked
- * for in ranges of ids going back from upper, each twice as wide as the
- * one before, counting the matches each had. */
+ * for in ranges of ids going back from upper, each wider than the one
+ * before, counting the matches each had. */
 static int
 window_floor(struct store *s, struct pg_query_text *qt, int64_t upper, int window,
 	     int64_t *floor_r)
@@ -650,8 +656,8 @@ window_floor(struct store *s, struct pg_query_text *qt, int64_t upper, int windo
 		}
 		want -= found;
 		upper = lower;
-		if (span < INT64_MAX / 2)
-			span *= 2;
+		if (span < INT64_MAX / 4)
+			span *= 4;
 	}
 	*floor_r = 0;
 	return 0;
