@@ -700,9 +700,10 @@ rank_window(struct store *s, struct pg_query_text *qt, const struct buf *ids, si
 	char *sql;
 	PGresult *r;
 
-	sql = xasprintf("SELECT m.id, t.id, %s AS rank FROM messages m"
-			" JOIN tickets t0 ON t0.id = m.ticket_id"
-			" JOIN tickets t ON t.id = COALESCE(t0.merged_into, t0.id)"
+	/* The ticket a message counts for is looked up row by row: for a
+	 * join the planner reads every ticket. */
+	sql = xasprintf("SELECT m.id, (SELECT COALESCE(t.merged_into, t.id) FROM tickets t"
+			" WHERE t.id = m.ticket_id), %s AS rank FROM messages m"
 			" WHERE m.id = ANY($1::bigint[]) ORDER BY rank, m.id DESC",
 			qt->ranked.len ? "-ts_rank(m.search_words, $2::tsquery, 1)" : "0::float8");
 	r = PQexecParams(pg_conn(s), sql, qt->ranked.len ? 2 : 1, NULL, values, NULL, NULL, 0);
