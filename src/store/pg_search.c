@@ -315,6 +315,7 @@ struct pg_query_text {
 	struct strlist params; /* $1 ... in order */
 	struct buf ranked;     /* the tsquery that ranks; empty: none */
 	struct phrases terms;  /* the ranking texts, marked in snippets */
+	bool tickets;          /* where names the ticket t */
 	struct err *e;
 };
 
@@ -448,6 +449,7 @@ where_field(struct pg_query_text *qt, const struct search_node *n)
 {
 	char num[32];
 
+	qt->tickets = true;
 	switch (n->attr) {
 	case SEARCH_TAG:
 		buf_addstr(&qt->where, "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id"
@@ -557,6 +559,8 @@ static const char from_messages[] =
 	" FROM messages m JOIN tickets t0 ON t0.id = m.ticket_id"
 	" JOIN tickets t ON t.id = COALESCE(t0.merged_into, t0.id)"
 	" WHERE m." INDEXED_KINDS " AND (";
+/* The same messages when the query names no ticket: each has one. */
+static const char from_messages_only[] = " FROM messages m WHERE m." INDEXED_KINDS " AND (";
 
 static PGresult *
 run_query(struct store *s, struct pg_query_text *qt, const char *sql, const char *extra[],
@@ -580,27 +584,87 @@ run_query(struct store *s, struct pg_query_text *qt, const char *sql, const char
 	return r;
 }
 
-/* The id of the window-th newest match below upper, 0 when fewer. */
+/* How many ids the first probe of window_floor spans, in windows; each
+ * next probe spans four times the one before (few probes for a rare word,
+ * each a pass over its index entries). */
+#define PROBE_WINDOWS 4
+
+/* Of the matches with ids in [lower, upper), the newest up to want: how
+ * many (*found), the id of the oldest of them (*oldest), and their ids
+ * added to ids (a comma-separated list). A bounded
+ * range lets the planner walk the primary key newest-first for a common
+ * word and stop at want, or use the word index for a rare one, and either
+ * way it reads no more than the range: its estimate of a word's matches
+ * (a prefix's above all) can be far off. */
 static int
-window_floor(struct store *s, struct pg_query_text *qt, int64_t upper, int window,
-	     int64_t *floor_r)
+probe_range(struct store *s, struct pg_query_text *qt, int64_t lower, int64_t upper, int want,
+	    int *found, int64_t *oldest, struct buf *ids)
 {
-	char up[32], off[32];
-	const char *extra[2] = { up, off };
+	char lo[32], up[32], lim[32];
+	const char *extra[3] = { lo, up, lim };
 	size_t k = qt->params.n;
 	char *sql;
 	PGresult *r;
 
+	snprintf(lo, sizeof(lo), "%lld", (long long)lower);
 	snprintf(up, sizeof(up), "%lld", (long long)upper);
-	snprintf(off, sizeof(off), "%d", window - 1);
-	sql = xasprintf("SELECT m.id%s%s) AND m.id < $%zu::bigint ORDER BY m.id DESC LIMIT 1"
-			" OFFSET $%zu::bigint", from_messages, buf_cstr(&qt->where), k + 1, k + 2);
-	r = run_query(s, qt, sql, extra, 2);
+	snprintf(lim, sizeof(lim), "%d", want);
+	sql = xasprintf("SELECT count(*), coalesce(min(id), 0), coalesce(string_agg(id::text,"
+			" ','), '') FROM (SELECT m.id%s%s)"
+			" AND m.id >= $%zu::bigint AND m.id < $%zu::bigint ORDER BY m.id DESC"
+			" LIMIT $%zu::bigint) w", qt->tickets ? from_messages : from_messages_only,
+			buf_cstr(&qt->where), k + 1,
+			k + 2, k + 3);
+	r = run_query(s, qt, sql, extra, 3);
 	free(sql);
 	if (!r)
 		return -1;
-	*floor_r = PQntuples(r) ? pg_int(r, 0, 0) : 0;
+	*found = (int)pg_int(r, 0, 0);
+	*oldest = pg_int(r, 0, 1);
+	if (*found)
+		buf_addf(ids, "%s%s", ids->len ? "," : "", PQgetvalue(r, 0, 2));
 	PQclear(r);
+	return 0;
+}
+
+/* The id above every message's; 1 when there are none. */
+static int
+id_ceiling(struct store *s, struct pg_query_text *qt, int64_t *ceiling)
+{
+	if (pg_first_int(s, "SELECT coalesce(max(id), 0) + 1 FROM messages", NULL, ceiling,
+			 "cannot search", qt->e) < 0)
+		return -1;
+	return 0;
+}
+
+/* The id of the window-th newest match below upper, 0 when fewer, and
+ * the ids of the matches from there to upper into ids: looked for in
+ * ranges of ids going back from upper, each wider than the one before,
+ * counting the matches each had. */
+static int
+window_floor(struct store *s, struct pg_query_text *qt, int64_t upper, int window,
+	     int64_t *floor_r, struct buf *ids)
+{
+	int64_t span = (int64_t)window * PROBE_WINDOWS, oldest = 0;
+	int want = window, found = 0;
+
+	if (upper == INT64_MAX && id_ceiling(s, qt, &upper) < 0)
+		return -1;
+	while (upper > 1) {
+		int64_t lower = upper > span ? upper - span : 1;
+
+		if (probe_range(s, qt, lower, upper, want, &found, &oldest, ids) < 0)
+			return -1;
+		if (found == want) {
+			*floor_r = oldest;
+			return 0;
+		}
+		want -= found;
+		upper = lower;
+		if (span < INT64_MAX / 4)
+			span *= 4;
+	}
+	*floor_r = 0;
 	return 0;
 }
 
@@ -623,31 +687,33 @@ hits_add(struct search_hits *h, int64_t ticket_id, int64_t message_id, double ra
 	h->v[h->n++] = (struct search_hit){ ticket_id, message_id, rank, NULL };
 }
 
-/* Adds the tickets of the matches in [lower, upper), best first (ts_rank
- * normalised by length, as bm25 is; then the newest), until limit. The
- * rank is negated: lower is better, as SQLite's. */
+/* Adds the tickets of the matches ids (a comma-separated list), best
+ * first (ts_rank normalised by length, as bm25 is; then the newest), until
+ * limit. The rank is negated: lower is better, as SQLite's. The ids are
+ * the window's matches already: the query is not asked again. */
 static int
-rank_window(struct store *s, struct pg_query_text *qt, int64_t lower, int64_t upper,
-	    size_t limit, struct search_hits *h)
+rank_window(struct store *s, struct pg_query_text *qt, const struct buf *ids, size_t limit,
+	    struct search_hits *h)
 {
-	char lo[32], up[32];
-	const char *extra[3] = { lo, up, buf_cstr(&qt->ranked) };
-	size_t k = qt->params.n;
-	char *rank, *sql;
+	char *arr = xasprintf("{%s}", ids->len ? buf_cstr(ids) : "");
+	const char *values[2] = { arr, buf_cstr(&qt->ranked) };
+	char *sql;
 	PGresult *r;
 
-	snprintf(lo, sizeof(lo), "%lld", (long long)lower);
-	snprintf(up, sizeof(up), "%lld", (long long)upper);
-	rank = qt->ranked.len ? xasprintf("-ts_rank(m.search_words, $%zu::tsquery, 1)", k + 3)
-			      : xstrdup("0::float8");
-	sql = xasprintf("SELECT m.id, t.id, %s AS rank%s%s) AND m.id >= $%zu::bigint"
-			" AND m.id < $%zu::bigint ORDER BY rank, m.id DESC", rank, from_messages,
-			buf_cstr(&qt->where), k + 1, k + 2);
-	r = run_query(s, qt, sql, extra, qt->ranked.len ? 3 : 2);
-	free(rank);
+	/* The ticket a message counts for is looked up row by row: for a
+	 * join the planner reads every ticket. */
+	sql = xasprintf("SELECT m.id, (SELECT COALESCE(t.merged_into, t.id) FROM tickets t"
+			" WHERE t.id = m.ticket_id), %s AS rank FROM messages m"
+			" WHERE m.id = ANY($1::bigint[]) ORDER BY rank, m.id DESC",
+			qt->ranked.len ? "-ts_rank(m.search_words, $2::tsquery, 1)" : "0::float8");
+	r = PQexecParams(pg_conn(s), sql, qt->ranked.len ? 2 : 1, NULL, values, NULL, NULL, 0);
 	free(sql);
-	if (!r)
+	free(arr);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pg_fail(s, r, "cannot search", qt->e);
+		PQclear(r);
 		return -1;
+	}
 	for (int i = 0; h->n < limit && i < PQntuples(r); i++) {
 		int64_t id = pg_int(r, i, 1);
 
@@ -663,17 +729,24 @@ search_windows(struct store *s, struct pg_query_text *qt, size_t limit, struct s
 {
 	int64_t upper = INT64_MAX, lower;
 	int window = SEARCH_WINDOW;
+	struct buf ids = BUF_INIT;
+	int rc = 0;
 
 	for (;;) {
-		if (window_floor(s, qt, upper, window, &lower) < 0 ||
-		    rank_window(s, qt, lower, upper, limit, h) < 0)
-			return -1;
+		buf_reset(&ids);
+		if (window_floor(s, qt, upper, window, &lower, &ids) < 0 ||
+		    rank_window(s, qt, &ids, limit, h) < 0) {
+			rc = -1;
+			break;
+		}
 		if (h->n >= limit || lower == 0)
-			return 0;
+			break;
 		upper = lower;
 		if (window < 1 << 20)
 			window *= 2;
 	}
+	buf_release(&ids);
+	return rc;
 }
 
 /* ---- snippets ---- */

@@ -387,6 +387,46 @@ test_windows(void **state)
 	search_node_free(q);
 }
 
+/* A word in one message in twenty ids, older than the rest: the window
+ * of its 2,000 newest matches spans more ids than the first probes, and
+ * the next window reaches its oldest. Equal ranks: newest first. */
+static void
+test_sparse_windows(void **state)
+{
+	struct err e = ERR_INIT;
+	struct search_node *q = NULL;
+	struct search_hits h = { 0 };
+	int64_t added;
+
+	(void)state;
+	free(pg_sql("t_search", "INSERT INTO tickets (id, subject, created, updated)"
+		    " SELECT 10000 + i, 'sparse', i, i FROM generate_series(1, 2500) i"));
+	free(pg_sql("t_search", "INSERT INTO messages (id, ticket_id, direction, kind, subject,"
+		    " body, names, created) SELECT 100000 + 20 * i, 10000 + i, 'in', 'inquiry',"
+		    " 'sparse', 'a sparse word', '', i FROM generate_series(1, 2500) i"));
+	assert_int_equal(search_index_update(pg, -1, &added, &e), 0);
+	assert_int_equal(added, 2500);
+	assert_int_equal(search_parse("sparse", 0, &q, &e), 0);
+	assert_int_equal(store_search(pg, q, 3, &h, &e), 0);
+	assert_int_equal(h.n, 3);
+	assert_int_equal(h.v[0].ticket_id, 12500);
+	assert_int_equal(h.v[2].ticket_id, 12498);
+	search_hits_release(&h);
+	assert_int_equal(store_search(pg, q, 10000, &h, &e), 0);
+	assert_int_equal(h.n, 2500);
+	for (size_t i = 0; i < h.n; i++)
+		assert_int_equal(h.v[i].ticket_id, 12500 - (int64_t)i);
+	search_hits_release(&h);
+	search_node_free(q);
+	/* A ticket's field in the query: the probes join the tickets. */
+	assert_int_equal(search_parse("sparse id:10007", 0, &q, &e), 0);
+	assert_int_equal(store_search(pg, q, 10, &h, &e), 0);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.v[0].ticket_id, 10007);
+	search_hits_release(&h);
+	search_node_free(q);
+}
+
 int
 main(void)
 {
@@ -397,6 +437,7 @@ main(void)
 		cmocka_unit_test(test_snippets),
 		cmocka_unit_test(test_merged),
 		cmocka_unit_test(test_windows),
+		cmocka_unit_test(test_sparse_windows),
 	};
 
 	/* pg_unit.h's per-backend cases: these groups run both backends in
