@@ -42,9 +42,90 @@ check_rc() {
 	fi
 }
 
+# The store's place: SQLite's secdesk.db, or with SECDESK_TEST_STORE=pg a
+# fresh, empty database of the pass's PostgreSQL server (tests/run.sh starts
+# one and exports its PG_* variables; a script run alone starts its own). It
+# is a copy of the harness's database, so the run and staff roles and their
+# grants are as there; the password in DIR/store.pw (0600).
+t_pg_n=0
+t_pg_dbs=""
+store_is_pg() { [ "${SECDESK_TEST_STORE:-}" = pg ]; }
+t_pg_server() {
+	. "$TOP/tests/harness/pg.sh"
+	[ -n "${PG_PORT:-}" ] && return 0
+	pg_start "$T_DIR/pg" || {
+		echo "not ok - start a private PostgreSQL (contrib/install-deps.sh test installs it)"
+		tail -5 "$T_DIR/pg/initdb.log" "$T_DIR/pg/start.log" 2>/dev/null | sed 's/^/#   /'
+		exit 1
+	}
+	at_exit pg_stop
+}
+t_pg_drop() {
+	for _t_db in $t_pg_dbs; do
+		PG_PSQL_DB=postgres pg_psql -c "DROP DATABASE IF EXISTS $_t_db WITH (FORCE)" \
+			>/dev/null 2>&1
+	done
+}
+t_store_setup() {
+	t_store="path = secdesk.db"
+	store_is_pg || return 0
+	[ -n "${PG_DIR:-}" ] && command -v pg_psql >/dev/null 2>&1 || t_pg_server
+	t_pg_n=$((t_pg_n + 1))
+	_t_db=t_$(basename "$0" .sh | tr -c 'a-z0-9\n' _)_$$_$t_pg_n
+	PG_PSQL_DB=postgres pg_psql >/dev/null <<SQL || exit 1
+CREATE DATABASE $_t_db TEMPLATE $PG_DB OWNER $PG_RUN_USER;
+REVOKE ALL ON DATABASE $_t_db FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE $_t_db TO $PG_STAFF_USER;
+SQL
+	[ -n "$t_pg_dbs" ] || at_exit t_pg_drop
+	t_pg_dbs="$t_pg_dbs $_t_db"
+	printf '%s\n' "$PG_RUN_PASS" >"$1/store.pw" && chmod 0600 "$1/store.pw" || exit 1
+	t_store="url = postgresql://$PG_RUN_USER@127.0.0.1:$PG_PORT/$_t_db
+password_file = store.pw"
+}
+
+# store_sql DESK|DESK/secdesk.db|FILE.db [SQL]: runs SQL (else standard
+# input) on a make_config desk's store: sqlite3 on its file, or psql on its
+# PostgreSQL database; either way one row a line, columns joined by |, NULL
+# empty. Keep the SQL portable (no GLOB, instr, bare integers as booleans).
+store_sql() {
+	_sq_t=$1 _sq_d=
+	shift
+	case "$_sq_t" in
+	*/secdesk.db) _sq_d=${_sq_t%/secdesk.db} ;;
+	*) [ -d "$_sq_t" ] && _sq_d=$_sq_t ;;
+	esac
+	_sq_db=
+	[ -n "$_sq_d" ] && _sq_db=$(sed -n 's|^url = postgresql://[^/]*/\([a-z0-9_]*\)$|\1|p' \
+		"$_sq_d/secdesk.conf" 2>/dev/null)
+	if [ -n "$_sq_db" ]; then
+		command -v pg_psql >/dev/null 2>&1 || . "$TOP/tests/harness/pg.sh"
+		if [ $# -gt 0 ]; then
+			PG_PSQL_DB=$_sq_db pg_psql -At -c "$1"
+		else
+			PG_PSQL_DB=$_sq_db pg_psql -At
+		fi
+	elif [ -n "$_sq_d" ]; then
+		sqlite3 "$_sq_d/secdesk.db" "$@"
+	else
+		sqlite3 "$_sq_t" "$@"
+	fi
+}
+
+# sqlite_only REASON: a test whose subject is SQLite itself (its file, its
+# schema steps, its shell) says so at its top; with SECDESK_TEST_STORE=pg it
+# gives one visible skip and ends.
+sqlite_only() {
+	store_is_pg || return 0
+	skip "sqlite only: $*"
+	done_testing
+	exit 0
+}
+
 # A config for the embedded default under $1 (maildir in, dir out).
 make_config() {
 	mkdir -p "$1/inbox/new" "$1/inbox/cur" "$1/inbox/tmp" "$1/outbox"
+	t_store_setup "$1"
 	cat >"$1/secdesk.conf" <<CONF
 [desk]
 name    = ICPerMed Secretariat
@@ -56,7 +137,7 @@ url   = maildir:inbox
 after = seen
 
 [store]
-path = secdesk.db
+$t_store
 ${SECDESK_TEST_INDEX_THREAD:+index_thread = yes}
 
 [send]
@@ -104,7 +185,7 @@ kill_at_progress() {
 	_kdb=$1 _kseed=$2 _kspread=$3
 	shift 3
 	if [ $((_kseed % 2)) -eq 1 ]; then _ktable=intake; else _ktable=messages; fi
-	_krows() { sqlite3 "$_kdb" "SELECT count(*) FROM $_ktable" 2>/dev/null || echo 0; }
+	_krows() { store_sql "$_kdb" "SELECT count(*) FROM $_ktable" 2>/dev/null || echo 0; }
 	_ktarget=$(( $(_krows) + 1 + _kseed % _kspread ))
 	"$@" >/dev/null 2>&1 &
 	_kpid=$!
