@@ -62,7 +62,7 @@ else
 	"$SECDESK" -c "$f/secdesk.conf" run >"$T_DIR/out" 2>"$T_DIR/err"; rc=$?
 	check "a run that fills the disk fails" test "$rc" -ne 0
 	check "saying so" grep -qi "full\|disk\|no space" "$T_DIR/err"
-	stored=$(sqlite3 "$T_DIR/small/secdesk.db" "SELECT count(*) FROM messages WHERE direction = 'in'" 2>/dev/null || echo 0)
+	stored=$(store_sql "$T_DIR/small" "SELECT count(*) FROM messages WHERE direction = 'in'" 2>/dev/null || echo 0)
 	left=$(ls "$f/inbox/new" | wc -l)
 	check_eq "every message is either stored or still in new/" 30 "$((stored + left))"
 	make_mail "$T_DIR/big.eml" full-ingest@example.org
@@ -74,7 +74,7 @@ else
 	sed -i "s|^path = .*|path = $f/secdesk.db|" "$f/secdesk.conf"
 	check_rc "with room again, the run completes" 0 "$SECDESK" -c "$f/secdesk.conf" run
 	check_eq "all 30 stored exactly once" "30 30" \
-		"$(sqlite3 "$f/secdesk.db" "SELECT count(*), count(DISTINCT message_id) FROM messages WHERE direction = 'in'" | tr '|' ' ')"
+		"$(store_sql "$f" "SELECT count(*), count(DISTINCT message_id) FROM messages WHERE direction = 'in'" | tr '|' ' ')"
 	check_eq "new/ is empty" 0 "$(ls "$f/inbox/new" | wc -l)"
 fi
 done_testing

@@ -7,7 +7,7 @@
 # that fails drops its mails with it: the rerun queues each once.
 . "$TOP/tests/lib.sh"
 
-q() { sqlite3 "$1/secdesk.db" "$2"; }
+q() { store_sql "$1" "$2"; }
 acks() { q "$1" "SELECT count(*) FROM outbox WHERE kind = 'ack'"; }
 # put DESK FILE MSGID FROM SUBJECT [IN-REPLY-TO]: an inquiry in DESK's inbox
 put() {

@@ -15,7 +15,7 @@ d=$T_DIR/desk
 make_config "$d"
 sed -i '/^\[mailbox\]/a batch = 7' "$d/secdesk.conf"
 sd() { SECDESK_TEST_WINDOW=16 "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$1/secdesk.db" "$2"; }
+q() { store_sql "$1" "$2"; }
 key() { echo "17$(printf %08d "$1").M$1.host"; }
 
 # thread_mail FILE I: inquiry I when I is odd; when even, a reply to I - 1

@@ -54,7 +54,7 @@ check_rc "db init --json is a usage error" 64 sd db init --json
 # A dangling foreign key (the sqlite3 shell does not enforce them).
 if command -v sqlite3 >/dev/null 2>&1; then
 	cp "$d/secdesk.db" "$T_DIR/good.db"
-	sqlite3 "$d/secdesk.db" \
+	store_sql "$d" \
 		"INSERT INTO events (ticket_id, at, who, what) VALUES (4242, 0, 'x', 'note')"
 	sd db check --json >"$T_DIR/fk.json" 2>"$T_DIR/fk.err"
 	check_eq "db check --json on a store with a dangling foreign key exits 65" 65 $?
@@ -151,7 +151,7 @@ check_eq "verify --json after fetch: ok, nothing missing or undone" "True 0 0 []
 	"$(jf "$T_DIR/v2.json" "'%s %d %d %s %s' % (d['ok'], d['not_in_store'], d['not_marked_done'], d['missing'], d['undone'])")"
 
 if command -v sqlite3 >/dev/null 2>&1; then
-	sqlite3 "$d/secdesk.db" "UPDATE intake SET done = 0 WHERE key = '1.eml'"
+	store_sql "$d" "UPDATE intake SET done = 0 WHERE key = '1.eml'"
 	sd verify --json >"$T_DIR/v3.json"
 	check_eq "verify --json with a mark undone exits 65" 65 $?
 	check_eq "verify --json: not_marked_done is 1, not_in_store 0" "1 0" \

@@ -51,8 +51,8 @@ sed "s|^path = .*|path = $T_DIR/missing/secdesk.db|" "$T_DIR/good.conf" >"$d/sec
 check_rc "ingest into a missing store folder exits 75" 75 sd ingest "$T_DIR/m2.eml"
 check "naming no path" no_path
 cp "$T_DIR/good.conf" "$d/secdesk.conf"
-sqlite3 "$d/secdesk.db" "UPDATE meta SET value = '999' WHERE key = 'schema_version'" 2>/dev/null ||
-	sqlite3 "$d/secdesk.db" "PRAGMA user_version = 999"
+store_sql "$d" "UPDATE meta SET value = '999' WHERE key = 'schema_version'" 2>/dev/null ||
+	store_sql "$d" "PRAGMA user_version = 999"
 check_rc "ingest into a store of a newer schema exits 75" 75 sd ingest "$T_DIR/m2.eml"
 check_rc "other commands keep their exit codes" 65 sd list
 
@@ -63,7 +63,7 @@ sed -i '/^\[mailbox\]$/,/^$/d; s|^url = dir:outbox|url = dir:outbox\nimmediate =
 make_mail "$T_DIR/m3.eml" pipe3@example.org person@example.org "Pipe three"
 check_rc "ingest with [send] immediate" 0 "$SECDESK" -c "$i/secdesk.conf" ingest "$T_DIR/m3.eml"
 check_eq "the acknowledgement is out at once" 1 "$(ls "$i/outbox" | wc -l)"
-check_eq "and marked sent" "ack sent" "$(sqlite3 "$i/secdesk.db" "SELECT kind || ' ' || status FROM outbox")"
+check_eq "and marked sent" "ack sent" "$(store_sql "$i" "SELECT kind || ' ' || status FROM outbox")"
 # The run lock held (a send running): the mail is stored, the ack waits.
 python3 - "$i/secdesk.db.lock" "$T_DIR/held" "$T_DIR/release" <<'PY' &
 import fcntl, os, sys, time
@@ -78,7 +78,7 @@ i_=0; while [ ! -e "$T_DIR/held" ] && [ $i_ -lt 200 ]; do sleep 0.05; i_=$((i_ +
 make_mail "$T_DIR/m4.eml" pipe4@example.org other@example.org "Pipe four"
 check_rc "ingest while a send holds the run lock" 0 "$SECDESK" -c "$i/secdesk.conf" ingest "$T_DIR/m4.eml"
 check_eq "its acknowledgement waits in the outbox" "pending" \
-	"$(sqlite3 "$i/secdesk.db" "SELECT status FROM outbox ORDER BY id DESC LIMIT 1")"
+	"$(store_sql "$i" "SELECT status FROM outbox ORDER BY id DESC LIMIT 1")"
 touch "$T_DIR/release"
 wait "$holder"
 check_rc "the next send delivers it" 0 "$SECDESK" -c "$i/secdesk.conf" send

@@ -50,11 +50,11 @@ restore_scenario() {
 	check_rc "$_l: verify --reingest stores them again" 0 sd verify --reingest
 	check_eq "$_l: it says so for each" 3 "$(grep -c 'reingested into ticket #' "$T_DIR/.out")"
 	check_eq "$_l: the store has all six again, once each" "6 6" "$(stored "$_d/secdesk.db")"
-	check_eq "$_l: with an event saying why" 3 "$(sqlite3 "$_d/secdesk.db" \
+	check_eq "$_l: with an event saying why" 3 "$(store_sql "$_d" \
 		"SELECT count(*) FROM events WHERE what = 'reingested'")"
 	sd send >/dev/null 2>&1
 	check_eq "$_l: no second acknowledgement for the restored mail" "$_acks" "$(acks "$_d")"
-	check_eq "$_l: nothing queued for it either" 0 "$(sqlite3 "$_d/secdesk.db" \
+	check_eq "$_l: nothing queued for it either" 0 "$(store_sql "$_d" \
 		"SELECT count(*) FROM outbox o JOIN events e ON e.ticket_id = o.ticket_id AND
 		 e.what = 'reingested'")"
 	check_rc "$_l: verify --reingest again: nothing left, exit 0" 0 sd verify --reingest

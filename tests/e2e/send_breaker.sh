@@ -9,7 +9,7 @@
 d=$T_DIR/desk
 make_config "$d"
 printf '[ack]\nhourly_limit = 3\nper_sender_limit = 0\n' >>"$d/secdesk.conf"
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 t0=1794999960 # a fixed clock (SECDESK_NOW), at the start of a minute
 at() { # SECONDS-AFTER-t0 ARGS...: secdesk with the clock set
 	_at=$1
@@ -54,7 +54,7 @@ d=$T_DIR/desk1
 make_config "$d"
 printf '[ack]\nhourly_limit = 3\nper_sender_limit = 0\n' >>"$d/secdesk.conf"
 "$SECDESK" -q -c "$d/secdesk.conf" db init >/dev/null 2>&1
-sqlite3 "$d/secdesk.db" "ALTER TABLE outbox DROP COLUMN rejected;
+store_sql "$d" "ALTER TABLE outbox DROP COLUMN rejected;
 ALTER TABLE outbox DROP COLUMN delivered; DROP TABLE autoreply_count;
 ALTER TABLE outbox DROP COLUMN quote_of; ALTER TABLE outbox DROP COLUMN quote_at;
 DROP INDEX tickets_created; DROP INDEX tickets_priority;

@@ -29,7 +29,7 @@ sed -i 's|^queue DE "Germany" language de contact .*|queue DE "Germany" language
 sed -i "s|^dir = $TOP/rules|dir = $T_DIR/rules|" "$d/secdesk.conf"
 at_exit smtpd_stop
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 js() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 # got N RCPT: how many mails about ticket N the server handed to RCPT
 got() {

@@ -33,7 +33,7 @@ smtpd_start "$T_DIR/smtp" --pipelining || { not_ok "smtp server starts"; done_te
 at_exit smtpd_stop
 smtpd_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 # js FILE EXPR: a Python expression over the JSON document j in FILE
 js() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 # rcv RCPT: the base name of the last mail the server received for RCPT

@@ -14,7 +14,7 @@ fi
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 at_exit smtpd_stop
 
 # A free port with nobody listening on it.

@@ -13,7 +13,7 @@ mkdir -p "$d/tpl"
 cp -R "$TOP/templates/." "$d/tpl/"
 sed -i "s|^dir = $TOP/templates|dir = $d/tpl|" "$d/secdesk.conf"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 sd db init >/dev/null
 # The mail in the outbox folder to RCPT: its Content-Language and first
 # body line, decoded ("" when there is none).

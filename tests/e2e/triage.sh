@@ -129,7 +129,7 @@ check_rc "db backup without FILE is a usage error" 64 sd db backup
 # The search index holds what people wrote, not the desk's automatic mail:
 # the acknowledgement's words find nothing, a staff reply's words find it.
 check_eq "an acknowledgement was queued (the test needs one)" 1 \
-	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) > 0 FROM messages WHERE kind = 'ack'")"
+	"$(store_sql "$d" "SELECT count(*) > 0 FROM messages WHERE kind = 'ack'")"
 check_eq "the acknowledgement's own words are not indexed" "[]" \
 	"$(sd search --json 'automatic confirmation' | jq_ '[t["id"] for t in d]')"
 sd reply 1 -m "Please see the zebrafish consortium page." >/dev/null

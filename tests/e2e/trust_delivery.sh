@@ -13,7 +13,7 @@ N=${TRUST_SEND_N:-3000}
 KILLS=8
 queue() { # DIR: N acks queued (bench/send.sh's rows, each with its Message-ID)
 	"$SECDESK" -q -c "$1/secdesk.conf" db init >/dev/null
-	sqlite3 "$1/secdesk.db" <<SQL
+	store_sql "$1" <<SQL
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
 INSERT INTO outbox (kind, env_from, rcpts, data, next_try, created)
 SELECT 'ack', '', 'person' || i || '@example.org',
@@ -47,7 +47,7 @@ if smtpd_available && smtpd_start "$T_DIR/smtp" --pipelining; then
 	done
 	"$SECDESK" -q -c "$d/secdesk.conf" send >/dev/null 2>"$T_DIR/smtp.err"
 	check_eq "SMTP: every mail sent at last" "$N" \
-		"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox WHERE status = 'sent'")"
+		"$(store_sql "$d" "SELECT count(*) FROM outbox WHERE status = 'sent'")"
 	got=$(cat "$SMTPD_DIR"/rcv/*.eml | grep -c '^Message-ID: <kill\.')
 	uniq=$(cat "$SMTPD_DIR"/rcv/*.eml | grep '^Message-ID: <kill\.' | sort -u | wc -l)
 	check_eq "SMTP: every mail received" "$N" "$uniq"
@@ -69,7 +69,7 @@ for k in $(seq 1 $KILLS); do
 done
 "$SECDESK" -q -c "$d/secdesk.conf" send >/dev/null 2>"$T_DIR/dir.err"
 check_eq "dir: every mail sent at last" "$N" \
-	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox WHERE status = 'sent'")"
+	"$(store_sql "$d" "SELECT count(*) FROM outbox WHERE status = 'sent'")"
 check "dir: the sends were killed on the way ($killed of $KILLS)" test "$killed" -ge 6
 check_eq "dir: one file per mail, no duplicate" "$N $N" \
 	"$(files) $(cat "$d/outbox"/*.eml | grep '^Message-ID: <kill\.' | sort -u | wc -l)"

@@ -8,7 +8,7 @@ d=$T_DIR/desk
 make_config "$d"
 sed -i 's/^after = seen/after = delete/' "$d/secdesk.conf"
 "$SECDESK" -c "$d/secdesk.conf" db init >/dev/null
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 
 make_mail "$d/inbox/new/1000.M1.host" real-1@example.org real@example.org "A real inquiry"
 # A file of the desk's user outside the Maildir, that looks like mail.

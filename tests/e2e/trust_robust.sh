@@ -8,7 +8,7 @@
 # flagged, and a rerun changes nothing.
 . "$TOP/tests/lib.sh"
 N=300
-q() { sqlite3 "$1/secdesk.db" "$2" | tr '|' ' '; }
+q() { store_sql "$1" "$2" | tr '|' ' '; }
 # show's text with the history's wrapped lines joined again.
 show_text() {
 	"$SECDESK" -c "$1/secdesk.conf" show "$2" 2>&1 | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n  \* / /g'
