@@ -53,7 +53,7 @@ store_is_pg() { [ "${SECDESK_TEST_STORE:-}" = pg ]; }
 t_pg_server() {
 	. "$TOP/tests/harness/pg.sh"
 	[ -n "${PG_PORT:-}" ] && return 0
-	pg_start "$T_DIR/pg" || {
+	pg_start "$T_DIR/pg" && pg_psql <"$TOP/tests/harness/sqlite_compat.sql" >/dev/null || {
 		echo "not ok - start a private PostgreSQL (contrib/install-deps.sh test installs it)"
 		tail -5 "$T_DIR/pg/initdb.log" "$T_DIR/pg/start.log" 2>/dev/null | sed 's/^/#   /'
 		exit 1
@@ -87,7 +87,9 @@ password_file = store.pw"
 # store_sql DESK|DESK/secdesk.db|FILE.db [SQL]: runs SQL (else standard
 # input) on a make_config desk's store: sqlite3 on its file, or psql on its
 # PostgreSQL database; either way one row a line, columns joined by |, NULL
-# empty. Keep the SQL portable (no GLOB, instr, bare integers as booleans).
+# empty. Keep the SQL portable: on PostgreSQL, instr, group_concat and
+# strftime('%s', 'now') come from tests/harness/sqlite_compat.sql; no GLOB,
+# char(), rowid, and no integers as booleans or booleans as output.
 store_sql() {
 	_sq_t=$1 _sq_d=
 	shift
@@ -101,9 +103,11 @@ store_sql() {
 	if [ -n "$_sq_db" ]; then
 		command -v pg_psql >/dev/null 2>&1 || . "$TOP/tests/harness/pg.sh"
 		if [ $# -gt 0 ]; then
-			PG_PSQL_DB=$_sq_db pg_psql -At -c "$1"
+			PG_PSQL_DB=$_sq_db PGOPTIONS="-c search_path=public,sqlite_compat" \
+				pg_psql -At -c "$1"
 		else
-			PG_PSQL_DB=$_sq_db pg_psql -At
+			PG_PSQL_DB=$_sq_db PGOPTIONS="-c search_path=public,sqlite_compat" \
+				pg_psql -At
 		fi
 	elif [ -n "$_sq_d" ]; then
 		sqlite3 "$_sq_d/secdesk.db" "$@"

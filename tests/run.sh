@@ -61,7 +61,8 @@ pg_pass_server() {
 	[ -n "$pg_tmp" ] && return 0
 	. "$top/tests/harness/pg.sh"
 	pg_tmp=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-pg.XXXXXX")
-	if ! pg_start "$pg_tmp/pg"; then
+	if ! pg_start "$pg_tmp/pg" ||
+		! pg_psql <"$top/tests/harness/sqlite_compat.sql" >>"$pg_tmp/pg/start.log" 2>&1; then
 		echo "== pg: FAILED"
 		echo "not ok - start a private PostgreSQL (contrib/install-deps.sh test installs it)"
 		tail -5 "$pg_tmp/pg/initdb.log" "$pg_tmp/pg/start.log" \

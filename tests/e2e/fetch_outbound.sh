@@ -8,6 +8,9 @@
 . "$TOP/tests/lib.sh"
 
 q() { store_sql "$1" "$2"; }
+# The order rows were added in: SQLite's rowid, PostgreSQL's place in the
+# table (the log is only appended to).
+if store_is_pg; then insert_order=ctid; else insert_order=rowid; fi
 acks() { q "$1" "SELECT count(*) FROM outbox WHERE kind = 'ack'"; }
 # put DESK FILE MSGID FROM SUBJECT [IN-REPLY-TO]: an inquiry in DESK's inbox
 put() {
@@ -133,7 +136,7 @@ check_eq "and says so" 1 \
 	"$(q "$d" "SELECT count(*) FROM events WHERE what = 'no-ack' AND new_value = 'sender over the acknowledgement limit'")"
 check_eq "one log row per ack, in the order they were queued" \
 	"21 bob@example.org o29@example.org" \
-	"$(q "$d" "SELECT count(*) || ' ' || (SELECT addr FROM autoreply_log ORDER BY rowid LIMIT 1) || ' ' || (SELECT addr FROM autoreply_log ORDER BY rowid DESC LIMIT 1) FROM autoreply_log")"
+	"$(q "$d" "SELECT count(*) || ' ' || (SELECT addr FROM autoreply_log ORDER BY $insert_order LIMIT 1) || ' ' || (SELECT addr FROM autoreply_log ORDER BY $insert_order DESC LIMIT 1) FROM autoreply_log")"
 
 # --- batches of 3: the counts of one transaction are read again in the
 # next, with what it wrote; the breaker's state row is set once ---

@@ -37,7 +37,9 @@ check_rc "mbox, after = keep: fetch" 0 sd "$d" fetch
 check_eq "four stored" "4 4" "$(stored "$d/secdesk.db")"
 check_eq "the mbox is unchanged" "$sum" "$(md5sum <"$d/box.mbox")"
 check_eq "'>From' lines unescaped (mboxrd)" 4 \
-	"$(store_sql "$d" "SELECT count(*) FROM raws WHERE instr(data, char(10) || 'From the start') > 0 AND instr(data, char(10) || '>From quoted') > 0")"
+	"$(store_sql "$d" "SELECT count(*) FROM raws WHERE instr(data, '
+From the start') > 0 AND instr(data, '
+>From quoted') > 0")"
 check_eq "no From_ line in the stored message" 0 \
 	"$(store_sql "$d" "SELECT count(*) FROM raws WHERE substr(data, 1, 5) = 'From '")"
 check_eq "no dot-lock left behind" "" "$(ls "$d" | grep 'box.mbox.lock' || true)"
