@@ -116,6 +116,29 @@ store_sql() {
 	fi
 }
 
+# pg_hold DESK RELEASE TABLE...: (PostgreSQL) a session of its own holds
+# the desk's TABLEs against writers (EXCLUSIVE: reads go on) until the file
+# RELEASE exists; returns once they are held, the holder in $pg_holder.
+pg_hold() {
+	_ph_d=$1 _ph_rel=$2
+	shift 2
+	_ph_tables=$(echo "$*" | tr ' ' ,)
+	{
+		echo "BEGIN; LOCK TABLE $_ph_tables IN EXCLUSIVE MODE;"
+		_ph_i=0
+		while [ ! -e "$_ph_rel" ] && [ $_ph_i -lt 600 ]; do sleep 0.1; _ph_i=$((_ph_i + 1)); done
+		echo "ROLLBACK;"
+	} | store_sql "$_ph_d" >/dev/null &
+	pg_holder=$!
+	_ph_i=0
+	while [ "$(store_sql "$_ph_d" "SELECT count(*) FROM pg_locks l JOIN pg_class c ON
+		c.oid = l.relation WHERE c.relname = '$1' AND l.mode = 'ExclusiveLock' AND
+		l.granted")" != 1 ] && [ $_ph_i -lt 300 ]; do
+		sleep 0.05
+		_ph_i=$((_ph_i + 1))
+	done
+}
+
 # sqlite_only REASON: a test whose subject is SQLite itself (its file, its
 # schema steps, its shell) says so at its top; with SECDESK_TEST_STORE=pg it
 # gives one visible skip and ends.

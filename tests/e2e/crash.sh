@@ -95,7 +95,9 @@ check_eq "the poison ticket gets no acknowledgement" 0 \
 check_eq "nothing left in new/" 0 "$(ls "$d/inbox/new" | wc -l)"
 
 # The run lock: a second run while one holds the lock exits 75 at once.
-flock "$d/secdesk.db.lock" sleep 1.5 &
+# The run lock's file is beside the store's file, or the config's on PostgreSQL.
+if store_is_pg; then lockf=$d/secdesk.lock; else lockf=$d/secdesk.db.lock; fi
+flock "$lockf" sleep 1.5 &
 lpid=$!
 sleep 0.3
 check_rc "a concurrent run is refused with 75" 75 sd run

@@ -47,12 +47,19 @@ check "naming no path" no_path
 check_rc "ingest of an empty message exits 75" 75 sh -c "'$SECDESK' -c '$d/secdesk.conf' ingest </dev/null"
 check_rc "ingest without any config exits 75" 75 "$SECDESK" -c "$T_DIR/none.conf" ingest "$T_DIR/m2.eml"
 check "naming no path" no_path
-sed "s|^path = .*|path = $T_DIR/missing/secdesk.db|" "$T_DIR/good.conf" >"$d/secdesk.conf"
-check_rc "ingest into a missing store folder exits 75" 75 sd ingest "$T_DIR/m2.eml"
+if store_is_pg; then
+	# PostgreSQL's counterpart: a server that is not there (port 1).
+	sed "s|^\(url = postgresql://[^@]*@127.0.0.1:\)[0-9]*/|\11/|" "$T_DIR/good.conf" >"$d/secdesk.conf"
+	check_rc "ingest into a store whose server is not there exits 75" 75 sd ingest "$T_DIR/m2.eml"
+else
+	sed "s|^path = .*|path = $T_DIR/missing/secdesk.db|" "$T_DIR/good.conf" >"$d/secdesk.conf"
+	check_rc "ingest into a missing store folder exits 75" 75 sd ingest "$T_DIR/m2.eml"
+fi
 check "naming no path" no_path
 cp "$T_DIR/good.conf" "$d/secdesk.conf"
 store_sql "$d" "UPDATE meta SET value = '999' WHERE key = 'schema_version'" 2>/dev/null ||
-	store_sql "$d" "PRAGMA user_version = 999"
+	store_sql "$d" "PRAGMA user_version = 999" 2>/dev/null ||
+	store_sql "$d" "UPDATE schema_version SET version = 999"
 check_rc "ingest into a store of a newer schema exits 75" 75 sd ingest "$T_DIR/m2.eml"
 check_rc "other commands keep their exit codes" 65 sd list
 
@@ -65,7 +72,8 @@ check_rc "ingest with [send] immediate" 0 "$SECDESK" -c "$i/secdesk.conf" ingest
 check_eq "the acknowledgement is out at once" 1 "$(ls "$i/outbox" | wc -l)"
 check_eq "and marked sent" "ack sent" "$(store_sql "$i" "SELECT kind || ' ' || status FROM outbox")"
 # The run lock held (a send running): the mail is stored, the ack waits.
-python3 - "$i/secdesk.db.lock" "$T_DIR/held" "$T_DIR/release" <<'PY' &
+if store_is_pg; then lockf=$i/secdesk.lock; else lockf=$i/secdesk.db.lock; fi
+python3 - "$lockf" "$T_DIR/held" "$T_DIR/release" <<'PY' &
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
 fcntl.flock(fd, fcntl.LOCK_EX)

@@ -93,22 +93,9 @@ check_rc "stats with an argument is a usage error" 64 sd stats extra
 cp "$d/secdesk.conf" "$d/locked.conf"
 printf '[store]\nbusy_timeout = 1s\n' >>"$d/locked.conf"
 sdl() { "$SECDESK" -c "$d/locked.conf" "$@"; }
-# On PostgreSQL, a session holds the ticket tables against writers.
-pg_lock_holder() {
-	echo "BEGIN; LOCK TABLE tickets, ticket_tags, events IN EXCLUSIVE MODE;"
-	i=0
-	while [ ! -e "$T_DIR/lock.release" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-	echo "ROLLBACK;"
-}
-pg_locks_held() {
-	store_sql "$d" "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-		WHERE c.relname = 'tickets' AND l.mode = 'ExclusiveLock' AND l.granted"
-}
 if store_is_pg; then
-	pg_lock_holder | store_sql "$d" >/dev/null &
-	holder=$!
-	i=0
-	while [ "$(pg_locks_held)" != 1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	pg_hold "$d" "$T_DIR/lock.release" tickets ticket_tags events
+	holder=$pg_holder
 	touch "$T_DIR/lock.held"
 else
 python3 - "$d/secdesk.db" "$T_DIR/lock" <<'PY' &
