@@ -5,6 +5,7 @@
 # from the store; db reindex and db check report it. Nothing here is lost
 # with the index: the store keeps the text.
 . "$TOP/tests/lib.sh"
+sqlite_only "SQLite's search index file beside the store (STORE-search); PostgreSQL's index is in its database (pg_store.sh)"
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
