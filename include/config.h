@@ -63,6 +63,8 @@ struct config {
 		char *path;     /* the SQLite file; for PostgreSQL, the url (for messages) */
 		char *url;      /* sqlite:PATH or postgresql://...; NULL when path is given */
 		char *location; /* what store_open() takes: the url, else the path */
+		char *local_base; /* this host's files of the store (crash evidence):
+				   * the SQLite file, or CONFIG_DIR/secdesk for a server */
 		int busy_timeout; /* seconds to wait for a locked store */
 		char *group;      /* NULL: files for the user alone (filemode.h) */
 		gid_t gid;        /* that group's id */

@@ -16,8 +16,9 @@
 #include "err.h"
 #include "store.h"
 
-/* Installs the handlers; the evidence file is STORE_PATH.crashes. */
-void crashguard_install(const char *store_path);
+/* Installs the handlers; the evidence file is LOCAL_BASE.crashes, on this
+ * host (config.h: store.local_base; a server's URL names no file). */
+void crashguard_install(const char *local_base);
 /* The calling thread now parses intake row id (0: no longer parsing). */
 void crashguard_enter(int64_t intake_id);
 void crashguard_leave(void);

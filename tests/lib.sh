@@ -139,6 +139,28 @@ pg_hold() {
 	done
 }
 
+# store_boom DESK TABLE CONDITION: the store refuses every insert into TABLE
+# ("injected failure") while CONDITION (SQL; NEW is the row) holds, by a
+# trigger named boom; store_unboom DESK TABLE takes it away.
+store_boom() {
+	if store_is_pg; then
+		store_sql "$1" "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS
+			\$\$BEGIN IF $3 THEN RAISE EXCEPTION 'injected failure'; END IF;
+			RETURN NEW; END\$\$;
+			CREATE TRIGGER boom BEFORE INSERT ON $2 FOR EACH ROW EXECUTE FUNCTION boom();"
+	else
+		store_sql "$1" "CREATE TRIGGER boom BEFORE INSERT ON $2 WHEN $3
+			BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+	fi
+}
+store_unboom() {
+	if store_is_pg; then
+		store_sql "$1" "DROP TRIGGER boom ON $2; DROP FUNCTION boom();"
+	else
+		store_sql "$1" "DROP TRIGGER boom"
+	fi
+}
+
 # sqlite_only REASON: a test whose subject is SQLite itself (its file, its
 # schema steps, its shell) says so at its top; with SECDESK_TEST_STORE=pg it
 # gives one visible skip and ends.

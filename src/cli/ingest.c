@@ -106,7 +106,7 @@ cmd_ingest(int argc, char **argv, struct cli_ctx *ctx)
 		buf_release(&b);
 		return cli_fail(&e);
 	}
-	crashguard_install(ctx->cfg->store.path);
+	crashguard_install(ctx->cfg->store.local_base);
 	rc = intake_one(ing, ctx->store, source, b.data, b.len, &res, &e);
 	b_len = b.len;
 	buf_release(&b);

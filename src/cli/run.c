@@ -69,7 +69,7 @@ run_job(int argc, char **argv, struct cli_ctx *ctx, bool with_send)
 		ingest_free(&ing);
 		return cli_fail(&e);
 	}
-	crashguard_install(ctx->cfg->store.path);
+	crashguard_install(ctx->cfg->store.local_base);
 	if (ctx->verbosity >= 0 && isatty(STDERR_FILENO))
 		fetch_set_progress(show_progress, NULL);
 	/* Mail held for a broken template goes once its template works. */

@@ -207,7 +207,7 @@ cmd_watch(int argc, char **argv, struct cli_ctx *ctx)
 	if (config_need_mailbox(ctx->cfg, &e) < 0 || ingest_open(ctx->cfg, &w.ing, &e) < 0)
 		return cli_fail(&e);
 	install_stop_handlers();
-	crashguard_install(ctx->cfg->store.path);
+	crashguard_install(ctx->cfg->store.local_base);
 	if (ctx->verbosity >= 0)
 		log_info("watching %s", ctx->cfg->mailbox.conn.url);
 	while (!stop_requested && rc == EXIT_OK)

@@ -45,7 +45,7 @@ on_fatal(int sig)
 }
 
 void
-crashguard_install(const char *store_path)
+crashguard_install(const char *local_base)
 {
 	/* Under AddressSanitizer its own SIGSEGV report matters more. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -55,7 +55,7 @@ crashguard_install(const char *store_path)
 #endif
 	struct sigaction sa;
 
-	snprintf(evidence_path, sizeof(evidence_path), "%s.crashes", store_path);
+	snprintf(evidence_path, sizeof(evidence_path), "%s.crashes", local_base);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_fatal;
 	sa.sa_flags = SA_RESETHAND | SA_NODEFER;

@@ -564,6 +564,7 @@ store_location_pg(struct config *cfg)
 		url_add_param(&b, "sslrootcert", cfg->store.ca_file);
 	cfg->store.location = buf_detach(&b, NULL);
 	cfg->store.path = xstrdup(cfg->store.url);
+	cfg->store.local_base = xasprintf("%s/secdesk", cfg->dir);
 	if (!cfg->desk.lock_file)
 		cfg->desk.lock_file = xasprintf("%s/secdesk.lock", cfg->dir);
 	return 0;
@@ -596,6 +597,7 @@ store_location(struct config *cfg, const char *path, struct err *e)
 	if (cfg->store.url)
 		cfg->store.path = xstrdup(cfg->store.url + 7);
 	cfg->store.location = xstrdup(cfg->store.url ? cfg->store.url : cfg->store.path);
+	cfg->store.local_base = xstrdup(cfg->store.path);
 	return 0;
 }
 
@@ -689,6 +691,7 @@ config_release(struct config *cfg)
 	free(cfg->mailbox.trusted_authserv_id);
 	free(cfg->store.path);
 	free(cfg->store.url);
+	free(cfg->store.local_base);
 	free(cfg->store.location);
 	free(cfg->store.group);
 	free(cfg->store.password_file);

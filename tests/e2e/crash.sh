@@ -42,7 +42,7 @@ check_eq "every message stored exactly once" "$N $N" \
 check_eq "every message has its own ticket" "$N" "$(store_sql "$d" "SELECT count(*) FROM tickets")"
 check_eq "every source message is marked done" "$N" "$(store_sql "$d" "SELECT count(*) FROM intake WHERE done = 1 AND state = 'stored'")"
 check_eq "one acknowledgement per ticket at most" 0 \
-	"$(store_sql "$d" "SELECT count(*) FROM (SELECT ticket_id FROM outbox WHERE kind = 'ack' GROUP BY ticket_id HAVING count(*) > 1)")"
+	"$(store_sql "$d" "SELECT count(*) FROM (SELECT ticket_id FROM outbox WHERE kind = 'ack' GROUP BY ticket_id HAVING count(*) > 1) AS twice")"
 check_eq "kills from outside set no message aside as poison" 0 \
 	"$(store_sql "$d" "SELECT count(*) FROM tickets WHERE flags & 16 <> 0")"
 check_rc "db check" 0 sd db check

@@ -221,7 +221,7 @@ check_eq "stranger: flagged possible follow-up of #1" "1 True eve@example.net" \
 check "show points it out" sh -c "'$SECDESK' -c '$d/secdesk.conf' show $t_eve | grep -q 'Possible follow-up of #1'"
 check_eq "ticket #1 holds only its own messages" \
 	"inq-p1@charite.de partner-ans-1@icpermed.example partner-ans-2@icpermed.example" \
-	"$(q "SELECT group_concat(message_id, ' ') FROM (SELECT message_id FROM messages WHERE ticket_id = 1 AND direction = 'in' ORDER BY id)")"
+	"$(q "SELECT group_concat(message_id, ' ') FROM (SELECT message_id FROM messages WHERE ticket_id = 1 AND direction = 'in' ORDER BY id) AS m")"
 
 # --- 6. staff re-route #1 to France: the French contact is told, and threads ---
 check_rc "route 1 FR" 0 sd route 1 FR
