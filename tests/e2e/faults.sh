@@ -35,7 +35,7 @@ while [ ! -e "$T_DIR/locked" ] && [ $n -lt 3000 ]; do sleep 0.01; n=$((n + 1)); 
 check "the holder has the store locked" test -e "$T_DIR/locked"
 check_rc "ingest into a locked store exits 75 (the MTA retries)" 75 \
 	env SECDESK_TEST_SYSLOG="$T_DIR/syslog" "$SECDESK" -c "$d/secdesk.conf" ingest "$T_DIR/m.eml"
-check "with a clear error in the mail log" grep -qi "locked\|busy" "$T_DIR/syslog"
+check "with a clear error in the mail log" grep -qi "locked\|busy\|lock timeout" "$T_DIR/syslog"
 check "and no local path in what the MTA passes on" sh -c "! grep -q '$T_DIR' '$T_DIR/.err'"
 make_mail "$d/inbox/new/1.M1.host" locked-run@example.org
 check_rc "run on a locked store exits 75" 75 sd run
