@@ -5,6 +5,7 @@
 # user's [staff "USER"] name or signature (signature_file too), else the
 # desk's. Needs root (useradd); the users and group are removed at the end.
 . "$TOP/tests/lib.sh"
+sqlite_only "the store's file and folder shared by a Unix group ([store] group)"
 if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null || ! command -v runuser >/dev/null; then
 	skip "two Unix users: needs root, useradd and runuser"
 	done_testing
