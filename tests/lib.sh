@@ -133,7 +133,8 @@ pg_hold() {
 	_ph_i=0
 	while [ "$(store_sql "$_ph_d" "SELECT count(*) FROM pg_locks l JOIN pg_class c ON
 		c.oid = l.relation WHERE c.relname = '$1' AND l.mode = 'ExclusiveLock' AND
-		l.granted")" != 1 ] && [ $_ph_i -lt 300 ]; do
+		l.granted AND l.database = (SELECT oid FROM pg_database WHERE
+		datname = current_database())")" != 1 ] && [ $_ph_i -lt 300 ]; do
 		sleep 0.05
 		_ph_i=$((_ph_i + 1))
 	done
@@ -171,7 +172,8 @@ sqlite_only() {
 	exit 0
 }
 
-# A config for the embedded default under $1 (maildir in, dir out).
+# A config under $1 (maildir in, dir out), its store SQLite's file or, with
+# SECDESK_TEST_STORE=pg, a fresh PostgreSQL database (t_store_setup).
 make_config() {
 	mkdir -p "$1/inbox/new" "$1/inbox/cur" "$1/inbox/tmp" "$1/outbox"
 	t_store_setup "$1"
