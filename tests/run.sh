@@ -86,6 +86,7 @@ else
 	for t in $(ls "$BUILD"/tests/test_* 2>/dev/null | grep -v '\.d$') "$top"/tests/e2e/*.sh; do
 		run_one "" "$t"
 	done
+	pg_began=$(date +%s)
 	if pg_pass_server; then
 		export SECDESK_TEST_STORE=pg
 		for t in "$top"/tests/e2e/*.sh; do
@@ -95,6 +96,7 @@ else
 			run_one pg: "$t"
 		done
 	fi
+	echo "# the PostgreSQL pass took $(($(date +%s) - pg_began)) s"
 fi
 [ -n "$failed_names" ] && echo "failed:$failed_names"
 echo "$pass passed, $fail failed, $skip skipped"
