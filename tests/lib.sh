@@ -162,6 +162,24 @@ store_unboom() {
 	fi
 }
 
+# store_restore DESK FILE: puts DESK's store back to FILE, a db backup of
+# it: SQLite's file copied over (its -wal and -shm gone), or on PostgreSQL
+# the database made anew, empty (the dump holds all of it, sqlite_compat
+# too), and pg_restore'd as the run role.
+store_restore() {
+	if ! store_is_pg; then
+		cp "$2" "$1/secdesk.db" && rm -f "$1/secdesk.db-wal" "$1/secdesk.db-shm"
+		return
+	fi
+	_sr_db=$(sed -n 's|^url = postgresql://[^/]*/\([a-z0-9_]*\)$|\1|p' "$1/secdesk.conf")
+	PG_PSQL_DB=postgres pg_psql >/dev/null <<SQL || return 1
+DROP DATABASE $_sr_db WITH (FORCE);
+CREATE DATABASE $_sr_db TEMPLATE template0 OWNER $PG_RUN_USER;
+SQL
+	pg_as_owner "$PG_BIN/pg_restore" -h "$PG_DIR/run" -p "$PG_PORT" -U "$PG_ADMIN" \
+		--role="$PG_RUN_USER" --no-owner --exit-on-error -d "$_sr_db" <"$2"
+}
+
 # sqlite_only REASON: a test whose subject is SQLite itself (its file, its
 # schema steps, its shell) says so at its top; with SECDESK_TEST_STORE=pg it
 # gives one visible skip and ends.

@@ -29,14 +29,20 @@ restore_scenario() {
 	check_rc "$_l: verify before the restore: all is well" 0 sd verify
 
 	# The disk is lost; the backup comes back, the index file stays.
-	cp "$T_DIR/$_l.backup.db" "$_d/secdesk.db"
-	rm -f "$_d/secdesk.db-wal" "$_d/secdesk.db-shm"
+	store_restore "$_d" "$T_DIR/$_l.backup.db" || not_ok "$_l: restore the backup"
+	if store_is_pg; then
+		# PostgreSQL's index is a column of the database: restored with it.
+		for _i in 1 2 3 4; do
+			skip "sqlite only: the index file outlives a restore of the store's file"
+		done
+	else
 	check_rc "$_l: db check after the restore fails (65)" 65 sd db check
 	check "$_l: it names the stale index" grep -q "search index .*stale" "$T_DIR/.err"
 	check "$_l: and says db reindex fixes it" grep -q "secdesk db reindex" "$T_DIR/.err"
 	_rc=$(sd db check --json >"$T_DIR/check.json" 2>/dev/null; echo $?)
 	check_eq "$_l: db check --json: search_index.stale, exit 65" "True 65" \
 		"$(jget "d['search_index']['stale']" <"$T_DIR/check.json") $_rc"
+	fi
 	check_rc "$_l: db reindex" 0 sd db reindex
 	check_rc "$_l: db check is content after db reindex" 0 sd db check
 
