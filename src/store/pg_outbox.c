@@ -18,6 +18,7 @@
 #include "outbox_ops.h"
 #include "pg_core.h"
 #include "pg_query.h"
+#include "pg_run.h"
 #include "xalloc.h"
 
 /* The advisory lock class of outbox claims (the key's first half; the
@@ -507,13 +508,24 @@ pg_auto_prune(struct store *s, int64_t log_before, int64_t count_before, struct 
 
 /* ---- state rows ---- */
 
+/* The advisory lock class of state keys (a key's lock: this and hashtext). */
+#define STATE_LOCK_CLASS "7105312"
+
 /* SQLite's CAST(value AS INTEGER): the leading number of the text, 0 when
- * there is none. */
+ * there is none. A state row is read to decide a write (a reminder's rate
+ * limit): in a transaction, the key's lock makes a second writer wait for
+ * the first's commit and then read what it wrote, as SQLite's one writer
+ * at a time does. */
 static int
 pg_state_get(struct store *s, const char *key, int64_t *value, struct err *e)
 {
+	struct pg_args a = PG_ARGS_INIT;
 	struct pgq q = { 0 };
 
+	pg_arg_text(&a, key);
+	if (pg_do(s, "SELECT pg_advisory_xact_lock(" STATE_LOCK_CLASS ", hashtext($1))", &a, NULL,
+		  "cannot lock state", e) < 0)
+		return -1;
 	pgq_text(&q, key);
 	return pgq_int64(s, "SELECT coalesce(substring(value FROM '^\\s*[-+]?[0-9]+')::bigint, 0)"
 			 " FROM state WHERE key = $1", &q, value, "cannot read state", e);
