@@ -528,14 +528,23 @@ pg_auto_prune(struct store *s, int64_t log_before, int64_t count_before, struct 
 
 /* ---- state rows ---- */
 
+/* The advisory lock class of state keys (a key's lock: this and hashtext). */
+#define STATE_LOCK_CLASS "7105312"
+
 /* SQLite's CAST(value AS INTEGER): the leading number of the text, 0 when
- * there is none. */
+ * there is none. A state row is read to decide a write (a reminder's rate
+ * limit): in a transaction, the key's lock makes a second writer wait for
+ * the first's commit and then read what it wrote, as SQLite's one writer
+ * at a time does. */
 static int
 pg_state_get(struct store *s, const char *key, int64_t *value, struct err *e)
 {
-	struct pg_args q = { 0 };
+	struct pg_args q = PG_ARGS_INIT;
 
 	pg_arg_text(&q, key);
+	if (pg_do(s, "SELECT pg_advisory_xact_lock(" STATE_LOCK_CLASS ", hashtext($1))", &q, NULL,
+		  "cannot lock state", e) < 0)
+		return -1;
 	return pg_first_int(s,
 			    "SELECT coalesce(substring(value FROM '^\\s*[-+]?[0-9]+')::bigint, 0)"
 			    " FROM state WHERE key = $1",

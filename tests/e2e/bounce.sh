@@ -8,10 +8,7 @@ make_config "$T_DIR/desk"
 conf=$T_DIR/desk/secdesk.conf
 make_mail "$T_DIR/q.eml" q1@example.org person@example.org "A question"
 check_rc "the inquiry is ingested" 0 "$SECDESK" -c "$conf" ingest "$T_DIR/q.eml"
-ackid=$(python3 -c "
-import sqlite3, sys
-r = sqlite3.connect(sys.argv[1]).execute(\"SELECT message_id FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1\").fetchone()
-print(r[0] if r else '')" "$T_DIR/desk/secdesk.db")
+ackid=$(store_sql "$T_DIR/desk" "SELECT message_id FROM messages WHERE direction = 'out' ORDER BY id LIMIT 1")
 check "the acknowledgement has a Message-ID" [ -n "$ackid" ]
 cat >"$T_DIR/b1.eml" <<MAIL
 From: Mail Delivery System <MAILER-DAEMON@mx.example.org>
@@ -71,10 +68,6 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 print(len([m for m in d['messages'] if m['direction'] == 'in']))" "$T_DIR/show.json")"
 check_eq "still one ticket" 1 "$("$SECDESK" -c "$conf" list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
-check_eq "both flagged as bounces in the store" 2 "$(python3 -c "
-import sqlite3, sys
-print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM messages WHERE direction = 'in' AND flags & 2\").fetchone()[0])" "$T_DIR/desk/secdesk.db")"
-check_eq "one acknowledgement only (none to the bounces)" 1 "$(python3 -c "
-import sqlite3, sys
-print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM outbox WHERE kind = 'ack'\").fetchone()[0])" "$T_DIR/desk/secdesk.db")"
+check_eq "both flagged as bounces in the store" 2 "$(store_sql "$T_DIR/desk" "SELECT count(*) FROM messages WHERE direction = 'in' AND flags & 2 <> 0")"
+check_eq "one acknowledgement only (none to the bounces)" 1 "$(store_sql "$T_DIR/desk" "SELECT count(*) FROM outbox WHERE kind = 'ack'")"
 done_testing

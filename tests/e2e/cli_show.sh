@@ -118,7 +118,11 @@ check_eq "events in time order" "True" "$(j 'd["events"] == sorted(d["events"], 
 check_eq "the status event" "alice new open" \
 	"$(j '[e["who"] + " " + e["old"] + " " + e["new"] for e in d["events"] if e["what"] == "status"][0]')"
 
-# A message that cannot be written as JSON is an error, not a gap.
+# A message that cannot be written as JSON is an error, not a gap. Only
+# SQLite can hold such text: a PostgreSQL UTF8 database refuses it.
+if store_is_pg; then
+	for i in 1 2 3 4 5 6 7; do skip "sqlite only: text that is not UTF-8 in the store"; done
+else
 python3 - "$d/secdesk.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -139,6 +143,7 @@ PY
 check_rc "show --json of an event that is not UTF-8 fails" 65 sd show 1 --json
 check "and says which" grep -q "event [0-9]* cannot be written as JSON" "$T_DIR/.err"
 check_eq "and writes no document" "" "$(cat "$T_DIR/.out")"
+fi
 
 check_rc "show of a missing ticket" 65 sd show 99
 check_rc "show without an id" 64 sd show

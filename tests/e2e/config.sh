@@ -2,6 +2,7 @@
 # Bad configuration: every error names file:line (or the missing key) and
 # exits 78 before any mail is touched.
 . "$TOP/tests/lib.sh"
+sqlite_only "the config's [store] path and sqlite: url forms, edited from path = secdesk.db"
 d=$T_DIR/desk
 make_config "$d"
 make_mail "$d/inbox/new/1.M1.host" cfg1@example.org

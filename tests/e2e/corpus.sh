@@ -62,10 +62,10 @@ rc=$?
 check "fetch of the corpus ends with 0 (stored, flagged where broken)" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || tail -5 "$T_DIR/fetch.out" | sed 's/^/#   /'
 db=$T_DIR/desk/secdesk.db
-missing=$(python3 - "$db" "$T_DIR/list" <<'PY'
-import hashlib, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-have = set(r[0] for r in db.execute("SELECT sha256 FROM raws"))
+store_sql "$db" "SELECT sha256 FROM raws" >"$T_DIR/have"
+missing=$(python3 - "$T_DIR/have" "$T_DIR/list" <<'PY'
+import hashlib, sys
+have = set(open(sys.argv[1]).read().split())
 missing = 0
 for path in open(sys.argv[2]).read().split('\n'):
     if path and hashlib.sha256(open(path, 'rb').read()).hexdigest() not in have:
@@ -75,15 +75,15 @@ PY
 )
 check_eq "every corpus message stored (its raw bytes in the store)" 0 "$missing"
 echo "# fetch: $(tail -n 1 "$T_DIR/fetch.out")"
-bad=$(python3 - "$db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-db.text_factory = bytes
+store_sql "$db" "SELECT hex(subject), hex(body), hex(from_name), hex(from_addr) FROM messages" \
+	>"$T_DIR/texts"
+bad=$(python3 - "$T_DIR/texts" <<'PY'
+import sys
 bad = 0
-for row in db.execute("SELECT subject, body, from_name, from_addr FROM messages"):
-    for v in row:
+for line in open(sys.argv[1]):
+    for v in line.rstrip('\n').split('|'):
         try:
-            s = v.decode('utf-8')
+            s = bytes.fromhex(v).decode('utf-8')
             if '\0' in s:
                 bad += 1
         except UnicodeDecodeError:
@@ -92,14 +92,9 @@ print(bad)
 PY
 )
 check_eq "every stored subject, body and sender valid UTF-8 without NUL" 0 "$bad"
-acks=$(python3 - "$db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
 # Inbound messages of sisimai's bounces and auto-replies that got an ack.
-print(db.execute("""SELECT count(*) FROM outbox o WHERE o.kind = 'ack' AND o.ticket_id IN
+acks=$(store_sql "$db" "SELECT count(*) FROM outbox o WHERE o.kind = 'ack' AND o.ticket_id IN
   (SELECT ticket_id FROM messages WHERE direction = 'in' AND (flags & 6) != 0)
-  AND o.ticket_id NOT IN (SELECT ticket_id FROM messages WHERE direction = 'in' AND (flags & 6) = 0)""").fetchone()[0])
-PY
-)
+  AND o.ticket_id NOT IN (SELECT ticket_id FROM messages WHERE direction = 'in' AND (flags & 6) = 0)")
 check_eq "no acknowledgement to a ticket made only of bounces and auto-replies" 0 "$acks"
 done_testing

@@ -7,7 +7,10 @@
 # that fails drops its mails with it: the rerun queues each once.
 . "$TOP/tests/lib.sh"
 
-q() { sqlite3 "$1/secdesk.db" "$2"; }
+q() { store_sql "$1" "$2"; }
+# The order rows were added in: SQLite's rowid, PostgreSQL's place in the
+# table (the log is only appended to).
+if store_is_pg; then insert_order=ctid; else insert_order=rowid; fi
 acks() { q "$1" "SELECT count(*) FROM outbox WHERE kind = 'ack'"; }
 # put DESK FILE MSGID FROM SUBJECT [IN-REPLY-TO]: an inquiry in DESK's inbox
 put() {
@@ -74,16 +77,15 @@ for i in 1 2 3 4 5 6; do put "$d" "000$i" "f$i@example.org" "p$i@example.org" "Q
 # The store refuses inquiries from the fourth on: the third one's ack is
 # being built. (A refusal of one message alone sets that message aside and
 # the batch goes on: tests/e2e/trust_robust.sh.)
-q "$d" "CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.direction = 'in'
-AND (SELECT count(*) FROM messages WHERE direction = 'in') >= 3
-BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+store_boom "$d" messages "NEW.direction = 'in'
+AND (SELECT count(*) FROM messages WHERE direction = 'in') >= 3"
 fetch "$d" >/dev/null
 check "the failing fetch fails" test $? -ne 0
 check "and says why" grep -q 'injected failure' "$T_DIR/fetch.err"
 check_eq "nothing of the batch is left: no ticket, no mail" "0 0" \
 	"$(q "$d" "SELECT count(*) FROM tickets") $(q "$d" "SELECT count(*) FROM outbox")"
 check_eq "the inquiries wait in new/" 6 "$(ls "$d/inbox/new" | wc -l)"
-q "$d" "DROP TRIGGER boom"
+store_unboom "$d" messages
 fetch "$d" >/dev/null
 check_eq "the rerun: six tickets, six acks, one each" "6 6 6" \
 	"$(q "$d" "SELECT count(*) FROM tickets") $(acks "$d") $(q "$d" "SELECT count(DISTINCT ticket_id) FROM outbox WHERE kind = 'ack'")"
@@ -102,14 +104,13 @@ while [ $i -lt 30 ]; do
 	i=$((i + 1))
 done
 "$SECDESK" -q -c "$d/secdesk.conf" db init >/dev/null 2>&1
-q "$d" "CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.direction = 'in'
-AND (SELECT count(*) FROM messages WHERE direction = 'in') >= 18
-BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+store_boom "$d" messages "NEW.direction = 'in'
+AND (SELECT count(*) FROM messages WHERE direction = 'in') >= 18"
 fetch "$d" >/dev/null
 check "the failing fetch fails" test $? -ne 0
 check_eq "nothing logged, nothing counted" "0 0" \
 	"$(q "$d" "SELECT count(*) FROM autoreply_log") $(q "$d" "SELECT count(*) FROM autoreply_count")"
-q "$d" "DROP TRIGGER boom"
+store_unboom "$d" messages
 fetch "$d" >/dev/null
 check_eq "the rerun: twenty acks, log rows, counted" "20 20 20" \
 	"$(acks "$d") $(q "$d" "SELECT count(*) FROM autoreply_log") $(q "$d" "SELECT sum(n) FROM autoreply_count")"
@@ -133,7 +134,7 @@ check_eq "and says so" 1 \
 	"$(q "$d" "SELECT count(*) FROM events WHERE what = 'no-ack' AND new_value = 'sender over the acknowledgement limit'")"
 check_eq "one log row per ack, in the order they were queued" \
 	"21 bob@example.org o29@example.org" \
-	"$(q "$d" "SELECT count(*) || ' ' || (SELECT addr FROM autoreply_log ORDER BY rowid LIMIT 1) || ' ' || (SELECT addr FROM autoreply_log ORDER BY rowid DESC LIMIT 1) FROM autoreply_log")"
+	"$(q "$d" "SELECT count(*) || ' ' || (SELECT addr FROM autoreply_log ORDER BY $insert_order LIMIT 1) || ' ' || (SELECT addr FROM autoreply_log ORDER BY $insert_order DESC LIMIT 1) FROM autoreply_log")"
 
 # --- batches of 3: the counts of one transaction are read again in the
 # next, with what it wrote; the breaker's state row is set once ---
@@ -167,7 +168,7 @@ fetch "$d" >/dev/null
 check_eq "eight tickets, six acks: dave's second and carol's are over the limit" "8 6" \
 	"$(q "$d" "SELECT count(*) FROM tickets") $(acks "$d")"
 check_eq "both say so" "Dave's second|Carol's" \
-	"$(q "$d" "SELECT group_concat(t.subject, '|') FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE e.what = 'no-ack' AND e.new_value = 'sender over the acknowledgement limit' ORDER BY e.id")"
+	"$(q "$d" "SELECT group_concat(subject, '|') FROM (SELECT t.subject FROM events e JOIN tickets t ON t.id = e.ticket_id WHERE e.what = 'no-ack' AND e.new_value = 'sender over the acknowledgement limit' ORDER BY e.id) AS s")"
 
 # --- a partner contact writing, its address in another case: no ack ---
 d=$T_DIR/contact

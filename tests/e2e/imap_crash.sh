@@ -39,7 +39,7 @@ killed=0
 for round in 1 2 3 4 5 6 7 8 9 10; do
 	seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
 	# Staged messages are not fetched again: the fault counts fresh ones.
-	left=$((300 - $(sqlite3 "$T_DIR/desk/secdesk.db" "SELECT count(*) FROM intake" 2>/dev/null || echo 0)))
+	left=$((300 - $(store_sql "$T_DIR/desk" "SELECT count(*) FROM intake" 2>/dev/null || echo 0)))
 	[ "$left" -lt 1 ] && left=1
 	if [ $((round % 2)) -eq 1 ]; then
 		SECDESK_FAULT_SOURCE_STOP=$((1 + seed % left)) \
@@ -64,11 +64,11 @@ echo "# $killed of 10 runs killed mid-way; $(stored "$T_DIR/desk/secdesk.db" | c
 check "runs were killed mid-way ($killed of 10)" test "$killed" -ge 4
 check_rc "a full run after the kills" 0 sd "$T_DIR/desk" fetch
 check_eq "all 300 stored, each exactly once" "300 300" "$(stored "$T_DIR/desk/secdesk.db")"
-check_eq "one raw copy each" 300 "$(sqlite3 "$T_DIR/desk/secdesk.db" "SELECT count(*) FROM raws")"
+check_eq "one raw copy each" 300 "$(store_sql "$T_DIR/desk" "SELECT count(*) FROM raws")"
 check_eq "all 300 flagged \\Seen on the server" 300 "$(server_seen)"
 check_eq "all 300 still in INBOX" 300 "$(server_count)"
 check_eq "every intake row stored and done" 300 \
-	"$(sqlite3 "$T_DIR/desk/secdesk.db" "SELECT count(*) FROM intake WHERE done = 1 AND state = 'stored'")"
+	"$(store_sql "$T_DIR/desk" "SELECT count(*) FROM intake WHERE done = 1 AND state = 'stored'")"
 
 # Dovecot stopped in the middle of a run: secdesk is halted (SIGSTOP, by its
 # test hook) after the 45th message of 200 new ones, the server stops, the
@@ -96,7 +96,7 @@ check_rc "the rerun after the restart" 0 sd "$T_DIR/desk" fetch
 check_eq "all 500 stored exactly once" "500 500" "$(stored "$T_DIR/desk/secdesk.db")"
 check_eq "all 500 flagged \\Seen" 500 "$(server_seen)"
 check_eq "none left undone in the store" 0 \
-	"$(sqlite3 "$T_DIR/desk/secdesk.db" "SELECT count(*) FROM intake WHERE done = 0")"
+	"$(store_sql "$T_DIR/desk" "SELECT count(*) FROM intake WHERE done = 0")"
 
 # UIDVALIDITY changed: every UID means something new, every message is
 # offered again under a new key, and none is imported twice.
@@ -111,10 +111,10 @@ check_eq "the server has a new UIDVALIDITY" $((old + 1000)) \
 	"$(dovecot_adm mailbox status -u "$DC_USER" uidvalidity INBOX | sed 's/.*=//')"
 check_rc "after = keep: fetch after the change" 0 sd "$T_DIR/keep" fetch
 check_eq "only the five new messages are added" "505 505" "$(stored "$T_DIR/keep/secdesk.db")"
-check_eq "no raw message twice" 505 "$(sqlite3 "$T_DIR/keep/secdesk.db" "SELECT count(*) FROM raws")"
-check_eq "no ticket twice" 505 "$(sqlite3 "$T_DIR/keep/secdesk.db" "SELECT count(*) FROM tickets")"
+check_eq "no raw message twice" 505 "$(store_sql "$T_DIR/keep" "SELECT count(*) FROM raws")"
+check_eq "no ticket twice" 505 "$(store_sql "$T_DIR/keep" "SELECT count(*) FROM tickets")"
 check_eq "the new keys carry the new UIDVALIDITY" 505 \
-	"$(sqlite3 "$T_DIR/keep/secdesk.db" "SELECT count(*) FROM intake WHERE key LIKE '$((old + 1000))/%'")"
+	"$(store_sql "$T_DIR/keep" "SELECT count(*) FROM intake WHERE key LIKE '$((old + 1000))/%'")"
 check_rc "after = seen: fetch after the change" 0 sd "$T_DIR/desk" fetch
 check_eq "takes the five new ones, nothing again" "505 505" "$(stored "$T_DIR/desk/secdesk.db")"
 check_eq "all 505 seen" 505 "$(server_seen)"

@@ -62,7 +62,7 @@ sed -i "s|^timeout = 2|timeout = 10\ntls = none|" "$T_DIR/nouidl/secdesk.conf"
 check_rc "pop3 without UIDL, after = seen (kept): fetch" 0 sd "$T_DIR/nouidl" fetch
 check_eq "four stored" "4 4" "$(stored "$T_DIR/nouidl/secdesk.db")"
 check_eq "keyed by SHA-256" 4 \
-	"$(sqlite3 "$T_DIR/nouidl/secdesk.db" "SELECT count(*) FROM intake WHERE key LIKE 'sha256:%'")"
+	"$(store_sql "$T_DIR/nouidl" "SELECT count(*) FROM intake WHERE key LIKE 'sha256:%'")"
 gen_mails "$T_DIR/popdir" 5 5 nouidl
 check_rc "again, one more on the server" 0 sd "$T_DIR/nouidl" fetch
 check_eq "only the new one is added" "5 5" "$(stored "$T_DIR/nouidl/secdesk.db")"

@@ -23,14 +23,14 @@ sd() { _d=$1; shift; "$SECDESK" -c "$_d/secdesk.conf" "$@"; }
 gen_mails "$DC_MAILDIR" 1 3 o
 
 desk_config "$T_DIR/good" "imaps://$DC_USER@localhost:$DC_IMAPS_PORT/INBOX" seen
-sed -i "s|^password_file = .*|oauth_token_command = printf 'good-token-123\\\\n'|" "$T_DIR/good/secdesk.conf"
+sed -i "s|^password_file = mailbox.pass|oauth_token_command = printf 'good-token-123\\\\n'|" "$T_DIR/good/secdesk.conf"
 sd "$T_DIR/good" db init >/dev/null
 check_rc "XOAUTH2 with the token from oauth_token_command" 0 sd "$T_DIR/good" fetch
 check "the server saw an XOAUTH2 login" grep -q "Login: user=<$DC_USER>, method=XOAUTH2" "$DC_DIR/dovecot.log"
 check_eq "three stored" "3 3" "$(stored "$T_DIR/good/secdesk.db")"
 
 desk_config "$T_DIR/bad" "imaps://$DC_USER@localhost:$DC_IMAPS_PORT/INBOX" seen
-sed -i "s|^password_file = .*|oauth_token_command = echo expired-token|" "$T_DIR/bad/secdesk.conf"
+sed -i "s|^password_file = mailbox.pass|oauth_token_command = echo expired-token|" "$T_DIR/bad/secdesk.conf"
 sd "$T_DIR/bad" db init >/dev/null
 check_rc "a token the provider refuses: 78" 78 sd "$T_DIR/bad" fetch
 check "the message says the login was refused" grep -q "login as '$DC_USER' refused" "$T_DIR/.err"

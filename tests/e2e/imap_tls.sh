@@ -79,7 +79,7 @@ check_rc "a password in the url is refused with 78" 78 sd "$T_DIR/inurl" fetch
 
 # The password from the environment, when no file is named.
 desk_config "$T_DIR/env" "imaps://$DC_USER@localhost:$DC_IMAPS_PORT/INBOX" keep
-sed -i '/^password_file/d' "$T_DIR/env/secdesk.conf"
+sed -i '/^password_file = mailbox.pass/d' "$T_DIR/env/secdesk.conf"
 sd "$T_DIR/env" db init >/dev/null
 check_rc "without password file or \$SECDESK_MAILBOX_PASSWORD: 78" 78 sd "$T_DIR/env" fetch
 SECDESK_MAILBOX_PASSWORD=$DC_PASS
@@ -90,7 +90,7 @@ check_eq "three stored" "3 3" "$(stored "$T_DIR/env/secdesk.db")"
 
 # XOAUTH2: a token command that fails is a temporary failure, said clearly.
 desk_config "$T_DIR/oauth" "imaps://$DC_USER@localhost:$DC_IMAPS_PORT/INBOX" keep
-sed -i "s|^password_file = .*|oauth_token_command = exit 3|" "$T_DIR/oauth/secdesk.conf"
+sed -i "s|^password_file = mailbox.pass|oauth_token_command = exit 3|" "$T_DIR/oauth/secdesk.conf"
 sd "$T_DIR/oauth" db init >/dev/null
 check_rc "a failing oauth_token_command: 75" 75 sd "$T_DIR/oauth" fetch
 check "the message names the command" grep -q "oauth_token_command 'exit 3' failed" "$T_DIR/.err"

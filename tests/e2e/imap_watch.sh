@@ -62,7 +62,7 @@ check "the one read elsewhere is marked as seen" grep -q "(seen)" "$T_DIR/.out"
 
 # A stored message whose server copy was not marked done.
 sd fetch >/dev/null 2>&1
-sqlite3 "$d/secdesk.db" "UPDATE intake SET done = 0 WHERE key = (SELECT min(key) FROM intake)"
+store_sql "$d" "UPDATE intake SET done = 0 WHERE key = (SELECT min(key) FROM intake)"
 check_rc "verify: 65 when a stored message was not marked done" 65 sd verify
 check_eq "it lists it" 1 "$(grep -c '^not marked done:' "$T_DIR/.out")"
 check_eq "and the message read elsewhere, never fetched in seen mode" 1 "$(grep -c '^not in the store:' "$T_DIR/.out")"

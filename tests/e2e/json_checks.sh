@@ -19,11 +19,18 @@ sd db init >/dev/null
 chmod 700 "$d/outbox"
 
 # ---------- db check ----------
+# The store's name: SQLite's file, or PostgreSQL's URL (its index is a column).
+if store_is_pg; then
+	store_name=$(sed -n 's/^url = \(postgresql:.*\)/\1/p' "$d/secdesk.conf")
+	index_name="$store_name (messages.search_words)"
+else
+	store_name=$d/secdesk.db index_name=$d/secdesk.db-search
+fi
 sd db check --json >"$T_DIR/db.json" 2>"$T_DIR/db.err"
 check_eq "db check --json on a good store exits 0" 0 $?
 check_eq "db check --json writes nothing on stderr" "" "$(cat "$T_DIR/db.err")"
 check_eq "db check --json: ok is true" True "$(jf "$T_DIR/db.json" "d['ok']")"
-check_eq "db check --json: store is the store's path" "$d/secdesk.db" \
+check_eq "db check --json: store is the store's path" "$store_name" \
 	"$(jf "$T_DIR/db.json" "d['store']")"
 check_eq "db check --json: schema_version is an integer equal to the expected one" True \
 	"$(jf "$T_DIR/db.json" "type(d['schema_version']) is int and d['schema_version'] >= 1 and d['schema_version'] == d['expected_schema_version']")"
@@ -36,25 +43,35 @@ check_eq "db check --json: exactly these fields" \
 	"access error expected_schema_version file_modes foreign_keys integrity integrity_ok ok schema_version search_index store" \
 	"$(jf "$T_DIR/db.json" "' '.join(sorted(d))")"
 check_eq "db check --json: search_index has path, ok, indexed_upto, pending, error" \
-	"$d/secdesk.db-search True True 0 None" \
+	"$index_name True True 0 None" \
 	"$(jf "$T_DIR/db.json" "' '.join(str(x) for x in (d['search_index']['path'], d['search_index']['ok'], type(d['search_index']['indexed_upto']) is int, d['search_index']['pending'], d['search_index']['error']))")"
 ver=$(jf "$T_DIR/db.json" "d['schema_version']")
-check_eq "db check (human): the store's line is unchanged" "store $d/secdesk.db: ok, schema version $ver" \
+check_eq "db check (human): the store's line is unchanged" "store $store_name: ok, schema version $ver" \
 	"$(sd db check | head -n 1)"
-sed 's|^path = secdesk.db|path = none.db|' "$d/secdesk.conf" >"$d/nodb.conf"
+sed 's|^path = secdesk.db|path = none.db|; s|^\(url = postgresql://.*/\).*|\1none_db|' \
+	"$d/secdesk.conf" >"$d/nodb.conf"
 "$SECDESK" -c "$d/nodb.conf" db check >/dev/null 2>&1
 want=$?
 "$SECDESK" -c "$d/nodb.conf" db check --json >"$T_DIR/nodb.out" 2>/dev/null
-check_eq "db check --json on a missing store exits as db check does (73)" "73 $want" "$? $want"
+nodb_rc=$?
+# A missing SQLite file cannot be created (73); a PostgreSQL database that
+# is not there is the config's error (78).
+if store_is_pg; then missing_rc=78; else missing_rc=73; fi
+check_eq "db check --json on a missing store exits as db check does ($missing_rc)" \
+	"$missing_rc $want" "$nodb_rc $want"
 check_eq "db check --json on a missing store: nothing on stdout" "" "$(cat "$T_DIR/nodb.out")"
 check_rc "db check --json with another argument is a usage error" 64 sd db check --json x
 check_rc "db check --jsn is a usage error" 64 sd db check --jsn
 check_rc "db init --json is a usage error" 64 sd db init --json
 
-# A dangling foreign key (the sqlite3 shell does not enforce them).
-if command -v sqlite3 >/dev/null 2>&1; then
+# A dangling foreign key (the sqlite3 shell does not enforce them; a
+# PostgreSQL server does, and db check there looks for constraints left
+# not validated instead).
+if store_is_pg; then
+	for i in 1 2 3 4 5 6 7 8; do skip "sqlite only: a dangling foreign key"; done
+elif command -v sqlite3 >/dev/null 2>&1; then
 	cp "$d/secdesk.db" "$T_DIR/good.db"
-	sqlite3 "$d/secdesk.db" \
+	store_sql "$d" \
 		"INSERT INTO events (ticket_id, at, who, what) VALUES (4242, 0, 'x', 'note')"
 	sd db check --json >"$T_DIR/fk.json" 2>"$T_DIR/fk.err"
 	check_eq "db check --json on a store with a dangling foreign key exits 65" 65 $?
@@ -151,7 +168,7 @@ check_eq "verify --json after fetch: ok, nothing missing or undone" "True 0 0 []
 	"$(jf "$T_DIR/v2.json" "'%s %d %d %s %s' % (d['ok'], d['not_in_store'], d['not_marked_done'], d['missing'], d['undone'])")"
 
 if command -v sqlite3 >/dev/null 2>&1; then
-	sqlite3 "$d/secdesk.db" "UPDATE intake SET done = 0 WHERE key = '1.eml'"
+	store_sql "$d" "UPDATE intake SET done = 0 WHERE key = '1.eml'"
 	sd verify --json >"$T_DIR/v3.json"
 	check_eq "verify --json with a mark undone exits 65" 65 $?
 	check_eq "verify --json: not_marked_done is 1, not_in_store 0" "1 0" \

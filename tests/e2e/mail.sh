@@ -45,8 +45,8 @@ sed 's/0006@ut.ee/0006-again@ut.ee/; s/^Subject: .*/Subject: the same files agai
 	"$TOP/tests/mail/0006.eml" >"$T_DIR/again.eml"
 check_rc "ingest of the same files in a new mail" 0 "$SECDESK" -c "$conf" ingest "$T_DIR/again.eml"
 if command -v sqlite3 >/dev/null 2>&1; then
-	check_eq "six attachment rows" 6 "$(sqlite3 "$T_DIR/desk/secdesk.db" 'SELECT count(*) FROM attachments')"
-	check_eq "three blobs: each file stored once" 3 "$(sqlite3 "$T_DIR/desk/secdesk.db" 'SELECT count(*) FROM blobs')"
+	check_eq "six attachment rows" 6 "$(store_sql "$T_DIR/desk" 'SELECT count(*) FROM attachments')"
+	check_eq "three blobs: each file stored once" 3 "$(store_sql "$T_DIR/desk" 'SELECT count(*) FROM blobs')"
 else
 	skip "sqlite3 shell not installed"
 	skip "sqlite3 shell not installed"

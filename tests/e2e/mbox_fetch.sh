@@ -37,9 +37,11 @@ check_rc "mbox, after = keep: fetch" 0 sd "$d" fetch
 check_eq "four stored" "4 4" "$(stored "$d/secdesk.db")"
 check_eq "the mbox is unchanged" "$sum" "$(md5sum <"$d/box.mbox")"
 check_eq "'>From' lines unescaped (mboxrd)" 4 \
-	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM raws WHERE instr(data, char(10) || 'From the start') > 0 AND instr(data, char(10) || '>From quoted') > 0")"
+	"$(store_sql "$d" "SELECT count(*) FROM raws WHERE instr(data, '
+From the start') > 0 AND instr(data, '
+>From quoted') > 0")"
 check_eq "no From_ line in the stored message" 0 \
-	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM raws WHERE substr(data, 1, 5) = 'From '")"
+	"$(store_sql "$d" "SELECT count(*) FROM raws WHERE substr(data, 1, 5) = 'From '")"
 check_eq "no dot-lock left behind" "" "$(ls "$d" | grep 'box.mbox.lock' || true)"
 check_rc "again" 0 sd "$d" fetch
 check_eq "nothing twice" "4 4" "$(stored "$d/secdesk.db")"
@@ -113,7 +115,7 @@ killed=0
 for round in 1 2 3 4; do
 	seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
 	# Staged messages are not fetched again: the fault counts fresh ones.
-	left=$((200 - $(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM intake" 2>/dev/null || echo 0)))
+	left=$((200 - $(store_sql "$d" "SELECT count(*) FROM intake" 2>/dev/null || echo 0)))
 	[ "$left" -lt 1 ] && left=1
 	SECDESK_FAULT_SOURCE_STOP=$((1 + seed % left)) "$SECDESK" -c "$d/secdesk.conf" fetch \
 		>/dev/null 2>&1 &

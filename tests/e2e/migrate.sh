@@ -7,6 +7,7 @@
 # A store newer than the program, or one whose rows break a foreign key, is
 # refused and left as it was.
 . "$TOP/tests/lib.sh"
+sqlite_only "SQLite's own schema versions 1 to 5, laid out by the sqlite3 shell"
 umask 077 # the desk's modes, which db check asks for
 
 if ! command -v sqlite3 >/dev/null 2>&1; then

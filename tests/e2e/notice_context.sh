@@ -7,7 +7,7 @@
 # (template moved).
 . "$TOP/tests/lib.sh"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 # mail_to RCPT [N]: the body text (decoded) of the Nth (default: last) mail
 # in the outbox folder for RCPT; parts: "PART type name size sha" lines.
 py_mail() {

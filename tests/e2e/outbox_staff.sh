@@ -7,7 +7,7 @@
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 export SECDESK_USER=alice
 events() { sd show "$1" --json | jq_ "[(e['who'], e['what']) for e in d['events'] if e['what'].startswith('outbox-')]"; }

@@ -47,12 +47,19 @@ check "naming no path" no_path
 check_rc "ingest of an empty message exits 75" 75 sh -c "'$SECDESK' -c '$d/secdesk.conf' ingest </dev/null"
 check_rc "ingest without any config exits 75" 75 "$SECDESK" -c "$T_DIR/none.conf" ingest "$T_DIR/m2.eml"
 check "naming no path" no_path
-sed "s|^path = .*|path = $T_DIR/missing/secdesk.db|" "$T_DIR/good.conf" >"$d/secdesk.conf"
-check_rc "ingest into a missing store folder exits 75" 75 sd ingest "$T_DIR/m2.eml"
+if store_is_pg; then
+	# PostgreSQL's counterpart: a server that is not there (port 1).
+	sed "s|^\(url = postgresql://[^@]*@127.0.0.1:\)[0-9]*/|\11/|" "$T_DIR/good.conf" >"$d/secdesk.conf"
+	check_rc "ingest into a store whose server is not there exits 75" 75 sd ingest "$T_DIR/m2.eml"
+else
+	sed "s|^path = .*|path = $T_DIR/missing/secdesk.db|" "$T_DIR/good.conf" >"$d/secdesk.conf"
+	check_rc "ingest into a missing store folder exits 75" 75 sd ingest "$T_DIR/m2.eml"
+fi
 check "naming no path" no_path
 cp "$T_DIR/good.conf" "$d/secdesk.conf"
-sqlite3 "$d/secdesk.db" "UPDATE meta SET value = '999' WHERE key = 'schema_version'" 2>/dev/null ||
-	sqlite3 "$d/secdesk.db" "PRAGMA user_version = 999"
+store_sql "$d" "UPDATE meta SET value = '999' WHERE key = 'schema_version'" 2>/dev/null ||
+	store_sql "$d" "PRAGMA user_version = 999" 2>/dev/null ||
+	store_sql "$d" "UPDATE schema_version SET version = 999"
 check_rc "ingest into a store of a newer schema exits 75" 75 sd ingest "$T_DIR/m2.eml"
 check_rc "other commands keep their exit codes" 65 sd list
 
@@ -63,9 +70,10 @@ sed -i '/^\[mailbox\]$/,/^$/d; s|^url = dir:outbox|url = dir:outbox\nimmediate =
 make_mail "$T_DIR/m3.eml" pipe3@example.org person@example.org "Pipe three"
 check_rc "ingest with [send] immediate" 0 "$SECDESK" -c "$i/secdesk.conf" ingest "$T_DIR/m3.eml"
 check_eq "the acknowledgement is out at once" 1 "$(ls "$i/outbox" | wc -l)"
-check_eq "and marked sent" "ack sent" "$(sqlite3 "$i/secdesk.db" "SELECT kind || ' ' || status FROM outbox")"
+check_eq "and marked sent" "ack sent" "$(store_sql "$i" "SELECT kind || ' ' || status FROM outbox")"
 # The run lock held (a send running): the mail is stored, the ack waits.
-python3 - "$i/secdesk.db.lock" "$T_DIR/held" "$T_DIR/release" <<'PY' &
+if store_is_pg; then lockf=$i/secdesk.lock; else lockf=$i/secdesk.db.lock; fi
+python3 - "$lockf" "$T_DIR/held" "$T_DIR/release" <<'PY' &
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
 fcntl.flock(fd, fcntl.LOCK_EX)
@@ -78,7 +86,7 @@ i_=0; while [ ! -e "$T_DIR/held" ] && [ $i_ -lt 200 ]; do sleep 0.05; i_=$((i_ +
 make_mail "$T_DIR/m4.eml" pipe4@example.org other@example.org "Pipe four"
 check_rc "ingest while a send holds the run lock" 0 "$SECDESK" -c "$i/secdesk.conf" ingest "$T_DIR/m4.eml"
 check_eq "its acknowledgement waits in the outbox" "pending" \
-	"$(sqlite3 "$i/secdesk.db" "SELECT status FROM outbox ORDER BY id DESC LIMIT 1")"
+	"$(store_sql "$i" "SELECT status FROM outbox ORDER BY id DESC LIMIT 1")"
 touch "$T_DIR/release"
 wait "$holder"
 check_rc "the next send delivers it" 0 "$SECDESK" -c "$i/secdesk.conf" send

@@ -21,7 +21,7 @@ sd "$T_DIR/keep" db init >/dev/null
 check_rc "pop3s, after = keep: fetch" 0 sd "$T_DIR/keep" fetch
 check_eq "six stored" "6 6" "$(stored "$T_DIR/keep/secdesk.db")"
 check_eq "keys are the UIDLs" 6 \
-	"$(sqlite3 "$T_DIR/keep/secdesk.db" "SELECT count(*) FROM intake WHERE length(key) = 16")"
+	"$(store_sql "$T_DIR/keep" "SELECT count(*) FROM intake WHERE length(key) = 16")"
 check_eq "the server keeps them" 6 "$(server_count)"
 check_rc "a second fetch" 0 sd "$T_DIR/keep" fetch
 check_eq "takes nothing twice" "6 6" "$(stored "$T_DIR/keep/secdesk.db")"
@@ -31,7 +31,7 @@ sd "$T_DIR/seen" db init >/dev/null
 check_rc "pop3 + STLS, after = seen (kept: POP3 has no flags): fetch" 0 sd "$T_DIR/seen" fetch
 check_eq "six stored" "6 6" "$(stored "$T_DIR/seen/secdesk.db")"
 check_eq "marked done in the store" 6 \
-	"$(sqlite3 "$T_DIR/seen/secdesk.db" "SELECT count(*) FROM intake WHERE done = 1")"
+	"$(store_sql "$T_DIR/seen" "SELECT count(*) FROM intake WHERE done = 1")"
 check_rc "again" 0 sd "$T_DIR/seen" fetch
 check_eq "nothing twice" "6 6" "$(stored "$T_DIR/seen/secdesk.db")"
 
@@ -54,7 +54,7 @@ killed=0
 for round in 1 2 3; do
 	seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
 	# Staged messages are not fetched again: the fault counts fresh ones.
-	left=$((126 - $(sqlite3 "$T_DIR/del/secdesk.db" "SELECT count(*) FROM intake" 2>/dev/null || echo 0)))
+	left=$((126 - $(store_sql "$T_DIR/del" "SELECT count(*) FROM intake" 2>/dev/null || echo 0)))
 	[ "$left" -lt 1 ] && left=1
 	SECDESK_FAULT_SOURCE_STOP=$((1 + seed % left)) \
 		"$SECDESK" -c "$T_DIR/del/secdesk.conf" fetch >/dev/null 2>&1 &

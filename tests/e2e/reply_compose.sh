@@ -11,7 +11,7 @@ d=$T_DIR/desk
 make_config "$d"
 sed -i 's/^tag     = ICPerMed$/tag     = ICPerMed\ntimezone = Europe\/Berlin/' "$d/secdesk.conf"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 export SECDESK_USER=alice
 replies() { q "SELECT count(*) FROM outbox WHERE kind = 'reply'"; }

@@ -34,7 +34,7 @@ at $((T - 2 * H)) ingest "$T_DIR/m4.eml" >/dev/null
 at $((T - 3 * D)) ingest "$T_DIR/m5.eml" >/dev/null
 sd status 3 closed
 # A queue id that is markup, as a hand-edited store could hold.
-python3 -c "import sqlite3; c=sqlite3.connect('$d/secdesk.db'); c.execute('''UPDATE tickets SET queue = ? WHERE id = 5''', ('<b>&amp;\"q\\'',)); c.commit()"
+store_sql "$d" "UPDATE tickets SET queue = '<b>&amp;\"q''' WHERE id = 5"
 
 check_rc "report --html" 0 at $T report --html "$T_DIR/r.html"
 check "the page was written" test -s "$T_DIR/r.html"

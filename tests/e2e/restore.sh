@@ -29,14 +29,20 @@ restore_scenario() {
 	check_rc "$_l: verify before the restore: all is well" 0 sd verify
 
 	# The disk is lost; the backup comes back, the index file stays.
-	cp "$T_DIR/$_l.backup.db" "$_d/secdesk.db"
-	rm -f "$_d/secdesk.db-wal" "$_d/secdesk.db-shm"
+	store_restore "$_d" "$T_DIR/$_l.backup.db" || not_ok "$_l: restore the backup"
+	if store_is_pg; then
+		# PostgreSQL's index is a column of the database: restored with it.
+		for _i in 1 2 3 4; do
+			skip "sqlite only: the index file outlives a restore of the store's file"
+		done
+	else
 	check_rc "$_l: db check after the restore fails (65)" 65 sd db check
 	check "$_l: it names the stale index" grep -q "search index .*stale" "$T_DIR/.err"
 	check "$_l: and says db reindex fixes it" grep -q "secdesk db reindex" "$T_DIR/.err"
 	_rc=$(sd db check --json >"$T_DIR/check.json" 2>/dev/null; echo $?)
 	check_eq "$_l: db check --json: search_index.stale, exit 65" "True 65" \
 		"$(jget "d['search_index']['stale']" <"$T_DIR/check.json") $_rc"
+	fi
 	check_rc "$_l: db reindex" 0 sd db reindex
 	check_rc "$_l: db check is content after db reindex" 0 sd db check
 
@@ -50,11 +56,11 @@ restore_scenario() {
 	check_rc "$_l: verify --reingest stores them again" 0 sd verify --reingest
 	check_eq "$_l: it says so for each" 3 "$(grep -c 'reingested into ticket #' "$T_DIR/.out")"
 	check_eq "$_l: the store has all six again, once each" "6 6" "$(stored "$_d/secdesk.db")"
-	check_eq "$_l: with an event saying why" 3 "$(sqlite3 "$_d/secdesk.db" \
+	check_eq "$_l: with an event saying why" 3 "$(store_sql "$_d" \
 		"SELECT count(*) FROM events WHERE what = 'reingested'")"
 	sd send >/dev/null 2>&1
 	check_eq "$_l: no second acknowledgement for the restored mail" "$_acks" "$(acks "$_d")"
-	check_eq "$_l: nothing queued for it either" 0 "$(sqlite3 "$_d/secdesk.db" \
+	check_eq "$_l: nothing queued for it either" 0 "$(store_sql "$_d" \
 		"SELECT count(*) FROM outbox o JOIN events e ON e.ticket_id = o.ticket_id AND
 		 e.what = 'reingested'")"
 	check_rc "$_l: verify --reingest again: nothing left, exit 0" 0 sd verify --reingest

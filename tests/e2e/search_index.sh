@@ -5,6 +5,7 @@
 # from the store; db reindex and db check report it. Nothing here is lost
 # with the index: the store keeps the text.
 . "$TOP/tests/lib.sh"
+sqlite_only "SQLite's search index file beside the store (STORE-search); PostgreSQL's index is in its database (pg_store.sh)"
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
@@ -37,7 +38,7 @@ check_eq "search finds the ingested mail" "[4]" "$(sd search --json ingestword |
 # The store changed behind the index's back (here: the sqlite3 shell adds a
 # message): search catches up before it looks.
 if command -v sqlite3 >/dev/null 2>&1; then
-	sqlite3 "$d/secdesk.db" "INSERT INTO messages (ticket_id, direction, kind, subject, body,
+	store_sql "$d" "INSERT INTO messages (ticket_id, direction, kind, subject, body,
 		created) VALUES (1, 'in', 'followup', 'later', 'a shellword arrives', 0)"
 	check_eq "db check counts the message waiting" 1 \
 		"$(sd db check --json | python3 -c "import json,sys; print(json.load(sys.stdin)['search_index']['pending'])")"
@@ -105,7 +106,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	d3=$T_DIR/v3
 	make_config "$d3"
 	"$SECDESK" -q -c "$d3/secdesk.conf" db init >/dev/null 2>&1
-	sqlite3 "$d3/secdesk.db" "CREATE VIRTUAL TABLE messages_fts USING fts5(subject, body,
+	store_sql "$d3" "CREATE VIRTUAL TABLE messages_fts USING fts5(subject, body,
 		names, content='messages', content_rowid='id',
 		tokenize='unicode61 remove_diacritics 2');
 		DELETE FROM state WHERE key = 'store_id';
@@ -115,9 +116,9 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	word_mail "$d3/inbox/new/1:2," v3 upgradeword
 	"$SECDESK" -c "$d3/secdesk.conf" fetch >/dev/null 2>&1
 	check_eq "a version 3 store: the old index table and its state are gone" "0 0" \
-		"$(sqlite3 "$d3/secdesk.db" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_fts%'; SELECT count(*) FROM state WHERE key = 'fts_upto'" | tr '\n' ' ' | sed 's/ $//')"
+		"$(store_sql "$d3" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'messages_fts%'; SELECT count(*) FROM state WHERE key = 'fts_upto'" | tr '\n' ' ' | sed 's/ $//')"
 	check_eq "a version 3 store: it has an id now" 32 \
-		"$(sqlite3 "$d3/secdesk.db" "SELECT length(value) FROM state WHERE key = 'store_id'")"
+		"$(store_sql "$d3" "SELECT length(value) FROM state WHERE key = 'store_id'")"
 	check_eq "a version 3 store: search finds its mail" "[1]" \
 		"$("$SECDESK" -c "$d3/secdesk.conf" search --json upgradeword | ids)"
 else

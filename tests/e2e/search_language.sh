@@ -50,7 +50,7 @@ sd status 3 closed >/dev/null
 sd tag 1 urgent >/dev/null
 sd tag 4 Urgent >/dev/null
 sd assign 5 bob >/dev/null
-sqlite3 "$d/secdesk.db" "UPDATE tickets SET category = 'general';
+store_sql "$d" "UPDATE tickets SET category = 'general';
 	UPDATE tickets SET category = 'membership' WHERE id = 2;
 	UPDATE tickets SET category = 'press' WHERE id = 6;
 	UPDATE tickets SET category = 'funding' WHERE id IN (1, 4)"

@@ -44,6 +44,9 @@ check_eq "human output: 50 tickets" 50 "$(sd search dear | grep -c '^#')"
 
 # Fewer matches than a window ('eligibility' is one topic in eight): the
 # order is bm25 over every match, as computed here by SQLite itself.
+if store_is_pg; then
+	skip "sqlite only: the bm25 order computed by SQLite's own FTS5 on the store file"
+else
 python3 - "$d/secdesk.db" >"$T_DIR/want" <<'PY'
 import sqlite3, sys
 # The index's own tokenizer is secdesk's; an index of the same messages
@@ -64,5 +67,6 @@ print(len(out) < 2000, out[:50])
 PY
 check_eq "a rarer word is ranked by bm25 over all its matches" "$(cat "$T_DIR/want")" \
 	"True $(sd search --json eligibility | jq_ '[t["id"] for t in d]')"
+fi
 
 done_testing

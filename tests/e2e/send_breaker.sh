@@ -9,7 +9,7 @@
 d=$T_DIR/desk
 make_config "$d"
 printf '[ack]\nhourly_limit = 3\nper_sender_limit = 0\n' >>"$d/secdesk.conf"
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 t0=1794999960 # a fixed clock (SECDESK_NOW), at the start of a minute
 at() { # SECONDS-AFTER-t0 ARGS...: secdesk with the clock set
 	_at=$1
@@ -50,11 +50,16 @@ check_eq "limits off: acked, nothing logged or counted" "1 0 0" \
 	"$(acks) $(q "SELECT count(*) FROM autoreply_log") $(q "SELECT count(*) FROM autoreply_count")"
 
 # --- migration: a store of schema version 1 with automatic mail logged ---
+if store_is_pg; then
+	skip "sqlite only: SQLite's schema version 1 laid out by hand"
+	done_testing
+	exit
+fi
 d=$T_DIR/desk1
 make_config "$d"
 printf '[ack]\nhourly_limit = 3\nper_sender_limit = 0\n' >>"$d/secdesk.conf"
 "$SECDESK" -q -c "$d/secdesk.conf" db init >/dev/null 2>&1
-sqlite3 "$d/secdesk.db" "ALTER TABLE outbox DROP COLUMN rejected;
+store_sql "$d" "ALTER TABLE outbox DROP COLUMN rejected;
 ALTER TABLE outbox DROP COLUMN delivered; DROP TABLE autoreply_count;
 ALTER TABLE outbox DROP COLUMN quote_of; ALTER TABLE outbox DROP COLUMN quote_at;
 DROP INDEX tickets_created; DROP INDEX tickets_priority;

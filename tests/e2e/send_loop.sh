@@ -9,7 +9,7 @@
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 
 if ! smtpd_available; then
 	skip "python3-aiosmtpd is not installed"
@@ -50,7 +50,7 @@ for i in 1 2 3 4; do
 done
 "$SECDESK" -q -c "$d2/secdesk.conf" fetch >/dev/null 2>&1
 check_eq "the breaker holds automatic mail at the hourly limit" 2 \
-	"$(sqlite3 "$d2/secdesk.db" "SELECT count(*) FROM outbox WHERE kind = 'ack'")"
+	"$(store_sql "$d2" "SELECT count(*) FROM outbox WHERE kind = 'ack'")"
 "$SECDESK" -c "$d2/secdesk.conf" outbox >/dev/null 2>"$T_DIR/ob.err"
 check "outbox tells staff" grep -q "stopped by the hourly limit" "$T_DIR/ob.err"
 
@@ -67,12 +67,12 @@ else
 		cp "$f" "$d3/inbox/new/$n.corpus:2,"
 	done
 	"$SECDESK" -q -c "$d3/secdesk.conf" fetch >/dev/null 2>&1
-	stored=$(sqlite3 "$d3/secdesk.db" "SELECT count(*) FROM messages WHERE direction = 'in'")
-	acks=$(sqlite3 "$d3/secdesk.db" "SELECT count(*) FROM outbox WHERE kind = 'ack'")
+	stored=$(store_sql "$d3" "SELECT count(*) FROM messages WHERE direction = 'in'")
+	acks=$(store_sql "$d3" "SELECT count(*) FROM outbox WHERE kind = 'ack'")
 	check "corpus stored ($stored of $n messages)" test "$stored" -gt 0
 	check_eq "no acknowledgement for any of $n bounces and auto-replies" 0 "$acks"
 	if [ "$acks" != 0 ]; then
-		sqlite3 "$d3/secdesk.db" "SELECT t.requester, t.subject FROM outbox o JOIN tickets t ON t.id = o.ticket_id" | sed 's/^/#   /' | head -20
+		store_sql "$d3" "SELECT t.requester, t.subject FROM outbox o JOIN tickets t ON t.id = o.ticket_id" | sed 's/^/#   /' | head -20
 	fi
 fi
 done_testing

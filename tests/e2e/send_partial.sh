@@ -29,7 +29,7 @@ sed -i 's|^queue DE "Germany" language de contact .*|queue DE "Germany" language
 sed -i "s|^dir = $TOP/rules|dir = $T_DIR/rules|" "$d/secdesk.conf"
 at_exit smtpd_stop
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 js() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 # got N RCPT: how many mails about ticket N the server handed to RCPT
 got() {
@@ -80,7 +80,8 @@ check_eq "the row is sent" sent "$(q "SELECT status FROM outbox WHERE id = $n1")
 check_eq "rcpts: those that took it" "partner-de@icpermed.example,later-de@icpermed.example" \
 	"$(q "SELECT rcpts FROM outbox WHERE id = $n1")"
 check_eq "rejected column" "bad-de@icpermed.example 550 5.1.1 <bad-de@icpermed.example>: no such user" \
-	"$(q "SELECT rtrim(rejected, char(10)) FROM outbox WHERE id = $n1")"
+	"$(q "SELECT rtrim(rejected, '
+') FROM outbox WHERE id = $n1")"
 sd outbox --json >"$T_DIR/ob1.json"
 row="[o for o in j if o['id'] == $n1][0]"
 check_eq "outbox --json lists the sent row with a refusal" "notice sent" \
@@ -125,7 +126,7 @@ check_eq "bad-de recorded as rejected" 1 \
 check_eq "last error: the 4xx of later-de" 1 \
 	"$(q "SELECT count(*) FROM outbox WHERE id = $n2 AND last_error LIKE '%later-de%450 4.2.1%'")"
 check_eq "next try after the back-off" 1 \
-	"$(q "SELECT next_try > strftime('%s','now') + 60 FROM outbox WHERE id = $n2")"
+	"$(q "SELECT CASE WHEN next_try > strftime('%s','now') + 60 THEN 1 ELSE 0 END FROM outbox WHERE id = $n2")"
 sd outbox --json >"$T_DIR/ob2.json"
 row="[o for o in j if o['id'] == $n2][0]"
 check_eq "outbox --json: pending, to later-de, delivered partner-de, rejected bad-de" \
@@ -175,7 +176,8 @@ check_rc "send" 0 sd send
 check "send reports one failed" grep -q "failed 1" "$T_DIR/.out"
 check_eq "the notice failed" failed "$(q "SELECT status FROM outbox WHERE id = $n4")"
 check_eq "three refusals recorded" 3 \
-	"$(q "SELECT length(rejected) - length(replace(rejected, char(10), '')) FROM outbox WHERE id = $n4")"
+	"$(q "SELECT length(rejected) - length(replace(rejected, '
+', '')) FROM outbox WHERE id = $n4")"
 check_eq "a send-failed event, the ticket flagged" "1 32" \
 	"$(q "SELECT count(*) FROM events WHERE ticket_id = 4 AND what = 'send-failed'") $(q "SELECT flags & 32 FROM tickets WHERE id = 4")"
 check_eq "the ack still went" 1 "$(got 4 carla@charite.de)"

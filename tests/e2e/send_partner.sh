@@ -33,7 +33,7 @@ smtpd_start "$T_DIR/smtp" --pipelining || { not_ok "smtp server starts"; done_te
 at_exit smtpd_stop
 smtpd_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 # js FILE EXPR: a Python expression over the JSON document j in FILE
 js() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 # rcv RCPT: the base name of the last mail the server received for RCPT
@@ -221,7 +221,7 @@ check_eq "stranger: flagged possible follow-up of #1" "1 True eve@example.net" \
 check "show points it out" sh -c "'$SECDESK' -c '$d/secdesk.conf' show $t_eve | grep -q 'Possible follow-up of #1'"
 check_eq "ticket #1 holds only its own messages" \
 	"inq-p1@charite.de partner-ans-1@icpermed.example partner-ans-2@icpermed.example" \
-	"$(q "SELECT group_concat(message_id, ' ') FROM (SELECT message_id FROM messages WHERE ticket_id = 1 AND direction = 'in' ORDER BY id)")"
+	"$(q "SELECT group_concat(message_id, ' ') FROM (SELECT message_id FROM messages WHERE ticket_id = 1 AND direction = 'in' ORDER BY id) AS m")"
 
 # --- 6. staff re-route #1 to France: the French contact is told, and threads ---
 check_rc "route 1 FR" 0 sd route 1 FR
@@ -251,13 +251,15 @@ check_eq "and gets no acknowledgement" 0 \
 # the notice's Message-ID, holds the inquiry's last words; its transfer
 # encoding; whether its lines stay under 78.
 delivered_check() {
-	python3 - "$1" "$d/secdesk.db" "$2" <<'PY'
-import email, email.policy, sqlite3, sys
+	python3 - "$1" "$2" "$(q "SELECT hex(body) FROM messages WHERE ticket_id = $2 AND kind = 'inquiry'")" \
+		$(q "SELECT hex(body), message_id FROM messages WHERE ticket_id = $2 AND kind = 'notice'" |
+			tr '|' ' ') <<'PY'
+import email, email.policy, sys
 raw = open(sys.argv[1], 'rb').read()
 msg = email.message_from_bytes(raw, policy=email.policy.default)
-db = sqlite3.connect(sys.argv[2]); t = int(sys.argv[3])
-inq, = db.execute("SELECT body FROM messages WHERE ticket_id = ? AND kind = 'inquiry'", (t,)).fetchone()
-copy, mid = db.execute("SELECT body, message_id FROM messages WHERE ticket_id = ? AND kind = 'notice'", (t,)).fetchone()
+t = int(sys.argv[2])
+inq = bytes.fromhex(sys.argv[3]).decode()
+copy, mid = bytes.fromhex(sys.argv[4]).decode(), sys.argv[5]
 quoted = ''.join('> ' + l + '\n' for l in inq.rstrip('\n').split('\n'))
 want = copy.replace("> [the inquiry's text, quoted here: see inquiry #%d]" % t, quoted, 1)
 got = msg.get_content().replace('\r\n', '\n')
@@ -285,7 +287,7 @@ lt=$(q "SELECT ticket_id FROM messages WHERE message_id = 'inq-long@charite.de'"
 # The outbox keeps the notice around the quote and quotes the inquiry by
 # reference: its text is stored once, in the inquiry.
 check_eq "the mail queued quotes the inquiry by reference, not a copy" "1 0" \
-	"$(q "SELECT o.quote_of = m.id, instr(o.data, 'zebra consortium lighthouse') > 0 FROM outbox o JOIN messages m ON m.ticket_id = o.ticket_id AND m.kind = 'inquiry' WHERE o.ticket_id = $lt AND o.kind = 'notice'" | tr '|' ' ')"
+	"$(q "SELECT CASE WHEN o.quote_of = m.id THEN 1 ELSE 0 END, CASE WHEN instr(o.data, 'zebra consortium lighthouse') > 0 THEN 1 ELSE 0 END FROM outbox o JOIN messages m ON m.ticket_id = o.ticket_id AND m.kind = 'inquiry' WHERE o.ticket_id = $lt AND o.kind = 'notice'" | tr '|' ' ')"
 check_rc "send delivers it" 0 sd send
 lf=$(rcv partner-de@icpermed.example)
 # The mail delivered is the notice with the whole quote put back: its text
@@ -294,9 +296,9 @@ delivered_check "$lf.eml" "$lt" >"$T_DIR/long.check"
 check_eq "the mail delivered quotes it whole, in place, with the notice's own Message-ID" \
 	"True True True 7bit True" "$(cat "$T_DIR/long.check")"
 check_eq "the ticket's copy points to the inquiry instead" \
-	"1 0" "$(q "SELECT instr(body, '> [the inquiry''s text, quoted here: see inquiry #$lt]') > 0, instr(body, 'zebra consortium lighthouse') > 0 FROM messages WHERE ticket_id = $lt AND kind = 'notice'" | tr '|' ' ')"
+	"1 0" "$(q "SELECT CASE WHEN instr(body, '> [the inquiry''s text, quoted here: see inquiry #$lt]') > 0 THEN 1 ELSE 0 END, CASE WHEN instr(body, 'zebra consortium lighthouse') > 0 THEN 1 ELSE 0 END FROM messages WHERE ticket_id = $lt AND kind = 'notice'" | tr '|' ' ')"
 check_eq "and keeps the rest of the notice" 1 \
-	"$(q "SELECT instr(body, 'To answer, reply to this mail') > 0 FROM messages WHERE ticket_id = $lt AND kind = 'notice'")"
+	"$(q "SELECT CASE WHEN instr(body, 'To answer, reply to this mail') > 0 THEN 1 ELSE 0 END FROM messages WHERE ticket_id = $lt AND kind = 'notice'")"
 
 # The same with accents: the body put back together goes quoted-printable.
 {

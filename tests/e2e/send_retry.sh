@@ -14,7 +14,7 @@ fi
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 at_exit smtpd_stop
 
 # A free port with nobody listening on it.
@@ -55,7 +55,7 @@ check_rc "send meets a 4xx: not an error of the run" 0 sd send
 check "reports it deferred" grep -q "deferred 1" "$T_DIR/.out"
 check_eq "still pending, one attempt" "pending 1" "$(q "SELECT status || ' ' || attempts FROM outbox WHERE id = $id4")"
 check_eq "last error holds the reply" 1 "$(q "SELECT count(*) FROM outbox WHERE id = $id4 AND last_error LIKE '%450 4.2.1%'")"
-check_eq "next try after the back-off" 1 "$(q "SELECT next_try > strftime('%s','now') + 60 FROM outbox WHERE id = $id4")"
+check_eq "next try after the back-off" 1 "$(q "SELECT CASE WHEN next_try > strftime('%s','now') + 60 THEN 1 ELSE 0 END FROM outbox WHERE id = $id4")"
 check_rc "send: not due yet" 0 sd send
 check_eq "nothing sent before the back-off" 0 "$(smtpd_count)"
 check_rc "send later (SECDESK_NOW past the back-off)" 0 env SECDESK_NOW=$(( $(date +%s) + 7200 )) \

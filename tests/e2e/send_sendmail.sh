@@ -8,7 +8,7 @@
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 
 fake=$T_DIR/fake-sendmail
 cat >"$fake" <<EOF

@@ -30,7 +30,7 @@ sde() {
 	# shellcheck disable=SC2086
 	env $_env "$SECDESK" -c "$d/secdesk.conf" "$@"
 }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 
 # An inquiry in German with a name and subject that need encoding.
 cat >"$T_DIR/m1.eml" <<'MAIL'

@@ -19,7 +19,7 @@ dc_make_certs "$certs" || { not_ok "make test certificates"; done_testing; exit 
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 at_exit smtpd_stop
 printf 'secret\n' >"$d/smtp.pass"
 chmod 600 "$d/smtp.pass"

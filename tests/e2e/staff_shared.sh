@@ -5,6 +5,7 @@
 # user's [staff "USER"] name or signature (signature_file too), else the
 # desk's. Needs root (useradd); the users and group are removed at the end.
 . "$TOP/tests/lib.sh"
+sqlite_only "the store's file and folder shared by a Unix group ([store] group)"
 if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null || ! command -v runuser >/dev/null; then
 	skip "two Unix users: needs root, useradd and runuser"
 	done_testing
@@ -56,7 +57,7 @@ for i in 1 2 3 4 5 6; do
 done
 chgrp -R "$g" "$d/inbox"; chmod -R g+rw "$d/inbox"
 check_rc "the second user fetches" 0 as "$ub" fetch
-check_eq "six tickets" 6 "$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM tickets")"
+check_eq "six tickets" 6 "$(store_sql "$d" "SELECT count(*) FROM tickets")"
 
 # Both at once: each answers three tickets and notes on the others, while
 # the other does the same; every command must succeed (the busy timeout
@@ -82,10 +83,10 @@ check_eq "the second user's commands all succeeded" 0 "$(cat "$T_DIR/$ub.rc")"
 check "no read-only store met" sh -c "! grep -qi 'readonly\\|read-only\\|permission' '$T_DIR/$ua.err' '$T_DIR/$ub.err'"
 sed 's/^/#   /' "$T_DIR/$ua.err" "$T_DIR/$ub.err" | head -20
 check_eq "six replies and 36 notes, each once" "6 36" \
-	"$(sqlite3 "$d/secdesk.db" "SELECT (SELECT count(*) FROM messages WHERE kind = 'reply'),
+	"$(store_sql "$d" "SELECT (SELECT count(*) FROM messages WHERE kind = 'reply'),
 		(SELECT count(*) FROM events WHERE what = 'note')" | tr '|' ' ')"
 check_eq "the history names who did it" "18 18" \
-	"$(sqlite3 "$d/secdesk.db" "SELECT (SELECT count(*) FROM events WHERE what = 'note' AND who = '$ua'),
+	"$(store_sql "$d" "SELECT (SELECT count(*) FROM events WHERE what = 'note' AND who = '$ua'),
 		(SELECT count(*) FROM events WHERE what = 'note' AND who = '$ub')" | tr '|' ' ')"
 bad=$(find "$d" -maxdepth 1 -name 'secdesk.db*' ! -group "$g")
 check_eq "the store's side files are the group's too" "" "$bad"
@@ -122,10 +123,10 @@ check_eq "without [staff], the desk signs" "Kind regards,|ICPerMed Secretariat|s
 # Failure paths: a signature file that cannot be read refuses the reply
 # (nothing queued); signature and signature_file together; a bad section.
 chmod 000 "$d/bea.sig"
-n0=$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox")
+n0=$(store_sql "$d" "SELECT count(*) FROM outbox")
 check_rc "an unreadable signature_file: the reply is refused (78)" 78 as "$ub" reply 4 -m "x"
 check "it names the file" grep -q "signature_file: cannot read '$d/bea.sig'" "$T_DIR/.err"
-check_eq "nothing was queued" "$n0" "$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox")"
+check_eq "nothing was queued" "$n0" "$(store_sql "$d" "SELECT count(*) FROM outbox")"
 chmod 640 "$d/bea.sig"
 cat "$d/secdesk.conf" >"$T_DIR/c2.conf"
 sed -i "s/^name = Anna Alpha/name = Anna Alpha\nsignature = A\nsignature_file = bea.sig/" "$T_DIR/c2.conf"

@@ -13,7 +13,7 @@ mkdir -p "$d/tpl"
 cp -R "$TOP/templates/." "$d/tpl/"
 sed -i "s|^dir = $TOP/templates|dir = $d/tpl|" "$d/secdesk.conf"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 sd db init >/dev/null
 # The mail in the outbox folder to RCPT: its Content-Language and first
 # body line, decoded ("" when there is none).
@@ -121,7 +121,7 @@ PY
 check_eq "recorded on the ticket as an ack" 1 \
 	"$(q "SELECT count(*) FROM messages WHERE direction = 'out' AND kind = 'ack' AND to_addrs = 'ewa@example.pl'")"
 check_eq "the ack's history tells held, released, fallback" "template-held template-released template-fallback" \
-	"$(q "SELECT group_concat(what, ' ') FROM (SELECT what FROM events WHERE what LIKE 'template-%' AND old_value LIKE 'ack%' AND ticket_id = (SELECT id FROM tickets WHERE requester = 'ewa@example.pl') ORDER BY id)")"
+	"$(q "SELECT group_concat(what, ' ') FROM (SELECT what FROM events WHERE what LIKE 'template-%' AND old_value LIKE 'ack%' AND ticket_id = (SELECT id FROM tickets WHERE requester = 'ewa@example.pl') ORDER BY id) AS e")"
 check_rc "a run after that" 0 sd run
 check "changes nothing" grep -q "^fetched 0, .*acks queued 0, .*partner notices 0, sent 0," "$T_DIR/.out"
 

@@ -7,7 +7,7 @@
 # partner's notice in the queue's language: UTF-8, Content-Language,
 # every placeholder filled.
 . "$TOP/tests/lib.sh"
-q() { sqlite3 "$1/secdesk.db" "$2"; }
+q() { store_sql "$1" "$2"; }
 
 # The acks and notices in an outbox folder, one line each:
 # KIND RCPT CHARSET CONTENT-LANGUAGE LEFTOVER-TAGS HAS-TEMPLATE-TEXT NAMED-ID

@@ -11,7 +11,7 @@ d=$T_DIR/desk
 make_config "$d"
 printf '[desk]\naliases = office@icpermed.example ,  ICPerMed@dlr.example.\n' >>"$d/secdesk.conf"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 
 # mail NAME FROM SUBJECT [EXTRA-HEADER] < BODY: a mail into the inbox.
 mail() {

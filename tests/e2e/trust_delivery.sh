@@ -11,17 +11,24 @@
 
 N=${TRUST_SEND_N:-3000}
 KILLS=8
+# A line end in SQL, and the mail's text as the data column takes it (a
+# PostgreSQL bytea: the text's UTF-8).
+if store_is_pg; then
+	crlf="chr(13) || chr(10)" data_in="convert_to(" data_out=", 'UTF8')"
+else
+	crlf="char(13,10)" data_in= data_out=
+fi
 queue() { # DIR: N acks queued (bench/send.sh's rows, each with its Message-ID)
 	"$SECDESK" -q -c "$1/secdesk.conf" db init >/dev/null
-	sqlite3 "$1/secdesk.db" <<SQL
+	store_sql "$1" <<SQL
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
 INSERT INTO outbox (kind, env_from, rcpts, data, next_try, created)
 SELECT 'ack', '', 'person' || i || '@example.org',
- 'From: Desk <secretariat@icpermed.example>' || char(13,10) ||
- 'To: <person' || i || '@example.org>' || char(13,10) ||
- 'Subject: Re: A question [ICPerMed #' || i || ']' || char(13,10) ||
- 'Message-ID: <kill.' || i || '@icpermed.example>' || char(13,10) || char(13,10) ||
- 'Thank you.' || char(13,10), 0, 0
+ $data_in'From: Desk <secretariat@icpermed.example>' || $crlf ||
+ 'To: <person' || i || '@example.org>' || $crlf ||
+ 'Subject: Re: A question [ICPerMed #' || i || ']' || $crlf ||
+ 'Message-ID: <kill.' || i || '@icpermed.example>' || $crlf || $crlf ||
+ 'Thank you.' || $crlf$data_out, 0, 0
 FROM n;
 SQL
 }
@@ -47,7 +54,7 @@ if smtpd_available && smtpd_start "$T_DIR/smtp" --pipelining; then
 	done
 	"$SECDESK" -q -c "$d/secdesk.conf" send >/dev/null 2>"$T_DIR/smtp.err"
 	check_eq "SMTP: every mail sent at last" "$N" \
-		"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox WHERE status = 'sent'")"
+		"$(store_sql "$d" "SELECT count(*) FROM outbox WHERE status = 'sent'")"
 	got=$(cat "$SMTPD_DIR"/rcv/*.eml | grep -c '^Message-ID: <kill\.')
 	uniq=$(cat "$SMTPD_DIR"/rcv/*.eml | grep '^Message-ID: <kill\.' | sort -u | wc -l)
 	check_eq "SMTP: every mail received" "$N" "$uniq"
@@ -69,7 +76,7 @@ for k in $(seq 1 $KILLS); do
 done
 "$SECDESK" -q -c "$d/secdesk.conf" send >/dev/null 2>"$T_DIR/dir.err"
 check_eq "dir: every mail sent at last" "$N" \
-	"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM outbox WHERE status = 'sent'")"
+	"$(store_sql "$d" "SELECT count(*) FROM outbox WHERE status = 'sent'")"
 check "dir: the sends were killed on the way ($killed of $KILLS)" test "$killed" -ge 6
 check_eq "dir: one file per mail, no duplicate" "$N $N" \
 	"$(files) $(cat "$d/outbox"/*.eml | grep '^Message-ID: <kill\.' | sort -u | wc -l)"

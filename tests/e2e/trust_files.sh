@@ -8,6 +8,7 @@
 # db check warns about a store made 0644 and says the chmod to run, on
 # stderr and in --json.
 . "$TOP/tests/lib.sh"
+sqlite_only "the modes of the store's files (secdesk.db, -search, .lock)"
 export SECDESK_USER=alice
 
 # The editor of `reply` runs while secdesk holds the store open: it notes

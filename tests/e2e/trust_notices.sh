@@ -33,7 +33,7 @@ sed -i "s|^dir = $TOP/rules|dir = rules|" "$d/secdesk.conf"
 printf '[ack]\nhourly_limit = 200\nper_sender_limit = 3\n[notice]\nhourly_limit_per_partner = 20\n' \
 	>>"$d/secdesk.conf"
 printf '[remind]\nafter = 1m\n' >>"$d/secdesk.conf"
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 t0=1794999960
 at() { _at=$1; shift; env SECDESK_NOW=$((t0 + _at)) "$SECDESK" -q -c "$d/secdesk.conf" "$@"; }
 

@@ -13,7 +13,7 @@
 # wait_rows DB SQL N PID: until the count SQL gives reaches N or PID ends.
 wait_rows() {
 	while kill -0 "$4" 2>/dev/null &&
-		[ "$(sqlite3 "$1" "$2" 2>/dev/null || echo 0)" -lt "$3" ]; do
+		[ "$(store_sql "$1" "$2" 2>/dev/null || echo 0)" -lt "$3" ]; do
 		sleep 0.01
 	done
 }
@@ -48,7 +48,7 @@ else
 	# Every message \Seen on the server is in the store.
 	ls "$DC_MAILDIR/cur" | sed -n 's/^17\([0-9]*\)\.M.*:2,[A-Z]*S[A-Z]*$/\1/p' |
 		sed 's/^0*//; s/.*/<gone-&@example.org>/' | sort >"$T_DIR/seen.ids"
-	sqlite3 "$d/secdesk.db" "SELECT '<' || message_id || '>' FROM messages WHERE direction = 'in'" |
+	store_sql "$d" "SELECT '<' || message_id || '>' FROM messages WHERE direction = 'in'" |
 		sort >"$T_DIR/stored.ids"
 	check_eq "nothing marked \\Seen that is not stored" "" \
 		"$(comm -23 "$T_DIR/seen.ids" "$T_DIR/stored.ids" | head -3)"
@@ -57,7 +57,7 @@ else
 	check_eq "all $N stored exactly once" "$N $N" "$(stored "$d/secdesk.db")"
 	check_eq "all $N \\Seen on the server" "$N" "$(server_seen)"
 	check_eq "no intake row left undone" 0 \
-		"$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM intake WHERE done = 0 OR state <> 'stored'")"
+		"$(store_sql "$d" "SELECT count(*) FROM intake WHERE done = 0 OR state <> 'stored'")"
 	dovecot_stop
 
 	# ---- POP3: the same during a POP3S fetch, after = delete ----
@@ -85,7 +85,7 @@ else
 	ls "$DC_MAILDIR/new" "$DC_MAILDIR/cur" | sed -n 's/^17\([0-9]*\)\.M.*/\1/p' |
 		sed 's/^0*//; s/.*/<pop-&@example.org>/' | sort >"$T_DIR/left.ids"
 	seq 1 "$P" | sed 's/.*/<pop-&@example.org>/' | sort >"$T_DIR/all.ids"
-	sqlite3 "$pd/secdesk.db" "SELECT '<' || message_id || '>' FROM messages WHERE direction = 'in'" |
+	store_sql "$pd" "SELECT '<' || message_id || '>' FROM messages WHERE direction = 'in'" |
 		sort >"$T_DIR/pstored.ids"
 	check_eq "pop3: nothing deleted on the server that is not stored" "" \
 		"$(comm -23 "$T_DIR/all.ids" "$T_DIR/left.ids" | comm -23 - "$T_DIR/pstored.ids" | head -3)"
@@ -119,7 +119,7 @@ while [ $i -le $M ]; do
 done
 "$SECDESK" -c "$s/secdesk.conf" fetch >/dev/null 2>&1
 check_eq "$M acknowledgements queued" "$M" \
-	"$(sqlite3 "$s/secdesk.db" "SELECT count(*) FROM outbox WHERE status = 'pending'")"
+	"$(store_sql "$s" "SELECT count(*) FROM outbox WHERE status = 'pending'")"
 "$SECDESK" -c "$s/secdesk.conf" run >"$T_DIR/send.out" 2>"$T_DIR/send.err" &
 pid=$!
 # By the server's own count: stopped once it has taken 50.
@@ -128,7 +128,7 @@ smtpd_stop
 wait "$pid"
 rc=$?
 got=$(smtpd_count)
-marked=$(sqlite3 "$s/secdesk.db" "SELECT count(*) FROM outbox WHERE status = 'sent'")
+marked=$(store_sql "$s" "SELECT count(*) FROM outbox WHERE status = 'sent'")
 echo "# the server stopped after taking $got; $marked marked sent"
 check "the stop came mid-send ($got of $M taken)" test "$got" -lt "$M"
 check_eq "run whose SMTP server went away exits 75" 75 "$rc"
@@ -136,13 +136,13 @@ check "it printed its summary line" grep -q '^fetched [0-9]*, .*, sent [0-9]*, d
 sed 's/^/#   /' "$T_DIR/send.err" | head -5
 check "nothing marked sent that the server did not take ($marked <= $got)" test "$marked" -le "$got"
 check_eq "nothing failed for good" 0 \
-	"$(sqlite3 "$s/secdesk.db" "SELECT count(*) FROM outbox WHERE status = 'failed'")"
+	"$(store_sql "$s" "SELECT count(*) FROM outbox WHERE status = 'failed'")"
 # Restarted on the same port, into a folder of its own (it numbers its
 # files from 1 again).
 smtpd_start "$T_DIR/smtpd2" --port "$SMTPD_PORT" || not_ok "the smtp server restarts"
 check_rc "the next send, the server back" 0 "$SECDESK" -c "$s/secdesk.conf" send --now
 check_eq "every mail marked sent" "$M" \
-	"$(sqlite3 "$s/secdesk.db" "SELECT count(*) FROM outbox WHERE status = 'sent'")"
+	"$(store_sql "$s" "SELECT count(*) FROM outbox WHERE status = 'sent'")"
 # Each acknowledgement reached the server; at most the one in flight twice.
 python3 - "$T_DIR/smtpd/rcv" "$T_DIR/smtpd2/rcv" >"$T_DIR/rcpts" <<'PY'
 import collections, glob, json, os, sys

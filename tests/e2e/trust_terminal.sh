@@ -8,6 +8,7 @@
 # (termsafe.h), Hebrew, Arabic and emoji unchanged; list's columns count the
 # escaped form; --json keeps the exact text.
 . "$TOP/tests/lib.sh"
+sqlite_only "a store holding bytes that are not UTF-8, which a PostgreSQL UTF8 database refuses"
 d=$T_DIR/desk
 make_config "$d"
 chmod 700 "$d/outbox"

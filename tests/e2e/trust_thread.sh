@@ -228,7 +228,7 @@ sed 's/^I would like to know more about the next joint transnational call\.$/Ple
 check "the changed copy differs in its body" sh -c "! cmp -s '$T_DIR/d1.eml' '$T_DIR/d1-other.eml'"
 out=$(sd ingest "$T_DIR/d1-other.eml")
 check_eq "the same Message-ID and sender with another body is stored" "new ticket #7" "$out"
-n=$(sqlite3 "$d/secdesk.db" "SELECT count(*) FROM messages WHERE message_id = 'same@example.net'")
+n=$(store_sql "$d" "SELECT count(*) FROM messages WHERE message_id = 'same@example.net'")
 check_eq "two messages carry that Message-ID" 2 "$n"
 check_eq "the second is flagged message-id-reused" "[] ['message-id-reused']" \
 	"$(show_ 6 'd["messages"][0]["flags"]') $(show_ 7 'd["messages"][0]["flags"]')"

@@ -9,7 +9,7 @@
 d=$T_DIR/desk
 make_config "$d"
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
-q() { sqlite3 "$d/secdesk.db" "$1"; }
+q() { store_sql "$d" "$1"; }
 # retpath KIND: the Return-Path of the outbox file of the mail of that kind
 retpath() {
 	f=$(grep -l "^Message-ID: <$(q "SELECT message_id FROM messages WHERE kind = '$1' ORDER BY id DESC LIMIT 1")>" "$d"/outbox/*)

@@ -43,5 +43,5 @@ folder_count() { ls "$DC_MAILDIR/.$1/new" "$DC_MAILDIR/.$1/cur" 2>/dev/null | gr
 
 # stored DB: "COUNT DISTINCT" of inbound messages in the store.
 stored() {
-	sqlite3 "$1" "SELECT count(*), count(DISTINCT message_id) FROM messages WHERE direction = 'in'" | tr '|' ' '
+	store_sql "$1" "SELECT count(*), count(DISTINCT message_id) FROM messages WHERE direction = 'in'" | tr '|' ' '
 }

@@ -66,9 +66,42 @@ test_good(void **state)
 	assert_true(asprintf(&want, "%s/secdesk.db", cfg.dir) > 0);
 	assert_string_equal(cfg.store.path, want);
 	free(want);
+	/* This host's files of the store (crash evidence) sit beside it. */
+	want = NULL;
+	assert_true(asprintf(&want, "%s/secdesk.db.crashes", cfg.dir) > 0);
+	assert_string_equal(cfg.store.crash_file, want);
+	free(want);
 	assert_string_equal(cfg.templates.dir, "/etc/secdesk/templates");
 	config_release(&cfg);
 	free(path);
+}
+
+/* A server's store has no file: this host's files of it (the run lock, the
+ * crash evidence) go to the config's folder, not to a name made of the URL. */
+static void
+test_pg_local_files(void **state)
+{
+	struct config cfg;
+	struct err e = ERR_INIT;
+	const char *key = "path = secdesk.db", *at = strstr(base, key);
+	char *text = NULL, *path, *want = NULL;
+
+	(void)state;
+	assert_non_null(at);
+	assert_true(asprintf(&text, "%.*surl = postgresql://u@h/d%s", (int)(at - base), base,
+			     at + strlen(key)) > 0);
+	path = write_conf(text);
+	assert_int_equal(config_load(&cfg, path, &e), 0);
+	assert_true(asprintf(&want, "%s/secdesk.crashes", cfg.dir) > 0);
+	assert_string_equal(cfg.store.crash_file, want);
+	free(want);
+	want = NULL;
+	assert_true(asprintf(&want, "%s/secdesk.lock", cfg.dir) > 0);
+	assert_string_equal(cfg.desk.lock_file, want);
+	free(want);
+	config_release(&cfg);
+	free(path);
+	free(text);
 }
 
 static void
@@ -380,6 +413,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_pg_local_files),
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_index_thread),
