@@ -131,7 +131,7 @@ check "with the fields" grep -q "id, created, updated, priority, queue, status" 
 
 # --limit counts the tickets shown: the store is asked for as many, then
 # for more while spam, left out, leaves fewer.
-sqlite3 "$d/secdesk.db" "UPDATE tickets SET category = 'spam' WHERE id IN (1, 4)"
+store_sql "$d" "UPDATE tickets SET category = 'spam' WHERE id IN (1, 4)"
 check_eq "--limit 2 with the two newest spam: the next two" "3 2" "$(L --limit 2)"
 check_eq "--limit 1 likewise" "3" "$(L --limit 1)"
 check_eq "--all --limit 2: the spam too" "1 4" "$(L --all --limit 2)"
