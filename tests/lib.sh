@@ -42,6 +42,28 @@ check_rc() {
 	fi
 }
 
+# pg_private: this script's own PostgreSQL (tests/harness/pg.sh, sourced
+# first) in $T_DIR/pg, stopped at exit; one that cannot start is a failure.
+pg_private() {
+	pg_start "$T_DIR/pg" && { at_exit pg_stop; return 0; }
+	not_ok "start a private PostgreSQL (contrib/install-deps.sh test installs it)"
+	tail -5 "$T_DIR/pg/initdb.log" "$T_DIR/pg/start.log" "$T_DIR/pg/run/server.log" 2>/dev/null |
+		sed 's/^/#   /'
+	done_testing
+	exit 1
+}
+
+# set_store_of CONF LINES...: CONF's [store] section becomes LINES.
+set_store_of() {
+	python3 - "$@" <<'PY'
+import re, sys
+path, lines = sys.argv[1], sys.argv[2:]
+text = open(path).read()
+text = re.sub(r"\[store\]\n(?:[^\[\n].*\n)*", "[store]\n" + "".join(l + "\n" for l in lines), text)
+open(path, "w").write(text)
+PY
+}
+
 # The store's place: SQLite's secdesk.db, or with SECDESK_TEST_STORE=pg a
 # fresh, empty database of the pass's PostgreSQL server (tests/run.sh starts
 # one and exports its PG_* variables; a script run alone starts its own). It

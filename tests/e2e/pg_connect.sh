@@ -13,28 +13,13 @@
 . "$TOP/tests/harness/pg.sh"
 . "$TOP/tests/harness/dovecot.sh" # dc_make_ca: a test CA made by certtool
 
-if ! pg_start "$T_DIR/pg"; then
-	not_ok "start a private PostgreSQL (contrib/install-deps.sh test installs it)"
-	tail -5 "$T_DIR/pg/initdb.log" "$T_DIR/pg/start.log" "$T_DIR/pg/run/server.log" 2>/dev/null |
-		sed 's/^/#   /'
-	done_testing
-	exit 1
-fi
-at_exit pg_stop
+pg_private
 
 d=$T_DIR/desk
 make_config "$d"
 printf '%s\n' "$PG_RUN_PASS" >"$d/run.pw"
 chmod 0600 "$d/run.pw"
-set_store() { # LINES...
-	python3 - "$d/secdesk.conf" "$@" <<'PY'
-import re, sys
-path, lines = sys.argv[1], sys.argv[2:]
-text = open(path).read()
-text = re.sub(r"\[store\]\n(?:[^\[\n].*\n)*", "[store]\n" + "".join(l + "\n" for l in lines), text)
-open(path, "w").write(text)
-PY
-}
+set_store() { set_store_of "$d/secdesk.conf" "$@"; }
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
 one_line() { # PATTERN: .err says it, on one line
 	grep -q "$1" "$T_DIR/.err" && [ "$(wc -l <"$T_DIR/.err")" -eq 1 ]
@@ -58,11 +43,15 @@ python3 -c '
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+open(sys.argv[2], "w").close()
 conns = []
 while True:
     c, _ = s.accept(); conns.append(c)
-' "$silent_port" &
+' "$silent_port" "$T_DIR/silent.ready" &
 silent=$!
+# It listens before secdesk connects (else that is a refusal, not silence).
+_w=0
+while [ ! -e "$T_DIR/silent.ready" ] && [ $_w -lt 400 ]; do sleep 0.05; _w=$((_w + 1)); done
 silent_stop() { kill "$silent" 2>/dev/null || true; }
 at_exit silent_stop
 set_store "url = postgresql://$PG_RUN_USER@127.0.0.1:$silent_port/$PG_DB" "password_file = run.pw" \

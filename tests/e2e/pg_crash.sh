@@ -12,14 +12,7 @@
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/harness/pg.sh"
 
-if ! pg_start "$T_DIR/pg"; then
-	not_ok "start a private PostgreSQL (contrib/install-deps.sh test installs it)"
-	tail -5 "$T_DIR/pg/initdb.log" "$T_DIR/pg/start.log" "$T_DIR/pg/run/server.log" 2>/dev/null |
-		sed 's/^/#   /'
-	done_testing
-	exit 1
-fi
-at_exit pg_stop
+pg_private
 
 d=$T_DIR/desk
 make_config "$d"

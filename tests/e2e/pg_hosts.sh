@@ -9,29 +9,14 @@
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/harness/pg.sh"
 
-if ! pg_start "$T_DIR/pg"; then
-	not_ok "start a private PostgreSQL (contrib/install-deps.sh test installs it)"
-	tail -5 "$T_DIR/pg/initdb.log" "$T_DIR/pg/start.log" "$T_DIR/pg/run/server.log" 2>/dev/null |
-		sed 's/^/#   /'
-	done_testing
-	exit 1
-fi
-at_exit pg_stop
+pg_private
 
 d=$T_DIR/desk
 make_config "$d"
 printf '%s\n' "$PG_RUN_PASS" >"$d/run.pw"
 printf '%s\n' "$PG_STAFF_PASS" >"$d/staff.pw"
 chmod 0600 "$d/run.pw" "$d/staff.pw"
-set_store() { # LINES...
-	python3 - "$d/secdesk.conf" "$@" <<'PY'
-import re, sys
-path, lines = sys.argv[1], sys.argv[2:]
-text = open(path).read()
-text = re.sub(r"\[store\]\n(?:[^\[\n].*\n)*", "[store]\n" + "".join(l + "\n" for l in lines), text)
-open(path, "w").write(text)
-PY
-}
+set_store() { set_store_of "$d/secdesk.conf" "$@"; }
 sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
 as() { _as=$1; shift; SECDESK_USER=$_as "$SECDESK" -c "$d/secdesk.conf" "$@"; }
 wait_for() { # COMMAND...: up to 20 s, by polling its answer

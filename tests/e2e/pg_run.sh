@@ -10,14 +10,7 @@
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/harness/pg.sh"
 
-if ! pg_start "$T_DIR/pg"; then
-	not_ok "start a private PostgreSQL (contrib/install-deps.sh test installs it)"
-	tail -5 "$T_DIR/pg/initdb.log" "$T_DIR/pg/start.log" "$T_DIR/pg/run/server.log" 2>/dev/null |
-		sed 's/^/#   /'
-	done_testing
-	exit 1
-fi
-at_exit pg_stop
+pg_private
 export SECDESK_USER=alice TZ=UTC SECDESK_NOW=1796112000 # 2026-12-01
 
 lite=$T_DIR/lite pg=$T_DIR/pgd
