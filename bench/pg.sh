@@ -160,35 +160,4 @@ t1=$(now)
 echo "built in $(python3 -c "print('%.1f' % ($t1 - $t0))") s," \
 	"$(PG_PSQL_DB=triage pg_psql -At -c "SELECT pg_size_pretty(pg_database_size('triage'))")"
 
-# Best of 5 wall-clock runs of one command, in ms, and the best CPU time of
-# the client beside it (the server's work is in the wall clock only).
-best() {
-	python3 - "$@" <<'PY'
-import resource, subprocess, sys, time
-ts, cs = [], []
-for _ in range(5):
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
-    ts.append((time.perf_counter() - t) * 1000)
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cs.append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
-print("%.1f ms (cpu %.1f ms)" % (min(ts), min(cs)))
-PY
-}
-c="$out/triage/secdesk.conf"
-mid=$((TICKETS / 2))
-echo "list --limit 50:            $(best "$SECDESK" -c "$c" list --limit 50)"
-echo "list --status new --limit 50: $(best "$SECDESK" -c "$c" list --status new --limit 50)"
-echo "list --queue DE --json --limit 50: $(best "$SECDESK" -c "$c" list --queue DE --json --limit 50)"
-echo "list --sort -priority --limit 50: $(best "$SECDESK" -c "$c" list --sort -priority --limit 50)"
-echo "list --unanswered --older-than 7d --limit 50: $(best "$SECDESK" -c "$c" list --unanswered --older-than 7d --limit 50)"
-echo "show $mid:                  $(best "$SECDESK" -c "$c" show "$mid")"
-echo "show $mid --json:           $(best "$SECDESK" -c "$c" show "$mid" --json)"
-echo "search biomarker cohort:    $(best "$SECDESK" -c "$c" search biomarker cohort)"
-echo "search --json 'geno*':      $(best "$SECDESK" -c "$c" search --json 'geno*')"
-echo "search Müller (a name):     $(best "$SECDESK" -c "$c" search müller)"
-echo "search dear (common word):  $(best "$SECDESK" -c "$c" search dear)"
-echo "search --json dear secretariat (common words): $(best "$SECDESK" -c "$c" search --json dear secretariat)"
-echo "search data --limit 200 (common word): $(best "$SECDESK" -c "$c" search --limit 200 data)"
-echo "list (all $TICKETS, no limit):    $(best "$SECDESK" -c "$c" list)"
+triage_table "$out/triage/secdesk.conf" "$TICKETS"

@@ -78,38 +78,4 @@ python3 -c "print('built in %.1f s, %d MB' % ($t1 - $t0, $(stat -c %s "$out/secd
 : >"$out/built-$N"
 fi
 
-# Best of 5 wall-clock runs of one command, in ms, and the best CPU time
-# (user + system) beside it: on a shared machine the wall clock also counts
-# other people's work.
-best() {
-	python3 - "$@" <<'PY'
-import resource, subprocess, sys, time
-ts, cs = [], []
-for _ in range(5):
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
-    ts.append((time.perf_counter() - t) * 1000)
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cs.append((r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
-print("%.1f ms (cpu %.1f ms)" % (min(ts), min(cs)))
-PY
-}
-c="$out/secdesk.conf"
-mid=$((N / 2))
-echo "list --limit 50:            $(best "$SECDESK" -c "$c" list --limit 50)"
-echo "list --status new --limit 50: $(best "$SECDESK" -c "$c" list --status new --limit 50)"
-echo "list --queue DE --json --limit 50: $(best "$SECDESK" -c "$c" list --queue DE --json --limit 50)"
-echo "list --sort -priority --limit 50: $(best "$SECDESK" -c "$c" list --sort -priority --limit 50)"
-echo "list --unanswered --older-than 7d --limit 50: $(best "$SECDESK" -c "$c" list --unanswered --older-than 7d --limit 50)"
-echo "show $mid:                  $(best "$SECDESK" -c "$c" show "$mid")"
-echo "show $mid --json:           $(best "$SECDESK" -c "$c" show "$mid" --json)"
-echo "search biomarker cohort:    $(best "$SECDESK" -c "$c" search biomarker cohort)"
-echo "search --json 'geno*':      $(best "$SECDESK" -c "$c" search --json 'geno*')"
-echo "search Müller (a name):     $(best "$SECDESK" -c "$c" search müller)"
-# Common words: 'dear' and 'secretariat' open every inquiry, 'message' ends
-# every acknowledgement; ranking all their matches was the slow case.
-echo "search dear (common word):  $(best "$SECDESK" -c "$c" search dear)"
-echo "search --json dear secretariat (common words): $(best "$SECDESK" -c "$c" search --json dear secretariat)"
-echo "search data --limit 200 (common word): $(best "$SECDESK" -c "$c" search --limit 200 data)"
-echo "list (all $N, no limit):    $(best "$SECDESK" -c "$c" list)"
+triage_table "$out/secdesk.conf" "$N"
