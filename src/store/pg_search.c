@@ -668,25 +668,6 @@ window_floor(struct store *s, struct pg_query_text *qt, int64_t upper, int windo
 	return 0;
 }
 
-static bool
-hits_have(const struct search_hits *h, int64_t id)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (h->v[i].ticket_id == id)
-			return true;
-	return false;
-}
-
-static void
-hits_add(struct search_hits *h, int64_t ticket_id, int64_t message_id, double rank)
-{
-	if (h->n == h->cap) {
-		h->cap = h->cap ? h->cap * 2 : 16;
-		h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
-	}
-	h->v[h->n++] = (struct search_hit){ ticket_id, message_id, rank, NULL };
-}
-
 /* Adds the tickets of the matches ids (a comma-separated list), best
  * first (ts_rank normalised by length, as bm25 is; then the newest), until
  * limit. The rank is negated: lower is better, as SQLite's. The ids are
@@ -717,8 +698,8 @@ rank_window(struct store *s, struct pg_query_text *qt, const struct buf *ids, si
 	for (int i = 0; h->n < limit && i < PQntuples(r); i++) {
 		int64_t id = pg_int(r, i, 1);
 
-		if (!hits_have(h, id))
-			hits_add(h, id, pg_int(r, i, 0), strtod(PQgetvalue(r, i, 2), NULL));
+		if (!search_hits_have(h, id))
+			search_hits_add(h, id, pg_int(r, i, 0), strtod(PQgetvalue(r, i, 2), NULL));
 	}
 	PQclear(r);
 	return 0;

@@ -30,6 +30,11 @@ struct store_search_ops {
 	int (*index_current)(struct store *s, bool *current, struct err *e);
 };
 
+/* Both backends' hits: whether ticket_id is among them already; one more
+ * (its snippet NULL), the array grown as needed. */
+bool search_hits_have(const struct search_hits *h, int64_t ticket_id);
+void search_hits_add(struct search_hits *h, int64_t ticket_id, int64_t message_id, double rank);
+
 /* The SQLite backend's query (sqlite_search_query.c), for its table. */
 int sqlite_search_query(struct store *s, const struct search_node *q, size_t limit,
 			struct search_hits *out, struct err *e);

@@ -183,25 +183,6 @@ fts_expr(struct store *s, const struct search_node *n, struct buf *q)
  * whole, as before. */
 #define SEARCH_WINDOW 2000
 
-static bool
-hits_have(const struct search_hits *h, int64_t id)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (h->v[i].ticket_id == id)
-			return true;
-	return false;
-}
-
-static void
-hits_add(struct search_hits *h, int64_t ticket_id, int64_t message_id, double rank)
-{
-	if (h->n == h->cap) {
-		h->cap = h->cap ? h->cap * 2 : 16;
-		h->v = xreallocarray(h->v, h->cap, sizeof(*h->v));
-	}
-	h->v[h->n++] = (struct search_hit){ ticket_id, message_id, rank, NULL };
-}
-
 /* A query of fields and dates alone marks no words. */
 static int
 no_snippets(struct search_hits *h)
@@ -331,9 +312,9 @@ search_rank_window(struct store *s, const char *q, int64_t lower, int64_t upper,
 			sqlite3_reset(st);
 			return -1;
 		}
-		if (!id || hits_have(h, id))
+		if (!id || search_hits_have(h, id))
 			continue;
-		hits_add(h, id, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1));
+		search_hits_add(h, id, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1));
 	}
 	if (h->n >= limit)
 		rc = SQLITE_DONE;
@@ -555,9 +536,9 @@ search_by_sql(struct store *s, const struct search_node *q, size_t limit,
 	while (h->n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 1);
 
-		if (hits_have(h, id))
+		if (search_hits_have(h, id))
 			continue;
-		hits_add(h, id, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 2));
+		search_hits_add(h, id, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 2));
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		store_error(s, e, "cannot search");
