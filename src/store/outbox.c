@@ -472,3 +472,16 @@ outbox_message_raw(struct store *s, int64_t message_id, char **raw, size_t *len,
 		return 0;
 	return s->ops->outbox->message_raw(s, message_id, raw, len, e);
 }
+
+void
+outbox_add_refs(struct message *m, const char *refs)
+{
+	for (const char *p = refs; *p;) {
+		size_t l = strcspn(p, " ");
+
+		if (l)
+			strlist_add_owned(&m->references, xstrndup(p, l));
+		p += l;
+		p += strspn(p, " ");
+	}
+}

@@ -106,4 +106,8 @@ struct store_outbox_ops {
 
 extern const struct store_outbox_ops sqlite_outbox_ops;
 
+struct message;
+/* Both backends: the references column ("<a> <b>") into m->references. */
+void outbox_add_refs(struct message *m, const char *refs);
+
 #endif

@@ -410,20 +410,6 @@ pg_pick_message(struct store *s, int64_t ticket_id, unsigned skip_flags,
 	return 0;
 }
 
-/* "<a> <b>" as stored in refs into m's references. */
-static void
-add_refs(struct message *m, const char *refs)
-{
-	for (const char *p = refs; *p;) {
-		size_t l = strcspn(p, " ");
-
-		if (l)
-			strlist_add_owned(&m->references, xstrndup(p, l));
-		p += l;
-		p += strspn(p, " ");
-	}
-}
-
 static int
 pg_load_message(struct store *s, int64_t id, struct message *m, struct err *e)
 {
@@ -442,7 +428,7 @@ pg_load_message(struct store *s, int64_t id, struct message *m, struct err *e)
 	}
 	free(m->message_id);
 	m->message_id = xstrdup(pg_text(r, 0, 0));
-	add_refs(m, pg_text(r, 0, 1));
+	outbox_add_refs(m, pg_text(r, 0, 1));
 	free(m->subject);
 	m->subject = xstrdup(pg_text(r, 0, 2));
 	free(m->body);

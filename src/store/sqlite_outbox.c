@@ -383,20 +383,6 @@ sq_pick_message(struct store *s, int64_t ticket_id, unsigned skip_flags,
 	return 0;
 }
 
-/* "<a> <b>" as stored in refs into m's references. */
-static void
-add_refs(struct message *m, const char *refs)
-{
-	for (const char *p = refs; *p;) {
-		size_t l = strcspn(p, " ");
-
-		if (l)
-			strlist_add_owned(&m->references, xstrndup(p, l));
-		p += l;
-		p += strspn(p, " ");
-	}
-}
-
 static int
 sq_load_message(struct store *s, int64_t id, struct message *m, struct err *e)
 {
@@ -411,7 +397,7 @@ sq_load_message(struct store *s, int64_t id, struct message *m, struct err *e)
 	if (rc == SQLITE_ROW) {
 		free(m->message_id);
 		m->message_id = xstrdup(col_text(st, 0));
-		add_refs(m, col_text(st, 1));
+		outbox_add_refs(m, col_text(st, 1));
 		free(m->subject);
 		m->subject = xstrdup(col_text(st, 2));
 		free(m->body);
