@@ -112,40 +112,17 @@ echo "== (b) triage: a store of $TICKETS tickets"
 fresh_db triage
 desk "$out/triage" triage
 t0=$(now)
-# bench/triage.sh's generator, row for row (same seed, same draws), as COPY text.
-python3 - "$out" "$TICKETS" <<'PY'
-import random, sys
-out, n = sys.argv[1], int(sys.argv[2]); random.seed(7)
-queues = ["DE", "FR", "IT", "ES", "NL", "BE", "AT", "PL", "SE", "EC", "secretariat"]
-cats = ["funding", "eligibility", "call", "event", "general", "press"]
-sts = ["new", "open", "pending", "resolved", "closed", "closed", "resolved"]
-words = ("personalised medicine joint transnational call eligibility budget consortium "
-         "partner proposal deadline submission evaluation genomics cohort biomarker data "
-         "privacy ethics patient clinical trial funding agency ministry health research "
-         "pre-proposal letter intent coordinator institution country rules annex").split()
-first = ["Anna", "Marco", "Sofia", "Jan", "Lucía", "Pierre", "Eva", "Tomasz", "Ingrid", "Hugo"]
-last = ["Müller", "Rossi", "García", "Dubois", "Kowalski", "Jansen", "Berg", "Novak"]
-now = 1795000000
-def row(*cols):
-    return "\t".join("\\N" if c is None else str(c).replace("\\", "\\\\").replace("\n", "\\n")
-                     .replace("\t", "\\t") for c in cols) + "\n"
-t = open(out + "/tickets.copy", "w"); m = open(out + "/messages.copy", "w")
-e = open(out + "/events.copy", "w")
-for i in range(1, n + 1):
-    created = now - random.randint(0, 3 * 365 * 86400)
-    updated = created + random.randint(0, 30 * 86400)
-    subj = " ".join(random.choice(words) for _ in range(6)).capitalize()
-    fn, ln = random.choice(first), random.choice(last)
-    addr = "%s.%s%d@example.org" % (fn.lower(), ln.lower(), i)
-    t.write(row(i, random.choice(sts), random.choice(queues), random.choice(cats), "normal",
-                "en", subj, addr, fn + " " + ln, created, updated))
-    body = "Dear secretariat,\n" + " ".join(random.choice(words) for _ in range(120)) + "\nBest regards\n" + fn
-    m.write(row(i, "in", "inquiry", fn + " " + ln, addr, "secretariat@icpermed.example", subj,
-                created, "<m%d@example.org>" % i, body, fn + " " + ln + " " + addr, created))
-    m.write(row(i, "out", "ack", "", "secretariat@icpermed.example", addr,
-                "[ICPerMed #%d] %s" % (i, subj), created, "<ack%d@icpermed.example>" % i,
-                "Thank you for your message. We will answer soon.", "", created))
-    e.write(row(i, created, "secdesk", "created"))
+# bench/triage.sh's tickets (bench/triage_data.py), as COPY text.
+python3 - "$out" "$TICKETS" "$top/bench" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[3])
+from triage_data import rows
+out, n = sys.argv[1], int(sys.argv[2])
+files = {t: open("%s/%s.copy" % (out, t), "w") for t in ("tickets", "messages", "events")}
+for table, r in rows(n):
+    files[table].write("\t".join("\\N" if c is None else str(c).replace("\\", "\\\\")
+                                  .replace("\n", "\\n").replace("\t", "\\t")
+                                  for c in r.values()) + "\n")
 PY
 PG_PSQL_DB=triage pg_psql -c "COPY tickets (id, status, queue, category, priority, language,
 	subject, requester, requester_name, created, updated) FROM STDIN" <"$out/tickets.copy"

@@ -32,43 +32,16 @@ sd db init >/dev/null
 
 echo "== building a store of $N tickets"
 t0=$(date +%s.%N)
-python3 - "$out/secdesk.db" "$N" <<'PY'
-import random, sqlite3, sys
-db = sqlite3.connect(sys.argv[1]); n = int(sys.argv[2]); random.seed(7)
-queues = ["DE", "FR", "IT", "ES", "NL", "BE", "AT", "PL", "SE", "EC", "secretariat"]
-cats = ["funding", "eligibility", "call", "event", "general", "press"]
-sts = ["new", "open", "pending", "resolved", "closed", "closed", "resolved"]
-words = ("personalised medicine joint transnational call eligibility budget consortium "
-         "partner proposal deadline submission evaluation genomics cohort biomarker data "
-         "privacy ethics patient clinical trial funding agency ministry health research "
-         "pre-proposal letter intent coordinator institution country rules annex").split()
-first = ["Anna", "Marco", "Sofia", "Jan", "Lucía", "Pierre", "Eva", "Tomasz", "Ingrid", "Hugo"]
-last = ["Müller", "Rossi", "García", "Dubois", "Kowalski", "Jansen", "Berg", "Novak"]
-now = 1795000000
+python3 - "$out/secdesk.db" "$N" "$top/bench" <<'PY'
+import sqlite3, sys
+sys.path.insert(0, sys.argv[3])
+from triage_data import rows
+db = sqlite3.connect(sys.argv[1])
 db.execute("PRAGMA synchronous=OFF"); db.execute("PRAGMA journal_mode=WAL")
 db.execute("BEGIN")
-for i in range(1, n + 1):
-    created = now - random.randint(0, 3 * 365 * 86400)
-    updated = created + random.randint(0, 30 * 86400)
-    subj = " ".join(random.choice(words) for _ in range(6)).capitalize()
-    fn, ln = random.choice(first), random.choice(last)
-    addr = "%s.%s%d@example.org" % (fn.lower(), ln.lower(), i)
-    db.execute("INSERT INTO tickets (id, status, queue, category, priority, language, subject,"
-               " requester, requester_name, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-               (i, random.choice(sts), random.choice(queues), random.choice(cats), "normal",
-                "en", subj, addr, fn + " " + ln, created, updated))
-    body = "Dear secretariat,\n" + " ".join(random.choice(words) for _ in range(120)) + "\nBest regards\n" + fn
-    db.execute("INSERT INTO messages (ticket_id, direction, kind, from_name, from_addr, to_addrs,"
-               " subject, date, message_id, body, names, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-               (i, "in", "inquiry", fn + " " + ln, addr, "secretariat@icpermed.example", subj,
-                created, "<m%d@example.org>" % i, body, fn + " " + ln + " " + addr, created))
-    db.execute("INSERT INTO messages (ticket_id, direction, kind, from_addr, to_addrs, subject,"
-               " date, message_id, body, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
-               (i, "out", "ack", "secretariat@icpermed.example", addr,
-                "[ICPerMed #%d] %s" % (i, subj), created, "<ack%d@icpermed.example>" % i,
-                "Thank you for your message. We will answer soon.", created))
-    db.execute("INSERT INTO events (ticket_id, at, who, what) VALUES (?,?,?,?)",
-               (i, created, "secdesk", "created"))
+for table, r in rows(int(sys.argv[2])):
+    db.execute("INSERT INTO %s (%s) VALUES (%s)" % (table, ", ".join(r), ", ".join("?" * len(r))),
+               tuple(r.values()))
 db.commit()
 PY
 # The search index (STORE-search) is built once, as after a fetch.
