@@ -67,6 +67,9 @@ int store_intake_stored(struct store *s, int64_t intake_id, int64_t message_id, 
 			struct err *e);
 /* The source copy of key was marked done (rows still pending are left). */
 int store_intake_done(struct store *s, const char *source_id, const char *key, struct err *e);
+/* store_intake_done for each of n keys, as one step. */
+int store_intake_done_keys(struct store *s, const char *source_id, const char *const *keys,
+			   size_t n, struct err *e);
 /* The parser crashed or hung on a pending row: counts an attempt. */
 int store_intake_crashed(struct store *s, int64_t intake_id, struct err *e);
 

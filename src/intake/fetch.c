@@ -623,9 +623,9 @@ fetch_batch(const struct source_ops *ops, struct source *src, struct intake *in,
 static int
 record_done(struct intake *in, struct strlist *keys, struct err *e)
 {
-	for (size_t i = 0; i < keys->n; i++)
-		if (store_intake_done(in->s, in->source_id, keys->items[i], e) < 0)
-			return -1;
+	if (store_intake_done_keys(in->s, in->source_id, (const char *const *)keys->items,
+				   keys->n, e) < 0)
+		return -1;
 	strlist_release(keys);
 	return 0;
 }

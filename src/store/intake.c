@@ -73,6 +73,18 @@ store_intake_done(struct store *s, const char *source_id, const char *key, struc
 }
 
 int
+store_intake_done_keys(struct store *s, const char *source_id, const char *const *keys,
+		       size_t n, struct err *e)
+{
+	if (n && s->ops->intake->done_keys)
+		return s->ops->intake->done_keys(s, source_id, keys, n, e);
+	for (size_t i = 0; i < n; i++)
+		if (store_intake_done(s, source_id, keys[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+int
 store_intake_crashed(struct store *s, int64_t intake_id, struct err *e)
 {
 	return s->ops->intake->crashed(s, intake_id, e);

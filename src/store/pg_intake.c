@@ -175,6 +175,24 @@ pg_done(struct store *s, const char *source_id, const char *key, struct err *e)
 }
 
 static int
+pg_done_keys(struct store *s, const char *source_id, const char *const *keys, size_t n,
+	     struct err *e)
+{
+	struct pg_args a = PG_ARGS_INIT;
+	char *list = pg_text_array(keys, n);
+	int rc;
+
+	if (!list)
+		return err_set(e, EXIT_SOFTWARE, "cannot update intake: too many keys");
+	pg_arg_text(&a, source_id);
+	pg_arg_text(&a, list);
+	rc = pg_do(s, "UPDATE intake SET done = 1 WHERE source = $1 AND key = ANY ($2::text[]) "
+		   "AND state <> 'pending'", &a, NULL, "cannot update intake", e);
+	free(list);
+	return rc;
+}
+
+static int
 pg_crashed(struct store *s, int64_t intake_id, struct err *e)
 {
 	struct pg_args a = PG_ARGS_INIT;
@@ -316,6 +334,7 @@ const struct store_intake_ops pg_intake_ops = {
 	.stage = pg_stage,
 	.stored = pg_stored,
 	.done = pg_done,
+	.done_keys = pg_done_keys,
 	.crashed = pg_crashed,
 	.pending = pg_pending,
 	.raw = pg_raw,

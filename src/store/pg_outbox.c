@@ -14,7 +14,6 @@
 #include "compat.h"
 
 #include "backend.h"
-#include "buf.h"
 #include "message.h"
 #include "outbox_ops.h"
 #include "pg_core.h"
@@ -513,32 +512,6 @@ pg_auto_counted(struct store *s, int64_t minute, int64_t *n, struct err *e)
 		: 0;
 }
 
-/* addrs as a text[] literal, each element quoted; NULL past buf's cap. */
-static char *
-text_array(const char *const *addrs, size_t n)
-{
-	struct buf b;
-	int bad = 0;
-
-	buf_init(&b, 0);
-	bad |= buf_addch(&b, '{');
-	for (size_t i = 0; i < n; i++) {
-		bad |= buf_addstr(&b, i ? ",\"" : "\"");
-		for (const char *p = addrs[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				bad |= buf_addch(&b, '\\');
-			bad |= buf_addch(&b, *p);
-		}
-		bad |= buf_addch(&b, '"');
-	}
-	bad |= buf_addch(&b, '}');
-	if (bad) {
-		buf_release(&b);
-		return NULL;
-	}
-	return buf_detach(&b, NULL);
-}
-
 /* The log and the minute's count in one statement; mails 0 counts
  * nothing. */
 static int
@@ -546,7 +519,7 @@ pg_auto_record(struct store *s, const char *const *addrs, size_t n, int64_t at,
 	       int64_t minute, int64_t mails, struct err *e)
 {
 	struct pg_args q = { 0 };
-	char *list = text_array(addrs, n);
+	char *list = pg_text_array(addrs, n);
 	int rc;
 
 	if (!list)
