@@ -186,6 +186,14 @@ int outbox_auto_logged(struct store *s, const char *addr, int64_t since, int64_t
 		       struct err *e);
 /* *n: the automatic mails counted in the minutes after minute. */
 int outbox_auto_counted(struct store *s, int64_t minute, int64_t *n, struct err *e);
+/* outbox_auto_log and, when mails > 0, outbox_auto_count of minute, as
+ * one step (a backend may do both in one statement). */
+int outbox_auto_record(struct store *s, const char *const *addrs, size_t n, int64_t at,
+		       int64_t minute, int64_t mails, struct err *e);
+/* outbox_auto_logged (addr NULL: not asked, *logged 0) and
+ * outbox_auto_counted (counted NULL: not asked) as one step. */
+int outbox_auto_recent(struct store *s, const char *addr, int64_t since, int64_t minute,
+		       int64_t *logged, int64_t *counted, struct err *e);
 /* Forgets the log before log_before and the counts of minutes before
  * count_before. */
 int outbox_auto_prune(struct store *s, int64_t log_before, int64_t count_before,

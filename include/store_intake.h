@@ -61,12 +61,20 @@ int store_intake_settle_unlisted(struct store *s, const char *source_id, struct 
  * before (by an earlier run: nothing recorded). */
 int store_intake_stage(struct store *s, const char *source_id, const char *key, int64_t raw_id,
 		       int64_t *intake_id, struct err *e);
+/* store_message_put_raw of raw (sha256: its 64 hex digits) into *raw_id,
+ * then store_intake_stage of it, as one step: the same returns. */
+int store_intake_stage_raw(struct store *s, const char *source_id, const char *key,
+			   const char *raw, size_t len, const char *sha256, int64_t *raw_id,
+			   int64_t *intake_id, struct err *e);
 /* The row is processed: stored (message_id its message, 0 for a duplicate)
  * or, with poison, set aside. */
 int store_intake_stored(struct store *s, int64_t intake_id, int64_t message_id, bool poison,
 			struct err *e);
 /* The source copy of key was marked done (rows still pending are left). */
 int store_intake_done(struct store *s, const char *source_id, const char *key, struct err *e);
+/* store_intake_done for each of n keys, as one step. */
+int store_intake_done_keys(struct store *s, const char *source_id, const char *const *keys,
+			   size_t n, struct err *e);
 /* The parser crashed or hung on a pending row: counts an attempt. */
 int store_intake_crashed(struct store *s, int64_t intake_id, struct err *e);
 

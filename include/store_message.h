@@ -109,6 +109,14 @@ int store_message_each_same_sender(struct store *s, const char *msgid, const cha
 				   int (*each)(void *arg, int64_t row_id, const char *subject,
 					       const char *body),
 				   void *arg, struct err *e);
+/* Is raw_id, or a mail with msgid (not "") from from_addr, stored? 1 when
+ * a message has these bytes (store_message_by_raw), else as
+ * store_message_each_same_sender (0 when msgid is ""); one step. */
+int store_message_find_stored(struct store *s, int64_t raw_id, const char *msgid,
+			      const char *from_addr,
+			      int (*each)(void *arg, int64_t row_id, const char *subject,
+					  const char *body),
+			      void *arg, struct err *e);
 /* Each attachment of message row_id, in part order: its size and the
  * SHA-256 of its content ("" when the content was not kept). */
 int store_message_each_attachment(struct store *s, int64_t row_id,

@@ -167,11 +167,12 @@ stage_message(struct intake *in, struct batch *b, const char *key, const char *r
 	      const char *raw, size_t len)
 {
 	int64_t raw_id, intake_id;
+	char hex[65];
 	int rc;
 
-	if (ingest_store_raw(in->s, raw, len, &raw_id, in->e) < 0)
-		return -1;
-	rc = store_intake_stage(in->s, in->source_id, key, raw_id, &intake_id, in->e);
+	sha256_hex(raw, len, hex);
+	rc = store_intake_stage_raw(in->s, in->source_id, key, raw, len, hex, &raw_id,
+				    &intake_id, in->e);
 	if (rc > 0)
 		batch_add(b, intake_id, raw_id, key, ref, raw, len);
 	return rc < 0 ? -1 : 0;
@@ -623,9 +624,9 @@ fetch_batch(const struct source_ops *ops, struct source *src, struct intake *in,
 static int
 record_done(struct intake *in, struct strlist *keys, struct err *e)
 {
-	for (size_t i = 0; i < keys->n; i++)
-		if (store_intake_done(in->s, in->source_id, keys->items[i], e) < 0)
-			return -1;
+	if (store_intake_done_keys(in->s, in->source_id, (const char *const *)keys->items,
+				   keys->n, e) < 0)
+		return -1;
 	strlist_release(keys);
 	return 0;
 }

@@ -605,16 +605,11 @@ static int
 is_duplicate(struct store *s, int64_t raw_id, const struct message *m, bool *reused,
 	     struct err *e)
 {
-	int64_t id = store_message_by_raw(s, raw_id, e);
 	struct duplicate_match dm = { s, m, reused, e };
 
 	*reused = false;
-	if (id != 0)
-		return id < 0 ? -1 : 1;
-	if (!*m->message_id)
-		return 0;
-	return store_message_each_same_sender(s, m->message_id, m->from.addr, match_same_sender,
-					      &dm, e);
+	return store_message_find_stored(s, raw_id, m->message_id, m->from.addr,
+					 match_same_sender, &dm, e);
 }
 
 int

@@ -141,11 +141,8 @@ autolog_flush(const struct config *cfg, struct store *s, struct autolog *l, stru
 		mails += !l->key[i];
 	}
 	l->n = 0;
-	if (outbox_auto_log(s, logged, nlogged, now, e) < 0)
-		return -1;
-	if (cfg->ack.hourly_limit <= 0 || mails == 0)
-		return 0;
-	return outbox_auto_count(s, now / 60, mails, e);
+	return outbox_auto_record(s, logged, nlogged, now, now / 60,
+				  cfg->ack.hourly_limit > 0 ? mails : 0, e);
 }
 
 int
@@ -224,24 +221,20 @@ static int
 count_for_decision(struct outbound *ob, struct store *s, const struct message *m,
 		   const struct ingest_result *res, struct autoreply_ctx *c, struct err *e)
 {
-	int64_t v;
+	int64_t sender, hourly = 0;
 
 	/* A ticket opened by this very message has had no ack yet. */
 	if (res->kind != INGEST_NEW_TICKET &&
 	    outbox_ticket_acked(s, res->ticket_id, &c->already_acked, e) < 0)
 		return -1;
-	if (c->per_sender_limit > 0) {
-		if (outbox_auto_logged(s, m->from.addr,
-				       store_now() - ob->cfg->ack.per_sender_window, &v, e) < 0)
-			return -1;
-		c->sender_recent = clamp_int(v);
-	}
-	if (c->hourly_limit > 0) {
-		v = hourly_count(s, e);
-		if (v < 0)
-			return -1;
-		c->hourly_recent = clamp_int(v);
-	}
+	/* Both counts in one step: one round trip on a server. */
+	if (outbox_auto_recent(s, c->per_sender_limit > 0 ? m->from.addr : NULL,
+			       store_now() - ob->cfg->ack.per_sender_window,
+			       (store_now() - HOUR) / 60, &sender,
+			       c->hourly_limit > 0 ? &hourly : NULL, e) < 0)
+		return -1;
+	c->sender_recent = clamp_int(sender);
+	c->hourly_recent = clamp_int(hourly);
 	return 0;
 }
 
@@ -273,23 +266,20 @@ autolimit_notice_over(struct outbound *ob, struct store *s, const struct notice_
 		      bool acked, struct err *e)
 {
 	int limit = ob->cfg->notice.hourly_limit_per_partner;
-	int64_t v;
+	char *key = limit > 0 ? xasprintf("notice:%s", pl->queue_id) : NULL;
+	int64_t v, hourly = 0;
+	int rc;
 
-	if (limit > 0) {
-		char *key = xasprintf("notice:%s", pl->queue_id);
-		int rc = outbox_auto_logged(s, key, store_now() - HOUR, &v, e);
-
-		free(key);
-		if (rc < 0)
-			return -1;
-		if (v >= limit)
-			return 1;
-	}
+	/* Both counts in one step: one round trip on a server. */
+	rc = outbox_auto_recent(s, key, store_now() - HOUR, (store_now() - HOUR) / 60, &v,
+				ob->cfg->ack.hourly_limit > 0 ? &hourly : NULL, e);
+	free(key);
+	if (rc < 0)
+		return -1;
+	if (limit > 0 && v >= limit)
+		return 1;
 	if (ob->cfg->ack.hourly_limit > 0) {
-		v = hourly_count(s, e);
-		if (v < 0)
-			return -1;
-		if (v + (acked ? 1 : 0) + (int64_t)pl->nto > ob->cfg->ack.hourly_limit)
+		if (hourly + (acked ? 1 : 0) + (int64_t)pl->nto > ob->cfg->ack.hourly_limit)
 			return autolimit_trip_breaker(s, e) < 0 ? -1 : 1;
 	}
 	return 0;

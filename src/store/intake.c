@@ -4,6 +4,7 @@
 
 #include "backend.h"
 #include "intake_ops.h"
+#include "store_message.h"
 
 int
 store_intake_listing_begin(struct store *s, struct err *e)
@@ -70,6 +71,31 @@ int
 store_intake_done(struct store *s, const char *source_id, const char *key, struct err *e)
 {
 	return s->ops->intake->done(s, source_id, key, e);
+}
+
+int
+store_intake_stage_raw(struct store *s, const char *source_id, const char *key,
+		       const char *raw, size_t len, const char *sha256, int64_t *raw_id,
+		       int64_t *intake_id, struct err *e)
+{
+	if (s->ops->intake->stage_raw)
+		return s->ops->intake->stage_raw(s, source_id, key, raw, len, sha256, raw_id,
+						 intake_id, e);
+	if (store_message_put_raw(s, raw, len, sha256, raw_id, e) < 0)
+		return -1;
+	return store_intake_stage(s, source_id, key, *raw_id, intake_id, e);
+}
+
+int
+store_intake_done_keys(struct store *s, const char *source_id, const char *const *keys,
+		       size_t n, struct err *e)
+{
+	if (n && s->ops->intake->done_keys)
+		return s->ops->intake->done_keys(s, source_id, keys, n, e);
+	for (size_t i = 0; i < n; i++)
+		if (store_intake_done(s, source_id, keys[i], e) < 0)
+			return -1;
+	return 0;
 }
 
 int

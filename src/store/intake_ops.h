@@ -16,9 +16,18 @@ struct store_intake_ops {
 	int (*settle_unlisted)(struct store *s, const char *source_id, struct err *e);
 	int (*stage)(struct store *s, const char *source_id, const char *key, int64_t raw_id,
 		     int64_t *intake_id, struct err *e);
+	/* Optional (NULL: the message area's put_raw, then stage): the raw
+	 * bytes and the intake row in one step. */
+	int (*stage_raw)(struct store *s, const char *source_id, const char *key,
+			 const char *raw, size_t len, const char *sha256, int64_t *raw_id,
+			 int64_t *intake_id, struct err *e);
 	int (*stored)(struct store *s, int64_t intake_id, int64_t message_id, bool poison,
 		      struct err *e);
 	int (*done)(struct store *s, const char *source_id, const char *key, struct err *e);
+	/* Optional (NULL: done for each key in turn): done for n keys in
+	 * one step. */
+	int (*done_keys)(struct store *s, const char *source_id, const char *const *keys,
+			 size_t n, struct err *e);
 	int (*crashed)(struct store *s, int64_t intake_id, struct err *e);
 	int (*pending)(struct store *s, const char *source_id, int64_t older_than,
 		       struct intake_pending **rows, size_t *n, struct err *e);

@@ -160,6 +160,25 @@ store_message_each_same_sender(struct store *s, const char *msgid, const char *f
 }
 
 int
+store_message_find_stored(struct store *s, int64_t raw_id, const char *msgid,
+			  const char *from_addr,
+			  int (*each)(void *arg, int64_t row_id, const char *subject,
+				      const char *body),
+			  void *arg, struct err *e)
+{
+	int64_t id;
+
+	if (s->ops->message->find_stored)
+		return s->ops->message->find_stored(s, raw_id, msgid, from_addr, each, arg, e);
+	id = store_message_by_raw(s, raw_id, e);
+	if (id != 0)
+		return id < 0 ? -1 : 1;
+	if (!*msgid)
+		return 0;
+	return store_message_each_same_sender(s, msgid, from_addr, each, arg, e);
+}
+
+int
 store_message_each_attachment(struct store *s, int64_t row_id,
 			      int (*each)(void *arg, int64_t size, const char *sha256),
 			      void *arg, struct err *e)

@@ -66,6 +66,13 @@ struct store_message_ops {
 				int (*each)(void *arg, int64_t row_id, const char *subject,
 					    const char *body),
 				void *arg, struct err *e);
+	/* Optional (NULL: message_by_raw, then each_same_sender):
+	 * store_message_find_stored in one step. */
+	int (*find_stored)(struct store *s, int64_t raw_id, const char *msgid,
+			   const char *from_addr,
+			   int (*each)(void *arg, int64_t row_id, const char *subject,
+				       const char *body),
+			   void *arg, struct err *e);
 
 	/* Attachments: contents once by SHA-256 (a second put is a no-op);
 	 * one row per part (sha256 NULL: not kept). */

@@ -289,6 +289,33 @@ outbox_auto_counted(struct store *s, int64_t minute, int64_t *n, struct err *e)
 }
 
 int
+outbox_auto_record(struct store *s, const char *const *addrs, size_t n, int64_t at,
+		   int64_t minute, int64_t mails, struct err *e)
+{
+	if (s->ops->outbox->auto_record)
+		return n || mails > 0
+			? s->ops->outbox->auto_record(s, addrs, n, at, minute, mails, e)
+			: 0;
+	if (outbox_auto_log(s, addrs, n, at, e) < 0)
+		return -1;
+	return mails > 0 ? outbox_auto_count(s, minute, mails, e) : 0;
+}
+
+int
+outbox_auto_recent(struct store *s, const char *addr, int64_t since, int64_t minute,
+		   int64_t *logged, int64_t *counted, struct err *e)
+{
+	*logged = 0;
+	if (counted)
+		*counted = 0;
+	if (s->ops->outbox->auto_recent && (addr || counted))
+		return s->ops->outbox->auto_recent(s, addr, since, minute, logged, counted, e);
+	if (addr && outbox_auto_logged(s, addr, since, logged, e) < 0)
+		return -1;
+	return counted ? outbox_auto_counted(s, minute, counted, e) : 0;
+}
+
+int
 outbox_auto_prune(struct store *s, int64_t log_before, int64_t count_before, struct err *e)
 {
 	return s->ops->outbox->auto_prune(s, log_before, count_before, e);

@@ -55,6 +55,13 @@ struct store_outbox_ops {
 	int (*auto_counted)(struct store *s, int64_t minute, int64_t *n, struct err *e);
 	int (*auto_prune)(struct store *s, int64_t log_before, int64_t count_before,
 			  struct err *e);
+	/* Optional (NULL: outbox.c runs the ops above one by one): the
+	 * log and count of outbox_auto_record, the counts of
+	 * outbox_auto_recent, each in one step. */
+	int (*auto_record)(struct store *s, const char *const *addrs, size_t n, int64_t at,
+			   int64_t minute, int64_t mails, struct err *e);
+	int (*auto_recent)(struct store *s, const char *addr, int64_t since, int64_t minute,
+			   int64_t *logged, int64_t *counted, struct err *e);
 
 	/* State rows. */
 	int (*state_get)(struct store *s, const char *key, int64_t *value, struct err *e);

@@ -148,6 +148,41 @@ pg_stage(struct store *s, const char *source_id, const char *key, int64_t raw_id
 	return rc; /* 0: staged by an earlier run */
 }
 
+/* pg_message.c's put_raw and pg_stage in one statement. */
+static int
+pg_stage_raw(struct store *s, const char *source_id, const char *key, const char *raw,
+	     size_t len, const char *sha256, int64_t *raw_id, int64_t *intake_id, struct err *e)
+{
+	struct pg_args a = PG_ARGS_INIT;
+	char hex[65];
+	PGresult *res;
+	int rc = 0;
+
+	snprintf(hex, sizeof(hex), "%.64s", sha256);
+	pg_arg_text(&a, hex);
+	pg_arg_int(&a, (int64_t)len);
+	pg_arg_bytes(&a, raw, len);
+	pg_arg_text(&a, source_id);
+	pg_arg_text(&a, key);
+	pg_arg_int(&a, store_now());
+	/* DO UPDATE, not DO NOTHING: the raw row comes back either way. */
+	res = pg_run(s, "WITH r AS (INSERT INTO raws (sha256, size, data) VALUES ($1, $2, $3) "
+		     "ON CONFLICT (sha256) DO UPDATE SET size = raws.size RETURNING id), "
+		     "i AS (INSERT INTO intake (source, key, raw_id, attempts, created) SELECT "
+		     "$4, $5, r.id, 0, $6 FROM r ON CONFLICT (source, key) DO NOTHING RETURNING "
+		     "id) SELECT r.id, (SELECT id FROM i) FROM r", &a, false,
+		     "cannot record intake", e);
+	if (!res)
+		return -1;
+	*raw_id = pg_int(res, 0, 0);
+	if (!PQgetisnull(res, 0, 1)) {
+		*intake_id = pg_int(res, 0, 1);
+		rc = 1;
+	}
+	PQclear(res);
+	return rc; /* 0: staged by an earlier run */
+}
+
 static int
 pg_stored(struct store *s, int64_t intake_id, int64_t message_id, bool poison, struct err *e)
 {
@@ -172,6 +207,24 @@ pg_done(struct store *s, const char *source_id, const char *key, struct err *e)
 	pg_arg_text(&a, key);
 	return pg_do(s, "UPDATE intake SET done = 1 WHERE source = $1 AND key = $2 AND state <> "
 		     "'pending'", &a, NULL, "cannot update intake", e);
+}
+
+static int
+pg_done_keys(struct store *s, const char *source_id, const char *const *keys, size_t n,
+	     struct err *e)
+{
+	struct pg_args a = PG_ARGS_INIT;
+	char *list = pg_text_array(keys, n);
+	int rc;
+
+	if (!list)
+		return err_set(e, EXIT_SOFTWARE, "cannot update intake: too many keys");
+	pg_arg_text(&a, source_id);
+	pg_arg_text(&a, list);
+	rc = pg_do(s, "UPDATE intake SET done = 1 WHERE source = $1 AND key = ANY ($2::text[]) "
+		   "AND state <> 'pending'", &a, NULL, "cannot update intake", e);
+	free(list);
+	return rc;
 }
 
 static int
@@ -314,8 +367,10 @@ const struct store_intake_ops pg_intake_ops = {
 	.listing_fresh = pg_listing_fresh,
 	.settle_unlisted = pg_settle_unlisted,
 	.stage = pg_stage,
+	.stage_raw = pg_stage_raw,
 	.stored = pg_stored,
 	.done = pg_done,
+	.done_keys = pg_done_keys,
 	.crashed = pg_crashed,
 	.pending = pg_pending,
 	.raw = pg_raw,

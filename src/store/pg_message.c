@@ -275,6 +275,36 @@ pg_each_same_sender(struct store *s, const char *msgid, const char *from_addr,
 	return stop;
 }
 
+/* The raw bytes' message first (a row of its own: 1), else the same
+ * sender's mails, in one statement. */
+static int
+pg_find_stored(struct store *s, int64_t raw_id, const char *msgid, const char *from_addr,
+	       int (*each)(void *arg, int64_t row_id, const char *subject, const char *body),
+	       void *arg, struct err *e)
+{
+	struct pg_args a = PG_ARGS_INIT;
+	PGresult *res;
+	int stop = 0;
+
+	pg_arg_int(&a, raw_id);
+	pg_arg_text(&a, msgid);
+	pg_arg_text(&a, from_addr);
+	res = pg_run(s, "WITH b AS (SELECT id FROM messages WHERE raw_id = $1 ORDER BY id LIMIT 1) "
+		     "SELECT 1, id, NULL, NULL FROM b UNION ALL SELECT 0, * FROM (SELECT id, "
+		     "subject, body FROM messages WHERE $2::text <> '' AND message_id = $2 AND "
+		     "direction = 'in' AND lower(from_addr COLLATE \"C\") = lower($3::text "
+		     "COLLATE \"C\") AND NOT EXISTS (SELECT 1 FROM b) ORDER BY id) same",
+		     &a, false, "cannot query", e);
+	if (!res)
+		return -1;
+	if (PQntuples(res) > 0 && pg_int(res, 0, 0) == 1)
+		stop = 1;
+	for (int r = 0; stop == 0 && r < PQntuples(res); r++)
+		stop = each(arg, pg_int(res, r, 1), pg_text(res, r, 2), pg_text(res, r, 3));
+	PQclear(res);
+	return stop;
+}
+
 static int
 pg_put_blob(struct store *s, const char *sha256, const void *data, size_t size, struct err *e)
 {
@@ -418,6 +448,7 @@ const struct store_message_ops pg_message_ops = {
 	.add_message = pg_add_message,
 	.message_by_raw = pg_message_by_raw,
 	.each_same_sender = pg_each_same_sender,
+	.find_stored = pg_find_stored,
 	.put_blob = pg_put_blob,
 	.add_attachment = pg_add_attachment,
 	.each_message_attachment = pg_each_message_attachment,

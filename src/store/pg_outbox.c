@@ -498,6 +498,59 @@ pg_auto_counted(struct store *s, int64_t minute, int64_t *n, struct err *e)
 		: 0;
 }
 
+/* The log and the minute's count in one statement; mails 0 counts
+ * nothing. */
+static int
+pg_auto_record(struct store *s, const char *const *addrs, size_t n, int64_t at,
+	       int64_t minute, int64_t mails, struct err *e)
+{
+	struct pg_args q = { 0 };
+	char *list = pg_text_array(addrs, n);
+	int rc;
+
+	if (!list)
+		return err_set(e, EXIT_SOFTWARE, "cannot log automatic mail: too many addresses");
+	pg_arg_text(&q, list);
+	pg_arg_int(&q, at);
+	pg_arg_int(&q, minute);
+	pg_arg_int(&q, mails);
+	rc = pg_do(s,
+		   "WITH logged AS (INSERT INTO autoreply_log (addr, at) SELECT a, $2"
+		   " FROM unnest($1::text[]) a) INSERT INTO autoreply_count (minute, n)"
+		   " SELECT $3::bigint, $4::bigint WHERE $4::bigint > 0 ON CONFLICT (minute) DO UPDATE SET"
+		   " n = autoreply_count.n + excluded.n",
+		   &q, NULL, "cannot log automatic mail", e);
+	free(list);
+	return rc;
+}
+
+/* Both counts in one statement; addr NULL or counted NULL: not asked. */
+static int
+pg_auto_recent(struct store *s, const char *addr, int64_t since, int64_t minute,
+	       int64_t *logged, int64_t *counted, struct err *e)
+{
+	struct pg_args q = { 0 };
+	PGresult *r;
+
+	pg_arg_text(&q, addr);
+	pg_arg_int(&q, since);
+	pg_arg_int(&q, minute);
+	pg_arg_bool(&q, counted != NULL);
+	r = pg_run(s,
+		   "SELECT (SELECT count(*) FROM autoreply_log WHERE $1::text IS NOT NULL AND"
+		   " lower(addr) = lower($1) AND at > $2),"
+		   " (SELECT coalesce(sum(n), 0) FROM autoreply_count WHERE $4::boolean AND"
+		   " minute > $3)",
+		   &q, false, "cannot query", e);
+	if (!r)
+		return -1;
+	*logged = pg_int(r, 0, 0);
+	if (counted)
+		*counted = pg_int(r, 0, 1);
+	PQclear(r);
+	return 0;
+}
+
 static int
 pg_auto_prune(struct store *s, int64_t log_before, int64_t count_before, struct err *e)
 {
@@ -861,6 +914,8 @@ const struct store_outbox_ops pg_outbox_ops = {
 	.auto_logged = pg_auto_logged,
 	.auto_counted = pg_auto_counted,
 	.auto_prune = pg_auto_prune,
+	.auto_record = pg_auto_record,
+	.auto_recent = pg_auto_recent,
 	.state_get = pg_state_get,
 	.state_set = pg_state_set,
 	.open_digest = pg_open_digest,

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 
+#include "buf.h"
 #include "pg_core.h"
 #include "pg_run.h"
 #include "xalloc.h"
@@ -59,6 +60,31 @@ void
 pg_arg_bool(struct pg_args *a, bool v)
 {
 	pg_arg_text(a, v ? "t" : "f");
+}
+
+char *
+pg_text_array(const char *const *addrs, size_t n)
+{
+	struct buf b;
+	int bad = 0;
+
+	buf_init(&b, 0);
+	bad |= buf_addch(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		bad |= buf_addstr(&b, i ? ",\"" : "\"");
+		for (const char *p = addrs[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				bad |= buf_addch(&b, '\\');
+			bad |= buf_addch(&b, *p);
+		}
+		bad |= buf_addch(&b, '"');
+	}
+	bad |= buf_addch(&b, '}');
+	if (bad) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
 }
 
 static bool

@@ -35,6 +35,10 @@ void pg_arg_bytes(struct pg_args *a, const void *p, size_t n); /* a bytea */
 void pg_arg_ref(struct pg_args *a, int64_t id); /* id <= 0: SQL NULL (no reference) */
 void pg_arg_bool(struct pg_args *a, bool v);
 
+/* items as a text[] literal, each element quoted (xmalloc), for one
+ * parameter ($1::text[]); NULL past buf's cap. */
+char *pg_text_array(const char *const *items, size_t n);
+
 /* Runs sql: the result (the caller PQclears it), or NULL with e set.
  * binary: every column comes in binary form (a bytea as its bytes; cast
  * numbers to text in such a query: text is the same in both forms). */

@@ -101,6 +101,51 @@ test_stage_once_pending_and_marks(void **state)
 	store_close(&s);
 }
 
+/* The raw bytes and the intake row in one step, and a batch of keys
+ * marked done in one: as stage() and store_intake_done one by one. */
+static void
+test_stage_raw_and_done_keys(void **state)
+{
+	struct store *s = unit_store_open(state, "intake_stage_raw", NULL);
+	static const char *const keys[] = { "a", "b", "c\"{,}" };
+	const char *raw = "Subject: one\n\nbody\n";
+	struct intake_pending *rows = NULL;
+	struct err e = ERR_INIT;
+	int64_t raw1 = 0, raw2 = 0, id1 = 0, id2 = 0, id3 = 0, other = 0;
+	size_t n = 0;
+
+	assert_int_equal(store_begin(s, &e), 0);
+	assert_int_equal(store_intake_stage_raw(s, SRC, keys[0], raw, strlen(raw),
+						"ab" "0000000000000000000000000000000000000000000000000000000000000a",
+						&raw1, &id1, &e), 1);
+	/* The same bytes under another key: the same raw row, a new intake row. */
+	assert_int_equal(store_intake_stage_raw(s, SRC, keys[1], raw, strlen(raw),
+						"ab" "0000000000000000000000000000000000000000000000000000000000000a",
+						&raw2, &id2, &e), 1);
+	assert_int_equal(raw1, raw2);
+	assert_true(id2 > id1);
+	assert_int_equal(store_intake_stage_raw(s, SRC, keys[2], "x", 1,
+						"cd" "0000000000000000000000000000000000000000000000000000000000000a",
+						&raw2, &id3, &e), 1);
+	/* A key staged before: 0, the raw row's id still given. */
+	assert_int_equal(store_intake_stage_raw(s, SRC, keys[0], "y", 1,
+						"ef" "0000000000000000000000000000000000000000000000000000000000000a",
+						&raw2, &other, &e), 0);
+	assert_int_equal(other, 0);
+	assert_true(raw2 > 0);
+	assert_int_equal(store_intake_stored(s, id1, 0, false, &e), 0);
+	assert_int_equal(store_intake_stored(s, id3, 0, false, &e), 0);
+	/* id2 is still pending: done leaves it. */
+	assert_int_equal(store_intake_done_keys(s, SRC, keys, 3, &e), 0);
+	assert_int_equal(store_intake_done_keys(s, SRC, keys, 0, &e), 0);
+	assert_int_equal(store_commit(s, &e), 0);
+	assert_int_equal(store_intake_pending(s, SRC, 0, &rows, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, id2);
+	free(rows);
+	store_close(&s);
+}
+
 struct seen {
 	char keys[8][16];
 	enum intake_listed states[8];
@@ -338,6 +383,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		BOTH(test_stage_once_pending_and_marks),
+		BOTH(test_stage_raw_and_done_keys),
 		BOTH(test_listing_window),
 		BOTH(test_listing_bytes_order),
 		BOTH(test_mailbox_lock_two_connections),

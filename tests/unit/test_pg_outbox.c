@@ -212,12 +212,13 @@ exercise_rest(struct store *s, struct buf *log)
 	struct outgoing_message om = { 2, "ack", "Desk", "desk@example.org", "bob@example.org", "",
 				       "Re: Other", "ack2@example.org", "", "<m2@example.org>",
 				       "Thanks", "Desk desk@example.org", 2600 };
+	static const char *const odd[] = { "q\"\\@example.org", "r,{x}@example.org" };
 	static const char *const addrs[] = { "A@Example.org", "b@example.org", "c@example.org",
 					     "d@example.org", "e@example.org" };
 	struct strlist st = STRLIST_INIT, tags = STRLIST_INIT;
 	struct message m;
 	struct outbox_item *held = NULL;
-	int64_t id, v, hid;
+	int64_t id, v, w, hid;
 	bool acked;
 	char *body = NULL;
 	size_t n;
@@ -258,6 +259,16 @@ exercise_rest(struct store *s, struct buf *log)
 	buf_addf(log, " pruned %lld", (long long)v);
 	ok(outbox_auto_logged(s, "b@example.org", 0, &v, &e), &e);
 	buf_addf(log, " %lld\n", (long long)v);
+	/* The log and count in one step, the two counts in one: quotes and
+	 * backslashes in an address survive the server's text[]. */
+	ok(outbox_auto_record(s, odd, 2, 200, 20, 4, &e), &e);
+	ok(outbox_auto_record(s, odd, 1, 201, 21, 0, &e), &e);
+	ok(outbox_auto_recent(s, "Q\"\\@example.org", 150, 19, &v, &w, &e), &e);
+	buf_addf(log, "recent %lld %lld", (long long)v, (long long)w);
+	ok(outbox_auto_recent(s, "r,{x}@example.org", 150, 19, &v, NULL, &e), &e);
+	buf_addf(log, " %lld", (long long)v);
+	ok(outbox_auto_recent(s, NULL, 150, 20, &v, &w, &e), &e);
+	buf_addf(log, " %lld %lld\n", (long long)v, (long long)w);
 	buf_addf(log, "state none %d", outbox_state_get(s, "k", &v, &e));
 	ok(outbox_state_set(s, "k", -42, &e), &e);
 	ok(outbox_state_set(s, "k", 43, &e), &e);
