@@ -19,10 +19,22 @@
 /* Serialises migrations of one database by concurrent first runs. */
 #define PG_MIGRATE_LOCK "SELECT pg_advisory_xact_lock(7105310517)"
 
+/* A statement run more than once in a session is prepared by name, so
+ * that the server parses and plans it once (intake runs each of its
+ * statements once a mail). Open addressing on the SQL text. */
+#define PG_PREPARED_SLOTS 256
+
+struct pg_prepared {
+	char *sql; /* NULL: a free slot */
+	unsigned uses;
+	bool ready; /* prepared on the connection */
+};
+
 struct pg_store {
 	struct store base;
 	PGconn *conn;
 	char *name; /* the URL without secdesk's parameters: for messages */
+	struct pg_prepared prepared[PG_PREPARED_SLOTS];
 };
 
 static struct pg_store *
@@ -121,6 +133,51 @@ int
 pg_fail(struct store *s, const PGresult *res, const char *what, struct err *e)
 {
 	return pg_error(pg_of(s), res, what, e);
+}
+
+/* sql's slot, claimed when free; NULL when the table is full. */
+static struct pg_prepared *
+prepared_slot(struct pg_store *s, const char *sql)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *c = sql; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	for (size_t i = 0; i < PG_PREPARED_SLOTS; i++) {
+		struct pg_prepared *p = &s->prepared[(h + i) % PG_PREPARED_SLOTS];
+
+		if (!p->sql)
+			p->sql = xstrdup(sql);
+		if (strcmp(p->sql, sql) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+int
+pg_prepare(struct store *base, const char *sql, int nparams, char name[16], PGresult **failed)
+{
+	struct pg_store *s = pg_of(base);
+	struct pg_prepared *p = prepared_slot(s, sql);
+	PGresult *res;
+
+	*failed = NULL;
+	if (!p || (!p->ready && ++p->uses < 2))
+		return 0;
+	snprintf(name, 16, "sd%d", (int)(p - s->prepared) % PG_PREPARED_SLOTS);
+	if (p->ready)
+		return 1;
+	/* A failed transaction refuses every statement until its rollback. */
+	if (PQtransactionStatus(s->conn) == PQTRANS_INERROR)
+		return 0;
+	res = PQprepare(s->conn, name, sql, nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*failed = res;
+		return -1;
+	}
+	PQclear(res);
+	p->ready = true;
+	return 1;
 }
 
 /* Runs sql (one statement or several, without parameters). */
@@ -582,6 +639,8 @@ pg_close(struct store *base)
 {
 	struct pg_store *s = pg_of(base);
 
+	for (size_t i = 0; i < PG_PREPARED_SLOTS; i++)
+		free(s->prepared[i].sql);
 	PQfinish(s->conn);
 	free(s->name);
 	free(s);
@@ -712,27 +771,6 @@ pg_check(struct store *base, struct err *e)
 			  : 0;
 out:
 	buf_release(&problems);
-	return rc;
-}
-
-static int
-pg_event(struct store *base, int64_t ticket_id, const char *who, const char *what,
-	 const char *old_value, const char *new_value, struct err *e)
-{
-	struct pg_store *s = pg_of(base);
-	char id[24], at[24];
-	const char *params[6] = { id, at, who, what, old_value, new_value };
-	PGresult *res;
-	int rc = 0;
-
-	snprintf(id, sizeof(id), "%lld", (long long)ticket_id);
-	snprintf(at, sizeof(at), "%lld", (long long)store_now());
-	res = PQexecParams(s->conn, "INSERT INTO events (ticket_id, at, who, what, old_value, "
-			   "new_value) VALUES ($1, $2, $3, $4, $5, $6)", 6, NULL, params, NULL,
-			   NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = pg_error(s, res, "cannot record event", e);
-	PQclear(res);
 	return rc;
 }
 

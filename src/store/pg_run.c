@@ -98,6 +98,41 @@ args_ok(struct store *s, const struct pg_args *a, const char *what, struct err *
 	return false;
 }
 
+/* Sends sql, prepared when it is run again (pg_prepare). */
+static int
+send_statement(struct store *s, const char *sql, const struct pg_args *a, bool binary,
+	       const char *what, struct err *e)
+{
+	char name[16];
+	PGresult *failed;
+	int n = a ? a->n : 0, prepared = pg_prepare(s, sql, n, name, &failed);
+	const char *const *val = a ? a->val : NULL;
+	const int *len = a ? a->len : NULL, *fmt = a ? a->fmt : NULL;
+	int sent;
+
+	if (prepared < 0) {
+		pg_fail(s, failed, what, e);
+		PQclear(failed);
+		return -1;
+	}
+	sent = prepared ? PQsendQueryPrepared(pg_conn(s), name, n, val, len, fmt, binary)
+			: PQsendQueryParams(pg_conn(s), sql, n, NULL, val, len, fmt, binary);
+	return sent ? 0 : pg_fail(s, NULL, what, e);
+}
+
+/* The last result of the statement sent (libpq's PQexec keeps the last). */
+static PGresult *
+last_result(struct store *s)
+{
+	PGresult *res, *last = NULL;
+
+	while ((res = PQgetResult(pg_conn(s)))) {
+		PQclear(last);
+		last = res;
+	}
+	return last;
+}
+
 PGresult *
 pg_run(struct store *s, const char *sql, const struct pg_args *a, bool binary,
        const char *what, struct err *e)
@@ -105,10 +140,9 @@ pg_run(struct store *s, const char *sql, const struct pg_args *a, bool binary,
 	PGresult *res;
 	ExecStatusType st;
 
-	if (!args_ok(s, a, what, e))
+	if (!args_ok(s, a, what, e) || send_statement(s, sql, a, binary, what, e) < 0)
 		return NULL;
-	res = PQexecParams(pg_conn(s), sql, a ? a->n : 0, NULL, a ? a->val : NULL,
-			   a ? a->len : NULL, a ? a->fmt : NULL, binary);
+	res = last_result(s);
 	st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return res;
@@ -177,11 +211,8 @@ pg_each_row(struct store *s, const char *sql, const struct pg_args *a, bool bina
 	PGresult *res;
 	int stop = 0;
 
-	if (!args_ok(s, a, what, e))
+	if (!args_ok(s, a, what, e) || send_statement(s, sql, a, binary, what, e) < 0)
 		return -1;
-	if (!PQsendQueryParams(c, sql, a ? a->n : 0, NULL, a ? a->val : NULL, a ? a->len : NULL,
-			       a ? a->fmt : NULL, binary))
-		return pg_fail(s, NULL, what, e);
 	if (!PQsetSingleRowMode(c)) {
 		drain(s, what, true, e);
 		return pg_fail(s, NULL, what, e);

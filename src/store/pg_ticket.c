@@ -442,6 +442,22 @@ pg_ticket_first_raws(struct store *s, ticket_raw_fn *each, void *arg, struct err
 			   "cannot read messages", e) < 0 ? -1 : 0;
 }
 
+int
+pg_event(struct store *s, int64_t ticket_id, const char *who, const char *what,
+	 const char *old_value, const char *new_value, struct err *e)
+{
+	struct pg_args a = PG_ARGS_INIT;
+
+	pg_arg_int(&a, ticket_id);
+	pg_arg_int(&a, store_now());
+	pg_arg_text(&a, who);
+	pg_arg_text(&a, what);
+	pg_arg_text(&a, old_value);
+	pg_arg_text(&a, new_value);
+	return pg_do(s, "INSERT INTO events (ticket_id, at, who, what, old_value, new_value)"
+		     " VALUES ($1, $2, $3, $4, $5, $6)", &a, NULL, "cannot record event", e);
+}
+
 const struct store_ticket_ops pg_ticket_ops = {
 	.load = pg_ticket_load,
 	.touch = pg_ticket_touch,

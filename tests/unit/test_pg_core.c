@@ -228,6 +228,53 @@ test_transactions_and_events(void **state)
 	free(url);
 }
 
+/* A statement run again is prepared on the connection (pg_prepare): it
+ * still sees a table changed under it, and when preparing fails its error
+ * is the statement's own. */
+static void
+test_prepared_statements(void **state)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	char *url = url_for("t_prep", ""), *id;
+
+	(void)state;
+	make_db("t_prep");
+	assert_int_equal(store_open(url, STORE_CREATE, &s, &e), 0);
+	id = pg_admin_sql("t_prep", "INSERT INTO tickets (created, updated) VALUES (1, 1) "
+		       "RETURNING id");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(store_event(s, atoll(id), "alice", "note", NULL, "x", &e), 0);
+	admin_do("t_prep", "ALTER TABLE events ADD COLUMN extra TEXT DEFAULT 'y'");
+	assert_int_equal(store_event(s, atoll(id), "bob", "note", NULL, "x", &e), 0);
+	assert_sql("t_prep", "SELECT count(*) || ' ' || min(extra) FROM events", "5 y");
+	/* Inside a transaction, then rolled back: still prepared after. */
+	assert_int_equal(store_begin(s, &e), 0);
+	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), -1);
+	assert_non_null(strstr(e.msg, "cannot record event"));
+	store_rollback(s);
+	assert_int_equal(store_event(s, atoll(id), "carol", "note", NULL, "x", &e), 0);
+	assert_sql("t_prep", "SELECT string_agg(who, ',' ORDER BY id) FROM events",
+		   "alice,alice,alice,alice,bob,carol");
+	store_close(&s);
+	/* A fresh session: the first use runs unnamed, the second is prepared,
+	 * and preparing fails on a table gone: the statement's error. */
+	assert_int_equal(store_open(url, 0, &s, &e), 0);
+	assert_int_equal(store_event(s, atoll(id), "erin", "note", NULL, "x", &e), 0);
+	admin_do("t_prep", "ALTER TABLE events RENAME TO events_gone");
+	e = (struct err)ERR_INIT;
+	assert_int_equal(store_event(s, atoll(id), "erin", "note", NULL, "x", &e), -1);
+	if (!strstr(e.msg, "cannot record event") || !strstr(e.msg, "events"))
+		fail_msg("unexpected error: %s", e.msg);
+	admin_do("t_prep", "ALTER TABLE events_gone RENAME TO events");
+	assert_int_equal(store_event(s, atoll(id), "frank", "note", NULL, "x", &e), 0);
+	assert_int_equal(store_event(s, atoll(id), "frank", "note", NULL, "x", &e), 0);
+	assert_sql("t_prep", "SELECT count(*) FROM events WHERE who IN ('erin', 'frank')", "3");
+	store_close(&s);
+	free(id);
+	free(url);
+}
+
 /* Least privilege (issue 17): the staff role opens the store the run role
  * made and writes rows, but cannot make the schema. */
 static void
@@ -349,6 +396,7 @@ main(void)
 		cmocka_unit_test(test_fresh_database),
 		cmocka_unit_test(test_newer_and_foreign_refused),
 		cmocka_unit_test(test_transactions_and_events),
+		cmocka_unit_test(test_prepared_statements),
 		cmocka_unit_test(test_staff_role),
 		cmocka_unit_test(test_connection_failures),
 		cmocka_unit_test(test_remote_host_requires_tls),
