@@ -10,6 +10,7 @@
 #include "message_ops.h"
 #include "pg_core.h"
 #include "pg_run.h"
+#include "pg_search.h"
 #include "ticket.h"
 #include "xalloc.h"
 
@@ -208,6 +209,9 @@ pg_add_message(struct store *s, const struct store_message_row *row, int64_t *id
 	       struct err *e)
 {
 	struct pg_args a = PG_ARGS_INIT;
+	struct buf words = BUF_INIT;
+	bool indexed = pg_search_indexes(row->kind) &&
+		       pg_search_words(row->subject, row->body, row->names, &words) == 0;
 	PGresult *res;
 
 	pg_arg_int(&a, row->ticket_id);
@@ -234,11 +238,14 @@ pg_add_message(struct store *s, const struct store_message_row *row, int64_t *id
 	else
 		pg_arg_text(&a, NULL); /* outgoing mail: no raw */
 	pg_arg_int(&a, row->created);
+	/* Its search words too (NULL: the index pass takes it). */
+	pg_arg_text(&a, indexed ? buf_cstr(&words) : NULL);
 	res = pg_run(s, "INSERT INTO messages (ticket_id, direction, kind, from_name, from_addr, "
 		     "to_addrs, cc_addrs, subject, date, message_id, in_reply_to, refs, body, "
-		     "names, flags, parse_note, raw_id, created) VALUES ($1, $2, $3, $4, $5, $6, "
-		     "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id", &a,
-		     false, "cannot store message", e);
+		     "names, flags, parse_note, raw_id, created, search_words) VALUES ($1, $2, "
+		     "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+		     "$19::tsvector) RETURNING id", &a, false, "cannot store message", e);
+	buf_release(&words);
 	if (!res)
 		return -1;
 	*id = pg_int(res, 0, 0);

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "pg_core.h"
 #include "pg_run.h"
+#include "pg_search.h"
 #include "search.h"
 #include "search_ops.h"
 #include "sqlite_tokenizer.h"
@@ -19,7 +20,8 @@
 #include "xalloc.h"
 
 /* The desk's own automatic mail is not indexed (search_index.h). */
-/* The predicate of pg_schema.c's index messages_unindexed too: keep them one. */
+/* The predicate of pg_schema.c's index messages_unindexed and of
+ * pg_search_indexes too: keep them one. */
 #define INDEXED_KINDS "kind NOT IN ('ack', 'notice', 'remind')"
 /* Messages indexed per transaction (also in index_batch's SQL). */
 #define INDEX_BATCH 200
@@ -170,6 +172,22 @@ message_vector(const char *const cols[3], struct buf *out, struct err *e)
 	for (int c = 0; c < 3; c++)
 		words_release(&ws[c]);
 	return 0;
+}
+
+bool
+pg_search_indexes(const char *kind)
+{
+	return strcmp(kind, "ack") != 0 && strcmp(kind, "notice") != 0 &&
+	       strcmp(kind, "remind") != 0;
+}
+
+int
+pg_search_words(const char *subject, const char *body, const char *names, struct buf *out)
+{
+	const char *cols[3] = { subject ? subject : "", body ? body : "", names ? names : "" };
+	struct err ignored = ERR_INIT;
+
+	return message_vector(cols, out, &ignored);
 }
 
 /* Appends s to an array literal as a quoted element. */
