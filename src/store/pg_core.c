@@ -30,11 +30,19 @@ struct pg_prepared {
 	bool ready; /* prepared on the connection */
 };
 
+/* A statement sent ahead of reading its result (libpq's pipeline mode). */
+struct pg_ahead {
+	char *what; /* for its error */
+	struct pg_prepared *preparing; /* or NULL: it prepares this slot */
+};
+
 struct pg_store {
 	struct store base;
 	PGconn *conn;
 	char *name; /* the URL without secdesk's parameters: for messages */
 	struct pg_prepared prepared[PG_PREPARED_SLOTS];
+	struct pg_ahead *ahead; /* sent in libpq's pipeline mode, unread */
+	size_t n_ahead, cap_ahead;
 };
 
 static struct pg_store *
@@ -117,10 +125,26 @@ pg_error(struct pg_store *s, const PGresult *res, const char *what, struct err *
 		       line);
 }
 
-PGconn *
-pg_conn(struct store *s)
+static int settle(struct pg_store *s, PGresult **last, const char *last_what, struct err *e);
+
+static bool
+piped(struct pg_store *s)
 {
-	return pg_of(s)->conn;
+	return PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF;
+}
+
+PGconn *
+pg_conn(struct store *base)
+{
+	struct pg_store *s = pg_of(base);
+	struct err ignored = ERR_INIT;
+
+	/* Direct use needs the results of what was sent ahead read first; a
+	 * failure among them has left the transaction refusing all but a
+	 * rollback, which its user will see. */
+	if (piped(s))
+		settle(s, NULL, NULL, &ignored);
+	return s->conn;
 }
 
 const char *
@@ -154,37 +178,180 @@ prepared_slot(struct pg_store *s, const char *sql)
 	return NULL;
 }
 
-int
-pg_prepare(struct store *base, const char *sql, int nparams, char name[16], PGresult **failed)
+static void
+ahead_push(struct pg_store *s, const char *what, struct pg_prepared *preparing)
 {
-	struct pg_store *s = pg_of(base);
-	struct pg_prepared *p = prepared_slot(s, sql);
+	if (s->n_ahead == s->cap_ahead) {
+		s->cap_ahead = s->cap_ahead ? 2 * s->cap_ahead : 16;
+		s->ahead = xreallocarray(s->ahead, s->cap_ahead, sizeof(*s->ahead));
+	}
+	s->ahead[s->n_ahead++] = (struct pg_ahead){ xstrdup(what), preparing };
+}
+
+/* Reads one statement's results, up to the NULL that ends them: a failure
+ * into e unless failed is set already; its last good result into *keep
+ * when keep is not NULL. */
+static bool
+read_statement(struct pg_store *s, const char *what, bool failed, PGresult **keep,
+	       struct err *e)
+{
 	PGresult *res;
 
-	*failed = NULL;
-	if (!p || (!p->ready && ++p->uses < 2))
-		return 0;
+	while ((res = PQgetResult(s->conn))) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_FATAL_ERROR && !failed) {
+			pg_error(s, res, what, e);
+			failed = true;
+		}
+		if (keep && !failed && st != PGRES_PIPELINE_ABORTED) {
+			PQclear(*keep);
+			*keep = res;
+		} else {
+			PQclear(res);
+		}
+	}
+	return failed;
+}
+
+/* Reads the results of the statements sent ahead and then of the one sent
+ * last (last_what, its result into *last; last NULL: none), through the
+ * pipeline's sync point, and leaves pipeline mode. 0, or -1 with the first
+ * failure in e: the statements after it were not run. */
+static int
+settle(struct pg_store *s, PGresult **last, const char *last_what, struct err *e)
+{
+	bool failed = false;
+	PGresult *res;
+
+	if (last)
+		*last = NULL;
+	if (!PQpipelineSync(s->conn))
+		failed = pg_error(s, NULL, last_what ? last_what : "cannot run", e) < 0;
+	for (size_t i = 0; i < s->n_ahead; i++) {
+		failed = read_statement(s, s->ahead[i].what, failed, NULL, e);
+		if (s->ahead[i].preparing)
+			s->ahead[i].preparing->ready = !failed;
+		free(s->ahead[i].what);
+	}
+	s->n_ahead = 0;
+	if (last)
+		failed = read_statement(s, last_what, failed, last, e);
+	while ((res = PQgetResult(s->conn))) {
+		bool synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+		PQclear(res);
+		if (synced)
+			break;
+	}
+	if (!PQexitPipelineMode(s->conn) && !failed)
+		failed = pg_error(s, NULL, last_what ? last_what : "cannot run", e) < 0;
+	if (failed && last) {
+		PQclear(*last);
+		*last = NULL;
+	}
+	return failed ? -1 : 0;
+}
+
+int
+pg_settle(struct store *base, struct err *e)
+{
+	struct pg_store *s = pg_of(base);
+
+	return piped(s) ? settle(s, NULL, NULL, e) : 0;
+}
+
+/* Is sql prepared, or to be prepared now (at its second use)? Its name
+ * into name; NULL: run it unnamed. */
+static struct pg_prepared *
+prepared_for(struct pg_store *s, const char *sql, char name[16])
+{
+	struct pg_prepared *p = prepared_slot(s, sql);
+
+	if (!p || (!p->ready && ++p->uses < 2) ||
+	    PQtransactionStatus(s->conn) == PQTRANS_INERROR)
+		return NULL;
 	snprintf(name, 16, "sd%d", (int)(p - s->prepared) % PG_PREPARED_SLOTS);
+	return p;
+}
+
+/* Prepares p when it is not yet: at once, or in the pipeline. */
+static int
+prepare(struct pg_store *s, struct pg_prepared *p, const char *name, int n, const char *what,
+	struct err *e)
+{
+	PGresult *res;
+
 	if (p->ready)
-		return 1;
-	/* A failed transaction refuses every statement until its rollback. */
-	if (PQtransactionStatus(s->conn) == PQTRANS_INERROR)
 		return 0;
-	res = PQprepare(s->conn, name, sql, nparams, NULL);
+	if (piped(s)) {
+		if (!PQsendPrepare(s->conn, name, p->sql, n, NULL))
+			return pg_error(s, NULL, what, e);
+		/* Taken as ready by the statements behind it in the pipeline:
+		 * if it fails, they are not run. */
+		p->ready = true;
+		ahead_push(s, what, p);
+		return 0;
+	}
+	res = PQprepare(s->conn, name, p->sql, n, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		*failed = res;
+		pg_error(s, res, what, e);
+		PQclear(res);
 		return -1;
 	}
 	PQclear(res);
 	p->ready = true;
-	return 1;
+	return 0;
+}
+
+int
+pg_send(struct store *base, const char *sql, const struct pg_values *v, bool ahead,
+	const char *what, struct err *e)
+{
+	struct pg_store *s = pg_of(base);
+	struct pg_prepared *p;
+	char name[16];
+	int sent;
+
+	/* Outside a transaction block a pipeline's statements would share one
+	 * implicit transaction: there, each runs on its own, at once. */
+	if (ahead && !piped(s) &&
+	    (PQtransactionStatus(s->conn) != PQTRANS_INTRANS || !PQenterPipelineMode(s->conn)))
+		ahead = false;
+	p = prepared_for(s, sql, name);
+	if (p && prepare(s, p, name, v->n, what, e) < 0)
+		return -1;
+	sent = p ? PQsendQueryPrepared(s->conn, name, v->n, v->val, v->len, v->fmt, v->binary)
+		 : PQsendQueryParams(s->conn, sql, v->n, NULL, v->val, v->len, v->fmt,
+				     v->binary);
+	if (!sent)
+		return pg_error(s, NULL, what, e);
+	if (ahead)
+		ahead_push(s, what, NULL);
+	return ahead ? 1 : 0;
+}
+
+int
+pg_result(struct store *base, PGresult **out, const char *what, struct err *e)
+{
+	struct pg_store *s = pg_of(base);
+	PGresult *res;
+
+	*out = NULL;
+	if (piped(s))
+		return settle(s, out, what, e);
+	while ((res = PQgetResult(s->conn))) {
+		PQclear(*out);
+		*out = res;
+	}
+	return 0;
 }
 
 /* Runs sql (one statement or several, without parameters). */
 static int
 pg_exec(struct pg_store *s, const char *sql, const char *what, struct err *e)
 {
-	PGresult *res = PQexec(s->conn, sql);
+	PGresult *res = PQexec(pg_conn(&s->base), sql);
 	ExecStatusType st = PQresultStatus(res);
 	int rc = 0;
 
@@ -198,7 +365,7 @@ pg_exec(struct pg_store *s, const char *sql, const char *what, struct err *e)
 static int
 pg_query_int(struct pg_store *s, const char *sql, int *out, struct err *e)
 {
-	PGresult *res = PQexec(s->conn, sql);
+	PGresult *res = PQexec(pg_conn(&s->base), sql);
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
@@ -641,6 +808,9 @@ pg_close(struct store *base)
 
 	for (size_t i = 0; i < PG_PREPARED_SLOTS; i++)
 		free(s->prepared[i].sql);
+	for (size_t i = 0; i < s->n_ahead; i++)
+		free(s->ahead[i].what);
+	free(s->ahead);
 	PQfinish(s->conn);
 	free(s->name);
 	free(s);
@@ -663,6 +833,8 @@ pg_commit(struct store *base, struct err *e)
 	PGresult *res;
 	int rc = 0;
 
+	if (pg_settle(base, e) < 0)
+		return -1;
 	if (PQtransactionStatus(s->conn) == PQTRANS_INERROR)
 		return err_set(e, EXIT_SOFTWARE, "store '%s': cannot commit: a statement of the "
 			       "transaction failed", s->name);
@@ -680,8 +852,9 @@ static void
 pg_rollback(struct store *base)
 {
 	struct pg_store *s = pg_of(base);
+	PGconn *c = pg_conn(base); /* what was sent ahead, read */
 
-	if (PQstatus(s->conn) == CONNECTION_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+	if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
 
@@ -707,7 +880,7 @@ static int
 collect_names(struct pg_store *s, const char *sql, const char *what, struct buf *problems,
 	      struct err *e)
 {
-	PGresult *res = PQexec(s->conn, sql);
+	PGresult *res = PQexec(pg_conn(&s->base), sql);
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		pg_error(s, res, "cannot check", e);

@@ -43,8 +43,8 @@ pg_listing_add(struct store *s, const char *key, const char *where, struct err *
 
 	pg_arg_text(&a, key);
 	pg_arg_text(&a, where);
-	return pg_do(s, "INSERT INTO pg_temp.listed (key, loc) VALUES ($1, $2) ON CONFLICT DO "
-		     "NOTHING", &a, NULL, "cannot keep the mailbox's listing", e);
+	return pg_do_ahead(s, "INSERT INTO pg_temp.listed (key, loc) VALUES ($1, $2) ON CONFLICT "
+			   "DO NOTHING", &a, "cannot keep the mailbox's listing", e);
 }
 
 static int
@@ -194,8 +194,8 @@ pg_stored(struct store *s, int64_t intake_id, int64_t message_id, bool poison, s
 	else
 		pg_arg_text(&a, NULL);
 	pg_arg_int(&a, intake_id);
-	return pg_do(s, "UPDATE intake SET state = $1, message_id = $2 WHERE id = $3", &a, NULL,
-		     "cannot update intake", e);
+	return pg_do_ahead(s, "UPDATE intake SET state = $1, message_id = $2 WHERE id = $3", &a,
+			   "cannot update intake", e);
 }
 
 static int

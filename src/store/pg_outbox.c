@@ -514,12 +514,12 @@ pg_auto_record(struct store *s, const char *const *addrs, size_t n, int64_t at,
 	pg_arg_int(&q, at);
 	pg_arg_int(&q, minute);
 	pg_arg_int(&q, mails);
-	rc = pg_do(s,
-		   "WITH logged AS (INSERT INTO autoreply_log (addr, at) SELECT a, $2"
-		   " FROM unnest($1::text[]) a) INSERT INTO autoreply_count (minute, n)"
-		   " SELECT $3::bigint, $4::bigint WHERE $4::bigint > 0 ON CONFLICT (minute) DO UPDATE SET"
-		   " n = autoreply_count.n + excluded.n",
-		   &q, NULL, "cannot log automatic mail", e);
+	rc = pg_do_ahead(s,
+			 "WITH logged AS (INSERT INTO autoreply_log (addr, at) SELECT a, $2"
+			 " FROM unnest($1::text[]) a) INSERT INTO autoreply_count (minute, n)"
+			 " SELECT $3::bigint, $4::bigint WHERE $4::bigint > 0 ON CONFLICT (minute)"
+			 " DO UPDATE SET n = autoreply_count.n + excluded.n",
+			 &q, "cannot log automatic mail", e);
 	free(list);
 	return rc;
 }
@@ -581,8 +581,8 @@ pg_state_get(struct store *s, const char *key, int64_t *value, struct err *e)
 	struct pg_args q = PG_ARGS_INIT;
 
 	pg_arg_text(&q, key);
-	if (pg_do(s, "SELECT pg_advisory_xact_lock(" STATE_LOCK_CLASS ", hashtext($1))", &q, NULL,
-		  "cannot lock state", e) < 0)
+	if (pg_do_ahead(s, "SELECT pg_advisory_xact_lock(" STATE_LOCK_CLASS ", hashtext($1))", &q,
+			"cannot lock state", e) < 0)
 		return -1;
 	return pg_first_int(s,
 			    "SELECT coalesce(substring(value FROM '^\\s*[-+]?[0-9]+')::bigint, 0)"

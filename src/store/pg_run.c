@@ -98,39 +98,19 @@ args_ok(struct store *s, const struct pg_args *a, const char *what, struct err *
 	return false;
 }
 
-/* Sends sql, prepared when it is run again (pg_prepare). */
 static int
 send_statement(struct store *s, const char *sql, const struct pg_args *a, bool binary,
-	       const char *what, struct err *e)
+	       bool ahead, const char *what, struct err *e)
 {
-	char name[16];
-	PGresult *failed;
-	int n = a ? a->n : 0, prepared = pg_prepare(s, sql, n, name, &failed);
-	const char *const *val = a ? a->val : NULL;
-	const int *len = a ? a->len : NULL, *fmt = a ? a->fmt : NULL;
-	int sent;
+	struct pg_values v = {
+		.n = a ? a->n : 0,
+		.val = a ? a->val : NULL,
+		.len = a ? a->len : NULL,
+		.fmt = a ? a->fmt : NULL,
+		.binary = binary,
+	};
 
-	if (prepared < 0) {
-		pg_fail(s, failed, what, e);
-		PQclear(failed);
-		return -1;
-	}
-	sent = prepared ? PQsendQueryPrepared(pg_conn(s), name, n, val, len, fmt, binary)
-			: PQsendQueryParams(pg_conn(s), sql, n, NULL, val, len, fmt, binary);
-	return sent ? 0 : pg_fail(s, NULL, what, e);
-}
-
-/* The last result of the statement sent (libpq's PQexec keeps the last). */
-static PGresult *
-last_result(struct store *s)
-{
-	PGresult *res, *last = NULL;
-
-	while ((res = PQgetResult(pg_conn(s)))) {
-		PQclear(last);
-		last = res;
-	}
-	return last;
+	return pg_send(s, sql, &v, ahead, what, e);
 }
 
 PGresult *
@@ -140,9 +120,10 @@ pg_run(struct store *s, const char *sql, const struct pg_args *a, bool binary,
 	PGresult *res;
 	ExecStatusType st;
 
-	if (!args_ok(s, a, what, e) || send_statement(s, sql, a, binary, what, e) < 0)
+	if (!args_ok(s, a, what, e) || send_statement(s, sql, a, binary, false, what, e) < 0)
 		return NULL;
-	res = last_result(s);
+	if (pg_result(s, &res, what, e) < 0)
+		return NULL;
 	st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return res;
@@ -161,6 +142,30 @@ pg_do(struct store *s, const char *sql, const struct pg_args *a, int64_t *rows,
 		return -1;
 	if (rows)
 		*rows = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+int
+pg_do_ahead(struct store *s, const char *sql, const struct pg_args *a, const char *what,
+	    struct err *e)
+{
+	PGresult *res;
+	int sent;
+
+	if (!args_ok(s, a, what, e))
+		return -1;
+	sent = send_statement(s, sql, a, false, true, what, e);
+	if (sent != 0)
+		return sent < 0 ? -1 : 0;
+	/* Not in a transaction: run at once. */
+	if (pg_result(s, &res, what, e) < 0)
+		return -1;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pg_fail(s, res, what, e);
+		PQclear(res);
+		return -1;
+	}
 	PQclear(res);
 	return 0;
 }
@@ -207,12 +212,15 @@ pg_each_row(struct store *s, const char *sql, const struct pg_args *a, bool bina
 	    int (*each)(void *arg, const PGresult *row), void *arg, const char *what,
 	    struct err *e)
 {
-	PGconn *c = pg_conn(s);
+	PGconn *c;
 	PGresult *res;
 	int stop = 0;
 
-	if (!args_ok(s, a, what, e) || send_statement(s, sql, a, binary, what, e) < 0)
+	/* Rows one at a time: not in a pipeline. */
+	if (!args_ok(s, a, what, e) || pg_settle(s, e) < 0 ||
+	    send_statement(s, sql, a, binary, false, what, e) < 0)
 		return -1;
+	c = pg_conn(s);
 	if (!PQsetSingleRowMode(c)) {
 		drain(s, what, true, e);
 		return pg_fail(s, NULL, what, e);

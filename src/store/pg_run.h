@@ -48,6 +48,11 @@ PGresult *pg_run(struct store *s, const char *sql, const struct pg_args *a, bool
  * returned) or -1 with e set. */
 int pg_do(struct store *s, const char *sql, const struct pg_args *a, int64_t *rows,
 	  const char *what, struct err *e);
+/* Runs sql for its effect without waiting for it, in a transaction (see
+ * pg_core.h's pg_send): a failure is reported, under what, by a later
+ * statement of the transaction or its commit. 0, or -1 with e set. */
+int pg_do_ahead(struct store *s, const char *sql, const struct pg_args *a, const char *what,
+		struct err *e);
 /* The first column of sql's first row as a number (NULL: 0) into *out:
  * 1 when there was a row, 0 when none (*out 0), -1 with e set. */
 int pg_first_int(struct store *s, const char *sql, const struct pg_args *a, int64_t *out,

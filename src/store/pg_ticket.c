@@ -454,8 +454,10 @@ pg_event(struct store *s, int64_t ticket_id, const char *who, const char *what,
 	pg_arg_text(&a, what);
 	pg_arg_text(&a, old_value);
 	pg_arg_text(&a, new_value);
-	return pg_do(s, "INSERT INTO events (ticket_id, at, who, what, old_value, new_value)"
-		     " VALUES ($1, $2, $3, $4, $5, $6)", &a, NULL, "cannot record event", e);
+	/* Read with the transaction's next statement that waits, or its commit. */
+	return pg_do_ahead(s, "INSERT INTO events (ticket_id, at, who, what, old_value, "
+			   "new_value) VALUES ($1, $2, $3, $4, $5, $6)", &a, "cannot record event",
+			   e);
 }
 
 const struct store_ticket_ops pg_ticket_ops = {

@@ -195,10 +195,12 @@ test_transactions_and_events(void **state)
 	assert_int_equal(store_event(s, atoll(id), "carol", "note", NULL, NULL, &e), 0);
 	assert_sql("t_txn", "SELECT count(*) FROM events WHERE who = 'carol' AND old_value IS "
 		   "NULL AND new_value IS NULL", "1");
-	/* A ticket that does not exist: the foreign key refuses, the
-	 * transaction rolls back, the next one works. */
+	/* A ticket that does not exist: the foreign key refuses (an event is
+	 * sent ahead: it shows at the commit), the transaction rolls back,
+	 * the next one works. */
 	assert_int_equal(store_begin(s, &e), 0);
-	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), -1);
+	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), 0);
+	assert_int_equal(store_commit(s, &e), -1);
 	assert_int_equal(e.code, EXIT_SOFTWARE);
 	assert_non_null(strstr(e.msg, "cannot record event"));
 	assert_null(strchr(e.msg, '\n'));
@@ -207,7 +209,8 @@ test_transactions_and_events(void **state)
 	 * the transaction (PostgreSQL answers such a COMMIT with a rollback). */
 	assert_int_equal(store_begin(s, &e), 0);
 	assert_int_equal(store_event(s, atoll(id), "frank", "x", NULL, NULL, &e), 0);
-	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), -1);
+	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), 0);
+	assert_int_equal(store_message_by_raw(s, 1, &e), -1);
 	assert_int_equal(store_commit(s, &e), -1);
 	assert_non_null(strstr(e.msg, "cannot commit"));
 	assert_sql("t_txn", "SELECT count(*) FROM events WHERE who = 'frank'", "0");
@@ -250,7 +253,8 @@ test_prepared_statements(void **state)
 	assert_sql("t_prep", "SELECT count(*) || ' ' || min(extra) FROM events", "5 y");
 	/* Inside a transaction, then rolled back: still prepared after. */
 	assert_int_equal(store_begin(s, &e), 0);
-	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), -1);
+	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), 0);
+	assert_int_equal(store_commit(s, &e), -1);
 	assert_non_null(strstr(e.msg, "cannot record event"));
 	store_rollback(s);
 	assert_int_equal(store_event(s, atoll(id), "carol", "note", NULL, "x", &e), 0);
@@ -270,6 +274,82 @@ test_prepared_statements(void **state)
 	assert_int_equal(store_event(s, atoll(id), "frank", "note", NULL, "x", &e), 0);
 	assert_int_equal(store_event(s, atoll(id), "frank", "note", NULL, "x", &e), 0);
 	assert_sql("t_prep", "SELECT count(*) FROM events WHERE who IN ('erin', 'frank')", "3");
+	store_close(&s);
+	free(id);
+	free(url);
+}
+
+/* Statements sent ahead of their results (an event, a savepoint): in a
+ * transaction a failure among them shows, under its own words, at the next
+ * statement that waits or at the commit, and nothing after it is run;
+ * outside a transaction, at once. */
+static void
+test_sent_ahead(void **state)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	char *url = url_for("t_ahead", ""), *id;
+
+	(void)state;
+	make_db("t_ahead");
+	assert_int_equal(store_open(url, STORE_CREATE, &s, &e), 0);
+	id = pg_admin_sql("t_ahead", "INSERT INTO tickets (created, updated) VALUES (1, 1) "
+		       "RETURNING id");
+	/* The failure shows at the commit, which keeps nothing. */
+	assert_int_equal(store_begin(s, &e), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_event(s, atoll(id), "alice", "note", NULL, "x", &e), 0);
+	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), 0);
+	assert_int_equal(store_event(s, atoll(id), "bob", "note", NULL, "x", &e), 0);
+	assert_int_equal(store_commit(s, &e), -1);
+	if (!strstr(e.msg, "cannot record event") || !strstr(e.msg, "foreign key"))
+		fail_msg("unexpected error: %s", e.msg);
+	store_rollback(s);
+	assert_sql("t_ahead", "SELECT count(*) FROM events", "0");
+	/* At the next statement that waits, in the failed statement's words. */
+	e = (struct err)ERR_INIT;
+	assert_int_equal(store_begin(s, &e), 0);
+	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), 0);
+	assert_int_equal(store_message_by_raw(s, 1, &e), -1);
+	if (!strstr(e.msg, "cannot record event"))
+		fail_msg("unexpected error: %s", e.msg);
+	store_rollback(s);
+	/* A message's savepoint: a failure sent ahead inside it is rolled back
+	 * with it; what came before it and after it is kept. */
+	e = (struct err)ERR_INIT;
+	assert_int_equal(store_begin(s, &e), 0);
+	assert_int_equal(store_event(s, atoll(id), "carol", "before", NULL, NULL, &e), 0);
+	assert_int_equal(store_savepoint_begin(s, &e), 0);
+	assert_int_equal(store_event(s, atoll(id), "carol", "inside", NULL, NULL, &e), 0);
+	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), 0);
+	assert_int_equal(store_savepoint_rollback(s, &e), 0);
+	assert_int_equal(store_event(s, atoll(id), "carol", "after", NULL, NULL, &e), 0);
+	assert_int_equal(store_savepoint_begin(s, &e), 0);
+	assert_int_equal(store_event(s, atoll(id), "carol", "kept", NULL, NULL, &e), 0);
+	assert_int_equal(store_savepoint_release(s, &e), 0);
+	assert_int_equal(store_commit(s, &e), 0);
+	assert_sql("t_ahead", "SELECT string_agg(what, ',' ORDER BY id) FROM events",
+		   "before,after,kept");
+	/* Outside a transaction: at once. */
+	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), -1);
+	assert_non_null(strstr(e.msg, "cannot record event"));
+	assert_int_equal(store_event(s, atoll(id), "erin", "alone", NULL, NULL, &e), 0);
+	assert_sql("t_ahead", "SELECT count(*) FROM events WHERE who = 'erin'", "1");
+	store_close(&s);
+	/* A fresh session whose first prepared statement is prepared inside a
+	 * pipeline that fails before it: prepared again at its next use. */
+	assert_int_equal(store_open(url, 0, &s, &e), 0);
+	assert_int_equal(store_begin(s, &e), 0);
+	assert_int_equal(store_event(s, 999999, "dave", "x", NULL, NULL, &e), 0);
+	assert_int_equal(store_event(s, atoll(id), "frank", "x", NULL, NULL, &e), 0);
+	assert_int_equal(store_commit(s, &e), -1);
+	store_rollback(s);
+	e = (struct err)ERR_INIT;
+	assert_int_equal(store_begin(s, &e), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_event(s, atoll(id), "frank", "x", NULL, NULL, &e), 0);
+	assert_int_equal(store_commit(s, &e), 0);
+	assert_sql("t_ahead", "SELECT count(*) FROM events WHERE who = 'frank'", "3");
 	store_close(&s);
 	free(id);
 	free(url);
@@ -397,6 +477,7 @@ main(void)
 		cmocka_unit_test(test_newer_and_foreign_refused),
 		cmocka_unit_test(test_transactions_and_events),
 		cmocka_unit_test(test_prepared_statements),
+		cmocka_unit_test(test_sent_ahead),
 		cmocka_unit_test(test_staff_role),
 		cmocka_unit_test(test_connection_failures),
 		cmocka_unit_test(test_remote_host_requires_tls),
