@@ -240,7 +240,7 @@ pg_ticket_merge(struct store *s, int64_t from, int64_t into, struct err *e)
 	" AND m.direction = 'out' AND m.kind = 'reply')"
 
 /* The SQL key of each enum ticket_sort, ascending. The priority key is
- * also the expression of the tickets_priority index (pg_schema.c): keep
+ * also the expression of the tickets_priority_id index (pg_schema.c): keep
  * them alike. */
 static const char *const list_sort_keys[] = {
 	[TICKET_SORT_UPDATED] = "t.updated",

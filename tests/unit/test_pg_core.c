@@ -119,7 +119,7 @@ test_fresh_database(void **state)
 	assert_int_equal(store_check(s, &e), 0);
 	store_close(&s);
 	assert_null(s);
-	assert_sql("t_fresh", "SELECT string_agg(version::text, ',') FROM schema_version", "2");
+	assert_sql("t_fresh", "SELECT string_agg(version::text, ',') FROM schema_version", "3");
 	assert_sql("t_fresh", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", "14");
 	assert_sql("t_fresh", "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
 		   "attrelid = 'messages'::regclass AND attname = 'search_words'", "tsvector");
