@@ -13,7 +13,10 @@
 #   (b) triage on BENCH_TICKETS tickets (default 100,000), the data of
 #       bench/triage.sh (the same generator and seed), loaded with COPY, the
 #       search index built by `secdesk db reindex`: list, show and search
-#       through the real binary, best of 5 runs each. Target: under 50 ms.
+#       through the real binary, best of 5 runs each, over the local socket
+#       (a desk on the server's host: no password, no TLS) and over TCP to
+#       127.0.0.1 (scram-sha-256, as a desk on another host without TLS).
+#       Target: under 50 ms on a local server.
 # Run by make bench (bench/run.sh; BENCH_ONLY=pg runs it alone), or:
 #   BUILD=$PWD/build sh bench/pg.sh
 # A server that cannot be started skips the bench, saying so.
@@ -137,4 +140,12 @@ t1=$(now)
 echo "built in $(python3 -c "print('%.1f' % ($t1 - $t0))") s," \
 	"$(PG_PSQL_DB=triage pg_psql -At -c "SELECT pg_size_pretty(pg_database_size('triage'))")"
 
+# The same desk over the server's socket (the harness's pg_hba trusts it;
+# a real desk would have peer authentication there).
+mkdir -p "$out/triage_socket/outbox"
+sed "s|^url = postgresql://.*|url = postgresql://$PG_RUN_USER@/triage?host=$PG_DIR/run\&port=$PG_PORT|; /^password_file/d" \
+	"$out/triage/secdesk.conf" >"$out/triage_socket/secdesk.conf"
+echo "-- over the local socket:"
+triage_table "$out/triage_socket/secdesk.conf" "$TICKETS"
+echo "-- over TCP to 127.0.0.1 (scram-sha-256):"
 triage_table "$out/triage/secdesk.conf" "$TICKETS"

@@ -59,6 +59,9 @@ void rule_outcome_release(struct rule_outcome *o);
 /* Loads every *.rules file of dir in name order and the queue list.
  * Errors: EXIT_CONFIG with "file:line:col: what was expected". */
 int rules_load(const char *dir, struct ruleset **out, struct err *e);
+/* The queue list alone, as rules_load() gives it, for a command that only
+ * names queues: the rules are skipped, not compiled. */
+int rules_load_queues(const char *dir, struct ruleset **out, struct err *e);
 void rules_free(struct ruleset **rs);
 
 /* Applies the rules to m (t is the ticket for a follow-up, NULL for a new

@@ -23,6 +23,10 @@ void ticket_copy(struct ticket *dst, const struct ticket *src);
 
 /* Loads ticket id; returns 0, or -1 with EXIT_DATAERR when there is none. */
 int ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e);
+/* Loads the tickets ids[0..n) into out[0..n), which the caller releases,
+ * as ticket_load() each; on an error none is left loaded. */
+int ticket_load_many(struct store *s, const int64_t *ids, size_t n, struct ticket *out,
+		     struct err *e);
 
 /* As ticket_load(), for a command that changes the ticket or writes on
  * its behalf: a ticket merged into another is refused with EXIT_DATAERR

@@ -157,7 +157,7 @@ cli_check_queue(struct cli_ctx *ctx, const char *what, const char *arg)
 	struct ruleset *rs = NULL;
 	int rc = EXIT_OK;
 
-	if (rules_load(ctx->cfg->rules.dir, &rs, &e) < 0)
+	if (rules_load_queues(ctx->cfg->rules.dir, &rs, &e) < 0)
 		return cli_fail(&e);
 	if (!cli_queue_arg(rs, what, arg))
 		rc = EXIT_USAGE;

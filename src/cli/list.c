@@ -575,20 +575,32 @@ list_load(struct store *s, const struct list_opts *o, const struct ticket_hit *h
 	  size_t n, long limit, struct ticket **out, bool **answered, size_t *nout)
 {
 	struct err e = ERR_INIT;
+	int64_t *ids = xcalloc(n ? n : 1, sizeof(*ids));
+	int rc;
 
 	*out = xcalloc(n ? n : 1, sizeof(**out));
 	*answered = xcalloc(n ? n : 1, sizeof(**answered));
 	*nout = 0;
-	for (size_t i = 0; i < n && (!limit || *nout < (size_t)limit); i++) {
-		struct ticket *t = &(*out)[*nout];
+	for (size_t i = 0; i < n; i++)
+		ids[i] = hits[i].id;
+	rc = ticket_load_many(s, ids, n, *out, &e);
+	free(ids);
+	if (rc < 0)
+		return cli_fail(&e);
+	/* The shown ones move up over the hidden ones; the rest is released. */
+	for (size_t i = 0; i < n; i++) {
+		struct ticket *t = &(*out)[i];
 
-		if (ticket_load(s, hits[i].id, t, &e) < 0)
-			return cli_fail(&e);
-		if (list_hides(o, t)) {
+		if (list_hides(o, t) || (limit && *nout >= (size_t)limit)) {
 			ticket_release(t);
 			continue;
 		}
-		(*answered)[(*nout)++] = hits[i].answered;
+		(*answered)[*nout] = hits[i].answered;
+		if (*nout != i) {
+			(*out)[*nout] = *t;
+			ticket_init(t);
+		}
+		(*nout)++;
 	}
 	return EXIT_OK;
 }

@@ -81,6 +81,8 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 	bool json = false;
 	int limit = 50, c, status = EXIT_OK;
 	json_t *arr = NULL;
+	int64_t *ids = NULL;
+	struct ticket *ts = NULL;
 
 	while ((c = getopt_long(argc, argv, "jn:", opts, NULL)) != -1) {
 		switch (c) {
@@ -99,35 +101,36 @@ cmd_search(int argc, char **argv, struct cli_ctx *ctx)
 		status = cli_fail(&e);
 		goto out;
 	}
+	ids = xcalloc(h.n ? h.n : 1, sizeof(*ids));
+	ts = xcalloc(h.n ? h.n : 1, sizeof(*ts));
+	for (size_t i = 0; i < h.n; i++)
+		ids[i] = h.v[i].ticket_id;
+	if (ticket_load_many(ctx->store, ids, h.n, ts, &e) < 0) {
+		status = cli_fail(&e);
+		goto out;
+	}
 	if (json)
 		arr = json_array();
 	for (size_t i = 0; i < h.n; i++) {
-		struct ticket t;
-
-		if (ticket_load(ctx->store, h.v[i].ticket_id, &t, &e) < 0) {
-			status = cli_fail(&e);
-			break;
-		}
 		if (json) {
-			json_t *o = cli_ticket_json(&t);
+			json_t *o = cli_ticket_json(&ts[i]);
 
 			json_object_set_new(o, "snippet", json_string(h.v[i].snippet));
 			json_object_set_new(o, "rank", json_real(h.v[i].rank));
 			json_array_append_new(arr, o);
 		} else {
-			print_hit(&t, &h.v[i]);
+			print_hit(&ts[i], &h.v[i]);
 		}
-		ticket_release(&t);
+		ticket_release(&ts[i]);
 	}
-	if (json) {
-		if (status == EXIT_OK)
-			status = cli_print_json(arr);
-		else
-			json_decref(arr);
-	} else if (!h.n && ctx->verbosity >= 0) {
+	if (json)
+		status = cli_print_json(arr);
+	else if (!h.n && ctx->verbosity >= 0) {
 		fprintf(stderr, "secdesk: no ticket matches\n");
 	}
 out:
+	free(ids);
+	free(ts);
 	search_node_free(q);
 	search_hits_release(&h);
 	return status;

@@ -45,6 +45,7 @@ struct parser {
 	struct tok tok;      /* current token */
 	struct strlist *errs; /* every error of the file */
 	bool failed;         /* the current statement failed */
+	bool queues_only;    /* rules are skipped, not parsed */
 	struct ruleset *rs;
 	/* of the rule being parsed: the capture names its tests define */
 	struct strlist capnames;
@@ -1149,9 +1150,9 @@ recover(struct parser *p)
 
 static void
 parse_file(struct ruleset *rs, const char *path, const char *src, size_t len,
-	   struct strlist *errs)
+	   bool queues_only, struct strlist *errs)
 {
-	struct parser p = { 0 };
+	struct parser p = { .queues_only = queues_only };
 
 	p.path = path;
 	p.src = src;
@@ -1166,7 +1167,9 @@ parse_file(struct ruleset *rs, const char *path, const char *src, size_t len,
 		if (p.tok.kind == T_EOF && !p.failed)
 			break;
 		if (!p.failed) {
-			if (tok_is(&p, "rule"))
+			if (tok_is(&p, "rule") && p.queues_only)
+				recover(&p);
+			else if (tok_is(&p, "rule"))
 				(void)parse_rule(&p);
 			else if (tok_is(&p, "queue"))
 				(void)parse_queue(&p);
@@ -1267,9 +1270,10 @@ load_gazetteers(struct ruleset *rs, const char *dir, struct strlist *errs)
 	rules_gazetteer_finish(rs, errs);
 }
 
-/* Parses every *.rules file of dir; errors appended to errs. */
+/* Parses every *.rules file of dir; errors appended to errs. queues_only:
+ * the queue list alone (no rule compiled, no gazetteer read). */
 static struct ruleset *
-load_all(const char *dir, struct strlist *errs)
+load_all(const char *dir, bool queues_only, struct strlist *errs)
 {
 	struct ruleset *rs = xcalloc(1, sizeof(*rs));
 	struct strlist names = STRLIST_INIT;
@@ -1305,7 +1309,7 @@ load_all(const char *dir, struct strlist *errs)
 			strlist_add_owned(errs, xasprintf("%s:1:1: the file holds a NUL byte "
 							  "(expected UTF-8 text)", path));
 		else
-			parse_file(rs, path, data, len, errs);
+			parse_file(rs, path, data, len, queues_only, errs);
 		free(data);
 	}
 done:
@@ -1318,6 +1322,8 @@ done:
 		q.language = xstrdup("en");
 		queue_add(rs, &q);
 	}
+	if (queues_only)
+		return rs;
 	load_gazetteers(rs, dir, errs);
 	/* after the gazetteer: its names are the words of the institution tests */
 	for (size_t i = 0; i < rs->nrules; i++)
@@ -1326,11 +1332,11 @@ done:
 	return rs;
 }
 
-int
-rules_load(const char *dir, struct ruleset **out, struct err *e)
+static int
+load(const char *dir, bool queues_only, struct ruleset **out, struct err *e)
 {
 	struct strlist errs = STRLIST_INIT;
-	struct ruleset *rs = load_all(dir, &errs);
+	struct ruleset *rs = load_all(dir, queues_only, &errs);
 
 	*out = NULL;
 	if (errs.n) {
@@ -1351,11 +1357,23 @@ rules_load(const char *dir, struct ruleset **out, struct err *e)
 	return 0;
 }
 
+int
+rules_load(const char *dir, struct ruleset **out, struct err *e)
+{
+	return load(dir, false, out, e);
+}
+
+int
+rules_load_queues(const char *dir, struct ruleset **out, struct err *e)
+{
+	return load(dir, true, out, e);
+}
+
 size_t
 rules_check(const char *dir, struct strlist *errs)
 {
 	size_t before = errs->n;
-	struct ruleset *rs = load_all(dir, errs);
+	struct ruleset *rs = load_all(dir, false, errs);
 
 	rules_free(&rs);
 	return errs->n - before;

@@ -376,11 +376,33 @@ pg_query_int(struct pg_store *s, const char *sql, int *out, struct err *e)
 	return rc;
 }
 
+/* Outside a transaction the table is asked at once, in one round trip: a
+ * new database has none, an error that aborts nothing there. */
+static int
+read_version_direct(struct pg_store *s, int *version, struct err *e)
+{
+	PGresult *res = PQexec(s->conn, "SELECT max(version) FROM schema_version");
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	int rc = 0;
+
+	*version = 0;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		if (!PQgetisnull(res, 0, 0))
+			*version = atoi(PQgetvalue(res, 0, 0));
+	} else if (!state || strcmp(state, "42P01") != 0) { /* 42P01: undefined table */
+		rc = pg_error(s, res, "cannot read the schema", e);
+	}
+	PQclear(res);
+	return rc;
+}
+
 static int
 read_version(struct pg_store *s, int *version, struct err *e)
 {
 	int present = 0;
 
+	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE)
+		return read_version_direct(s, version, e);
 	if (pg_query_int(s, "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog."
 			 "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = "
 			 "current_schema() AND c.relname = 'schema_version'", &present, e) < 0)
@@ -622,6 +644,7 @@ struct pg_params {
 	const char *val[64];
 	int n;
 	char timeout[16];
+	char *options; /* the server options, with secdesk's */
 };
 
 static void
@@ -636,24 +659,51 @@ params_add(struct pg_params *p, const char *kw, const char *val)
 	p->val[p->n] = NULL;
 }
 
+/* The session as the startup packet sets it, with no round trip of its
+ * own: UTF-8 text, and lock waits bounded like SQLite's busy timeout (a
+ * lock not had in time is EXIT_TEMPFAIL). After the URL's options (or
+ * PGOPTIONS), which an explicit options parameter would otherwise drop. */
+static void
+params_session(struct pg_params *p, const char *options, int busy_timeout_ms)
+{
+	if (!options)
+		options = getenv("PGOPTIONS");
+	p->options = xasprintf("%s%s-c lock_timeout=%d", options ? options : "",
+			       options && *options ? " " : "", busy_timeout_ms);
+	params_add(p, "options", p->options);
+	params_add(p, "client_encoding", "UTF8");
+}
+
+static void
+params_release(struct pg_params *p)
+{
+	free(p->options);
+	p->options = NULL;
+}
+
 /* What the URL says, plus what secdesk adds by default: TLS verified
  * against the host name for a server elsewhere, with the system's CAs
  * unless told otherwise, a connect timeout (the
- * busy timeout), the password from its file. A password in the URL
- * itself would show in every message: refused. */
+ * busy timeout), the password from its file, the session's settings. A
+ * password in the URL itself would show in every message: refused. */
 static int
 params_from_url(PQconninfoOption *opts, const struct pg_location *loc, const char *password,
 		int busy_timeout_ms, struct pg_params *p, struct err *e)
 {
-	const char *hosts = NULL, *hostaddr = NULL;
+	const char *hosts = NULL, *hostaddr = NULL, *options = NULL;
 	const char *sslmode = getenv("PGSSLMODE");
 	bool timeout = false, rootcert = false;
 
 	p->n = 0;
+	p->options = NULL;
 	params_add(p, "fallback_application_name", "secdesk");
 	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		if (!o->val)
+		if (!o->val || strcmp(o->keyword, "client_encoding") == 0)
 			continue;
+		if (strcmp(o->keyword, "options") == 0) {
+			options = o->val;
+			continue;
+		}
 		if (strcmp(o->keyword, "password") == 0)
 			return err_set(e, EXIT_CONFIG, "store '%s': a password in the url: put it "
 				       "in [store] password_file (mode 0600) instead", loc->name);
@@ -678,6 +728,7 @@ params_from_url(PQconninfoOption *opts, const struct pg_location *loc, const cha
 	}
 	if (password)
 		params_add(p, "password", password);
+	params_session(p, options, busy_timeout_ms);
 	return 0;
 }
 
@@ -694,7 +745,8 @@ exit_code_of_connect_failure(PGconn *conn)
 	};
 	static const char *const config[] = {
 		"authentication failed", "pg_hba.conf", "does not exist", "SSL", "certificate",
-		"permission denied", "not permitted",
+		"permission denied", "not permitted", "configuration parameter",
+		"invalid value for parameter",
 	};
 	const char *msg = PQerrorMessage(conn);
 
@@ -722,25 +774,12 @@ connect_failed(struct pg_store *s, struct err *e)
 		       "%s", s->name, line);
 }
 
-/* The session: UTF-8 text, and lock waits bounded like SQLite's busy
- * timeout (a lock not had in time is EXIT_TEMPFAIL). */
-static int
-configure_session(struct pg_store *s, int busy_timeout_ms, struct err *e)
-{
-	char sql[96];
-
-	if (PQsetClientEncoding(s->conn, "UTF8") != 0)
-		return pg_error(s, NULL, "cannot set the client encoding", e);
-	snprintf(sql, sizeof(sql), "SET lock_timeout = %d", busy_timeout_ms);
-	return pg_exec(s, sql, "cannot configure the session", e);
-}
-
 static int
 pg_connect(struct pg_store *s, const struct pg_location *loc, int busy_timeout_ms,
 	   struct err *e)
 {
 	PQconninfoOption *opts;
-	struct pg_params p;
+	struct pg_params p = { .n = 0 };
 	char *errmsg = NULL, *password = NULL;
 	int rc = -1;
 
@@ -764,8 +803,9 @@ pg_connect(struct pg_store *s, const struct pg_location *loc, int busy_timeout_m
 	else if (PQstatus(s->conn) != CONNECTION_OK)
 		connect_failed(s, e);
 	else
-		rc = configure_session(s, busy_timeout_ms, e);
+		rc = 0;
 out:
+	params_release(&p);
 	if (password) {
 		explicit_bzero(password, strlen(password));
 		free(password);

@@ -166,6 +166,13 @@ static const char *const migrations[] = {
 	"  AND kind NOT IN ('ack', 'notice', 'remind');"
 	"CREATE INDEX messages_raw_first ON messages(raw_id, id);"
 	"DROP INDEX messages_raw;",
+
+	/* 2 -> 3: list --sort priority orders by the priority key and then
+	 * by id (pg_ticket.c's list_sort_keys): an index of the key alone
+	 * leaves a store of one priority sorted whole on every list. */
+	"CREATE INDEX tickets_priority_id ON tickets((CASE priority WHEN 'low' THEN 0"
+	"  WHEN 'normal' THEN 1 WHEN 'high' THEN 2 WHEN 'urgent' THEN 3 ELSE 1 END), id);"
+	"DROP INDEX tickets_priority;",
 };
 
 const char *const pg_schema_tables[] = {

@@ -29,11 +29,40 @@ exec_ids(struct store *s, const char *sql, int64_t a, int64_t b, const char *wha
 }
 
 /* The ticket and its tags in one statement (a row per tag, the tag NULL
- * when it has none): listing many tickets costs one round trip each. */
+ * when it has none). */
 #define TICKET_COLUMNS "t.id, t.status, t.queue, t.category, t.priority, t.language," \
 	" t.subject, t.requester, t.requester_name, t.assignee, t.flags, t.merged_into," \
-	" t.related_to, t.created, t.updated, g.tag FROM tickets t LEFT JOIN ticket_tags g" \
-	" ON g.ticket_id = t.id WHERE t.id = $1"
+	" t.related_to, t.created, t.updated, g.tag"
+#define TICKET_TAGS "LEFT JOIN ticket_tags g ON g.ticket_id = t.id"
+#define TICKET_TAG_COLUMN 15
+
+/* The ticket of row r of res (TICKET_COLUMNS), without its tag. */
+static void
+ticket_row(const PGresult *res, int r, struct ticket *t)
+{
+	t->id = pg_int(res, r, 0);
+	t->status = xstrdup(pg_text(res, r, 1));
+	t->queue = xstrdup(pg_text(res, r, 2));
+	t->category = xstrdup(pg_text(res, r, 3));
+	t->priority = xstrdup(pg_text(res, r, 4));
+	t->language = xstrdup(pg_text(res, r, 5));
+	t->subject = xstrdup(pg_text(res, r, 6));
+	t->requester = xstrdup(pg_text(res, r, 7));
+	t->requester_name = xstrdup(pg_text(res, r, 8));
+	t->assignee = xstrdup(pg_text(res, r, 9));
+	t->flags = (unsigned)pg_int(res, r, 10);
+	t->merged_into = pg_int(res, r, 11);
+	t->related_to = pg_int(res, r, 12);
+	t->created = pg_int(res, r, 13);
+	t->updated = pg_int(res, r, 14);
+}
+
+static void
+ticket_tag_row(const PGresult *res, int r, struct ticket *t)
+{
+	if (!PQgetisnull(res, r, TICKET_TAG_COLUMN))
+		strlist_add(&t->tags, pg_text(res, r, TICKET_TAG_COLUMN));
+}
 
 static int
 pg_ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e)
@@ -44,8 +73,10 @@ pg_ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e)
 
 	pg_arg_int(&a, id);
 	res = pg_run(s, in_txn
-		? "SELECT " TICKET_COLUMNS " ORDER BY g.tag COLLATE \"C\" FOR NO KEY UPDATE OF t"
-		: "SELECT " TICKET_COLUMNS " ORDER BY g.tag COLLATE \"C\"",
+		? "SELECT " TICKET_COLUMNS " FROM tickets t " TICKET_TAGS " WHERE t.id = $1"
+		  " ORDER BY g.tag COLLATE \"C\" FOR NO KEY UPDATE OF t"
+		: "SELECT " TICKET_COLUMNS " FROM tickets t " TICKET_TAGS " WHERE t.id = $1"
+		  " ORDER BY g.tag COLLATE \"C\"",
 		&a, false, "cannot read ticket", e);
 	if (!res)
 		return -1;
@@ -53,26 +84,73 @@ pg_ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e)
 		PQclear(res);
 		return 1;
 	}
-	t->id = pg_int(res, 0, 0);
-	t->status = xstrdup(pg_text(res, 0, 1));
-	t->queue = xstrdup(pg_text(res, 0, 2));
-	t->category = xstrdup(pg_text(res, 0, 3));
-	t->priority = xstrdup(pg_text(res, 0, 4));
-	t->language = xstrdup(pg_text(res, 0, 5));
-	t->subject = xstrdup(pg_text(res, 0, 6));
-	t->requester = xstrdup(pg_text(res, 0, 7));
-	t->requester_name = xstrdup(pg_text(res, 0, 8));
-	t->assignee = xstrdup(pg_text(res, 0, 9));
-	t->flags = (unsigned)pg_int(res, 0, 10);
-	t->merged_into = pg_int(res, 0, 11);
-	t->related_to = pg_int(res, 0, 12);
-	t->created = pg_int(res, 0, 13);
-	t->updated = pg_int(res, 0, 14);
+	ticket_row(res, 0, t);
 	for (int r = 0; r < PQntuples(res); r++)
-		if (!PQgetisnull(res, r, 15))
-			strlist_add(&t->tags, pg_text(res, r, 15));
+		ticket_tag_row(res, r, t);
 	PQclear(res);
 	return 0;
+}
+
+/* Tickets asked for at once, at most, in one statement. */
+#define LOAD_BATCH 1000
+
+/* ids[0..n) into out, in one statement: each row says which of ids it is
+ * (its ordinality, after TICKET_COLUMNS), a ticket that is not there has
+ * no row. */
+static int
+load_batch(struct store *s, const int64_t *ids, size_t n, struct ticket *out, struct err *e)
+{
+	struct pg_args a = PG_ARGS_INIT;
+	struct buf arr = BUF_INIT;
+	bool in_txn = PQtransactionStatus(pg_conn(s)) == PQTRANS_INTRANS;
+	PGresult *res;
+	int rc = 0;
+
+	buf_addch(&arr, '{');
+	for (size_t k = 0; k < n; k++)
+		buf_addf(&arr, "%s%lld", k ? "," : "", (long long)ids[k]);
+	buf_addch(&arr, '}');
+	pg_arg_text(&a, buf_cstr(&arr));
+	res = pg_run(s, in_txn
+		? "SELECT " TICKET_COLUMNS ", k.n FROM unnest($1::bigint[]) WITH ORDINALITY AS"
+		  " k(id, n) JOIN tickets t ON t.id = k.id " TICKET_TAGS " ORDER BY k.n, g.tag"
+		  " COLLATE \"C\" FOR NO KEY UPDATE OF t"
+		: "SELECT " TICKET_COLUMNS ", k.n FROM unnest($1::bigint[]) WITH ORDINALITY AS"
+		  " k(id, n) JOIN tickets t ON t.id = k.id " TICKET_TAGS " ORDER BY k.n, g.tag"
+		  " COLLATE \"C\"",
+		&a, false, "cannot read tickets", e);
+	buf_release(&arr);
+	if (!res)
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++) {
+		size_t k = (size_t)pg_int(res, r, TICKET_TAG_COLUMN + 1) - 1;
+
+		if (k >= n)
+			continue;
+		if (!out[k].status)
+			ticket_row(res, r, &out[k]);
+		ticket_tag_row(res, r, &out[k]);
+	}
+	PQclear(res);
+	for (size_t k = 0; k < n; k++)
+		rc = rc || !out[k].status;
+	return rc;
+}
+
+static int
+pg_ticket_load_many(struct store *s, const int64_t *ids, size_t n, struct ticket *out,
+		    struct err *e)
+{
+	int rc = 0;
+
+	for (size_t k = 0; k < n; k += LOAD_BATCH) {
+		int b = load_batch(s, ids + k, n - k < LOAD_BATCH ? n - k : LOAD_BATCH, out + k, e);
+
+		if (b < 0)
+			return -1;
+		rc = rc || b;
+	}
+	return rc;
 }
 
 static int
@@ -240,7 +318,7 @@ pg_ticket_merge(struct store *s, int64_t from, int64_t into, struct err *e)
 	" AND m.direction = 'out' AND m.kind = 'reply')"
 
 /* The SQL key of each enum ticket_sort, ascending. The priority key is
- * also the expression of the tickets_priority index (pg_schema.c): keep
+ * also the expression of the tickets_priority_id index (pg_schema.c): keep
  * them alike. */
 static const char *const list_sort_keys[] = {
 	[TICKET_SORT_UPDATED] = "t.updated",
@@ -462,6 +540,7 @@ pg_event(struct store *s, int64_t ticket_id, const char *who, const char *what,
 
 const struct store_ticket_ops pg_ticket_ops = {
 	.load = pg_ticket_load,
+	.load_many = pg_ticket_load_many,
 	.touch = pg_ticket_touch,
 	.set_field = pg_ticket_set_field,
 	.claim = pg_ticket_claim,

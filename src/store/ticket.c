@@ -97,6 +97,28 @@ ticket_load(struct store *s, int64_t id, struct ticket *t, struct err *e)
 }
 
 int
+ticket_load_many(struct store *s, const int64_t *ids, size_t n, struct ticket *out,
+		 struct err *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		ticket_init(&out[i]);
+	if (!s->ops->ticket->load_many) {
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = ticket_load(s, ids[i], &out[i], e);
+	} else if ((rc = s->ops->ticket->load_many(s, ids, n, out, e)) > 0) {
+		for (size_t i = 0; i < n; i++)
+			if (out[i].id != ids[i])
+				rc = err_set(e, EXIT_DATAERR, "no ticket #%lld", (long long)ids[i]);
+	}
+	if (rc < 0)
+		for (size_t i = 0; i < n; i++)
+			ticket_release(&out[i]);
+	return rc < 0 ? -1 : 0;
+}
+
+int
 ticket_touch(struct store *s, int64_t id, struct err *e)
 {
 	return s->ops->ticket->touch(s, id, store_now(), e);

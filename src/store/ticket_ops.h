@@ -19,6 +19,10 @@ struct store_ticket_ops {
 	/* Fills t (initialised) with ticket id and its tags, sorted; 1 when
 	 * there is no such ticket (t untouched). */
 	int (*load)(struct store *s, int64_t id, struct ticket *t, struct err *e);
+	/* As load for each of ids into out[i] (initialised), in one round
+	 * trip; 1 when one is missing. NULL: ticket.c calls load for each. */
+	int (*load_many)(struct store *s, const int64_t *ids, size_t n, struct ticket *out,
+			 struct err *e);
 	/* Sets updated to now. */
 	int (*touch)(struct store *s, int64_t id, int64_t now, struct err *e);
 	/* field is one of the settable columns (ticket.c checks it); updated

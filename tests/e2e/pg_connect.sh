@@ -97,14 +97,18 @@ pg_psql -c "UPDATE schema_version SET version = $v"
 check_rc "with the version back, the run goes" 0 sd run
 check "  and stores the three" grep -q "new tickets 3," "$T_DIR/.out"
 # A store of schema version 1 (its indexes as step 1 made them) is
-# brought to this version by the next command, step 2's indexes made.
+# brought to this version by the next command, step 2's and 3's indexes made.
 pg_psql -c "DROP INDEX messages_unindexed" -c "DROP INDEX messages_raw_first" \
-	-c "CREATE INDEX messages_raw ON messages(raw_id)" -c "UPDATE schema_version SET version = 1"
+	-c "CREATE INDEX messages_raw ON messages(raw_id)" -c "DROP INDEX tickets_priority_id" \
+	-c "CREATE INDEX tickets_priority ON tickets((CASE priority WHEN 'low' THEN 0 WHEN 'normal'
+	    THEN 1 WHEN 'high' THEN 2 WHEN 'urgent' THEN 3 ELSE 1 END))" \
+	-c "UPDATE schema_version SET version = 1"
 check_rc "a store of schema version 1: list migrates it" 0 sd list
-check_eq "  to this version, with step 2's indexes" "$v messages_raw_first messages_unindexed" \
+check_eq "  to this version, with step 2's and 3's indexes" \
+	"$v messages_raw_first messages_unindexed tickets_priority_id" \
 	"$(pg_psql -At -c "SELECT (SELECT version FROM schema_version) || ' ' || string_agg(indexname, ' '
 	   ORDER BY indexname) FROM pg_indexes WHERE indexname IN ('messages_raw', 'messages_raw_first',
-	   'messages_unindexed')")"
+	   'messages_unindexed', 'tickets_priority', 'tickets_priority_id')")"
 check_rc "  db check" 0 sd db check
 
 # ---- TLS: verify-full by default for a host elsewhere ----

@@ -62,7 +62,7 @@ check "  and a queued mail and a sent one" test \
 
 check_rc "db copy --to postgresql" 0 sd db copy --to "$pg_url"
 check "  names every table with its counts" grep -qE '^  attachments +2 +2$' "$T_DIR/.out"
-check "  and says both stores are ok" grep -q "ok, schema version 2, the same rows as" "$T_DIR/.out"
+check "  and says both stores are ok" grep -q "ok, schema version 3, the same rows as" "$T_DIR/.out"
 check_eq "  the tickets kept their ids" "$(lite "$d/secdesk.db" 'SELECT group_concat(id) FROM (SELECT id FROM tickets ORDER BY id)')" \
 	"$(pg_psql -At -c 'SELECT string_agg(id::text, $$,$$ ORDER BY id) FROM tickets')"
 check_eq "  the Message-IDs" "$(lite "$d/secdesk.db" "SELECT group_concat(message_id, ' ') FROM (SELECT message_id FROM messages ORDER BY id)")" \
@@ -93,7 +93,7 @@ cp "$d/run.pw" "$p/run.pw"
 sed -i "s|^path = secdesk.db|url = $PG_URL\npassword_file = run.pw|" "$p/secdesk.conf"
 pd() { "$SECDESK" -c "$p/secdesk.conf" "$@"; }
 check_rc "db check on the copy" 0 pd db check
-check "  ok" grep -q "ok, schema version 2" "$T_DIR/.out"
+check "  ok" grep -q "ok, schema version 3" "$T_DIR/.out"
 check "  its search index in the store, nothing waiting" grep -qx \
 	"search index $PG_URL (messages.search_words): ok, 0 messages waiting to be indexed" "$T_DIR/.out"
 check_rc "db reindex on the copy" 0 pd db reindex

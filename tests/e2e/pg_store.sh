@@ -30,8 +30,8 @@ wait_for() { # COMMAND...: up to 20 s, by polling its answer
 set_store "url = $PG_URL" "password_file = run.pw"
 check_eq "a fresh database has no schema" "" "$(pg_psql -At -c "SELECT to_regclass('schema_version')")"
 check_rc "db init creates the schema" 0 sd db init
-check "  and names the store and version" grep -qx "store $PG_URL: schema version 2" "$T_DIR/.out"
-check_eq "  the version recorded" "2" "$(pg_psql -At -c 'SELECT version FROM schema_version')"
+check "  and names the store and version" grep -qx "store $PG_URL: schema version 3" "$T_DIR/.out"
+check_eq "  the version recorded" "3" "$(pg_psql -At -c 'SELECT version FROM schema_version')"
 check_eq "  the tables made, by the run role" "14 $PG_RUN_USER" \
 	"$(pg_psql -At -F' ' -c "SELECT count(*), min(tableowner) FROM pg_tables WHERE schemaname = 'public'")"
 check_rc "db init again" 0 sd db init
@@ -57,8 +57,8 @@ pg_psql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query =
 for p in $pids; do wait "$p"; done
 wait "$holder" 2>/dev/null
 check_eq "four db init at once all succeed" "4" \
-	"$(cat "$T_DIR"/race?.out | grep -c "schema version 2$")"
-check_eq "  and the schema is made once" "1 2" \
+	"$(cat "$T_DIR"/race?.out | grep -c "schema version 3$")"
+check_eq "  and the schema is made once" "1 3" \
 	"$(PG_PSQL_DB=race pg_psql -At -F' ' -c 'SELECT count(*), max(version) FROM schema_version')"
 
 set_store "url = postgres://$PG_RUN_USER@127.0.0.1:$PG_PORT/$PG_DB" "password_file = run.pw"

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "pg_core.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -119,7 +120,7 @@ test_fresh_database(void **state)
 	assert_int_equal(store_check(s, &e), 0);
 	store_close(&s);
 	assert_null(s);
-	assert_sql("t_fresh", "SELECT string_agg(version::text, ',') FROM schema_version", "2");
+	assert_sql("t_fresh", "SELECT string_agg(version::text, ',') FROM schema_version", "3");
 	assert_sql("t_fresh", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", "14");
 	assert_sql("t_fresh", "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
 		   "attrelid = 'messages'::regclass AND attname = 'search_words'", "tsvector");
@@ -469,6 +470,52 @@ test_remote_host_requires_tls(void **state)
 	free(plain);
 }
 
+/* The setting name has in the store's session. */
+static void
+assert_setting(struct store *s, const char *name, const char *want)
+{
+	char *sql = xasprintf("SELECT current_setting('%s')", name);
+	PGresult *r = PQexec(pg_conn(s), sql);
+
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	if (strcmp(PQgetvalue(r, 0, 0), want) != 0)
+		fail_msg("%s: expected '%s', got '%s'", name, want, PQgetvalue(r, 0, 0));
+	PQclear(r);
+	free(sql);
+}
+
+/* The session's settings come with the connection (no statements of
+ * their own): UTF-8 whatever the URL says, the lock timeout, and the
+ * URL's options or else PGOPTIONS kept beside them. */
+static void
+test_session_settings(void **state)
+{
+	struct store *s = NULL;
+	struct err e = ERR_INIT;
+	const char *db = pg_env("PG_DB");
+	char *url = url_for(db, "&client_encoding=LATIN1&options=-c%20statement_timeout%3D4321");
+	char *plain = url_for(db, "");
+
+	(void)state;
+	assert_int_equal(store_open(url, STORE_CREATE, &s, &e), 0);
+	assert_setting(s, "client_encoding", "UTF8");
+	assert_setting(s, "lock_timeout", "5s");
+	assert_setting(s, "statement_timeout", "4321ms");
+	store_close(&s);
+	assert_int_equal(setenv("PGOPTIONS", "-c statement_timeout=1234", 1), 0);
+	assert_int_equal(store_open(plain, 0, &s, &e), 0);
+	assert_int_equal(unsetenv("PGOPTIONS"), 0);
+	assert_setting(s, "statement_timeout", "1234ms");
+	assert_setting(s, "lock_timeout", "5s");
+	store_close(&s);
+	/* A bad option is the server's refusal, a mistake of the configuration. */
+	free(url);
+	url = url_for(db, "&options=-c%20no_such_setting%3D1");
+	assert_open_fails(url, 0, EXIT_CONFIG, "no_such_setting");
+	free(url);
+	free(plain);
+}
+
 int
 main(void)
 {
@@ -481,6 +528,7 @@ main(void)
 		cmocka_unit_test(test_staff_role),
 		cmocka_unit_test(test_connection_failures),
 		cmocka_unit_test(test_remote_host_requires_tls),
+		cmocka_unit_test(test_session_settings),
 	};
 
 	return cmocka_run_group_tests(tests, server_setup, pg_unit_teardown);

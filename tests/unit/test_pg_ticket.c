@@ -191,6 +191,52 @@ test_load_set_field_tags(void **state)
 	store_close(&s);
 }
 
+/* Several tickets at once, in the order asked (one asked twice), each
+ * with its own tags, as ticket_load() gives them; a missing one fails the
+ * whole, naming it, and leaves nothing loaded. */
+static void
+test_load_many(void **state)
+{
+	struct store *s = unit_store_open(state, "ticket_many", NULL);
+	struct err e = ERR_INIT;
+	struct ticket ts[4], one;
+	int64_t a, b, c, ids[4];
+	char want[64];
+
+	assert_int_equal(store_begin(s, &e), 0);
+	a = simple_ticket(s);
+	b = make_ticket(s, &(struct new_ticket){ .status = "open", .queue = "DE" });
+	c = simple_ticket(s);
+	assert_int_equal(ticket_add_tag(s, b, "z", "carol", &e), 0);
+	assert_int_equal(ticket_add_tag(s, b, "a", "carol", &e), 0);
+	assert_int_equal(ticket_add_tag(s, c, "x", "carol", &e), 0);
+	assert_int_equal(store_commit(s, &e), 0);
+
+	ids[0] = c, ids[1] = a, ids[2] = b, ids[3] = c;
+	assert_int_equal(ticket_load_many(s, ids, 4, ts, &e), 0);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(ticket_load(s, ids[i], &one, &e), 0);
+		assert_int_equal(ts[i].id, ids[i]);
+		assert_string_equal(ts[i].status, one.status);
+		assert_string_equal(ts[i].queue, one.queue);
+		assert_int_equal(ts[i].tags.n, one.tags.n);
+		for (size_t k = 0; k < one.tags.n; k++)
+			assert_string_equal(ts[i].tags.items[k], one.tags.items[k]);
+		ticket_release(&one);
+		ticket_release(&ts[i]);
+	}
+	assert_int_equal(ticket_load_many(s, ids, 0, ts, &e), 0);
+
+	ids[2] = c + 100;
+	assert_int_equal(ticket_load_many(s, ids, 4, ts, &e), -1);
+	assert_int_equal(e.code, EXIT_DATAERR);
+	snprintf(want, sizeof(want), "no ticket #%lld", (long long)(c + 100));
+	assert_string_equal(e.msg, want);
+	for (size_t i = 0; i < 4; i++)
+		assert_null(ts[i].status);
+	store_close(&s);
+}
+
 static void
 test_merge(void **state)
 {
@@ -591,6 +637,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		BOTH(test_load_set_field_tags),
+		BOTH(test_load_many),
 		BOTH(test_merge),
 		BOTH(test_list),
 		BOTH(test_thread),

@@ -555,6 +555,30 @@ test_queues(void **state)
 	assert_null(rs);
 }
 
+/* The queue list alone: the same queues as a whole load, queues after
+ * the rules of a file too, no rule compiled; a bad queue is still an error. */
+static void
+test_queues_only(void **state)
+{
+	struct ruleset *rs = NULL;
+	struct err e = ERR_INIT;
+
+	(void)state;
+	write_rules("rule \"a\"\nwhen any\n  subject matches /x(/\nthen\n  route DE\nend\n"
+		    "queue EC \"European Commission\" language en\n");
+	assert_int_equal(rules_load(unit_dir, &rs, &e), -1);
+	assert_int_equal(rules_load_queues(unit_dir, &rs, &e), 0);
+	assert_int_equal(rules_queue_count(rs), 4);
+	assert_int_equal(rs->nrules, 0);
+	assert_string_equal(rules_queue(rs, "de")->name, "Germany");
+	assert_string_equal(rules_queue(rs, "EC")->name, "European Commission");
+	rules_free(&rs);
+	write_rules("queue DE \"Again\"\n");
+	assert_int_equal(rules_load_queues(unit_dir, &rs, &e), -1);
+	assert_non_null(strstr(e.msg, "declared twice"));
+	assert_null(rs);
+}
+
 int
 main(void)
 {
@@ -564,7 +588,7 @@ main(void)
 		cmocka_unit_test(test_actions),	   cmocka_unit_test(test_match_limit),
 		cmocka_unit_test(test_plain_is),   cmocka_unit_test(test_jit_later),
 		cmocka_unit_test(test_literals),   cmocka_unit_test(test_queues),
-		cmocka_unit_test(test_capture_values),
+		cmocka_unit_test(test_capture_values), cmocka_unit_test(test_queues_only),
 	};
 
 	return cmocka_run_group_tests(t, unit_dir_setup, unit_dir_teardown);
