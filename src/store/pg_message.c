@@ -427,13 +427,12 @@ pg_savepoint(struct store *s, enum store_savepoint_step step, struct err *e)
 		[STORE_SAVEPOINT_ROLLBACK] = "ROLLBACK TO ingest_message",
 	};
 
-	/* Its release waits: what failed in the message shows before it. A
-	 * rollback discards what was sent ahead, failed or not. */
-	if (step == STORE_SAVEPOINT_BEGIN)
-		return pg_do_ahead(s, sql[step], NULL, "cannot set a savepoint", e);
-	if (step == STORE_SAVEPOINT_ROLLBACK)
+	/* A rollback discards what was sent ahead, failed or not. */
+	if (step == STORE_SAVEPOINT_ROLLBACK) {
 		(void)pg_conn(s);
-	return pg_do(s, sql[step], NULL, NULL, "cannot set a savepoint", e);
+		return pg_do(s, sql[step], NULL, NULL, "cannot set a savepoint", e);
+	}
+	return pg_do_ahead(s, sql[step], NULL, "cannot set a savepoint", e);
 }
 
 /* A failed statement leaves PostgreSQL's transaction open but refusing

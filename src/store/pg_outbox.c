@@ -46,6 +46,13 @@ pg_queue(struct store *s, int64_t ticket_id, int64_t message_id, const char *kin
 		pg_arg_int(&q, quote_at);
 	else
 		pg_arg_text(&q, NULL);
+	/* The caller who needs no id does not wait for it. */
+	if (!id_r)
+		return pg_do_ahead(s,
+				   "INSERT INTO outbox (ticket_id, message_id, kind, env_from, rcpts,"
+				   " data, next_try, created, quote_of, quote_at) VALUES ($1, $2, $3,"
+				   " $4, $5, $6, $7, $7, $8, $9)",
+				   &q, "cannot queue mail", e);
 	if (pg_first_int(s,
 			 "INSERT INTO outbox (ticket_id, message_id, kind, env_from, rcpts, data,"
 			 " next_try, created, quote_of, quote_at) VALUES ($1, $2, $3, $4, $5, $6,"

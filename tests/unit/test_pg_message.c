@@ -289,9 +289,11 @@ test_savepoint(void **state)
 	assert_int_equal(store_message_ticket_exists(s, kept, &e), kept);
 	assert_int_equal(store_message_ticket_exists(s, again, &e), again);
 
-	/* Without a savepoint there is nothing to release. */
+	/* Without a savepoint there is nothing to release: refused at once,
+	 * or (PostgreSQL, which sends a release ahead) at the commit. */
 	assert_int_equal(store_begin(s, &e), 0);
-	assert_int_equal(store_savepoint_release(s, &e), -1);
+	if (store_savepoint_release(s, &e) == 0)
+		assert_int_equal(store_commit(s, &e), -1);
 	assert_non_null(strstr(e.msg, "cannot set a savepoint"));
 	store_rollback(s);
 	store_close(&s);
