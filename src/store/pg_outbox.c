@@ -26,13 +26,17 @@
 
 /* ---- the outbox ---- */
 
+static const char queue_sql[] =
+	"INSERT INTO outbox (ticket_id, message_id, kind, env_from, rcpts, data, next_try,"
+	" created, quote_of, quote_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)"
+	" RETURNING id";
+
 static int
 pg_queue(struct store *s, int64_t ticket_id, int64_t message_id, const char *kind,
 	 const char *env_from, const char *rcpts, const char *data, size_t len, int64_t quote_of,
 	 int64_t quote_at, int64_t now, int64_t *id_r, struct err *e)
 {
 	struct pg_args q = { 0 };
-	int64_t id;
 
 	pg_arg_ref(&q, ticket_id);
 	pg_arg_ref(&q, message_id);
@@ -48,20 +52,8 @@ pg_queue(struct store *s, int64_t ticket_id, int64_t message_id, const char *kin
 		pg_arg_text(&q, NULL);
 	/* The caller who needs no id does not wait for it. */
 	if (!id_r)
-		return pg_do_ahead(s,
-				   "INSERT INTO outbox (ticket_id, message_id, kind, env_from, rcpts,"
-				   " data, next_try, created, quote_of, quote_at) VALUES ($1, $2, $3,"
-				   " $4, $5, $6, $7, $7, $8, $9)",
-				   &q, "cannot queue mail", e);
-	if (pg_first_int(s,
-			 "INSERT INTO outbox (ticket_id, message_id, kind, env_from, rcpts, data,"
-			 " next_try, created, quote_of, quote_at) VALUES ($1, $2, $3, $4, $5, $6,"
-			 " $7, $7, $8, $9) RETURNING id",
-			 &q, &id, "cannot queue mail", e) < 0)
-		return -1;
-	if (id_r)
-		*id_r = id;
-	return 0;
+		return pg_do_ahead(s, queue_sql, &q, "cannot queue mail", e);
+	return pg_first_int(s, queue_sql, &q, id_r, "cannot queue mail", e) < 0 ? -1 : 0;
 }
 
 static int
