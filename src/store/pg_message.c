@@ -427,9 +427,12 @@ pg_savepoint(struct store *s, enum store_savepoint_step step, struct err *e)
 		[STORE_SAVEPOINT_ROLLBACK] = "ROLLBACK TO ingest_message",
 	};
 
-	/* A rollback discards what was sent ahead, failed or not. */
+	/* A rollback discards what was sent ahead: a failure among it is
+	 * what is being rolled back. */
 	if (step == STORE_SAVEPOINT_ROLLBACK) {
-		(void)pg_conn(s);
+		struct err discarded = ERR_INIT;
+
+		pg_settle(s, &discarded);
 		return pg_do(s, sql[step], NULL, NULL, "cannot set a savepoint", e);
 	}
 	return pg_do_ahead(s, sql[step], NULL, "cannot set a savepoint", e);

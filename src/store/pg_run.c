@@ -63,7 +63,7 @@ pg_arg_bool(struct pg_args *a, bool v)
 }
 
 char *
-pg_text_array(const char *const *addrs, size_t n)
+pg_text_array(const char *const *items, size_t n)
 {
 	struct buf b;
 	int bad = 0;
@@ -72,7 +72,7 @@ pg_text_array(const char *const *addrs, size_t n)
 	bad |= buf_addch(&b, '{');
 	for (size_t i = 0; i < n; i++) {
 		bad |= buf_addstr(&b, i ? ",\"" : "\"");
-		for (const char *p = addrs[i]; *p; p++) {
+		for (const char *p = items[i]; *p; p++) {
 			if (*p == '"' || *p == '\\')
 				bad |= buf_addch(&b, '\\');
 			bad |= buf_addch(&b, *p);
@@ -113,15 +113,13 @@ send_statement(struct store *s, const char *sql, const struct pg_args *a, bool b
 	return pg_send(s, sql, &v, ahead, what, e);
 }
 
-PGresult *
-pg_run(struct store *s, const char *sql, const struct pg_args *a, bool binary,
-       const char *what, struct err *e)
+/* The result of the statement just sent, or NULL with e set. */
+static PGresult *
+sent_result(struct store *s, const char *what, struct err *e)
 {
 	PGresult *res;
 	ExecStatusType st;
 
-	if (!args_ok(s, a, what, e) || send_statement(s, sql, a, binary, false, what, e) < 0)
-		return NULL;
 	if (pg_result(s, &res, what, e) < 0)
 		return NULL;
 	st = PQresultStatus(res);
@@ -130,6 +128,15 @@ pg_run(struct store *s, const char *sql, const struct pg_args *a, bool binary,
 	pg_fail(s, res, what, e);
 	PQclear(res);
 	return NULL;
+}
+
+PGresult *
+pg_run(struct store *s, const char *sql, const struct pg_args *a, bool binary,
+       const char *what, struct err *e)
+{
+	if (!args_ok(s, a, what, e) || send_statement(s, sql, a, binary, false, what, e) < 0)
+		return NULL;
+	return sent_result(s, what, e);
 }
 
 int
@@ -159,13 +166,8 @@ pg_do_ahead(struct store *s, const char *sql, const struct pg_args *a, const cha
 	if (sent != 0)
 		return sent < 0 ? -1 : 0;
 	/* Not in a transaction: run at once. */
-	if (pg_result(s, &res, what, e) < 0)
+	if (!(res = sent_result(s, what, e)))
 		return -1;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pg_fail(s, res, what, e);
-		PQclear(res);
-		return -1;
-	}
 	PQclear(res);
 	return 0;
 }

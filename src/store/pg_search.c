@@ -190,26 +190,15 @@ pg_search_words(const char *subject, const char *body, const char *names, struct
 	return message_vector(cols, out, &ignored);
 }
 
-/* Appends s to an array literal as a quoted element. */
-static void
-array_element(struct buf *arr, const char *v)
-{
-	buf_addstr(arr, arr->len > 1 ? ",\"" : "\"");
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			buf_addch(arr, '\\');
-		buf_addch(arr, *v);
-	}
-	buf_addch(arr, '"');
-}
-
 /* Indexes one batch of the messages not yet indexed, in one statement;
  * *n how many. Rows another indexer is at are skipped (it indexes them). */
 static int
 index_batch(struct store *s, int64_t *n, struct err *e)
 {
-	struct buf vec = BUF_INIT, ids = BUF_INIT, vecs = BUF_INIT;
+	struct buf vec = BUF_INIT, ids = BUF_INIT;
+	struct strlist vecs = { 0 };
 	struct pg_args q = { 0 };
+	char *vec_array = NULL;
 	PGresult *r;
 	int rc = 0;
 
@@ -222,19 +211,19 @@ index_batch(struct store *s, int64_t *n, struct err *e)
 		return -1;
 	*n = PQntuples(r);
 	buf_addch(&ids, '{');
-	buf_addch(&vecs, '{');
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
 		const char *cols[3] = { pg_text(r, i, 1), pg_text(r, i, 2), pg_text(r, i, 3) };
 
 		rc = message_vector(cols, &vec, e);
 		buf_addf(&ids, "%s%s", i ? "," : "", PQgetvalue(r, i, 0));
-		array_element(&vecs, buf_cstr(&vec));
+		strlist_add(&vecs, buf_cstr(&vec));
 	}
 	buf_addch(&ids, '}');
-	buf_addch(&vecs, '}');
 	PQclear(r);
+	if (rc == 0 && !(vec_array = pg_text_array((const char *const *)vecs.items, vecs.n)))
+		rc = err_set(e, EXIT_SOFTWARE, "cannot index messages: too many words");
 	pg_arg_text(&q, buf_cstr(&ids));
-	pg_arg_text(&q, buf_cstr(&vecs));
+	pg_arg_text(&q, vec_array);
 	if (rc == 0 && *n > 0)
 		rc = pg_do(s,
 			   "UPDATE messages m SET search_words = v.words::tsvector FROM"
@@ -242,7 +231,8 @@ index_batch(struct store *s, int64_t *n, struct err *e)
 			   &q, NULL, "cannot index messages", e);
 	buf_release(&vec);
 	buf_release(&ids);
-	buf_release(&vecs);
+	strlist_release(&vecs);
+	free(vec_array);
 	return rc;
 }
 
