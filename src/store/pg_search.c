@@ -563,13 +563,6 @@ collect_ranking(struct pg_query_text *qt, const struct search_node *n)
  * each twice the one before, while fewer than limit tickets were found. */
 #define SEARCH_WINDOW 2000
 
-static const char from_messages[] =
-	" FROM messages m JOIN tickets t0 ON t0.id = m.ticket_id"
-	" JOIN tickets t ON t.id = COALESCE(t0.merged_into, t0.id)"
-	" WHERE m." INDEXED_KINDS " AND (";
-/* The same messages when the query names no ticket: each has one. */
-static const char from_messages_only[] = " FROM messages m WHERE m." INDEXED_KINDS " AND (";
-
 static PGresult *
 run_query(struct store *s, struct pg_query_text *qt, const char *sql, const char *extra[],
 	  int nextra)
@@ -597,40 +590,121 @@ run_query(struct store *s, struct pg_query_text *qt, const char *sql, const char
  * each a pass over its index entries). */
 #define PROBE_WINDOWS 4
 
-/* Of the matches with ids in [lower, upper), the newest up to want: how
- * many (*found), the id of the oldest of them (*oldest), and their ids
- * added to ids (a comma-separated list). A bounded
- * range lets the planner walk the primary key newest-first for a common
- * word and stop at want, or use the word index for a rare one, and either
- * way it reads no more than the range: its estimate of a word's matches
- * (a prefix's above all) can be far off. */
+/* A match of a window: its message, the ticket it counts for, its rank
+ * (negated ts_rank: lower is better, as SQLite's bm25). */
+struct ranked {
+	int64_t message_id;
+	int64_t ticket_id;
+	double rank;
+};
+
+struct ranked_list {
+	struct ranked *v;
+	size_t n, cap;
+};
+
+static void
+ranked_add(struct ranked_list *l, const struct ranked *r)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+	}
+	l->v[l->n++] = *r;
+}
+
+/* The numbers of probe_range's parameters after the query's own. */
+struct probe_params {
+	size_t lower, upper, want, span, rank; /* 0: not in the query */
+};
+
+static struct probe_params
+probe_params_of(const struct pg_query_text *qt, bool first)
+{
+	size_t k = qt->params.n;
+	struct probe_params p = { k + 1, k + 2, k + 3, 0, 0 };
+
+	k += 3;
+	if (first)
+		p.span = ++k;
+	if (qt->ranked.len)
+		p.rank = ++k;
+	return p;
+}
+
+/* The SQL of probe_range: the newest matches up to want with ids in
+ * [lower, upper), each with its ticket and rank. In a first probe the
+ * messages are read newest-first from the primary key, stopping at want:
+ * a common word fills its window there from a few thousand rows, where
+ * the word index would list every message that has it. A later probe (a
+ * rarer word) lets the planner take the word index. */
+static char *
+probe_sql(const struct pg_query_text *qt, const struct probe_params *p)
+{
+	char *from, *rank, *sql;
+
+	if (p->span)
+		from = xasprintf(" FROM (SELECT * FROM messages WHERE id >= $%zu::bigint"
+				 " AND id < $%zu::bigint ORDER BY id DESC LIMIT $%zu::bigint) m",
+				 p->lower, p->upper, p->span);
+	else
+		from = xstrdup(" FROM messages m");
+	rank = p->rank ? xasprintf("-ts_rank(w.search_words, $%zu::tsquery, 1)", p->rank)
+		       : xstrdup("0::float8");
+	/* Without the ticket in the query, the ticket a message counts for is
+	 * looked up for the window's rows only. */
+	sql = xasprintf("SELECT w.id, %s, %s FROM (SELECT m.id, m.ticket_id, m.search_words%s%s%s"
+			" WHERE m." INDEXED_KINDS " AND (%s) AND m.id >= $%zu::bigint"
+			" AND m.id < $%zu::bigint ORDER BY m.id DESC LIMIT $%zu::bigint) w",
+			qt->tickets ? "w.counts_for"
+				    : "(SELECT COALESCE(t.merged_into, t.id) FROM tickets t"
+				      " WHERE t.id = w.ticket_id)",
+			rank, qt->tickets ? ", t.id AS counts_for" : "", from,
+			qt->tickets ? " JOIN tickets t0 ON t0.id = m.ticket_id"
+				      " JOIN tickets t ON t.id = COALESCE(t0.merged_into, t0.id)"
+				    : "",
+			buf_cstr(&qt->where), p->lower, p->upper, p->want);
+	free(from);
+	free(rank);
+	return sql;
+}
+
+/* Of the matches with ids in [lower, upper), the newest up to want, added
+ * to rows: how many (*found) and the id of the oldest of them (*oldest).
+ * A bounded range keeps either plan to no more than the range: the
+ * planner's estimate of a word's matches (a prefix's above all) can be
+ * far off. */
 static int
 probe_range(struct store *s, struct pg_query_text *qt, int64_t lower, int64_t upper, int want,
-	    int *found, int64_t *oldest, struct buf *ids)
+	    bool first, struct ranked_list *rows, int *found, int64_t *oldest)
 {
-	char lo[32], up[32], lim[32];
-	const char *extra[3] = { lo, up, lim };
-	size_t k = qt->params.n;
-	char *sql;
+	struct probe_params p = probe_params_of(qt, first);
+	char lo[32], up[32], lim[32], span[32];
+	const char *extra[5] = { lo, up, lim };
+	int nextra = 3;
+	char *sql = probe_sql(qt, &p);
 	PGresult *r;
 
 	snprintf(lo, sizeof(lo), "%lld", (long long)lower);
 	snprintf(up, sizeof(up), "%lld", (long long)upper);
 	snprintf(lim, sizeof(lim), "%d", want);
-	sql = xasprintf("SELECT count(*), coalesce(min(id), 0), coalesce(string_agg(id::text,"
-			" ','), '') FROM (SELECT m.id%s%s)"
-			" AND m.id >= $%zu::bigint AND m.id < $%zu::bigint ORDER BY m.id DESC"
-			" LIMIT $%zu::bigint) w", qt->tickets ? from_messages : from_messages_only,
-			buf_cstr(&qt->where), k + 1,
-			k + 2, k + 3);
-	r = run_query(s, qt, sql, extra, 3);
+	snprintf(span, sizeof(span), "%lld", (long long)(upper - lower));
+	if (p.span)
+		extra[nextra++] = span;
+	if (p.rank)
+		extra[nextra++] = buf_cstr(&qt->ranked);
+	r = run_query(s, qt, sql, extra, nextra);
 	free(sql);
 	if (!r)
 		return -1;
-	*found = (int)pg_int(r, 0, 0);
-	*oldest = pg_int(r, 0, 1);
-	if (*found)
-		buf_addf(ids, "%s%s", ids->len ? "," : "", PQgetvalue(r, 0, 2));
+	*found = PQntuples(r);
+	for (int i = 0; i < *found; i++) {
+		struct ranked row = { pg_int(r, i, 0), pg_int(r, i, 1),
+				      strtod(PQgetvalue(r, i, 2), NULL) };
+
+		ranked_add(rows, &row);
+		*oldest = row.message_id;
+	}
 	PQclear(r);
 	return 0;
 }
@@ -646,27 +720,28 @@ id_ceiling(struct store *s, struct pg_query_text *qt, int64_t *ceiling)
 }
 
 /* The id of the window-th newest match below upper, 0 when fewer, and
- * the ids of the matches from there to upper into ids: looked for in
- * ranges of ids going back from upper, each wider than the one before,
- * counting the matches each had. */
+ * the matches from there to upper into rows: looked for in ranges of ids
+ * going back from upper, each wider than the one before. */
 static int
 window_floor(struct store *s, struct pg_query_text *qt, int64_t upper, int window,
-	     int64_t *floor_r, struct buf *ids)
+	     int64_t *floor_r, struct ranked_list *rows)
 {
 	int64_t span = (int64_t)window * PROBE_WINDOWS, oldest = 0;
 	int want = window, found = 0;
+	bool first = true;
 
 	if (upper == INT64_MAX && id_ceiling(s, qt, &upper) < 0)
 		return -1;
 	while (upper > 1) {
 		int64_t lower = upper > span ? upper - span : 1;
 
-		if (probe_range(s, qt, lower, upper, want, &found, &oldest, ids) < 0)
+		if (probe_range(s, qt, lower, upper, want, first, rows, &found, &oldest) < 0)
 			return -1;
 		if (found == want) {
 			*floor_r = oldest;
 			return 0;
 		}
+		first = false;
 		want -= found;
 		upper = lower;
 		if (span < INT64_MAX / 4)
@@ -676,41 +751,26 @@ window_floor(struct store *s, struct pg_query_text *qt, int64_t upper, int windo
 	return 0;
 }
 
-/* Adds the tickets of the matches ids (a comma-separated list), best
- * first (ts_rank normalised by length, as bm25 is; then the newest), until
- * limit. The rank is negated: lower is better, as SQLite's. The ids are
- * the window's matches already: the query is not asked again. */
+/* Best first (rank, then the newest), as SQLite orders its matches. */
 static int
-rank_window(struct store *s, struct pg_query_text *qt, const struct buf *ids, size_t limit,
-	    struct search_hits *h)
+ranked_cmp(const void *a, const void *b)
 {
-	char *arr = xasprintf("{%s}", ids->len ? buf_cstr(ids) : "");
-	const char *values[2] = { arr, buf_cstr(&qt->ranked) };
-	char *sql;
-	PGresult *r;
+	const struct ranked *x = a, *y = b;
 
-	/* The ticket a message counts for is looked up row by row: for a
-	 * join the planner reads every ticket. */
-	sql = xasprintf("SELECT m.id, (SELECT COALESCE(t.merged_into, t.id) FROM tickets t"
-			" WHERE t.id = m.ticket_id), %s AS rank FROM messages m"
-			" WHERE m.id = ANY($1::bigint[]) ORDER BY rank, m.id DESC",
-			qt->ranked.len ? "-ts_rank(m.search_words, $2::tsquery, 1)" : "0::float8");
-	r = PQexecParams(pg_conn(s), sql, qt->ranked.len ? 2 : 1, NULL, values, NULL, NULL, 0);
-	free(sql);
-	free(arr);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		pg_fail(s, r, "cannot search", qt->e);
-		PQclear(r);
-		return -1;
-	}
-	for (int i = 0; h->n < limit && i < PQntuples(r); i++) {
-		int64_t id = pg_int(r, i, 1);
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->message_id > y->message_id ? -1 : x->message_id < y->message_id;
+}
 
-		if (!search_hits_have(h, id))
-			search_hits_add(h, id, pg_int(r, i, 0), strtod(PQgetvalue(r, i, 2), NULL));
-	}
-	PQclear(r);
-	return 0;
+/* Adds the tickets of a window's matches, best first, until limit. */
+static void
+rank_window(struct ranked_list *rows, size_t limit, struct search_hits *h)
+{
+	qsort(rows->v, rows->n, sizeof(*rows->v), ranked_cmp);
+	for (size_t i = 0; h->n < limit && i < rows->n; i++)
+		if (!search_hits_have(h, rows->v[i].ticket_id))
+			search_hits_add(h, rows->v[i].ticket_id, rows->v[i].message_id,
+					rows->v[i].rank);
 }
 
 static int
@@ -718,23 +778,23 @@ search_windows(struct store *s, struct pg_query_text *qt, size_t limit, struct s
 {
 	int64_t upper = INT64_MAX, lower;
 	int window = SEARCH_WINDOW;
-	struct buf ids = BUF_INIT;
+	struct ranked_list rows = { 0 };
 	int rc = 0;
 
 	for (;;) {
-		buf_reset(&ids);
-		if (window_floor(s, qt, upper, window, &lower, &ids) < 0 ||
-		    rank_window(s, qt, &ids, limit, h) < 0) {
+		rows.n = 0;
+		if (window_floor(s, qt, upper, window, &lower, &rows) < 0) {
 			rc = -1;
 			break;
 		}
+		rank_window(&rows, limit, h);
 		if (h->n >= limit || lower == 0)
 			break;
 		upper = lower;
 		if (window < 1 << 20)
 			window *= 2;
 	}
-	buf_release(&ids);
+	free(rows.v);
 	return rc;
 }
 
