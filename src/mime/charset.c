@@ -8,13 +8,17 @@
 #include "compat.h"
 
 #include <iconv.h>
+#include <pthread.h>
 #include <strings.h>
 #include <uchardet/uchardet.h>
 
 #include "buf.h"
 #include "charset.h"
+#include "lazylib.h"
 #include "utf8.h"
 #include "xalloc.h"
+
+_Static_assert(sizeof(UCHARDET_SONAME) > 1, "the build found no uchardet to open (Makefile: soname)");
 
 static const char REPLACEMENT[] = "\xef\xbf\xbd";
 
@@ -303,6 +307,43 @@ has_iso2022_escape(const char *s, size_t len)
 	return p && (size_t)(s + len - p) >= 3 && p[1] == '$' && (p[2] == 'B' || p[2] == '@');
 }
 
+/* uchardet, opened at the first text of no declared charset that is not
+ * UTF-8 (lazylib.h). */
+#define UCHARDET_FUNCTIONS(F) \
+	F(uchardet_new) F(uchardet_handle_data) F(uchardet_data_end) F(uchardet_get_charset) \
+	F(uchardet_delete)
+static struct {
+	UCHARDET_FUNCTIONS(LAZYLIB_MEMBER)
+} ud_fns;
+static pthread_once_t ud_once = PTHREAD_ONCE_INIT;
+
+static void
+ud_load(void)
+{
+	void *lib = lazylib_open(UCHARDET_SONAME);
+
+#define UD_SET(name) LAZYLIB_SET(&ud_fns, lib, UCHARDET_SONAME, name)
+	UCHARDET_FUNCTIONS(UD_SET)
+#undef UD_SET
+}
+
+/* What uchardet makes of s; "" when it is unsure. */
+static void
+guess_charset(const char *s, size_t len, char *name, size_t size)
+{
+	uchardet_t ud;
+
+	pthread_once(&ud_once, ud_load);
+	ud = ud_fns.uchardet_new();
+	/* A short text is read in full, a long one by its first 64 KiB
+	 * (enough to tell). */
+	if (ud_fns.uchardet_handle_data(ud, s, len < 65536 ? len : 65536) == 0) {
+		ud_fns.uchardet_data_end(ud);
+		snprintf(name, size, "%s", ud_fns.uchardet_get_charset(ud));
+	}
+	ud_fns.uchardet_delete(ud);
+}
+
 char *
 charset_detect_to_utf8(const char *s, size_t len)
 {
@@ -316,17 +357,8 @@ charset_detect_to_utf8(const char *s, size_t len)
 		snprintf(name, sizeof(name), "ISO-2022-JP-3");
 	else if (charset_is_utf8(s, len))
 		return charset_clean(s, len);
-	else {
-		uchardet_t ud = uchardet_new();
-
-		/* uchardet gives "" when unsure; a short text is read in
-		 * full, a long one by its first 64 KiB (enough to tell). */
-		if (uchardet_handle_data(ud, s, len < 65536 ? len : 65536) == 0) {
-			uchardet_data_end(ud);
-			snprintf(name, sizeof(name), "%s", uchardet_get_charset(ud));
-		}
-		uchardet_delete(ud);
-	}
+	else
+		guess_charset(s, len, name, sizeof(name));
 	/* uchardet reports plain "ASCII" or ISO-8859-1 for most Western
 	 * text: read it as the superset. */
 	if (!*name || !strcasecmp(name, "ascii") || !strcasecmp(name, "iso-8859-1"))

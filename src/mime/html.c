@@ -7,12 +7,37 @@
 
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
+#include <pthread.h>
 #include <strings.h>
 
 #include "buf.h"
 #include "charset.h"
 #include "html.h"
+#include "lazylib.h"
 #include "xalloc.h"
+
+_Static_assert(sizeof(LIBXML2_SONAME) > 1, "the build found no libxml2 to open (Makefile: soname)");
+
+/* libxml2, opened at the first HTML part (lazylib.h). */
+#define LIBXML2_FUNCTIONS(F) \
+	F(xmlInitParser) F(xmlStopParser) F(htmlCreatePushParserCtxt) F(htmlCtxtUseOptions) \
+	F(htmlParseChunk) F(htmlFreeParserCtxt)
+static struct {
+	LIBXML2_FUNCTIONS(LAZYLIB_MEMBER)
+} xml;
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void
+xml_load(void)
+{
+	void *lib = lazylib_open(LIBXML2_SONAME);
+
+#define XML_SET(name) LAZYLIB_SET(&xml, lib, LIBXML2_SONAME, name)
+	LIBXML2_FUNCTIONS(XML_SET)
+#undef XML_SET
+	/* libxml2's globals, once, before any thread parses. */
+	xml.xmlInitParser();
+}
 
 #define HTML_MAX_DEPTH 256
 #define HTML_MIN_DEPTH 32
@@ -102,7 +127,7 @@ stop_parser(struct h2t *h)
 {
 	if (!h->stopped) {
 		h->stopped = true;
-		xmlStopParser(h->ctxt);
+		xml.xmlStopParser(h->ctxt);
 	}
 }
 
@@ -451,21 +476,22 @@ html_to_text(const char *html, size_t len, size_t max_in, size_t max_out, bool *
 	if (ends && HTML_SCAN_BUDGET / ends < HTML_MAX_DEPTH)
 		h.max_depth = HTML_SCAN_BUDGET / ends < HTML_MIN_DEPTH ? HTML_MIN_DEPTH
 								 : (unsigned)(HTML_SCAN_BUDGET / ends);
-	h.ctxt = htmlCreatePushParserCtxt(&sax, &h, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
+	pthread_once(&xml_once, xml_load);
+	h.ctxt = xml.htmlCreatePushParserCtxt(&sax, &h, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
 	if (!h.ctxt)
 		return charset_clean(html, len);
-	htmlCtxtUseOptions(h.ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+	xml.htmlCtxtUseOptions(h.ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
 					   HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC);
 	for (size_t off = 0; off < len && !h.stopped; off += chunk) {
 		size_t n = len - off < chunk ? len - off : chunk;
 
-		htmlParseChunk(h.ctxt, html + off, (int)n, 0);
+		xml.htmlParseChunk(h.ctxt, html + off, (int)n, 0);
 	}
 	if (!h.stopped)
-		htmlParseChunk(h.ctxt, NULL, 0, 1);
+		xml.htmlParseChunk(h.ctxt, NULL, 0, 1);
 	if (h.stopped)
 		truncated = true;
-	htmlFreeParserCtxt(h.ctxt);
+	xml.htmlFreeParserCtxt(h.ctxt);
 	free(h.href);
 	res = tidy_lines(buf_cstr(&h.out), h.out.len);
 	buf_release(&h.out);

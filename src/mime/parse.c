@@ -15,8 +15,6 @@
  * line length; the attachment bytes kept are bounded by max_message_size. */
 #include "compat.h"
 
-#include <libxml/parser.h>
-#include <pthread.h>
 #include <strings.h>
 
 #include "addresses.h"
@@ -502,15 +500,6 @@ top_header_field(void *arg, const char *name, size_t nlen, const char *v, size_t
 
 /* ---- the entry point ---------------------------------------------------- */
 
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void
-xml_init(void)
-{
-	/* libxml2's globals, once, before any thread parses. */
-	xmlInitParser();
-}
-
 /* A copy with CRLF and CR-only line ends as LF; NULL when raw has no CR. */
 static char *
 to_lf(const char *raw, size_t len, size_t *len_r)
@@ -631,7 +620,6 @@ parse_message(const char *raw, size_t len, const struct parse_limits *lim, struc
 	const char *p, *end, *body, *hend;
 
 	(void)e;
-	pthread_once(&xml_once, xml_init);
 	memset(&c, 0, sizeof(c));
 	c.m = m;
 	limits_fill(&c.lim, lim);
