@@ -649,11 +649,13 @@ probe_sql(const struct pg_query_text *qt, const struct probe_params *p)
 				 p->lower, p->upper, p->span);
 	else
 		from = xstrdup(" FROM messages m");
-	rank = p->rank ? xasprintf("-ts_rank(w.search_words, $%zu::tsquery, 1)", p->rank)
+	/* The rank is taken as a row is read: a sort of the rows would carry
+	 * their words. */
+	rank = p->rank ? xasprintf("-ts_rank(m.search_words, $%zu::tsquery, 1)", p->rank)
 		       : xstrdup("0::float8");
 	/* Without the ticket in the query, the ticket a message counts for is
 	 * looked up for the window's rows only. */
-	sql = xasprintf("SELECT w.id, %s, %s FROM (SELECT m.id, m.ticket_id, m.search_words%s%s%s"
+	sql = xasprintf("SELECT w.id, %s, w.rank FROM (SELECT m.id, m.ticket_id, %s AS rank%s%s%s"
 			" WHERE m." INDEXED_KINDS " AND (%s) AND m.id >= $%zu::bigint"
 			" AND m.id < $%zu::bigint ORDER BY m.id DESC LIMIT $%zu::bigint) w",
 			qt->tickets ? "w.counts_for"
