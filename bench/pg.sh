@@ -17,6 +17,12 @@
 #       (a desk on the server's host: no password, no TLS) and over TCP to
 #       127.0.0.1 (scram-sha-256, as a desk on another host without TLS).
 #       Target: under 50 ms on a local server.
+#       With BENCH_PG_HUGE_PAGES=1, as root: the socket table once more,
+#       the server's shared memory in huge pages (reserved for the run,
+#       vm.nr_hugepages given back at the end). Each staff command meets a
+#       new server process, which faults in every page of shared memory it
+#       touches; where a page fault is dear (a virtual machine), this
+#       table shows how much of the figures that is.
 # Run by make bench (bench/run.sh; BENCH_ONLY=pg runs it alone), or:
 #   BUILD=$PWD/build sh bench/pg.sh
 # A server that cannot be started skips the bench, saying so.
@@ -30,7 +36,11 @@ TICKETS=${BENCH_TICKETS:-100000}
 out=$(mktemp -d "${TMPDIR:-/tmp}/secdesk-pgbench.XXXXXX")
 . "$top/tests/harness/pg.sh"
 . "$top/bench/lib.sh"
-trap 'pg_stop; rm -rf "$out"' EXIT
+hugepages_before=
+give_back_huge_pages() {
+	[ -n "$hugepages_before" ] && echo "$hugepages_before" >/proc/sys/vm/nr_hugepages || true
+}
+trap 'pg_stop; give_back_huge_pages; rm -rf "$out"' EXIT
 
 for tool in "$BUILD/bench/bare_pg" "$BUILD/bench/gen_mail" "$SECDESK"; do
 	[ -x "$tool" ] || { echo "pg bench: $tool missing (make bench builds it), skipped"; exit 0; }
@@ -149,3 +159,22 @@ echo "-- over the local socket:"
 triage_table "$out/triage_socket/secdesk.conf" "$TICKETS"
 echo "-- over TCP to 127.0.0.1 (scram-sha-256):"
 triage_table "$out/triage/secdesk.conf" "$TICKETS"
+
+if [ "${BENCH_PG_HUGE_PAGES:-0}" = 1 ]; then
+	pages=$(pg_psql -At -c "SHOW shared_memory_size_in_huge_pages")
+	if [ "$(id -u)" -ne 0 ] || [ ! -w /proc/sys/vm/nr_hugepages ]; then
+		echo "-- huge pages: vm.nr_hugepages cannot be set (needs root), skipped"
+	else
+		hugepages_before=$(cat /proc/sys/vm/nr_hugepages)
+		echo $((hugepages_before + pages)) >/proc/sys/vm/nr_hugepages
+		pg_psql -c "ALTER SYSTEM SET huge_pages = on" >/dev/null
+		pg_stop
+		if pg_start "$out/pg"; then
+			echo "-- over the local socket, shared memory in $pages huge pages:"
+			triage_table "$out/triage_socket/secdesk.conf" "$TICKETS"
+		else
+			echo "-- huge pages: the server did not start with them, skipped"
+			tail -3 "$out/pg/run/server.log" | sed 's/^/  /'
+		fi
+	fi
+fi
