@@ -662,18 +662,14 @@ params_add(struct pg_params *p, const char *kw, const char *val)
 /* The session as the startup packet sets it, with no round trip of its
  * own: UTF-8 text, and lock waits bounded like SQLite's busy timeout (a
  * lock not had in time is EXIT_TEMPFAIL). After the URL's options (or
- * PGOPTIONS), which an explicit options parameter would otherwise drop.
- * No parallel workers unless those options ask for them: secdesk's
- * queries read thousands of rows at most, and a worker is a new server
- * process, dearer to start than the scan it would share. */
+ * PGOPTIONS), which an explicit options parameter would otherwise drop. */
 static void
 params_session(struct pg_params *p, const char *options, int busy_timeout_ms)
 {
 	if (!options)
 		options = getenv("PGOPTIONS");
-	p->options = xasprintf("-c max_parallel_workers_per_gather=0%s%s -c lock_timeout=%d",
-			       options && *options ? " " : "", options ? options : "",
-			       busy_timeout_ms);
+	p->options = xasprintf("%s%s-c lock_timeout=%d", options ? options : "",
+			       options && *options ? " " : "", busy_timeout_ms);
 	params_add(p, "options", p->options);
 	params_add(p, "client_encoding", "UTF8");
 }

@@ -775,14 +775,35 @@ rank_window(struct ranked_list *rows, size_t limit, struct search_hits *h)
 					rows->v[i].rank);
 }
 
+/* The probes start no parallel workers: a worker is a new server process,
+ * dearer to start than the few thousand rows a probe reads. Set for their
+ * transaction only: the server's setting stays for the rest (a long scan
+ * of list gains by it). */
+static int
+probes_begin(struct store *s, bool own, struct err *e)
+{
+	if (!own)
+		return 0;
+	if (pg_do(s, "BEGIN", NULL, NULL, "cannot search", e) < 0)
+		return -1;
+	return pg_do_ahead(s, "SET LOCAL max_parallel_workers_per_gather = 0", NULL,
+			   "cannot search", e);
+}
+
 static int
 search_windows(struct store *s, struct pg_query_text *qt, size_t limit, struct search_hits *h)
 {
 	int64_t upper = INT64_MAX, lower;
 	int window = SEARCH_WINDOW;
 	struct ranked_list rows = { 0 };
+	bool own = !s->in_txn;
 	int rc = 0;
 
+	if (probes_begin(s, own, qt->e) < 0) {
+		if (own)
+			PQclear(PQexec(pg_conn(s), "ROLLBACK"));
+		return -1;
+	}
 	for (;;) {
 		rows.n = 0;
 		if (window_floor(s, qt, upper, window, &lower, &rows) < 0) {
@@ -797,6 +818,11 @@ search_windows(struct store *s, struct pg_query_text *qt, size_t limit, struct s
 			window *= 2;
 	}
 	free(rows.v);
+	/* Nothing was written: the end of a failed search is its rollback. */
+	if (own && (rc < 0 || pg_do(s, "COMMIT", NULL, NULL, "cannot search", qt->e) < 0)) {
+		PQclear(PQexec(pg_conn(s), "ROLLBACK"));
+		rc = -1;
+	}
 	return rc;
 }
 

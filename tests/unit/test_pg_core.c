@@ -485,9 +485,8 @@ assert_setting(struct store *s, const char *name, const char *want)
 }
 
 /* The session's settings come with the connection (no statements of
- * their own): UTF-8 whatever the URL says, the lock timeout, no parallel
- * workers unless the options ask, and the URL's options or else
- * PGOPTIONS kept beside them. */
+ * their own): UTF-8 whatever the URL says, the lock timeout, and the
+ * URL's options or else PGOPTIONS kept beside them. */
 static void
 test_session_settings(void **state)
 {
@@ -502,15 +501,12 @@ test_session_settings(void **state)
 	assert_setting(s, "client_encoding", "UTF8");
 	assert_setting(s, "lock_timeout", "5s");
 	assert_setting(s, "statement_timeout", "4321ms");
-	assert_setting(s, "max_parallel_workers_per_gather", "0");
 	store_close(&s);
-	assert_int_equal(setenv("PGOPTIONS",
-				"-c statement_timeout=1234 -c max_parallel_workers_per_gather=3", 1), 0);
+	assert_int_equal(setenv("PGOPTIONS", "-c statement_timeout=1234", 1), 0);
 	assert_int_equal(store_open(plain, 0, &s, &e), 0);
 	assert_int_equal(unsetenv("PGOPTIONS"), 0);
 	assert_setting(s, "statement_timeout", "1234ms");
 	assert_setting(s, "lock_timeout", "5s");
-	assert_setting(s, "max_parallel_workers_per_gather", "3");
 	store_close(&s);
 	/* A bad option is the server's refusal, a mistake of the configuration. */
 	free(url);

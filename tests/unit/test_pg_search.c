@@ -22,6 +22,7 @@
 #include "xalloc.h"
 
 #include "unit.h"
+#include "pg_core.h"
 #include "pg_unit.h"
 #include "pg_unit_sql.h"
 
@@ -355,6 +356,21 @@ test_merged(void **state)
 	free(pg_sql("t_search", "UPDATE tickets SET merged_into = NULL WHERE id = 6"));
 }
 
+/* The probes' setting (no parallel workers) is their transaction's: the
+ * session keeps the server's after a search, and no transaction is left
+ * open. */
+static void
+assert_session_as_before(void)
+{
+	PGresult *r = PQexec(pg_conn(pg), "SELECT current_setting(name) = reset_val FROM"
+					  " pg_settings WHERE name = 'max_parallel_workers_per_gather'");
+
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	assert_int_equal(PQtransactionStatus(pg_conn(pg)), PQTRANS_IDLE);
+}
+
 /* A word in more messages than the first window: the newest tickets
  * first, and every one when the limit asks for them all. */
 static void
@@ -380,10 +396,19 @@ test_windows(void **state)
 	assert_int_equal(h.v[1].ticket_id, 5499);
 	assert_int_equal(h.v[2].ticket_id, 5498);
 	search_hits_release(&h);
+	assert_session_as_before();
 	assert_int_equal(store_search(pg, q, 10000, &h, &e), 0);
 	assert_int_equal(h.n, 4500);
 	assert_int_equal(h.v[4499].ticket_id, 1001);
 	search_hits_release(&h);
+	/* Inside the caller's transaction, which it leaves open. */
+	assert_int_equal(store_begin(pg, &e), 0);
+	assert_int_equal(store_search(pg, q, 3, &h, &e), 0);
+	assert_int_equal(h.n, 3);
+	assert_int_equal(PQtransactionStatus(pg_conn(pg)), PQTRANS_INTRANS);
+	assert_int_equal(store_commit(pg, &e), 0);
+	search_hits_release(&h);
+	assert_session_as_before();
 	search_node_free(q);
 }
 
