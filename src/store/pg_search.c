@@ -768,7 +768,8 @@ ranked_cmp(const void *a, const void *b)
 static void
 rank_window(struct ranked_list *rows, size_t limit, struct search_hits *h)
 {
-	qsort(rows->v, rows->n, sizeof(*rows->v), ranked_cmp);
+	if (rows->n > 1) /* v is NULL for no rows */
+		qsort(rows->v, rows->n, sizeof(*rows->v), ranked_cmp);
 	for (size_t i = 0; h->n < limit && i < rows->n; i++)
 		if (!search_hits_have(h, rows->v[i].ticket_id))
 			search_hits_add(h, rows->v[i].ticket_id, rows->v[i].message_id,
