@@ -634,7 +634,8 @@ probe_params_of(const struct pg_query_text *qt, bool first)
 
 /* The SQL of probe_range: the newest matches up to want with ids in
  * [lower, upper), each with its ticket and rank. In a first probe the
- * messages are read newest-first from the primary key, stopping at want:
+ * messages are read newest-first from the primary key, stopping at want
+ * (the inner LIMIT, the range's size, holds the planner to that order):
  * a common word fills its window there from a few thousand rows, where
  * the word index would list every message that has it. A later probe (a
  * rarer word) lets the planner take the word index. */
