@@ -480,8 +480,9 @@ html_to_text(const char *html, size_t len, size_t max_in, size_t max_out, bool *
 	h.ctxt = xml.htmlCreatePushParserCtxt(&sax, &h, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
 	if (!h.ctxt)
 		return charset_clean(html, len);
-	xml.htmlCtxtUseOptions(h.ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-					   HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC);
+	xml.htmlCtxtUseOptions(h.ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+					       HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+					       HTML_PARSE_IGNORE_ENC);
 	for (size_t off = 0; off < len && !h.stopped; off += chunk) {
 		size_t n = len - off < chunk ? len - off : chunk;
 
