@@ -1,9 +1,10 @@
 /* lazylib.h - a library secdesk needs, loaded at its first use.
  *
  * libxml2 (with ICU and libstdc++ behind it) and uchardet serve only the
- * reading of mail. Linked as usual, every start would load them, at a cost
+ * reading of mail, libpq (with Kerberos, LDAP and OpenSSL) only a desk on
+ * PostgreSQL. Linked as usual, every start would load them, at a cost
  * above a staff command's queries; opened at their first use, only the
- * commands that read mail load them. They are no less required: one that
+ * commands that need them load them. They are no less required: one that
  * cannot be loaded ends the process with its name and the loader's reason,
  * exit EXIT_TEMPFAIL (an installation to mend; a mail being read waits,
  * as when the dynamic loader refuses to start a program, but no MTA

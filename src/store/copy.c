@@ -8,13 +8,12 @@
  * and it needs both backends at once. */
 #include "compat.h"
 
-#include <libpq-fe.h>
-
 #include "backend.h"
 #include "buf.h"
 #include "pg_core.h"
 #include "pg_run.h"
 #include "pg_schema.h"
+#include "pq.h"
 #include "search_index.h"
 #include "store_copy.h"
 #include "store_sqlite.h"

@@ -5,7 +5,6 @@
  * EXIT_CONFIG, all before any mail is touched. */
 #include "compat.h"
 
-#include <libpq-fe.h>
 #include <unistd.h>
 
 #include "ascii.h"
@@ -13,6 +12,7 @@
 #include "config.h"
 #include "pg_core.h"
 #include "pg_schema.h"
+#include "pq.h"
 #include "store.h"
 #include "xalloc.h"
 

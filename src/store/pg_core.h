@@ -4,9 +4,8 @@
 
 #include <stdbool.h>
 
-#include <libpq-fe.h>
-
 #include "backend.h"
+#include "pq.h"
 
 /* Its location is the [store] url, "postgresql://..." or "postgres://...",
  * with two parameters of secdesk's own that config.c adds and libpq never

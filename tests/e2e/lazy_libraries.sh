@@ -1,8 +1,9 @@
 #!/bin/sh
-# libxml2 and uchardet are opened when mail first needs them
-# (include/lazylib.h): a staff command starts without them, and one that
-# cannot be opened stops the reading of mail with exit 75 and its name,
-# the mail kept for the next attempt once the installation is mended.
+# libxml2 and uchardet are opened when mail first needs them, libpq when a
+# PostgreSQL store is opened (include/lazylib.h, src/store/pq.h): a staff
+# command starts without them, and one that cannot be opened stops the
+# command with exit 75 and its name, the mail kept for the next attempt
+# once the installation is mended.
 . "$TOP/tests/lib.sh"
 d=$T_DIR/desk
 make_config "$d"
@@ -10,7 +11,7 @@ sd() { "$SECDESK" -c "$d/secdesk.conf" "$@"; }
 sd db init >/dev/null
 
 check "the program does not load them at its start" \
-	sh -c "! ldd '$SECDESK' | grep -E 'lib(xml2|uchardet)\\.'"
+	sh -c "! ldd '$SECDESK' | grep -E 'lib(xml2|uchardet|pq)\\.'"
 # The loader finds these broken copies first (LD_LIBRARY_PATH).
 broken=$T_DIR/broken-libs
 mkdir -p "$broken"
@@ -61,4 +62,23 @@ check_rc "a fetch without libxml2: exit 75" 75 broken_sd fetch
 check "its error names libxml2" grep -q "cannot load libxml2" "$T_DIR/.err"
 check_rc "mended, the next fetch" 0 sd fetch
 check_eq "every mail has its one ticket" "1 7" "$(sd list --json | python3 -c 'import json,sys; t=json.load(sys.stdin); print(sum(x["subject"] == "HTML by fetch" for x in t), len(t) - 3)')"
+
+# libpq: a SQLite desk never opens it; a PostgreSQL one cannot do without.
+rm -f "$broken"/*
+for name in $(strings "$SECDESK" | grep -E '^libpq\.so\.[0-9]+$' | sort -u); do
+	printf 'not a library\n' >"$broken/$name"
+done
+check_eq "the program names libpq" 1 "$(ls "$broken" | wc -l)"
+make_mail "$T_DIR/after.eml" after@example.org after@example.org "Opened without libpq"
+if store_is_pg; then
+	check_rc "list on PostgreSQL without libpq: exit 75" 75 broken_sd list
+	check "the error names libpq" grep -q "cannot load libpq.so.*installation is incomplete" "$T_DIR/.err"
+	check_rc "a mail on PostgreSQL without libpq: exit 75" 75 broken_sd ingest "$T_DIR/after.eml"
+	check_eq "nothing of it is stored" 10 "$(sd list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+else
+	check_rc "a mail on SQLite without libpq" 0 broken_sd ingest "$T_DIR/after.eml"
+	check_rc "list on SQLite without libpq" 0 broken_sd list
+	check "its ticket is listed" grep -q "Opened without libpq" "$T_DIR/.out"
+	check_rc "search on SQLite without libpq" 0 broken_sd search secretariat
+fi
 done_testing

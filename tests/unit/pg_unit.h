@@ -9,10 +9,10 @@
 #ifndef SECDESK_PG_UNIT_H
 #define SECDESK_PG_UNIT_H
 
-#include <libpq-fe.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pq.h"
 #include "store.h"
 
 /* sqlite_core.c names its area tables by weak references, which take no

@@ -8,7 +8,6 @@
 #include "compat.h"
 
 #include <arpa/inet.h>
-#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "pg_core.h"
+#include "pq.h"
 #include "store.h"
 #include "xalloc.h"
 
