@@ -79,6 +79,10 @@ struct intake {
 	struct fetch_stats *st;
 	struct err *e;
 	struct index_thread *indexer; /* or NULL: fetch_rounds indexes */
+	/* intake_one's mail, offered again while pending: its result when the
+	 * recovery finishes it (own_raw_id: its raws row). */
+	struct ingest_result *own;
+	int64_t own_raw_id;
 };
 
 /* The fresh keys read from the listing and not yet fetched. */
@@ -160,21 +164,22 @@ batch_clear(struct batch *b)
 	b->kept = 0;
 }
 
-/* Stages one message inside the open transaction: its raw bytes and its
- * intake row, joining b unless an earlier run staged it. */
+/* Stages one message inside the open transaction: its raw bytes (their
+ * row into *raw_id) and its intake row, joining b unless an earlier run
+ * staged it. */
 static int
 stage_message(struct intake *in, struct batch *b, const char *key, const char *ref,
-	      const char *raw, size_t len)
+	      const char *raw, size_t len, int64_t *raw_id)
 {
-	int64_t raw_id, intake_id;
+	int64_t intake_id;
 	char hex[65];
 	int rc;
 
 	sha256_hex(raw, len, hex);
-	rc = store_intake_stage_raw(in->s, in->source_id, key, raw, len, hex, &raw_id,
+	rc = store_intake_stage_raw(in->s, in->source_id, key, raw, len, hex, raw_id,
 				    &intake_id, in->e);
 	if (rc > 0)
-		batch_add(b, intake_id, raw_id, key, ref, raw, len);
+		batch_add(b, intake_id, *raw_id, key, ref, raw, len);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -281,6 +286,8 @@ process_row(struct intake *in, int64_t intake_id, int64_t raw_id, const char *ra
 		return -1;
 	tally_result(in->st, &res);
 	in->st->last = res;
+	if (in->own && raw_id == in->own_raw_id)
+		*in->own = res;
 	return store_intake_stored(in->s, intake_id,
 				   res.kind != INGEST_DUPLICATE ? res.message_id : 0, poison, in->e);
 }
@@ -352,30 +359,28 @@ set_poison_aside(struct intake *in, const struct batch *poison)
 	return 0;
 }
 
-int
-intake_recover(struct ingest *ing, struct store *s, const char *source_id,
-	       struct fetch_stats *st, struct err *e)
+static int
+recover(struct intake *in)
 {
-	struct intake in = { ing, s, source_id, st, e, NULL };
 	struct batch b = { 0 }, poison = { 0 };
 	struct intake_pending *rows = NULL;
 	size_t n = 0;
 	int rc;
 
-	if (crashguard_collect(s, e) < 0)
+	if (crashguard_collect(in->s, in->e) < 0)
 		return -1;
 	/* Rows of other sources may be in flight in another process (an MTA's
 	 * secdesk ingest): only those older than a minute are leftovers. */
-	if (store_intake_pending(s, source_id, store_now() - 60, &rows, &n, e) < 0)
+	if (store_intake_pending(in->s, in->source_id, store_now() - 60, &rows, &n, in->e) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		batch_add(rows[i].attempts >= INTAKE_MAX_ATTEMPTS ? &poison : &b, rows[i].id,
 			  rows[i].raw_id, "", NULL, NULL, rows[i].size);
 	free(rows);
 	/* Poison first: each alone, never parsed again. */
-	rc = set_poison_aside(&in, &poison);
+	rc = set_poison_aside(in, &poison);
 	if (rc == 0)
-		rc = process_batch_now(&in, &b);
+		rc = process_batch_now(in, &b);
 	batch_clear(&b);
 	batch_clear(&poison);
 	free(b.rows);
@@ -384,11 +389,20 @@ intake_recover(struct ingest *ing, struct store *s, const char *source_id,
 }
 
 int
+intake_recover(struct ingest *ing, struct store *s, const char *source_id,
+	       struct fetch_stats *st, struct err *e)
+{
+	struct intake in = { ing, s, source_id, st, e, NULL, NULL, 0 };
+
+	return recover(&in);
+}
+
+int
 intake_one(struct ingest *ing, struct store *s, const char *source_id, const char *raw,
 	   size_t len, struct ingest_result *res, struct err *e)
 {
 	struct fetch_stats st = { 0 };
-	struct intake in = { ing, s, source_id, &st, e, NULL };
+	struct intake in = { ing, s, source_id, &st, e, NULL, NULL, 0 };
 	struct batch b = { 0 };
 	char key[65];
 	int rc = -1;
@@ -397,16 +411,18 @@ intake_one(struct ingest *ing, struct store *s, const char *source_id, const cha
 	sha256_hex(raw, len, key);
 	if (store_begin(s, e) < 0)
 		return -1;
-	if (stage_message(&in, &b, key, NULL, raw, len) < 0) {
+	if (stage_message(&in, &b, key, NULL, raw, len, &in.own_raw_id) < 0) {
 		store_rollback(s);
 		goto out;
 	}
 	if (store_commit(s, e) < 0)
 		goto out;
 	if (b.n == 0) {
-		/* Offered before: stored already, or left pending by a crash. */
-		rc = intake_recover(ing, s, source_id, &st, e);
+		/* Offered before: stored already, or left pending by a crash,
+		 * which the recovery finishes now (and says so in res). */
 		res->kind = INGEST_DUPLICATE;
+		in.own = res;
+		rc = recover(&in);
 		goto out;
 	}
 	rc = process_batch_now(&in, &b);
@@ -594,9 +610,11 @@ static int
 stage_cb(void *arg, const char *key, const char *raw, size_t len)
 {
 	struct stager *sg = arg;
+	int64_t raw_id;
 
 	/* Positive: a store error, distinct from the backends' SRC_* codes. */
-	return stage_message(sg->in, sg->b, key, window_ref(sg->win, key), raw, len) < 0 ? 1 : 0;
+	return stage_message(sg->in, sg->b, key, window_ref(sg->win, key), raw, len, &raw_id) < 0
+		       ? 1 : 0;
 }
 
 /* Fetches the batch window_next chose and stages it into b, inside the open
@@ -838,7 +856,7 @@ fetch_run(const struct config *cfg, struct store *s, struct ingest *ing,
 {
 	const struct source_ops *ops;
 	struct backlog bl = { .s = s, .batch_size = (size_t)cfg->mailbox.batch };
-	struct intake in = { ing, s, NULL, st, e, NULL };
+	struct intake in = { ing, s, NULL, st, e, NULL, NULL, 0 };
 	struct source *src = NULL;
 	int rc;
 

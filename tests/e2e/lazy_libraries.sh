@@ -41,8 +41,11 @@ check_rc "an HTML mail without libxml2: exit 75" 75 broken_sd ingest "$T_DIR/htm
 check "the error names libxml2" grep -q "cannot load libxml2.so.*installation is incomplete" "$T_DIR/.err"
 check_eq "nothing of it is stored" 1 "$(sd list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 # The first attempt stored the mail and left it pending, as a crash does:
-# the next attempt finishes it (and calls it stored already).
+# the next attempt finishes it, and says what it made of it.
 check_rc "mended, the same mail again" 0 sd ingest "$T_DIR/html.eml"
+check_eq "it says the ticket it opened" "new ticket #2" "$(cat "$T_DIR/.out")"
+check_rc "offered once more" 0 sd ingest "$T_DIR/html.eml"
+check_eq "now it is stored already" "already stored" "$(cat "$T_DIR/.out")"
 check_eq "it has opened its ticket, once" "2 2" "$(sd list --json | python3 -c 'import json,sys; t=json.load(sys.stdin); print(len(t), max(x["id"] for x in t))')"
 check "its HTML was read as text" sh -c "'$SECDESK' -c '$d/secdesk.conf' show 2 | grep -q 'is Portugal a partner?'"
 
