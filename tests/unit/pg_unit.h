@@ -64,6 +64,23 @@ pg_env(const char *key)
 	return NULL;
 }
 
+/* The server's stop, by a shell that waits for this process to end: a
+ * test that crashes or is killed leaves no server behind. It ignores the
+ * signals of a Ctrl-C or a kill of the run's process group. */
+static FILE *pg_unit_stopper;
+
+static FILE *
+pg_unit_stop_at_exit(const char *top, const char *dir)
+{
+	char *cmd = xasprintf("trap '' HUP INT TERM; cat >/dev/null;"
+			      " exec sh '%s/tests/harness/pg.sh' stop '%s' >/dev/null", top, dir);
+	/* "e": the descriptor is this process's alone, not its children's. */
+	FILE *f = popen(cmd, "we");
+
+	free(cmd);
+	return f;
+}
+
 /* Group setup: the folder, the server, the run role's password file. */
 static UNIT_UNUSED int
 pg_unit_setup(void **state)
@@ -76,6 +93,9 @@ pg_unit_setup(void **state)
 	if (unit_dir_setup(state) < 0)
 		return -1;
 	pg_unit_dir = xasprintf("%s/pg", unit_dir);
+	pg_unit_stopper = pg_unit_stop_at_exit(top, pg_unit_dir);
+	if (!pg_unit_stopper)
+		return -1;
 	envfile = xasprintf("%s/pg.env", unit_dir);
 	cmd = xasprintf("sh '%s/tests/harness/pg.sh' start '%s' >'%s'", top, pg_unit_dir,
 			envfile);
@@ -102,14 +122,13 @@ pg_unit_setup(void **state)
 	return 0;
 }
 
+/* Stops the server (closing the stopper's input) before the folder goes. */
 static UNIT_UNUSED int
 pg_unit_teardown(void **state)
 {
-	char *cmd = xasprintf("sh '%s/tests/harness/pg.sh' stop '%s'",
-			      getenv("TOP") ? getenv("TOP") : ".", pg_unit_dir);
-	int rc = system(cmd);
+	int rc = pclose(pg_unit_stopper);
 
-	free(cmd);
+	pg_unit_stopper = NULL;
 	free(pg_unit_dir);
 	return unit_dir_teardown(state) < 0 || rc != 0 ? -1 : 0;
 }
