@@ -21,6 +21,10 @@ struct store;
 enum store_open_flags {
 	STORE_CREATE = 1 << 0,   /* create the file and schema if missing */
 	STORE_READONLY = 1 << 1,
+	/* SQLite: pages read through a memory map, for a staff command. Not
+	 * for the processing of mail: its resident set would grow with the
+	 * store's file. */
+	STORE_MAP_PAGES = 1 << 2,
 };
 
 /* Opens (and migrates) the store at location: "sqlite:PATH", or a bare

@@ -88,7 +88,7 @@ prepare(const struct cli_command *cmd, const char *config_arg, struct cli_ctx *c
 	if (cfg->store.group)
 		filemode_set_group(cfg->store.gid);
 	if (cmd->needs & (CLI_STORE | CLI_STORE_CREATE)) {
-		unsigned flags = (cmd->needs & CLI_STORE_CREATE) ? STORE_CREATE : 0;
+		unsigned flags = (cmd->needs & CLI_STORE_CREATE) ? STORE_CREATE : STORE_MAP_PAGES;
 
 		if (store_open(cfg->store.location, flags, &ctx->store, &e) < 0)
 			return cli_fail(&e);

@@ -365,6 +365,12 @@ configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 		return store_error(base, e, "cannot register the search tokenizer");
 	if (store_exec(base, "PRAGMA foreign_keys = ON", e) < 0)
 		return -1;
+	/* A staff command reads pages spread over the file: mapped, rather
+	 * than each copied by read() into a page cache new to the process.
+	 * SQLite caps the map (2 GiB in Debian's build) and maps no further
+	 * than the file's end. */
+	if ((flags & STORE_MAP_PAGES) && store_exec(base, "PRAGMA mmap_size = 2147418112", e) < 0)
+		return -1;
 	if (flags & STORE_READONLY)
 		return 0;
 	/* Large pages for a store of whole mails (raw bytes, bodies): fewer
