@@ -19,8 +19,17 @@ void *lazylib_function(void *lib, const char *soname, const char *name);
 
 /* The struct member of a library function, typed as its declaration. */
 #define LAZYLIB_MEMBER(name) __typeof__(name) *name;
-/* Sets the member of a library function in the struct at fns. */
-#define LAZYLIB_SET(fns, lib, soname, name) \
-	(fns)->name = (__typeof__((fns)->name))lazylib_function(lib, soname, #name);
+/* Opens soname and sets each member of the struct at fns, of the names
+ * LIST(F) gives: F(function) F(function) ... (LAZYLIB_MEMBER made them). */
+#define LAZYLIB_LOAD(fns, soname, LIST)                       \
+	do {                                                  \
+		void *lazylib_lib_ = lazylib_open(soname);    \
+		__typeof__(fns) lazylib_fns_ = (fns);         \
+		const char *lazylib_soname_ = (soname);       \
+		LIST(LAZYLIB_SET_)                            \
+	} while (0)
+#define LAZYLIB_SET_(name)                                                          \
+	lazylib_fns_->name = (__typeof__(lazylib_fns_->name))lazylib_function(      \
+		lazylib_lib_, lazylib_soname_, #name);
 
 #endif

@@ -320,11 +320,7 @@ static pthread_once_t ud_once = PTHREAD_ONCE_INIT;
 static void
 ud_load(void)
 {
-	void *lib = lazylib_open(UCHARDET_SONAME);
-
-#define UD_SET(name) LAZYLIB_SET(&ud_fns, lib, UCHARDET_SONAME, name)
-	UCHARDET_FUNCTIONS(UD_SET)
-#undef UD_SET
+	LAZYLIB_LOAD(&ud_fns, UCHARDET_SONAME, UCHARDET_FUNCTIONS);
 }
 
 /* What uchardet makes of s; "" when it is unsure. */

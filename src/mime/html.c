@@ -30,11 +30,7 @@ static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 static void
 xml_load(void)
 {
-	void *lib = lazylib_open(LIBXML2_SONAME);
-
-#define XML_SET(name) LAZYLIB_SET(&xml, lib, LIBXML2_SONAME, name)
-	LIBXML2_FUNCTIONS(XML_SET)
-#undef XML_SET
+	LAZYLIB_LOAD(&xml, LIBXML2_SONAME, LIBXML2_FUNCTIONS);
 	/* libxml2's globals, once, before any thread parses. */
 	xml.xmlInitParser();
 }

@@ -14,11 +14,7 @@ static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
 static void
 pq_load(void)
 {
-	void *lib = lazylib_open(LIBPQ_SONAME);
-
-#define PQ_SET(name) LAZYLIB_SET(&pq, lib, LIBPQ_SONAME, name)
-	LIBPQ_FUNCTIONS(PQ_SET)
-#undef PQ_SET
+	LAZYLIB_LOAD(&pq, LIBPQ_SONAME, LIBPQ_FUNCTIONS);
 }
 
 const struct pq_functions *
