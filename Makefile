@@ -71,6 +71,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsecdesk.a
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libsecdesk.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsecdesk.a $(LDFLAGS) $(LIBS)
+# The bare loop is libpq's own plain client, linked to it as usual.
+$(BUILD)/bench/bare_pg: LIBS += -lpq
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libsecdesk.a
 	@mkdir -p $(dir $@)
