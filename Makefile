@@ -22,8 +22,8 @@ CFLAGS  += $(OPT) $(SAN) $(WARN) -pthread -MMD -MP
 LDFLAGS += $(SAN) -pthread
 LIBS     = -letpan -lsqlite3 -lpcre2-8 -linih -ljansson -lgnutls -lexttextcat-2.0 -lm
 # libxml2, uchardet and libpq are opened at their first use
-# (include/lazylib.h), by the names of the libraries this build compiles against: asked when
-# their module is compiled, after deps has installed them.
+# (include/lazylib.h), by the names of the libraries this build compiles
+# against: asked when their module is compiled, after deps has installed them.
 soname = $(shell objdump -p "$$($(CC) -print-file-name=lib$(1).so)" 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
 $(BUILD)/src/mime/html.o: CPPFLAGS += -DLIBXML2_SONAME='"$(call soname,xml2)"'
 $(BUILD)/src/mime/charset.o: CPPFLAGS += -DUCHARDET_SONAME='"$(call soname,uchardet)"'
