@@ -127,7 +127,7 @@ static int
 row(PGconn *db, int i, int n, const char *const *v, const int *len, const int *fmt,
     char out[24])
 {
-	char name[8];
+	char name[16]; /* "row" and any int */
 	PGresult *res;
 	int rc = 0;
 
@@ -226,7 +226,7 @@ main(int argc, char **argv)
 		return EXIT_TEMPFAIL;
 	}
 	for (int i = -1; i < (int)ARRAY_SIZE(insert_rows); i++) {
-		char name[8];
+		char name[16]; /* "row" and any int */
 
 		snprintf(name, sizeof(name), "row%d", i);
 		res = i < 0 ? PQprepare(db, "mail", insert_mail, 9, NULL)
