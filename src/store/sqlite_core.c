@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "clock.h"
 #include "filemode.h"
 #include "search_index.h"
 #include "strlist.h"
@@ -31,11 +32,18 @@ struct cached_stmt {
 	sqlite3_stmt *stmt;
 };
 
+/* How long a statement waits for a lock another connection holds. */
+struct busy_wait {
+	int timeout_ms;
+	double since; /* clock_mono() of the first try */
+};
+
 struct sqlite_store {
 	struct store base;
 	sqlite3 *db;
 	char *path;
 	int busy_timeout_ms;
+	struct busy_wait busy;
 	struct cached_stmt cache[STORE_STMT_CACHE];
 	int ncache;
 };
@@ -354,12 +362,39 @@ set_wal_checkpoint(struct sqlite_store *s, int64_t bytes, struct err *e)
  * syncs in a thread of its own instead, see outbound.c); group commits
  * keep the cost down, and so do checkpoints of a larger WAL (each one
  * syncs twice). The page cache holds a batch and the indexes it looks up. */
+/* SQLite's own wait sleeps up to 100 ms between tries. A fetch storing
+ * batch after batch leaves the write lock free only for moments, which a
+ * staff command trying ten times a second can miss for its whole timeout;
+ * trying every millisecond takes the first of them. */
+static int
+busy_retry(void *arg, int tries)
+{
+	struct busy_wait *w = arg;
+	const struct timespec millisecond = { 0, 1000000 };
+
+	if (tries == 0)
+		w->since = clock_mono();
+	else if ((clock_mono() - w->since) * 1000 >= w->timeout_ms)
+		return 0;
+	nanosleep(&millisecond, NULL);
+	return 1;
+}
+
+void
+store_set_busy_wait(struct store *base, int timeout_ms)
+{
+	struct sqlite_store *s = sqlite_of(base);
+
+	s->busy.timeout_ms = timeout_ms;
+	sqlite3_busy_handler(s->db, timeout_ms > 0 ? busy_retry : NULL, &s->busy);
+}
+
 static int
 configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 {
 	struct store *base = &s->base;
 
-	sqlite3_busy_timeout(s->db, s->busy_timeout_ms);
+	store_set_busy_wait(base, s->busy_timeout_ms);
 	sqlite3_extended_result_codes(s->db, 1);
 	if (sqlite_tokenizer_register(s->db) != SQLITE_OK)
 		return store_error(base, e, "cannot register the search tokenizer");
@@ -432,7 +467,7 @@ sqlite_close(struct store *base)
 void
 store_restore_busy_timeout(struct store *s)
 {
-	sqlite3_busy_timeout(sqlite_of(s)->db, sqlite_of(s)->busy_timeout_ms);
+	store_set_busy_wait(s, sqlite_of(s)->busy_timeout_ms);
 }
 
 sqlite3 *

@@ -363,7 +363,7 @@ sqlite_index_update(struct store *s, int wait_ms, bool reset, int64_t *added, st
 			return -1;
 	}
 	if (wait_ms >= 0)
-		sqlite3_busy_timeout(store_db(s), wait_ms);
+		store_set_busy_wait(s, wait_ms);
 	rc = update_once(s, reset, added, e);
 	if (rc < 0 && e->code == EXIT_DATAERR) {
 		*e = (struct err)ERR_INIT;

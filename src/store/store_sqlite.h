@@ -13,6 +13,9 @@ struct store;
 /* The handle of a store that store_backend() calls "sqlite". */
 sqlite3 *store_db(struct store *s);
 
+/* How long a statement waits for a lock another connection holds (0: not
+ * at all), trying again every millisecond. */
+void store_set_busy_wait(struct store *s, int timeout_ms);
 /* Sets the busy timeout back to the default after a caller changed it for
  * one wait of its own. */
 void store_restore_busy_timeout(struct store *s);
