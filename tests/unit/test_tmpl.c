@@ -154,6 +154,31 @@ test_output_cap(void **state)
 
 static char tmpdir[] = "/tmp/secdesk-tmpl.XXXXXX";
 
+/* Removes the folder tmpdir names, if one was made: 0, or -1. */
+static int
+remove_folder(void)
+{
+	char *cmd;
+	int rc;
+
+	if (strstr(tmpdir, "XXXXXX"))
+		return 0;
+	cmd = xasprintf("rm -rf '%s'", tmpdir);
+	rc = system(cmd) == 0 ? 0 : -1;
+	free(cmd);
+	return rc;
+}
+
+/* A fresh folder in tmpdir. The tests share the name, so the folder it
+ * named before is no test's any more: it goes. */
+static void
+new_folder(void)
+{
+	assert_int_equal(remove_folder(), 0);
+	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
+	assert_non_null(mkdtemp(tmpdir));
+}
+
 static void
 put(const char *name, const char *text)
 {
@@ -195,7 +220,7 @@ test_folder(void **state)
 	char *s;
 
 	(void)state;
-	assert_non_null(mkdtemp(tmpdir));
+	new_folder();
 	put("ack.en.txt", "Subject: ack {{id}}\n\nen\n{{> sig}}\n");
 	put("ack.de.txt", "Subject: ack {{id}}\n\nde\n{{> sig}}\n");
 	put("_sig.txt", "-- \nsig\n");
@@ -246,8 +271,7 @@ test_uses(void **state)
 
 	(void)state;
 	/* A folder of its own: the other tests share theirs. */
-	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
-	assert_non_null(mkdtemp(tmpdir));
+	new_folder();
 	put("ack.en.txt", "Subject: {{subject}}\n\n{{! body quoted }}body {{#id}}x{{/id}}\n"
 	    "{{^lang}}-{{/lang}}\n{{> sig}}\n");
 	put("ack.de.txt", "Subject: x\n\nno partial\n");
@@ -349,8 +373,7 @@ test_broken_fallback(void **state)
 	int n;
 
 	(void)state;
-	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
-	assert_non_null(mkdtemp(tmpdir));
+	new_folder();
 	put("ack.en.txt", "Subject: ack {{id}}\n\nen\n{{> sig}}\n");
 	put("ack.de.txt", "Subject: {{id}\n\nde\n");                   /* syntax */
 	put("ack.fr.txt", "Subject: x\n\n{{subjet}}\n");                 /* unknown name */
@@ -428,8 +451,7 @@ test_mark_and_bindings(void **state)
 	static const char *const files[] = { "partner.en.txt", "ack.en.txt", "_sig.txt" };
 
 	(void)state;
-	memcpy(tmpdir + strlen(tmpdir) - 6, "XXXXXX", 6);
-	assert_non_null(mkdtemp(tmpdir));
+	new_folder();
 	put("partner.en.txt", "Subject: {{q}} {{x}}\n\nbefore {{x}}\n{{q}}|{{q}}\n{{> sig}}\n");
 	put("ack.en.txt", "Subject: {{q}}\n\nno quote here {{x}}\n");
 	put("_sig.txt", "-- {{q}}\n");
@@ -595,10 +617,8 @@ main(void)
 		cmocka_unit_test(test_mark_and_bindings),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
 
-	if (system(cmd) != 0)
+	if (remove_folder() < 0)
 		rc = 1;
-	free(cmd);
 	return rc;
 }
