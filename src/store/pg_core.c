@@ -888,7 +888,7 @@ pg_commit(struct store *base, struct err *e)
 	return rc;
 }
 
-static void
+void
 pg_rollback(struct store *base)
 {
 	struct pg_store *s = pg_of(base);

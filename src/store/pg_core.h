@@ -46,6 +46,10 @@ int pg_result(struct store *s, PGresult **out, const char *what, struct err *e);
 /* Reads the results of what was sent ahead: 0, or -1 with the first
  * failure in e. */
 int pg_settle(struct store *s, struct err *e);
+/* Rolls back the open transaction, if there is one and the connection
+ * holds: the store's rollback op, and the end of an area's transaction of
+ * its own that failed. */
+void pg_rollback(struct store *s);
 
 /* The store's event op, in pg_ticket.c beside the tickets it records. */
 int pg_event(struct store *s, int64_t ticket_id, const char *who, const char *what,

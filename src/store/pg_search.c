@@ -271,7 +271,7 @@ pg_index_update(struct store *s, int wait_ms, bool reset, int64_t *added, struct
 	return 0;
 fail:
 	if (own)
-		PQclear(PQexec(pg_conn(s), "ROLLBACK"));
+		pg_rollback(s);
 	err_prefix(e, "search index");
 	return -1;
 }
@@ -803,7 +803,7 @@ search_windows(struct store *s, struct pg_query_text *qt, size_t limit, struct s
 
 	if (probes_begin(s, own, qt->e) < 0) {
 		if (own)
-			PQclear(PQexec(pg_conn(s), "ROLLBACK"));
+			pg_rollback(s);
 		return -1;
 	}
 	for (;;) {
@@ -822,7 +822,7 @@ search_windows(struct store *s, struct pg_query_text *qt, size_t limit, struct s
 	free(rows.v);
 	/* Nothing was written: the end of a failed search is its rollback. */
 	if (own && (rc < 0 || pg_do(s, "COMMIT", NULL, NULL, "cannot search", qt->e) < 0)) {
-		PQclear(PQexec(pg_conn(s), "ROLLBACK"));
+		pg_rollback(s);
 		rc = -1;
 	}
 	return rc;
