@@ -358,10 +358,6 @@ set_wal_checkpoint(struct sqlite_store *s, int64_t bytes, struct err *e)
 	return store_exec(&s->base, pragma, e);
 }
 
-/* synchronous=FULL: a commit is on disk when it returns (the send loop
- * syncs in a thread of its own instead, see outbound.c); group commits
- * keep the cost down, and so do checkpoints of a larger WAL (each one
- * syncs twice). The page cache holds a batch and the indexes it looks up. */
 /* SQLite's own wait sleeps up to 100 ms between tries. A fetch storing
  * batch after batch leaves the write lock free only for moments, which a
  * staff command trying ten times a second can miss for its whole timeout;
@@ -389,6 +385,10 @@ store_set_busy_wait(struct store *base, int timeout_ms)
 	sqlite3_busy_handler(s->db, timeout_ms > 0 ? busy_retry : NULL, &s->busy);
 }
 
+/* synchronous=FULL: a commit is on disk when it returns (the send loop
+ * syncs in a thread of its own instead, see outbound.c); group commits
+ * keep the cost down, and so do checkpoints of a larger WAL (each one
+ * syncs twice). The page cache holds a batch and the indexes it looks up. */
 static int
 configure_connection(struct sqlite_store *s, unsigned flags, struct err *e)
 {
