@@ -15,9 +15,16 @@ check "the program does not load them at its start" \
 # The loader finds these broken copies first (LD_LIBRARY_PATH).
 broken=$T_DIR/broken-libs
 mkdir -p "$broken"
-for name in $(strings "$SECDESK" | grep -E '^lib(xml2|uchardet)\.so\.[0-9]+$' | sort -u); do
-	printf 'not a library\n' >"$broken/$name"
-done
+# break_libraries NAMES: broken copies of the libraries named NAMES (an
+# extended regular expression) by the sonames the program opens, in place
+# of the ones broken before.
+break_libraries() {
+	rm -f "$broken"/*
+	for name in $(strings "$SECDESK" | grep -E "^lib($1)\\.so\\.[0-9]+\$" | sort -u); do
+		printf 'not a library\n' >"$broken/$name"
+	done
+}
+break_libraries 'xml2|uchardet'
 check_eq "the program names both libraries" 2 "$(ls "$broken" | wc -l)"
 broken_sd() { LD_LIBRARY_PATH=$broken "$SECDESK" -c "$d/secdesk.conf" "$@"; }
 
@@ -67,10 +74,7 @@ check_rc "mended, the next fetch" 0 sd fetch
 check_eq "every mail has its one ticket" "1 7" "$(sd list --json | python3 -c 'import json,sys; t=json.load(sys.stdin); print(sum(x["subject"] == "HTML by fetch" for x in t), len(t) - 3)')"
 
 # libpq: a SQLite desk never opens it; a PostgreSQL one cannot do without.
-rm -f "$broken"/*
-for name in $(strings "$SECDESK" | grep -E '^libpq\.so\.[0-9]+$' | sort -u); do
-	printf 'not a library\n' >"$broken/$name"
-done
+break_libraries pq
 check_eq "the program names libpq" 1 "$(ls "$broken" | wc -l)"
 make_mail "$T_DIR/after.eml" after@example.org after@example.org "Opened without libpq"
 if store_is_pg; then
